@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * lb.bpf.c - the datapath's entry points. Each one parses, asks lb_flow.h what to do and
+ * applies the answer with the rewrite that suits its hook; verdicts are mapped here and
+ * nowhere else.
+ *
+ *   lb_xdp_ingress  XDP on every attached interface: DNAT of client packets to backends.
+ *   lb_tc_egress    TC egress (clsact) on the same interfaces: SNAT of backend replies
+ *                   back to the listener address, before they leave towards the client.
+ *
+ * Forwarding itself is left to the kernel (XDP_PASS / TC_ACT_OK): routing, neighbours,
+ * TTL and fragmentation stay the kernel's business.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lb_flow.h"
+#include "lb_parse.h"
+#include "lb_rewrite.h"
+
+/* Bytes made linear before a second parse attempt of a paged skb: L2 + 2 VLAN + IP + TCP. */
+#define LB_SKB_PULL_LEN (14 + 8 + 60 + 60)
+
+SEC("xdp")
+int lb_xdp_ingress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct lb_nat nat;
+	struct lb_pkt p;
+	int res;
+
+	res = lb_parse(data, data_end, &p);
+	if (res != LB_PARSE_OK) {
+		lb_count_parse(res);
+		return XDP_PASS;
+	}
+	switch (lb_flow_ingress(&p, ctx->ingress_ifindex, &nat)) {
+	case LB_V_REWRITE:
+		if (lb_rewrite_direct(&p, data_end, LB_SIDE_DST, &nat))
+			return XDP_PASS;
+		return XDP_PASS;
+	case LB_V_DROP:
+		return XDP_DROP;
+	default:
+		return XDP_PASS;
+	}
+}
+
+SEC("tc")
+int lb_tc_egress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct lb_nat nat;
+	struct lb_pkt p;
+	int res;
+
+	res = lb_parse(data, data_end, &p);
+	if (res == LB_PARSE_MALFORMED && skb->len > (__u32)(data_end - data)) {
+		/* Headers may sit in paged data (rare on egress): make them linear, retry. */
+		if (bpf_skb_pull_data(skb, skb->len < LB_SKB_PULL_LEN ? skb->len : LB_SKB_PULL_LEN))
+			return TC_ACT_OK;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		res = lb_parse(data, data_end, &p);
+	}
+	if (res != LB_PARSE_OK)
+		return TC_ACT_OK; /* egress counts nothing it does not own */
+	if (lb_flow_egress(&p, &nat) == LB_V_REWRITE)
+		lb_rewrite_skb(skb, &p, LB_SIDE_SRC, &nat);
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

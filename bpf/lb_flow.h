@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lb_flow.h - the load balancer's decisions, independent of the hook they run in:
+ * conntrack first, then listener match, source route, weighted choice and flow creation
+ * for the request direction; conntrack lookup for the reply direction. The hook entry
+ * points (lb.bpf.c) parse, call these, and apply the returned NAT with their own rewrite.
+ */
+#ifndef LB_FLOW_H
+#define LB_FLOW_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lb_abi.h"
+#include "lb_maps.h"
+#include "lb_parse.h"
+#include "lb_select.h"
+
+enum lb_verdict {
+	LB_V_PASS = 0, /* not ours: leave the packet exactly as it is */
+	LB_V_REWRITE,  /* rewrite to nat_addr:nat_port, then let the kernel forward it */
+	LB_V_DROP,
+};
+
+struct lb_nat {
+	__be32 addr;
+	__be16 port;
+};
+
+static __always_inline void lb_count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&lb_gstats, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+/* Map a non-OK parse result to its global counter. */
+static __always_inline void lb_count_parse(int res)
+{
+	switch (res) {
+	case LB_PARSE_NOT_IP:
+		lb_count(LB_G_PASS_NOT_IP);
+		break;
+	case LB_PARSE_FRAGMENT:
+		lb_count(LB_G_PASS_FRAGMENT);
+		break;
+	case LB_PARSE_OTHER_L4:
+		lb_count(LB_G_PASS_OTHER_L4);
+		break;
+	default:
+		lb_count(LB_G_PASS_MALFORMED);
+		break;
+	}
+}
+
+/* Per-proxy and per-target traffic counters of one packet of an existing flow. */
+static __always_inline void lb_count_traffic(__u32 proxy_id, __u32 target_id, __u16 ip_len,
+					     bool reply)
+{
+	struct lb_stats *ps = bpf_map_lookup_elem(&lb_pstats, &proxy_id);
+	struct lb_stats *ts = bpf_map_lookup_elem(&lb_tstats, &target_id);
+
+	if (reply) {
+		if (ps) {
+			ps->pkts_out++;
+			ps->bytes_out += ip_len;
+		}
+		if (ts) {
+			ts->pkts_out++;
+			ts->bytes_out += ip_len;
+		}
+	} else {
+		if (ps) {
+			ps->pkts_in++;
+			ps->bytes_in += ip_len;
+		}
+		if (ts) {
+			ts->pkts_in++;
+			ts->bytes_in += ip_len;
+		}
+	}
+}
+
+/*
+ * Record FIN/RST (and @add, e.g. REPLIED) and refresh the idle clock of one direction's entry. Writes only when
+ * something changed, so an established flow's entry stays read-mostly and its cache line
+ * is not bounced between CPUs on every packet.
+ */
+static __always_inline void lb_ct_touch(struct lb_ct_val *ct, const struct lb_pkt *p, __u64 now,
+					__u8 add)
+{
+	if (p->tcp_flags & LB_TCP_FIN)
+		add |= LB_CT_F_FIN;
+	if (p->tcp_flags & LB_TCP_RST)
+		add |= LB_CT_F_RST;
+	/*
+	 * Plain read-modify-write: a direction's packets are normally handled on one CPU, and
+	 * a lost race only delays a flag to that direction's next FIN/RST retransmission.
+	 */
+	if ((ct->flags & add) != add)
+		ct->flags |= add;
+	if (now - ct->last_seen_ns > LB_CT_TOUCH_NS)
+		ct->last_seen_ns = now;
+}
+
+/*
+ * A SYN (without ACK) that finds a flow whose client already closed or reset it starts a
+ * new connection on a reused port: it must be balanced afresh, not glued to the old one.
+ */
+static __always_inline bool lb_is_reopen(const struct lb_ct_val *ct, const struct lb_pkt *p)
+{
+	return p->proto == LB_PROTO_TCP &&
+	       (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN &&
+	       (ct->flags & (LB_CT_F_FIN | LB_CT_F_RST));
+}
+
+/* The group a new flow of this listener is balanced over: source route, else default. */
+static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv, __be32 saddr)
+{
+	struct lb_route_key rk;
+	struct lb_route_val *rv;
+
+	if (!(lv->flags & LB_LISTEN_F_HAS_ROUTES))
+		return lv->default_group;
+	rk.prefixlen = 64;
+	rk.proxy_id = lv->proxy_id;
+	rk.addr = saddr;
+	rv = bpf_map_lookup_elem(&lb_routes, &rk);
+	return rv ? rv->group : lv->default_group;
+}
+
+/* Create both conntrack entries of a new flow to @b. Returns 0 or a negative error. */
+static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_listen_val *lv,
+					const struct lb_backend *b, __u64 now, __u8 flags)
+{
+	struct lb_ct_key k = {};
+	struct lb_ct_val v = {};
+	int err;
+
+	v.proxy_id = lv->proxy_id;
+	v.target_id = b->target_id;
+	v.created_ns = now;
+	v.last_seen_ns = now;
+	v.flags = flags;
+
+	/* The reply entry first: the backend's first answer may race this CPU. */
+	k.saddr = b->addr;
+	k.daddr = p->saddr;
+	k.sport = b->port;
+	k.dport = p->sport;
+	k.proto = p->proto;
+	k.dir = LB_DIR_REPLY;
+	v.nat_addr = p->daddr;
+	v.nat_port = p->dport;
+	err = bpf_map_update_elem(&lb_ct, &k, &v, BPF_ANY);
+	if (err)
+		return err;
+
+	k.saddr = p->saddr;
+	k.daddr = p->daddr;
+	k.sport = p->sport;
+	k.dport = p->dport;
+	k.dir = LB_DIR_ORIG;
+	v.nat_addr = b->addr;
+	v.nat_port = b->port;
+	return bpf_map_update_elem(&lb_ct, &k, &v, BPF_ANY);
+}
+
+/*
+ * Request direction (client -> listener). Conntrack is consulted before anything else, so
+ * an established flow keeps its backend whatever happened to weights, routes or listeners.
+ */
+static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, __u32 ifindex,
+							struct lb_nat *nat)
+{
+	struct lb_ct_key k = {};
+	struct lb_listen_key lk = {};
+	struct lb_listen_val *lv;
+	struct lb_ct_val *ct;
+	struct lb_group *g;
+	struct lb_stats *ps, *ts;
+	const struct lb_backend *b;
+	__u64 now = bpf_ktime_get_coarse_ns();
+	__u32 group_id, target_id;
+	__u8 flags = 0;
+	int idx;
+
+	k.saddr = p->saddr;
+	k.daddr = p->daddr;
+	k.sport = p->sport;
+	k.dport = p->dport;
+	k.proto = p->proto;
+	k.dir = LB_DIR_ORIG;
+	ct = bpf_map_lookup_elem(&lb_ct, &k);
+	if (ct && !lb_is_reopen(ct, p)) {
+		lb_ct_touch(ct, p, now, 0);
+		nat->addr = ct->nat_addr;
+		nat->port = ct->nat_port;
+		lb_count_traffic(ct->proxy_id, ct->target_id, p->ip_len, false);
+		lb_count(LB_G_DNAT);
+		return LB_V_REWRITE;
+	}
+
+	lk.ifindex = ifindex;
+	lk.addr = p->daddr;
+	lk.port = p->dport;
+	lk.proto = p->proto;
+	lv = bpf_map_lookup_elem(&lb_listen, &lk);
+	if (!lv) {
+		lb_count(LB_G_PASS_NO_LISTENER);
+		return LB_V_PASS;
+	}
+
+	if (p->proto == LB_PROTO_TCP && !(p->tcp_flags & LB_TCP_SYN)) {
+		/* A reset for a flow we do not know has nothing to reset behind us. */
+		if (p->tcp_flags & LB_TCP_RST) {
+			lb_count(LB_G_PASS_STRAY_RST);
+			return LB_V_PASS;
+		}
+		/*
+		 * Mid-stream packet without conntrack (entry evicted or lost): the choice is a
+		 * pure function of the flow hash, so while the group is unchanged this picks
+		 * the backend the flow started on, and the connection survives.
+		 */
+		flags = LB_CT_F_PICKUP;
+	}
+
+	ps = bpf_map_lookup_elem(&lb_pstats, &lv->proxy_id);
+	group_id = lb_pick_group(lv, p->saddr);
+	g = bpf_map_lookup_elem(&lb_groups, &group_id);
+	idx = g ? lb_select_backend(g, lb_flow_hash(p->saddr, p->daddr, p->sport, p->dport,
+						    p->proto))
+		: -1;
+	if (idx < 0 || !g) {
+		if (ps)
+			ps->drop_no_backend++;
+		lb_count(LB_G_DROP_NO_BACKEND);
+		return LB_V_DROP;
+	}
+	b = &g->backends[idx & (LB_MAX_TARGETS_PER_GROUP - 1)];
+	target_id = b->target_id;
+	ts = bpf_map_lookup_elem(&lb_tstats, &target_id);
+
+	if (lb_ct_create(p, lv, b, now, flags)) {
+		if (ps)
+			ps->err_ct_insert++;
+		if (ts)
+			ts->err_ct_insert++;
+		lb_count(LB_G_ERR_CT_INSERT);
+		return LB_V_DROP;
+	}
+	nat->addr = b->addr;
+	nat->port = b->port;
+	if (ps)
+		ps->new_flows++;
+	if (ts)
+		ts->new_flows++;
+	lb_count_traffic(lv->proxy_id, target_id, p->ip_len, false);
+	lb_count(LB_G_DNAT);
+	return LB_V_REWRITE;
+}
+
+/* Reply direction (backend -> client): only packets of a tracked flow are rewritten. */
+static __always_inline enum lb_verdict lb_flow_egress(const struct lb_pkt *p, struct lb_nat *nat)
+{
+	struct lb_ct_key k = {};
+	struct lb_ct_val *ct;
+
+	k.saddr = p->saddr;
+	k.daddr = p->daddr;
+	k.sport = p->sport;
+	k.dport = p->dport;
+	k.proto = p->proto;
+	k.dir = LB_DIR_REPLY;
+	ct = bpf_map_lookup_elem(&lb_ct, &k);
+	if (!ct)
+		return LB_V_PASS;
+	lb_ct_touch(ct, p, bpf_ktime_get_coarse_ns(), LB_CT_F_REPLIED);
+	nat->addr = ct->nat_addr;
+	nat->port = ct->nat_port;
+	lb_count_traffic(ct->proxy_id, ct->target_id, p->ip_len, true);
+	lb_count(LB_G_SNAT);
+	return LB_V_REWRITE;
+}
+
+#endif /* LB_FLOW_H */

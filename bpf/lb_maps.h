@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lb_maps.h - every map of the datapath, declared once. Key and value layouts live in
+ * common/lb_abi.h; this file only says which map holds them and how big it is.
+ *
+ * All maps are pinned by name (LIBBPF_PIN_BY_NAME) under the folder lbd passes as
+ * pin_root_path, so a restarted lbd finds and reuses them instead of starting empty.
+ */
+#ifndef LB_MAPS_H
+#define LB_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lb_abi.h"
+
+/* (ifindex, listener address, port, protocol) -> proxy and its default group. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_LISTENERS);
+	__type(key, struct lb_listen_key);
+	__type(value, struct lb_listen_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_listen SEC(".maps");
+
+/* (proxy, client prefix) -> group: per-proxy source routes, longest prefix first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, LB_MAX_ROUTES);
+	__type(key, struct lb_route_key);
+	__type(value, struct lb_route_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_routes SEC(".maps");
+
+/* group id -> weighted backends (hash map: updates replace the whole group atomically). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_GROUPS);
+	__type(key, __u32);
+	__type(value, struct lb_group);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_groups SEC(".maps");
+
+/*
+ * Flow 5-tuple and direction -> NAT binding. Shared by all CPUs (never per-CPU: the reply
+ * of a flow is handled on another CPU than its request). lbd sizes it to twice
+ * max-connections before loading (two entries per flow).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 2 * 100000);
+	__type(key, struct lb_ct_key);
+	__type(value, struct lb_ct_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_ct SEC(".maps");
+
+/* proxy id -> per-CPU counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_MAX_PROXIES);
+	__type(key, __u32);
+	__type(value, struct lb_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_pstats SEC(".maps");
+
+/* target id -> per-CPU counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct lb_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_tstats SEC(".maps");
+
+/* enum lb_global_counter -> per-CPU packet count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_G_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_gstats SEC(".maps");
+
+/*
+ * User-space state pinned beside the datapath (the programs never read these): the ABI
+ * version of the pinned layout and the names behind proxy and target ids.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_MAX_PROXIES);
+	__type(key, __u32);
+	__type(value, struct lb_proxy_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_pnames SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct lb_target_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_tnames SEC(".maps");
+
+#endif /* LB_MAPS_H */

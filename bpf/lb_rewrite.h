@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lb_rewrite.h - apply a NAT decision to one side (source or destination) of a packet.
+ *
+ * Two implementations of one operation:
+ *  - lb_rewrite_direct() writes through data/data_end and updates checksums by hand; used
+ *    by XDP, where packets come from the wire with complete checksums;
+ *  - lb_rewrite_skb() uses the kernel's csum helpers, which also keep skb->csum
+ *    (CHECKSUM_COMPLETE) right and treat CHECKSUM_PARTIAL packets (locally generated
+ *    replies, e.g. from a target on the LB host) correctly: for those only the
+ *    pseudo-header part of the L4 checksum may change.
+ * UDP's "no checksum" (0) stays 0, and a computed 0 is sent as 0xffff (RFC 768).
+ */
+#ifndef LB_REWRITE_H
+#define LB_REWRITE_H
+
+#include <stddef.h>
+#include <linux/bpf.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lb_csum.h"
+#include "lb_flow.h"
+#include "lb_parse.h"
+
+enum lb_side { LB_SIDE_DST = 0, LB_SIDE_SRC = 1 };
+
+static __always_inline int lb_rewrite_direct(struct lb_pkt *p, void *data_end, enum lb_side side,
+					     const struct lb_nat *nat)
+{
+	struct iphdr *iph = p->iph;
+	__be32 old_addr = side == LB_SIDE_SRC ? p->saddr : p->daddr;
+	__be16 old_port = side == LB_SIDE_SRC ? p->sport : p->dport;
+	__sum16 *l4_check;
+	__be16 *port;
+
+	if (p->proto == LB_PROTO_TCP) {
+		struct tcphdr *th = p->l4;
+
+		if ((void *)(th + 1) > data_end)
+			return -1;
+		l4_check = &th->check;
+		port = side == LB_SIDE_SRC ? &th->source : &th->dest;
+	} else {
+		struct udphdr *uh = p->l4;
+
+		if ((void *)(uh + 1) > data_end)
+			return -1;
+		l4_check = &uh->check;
+		port = side == LB_SIDE_SRC ? &uh->source : &uh->dest;
+	}
+
+	if (p->proto == LB_PROTO_TCP || *l4_check) {
+		__u16 c = lb_csum_replace4(*l4_check, old_addr, nat->addr);
+
+		c = lb_csum_replace2(c, old_port, nat->port);
+		if (p->proto == LB_PROTO_UDP && c == 0)
+			c = 0xffff;
+		*l4_check = c;
+	}
+	*port = nat->port;
+
+	iph->check = lb_csum_replace4(iph->check, old_addr, nat->addr);
+	if (side == LB_SIDE_SRC)
+		iph->saddr = nat->addr;
+	else
+		iph->daddr = nat->addr;
+	return 0;
+}
+
+static __always_inline int lb_rewrite_skb(struct __sk_buff *skb, const struct lb_pkt *p,
+					  enum lb_side side, const struct lb_nat *nat)
+{
+	__be32 old_addr = side == LB_SIDE_SRC ? p->saddr : p->daddr;
+	__be16 old_port = side == LB_SIDE_SRC ? p->sport : p->dport;
+	__u32 addr_off = p->l3_off + (side == LB_SIDE_SRC ? offsetof(struct iphdr, saddr)
+							  : offsetof(struct iphdr, daddr));
+	__u32 port_off = p->l4_off + (side == LB_SIDE_SRC ? 0 : 2);
+	__u32 check_off;
+	__u64 mangled = 0;
+
+	if (p->proto == LB_PROTO_TCP) {
+		check_off = p->l4_off + offsetof(struct tcphdr, check);
+	} else {
+		check_off = p->l4_off + offsetof(struct udphdr, check);
+		mangled = BPF_F_MARK_MANGLED_0;
+	}
+
+	if (bpf_l4_csum_replace(skb, check_off, old_addr, nat->addr,
+				mangled | BPF_F_PSEUDO_HDR | sizeof(nat->addr)))
+		return -1;
+	if (bpf_l4_csum_replace(skb, check_off, old_port, nat->port, mangled | sizeof(nat->port)))
+		return -1;
+	if (bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check), old_addr,
+				nat->addr, sizeof(nat->addr)))
+		return -1;
+	if (bpf_skb_store_bytes(skb, addr_off, &nat->addr, sizeof(nat->addr), 0))
+		return -1;
+	if (bpf_skb_store_bytes(skb, port_off, &nat->port, sizeof(nat->port), 0))
+		return -1;
+	return 0;
+}
+
+#endif /* LB_REWRITE_H */

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lb_abi.h - the only place a structure crosses the BPF <-> user-space boundary.
+ *
+ * Compiled by the BPF programs (clang -target bpf) and by every user-space component.
+ * Rules:
+ *  - fixed-width types only; network byte order is spelled in the type (__be32, __be16),
+ *    everything else is host order;
+ *  - explicit padding, sizes checked with _Static_assert so both compilers agree;
+ *  - a layout change bumps LB_ABI_VERSION: a running datapath pinned with another version
+ *    is refused by lbd instead of being misread.
+ */
+#ifndef LB_ABI_H
+#define LB_ABI_H
+
+#include <linux/types.h>
+
+#define LB_ABI_VERSION 1
+
+/* Capacity limits shared by the programs and the daemon. */
+#define LB_MAX_TARGETS_PER_GROUP 8
+#define LB_MAX_PROXIES 256
+#define LB_MAX_TARGETS 4096 /* distinct (proxy, ip, port) over all groups */
+#define LB_MAX_LISTENERS 4096
+#define LB_MAX_ROUTES 65536
+#define LB_MAX_GROUPS (LB_MAX_ROUTES + LB_MAX_PROXIES) /* one per route, one default each */
+#define LB_PROXY_NAME_MAX 64
+
+/* IP protocol numbers as they appear in lb_listen_key.proto and lb_ct_key.proto. */
+#define LB_PROTO_TCP 6
+#define LB_PROTO_UDP 17
+
+/*
+ * lb_listen: which packets are load-balanced at all.
+ * Key: (ingress ifindex, destination address, destination port, protocol).
+ * A listener without an explicit address gets one entry per IPv4 address of each of its
+ * interfaces; lbd keeps those entries current as addresses come and go.
+ */
+struct lb_listen_key {
+	__u32 ifindex;
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+_Static_assert(sizeof(struct lb_listen_key) == 12, "lb_listen_key layout");
+
+/* lb_listen_val.flags */
+#define LB_LISTEN_F_HAS_ROUTES (1u << 0) /* consult lb_routes before the default group */
+
+struct lb_listen_val {
+	__u32 proxy_id;      /* index into lb_pstats */
+	__u32 default_group; /* key into lb_groups */
+	__u32 flags;         /* LB_LISTEN_F_* */
+};
+_Static_assert(sizeof(struct lb_listen_val) == 12, "lb_listen_val layout");
+
+/*
+ * lb_routes: per-proxy source routes in one LPM trie. The key is proxy_id followed by the
+ * client address, and prefixlen = 32 + CIDR length, so every match is confined to one
+ * proxy (all 32 proxy bits must match) and the longest client prefix wins.
+ * proxy_id is host order: only exact equality matters for those 32 bits.
+ */
+struct lb_route_key {
+	__u32 prefixlen;
+	__u32 proxy_id;
+	__be32 addr;
+};
+_Static_assert(sizeof(struct lb_route_key) == 12, "lb_route_key layout");
+
+struct lb_route_val {
+	__u32 group;
+};
+
+/* One backend inside a group. */
+struct lb_backend {
+	__be32 addr;
+	__be16 port;
+	__u16 weight;    /* effective weight, 0 = never chosen for a new flow */
+	__u32 target_id; /* index into lb_tstats */
+};
+_Static_assert(sizeof(struct lb_backend) == 12, "lb_backend layout");
+
+/*
+ * lb_groups: a weighted set of up to 8 backends. Stored in a hash map (not an array) on
+ * purpose: a hash map update replaces the whole element under RCU, so the datapath never
+ * sees a half-written group while lbd changes weights.
+ */
+struct lb_group {
+	__u32 n_backends;
+	__u32 pad;
+	struct lb_backend backends[LB_MAX_TARGETS_PER_GROUP];
+};
+_Static_assert(sizeof(struct lb_group) == 8 + 12 * LB_MAX_TARGETS_PER_GROUP, "lb_group layout");
+
+/*
+ * lb_ct: connection tracking, one LRU hash shared by all CPUs (the two directions of a flow
+ * are handled on different CPUs). Each flow owns two entries:
+ *   LB_DIR_ORIG  key (client, client port, listener addr, listener port): value names the
+ *                backend, used by ingress to DNAT;
+ *   LB_DIR_REPLY key (backend, backend port, client, client port): value names the
+ *                listener, used by egress to SNAT the replies.
+ * Both entries of an active flow are refreshed by its packets, so LRU eviction takes idle
+ * flows first.
+ */
+#define LB_DIR_ORIG 0
+#define LB_DIR_REPLY 1
+
+struct lb_ct_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir; /* LB_DIR_* */
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct lb_ct_key) == 16, "lb_ct_key layout");
+
+/* lb_ct_val.flags: set by the direction that saw them, merged by lbd's sweeper. */
+#define LB_CT_F_FIN (1u << 0) /* this direction sent a FIN */
+#define LB_CT_F_RST (1u << 1) /* this direction sent a RST */
+#define LB_CT_F_PICKUP (1u << 2) /* created mid-stream (no SYN): conntrack was lost */
+#define LB_CT_F_REPLIED (1u << 3) /* REPLY entry only: the backend has answered */
+
+struct lb_ct_val {
+	__be32 nat_addr; /* ORIG: backend address; REPLY: listener address */
+	__be16 nat_port; /* ORIG: backend port;    REPLY: listener port */
+	__u8 flags;      /* LB_CT_F_* */
+	__u8 pad0;
+	__u32 proxy_id;
+	__u32 target_id;
+	__u64 created_ns;   /* CLOCK_MONOTONIC (coarse) when the flow was created */
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse), refreshed at most every LB_CT_TOUCH_NS */
+};
+_Static_assert(sizeof(struct lb_ct_val) == 32, "lb_ct_val layout");
+
+/* Refresh last_seen_ns at most this often: keeps an established flow's entry read-mostly. */
+#define LB_CT_TOUCH_NS 1000000000ull
+
+/*
+ * Counters, per CPU, summed by lbd. One layout serves proxies (lb_pstats, by proxy_id) and
+ * targets (lb_tstats, by target_id). "in" is client -> backend, "out" is backend -> client.
+ * Bytes count the IPv4 total length (IP header and payload, no link-layer header), the same
+ * on every hook.
+ */
+struct lb_stats {
+	__u64 pkts_in;
+	__u64 bytes_in;
+	__u64 pkts_out;
+	__u64 bytes_out;
+	__u64 new_flows;
+	__u64 drop_no_backend; /* new flow, but every backend of the group has weight 0 */
+	__u64 err_ct_insert;   /* conntrack update failed: the packet is dropped */
+	__u64 pad;
+};
+_Static_assert(sizeof(struct lb_stats) == 64, "lb_stats layout");
+
+/* lb_gstats: per-CPU global counters by reason, indexed by LB_G_*. */
+enum lb_global_counter {
+	LB_G_PASS_NOT_IP = 0,  /* not IPv4 (after up to two VLAN tags) */
+	LB_G_PASS_MALFORMED,   /* truncated or bogus IPv4/TCP/UDP header: left to the kernel */
+	LB_G_PASS_FRAGMENT,    /* IPv4 fragment: never rewritten as if it carried ports */
+	LB_G_PASS_OTHER_L4,    /* IPv4 but neither TCP nor UDP (ICMP, ...) */
+	LB_G_PASS_NO_LISTENER, /* IPv4 TCP/UDP that matches no listener and no flow */
+	LB_G_PASS_STRAY_RST,   /* RST to a listener for a flow lbd does not track: not rewritten */
+	LB_G_DNAT,             /* packets rewritten towards a backend */
+	LB_G_SNAT,             /* replies rewritten back to the listener address */
+	LB_G_DROP_NO_BACKEND,  /* new flow with no eligible backend */
+	LB_G_ERR_CT_INSERT,    /* conntrack insert failed */
+	LB_G_MAX,
+};
+
+/* lb_meta: one entry written by lbd, read back by the next lbd to check the pinned layout. */
+struct lb_meta {
+	__u32 abi_version;
+	__u32 max_connections;
+};
+
+/* lb_pnames / lb_tnames: user-space only, pinned so a later lbd can name the counters. */
+struct lb_proxy_meta {
+	char name[LB_PROXY_NAME_MAX];
+};
+
+struct lb_target_meta {
+	__u32 proxy_id;
+	__be32 addr;
+	__be16 port;
+	__u8 in_use;
+	__u8 pad;
+};
+_Static_assert(sizeof(struct lb_target_meta) == 12, "lb_target_meta layout");
+
+#endif /* LB_ABI_H */

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lb_config.h - the configuration model (SPEC section 2) and its validating parser.
+ *
+ * A configuration is parsed and validated whole: either every rule holds and a complete
+ * struct lb_config comes back, or nothing does and the error names the exact place
+ * ("proxies[0].default-target[1].weight: ...") and what to fix.
+ */
+#ifndef LB_CONFIG_H
+#define LB_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb_abi.h"
+
+#define LB_ERR_MAX 512
+#define LB_HC_PATH_MAX 256
+#define LB_HC_CODES_MAX 16
+#define LB_MAX_IFACES_PER_PROXY 16
+
+/* Bits of lb_proxy_cfg.protocols. */
+#define LB_L4_TCP (1u << 0)
+#define LB_L4_UDP (1u << 1)
+
+enum lb_hc_type { LB_HC_TCP = 0, LB_HC_HTTP, LB_HC_HTTPS, LB_HC_NONE };
+
+/* XDP attach mode for all interfaces of this lbd. */
+enum lb_xdp_mode { LB_XDP_AUTO = 0, LB_XDP_NATIVE, LB_XDP_GENERIC };
+
+/* A health check with every field resolved (defaults applied). */
+struct lb_hc_cfg {
+	enum lb_hc_type type;
+	char path[LB_HC_PATH_MAX];
+	uint32_t interval_ms;
+	uint32_t timeout_ms;
+	uint32_t healthy_threshold;
+	uint32_t unhealthy_threshold;
+	uint16_t expected_codes[LB_HC_CODES_MAX];
+	size_t n_expected_codes;
+};
+
+struct lb_target_cfg {
+	uint32_t addr; /* network byte order */
+	uint16_t port; /* host byte order */
+	uint8_t weight; /* 0..100; 100 for a lone target without a weight */
+	bool has_hc;    /* a per-target "health-check" object was given */
+	struct lb_hc_cfg hc; /* resolved: per-target override on top of the defaults */
+};
+
+struct lb_group_cfg {
+	size_t n;
+	struct lb_target_cfg t[LB_MAX_TARGETS_PER_GROUP];
+};
+
+struct lb_route_cfg {
+	uint32_t addr; /* network byte order, host bits zero */
+	uint8_t prefix_len;
+	struct lb_group_cfg group;
+};
+
+struct lb_proxy_cfg {
+	char name[LB_PROXY_NAME_MAX];
+	size_t n_ifaces;
+	char ifaces[LB_MAX_IFACES_PER_PROXY][IF_NAMESIZE];
+	uint16_t port;      /* host byte order */
+	uint8_t protocols;  /* LB_L4_* bits */
+	bool has_address;
+	uint32_t address;   /* network byte order, valid when has_address */
+	struct lb_group_cfg default_group;
+	size_t n_routes;
+	struct lb_route_cfg *routes;
+};
+
+struct lb_settings {
+	bool stats_enabled;
+	uint32_t connection_timeout_sec; /* idle timeout of TCP flows */
+	uint32_t udp_timeout_sec;        /* idle timeout of UDP flows */
+	uint32_t max_connections;        /* flows tracked; conntrack holds 2 entries per flow */
+	bool health_check_enabled;
+	struct lb_hc_cfg health_check_defaults;
+	uint32_t default_drain_timeout_ms;
+	uint32_t drain_check_interval_ms;
+	enum lb_xdp_mode xdp_mode;
+};
+
+struct lb_config {
+	size_t n_proxies;
+	struct lb_proxy_cfg *proxies;
+	struct lb_settings settings;
+};
+
+/* Fill @s with the documented defaults. */
+void lb_settings_default(struct lb_settings *s);
+
+/*
+ * Parse and validate a JSON configuration text. Returns 0 and sets *out (free with
+ * lb_config_free), or -EINVAL with a message in @err naming the offending place.
+ */
+int lb_config_parse_string(const char *text, struct lb_config **out, char *err, size_t errlen);
+
+/* Same, reading @path; -errno with a message when the file cannot be read. */
+int lb_config_parse_file(const char *path, struct lb_config **out, char *err, size_t errlen);
+
+/*
+ * Re-check the cross-proxy rules (unique names, non-conflicting listeners) of a model built
+ * in code (e.g. from lbd's -i/-p/-t flags). Returns 0 or -EINVAL with a message.
+ */
+int lb_config_validate(const struct lb_config *cfg, char *err, size_t errlen);
+
+/* Allocate an empty configuration with default settings; NULL and errno on failure. */
+struct lb_config *lb_config_new(void);
+
+/* Deep copy; NULL and errno on failure. */
+struct lb_config *lb_config_dup(const struct lb_config *cfg);
+
+/* Free a configuration; NULL is a no-op. */
+void lb_config_free(struct lb_config *cfg);
+
+/* Name of a health-check type ("tcp", "http", ...). */
+const char *lb_hc_type_name(enum lb_hc_type t);
+
+/* Name of an XDP mode ("auto", "native", "generic"). */
+const char *lb_xdp_mode_name(enum lb_xdp_mode m);
+
+#endif /* LB_CONFIG_H */

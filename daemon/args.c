@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+#include "args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_addr.h"
+
+enum { OPT_BPFFS = 0x100, OPT_INSTANCE, OPT_XDP_MODE, OPT_CHECK, OPT_TEARDOWN, OPT_VERSION };
+
+static const struct option long_opts[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"interface", required_argument, NULL, 'i'},
+	{"port", required_argument, NULL, 'p'},
+	{"target", required_argument, NULL, 't'},
+	{"protocol", required_argument, NULL, 'P'},
+	{"stats", no_argument, NULL, 's'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{"bpffs", required_argument, NULL, OPT_BPFFS},
+	{"instance", required_argument, NULL, OPT_INSTANCE},
+	{"xdp-mode", required_argument, NULL, OPT_XDP_MODE},
+	{"check", no_argument, NULL, OPT_CHECK},
+	{"teardown", no_argument, NULL, OPT_TEARDOWN},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+void lbd_args_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: lbd -c FILE [options]\n"
+		"       lbd -i IFACE [-i IFACE ...] [-p PORT] [-t IP:PORT[@WEIGHT] ...] [options]\n"
+		"\n"
+		"eBPF layer-4 load balancer: XDP rewrites new connections to backends, TC egress\n"
+		"rewrites their replies.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE       configuration file (JSON)\n"
+		"  -i, --interface IFACE   interface to listen on (repeatable; flag mode)\n"
+		"  -p, --port PORT         listen port (default: 80; flag mode)\n"
+		"  -t, --target TARGET     backend as ip:port or ip:port@weight (repeatable;\n"
+		"                          default: 127.0.0.1:8080; flag mode)\n"
+		"  -P, --protocol PROTO    tcp, udp or both (default: tcp; flag mode)\n"
+		"  -s, --stats             enable statistics (logs counters every 10 s)\n"
+		"  -v, --verbose           debug logging (includes libbpf and verifier output)\n"
+		"      --xdp-mode MODE     auto, native or generic (default: auto, or the\n"
+		"                          configuration's settings.xdp-mode)\n"
+		"      --bpffs DIR         BPF filesystem to pin under; mounted if needed\n"
+		"                          (default: " LBD_DEFAULT_BPFFS ")\n"
+		"      --instance NAME     pins go to BPFFS/lbd/NAME (default: " LBD_DEFAULT_INSTANCE
+		")\n"
+		"      --check             validate the configuration and exit\n"
+		"      --teardown          remove the datapath pinned by this instance and exit\n"
+		"      --version           print the version and exit\n"
+		"  -h, --help              show this help\n"
+		"\n"
+		"Examples:\n"
+		"  lbd -c /etc/lbd/lb.json\n"
+		"  lbd -i eth0 -p 80 -t 10.0.0.1:8080\n"
+		"  lbd -i eth0 -i eth1 -p 443 -t 10.0.0.2:8443@70 -t 10.0.0.3:8443@30 --stats\n");
+}
+
+static int usage_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int usage_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int parse_xdp_mode(const char *s, enum lb_xdp_mode *m)
+{
+	if (!strcmp(s, "auto"))
+		*m = LB_XDP_AUTO;
+	else if (!strcmp(s, "native"))
+		*m = LB_XDP_NATIVE;
+	else if (!strcmp(s, "generic"))
+		*m = LB_XDP_GENERIC;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* Build the one-proxy configuration the seed's -i/-p/-t flags describe. */
+static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, uint16_t port,
+			uint8_t protocols, char **targets, size_t n_targets, char *err,
+			size_t errlen)
+{
+	struct lb_proxy_cfg *p = calloc(1, sizeof(*p));
+	char msg[LB_ERR_MAX];
+	unsigned int sum = 0;
+	size_t i;
+
+	if (!p)
+		return usage_err(err, errlen, "out of memory");
+	cfg->proxies = p;
+	cfg->n_proxies = 1;
+	snprintf(p->name, sizeof(p->name), "default");
+	p->port = port;
+	p->protocols = protocols;
+	for (i = 0; i < n_ifaces; i++) {
+		if (strlen(ifaces[i]) >= IF_NAMESIZE || !ifaces[i][0])
+			return usage_err(err, errlen, "-i %s: not a valid interface name",
+					 ifaces[i]);
+		snprintf(p->ifaces[i], IF_NAMESIZE, "%s", ifaces[i]);
+	}
+	p->n_ifaces = n_ifaces;
+	for (i = 0; i < n_targets; i++) {
+		struct lb_target_cfg *t = &p->default_group.t[i];
+		int has_weight = 0;
+
+		if (lb_parse_target(targets[i], t, &has_weight, msg, sizeof(msg)))
+			return usage_err(err, errlen, "-t %s: %s", targets[i], msg);
+		if (n_targets > 1 && !has_weight)
+			return usage_err(err, errlen,
+					 "-t %s: with several targets every one needs a weight "
+					 "(ip:port@weight, weights summing to 100)",
+					 targets[i]);
+		t->hc = cfg->settings.health_check_defaults;
+		sum += t->weight;
+	}
+	p->default_group.n = n_targets;
+	if (sum != 100)
+		return usage_err(err, errlen, "-t: weights sum to %u, must be 100", sum);
+	if (lb_config_validate(cfg, msg, sizeof(msg)))
+		return usage_err(err, errlen, "%s", msg);
+	return 0;
+}
+
+int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t errlen)
+{
+	char *ifaces[LB_MAX_IFACES_PER_PROXY], *targets[LB_MAX_TARGETS_PER_GROUP];
+	char *default_target = "127.0.0.1:8080";
+	size_t n_ifaces = 0, n_targets = 0;
+	const char *xdp_mode = NULL;
+	bool stats = false, port_set = false, proto_set = false;
+	uint8_t protocols = LB_L4_TCP;
+	uint16_t port = 80;
+	char msg[LB_ERR_MAX];
+	int c, ret;
+
+	memset(a, 0, sizeof(*a));
+	a->bpffs = LBD_DEFAULT_BPFFS;
+	a->instance = LBD_DEFAULT_INSTANCE;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:i:p:t:P:svh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			a->config_path = optarg;
+			break;
+		case 'i':
+			if (n_ifaces == LB_MAX_IFACES_PER_PROXY)
+				return usage_err(err, errlen, "-i: at most %d interfaces",
+						 LB_MAX_IFACES_PER_PROXY);
+			ifaces[n_ifaces++] = optarg;
+			break;
+		case 'p':
+			if (lb_parse_port(optarg, &port, msg, sizeof(msg)))
+				return usage_err(err, errlen, "-p %s: %s", optarg, msg);
+			port_set = true;
+			break;
+		case 't':
+			if (n_targets == LB_MAX_TARGETS_PER_GROUP)
+				return usage_err(err, errlen, "-t: at most %d targets",
+						 LB_MAX_TARGETS_PER_GROUP);
+			targets[n_targets++] = optarg;
+			break;
+		case 'P':
+			if (!strcmp(optarg, "tcp"))
+				protocols = LB_L4_TCP;
+			else if (!strcmp(optarg, "udp"))
+				protocols = LB_L4_UDP;
+			else if (!strcmp(optarg, "both"))
+				protocols = LB_L4_TCP | LB_L4_UDP;
+			else
+				return usage_err(err, errlen,
+						 "-P %s: protocol must be tcp, udp or both", optarg);
+			proto_set = true;
+			break;
+		case 's':
+			stats = true;
+			break;
+		case 'v':
+			a->verbose = true;
+			break;
+		case 'h':
+			a->help = true;
+			return 0;
+		case OPT_BPFFS:
+			a->bpffs = optarg;
+			break;
+		case OPT_INSTANCE:
+			if (!optarg[0] || strchr(optarg, '/') || !strcmp(optarg, ".") ||
+			    !strcmp(optarg, ".."))
+				return usage_err(err, errlen,
+						 "--instance %s: must be a plain name (no '/')",
+						 optarg);
+			a->instance = optarg;
+			break;
+		case OPT_XDP_MODE:
+			xdp_mode = optarg;
+			break;
+		case OPT_CHECK:
+			a->check_only = true;
+			break;
+		case OPT_TEARDOWN:
+			a->teardown = true;
+			break;
+		case OPT_VERSION:
+			a->version = true;
+			return 0;
+		case ':':
+			return usage_err(err, errlen, "option %s needs a value", argv[optind - 1]);
+		default:
+			return usage_err(err, errlen, "unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_err(err, errlen, "unexpected argument \"%s\"", argv[optind]);
+	if (a->teardown)
+		return 0;
+	if (a->config_path && (n_ifaces || n_targets || port_set || proto_set))
+		return usage_err(err, errlen,
+				 "use either -c FILE or the -i/-p/-t/-P flags, not both");
+	if (!a->config_path && !n_ifaces)
+		return usage_err(err, errlen,
+				 "no configuration: give -c FILE, or -i IFACE [-p PORT] [-t TARGET]");
+
+	if (a->config_path) {
+		ret = lb_config_parse_file(a->config_path, &a->cfg, err, errlen);
+		if (ret)
+			return ret;
+	} else {
+		a->cfg = lb_config_new();
+		if (!a->cfg)
+			return usage_err(err, errlen, "out of memory");
+		if (!n_targets)
+			targets[n_targets++] = default_target;
+		ret = flags_config(a->cfg, ifaces, n_ifaces, port, protocols, targets, n_targets,
+				   err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (stats)
+		a->cfg->settings.stats_enabled = true;
+	if (xdp_mode && parse_xdp_mode(xdp_mode, &a->cfg->settings.xdp_mode))
+		return usage_err(err, errlen, "--xdp-mode %s: must be auto, native or generic",
+				 xdp_mode);
+	return 0;
+}
+
+void lbd_args_release(struct lbd_args *a)
+{
+	lb_config_free(a->cfg);
+	a->cfg = NULL;
+}

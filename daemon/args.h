@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * args.h - lbd's command line: the seed's flags (-c, -i, -p, -t, -s, -v, -h) plus what a
+ * daemon needs (--bpffs, --instance, --xdp-mode, --check, --teardown).
+ */
+#ifndef LBD_ARGS_H
+#define LBD_ARGS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "lb_config.h"
+
+#define LBD_DEFAULT_BPFFS "/sys/fs/bpf"
+#define LBD_DEFAULT_INSTANCE "default"
+
+struct lbd_args {
+	const char *config_path; /* -c; NULL in flag mode */
+	const char *bpffs;
+	const char *instance;
+	bool verbose;
+	bool check_only; /* --check: validate and exit */
+	bool teardown;   /* --teardown: remove a pinned datapath and exit */
+	bool help;
+	bool version;
+	struct lb_config *cfg; /* from -c (after parsing the file) or from the flags */
+};
+
+/*
+ * Parse argv. Returns 0 (a->cfg set unless help/version/teardown), or -EINVAL with a
+ * message in @err for a usage or configuration error.
+ */
+int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t errlen);
+
+/* Print the usage text. */
+void lbd_args_usage(FILE *out);
+
+/* Free a->cfg. */
+void lbd_args_release(struct lbd_args *a);
+
+#endif /* LBD_ARGS_H */

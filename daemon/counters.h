@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* counters.h - read the datapath's per-CPU counters, summed over CPUs. */
+#ifndef LBD_COUNTERS_H
+#define LBD_COUNTERS_H
+
+#include <stdint.h>
+
+#include "dataplane.h"
+#include "lb_abi.h"
+
+/* Sum of lb_pstats[@proxy_id] over all CPUs. Returns 0 or -errno. */
+int lb_counters_proxy(const struct lb_dataplane *dp, uint32_t proxy_id, struct lb_stats *sum);
+
+/* Sum of lb_tstats[@target_id] over all CPUs. Returns 0 or -errno. */
+int lb_counters_target(const struct lb_dataplane *dp, uint32_t target_id, struct lb_stats *sum);
+
+/* Sum of every global counter (enum lb_global_counter) over all CPUs. */
+int lb_counters_global(const struct lb_dataplane *dp, uint64_t out[LB_G_MAX]);
+
+/* Name of a global counter, as shown in logs and status output. */
+const char *lb_counters_global_name(enum lb_global_counter c);
+
+#endif /* LBD_COUNTERS_H */

@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: MIT
+#include "dataplane.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lb_abi.h"
+#include "lb_log.h"
+#include "lb.skel.h"
+
+static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	enum lb_log_level lvl = level == LIBBPF_WARN ? LB_LOG_WARN : LB_LOG_DEBUG;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	/* Netlink's own words for an expected miss (our tc filter not there yet): noise. */
+	if (strstr(line, "Kernel error message"))
+		lvl = LB_LOG_DEBUG;
+	if (!lb_log_enabled(lvl))
+		return 0;
+	lb_log(lvl, "libbpf: %s", strncmp(line, "libbpf: ", 8) ? line : line + 8);
+	return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	char *p;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Mount a BPF filesystem at @dir unless one is there already. */
+static int ensure_bpffs(const char *dir, char *err, size_t errlen)
+{
+	struct statfs st;
+	int ret;
+
+	if (statfs(dir, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	ret = mkdir_p(dir, 0700);
+	if (ret)
+		return seterr(err, errlen, ret, "cannot create %s: %s", dir, strerror(-ret));
+	if (mount("bpf", dir, "bpf", 0, "mode=0700"))
+		return seterr(err, errlen, -errno, "cannot mount a BPF filesystem at %s: %s", dir,
+			      strerror(errno));
+	lb_info("mounted a BPF filesystem at %s", dir);
+	return 0;
+}
+
+/*
+ * A previous lbd may have left a datapath pinned here (lossless restart). Its maps are only
+ * reused when their layout matches ours; anything else is refused, not reinterpreted.
+ */
+static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool *reused,
+			     char *err, size_t errlen)
+{
+	char path[PATH_MAX + 16];
+	struct lb_meta meta = {};
+	__u32 key = 0;
+	int fd, ret = 0;
+
+	*reused = false;
+	snprintf(path, sizeof(path), "%s/lb_meta", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &key, &meta) == 0 && meta.abi_version != 0) {
+		if (meta.abi_version != LB_ABI_VERSION)
+			ret = seterr(err, errlen, -EPROTO,
+				     "the datapath pinned at %s has layout version %u, this lbd uses "
+				     "%u; remove it first with: lbd --teardown (same --bpffs and "
+				     "--instance)",
+				     pin_dir, meta.abi_version, LB_ABI_VERSION);
+		else if (meta.max_connections != max_connections)
+			ret = seterr(err, errlen, -EEXIST,
+				     "the datapath pinned at %s tracks max-connections %u, the "
+				     "configuration asks for %u; keep %u or remove it first with: "
+				     "lbd --teardown",
+				     pin_dir, meta.max_connections, max_connections,
+				     meta.max_connections);
+		else
+			*reused = true;
+	}
+	close(fd);
+	return ret;
+}
+
+int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, char *err,
+		      size_t errlen)
+{
+	struct lb_meta meta = {.abi_version = LB_ABI_VERSION};
+	struct lb_dataplane *dp;
+	__u32 key = 0;
+	int ret;
+
+	libbpf_set_print(libbpf_print);
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return seterr(err, errlen, -ENOMEM, "out of memory");
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0) {
+		ret = seterr(err, errlen, -EINVAL, "cannot count the possible CPUs");
+		goto err_free;
+	}
+	ret = ensure_bpffs(o->bpffs, err, errlen);
+	if (ret)
+		goto err_free;
+	if (snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s/lbd/%s", o->bpffs, o->instance) >=
+	    (int)sizeof(dp->pin_dir)) {
+		ret = seterr(err, errlen, -ENAMETOOLONG, "pin path too long");
+		goto err_free;
+	}
+	ret = mkdir_p(dp->pin_dir, 0700);
+	if (ret) {
+		seterr(err, errlen, ret, "cannot create %s: %s", dp->pin_dir, strerror(-ret));
+		goto err_free;
+	}
+	ret = check_pinned_meta(dp->pin_dir, o->max_connections, &dp->reused, err, errlen);
+	if (ret)
+		goto err_free;
+
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = dp->pin_dir);
+	dp->skel = lb_bpf__open_opts(&oo);
+	if (!dp->skel) {
+		ret = seterr(err, errlen, -errno, "cannot open the BPF object: %s",
+			     strerror(errno));
+		goto err_free;
+	}
+	/* Two entries per flow: one per direction. */
+	bpf_map__set_max_entries(dp->skel->maps.lb_ct, 2 * o->max_connections);
+	ret = lb_bpf__load(dp->skel);
+	if (ret) {
+		seterr(err, errlen, ret,
+		       "cannot load the BPF programs: %s (run with -v for the verifier log)",
+		       strerror(-ret));
+		goto err_destroy;
+	}
+	meta.max_connections = o->max_connections;
+	ret = bpf_map_update_elem(bpf_map__fd(dp->skel->maps.lb_meta), &key, &meta, BPF_ANY);
+	if (ret) {
+		seterr(err, errlen, -errno, "cannot write lb_meta: %s", strerror(errno));
+		goto err_unpin;
+	}
+	lb_info("datapath %s at %s", dp->reused ? "adopted" : "loaded and pinned", dp->pin_dir);
+	*out = dp;
+	return 0;
+
+err_unpin:
+	if (!dp->reused)
+		bpf_object__unpin_maps(dp->skel->obj, NULL);
+err_destroy:
+	lb_bpf__destroy(dp->skel);
+err_free:
+	free(dp);
+	return ret;
+}
+
+static struct lb_dp_iface *find_iface(const struct lb_dataplane *dp, const char *ifname)
+{
+	size_t i;
+
+	for (i = 0; i < dp->n_ifaces; i++)
+		if (!strcmp(dp->ifaces[i].name, ifname))
+			return &dp->ifaces[i];
+	return NULL;
+}
+
+bool lb_dataplane_attached(const struct lb_dataplane *dp, const char *ifname)
+{
+	return find_iface(dp, ifname) != NULL;
+}
+
+static int sysctl_path(char *buf, size_t len, const char *ifname)
+{
+	return snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/route_localnet", ifname) >=
+			       (int)len
+		       ? -ENAMETOOLONG
+		       : 0;
+}
+
+static int read_int_file(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	return atoi(buf);
+}
+
+static int write_int_file(const char *path, int v)
+{
+	char buf[16];
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int len = snprintf(buf, sizeof(buf), "%d\n", v);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, len);
+	close(fd);
+	return n == len ? 0 : -EIO;
+}
+
+/*
+ * A backend on 127.0.0.0/8 receives packets that arrived on @ifname with a loopback
+ * destination; the kernel drops those as martians unless route_localnet is set on it.
+ */
+static int set_route_localnet(struct lb_dp_iface *ifc)
+{
+	char path[128];
+	int cur;
+
+	if (sysctl_path(path, sizeof(path), ifc->name))
+		return -ENAMETOOLONG;
+	cur = read_int_file(path);
+	if (cur < 0)
+		return cur;
+	if (cur == 1)
+		return 0;
+	if (write_int_file(path, 1))
+		return -EIO;
+	ifc->saved_route_localnet = cur;
+	lb_info("%s: set net.ipv4.conf.%s.route_localnet=1 for a 127.0.0.0/8 backend", ifc->name,
+		ifc->name);
+	return 0;
+}
+
+static void restore_route_localnet(struct lb_dp_iface *ifc)
+{
+	char path[128];
+
+	if (ifc->saved_route_localnet < 0 || sysctl_path(path, sizeof(path), ifc->name))
+		return;
+	write_int_file(path, ifc->saved_route_localnet);
+	ifc->saved_route_localnet = -1;
+}
+
+static void xdp_link_path(const struct lb_dataplane *dp, const char *ifname, char *buf,
+			  size_t len)
+{
+	snprintf(buf, len, "%s/xdp_%s", dp->pin_dir, ifname);
+}
+
+static __u32 xdp_mode_flags(enum lb_xdp_mode mode)
+{
+	switch (mode) {
+	case LB_XDP_NATIVE:
+		return XDP_FLAGS_DRV_MODE;
+	case LB_XDP_GENERIC:
+		return XDP_FLAGS_SKB_MODE;
+	default:
+		return 0; /* the kernel picks native when the driver has it, generic otherwise */
+	}
+}
+
+/*
+ * Attach XDP through a pinned link: the link outlives lbd while pinned, and a link that a
+ * previous lbd pinned for this interface is taken over by swapping in our program.
+ */
+static int attach_xdp(struct lb_dataplane *dp, struct lb_dp_iface *ifc, enum lb_xdp_mode mode,
+		      char *err, size_t errlen)
+{
+	int prog_fd = bpf_program__fd(dp->skel->progs.lb_xdp_ingress);
+	char path[PATH_MAX + 32];
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = xdp_mode_flags(mode));
+	int fd;
+
+	xdp_link_path(dp, ifc->name, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		if (bpf_link_update(fd, prog_fd, NULL)) {
+			int e = -errno;
+
+			close(fd);
+			return seterr(err, errlen, e, "%s: cannot update the pinned XDP link: %s",
+				      ifc->name, strerror(-e));
+		}
+	} else {
+		fd = bpf_link_create(prog_fd, ifc->ifindex, BPF_XDP, &lo);
+		if (fd < 0) {
+			int e = -errno;
+
+			if (e == -EBUSY || e == -EEXIST)
+				return seterr(err, errlen, e,
+					      "%s: another XDP program is attached; detach it first "
+					      "(ip link set dev %s xdp off)",
+					      ifc->name, ifc->name);
+			return seterr(err, errlen, e, "%s: cannot attach XDP in %s mode: %s",
+				      ifc->name, lb_xdp_mode_name(mode), strerror(-e));
+		}
+		if (bpf_obj_pin(fd, path)) {
+			int e = -errno;
+
+			close(fd);
+			return seterr(err, errlen, e, "cannot pin %s: %s", path, strerror(-e));
+		}
+	}
+	ifc->xdp_link_fd = fd;
+	if (bpf_xdp_query(ifc->ifindex, 0, &q) == 0)
+		lb_info("%s: XDP attached in %s mode", ifc->name,
+			q.attach_mode == XDP_ATTACHED_DRV   ? "native"
+			: q.attach_mode == XDP_ATTACHED_SKB ? "generic"
+							    : "offload/multi");
+	return 0;
+}
+
+static void detach_xdp(struct lb_dataplane *dp, struct lb_dp_iface *ifc)
+{
+	char path[PATH_MAX + 32];
+
+	if (ifc->xdp_link_fd < 0)
+		return;
+	xdp_link_path(dp, ifc->name, path, sizeof(path));
+	unlink(path);
+	/* With the pin gone, closing the last fd releases the link and detaches XDP. */
+	bpf_link_detach(ifc->xdp_link_fd);
+	close(ifc->xdp_link_fd);
+	ifc->xdp_link_fd = -1;
+}
+
+static bool tc_filter_is_ours(struct bpf_tc_hook *hook, struct bpf_tc_opts *q)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd;
+	bool ours;
+
+	fd = bpf_prog_get_fd_by_id(q->prog_id);
+	if (fd < 0)
+		return false;
+	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+	       !strncmp(info.name, "lb_tc_egress", sizeof(info.name));
+	close(fd);
+	return ours;
+}
+
+/*
+ * Our own clsact egress filter. clsact is created when missing and never removed (other
+ * users may share it); a filter at our handle/priority is replaced only if it runs our
+ * program, i.e. was left by a previous lbd.
+ */
+static int attach_tc(struct lb_dataplane *dp, struct lb_dp_iface *ifc, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = LB_TC_HANDLE, .priority = LB_TC_PRIO);
+	LIBBPF_OPTS(bpf_tc_opts, to, .handle = LB_TC_HANDLE, .priority = LB_TC_PRIO,
+		    .prog_fd = bpf_program__fd(dp->skel->progs.lb_tc_egress));
+	int ret;
+
+	ret = bpf_tc_hook_create(&hook);
+	if (ret && ret != -EEXIST)
+		return seterr(err, errlen, ret, "%s: cannot create the clsact qdisc: %s", ifc->name,
+			      strerror(-ret));
+	if (bpf_tc_query(&hook, &q) == 0) {
+		if (!tc_filter_is_ours(&hook, &q))
+			return seterr(err, errlen, -EEXIST,
+				      "%s: a foreign tc egress filter uses handle 0x%x priority "
+				      "0x%x; lbd will not replace it",
+				      ifc->name, LB_TC_HANDLE, LB_TC_PRIO);
+		to.flags = BPF_TC_F_REPLACE;
+	}
+	ret = bpf_tc_attach(&hook, &to);
+	if (ret)
+		return seterr(err, errlen, ret, "%s: cannot attach the tc egress filter: %s",
+			      ifc->name, strerror(-ret));
+	ifc->tc_attached = true;
+	return 0;
+}
+
+static void detach_tc(struct lb_dp_iface *ifc)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = LB_TC_HANDLE, .priority = LB_TC_PRIO);
+
+	if (!ifc->tc_attached)
+		return;
+	bpf_tc_detach(&hook, &o);
+	ifc->tc_attached = false;
+}
+
+int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_xdp_mode mode,
+			bool localnet, char *err, size_t errlen)
+{
+	struct lb_dp_iface *grown, *ifc;
+	unsigned int idx;
+	int ret;
+
+	if (find_iface(dp, ifname))
+		return 0;
+	idx = if_nametoindex(ifname);
+	if (!idx)
+		return seterr(err, errlen, -ENODEV, "interface %s does not exist", ifname);
+	grown = realloc(dp->ifaces, (dp->n_ifaces + 1) * sizeof(*dp->ifaces));
+	if (!grown)
+		return seterr(err, errlen, -ENOMEM, "out of memory");
+	dp->ifaces = grown;
+	ifc = &dp->ifaces[dp->n_ifaces];
+	memset(ifc, 0, sizeof(*ifc));
+	snprintf(ifc->name, sizeof(ifc->name), "%s", ifname);
+	ifc->ifindex = idx;
+	ifc->xdp_link_fd = -1;
+	ifc->saved_route_localnet = -1;
+
+	if (localnet && set_route_localnet(ifc))
+		lb_warn("%s: cannot set route_localnet; 127.0.0.0/8 backends will not be reached",
+			ifname);
+	/* Replies must be translated before the first request is: TC before XDP. */
+	ret = attach_tc(dp, ifc, err, errlen);
+	if (ret)
+		goto err_restore;
+	ret = attach_xdp(dp, ifc, mode, err, errlen);
+	if (ret)
+		goto err_tc;
+	dp->n_ifaces++;
+	return 0;
+
+err_tc:
+	detach_tc(ifc);
+err_restore:
+	restore_route_localnet(ifc);
+	return ret;
+}
+
+int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname)
+{
+	struct lb_dp_iface *ifc = find_iface(dp, ifname);
+
+	if (!ifc)
+		return -ENOENT;
+	detach_xdp(dp, ifc);
+	detach_tc(ifc);
+	restore_route_localnet(ifc);
+	*ifc = dp->ifaces[--dp->n_ifaces];
+	return 0;
+}
+
+void lb_dataplane_teardown(struct lb_dataplane *dp)
+{
+	char parent[PATH_MAX];
+	char *slash;
+
+	while (dp->n_ifaces)
+		lb_dataplane_detach(dp, dp->ifaces[0].name);
+	bpf_object__unpin_maps(dp->skel->obj, NULL);
+	if (rmdir(dp->pin_dir) && errno != ENOENT)
+		lb_warn("cannot remove %s: %s", dp->pin_dir, strerror(errno));
+	/* Also <bpffs>/lbd when this was its last instance. */
+	snprintf(parent, sizeof(parent), "%s", dp->pin_dir);
+	slash = strrchr(parent, '/');
+	if (slash) {
+		*slash = '\0';
+		rmdir(parent);
+	}
+	lb_info("datapath removed from %s", dp->pin_dir);
+}
+
+void lb_dataplane_free(struct lb_dataplane *dp)
+{
+	size_t i;
+
+	if (!dp)
+		return;
+	for (i = 0; i < dp->n_ifaces; i++)
+		if (dp->ifaces[i].xdp_link_fd >= 0)
+			close(dp->ifaces[i].xdp_link_fd);
+	free(dp->ifaces);
+	lb_bpf__destroy(dp->skel);
+	free(dp);
+}
+
+#define DP_FD(name)                                                                               \
+	int lb_dataplane_fd_##name(const struct lb_dataplane *dp)                                 \
+	{                                                                                          \
+		return bpf_map__fd(dp->skel->maps.lb_##name);                                      \
+	}
+DP_FD(listen)
+DP_FD(routes)
+DP_FD(groups)
+DP_FD(ct)
+DP_FD(pstats)
+DP_FD(tstats)
+DP_FD(gstats)
+DP_FD(pnames)
+DP_FD(tnames)
+
+int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
+	struct dirent *de;
+	DIR *d;
+	int removed = 0;
+
+	if (snprintf(dir, sizeof(dir), "%s/lbd/%s", bpffs, instance) >= (int)sizeof(dir))
+		return seterr(err, errlen, -ENAMETOOLONG, "pin path too long");
+	d = opendir(dir);
+	if (!d)
+		return seterr(err, errlen, -errno, "nothing to remove at %s: %s", dir,
+			      strerror(errno));
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!strncmp(de->d_name, "xdp_", 4)) {
+			struct lb_dp_iface ifc = {.tc_attached = true};
+
+			/* The link pin names the interface whose tc filter we also own. */
+			snprintf(ifc.name, sizeof(ifc.name), "%s", de->d_name + 4);
+			ifc.ifindex = if_nametoindex(ifc.name);
+			if (ifc.ifindex)
+				detach_tc(&ifc);
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) == 0)
+			removed++;
+		else
+			lb_warn("cannot remove %s: %s", path, strerror(errno));
+	}
+	closedir(d);
+	if (rmdir(dir))
+		return seterr(err, errlen, -errno, "cannot remove %s: %s", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/lbd", bpffs);
+	rmdir(path);
+	lb_info("removed %d pins from %s", removed, dir);
+	return 0;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dataplane.h - the BPF side of lbd: bpffs, loading and pinning the programs and maps
+ * under a per-instance folder, attaching them to interfaces, and removing all of it.
+ *
+ * Pin layout under <bpffs>/lbd/<instance>/:
+ *   lb_listen lb_routes lb_groups lb_ct lb_pstats lb_tstats lb_gstats   datapath maps
+ *   lb_meta lb_pnames lb_tnames                                         lbd's own state
+ *   xdp_<ifname>                                                        XDP link per interface
+ * The TC egress filter lives in the interface's clsact qdisc (handle LB_TC_HANDLE, priority
+ * LB_TC_PRIO) and holds its own reference on the program.
+ */
+#ifndef LBD_DATAPLANE_H
+#define LBD_DATAPLANE_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb_config.h"
+
+/* Our clsact egress filter's identity: "LB" in ASCII; other users' filters are left alone. */
+#define LB_TC_HANDLE 0x4c42
+#define LB_TC_PRIO 0x4c42
+
+struct lb_bpf;
+
+struct lb_dp_iface {
+	char name[IF_NAMESIZE];
+	unsigned int ifindex;
+	int xdp_link_fd;
+	bool tc_attached;
+	int saved_route_localnet; /* value before lbd changed it, -1 when untouched */
+};
+
+struct lb_dataplane {
+	struct lb_bpf *skel;
+	char pin_dir[PATH_MAX];
+	bool reused; /* maps were adopted from a previous lbd's pins */
+	size_t n_ifaces;
+	struct lb_dp_iface *ifaces;
+	int ncpus;
+};
+
+struct lb_dp_opts {
+	const char *bpffs;    /* BPF filesystem mount point; mounted when it is not one */
+	const char *instance; /* pins go to <bpffs>/lbd/<instance> */
+	uint32_t max_connections;
+};
+
+/*
+ * Mount bpffs if needed, load the programs and create (or reuse) the pinned maps.
+ * Returns 0 or -errno with a sentence in @err.
+ */
+int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, char *err,
+		      size_t errlen);
+
+/*
+ * Attach TC egress (SNAT) then XDP (DNAT) to @ifname. @localnet allows 127.0.0.0/8
+ * backends on this interface (sets its route_localnet, restored on detach).
+ */
+int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_xdp_mode mode,
+			bool localnet, char *err, size_t errlen);
+
+/* Detach from @ifname: XDP first (no new DNAT), then TC. Returns 0 or -ENOENT. */
+int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname);
+
+/* True when @ifname is attached. */
+bool lb_dataplane_attached(const struct lb_dataplane *dp, const char *ifname);
+
+/* Detach every interface and remove every pin and the instance folder. */
+void lb_dataplane_teardown(struct lb_dataplane *dp);
+
+/*
+ * Remove what an lbd instance left pinned (after a crash, or a stop that kept the datapath):
+ * its tc filters, XDP links, maps and folder. Returns 0 or -errno with a sentence in @err.
+ */
+int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, char *err,
+			       size_t errlen);
+
+/* Release memory and file descriptors (pins and attachments stay); NULL is a no-op. */
+void lb_dataplane_free(struct lb_dataplane *dp);
+
+/* File descriptors of the maps, for the map writers. */
+int lb_dataplane_fd_listen(const struct lb_dataplane *dp);
+int lb_dataplane_fd_routes(const struct lb_dataplane *dp);
+int lb_dataplane_fd_groups(const struct lb_dataplane *dp);
+int lb_dataplane_fd_ct(const struct lb_dataplane *dp);
+int lb_dataplane_fd_pstats(const struct lb_dataplane *dp);
+int lb_dataplane_fd_tstats(const struct lb_dataplane *dp);
+int lb_dataplane_fd_gstats(const struct lb_dataplane *dp);
+int lb_dataplane_fd_pnames(const struct lb_dataplane *dp);
+int lb_dataplane_fd_tnames(const struct lb_dataplane *dp);
+
+#endif /* LBD_DATAPLANE_H */

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+#include "ifaddr.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "lb_log.h"
+
+/* Changes usually come in bursts (link up, then its addresses): wait this long for quiet. */
+#define IFWATCH_DEBOUNCE_MS 100
+
+int lb_ifaddr_table_read(struct lb_ifaddr_table *t)
+{
+	struct ifaddrs *ifa_list, *ifa;
+	size_t cap = 0;
+
+	lb_ifaddr_table_clear(t);
+	if (getifaddrs(&ifa_list))
+		return -errno;
+	for (ifa = ifa_list; ifa; ifa = ifa->ifa_next) {
+		struct lb_ifaddr *grown;
+		unsigned int idx;
+
+		if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET)
+			continue;
+		idx = if_nametoindex(ifa->ifa_name);
+		if (!idx)
+			continue;
+		if (t->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(t->e, cap * sizeof(*t->e));
+			if (!grown) {
+				freeifaddrs(ifa_list);
+				lb_ifaddr_table_clear(t);
+				return -ENOMEM;
+			}
+			t->e = grown;
+		}
+		t->e[t->n].ifindex = idx;
+		t->e[t->n].addr = ((struct sockaddr_in *)ifa->ifa_addr)->sin_addr.s_addr;
+		t->n++;
+	}
+	freeifaddrs(ifa_list);
+	return 0;
+}
+
+void lb_ifaddr_table_clear(struct lb_ifaddr_table *t)
+{
+	free(t->e);
+	t->e = NULL;
+	t->n = 0;
+}
+
+struct lb_ifwatch {
+	int fd;
+	uv_poll_t poll;
+	uv_timer_t debounce;
+	int open_handles;
+	lb_ifwatch_cb cb;
+	void *arg;
+};
+
+static void ifwatch_fire(uv_timer_t *t)
+{
+	struct lb_ifwatch *w = t->data;
+
+	w->cb(w->arg);
+}
+
+static void ifwatch_readable(uv_poll_t *p, int status, int events)
+{
+	struct lb_ifwatch *w = p->data;
+	char buf[8192];
+
+	/* The content does not matter: any address or link message means "re-read". */
+	while (recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	uv_timer_start(&w->debounce, ifwatch_fire, IFWATCH_DEBOUNCE_MS, 0);
+}
+
+struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_LINK,
+	};
+	struct lb_ifwatch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->cb = cb;
+	w->arg = arg;
+	w->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (w->fd < 0)
+		goto err_free;
+	if (bind(w->fd, (struct sockaddr *)&sa, sizeof(sa)))
+		goto err_close;
+	if (uv_poll_init(loop, &w->poll, w->fd))
+		goto err_close;
+	w->poll.data = w;
+	uv_timer_init(loop, &w->debounce);
+	w->debounce.data = w;
+	w->open_handles = 2;
+	uv_poll_start(&w->poll, UV_READABLE, ifwatch_readable);
+	return w;
+
+err_close:
+	close(w->fd);
+err_free:
+	free(w);
+	return NULL;
+}
+
+static void ifwatch_closed(uv_handle_t *h)
+{
+	struct lb_ifwatch *w = h->data;
+
+	if (--w->open_handles == 0) {
+		close(w->fd);
+		free(w);
+	}
+}
+
+void lb_ifwatch_stop(struct lb_ifwatch *w)
+{
+	if (!w)
+		return;
+	uv_close((uv_handle_t *)&w->poll, ifwatch_closed);
+	uv_close((uv_handle_t *)&w->debounce, ifwatch_closed);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ifaddr.h - the IPv4 addresses of the host's interfaces, and a watcher that says when
+ * they change (rtnetlink on the libuv loop), so listeners without an explicit address
+ * follow their interfaces' addresses.
+ */
+#ifndef LBD_IFADDR_H
+#define LBD_IFADDR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct lb_ifaddr {
+	uint32_t ifindex;
+	uint32_t addr; /* network byte order */
+};
+
+struct lb_ifaddr_table {
+	size_t n;
+	struct lb_ifaddr *e;
+};
+
+/* Read every interface's IPv4 addresses. Returns 0 or -errno. */
+int lb_ifaddr_table_read(struct lb_ifaddr_table *t);
+
+/* Release the table's storage; the table itself may be reused. */
+void lb_ifaddr_table_clear(struct lb_ifaddr_table *t);
+
+struct lb_ifwatch;
+typedef void (*lb_ifwatch_cb)(void *arg);
+
+/*
+ * Watch IPv4 address and link changes; @cb runs on the loop, debounced (a burst of
+ * changes gives one call). Returns NULL and sets errno on failure.
+ */
+struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg);
+
+/* Stop watching; NULL is a no-op. Handles are freed in their close callbacks. */
+void lb_ifwatch_stop(struct lb_ifwatch *w);
+
+#endif /* LBD_IFADDR_H */

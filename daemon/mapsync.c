@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: MIT
+#include "mapsync.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "lb_abi.h"
+#include "lb_addr.h"
+#include "lb_log.h"
+
+struct lb_target_key {
+	uint32_t proxy_id;
+	uint32_t addr;
+	uint16_t port;
+	uint16_t pad;
+};
+
+struct lb_group_key {
+	uint32_t proxy_id;
+	uint32_t addr;
+	uint8_t prefix_len;
+	uint8_t is_default;
+	uint8_t pad[2];
+};
+
+/* Map entries as written: key immediately followed by value (no padding in between). */
+struct listen_ent {
+	struct lb_listen_key k;
+	struct lb_listen_val v;
+};
+
+struct route_ent {
+	struct lb_route_key k;
+	struct lb_route_val v;
+};
+
+struct group_ent {
+	__u32 k;
+	struct lb_group v;
+};
+
+/* Everything one sync computes before it writes anything. */
+struct desired {
+	size_t n_proxies;
+	char (*pkeys)[LB_PROXY_NAME_MAX];
+	uint32_t *pids;
+	uint8_t *pfresh;
+
+	size_t n_targets;
+	struct lb_target_key *tkeys;
+	uint32_t *tids;
+	uint8_t *tfresh;
+
+	size_t n_groups;
+	struct lb_group_key *gkeys;
+	uint32_t *gids;
+	struct group_ent *groups;
+
+	size_t n_routes;
+	struct route_ent *routes;
+
+	size_t n_listeners, cap_listeners;
+	struct listen_ent *listeners;
+};
+
+static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+void lb_ids_init(struct lb_ids *ids)
+{
+	lb_idmap_init(&ids->proxies, LB_PROXY_NAME_MAX, LB_MAX_PROXIES);
+	lb_idmap_init(&ids->targets, sizeof(struct lb_target_key), LB_MAX_TARGETS);
+	lb_idmap_init(&ids->groups, sizeof(struct lb_group_key), LB_MAX_GROUPS);
+}
+
+void lb_ids_release(struct lb_ids *ids)
+{
+	lb_idmap_release(&ids->proxies);
+	lb_idmap_release(&ids->targets);
+	lb_idmap_release(&ids->groups);
+}
+
+int64_t lb_ids_proxy(const struct lb_ids *ids, const char *name)
+{
+	char key[LB_PROXY_NAME_MAX] = {};
+
+	snprintf(key, sizeof(key), "%s", name);
+	return lb_idmap_find(&ids->proxies, key);
+}
+
+int64_t lb_ids_target(const struct lb_ids *ids, uint32_t proxy_id, uint32_t addr, uint16_t port)
+{
+	struct lb_target_key k = {.proxy_id = proxy_id, .addr = addr, .port = port};
+
+	return lb_idmap_find(&ids->targets, &k);
+}
+
+static void desired_free(struct desired *d)
+{
+	free(d->pkeys);
+	free(d->pids);
+	free(d->pfresh);
+	free(d->tkeys);
+	free(d->tids);
+	free(d->tfresh);
+	free(d->gkeys);
+	free(d->gids);
+	free(d->groups);
+	free(d->routes);
+	free(d->listeners);
+}
+
+static int cmp_target_key(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct lb_target_key));
+}
+
+/* Collect each proxy's distinct targets (a target may sit in several of its groups). */
+static int collect_targets(const struct lb_config *cfg, const struct desired *d,
+			   struct lb_target_key **out, size_t *n_out)
+{
+	struct lb_target_key *keys;
+	size_t cap = 0, n = 0, p, r, i, u;
+
+	for (p = 0; p < cfg->n_proxies; p++) {
+		cap += cfg->proxies[p].default_group.n;
+		for (r = 0; r < cfg->proxies[p].n_routes; r++)
+			cap += cfg->proxies[p].routes[r].group.n;
+	}
+	keys = calloc(cap ? cap : 1, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (p = 0; p < cfg->n_proxies; p++) {
+		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+
+		for (r = 0; r <= pc->n_routes; r++) {
+			const struct lb_group_cfg *g =
+				r == 0 ? &pc->default_group : &pc->routes[r - 1].group;
+
+			for (i = 0; i < g->n; i++) {
+				keys[n].proxy_id = d->pids[p];
+				keys[n].addr = g->t[i].addr;
+				keys[n].port = g->t[i].port;
+				n++;
+			}
+		}
+	}
+	qsort(keys, n, sizeof(*keys), cmp_target_key);
+	for (i = 0, u = 0; i < n; i++)
+		if (u == 0 || cmp_target_key(&keys[u - 1], &keys[i]))
+			keys[u++] = keys[i];
+	*out = keys;
+	*n_out = u;
+	return 0;
+}
+
+static void fill_group(const struct lb_ids *ids, uint32_t proxy_id, const struct lb_group_cfg *g,
+		       struct lb_group *out)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->n_backends = g->n;
+	for (i = 0; i < g->n; i++) {
+		out->backends[i].addr = g->t[i].addr;
+		out->backends[i].port = htons(g->t[i].port);
+		out->backends[i].weight = g->t[i].weight;
+		out->backends[i].target_id =
+			(uint32_t)lb_ids_target(ids, proxy_id, g->t[i].addr, g->t[i].port);
+	}
+}
+
+static int add_listener(struct desired *d, const struct lb_listen_key *k,
+			const struct lb_listen_val *v)
+{
+	if (d->n_listeners == d->cap_listeners) {
+		size_t cap = d->cap_listeners ? 2 * d->cap_listeners : 64;
+		struct listen_ent *grown = realloc(d->listeners, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		d->listeners = grown;
+		d->cap_listeners = cap;
+	}
+	memset(&d->listeners[d->n_listeners], 0, sizeof(d->listeners[0]));
+	d->listeners[d->n_listeners].k = *k;
+	d->listeners[d->n_listeners].v = *v;
+	d->n_listeners++;
+	return 0;
+}
+
+static int build_listeners(const struct lb_config *cfg, const struct lb_ifaddr_table *addrs,
+			   struct desired *d, char *err, size_t errlen)
+{
+	static const uint8_t protos[2][2] = {{LB_L4_TCP, LB_PROTO_TCP}, {LB_L4_UDP, LB_PROTO_UDP}};
+	size_t p, i, a, pr;
+	int ret;
+
+	for (p = 0; p < cfg->n_proxies; p++) {
+		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+		struct lb_listen_val v = {
+			.proxy_id = d->pids[p],
+			.default_group = d->gids[p],
+			.flags = pc->n_routes ? LB_LISTEN_F_HAS_ROUTES : 0,
+		};
+
+		for (i = 0; i < pc->n_ifaces; i++) {
+			unsigned int idx = if_nametoindex(pc->ifaces[i]);
+			size_t before = d->n_listeners;
+
+			if (!idx)
+				return seterr(err, errlen, -ENODEV,
+					      "proxy \"%s\": interface %s does not exist", pc->name,
+					      pc->ifaces[i]);
+			for (pr = 0; pr < 2; pr++) {
+				struct lb_listen_key k = {
+					.ifindex = idx,
+					.port = htons(pc->port),
+					.proto = protos[pr][1],
+				};
+
+				if (!(pc->protocols & protos[pr][0]))
+					continue;
+				if (pc->has_address) {
+					k.addr = pc->address;
+					ret = add_listener(d, &k, &v);
+					if (ret)
+						return ret;
+					continue;
+				}
+				for (a = 0; a < addrs->n; a++) {
+					if (addrs->e[a].ifindex != idx)
+						continue;
+					k.addr = addrs->e[a].addr;
+					ret = add_listener(d, &k, &v);
+					if (ret)
+						return ret;
+				}
+			}
+			if (d->n_listeners == before)
+				lb_warn("proxy \"%s\": %s has no IPv4 address yet; its listener "
+					"starts when one is added",
+					pc->name, pc->ifaces[i]);
+		}
+	}
+	if (d->n_listeners > LB_MAX_LISTENERS)
+		return seterr(err, errlen, -ENOSPC,
+			      "%zu listener entries (interface addresses x ports x protocols) "
+			      "exceed the limit of %d",
+			      d->n_listeners, LB_MAX_LISTENERS);
+	return 0;
+}
+
+/* Compute ids and every map entry; nothing is written. */
+static int build(const struct lb_config *cfg, const struct lb_ifaddr_table *addrs,
+		 struct lb_ids *ids, struct desired *d, char *err, size_t errlen)
+{
+	size_t p, r, g, total_routes = 0;
+	int ret;
+
+	d->n_proxies = cfg->n_proxies;
+	d->pkeys = calloc(cfg->n_proxies + 1, sizeof(*d->pkeys));
+	d->pids = calloc(cfg->n_proxies + 1, sizeof(*d->pids));
+	d->pfresh = calloc(cfg->n_proxies + 1, 1);
+	if (!d->pkeys || !d->pids || !d->pfresh)
+		return -ENOMEM;
+	for (p = 0; p < cfg->n_proxies; p++) {
+		snprintf(d->pkeys[p], LB_PROXY_NAME_MAX, "%s", cfg->proxies[p].name);
+		total_routes += cfg->proxies[p].n_routes;
+	}
+	if (total_routes > LB_MAX_ROUTES)
+		return seterr(err, errlen, -ENOSPC, "%zu source routes exceed the limit of %d",
+			      total_routes, LB_MAX_ROUTES);
+	ret = lb_idmap_assign(&ids->proxies, d->pkeys, d->n_proxies, d->pids, d->pfresh);
+	if (ret)
+		return seterr(err, errlen, ret, "cannot number the proxies: %s", strerror(-ret));
+
+	ret = collect_targets(cfg, d, &d->tkeys, &d->n_targets);
+	if (ret)
+		return ret;
+	d->tids = calloc(d->n_targets + 1, sizeof(*d->tids));
+	d->tfresh = calloc(d->n_targets + 1, 1);
+	if (!d->tids || !d->tfresh)
+		return -ENOMEM;
+	ret = lb_idmap_assign(&ids->targets, d->tkeys, d->n_targets, d->tids, d->tfresh);
+	if (ret)
+		return seterr(err, errlen, ret, "%zu distinct targets exceed the limit of %d",
+			      d->n_targets, LB_MAX_TARGETS);
+
+	/* Groups: first one default group per proxy (index p), then one per route. */
+	d->n_groups = cfg->n_proxies + total_routes;
+	d->gkeys = calloc(d->n_groups + 1, sizeof(*d->gkeys));
+	d->gids = calloc(d->n_groups + 1, sizeof(*d->gids));
+	d->groups = calloc(d->n_groups + 1, sizeof(*d->groups));
+	d->routes = calloc(total_routes + 1, sizeof(*d->routes));
+	if (!d->gkeys || !d->gids || !d->groups || !d->routes)
+		return -ENOMEM;
+	g = cfg->n_proxies;
+	for (p = 0; p < cfg->n_proxies; p++) {
+		d->gkeys[p].proxy_id = d->pids[p];
+		d->gkeys[p].is_default = 1;
+		for (r = 0; r < cfg->proxies[p].n_routes; r++, g++) {
+			d->gkeys[g].proxy_id = d->pids[p];
+			d->gkeys[g].addr = cfg->proxies[p].routes[r].addr;
+			d->gkeys[g].prefix_len = cfg->proxies[p].routes[r].prefix_len;
+		}
+	}
+	ret = lb_idmap_assign(&ids->groups, d->gkeys, d->n_groups, d->gids, NULL);
+	if (ret)
+		return seterr(err, errlen, ret, "cannot number the groups: %s", strerror(-ret));
+
+	g = cfg->n_proxies;
+	for (p = 0; p < cfg->n_proxies; p++) {
+		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+
+		d->groups[p].k = d->gids[p];
+		fill_group(ids, d->pids[p], &pc->default_group, &d->groups[p].v);
+		for (r = 0; r < pc->n_routes; r++, g++) {
+			struct route_ent *re = &d->routes[d->n_routes++];
+
+			d->groups[g].k = d->gids[g];
+			fill_group(ids, d->pids[p], &pc->routes[r].group, &d->groups[g].v);
+			re->k.prefixlen = 32 + pc->routes[r].prefix_len;
+			re->k.proxy_id = d->pids[p];
+			re->k.addr = pc->routes[r].addr;
+			re->v.group = d->gids[g];
+		}
+	}
+	return build_listeners(cfg, addrs, d, err, errlen);
+}
+
+static int cmp_ent(const void *a, const void *b, void *key_size)
+{
+	return memcmp(a, b, *(size_t *)key_size);
+}
+
+static const void *bsearch_r_ent(const void *key, const void *ents, size_t n, size_t ent_size,
+				 size_t key_size)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const uint8_t *e = (const uint8_t *)ents + mid * ent_size;
+		int c = memcmp(e, key, key_size);
+
+		if (c == 0)
+			return e;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Write entries whose value differs from what the map holds. */
+static int map_upsert(int fd, const char *name, const void *ents, size_t n, size_t ent_size,
+		      size_t key_size, char *err, size_t errlen)
+{
+	size_t val_size = ent_size - key_size;
+	uint8_t cur[sizeof(struct lb_group)];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *e = (const uint8_t *)ents + i * ent_size;
+
+		if (bpf_map_lookup_elem(fd, e, cur) == 0 && !memcmp(cur, e + key_size, val_size))
+			continue;
+		if (bpf_map_update_elem(fd, e, e + key_size, BPF_ANY))
+			return seterr(err, errlen, -errno, "cannot update %s: %s", name,
+				      strerror(errno));
+	}
+	return 0;
+}
+
+/* Delete every key of the map that is not among @ents (sorted by key). */
+static int map_prune(int fd, const char *name, void *ents, size_t n, size_t ent_size,
+		     size_t key_size, char *err, size_t errlen)
+{
+	uint8_t key[32], next[32];
+	uint8_t *stale = NULL;
+	size_t n_stale = 0, cap = 0, i;
+	void *prev = NULL;
+	int ret = 0;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		if (bsearch_r_ent(key, ents, n, ent_size, key_size))
+			continue;
+		if (n_stale == cap) {
+			uint8_t *grown;
+
+			cap = cap ? 2 * cap : 64;
+			grown = realloc(stale, cap * key_size);
+			if (!grown) {
+				free(stale);
+				return -ENOMEM;
+			}
+			stale = grown;
+		}
+		memcpy(stale + n_stale++ * key_size, key, key_size);
+	}
+	/* Deleting while iterating would restart the walk; delete afterwards. */
+	for (i = 0; i < n_stale; i++) {
+		if (bpf_map_delete_elem(fd, stale + i * key_size) && errno != ENOENT) {
+			ret = seterr(err, errlen, -errno, "cannot delete from %s: %s", name,
+				     strerror(errno));
+			break;
+		}
+	}
+	free(stale);
+	return ret;
+}
+
+/* Counters of a newly numbered proxy or target start from zero, whoever held the id before. */
+static int zero_stats(struct lb_dataplane *dp, int fd, uint32_t id)
+{
+	struct lb_stats *zero = calloc(dp->ncpus, sizeof(*zero));
+	int ret;
+
+	if (!zero)
+		return -ENOMEM;
+	ret = bpf_map_update_elem(fd, &id, zero, BPF_ANY) ? -errno : 0;
+	free(zero);
+	return ret;
+}
+
+/* Rewrite the name tables (lb_pnames, lb_tnames) from the id maps, in one batch each. */
+static int write_names(struct lb_dataplane *dp, const struct lb_ids *ids)
+{
+	struct lb_proxy_meta *pm = calloc(LB_MAX_PROXIES, sizeof(*pm));
+	struct lb_target_meta *tm = calloc(LB_MAX_TARGETS, sizeof(*tm));
+	__u32 *keys = calloc(LB_MAX_TARGETS, sizeof(*keys));
+	__u32 count, i;
+	int ret = -ENOMEM;
+
+	if (!pm || !tm || !keys)
+		goto out;
+	for (i = 0; i < LB_MAX_TARGETS; i++)
+		keys[i] = i;
+	for (i = 0; i < ids->proxies.n; i++)
+		memcpy(pm[ids->proxies.ids[i]].name, ids->proxies.keys + i * LB_PROXY_NAME_MAX,
+		       LB_PROXY_NAME_MAX);
+	for (i = 0; i < ids->targets.n; i++) {
+		const struct lb_target_key *k =
+			(const void *)(ids->targets.keys + i * sizeof(struct lb_target_key));
+		struct lb_target_meta *m = &tm[ids->targets.ids[i]];
+
+		m->proxy_id = k->proxy_id;
+		m->addr = k->addr;
+		m->port = htons(k->port);
+		m->in_use = 1;
+	}
+	count = LB_MAX_PROXIES;
+	ret = bpf_map_update_batch(lb_dataplane_fd_pnames(dp), keys, pm, &count, NULL);
+	if (!ret) {
+		count = LB_MAX_TARGETS;
+		ret = bpf_map_update_batch(lb_dataplane_fd_tnames(dp), keys, tm, &count, NULL);
+	}
+	ret = ret ? -errno : 0;
+out:
+	free(pm);
+	free(tm);
+	free(keys);
+	return ret;
+}
+
+int lb_mapsync_apply(struct lb_dataplane *dp, struct lb_ids *ids, const struct lb_config *cfg,
+		     const struct lb_ifaddr_table *addrs, char *err, size_t errlen)
+{
+	struct lb_ids saved;
+	struct desired d = {};
+	size_t lk = sizeof(struct lb_listen_key), rk = sizeof(struct lb_route_key),
+	       gk = sizeof(__u32);
+	size_t i;
+	int ret;
+
+	/* Numbering happens on a copy: a refused configuration leaves every id as it was. */
+	lb_ids_init(&saved);
+	if (lb_idmap_clone(&saved.proxies, &ids->proxies) ||
+	    lb_idmap_clone(&saved.targets, &ids->targets) ||
+	    lb_idmap_clone(&saved.groups, &ids->groups)) {
+		lb_ids_release(&saved);
+		return seterr(err, errlen, -ENOMEM, "out of memory");
+	}
+
+	ret = build(cfg, addrs, ids, &d, err, errlen);
+	if (ret) {
+		if (ret == -ENOMEM)
+			seterr(err, errlen, ret, "out of memory");
+		goto out;
+	}
+	qsort_r(d.listeners, d.n_listeners, sizeof(*d.listeners), cmp_ent, &lk);
+	qsort_r(d.routes, d.n_routes, sizeof(*d.routes), cmp_ent, &rk);
+	qsort_r(d.groups, d.n_groups, sizeof(*d.groups), cmp_ent, &gk);
+	for (i = 1; i < d.n_listeners; i++)
+		if (!memcmp(&d.listeners[i - 1].k, &d.listeners[i].k, lk)) {
+			ret = seterr(err, errlen, -EEXIST,
+				     "two proxies listen on the same address, port and protocol");
+			goto out;
+		}
+
+	for (i = 0; i < d.n_proxies; i++)
+		if (d.pfresh[i] && (ret = zero_stats(dp, lb_dataplane_fd_pstats(dp), d.pids[i])))
+			goto out_errno;
+	for (i = 0; i < d.n_targets; i++)
+		if (d.tfresh[i] && (ret = zero_stats(dp, lb_dataplane_fd_tstats(dp), d.tids[i])))
+			goto out_errno;
+
+	ret = map_upsert(lb_dataplane_fd_groups(dp), "lb_groups", d.groups, d.n_groups,
+			 sizeof(*d.groups), gk, err, errlen);
+	if (!ret)
+		ret = map_upsert(lb_dataplane_fd_routes(dp), "lb_routes", d.routes, d.n_routes,
+				 sizeof(*d.routes), rk, err, errlen);
+	if (!ret)
+		ret = map_upsert(lb_dataplane_fd_listen(dp), "lb_listen", d.listeners,
+				 d.n_listeners, sizeof(*d.listeners), lk, err, errlen);
+	if (!ret)
+		ret = map_prune(lb_dataplane_fd_listen(dp), "lb_listen", d.listeners,
+				d.n_listeners, sizeof(*d.listeners), lk, err, errlen);
+	if (!ret)
+		ret = map_prune(lb_dataplane_fd_routes(dp), "lb_routes", d.routes, d.n_routes,
+				sizeof(*d.routes), rk, err, errlen);
+	if (!ret)
+		ret = map_prune(lb_dataplane_fd_groups(dp), "lb_groups", d.groups, d.n_groups,
+				sizeof(*d.groups), gk, err, errlen);
+	if (!ret && (ret = write_names(dp, ids)))
+		goto out_errno;
+	if (!ret)
+		lb_debug("maps synced: %zu listeners, %zu routes, %zu groups, %zu targets",
+			 d.n_listeners, d.n_routes, d.n_groups, d.n_targets);
+	goto out;
+out_errno:
+	seterr(err, errlen, ret, "cannot write the datapath maps: %s", strerror(-ret));
+out:
+	if (ret) {
+		lb_ids_release(ids);
+		*ids = saved;
+	} else {
+		lb_ids_release(&saved);
+	}
+	desired_free(&d);
+	return ret;
+}

@@ -1,0 +1,414 @@
+#!/usr/bin/python3
+"""Traffic tool for the lbd integration tests (Python standard library only).
+
+Subcommands:
+  serve  --name b1 --bind IP --port P [--tcp] [--udp] [--ready-file F] [--fail-file F]
+         A backend. TCP speaks just enough HTTP/1.0 and 1.1 for curl and health checks:
+         any GET/HEAD gets "200 OK" with body "<name>\\n" (503 while --fail-file exists),
+         headers X-Backend (name) and X-Peer (the source address the server saw). A stream
+         that starts with "ECHO\\n" gets "<name>\\n" and then every further byte echoed
+         until the peer closes. A stream that starts with a TLS record (0x16) gets
+         "<name>\\n" after one full record (for SNI routing tests). UDP answers each
+         datagram with "<name>\\n", plus the rest of the datagram if it starts with "ECHO ".
+         Neither flag given means both TCP and UDP.
+  tally  --host IP --port P --count N [--proto tcp|udp] [--bind SRCIP] [--concurrency K]
+         [--timeout S] [--req-timeout S] [--sni HOST]
+         N new connections (or N datagrams, each from a fresh socket); prints one JSON
+         object {"total","ok","failed","by_backend","errors","elapsed_s"} ("errors": the
+         first few distinct messages). Exit status is 0 whenever the tally ran
+         (failures are data), 2 on usage errors.
+  hold   --host IP --port P --seconds S --interval MS [--bind SRCIP] [--proto tcp|udp]
+         One long-lived flow in ECHO mode. Prints {"event":"start","backend":...} once
+         connected, then exchanges a line every interval for S seconds, verifying each
+         echo (and, for UDP, that the backend name never changes). Finally prints
+         {"backend","exchanges","ok","error","elapsed_s"}; exit 0 only if ok.
+
+Every operation is bounded in time: nothing here can loop forever.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import struct
+import sys
+import time
+
+NAME_RE = re.compile(rb"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_HEADER = 16384
+HEADER_TIMEOUT = 10.0
+MAX_ERRORS = 5
+
+
+# ---------------------------------------------------------------------------- serve
+
+
+class Backend:
+    def __init__(self, name, fail_file):
+        self.name = name.encode()
+        self.fail_file = fail_file
+
+    def http_response(self, request, peer):
+        line = request.split(b"\n", 1)[0].strip()
+        parts = line.split()
+        method = parts[0] if parts else b""
+        if method in (b"GET", b"HEAD"):
+            failing = self.fail_file and os.path.exists(self.fail_file)
+            status = b"503 Service Unavailable" if failing else b"200 OK"
+        else:
+            status = b"405 Method Not Allowed"
+        body = self.name + b"\n"
+        head = b"".join([
+            b"HTTP/1.1 ", status, b"\r\n",
+            b"Content-Type: text/plain\r\n",
+            b"Content-Length: ", str(len(body)).encode(), b"\r\n",
+            b"Connection: close\r\n",
+            b"X-Backend: ", self.name, b"\r\n",
+            b"X-Peer: ", ("%s:%d" % peer[:2]).encode(), b"\r\n",
+            b"\r\n",
+        ])
+        return head if method == b"HEAD" else head + body
+
+    async def handle_tcp(self, reader, writer):
+        peer = writer.get_extra_info("peername") or ("?", 0)
+        try:
+            data = b""
+            while True:
+                chunk = await asyncio.wait_for(reader.read(65536), HEADER_TIMEOUT)
+                if not chunk:
+                    return
+                data += chunk
+                if data.startswith(b"ECHO\n"):
+                    await self.echo(reader, writer, data[5:])
+                    return
+                if b"ECHO\n".startswith(data):
+                    continue  # a prefix of the ECHO greeting: wait for the rest
+                if data[0] == 0x16:
+                    # TLS record: wait for the whole record so the test proves the LB
+                    # forwarded the complete ClientHello, then identify ourselves.
+                    if len(data) >= 5 and len(data) >= 5 + struct.unpack("!H", data[3:5])[0]:
+                        writer.write(self.name + b"\n")
+                        await writer.drain()
+                        return
+                elif b"\r\n\r\n" in data or b"\n\n" in data:
+                    writer.write(self.http_response(data, peer))
+                    await writer.drain()
+                    return
+                if len(data) > MAX_HEADER:
+                    return
+        except (asyncio.TimeoutError, ConnectionError, OSError):
+            pass
+        finally:
+            # The server closes first, so TIME-WAIT lands on the backend side and the
+            # client's ephemeral ports are free again at once.
+            try:
+                writer.close()
+                await writer.wait_closed()
+            except (ConnectionError, OSError):
+                pass
+
+    async def echo(self, reader, writer, rest):
+        writer.write(self.name + b"\n" + rest)
+        await writer.drain()
+        while True:
+            chunk = await reader.read(65536)  # long-lived by design: ends at peer close
+            if not chunk:
+                return
+            writer.write(chunk)
+            await writer.drain()
+
+
+class UdpBackend(asyncio.DatagramProtocol):
+    def __init__(self, backend):
+        self.backend = backend
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        reply = self.backend.name + b"\n"
+        if data.startswith(b"ECHO "):
+            reply += data[5:]
+        self.transport.sendto(reply, addr)
+
+    def error_received(self, exc):
+        pass  # ICMP errors for earlier replies: nothing to do
+
+
+async def serve(args):
+    backend = Backend(args.name, args.fail_file)
+    loop = asyncio.get_running_loop()
+    tcp = args.tcp or not args.udp
+    udp = args.udp or not args.tcp
+    if tcp:
+        await asyncio.start_server(backend.handle_tcp, args.bind, args.port, backlog=4096,
+                                   reuse_address=True)
+    if udp:
+        await loop.create_datagram_endpoint(lambda: UdpBackend(backend),
+                                            local_addr=(args.bind, args.port))
+    if args.ready_file:
+        tmp = args.ready_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % os.getpid())
+        os.rename(tmp, args.ready_file)
+    await asyncio.Event().wait()  # until killed
+
+
+# ---------------------------------------------------------------------------- tally
+
+
+def client_hello(host):
+    """A minimal but well-formed TLS 1.2 ClientHello carrying one server_name."""
+    name = host.encode()
+    sni = struct.pack("!HBH", len(name) + 3, 0, len(name)) + name
+    exts = struct.pack("!HH", 0, len(sni)) + sni
+    body = (b"\x03\x03" + os.urandom(32) + b"\x00"
+            + struct.pack("!H", 4) + b"\x13\x01\xc0\x2f"  # two cipher suites
+            + b"\x01\x00"                                  # null compression
+            + struct.pack("!H", len(exts)) + exts)
+    hs = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+
+
+def parse_http(resp):
+    """Return the backend name from a complete HTTP response or raise ValueError."""
+    head, sep, body = resp.partition(b"\r\n\r\n")
+    if not sep:
+        raise ValueError("incomplete response (%d bytes)" % len(resp))
+    lines = head.split(b"\r\n")
+    status = lines[0].split(None, 2)
+    if len(status) < 2 or status[1] != b"200":
+        raise ValueError("status %r" % lines[0][:60])
+    length = None
+    for line in lines[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == b"content-length":
+            length = int(value.strip())
+    if length is None or len(body) != length:
+        raise ValueError("body length %d, Content-Length %r" % (len(body), length))
+    return parse_name(body)
+
+
+def parse_name(body):
+    if not body.endswith(b"\n") or not NAME_RE.match(body[:-1]):
+        raise ValueError("bad body %r" % body[:60])
+    return body[:-1].decode()
+
+
+async def tcp_once(args, i):
+    local = (args.bind, 0) if args.bind else None
+    reader, writer = await asyncio.open_connection(args.host, args.port, local_addr=local)
+    try:
+        if args.sni:
+            writer.write(client_hello(args.sni))
+        else:
+            writer.write(b"GET /tally/%d HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
+                         b"User-Agent: lbtraffic\r\n\r\n" % (i, args.host.encode()))
+        resp = await reader.read(-1)  # until the server closes
+    finally:
+        writer.close()
+    return parse_name(resp) if args.sni else parse_http(resp)
+
+
+class UdpOnce(asyncio.DatagramProtocol):
+    def __init__(self, payload):
+        self.payload = payload
+        self.done = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport):
+        transport.sendto(self.payload)
+
+    def datagram_received(self, data, addr):
+        if not self.done.done():
+            self.done.set_result(data)
+
+    def error_received(self, exc):
+        if not self.done.done():
+            self.done.set_exception(exc)
+
+
+async def udp_once(args, i):
+    nonce = b"tally-%d-%s" % (i, os.urandom(6).hex().encode())
+    loop = asyncio.get_running_loop()
+    local = (args.bind, 0) if args.bind else None
+    # A connected socket only accepts replies from host:port, exactly like a real client:
+    # a reply the LB forgot to translate back counts as lost.
+    transport, proto = await loop.create_datagram_endpoint(
+        lambda: UdpOnce(b"ECHO " + nonce), remote_addr=(args.host, args.port), local_addr=local)
+    try:
+        data = await proto.done
+    finally:
+        transport.close()
+    name, _, echoed = data.partition(b"\n")
+    if echoed != nonce:
+        raise ValueError("echo mismatch %r" % data[:80])
+    return parse_name(name + b"\n")
+
+
+async def tally(args):
+    once = udp_once if args.proto == "udp" else tcp_once
+    result = {"total": args.count, "ok": 0, "failed": 0, "by_backend": {}, "errors": []}
+    next_i = 0
+    start = time.monotonic()
+    deadline = start + args.timeout
+
+    def error(msg):
+        result["failed"] += 1
+        if len(result["errors"]) < MAX_ERRORS and msg not in result["errors"]:
+            result["errors"].append(msg)
+
+    async def worker():
+        nonlocal next_i
+        while next_i < args.count:
+            i = next_i
+            next_i += 1
+            left = deadline - time.monotonic()
+            if left <= 0:
+                error("overall timeout")
+                continue
+            try:
+                name = await asyncio.wait_for(once(args, i), min(args.req_timeout, left))
+            except asyncio.TimeoutError:
+                error("timeout")
+            except (OSError, ValueError) as e:
+                error("%s: %s" % (type(e).__name__, e))
+            else:
+                result["ok"] += 1
+                result["by_backend"][name] = result["by_backend"].get(name, 0) + 1
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(args.concurrency, args.count)))))
+    result["by_backend"] = dict(sorted(result["by_backend"].items()))
+    result["elapsed_s"] = round(time.monotonic() - start, 3)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------- hold
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("connection closed by peer after %d bytes" % len(buf))
+        buf += chunk
+    return buf
+
+
+def recv_line(sock, limit=128):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            raise ConnectionError("connection closed before greeting")
+        buf += chunk
+        if len(buf) > limit:
+            raise ValueError("greeting too long")
+    return buf
+
+
+def hold(args):
+    kind = socket.SOCK_DGRAM if args.proto == "udp" else socket.SOCK_STREAM
+    start = time.monotonic()
+    step_timeout = max(2.0, 3 * args.interval / 1000.0)
+    out = {"backend": None, "exchanges": 0, "ok": False, "error": None}
+    sock = socket.socket(socket.AF_INET, kind)
+    try:
+        sock.settimeout(step_timeout)
+        if args.bind:
+            sock.bind((args.bind, 0))
+        sock.connect((args.host, args.port))
+        if kind == socket.SOCK_STREAM:
+            sock.sendall(b"ECHO\n")
+            out["backend"] = parse_name(recv_line(sock))
+        else:
+            sock.send(b"ECHO hello")
+            data = sock.recv(2048)
+            out["backend"] = parse_name(data.partition(b"\n")[0] + b"\n")
+        print(json.dumps({"event": "start", "backend": out["backend"]}), flush=True)
+        end = start + args.seconds
+        seq = 0
+        while time.monotonic() < end:
+            seq += 1
+            line = b"%d %s\n" % (seq, os.urandom(8).hex().encode())
+            if kind == socket.SOCK_STREAM:
+                sock.sendall(line)
+                got = recv_exact(sock, len(line))
+                if got != line:
+                    raise ValueError("echo mismatch at %d: %r" % (seq, got[:60]))
+            else:
+                sock.send(b"ECHO " + line)
+                name, _, got = sock.recv(2048).partition(b"\n")
+                if name.decode(errors="replace") != out["backend"]:
+                    raise ValueError("backend changed to %r at %d" % (name, seq))
+                if got != line:
+                    raise ValueError("echo mismatch at %d: %r" % (seq, got[:60]))
+            out["exchanges"] = seq
+            time.sleep(max(0.0, min(args.interval / 1000.0, end - time.monotonic())))
+        out["ok"] = True
+    except socket.timeout:
+        out["error"] = "timeout after %d exchanges" % out["exchanges"]
+    except (OSError, ValueError) as e:
+        out["error"] = "%s: %s" % (type(e).__name__, e)
+    finally:
+        sock.close()
+    out["elapsed_s"] = round(time.monotonic() - start, 3)
+    print(json.dumps(out), flush=True)
+    return 0 if out["ok"] else 1
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("serve", help="run a backend (TCP HTTP/ECHO/TLS-peek, UDP)")
+    s.add_argument("--name", required=True)
+    s.add_argument("--bind", default="0.0.0.0")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--tcp", action="store_true")
+    s.add_argument("--udp", action="store_true")
+    s.add_argument("--ready-file", help="written (atomically) once listening")
+    s.add_argument("--fail-file", help="while this file exists, HTTP answers 503")
+
+    t = sub.add_parser("tally", help="N new connections, JSON count per backend")
+    t.add_argument("--host", required=True)
+    t.add_argument("--port", type=int, required=True)
+    t.add_argument("--count", type=int, required=True)
+    t.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
+    t.add_argument("--bind", help="source address")
+    t.add_argument("--concurrency", type=int, default=32)
+    t.add_argument("--timeout", type=float, default=60.0, help="overall limit, seconds")
+    t.add_argument("--req-timeout", type=float, default=5.0, help="per request, seconds")
+    t.add_argument("--sni", help="TCP: send a TLS ClientHello with this SNI instead of HTTP")
+
+    h = sub.add_parser("hold", help="one long-lived ECHO flow")
+    h.add_argument("--host", required=True)
+    h.add_argument("--port", type=int, required=True)
+    h.add_argument("--seconds", type=float, required=True)
+    h.add_argument("--interval", type=float, default=100.0, help="milliseconds")
+    h.add_argument("--bind", help="source address")
+    h.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
+
+    args = p.parse_args()
+    if args.cmd == "serve":
+        try:
+            asyncio.run(serve(args))
+        except KeyboardInterrupt:
+            pass
+        return 0
+    if args.cmd == "tally":
+        if args.count < 0 or args.concurrency < 1 or args.timeout <= 0:
+            p.error("--count >= 0, --concurrency >= 1, --timeout > 0")
+        return asyncio.run(tally(args))
+    return hold(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
