@@ -14,7 +14,7 @@
 
 #include "lb_config.h"
 
-#define LB_ADDR_STR_MAX 16   /* "255.255.255.255" + NUL */
+#define LB_ADDR_STR_MAX	  16 /* "255.255.255.255" + NUL */
 #define LB_TARGET_STR_MAX 28 /* "255.255.255.255:65535@100" + NUL, rounded */
 
 /* Dotted-quad IPv4 only (no shorthand like "10.1"); *addr in network byte order. */
@@ -48,7 +48,7 @@ const char *lb_addr_unusable(uint32_t addr);
  */
 int lb_check_usable(uint32_t addr, char *err, size_t errlen);
 
-#define LB_QUOTE_MAX 72 /* a quoted excerpt: 64 bytes of text, quotes, "..." and NUL */
+#define LB_QUOTE_MAX 72 /* a quoted excerpt of user text, NUL included */
 
 /*
  * @s in double quotes for an error message: '"', '\\' and non-printable bytes escaped, text

@@ -16,9 +16,9 @@
 
 #include "lb_abi.h"
 
-#define LB_ERR_MAX 512
-#define LB_HC_PATH_MAX 256
-#define LB_HC_CODES_MAX 16
+#define LB_ERR_MAX		512
+#define LB_HC_PATH_MAX		256
+#define LB_HC_CODES_MAX		16
 #define LB_MAX_IFACES_PER_PROXY 16
 
 /* Bits of lb_proxy_cfg.protocols. */
@@ -43,10 +43,10 @@ struct lb_hc_cfg {
 };
 
 struct lb_target_cfg {
-	uint32_t addr; /* network byte order */
-	uint16_t port; /* host byte order */
-	uint8_t weight; /* 0..100; 100 for a lone target without a weight */
-	bool has_hc;    /* a per-target "health-check" object was given */
+	uint32_t addr;	     /* network byte order */
+	uint16_t port;	     /* host byte order */
+	uint8_t weight;	     /* 0..100; 100 for a lone target without a weight */
+	bool has_hc;	     /* a per-target "health-check" object was given */
 	struct lb_hc_cfg hc; /* resolved: per-target override on top of the defaults */
 };
 
@@ -65,10 +65,10 @@ struct lb_proxy_cfg {
 	char name[LB_PROXY_NAME_MAX];
 	size_t n_ifaces;
 	char ifaces[LB_MAX_IFACES_PER_PROXY][IF_NAMESIZE];
-	uint16_t port;      /* host byte order */
-	uint8_t protocols;  /* LB_L4_* bits */
+	uint16_t port;	   /* host byte order */
+	uint8_t protocols; /* LB_L4_* bits */
 	bool has_address;
-	uint32_t address;   /* network byte order, valid when has_address */
+	uint32_t address; /* network byte order, valid when has_address */
 	struct lb_group_cfg default_group;
 	size_t n_routes;
 	struct lb_route_cfg *routes;
@@ -77,8 +77,8 @@ struct lb_proxy_cfg {
 struct lb_settings {
 	bool stats_enabled;
 	uint32_t connection_timeout_sec; /* idle timeout of TCP flows */
-	uint32_t udp_timeout_sec;        /* idle timeout of UDP flows */
-	uint32_t max_connections;        /* flows tracked; conntrack holds 2 entries per flow */
+	uint32_t udp_timeout_sec;	 /* idle timeout of UDP flows */
+	uint32_t max_connections;	 /* flows tracked; conntrack holds 2 entries per flow */
 	bool health_check_enabled;
 	struct lb_hc_cfg health_check_defaults;
 	uint32_t default_drain_timeout_ms;
@@ -105,8 +105,13 @@ int lb_config_parse_string(const char *text, struct lb_config **out, char *err, 
 int lb_config_parse_file(const char *path, struct lb_config **out, char *err, size_t errlen);
 
 /*
- * Re-check the cross-proxy rules (unique names, non-conflicting listeners) of a model built
- * in code (e.g. from lbd's -i/-p/-t flags). Returns 0 or -EINVAL with a message.
+ * Check a model built in code (e.g. from lbd's -i/-p/-t flags) against the rules the parser
+ * applies, with the same code, messages and paths: names, interfaces, ports, addresses,
+ * group sizes and weight sums, duplicate targets and source prefixes, health checks,
+ * settings ranges, and the cross-proxy rules (unique names, non-conflicting listeners).
+ * Only rules about how JSON was written (unknown keys, types) have no equivalent here.
+ * Unlike a file, a model without proxies is valid (all may have been removed at run time).
+ * Returns 0 or -EINVAL with a message.
  */
 int lb_config_validate(const struct lb_config *cfg, char *err, size_t errlen);
 

@@ -1,0 +1,1286 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of lb_config: defaults, a full configuration, every rule with its exact message,
+ * health-check resolution, listener conflicts, lb_config_validate() on models built in code,
+ * and reading files.
+ *
+ * JSON is written with single quotes (turned into double quotes before parsing) so the
+ * tables stay readable.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lb_addr.h"
+#include "lb_config.h"
+
+#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+static char err[LB_ERR_MAX];
+
+static uint32_t ip(const char *s)
+{
+	uint32_t a;
+
+	ck_assert_int_eq(lb_parse_ipv4(s, &a, NULL, 0), 0);
+	return a;
+}
+
+/* Parse @sq after turning its single quotes into double quotes. */
+static int parse(const char *sq, struct lb_config **cfg)
+{
+	char *text = strdup(sq), *p;
+	int ret;
+
+	ck_assert_ptr_nonnull(text);
+	for (p = text; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	err[0] = '\0';
+	ret = lb_config_parse_string(text, cfg, err, sizeof(err));
+	free(text);
+	return ret;
+}
+
+static struct lb_config *parse_ok(const char *sq)
+{
+	struct lb_config *cfg = NULL;
+	int ret = parse(sq, &cfg);
+
+	ck_assert_msg(ret == 0, "refused (%d): %s\nconfig: %s", ret, err, sq);
+	ck_assert_ptr_nonnull(cfg);
+	/* What the parser builds, the validator accepts. */
+	ck_assert_msg(lb_config_validate(cfg, err, sizeof(err)) == 0, "validate: %s", err);
+	return cfg;
+}
+
+static void parse_fails(const char *sq, const char *msg, bool exact)
+{
+	struct lb_config *cfg = (struct lb_config *)0x1;
+	int ret = parse(sq, &cfg);
+
+	ck_assert_msg(ret == -EINVAL, "accepted (%d), expected \"%s\"\nconfig: %s", ret, msg, sq);
+	ck_assert_msg(cfg == NULL, "*out not cleared on failure");
+	if (exact)
+		ck_assert_msg(!strcmp(err, msg), "\nconfig:   %s\ngot:      %s\nexpected: %s", sq,
+			      err, msg);
+	else
+		ck_assert_msg(strstr(err, msg), "\nconfig: %s\ngot:    %s\nwanted: ...%s...", sq,
+			      err, msg);
+}
+
+/* Building blocks of the test configurations. */
+#define LISTEN		 "'listen':{'interfaces':['eth0'],'port':80}"
+#define T1		 "{'ip':'10.0.0.1','port':8080}"
+#define DT		 "'default-target':" T1
+#define PROXY(body)	 "{'proxies':[{'name':'web'," body "}]}"
+#define WEB		 PROXY(LISTEN "," DT)
+#define WITH_LISTEN(l)	 PROXY("'listen':" l "," DT)
+#define WITH_DT(t)	 PROXY(LISTEN ",'default-target':" t)
+#define WITH_ROUTES(r)	 PROXY(LISTEN "," DT ",'source-routes':" r)
+#define WITH_HC(hc)	 WITH_DT("{'ip':'10.0.0.1','port':8080,'health-check':" hc "}")
+#define WITH_SETTINGS(s) "{'proxies':[{'name':'web'," LISTEN "," DT "}],'settings':" s "}"
+#define TWO(l0, l1) \
+	"{'proxies':[{'name':'web','listen':" l0 "," DT "},{'name':'api','listen':" l1 "," DT "}]}"
+#define HCP "proxies[0].default-target.health-check"
+
+/* ---- accepted configurations ---- */
+
+START_TEST(test_defaults)
+{
+	struct lb_config *cfg = parse_ok(WEB);
+	const struct lb_settings *s = &cfg->settings;
+	const struct lb_proxy_cfg *p = &cfg->proxies[0];
+	const struct lb_target_cfg *t = &p->default_group.t[0];
+	struct lb_settings def;
+
+	ck_assert_uint_eq(cfg->n_proxies, 1);
+	ck_assert_str_eq(p->name, "web");
+	ck_assert_uint_eq(p->n_ifaces, 1);
+	ck_assert_str_eq(p->ifaces[0], "eth0");
+	ck_assert_uint_eq(p->port, 80);
+	ck_assert_uint_eq(p->protocols, LB_L4_TCP);
+	ck_assert(!p->has_address);
+	ck_assert_uint_eq(p->n_routes, 0);
+	ck_assert_ptr_null(p->routes);
+	ck_assert_uint_eq(p->default_group.n, 1);
+	ck_assert_uint_eq(t->addr, ip("10.0.0.1"));
+	ck_assert_uint_eq(t->port, 8080);
+	ck_assert_uint_eq(t->weight, 100);
+	ck_assert(!t->has_hc);
+
+	ck_assert(!s->stats_enabled);
+	ck_assert_uint_eq(s->connection_timeout_sec, 300);
+	ck_assert_uint_eq(s->udp_timeout_sec, 60);
+	ck_assert_uint_eq(s->max_connections, 100000);
+	ck_assert(!s->health_check_enabled);
+	ck_assert_uint_eq(s->default_drain_timeout_ms, 30000);
+	ck_assert_uint_eq(s->drain_check_interval_ms, 1000);
+	ck_assert_int_eq(s->xdp_mode, LB_XDP_AUTO);
+	ck_assert_int_eq(s->health_check_defaults.type, LB_HC_TCP);
+	ck_assert_str_eq(s->health_check_defaults.path, "/health");
+	ck_assert_uint_eq(s->health_check_defaults.interval_ms, 10000);
+	ck_assert_uint_eq(s->health_check_defaults.timeout_ms, 3000);
+	ck_assert_uint_eq(s->health_check_defaults.healthy_threshold, 2);
+	ck_assert_uint_eq(s->health_check_defaults.unhealthy_threshold, 3);
+	ck_assert_uint_eq(s->health_check_defaults.n_expected_codes, 4);
+	ck_assert_uint_eq(s->health_check_defaults.expected_codes[0], 200);
+	ck_assert_uint_eq(s->health_check_defaults.expected_codes[1], 201);
+	ck_assert_uint_eq(s->health_check_defaults.expected_codes[2], 202);
+	ck_assert_uint_eq(s->health_check_defaults.expected_codes[3], 204);
+	/* A target without its own object gets exactly the defaults. */
+	ck_assert(!memcmp(&t->hc, &s->health_check_defaults, sizeof(t->hc)));
+
+	lb_settings_default(&def);
+	ck_assert(!memcmp(&def, s, sizeof(def)));
+	lb_config_free(cfg);
+}
+END_TEST
+
+/* The example of SPEC section 2, with settings before proxies and every settings key. */
+static const char full_config[] =
+	"{'settings': {'stats-enabled': true, 'connection-timeout-sec': 600,"
+	"  'udp-timeout-sec': 30, 'max-connections': 200000, 'health-check-enabled': true,"
+	"  'health-check-defaults': {'type': 'http', 'interval-ms': 5000, 'timeout-ms': 1000,"
+	"    'healthy-threshold': 3, 'unhealthy-threshold': 4, 'path': '/ready',"
+	"    'expected-codes': [200, 204]},"
+	"  'default-drain-timeout-ms': 60000, 'drain-check-interval-ms': 500, 'xdp-mode': 'native'},"
+	" 'proxies': [{'name': 'web',"
+	"   'listen': {'interfaces': ['eth0', 'eth1'], 'port': 80, 'protocol': 'both',"
+	"              'address': '10.0.0.10'},"
+	"   'default-target': [{'ip': '10.0.0.1', 'port': 8080, 'weight': 70},"
+	"                      {'ip': '10.0.0.2', 'port': 8080, 'weight': 30,"
+	"                       'health-check': {'type': 'tcp', 'interval-ms': 2000}}],"
+	"   'source-routes': [{'source': '192.168.1.0/24',"
+	"                      'target': {'ip': '10.0.0.3', 'port': 8080}},"
+	"                     {'source': '10.10.0.0/16',"
+	"                      'targets': [{'ip': '10.0.0.4', 'port': 8080, 'weight': 50},"
+	"                                  {'ip': '10.0.0.5', 'port': 8080, 'weight': 50}]},"
+	"                     {'source': '172.16.0.7', 'target': {'ip': '127.0.0.1', 'port': 9000}}],"
+	"   'sni-routes': []},"
+	"  {'name': 'dns.udp-1', 'listen': {'interfaces': ['eth0'], 'port': 53, 'protocol': 'udp'},"
+	"   'default-target': {'ip': '10.0.1.1', 'port': 53, 'weight': 100}}]}";
+
+START_TEST(test_full_config)
+{
+	struct lb_config *cfg = parse_ok(full_config);
+	const struct lb_settings *s = &cfg->settings;
+	const struct lb_proxy_cfg *p = &cfg->proxies[0], *d = &cfg->proxies[1];
+	const struct lb_route_cfg *r;
+
+	ck_assert(s->stats_enabled);
+	ck_assert_uint_eq(s->connection_timeout_sec, 600);
+	ck_assert_uint_eq(s->udp_timeout_sec, 30);
+	ck_assert_uint_eq(s->max_connections, 200000);
+	ck_assert(s->health_check_enabled);
+	ck_assert_uint_eq(s->default_drain_timeout_ms, 60000);
+	ck_assert_uint_eq(s->drain_check_interval_ms, 500);
+	ck_assert_int_eq(s->xdp_mode, LB_XDP_NATIVE);
+	ck_assert_int_eq(s->health_check_defaults.type, LB_HC_HTTP);
+	ck_assert_str_eq(s->health_check_defaults.path, "/ready");
+	ck_assert_uint_eq(s->health_check_defaults.healthy_threshold, 3);
+	ck_assert_uint_eq(s->health_check_defaults.unhealthy_threshold, 4);
+	ck_assert_uint_eq(s->health_check_defaults.n_expected_codes, 2);
+	ck_assert_uint_eq(s->health_check_defaults.expected_codes[1], 204);
+
+	ck_assert_uint_eq(cfg->n_proxies, 2);
+	ck_assert_str_eq(p->name, "web");
+	ck_assert_uint_eq(p->n_ifaces, 2);
+	ck_assert_str_eq(p->ifaces[1], "eth1");
+	ck_assert_uint_eq(p->protocols, LB_L4_TCP | LB_L4_UDP);
+	ck_assert(p->has_address);
+	ck_assert_uint_eq(p->address, ip("10.0.0.10"));
+	ck_assert_uint_eq(p->default_group.n, 2);
+	ck_assert_uint_eq(p->default_group.t[0].weight, 70);
+	ck_assert_uint_eq(p->default_group.t[1].weight, 30);
+	ck_assert_uint_eq(p->default_group.t[1].addr, ip("10.0.0.2"));
+
+	ck_assert_uint_eq(p->n_routes, 3);
+	r = &p->routes[0];
+	ck_assert_uint_eq(r->addr, ip("192.168.1.0"));
+	ck_assert_uint_eq(r->prefix_len, 24);
+	ck_assert_uint_eq(r->group.n, 1);
+	ck_assert_uint_eq(r->group.t[0].weight, 100);
+	r = &p->routes[1];
+	ck_assert_uint_eq(r->addr, ip("10.10.0.0"));
+	ck_assert_uint_eq(r->prefix_len, 16);
+	ck_assert_uint_eq(r->group.n, 2);
+	ck_assert_uint_eq(r->group.t[1].addr, ip("10.0.0.5"));
+	ck_assert_uint_eq(r->group.t[1].weight, 50);
+	r = &p->routes[2];
+	ck_assert_uint_eq(r->prefix_len, 32);
+	ck_assert_uint_eq(r->group.t[0].addr, ip("127.0.0.1"));
+	ck_assert_uint_eq(r->group.t[0].port, 9000);
+
+	ck_assert_str_eq(d->name, "dns.udp-1");
+	ck_assert_uint_eq(d->protocols, LB_L4_UDP);
+	ck_assert_uint_eq(d->default_group.t[0].weight, 100);
+	lb_config_free(cfg);
+}
+END_TEST
+
+/* Per-target health checks: the defaults, with the target's own fields on top. */
+START_TEST(test_hc_resolution)
+{
+	struct lb_config *cfg = parse_ok(full_config);
+	const struct lb_group_cfg *g = &cfg->proxies[0].default_group;
+	const struct lb_hc_cfg *def = &cfg->settings.health_check_defaults;
+	const struct lb_hc_cfg *own = &g->t[1].hc;
+
+	/* Target 0 has no object: the defaults as set in "settings", which came first. */
+	ck_assert(!g->t[0].has_hc);
+	ck_assert(!memcmp(&g->t[0].hc, def, sizeof(*def)));
+	ck_assert(!cfg->proxies[0].routes[1].group.t[0].has_hc);
+	ck_assert_int_eq(cfg->proxies[0].routes[1].group.t[0].hc.type, LB_HC_HTTP);
+
+	/* Target 1 overrides type and interval; the rest is inherited. */
+	ck_assert(g->t[1].has_hc);
+	ck_assert_int_eq(own->type, LB_HC_TCP);
+	ck_assert_uint_eq(own->interval_ms, 2000);
+	ck_assert_uint_eq(own->timeout_ms, 1000);
+	ck_assert_str_eq(own->path, "/ready");
+	ck_assert_uint_eq(own->healthy_threshold, 3);
+	ck_assert_uint_eq(own->unhealthy_threshold, 4);
+	ck_assert_uint_eq(own->n_expected_codes, 2);
+	lb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_hc_override_all)
+{
+	struct lb_config *cfg = parse_ok(
+		"{'proxies':[{'name':'web'," LISTEN
+		",'default-target':{'ip':'10.0.0.1','port':8080,"
+		"'health-check':{'type':'https','path':'/z?a=1','interval-ms':300000,"
+		"'timeout-ms':60000,'healthy-threshold':10,'unhealthy-threshold':1,"
+		"'expected-codes':[100,599,301,302,303,304,305,306,307,308,309,310,311,312,313,314]}"
+		"}}],'settings':{'health-check-defaults':{'type':'none'}}}");
+	const struct lb_hc_cfg *hc = &cfg->proxies[0].default_group.t[0].hc;
+
+	ck_assert_int_eq(cfg->settings.health_check_defaults.type, LB_HC_NONE);
+	ck_assert_int_eq(hc->type, LB_HC_HTTPS);
+	ck_assert_str_eq(hc->path, "/z?a=1");
+	ck_assert_uint_eq(hc->interval_ms, 300000);
+	ck_assert_uint_eq(hc->timeout_ms, 60000);
+	ck_assert_uint_eq(hc->healthy_threshold, 10);
+	ck_assert_uint_eq(hc->unhealthy_threshold, 1);
+	ck_assert_uint_eq(hc->n_expected_codes, 16);
+	ck_assert_uint_eq(hc->expected_codes[0], 100);
+	ck_assert_uint_eq(hc->expected_codes[15], 314);
+	lb_config_free(cfg);
+}
+END_TEST
+
+static const char *const accepted[] = {
+	/* a name of 63 characters, every allowed character */
+	"{'proxies':[{'name':'a23456789012345678901234567890123456789012345678901234567890123'," LISTEN
+	"," DT "}]}",
+	"{'proxies':[{'name':'Web_1.2-x'," LISTEN "," DT "}]}",
+	/* one-element arrays: weight optional, 100 if given */
+	WITH_DT("[{'ip':'10.0.0.1','port':8080}]"),
+	WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':100}]"),
+	WITH_DT("{'ip':'10.0.0.1','port':8080,'weight':100}"),
+	/* weight 0 is a standby that gets no new flows */
+	WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':100},{'ip':'10.0.0.2','port':8080,"
+		"'weight':0}]"),
+	/* same address, different ports */
+	WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':50},{'ip':'10.0.0.1','port':8081,"
+		"'weight':50}]"),
+	/* 8 targets */
+	WITH_DT("[{'ip':'10.0.0.1','port':1,'weight':10},{'ip':'10.0.0.2','port':1,'weight':10},"
+		"{'ip':'10.0.0.3','port':1,'weight':10},{'ip':'10.0.0.4','port':1,'weight':10},"
+		"{'ip':'10.0.0.5','port':1,'weight':10},{'ip':'10.0.0.6','port':1,'weight':10},"
+		"{'ip':'10.0.0.7','port':1,'weight':10},{'ip':'10.0.0.8','port':1,'weight':30}]"),
+	/* local targets and listeners */
+	WITH_DT("{'ip':'127.0.0.1','port':8080}"),
+	WITH_LISTEN("{'interfaces':['lo'],'port':80,'address':'127.0.0.1'}"),
+	/* 16 interfaces, 15-character names */
+	WITH_LISTEN("{'interfaces':['a','b','c','d','e','f','g','h','i','j','k','l','m','n','o',"
+		    "'abcdefghijklmno'],'port':65535}"),
+	WITH_LISTEN("{'interfaces':['eth0.100','br-lan','veth_x@1'],'port':1,'protocol':'tcp'}"),
+	/* routes: empty list, 0.0.0.0/0, one-element "targets" */
+	WITH_ROUTES("[]"),
+	WITH_ROUTES("[{'source':'0.0.0.0/0','target':" T1 "}]"),
+	WITH_ROUTES("[{'source':'10.0.0.0/8','targets':[" T1 "]}]"),
+	/* overlapping but different prefixes are fine: the longest wins */
+	WITH_ROUTES("[{'source':'10.0.0.0/8','target':" T1 "},{'source':'10.0.0.0/16','target':" T1
+		    "},{'source':'10.0.0.1','target':" T1 "}]"),
+	PROXY(LISTEN "," DT ",'sni-routes':[]"),
+	WITH_SETTINGS("{}"),
+	WITH_SETTINGS("{'stats-enabled':false,'health-check-enabled':true,'xdp-mode':'generic'}"),
+	WITH_SETTINGS("{'connection-timeout-sec':1,'udp-timeout-sec':604800,'max-connections':1024,"
+		      "'default-drain-timeout-ms':1000,'drain-check-interval-ms':100}"),
+	WITH_SETTINGS("{'connection-timeout-sec':604800,'udp-timeout-sec':1,"
+		      "'max-connections':16777216,'default-drain-timeout-ms':3600000,"
+		      "'drain-check-interval-ms':60000}"),
+	WITH_HC("{}"),
+	WITH_HC("{'interval-ms':1000,'timeout-ms':999}"),
+	WITH_HC("{'timeout-ms':100}"),
+	/* listeners that do not conflict */
+	TWO("{'interfaces':['eth0'],'port':80}", "{'interfaces':['eth0'],'port':81}"),
+	TWO("{'interfaces':['eth0'],'port':80}", "{'interfaces':['eth1'],'port':80}"),
+	TWO("{'interfaces':['eth0'],'port':80,'protocol':'tcp'}",
+	    "{'interfaces':['eth0'],'port':80,'protocol':'udp'}"),
+	TWO("{'interfaces':['eth0'],'port':80,'address':'10.0.0.10'}",
+	    "{'interfaces':['eth0'],'port':80,'address':'10.0.0.11'}"),
+	TWO("{'interfaces':['eth0'],'port':53,'protocol':'udp','address':'10.0.0.10'}",
+	    "{'interfaces':['eth0'],'port':53,'protocol':'both','address':'10.0.0.11'}"),
+};
+
+START_TEST(test_accepts)
+{
+	lb_config_free(parse_ok(accepted[_i]));
+}
+END_TEST
+
+START_TEST(test_sources)
+{
+	struct lb_config *cfg = parse_ok(WITH_ROUTES("[{'source':'10.0.0.1','target':" T1
+						     "},{'source':'0.0.0.0/0','target':" T1 "}]"));
+
+	ck_assert_uint_eq(cfg->proxies[0].routes[0].addr, ip("10.0.0.1"));
+	ck_assert_uint_eq(cfg->proxies[0].routes[0].prefix_len, 32);
+	ck_assert_uint_eq(cfg->proxies[0].routes[1].addr, 0);
+	ck_assert_uint_eq(cfg->proxies[0].routes[1].prefix_len, 0);
+	lb_config_free(cfg);
+}
+END_TEST
+
+/* ---- refused configurations, each with its message ---- */
+
+/* A part of the message, when the rest does not matter to the case. */
+#define SUB(msg) "~" msg
+
+static const struct {
+	const char *json;
+	const char *msg;
+} refused[] = {
+	/* top level */
+	{"[]", "top level: the configuration must be a JSON object, not an array"},
+	{"{}", "top level: missing required key \"proxies\""},
+	{"{'proxies':[],'proxy':1}",
+	 "top level: unknown key \"proxy\" (expected one of: proxies, settings)"},
+	{"{'proxies':[]}", "proxies: must list 1 to 256 proxies (got 0)"},
+	{"{'proxies':{}}", "proxies: must be an array, not an object"},
+	{"{'proxies':[1]}", "proxies[0]: must be an object, not an integer"},
+	{"{'proxies':[null]}", "proxies[0]: must be an object, not null"},
+
+	/* proxy */
+	{PROXY(LISTEN "," DT ",'bogus':1"),
+	 "proxies[0]: unknown key \"bogus\" (expected one of: name, listen, default-target, "
+	 "source-routes, sni-routes)"},
+	{PROXY(LISTEN ",'default-targets':" T1),
+	 "proxies[0]: unknown key \"default-targets\" (expected one of: name, listen, "
+	 "default-target, source-routes, sni-routes)"},
+	{"{'proxies':[{" LISTEN "," DT "}]}", "proxies[0]: missing required key \"name\""},
+	{"{'proxies':[{'name':''," LISTEN "," DT "}]}", "proxies[0].name: must not be empty"},
+	{"{'proxies':[{'name':'we b'," LISTEN "," DT "}]}",
+	 "proxies[0].name: \"we b\" contains a space; use only letters, digits, '_', '.' and '-'"},
+	{"{'proxies':[{'name':'web/1'," LISTEN "," DT "}]}",
+	 "proxies[0].name: \"web/1\" contains '/'; use only letters, digits, '_', '.' and '-'"},
+	{"{'proxies':[{'name':'w\\u00e9b'," LISTEN "," DT "}]}",
+	 "proxies[0].name: \"w\\xc3\\xa9b\" contains \\xc3; use only letters, digits, '_', '.' and "
+	 "'-'"},
+	{"{'proxies':[{'name':'a234567890123456789012345678901234567890123456789012345678901234'," LISTEN
+	 "," DT "}]}",
+	 "proxies[0].name: \"a234567890123456789012345678901234567890123456789012345678901234\" is "
+	 "longer than 63 characters"},
+	{"{'proxies':[{'name':5," LISTEN "," DT "}]}",
+	 "proxies[0].name: must be a string, not an integer"},
+	{PROXY(DT), "proxies[0]: missing required key \"listen\""},
+	{PROXY(LISTEN), "proxies[0]: missing required key \"default-target\""},
+
+	/* listen */
+	{WITH_LISTEN("[]"), "proxies[0].listen: must be an object, not an array"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'ports':80}"),
+	 "proxies[0].listen: unknown key \"ports\" (expected one of: interfaces, port, protocol, "
+	 "address)"},
+	{WITH_LISTEN("{'port':80}"), "proxies[0].listen: missing required key \"interfaces\""},
+	{WITH_LISTEN("{'interfaces':[],'port':80}"),
+	 "proxies[0].listen.interfaces: must list at least one interface"},
+	{WITH_LISTEN("{'interfaces':'eth0','port':80}"),
+	 "proxies[0].listen.interfaces: must be an array, not a string"},
+	{WITH_LISTEN("{'interfaces':['eth0','eth1','eth0'],'port':80}"),
+	 "proxies[0].listen.interfaces[2]: \"eth0\" is already listed as "
+	 "proxies[0].listen.interfaces[0]"},
+	{WITH_LISTEN("{'interfaces':['abcdefghijklmnop'],'port':80}"),
+	 "proxies[0].listen.interfaces[0]: \"abcdefghijklmnop\" is longer than 15 characters, the "
+	 "longest interface name Linux allows"},
+	{WITH_LISTEN("{'interfaces':['eth 0'],'port':80}"),
+	 "proxies[0].listen.interfaces[0]: \"eth 0\" contains a space, which Linux does not allow "
+	 "in an interface name"},
+	{WITH_LISTEN("{'interfaces':['a/b'],'port':80}"),
+	 "proxies[0].listen.interfaces[0]: \"a/b\" contains '/', which Linux does not allow in an "
+	 "interface name"},
+	{WITH_LISTEN("{'interfaces':['eth0:1'],'port':80}"),
+	 "proxies[0].listen.interfaces[0]: \"eth0:1\" contains ':', which Linux does not allow in "
+	 "an interface name"},
+	{WITH_LISTEN("{'interfaces':['eth0\\t'],'port':80}"),
+	 "proxies[0].listen.interfaces[0]: \"eth0\\x09\" contains \\x09, which Linux does not "
+	 "allow in an interface name"},
+	{WITH_LISTEN("{'interfaces':[''],'port':80}"),
+	 "proxies[0].listen.interfaces[0]: must not be empty"},
+	{WITH_LISTEN("{'interfaces':['..'],'port':80}"),
+	 "proxies[0].listen.interfaces[0]: \"..\" is not a valid interface name"},
+	{WITH_LISTEN("{'interfaces':[1],'port':80}"),
+	 "proxies[0].listen.interfaces[0]: must be a string, not an integer"},
+	{WITH_LISTEN("{'interfaces':['a','b','c','d','e','f','g','h','i','j','k','l','m','n','o',"
+		     "'p','q'],'port':80}"),
+	 "proxies[0].listen.interfaces: has 17 interfaces, at most 16 are allowed"},
+	{WITH_LISTEN("{'interfaces':['eth0']}"),
+	 "proxies[0].listen: missing required key \"port\""},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':'80'}"),
+	 "proxies[0].listen.port: must be an integer, not a string"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':80.0}"),
+	 "proxies[0].listen.port: must be an integer, not a fractional number"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':0}"),
+	 "proxies[0].listen.port: must be between 1 and 65535 (got 0)"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':65536}"),
+	 "proxies[0].listen.port: must be between 1 and 65535 (got 65536)"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':-80}"),
+	 "proxies[0].listen.port: must be between 1 and 65535 (got -80)"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'protocol':'sctp'}"),
+	 "proxies[0].listen.protocol: \"sctp\" is not a protocol (expected \"tcp\", \"udp\" or "
+	 "\"both\")"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'protocol':'TCP'}"),
+	 SUB("proxies[0].listen.protocol: \"TCP\" is not a protocol")},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'protocol':6}"),
+	 "proxies[0].listen.protocol: must be a string, not an integer"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'address':'0.0.0.0'}"),
+	 "proxies[0].listen.address: 0.0.0.0 is not a usable address"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'address':'224.0.0.5'}"),
+	 "proxies[0].listen.address: 224.0.0.5 is a multicast address (224.0.0.0/4), not a usable "
+	 "unicast address"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'address':'10.0.0'}"),
+	 "proxies[0].listen.address: \"10.0.0\" is not an IPv4 address (expected a.b.c.d)"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'address':null}"),
+	 "proxies[0].listen.address: must be a string, not null"},
+
+	/* targets and groups */
+	{WITH_DT("'10.0.0.1:8080'"),
+	 "proxies[0].default-target: must be a target object or an array of target objects, not a "
+	 "string"},
+	{WITH_DT("[]"), "proxies[0].default-target: must list at least one target"},
+	{WITH_DT("[1]"),
+	 "proxies[0].default-target[0]: must be a target object like {\"ip\": \"10.0.0.1\", "
+	 "\"port\": 8080}, not an integer"},
+	{WITH_DT("{'port':8080}"), "proxies[0].default-target: missing required key \"ip\""},
+	{WITH_DT("{'ip':'10.0.0.1'}"), "proxies[0].default-target: missing required key \"port\""},
+	{WITH_DT("{'ip':'10.0.0.1','port':8080,'wieght':100}"),
+	 "proxies[0].default-target: unknown key \"wieght\" (expected one of: ip, port, weight, "
+	 "health-check)"},
+	{WITH_DT("{'ip':'x','port':8080}"),
+	 "proxies[0].default-target.ip: \"x\" is not an IPv4 address (expected a.b.c.d)"},
+	{WITH_DT("{'ip':'10.0.0.1:8080','port':8080}"),
+	 "proxies[0].default-target.ip: \"10.0.0.1:8080\" is not an IPv4 address (expected "
+	 "a.b.c.d)"},
+	{WITH_DT("{'ip':167772161,'port':8080}"),
+	 "proxies[0].default-target.ip: must be a string, not an integer"},
+	{WITH_DT("{'ip':'0.0.0.0','port':8080}"),
+	 "proxies[0].default-target.ip: 0.0.0.0 is not a usable address"},
+	{WITH_DT("{'ip':'255.255.255.255','port':8080}"),
+	 "proxies[0].default-target.ip: 255.255.255.255 is the broadcast address, not a usable "
+	 "address"},
+	{WITH_DT("{'ip':'240.1.2.3','port':8080}"),
+	 "proxies[0].default-target.ip: 240.1.2.3 is a reserved address (240.0.0.0/4), not a usable "
+	 "address"},
+	{WITH_DT("{'ip':'10.0.0.1','port':'8080'}"),
+	 "proxies[0].default-target.port: must be an integer, not a string"},
+	{WITH_DT("{'ip':'10.0.0.1','port':70000}"),
+	 "proxies[0].default-target.port: must be between 1 and 65535 (got 70000)"},
+	{WITH_DT("{'ip':'10.0.0.1','port':8080,'weight':50}"),
+	 "proxies[0].default-target.weight: a lone target's weight must be 100 (got 50); leave it "
+	 "out, or add targets so that the weights sum to 100"},
+	{WITH_DT("{'ip':'10.0.0.1','port':8080,'weight':0}"),
+	 SUB("proxies[0].default-target.weight: a lone target's weight must be 100 (got 0)")},
+	{WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':50}]"),
+	 "proxies[0].default-target[0].weight: a lone target's weight must be 100 (got 50); leave "
+	 "it out, or add targets so that the weights sum to 100"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':101},{'ip':'10.0.0.2','port':8080,"
+		 "'weight':0}]"),
+	 "proxies[0].default-target[0].weight: must be between 0 and 100 (got 101)"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':-1},{'ip':'10.0.0.2','port':8080,"
+		 "'weight':0}]"),
+	 "proxies[0].default-target[0].weight: must be between 0 and 100 (got -1)"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':'50'},{'ip':'10.0.0.2','port':8080,"
+		 "'weight':50}]"),
+	 "proxies[0].default-target[0].weight: must be an integer, not a string"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':50.5},{'ip':'10.0.0.2','port':8080,"
+		 "'weight':49.5}]"),
+	 "proxies[0].default-target[0].weight: must be an integer, not a fractional number"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':70},{'ip':'10.0.0.2','port':8080}]"),
+	 "proxies[0].default-target[1]: missing required key \"weight\" (every target of a group "
+	 "of several needs one, and the weights sum to 100)"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':8080},{'ip':'10.0.0.2','port':8080}]"),
+	 SUB("proxies[0].default-target[0]: missing required key \"weight\"")},
+	{WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':70},{'ip':'10.0.0.2','port':8080,"
+		 "'weight':20}]"),
+	 "proxies[0].default-target: weights sum to 90, must be 100"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':70},{'ip':'10.0.0.2','port':8080,"
+		 "'weight':40}]"),
+	 "proxies[0].default-target: weights sum to 110, must be 100"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':0},{'ip':'10.0.0.2','port':8080,"
+		 "'weight':0}]"),
+	 "proxies[0].default-target: weights sum to 0, must be 100"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':50},{'ip':'10.0.0.1','port':8080,"
+		 "'weight':50}]"),
+	 "proxies[0].default-target[1]: 10.0.0.1:8080 is already listed as "
+	 "proxies[0].default-target[0]"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':1,'weight':10},{'ip':'10.0.0.2','port':1,'weight':10},"
+		 "{'ip':'10.0.0.3','port':1,'weight':10},{'ip':'10.0.0.4','port':1,'weight':10},"
+		 "{'ip':'10.0.0.5','port':1,'weight':10},{'ip':'10.0.0.6','port':1,'weight':10},"
+		 "{'ip':'10.0.0.7','port':1,'weight':10},{'ip':'10.0.0.8','port':1,'weight':20},"
+		 "{'ip':'10.0.0.9','port':1,'weight':10}]"),
+	 "proxies[0].default-target: has 9 targets, at most 8 are allowed in one group"},
+
+	/* source routes */
+	{WITH_ROUTES("{}"), "proxies[0].source-routes: must be an array, not an object"},
+	{WITH_ROUTES("[5]"), "proxies[0].source-routes[0]: must be an object, not an integer"},
+	{WITH_ROUTES("[{'target':" T1 "}]"),
+	 "proxies[0].source-routes[0]: missing required key \"source\""},
+	{WITH_ROUTES("[{'source':'10.0.0.0/8','target':" T1 ",'dest':1}]"),
+	 "proxies[0].source-routes[0]: unknown key \"dest\" (expected one of: source, target, "
+	 "targets)"},
+	{WITH_ROUTES("[{'source':'192.168.1.5/24','target':" T1 "}]"),
+	 "proxies[0].source-routes[0].source: \"192.168.1.5/24\" has host bits set; did you mean "
+	 "192.168.1.0/24?"},
+	{WITH_ROUTES("[{'source':'10.0.0.0/40','target':" T1 "}]"),
+	 "proxies[0].source-routes[0].source: \"10.0.0.0/40\" has an invalid prefix length "
+	 "(expected a number from 0 to 32 after the '/')"},
+	{WITH_ROUTES("[{'source':'10.0.0/8','target':" T1 "}]"),
+	 "proxies[0].source-routes[0].source: \"10.0.0/8\" is not an IPv4 address or CIDR "
+	 "(expected a.b.c.d/len or a.b.c.d)"},
+	{WITH_ROUTES("[{'source':['10.0.0.0/8'],'target':" T1 "}]"),
+	 "proxies[0].source-routes[0].source: must be a string, not an array"},
+	{WITH_ROUTES("[{'source':'10.0.0.0/8','target':" T1 ",'targets':[" T1 "]}]"),
+	 "proxies[0].source-routes[0]: has both \"target\" and \"targets\"; use \"target\" for one "
+	 "target or \"targets\" for a weighted list"},
+	{WITH_ROUTES("[{'source':'10.0.0.0/8'}]"),
+	 "proxies[0].source-routes[0]: missing required key \"target\" (one target) or "
+	 "\"targets\" (a weighted list)"},
+	{WITH_ROUTES("[{'source':'10.0.0.0/8','target':[" T1 "]}]"),
+	 "proxies[0].source-routes[0].target: must be one target object, not an array (use "
+	 "\"targets\" for a list of targets)"},
+	{WITH_ROUTES("[{'source':'10.0.0.0/8','targets':" T1 "}]"),
+	 "proxies[0].source-routes[0].targets: must be an array of target objects, not an object "
+	 "(use \"target\" for a single target)"},
+	{WITH_ROUTES("[{'source':'10.0.0.0/8','targets':[]}]"),
+	 "proxies[0].source-routes[0].targets: must list at least one target"},
+	{WITH_ROUTES("[{'source':'10.0.0.0/8','targets':[{'ip':'10.0.0.4','port':80,'weight':50},"
+		     "{'ip':'10.0.0.5','port':80,'weight':40}]}]"),
+	 "proxies[0].source-routes[0].targets: weights sum to 90, must be 100"},
+	{WITH_ROUTES("[{'source':'10.0.0.0/8','target':{'ip':'10.0.0.4','port':80,'weight':50}}]"),
+	 SUB("proxies[0].source-routes[0].target.weight: a lone target's weight must be 100 (got 50)")},
+	{WITH_ROUTES("[{'source':'10.0.0.0/8','target':{'ip':'239.0.0.1','port':80}}]"),
+	 "proxies[0].source-routes[0].target.ip: 239.0.0.1 is a multicast address (224.0.0.0/4), "
+	 "not a usable unicast address"},
+	{WITH_ROUTES("[{'source':'10.0.0.0/8','target':" T1 "},{'source':'192.168.0.0/16',"
+		     "'target':" T1 "},{'source':'10.0.0.0/8','target':" T1 "}]"),
+	 "proxies[0].source-routes[2].source: 10.0.0.0/8 is already routed by "
+	 "proxies[0].source-routes[0]"},
+	{WITH_ROUTES("[{'source':'10.0.0.1','target':" T1 "},{'source':'10.0.0.1/32','target':" T1
+		     "}]"),
+	 "proxies[0].source-routes[1].source: 10.0.0.1/32 is already routed by "
+	 "proxies[0].source-routes[0]"},
+	/* the first repetition in file order is named, not the first in sort order */
+	{WITH_ROUTES("[{'source':'10.0.0.0/8','target':" T1 "},{'source':'9.0.0.0/8','target':" T1
+		     "},{'source':'9.0.0.0/8','target':" T1 "},{'source':'10.0.0.0/8','target':" T1
+		     "}]"),
+	 "proxies[0].source-routes[2].source: 9.0.0.0/8 is already routed by "
+	 "proxies[0].source-routes[1]"},
+
+	/* SNI routes are refused for now */
+	{PROXY(LISTEN "," DT ",'sni-routes':[{'sni-hostname':'api.example.com','target':" T1 "}]"),
+	 "proxies[0].sni-routes: SNI routing is not supported by this version of lbd"},
+	{PROXY(LISTEN "," DT ",'sni-routes':{}"),
+	 "proxies[0].sni-routes: must be an array, not an object"},
+
+	/* names and listeners across proxies */
+	{"{'proxies':[{'name':'web'," LISTEN "," DT "},{'name':'web','listen':{'interfaces':"
+	 "['eth0'],'port':81}," DT "}]}",
+	 "proxies[1].name: \"web\" is already used by proxies[0]"},
+	{TWO("{'interfaces':['eth0'],'port':80}", "{'interfaces':['eth0'],'port':80}"),
+	 "proxies[1].listen: conflicts with proxies[0] (\"web\") on eth0 port 80/tcp"},
+	{TWO("{'interfaces':['eth0'],'port':80,'protocol':'both'}",
+	     "{'interfaces':['eth0'],'port':80,'protocol':'tcp'}"),
+	 "proxies[1].listen: conflicts with proxies[0] (\"web\") on eth0 port 80/tcp"},
+	{TWO("{'interfaces':['eth0'],'port':53,'protocol':'udp'}",
+	     "{'interfaces':['eth0'],'port':53,'protocol':'both'}"),
+	 "proxies[1].listen: conflicts with proxies[0] (\"web\") on eth0 port 53/udp"},
+	{TWO("{'interfaces':['eth0'],'port':80,'address':'10.0.0.10'}",
+	     "{'interfaces':['eth0'],'port':80}"),
+	 "proxies[1].listen: conflicts with proxies[0] (\"web\") on eth0 port 80/tcp"},
+	{TWO("{'interfaces':['eth0'],'port':80}",
+	     "{'interfaces':['eth0'],'port':80,'address':'10.0.0.10'}"),
+	 "proxies[1].listen: conflicts with proxies[0] (\"web\") on eth0 port 80/tcp"},
+	{TWO("{'interfaces':['eth0'],'port':80,'address':'10.0.0.10'}",
+	     "{'interfaces':['eth0'],'port':80,'address':'10.0.0.10'}"),
+	 "proxies[1].listen: conflicts with proxies[0] (\"web\") on eth0 port 80/tcp"},
+	{TWO("{'interfaces':['eth0','eth1'],'port':80}",
+	     "{'interfaces':['eth2','eth1'],'port':80}"),
+	 "proxies[1].listen: conflicts with proxies[0] (\"web\") on eth1 port 80/tcp"},
+
+	/* health checks */
+	{WITH_HC("'tcp'"), HCP ": must be an object, not a string"},
+	{WITH_HC("{'intervall-ms':1000}"),
+	 HCP ": unknown key \"intervall-ms\" (expected one of: type, path, interval-ms, "
+	     "timeout-ms, healthy-threshold, unhealthy-threshold, expected-codes)"},
+	{WITH_HC("{'type':'icmp'}"),
+	 HCP ".type: \"icmp\" is not a health-check type (expected \"tcp\", \"http\", \"https\" or "
+	     "\"none\")"},
+	{WITH_HC("{'type':'HTTP'}"), SUB(HCP ".type: \"HTTP\" is not a health-check type")},
+	{WITH_HC("{'type':1}"), HCP ".type: must be a string, not an integer"},
+	{WITH_HC("{'interval-ms':999}"),
+	 HCP ".interval-ms: must be between 1000 and 300000 (got 999)"},
+	{WITH_HC("{'interval-ms':300001}"),
+	 HCP ".interval-ms: must be between 1000 and 300000 (got 300001)"},
+	{WITH_HC("{'interval-ms':'5000'}"), HCP ".interval-ms: must be an integer, not a string"},
+	{WITH_HC("{'timeout-ms':99}"), HCP ".timeout-ms: must be between 100 and 60000 (got 99)"},
+	{WITH_HC("{'timeout-ms':60001,'interval-ms':100000}"),
+	 HCP ".timeout-ms: must be between 100 and 60000 (got 60001)"},
+	{WITH_HC("{'healthy-threshold':0}"),
+	 HCP ".healthy-threshold: must be between 1 and 10 (got 0)"},
+	{WITH_HC("{'healthy-threshold':11}"),
+	 HCP ".healthy-threshold: must be between 1 and 10 (got 11)"},
+	{WITH_HC("{'unhealthy-threshold':0}"),
+	 HCP ".unhealthy-threshold: must be between 1 and 10 (got 0)"},
+	{WITH_HC("{'unhealthy-threshold':11}"),
+	 HCP ".unhealthy-threshold: must be between 1 and 10 (got 11)"},
+	{WITH_HC("{'path':'health'}"), HCP ".path: \"health\" must start with '/'"},
+	{WITH_HC("{'path':''}"), HCP ".path: \"\" must start with '/'"},
+	{WITH_HC("{'path':'/a b'}"),
+	 HCP ".path: \"/a b\" contains a space; percent-encode it (e.g. %20)"},
+	{WITH_HC("{'path':'/a\\r\\nHost: x'}"),
+	 HCP ".path: \"/a\\x0d\\x0aHost: x\" contains \\x0d; percent-encode it (e.g. %20)"},
+	{WITH_HC("{'path':'/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		 "xxxxxxxxxxxxxxxxxxxxxx'}"),
+	 HCP ".path: is longer than 255 characters"},
+	{WITH_HC("{'path':5}"), HCP ".path: must be a string, not an integer"},
+	{WITH_HC("{'expected-codes':[]}"),
+	 HCP ".expected-codes: must list 1 to 16 status codes (got 0)"},
+	{WITH_HC("{'expected-codes':[200,201,202,203,204,205,206,207,208,209,210,211,212,213,214,"
+		 "215,216]}"),
+	 HCP ".expected-codes: must list 1 to 16 status codes (got 17)"},
+	{WITH_HC("{'expected-codes':[200,99]}"),
+	 HCP ".expected-codes[1]: must be between 100 and 599 (got 99)"},
+	{WITH_HC("{'expected-codes':[600]}"),
+	 HCP ".expected-codes[0]: must be between 100 and 599 (got 600)"},
+	{WITH_HC("{'expected-codes':['200']}"),
+	 HCP ".expected-codes[0]: must be an integer, not a string"},
+	{WITH_HC("{'expected-codes':200}"),
+	 HCP ".expected-codes: must be an array, not an integer"},
+	{WITH_HC("{'interval-ms':2000,'timeout-ms':2000}"),
+	 HCP ": timeout-ms (2000) must be less than interval-ms (2000)"},
+	{WITH_HC("{'interval-ms':2000}"),
+	 HCP ": timeout-ms (3000) must be less than interval-ms (2000); timeout-ms is inherited "
+	     "from settings.health-check-defaults"},
+	{WITH_HC("{'timeout-ms':20000}"),
+	 HCP ": timeout-ms (20000) must be less than interval-ms (10000); interval-ms is inherited "
+	     "from settings.health-check-defaults"},
+	/* the defaults changed in settings apply to the overrides' checks too */
+	{"{'proxies':[{'name':'web'," LISTEN ",'default-target':{'ip':'10.0.0.1','port':8080,"
+	 "'health-check':{'timeout-ms':5000}}}],'settings':{'health-check-defaults':"
+	 "{'interval-ms':4000,'timeout-ms':1000}}}",
+	 HCP ": timeout-ms (5000) must be less than interval-ms (4000); interval-ms is inherited "
+	     "from settings.health-check-defaults"},
+
+	/* settings */
+	{WITH_SETTINGS("[]"), "settings: must be an object, not an array"},
+	{WITH_SETTINGS("{'stats':true}"),
+	 "settings: unknown key \"stats\" (expected one of: stats-enabled, connection-timeout-sec, "
+	 "udp-timeout-sec, max-connections, health-check-enabled, health-check-defaults, "
+	 "default-drain-timeout-ms, drain-check-interval-ms, xdp-mode)"},
+	{WITH_SETTINGS("{'stats-enabled':'yes'}"),
+	 "settings.stats-enabled: must be a boolean (true or false), not a string"},
+	{WITH_SETTINGS("{'stats-enabled':1}"),
+	 "settings.stats-enabled: must be a boolean (true or false), not an integer"},
+	{WITH_SETTINGS("{'health-check-enabled':'true'}"),
+	 "settings.health-check-enabled: must be a boolean (true or false), not a string"},
+	{WITH_SETTINGS("{'connection-timeout-sec':0}"),
+	 "settings.connection-timeout-sec: must be between 1 and 604800 (got 0)"},
+	{WITH_SETTINGS("{'connection-timeout-sec':604801}"),
+	 "settings.connection-timeout-sec: must be between 1 and 604800 (got 604801)"},
+	{WITH_SETTINGS("{'connection-timeout-sec':'300'}"),
+	 "settings.connection-timeout-sec: must be an integer, not a string"},
+	{WITH_SETTINGS("{'udp-timeout-sec':0}"),
+	 "settings.udp-timeout-sec: must be between 1 and 604800 (got 0)"},
+	{WITH_SETTINGS("{'udp-timeout-sec':604801}"),
+	 "settings.udp-timeout-sec: must be between 1 and 604800 (got 604801)"},
+	{WITH_SETTINGS("{'max-connections':1023}"),
+	 "settings.max-connections: must be between 1024 and 16777216 (got 1023)"},
+	{WITH_SETTINGS("{'max-connections':16777217}"),
+	 "settings.max-connections: must be between 1024 and 16777216 (got 16777217)"},
+	{WITH_SETTINGS("{'max-connections':1e5}"),
+	 "settings.max-connections: must be an integer, not a fractional number"},
+	{WITH_SETTINGS("{'default-drain-timeout-ms':999}"),
+	 "settings.default-drain-timeout-ms: must be between 1000 and 3600000 (got 999)"},
+	{WITH_SETTINGS("{'default-drain-timeout-ms':3600001}"),
+	 "settings.default-drain-timeout-ms: must be between 1000 and 3600000 (got 3600001)"},
+	{WITH_SETTINGS("{'drain-check-interval-ms':99}"),
+	 "settings.drain-check-interval-ms: must be between 100 and 60000 (got 99)"},
+	{WITH_SETTINGS("{'drain-check-interval-ms':60001}"),
+	 "settings.drain-check-interval-ms: must be between 100 and 60000 (got 60001)"},
+	{WITH_SETTINGS("{'xdp-mode':'offload'}"),
+	 "settings.xdp-mode: \"offload\" is not an XDP mode (expected \"auto\", \"native\" or "
+	 "\"generic\")"},
+	{WITH_SETTINGS("{'xdp-mode':true}"), "settings.xdp-mode: must be a string, not a boolean"},
+	{WITH_SETTINGS("{'health-check-defaults':{'type':'udp'}}"),
+	 "settings.health-check-defaults.type: \"udp\" is not a health-check type (expected "
+	 "\"tcp\", \"http\", \"https\" or \"none\")"},
+	{WITH_SETTINGS("{'health-check-defaults':{'interval-ms':2000}}"),
+	 "settings.health-check-defaults: timeout-ms (3000) must be less than interval-ms (2000); "
+	 "timeout-ms is inherited from the built-in defaults"},
+	{WITH_SETTINGS("{'health-check-defaults':{'timeout':1000}}"),
+	 SUB("settings.health-check-defaults: unknown key \"timeout\"")},
+	/* settings are read first wherever they are, so their error wins */
+	{"{'proxies':[1],'settings':{'xdp-mode':'x'}}",
+	 SUB("settings.xdp-mode: \"x\" is not an XDP mode")},
+
+	/* JSON itself */
+	{"{'proxies': [}", SUB("JSON syntax error at line 1, column ")},
+	{"", SUB("JSON syntax error at line 1, column 0: ")},
+	{"{'proxies':[],'proxies':[]}", SUB("duplicate object key")},
+	{PROXY(LISTEN "," DT ",'name':'x'"), SUB("duplicate object key")},
+	{"{'proxies':[{'name':'web','listen':{'interfaces':['eth0'],'port':80,'port':81}," DT "}]}",
+	 SUB("duplicate object key")},
+	{"{'proxies':[{'name':'a\\u0000b'," LISTEN "," DT "}]}", SUB("JSON syntax error")},
+};
+
+START_TEST(test_refuses)
+{
+	const char *msg = refused[_i].msg;
+
+	parse_fails(refused[_i].json, msg[0] == '~' ? msg + 1 : msg, msg[0] != '~');
+}
+END_TEST
+
+START_TEST(test_null_arguments)
+{
+	struct lb_config *cfg = NULL;
+
+	ck_assert_int_eq(lb_config_parse_string(NULL, &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "top level: no configuration text was given");
+	/* No error buffer at all is fine. */
+	ck_assert_int_eq(lb_config_parse_string("{}", &cfg, NULL, 0), -EINVAL);
+	ck_assert_int_eq(lb_config_parse_string("{", &cfg, NULL, 0), -EINVAL);
+	ck_assert_ptr_null(cfg);
+}
+END_TEST
+
+/* ---- limits that need big inputs ---- */
+
+/* A configuration with proxies of @routes source routes each. */
+static char *many_routes(size_t proxies, size_t routes)
+{
+	size_t cap = 256 + proxies * (256 + routes * 96), off = 0, i, r;
+	char *s = malloc(cap);
+
+	ck_assert_ptr_nonnull(s);
+	off += (size_t)snprintf(s + off, cap - off, "{\"proxies\":[");
+	for (i = 0; i < proxies; i++) {
+		off += (size_t)snprintf(
+			s + off, cap - off,
+			"%s{\"name\":\"p%zu\",\"listen\":{\"interfaces\":[\"eth0\"],"
+			"\"port\":%zu},\"default-target\":{\"ip\":\"10.0.0.1\","
+			"\"port\":80},\"source-routes\":[",
+			i ? "," : "", i, i + 1);
+		for (r = 0; r < routes; r++)
+			off += (size_t)snprintf(
+				s + off, cap - off,
+				"%s{\"source\":\"10.%zu.%zu.0/24\",\"target\":{\"ip\":"
+				"\"10.0.0.2\",\"port\":80}}",
+				r ? "," : "", r >> 8, r & 0xff);
+		off += (size_t)snprintf(s + off, cap - off, "]}");
+	}
+	snprintf(s + off, cap - off, "]}");
+	return s;
+}
+
+START_TEST(test_many_routes)
+{
+	struct lb_config *cfg = NULL;
+	char *text = many_routes(1, 20000);
+
+	ck_assert_msg(lb_config_parse_string(text, &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(cfg->proxies[0].n_routes, 20000);
+	lb_config_free(cfg);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_route_total)
+{
+	struct lb_config *cfg = NULL;
+	char *text = many_routes(2, LB_MAX_ROUTES / 2 + 1);
+
+	ck_assert_int_eq(lb_config_parse_string(text, &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "proxies[1].source-routes: brings the number of source routes to "
+			      "65538, at most 65536 are allowed in total");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_too_many_proxies)
+{
+	struct lb_config *cfg = NULL;
+	char *text = many_routes(LB_MAX_PROXIES + 1, 0);
+
+	ck_assert_int_eq(lb_config_parse_string(text, &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "proxies: must list 1 to 256 proxies (got 257)");
+	free(text);
+
+	text = many_routes(LB_MAX_PROXIES, 0);
+	ck_assert_msg(lb_config_parse_string(text, &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(cfg->n_proxies, LB_MAX_PROXIES);
+	lb_config_free(cfg);
+	free(text);
+}
+END_TEST
+
+/* ---- lb_config_validate() on models built in code ---- */
+
+static void set_target(struct lb_target_cfg *t, const char *addr, uint16_t port, uint8_t weight,
+		       const struct lb_settings *s)
+{
+	memset(t, 0, sizeof(*t));
+	t->addr = ip(addr);
+	t->port = port;
+	t->weight = weight;
+	t->hc = s->health_check_defaults;
+}
+
+/* What lbd -i eth0 -p 80 -t 10.0.0.1:8080 builds, plus a second proxy and a route. */
+static struct lb_config *model(void)
+{
+	struct lb_config *cfg = lb_config_new();
+	struct lb_proxy_cfg *p;
+	size_t i;
+
+	ck_assert_ptr_nonnull(cfg);
+	cfg->proxies = calloc(2, sizeof(*cfg->proxies));
+	ck_assert_ptr_nonnull(cfg->proxies);
+	cfg->n_proxies = 2;
+	for (i = 0; i < 2; i++) {
+		p = &cfg->proxies[i];
+		snprintf(p->name, sizeof(p->name), "p%zu", i);
+		p->n_ifaces = 1;
+		strcpy(p->ifaces[0], "eth0");
+		p->port = (uint16_t)(80 + i);
+		p->protocols = LB_L4_TCP;
+		p->default_group.n = 1;
+		set_target(&p->default_group.t[0], "10.0.0.1", 8080, 100, &cfg->settings);
+	}
+	p = &cfg->proxies[0];
+	p->routes = calloc(2, sizeof(*p->routes));
+	ck_assert_ptr_nonnull(p->routes);
+	p->n_routes = 2;
+	p->routes[0].addr = ip("192.168.0.0");
+	p->routes[0].prefix_len = 16;
+	p->routes[0].group.n = 2;
+	set_target(&p->routes[0].group.t[0], "10.0.0.2", 80, 60, &cfg->settings);
+	set_target(&p->routes[0].group.t[1], "10.0.0.3", 80, 40, &cfg->settings);
+	p->routes[1].addr = ip("10.0.0.0");
+	p->routes[1].prefix_len = 8;
+	p->routes[1].group.n = 1;
+	set_target(&p->routes[1].group.t[0], "10.0.0.4", 80, 100, &cfg->settings);
+	return cfg;
+}
+
+static void validate_fails(struct lb_config *cfg, const char *msg)
+{
+	ck_assert_int_eq(lb_config_validate(cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, msg);
+	lb_config_free(cfg);
+}
+
+START_TEST(test_validate_ok)
+{
+	struct lb_config *cfg = model();
+
+	ck_assert_msg(lb_config_validate(cfg, err, sizeof(err)) == 0, "%s", err);
+	/* A daemon may end up with no proxy at all after runtime removals. */
+	cfg->n_proxies = 0;
+	ck_assert_int_eq(lb_config_validate(cfg, err, sizeof(err)), 0);
+	cfg->n_proxies = 2;
+	lb_config_free(cfg);
+	ck_assert_int_eq(lb_config_validate(NULL, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "top level: no configuration was given");
+}
+END_TEST
+
+/* Each case breaks one rule of the model; the message must name the same place as parsing. */
+static void break_model(int which, struct lb_config *cfg)
+{
+	struct lb_proxy_cfg *p = &cfg->proxies[0];
+	struct lb_group_cfg *g = &p->default_group;
+
+	switch (which) {
+	case 0:
+		strcpy(cfg->proxies[1].name, "p0");
+		break;
+	case 1:
+		cfg->proxies[1].port = 80;
+		break;
+	case 2:
+		p->name[0] = '\0';
+		break;
+	case 3:
+		strcpy(p->name, "a b");
+		break;
+	case 4:
+		p->n_ifaces = 0;
+		break;
+	case 5:
+		p->n_ifaces = 2;
+		strcpy(p->ifaces[1], "eth0");
+		break;
+	case 6:
+		strcpy(p->ifaces[0], "a/b");
+		break;
+	case 7:
+		p->port = 0;
+		break;
+	case 8:
+		p->protocols = 0;
+		break;
+	case 9:
+		p->has_address = true;
+		p->address = 0;
+		break;
+	case 10:
+		g->n = 0;
+		break;
+	case 11:
+		g->n = 9;
+		break;
+	case 12:
+		g->t[0].weight = 50;
+		break;
+	case 13:
+		g->n = 2;
+		g->t[0].weight = 60;
+		set_target(&g->t[1], "10.0.0.2", 8080, 30, &cfg->settings);
+		break;
+	case 14:
+		g->n = 2;
+		g->t[0].weight = 0;
+		set_target(&g->t[1], "10.0.0.2", 8080, 101, &cfg->settings);
+		break;
+	case 15:
+		g->n = 2;
+		g->t[0].weight = 50;
+		set_target(&g->t[1], "10.0.0.1", 8080, 50, &cfg->settings);
+		break;
+	case 16:
+		g->t[0].addr = ip("224.0.0.1");
+		break;
+	case 17:
+		g->t[0].port = 0;
+		break;
+	case 18:
+		g->t[0].hc.timeout_ms = g->t[0].hc.interval_ms;
+		break;
+	case 19:
+		g->t[0].hc.n_expected_codes = 0;
+		break;
+	case 20:
+		g->t[0].hc.type = (enum lb_hc_type)9;
+		break;
+	case 21:
+		p->routes[1].addr = ip("10.0.0.1");
+		break;
+	case 22:
+		p->routes[1].prefix_len = 33;
+		break;
+	case 23:
+		p->routes[1].addr = p->routes[0].addr;
+		p->routes[1].prefix_len = p->routes[0].prefix_len;
+		break;
+	case 24:
+		p->routes[0].group.t[1].weight = 30;
+		break;
+	case 25:
+		cfg->settings.max_connections = 5;
+		break;
+	case 26:
+		cfg->settings.xdp_mode = (enum lb_xdp_mode)7;
+		break;
+	case 27:
+		cfg->settings.health_check_defaults.interval_ms = 500;
+		break;
+	case 28:
+		cfg->n_proxies = LB_MAX_PROXIES + 1;
+		break;
+	case 29:
+		free(p->routes);
+		p->routes = NULL;
+		break;
+	case 30:
+		strcpy(g->t[0].hc.path, "health");
+		break;
+	}
+}
+
+static const char *const broken_msgs[] = {
+	"proxies[1].name: \"p0\" is already used by proxies[0]",
+	"proxies[1].listen: conflicts with proxies[0] (\"p0\") on eth0 port 80/tcp",
+	"proxies[0].name: must not be empty",
+	"proxies[0].name: \"a b\" contains a space; use only letters, digits, '_', '.' and '-'",
+	"proxies[0].listen.interfaces: must list at least one interface",
+	"proxies[0].listen.interfaces[1]: \"eth0\" is already listed as "
+	"proxies[0].listen.interfaces[0]",
+	"proxies[0].listen.interfaces[0]: \"a/b\" contains '/', which Linux does not allow in an "
+	"interface name",
+	"proxies[0].listen.port: must be between 1 and 65535 (got 0)",
+	"proxies[0].listen.protocol: protocol bits 0x0 are not tcp, udp or both",
+	"proxies[0].listen.address: 0.0.0.0 is not a usable address",
+	"proxies[0].default-target: must list at least one target",
+	"proxies[0].default-target: has 9 targets, at most 8 are allowed in one group",
+	"proxies[0].default-target: weights sum to 50, must be 100",
+	"proxies[0].default-target: weights sum to 90, must be 100",
+	"proxies[0].default-target[1].weight: must be between 0 and 100 (got 101)",
+	"proxies[0].default-target[1]: 10.0.0.1:8080 is already listed as "
+	"proxies[0].default-target[0]",
+	"proxies[0].default-target.ip: 224.0.0.1 is a multicast address (224.0.0.0/4), not a usable "
+	"unicast address",
+	"proxies[0].default-target.port: must be between 1 and 65535 (got 0)",
+	"proxies[0].default-target.health-check: timeout-ms (10000) must be less than interval-ms "
+	"(10000)",
+	"proxies[0].default-target.health-check.expected-codes: must list 1 to 16 status codes "
+	"(got 0)",
+	"proxies[0].default-target.health-check.type: unknown health-check type 9",
+	"proxies[0].source-routes[1].source: 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?",
+	"proxies[0].source-routes[1].source: prefix length 33 is out of range (0 to 32)",
+	"proxies[0].source-routes[1].source: 192.168.0.0/16 is already routed by "
+	"proxies[0].source-routes[0]",
+	"proxies[0].source-routes[0].targets: weights sum to 90, must be 100",
+	"settings.max-connections: must be between 1024 and 16777216 (got 5)",
+	"settings.xdp-mode: unknown XDP mode 7",
+	"settings.health-check-defaults.interval-ms: must be between 1000 and 300000 (got 500)",
+	"proxies: has 257 proxies, at most 256 are allowed",
+	"proxies[0].source-routes: has 2 source routes but no route array",
+	"proxies[0].default-target.health-check.path: \"health\" must start with '/'",
+};
+
+START_TEST(test_validate_refuses)
+{
+	struct lb_config *cfg = model();
+	size_t n = cfg->n_proxies;
+
+	break_model(_i, cfg);
+	ck_assert_int_eq(lb_config_validate(cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(!strcmp(err, broken_msgs[_i]), "case %d:\ngot:      %s\nexpected: %s", _i,
+		      err, broken_msgs[_i]);
+	cfg->n_proxies = n; /* case 28 lies about the count */
+	lb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_validate_conflict_with_address)
+{
+	struct lb_config *cfg = model();
+
+	cfg->proxies[1].port = 80;
+	cfg->proxies[0].has_address = true;
+	cfg->proxies[0].address = ip("10.0.0.10");
+	cfg->proxies[1].has_address = true;
+	cfg->proxies[1].address = ip("10.0.0.11");
+	ck_assert_msg(lb_config_validate(cfg, err, sizeof(err)) == 0, "%s", err);
+	cfg->proxies[1].protocols = LB_L4_UDP;
+	cfg->proxies[1].address = cfg->proxies[0].address;
+	ck_assert_msg(lb_config_validate(cfg, err, sizeof(err)) == 0, "%s", err);
+	cfg->proxies[1].protocols = LB_L4_UDP | LB_L4_TCP;
+	validate_fails(cfg, "proxies[1].listen: conflicts with proxies[0] (\"p0\") on eth0 port "
+			    "80/tcp");
+}
+END_TEST
+
+/* ---- new, dup, free, names ---- */
+
+START_TEST(test_new_dup_free)
+{
+	struct lb_config *cfg = model(), *d, *e;
+	struct lb_settings def;
+
+	d = lb_config_dup(cfg);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(d->n_proxies, 2);
+	ck_assert_ptr_ne(d->proxies, cfg->proxies);
+	ck_assert_ptr_ne(d->proxies[0].routes, cfg->proxies[0].routes);
+	ck_assert(!memcmp(d->proxies[0].routes, cfg->proxies[0].routes,
+			  2 * sizeof(*d->proxies[0].routes)));
+	ck_assert_ptr_null(d->proxies[1].routes);
+	ck_assert_str_eq(d->proxies[1].name, "p1");
+	ck_assert_int_eq(lb_config_validate(d, err, sizeof(err)), 0);
+	/* The copy is independent. */
+	d->proxies[0].routes[0].prefix_len = 8;
+	ck_assert_uint_eq(cfg->proxies[0].routes[0].prefix_len, 16);
+	lb_config_free(cfg);
+	lb_config_free(d);
+
+	e = lb_config_new();
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->n_proxies, 0);
+	lb_settings_default(&def);
+	ck_assert(!memcmp(&def, &e->settings, sizeof(def)));
+	d = lb_config_dup(e);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_ptr_null(d->proxies);
+	lb_config_free(d);
+	lb_config_free(e);
+	lb_config_free(NULL);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	ck_assert_str_eq(lb_hc_type_name(LB_HC_TCP), "tcp");
+	ck_assert_str_eq(lb_hc_type_name(LB_HC_HTTP), "http");
+	ck_assert_str_eq(lb_hc_type_name(LB_HC_HTTPS), "https");
+	ck_assert_str_eq(lb_hc_type_name(LB_HC_NONE), "none");
+	ck_assert_str_eq(lb_hc_type_name((enum lb_hc_type)42), "unknown");
+	ck_assert_str_eq(lb_xdp_mode_name(LB_XDP_AUTO), "auto");
+	ck_assert_str_eq(lb_xdp_mode_name(LB_XDP_NATIVE), "native");
+	ck_assert_str_eq(lb_xdp_mode_name(LB_XDP_GENERIC), "generic");
+	ck_assert_str_eq(lb_xdp_mode_name((enum lb_xdp_mode)42), "unknown");
+}
+END_TEST
+
+/* ---- files ---- */
+
+static char *write_temp(const char *text)
+{
+	char *path = strdup("/tmp/lbd-test-config-XXXXXX");
+	FILE *f;
+	int fd;
+
+	ck_assert_ptr_nonnull(path);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+START_TEST(test_file_ok)
+{
+	char *path =
+		write_temp("{\"proxies\": [{\"name\": \"web\",\n"
+			   "  \"listen\": {\"interfaces\": [\"eth0\"], \"port\": 80},\n"
+			   "  \"default-target\": {\"ip\": \"10.0.0.1\", \"port\": 8080}}]}\n");
+	struct lb_config *cfg = NULL;
+
+	ck_assert_msg(lb_config_parse_file(path, &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(cfg->proxies[0].name, "web");
+	lb_config_free(cfg);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_file_errors)
+{
+	struct lb_config *cfg = (struct lb_config *)0x1;
+	char dir[] = "/tmp/lbd-test-dir-XXXXXX", expect[LB_ERR_MAX];
+	char *path;
+
+	ck_assert_int_eq(lb_config_parse_file("/nonexistent/lbd.json", &cfg, err, sizeof(err)),
+			 -ENOENT);
+	ck_assert_str_eq(err, "cannot read /nonexistent/lbd.json: No such file or directory");
+	ck_assert_ptr_null(cfg);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(lb_config_parse_file(dir, &cfg, err, sizeof(err)), -EISDIR);
+	snprintf(expect, sizeof(expect), "cannot read %s: Is a directory", dir);
+	ck_assert_str_eq(err, expect);
+	rmdir(dir);
+
+	/* Syntax errors carry file:line:column. */
+	path = write_temp("{\n  \"proxies\": [\n    }\n");
+	ck_assert_int_eq(lb_config_parse_file(path, &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:3:5: ", path);
+	ck_assert_msg(!strncmp(err, expect, strlen(expect)), "got %s", err);
+	unlink(path);
+	free(path);
+
+	path = write_temp("");
+	ck_assert_int_eq(lb_config_parse_file(path, &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s:1:0: ", path);
+	ck_assert_msg(!strncmp(err, expect, strlen(expect)), "got %s", err);
+	unlink(path);
+	free(path);
+
+	path = write_temp("{\"proxies\": [], \"proxies\": []}");
+	ck_assert_int_eq(lb_config_parse_file(path, &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "duplicate object key"), "got %s", err);
+	unlink(path);
+	free(path);
+
+	/* Rule violations read the same as from a string. */
+	path = write_temp("{\"proxies\": []}");
+	ck_assert_int_eq(lb_config_parse_file(path, &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "proxies: must list 1 to 256 proxies (got 0)");
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc;
+
+	tc = tcase_create("accept");
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_full_config);
+	tcase_add_test(tc, test_hc_resolution);
+	tcase_add_test(tc, test_hc_override_all);
+	tcase_add_loop_test(tc, test_accepts, 0, N(accepted));
+	tcase_add_test(tc, test_sources);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("refuse");
+	tcase_add_loop_test(tc, test_refuses, 0, N(refused));
+	tcase_add_test(tc, test_null_arguments);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_many_routes);
+	tcase_add_test(tc, test_route_total);
+	tcase_add_test(tc, test_too_many_proxies);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("validate");
+	tcase_add_test(tc, test_validate_ok);
+	tcase_add_loop_test(tc, test_validate_refuses, 0, N(broken_msgs));
+	tcase_add_test(tc, test_validate_conflict_with_address);
+	tcase_add_test(tc, test_new_dup_free);
+	tcase_add_test(tc, test_names);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("file");
+	tcase_add_test(tc, test_file_ok);
+	tcase_add_test(tc, test_file_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
