@@ -83,9 +83,9 @@ static __always_inline void lb_count_traffic(__u32 proxy_id, __u32 target_id, __
 }
 
 /*
- * Record FIN/RST (and @add, e.g. REPLIED) and refresh the idle clock of one direction's entry. Writes only when
- * something changed, so an established flow's entry stays read-mostly and its cache line
- * is not bounced between CPUs on every packet.
+ * Record FIN/RST (and @add, e.g. REPLIED) and refresh the idle clock of one direction's entry.
+ * Writes only when something changed, so an established flow's entry stays read-mostly and its
+ * cache line is not bounced between CPUs on every packet.
  */
 static __always_inline void lb_ct_touch(struct lb_ct_val *ct, const struct lb_pkt *p, __u64 now,
 					__u8 add)
@@ -172,7 +172,7 @@ static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_
  * an established flow keeps its backend whatever happened to weights, routes or listeners.
  */
 static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, __u32 ifindex,
-							struct lb_nat *nat)
+						       struct lb_nat *nat)
 {
 	struct lb_ct_key k = {};
 	struct lb_listen_key lk = {};
@@ -229,8 +229,8 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	ps = bpf_map_lookup_elem(&lb_pstats, &lv->proxy_id);
 	group_id = lb_pick_group(lv, p->saddr);
 	g = bpf_map_lookup_elem(&lb_groups, &group_id);
-	idx = g ? lb_select_backend(g, lb_flow_hash(p->saddr, p->daddr, p->sport, p->dport,
-						    p->proto))
+	idx = g ? lb_select_backend(g,
+				    lb_flow_hash(p->saddr, p->daddr, p->sport, p->dport, p->proto))
 		: -1;
 	if (idx < 0 || !g) {
 		if (ps)

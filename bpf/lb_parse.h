@@ -23,7 +23,7 @@
 #define LB_VLAN_MAX 2
 
 /* frag_off bits (host order), as in the kernel's net/ip.h which UAPI does not export. */
-#define LB_IP_MF 0x2000
+#define LB_IP_MF     0x2000
 #define LB_IP_OFFSET 0x1fff
 
 enum lb_parse_result {
@@ -42,14 +42,14 @@ enum lb_parse_result {
 
 struct lb_pkt {
 	struct iphdr *iph;
-	void *l4;      /* struct tcphdr or struct udphdr */
-	__u32 l3_off;  /* offsets from the start of the packet, for the skb helpers */
+	void *l4;     /* struct tcphdr or struct udphdr */
+	__u32 l3_off; /* offsets from the start of the packet, for the skb helpers */
 	__u32 l4_off;
 	__be32 saddr;
 	__be32 daddr;
 	__be16 sport;
 	__be16 dport;
-	__u16 ip_len;  /* host order IPv4 total length: what the counters count */
+	__u16 ip_len; /* host order IPv4 total length: what the counters count */
 	__u8 proto;
 	__u8 tcp_flags; /* LB_TCP_* (0 for UDP) */
 };

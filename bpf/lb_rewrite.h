@@ -93,8 +93,8 @@ static __always_inline int lb_rewrite_skb(struct __sk_buff *skb, const struct lb
 		return -1;
 	if (bpf_l4_csum_replace(skb, check_off, old_port, nat->port, mangled | sizeof(nat->port)))
 		return -1;
-	if (bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check), old_addr,
-				nat->addr, sizeof(nat->addr)))
+	if (bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check), old_addr, nat->addr,
+				sizeof(nat->addr)))
 		return -1;
 	if (bpf_skb_store_bytes(skb, addr_off, &nat->addr, sizeof(nat->addr), 0))
 		return -1;

@@ -19,12 +19,12 @@
 
 /* Capacity limits shared by the programs and the daemon. */
 #define LB_MAX_TARGETS_PER_GROUP 8
-#define LB_MAX_PROXIES 256
-#define LB_MAX_TARGETS 4096 /* distinct (proxy, ip, port) over all groups */
-#define LB_MAX_LISTENERS 4096
-#define LB_MAX_ROUTES 65536
-#define LB_MAX_GROUPS (LB_MAX_ROUTES + LB_MAX_PROXIES) /* one per route, one default each */
-#define LB_PROXY_NAME_MAX 64
+#define LB_MAX_PROXIES		 256
+#define LB_MAX_TARGETS		 4096 /* distinct (proxy, ip, port) over all groups */
+#define LB_MAX_LISTENERS	 4096
+#define LB_MAX_ROUTES		 65536
+#define LB_MAX_GROUPS		 (LB_MAX_ROUTES + LB_MAX_PROXIES) /* one per route, one default each */
+#define LB_PROXY_NAME_MAX	 64
 
 /* IP protocol numbers as they appear in lb_listen_key.proto and lb_ct_key.proto. */
 #define LB_PROTO_TCP 6
@@ -49,9 +49,9 @@ _Static_assert(sizeof(struct lb_listen_key) == 12, "lb_listen_key layout");
 #define LB_LISTEN_F_HAS_ROUTES (1u << 0) /* consult lb_routes before the default group */
 
 struct lb_listen_val {
-	__u32 proxy_id;      /* index into lb_pstats */
+	__u32 proxy_id;	     /* index into lb_pstats */
 	__u32 default_group; /* key into lb_groups */
-	__u32 flags;         /* LB_LISTEN_F_* */
+	__u32 flags;	     /* LB_LISTEN_F_* */
 };
 _Static_assert(sizeof(struct lb_listen_val) == 12, "lb_listen_val layout");
 
@@ -76,7 +76,7 @@ struct lb_route_val {
 struct lb_backend {
 	__be32 addr;
 	__be16 port;
-	__u16 weight;    /* effective weight, 0 = never chosen for a new flow */
+	__u16 weight;	 /* effective weight, 0 = never chosen for a new flow */
 	__u32 target_id; /* index into lb_tstats */
 };
 _Static_assert(sizeof(struct lb_backend) == 12, "lb_backend layout");
@@ -103,7 +103,7 @@ _Static_assert(sizeof(struct lb_group) == 8 + 12 * LB_MAX_TARGETS_PER_GROUP, "lb
  * Both entries of an active flow are refreshed by its packets, so LRU eviction takes idle
  * flows first.
  */
-#define LB_DIR_ORIG 0
+#define LB_DIR_ORIG  0
 #define LB_DIR_REPLY 1
 
 struct lb_ct_key {
@@ -118,15 +118,15 @@ struct lb_ct_key {
 _Static_assert(sizeof(struct lb_ct_key) == 16, "lb_ct_key layout");
 
 /* lb_ct_val.flags: set by the direction that saw them, merged by lbd's sweeper. */
-#define LB_CT_F_FIN (1u << 0) /* this direction sent a FIN */
-#define LB_CT_F_RST (1u << 1) /* this direction sent a RST */
-#define LB_CT_F_PICKUP (1u << 2) /* created mid-stream (no SYN): conntrack was lost */
+#define LB_CT_F_FIN	(1u << 0) /* this direction sent a FIN */
+#define LB_CT_F_RST	(1u << 1) /* this direction sent a RST */
+#define LB_CT_F_PICKUP	(1u << 2) /* created mid-stream (no SYN): conntrack was lost */
 #define LB_CT_F_REPLIED (1u << 3) /* REPLY entry only: the backend has answered */
 
 struct lb_ct_val {
 	__be32 nat_addr; /* ORIG: backend address; REPLY: listener address */
 	__be16 nat_port; /* ORIG: backend port;    REPLY: listener port */
-	__u8 flags;      /* LB_CT_F_* */
+	__u8 flags;	 /* LB_CT_F_* */
 	__u8 pad0;
 	__u32 proxy_id;
 	__u32 target_id;
@@ -164,8 +164,8 @@ enum lb_global_counter {
 	LB_G_PASS_OTHER_L4,    /* IPv4 but neither TCP nor UDP (ICMP, ...) */
 	LB_G_PASS_NO_LISTENER, /* IPv4 TCP/UDP that matches no listener and no flow */
 	LB_G_PASS_STRAY_RST,   /* RST to a listener for a flow lbd does not track: not rewritten */
-	LB_G_DNAT,             /* packets rewritten towards a backend */
-	LB_G_SNAT,             /* replies rewritten back to the listener address */
+	LB_G_DNAT,	       /* packets rewritten towards a backend */
+	LB_G_SNAT,	       /* replies rewritten back to the listener address */
 	LB_G_DROP_NO_BACKEND,  /* new flow with no eligible backend */
 	LB_G_ERR_CT_INSERT,    /* conntrack insert failed */
 	LB_G_MAX,

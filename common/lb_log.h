@@ -21,9 +21,9 @@ bool lb_log_enabled(enum lb_log_level level);
 /* printf-style; a trailing newline is added. */
 void lb_log(enum lb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define lb_err(...) lb_log(LB_LOG_ERR, __VA_ARGS__)
-#define lb_warn(...) lb_log(LB_LOG_WARN, __VA_ARGS__)
-#define lb_info(...) lb_log(LB_LOG_INFO, __VA_ARGS__)
+#define lb_err(...)   lb_log(LB_LOG_ERR, __VA_ARGS__)
+#define lb_warn(...)  lb_log(LB_LOG_WARN, __VA_ARGS__)
+#define lb_info(...)  lb_log(LB_LOG_INFO, __VA_ARGS__)
 #define lb_debug(...) lb_log(LB_LOG_DEBUG, __VA_ARGS__)
 
 #endif /* LB_LOG_H */

@@ -184,7 +184,8 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 				protocols = LB_L4_TCP | LB_L4_UDP;
 			else
 				return usage_err(err, errlen,
-						 "-P %s: protocol must be tcp, udp or both", optarg);
+						 "-P %s: protocol must be tcp, udp or both",
+						 optarg);
 			proto_set = true;
 			break;
 		case 's':
@@ -233,8 +234,9 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 		return usage_err(err, errlen,
 				 "use either -c FILE or the -i/-p/-t/-P flags, not both");
 	if (!a->config_path && !n_ifaces)
-		return usage_err(err, errlen,
-				 "no configuration: give -c FILE, or -i IFACE [-p PORT] [-t TARGET]");
+		return usage_err(
+			err, errlen,
+			"no configuration: give -c FILE, or -i IFACE [-p PORT] [-t TARGET]");
 
 	if (a->config_path) {
 		ret = lb_config_parse_file(a->config_path, &a->cfg, err, errlen);

@@ -11,7 +11,7 @@
 
 #include "lb_config.h"
 
-#define LBD_DEFAULT_BPFFS "/sys/fs/bpf"
+#define LBD_DEFAULT_BPFFS    "/sys/fs/bpf"
 #define LBD_DEFAULT_INSTANCE "default"
 
 struct lbd_args {
@@ -20,7 +20,7 @@ struct lbd_args {
 	const char *instance;
 	bool verbose;
 	bool check_only; /* --check: validate and exit */
-	bool teardown;   /* --teardown: remove a pinned datapath and exit */
+	bool teardown;	 /* --teardown: remove a pinned datapath and exit */
 	bool help;
 	bool version;
 	struct lb_config *cfg; /* from -c (after parsing the file) or from the flags */

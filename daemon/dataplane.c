@@ -96,8 +96,8 @@ static int ensure_bpffs(const char *dir, char *err, size_t errlen)
  * A previous lbd may have left a datapath pinned here (lossless restart). Its maps are only
  * reused when their layout matches ours; anything else is refused, not reinterpreted.
  */
-static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool *reused,
-			     char *err, size_t errlen)
+static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool *reused, char *err,
+			     size_t errlen)
 {
 	char path[PATH_MAX + 16];
 	struct lb_meta meta = {};
@@ -111,11 +111,12 @@ static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool
 		return 0;
 	if (bpf_map_lookup_elem(fd, &key, &meta) == 0 && meta.abi_version != 0) {
 		if (meta.abi_version != LB_ABI_VERSION)
-			ret = seterr(err, errlen, -EPROTO,
-				     "the datapath pinned at %s has layout version %u, this lbd uses "
-				     "%u; remove it first with: lbd --teardown (same --bpffs and "
-				     "--instance)",
-				     pin_dir, meta.abi_version, LB_ABI_VERSION);
+			ret = seterr(
+				err, errlen, -EPROTO,
+				"the datapath pinned at %s has layout version %u, this lbd uses "
+				"%u; remove it first with: lbd --teardown (same --bpffs and "
+				"--instance)",
+				pin_dir, meta.abi_version, LB_ABI_VERSION);
 		else if (meta.max_connections != max_connections)
 			ret = seterr(err, errlen, -EEXIST,
 				     "the datapath pinned at %s tracks max-connections %u, the "
@@ -217,8 +218,7 @@ bool lb_dataplane_attached(const struct lb_dataplane *dp, const char *ifname)
 
 static int sysctl_path(char *buf, size_t len, const char *ifname)
 {
-	return snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/route_localnet", ifname) >=
-			       (int)len
+	return snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/route_localnet", ifname) >= (int)len
 		       ? -ENAMETOOLONG
 		       : 0;
 }
@@ -286,8 +286,7 @@ static void restore_route_localnet(struct lb_dp_iface *ifc)
 	ifc->saved_route_localnet = -1;
 }
 
-static void xdp_link_path(const struct lb_dataplane *dp, const char *ifname, char *buf,
-			  size_t len)
+static void xdp_link_path(const struct lb_dataplane *dp, const char *ifname, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/xdp_%s", dp->pin_dir, ifname);
 }
@@ -333,10 +332,11 @@ static int attach_xdp(struct lb_dataplane *dp, struct lb_dp_iface *ifc, enum lb_
 			int e = -errno;
 
 			if (e == -EBUSY || e == -EEXIST)
-				return seterr(err, errlen, e,
-					      "%s: another XDP program is attached; detach it first "
-					      "(ip link set dev %s xdp off)",
-					      ifc->name, ifc->name);
+				return seterr(
+					err, errlen, e,
+					"%s: another XDP program is attached; detach it first "
+					"(ip link set dev %s xdp off)",
+					ifc->name, ifc->name);
 			return seterr(err, errlen, e, "%s: cannot attach XDP in %s mode: %s",
 				      ifc->name, lb_xdp_mode_name(mode), strerror(-e));
 		}
@@ -520,10 +520,10 @@ void lb_dataplane_free(struct lb_dataplane *dp)
 	free(dp);
 }
 
-#define DP_FD(name)                                                                               \
-	int lb_dataplane_fd_##name(const struct lb_dataplane *dp)                                 \
-	{                                                                                          \
-		return bpf_map__fd(dp->skel->maps.lb_##name);                                      \
+#define DP_FD(name)                                               \
+	int lb_dataplane_fd_##name(const struct lb_dataplane *dp) \
+	{                                                         \
+		return bpf_map__fd(dp->skel->maps.lb_##name);     \
 	}
 DP_FD(listen)
 DP_FD(routes)

@@ -23,7 +23,7 @@
 
 /* Our clsact egress filter's identity: "LB" in ASCII; other users' filters are left alone. */
 #define LB_TC_HANDLE 0x4c42
-#define LB_TC_PRIO 0x4c42
+#define LB_TC_PRIO   0x4c42
 
 struct lb_bpf;
 
@@ -77,8 +77,7 @@ void lb_dataplane_teardown(struct lb_dataplane *dp);
  * Remove what an lbd instance left pinned (after a crash, or a stop that kept the datapath):
  * its tc filters, XDP links, maps and folder. Returns 0 or -errno with a sentence in @err.
  */
-int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, char *err,
-			       size_t errlen);
+int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, char *err, size_t errlen);
 
 /* Release memory and file descriptors (pins and attachments stay); NULL is a no-op. */
 void lb_dataplane_free(struct lb_dataplane *dp);

@@ -50,8 +50,7 @@ static int cmp_index(const void *a, const void *b, void *arg)
 	return memcmp(c->keys + ia * c->key_size, c->keys + ib * c->key_size, c->key_size);
 }
 
-int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *ids,
-		    uint8_t *fresh)
+int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *ids, uint8_t *fresh)
 {
 	struct sort_ctx ctx = {keys, m->key_size};
 	uint8_t *taken = NULL, *new_keys = NULL;

@@ -15,9 +15,9 @@
 struct lb_idmap {
 	size_t key_size;
 	uint32_t max_ids;
-	size_t n;       /* live keys, sorted by memcmp order */
-	uint8_t *keys;  /* n * key_size */
-	uint32_t *ids;  /* n */
+	size_t n;      /* live keys, sorted by memcmp order */
+	uint8_t *keys; /* n * key_size */
+	uint32_t *ids; /* n */
 };
 
 /* An empty map for keys of @key_size bytes and ids 0..@max_ids-1. */
@@ -33,8 +33,7 @@ void lb_idmap_release(struct lb_idmap *m);
  * Returns 0, -ENOSPC when the ids run out, -EINVAL on a duplicate key, -ENOMEM.
  * On error the map is unchanged.
  */
-int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *ids,
-		    uint8_t *fresh);
+int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *ids, uint8_t *fresh);
 
 /* Make @dst an independent copy of @src (dst must be released or fresh). 0 or -ENOMEM. */
 int lb_idmap_clone(struct lb_idmap *dst, const struct lb_idmap *src);

@@ -533,8 +533,8 @@ int lb_mapsync_apply(struct lb_dataplane *dp, struct lb_ids *ids, const struct l
 		ret = map_upsert(lb_dataplane_fd_listen(dp), "lb_listen", d.listeners,
 				 d.n_listeners, sizeof(*d.listeners), lk, err, errlen);
 	if (!ret)
-		ret = map_prune(lb_dataplane_fd_listen(dp), "lb_listen", d.listeners,
-				d.n_listeners, sizeof(*d.listeners), lk, err, errlen);
+		ret = map_prune(lb_dataplane_fd_listen(dp), "lb_listen", d.listeners, d.n_listeners,
+				sizeof(*d.listeners), lk, err, errlen);
 	if (!ret)
 		ret = map_prune(lb_dataplane_fd_routes(dp), "lb_routes", d.routes, d.n_routes,
 				sizeof(*d.routes), rk, err, errlen);

@@ -23,7 +23,7 @@
 struct lb_ids {
 	struct lb_idmap proxies; /* key: name, zero padded */
 	struct lb_idmap targets; /* key: struct lb_target_key */
-	struct lb_idmap groups;  /* key: struct lb_group_key */
+	struct lb_idmap groups;	 /* key: struct lb_group_key */
 };
 
 void lb_ids_init(struct lb_ids *ids);

@@ -10,7 +10,7 @@
 #include "dataplane.h"
 #include "lb_log.h"
 
-#define NSEC 1000000000ull
+#define NSEC	    1000000000ull
 #define SWEEP_BATCH 4096
 
 struct lb_sweeper {
@@ -103,8 +103,8 @@ static int read_all(int fd, struct lb_ct_key **keys_out, struct lb_ct_val **vals
 				break;
 			}
 		}
-		ret = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys + n, vals + n,
-					   &count, NULL);
+		ret = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys + n, vals + n, &count,
+					   NULL);
 		ret = ret ? -errno : 0;
 		n += count;
 		if (ret == -ENOENT) {

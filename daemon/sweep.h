@@ -18,13 +18,13 @@
 
 #include "lb_abi.h"
 
-#define LB_CT_CLOSED_SEC 10
+#define LB_CT_CLOSED_SEC     10
 #define LB_CT_UNANSWERED_SEC 30
 
 struct lb_dataplane;
 
 struct lb_sweep_result {
-	uint64_t flows;   /* ORIG entries seen */
+	uint64_t flows;	  /* ORIG entries seen */
 	uint64_t expired; /* flows removed */
 	uint32_t live_per_proxy[LB_MAX_PROXIES];
 	uint32_t live_per_target[LB_MAX_TARGETS];
