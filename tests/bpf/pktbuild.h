@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pktbuild.h - a small Ethernet/VLAN/IPv4/TCP/UDP frame builder for the datapath tests.
+ *
+ * Every checksum is computed from scratch (a full one's-complement sum over the header, or
+ * over pseudo-header + L4 header + payload), never updated incrementally: a test that
+ * compares the datapath's output with a built frame therefore proves the datapath's
+ * incremental updates equal a full recomputation.
+ */
+#ifndef PKTBUILD_H
+#define PKTBUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#define PKT_MAX 512
+
+/* One frame to build. Zero-valued fields take the defaults noted beside them. */
+struct pkt_spec {
+	__u16 vlan_tpid[2]; /* TPIDs of up to two tags, outermost first; 0 = no tag */
+	__u16 ethertype;    /* 0 = IPv4; ETH_P_ARP and ETH_P_IPV6 build such frames */
+	__be32 saddr;
+	__be32 daddr;
+	__u16 sport; /* host order */
+	__u16 dport; /* host order */
+	__u8 proto;  /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP (an echo request) */
+	__u8 tcp_flags;
+	__u8 ihl;	   /* 0 = 5; written as given, options fill max(ihl, 5) * 4 - 20 bytes */
+	__u8 doff;	   /* 0 = 5; written as given, options fill max(doff, 5) * 4 - 20 bytes */
+	__u16 frag_off;	   /* host order, flags and offset as in the IPv4 header */
+	__u16 ip_id;	   /* host order */
+	__u16 payload_len; /* L4 payload bytes, a fixed pattern */
+	bool udp_no_csum;  /* send UDP with checksum 0 ("none") */
+	__u16 truncate;	   /* 0 = whole frame, else cut it to this many bytes */
+};
+
+/*
+ * Build @s into @buf (at least PKT_MAX bytes) and return the frame's length. A UDP checksum
+ * that computes to 0 is sent as 0xffff (RFC 768).
+ */
+size_t pkt_build(const struct pkt_spec *s, __u8 *buf);
+
+/* Offset of the IPv4 header in a frame built from @s (after the Ethernet header and tags). */
+size_t pkt_l3_off(const struct pkt_spec *s);
+
+/* Offset of the L4 header in a frame built from @s. */
+size_t pkt_l4_off(const struct pkt_spec *s);
+
+/* The one's-complement sum of @len bytes (16-bit big-endian words) added to @sum, unfolded. */
+__u32 pkt_csum_add(const void *data, size_t len, __u32 sum);
+
+/* Fold a one's-complement accumulator to 16 bits, all carries included. */
+__u16 pkt_csum_fold(__u32 sum);
+
+/* Room pkt_hex() needs: "xx" and a separator per byte, an indented line per 16 bytes. */
+#define PKT_HEX_MAX (3 * PKT_MAX + 2 * (PKT_MAX / 16 + 1) + 1)
+
+/* Hex dump of @len bytes into @out (PKT_HEX_MAX bytes), 16 bytes a line; returns @out. */
+const char *pkt_hex(const __u8 *data, size_t len, char *out);
+
+#endif /* PKTBUILD_H */
