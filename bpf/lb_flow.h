@@ -168,6 +168,38 @@ static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_
 }
 
 /*
+ * A connection that does not go through a listener (e.g. a client talking to a backend
+ * directly) may reuse the backend-side 4-tuple of a balanced flow that just closed; the
+ * closed flow's REPLY entry would then rewrite the new connection's replies. On such a
+ * SYN, a REPLY entry of a closed flow is dropped together with its ORIG entry.
+ */
+static __always_inline bool lb_ct_forget_reused(const struct lb_pkt *p)
+{
+	struct lb_ct_key rk = {}, ok = {};
+	struct lb_ct_val *ct;
+
+	rk.saddr = p->daddr;
+	rk.daddr = p->saddr;
+	rk.sport = p->dport;
+	rk.dport = p->sport;
+	rk.proto = p->proto;
+	rk.dir = LB_DIR_REPLY;
+	ct = bpf_map_lookup_elem(&lb_ct, &rk);
+	if (!ct || !(ct->flags & (LB_CT_F_FIN | LB_CT_F_RST)))
+		return false;
+	/* Read what names the ORIG entry before the delete releases this one. */
+	ok.saddr = p->saddr;
+	ok.sport = p->sport;
+	ok.daddr = ct->nat_addr;
+	ok.dport = ct->nat_port;
+	ok.proto = p->proto;
+	ok.dir = LB_DIR_ORIG;
+	bpf_map_delete_elem(&lb_ct, &rk);
+	bpf_map_delete_elem(&lb_ct, &ok);
+	return true;
+}
+
+/*
  * Request direction (client -> listener). Conntrack is consulted before anything else, so
  * an established flow keeps its backend whatever happened to weights, routes or listeners.
  */
@@ -208,7 +240,12 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	lk.proto = p->proto;
 	lv = bpf_map_lookup_elem(&lb_listen, &lk);
 	if (!lv) {
-		lb_count(LB_G_PASS_NO_LISTENER);
+		if (p->proto == LB_PROTO_TCP &&
+		    (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN &&
+		    lb_ct_forget_reused(p))
+			lb_count(LB_G_CT_REUSED);
+		else
+			lb_count(LB_G_PASS_NO_LISTENER);
 		return LB_V_PASS;
 	}
 

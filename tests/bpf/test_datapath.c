@@ -272,6 +272,7 @@ static const char *const gstat_name[LB_G_MAX] = {
 	[LB_G_SNAT] = "SNAT",
 	[LB_G_DROP_NO_BACKEND] = "DROP_NO_BACKEND",
 	[LB_G_ERR_CT_INSERT] = "ERR_CT_INSERT",
+	[LB_G_CT_REUSED] = "CT_REUSED",
 };
 
 static int run_prog(enum hook hook, const __u8 *in, size_t len, __u8 *out, size_t *out_len,
@@ -378,6 +379,7 @@ struct step {
 	void (*before)(void); /* map changes made between two packets */
 	struct pkt_spec in;
 	bool from_pinned; /* a reply: its source is the backend picked earlier */
+	bool to_pinned;	  /* a direct connection: its destination is that backend */
 	enum expect out;
 	enum group_def group; /* OUT_DNAT */
 	int gstat;
@@ -411,6 +413,10 @@ static void run_step(const struct dp_case *c, int idx, const struct step *st)
 	if (st->from_pinned) {
 		in.saddr = pinned.addr;
 		in.sport = ntohs(pinned.port);
+	}
+	if (st->to_pinned) {
+		in.daddr = pinned.addr;
+		in.dport = ntohs(pinned.port);
 	}
 	want_spec = in;
 	switch (st->out) {
@@ -1034,6 +1040,29 @@ static const struct dp_case cases[] = {
 		    .out = OUT_DNAT,
 		    .group = G_OTHER}},
 	 .check = check_ct_reopened},
+	{.desc = "a direct syn reusing a closed flow's backend 4-tuple drops that flow's entries",
+	 .setup = setup_tcp,
+	 .steps = {SYN_DNAT(G_WEB3),
+		   {.hook = TC,
+		    .in = TCP_REPLY(F_FIN | F_ACK),
+		    .from_pinned = true,
+		    .out = OUT_SNAT},
+		   {.hook = XDP,
+		    .in =
+			    TCP_IN(F_SYN),
+		    .to_pinned = true,
+		    .out = OUT_SAME,
+		    .gstat = G(LB_G_CT_REUSED)}},
+	 .check = check_no_ct},
+	{.desc = "a direct syn to a backend of an open flow leaves that flow alone",
+	 .setup = setup_tcp,
+	 .steps = {SYN_DNAT(G_WEB3),
+		   {.hook = XDP,
+		    .in = TCP_IN(F_SYN),
+		    .to_pinned = true,
+		    .out = OUT_SAME,
+		    .gstat = G(LB_G_PASS_NO_LISTENER)}},
+	 .check = check_ct_new},
 	{.desc = "mid-stream ack without conntrack is picked up",
 	 .setup = setup_tcp,
 	 .steps = {{.hook = XDP,
