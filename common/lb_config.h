@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "lb_abi.h"
 
 #define LB_ERR_MAX		512
@@ -123,6 +125,35 @@ struct lb_config *lb_config_dup(const struct lb_config *cfg);
 
 /* Free a configuration; NULL is a no-op. */
 void lb_config_free(struct lb_config *cfg);
+
+/*
+ * Parse one proxy object (an element of "proxies") using @s for health-check defaults (NULL:
+ * the built-in ones). @path prefixes every message (e.g. "proxy"). Returns 0 or -EINVAL with
+ * a message; on success release @out with lb_proxy_cfg_release(). Cross-proxy rules are not
+ * checked here: run lb_config_validate() on the configuration that will hold it.
+ */
+int lb_config_proxy_from_json(json_t *j, const struct lb_settings *s, const char *path,
+			      struct lb_proxy_cfg *out, char *err, size_t errlen);
+
+/*
+ * Parse a target group given as an array whose elements are target objects or strings
+ * "ip:port[@weight]", with the group weight rules (one target: weight optional, else every
+ * weight given and summing to 100, at most 8, no duplicates). @path prefixes messages.
+ */
+int lb_config_group_from_json(json_t *j, const struct lb_settings *s, const char *path,
+			      struct lb_group_cfg *out, char *err, size_t errlen);
+
+/* Free what a proxy owns (its routes); the struct itself is the caller's. */
+void lb_proxy_cfg_release(struct lb_proxy_cfg *p);
+
+/*
+ * Serialise to the configuration file format (inverse of the parser): settings with every
+ * value, proxies with "default-target" as an array of {"ip","port","weight"} (plus
+ * "health-check" when the target had its own). Returns a new reference, or NULL and errno.
+ */
+json_t *lb_config_to_json(const struct lb_config *cfg);
+json_t *lb_config_proxy_to_json(const struct lb_proxy_cfg *p);
+json_t *lb_config_group_to_json(const struct lb_group_cfg *g);
 
 /* Name of a health-check type ("tcp", "http", ...). */
 const char *lb_hc_type_name(enum lb_hc_type t);

@@ -1,0 +1,889 @@
+// SPDX-License-Identifier: MIT
+/*
+ * lb_config_parse.c - JSON configuration text to the model.
+ *
+ * The parser walks the JSON once, refuses anything it does not know (a typo in a key must
+ * not silently fall back to a default) and applies each element rule where the exact JSON
+ * path is at hand. The rules themselves are the lb_cfg_check_* functions of
+ * lb_config_validate.c, and the parser ends by running the whole validation too.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_addr.h"
+#include "lb_config_priv.h"
+
+#define CONFIG_FILE_MAX (64u << 20) /* far above any sane config, far below a DoS */
+
+/* '"tcp", "udp" or "both"' for the message that lists the accepted words. */
+static const char *choices(const char *const *names, size_t n, char *buf, size_t len)
+{
+	size_t off = 0, i, shown = 0, total = 0;
+
+	for (i = 0; i < n; i++)
+		total += names[i] != NULL;
+	buf[0] = '\0';
+	for (i = 0; i < n && off < len; i++) {
+		if (!names[i])
+			continue;
+		off += (size_t)snprintf(buf + off, len - off, "%s\"%s\"",
+					!shown		     ? ""
+					: shown + 1 == total ? " or "
+							     : ", ",
+					names[i]);
+		shown++;
+	}
+	return buf;
+}
+
+static int lookup(const char *s, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (names[i] && !strcmp(s, names[i]))
+			return (int)i;
+	return -1;
+}
+
+/* ---- JSON access with type checks ---- */
+
+static const char *jtype(const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a fractional number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
+}
+
+static int want_object(struct ctx *c, const json_t *j, const char *path)
+{
+	if (!json_is_object(j))
+		return lb_cfg_fail(c, path, "must be an object, not %s", jtype(j));
+	return 0;
+}
+
+static int want_array(struct ctx *c, const json_t *j, const char *path)
+{
+	if (!json_is_array(j))
+		return lb_cfg_fail(c, path, "must be an array, not %s", jtype(j));
+	return 0;
+}
+
+static int get_string(struct ctx *c, const json_t *j, const char *path, const char **out)
+{
+	if (!json_is_string(j))
+		return lb_cfg_fail(c, path, "must be a string, not %s", jtype(j));
+	*out = json_string_value(j);
+	return 0;
+}
+
+static int get_bool(struct ctx *c, const json_t *j, const char *path, bool *out)
+{
+	if (!json_is_boolean(j))
+		return lb_cfg_fail(c, path, "must be a boolean (true or false), not %s", jtype(j));
+	*out = json_is_true(j);
+	return 0;
+}
+
+static int get_int(struct ctx *c, const json_t *j, const char *path, long long min, long long max,
+		   long long *out)
+{
+	long long v = 0;
+
+	/* No coercion: "80" or 80.0 are refused rather than guessed at. */
+	if (!json_is_integer(j))
+		return lb_cfg_fail(c, path, "must be an integer, not %s", jtype(j));
+	v = json_integer_value(j);
+	if (out_of_range(v, min, max))
+		return lb_cfg_fail_range(c, path, v, min, max);
+	*out = v;
+	return 0;
+}
+
+/* Refuse every key not in the NULL-terminated @keys, naming the accepted ones. */
+static int check_keys(struct ctx *c, json_t *obj, const char *path, const char *const *keys)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach (obj, key, v) {
+		char list[256], q[LB_QUOTE_MAX];
+		size_t i, off = 0;
+
+		for (i = 0; keys[i]; i++)
+			if (!strcmp(key, keys[i]))
+				break;
+		if (keys[i])
+			continue;
+		list[0] = '\0';
+		for (i = 0; keys[i] && off < sizeof(list); i++)
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+						i ? ", " : "", keys[i]);
+		return lb_cfg_fail(c, path, "unknown key %s (expected one of: %s)",
+				   lb_quote(key, q), list);
+	}
+	return 0;
+}
+
+static int require(struct ctx *c, json_t *obj, const char *path, const char *key, json_t **out)
+{
+	*out = json_object_get(obj, key);
+	if (!*out)
+		return lb_cfg_fail(c, path, "missing required key \"%s\"", key);
+	return 0;
+}
+
+/* ---- the parser ---- */
+
+static int parse_hc(struct ctx *c, json_t *j, const char *path, const char *base,
+		    struct lb_hc_cfg *hc)
+{
+	static const char *const keys[] = {"type",
+					   "path",
+					   "interval-ms",
+					   "timeout-ms",
+					   "healthy-threshold",
+					   "unhealthy-threshold",
+					   "expected-codes",
+					   NULL};
+	char p[JPATH_MAX], p2[JPATH_MAX], q[LB_QUOTE_MAX], list[64];
+	unsigned int set = 0;
+	const char *s = NULL;
+	long long v = 0;
+	json_t *x;
+	size_t i;
+	int ret, t;
+
+	ret = want_object(c, j, path);
+	if (!ret)
+		ret = check_keys(c, j, path, keys);
+	if (ret)
+		return ret;
+
+	x = json_object_get(j, "type");
+	if (x) {
+		ret = get_string(c, x, lb_cfg_pkey(p, path, "type"), &s);
+		if (ret)
+			return ret;
+		t = lookup(s, lb_cfg_hc_type_names, ARRAY_SIZE(lb_cfg_hc_type_names));
+		if (t < 0)
+			return lb_cfg_fail(
+				c, p, "%s is not a health-check type (expected %s)", lb_quote(s, q),
+				choices(lb_cfg_hc_type_names, ARRAY_SIZE(lb_cfg_hc_type_names),
+					list, sizeof(list)));
+		hc->type = (enum lb_hc_type)t;
+	}
+	x = json_object_get(j, "path");
+	if (x) {
+		ret = get_string(c, x, lb_cfg_pkey(p, path, "path"), &s);
+		if (!ret)
+			ret = lb_cfg_check_hc_path(c, p, s);
+		if (ret)
+			return ret;
+		strcpy(hc->path, s);
+	}
+	for (i = 0; i < ARRAY_SIZE(lb_cfg_hc_fields); i++) {
+		const struct u32_field *f = &lb_cfg_hc_fields[i];
+
+		x = json_object_get(j, f->key);
+		if (!x)
+			continue;
+		ret = get_int(c, x, lb_cfg_pkey(p, path, f->key), f->min, f->max, &v);
+		if (ret)
+			return ret;
+		*field_u32(hc, f) = (uint32_t)v;
+		set |= f->set_bit;
+	}
+	x = json_object_get(j, "expected-codes");
+	if (x) {
+		size_t n;
+
+		lb_cfg_pkey(p, path, "expected-codes");
+		ret = want_array(c, x, p);
+		if (ret)
+			return ret;
+		n = json_array_size(x);
+		if (n < 1 || n > LB_HC_CODES_MAX)
+			return lb_cfg_fail(c, p, "must list 1 to %d status codes (got %zu)",
+					   LB_HC_CODES_MAX, n);
+		for (i = 0; i < n; i++) {
+			ret = get_int(c, json_array_get(x, i), lb_cfg_pidx(p2, p, i), HC_CODE_MIN,
+				      HC_CODE_MAX, &v);
+			if (ret)
+				return ret;
+			hc->expected_codes[i] = (uint16_t)v;
+		}
+		hc->n_expected_codes = n;
+	}
+	return lb_cfg_check_hc(c, hc, path, set, base);
+}
+
+static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
+{
+	static const char *const keys[] = {"stats-enabled",
+					   "connection-timeout-sec",
+					   "udp-timeout-sec",
+					   "max-connections",
+					   "health-check-enabled",
+					   "health-check-defaults",
+					   "default-drain-timeout-ms",
+					   "drain-check-interval-ms",
+					   "xdp-mode",
+					   NULL};
+	char p[JPATH_MAX], q[LB_QUOTE_MAX], list[64];
+	const char *str = NULL;
+	long long v = 0;
+	json_t *x;
+	size_t i;
+	int ret, m;
+
+	lb_settings_default(s);
+	if (!j)
+		return 0;
+	ret = want_object(c, j, "settings");
+	if (!ret)
+		ret = check_keys(c, j, "settings", keys);
+	if (ret)
+		return ret;
+
+	x = json_object_get(j, "stats-enabled");
+	if (x) {
+		ret = get_bool(c, x, "settings.stats-enabled", &s->stats_enabled);
+		if (ret)
+			return ret;
+	}
+	x = json_object_get(j, "health-check-enabled");
+	if (x) {
+		ret = get_bool(c, x, "settings.health-check-enabled", &s->health_check_enabled);
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < ARRAY_SIZE(lb_cfg_settings_fields); i++) {
+		const struct u32_field *f = &lb_cfg_settings_fields[i];
+
+		x = json_object_get(j, f->key);
+		if (!x)
+			continue;
+		ret = get_int(c, x, lb_cfg_pkey(p, "settings", f->key), f->min, f->max, &v);
+		if (ret)
+			return ret;
+		*field_u32(s, f) = (uint32_t)v;
+	}
+	x = json_object_get(j, "health-check-defaults");
+	if (x) {
+		ret = parse_hc(c, x, "settings.health-check-defaults", HC_BASE_BUILTIN,
+			       &s->health_check_defaults);
+		if (ret)
+			return ret;
+	}
+	x = json_object_get(j, "xdp-mode");
+	if (x) {
+		ret = get_string(c, x, "settings.xdp-mode", &str);
+		if (ret)
+			return ret;
+		m = lookup(str, lb_cfg_xdp_mode_names, ARRAY_SIZE(lb_cfg_xdp_mode_names));
+		if (m < 0)
+			return lb_cfg_fail(c, "settings.xdp-mode",
+					   "%s is not an XDP mode (expected %s)", lb_quote(str, q),
+					   choices(lb_cfg_xdp_mode_names,
+						   ARRAY_SIZE(lb_cfg_xdp_mode_names), list,
+						   sizeof(list)));
+		s->xdp_mode = (enum lb_xdp_mode)m;
+	}
+	return 0;
+}
+
+static int parse_ipv4_at(struct ctx *c, json_t *x, const char *path, uint32_t *addr)
+{
+	char msg[LB_ERR_MAX];
+	const char *s = NULL;
+	int ret;
+
+	ret = get_string(c, x, path, &s);
+	if (ret)
+		return ret;
+	if (lb_parse_ipv4(s, addr, msg, sizeof(msg)))
+		return lb_cfg_fail(c, path, "%s", msg);
+	return lb_cfg_check_usable(c, path, *addr);
+}
+
+static int parse_target(struct ctx *c, json_t *j, const char *path,
+			const struct lb_hc_cfg *defaults, struct lb_target_cfg *t, bool *has_weight)
+{
+	static const char *const keys[] = {"ip", "port", "weight", "health-check", NULL};
+	char p[JPATH_MAX];
+	long long v = 0;
+	json_t *x;
+	int ret;
+
+	if (!json_is_object(j))
+		return lb_cfg_fail(
+			c, path,
+			"must be a target object like {\"ip\": \"10.0.0.1\", \"port\": 8080}, "
+			"not %s",
+			jtype(j));
+	ret = check_keys(c, j, path, keys);
+	if (!ret)
+		ret = require(c, j, path, "ip", &x);
+	if (!ret)
+		ret = parse_ipv4_at(c, x, lb_cfg_pkey(p, path, "ip"), &t->addr);
+	if (!ret)
+		ret = require(c, j, path, "port", &x);
+	if (!ret)
+		ret = get_int(c, x, lb_cfg_pkey(p, path, "port"), 1, 65535, &v);
+	if (ret)
+		return ret;
+	t->port = (uint16_t)v;
+
+	t->weight = WEIGHT_SUM;
+	x = json_object_get(j, "weight");
+	*has_weight = x != NULL;
+	if (x) {
+		ret = get_int(c, x, lb_cfg_pkey(p, path, "weight"), 0, WEIGHT_MAX, &v);
+		if (ret)
+			return ret;
+		t->weight = (uint8_t)v;
+	}
+
+	/* Resolution: the defaults, with whatever this target's own object overrides. */
+	t->hc = *defaults;
+	x = json_object_get(j, "health-check");
+	t->has_hc = x != NULL;
+	if (x)
+		return parse_hc(c, x, lb_cfg_pkey(p, path, "health-check"), HC_BASE_SETTINGS,
+				&t->hc);
+	return 0;
+}
+
+enum group_form {
+	FORM_ANY,    /* default-target: one object or an array */
+	FORM_OBJECT, /* a route's "target" */
+	FORM_ARRAY,  /* a route's "targets" */
+	FORM_LIST,   /* an RPC's "targets": an array of objects and "ip:port[@weight]" strings */
+};
+
+static int fail_group_type(struct ctx *c, const json_t *j, const char *path, enum group_form form)
+{
+	switch (form) {
+	case FORM_OBJECT:
+		return lb_cfg_fail(c, path, "must be one target object, not %s%s", jtype(j),
+				   json_is_array(j) ? " (use \"targets\" for a list of targets)"
+						    : "");
+	case FORM_ARRAY:
+		return lb_cfg_fail(
+			c, path, "must be an array of target objects, not %s%s", jtype(j),
+			json_is_object(j) ? " (use \"target\" for a single target)" : "");
+	case FORM_LIST:
+		return lb_cfg_fail(
+			c, path,
+			"must be an array of target objects or \"ip:port[@weight]\" strings, "
+			"not %s",
+			jtype(j));
+	default:
+		return lb_cfg_fail(c, path,
+				   "must be a target object or an array of target objects, not %s",
+				   jtype(j));
+	}
+}
+
+/* One element of a group's array: a target object, or where @form allows, a string. */
+static int parse_member(struct ctx *c, json_t *j, const char *path, enum group_form form,
+			const struct lb_hc_cfg *defaults, struct lb_target_cfg *t, bool *has_weight)
+{
+	char msg[LB_ERR_MAX];
+	int weighted = 0;
+
+	if (form != FORM_LIST || json_is_object(j))
+		return parse_target(c, j, path, defaults, t, has_weight);
+	if (!json_is_string(j))
+		return lb_cfg_fail(
+			c, path,
+			"must be a target object like {\"ip\": \"10.0.0.1\", \"port\": 8080} "
+			"or a string like \"10.0.0.1:8080@50\", not %s",
+			jtype(j));
+	if (lb_parse_target(json_string_value(j), t, &weighted, msg, sizeof(msg)))
+		return lb_cfg_fail(c, path, "%s", msg);
+	t->has_hc = false;
+	t->hc = *defaults;
+	*has_weight = weighted;
+	return 0;
+}
+
+/* A string target carries its weight after the '@', an object under "weight". */
+static int fail_lone_weight(struct ctx *c, const char *path, const json_t *j, unsigned int weight)
+{
+	char p[JPATH_MAX];
+
+	return lb_cfg_fail(
+		c, json_is_string(j) ? path : lb_cfg_pkey(p, path, "weight"),
+		"a lone target's weight must be %d (got %u); leave it out, or add targets "
+		"so that the weights sum to %d",
+		WEIGHT_SUM, weight, WEIGHT_SUM);
+}
+
+static int fail_no_weight(struct ctx *c, const char *path, const json_t *j)
+{
+	char what[LB_QUOTE_MAX + 32], q[LB_QUOTE_MAX];
+
+	if (json_is_string(j))
+		snprintf(what, sizeof(what), "%s has no \"@weight\"",
+			 lb_quote(json_string_value(j), q));
+	else
+		snprintf(what, sizeof(what), "missing required key \"weight\"");
+	return lb_cfg_fail(c, path,
+			   "%s (every target of a group of several needs one, and the weights sum "
+			   "to %d)",
+			   what, WEIGHT_SUM);
+}
+
+static int parse_group(struct ctx *c, json_t *j, const char *path, enum group_form form,
+		       const struct lb_hc_cfg *defaults, struct lb_group_cfg *g)
+{
+	char p[JPATH_MAX];
+	bool has_weight;
+	size_t i, n;
+	int ret;
+
+	if (json_is_object(j) && (form == FORM_ANY || form == FORM_OBJECT)) {
+		ret = parse_target(c, j, path, defaults, &g->t[0], &has_weight);
+		if (ret)
+			return ret;
+		if (has_weight && g->t[0].weight != WEIGHT_SUM)
+			return fail_lone_weight(c, path, j, g->t[0].weight);
+		g->n = 1;
+		return 0;
+	}
+	if (!json_is_array(j) || form == FORM_OBJECT)
+		return fail_group_type(c, j, path, form);
+	n = json_array_size(j);
+	ret = lb_cfg_check_group_size(c, path, n);
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++) {
+		json_t *x = json_array_get(j, i);
+
+		ret = parse_member(c, x, lb_cfg_pidx(p, path, i), form, defaults, &g->t[i],
+				   &has_weight);
+		if (ret)
+			return ret;
+		if (n > 1 && !has_weight)
+			return fail_no_weight(c, p, x);
+		if (n == 1 && has_weight && g->t[i].weight != WEIGHT_SUM)
+			return fail_lone_weight(c, p, x, g->t[i].weight);
+	}
+	g->n = n;
+	return lb_cfg_check_group(c, g, path);
+}
+
+static int parse_listen(struct ctx *c, json_t *j, const char *path, struct lb_proxy_cfg *p)
+{
+	static const char *const keys[] = {"interfaces", "port", "protocol", "address", NULL};
+	char sub[JPATH_MAX], ip[JPATH_MAX], q[LB_QUOTE_MAX], list[64];
+	const char *s = NULL;
+	json_t *x;
+	long long v = 0;
+	size_t i, n;
+	int ret, proto;
+
+	ret = want_object(c, j, path);
+	if (!ret)
+		ret = check_keys(c, j, path, keys);
+	if (!ret)
+		ret = require(c, j, path, "interfaces", &x);
+	if (!ret)
+		ret = want_array(c, x, lb_cfg_pkey(sub, path, "interfaces"));
+	if (ret)
+		return ret;
+	n = json_array_size(x);
+	if (n == 0)
+		return lb_cfg_fail(c, sub, "must list at least one interface");
+	if (n > LB_MAX_IFACES_PER_PROXY)
+		return lb_cfg_fail(c, sub, "has %zu interfaces, at most %d are allowed", n,
+				   LB_MAX_IFACES_PER_PROXY);
+	for (i = 0; i < n; i++) {
+		ret = get_string(c, json_array_get(x, i), lb_cfg_pidx(ip, sub, i), &s);
+		if (!ret)
+			ret = lb_cfg_check_iface_name(c, ip, s);
+		if (ret)
+			return ret;
+		strcpy(p->ifaces[i], s);
+	}
+	p->n_ifaces = n;
+	ret = lb_cfg_check_ifaces(c, p, path);
+	if (!ret)
+		ret = require(c, j, path, "port", &x);
+	if (!ret)
+		ret = get_int(c, x, lb_cfg_pkey(sub, path, "port"), 1, 65535, &v);
+	if (ret)
+		return ret;
+	p->port = (uint16_t)v;
+
+	p->protocols = LB_L4_TCP;
+	x = json_object_get(j, "protocol");
+	if (x) {
+		ret = get_string(c, x, lb_cfg_pkey(sub, path, "protocol"), &s);
+		if (ret)
+			return ret;
+		proto = lookup(s, lb_cfg_protocol_names, ARRAY_SIZE(lb_cfg_protocol_names));
+		if (proto < 0)
+			return lb_cfg_fail(
+				c, sub, "%s is not a protocol (expected %s)", lb_quote(s, q),
+				choices(lb_cfg_protocol_names, ARRAY_SIZE(lb_cfg_protocol_names),
+					list, sizeof(list)));
+		p->protocols = (uint8_t)proto;
+	}
+
+	x = json_object_get(j, "address");
+	p->has_address = x != NULL;
+	if (x)
+		return parse_ipv4_at(c, x, lb_cfg_pkey(sub, path, "address"), &p->address);
+	return 0;
+}
+
+static int parse_route(struct ctx *c, json_t *j, const char *path, const struct lb_hc_cfg *defaults,
+		       struct lb_route_cfg *r)
+{
+	static const char *const keys[] = {"source", "target", "targets", NULL};
+	char p[JPATH_MAX], msg[LB_ERR_MAX];
+	json_t *x, *one, *many;
+	const char *s = NULL;
+	int ret;
+
+	ret = want_object(c, j, path);
+	if (!ret)
+		ret = check_keys(c, j, path, keys);
+	if (!ret)
+		ret = require(c, j, path, "source", &x);
+	if (!ret)
+		ret = get_string(c, x, lb_cfg_pkey(p, path, "source"), &s);
+	if (ret)
+		return ret;
+	if (lb_parse_cidr(s, &r->addr, &r->prefix_len, msg, sizeof(msg)))
+		return lb_cfg_fail(c, p, "%s", msg);
+
+	one = json_object_get(j, "target");
+	many = json_object_get(j, "targets");
+	if (one && many)
+		return lb_cfg_fail(
+			c, path,
+			"has both \"target\" and \"targets\"; use \"target\" for one target or "
+			"\"targets\" for a weighted list");
+	if (!one && !many)
+		return lb_cfg_fail(c, path,
+				   "missing required key \"target\" (one target) or \"targets\" (a "
+				   "weighted list)");
+	return parse_group(c, one ? one : many, lb_cfg_pkey(p, path, one ? "target" : "targets"),
+			   one ? FORM_OBJECT : FORM_ARRAY, defaults, &r->group);
+}
+
+static int parse_proxy(struct ctx *c, json_t *j, const char *path, const struct lb_settings *s,
+		       struct lb_proxy_cfg *p)
+{
+	static const char *const keys[] = {"name",	    "listen",	  "default-target",
+					   "source-routes", "sni-routes", NULL};
+	const struct lb_hc_cfg *defaults = &s->health_check_defaults;
+	char sub[JPATH_MAX], rp[JPATH_MAX];
+	const char *name = NULL;
+	json_t *x;
+	size_t i, n;
+	int ret;
+
+	ret = want_object(c, j, path);
+	if (!ret)
+		ret = check_keys(c, j, path, keys);
+	if (!ret)
+		ret = require(c, j, path, "name", &x);
+	if (!ret)
+		ret = get_string(c, x, lb_cfg_pkey(sub, path, "name"), &name);
+	if (!ret)
+		ret = lb_cfg_check_name(c, sub, name);
+	if (ret)
+		return ret;
+	strcpy(p->name, name);
+
+	ret = require(c, j, path, "listen", &x);
+	if (!ret)
+		ret = parse_listen(c, x, lb_cfg_pkey(sub, path, "listen"), p);
+	if (!ret)
+		ret = require(c, j, path, "default-target", &x);
+	if (!ret)
+		ret = parse_group(c, x, lb_cfg_pkey(sub, path, "default-target"), FORM_ANY,
+				  defaults, &p->default_group);
+	if (ret)
+		return ret;
+
+	x = json_object_get(j, "source-routes");
+	if (x) {
+		lb_cfg_pkey(sub, path, "source-routes");
+		ret = want_array(c, x, sub);
+		if (ret)
+			return ret;
+		n = json_array_size(x);
+		if (n > LB_MAX_ROUTES)
+			return lb_cfg_fail(c, sub, "has %zu source routes, at most %d are allowed",
+					   n, LB_MAX_ROUTES);
+		if (n) {
+			p->routes = calloc(n, sizeof(*p->routes));
+			if (!p->routes)
+				return lb_cfg_fail_nomem(c);
+			p->n_routes = n;
+		}
+		for (i = 0; i < n; i++) {
+			ret = parse_route(c, json_array_get(x, i), lb_cfg_pidx(rp, sub, i),
+					  defaults, &p->routes[i]);
+			if (ret)
+				return ret;
+		}
+		ret = lb_cfg_check_routes_unique(c, p, sub);
+		if (ret)
+			return ret;
+	}
+
+	x = json_object_get(j, "sni-routes");
+	if (x) {
+		lb_cfg_pkey(sub, path, "sni-routes");
+		ret = want_array(c, x, sub);
+		if (ret)
+			return ret;
+		/* Refused rather than ignored: silently unrouted hostnames would be worse. */
+		if (json_array_size(x))
+			return lb_cfg_fail(c, sub,
+					   "SNI routing is not supported by this version of lbd");
+	}
+	return 0;
+}
+
+static int parse_root(struct ctx *c, json_t *root, struct lb_config **out)
+{
+	static const char *const keys[] = {"proxies", "settings", NULL};
+	struct lb_config *cfg;
+	char path[JPATH_MAX];
+	json_t *proxies;
+	size_t i, n;
+	int ret;
+
+	if (!json_is_object(root))
+		return lb_cfg_fail(c, "", "the configuration must be a JSON object, not %s",
+				   jtype(root));
+	ret = check_keys(c, root, "", keys);
+	if (ret)
+		return ret;
+	cfg = lb_config_new();
+	if (!cfg)
+		return lb_cfg_fail_nomem(c);
+
+	/* Settings first, wherever they are in the file: targets inherit their defaults. */
+	ret = parse_settings(c, json_object_get(root, "settings"), &cfg->settings);
+	if (!ret)
+		ret = require(c, root, "", "proxies", &proxies);
+	if (!ret)
+		ret = want_array(c, proxies, "proxies");
+	if (ret)
+		goto out;
+	n = json_array_size(proxies);
+	if (n == 0 || n > LB_MAX_PROXIES) {
+		ret = lb_cfg_fail(c, "proxies", "must list 1 to %d proxies (got %zu)",
+				  LB_MAX_PROXIES, n);
+		goto out;
+	}
+	cfg->proxies = calloc(n, sizeof(*cfg->proxies));
+	if (!cfg->proxies) {
+		ret = lb_cfg_fail_nomem(c);
+		goto out;
+	}
+	cfg->n_proxies = n;
+	for (i = 0; i < n; i++) {
+		ret = parse_proxy(c, json_array_get(proxies, i), lb_cfg_pidx(path, "proxies", i),
+				  &cfg->settings, &cfg->proxies[i]);
+		if (!ret)
+			ret = lb_cfg_check_cross(c, cfg, i);
+		if (ret)
+			goto out;
+	}
+	/* Cheap, and proves that what the parser built is what the validator accepts. */
+	ret = lb_cfg_validate(c, cfg);
+out:
+	if (ret) {
+		lb_config_free(cfg);
+		return ret;
+	}
+	*out = cfg;
+	return 0;
+}
+
+static int parse_buffer(const char *text, size_t len, const char *source, struct lb_config **out,
+			char *err, size_t errlen)
+{
+	struct ctx c = {.err = err, .errlen = errlen};
+	json_error_t je;
+	json_t *root;
+	int ret;
+
+	if (out)
+		*out = NULL;
+	if (!text || !out)
+		return lb_cfg_fail(&c, "", "no configuration text was given");
+	/* Duplicate keys are refused: with two "port"s, which one did the user mean? */
+	root = source ? json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)
+		      : json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		if (err && errlen) {
+			if (source)
+				snprintf(err, errlen, "%s:%d:%d: %s", source, je.line, je.column,
+					 je.text);
+			else
+				snprintf(err, errlen, "JSON syntax error at line %d, column %d: %s",
+					 je.line, je.column, je.text);
+		}
+		return -EINVAL;
+	}
+	ret = parse_root(&c, root, out);
+	json_decref(root);
+	return ret;
+}
+
+int lb_config_parse_string(const char *text, struct lb_config **out, char *err, size_t errlen)
+{
+	return parse_buffer(text, text ? strlen(text) : 0, NULL, out, err, errlen);
+}
+
+static int read_error(const char *path, int e, char *err, size_t errlen)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
+	return -e;
+}
+
+int lb_config_parse_file(const char *path, struct lb_config **out, char *err, size_t errlen)
+{
+	size_t len = 0, cap = 0;
+	char *buf = NULL, *nb;
+	FILE *f;
+	int ret;
+
+	if (out)
+		*out = NULL;
+	if (!path)
+		return read_error("(null)", EINVAL, err, errlen);
+	f = fopen(path, "re");
+	if (!f)
+		return read_error(path, errno, err, errlen);
+	errno = 0;
+	for (;;) {
+		size_t got;
+
+		if (len == cap) {
+			if (cap >= CONFIG_FILE_MAX) {
+				free(buf);
+				fclose(f);
+				if (err && errlen)
+					snprintf(err, errlen,
+						 "cannot read %s: the file is larger than %u MiB",
+						 path, CONFIG_FILE_MAX >> 20);
+				return -EFBIG;
+			}
+			cap = cap ? cap * 2 : 16384;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return read_error(path, ENOMEM, err, errlen);
+			}
+			buf = nb;
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		/* e.g. EISDIR: fopen() opens a directory, the read then fails. */
+		ret = errno ? errno : EIO;
+		free(buf);
+		fclose(f);
+		return read_error(path, ret, err, errlen);
+	}
+	fclose(f);
+	buf[len] = '\0';
+	ret = parse_buffer(buf, len, path, out, err, errlen);
+	free(buf);
+	return ret;
+}
+
+/*
+ * What the entry points for one piece of a configuration (RPC arguments) start from: where
+ * messages go, the path that prefixes them, and the settings new targets inherit from (the
+ * built-in ones when none are given).
+ */
+struct piece {
+	struct ctx c;
+	const char *path;
+	const struct lb_settings *s;
+	struct lb_settings builtin;
+};
+
+static void piece_init(struct piece *pc, const struct lb_settings *s, const char *path, char *err,
+		       size_t errlen)
+{
+	pc->c.err = err;
+	pc->c.errlen = errlen;
+	pc->path = path ? path : "";
+	pc->s = s;
+	if (!s) {
+		lb_settings_default(&pc->builtin);
+		pc->s = &pc->builtin;
+	}
+}
+
+int lb_config_proxy_from_json(json_t *j, const struct lb_settings *s, const char *path,
+			      struct lb_proxy_cfg *out, char *err, size_t errlen)
+{
+	struct piece pc;
+	int ret;
+
+	piece_init(&pc, s, path, err, errlen);
+	if (!j || !out)
+		return lb_cfg_fail(&pc.c, pc.path, "no proxy was given");
+	memset(out, 0, sizeof(*out));
+	ret = parse_proxy(&pc.c, j, pc.path, pc.s, out);
+	/* As for a whole file: what the parser built must be what the validator accepts. */
+	if (!ret)
+		ret = lb_cfg_check_proxy(&pc.c, out, pc.path);
+	if (ret) {
+		lb_proxy_cfg_release(out);
+		memset(out, 0, sizeof(*out));
+	}
+	return ret;
+}
+
+int lb_config_group_from_json(json_t *j, const struct lb_settings *s, const char *path,
+			      struct lb_group_cfg *out, char *err, size_t errlen)
+{
+	struct piece pc;
+	int ret;
+
+	piece_init(&pc, s, path, err, errlen);
+	if (!j || !out)
+		return lb_cfg_fail(&pc.c, pc.path, "no targets were given");
+	memset(out, 0, sizeof(*out));
+	ret = parse_group(&pc.c, j, pc.path, FORM_LIST, &pc.s->health_check_defaults, out);
+	if (ret)
+		memset(out, 0, sizeof(*out));
+	return ret;
+}

@@ -1,0 +1,860 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the JSON pieces the daemon's RPC methods use: one proxy or one target group
+ * parsed from JSON with a path prefix (lb_config_proxy_from_json, lb_config_group_from_json),
+ * and the model serialised back (lb_config_*_to_json), which must parse to an equal model.
+ *
+ * JSON is written with single quotes (turned into double quotes before parsing) so the
+ * tables stay readable.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_addr.h"
+#include "lb_config.h"
+
+#define N(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+static char err[LB_ERR_MAX];
+
+static uint32_t ip(const char *s)
+{
+	uint32_t a;
+
+	ck_assert_int_eq(lb_parse_ipv4(s, &a, NULL, 0), 0);
+	return a;
+}
+
+/* @sq with its single quotes turned into double quotes; free() it. */
+static char *dq(const char *sq)
+{
+	char *text = strdup(sq), *p;
+
+	ck_assert_ptr_nonnull(text);
+	for (p = text; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return text;
+}
+
+static json_t *js(const char *sq)
+{
+	char *text = dq(sq);
+	json_error_t je;
+	json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
+
+	ck_assert_msg(j != NULL, "bad test JSON: %s\n%s", je.text, text);
+	free(text);
+	return j;
+}
+
+static struct lb_config *parse_ok(const char *text)
+{
+	struct lb_config *cfg = NULL;
+
+	/* Check caps a message's size: show the start of the text only. */
+	ck_assert_msg(lb_config_parse_string(text, &cfg, err, sizeof(err)) == 0,
+		      "refused: %s\n%.1000s", err, text);
+	return cfg;
+}
+
+/* ---- comparing models field by field, naming the first difference ---- */
+
+static void hc_eq(const struct lb_hc_cfg *a, const struct lb_hc_cfg *b, const char *where)
+{
+	size_t i;
+
+	ck_assert_msg(a->type == b->type, "%s.type: %d != %d", where, a->type, b->type);
+	ck_assert_msg(!strcmp(a->path, b->path), "%s.path: %s != %s", where, a->path, b->path);
+	ck_assert_msg(a->interval_ms == b->interval_ms, "%s.interval-ms", where);
+	ck_assert_msg(a->timeout_ms == b->timeout_ms, "%s.timeout-ms", where);
+	ck_assert_msg(a->healthy_threshold == b->healthy_threshold, "%s.healthy-threshold", where);
+	ck_assert_msg(a->unhealthy_threshold == b->unhealthy_threshold, "%s.unhealthy-threshold",
+		      where);
+	ck_assert_msg(a->n_expected_codes == b->n_expected_codes, "%s.expected-codes: %zu != %zu",
+		      where, a->n_expected_codes, b->n_expected_codes);
+	for (i = 0; i < a->n_expected_codes; i++)
+		ck_assert_msg(a->expected_codes[i] == b->expected_codes[i],
+			      "%s.expected-codes[%zu]", where, i);
+}
+
+static void group_eq(const struct lb_group_cfg *a, const struct lb_group_cfg *b, const char *where)
+{
+	char w[128];
+	size_t i;
+
+	ck_assert_msg(a->n == b->n, "%s: %zu != %zu targets", where, a->n, b->n);
+	for (i = 0; i < a->n; i++) {
+		const struct lb_target_cfg *x = &a->t[i], *y = &b->t[i];
+
+		snprintf(w, sizeof(w), "%s[%zu]", where, i);
+		ck_assert_msg(x->addr == y->addr, "%s.ip", w);
+		ck_assert_msg(x->port == y->port, "%s.port", w);
+		ck_assert_msg(x->weight == y->weight, "%s.weight: %u != %u", w, x->weight,
+			      y->weight);
+		ck_assert_msg(x->has_hc == y->has_hc, "%s: has_hc %d != %d", w, x->has_hc,
+			      y->has_hc);
+		snprintf(w, sizeof(w), "%s[%zu].health-check", where, i);
+		hc_eq(&x->hc, &y->hc, w);
+	}
+}
+
+static void proxy_eq(const struct lb_proxy_cfg *a, const struct lb_proxy_cfg *b, const char *where)
+{
+	char w[128];
+	size_t i;
+
+	ck_assert_msg(!strcmp(a->name, b->name), "%s.name: %s != %s", where, a->name, b->name);
+	ck_assert_msg(a->n_ifaces == b->n_ifaces, "%s.listen.interfaces", where);
+	for (i = 0; i < a->n_ifaces; i++)
+		ck_assert_msg(!strcmp(a->ifaces[i], b->ifaces[i]), "%s.listen.interfaces[%zu]",
+			      where, i);
+	ck_assert_msg(a->port == b->port, "%s.listen.port", where);
+	ck_assert_msg(a->protocols == b->protocols, "%s.listen.protocol", where);
+	ck_assert_msg(a->has_address == b->has_address, "%s.listen: has_address", where);
+	ck_assert_msg(!a->has_address || a->address == b->address, "%s.listen.address", where);
+	snprintf(w, sizeof(w), "%s.default-target", where);
+	group_eq(&a->default_group, &b->default_group, w);
+	ck_assert_msg(a->n_routes == b->n_routes, "%s.source-routes: %zu != %zu", where,
+		      a->n_routes, b->n_routes);
+	for (i = 0; i < a->n_routes; i++) {
+		snprintf(w, sizeof(w), "%s.source-routes[%zu]", where, i);
+		ck_assert_msg(a->routes[i].addr == b->routes[i].addr, "%s.source", w);
+		ck_assert_msg(a->routes[i].prefix_len == b->routes[i].prefix_len, "%s.source", w);
+		group_eq(&a->routes[i].group, &b->routes[i].group, w);
+	}
+}
+
+static void config_eq(const struct lb_config *a, const struct lb_config *b)
+{
+	const struct lb_settings *x = &a->settings, *y = &b->settings;
+	char w[64];
+	size_t i;
+
+	ck_assert_msg(x->stats_enabled == y->stats_enabled, "stats-enabled");
+	ck_assert_msg(x->connection_timeout_sec == y->connection_timeout_sec,
+		      "connection-timeout-sec");
+	ck_assert_msg(x->udp_timeout_sec == y->udp_timeout_sec, "udp-timeout-sec");
+	ck_assert_msg(x->max_connections == y->max_connections, "max-connections");
+	ck_assert_msg(x->health_check_enabled == y->health_check_enabled, "health-check-enabled");
+	hc_eq(&x->health_check_defaults, &y->health_check_defaults, "health-check-defaults");
+	ck_assert_msg(x->default_drain_timeout_ms == y->default_drain_timeout_ms,
+		      "default-drain-timeout-ms");
+	ck_assert_msg(x->drain_check_interval_ms == y->drain_check_interval_ms,
+		      "drain-check-interval-ms");
+	ck_assert_msg(x->xdp_mode == y->xdp_mode, "xdp-mode");
+	ck_assert_msg(a->n_proxies == b->n_proxies, "proxies: %zu != %zu", a->n_proxies,
+		      b->n_proxies);
+	for (i = 0; i < a->n_proxies; i++) {
+		snprintf(w, sizeof(w), "proxies[%zu]", i);
+		proxy_eq(&a->proxies[i], &b->proxies[i], w);
+	}
+}
+
+/* ---- lb_config_proxy_from_json ---- */
+
+#define LISTEN "'listen':{'interfaces':['eth0'],'port':80}"
+#define T1     "{'ip':'10.0.0.1','port':8080}"
+#define DT     "'default-target':" T1
+#define PX(b)  "{'name':'web'," b "}"
+
+START_TEST(test_proxy_ok)
+{
+	json_t *j = js("{'name':'web','listen':{'interfaces':['eth0','eth1'],'port':443,"
+		       "'protocol':'both','address':'10.0.0.10'},"
+		       "'default-target':[{'ip':'10.0.0.1','port':8443,'weight':60},"
+		       "{'ip':'10.0.0.2','port':8443,'weight':40,'health-check':{'path':'/ok'}}],"
+		       "'source-routes':[{'source':'192.168.0.0/16','target':" T1 "},"
+		       "{'source':'10.9.0.1','targets':[" T1 "]}],'sni-routes':[]}");
+	struct lb_settings s;
+	struct lb_proxy_cfg p;
+
+	lb_settings_default(&s);
+	s.health_check_defaults.type = LB_HC_HTTP;
+	ck_assert_msg(lb_config_proxy_from_json(j, &s, "proxy", &p, err, sizeof(err)) == 0, "%s",
+		      err);
+	ck_assert_str_eq(p.name, "web");
+	ck_assert_uint_eq(p.n_ifaces, 2);
+	ck_assert_str_eq(p.ifaces[1], "eth1");
+	ck_assert_uint_eq(p.port, 443);
+	ck_assert_uint_eq(p.protocols, LB_L4_TCP | LB_L4_UDP);
+	ck_assert(p.has_address);
+	ck_assert_uint_eq(p.address, ip("10.0.0.10"));
+	ck_assert_uint_eq(p.default_group.n, 2);
+	ck_assert_uint_eq(p.default_group.t[1].weight, 40);
+	/* Health checks resolve against the settings given. */
+	ck_assert(!p.default_group.t[0].has_hc);
+	ck_assert(!memcmp(&p.default_group.t[0].hc, &s.health_check_defaults,
+			  sizeof(s.health_check_defaults)));
+	ck_assert(p.default_group.t[1].has_hc);
+	ck_assert_int_eq(p.default_group.t[1].hc.type, LB_HC_HTTP);
+	ck_assert_str_eq(p.default_group.t[1].hc.path, "/ok");
+	ck_assert_uint_eq(p.n_routes, 2);
+	ck_assert_uint_eq(p.routes[0].addr, ip("192.168.0.0"));
+	ck_assert_uint_eq(p.routes[0].prefix_len, 16);
+	ck_assert_uint_eq(p.routes[1].prefix_len, 32);
+	ck_assert_uint_eq(p.routes[1].group.t[0].weight, 100);
+	lb_proxy_cfg_release(&p);
+	ck_assert_ptr_null(p.routes);
+	ck_assert_uint_eq(p.n_routes, 0);
+	lb_proxy_cfg_release(&p); /* twice is harmless */
+	lb_proxy_cfg_release(NULL);
+	json_decref(j);
+
+	/* No settings: the built-in health-check defaults; no path: messages start at the key. */
+	j = js(PX(LISTEN "," DT));
+	ck_assert_int_eq(lb_config_proxy_from_json(j, NULL, NULL, &p, err, sizeof(err)), 0);
+	lb_settings_default(&s);
+	ck_assert(!memcmp(&p.default_group.t[0].hc, &s.health_check_defaults,
+			  sizeof(s.health_check_defaults)));
+	lb_proxy_cfg_release(&p);
+	json_decref(j);
+}
+END_TEST
+
+static const struct {
+	const char *json, *path, *msg;
+} proxy_refused[] = {
+	{PX("'listen':{'interfaces':['eth0'],'port':'80'}," DT), "proxy",
+	 "proxy.listen.port: must be an integer, not a string"},
+	{PX("'listen':{'interfaces':['eth0'],'port':0}," DT), "params.proxy",
+	 "params.proxy.listen.port: must be between 1 and 65535 (got 0)"},
+	{"['web']", "proxy", "proxy: must be an object, not an array"},
+	{"['web']", "", "top level: must be an object, not an array"},
+	{PX(LISTEN), "proxy", "proxy: missing required key \"default-target\""},
+	{"{" LISTEN "," DT "}", "proxy", "proxy: missing required key \"name\""},
+	{PX(LISTEN "," DT ",'default-targets':[]"), "proxy",
+	 "proxy: unknown key \"default-targets\" (expected one of: name, listen, default-target, "
+	 "source-routes, sni-routes)"},
+	{"{'name':'we b'," LISTEN "," DT "}", "proxy",
+	 "proxy.name: \"we b\" contains a space; use only letters, digits, '_', '.' and '-'"},
+	{PX("'listen':{'interfaces':['eth0','eth0'],'port':80}," DT), "proxy",
+	 "proxy.listen.interfaces[1]: \"eth0\" is already listed as proxy.listen.interfaces[0]"},
+	{PX(LISTEN ",'default-target':[{'ip':'10.0.0.1','port':80,'weight':50},"
+		   "{'ip':'10.0.0.2','port':80,'weight':40}]"),
+	 "proxy", "proxy.default-target: weights sum to 90, must be 100"},
+	{PX(LISTEN ",'default-target':{'ip':'10.0.0.1','port':80,'weight':50}"), "proxy",
+	 "proxy.default-target.weight: a lone target's weight must be 100 (got 50); leave it out, "
+	 "or add targets so that the weights sum to 100"},
+	{PX(LISTEN ",'default-target':['10.0.0.1:80']"), "proxy",
+	 "proxy.default-target[0]: must be a target object like {\"ip\": \"10.0.0.1\", \"port\": "
+	 "8080}, not a string"},
+	{PX(LISTEN "," DT ",'source-routes':[{'source':'192.168.1.5/24','target':" T1 "}]"),
+	 "proxy",
+	 "proxy.source-routes[0].source: \"192.168.1.5/24\" has host bits set; did you mean "
+	 "192.168.1.0/24?"},
+	{PX(LISTEN "," DT ",'source-routes':[{'source':'10.0.0.0/8','target':" T1 "},"
+		   "{'source':'10.0.0.0/8','target':" T1 "}]"),
+	 "proxy",
+	 "proxy.source-routes[1].source: 10.0.0.0/8 is already routed by "
+	 "proxy.source-routes[0]"},
+	{PX(LISTEN "," DT ",'sni-routes':[{}]"), "proxy",
+	 "proxy.sni-routes: SNI routing is not supported by this version of lbd"},
+	/* An override clashing with what the given settings supply. */
+	{PX(LISTEN ",'default-target':{'ip':'10.0.0.1','port':80,'health-check':{'timeout-ms':"
+		   "2500}}"),
+	 "proxy",
+	 "proxy.default-target.health-check: timeout-ms (2500) must be less than interval-ms "
+	 "(2000); interval-ms is inherited from settings.health-check-defaults"},
+};
+
+START_TEST(test_proxy_refused)
+{
+	json_t *j = js(proxy_refused[_i].json);
+	struct lb_proxy_cfg p;
+	struct lb_settings s;
+	int ret;
+
+	lb_settings_default(&s);
+	s.health_check_defaults.interval_ms = 2000;
+	s.health_check_defaults.timeout_ms = 1000;
+	memset(&p, 0xa5, sizeof(p));
+	err[0] = '\0';
+	ret = lb_config_proxy_from_json(j, &s, proxy_refused[_i].path, &p, err, sizeof(err));
+	json_decref(j);
+	ck_assert_int_eq(ret, -EINVAL);
+	ck_assert_msg(!strcmp(err, proxy_refused[_i].msg), "\ngot:      %s\nexpected: %s", err,
+		      proxy_refused[_i].msg);
+	/* Nothing to release after a failure, and nothing half-built left behind. */
+	ck_assert_ptr_null(p.routes);
+	ck_assert_uint_eq(p.n_routes, 0);
+	ck_assert_uint_eq(p.default_group.n, 0);
+}
+END_TEST
+
+START_TEST(test_proxy_null)
+{
+	struct lb_proxy_cfg p;
+
+	ck_assert_int_eq(lb_config_proxy_from_json(NULL, NULL, "proxy", &p, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_str_eq(err, "proxy: no proxy was given");
+	/* No room for a message is fine too. */
+	ck_assert_int_eq(lb_config_proxy_from_json(NULL, NULL, "proxy", &p, NULL, 0), -EINVAL);
+}
+END_TEST
+
+/* A proxy accepted alone can still clash with others: lb_config_validate() decides. */
+START_TEST(test_proxy_cross_rules_left_to_validate)
+{
+	struct lb_config *cfg =
+		parse_ok("{\"proxies\": [{\"name\": \"web\", \"listen\": "
+			 "{\"interfaces\": [\"eth0\"], \"port\": 80}, "
+			 "\"default-target\": {\"ip\": \"10.0.0.1\", \"port\": 80}}]}");
+	json_t *j = js(PX(LISTEN "," DT));
+	struct lb_proxy_cfg *grown;
+
+	grown = realloc(cfg->proxies, 2 * sizeof(*cfg->proxies));
+	ck_assert_ptr_nonnull(grown);
+	cfg->proxies = grown;
+	ck_assert_int_eq(lb_config_proxy_from_json(j, &cfg->settings, "proxy", &cfg->proxies[1],
+						   err, sizeof(err)),
+			 0);
+	cfg->n_proxies = 2;
+	ck_assert_int_eq(lb_config_validate(cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "proxies[1].name: \"web\" is already used by proxies[0]");
+	json_decref(j);
+	lb_config_free(cfg);
+}
+END_TEST
+
+/* ---- lb_config_group_from_json ---- */
+
+static int group(const char *sq, struct lb_group_cfg *g)
+{
+	json_t *j = js(sq);
+	int ret;
+
+	err[0] = '\0';
+	memset(g, 0xa5, sizeof(*g));
+	ret = lb_config_group_from_json(j, NULL, "targets", g, err, sizeof(err));
+	json_decref(j);
+	return ret;
+}
+
+static void group_ok(const char *sq, struct lb_group_cfg *g)
+{
+	ck_assert_msg(group(sq, g) == 0, "refused: %s\n%s", err, sq);
+}
+
+START_TEST(test_group_strings)
+{
+	struct lb_settings s;
+	struct lb_group_cfg g;
+
+	lb_settings_default(&s);
+	group_ok("['10.0.0.1:80@70', '10.0.0.2:8080@30']", &g);
+	ck_assert_uint_eq(g.n, 2);
+	ck_assert_uint_eq(g.t[0].addr, ip("10.0.0.1"));
+	ck_assert_uint_eq(g.t[0].port, 80);
+	ck_assert_uint_eq(g.t[0].weight, 70);
+	ck_assert_uint_eq(g.t[1].addr, ip("10.0.0.2"));
+	ck_assert_uint_eq(g.t[1].port, 8080);
+	ck_assert_uint_eq(g.t[1].weight, 30);
+	ck_assert(!g.t[0].has_hc);
+	ck_assert(!memcmp(&g.t[1].hc, &s.health_check_defaults, sizeof(g.t[1].hc)));
+
+	/* A lone target: weight optional, and 100 when given. */
+	group_ok("['10.0.0.1:80']", &g);
+	ck_assert_uint_eq(g.n, 1);
+	ck_assert_uint_eq(g.t[0].weight, 100);
+	group_ok("['10.0.0.1:80@100']", &g);
+	ck_assert_uint_eq(g.t[0].weight, 100);
+
+	/* Weight 0 is a standby in a group of several. */
+	group_ok("['10.0.0.1:80@100', '10.0.0.2:80@0']", &g);
+	ck_assert_uint_eq(g.t[1].weight, 0);
+
+	group_ok("['127.0.0.1:1@10', '10.0.0.1:2@10', '10.0.0.1:3@10', '10.0.0.1:4@10',"
+		 " '10.0.0.1:5@10', '10.0.0.1:6@10', '10.0.0.1:7@20', '10.0.0.1:65535@20']",
+		 &g);
+	ck_assert_uint_eq(g.n, 8);
+	ck_assert_uint_eq(g.t[7].port, 65535);
+}
+END_TEST
+
+START_TEST(test_group_objects_and_mixed)
+{
+	struct lb_settings s;
+	struct lb_group_cfg g;
+	json_t *j;
+
+	group_ok("[{'ip':'10.0.0.1','port':80}]", &g);
+	ck_assert_uint_eq(g.n, 1);
+	ck_assert_uint_eq(g.t[0].weight, 100);
+	ck_assert(!g.t[0].has_hc);
+
+	group_ok("[{'ip':'10.0.0.1','port':80,'weight':25},"
+		 " '10.0.0.2:80@75']",
+		 &g);
+	ck_assert_uint_eq(g.n, 2);
+	ck_assert_uint_eq(g.t[0].weight, 25);
+	ck_assert_uint_eq(g.t[1].addr, ip("10.0.0.2"));
+	ck_assert_uint_eq(g.t[1].weight, 75);
+
+	/* Health checks resolve against the settings given, strings get them unchanged. */
+	lb_settings_default(&s);
+	s.health_check_defaults.type = LB_HC_HTTPS;
+	s.health_check_defaults.healthy_threshold = 7;
+	j = js("['10.0.0.1:80@50', {'ip':'10.0.0.2','port':80,'weight':50,"
+	       "'health-check':{'type':'http','expected-codes':[301]}}]");
+	ck_assert_msg(lb_config_group_from_json(j, &s, "targets", &g, err, sizeof(err)) == 0, "%s",
+		      err);
+	json_decref(j);
+	ck_assert(!g.t[0].has_hc);
+	ck_assert(!memcmp(&g.t[0].hc, &s.health_check_defaults, sizeof(g.t[0].hc)));
+	ck_assert(g.t[1].has_hc);
+	ck_assert_int_eq(g.t[1].hc.type, LB_HC_HTTP);
+	ck_assert_uint_eq(g.t[1].hc.healthy_threshold, 7);
+	ck_assert_uint_eq(g.t[1].hc.n_expected_codes, 1);
+	ck_assert_uint_eq(g.t[1].hc.expected_codes[0], 301);
+}
+END_TEST
+
+#define LONE_TAIL                                                                                \
+	"a lone target's weight must be 100 (got 50); leave it out, or add targets so that the " \
+	"weights sum to 100"
+#define SEVERAL_TAIL "(every target of a group of several needs one, and the weights sum to 100)"
+
+static const struct {
+	const char *json, *msg;
+} group_refused[] = {
+	/* The shape of the group. */
+	{"{'ip':'10.0.0.1','port':80}",
+	 "targets: must be an array of target objects or \"ip:port[@weight]\" strings, not an "
+	 "object"},
+	{"'10.0.0.1:80'",
+	 "targets: must be an array of target objects or \"ip:port[@weight]\" strings, not a "
+	 "string"},
+	{"null",
+	 "targets: must be an array of target objects or \"ip:port[@weight]\" strings, not null"},
+	{"[]", "targets: must list at least one target"},
+	{"['10.0.0.1:1@10', '10.0.0.1:2@10', '10.0.0.1:3@10', '10.0.0.1:4@10', '10.0.0.1:5@10',"
+	 " '10.0.0.1:6@10', '10.0.0.1:7@20', '10.0.0.1:8@10', '10.0.0.1:9@10']",
+	 "targets: has 9 targets, at most 8 are allowed in one group"},
+	/* Elements. */
+	{"[80]", "targets[0]: must be a target object like {\"ip\": \"10.0.0.1\", \"port\": 8080} "
+		 "or a string like \"10.0.0.1:8080@50\", not an integer"},
+	{"['10.0.0.1:80@50', ['10.0.0.2:80@50']]",
+	 "targets[1]: must be a target object like {\"ip\": \"10.0.0.1\", \"port\": 8080} or a "
+	 "string like \"10.0.0.1:8080@50\", not an array"},
+	{"['10.0.0.1:80@50', '10.0.0.1:99999@50']",
+	 "targets[1]: \"10.0.0.1:99999@50\" is not a valid target: \"99999\" is not a valid port "
+	 "(expected a number from 1 to 65535)"},
+	{"['10.0.0.1']", "targets[0]: \"10.0.0.1\" is not a target (expected ip:port or "
+			 "ip:port@weight)"},
+	{"['224.0.0.1:80']",
+	 "targets[0]: \"224.0.0.1:80\" is not a valid target: 224.0.0.1 is a multicast address "
+	 "(224.0.0.0/4), not a usable unicast address"},
+	{"['10.0.0.1:80@101']", "targets[0]: \"10.0.0.1:80@101\" is not a valid target: weight "
+				"\"101\" is not a number from 0 to 100"},
+	{"['10.0.0.1:80@50', {'ip':'10.0.0.2','port':0,'weight':50}]",
+	 "targets[1].port: must be between 1 and 65535 (got 0)"},
+	{"['10.0.0.1:80@50', {'ip':'10.0.0.2','port':80,'weight':101}]",
+	 "targets[1].weight: must be between 0 and 100 (got 101)"},
+	{"[{'ip':'10.0.0.1','port':80,'wieght':100}]",
+	 "targets[0]: unknown key \"wieght\" (expected one of: ip, port, weight, health-check)"},
+	{"[{'port':80}]", "targets[0]: missing required key \"ip\""},
+	{"[{'ip':'10.0.0.1','port':80,'health-check':{'type':'icmp'}}]",
+	 "targets[0].health-check.type: \"icmp\" is not a health-check type (expected \"tcp\", "
+	 "\"http\", \"https\" or \"none\")"},
+	/* The weight rules, for strings and objects. */
+	{"['10.0.0.1:80@50']", "targets[0]: " LONE_TAIL},
+	{"[{'ip':'10.0.0.1','port':80,'weight':50}]", "targets[0].weight: " LONE_TAIL},
+	{"['10.0.0.1:80@50', '10.0.0.2:80']",
+	 "targets[1]: \"10.0.0.2:80\" has no \"@weight\" " SEVERAL_TAIL},
+	{"['10.0.0.1:80', '10.0.0.2:80@50']",
+	 "targets[0]: \"10.0.0.1:80\" has no \"@weight\" " SEVERAL_TAIL},
+	{"['10.0.0.1:80@50', {'ip':'10.0.0.2','port':80}]",
+	 "targets[1]: missing required key \"weight\" " SEVERAL_TAIL},
+	{"['10.0.0.1:80@50', '10.0.0.2:80@40']", "targets: weights sum to 90, must be 100"},
+	{"['10.0.0.1:80@60', {'ip':'10.0.0.2','port':80,'weight':60}]",
+	 "targets: weights sum to 120, must be 100"},
+	{"['10.0.0.1:80@50', {'ip':'10.0.0.1','port':80,'weight':50}]",
+	 "targets[1]: 10.0.0.1:80 is already listed as targets[0]"},
+};
+
+START_TEST(test_group_refused)
+{
+	struct lb_group_cfg g;
+
+	ck_assert_msg(group(group_refused[_i].json, &g) == -EINVAL, "accepted: %s",
+		      group_refused[_i].json);
+	ck_assert_msg(!strcmp(err, group_refused[_i].msg), "\ngot:      %s\nexpected: %s", err,
+		      group_refused[_i].msg);
+	ck_assert_uint_eq(g.n, 0);
+}
+END_TEST
+
+START_TEST(test_group_null_and_path)
+{
+	struct lb_group_cfg g;
+	json_t *j = js("['10.0.0.1:80@50']");
+
+	ck_assert_int_eq(lb_config_group_from_json(NULL, NULL, "targets", &g, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_str_eq(err, "targets: no targets were given");
+	ck_assert_int_eq(lb_config_group_from_json(j, NULL, "params.targets", &g, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_str_eq(err, "params.targets[0]: " LONE_TAIL);
+	ck_assert_int_eq(lb_config_group_from_json(j, NULL, NULL, &g, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "[0]: " LONE_TAIL);
+	json_decref(j);
+}
+END_TEST
+
+/* ---- serialisation ---- */
+
+/* Every feature of the format, nothing left at its default. */
+static const char rich_config[] =
+	"{'settings': {'stats-enabled': true, 'connection-timeout-sec': 600,"
+	"  'udp-timeout-sec': 45, 'max-connections': 200000, 'health-check-enabled': true,"
+	"  'health-check-defaults': {'type': 'http', 'interval-ms': 5000, 'timeout-ms': 1000,"
+	"    'healthy-threshold': 3, 'unhealthy-threshold': 4, 'path': '/ready',"
+	"    'expected-codes': [200, 204]},"
+	"  'default-drain-timeout-ms': 60000, 'drain-check-interval-ms': 500, 'xdp-mode': 'generic'},"
+	" 'proxies': [{'name': 'web',"
+	"   'listen': {'interfaces': ['eth0', 'eth1'], 'port': 80, 'protocol': 'both',"
+	"              'address': '10.0.0.10'},"
+	"   'default-target': [{'ip': '10.0.0.1', 'port': 8080, 'weight': 70},"
+	"                      {'ip': '10.0.0.2', 'port': 8080, 'weight': 30,"
+	"                       'health-check': {'type': 'tcp', 'interval-ms': 2000}}],"
+	"   'source-routes': [{'source': '192.168.1.0/24',"
+	"                      'target': {'ip': '10.0.0.3', 'port': 8080,"
+	"                                 'health-check': {'path': '/a%20b', 'expected-codes': [302]}}},"
+	"                     {'source': '10.10.0.0/16',"
+	"                      'targets': [{'ip': '10.0.0.4', 'port': 8080, 'weight': 100},"
+	"                                  {'ip': '10.0.0.5', 'port': 8080, 'weight': 0}]},"
+	"                     {'source': '0.0.0.0/0', 'targets': [{'ip': '127.0.0.1', 'port': 9}]},"
+	"                     {'source': '172.16.0.7', 'target': {'ip': '127.0.0.1', 'port': 9000,"
+	"                      'weight': 100, 'health-check': {'type': 'none'}}}]},"
+	"  {'name': 'dns.udp-1', 'listen': {'interfaces': ['eth0'], 'port': 53, 'protocol': 'udp'},"
+	"   'default-target': {'ip': '10.0.1.1', 'port': 53}},"
+	"  {'name': 'tls', 'listen': {'interfaces': ['eth2'], 'port': 443, 'protocol': 'tcp'},"
+	"   'default-target': [{'ip': '10.0.2.1', 'port': 8443, 'weight': 100,"
+	"     'health-check': {'type': 'https', 'path': '/', 'interval-ms': 300000,"
+	"       'timeout-ms': 60000, 'healthy-threshold': 10, 'unhealthy-threshold': 1,"
+	"       'expected-codes': [100, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301,"
+	"                          302, 303, 599]}}],"
+	"   'sni-routes': []}]}";
+
+static size_t first_diff(const char *a, const char *b)
+{
+	size_t i = 0;
+
+	while (a[i] && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* parse(@text) -> to_json -> dump -> parse: the same model, and the same text again. */
+static void round_trip(const char *text)
+{
+	struct lb_config *a = parse_ok(text), *b;
+	char *dump1, *dump2;
+	size_t n;
+	json_t *j;
+
+	j = lb_config_to_json(a);
+	ck_assert_ptr_nonnull(j);
+	dump1 = json_dumps(j, JSON_INDENT(2));
+	ck_assert_ptr_nonnull(dump1);
+	json_decref(j);
+	b = parse_ok(dump1);
+	config_eq(a, b);
+	ck_assert_int_eq(lb_config_validate(b, err, sizeof(err)), 0);
+
+	j = lb_config_to_json(b);
+	ck_assert_ptr_nonnull(j);
+	dump2 = json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	n = first_diff(dump1, dump2);
+	ck_assert_msg(!strcmp(dump1, dump2),
+		      "not a fixed point, from byte %zu:\n%.300s\n---\n%.300s", n, dump1 + n,
+		      dump2 + n);
+	free(dump1);
+	free(dump2);
+	lb_config_free(a);
+	lb_config_free(b);
+}
+
+START_TEST(test_round_trip_rich)
+{
+	char *text = dq(rich_config);
+
+	round_trip(text);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_round_trip_minimal)
+{
+	char *text = dq("{'proxies':[" PX(LISTEN "," DT) "]}");
+
+	round_trip(text);
+	free(text);
+}
+END_TEST
+
+/* The shipped examples, when the build tells us where they are. */
+START_TEST(test_round_trip_examples)
+{
+	static const char *const names[] = {"lb.json", "weighted.json"};
+	const char *dir = getenv("LBD_EXAMPLES");
+	struct lb_config *a, *b;
+	char path[512];
+	char *dump;
+	json_t *j;
+	int i;
+
+	if (!dir)
+		return;
+	for (i = 0; i < N(names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		ck_assert_msg(lb_config_parse_file(path, &a, err, sizeof(err)) == 0, "%s", err);
+		j = lb_config_to_json(a);
+		dump = json_dumps(j, 0);
+		b = parse_ok(dump);
+		config_eq(a, b);
+		free(dump);
+		json_decref(j);
+		lb_config_free(a);
+		lb_config_free(b);
+	}
+}
+END_TEST
+
+/* The RPC pieces round-trip too: proxy and group JSON back through their parsers. */
+START_TEST(test_round_trip_rpc)
+{
+	char *text = dq(rich_config);
+	struct lb_config *cfg = parse_ok(text);
+	struct lb_group_cfg g;
+	struct lb_proxy_cfg p;
+	size_t i;
+	json_t *j;
+
+	for (i = 0; i < cfg->n_proxies; i++) {
+		j = lb_config_proxy_to_json(&cfg->proxies[i]);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_msg(lb_config_proxy_from_json(j, &cfg->settings, "proxy", &p, err,
+							sizeof(err)) == 0,
+			      "%s", err);
+		proxy_eq(&cfg->proxies[i], &p, "proxy");
+		lb_proxy_cfg_release(&p);
+		json_decref(j);
+
+		j = lb_config_group_to_json(&cfg->proxies[i].default_group);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_msg(lb_config_group_from_json(j, &cfg->settings, "targets", &g, err,
+							sizeof(err)) == 0,
+			      "%s", err);
+		group_eq(&cfg->proxies[i].default_group, &g, "targets");
+		json_decref(j);
+	}
+	lb_config_free(cfg);
+	free(text);
+}
+END_TEST
+
+/* The keys of @o, in order, joined with commas. */
+static const char *keys(const json_t *o)
+{
+	static char buf[512];
+	const char *k;
+	size_t off = 0;
+	json_t *v;
+
+	ck_assert_msg(json_is_object(o), "not an object");
+	buf[0] = '\0';
+	json_object_foreach ((json_t *)o, k, v)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", off ? "," : "", k);
+	return buf;
+}
+
+#define HC_KEYS \
+	"type,path,interval-ms,timeout-ms,healthy-threshold,unhealthy-threshold,expected-codes"
+
+START_TEST(test_to_json_keys)
+{
+	char *text = dq(rich_config);
+	struct lb_config *cfg = parse_ok(text);
+	json_t *j = lb_config_to_json(cfg), *s, *p, *l, *t, *r, *hc;
+
+	ck_assert_str_eq(keys(j), "proxies,settings");
+
+	s = json_object_get(j, "settings");
+	ck_assert_str_eq(keys(s),
+			 "stats-enabled,connection-timeout-sec,udp-timeout-sec,"
+			 "max-connections,default-drain-timeout-ms,drain-check-interval-ms,"
+			 "health-check-enabled,health-check-defaults,xdp-mode");
+	ck_assert(json_is_true(json_object_get(s, "stats-enabled")));
+	ck_assert_int_eq(json_integer_value(json_object_get(s, "udp-timeout-sec")), 45);
+	ck_assert_str_eq(json_string_value(json_object_get(s, "xdp-mode")), "generic");
+	hc = json_object_get(s, "health-check-defaults");
+	ck_assert_str_eq(keys(hc), HC_KEYS);
+	ck_assert_str_eq(json_string_value(json_object_get(hc, "type")), "http");
+	ck_assert_str_eq(json_string_value(json_object_get(hc, "path")), "/ready");
+	ck_assert_int_eq(json_array_size(json_object_get(hc, "expected-codes")), 2);
+
+	ck_assert_int_eq(json_array_size(json_object_get(j, "proxies")), 3);
+	p = json_array_get(json_object_get(j, "proxies"), 0);
+	/* "sni-routes" is never written: the model has none. */
+	ck_assert_str_eq(keys(p), "name,listen,default-target,source-routes");
+	ck_assert_str_eq(json_string_value(json_object_get(p, "name")), "web");
+	l = json_object_get(p, "listen");
+	ck_assert_str_eq(keys(l), "interfaces,port,protocol,address");
+	ck_assert_int_eq(json_array_size(json_object_get(l, "interfaces")), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(l, "interfaces"), 1)),
+			 "eth1");
+	ck_assert_int_eq(json_integer_value(json_object_get(l, "port")), 80);
+	ck_assert_str_eq(json_string_value(json_object_get(l, "protocol")), "both");
+	ck_assert_str_eq(json_string_value(json_object_get(l, "address")), "10.0.0.10");
+
+	t = json_object_get(p, "default-target");
+	ck_assert(json_is_array(t));
+	ck_assert_str_eq(keys(json_array_get(t, 0)), "ip,port,weight");
+	ck_assert_str_eq(keys(json_array_get(t, 1)), "ip,port,weight,health-check");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(t, 0), "ip")),
+			 "10.0.0.1");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(t, 0), "weight")), 70);
+	/* The resolved check: the override plus everything inherited. */
+	hc = json_object_get(json_array_get(t, 1), "health-check");
+	ck_assert_str_eq(keys(hc), HC_KEYS);
+	ck_assert_str_eq(json_string_value(json_object_get(hc, "type")), "tcp");
+	ck_assert_int_eq(json_integer_value(json_object_get(hc, "interval-ms")), 2000);
+	ck_assert_str_eq(json_string_value(json_object_get(hc, "path")), "/ready");
+
+	r = json_object_get(p, "source-routes");
+	ck_assert_int_eq(json_array_size(r), 4);
+	ck_assert_str_eq(keys(json_array_get(r, 0)), "source,targets");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 0), "source")),
+			 "192.168.1.0/24");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 2), "source")),
+			 "0.0.0.0/0");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 3), "source")),
+			 "172.16.0.7/32");
+	/* A lone target is an array of one, with its weight. */
+	t = json_object_get(json_array_get(r, 0), "targets");
+	ck_assert_int_eq(json_array_size(t), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(t, 0), "weight")), 100);
+
+	/* Without an address and routes, those keys are left out. */
+	p = json_array_get(json_object_get(j, "proxies"), 1);
+	ck_assert_str_eq(keys(p), "name,listen,default-target");
+	ck_assert_str_eq(keys(json_object_get(p, "listen")), "interfaces,port,protocol");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(json_object_get(p, "listen"), "protocol")),
+		"udp");
+	t = json_object_get(p, "default-target");
+	ck_assert_int_eq(json_array_size(t), 1);
+	ck_assert_str_eq(keys(json_array_get(t, 0)), "ip,port,weight");
+
+	json_decref(j);
+	lb_config_free(cfg);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_to_json_refuses)
+{
+	struct lb_config *cfg = lb_config_new();
+	struct lb_proxy_cfg p;
+	struct lb_group_cfg g;
+	json_t *j;
+
+	errno = 0;
+	ck_assert_ptr_null(lb_config_to_json(NULL));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(lb_config_proxy_to_json(NULL));
+	ck_assert_ptr_null(lb_config_group_to_json(NULL));
+
+	/* A model without proxies (all removed at run time) still serialises. */
+	j = lb_config_to_json(cfg);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "proxies")), 0);
+	json_decref(j);
+
+	/* Values the format has no word for. */
+	cfg->settings.xdp_mode = (enum lb_xdp_mode)7;
+	errno = 0;
+	ck_assert_ptr_null(lb_config_to_json(cfg));
+	ck_assert_int_eq(errno, EINVAL);
+	lb_config_free(cfg);
+
+	memset(&p, 0, sizeof(p));
+	strcpy(p.name, "web");
+	p.n_ifaces = 1;
+	strcpy(p.ifaces[0], "eth0");
+	p.port = 80;
+	p.default_group.n = 1;
+	p.default_group.t[0].addr = ip("10.0.0.1");
+	p.default_group.t[0].port = 80;
+	p.default_group.t[0].weight = 100;
+	p.protocols = LB_L4_TCP;
+	j = lb_config_proxy_to_json(&p);
+	ck_assert_ptr_nonnull(j);
+	json_decref(j);
+	p.protocols = 0;
+	errno = 0;
+	ck_assert_ptr_null(lb_config_proxy_to_json(&p));
+	ck_assert_int_eq(errno, EINVAL);
+	p.protocols = LB_L4_TCP;
+	p.default_group.t[0].has_hc = true;
+	p.default_group.t[0].hc.type = (enum lb_hc_type)9;
+	ck_assert_ptr_null(lb_config_proxy_to_json(&p));
+	p.default_group.t[0].has_hc = false;
+	p.n_routes = 1; /* but no route array */
+	ck_assert_ptr_null(lb_config_proxy_to_json(&p));
+
+	memset(&g, 0, sizeof(g));
+	g.n = LB_MAX_TARGETS_PER_GROUP + 1;
+	errno = 0;
+	ck_assert_ptr_null(lb_config_group_to_json(&g));
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+static Suite *config_json_suite(void)
+{
+	Suite *s = suite_create("config_json");
+	TCase *tc;
+
+	tc = tcase_create("proxy");
+	tcase_add_test(tc, test_proxy_ok);
+	tcase_add_loop_test(tc, test_proxy_refused, 0, N(proxy_refused));
+	tcase_add_test(tc, test_proxy_null);
+	tcase_add_test(tc, test_proxy_cross_rules_left_to_validate);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("group");
+	tcase_add_test(tc, test_group_strings);
+	tcase_add_test(tc, test_group_objects_and_mixed);
+	tcase_add_loop_test(tc, test_group_refused, 0, N(group_refused));
+	tcase_add_test(tc, test_group_null_and_path);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("to_json");
+	tcase_add_test(tc, test_round_trip_rich);
+	tcase_add_test(tc, test_round_trip_minimal);
+	tcase_add_test(tc, test_round_trip_examples);
+	tcase_add_test(tc, test_round_trip_rpc);
+	tcase_add_test(tc, test_to_json_keys);
+	tcase_add_test(tc, test_to_json_refuses);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(config_json_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
