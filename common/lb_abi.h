@@ -168,7 +168,7 @@ enum lb_global_counter {
 	LB_G_SNAT,	       /* replies rewritten back to the listener address */
 	LB_G_DROP_NO_BACKEND,  /* new flow with no eligible backend */
 	LB_G_ERR_CT_INSERT,    /* conntrack insert failed */
-	LB_G_CT_REUSED,        /* a closed flow's entries dropped: its backend 4-tuple was reused */
+	LB_G_CT_REUSED,	       /* a closed flow's entries dropped: its backend 4-tuple was reused */
 	LB_G_MAX,
 };
 

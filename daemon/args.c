@@ -9,7 +9,17 @@
 
 #include "lb_addr.h"
 
-enum { OPT_BPFFS = 0x100, OPT_INSTANCE, OPT_XDP_MODE, OPT_CHECK, OPT_TEARDOWN, OPT_VERSION };
+enum {
+	OPT_BPFFS = 0x100,
+	OPT_INSTANCE,
+	OPT_XDP_MODE,
+	OPT_CHECK,
+	OPT_TEARDOWN,
+	OPT_TEARDOWN_ON_EXIT,
+	OPT_SOCKET,
+	OPT_SOCKET_GROUP,
+	OPT_VERSION,
+};
 
 static const struct option long_opts[] = {
 	{"config", required_argument, NULL, 'c'},
@@ -25,6 +35,9 @@ static const struct option long_opts[] = {
 	{"xdp-mode", required_argument, NULL, OPT_XDP_MODE},
 	{"check", no_argument, NULL, OPT_CHECK},
 	{"teardown", no_argument, NULL, OPT_TEARDOWN},
+	{"teardown-on-exit", no_argument, NULL, OPT_TEARDOWN_ON_EXIT},
+	{"socket", required_argument, NULL, OPT_SOCKET},
+	{"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
 };
@@ -53,8 +66,14 @@ void lbd_args_usage(FILE *out)
 		"                          (default: " LBD_DEFAULT_BPFFS ")\n"
 		"      --instance NAME     pins go to BPFFS/lbd/NAME (default: " LBD_DEFAULT_INSTANCE
 		")\n"
+		"      --socket PATH       control socket (default: /run/lbd/lbd.sock, or\n"
+		"                          /run/lbd/INSTANCE.sock for other instances)\n"
+		"      --socket-group NAME group that may use the control socket (default: lbd\n"
+		"                          if that group exists, else root)\n"
 		"      --check             validate the configuration and exit\n"
 		"      --teardown          remove the datapath pinned by this instance and exit\n"
+		"      --teardown-on-exit  remove the datapath when stopping (default: keep it\n"
+		"                          forwarding, for a lossless restart)\n"
 		"      --version           print the version and exit\n"
 		"  -h, --help              show this help\n"
 		"\n"
@@ -217,6 +236,21 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 		case OPT_TEARDOWN:
 			a->teardown = true;
 			break;
+		case OPT_TEARDOWN_ON_EXIT:
+			a->teardown_on_exit = true;
+			break;
+		case OPT_SOCKET:
+			if (optarg[0] != '/' || strlen(optarg) >= 108)
+				return usage_err(
+					err, errlen,
+					"--socket %s: must be an absolute path shorter than "
+					"108 bytes",
+					optarg);
+			a->socket_path = optarg;
+			break;
+		case OPT_SOCKET_GROUP:
+			a->socket_group = optarg;
+			break;
 		case OPT_VERSION:
 			a->version = true;
 			return 0;
@@ -253,6 +287,8 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 		if (ret)
 			return ret;
 	}
+	a->stats_flag = stats;
+	a->xdp_mode_flag = xdp_mode != NULL;
 	if (stats)
 		a->cfg->settings.stats_enabled = true;
 	if (xdp_mode && parse_xdp_mode(xdp_mode, &a->cfg->settings.xdp_mode))
@@ -265,4 +301,14 @@ void lbd_args_release(struct lbd_args *a)
 {
 	lb_config_free(a->cfg);
 	a->cfg = NULL;
+}
+
+void lbd_args_socket_path(const struct lbd_args *a, char *buf, size_t len)
+{
+	if (a->socket_path)
+		snprintf(buf, len, "%s", a->socket_path);
+	else if (!strcmp(a->instance, LBD_DEFAULT_INSTANCE))
+		snprintf(buf, len, "/run/lbd/lbd.sock");
+	else
+		snprintf(buf, len, "/run/lbd/%s.sock", a->instance);
 }

@@ -18,9 +18,14 @@ struct lbd_args {
 	const char *config_path; /* -c; NULL in flag mode */
 	const char *bpffs;
 	const char *instance;
+	const char *socket_path;  /* --socket; NULL: derived from the instance */
+	const char *socket_group; /* --socket-group; NULL: "lbd" when that group exists */
 	bool verbose;
-	bool check_only; /* --check: validate and exit */
-	bool teardown;	 /* --teardown: remove a pinned datapath and exit */
+	bool check_only;       /* --check: validate and exit */
+	bool teardown;	       /* --teardown: remove a pinned datapath and exit */
+	bool teardown_on_exit; /* --teardown-on-exit: remove everything when stopping */
+	bool stats_flag;       /* -s given: wins over the file, also on reload */
+	bool xdp_mode_flag;    /* --xdp-mode given: wins over the file, also on reload */
 	bool help;
 	bool version;
 	struct lb_config *cfg; /* from -c (after parsing the file) or from the flags */
@@ -31,6 +36,12 @@ struct lbd_args {
  * message in @err for a usage or configuration error.
  */
 int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t errlen);
+
+/*
+ * The socket path of an instance: --socket, else /run/lbd/lbd.sock for the default
+ * instance and /run/lbd/<instance>.sock for others.
+ */
+void lbd_args_socket_path(const struct lbd_args *a, char *buf, size_t len);
 
 /* Print the usage text. */
 void lbd_args_usage(FILE *out);

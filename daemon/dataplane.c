@@ -131,6 +131,39 @@ static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool
 	return ret;
 }
 
+/*
+ * A previous lbd left interfaces attached (pinned XDP links, tc filters): take each one
+ * over by swapping in this lbd's programs, atomically, so forwarding never pauses. The
+ * configuration applied next detaches those it no longer names.
+ */
+static int adopt_links(struct lb_dataplane *dp, char *err, size_t errlen)
+{
+	char path[PATH_MAX + NAME_MAX + 2];
+	struct dirent *de;
+	DIR *d = opendir(dp->pin_dir);
+	int ret = 0;
+
+	if (!d)
+		return 0;
+	while (!ret && (de = readdir(d))) {
+		const char *ifname = de->d_name + 4;
+
+		if (strncmp(de->d_name, "xdp_", 4))
+			continue;
+		if (!if_nametoindex(ifname)) {
+			/* The interface is gone, and its XDP link with it. */
+			snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, de->d_name);
+			unlink(path);
+			continue;
+		}
+		ret = lb_dataplane_attach(dp, ifname, LB_XDP_AUTO, false, err, errlen);
+		if (!ret)
+			lb_info("%s: adopted the running datapath", ifname);
+	}
+	closedir(d);
+	return ret;
+}
+
 int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, char *err,
 		      size_t errlen)
 {
@@ -186,6 +219,13 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 	if (ret) {
 		seterr(err, errlen, -errno, "cannot write lb_meta: %s", strerror(errno));
 		goto err_unpin;
+	}
+	if (dp->reused) {
+		ret = adopt_links(dp, err, errlen);
+		if (ret) {
+			lb_dataplane_free(dp);
+			return ret;
+		}
 	}
 	lb_info("datapath %s at %s", dp->reused ? "adopted" : "loaded and pinned", dp->pin_dir);
 	*out = dp;
@@ -471,6 +511,18 @@ err_tc:
 err_restore:
 	restore_route_localnet(ifc);
 	return ret;
+}
+
+void lb_dataplane_set_localnet(struct lb_dataplane *dp, const char *ifname, bool on)
+{
+	struct lb_dp_iface *ifc = find_iface(dp, ifname);
+
+	if (!ifc)
+		return;
+	if (on && ifc->saved_route_localnet < 0)
+		set_route_localnet(ifc);
+	else if (!on)
+		restore_route_localnet(ifc);
 }
 
 int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname)

@@ -64,6 +64,12 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_xdp_mode mode,
 			bool localnet, char *err, size_t errlen);
 
+/*
+ * Allow (or stop allowing) 127.0.0.0/8 backends behind @ifname: sets route_localnet, or
+ * restores the value lbd found. Ignored for interfaces that are not attached.
+ */
+void lb_dataplane_set_localnet(struct lb_dataplane *dp, const char *ifname, bool on);
+
 /* Detach from @ifname: XDP first (no new DNAT), then TC. Returns 0 or -ENOENT. */
 int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname);
 

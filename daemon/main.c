@@ -1,80 +1,164 @@
 // SPDX-License-Identifier: MIT
 /*
- * lbd - the load balancer daemon: loads the datapath, keeps its maps in line with the
- * configuration and the interfaces' addresses, sweeps conntrack, and on SIGINT/SIGTERM
- * removes everything it created.
+ * lbd - the load balancer daemon. Loads (or adopts) the datapath, applies the
+ * configuration, serves JSON-RPC, keeps listeners in line with interface addresses, sweeps
+ * conntrack. SIGHUP reloads the configuration file; SIGINT/SIGTERM stop lbd and leave the
+ * datapath forwarding (a later lbd adopts it) unless --teardown-on-exit was given.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
-#include "args.h"
 #include "counters.h"
-#include "dataplane.h"
-#include "ifaddr.h"
-#include "lb_addr.h"
 #include "lb_log.h"
-#include "mapsync.h"
-#include "sweep.h"
+#include "lbd.h"
+#include "rpc_methods.h"
+#include "systemd.h"
 
 #define STATS_LOG_MS 10000
 
-struct lbd {
-	uv_loop_t *loop;
-	struct lbd_args args;
-	struct lb_config *cfg;
-	struct lb_dataplane *dp;
-	struct lb_ids ids;
-	struct lb_ifaddr_table addrs;
-	struct lb_ifwatch *ifwatch;
-	struct lb_sweeper *sweeper;
-	uv_signal_t sigint, sigterm;
-	uv_timer_t stats_timer;
-	bool stats_timer_on;
-	int exit_code;
-};
-
-/* True when some backend reachable through @ifname lives on 127.0.0.0/8. */
-static bool needs_localnet(const struct lb_config *cfg, const char *ifname)
+static void on_addresses_changed(void *arg)
 {
-	size_t p, r, i, t;
+	struct lbd *l = arg;
 
-	for (p = 0; p < cfg->n_proxies; p++) {
-		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
-		bool on_iface = false;
-
-		for (i = 0; i < pc->n_ifaces; i++)
-			on_iface |= !strcmp(pc->ifaces[i], ifname);
-		if (!on_iface)
-			continue;
-		for (r = 0; r <= pc->n_routes; r++) {
-			const struct lb_group_cfg *g =
-				r == 0 ? &pc->default_group : &pc->routes[r - 1].group;
-
-			for (t = 0; t < g->n; t++)
-				if ((ntohl(g->t[t].addr) >> 24) == 127)
-					return true;
-		}
-	}
-	return false;
+	lb_debug("interface addresses changed; re-syncing listeners");
+	lbd_resync(l);
 }
 
-/* Refuse before loading anything when an interface of the configuration is missing. */
-static int check_interfaces(const struct lb_config *cfg)
+static void log_stats(uv_timer_t *t)
 {
-	size_t p, i;
+	struct lbd *l = t->data;
+	const struct lb_sweep_result *live = lb_sweeper_last(l->sweeper);
+	size_t p;
 
-	for (p = 0; p < cfg->n_proxies; p++)
-		for (i = 0; i < cfg->proxies[p].n_ifaces; i++)
-			if (!if_nametoindex(cfg->proxies[p].ifaces[i])) {
-				lb_err("proxies[%zu].listen.interfaces[%zu]: interface %s does not "
-				       "exist",
-				       p, i, cfg->proxies[p].ifaces[i]);
-				return -ENODEV;
-			}
+	if (!l->cfg->settings.stats_enabled)
+		return;
+	for (p = 0; p < l->cfg->n_proxies; p++) {
+		int64_t id = lb_ids_proxy(&l->ids, l->cfg->proxies[p].name);
+		struct lb_stats s;
+
+		if (id < 0 || lb_counters_proxy(l->dp, (uint32_t)id, &s))
+			continue;
+		lb_info("stats %s: new %llu live %u in %llu pkts %llu bytes out %llu pkts %llu "
+			"bytes drop-no-backend %llu",
+			l->cfg->proxies[p].name, (unsigned long long)s.new_flows,
+			live->live_per_proxy[id], (unsigned long long)s.pkts_in,
+			(unsigned long long)s.bytes_in, (unsigned long long)s.pkts_out,
+			(unsigned long long)s.bytes_out, (unsigned long long)s.drop_no_backend);
+	}
+}
+
+static void notify_status(struct lbd *l)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "STATUS=serving %zu prox%s on %zu interface%s",
+		 l->cfg->n_proxies, l->cfg->n_proxies == 1 ? "y" : "ies", l->dp->n_ifaces,
+		 l->dp->n_ifaces == 1 ? "" : "s");
+	lb_sd_notify(msg);
+}
+
+static void stop_loop(struct lbd *l)
+{
+	uv_close((uv_handle_t *)&l->sigint, NULL);
+	uv_close((uv_handle_t *)&l->sigterm, NULL);
+	uv_close((uv_handle_t *)&l->sighup, NULL);
+	uv_close((uv_handle_t *)&l->stats_timer, NULL);
+	lb_rpc_server_stop(l->rpc);
+	l->rpc = NULL;
+	lb_ifwatch_stop(l->ifwatch);
+	l->ifwatch = NULL;
+	lb_sweeper_stop(l->sweeper);
+	l->sweeper = NULL;
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct lbd *l = s->data;
+	char err[LB_ERR_MAX];
+
+	if (signum == SIGHUP) {
+		lb_sd_notify("RELOADING=1");
+		if (lbd_reload(l, err, sizeof(err)))
+			lb_err("reload refused, the running configuration stays: %s", err);
+		lb_sd_notify("READY=1");
+		notify_status(l);
+		return;
+	}
+	lb_info("received %s, stopping", strsignal(signum));
+	lb_sd_notify("STOPPING=1");
+	stop_loop(l);
+}
+
+/* The group allowed to use the socket: --socket-group, else "lbd" when it exists, else root. */
+static int socket_gid(const struct lbd *l, gid_t *gid)
+{
+	const char *name = l->args.socket_group ? l->args.socket_group : "lbd";
+	struct group *g = getgrnam(name);
+
+	if (g) {
+		*gid = g->gr_gid;
+		return 0;
+	}
+	if (l->args.socket_group) {
+		lb_err("--socket-group %s: no such group", name);
+		return -ENOENT;
+	}
+	*gid = 0;
+	return 0;
+}
+
+static int start_services(struct lbd *l)
+{
+	struct lb_sweep_timeouts to = {
+		.tcp_idle = l->cfg->settings.connection_timeout_sec,
+		.udp_idle = l->cfg->settings.udp_timeout_sec,
+	};
+	struct lb_rpc_server_opts ro = {
+		.path = l->socket_path,
+		.dispatch = lbd_rpc_dispatch,
+		.ctx = l,
+	};
+	char err[LB_ERR_MAX] = "";
+	int ret;
+
+	/* Handles first: whatever fails below, stop_loop() closes a consistent set. */
+	uv_signal_init(l->loop, &l->sigint);
+	uv_signal_init(l->loop, &l->sigterm);
+	uv_signal_init(l->loop, &l->sighup);
+	l->sigint.data = l->sigterm.data = l->sighup.data = l;
+	uv_signal_start(&l->sigint, on_signal, SIGINT);
+	uv_signal_start(&l->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&l->sighup, on_signal, SIGHUP);
+	uv_timer_init(l->loop, &l->stats_timer);
+	l->stats_timer.data = l;
+	uv_timer_start(&l->stats_timer, log_stats, STATS_LOG_MS, STATS_LOG_MS);
+
+	ret = socket_gid(l, &ro.group);
+	if (ret)
+		return ret;
+	ro.inherited_fd = lb_sd_listen_fd();
+	if (ro.inherited_fd == -EINVAL) {
+		lb_err("systemd passed more than one socket; lbd.socket must declare exactly one");
+		return -EINVAL;
+	}
+	l->rpc = lb_rpc_server_start(l->loop, &ro, err, sizeof(err));
+	if (!l->rpc) {
+		lb_err("%s", err);
+		return -EADDRINUSE;
+	}
+	l->sweeper = lb_sweeper_start(l->loop, l->dp, &to);
+	if (!l->sweeper)
+		return -ENOMEM;
+	l->ifwatch = lb_ifwatch_start(l->loop, on_addresses_changed, l);
+	if (!l->ifwatch)
+		lb_warn("cannot watch interface addresses (%s); listeners follow the addresses "
+			"present at start only",
+			strerror(errno));
 	return 0;
 }
 
@@ -93,172 +177,71 @@ static void warn_forwarding(void)
 			"dropped by the kernel (sysctl -w net.ipv4.ip_forward=1)");
 }
 
-static int attach_all(struct lbd *l)
+static int run(struct lbd *l, struct lb_config *cfg)
 {
-	char err[LB_ERR_MAX];
-	size_t p, i;
-	int ret;
-
-	for (p = 0; p < l->cfg->n_proxies; p++) {
-		for (i = 0; i < l->cfg->proxies[p].n_ifaces; i++) {
-			const char *ifname = l->cfg->proxies[p].ifaces[i];
-
-			if (lb_dataplane_attached(l->dp, ifname))
-				continue;
-			ret = lb_dataplane_attach(l->dp, ifname, l->cfg->settings.xdp_mode,
-						  needs_localnet(l->cfg, ifname), err, sizeof(err));
-			if (ret) {
-				lb_err("%s", err);
-				return ret;
-			}
-		}
-	}
-	return 0;
-}
-
-static int sync_maps(struct lbd *l)
-{
-	char err[LB_ERR_MAX];
-	int ret = lb_ifaddr_table_read(&l->addrs);
-
-	if (ret) {
-		lb_err("cannot read the interface addresses: %s", strerror(-ret));
-		return ret;
-	}
-	ret = lb_mapsync_apply(l->dp, &l->ids, l->cfg, &l->addrs, err, sizeof(err));
-	if (ret)
-		lb_err("%s", err);
-	return ret;
-}
-
-static void on_addresses_changed(void *arg)
-{
-	struct lbd *l = arg;
-
-	lb_debug("interface addresses changed; re-syncing listeners");
-	sync_maps(l);
-}
-
-static void log_stats(uv_timer_t *t)
-{
-	struct lbd *l = t->data;
-	const struct lb_sweep_result *live = lb_sweeper_last(l->sweeper);
-	size_t p;
-
-	for (p = 0; p < l->cfg->n_proxies; p++) {
-		int64_t id = lb_ids_proxy(&l->ids, l->cfg->proxies[p].name);
-		struct lb_stats s;
-
-		if (id < 0 || lb_counters_proxy(l->dp, (uint32_t)id, &s))
-			continue;
-		lb_info("stats %s: new %llu live %u in %llu pkts %llu bytes out %llu pkts %llu "
-			"bytes drop-no-backend %llu",
-			l->cfg->proxies[p].name, (unsigned long long)s.new_flows,
-			live->live_per_proxy[id], (unsigned long long)s.pkts_in,
-			(unsigned long long)s.bytes_in, (unsigned long long)s.pkts_out,
-			(unsigned long long)s.bytes_out, (unsigned long long)s.drop_no_backend);
-	}
-}
-
-static void shutdown_all(struct lbd *l)
-{
-	uv_signal_stop(&l->sigint);
-	uv_signal_stop(&l->sigterm);
-	uv_close((uv_handle_t *)&l->sigint, NULL);
-	uv_close((uv_handle_t *)&l->sigterm, NULL);
-	if (l->stats_timer_on)
-		uv_close((uv_handle_t *)&l->stats_timer, NULL);
-	lb_ifwatch_stop(l->ifwatch);
-	l->ifwatch = NULL;
-	lb_sweeper_stop(l->sweeper);
-	l->sweeper = NULL;
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-	struct lbd *l = s->data;
-
-	lb_info("received %s, stopping", strsignal(signum));
-	shutdown_all(l);
-}
-
-static int run(struct lbd *l)
-{
-	struct lb_sweep_timeouts to = {
-		.tcp_idle = l->cfg->settings.connection_timeout_sec,
-		.udp_idle = l->cfg->settings.udp_timeout_sec,
-	};
 	struct lb_dp_opts dpo = {
 		.bpffs = l->args.bpffs,
 		.instance = l->args.instance,
-		.max_connections = l->cfg->settings.max_connections,
+		.max_connections = cfg->settings.max_connections,
 	};
 	char err[LB_ERR_MAX];
 	int ret;
 
-	ret = check_interfaces(l->cfg);
-	if (ret)
-		return ret;
+	lbd_args_socket_path(&l->args, l->socket_path, sizeof(l->socket_path));
 	ret = lb_dataplane_open(&dpo, &l->dp, err, sizeof(err));
 	if (ret) {
 		lb_err("%s", err);
+		lb_config_free(cfg);
 		return ret;
 	}
 	lb_ids_init(&l->ids);
-	ret = sync_maps(l);
-	if (!ret)
-		ret = attach_all(l);
-	if (ret)
-		goto err_teardown;
+	if (l->dp->reused && (ret = lb_ids_adopt(&l->ids, l->dp)))
+		lb_warn("cannot read the ids of the adopted datapath (%s); renumbering",
+			strerror(-ret));
+	ret = lbd_apply(l, cfg, err, sizeof(err));
+	if (ret) {
+		lb_err("%s", err);
+		lb_config_free(cfg);
+		goto out;
+	}
+	ret = start_services(l);
+	if (ret) {
+		stop_loop(l);
+		uv_run(l->loop, UV_RUN_DEFAULT);
+		goto out;
+	}
 	warn_forwarding();
 	if (l->cfg->settings.health_check_enabled)
 		lb_warn("settings.health-check-enabled: health checking is not available in this "
 			"version; all targets are treated as healthy");
-
-	l->sweeper = lb_sweeper_start(l->loop, l->dp, &to);
-	if (!l->sweeper) {
-		ret = -ENOMEM;
-		goto err_teardown;
-	}
-	l->ifwatch = lb_ifwatch_start(l->loop, on_addresses_changed, l);
-	if (!l->ifwatch)
-		lb_warn("cannot watch interface addresses (%s); listeners follow the addresses "
-			"present at start only",
-			strerror(errno));
-	uv_signal_init(l->loop, &l->sigint);
-	uv_signal_init(l->loop, &l->sigterm);
-	l->sigint.data = l->sigterm.data = l;
-	uv_signal_start(&l->sigint, on_signal, SIGINT);
-	uv_signal_start(&l->sigterm, on_signal, SIGTERM);
-	if (l->cfg->settings.stats_enabled) {
-		uv_timer_init(l->loop, &l->stats_timer);
-		l->stats_timer.data = l;
-		uv_timer_start(&l->stats_timer, log_stats, STATS_LOG_MS, STATS_LOG_MS);
-		l->stats_timer_on = true;
-	}
-
-	lb_info("ready: %zu prox%s on %zu interface%s", l->cfg->n_proxies,
+	lb_info("ready: %zu prox%s on %zu interface%s, control socket %s", l->cfg->n_proxies,
 		l->cfg->n_proxies == 1 ? "y" : "ies", l->dp->n_ifaces,
-		l->dp->n_ifaces == 1 ? "" : "s");
+		l->dp->n_ifaces == 1 ? "" : "s", l->socket_path);
+	lb_sd_notify("READY=1");
+	notify_status(l);
 	uv_run(l->loop, UV_RUN_DEFAULT);
-
-	lb_dataplane_teardown(l->dp);
+	ret = 0;
+out:
+	/*
+	 * A datapath this lbd created and never served from is removed; one that was serving
+	 * (now, or under a previous lbd) keeps forwarding unless told otherwise.
+	 */
+	if (l->args.teardown_on_exit || (!l->cfg && !l->dp->reused))
+		lb_dataplane_teardown(l->dp);
+	else
+		lb_info("datapath left running at %s (lbd --teardown removes it)", l->dp->pin_dir);
 	lb_dataplane_free(l->dp);
 	lb_ids_release(&l->ids);
 	lb_ifaddr_table_clear(&l->addrs);
-	return 0;
-
-err_teardown:
-	lb_dataplane_teardown(l->dp);
-	lb_dataplane_free(l->dp);
-	lb_ids_release(&l->ids);
-	lb_ifaddr_table_clear(&l->addrs);
+	lb_config_free(l->cfg);
+	l->cfg = NULL;
 	return ret;
 }
 
 int main(int argc, char **argv)
 {
-	struct lbd l = {.exit_code = 0};
+	struct lbd l = {0};
+	struct lb_config *cfg;
 	char err[LB_ERR_MAX];
 	int ret;
 
@@ -286,15 +269,17 @@ int main(int argc, char **argv)
 			fprintf(stderr, "lbd: %s\n", err);
 		return ret ? 1 : 0;
 	}
-	l.cfg = l.args.cfg;
 	if (l.args.check_only) {
-		printf("configuration OK: %zu prox%s\n", l.cfg->n_proxies,
-		       l.cfg->n_proxies == 1 ? "y" : "ies");
+		printf("configuration OK: %zu prox%s\n", l.args.cfg->n_proxies,
+		       l.args.cfg->n_proxies == 1 ? "y" : "ies");
 		lbd_args_release(&l.args);
 		return 0;
 	}
+	cfg = l.args.cfg;
+	l.args.cfg = NULL; /* lbd_apply() takes it over */
 	l.loop = uv_default_loop();
-	ret = run(&l);
+	l.started_ms = uv_now(l.loop);
+	ret = run(&l, cfg);
 	uv_loop_close(l.loop);
 	lbd_args_release(&l.args);
 	return ret ? 1 : 0;

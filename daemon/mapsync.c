@@ -110,6 +110,140 @@ int64_t lb_ids_target(const struct lb_ids *ids, uint32_t proxy_id, uint32_t addr
 	return lb_idmap_find(&ids->targets, &k);
 }
 
+/* Append (key, id) to growable parallel arrays. */
+static int push_key(uint8_t **keys, uint32_t **ids, size_t *n, size_t *cap, const void *key,
+		    size_t key_size, uint32_t id)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 64;
+		uint8_t *k = realloc(*keys, c * key_size);
+		uint32_t *i;
+
+		if (!k)
+			return -ENOMEM;
+		*keys = k;
+		i = realloc(*ids, c * sizeof(**ids));
+		if (!i)
+			return -ENOMEM;
+		*ids = i;
+		*cap = c;
+	}
+	memcpy(*keys + *n * key_size, key, key_size);
+	(*ids)[(*n)++] = id;
+	return 0;
+}
+
+/* Load @m with exactly these (key, id) pairs; duplicates and out-of-range ids are skipped. */
+static int idmap_load(struct lb_idmap *m, const uint8_t *keys, const uint32_t *ids, size_t n)
+{
+	size_t i, j;
+
+	lb_idmap_release(m);
+	m->keys = malloc((n ? n : 1) * m->key_size);
+	m->ids = malloc((n ? n : 1) * sizeof(*m->ids));
+	if (!m->keys || !m->ids)
+		return -ENOMEM;
+	/* Insertion sort by key keeps the map's invariant (sorted, unique keys). */
+	for (i = 0; i < n; i++) {
+		const uint8_t *k = keys + i * m->key_size;
+
+		if (ids[i] >= m->max_ids || lb_idmap_find(m, k) >= 0)
+			continue;
+		for (j = m->n; j > 0 && memcmp(m->keys + (j - 1) * m->key_size, k, m->key_size) > 0;
+		     j--) {
+			memcpy(m->keys + j * m->key_size, m->keys + (j - 1) * m->key_size,
+			       m->key_size);
+			m->ids[j] = m->ids[j - 1];
+		}
+		memcpy(m->keys + j * m->key_size, k, m->key_size);
+		m->ids[j] = ids[i];
+		m->n++;
+	}
+	return 0;
+}
+
+int lb_ids_adopt(struct lb_ids *ids, struct lb_dataplane *dp)
+{
+	uint8_t *keys = NULL;
+	uint32_t *idv = NULL;
+	size_t n = 0, cap = 0;
+	__u32 i;
+	int ret = 0;
+
+	/* Proxies: lb_pnames[id] = name. */
+	for (i = 0; i < LB_MAX_PROXIES && !ret; i++) {
+		struct lb_proxy_meta pm;
+
+		if (bpf_map_lookup_elem(lb_dataplane_fd_pnames(dp), &i, &pm) || !pm.name[0])
+			continue;
+		pm.name[LB_PROXY_NAME_MAX - 1] = '\0';
+		ret = push_key(&keys, &idv, &n, &cap, pm.name, LB_PROXY_NAME_MAX, i);
+	}
+	if (!ret)
+		ret = idmap_load(&ids->proxies, keys, idv, n);
+	free(keys);
+	free(idv);
+	keys = NULL;
+	idv = NULL;
+	n = cap = 0;
+
+	/* Targets: lb_tnames[id] = (proxy, addr, port). */
+	for (i = 0; i < LB_MAX_TARGETS && !ret; i++) {
+		struct lb_target_meta tm;
+		struct lb_target_key tk = {};
+
+		if (bpf_map_lookup_elem(lb_dataplane_fd_tnames(dp), &i, &tm) || !tm.in_use)
+			continue;
+		tk.proxy_id = tm.proxy_id;
+		tk.addr = tm.addr;
+		tk.port = ntohs(tm.port);
+		ret = push_key(&keys, &idv, &n, &cap, &tk, sizeof(tk), i);
+	}
+	if (!ret)
+		ret = idmap_load(&ids->targets, keys, idv, n);
+
+	/* Groups: each listener names its proxy's default group, each route its group. */
+	n = 0;
+	if (!ret) {
+		struct lb_listen_key lk, *lprev = NULL;
+		struct lb_listen_val lv;
+
+		while (!ret && !bpf_map_get_next_key(lb_dataplane_fd_listen(dp), lprev, &lk)) {
+			struct lb_group_key gk = {.is_default = 1};
+
+			lprev = &lk;
+			if (bpf_map_lookup_elem(lb_dataplane_fd_listen(dp), &lk, &lv))
+				continue;
+			gk.proxy_id = lv.proxy_id;
+			ret = push_key(&keys, &idv, &n, &cap, &gk, sizeof(gk), lv.default_group);
+		}
+	}
+	if (!ret) {
+		struct lb_route_key rk, *rprev = NULL;
+		struct lb_route_val rv;
+
+		while (!ret && !bpf_map_get_next_key(lb_dataplane_fd_routes(dp), rprev, &rk)) {
+			struct lb_group_key gk = {};
+
+			rprev = &rk;
+			if (bpf_map_lookup_elem(lb_dataplane_fd_routes(dp), &rk, &rv))
+				continue;
+			gk.proxy_id = rk.proxy_id;
+			gk.addr = rk.addr;
+			gk.prefix_len = rk.prefixlen - 32;
+			ret = push_key(&keys, &idv, &n, &cap, &gk, sizeof(gk), rv.group);
+		}
+	}
+	if (!ret)
+		ret = idmap_load(&ids->groups, keys, idv, n);
+	free(keys);
+	free(idv);
+	if (!ret)
+		lb_info("adopted %zu proxies, %zu targets and %zu groups from the pinned maps",
+			ids->proxies.n, ids->targets.n, ids->groups.n);
+	return ret;
+}
+
 static void desired_free(struct desired *d)
 {
 	free(d->pkeys);

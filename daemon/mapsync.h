@@ -30,6 +30,13 @@ void lb_ids_init(struct lb_ids *ids);
 void lb_ids_release(struct lb_ids *ids);
 
 /*
+ * Rebuild the ids a previous lbd gave out from the maps it left pinned (names tables,
+ * listener and route entries), so the first sync of an adopted datapath rewrites every
+ * entry in place instead of renumbering it. Returns 0 or -errno.
+ */
+int lb_ids_adopt(struct lb_ids *ids, struct lb_dataplane *dp);
+
+/*
  * Make the maps of @dp say what @cfg says, with listeners without an address expanded to
  * the addresses in @addrs. Returns 0 or -errno with a sentence in @err.
  */

@@ -127,66 +127,126 @@ static int read_all(int fd, struct lb_ct_key **keys_out, struct lb_ct_val **vals
 	return 0;
 }
 
-int lb_sweep_once(int ct_fd, const struct lb_sweep_timeouts *t, struct lb_sweep_result *res)
+static int cmp_ct_key(const void *a, const void *b)
 {
-	struct lb_ct_key *keys = NULL, rk;
-	struct lb_ct_val *vals = NULL, rv;
-	uint64_t now = now_coarse_ns();
-	size_t n = 0, i;
+	return memcmp(a, b, sizeof(struct lb_ct_key));
+}
+
+struct ct_entry {
+	struct lb_ct_key k;
+	struct lb_ct_val v;
+	bool paired;
+};
+
+/*
+ * Pair every ORIG entry with its REPLY entry in memory: the batch read already holds both,
+ * so a scan costs one syscall per SWEEP_BATCH entries instead of one per flow.
+ */
+static int ct_scan(int ct_fd, const struct lb_sweep_timeouts *t, lb_flow_fn fn,
+		   void (*orphan_fn)(const struct ct_entry *e, uint64_t now, void *arg), void *arg)
+{
+	struct lb_ct_key *keys = NULL;
+	struct lb_ct_val *vals = NULL;
+	struct ct_entry *replies = NULL;
+	struct lb_flow_view f = {.now_ns = now_coarse_ns()};
+	size_t n = 0, n_replies = 0, i;
 	int ret;
 
 	ret = read_all(ct_fd, &keys, &vals, &n);
 	if (ret)
 		return ret;
-	if (res)
-		memset(res, 0, sizeof(*res));
-	for (i = 0; i < n; i++) {
-		bool live, have_reply;
-
-		if (keys[i].dir == LB_DIR_REPLY) {
-			/*
-			 * A reply entry whose ORIG was evicted can no longer be reached by a
-			 * request; once quiet it is removed on its own. (The datapath writes
-			 * REPLY before ORIG, hence the quiet period before looking.)
-			 */
-			if (idle_ns(now, vals[i].last_seen_ns) > LB_CT_UNANSWERED_SEC * NSEC) {
-				struct lb_ct_key ok = {
-					.saddr = keys[i].daddr,
-					.sport = keys[i].dport,
-					.daddr = vals[i].nat_addr,
-					.dport = vals[i].nat_port,
-					.proto = keys[i].proto,
-					.dir = LB_DIR_ORIG,
-				};
-				struct lb_ct_val ov;
-
-				if (bpf_map_lookup_elem(ct_fd, &ok, &ov))
-					bpf_map_delete_elem(ct_fd, &keys[i]);
-			}
-			continue;
-		}
-		reply_key(&keys[i], &vals[i], &rk);
-		have_reply = bpf_map_lookup_elem(ct_fd, &rk, &rv) == 0;
-		if (res)
-			res->flows++;
-		if (lb_sweep_expired(&keys[i], &vals[i], have_reply ? &rv : NULL, now, t, &live)) {
-			bpf_map_delete_elem(ct_fd, &keys[i]);
-			if (have_reply)
-				bpf_map_delete_elem(ct_fd, &rk);
-			if (res)
-				res->expired++;
-			continue;
-		}
-		if (res && live) {
-			if (vals[i].proxy_id < LB_MAX_PROXIES)
-				res->live_per_proxy[vals[i].proxy_id]++;
-			if (vals[i].target_id < LB_MAX_TARGETS)
-				res->live_per_target[vals[i].target_id]++;
-		}
+	replies = calloc(n ? n : 1, sizeof(*replies));
+	if (!replies) {
+		ret = -ENOMEM;
+		goto out;
 	}
+	for (i = 0; i < n; i++)
+		if (keys[i].dir == LB_DIR_REPLY) {
+			replies[n_replies].k = keys[i];
+			replies[n_replies].v = vals[i];
+			n_replies++;
+		}
+	qsort(replies, n_replies, sizeof(*replies), cmp_ct_key);
+	for (i = 0; i < n && !ret; i++) {
+		struct lb_ct_key rk;
+		struct ct_entry *r;
+
+		if (keys[i].dir != LB_DIR_ORIG)
+			continue;
+		reply_key(&keys[i], &vals[i], &rk);
+		r = bsearch(&rk, replies, n_replies, sizeof(*replies), cmp_ct_key);
+		if (r)
+			r->paired = true;
+		f.key = &keys[i];
+		f.orig = &vals[i];
+		f.reply = r ? &r->v : NULL;
+		f.expired = lb_sweep_expired(&keys[i], &vals[i], f.reply, f.now_ns, t, &f.live);
+		ret = fn(&f, arg);
+	}
+	ret = ret > 0 ? 0 : ret;
+	for (i = 0; !ret && orphan_fn && i < n_replies; i++)
+		if (!replies[i].paired)
+			orphan_fn(&replies[i], f.now_ns, arg);
+out:
+	free(replies);
 	free(keys);
 	free(vals);
+	return ret;
+}
+
+struct sweep_ctx {
+	int ct_fd;
+	struct lb_sweep_result *res;
+};
+
+static int sweep_flow(const struct lb_flow_view *f, void *arg)
+{
+	struct sweep_ctx *c = arg;
+	struct lb_sweep_result *res = c->res;
+
+	res->flows++;
+	if (f->expired) {
+		struct lb_ct_key rk;
+
+		reply_key(f->key, f->orig, &rk);
+		bpf_map_delete_elem(c->ct_fd, f->key);
+		bpf_map_delete_elem(c->ct_fd, &rk);
+		res->expired++;
+		return 0;
+	}
+	if (f->live) {
+		if (f->orig->proxy_id < LB_MAX_PROXIES)
+			res->live_per_proxy[f->orig->proxy_id]++;
+		if (f->orig->target_id < LB_MAX_TARGETS)
+			res->live_per_target[f->orig->target_id]++;
+	}
 	return 0;
+}
+
+int lb_ct_scan(int ct_fd, const struct lb_sweep_timeouts *t, lb_flow_fn fn, void *arg)
+{
+	return ct_scan(ct_fd, t, fn, NULL, arg);
+}
+
+/*
+ * A REPLY entry whose ORIG was evicted can no longer be reached by a request; once quiet
+ * it is removed on its own. (The datapath writes REPLY before ORIG, hence the quiet period.)
+ */
+static void sweep_orphan(const struct ct_entry *e, uint64_t now, void *arg)
+{
+	struct sweep_ctx *c = arg;
+
+	if (idle_ns(now, e->v.last_seen_ns) > LB_CT_UNANSWERED_SEC * NSEC)
+		bpf_map_delete_elem(c->ct_fd, &e->k);
+}
+
+int lb_sweep_once(int ct_fd, const struct lb_sweep_timeouts *t, struct lb_sweep_result *res)
+{
+	struct lb_sweep_result local;
+	struct sweep_ctx c = {.ct_fd = ct_fd, .res = res ? res : &local};
+
+	memset(c.res, 0, sizeof(*c.res));
+	return ct_scan(ct_fd, t, sweep_flow, sweep_orphan, &c);
 }
 
 static uint64_t sweep_interval_ms(const struct lb_sweep_timeouts *t)

@@ -46,6 +46,25 @@ bool lb_sweep_expired(const struct lb_ct_key *key, const struct lb_ct_val *orig,
 		      const struct lb_ct_val *reply, uint64_t now_ns,
 		      const struct lb_sweep_timeouts *t, bool *live);
 
+/* One flow as a scan sees it. */
+struct lb_flow_view {
+	const struct lb_ct_key *key; /* the ORIG key: client -> listener */
+	const struct lb_ct_val *orig;
+	const struct lb_ct_val *reply; /* NULL when the REPLY entry was evicted */
+	bool live;		       /* not closed (counts as an open connection) */
+	bool expired;		       /* due for removal */
+	uint64_t now_ns;
+};
+
+/* Called once per flow; return non-zero to stop the scan. */
+typedef int (*lb_flow_fn)(const struct lb_flow_view *f, void *arg);
+
+/*
+ * Read the whole conntrack map (in batches) and call @fn for every flow, classified with
+ * @t. Nothing is deleted. Returns 0, or -errno when the map cannot be read.
+ */
+int lb_ct_scan(int ct_fd, const struct lb_sweep_timeouts *t, lb_flow_fn fn, void *arg);
+
 /* One pass over the conntrack map of @ct_fd; fills @res (may be NULL). Returns 0 or -errno. */
 int lb_sweep_once(int ct_fd, const struct lb_sweep_timeouts *t, struct lb_sweep_result *res);
 

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lbd.h - the daemon's state and the one way to change it.
+ *
+ * Every change, from the configuration file at start, a reload, SIGHUP or an RPC method,
+ * goes through lbd_apply(): the new configuration is validated whole, applied to the
+ * datapath as a diff, and only then becomes the running one. A refused change leaves
+ * maps, attachments and the running configuration exactly as they were.
+ */
+#ifndef LBD_LBD_H
+#define LBD_LBD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/un.h>
+#include <uv.h>
+
+#include "args.h"
+#include "dataplane.h"
+#include "ifaddr.h"
+#include "lb_config.h"
+#include "mapsync.h"
+#include "rpc_server.h"
+#include "sweep.h"
+
+struct lbd {
+	uv_loop_t *loop;
+	struct lbd_args args;
+	struct lb_config *cfg; /* the running configuration */
+	struct lb_dataplane *dp;
+	struct lb_ids ids;
+	struct lb_ifaddr_table addrs;
+	struct lb_ifwatch *ifwatch;
+	struct lb_sweeper *sweeper;
+	struct lb_rpc_server *rpc;
+	uv_signal_t sigint, sigterm, sighup;
+	uv_timer_t stats_timer;
+	bool stats_timer_on;
+	uint64_t started_ms;
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+/*
+ * Make @next the running configuration. On success lbd owns @next (the previous one is
+ * freed); on failure nothing changed, @next is still the caller's, and @err says why.
+ * Returns 0, -EINVAL (the configuration breaks a rule), or another -errno (the kernel
+ * refused an attach or a map update).
+ */
+int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen);
+
+/* Re-read the configuration file (-c) and apply it as a diff. */
+int lbd_reload(struct lbd *l, char *err, size_t errlen);
+
+/* Re-read the interfaces' addresses and re-sync the listeners. */
+int lbd_resync(struct lbd *l);
+
+/* Milliseconds since lbd started. */
+uint64_t lbd_uptime_ms(const struct lbd *l);
+
+/* The running proxy called @name, or NULL. */
+struct lb_proxy_cfg *lbd_find_proxy(const struct lb_config *cfg, const char *name);
+
+#endif /* LBD_LBD_H */

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+/* Methods that read conntrack and counters: connections, connection-count, connection-stats. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "counters.h"
+#include "lb_addr.h"
+#include "rpc_methods.h"
+
+#define CONNECTIONS_DEFAULT_LIMIT 100
+#define CONNECTIONS_MAX_LIMIT	  100000
+#define NSEC			  1000000000ull
+
+static struct lb_sweep_timeouts timeouts_of(const struct lbd *l)
+{
+	struct lb_sweep_timeouts t = {l->cfg->settings.connection_timeout_sec,
+				      l->cfg->settings.udp_timeout_sec};
+	return t;
+}
+
+static int64_t proxy_filter(struct lbd *l, json_t *params, struct lbd_rpc_err *e)
+{
+	const char *name = json_string_value(json_object_get(params, "proxy"));
+	int64_t id;
+
+	if (!name)
+		return -1;
+	id = lbd_find_proxy(l->cfg, name) ? lb_ids_proxy(&l->ids, name) : -1;
+	if (id < 0) {
+		lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
+			     json_pack("{s:s, s:s}", "kind", "proxy", "name", name),
+			     "no proxy named \"%s\" (lbctl list-proxies shows them)", name);
+		return -2;
+	}
+	return id;
+}
+
+struct conn_query {
+	struct lbd *l;
+	int64_t proxy_id; /* -1: any */
+	bool by_target;
+	uint32_t target_addr;
+	uint16_t target_port; /* network order */
+	bool by_client;
+	uint32_t client_addr, client_mask; /* network order */
+	size_t limit;
+	size_t total;
+	json_t *list;
+};
+
+static const char *flow_state(const struct lb_flow_view *f)
+{
+	if (!f->live)
+		return "closing";
+	if (f->key->proto == LB_PROTO_TCP && (!f->reply || !(f->reply->flags & LB_CT_F_REPLIED)))
+		return "unanswered";
+	return "established";
+}
+
+static int collect_conn(const struct lb_flow_view *f, void *arg)
+{
+	struct conn_query *q = arg;
+	char client[LB_TARGET_STR_MAX], listener[LB_TARGET_STR_MAX], backend[LB_TARGET_STR_MAX];
+	uint64_t last = f->orig->last_seen_ns;
+
+	if (f->expired)
+		return 0;
+	if (q->proxy_id >= 0 && f->orig->proxy_id != q->proxy_id)
+		return 0;
+	if (q->by_target &&
+	    (f->orig->nat_addr != q->target_addr || f->orig->nat_port != q->target_port))
+		return 0;
+	if (q->by_client && (f->key->saddr & q->client_mask) != q->client_addr)
+		return 0;
+	q->total++;
+	if (json_array_size(q->list) >= q->limit)
+		return 0;
+	if (f->reply && f->reply->last_seen_ns > last)
+		last = f->reply->last_seen_ns;
+	json_array_append_new(
+		q->list,
+		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "proxy",
+			  lbd_proxy_name(q->l, f->orig->proxy_id), "protocol",
+			  f->key->proto == LB_PROTO_TCP ? "tcp" : "udp", "client",
+			  lb_format_target(f->key->saddr, ntohs(f->key->sport), client), "listener",
+			  lb_format_target(f->key->daddr, ntohs(f->key->dport), listener),
+			  "backend",
+			  lb_format_target(f->orig->nat_addr, ntohs(f->orig->nat_port), backend),
+			  "state", flow_state(f), "age-sec",
+			  (json_int_t)((f->now_ns - f->orig->created_ns) / NSEC), "idle-sec",
+			  (json_int_t)(f->now_ns > last ? (f->now_ns - last) / NSEC : 0), "pickup",
+			  (f->orig->flags & LB_CT_F_PICKUP) != 0));
+	return 0;
+}
+
+int lbd_rpc_connections(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	struct conn_query q = {.l = l, .limit = CONNECTIONS_DEFAULT_LIMIT};
+	struct lb_sweep_timeouts t = timeouts_of(l);
+	const char *target = json_string_value(json_object_get(params, "target"));
+	const char *client = json_string_value(json_object_get(params, "client"));
+	json_t *limit = json_object_get(params, "limit");
+	char err[LB_ERR_MAX];
+	int ret;
+
+	q.proxy_id = proxy_filter(l, params, e);
+	if (q.proxy_id == -2)
+		return -1;
+	if (target) {
+		struct lb_target_cfg tc;
+		int has_weight;
+
+		if (lb_parse_target(target, &tc, &has_weight, err, sizeof(err)) || has_weight)
+			return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS,
+					    json_pack("{s:s}", "field", "target"), "target: %s",
+					    has_weight ? "give ip:port, no weight" : err);
+		q.by_target = true;
+		q.target_addr = tc.addr;
+		q.target_port = htons(tc.port);
+	}
+	if (client) {
+		uint8_t plen;
+
+		if (lb_parse_cidr(client, &q.client_addr, &plen, err, sizeof(err)))
+			return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS,
+					    json_pack("{s:s}", "field", "client"), "client: %s",
+					    err);
+		q.by_client = true;
+		q.client_mask = plen ? htonl(~0u << (32 - plen)) : 0;
+	}
+	if (limit) {
+		json_int_t v = json_integer_value(limit);
+
+		if (v < 1 || v > CONNECTIONS_MAX_LIMIT)
+			return lbd_rpc_fail(
+				e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", "limit"),
+				"limit: must be between 1 and %d", CONNECTIONS_MAX_LIMIT);
+		q.limit = (size_t)v;
+	}
+	q.list = json_array();
+	ret = lb_ct_scan(lb_dataplane_fd_ct(l->dp), &t, collect_conn, &q);
+	if (ret) {
+		json_decref(q.list);
+		return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret),
+				    "cannot read conntrack: %s", strerror(-ret));
+	}
+	*result = json_pack("{s:o, s:I, s:b}", "connections", q.list, "total", (json_int_t)q.total,
+			    "truncated", q.total > json_array_size(q.list));
+	return 0;
+}
+
+struct count_query {
+	int64_t proxy_id;
+	uint64_t total;
+	uint64_t per_proxy[LB_MAX_PROXIES];
+};
+
+/* Open connections: live (not closed) and not yet due for expiry. */
+static int count_conn(const struct lb_flow_view *f, void *arg)
+{
+	struct count_query *q = arg;
+
+	if (!f->live || f->expired || f->orig->proxy_id >= LB_MAX_PROXIES)
+		return 0;
+	if (q->proxy_id >= 0 && f->orig->proxy_id != q->proxy_id)
+		return 0;
+	q->total++;
+	q->per_proxy[f->orig->proxy_id]++;
+	return 0;
+}
+
+static int count_open(struct lbd *l, struct count_query *q, struct lbd_rpc_err *e)
+{
+	struct lb_sweep_timeouts t = timeouts_of(l);
+	int ret = lb_ct_scan(lb_dataplane_fd_ct(l->dp), &t, count_conn, q);
+
+	if (ret)
+		return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret),
+				    "cannot read conntrack: %s", strerror(-ret));
+	return 0;
+}
+
+int lbd_rpc_connection_count(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	struct count_query q = {0};
+	json_t *per = json_object();
+	size_t i;
+
+	q.proxy_id = proxy_filter(l, params, e);
+	if (q.proxy_id == -2 || count_open(l, &q, e)) {
+		json_decref(per);
+		return -1;
+	}
+	for (i = 0; i < l->cfg->n_proxies; i++) {
+		int64_t id = lb_ids_proxy(&l->ids, l->cfg->proxies[i].name);
+
+		if (id < 0 || (q.proxy_id >= 0 && id != q.proxy_id))
+			continue;
+		json_object_set_new(per, l->cfg->proxies[i].name, json_integer(q.per_proxy[id]));
+	}
+	*result = json_pack("{s:I, s:o}", "total", (json_int_t)q.total, "proxies", per);
+	return 0;
+}
+
+int lbd_rpc_connection_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	struct count_query q = {0};
+	struct lb_stats sum = {0};
+	json_t *per = json_object();
+	size_t i;
+
+	q.proxy_id = proxy_filter(l, params, e);
+	if (q.proxy_id == -2 || count_open(l, &q, e)) {
+		json_decref(per);
+		return -1;
+	}
+	for (i = 0; i < l->cfg->n_proxies; i++) {
+		int64_t id = lb_ids_proxy(&l->ids, l->cfg->proxies[i].name);
+		struct lb_stats s;
+
+		if (id < 0 || (q.proxy_id >= 0 && id != q.proxy_id) ||
+		    lb_counters_proxy(l->dp, (uint32_t)id, &s))
+			continue;
+		sum.pkts_in += s.pkts_in;
+		sum.bytes_in += s.bytes_in;
+		sum.pkts_out += s.pkts_out;
+		sum.bytes_out += s.bytes_out;
+		json_object_set_new(
+			per, l->cfg->proxies[i].name,
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "connections",
+				  (json_int_t)q.per_proxy[id], "new-connections",
+				  (json_int_t)s.new_flows, "packets-forward", (json_int_t)s.pkts_in,
+				  "bytes-forward", (json_int_t)s.bytes_in, "packets-reverse",
+				  (json_int_t)s.pkts_out, "bytes-reverse", (json_int_t)s.bytes_out,
+				  "drops-no-backend", (json_int_t)s.drop_no_backend));
+	}
+	*result = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "total-connections",
+			    (json_int_t)q.total, "total-packets-forward", (json_int_t)sum.pkts_in,
+			    "total-bytes-forward", (json_int_t)sum.bytes_in,
+			    "total-packets-reverse", (json_int_t)sum.pkts_out,
+			    "total-bytes-reverse", (json_int_t)sum.bytes_out, "proxies", per);
+	return 0;
+}

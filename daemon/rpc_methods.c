@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+/* Dispatch, and the methods about the daemon itself: status, version, get-config, reload. */
+#include "rpc_methods.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "counters.h"
+#include "lb_log.h"
+
+static const lbd_rpc_handler handlers[LB_M_COUNT] = {
+	[LB_M_STATUS] = lbd_rpc_status,
+	[LB_M_VERSION] = lbd_rpc_version,
+	[LB_M_GET_CONFIG] = lbd_rpc_get_config,
+	[LB_M_LIST_PROXIES] = lbd_rpc_list_proxies,
+	[LB_M_ADD_PROXY] = lbd_rpc_add_proxy,
+	[LB_M_REMOVE_PROXY] = lbd_rpc_remove_proxy,
+	[LB_M_ADD_SOURCE_ROUTE] = lbd_rpc_add_source_route,
+	[LB_M_REMOVE_SOURCE_ROUTE] = lbd_rpc_remove_source_route,
+	[LB_M_LIST_SOURCE_ROUTES] = lbd_rpc_list_source_routes,
+	[LB_M_ATTACH_INTERFACES] = lbd_rpc_attach_interfaces,
+	[LB_M_DETACH_INTERFACES] = lbd_rpc_detach_interfaces,
+	[LB_M_SET_WEIGHTS] = lbd_rpc_set_weights,
+	[LB_M_CONNECTIONS] = lbd_rpc_connections,
+	[LB_M_CONNECTION_COUNT] = lbd_rpc_connection_count,
+	[LB_M_CONNECTION_STATS] = lbd_rpc_connection_stats,
+	[LB_M_RELOAD] = lbd_rpc_reload,
+};
+
+int lbd_rpc_fail(struct lbd_rpc_err *e, int code, json_t *data, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	json_decref(e->data);
+	e->data = data;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void lbd_rpc_dispatch(void *ctx, struct lb_rpc_client *c, json_t *id, const struct lb_method *m,
+		      json_t *params)
+{
+	struct lbd *l = ctx;
+	struct lbd_rpc_err e = {.code = LB_RPC_INTERNAL_ERROR};
+	json_t *result = NULL;
+
+	if (!handlers[m->id]) {
+		lb_rpc_client_reply_error(c, id, LB_RPC_METHOD_NOT_FOUND,
+					  "method not implemented by this lbd",
+					  json_pack("{s:s}", "method", m->name));
+		return;
+	}
+	if (handlers[m->id](l, params, &result, &e)) {
+		if (m->mutates)
+			lb_info("rpc %s refused: %s", m->name, e.msg);
+		lb_rpc_client_reply_error(c, id, e.code, e.msg, e.data);
+		return;
+	}
+	if (m->mutates)
+		lb_info("rpc %s applied (uid %u)", m->name, (unsigned int)lb_rpc_client_uid(c));
+	lb_rpc_client_reply(c, id, result ? result : json_object());
+}
+
+/* "proxies[1].default-target: weights ..." -> "proxies[1].default-target" */
+json_t *lbd_rpc_path_of(const char *msg)
+{
+	const char *colon = strstr(msg, ": ");
+
+	if (!colon || memchr(msg, ' ', colon - msg))
+		return json_object();
+	return json_pack("{s:s%}", "path", msg, (size_t)(colon - msg));
+}
+
+int lbd_rpc_apply(struct lbd *l, struct lb_config *next, struct lbd_rpc_err *e)
+{
+	char err[LB_ERR_MAX];
+	int ret = lbd_apply(l, next, err, sizeof(err));
+
+	if (!ret)
+		return 0;
+	lb_config_free(next);
+	if (ret == -EINVAL)
+		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
+	if (ret == -ENODEV)
+		return lbd_rpc_fail(e, LB_RPC_NOT_FOUND, json_pack("{s:s}", "kind", "interface"),
+				    "%s", err);
+	return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret), "%s", err);
+}
+
+const char *lbd_proxy_name(const struct lbd *l, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < l->ids.proxies.n; i++)
+		if (l->ids.proxies.ids[i] == id)
+			return (const char *)l->ids.proxies.keys + i * LB_PROXY_NAME_MAX;
+	return "?";
+}
+
+static const char *xdp_mode_of(unsigned int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return "unknown";
+	switch (q.attach_mode) {
+	case XDP_ATTACHED_DRV:
+		return "native";
+	case XDP_ATTACHED_SKB:
+		return "generic";
+	case XDP_ATTACHED_NONE:
+		return "none";
+	default:
+		return "other";
+	}
+}
+
+struct live_count {
+	uint64_t total;
+};
+
+static int count_live(const struct lb_flow_view *f, void *arg)
+{
+	struct live_count *c = arg;
+
+	c->total += f->live && !f->expired;
+	return 0;
+}
+
+/* Live flows now (a scan, not the last sweep's figure). Negative on error. */
+static int64_t live_flows(struct lbd *l)
+{
+	struct lb_sweep_timeouts t = {l->cfg->settings.connection_timeout_sec,
+				      l->cfg->settings.udp_timeout_sec};
+	struct live_count c = {0};
+	int ret = lb_ct_scan(lb_dataplane_fd_ct(l->dp), &t, count_live, &c);
+
+	return ret ? ret : (int64_t)c.total;
+}
+
+int lbd_rpc_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	json_t *ifaces = json_array(), *proxies = json_array(), *r;
+	int64_t live = live_flows(l);
+	size_t i;
+
+	for (i = 0; i < l->dp->n_ifaces; i++)
+		json_array_append_new(ifaces,
+				      json_pack("{s:s, s:i, s:s}", "name", l->dp->ifaces[i].name,
+						"ifindex", (int)l->dp->ifaces[i].ifindex,
+						"xdp-mode", xdp_mode_of(l->dp->ifaces[i].ifindex)));
+	for (i = 0; i < l->cfg->n_proxies; i++)
+		json_array_append_new(proxies, json_string(l->cfg->proxies[i].name));
+	r = json_pack("{s:s, s:i, s:i, s:I, s:s?, s:s, s:s, s:s, s:b, s:o, s:o, s:I}", "version",
+		      LBD_VERSION, "abi", LB_ABI_VERSION, "pid", (int)getpid(), "uptime-sec",
+		      (json_int_t)(lbd_uptime_ms(l) / 1000), "config-file", l->args.config_path,
+		      "instance", l->args.instance, "pin-dir", l->dp->pin_dir, "socket",
+		      l->socket_path, "stats-enabled", l->cfg->settings.stats_enabled, "interfaces",
+		      ifaces, "proxies", proxies, "connections", (json_int_t)(live < 0 ? 0 : live));
+	if (!r)
+		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	*result = r;
+	return 0;
+}
+
+int lbd_rpc_version(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	*result = json_pack("{s:s, s:i}", "version", LBD_VERSION, "abi", LB_ABI_VERSION);
+	return 0;
+}
+
+int lbd_rpc_get_config(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	*result = lb_config_to_json(l->cfg);
+	if (!*result)
+		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	return 0;
+}
+
+int lbd_rpc_reload(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	char err[LB_ERR_MAX];
+	int ret = lbd_reload(l, err, sizeof(err));
+
+	if (ret == -ENOENT && !l->args.config_path)
+		return lbd_rpc_fail(e, LB_RPC_UNAVAILABLE, json_object(), "%s", err);
+	if (ret == -EINVAL || ret == -ENOENT || ret == -EACCES)
+		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
+	if (ret == -ENODEV)
+		return lbd_rpc_fail(e, LB_RPC_NOT_FOUND, json_pack("{s:s}", "kind", "interface"),
+				    "%s", err);
+	if (ret)
+		return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret), "%s",
+				    err);
+	*result = json_pack("{s:b, s:s, s:i}", "reloaded", 1, "config-file", l->args.config_path,
+			    "proxies", (int)l->cfg->n_proxies);
+	return 0;
+}

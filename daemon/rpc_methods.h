@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rpc_methods.h - lbd's handlers for the methods of proto/lb_rpc.h, one per method id.
+ *
+ * A handler either fills *result (0) or describes an error in *e (negative return). The
+ * dispatcher turns that into the JSON-RPC reply. Handlers of mutating methods build the
+ * next configuration and hand it to lbd_apply(), which validates it whole.
+ */
+#ifndef LBD_RPC_METHODS_H
+#define LBD_RPC_METHODS_H
+
+#include <jansson.h>
+
+#include "lb_config.h"
+#include "lbd.h"
+
+struct lbd_rpc_err {
+	int code; /* enum lb_rpc_code */
+	char msg[LB_ERR_MAX];
+	json_t *data; /* owned; may be NULL */
+};
+
+typedef int (*lbd_rpc_handler)(struct lbd *l, json_t *params, json_t **result,
+			       struct lbd_rpc_err *e);
+
+/* The dispatcher the RPC server calls (ctx is the struct lbd). */
+void lbd_rpc_dispatch(void *ctx, struct lb_rpc_client *c, json_t *id, const struct lb_method *m,
+		      json_t *params);
+
+/* Fill @e; returns -1 so handlers can `return rpc_fail(...)`. Steals @data. */
+int lbd_rpc_fail(struct lbd_rpc_err *e, int code, json_t *data, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* {"path": P} for a message "P: what is wrong", or {} when it names no place. */
+json_t *lbd_rpc_path_of(const char *msg);
+
+/* Apply @next through lbd_apply(), mapping its failures to RPC errors; frees @next on error. */
+int lbd_rpc_apply(struct lbd *l, struct lb_config *next, struct lbd_rpc_err *e);
+
+/* The name of proxy id @id, or "?" */
+const char *lbd_proxy_name(const struct lbd *l, uint32_t id);
+
+/* Handlers, by file. */
+int lbd_rpc_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_version(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_get_config(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_reload(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+
+/* rpc_proxies.c */
+int lbd_rpc_list_proxies(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_add_proxy(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_remove_proxy(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_add_source_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_remove_source_route(struct lbd *l, json_t *params, json_t **result,
+				struct lbd_rpc_err *e);
+int lbd_rpc_list_source_routes(struct lbd *l, json_t *params, json_t **result,
+			       struct lbd_rpc_err *e);
+int lbd_rpc_attach_interfaces(struct lbd *l, json_t *params, json_t **result,
+			      struct lbd_rpc_err *e);
+int lbd_rpc_detach_interfaces(struct lbd *l, json_t *params, json_t **result,
+			      struct lbd_rpc_err *e);
+int lbd_rpc_set_weights(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+
+/* rpc_conntrack.c */
+int lbd_rpc_connections(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_connection_count(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_connection_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+
+#endif /* LBD_RPC_METHODS_H */

@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Methods that change or list proxies, source routes, interfaces and weights. Each mutation
+ * copies the running configuration, changes the copy, and hands it to lbd_apply(): the
+ * copy is validated whole, and the running state changes only if everything succeeds.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_addr.h"
+#include "lb_log.h"
+#include "rpc_methods.h"
+
+static const char *str_param(json_t *params, const char *name)
+{
+	return json_string_value(json_object_get(params, name));
+}
+
+static struct lb_config *dup_running(struct lbd *l, struct lbd_rpc_err *e)
+{
+	struct lb_config *next = lb_config_dup(l->cfg);
+
+	if (!next)
+		lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	return next;
+}
+
+static int no_proxy(struct lbd_rpc_err *e, const char *name)
+{
+	return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
+			    json_pack("{s:s, s:s}", "kind", "proxy", "name", name),
+			    "no proxy named \"%s\" (lbctl list-proxies shows them)", name);
+}
+
+/* Live flows per proxy id, from the sweeper's last pass. */
+static json_t *proxy_json(struct lbd *l, const struct lb_proxy_cfg *p)
+{
+	json_t *j = lb_config_proxy_to_json(p);
+	int64_t id = lb_ids_proxy(&l->ids, p->name);
+
+	if (j && l->sweeper)
+		json_object_set_new(
+			j, "connections",
+			json_integer(id < 0 ? 0 : lb_sweeper_last(l->sweeper)->live_per_proxy[id]));
+	return j;
+}
+
+int lbd_rpc_list_proxies(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; i < l->cfg->n_proxies; i++)
+		json_array_append_new(arr, proxy_json(l, &l->cfg->proxies[i]));
+	*result = json_pack("{s:o}", "proxies", arr);
+	return 0;
+}
+
+int lbd_rpc_add_proxy(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	struct lb_proxy_cfg pc = {0}, *grown;
+	struct lb_config *next;
+	char err[LB_ERR_MAX];
+
+	if (lb_config_proxy_from_json(json_object_get(params, "proxy"), &l->cfg->settings, "proxy",
+				      &pc, err, sizeof(err)))
+		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
+	if (lbd_find_proxy(l->cfg, pc.name)) {
+		lbd_rpc_fail(e, LB_RPC_EXISTS,
+			     json_pack("{s:s, s:s}", "kind", "proxy", "name", pc.name),
+			     "a proxy named \"%s\" already exists; remove it first", pc.name);
+		lb_proxy_cfg_release(&pc);
+		return -1;
+	}
+	next = dup_running(l, e);
+	grown = next ? realloc(next->proxies, (next->n_proxies + 1) * sizeof(*grown)) : NULL;
+	if (!grown) {
+		lb_proxy_cfg_release(&pc);
+		lb_config_free(next);
+		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	}
+	next->proxies = grown;
+	next->proxies[next->n_proxies++] = pc; /* the configuration owns its routes now */
+	if (lbd_rpc_apply(l, next, e))
+		return -1;
+	*result = json_pack("{s:o}", "proxy", proxy_json(l, lbd_find_proxy(l->cfg, pc.name)));
+	return 0;
+}
+
+int lbd_rpc_remove_proxy(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	const char *name = str_param(params, "proxy");
+	struct lb_config *next;
+	char removed[LB_PROXY_NAME_MAX];
+	size_t i;
+
+	if (!lbd_find_proxy(l->cfg, name))
+		return no_proxy(e, name);
+	snprintf(removed, sizeof(removed), "%s", name);
+	next = dup_running(l, e);
+	if (!next)
+		return -1;
+	for (i = 0; i < next->n_proxies; i++)
+		if (!strcmp(next->proxies[i].name, removed))
+			break;
+	lb_proxy_cfg_release(&next->proxies[i]);
+	memmove(&next->proxies[i], &next->proxies[i + 1],
+		(next->n_proxies - i - 1) * sizeof(next->proxies[0]));
+	next->n_proxies--;
+	if (lbd_rpc_apply(l, next, e))
+		return -1;
+	*result = json_pack("{s:s}", "removed", removed);
+	return 0;
+}
+
+/* Parse the "source" parameter into (addr, prefix_len). */
+static int source_param(json_t *params, uint32_t *addr, uint8_t *plen, struct lbd_rpc_err *e)
+{
+	char err[LB_ERR_MAX];
+
+	if (lb_parse_cidr(str_param(params, "source"), addr, plen, err, sizeof(err)))
+		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", "source"),
+				    "source: %s", err);
+	return 0;
+}
+
+static struct lb_route_cfg *find_route(const struct lb_proxy_cfg *p, uint32_t addr, uint8_t plen)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_routes; i++)
+		if (p->routes[i].addr == addr && p->routes[i].prefix_len == plen)
+			return &p->routes[i];
+	return NULL;
+}
+
+static json_t *route_json(const char *proxy, const struct lb_route_cfg *r)
+{
+	char cidr[LB_TARGET_STR_MAX];
+
+	return json_pack("{s:s, s:s, s:o}", "proxy", proxy, "source",
+			 lb_format_cidr(r->addr, r->prefix_len, cidr), "targets",
+			 lb_config_group_to_json(&r->group));
+}
+
+int lbd_rpc_add_source_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	const char *name = str_param(params, "proxy");
+	struct lb_route_cfg route = {0}, *grown;
+	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
+	struct lb_config *next;
+	char err[LB_ERR_MAX], cidr[LB_TARGET_STR_MAX];
+
+	if (!p)
+		return no_proxy(e, name);
+	if (source_param(params, &route.addr, &route.prefix_len, e))
+		return -1;
+	lb_format_cidr(route.addr, route.prefix_len, cidr);
+	if (find_route(p, route.addr, route.prefix_len))
+		return lbd_rpc_fail(e, LB_RPC_EXISTS,
+				    json_pack("{s:s, s:s}", "kind", "source-route", "name", cidr),
+				    "proxy \"%s\" already routes %s; remove that route first, or "
+				    "change its weights with set-weights",
+				    name, cidr);
+	if (lb_config_group_from_json(json_object_get(params, "targets"), &l->cfg->settings,
+				      "targets", &route.group, err, sizeof(err)))
+		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
+	next = dup_running(l, e);
+	if (!next)
+		return -1;
+	p = lbd_find_proxy(next, name);
+	grown = realloc(p->routes, (p->n_routes + 1) * sizeof(*grown));
+	if (!grown) {
+		lb_config_free(next);
+		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	}
+	p->routes = grown;
+	p->routes[p->n_routes++] = route;
+	if (lbd_rpc_apply(l, next, e))
+		return -1;
+	*result = route_json(name, &route);
+	return 0;
+}
+
+int lbd_rpc_remove_source_route(struct lbd *l, json_t *params, json_t **result,
+				struct lbd_rpc_err *e)
+{
+	const char *name = str_param(params, "proxy");
+	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
+	struct lb_config *next;
+	struct lb_route_cfg *r;
+	char cidr[LB_TARGET_STR_MAX];
+	uint32_t addr;
+	uint8_t plen;
+	size_t i;
+
+	if (!p)
+		return no_proxy(e, name);
+	if (source_param(params, &addr, &plen, e))
+		return -1;
+	lb_format_cidr(addr, plen, cidr);
+	if (!find_route(p, addr, plen))
+		return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
+				    json_pack("{s:s, s:s}", "kind", "source-route", "name", cidr),
+				    "proxy \"%s\" has no source route for %s", name, cidr);
+	next = dup_running(l, e);
+	if (!next)
+		return -1;
+	p = lbd_find_proxy(next, name);
+	r = find_route(p, addr, plen);
+	i = r - p->routes;
+	memmove(&p->routes[i], &p->routes[i + 1], (p->n_routes - i - 1) * sizeof(*r));
+	p->n_routes--;
+	if (lbd_rpc_apply(l, next, e))
+		return -1;
+	*result = json_pack("{s:s, s:s, s:b}", "proxy", name, "source", cidr, "removed", 1);
+	return 0;
+}
+
+int lbd_rpc_list_source_routes(struct lbd *l, json_t *params, json_t **result,
+			       struct lbd_rpc_err *e)
+{
+	const char *only = str_param(params, "proxy");
+	json_t *arr = json_array();
+	size_t i, r;
+
+	if (only && !lbd_find_proxy(l->cfg, only)) {
+		json_decref(arr);
+		return no_proxy(e, only);
+	}
+	for (i = 0; i < l->cfg->n_proxies; i++) {
+		const struct lb_proxy_cfg *p = &l->cfg->proxies[i];
+
+		if (only && strcmp(only, p->name))
+			continue;
+		for (r = 0; r < p->n_routes; r++)
+			json_array_append_new(arr, route_json(p->name, &p->routes[r]));
+	}
+	*result = json_pack("{s:o}", "routes", arr);
+	return 0;
+}
+
+static json_t *interfaces_result(const struct lb_config *cfg, const char *only)
+{
+	json_t *arr = json_array();
+	size_t i, k;
+
+	for (i = 0; i < cfg->n_proxies; i++) {
+		json_t *names = json_array();
+
+		if (only && strcmp(only, cfg->proxies[i].name)) {
+			json_decref(names);
+			continue;
+		}
+		for (k = 0; k < cfg->proxies[i].n_ifaces; k++)
+			json_array_append_new(names, json_string(cfg->proxies[i].ifaces[k]));
+		json_array_append_new(arr, json_pack("{s:s, s:o}", "name", cfg->proxies[i].name,
+						     "interfaces", names));
+	}
+	return json_pack("{s:o}", "proxies", arr);
+}
+
+static int iface_index(const struct lb_proxy_cfg *p, const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < p->n_ifaces; k++)
+		if (!strcmp(p->ifaces[k], name))
+			return (int)k;
+	return -1;
+}
+
+/* attach (@add) or detach the "interfaces" on the "proxy" (or every proxy). */
+static int change_interfaces(struct lbd *l, json_t *params, bool add, json_t **result,
+			     struct lbd_rpc_err *e)
+{
+	const char *only = str_param(params, "proxy");
+	json_t *names = json_object_get(params, "interfaces"), *v;
+	struct lb_config *next;
+	size_t i, k;
+
+	if (only && !lbd_find_proxy(l->cfg, only))
+		return no_proxy(e, only);
+	if (json_array_size(names) == 0)
+		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS,
+				    json_pack("{s:s}", "field", "interfaces"),
+				    "interfaces: give at least one interface name");
+	next = dup_running(l, e);
+	if (!next)
+		return -1;
+	for (i = 0; i < next->n_proxies; i++) {
+		struct lb_proxy_cfg *p = &next->proxies[i];
+
+		if (only && strcmp(only, p->name))
+			continue;
+		json_array_foreach (names, k, v) {
+			const char *ifname = json_string_value(v);
+			int at = iface_index(p, ifname);
+
+			if (add && at < 0) {
+				if (p->n_ifaces == LB_MAX_IFACES_PER_PROXY ||
+				    strlen(ifname) >= IF_NAMESIZE) {
+					lb_config_free(next);
+					return lbd_rpc_fail(
+						e, LB_RPC_CONFIG_INVALID, json_object(),
+						"proxy \"%s\": cannot add interface \"%s\" (at most %d "
+						"interfaces of at most %d characters)",
+						p->name, ifname, LB_MAX_IFACES_PER_PROXY,
+						IF_NAMESIZE - 1);
+				}
+				snprintf(p->ifaces[p->n_ifaces++], IF_NAMESIZE, "%s", ifname);
+			} else if (!add && at >= 0) {
+				memmove(p->ifaces[at], p->ifaces[at + 1],
+					(p->n_ifaces - at - 1) * IF_NAMESIZE);
+				p->n_ifaces--;
+			} else if (!add && only) {
+				lb_config_free(next);
+				return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
+						    json_pack("{s:s, s:s}", "kind", "interface",
+							      "name", ifname),
+						    "proxy \"%s\" does not listen on %s", only,
+						    ifname);
+			}
+		}
+		if (p->n_ifaces == 0) {
+			lbd_rpc_fail(
+				e, LB_RPC_CONFIG_INVALID,
+				json_pack("{s:s}", "path", "listen.interfaces"),
+				"proxy \"%s\" would be left without interfaces; remove the proxy "
+				"instead",
+				p->name);
+			lb_config_free(next);
+			return -1;
+		}
+	}
+	if (lbd_rpc_apply(l, next, e))
+		return -1;
+	*result = interfaces_result(l->cfg, only);
+	return 0;
+}
+
+int lbd_rpc_attach_interfaces(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	return change_interfaces(l, params, true, result, e);
+}
+
+int lbd_rpc_detach_interfaces(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	return change_interfaces(l, params, false, result, e);
+}
+
+/* The same backends (ip:port), in any order? Names the first one that differs in @err. */
+static int same_members(const struct lb_group_cfg *cur, const struct lb_group_cfg *nw, char *err,
+			size_t errlen)
+{
+	char t[LB_TARGET_STR_MAX];
+	size_t i, k;
+
+	for (i = 0; i < nw->n; i++) {
+		for (k = 0; k < cur->n; k++)
+			if (cur->t[k].addr == nw->t[i].addr && cur->t[k].port == nw->t[i].port)
+				break;
+		if (k == cur->n) {
+			snprintf(err, errlen,
+				 "targets[%zu]: %s is not a member of this group (set-weights only "
+				 "changes weights; add or remove targets with the route methods)",
+				 i, lb_format_target(nw->t[i].addr, nw->t[i].port, t));
+			return -1;
+		}
+	}
+	if (nw->n != cur->n) {
+		snprintf(err, errlen,
+			 "targets: the group has %zu targets, %zu were given; list every target "
+			 "with its new weight",
+			 cur->n, nw->n);
+		return -1;
+	}
+	return 0;
+}
+
+int lbd_rpc_set_weights(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	const char *name = str_param(params, "proxy");
+	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
+	struct lb_group_cfg nw = {0}, *g;
+	struct lb_config *next;
+	char err[LB_ERR_MAX], cidr[LB_TARGET_STR_MAX] = "default";
+	uint32_t addr = 0;
+	uint8_t plen = 0;
+	bool routed = json_object_get(params, "source") != NULL;
+	size_t i, k;
+
+	if (!p)
+		return no_proxy(e, name);
+	if (routed) {
+		if (source_param(params, &addr, &plen, e))
+			return -1;
+		lb_format_cidr(addr, plen, cidr);
+		if (!find_route(p, addr, plen))
+			return lbd_rpc_fail(
+				e, LB_RPC_NOT_FOUND,
+				json_pack("{s:s, s:s}", "kind", "source-route", "name", cidr),
+				"proxy \"%s\" has no source route for %s", name, cidr);
+	}
+	if (lb_config_group_from_json(json_object_get(params, "targets"), &l->cfg->settings,
+				      "targets", &nw, err, sizeof(err)))
+		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
+	g = routed ? &find_route(p, addr, plen)->group : &p->default_group;
+	if (same_members(g, &nw, err, sizeof(err)))
+		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
+
+	next = dup_running(l, e);
+	if (!next)
+		return -1;
+	p = lbd_find_proxy(next, name);
+	g = routed ? &find_route(p, addr, plen)->group : &p->default_group;
+	/* Only the weights change: order and health-check settings stay the group's own. */
+	for (k = 0; k < g->n; k++)
+		for (i = 0; i < nw.n; i++)
+			if (g->t[k].addr == nw.t[i].addr && g->t[k].port == nw.t[i].port)
+				g->t[k].weight = nw.t[i].weight;
+	if (lbd_rpc_apply(l, next, e))
+		return -1;
+	p = lbd_find_proxy(l->cfg, name);
+	g = routed ? &find_route(p, addr, plen)->group : &p->default_group;
+	*result = json_pack("{s:s, s:s, s:o}", "proxy", name, "source", cidr, "targets",
+			    lb_config_group_to_json(g));
+	return 0;
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+/* JSON-RPC message construction and newline framing (see lb_rpc.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_rpc.h"
+
+json_t *lb_rpc_result(json_t *id, json_t *result)
+{
+	return json_pack("{s:s, s:O?, s:o}", "jsonrpc", "2.0", "id", id, "result",
+			 result ? result : json_null());
+}
+
+json_t *lb_rpc_error(json_t *id, int code, const char *message, json_t *data)
+{
+	json_t *err = json_pack("{s:i, s:s}", "code", code, "message", message);
+
+	if (err && data)
+		json_object_set_new(err, "data", data);
+	else if (data)
+		json_decref(data);
+	return json_pack("{s:s, s:O?, s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error",
+			 err);
+}
+
+json_t *lb_rpc_notification(const char *method, json_t *params)
+{
+	return json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method, "params",
+			 params ? params : json_object());
+}
+
+char *lb_rpc_dump_line(const json_t *msg, size_t *len)
+{
+	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII), *line;
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strlen(s);
+	line = realloc(s, n + 2);
+	if (!line) {
+		free(s);
+		return NULL;
+	}
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	if (len)
+		*len = n + 1;
+	return line;
+}
+
+void lb_linebuf_init(struct lb_linebuf *lb, size_t max)
+{
+	memset(lb, 0, sizeof(*lb));
+	lb->max = max;
+}
+
+void lb_linebuf_release(struct lb_linebuf *lb)
+{
+	free(lb->buf);
+	lb_linebuf_init(lb, lb->max);
+}
+
+int lb_linebuf_feed(struct lb_linebuf *lb, const char *data, size_t len)
+{
+	if (lb->len + len + 1 > lb->cap) {
+		size_t cap = lb->cap ? lb->cap : 4096;
+		char *grown;
+
+		while (cap < lb->len + len + 1)
+			cap *= 2;
+		grown = realloc(lb->buf, cap);
+		if (!grown)
+			return -ENOMEM;
+		lb->buf = grown;
+		lb->cap = cap;
+	}
+	memcpy(lb->buf + lb->len, data, len);
+	lb->len += len;
+	return 0;
+}
+
+/* The previous line handed out is consumed lazily, on the next call. */
+static void consume(struct lb_linebuf *lb, size_t n)
+{
+	memmove(lb->buf, lb->buf + n, lb->len - n);
+	lb->len -= n;
+}
+
+int lb_linebuf_next(struct lb_linebuf *lb, const char **line, size_t *len)
+{
+	char *nl;
+
+	if (lb->pending_len) {
+		consume(lb, lb->pending_len);
+		lb->pending_len = 0;
+	}
+	for (;;) {
+		nl = lb->len ? memchr(lb->buf, '\n', lb->len) : NULL;
+		if (lb->discarding) {
+			if (!nl) {
+				lb->len = 0; /* keep discarding: nothing of it is kept in memory */
+				return 0;
+			}
+			consume(lb, nl - lb->buf + 1);
+			lb->discarding = false;
+			continue;
+		}
+		if (!nl) {
+			if (lb->len > lb->max) {
+				lb->len = 0;
+				lb->discarding = true;
+				return -E2BIG;
+			}
+			return 0;
+		}
+		if ((size_t)(nl - lb->buf) > lb->max) {
+			consume(lb, nl - lb->buf + 1);
+			return -E2BIG;
+		}
+		*nl = '\0';
+		*line = lb->buf;
+		*len = nl - lb->buf;
+		lb->pending_len = *len + 1;
+		return 1;
+	}
+}

@@ -1,0 +1,32 @@
+#!/bin/bash
+# proto/PROTOCOL.md stays true: every request example in it is sent to a real lbd and the
+# reply must match the documented one.
+#
+# Usage: test_protocol_doc.sh PATH/TO/lbd PATH/TO/PROTOCOL.md
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LBD=$(realpath "${1:?lbd binary}")
+DOC=$(realpath "${2:?PROTOCOL.md}")
+DOCPY=$LBT_DIR/protocol_doc.py
+
+lbt_require_env
+topo_up 3
+bpffs_up
+CONFIG=$LBT_RUN/doc.json
+"$LBT_PY" "$DOCPY" config "$DOC" >"$CONFIG"
+SOCK=$LBT_RUN/lbd.sock
+spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" --socket "$SOCK" --teardown-on-exit -c "$CONFIG"
+LBD_PID=$LBT_LAST_PID
+lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.5"
+wait_for "grep -q 'ready:' '$LBT_LOGDIR/lbd.log' || ! kill -0 $LBD_PID" 20 || true
+grep -q 'ready:' "$LBT_LOGDIR/lbd.log" || fail "lbd did not start: $(tail -n 5 "$LBT_LOGDIR/lbd.log")"
+
+test_every_documented_example() {
+	local out
+	out=$("$LBT_PY" "$DOCPY" run "$DOC" "$SOCK") || fail "$(grep -A2 "^FAIL" <<<"$out" | head -n 12)"
+	log "$(tail -n 1 <<<"$out")"
+}
+
+run_test test_every_documented_example
+run_summary
