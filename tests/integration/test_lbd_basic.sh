@@ -60,7 +60,8 @@ EOF
 
 start_lbd() {
 	LBD_LOG=$LBT_LOGDIR/lbd.log
-	spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" -c "$CONFIG"
+	spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" \
+		--socket "$LBT_RUN/lbd.sock" -c "$CONFIG"
 	LBD_PID=$LBT_LAST_PID
 	wait_for "grep -q 'ready:' '$LBD_LOG' || ! kill -0 $LBD_PID" 20 || true
 	grep -q 'ready:' "$LBD_LOG" || fail "lbd did not start: $(tail -n 5 "$LBD_LOG")"
@@ -90,7 +91,7 @@ EOF
 }
 
 start_lbd
-lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.5"
+lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.5; in_ns $NS_LB $LBD --bpffs $BPFFS --instance $INSTANCE --teardown >/dev/null 2>&1"
 
 # ---------------------------------------------------------------------------- tests
 
@@ -228,19 +229,45 @@ EOF
 	[[ ! -e $BPFFS/lbd/bad ]] || fail "a refused configuration left pins"
 }
 
-# Stopping lbd removes its programs, filters, pins and sysctl changes.
-test_stop_leaves_nothing() {
-	local net tcf
+# Stopping lbd leaves the datapath forwarding (a restarted lbd adopts it); lbd --teardown
+# then removes its programs, filters and pins.
+test_stop_keeps_forwarding_then_teardown() {
+	local net tcf out
 	stop_lbd
+	grep -q "datapath left running" "$LBD_LOG" || fail "no 'left running' message in the log"
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 80 --count 100)
+	assert_eq "$(json_get "$out" ok)" 100 "connections balanced while lbd is stopped ($out)"
+	(($(json_get "$out" by_backend.b3 0) > 0)) || fail "not balanced while stopped: $out"
+	in_ns "$NS_LB" "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --teardown ||
+		fail "lbd --teardown failed"
 	net=$(in_ns "$NS_LB" bpftool net show dev "$LB_IF_C")
-	[[ $net != *lb_* ]] || fail "programs left after stop: $net"
+	[[ $net != *lb_* && $net != *"driver id"* ]] || fail "programs left after teardown: $net"
 	[[ $(ip -n "$NS_LB" link show dev "$LB_IF_C") != *xdp* ]] || fail "XDP left on $LB_IF_C"
 	tcf=$(in_ns "$NS_LB" tc filter show dev "$LB_IF_C" egress)
 	[[ -z $tcf ]] || fail "tc filter left: $tcf"
 	[[ ! -e $BPFFS/lbd ]] || fail "pins left: $(find "$BPFFS")"
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 8000 --count 5)
+	assert_eq "$(json_get "$out" ok)" 5 "the LB host still answers for itself"
+}
+
+# --teardown-on-exit: stopping removes everything, route_localnet included.
+test_teardown_on_exit() {
+	local log=$LBT_LOGDIR/lbd-tde.log pid
+	# (The lbd stopped above kept its datapath, and with it route_localnet=1.)
+	in_ns "$NS_LB" sysctl -qw "net.ipv4.conf.$LB_IF_C.route_localnet=0"
+	spawn "$NS_LB" lbd-tde "$LBD" --bpffs "$BPFFS" --instance tde --socket "$LBT_RUN/tde.sock" \
+		--teardown-on-exit -c "$CONFIG"
+	pid=$LBT_LAST_PID
+	wait_for "grep -q 'ready:' '$log'" 20 || fail "lbd did not start: $(tail -n 5 "$log")"
+	assert_eq "$(in_ns "$NS_LB" sysctl -n "net.ipv4.conf.$LB_IF_C.route_localnet")" 1 \
+		"route_localnet while a 127.0.0.1 target is configured"
+	kill -TERM "$pid"
+	wait_for "! kill -0 $pid" 10 || fail "lbd did not stop"
+	[[ ! -e $BPFFS/lbd/tde ]] || fail "pins left: $(find "$BPFFS")"
+	[[ $(ip -n "$NS_LB" link show dev "$LB_IF_C") != *xdp* ]] || fail "XDP left on $LB_IF_C"
+	[[ -z $(in_ns "$NS_LB" tc filter show dev "$LB_IF_C" egress) ]] || fail "tc filter left"
 	assert_eq "$(in_ns "$NS_LB" sysctl -n "net.ipv4.conf.$LB_IF_C.route_localnet")" 0 \
 		"route_localnet restored"
-	grep -q "datapath removed" "$LBD_LOG" || fail "no teardown message in the log"
 }
 
 run_test test_weighted_split
@@ -252,5 +279,6 @@ run_test test_untouched_traffic
 run_test test_interface_address_tracking
 run_test test_bpftool_view
 run_test test_bad_config_refused
-run_test test_stop_leaves_nothing
+run_test test_stop_keeps_forwarding_then_teardown
+run_test test_teardown_on_exit
 run_summary
