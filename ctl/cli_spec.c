@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cli_spec.c - the command line of every method (see cli_spec.h).
+ *
+ * The table below is built from LB_METHOD_LIST, so a method added to proto/ without a
+ * cli_<ID> spec here is a compile error rather than a subcommand that silently does not
+ * exist. tests/unit/test_ctl_cli.c checks the rest: every required parameter of the schema
+ * is reachable, every argument names a parameter of the schema, every example parses.
+ */
+#include "cli_spec.h"
+
+#include <string.h>
+
+#define ARGS(...)     ((const struct lb_cli_arg[]){__VA_ARGS__, {.path = NULL}})
+#define NO_ARGS	      ((const struct lb_cli_arg[]){{.path = NULL}})
+#define EXAMPLES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Positional @path; @req false for a trailing optional one. */
+#define POS(path, vt, mv, req, help)                              \
+	{                                                         \
+		path, LB_CLI_POS, LB_CV_##vt, mv, NULL, req, help \
+	}
+/* The remaining positionals, as an array. */
+#define REST(path, vt, mv, req, help)                                  \
+	{                                                              \
+		path, LB_CLI_POS_REST, LB_CV_##vt, mv, NULL, req, help \
+	}
+/* --opt VALUE. */
+#define OPT(opt, path, vt, mv, req, help)                        \
+	{                                                        \
+		path, LB_CLI_OPT, LB_CV_##vt, mv, opt, req, help \
+	}
+/* --opt VALUE, repeatable, as an array. */
+#define REPEAT(opt, path, vt, mv, req, help)                            \
+	{                                                               \
+		path, LB_CLI_OPT_REPEAT, LB_CV_##vt, mv, opt, req, help \
+	}
+
+static const struct lb_cli_spec cli_STATUS = {
+	.args = NO_ARGS,
+	.examples = EXAMPLES("lbctl status", "lbctl --json status"),
+};
+
+static const struct lb_cli_spec cli_VERSION = {
+	.args = NO_ARGS,
+	.examples = EXAMPLES("lbctl version"),
+};
+
+static const struct lb_cli_spec cli_GET_CONFIG = {
+	.args = NO_ARGS,
+	.examples = EXAMPLES("lbctl get-config > running.json"),
+};
+
+static const struct lb_cli_spec cli_LIST_PROXIES = {
+	.args = NO_ARGS,
+	.examples = EXAMPLES("lbctl list-proxies"),
+};
+
+static const struct lb_cli_spec cli_ADD_PROXY = {
+	.args = ARGS(POS("proxy.name", STRING, "NAME", true, "name of the new proxy"),
+		     REPEAT("interface", "proxy.listen.interfaces", IFACE, "IFACE", true,
+			    "interface to listen on (repeat for several)"),
+		     OPT("port", "proxy.listen.port", PORT, "PORT", true, "port to listen on"),
+		     OPT("protocol", "proxy.listen.protocol", CHOICE, "tcp|udp|both", false,
+			 "protocol to balance (default tcp)"),
+		     OPT("address", "proxy.listen.address", IPV4, "IP", false,
+			 "balance only packets to this local address (default: any address of "
+			 "the interfaces)"),
+		     REST("proxy.default-target", TARGET, "TARGET", true,
+			  "default targets; several need weights that sum to 100")),
+	.file_param = "proxy",
+	.file_help = "read the proxy from FILE (- for stdin) as JSON: one element of the "
+		     "configuration's \"proxies\" array, with health checks, source routes, ...",
+	.examples = EXAMPLES(
+		"lbctl add-proxy web --interface eth0 --port 80 10.0.0.1:8080@70 10.0.0.2:8080@30",
+		"lbctl add-proxy dns --interface eth0 --interface eth1 --port 53 --protocol udp "
+		"10.0.0.53:53",
+		"lbctl add-proxy --file api.json"),
+};
+
+static const struct lb_cli_spec cli_REMOVE_PROXY = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL)),
+	.examples = EXAMPLES("lbctl remove-proxy web"),
+};
+
+static const struct lb_cli_spec cli_ADD_SOURCE_ROUTE = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
+		     POS("source", CIDR, "SOURCE", true, NULL),
+		     REST("targets", TARGET, "TARGET", true, NULL)),
+	.examples = EXAMPLES("lbctl add-source-route web 192.168.1.0/24 10.0.0.3:8080",
+			     "lbctl add-source-route web 10.10.0.0/16 10.0.0.4:8080@70 "
+			     "10.0.0.5:8080@30"),
+};
+
+static const struct lb_cli_spec cli_REMOVE_SOURCE_ROUTE = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
+		     POS("source", CIDR, "SOURCE", true, NULL)),
+	.examples = EXAMPLES("lbctl remove-source-route web 10.10.0.0/16"),
+};
+
+static const struct lb_cli_spec cli_LIST_SOURCE_ROUTES = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", false, NULL)),
+	.examples = EXAMPLES("lbctl list-source-routes", "lbctl list-source-routes web"),
+};
+
+static const struct lb_cli_spec cli_ATTACH_INTERFACES = {
+	.args = ARGS(REST("interfaces", IFACE, "IFACE", true, NULL),
+		     OPT("proxy", "proxy", STRING, "PROXY", false, NULL)),
+	.examples = EXAMPLES("lbctl attach-interfaces eth1 eth2",
+			     "lbctl attach-interfaces eth1 --proxy web"),
+};
+
+static const struct lb_cli_spec cli_DETACH_INTERFACES = {
+	.args = ARGS(REST("interfaces", IFACE, "IFACE", true, NULL),
+		     OPT("proxy", "proxy", STRING, "PROXY", false, NULL)),
+	.examples = EXAMPLES("lbctl detach-interfaces eth2",
+			     "lbctl detach-interfaces eth2 --proxy web"),
+};
+
+static const struct lb_cli_spec cli_SET_WEIGHTS = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
+		     REST("targets", TARGET, "TARGET", true, NULL),
+		     OPT("source", "source", CIDR, "CIDR", false, NULL)),
+	.examples = EXAMPLES("lbctl set-weights web 10.0.0.1:8080@90 10.0.0.2:8080@10",
+			     "lbctl set-weights web 10.0.0.4:8080@0 10.0.0.5:8080@100 --source "
+			     "10.10.0.0/16"),
+};
+
+static const struct lb_cli_spec cli_CONNECTIONS = {
+	.args = ARGS(OPT("proxy", "proxy", STRING, "PROXY", false, NULL),
+		     OPT("target", "target", ENDPOINT, "IP:PORT", false, NULL),
+		     OPT("client", "client", CIDR, "CIDR", false, NULL),
+		     OPT("limit", "limit", INT, "N", false, NULL)),
+	.examples = EXAMPLES("lbctl connections",
+			     "lbctl connections --proxy web --target 10.0.0.1:8080 --limit 20",
+			     "lbctl connections --client 192.168.1.0/24"),
+};
+
+static const struct lb_cli_spec cli_CONNECTION_COUNT = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", false, NULL)),
+	.examples = EXAMPLES("lbctl connection-count", "lbctl connection-count web"),
+};
+
+static const struct lb_cli_spec cli_CONNECTION_STATS = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", false, NULL)),
+	.examples = EXAMPLES("lbctl connection-stats", "lbctl connection-stats web"),
+};
+
+static const struct lb_cli_spec cli_RELOAD = {
+	.args = NO_ARGS,
+	.examples = EXAMPLES("lbctl reload"),
+};
+
+#define LB_X_SPEC(id, name, mutates, summary) [LB_M_##id] = &cli_##id,
+static const struct lb_cli_spec *const cli_specs[LB_M_COUNT] = {LB_METHOD_LIST(LB_X_SPEC)};
+#undef LB_X_SPEC
+
+const struct lb_cli_spec *lb_cli_spec_of(const struct lb_method *m)
+{
+	return cli_specs[m->id];
+}
+
+const char *lb_cli_arg_help(const struct lb_method *m, const struct lb_cli_arg *a)
+{
+	const struct lb_param *p;
+
+	if (a->help)
+		return a->help;
+	for (p = lb_method_params(m); p->name; p++)
+		if (!strcmp(p->name, a->path))
+			return p->help;
+	return "";
+}

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * format_methods.c - the methods whose results read better with a layout of their own.
+ *
+ * Each formatter prints the members it knows and hands the rest to the generic layout, so a
+ * member lbd adds later still shows up. Every other method uses lb_format_generic().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+
+static void put_inline(FILE *out, const json_t *v)
+{
+	char *s = lb_format_inline(v);
+
+	fputs(s ? s : "?", out);
+	free(s);
+}
+
+/* "lbd 0.1.0 (BPF ABI 1), pid 42, up 3h07m", then the rest, then the interfaces. */
+static void format_status(FILE *out, const json_t *r)
+{
+	static const char *const header[] = {"version",	   "abi",	 "pid",
+					     "uptime-sec", "interfaces", NULL};
+	const json_t *ifaces = json_object_get(r, "interfaces");
+	const json_t *uptime = json_object_get(r, "uptime-sec");
+	json_t *wrapped;
+	char buf[32];
+
+	fputs("lbd ", out);
+	put_inline(out, json_object_get(r, "version"));
+	if (json_object_get(r, "abi")) {
+		fputs(" (BPF ABI ", out);
+		put_inline(out, json_object_get(r, "abi"));
+		fputc(')', out);
+	}
+	if (json_is_integer(json_object_get(r, "pid")))
+		fprintf(out, ", pid %" JSON_INTEGER_FORMAT,
+			json_integer_value(json_object_get(r, "pid")));
+	if (json_is_integer(uptime))
+		fprintf(out, ", up %s",
+			lb_format_duration(json_integer_value(uptime), buf, sizeof(buf)));
+	fputc('\n', out);
+	lb_format_kv(out, r, 0, header);
+	fputc('\n', out);
+	if (json_is_array(ifaces) && json_array_size(ifaces)) {
+		wrapped = json_pack("{s:O}", "interfaces", ifaces); /* one member: a table */
+		lb_format_generic(out, wrapped);
+		json_decref(wrapped);
+	} else {
+		fputs("no interfaces attached\n", out);
+	}
+}
+
+/* Targets of a route or group: "targets" (weighted) or "target" (one), as in the config. */
+static const json_t *route_targets(const json_t *route)
+{
+	const json_t *t = json_object_get(route, "targets");
+
+	return t ? t : json_object_get(route, "target");
+}
+
+static void format_proxy(FILE *out, const json_t *p)
+{
+	static const char *const known[] = {"name",	     "listen",	    "default-target",
+					    "source-routes", "connections", NULL};
+	const json_t *listen = json_object_get(p, "listen"), *routes, *route, *v;
+	size_t i, width = 0;
+
+	fputs("proxy ", out);
+	put_inline(out, json_object_get(p, "name"));
+	fputc('\n', out);
+	if (json_is_object(listen)) {
+		v = json_object_get(listen, "protocol");
+		fprintf(out, "  listen       %s port ",
+			json_is_string(v) ? json_string_value(v) : "tcp");
+		put_inline(out, json_object_get(listen, "port"));
+		fputs(" on ", out);
+		put_inline(out, json_object_get(listen, "interfaces"));
+		v = json_object_get(listen, "address");
+		if (json_is_string(v))
+			fprintf(out, ", address %s", json_string_value(v));
+		fputc('\n', out);
+	}
+	if ((v = json_object_get(p, "connections"))) {
+		fputs("  connections  ", out);
+		put_inline(out, v);
+		fputc('\n', out);
+	}
+	fputs("  default      ", out);
+	put_inline(out, json_object_get(p, "default-target"));
+	fputc('\n', out);
+
+	routes = json_object_get(p, "source-routes");
+	json_array_foreach (routes, i, route) {
+		v = json_object_get(route, "source");
+		if (json_is_string(v) && strlen(json_string_value(v)) > width)
+			width = strlen(json_string_value(v));
+	}
+	json_array_foreach (routes, i, route) {
+		v = json_object_get(route, "source");
+		fprintf(out, "  route        %-*s  ", (int)width,
+			json_is_string(v) ? json_string_value(v) : "?");
+		put_inline(out, route_targets(route));
+		fputc('\n', out);
+	}
+	lb_format_kv(out, p, 2, known);
+}
+
+static void format_list_proxies(FILE *out, const json_t *r)
+{
+	const json_t *proxies = json_object_get(r, "proxies"), *p;
+	size_t i;
+
+	if (!json_is_array(proxies)) {
+		lb_format_generic(out, r);
+		return;
+	}
+	if (!json_array_size(proxies))
+		fputs("no proxies\n", out);
+	json_array_foreach (proxies, i, p) {
+		if (i)
+			fputc('\n', out);
+		format_proxy(out, p);
+	}
+}
+
+static void format_add_proxy(FILE *out, const json_t *r)
+{
+	const json_t *p = json_object_get(r, "proxy");
+
+	if (json_is_object(p))
+		format_proxy(out, p);
+	else
+		lb_format_generic(out, r);
+}
+
+static void format_list_source_routes(FILE *out, const json_t *r)
+{
+	static const char *const headers[] = {"PROXY", "SOURCE", "TARGETS"};
+	const json_t *routes = json_object_get(r, "routes"), *route;
+	struct lb_table *t;
+	size_t i;
+
+	if (!json_is_array(routes)) {
+		lb_format_generic(out, r);
+		return;
+	}
+	if (!json_array_size(routes)) {
+		fputs("no source routes\n", out);
+		return;
+	}
+	t = lb_table_new(headers, 3);
+	json_array_foreach (routes, i, route) {
+		const json_t *row[] = {json_object_get(route, "proxy"),
+				       json_object_get(route, "source"), route_targets(route)};
+
+		if (t)
+			lb_table_add_json(t, row);
+	}
+	if (t)
+		lb_table_print(out, t, 0);
+	lb_table_free(t);
+}
+
+static void format_connections(FILE *out, const json_t *r)
+{
+	static const char *const headers[] = {"PROXY", "PROTO", "CLIENT", "LISTENER", "BACKEND",
+					      "STATE", "AGE",	"IDLE",	  "PICKUP"};
+	const json_t *conns = json_object_get(r, "connections"), *c, *total;
+	char age[32], idle[32];
+	struct lb_table *t;
+	size_t i;
+
+	if (!json_is_array(conns)) {
+		lb_format_generic(out, r);
+		return;
+	}
+	total = json_object_get(r, "total");
+	if (!json_array_size(conns)) {
+		fputs("no connections\n", out);
+		return;
+	}
+	t = lb_table_new(headers, 9);
+	json_array_foreach (conns, i, c) {
+		const json_t *proto = json_object_get(c, "protocol");
+		const char *row[] = {
+			json_string_value(json_object_get(c, "proxy")),
+			json_string_value(proto),
+			json_string_value(json_object_get(c, "client")),
+			json_string_value(json_object_get(c, "listener")),
+			json_string_value(json_object_get(c, "backend")),
+			json_string_value(json_object_get(c, "state")),
+			lb_format_duration(json_integer_value(json_object_get(c, "age-sec")), age,
+					   sizeof(age)),
+			lb_format_duration(json_integer_value(json_object_get(c, "idle-sec")), idle,
+					   sizeof(idle)),
+			json_is_true(json_object_get(c, "pickup")) ? "yes" : "no",
+		};
+
+		if (t)
+			lb_table_add(t, row);
+	}
+	if (t)
+		lb_table_print(out, t, 0);
+	lb_table_free(t);
+	if (json_is_true(json_object_get(r, "truncated")))
+		fprintf(out,
+			"(%zu of %" JSON_INTEGER_FORMAT
+			" connections shown: use --limit for more)\n",
+			json_array_size(conns), json_integer_value(total));
+}
+
+/* Totals, then one row per proxy with short column names. */
+static void format_connection_stats(FILE *out, const json_t *r)
+{
+	static const char *const keys[] = {"connections",     "new-connections", "packets-forward",
+					   "bytes-forward",   "packets-reverse", "bytes-reverse",
+					   "drops-no-backend"};
+	static const char *const headers[] = {"PROXY",	   "CONNS",    "NEW",	    "PKTS-FWD",
+					      "BYTES-FWD", "PKTS-REV", "BYTES-REV", "NO-BACKEND"};
+	static const char *const skip[] = {"proxies", NULL};
+	const json_t *proxies = json_object_get(r, "proxies"), *p, *row[8];
+	struct lb_table *t;
+	const char *name;
+	json_t *jname;
+	size_t i;
+
+	lb_format_kv(out, r, 0, skip);
+	if (!json_is_object(proxies) || !json_object_size(proxies))
+		return;
+	fputc('\n', out);
+	t = lb_table_new(headers, 8);
+	json_object_foreach ((json_t *)proxies, name, p) {
+		jname = json_string(name);
+		row[0] = jname;
+		for (i = 0; i < 7; i++)
+			row[i + 1] = json_object_get(p, keys[i]);
+		if (t)
+			lb_table_add_json(t, row);
+		json_decref(jname);
+	}
+	if (t)
+		lb_table_print(out, t, 0);
+	lb_table_free(t);
+}
+
+static void format_get_config(FILE *out, const json_t *r)
+{
+	json_dumpf(r, out, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	fputc('\n', out);
+}
+
+static const struct {
+	const char *method;
+	void (*format)(FILE *out, const json_t *result);
+} formatters[] = {
+	{"status", format_status},
+	{"get-config", format_get_config},
+	{"list-proxies", format_list_proxies},
+	{"add-proxy", format_add_proxy},
+	{"list-source-routes", format_list_source_routes},
+	{"connections", format_connections},
+	{"connection-stats", format_connection_stats},
+};
+
+void lb_format_result(FILE *out, const char *method, const json_t *result)
+{
+	size_t i;
+
+	if (json_is_object(result))
+		for (i = 0; i < sizeof(formatters) / sizeof(formatters[0]); i++)
+			if (!strcmp(formatters[i].method, method)) {
+				formatters[i].format(out, result);
+				return;
+			}
+	lb_format_generic(out, result);
+}

@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of lbctl's command-line mapping (ctl/cli_spec.h): every method of the protocol
+ * has a consistent CLI spec, every documented example parses into params lbd's own schema
+ * check accepts, and argv -> params gives exactly the expected JSON or a usage error that
+ * says what is wrong.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_spec.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static char err[LB_CLI_ERR_MAX];
+
+/* Split @line on blanks into a NULL-terminated argv; free with free_argv(). */
+static char **split(const char *line, int *argc)
+{
+	char *copy = strdup(line), *tok, *save = NULL;
+	char **argv = calloc(64, sizeof(char *));
+	int n = 0;
+
+	for (tok = strtok_r(copy, " ", &save); tok && n < 63; tok = strtok_r(NULL, " ", &save))
+		argv[n++] = strdup(tok);
+	free(copy);
+	*argc = n;
+	return argv;
+}
+
+static void free_argv(char **argv)
+{
+	char **p;
+
+	for (p = argv; *p; p++)
+		free(*p);
+	free(argv);
+}
+
+/* Build the params of @method from @args (blank-separated). Returns the parser's result. */
+static int build(const char *method, const char *args, json_t **params)
+{
+	const struct lb_method *m = lb_method_find(method);
+	char **argv;
+	int argc, r;
+
+	ck_assert_msg(m, "no method %s", method);
+	argv = split(args, &argc);
+	r = lb_cli_build_params(m, argc, argv, params, NULL, NULL, err, sizeof(err));
+	free_argv(argv);
+	return r;
+}
+
+/* ---- the spec table against the method table ---- */
+
+static const struct lb_param *schema_param(const struct lb_method *m, const char *path)
+{
+	const struct lb_param *p;
+	size_t len = strcspn(path, ".");
+
+	for (p = lb_method_params(m); p->name; p++)
+		if (strlen(p->name) == len && !strncmp(p->name, path, len))
+			return p;
+	return NULL;
+}
+
+/* The schema type a CLI argument's JSON value has at the top level. */
+static enum lb_ptype cli_ptype(const struct lb_cli_arg *a)
+{
+	if (strchr(a->path, '.'))
+		return LB_PT_OBJECT;
+	if (a->kind == LB_CLI_FLAG)
+		return LB_PT_BOOL;
+	if (a->kind == LB_CLI_POS_REST || a->kind == LB_CLI_OPT_REPEAT)
+		return a->vtype == LB_CV_TARGET ? LB_PT_TARGETS : LB_PT_STRINGS;
+	if (a->vtype == LB_CV_INT || a->vtype == LB_CV_PORT)
+		return LB_PT_INT;
+	return LB_PT_STRING;
+}
+
+START_TEST(test_spec_matches_schema)
+{
+	const struct lb_method *m = &lb_methods[_i];
+	const struct lb_cli_spec *spec = lb_cli_spec_of(m);
+	const struct lb_cli_arg *a, *b;
+	const struct lb_param *p;
+	bool optional_pos = false, rest = false;
+	size_t n = 0;
+
+	ck_assert_msg(spec, "%s has no CLI spec", m->name);
+	ck_assert_msg(spec->args && spec->examples && spec->examples[0], "%s: no examples",
+		      m->name);
+	for (a = spec->args; a->path; a++, n++) {
+		p = schema_param(m, a->path);
+		ck_assert_msg(p, "%s: argument %s is not a parameter of the schema", m->name,
+			      a->path);
+		ck_assert_msg(cli_ptype(a) == p->type,
+			      "%s: argument %s gives %s, the schema wants %s", m->name, a->path,
+			      lb_ptype_name(cli_ptype(a)), lb_ptype_name(p->type));
+		ck_assert_msg(a->metavar || a->kind == LB_CLI_FLAG, "%s: %s has no metavar",
+			      m->name, a->path);
+		ck_assert_msg(*lb_cli_arg_help(m, a), "%s: %s has no help", m->name, a->path);
+		ck_assert_msg(!a->option == (a->kind == LB_CLI_POS || a->kind == LB_CLI_POS_REST),
+			      "%s: %s: options and only options have an option name", m->name,
+			      a->path);
+		if (a->vtype == LB_CV_CHOICE)
+			ck_assert_msg(strchr(a->metavar, '|'), "%s: choices of %s", m->name,
+				      a->path);
+		if (!a->option) {
+			ck_assert_msg(!rest, "%s: positional %s after the rest", m->name, a->path);
+			ck_assert_msg(!(optional_pos && a->required),
+				      "%s: required %s after an optional positional", m->name,
+				      a->path);
+			optional_pos |= !a->required;
+			rest |= a->kind == LB_CLI_POS_REST;
+		}
+		for (b = spec->args; b < a; b++)
+			ck_assert_msg(!a->option || !b->option || strcmp(a->option, b->option),
+				      "%s: --%s twice", m->name, a->option);
+	}
+	ck_assert_msg(n < 32, "%s: too many arguments for the parser", m->name);
+
+	/* Every required parameter can be given. */
+	for (p = lb_method_params(m); p->name; p++) {
+		if (!p->required)
+			continue;
+		for (a = spec->args; a->path; a++)
+			if (schema_param(m, a->path) == p)
+				break;
+		ck_assert_msg(a->path || (spec->file_param && !strcmp(spec->file_param, p->name)),
+			      "%s: required parameter %s has no command-line argument", m->name,
+			      p->name);
+	}
+	if (spec->file_param) {
+		p = schema_param(m, spec->file_param);
+		ck_assert_msg(p && p->type == LB_PT_OBJECT && spec->file_help, "%s: --file",
+			      m->name);
+	}
+}
+END_TEST
+
+/* Every example parses, and lbd's schema check accepts what it gives. */
+START_TEST(test_examples_parse)
+{
+	const struct lb_method *m = &lb_methods[_i];
+	const char *const *ex;
+	char field[64], why[256], line[256];
+	json_t *params;
+	char **argv;
+	int argc, first;
+
+	for (ex = lb_cli_spec_of(m)->examples; *ex; ex++) {
+		if (strstr(*ex, "--file"))
+			continue;
+		/* The command alone, without a shell redirection or pipe after it. */
+		snprintf(line, sizeof(line), "%.*s", (int)strcspn(*ex, ">|"), *ex);
+		argv = split(line, &argc);
+		ck_assert_str_eq(argv[0], "lbctl");
+		for (first = 1; first < argc && argv[first][0] == '-'; first++)
+			;
+		ck_assert_msg(first < argc && !strcmp(argv[first], m->name), "example of %s: %s",
+			      m->name, *ex);
+		ck_assert_msg(!lb_cli_build_params(m, argc - first - 1, argv + first + 1, &params,
+						   NULL, NULL, err, sizeof(err)),
+			      "example \"%s\" refused: %s", *ex, err);
+		ck_assert_msg(!lb_params_check(m, params, field, sizeof(field), why, sizeof(why)),
+			      "example \"%s\" gives params lbd refuses: %s", *ex, why);
+		json_decref(params);
+		free_argv(argv);
+	}
+}
+END_TEST
+
+/* ---- argv -> params ---- */
+
+static const struct {
+	const char *method, *args, *params;
+} mapping[] = {
+	{"status", "", "{}"},
+	{"remove-proxy", "web", "{\"proxy\":\"web\"}"},
+	{"remove-proxy", "-- -odd", "{\"proxy\":\"-odd\"}"},
+	{"add-source-route", "web 192.168.1.0/24 10.0.0.3:8080",
+	 "{\"proxy\":\"web\",\"source\":\"192.168.1.0/24\","
+	 "\"targets\":[{\"ip\":\"10.0.0.3\",\"port\":8080}]}"},
+	{"add-source-route", "web 10.10.0.0/16 10.0.0.4:8080@70 10.0.0.5:8080@30",
+	 "{\"proxy\":\"web\",\"source\":\"10.10.0.0/16\",\"targets\":["
+	 "{\"ip\":\"10.0.0.4\",\"port\":8080,\"weight\":70},"
+	 "{\"ip\":\"10.0.0.5\",\"port\":8080,\"weight\":30}]}"},
+	{"add-source-route", "web 192.168.1.7 10.0.0.3:8080@0",
+	 "{\"proxy\":\"web\",\"source\":\"192.168.1.7\","
+	 "\"targets\":[{\"ip\":\"10.0.0.3\",\"port\":8080,\"weight\":0}]}"},
+	{"remove-source-route", "web 10.10.0.0/16",
+	 "{\"proxy\":\"web\",\"source\":\"10.10.0.0/16\"}"},
+	{"list-source-routes", "", "{}"},
+	{"list-source-routes", "web", "{\"proxy\":\"web\"}"},
+	{"attach-interfaces", "eth1 eth2", "{\"interfaces\":[\"eth1\",\"eth2\"]}"},
+	{"attach-interfaces", "eth1 --proxy web eth2",
+	 "{\"interfaces\":[\"eth1\",\"eth2\"],\"proxy\":\"web\"}"},
+	{"detach-interfaces", "--proxy=web eth2", "{\"interfaces\":[\"eth2\"],\"proxy\":\"web\"}"},
+	{"set-weights", "web 10.0.0.1:8080@90 10.0.0.2:8080@10",
+	 "{\"proxy\":\"web\",\"targets\":[{\"ip\":\"10.0.0.1\",\"port\":8080,\"weight\":90},"
+	 "{\"ip\":\"10.0.0.2\",\"port\":8080,\"weight\":10}]}"},
+	{"set-weights", "--source 10.10.0.0/16 web 10.0.0.4:8080@100",
+	 "{\"proxy\":\"web\",\"source\":\"10.10.0.0/16\","
+	 "\"targets\":[{\"ip\":\"10.0.0.4\",\"port\":8080,\"weight\":100}]}"},
+	{"connections", "", "{}"},
+	{"connections", "--proxy web --target 10.0.0.1:8080 --client 192.168.0.0/16 --limit 20",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"client\":\"192.168.0.0/16\","
+	 "\"limit\":20}"},
+	{"connections", "--limit=0", "{\"limit\":0}"},
+	{"connection-count", "", "{}"},
+	{"connection-count", "web", "{\"proxy\":\"web\"}"},
+	{"connection-stats", "api", "{\"proxy\":\"api\"}"},
+	{"add-proxy", "web --interface eth0 --port 80 10.0.0.1:8080",
+	 "{\"proxy\":{\"name\":\"web\",\"listen\":{\"interfaces\":[\"eth0\"],\"port\":80},"
+	 "\"default-target\":[{\"ip\":\"10.0.0.1\",\"port\":8080}]}}"},
+	{"add-proxy",
+	 "web 10.0.0.1:8080@70 --interface eth0 --interface=eth1 --port=8443 --protocol both "
+	 "--address 10.0.0.10 10.0.0.2:8080@30",
+	 "{\"proxy\":{\"name\":\"web\",\"listen\":{\"interfaces\":[\"eth0\",\"eth1\"],"
+	 "\"port\":8443,\"protocol\":\"both\",\"address\":\"10.0.0.10\"},\"default-target\":["
+	 "{\"ip\":\"10.0.0.1\",\"port\":8080,\"weight\":70},"
+	 "{\"ip\":\"10.0.0.2\",\"port\":8080,\"weight\":30}]}}"},
+};
+
+START_TEST(test_mapping)
+{
+	json_t *params, *want = json_loads(mapping[_i].params, 0, NULL);
+	char *got;
+
+	ck_assert_msg(want, "bad expectation %s", mapping[_i].params);
+	ck_assert_msg(!build(mapping[_i].method, mapping[_i].args, &params), "%s %s refused: %s",
+		      mapping[_i].method, mapping[_i].args, err);
+	got = json_dumps(params, JSON_COMPACT);
+	ck_assert_msg(json_equal(params, want), "%s %s gave %s, expected %s", mapping[_i].method,
+		      mapping[_i].args, got, mapping[_i].params);
+	free(got);
+	json_decref(params);
+	json_decref(want);
+}
+END_TEST
+
+/* Key order follows the spec, whatever the order on the command line. */
+START_TEST(test_mapping_order)
+{
+	json_t *params;
+	char *got;
+
+	ck_assert(!build("add-proxy", "--port 80 web --interface eth0 10.0.0.1:8080", &params));
+	got = json_dumps(params, JSON_COMPACT);
+	ck_assert_str_eq(got,
+			 "{\"proxy\":{\"name\":\"web\",\"listen\":{\"interfaces\":[\"eth0\"],"
+			 "\"port\":80},\"default-target\":[{\"ip\":\"10.0.0.1\",\"port\":8080}]}}");
+	free(got);
+	json_decref(params);
+}
+END_TEST
+
+static const struct {
+	const char *method, *args, *error;
+} refused[] = {
+	{"remove-proxy", "", "missing PROXY"},
+	{"remove-proxy", "web api", "unexpected argument \"api\""},
+	{"remove-proxy", "--frob web", "unknown option \"--frob\""},
+	{"remove-proxy", "-x web", "unknown option \"-x\""},
+	{"status", "extra", "unexpected argument \"extra\""},
+	{"add-source-route", "web 10.10.0.0/16", "missing TARGET (at least one)"},
+	{"add-source-route", "web 10.10.0.1/16 10.0.0.4:8080", "SOURCE: \"10.10.0.1/16\""},
+	{"add-source-route", "web 10.10.0.0/16 10.0.0.4", "TARGET: \"10.0.0.4\" is not a target"},
+	{"add-source-route", "web 10.10.0.0/16 10.0.0.4:0", "not a valid port"},
+	{"add-source-route", "web 10.10.0.0/16 10.0.0.4:80@101", "weight \"101\""},
+	{"add-source-route", "web 10.10.0.0/16 224.0.0.1:80", "multicast"},
+	{"set-weights", "web 10.0.0.1:8080@50 --source", "--source needs a value (CIDR)"},
+	{"set-weights", "web 10.0.0.1:8080@50 --source 1.2.3.4/8", "--source: \"1.2.3.4/8\""},
+	{"set-weights", "web --source 10.0.0.0/8 --source 10.0.0.0/8 10.0.0.1:80",
+	 "--source given twice"},
+	{"connections", "--limit -1", "--limit: \"-1\" is not a number"},
+	{"connections", "--limit 99999999999", "--limit: \"99999999999\" is not a number"},
+	{"connections", "--target 10.0.0.1:80@5", "without @weight"},
+	{"connections", "--client 10.0.0", "--client:"},
+	{"attach-interfaces", "", "missing IFACE (at least one)"},
+	{"attach-interfaces", "eth0/1", "IFACE: \"eth0/1\" is not an interface name"},
+	{"attach-interfaces", "abcdefghijklmnop", "is not an interface name"},
+	{"attach-interfaces", "--proxy= eth0", "--proxy: must not be empty"},
+	{"add-proxy", "web --port 80 10.0.0.1:8080", "missing --interface IFACE"},
+	{"add-proxy", "web --interface eth0 10.0.0.1:8080", "missing --port PORT"},
+	{"add-proxy", "web --interface eth0 --port 80", "missing TARGET"},
+	{"add-proxy", "web --interface eth0 --port 70000 10.0.0.1:80", "--port: "},
+	{"add-proxy", "web --interface eth0 --port 80 --protocol sctp 10.0.0.1:80",
+	 "--protocol: \"sctp\" is not one of tcp|udp|both"},
+	{"add-proxy", "web --interface eth0 --port 80 --address 10.1 10.0.0.1:80", "--address: "},
+	{"add-proxy", "--file", "--file needs a FILE"},
+	{"add-proxy", "web --file x.json", "--file replaces every other argument"},
+	{"add-proxy", "--file /nonexistent/p.json", "--file /nonexistent/p.json: "},
+	{"remove-proxy", "--file x.json", "unknown option \"--file\""},
+};
+
+START_TEST(test_refused)
+{
+	json_t *params = NULL;
+
+	ck_assert_msg(build(refused[_i].method, refused[_i].args, &params) == -EINVAL,
+		      "%s %s accepted", refused[_i].method, refused[_i].args);
+	ck_assert_msg(strstr(err, refused[_i].error), "%s %s: error \"%s\" lacks \"%s\"",
+		      refused[_i].method, refused[_i].args, err, refused[_i].error);
+	ck_assert(params == NULL);
+}
+END_TEST
+
+static char *write_temp(const char *content)
+{
+	char *path = strdup("/tmp/lbctl-test-XXXXXX");
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+	close(fd);
+	return path;
+}
+
+START_TEST(test_file)
+{
+	static const char proxy[] = "{\"name\":\"api\",\"listen\":{\"interfaces\":[\"eth0\"],"
+				    "\"port\":8080},\"default-target\":{\"ip\":\"10.0.1.1\","
+				    "\"port\":3000}}";
+	char *path = write_temp(proxy), args[128];
+	json_t *params, *want = json_pack("{s:o}", "proxy", json_loads(proxy, 0, NULL));
+
+	snprintf(args, sizeof(args), "--file %s", path);
+	ck_assert_msg(!build("add-proxy", args, &params), "refused: %s", err);
+	ck_assert(json_equal(params, want));
+	json_decref(params);
+	snprintf(args, sizeof(args), "--file=%s", path);
+	ck_assert_msg(!build("add-proxy", args, &params), "refused: %s", err);
+	ck_assert(json_equal(params, want));
+	json_decref(params);
+	json_decref(want);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_file_refused)
+{
+	static const struct {
+		const char *content, *error;
+	} bad[] = {
+		{"[1, 2]", "expected a JSON object"},
+		{"{\"name\": ", "line 1"},
+		{"{\"proxies\": []}", "this is a whole configuration"},
+	};
+	char *path, args[128];
+	json_t *params;
+	size_t i;
+
+	for (i = 0; i < N(bad); i++) {
+		path = write_temp(bad[i].content);
+		snprintf(args, sizeof(args), "--file %s", path);
+		ck_assert_int_eq(build("add-proxy", args, &params), -EINVAL);
+		ck_assert_msg(strstr(err, bad[i].error), "%s: \"%s\" lacks \"%s\"", bad[i].content,
+			      err, bad[i].error);
+		unlink(path);
+		free(path);
+	}
+}
+END_TEST
+
+/* Options the command does not know go to the caller's handler (global options). */
+static int extra_seen;
+
+static int extra_opt(void *arg, int argc, char **argv, int *i, char *e, size_t elen)
+{
+	if (!strcmp(argv[*i], "--json")) {
+		extra_seen++;
+		return 1;
+	}
+	if (!strcmp(argv[*i], "--timeout") && *i + 1 < argc) {
+		++*i;
+		extra_seen++;
+		return 1;
+	}
+	if (!strcmp(argv[*i], "--bad")) {
+		snprintf(e, elen, "bad one");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+START_TEST(test_extra_options)
+{
+	const struct lb_method *m = lb_method_find("list-source-routes");
+	char *argv[] = {"--json", "web", "--timeout", "3", NULL};
+	char *bad[] = {"--bad", NULL};
+	json_t *params;
+
+	extra_seen = 0;
+	ck_assert(!lb_cli_build_params(m, 4, argv, &params, extra_opt, NULL, err, sizeof(err)));
+	ck_assert_int_eq(extra_seen, 2);
+	ck_assert_str_eq(json_string_value(json_object_get(params, "proxy")), "web");
+	ck_assert_int_eq(json_object_size(params), 1);
+	json_decref(params);
+	ck_assert_int_eq(lb_cli_build_params(m, 1, bad, &params, extra_opt, NULL, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_str_eq(err, "bad one");
+}
+END_TEST
+
+/* ---- help ---- */
+
+static char *capture_help(const struct lb_method *m,
+			  void (*print)(FILE *, const struct lb_method *))
+{
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	print(f, m);
+	fclose(f);
+	return buf;
+}
+
+/* @s with every run of blanks and newlines made one space (help text wraps). */
+static char *squash(char *s)
+{
+	char *r = s, *w = s;
+
+	for (; *r; r++)
+		if (!(*r == ' ' || *r == '\n') || (w > s && w[-1] != ' '))
+			*w++ = *r == '\n' ? ' ' : *r;
+	*w = '\0';
+	return s;
+}
+
+START_TEST(test_help_mentions_everything)
+{
+	const struct lb_method *m = &lb_methods[_i];
+	const struct lb_cli_arg *a;
+	char *help = squash(capture_help(m, lb_cli_print_help)), usage[128], opt[64], want[512];
+
+	snprintf(usage, sizeof(usage), "usage: lbctl %s", m->name);
+	ck_assert_msg(strstr(help, usage), "%s", help);
+	ck_assert_msg(strstr(help, lb_cli_spec_of(m)->examples[0]), "%s: no example", m->name);
+	for (a = lb_cli_spec_of(m)->args; a->path; a++) {
+		snprintf(want, sizeof(want), "%s", lb_cli_arg_help(m, a));
+		ck_assert_msg(strstr(help, squash(want)), "%s: help of %s missing", m->name,
+			      a->path);
+		if (a->option) {
+			snprintf(opt, sizeof(opt), "--%s", a->option);
+			ck_assert_msg(strstr(help, opt), "%s: %s missing", m->name, opt);
+		} else {
+			ck_assert_msg(strstr(help, a->metavar), "%s: %s missing", m->name,
+				      a->metavar);
+		}
+	}
+	free(help);
+}
+END_TEST
+
+START_TEST(test_usage_and_completion_lists)
+{
+	const struct lb_method *m = lb_method_find("add-proxy");
+	char *s;
+
+	s = capture_help(lb_method_find("set-weights"), lb_cli_print_usage);
+	ck_assert_str_eq(s, "usage: lbctl set-weights PROXY TARGET... [--source CIDR]\n");
+	free(s);
+	s = capture_help(lb_method_find("list-source-routes"), lb_cli_print_usage);
+	ck_assert_str_eq(s, "usage: lbctl list-source-routes [PROXY]\n");
+	free(s);
+	s = capture_help(m, lb_cli_print_usage);
+	ck_assert_msg(strstr(s, "--interface IFACE [--interface IFACE...]"), "%s", s);
+	ck_assert_msg(strstr(s, "\n       lbctl add-proxy --file FILE\n"), "%s", s);
+	free(s);
+	s = capture_help(m, lb_cli_print_options);
+	ck_assert_str_eq(s, "--interface IFACE\n--port PORT\n--protocol tcp|udp|both\n"
+			    "--address IP\n--file FILE\n--help\n");
+	free(s);
+	s = capture_help(m, lb_cli_print_positionals);
+	ck_assert_str_eq(s, "NAME\nTARGET...\n");
+	free(s);
+}
+END_TEST
+
+/*
+ * Every command has an entry in the man page: a ".TP" whose tag starts with its name, in
+ * bold. LBCTL_MAN names the page (set by meson); without it there is nothing to check.
+ */
+static bool man_has_entry(const char *page, const char *name)
+{
+	static const char *const leads[] = {".B \"", ".BI \"", ".BR \"", ".B ",
+					    ".BI ",  ".BR ",   "\\fB"};
+	char escaped[128], *w = escaped;
+	const char *tp, *line, *rest;
+	size_t i;
+
+	for (; *name && w < escaped + sizeof(escaped) - 3; name++) {
+		if (*name == '-')
+			*w++ = '\\';
+		*w++ = *name;
+	}
+	*w = '\0';
+	for (tp = strstr(page, "\n.TP\n"); tp; tp = strstr(tp + 1, "\n.TP\n")) {
+		line = tp + 5;
+		for (i = 0; i < N(leads); i++) {
+			if (strncmp(line, leads[i], strlen(leads[i])) ||
+			    strncmp(line + strlen(leads[i]), escaped, strlen(escaped)))
+				continue;
+			rest = line + strlen(leads[i]) + strlen(escaped);
+			if (strncmp(rest, "\\-", 2) && !(*rest >= 'a' && *rest <= 'z'))
+				return true;
+		}
+	}
+	return false;
+}
+
+START_TEST(test_man_page)
+{
+	const char *path = getenv("LBCTL_MAN");
+	char *page = NULL;
+	size_t len = 0, i;
+	FILE *f;
+
+	if (!path)
+		return;
+	f = fopen(path, "r");
+	ck_assert_msg(f, "cannot open %s", path);
+	ck_assert_int_eq(getdelim(&page, &len, '\0', f) > 0, 1);
+	fclose(f);
+	for (i = 0; i < LB_M_COUNT; i++)
+		ck_assert_msg(man_has_entry(page, lb_methods[i].name),
+			      "%s has no entry for %s under COMMANDS", path, lb_methods[i].name);
+	ck_assert(man_has_entry(page, "call") && man_has_entry(page, "help"));
+	ck_assert(!man_has_entry(page, "add"));
+	free(page);
+}
+END_TEST
+
+static Suite *ctl_cli_suite(void)
+{
+	Suite *s = suite_create("ctl_cli");
+	TCase *tc;
+
+	tc = tcase_create("spec");
+	tcase_add_loop_test(tc, test_spec_matches_schema, 0, LB_M_COUNT);
+	tcase_add_loop_test(tc, test_examples_parse, 0, LB_M_COUNT);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("argv");
+	tcase_add_loop_test(tc, test_mapping, 0, N(mapping));
+	tcase_add_test(tc, test_mapping_order);
+	tcase_add_loop_test(tc, test_refused, 0, N(refused));
+	tcase_add_test(tc, test_file);
+	tcase_add_test(tc, test_file_refused);
+	tcase_add_test(tc, test_extra_options);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("help");
+	tcase_add_loop_test(tc, test_help_mentions_everything, 0, LB_M_COUNT);
+	tcase_add_test(tc, test_usage_and_completion_lists);
+	tcase_add_test(tc, test_man_page);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(ctl_cli_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
