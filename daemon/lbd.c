@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb_addr.h"
 #include "lb_log.h"
+#include "weights.h"
 
 static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -172,6 +174,155 @@ static int count_ifaces(const struct lb_config *cfg)
 	return (int)n;
 }
 
+void lbd_compose_group(void *ctx, const struct lb_proxy_cfg *p, const struct lb_group_cfg *g,
+		       uint16_t *out)
+{
+	struct lb_weight_input in[LB_MAX_TARGETS_PER_GROUP];
+	struct lbd *l = ctx;
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		struct lb_health_state hs = {.healthy = true};
+
+		if (l->health)
+			hs = lb_health_state(l->health, p->name, g->t[i].addr, g->t[i].port);
+		in[i].configured = g->t[i].weight;
+		in[i].healthy = hs.healthy;
+		in[i].recovery_step = hs.recovery_step;
+		in[i].draining = l->drains &&
+				 lb_drains_drained(l->drains, p->name, g->t[i].addr, g->t[i].port);
+	}
+	lb_weights_compose(in, g->n, out);
+}
+
+static const struct lb_weight_src *weight_src(struct lbd *l)
+{
+	static struct lb_weight_src ws = {.fn = lbd_compose_group};
+
+	ws.ctx = l;
+	return &ws;
+}
+
+json_t *lbd_weights_json(struct lbd *l, const struct lb_proxy_cfg *p)
+{
+	json_t *groups = json_array();
+	size_t r, k;
+
+	for (r = 0; r <= p->n_routes; r++) {
+		const struct lb_group_cfg *g = r == 0 ? &p->default_group : &p->routes[r - 1].group;
+		uint16_t eff[LB_MAX_TARGETS_PER_GROUP];
+		char src[LB_TARGET_STR_MAX] = "default", tgt[LB_TARGET_STR_MAX];
+		json_t *targets = json_array();
+
+		if (r)
+			lb_format_cidr(p->routes[r - 1].addr, p->routes[r - 1].prefix_len, src);
+		lbd_compose_group(l, p, g, eff);
+		for (k = 0; k < g->n; k++)
+			json_array_append_new(
+				targets,
+				json_pack("{s:s, s:i, s:i}", "target",
+					  lb_format_target(g->t[k].addr, g->t[k].port, tgt),
+					  "configured-weight", g->t[k].weight, "effective-weight",
+					  eff[k]));
+		json_array_append_new(groups,
+				      json_pack("{s:s, s:o}", "source", src, "targets", targets));
+	}
+	return groups;
+}
+
+/* Tell health subscribers when a proxy's effective weights changed. */
+static void emit_weights(struct lbd *l, const struct lb_proxy_cfg *p)
+{
+	json_t *now = lbd_weights_json(l, p), *ev;
+
+	if (!l->last_weights)
+		l->last_weights = json_object();
+	if (json_equal(now, json_object_get(l->last_weights, p->name))) {
+		json_decref(now);
+		return;
+	}
+	json_object_set(l->last_weights, p->name, now);
+	ev = json_pack("{s:s, s:s, s:o}", "type", "weights-updated", "proxy", p->name, "groups",
+		       now);
+	lb_subs_broadcast(&l->health_subs, "health-event", ev);
+	json_decref(ev);
+}
+
+void lbd_on_health_changed(void *ctx, const char *proxy)
+{
+	struct lbd *l = ctx;
+	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, proxy);
+
+	if (!lbd_resync(l) && p)
+		emit_weights(l, p);
+}
+
+struct drain_count {
+	size_t n;
+	const int64_t *tids;
+	uint32_t *counts;
+};
+
+static int count_target_flows(const struct lb_flow_view *f, void *arg)
+{
+	struct drain_count *c = arg;
+	size_t i;
+
+	if (!f->live || f->expired)
+		return 0;
+	for (i = 0; i < c->n; i++)
+		if (c->tids[i] == f->orig->target_id)
+			c->counts[i]++;
+	return 0;
+}
+
+int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const uint32_t *addrs,
+		    const uint16_t *ports, uint32_t *counts)
+{
+	struct lbd *l = ctx;
+	struct lb_sweep_timeouts t = {l->cfg->settings.connection_timeout_sec,
+				      l->cfg->settings.udp_timeout_sec};
+	int64_t *tids = calloc(n ? n : 1, sizeof(*tids));
+	struct drain_count c = {.n = n, .tids = tids, .counts = counts};
+	size_t i;
+	int ret;
+
+	if (!tids)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		int64_t pid = lb_ids_proxy(&l->ids, proxies[i]);
+
+		tids[i] = pid < 0 ? -1 : lb_ids_target(&l->ids, (uint32_t)pid, addrs[i], ports[i]);
+		counts[i] = 0;
+	}
+	ret = lb_ct_scan(lb_dataplane_fd_ct(l->dp), &t, count_target_flows, &c);
+	free(tids);
+	return ret;
+}
+
+/* Does the running configuration still have this target? (drains of removed ones go) */
+static bool target_exists(void *ctx, const char *proxy, uint32_t addr, uint16_t port)
+{
+	const struct lb_proxy_cfg *p = lbd_find_proxy(((struct lbd *)ctx)->cfg, proxy);
+	size_t r, k;
+
+	for (r = 0; p && r <= p->n_routes; r++) {
+		const struct lb_group_cfg *g = r == 0 ? &p->default_group : &p->routes[r - 1].group;
+
+		for (k = 0; k < g->n; k++)
+			if (g->t[k].addr == addr && g->t[k].port == port)
+				return true;
+	}
+	return false;
+}
+
+void lbd_on_health_event(void *ctx, json_t *event)
+{
+	struct lbd *l = ctx;
+
+	lb_subs_broadcast(&l->health_subs, "health-event", event);
+}
+
 int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 {
 	char(*added)[IF_NAMESIZE];
@@ -200,11 +351,11 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 			       strerror(-ret));
 	}
 	if (!ret)
-		ret = lb_mapsync_apply(l->dp, &l->ids, next, &l->addrs, err, errlen);
+		ret = lb_mapsync_apply(l->dp, &l->ids, next, &l->addrs, weight_src(l), err, errlen);
 	if (ret) {
 		/* Undo: the maps go back to the running configuration, new attachments go. */
-		if (l->cfg &&
-		    lb_mapsync_apply(l->dp, &l->ids, l->cfg, &l->addrs, undo_err, sizeof(undo_err)))
+		if (l->cfg && lb_mapsync_apply(l->dp, &l->ids, l->cfg, &l->addrs, weight_src(l),
+					       undo_err, sizeof(undo_err)))
 			lb_err("cannot restore the previous maps: %s", undo_err);
 		for (i = 0; i < n_added; i++)
 			lb_dataplane_detach(l->dp, added[i]);
@@ -225,6 +376,19 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	}
 	lb_config_free(l->cfg);
 	l->cfg = next;
+	if (l->drains) {
+		lb_drains_prune(l->drains, target_exists, l);
+		lb_drains_set_interval(l->drains, l->cfg->settings.drain_check_interval_ms);
+	}
+	if (l->health) {
+		size_t i;
+
+		lb_health_sync(l->health, l->cfg);
+		/* Turning checks on or off changes every target's verdict at once. */
+		lbd_resync(l);
+		for (i = 0; i < l->cfg->n_proxies; i++)
+			emit_weights(l, &l->cfg->proxies[i]);
+	}
 	return 0;
 }
 
@@ -264,7 +428,7 @@ int lbd_resync(struct lbd *l)
 		lb_err("cannot read the interface addresses: %s", strerror(-ret));
 		return ret;
 	}
-	ret = lb_mapsync_apply(l->dp, &l->ids, l->cfg, &l->addrs, err, sizeof(err));
+	ret = lb_mapsync_apply(l->dp, &l->ids, l->cfg, &l->addrs, weight_src(l), err, sizeof(err));
 	if (ret)
 		lb_err("%s", err);
 	return ret;

@@ -17,10 +17,13 @@
 
 #include "args.h"
 #include "dataplane.h"
+#include "drain.h"
+#include "health.h"
 #include "ifaddr.h"
 #include "lb_config.h"
 #include "mapsync.h"
 #include "rpc_server.h"
+#include "subscribers.h"
 #include "sweep.h"
 
 struct lbd {
@@ -33,6 +36,14 @@ struct lbd {
 	struct lb_ifwatch *ifwatch;
 	struct lb_sweeper *sweeper;
 	struct lb_rpc_server *rpc;
+	struct lb_health *health;
+	struct lb_drains *drains;
+	struct lb_subs health_subs; /* clients following health events */
+	json_t *last_weights;	    /* proxy name -> its groups' effective weights, as sent */
+	/* The RPC call being handled, for handlers that stream or answer later. */
+	struct lb_rpc_client *call_client;
+	json_t *call_id;
+	bool call_deferred; /* the handler answers later: the dispatcher must not */
 	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t stats_timer;
 	bool stats_timer_on;
@@ -53,6 +64,26 @@ int lbd_reload(struct lbd *l, char *err, size_t errlen);
 
 /* Re-read the interfaces' addresses and re-sync the listeners. */
 int lbd_resync(struct lbd *l);
+
+/*
+ * The effective weights of group @g of proxy @p (the one weight composer: configured
+ * weight x health x recovery step x drain). Writes g->n entries to @out.
+ */
+void lbd_compose_group(void *l, const struct lb_proxy_cfg *p, const struct lb_group_cfg *g,
+		       uint16_t *out);
+
+/*
+ * The groups of @p with configured and effective weights:
+ * [{"source": "default"|CIDR, "targets": [{"target", "configured-weight",
+ * "effective-weight"}]}]. New reference.
+ */
+json_t *lbd_weights_json(struct lbd *l, const struct lb_proxy_cfg *p);
+
+/* Health and drain callbacks: re-sync the weights of @proxy, tell subscribers. */
+void lbd_on_health_changed(void *ctx, const char *proxy);
+int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const uint32_t *addrs,
+		    const uint16_t *ports, uint32_t *counts);
+void lbd_on_health_event(void *ctx, json_t *event);
 
 /* Milliseconds since lbd started. */
 uint64_t lbd_uptime_ms(const struct lbd *l);

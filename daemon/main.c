@@ -74,6 +74,11 @@ static void stop_loop(struct lbd *l)
 	l->ifwatch = NULL;
 	lb_sweeper_stop(l->sweeper);
 	l->sweeper = NULL;
+	lb_health_free(l->health);
+	l->health = NULL;
+	lb_drains_free(l->drains);
+	l->drains = NULL;
+	lb_subs_release(&l->health_subs);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -195,6 +200,13 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		return ret;
 	}
 	lb_ids_init(&l->ids);
+	l->health = lb_health_new(l->loop, lbd_on_health_changed, lbd_on_health_event, l);
+	l->drains = lb_drains_new(l->loop, lbd_drain_count, lbd_on_health_changed, l);
+	if (!l->health || !l->drains) {
+		lb_err("out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
 	if (l->dp->reused && (ret = lb_ids_adopt(&l->ids, l->dp)))
 		lb_warn("cannot read the ids of the adopted datapath (%s); renumbering",
 			strerror(-ret));
@@ -211,9 +223,6 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		goto out;
 	}
 	warn_forwarding();
-	if (l->cfg->settings.health_check_enabled)
-		lb_warn("settings.health-check-enabled: health checking is not available in this "
-			"version; all targets are treated as healthy");
 	lb_info("ready: %zu prox%s on %zu interface%s, control socket %s", l->cfg->n_proxies,
 		l->cfg->n_proxies == 1 ? "y" : "ies", l->dp->n_ifaces,
 		l->dp->n_ifaces == 1 ? "" : "s", l->socket_path);
@@ -222,6 +231,14 @@ static int run(struct lbd *l, struct lb_config *cfg)
 	uv_run(l->loop, UV_RUN_DEFAULT);
 	ret = 0;
 out:
+	if (l->health || l->drains) {
+		/* Failed before the loop ran: close what was created, let the loop free it. */
+		lb_health_free(l->health);
+		l->health = NULL;
+		lb_drains_free(l->drains);
+		l->drains = NULL;
+		uv_run(l->loop, UV_RUN_DEFAULT);
+	}
 	/*
 	 * A datapath this lbd created and never served from is removed; one that was serving
 	 * (now, or under a previous lbd) keeps forwarding unless told otherwise.

@@ -303,17 +303,23 @@ static int collect_targets(const struct lb_config *cfg, const struct desired *d,
 	return 0;
 }
 
-static void fill_group(const struct lb_ids *ids, uint32_t proxy_id, const struct lb_group_cfg *g,
-		       struct lb_group *out)
+static void fill_group(const struct lb_ids *ids, const struct lb_weight_src *ws,
+		       const struct lb_proxy_cfg *p, uint32_t proxy_id,
+		       const struct lb_group_cfg *g, struct lb_group *out)
 {
+	uint16_t w[LB_MAX_TARGETS_PER_GROUP];
 	size_t i;
 
+	for (i = 0; i < g->n; i++)
+		w[i] = g->t[i].weight;
+	if (ws && ws->fn)
+		ws->fn(ws->ctx, p, g, w);
 	memset(out, 0, sizeof(*out));
 	out->n_backends = g->n;
 	for (i = 0; i < g->n; i++) {
 		out->backends[i].addr = g->t[i].addr;
 		out->backends[i].port = htons(g->t[i].port);
-		out->backends[i].weight = g->t[i].weight;
+		out->backends[i].weight = w[i];
 		out->backends[i].target_id =
 			(uint32_t)lb_ids_target(ids, proxy_id, g->t[i].addr, g->t[i].port);
 	}
@@ -402,7 +408,8 @@ static int build_listeners(const struct lb_config *cfg, const struct lb_ifaddr_t
 
 /* Compute ids and every map entry; nothing is written. */
 static int build(const struct lb_config *cfg, const struct lb_ifaddr_table *addrs,
-		 struct lb_ids *ids, struct desired *d, char *err, size_t errlen)
+		 const struct lb_weight_src *ws, struct lb_ids *ids, struct desired *d, char *err,
+		 size_t errlen)
 {
 	size_t p, r, g, total_routes = 0;
 	int ret;
@@ -463,12 +470,12 @@ static int build(const struct lb_config *cfg, const struct lb_ifaddr_table *addr
 		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
 
 		d->groups[p].k = d->gids[p];
-		fill_group(ids, d->pids[p], &pc->default_group, &d->groups[p].v);
+		fill_group(ids, ws, pc, d->pids[p], &pc->default_group, &d->groups[p].v);
 		for (r = 0; r < pc->n_routes; r++, g++) {
 			struct route_ent *re = &d->routes[d->n_routes++];
 
 			d->groups[g].k = d->gids[g];
-			fill_group(ids, d->pids[p], &pc->routes[r].group, &d->groups[g].v);
+			fill_group(ids, ws, pc, d->pids[p], &pc->routes[r].group, &d->groups[g].v);
 			re->k.prefixlen = 32 + pc->routes[r].prefix_len;
 			re->k.proxy_id = d->pids[p];
 			re->k.addr = pc->routes[r].addr;
@@ -617,7 +624,8 @@ out:
 }
 
 int lb_mapsync_apply(struct lb_dataplane *dp, struct lb_ids *ids, const struct lb_config *cfg,
-		     const struct lb_ifaddr_table *addrs, char *err, size_t errlen)
+		     const struct lb_ifaddr_table *addrs, const struct lb_weight_src *ws, char *err,
+		     size_t errlen)
 {
 	struct lb_ids saved;
 	struct desired d = {};
@@ -635,7 +643,7 @@ int lb_mapsync_apply(struct lb_dataplane *dp, struct lb_ids *ids, const struct l
 		return seterr(err, errlen, -ENOMEM, "out of memory");
 	}
 
-	ret = build(cfg, addrs, ids, &d, err, errlen);
+	ret = build(cfg, addrs, ws, ids, &d, err, errlen);
 	if (ret) {
 		if (ret == -ENOMEM)
 			seterr(err, errlen, ret, "out of memory");

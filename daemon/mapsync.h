@@ -37,11 +37,23 @@ void lb_ids_release(struct lb_ids *ids);
 int lb_ids_adopt(struct lb_ids *ids, struct lb_dataplane *dp);
 
 /*
+ * Where effective weights come from: @fn fills @out (g->n entries) for group @g of proxy
+ * @p. NULL means the configured weights as they are.
+ */
+struct lb_weight_src {
+	void (*fn)(void *ctx, const struct lb_proxy_cfg *p, const struct lb_group_cfg *g,
+		   uint16_t *out);
+	void *ctx;
+};
+
+/*
  * Make the maps of @dp say what @cfg says, with listeners without an address expanded to
- * the addresses in @addrs. Returns 0 or -errno with a sentence in @err.
+ * the addresses in @addrs and weights from @ws (may be NULL). Returns 0 or -errno with a
+ * sentence in @err.
  */
 int lb_mapsync_apply(struct lb_dataplane *dp, struct lb_ids *ids, const struct lb_config *cfg,
-		     const struct lb_ifaddr_table *addrs, char *err, size_t errlen);
+		     const struct lb_ifaddr_table *addrs, const struct lb_weight_src *ws, char *err,
+		     size_t errlen);
 
 /* The proxy id of @name, or -1. */
 int64_t lb_ids_proxy(const struct lb_ids *ids, const char *name);

@@ -30,6 +30,14 @@ static const lbd_rpc_handler handlers[LB_M_COUNT] = {
 	[LB_M_CONNECTION_COUNT] = lbd_rpc_connection_count,
 	[LB_M_CONNECTION_STATS] = lbd_rpc_connection_stats,
 	[LB_M_RELOAD] = lbd_rpc_reload,
+	[LB_M_HEALTH] = lbd_rpc_health,
+	[LB_M_SET_TARGET_STATUS] = lbd_rpc_set_target_status,
+	[LB_M_FORCE_CHECK] = lbd_rpc_force_check,
+	[LB_M_ENABLE_HEALTH_CHECKS] = lbd_rpc_enable_health_checks,
+	[LB_M_DISABLE_HEALTH_CHECKS] = lbd_rpc_disable_health_checks,
+	[LB_M_DRAIN] = lbd_rpc_drain,
+	[LB_M_UNDRAIN] = lbd_rpc_undrain,
+	[LB_M_DRAIN_STATUS] = lbd_rpc_drain_status,
 };
 
 int lbd_rpc_fail(struct lbd_rpc_err *e, int code, json_t *data, const char *fmt, ...)
@@ -51,6 +59,7 @@ void lbd_rpc_dispatch(void *ctx, struct lb_rpc_client *c, json_t *id, const stru
 	struct lbd *l = ctx;
 	struct lbd_rpc_err e = {.code = LB_RPC_INTERNAL_ERROR};
 	json_t *result = NULL;
+	int ret;
 
 	if (!handlers[m->id]) {
 		lb_rpc_client_reply_error(c, id, LB_RPC_METHOD_NOT_FOUND,
@@ -58,7 +67,13 @@ void lbd_rpc_dispatch(void *ctx, struct lb_rpc_client *c, json_t *id, const stru
 					  json_pack("{s:s}", "method", m->name));
 		return;
 	}
-	if (handlers[m->id](l, params, &result, &e)) {
+	l->call_client = c;
+	l->call_id = id;
+	l->call_deferred = false;
+	ret = handlers[m->id](l, params, &result, &e);
+	l->call_client = NULL;
+	l->call_id = NULL;
+	if (ret) {
 		if (m->mutates)
 			lb_info("rpc %s refused: %s", m->name, e.msg);
 		lb_rpc_client_reply_error(c, id, e.code, e.msg, e.data);
@@ -66,6 +81,10 @@ void lbd_rpc_dispatch(void *ctx, struct lb_rpc_client *c, json_t *id, const stru
 	}
 	if (m->mutates)
 		lb_info("rpc %s applied (uid %u)", m->name, (unsigned int)lb_rpc_client_uid(c));
+	if (l->call_deferred) {
+		json_decref(result);
+		return;
+	}
 	lb_rpc_client_reply(c, id, result ? result : json_object());
 }
 

@@ -66,4 +66,26 @@ int lbd_rpc_connections(struct lbd *l, json_t *params, json_t **result, struct l
 int lbd_rpc_connection_count(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
 int lbd_rpc_connection_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
 
+/*
+ * The "target" parameter as (addr, port) of a target of @p; fails with -32602 when it is
+ * not ip:port and -32001 when @p has no such target.
+ */
+int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cfg **p,
+			 uint32_t *addr, uint16_t *port, struct lbd_rpc_err *e);
+
+/* rpc_health.c */
+int lbd_rpc_health(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_set_target_status(struct lbd *l, json_t *params, json_t **result,
+			      struct lbd_rpc_err *e);
+int lbd_rpc_force_check(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_enable_health_checks(struct lbd *l, json_t *params, json_t **result,
+				 struct lbd_rpc_err *e);
+int lbd_rpc_disable_health_checks(struct lbd *l, json_t *params, json_t **result,
+				  struct lbd_rpc_err *e);
+
+/* rpc_drain.c */
+int lbd_rpc_drain(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_undrain(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_drain_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+
 #endif /* LBD_RPC_METHODS_H */

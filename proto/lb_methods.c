@@ -63,6 +63,42 @@ static const struct lb_param p_connections[] = {
 	P_END,
 };
 
+static const struct lb_param p_health[] = {
+	{"proxy", LB_PT_STRING, false, "only this proxy"},
+	{"follow", LB_PT_BOOL, false,
+	 "after the reply, stream health-event notifications until the client disconnects"},
+	P_END,
+};
+
+static const struct lb_param p_set_target_status[] = {
+	{"proxy", LB_PT_STRING, true, "proxy name"},
+	{"target", LB_PT_STRING, true, "the target, ip:port"},
+	{"status", LB_PT_STRING, true, "healthy, unhealthy, or auto (clear the override)"},
+	P_END,
+};
+
+static const struct lb_param p_target[] = {
+	{"proxy", LB_PT_STRING, true, "proxy name"},
+	{"target", LB_PT_STRING, true, "the target, ip:port"},
+	P_END,
+};
+
+static const struct lb_param p_drain[] = {
+	{"proxy", LB_PT_STRING, true, "proxy name"},
+	{"target", LB_PT_STRING, true, "the target, ip:port"},
+	{"timeout-ms", LB_PT_INT, false,
+	 "give up after this long (default: settings.default-drain-timeout-ms)"},
+	{"wait", LB_PT_BOOL, false,
+	 "reply only when the drain ends, with drain-progress notifications meanwhile"},
+	P_END,
+};
+
+static const struct lb_param p_drain_status[] = {
+	{"proxy", LB_PT_STRING, false, "only this proxy"},
+	{"target", LB_PT_STRING, false, "only this target, ip:port"},
+	P_END,
+};
+
 #define LB_X_TABLE(id, name, mutates, summary) \
 	[LB_M_##id] = {LB_M_##id, name, mutates, summary, NULL},
 const struct lb_method lb_methods[LB_M_COUNT] = {LB_METHOD_LIST(LB_X_TABLE)};
@@ -86,6 +122,14 @@ static const struct lb_param *const method_params[LB_M_COUNT] = {
 	[LB_M_CONNECTION_COUNT] = p_proxy_optional,
 	[LB_M_CONNECTION_STATS] = p_proxy_optional,
 	[LB_M_RELOAD] = p_none,
+	[LB_M_HEALTH] = p_health,
+	[LB_M_SET_TARGET_STATUS] = p_set_target_status,
+	[LB_M_FORCE_CHECK] = p_target,
+	[LB_M_ENABLE_HEALTH_CHECKS] = p_none,
+	[LB_M_DISABLE_HEALTH_CHECKS] = p_none,
+	[LB_M_DRAIN] = p_drain,
+	[LB_M_UNDRAIN] = p_target,
+	[LB_M_DRAIN_STATUS] = p_drain_status,
 };
 
 const struct lb_param *lb_method_params(const struct lb_method *m)

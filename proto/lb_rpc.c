@@ -32,7 +32,7 @@ json_t *lb_rpc_notification(const char *method, json_t *params)
 
 char *lb_rpc_dump_line(const json_t *msg, size_t *len)
 {
-	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII), *line;
+	char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6)), *line;
 	size_t n;
 
 	if (!s)

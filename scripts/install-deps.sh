@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential pkg-config meson ninja-build clang llvm bpftool libbpf-dev libelf-dev
-zlib1g-dev libjansson-dev libuv1-dev check clang-format iproute2 ethtool socat curl
+zlib1g-dev libssl-dev libjansson-dev libuv1-dev check clang-format iproute2 ethtool socat curl
 python3 util-linux procps kmod systemd"
 
 missing=""

@@ -4,7 +4,7 @@
 Subcommands:
   serve  --name b1 --bind IP --port P [--tcp] [--udp] [--ready-file F] [--fail-file F]
          A backend. TCP speaks just enough HTTP/1.0 and 1.1 for curl and health checks:
-         any GET/HEAD gets "200 OK" with body "<name>\\n" (503 while --fail-file exists),
+         any GET/HEAD gets "200 OK" with body "<name>\\n" (while --fail-file exists: the status it holds, else 503),
          headers X-Backend (name) and X-Peer (the source address the server saw). A stream
          that starts with "ECHO\\n" gets "<name>\\n" and then every further byte echoed
          until the peer closes. A stream that starts with a TLS record (0x16) gets
@@ -50,13 +50,25 @@ class Backend:
         self.name = name.encode()
         self.fail_file = fail_file
 
+    def failing_status(self):
+        """The status line while the fail file exists: its content (e.g. "500") or 503."""
+        if not self.fail_file:
+            return None
+        try:
+            with open(self.fail_file, "rb") as f:
+                code = f.read().strip()
+        except OSError:
+            return None
+        if code.isdigit():
+            return code + b" Failing On Purpose"
+        return b"503 Service Unavailable"
+
     def http_response(self, request, peer):
         line = request.split(b"\n", 1)[0].strip()
         parts = line.split()
         method = parts[0] if parts else b""
         if method in (b"GET", b"HEAD"):
-            failing = self.fail_file and os.path.exists(self.fail_file)
-            status = b"503 Service Unavailable" if failing else b"200 OK"
+            status = self.failing_status() or b"200 OK"
         else:
             status = b"405 Method Not Allowed"
         body = self.name + b"\n"
@@ -375,7 +387,7 @@ def main():
     s.add_argument("--tcp", action="store_true")
     s.add_argument("--udp", action="store_true")
     s.add_argument("--ready-file", help="written (atomically) once listening")
-    s.add_argument("--fail-file", help="while this file exists, HTTP answers 503")
+    s.add_argument("--fail-file", help="while this file exists, HTTP answers with the status it holds (default 503)")
 
     t = sub.add_parser("tally", help="N new connections, JSON count per backend")
     t.add_argument("--host", required=True)

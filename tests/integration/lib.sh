@@ -290,12 +290,12 @@ lbt_wait_server() {
 # stop_server NAME [PORT]: stop the server(s) named NAME (all ports unless PORT given).
 stop_server() { lbt_kill_matching "server-$1-${2:-*}"; }
 
-# server_fail NAME on|off: while on, NAME's HTTP answers are 503 (health-check tests).
+# server_fail NAME on [STATUS]|off: while on, NAME's HTTP answers carry STATUS (default 503).
 server_fail() {
 	case $2 in
-	on) touch "$LBT_RUN/server-$1.fail" ;;
+	on) echo "${3:-503}" >"$LBT_RUN/server-$1.fail" ;;
 	off) rm -f "$LBT_RUN/server-$1.fail" ;;
-	*) fail "server_fail NAME on|off" ;;
+	*) fail "server_fail NAME on [STATUS]|off" ;;
 	esac
 }
 

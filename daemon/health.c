@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: MIT
+#include "health.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_addr.h"
+#include "lb_log.h"
+#include "weights.h"
+
+struct hc_target {
+	struct lb_health *h;
+	char proxy[LB_PROXY_NAME_MAX];
+	uint32_t addr;
+	uint16_t port;
+	struct lb_hc_cfg cfg;
+	bool healthy;
+	enum lb_override override;
+	uint8_t recovery_step;
+	uint32_t consecutive_ok, consecutive_fail;
+	uint64_t checks;
+	struct lb_hc_result last;
+	bool have_last;
+	uv_timer_t timer;
+	struct lb_hc_probe *probe;
+	bool seen; /* mark for lb_health_sync */
+};
+
+struct lb_health {
+	uv_loop_t *loop;
+	lb_health_changed_fn changed;
+	lb_health_event_fn event;
+	void *ctx;
+	bool enabled;
+	size_t n, cap;
+	struct hc_target **t;
+	unsigned int seed;
+};
+
+const char *lb_override_name(enum lb_override o)
+{
+	return o == LB_OVERRIDE_HEALTHY	    ? "healthy"
+	       : o == LB_OVERRIDE_UNHEALTHY ? "unhealthy"
+					    : "none";
+}
+
+struct lb_health *lb_health_new(uv_loop_t *loop, lb_health_changed_fn changed,
+				lb_health_event_fn event, void *ctx)
+{
+	struct lb_health *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->loop = loop;
+	h->changed = changed;
+	h->event = event;
+	h->ctx = ctx;
+	h->seed = (unsigned int)uv_hrtime();
+	return h;
+}
+
+static struct hc_target *find(const struct lb_health *h, const char *proxy, uint32_t addr,
+			      uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (h->t[i]->addr == addr && h->t[i]->port == port &&
+		    !strcmp(h->t[i]->proxy, proxy))
+			return h->t[i];
+	return NULL;
+}
+
+bool lb_health_has(const struct lb_health *h, const char *proxy, uint32_t addr, uint16_t port)
+{
+	return find(h, proxy, addr, port) != NULL;
+}
+
+bool lb_health_enabled(const struct lb_health *h)
+{
+	return h->enabled;
+}
+
+struct lb_health_state lb_health_state(const struct lb_health *h, const char *proxy, uint32_t addr,
+				       uint16_t port)
+{
+	struct lb_health_state s = {.healthy = true};
+	const struct hc_target *t = find(h, proxy, addr, port);
+
+	if (!t)
+		return s;
+	if (t->override != LB_OVERRIDE_NONE) {
+		s.healthy = t->override == LB_OVERRIDE_HEALTHY;
+		return s;
+	}
+	if (!h->enabled || t->cfg.type == LB_HC_NONE)
+		return s;
+	s.healthy = t->healthy;
+	s.recovery_step = t->healthy ? t->recovery_step : 0;
+	return s;
+}
+
+static json_t *target_event(const struct hc_target *t, const char *type)
+{
+	char tgt[LB_TARGET_STR_MAX];
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:i}", "type", type, "proxy", t->proxy,
+			 "target", lb_format_target(t->addr, t->port, tgt), "last-error",
+			 lb_hc_error_name(t->last.error), "last-latency-ms",
+			 t->last.latency_us / 1000.0, "last-http-status", t->last.http_status);
+}
+
+static void emit(struct hc_target *t, const char *type)
+{
+	json_t *ev = target_event(t, type);
+	char tgt[LB_TARGET_STR_MAX];
+
+	lb_info("health: %s %s is now %s (%s)", t->proxy, lb_format_target(t->addr, t->port, tgt),
+		type + strlen("target-"), lb_hc_error_name(t->last.error));
+	if (ev && t->h->event)
+		t->h->event(t->h->ctx, ev);
+	json_decref(ev);
+}
+
+static void probe_done(struct lb_hc_probe *p, const struct lb_hc_result *r, void *arg);
+
+static void start_probe(uv_timer_t *timer)
+{
+	struct hc_target *t = timer->data;
+
+	if (t->probe || !t->h->enabled)
+		return;
+	t->probe = lb_hc_probe_start(t->h->loop, t->addr, t->port, &t->cfg, probe_done, t);
+	if (!t->probe) {
+		struct lb_hc_result r = {.error = LB_HC_ERR_INTERNAL};
+
+		probe_done(NULL, &r, t);
+	}
+}
+
+/* Fold one result into the target's state: thresholds, recovery ramp, events. */
+static void probe_done(struct lb_hc_probe *p, const struct lb_hc_result *r, void *arg)
+{
+	struct hc_target *t = arg;
+	bool was_healthy = t->healthy;
+	uint8_t was_step = t->recovery_step;
+
+	(void)p;
+	t->probe = NULL; /* the probe frees itself after this callback */
+	t->last = *r;
+	t->have_last = true;
+	t->checks++;
+	if (r->error == LB_HC_OK) {
+		t->consecutive_ok++;
+		t->consecutive_fail = 0;
+		if (t->healthy && t->recovery_step) {
+			if (++t->recovery_step >= LB_RECOVERY_STEPS)
+				t->recovery_step = 0;
+		} else if (!t->healthy && t->consecutive_ok >= t->cfg.healthy_threshold) {
+			t->healthy = true;
+			t->recovery_step = 1;
+		}
+	} else {
+		t->consecutive_fail++;
+		t->consecutive_ok = 0;
+		if (t->healthy && t->consecutive_fail >= t->cfg.unhealthy_threshold) {
+			t->healthy = false;
+			t->recovery_step = 0;
+		}
+	}
+	if (t->healthy != was_healthy)
+		emit(t, t->healthy ? "target-healthy" : "target-unhealthy");
+	if ((t->healthy != was_healthy || t->recovery_step != was_step) &&
+	    t->override == LB_OVERRIDE_NONE && t->h->changed)
+		t->h->changed(t->h->ctx, t->proxy);
+	uv_timer_start(&t->timer, start_probe, t->cfg.interval_ms, 0);
+}
+
+/* First check after a random part of the interval: restarts do not check all at once. */
+static void schedule_first(struct hc_target *t)
+{
+	uint64_t delay = t->cfg.interval_ms ? rand_r(&t->h->seed) % t->cfg.interval_ms : 0;
+
+	uv_timer_start(&t->timer, start_probe, delay, 0);
+}
+
+static void target_closed(uv_handle_t *handle)
+{
+	free(handle->data);
+}
+
+static void target_free(struct hc_target *t)
+{
+	lb_hc_probe_cancel(t->probe);
+	t->probe = NULL;
+	uv_close((uv_handle_t *)&t->timer, target_closed);
+}
+
+static struct hc_target *target_new(struct lb_health *h, const char *proxy,
+				    const struct lb_target_cfg *tc)
+{
+	struct hc_target *t;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 16;
+		struct hc_target **grown = realloc(h->t, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		h->t = grown;
+		h->cap = cap;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->h = h;
+	snprintf(t->proxy, sizeof(t->proxy), "%s", proxy);
+	t->addr = tc->addr;
+	t->port = tc->port;
+	t->healthy = true;
+	uv_timer_init(h->loop, &t->timer);
+	t->timer.data = t;
+	h->t[h->n++] = t;
+	return t;
+}
+
+static void sync_target(struct lb_health *h, const char *proxy, const struct lb_target_cfg *tc)
+{
+	struct hc_target *t = find(h, proxy, tc->addr, tc->port);
+
+	if (t && t->seen)
+		return; /* listed in an earlier group of this proxy: its first settings win */
+	if (!t) {
+		t = target_new(h, proxy, tc);
+		if (!t) {
+			lb_warn("health: out of memory; %s is not checked", proxy);
+			return;
+		}
+		t->cfg = tc->hc;
+		if (h->enabled)
+			schedule_first(t);
+	}
+	t->cfg = tc->hc;
+	t->seen = true;
+}
+
+void lb_health_sync(struct lb_health *h, const struct lb_config *cfg)
+{
+	bool was = h->enabled;
+	size_t i, p, r, k;
+
+	h->enabled = cfg->settings.health_check_enabled;
+	for (i = 0; i < h->n; i++)
+		h->t[i]->seen = false;
+	for (p = 0; p < cfg->n_proxies; p++) {
+		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+
+		for (r = 0; r <= pc->n_routes; r++) {
+			const struct lb_group_cfg *g =
+				r == 0 ? &pc->default_group : &pc->routes[r - 1].group;
+
+			for (k = 0; k < g->n; k++)
+				sync_target(h, pc->name, &g->t[k]);
+		}
+	}
+	for (i = 0; i < h->n;) {
+		if (h->t[i]->seen) {
+			i++;
+			continue;
+		}
+		target_free(h->t[i]);
+		h->t[i] = h->t[--h->n];
+	}
+	if (h->enabled && !was) {
+		for (i = 0; i < h->n; i++)
+			schedule_first(h->t[i]);
+		lb_info("health checking enabled for %zu targets", h->n);
+	} else if (!h->enabled && was) {
+		/* Off means "all healthy": forget the verdicts so none lingers when it is back. */
+		for (i = 0; i < h->n; i++) {
+			lb_hc_probe_cancel(h->t[i]->probe);
+			h->t[i]->probe = NULL;
+			uv_timer_stop(&h->t[i]->timer);
+			h->t[i]->healthy = true;
+			h->t[i]->recovery_step = 0;
+			h->t[i]->consecutive_ok = h->t[i]->consecutive_fail = 0;
+		}
+		lb_info("health checking disabled; every target counts as healthy");
+	}
+}
+
+int lb_health_set_override(struct lb_health *h, const char *proxy, uint32_t addr, uint16_t port,
+			   enum lb_override o)
+{
+	struct hc_target *t = find(h, proxy, addr, port);
+
+	if (!t)
+		return -ENOENT;
+	if (t->override == o)
+		return 0;
+	t->override = o;
+	if (h->changed)
+		h->changed(h->ctx, t->proxy);
+	return 0;
+}
+
+int lb_health_force_check(struct lb_health *h, const char *proxy, uint32_t addr, uint16_t port)
+{
+	struct hc_target *t = find(h, proxy, addr, port);
+
+	if (!t)
+		return -ENOENT;
+	if (!h->enabled)
+		return -EAGAIN;
+	if (!t->probe)
+		uv_timer_start(&t->timer, start_probe, 0, 0);
+	return 0;
+}
+
+static const char *status_of(const struct lb_health *h, const struct hc_target *t)
+{
+	struct lb_health_state s = lb_health_state(h, t->proxy, t->addr, t->port);
+
+	if (!s.healthy)
+		return "unhealthy";
+	return s.recovery_step ? "recovering" : "healthy";
+}
+
+json_t *lb_health_targets_json(const struct lb_health *h, const char *proxy)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		const struct hc_target *t = h->t[i];
+		char tgt[LB_TARGET_STR_MAX];
+		json_t *o;
+
+		if (strcmp(t->proxy, proxy))
+			continue;
+		o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:I, s:{s:s, s:i, s:i}}", "target",
+			      lb_format_target(t->addr, t->port, tgt), "status", status_of(h, t),
+			      "override", lb_override_name(t->override), "recovery-step",
+			      t->healthy ? t->recovery_step : 0, "consecutive-successes",
+			      (int)t->consecutive_ok, "consecutive-failures",
+			      (int)t->consecutive_fail, "checks", (json_int_t)t->checks, "check",
+			      "type", lb_hc_type_name(t->cfg.type), "interval-ms",
+			      (int)t->cfg.interval_ms, "timeout-ms", (int)t->cfg.timeout_ms);
+		if (!o)
+			continue;
+		if (t->have_last) {
+			json_object_set_new(o, "last-latency-ms",
+					    json_real(t->last.latency_us / 1000.0));
+			json_object_set_new(o, "last-error",
+					    json_string(lb_hc_error_name(t->last.error)));
+			if (t->last.http_status)
+				json_object_set_new(o, "last-http-status",
+						    json_integer(t->last.http_status));
+		}
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+void lb_health_free(struct lb_health *h)
+{
+	size_t i;
+
+	if (!h)
+		return;
+	for (i = 0; i < h->n; i++)
+		target_free(h->t[i]);
+	free(h->t);
+	free(h);
+}

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+/* Health methods: health (and its event stream), set-target-status, force-check, on/off. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lb_addr.h"
+#include "rpc_methods.h"
+
+int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cfg **p,
+			 uint32_t *addr, uint16_t *port, struct lbd_rpc_err *e)
+{
+	const char *name = json_string_value(json_object_get(params, "proxy"));
+	const char *target = json_string_value(json_object_get(params, "target"));
+	struct lb_target_cfg tc;
+	char err[LB_ERR_MAX];
+	int has_weight = 0;
+	size_t r, k;
+
+	*p = lbd_find_proxy(l->cfg, name);
+	if (!*p)
+		return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
+				    json_pack("{s:s, s:s}", "kind", "proxy", "name", name),
+				    "no proxy named \"%s\" (lbctl list-proxies shows them)", name);
+	if (lb_parse_target(target, &tc, &has_weight, err, sizeof(err)) || has_weight)
+		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", "target"),
+				    "target: %s",
+				    has_weight ? "give ip:port, without a weight" : err);
+	for (r = 0; r <= (*p)->n_routes; r++) {
+		const struct lb_group_cfg *g =
+			r == 0 ? &(*p)->default_group : &(*p)->routes[r - 1].group;
+
+		for (k = 0; k < g->n; k++)
+			if (g->t[k].addr == tc.addr && g->t[k].port == tc.port) {
+				*addr = tc.addr;
+				*port = tc.port;
+				return 0;
+			}
+	}
+	return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
+			    json_pack("{s:s, s:s}", "kind", "target", "name", target),
+			    "proxy \"%s\" has no target %s", name, target);
+}
+
+int lbd_rpc_health(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	const char *only = json_string_value(json_object_get(params, "proxy"));
+	json_t *arr = json_array();
+	size_t i;
+
+	if (only && !lbd_find_proxy(l->cfg, only)) {
+		json_decref(arr);
+		return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
+				    json_pack("{s:s, s:s}", "kind", "proxy", "name", only),
+				    "no proxy named \"%s\" (lbctl list-proxies shows them)", only);
+	}
+	for (i = 0; i < l->cfg->n_proxies; i++) {
+		const struct lb_proxy_cfg *p = &l->cfg->proxies[i];
+
+		if (only && strcmp(only, p->name))
+			continue;
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:o}", "proxy", p->name, "targets",
+						     lb_health_targets_json(l->health, p->name),
+						     "groups", lbd_weights_json(l, p)));
+	}
+	if (json_is_true(json_object_get(params, "follow")) &&
+	    lb_subs_add(&l->health_subs, l->call_client)) {
+		json_decref(arr);
+		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	}
+	*result = json_pack("{s:b, s:o}", "enabled", lb_health_enabled(l->health), "proxies", arr);
+	return 0;
+}
+
+int lbd_rpc_set_target_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	const char *status = json_string_value(json_object_get(params, "status"));
+	const struct lb_proxy_cfg *p;
+	enum lb_override o;
+	uint32_t addr;
+	uint16_t port;
+	char tgt[LB_TARGET_STR_MAX];
+
+	if (!strcmp(status, "healthy"))
+		o = LB_OVERRIDE_HEALTHY;
+	else if (!strcmp(status, "unhealthy"))
+		o = LB_OVERRIDE_UNHEALTHY;
+	else if (!strcmp(status, "auto"))
+		o = LB_OVERRIDE_NONE;
+	else
+		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", "status"),
+				    "status: \"%s\" is not healthy, unhealthy or auto", status);
+	if (lbd_rpc_target_param(l, params, &p, &addr, &port, e))
+		return -1;
+	lb_health_set_override(l->health, p->name, addr, port, o);
+	*result = json_pack("{s:s, s:s, s:s}", "proxy", p->name, "target",
+			    lb_format_target(addr, port, tgt), "status", status);
+	return 0;
+}
+
+int lbd_rpc_force_check(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	const struct lb_proxy_cfg *p;
+	char tgt[LB_TARGET_STR_MAX];
+	uint32_t addr;
+	uint16_t port;
+
+	if (lbd_rpc_target_param(l, params, &p, &addr, &port, e))
+		return -1;
+	if (lb_health_force_check(l->health, p->name, addr, port) == -EAGAIN)
+		return lbd_rpc_fail(e, LB_RPC_UNAVAILABLE, json_object(),
+				    "health checking is disabled (lbctl enable-health-checks)");
+	*result = json_pack("{s:s, s:s, s:b}", "proxy", p->name, "target",
+			    lb_format_target(addr, port, tgt), "scheduled", 1);
+	return 0;
+}
+
+static int set_checks(struct lbd *l, bool on, json_t **result, struct lbd_rpc_err *e)
+{
+	struct lb_config *next = lb_config_dup(l->cfg);
+
+	if (!next)
+		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	next->settings.health_check_enabled = on;
+	if (lbd_rpc_apply(l, next, e))
+		return -1;
+	*result = json_pack("{s:b}", "enabled", on);
+	return 0;
+}
+
+int lbd_rpc_enable_health_checks(struct lbd *l, json_t *params, json_t **result,
+				 struct lbd_rpc_err *e)
+{
+	return set_checks(l, true, result, e);
+}
+
+int lbd_rpc_disable_health_checks(struct lbd *l, json_t *params, json_t **result,
+				  struct lbd_rpc_err *e)
+{
+	return set_checks(l, false, result, e);
+}
