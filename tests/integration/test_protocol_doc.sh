@@ -2,12 +2,13 @@
 # proto/PROTOCOL.md stays true: every request example in it is sent to a real lbd and the
 # reply must match the documented one.
 #
-# Usage: test_protocol_doc.sh PATH/TO/lbd PATH/TO/PROTOCOL.md
+# Usage: test_protocol_doc.sh PATH/TO/lbd PATH/TO/PROTOCOL.md PATH/TO/lbctl
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LBD=$(realpath "${1:?lbd binary}")
 DOC=$(realpath "${2:?PROTOCOL.md}")
+LBCTL=$(realpath "${3:?lbctl binary}")
 DOCPY=$LBT_DIR/protocol_doc.py
 
 lbt_require_env
@@ -28,5 +29,16 @@ test_every_documented_example() {
 	log "$(tail -n 1 <<<"$out")"
 }
 
+# Every method of the shared table (lbctl has one subcommand per method) has an example.
+test_every_method_has_an_example() {
+	local m missing=""
+	for m in $("$LBCTL" --list-commands); do
+		[[ $m == call || $m == help ]] && continue
+		grep -q "\"method\":\"$m\"" "$DOC" || missing="$missing $m"
+	done
+	[[ -z $missing ]] || fail "methods without an example in PROTOCOL.md:$missing"
+}
+
 run_test test_every_documented_example
+run_test test_every_method_has_an_example
 run_summary
