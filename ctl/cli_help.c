@@ -111,6 +111,9 @@ static const char *vtype_hint(enum lb_cli_vtype vt)
 		return "written a.b.c.d/len, or a.b.c.d for one address";
 	case LB_CV_TARGET:
 		return "written ip:port, or ip:port@weight with weight 0-100";
+	case LB_CV_DURATION:
+		return "a number with ms, s, m or h, such as 60s or 2m; no unit means seconds; "
+		       "1ms to 24h";
 	default:
 		return NULL;
 	}

@@ -4,6 +4,7 @@
  * lb_cli_spec. Values are checked here with the same parsers lbd uses, so a mistyped target
  * is a usage error before anything is sent.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -27,13 +28,22 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
 	return -EINVAL;
 }
 
-/* How @a is named in messages: "--port" or "TARGET". */
+/* How @a is named in messages: "--port", "TARGET", or "STATUS" for a positional choice. */
 static const char *arg_name(const struct lb_cli_arg *a, char *buf, size_t len)
 {
-	if (a->option)
+	const char *p;
+	size_t i = 0;
+
+	if (a->option) {
 		snprintf(buf, len, "--%s", a->option);
-	else
+	} else if (a->vtype == LB_CV_CHOICE) {
+		p = strrchr(a->path, '.') ? strrchr(a->path, '.') + 1 : a->path;
+		for (; p[i] && i + 1 < len; i++)
+			buf[i] = (char)toupper((unsigned char)p[i]);
+		buf[i] = '\0';
+	} else {
 		snprintf(buf, len, "%s", a->metavar);
+	}
 	return buf;
 }
 
@@ -66,6 +76,43 @@ static int parse_int(const char *s, json_int_t *out)
 			return -ERANGE;
 	}
 	*out = v;
+	return 0;
+}
+
+int lb_cli_parse_duration(const char *s, json_int_t *ms)
+{
+	static const struct {
+		const char *unit;
+		json_int_t ms;
+	} units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000}};
+	json_int_t whole = 0, frac = 0, scale = 1, v;
+	const char *p = s;
+	size_t i;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL; /* no sign, no blank, no ".5" */
+	for (; *p >= '0' && *p <= '9'; p++)
+		if (whole <= LB_CLI_DURATION_MAX_MS) /* beyond that it is out of range anyway */
+			whole = whole * 10 + (*p - '0');
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return -EINVAL;
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (scale < 1000000) { /* finer than a microsecond of an hour is noise */
+				frac = frac * 10 + (*p - '0');
+				scale *= 10;
+			}
+		}
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(p, units[i].unit))
+			break;
+	if (i == sizeof(units) / sizeof(units[0]))
+		return -EINVAL;
+	v = whole * units[i].ms + (frac * units[i].ms + scale / 2) / scale;
+	if (v < LB_CLI_DURATION_MIN_MS || v > LB_CLI_DURATION_MAX_MS)
+		return -ERANGE;
+	*ms = v;
 	return 0;
 }
 
@@ -151,6 +198,17 @@ static json_t *convert(const struct lb_cli_arg *a, const char *s, char *err, siz
 		if (v)
 			return v;
 		r = -EINVAL;
+		break;
+	case LB_CV_DURATION:
+		r = lb_cli_parse_duration(s, &n);
+		if (!r)
+			return json_integer(n);
+		if (r == -ERANGE)
+			fail(why, sizeof(why), "%s is out of range (1ms to 24h)", lb_quote(s, q));
+		else
+			fail(why, sizeof(why),
+			     "%s is not a duration: a number with ms, s, m or h (no unit: seconds)",
+			     lb_quote(s, q));
 		break;
 	case LB_CV_CHOICE:
 		if (!choice_ok(a->metavar, s))
@@ -368,12 +426,16 @@ static int store_all(struct parse_state *st, char *err, size_t errlen)
 static int check_required(const struct parse_state *st, char *err, size_t errlen)
 {
 	const struct lb_cli_arg *a;
+	char name[64];
 
 	for (a = st->spec->args; a->path; a++) {
 		if (!a->required || st->seen[a - st->spec->args])
 			continue;
 		if (a->option)
 			return fail(err, errlen, "missing --%s %s", a->option, a->metavar);
+		if (a->vtype == LB_CV_CHOICE)
+			return fail(err, errlen, "missing %s (%s)", arg_name(a, name, sizeof(name)),
+				    a->metavar);
 		return fail(err, errlen, "missing %s%s", a->metavar,
 			    a->kind == LB_CLI_POS_REST ? " (at least one)" : "");
 	}

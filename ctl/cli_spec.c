@@ -30,6 +30,11 @@
 	{                                                        \
 		path, LB_CLI_OPT, LB_CV_##vt, mv, opt, req, help \
 	}
+/* --opt, no value: true. */
+#define FLAG(opt, path, help)                                           \
+	{                                                               \
+		path, LB_CLI_FLAG, LB_CV_STRING, NULL, opt, false, help \
+	}
 /* --opt VALUE, repeatable, as an array. */
 #define REPEAT(opt, path, vt, mv, req, help)                            \
 	{                                                               \
@@ -149,6 +154,75 @@ static const struct lb_cli_spec cli_CONNECTION_STATS = {
 static const struct lb_cli_spec cli_RELOAD = {
 	.args = NO_ARGS,
 	.examples = EXAMPLES("lbctl reload"),
+};
+
+static const struct lb_cli_spec cli_HEALTH = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", false, NULL),
+		     FLAG("follow", "follow",
+			  "then print each health event as it happens (a target turns healthy or "
+			  "unhealthy, a group's effective weights change), one line each, until "
+			  "interrupted or lbd closes the connection")),
+	.examples = EXAMPLES("lbctl health", "lbctl health web --follow",
+			     "lbctl --json health --follow | jq -c 'select(.type != null)'"),
+};
+
+static const struct lb_cli_spec cli_SET_TARGET_STATUS = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
+		     POS("target", ENDPOINT, "TARGET", true, "the target, written ip:port"),
+		     POS("status", CHOICE, "healthy|unhealthy|auto", true,
+			 "healthy or unhealthy: override the health checks until set back to auto; "
+			 "auto: the health checks decide again")),
+	.examples = EXAMPLES("lbctl set-target-status web 10.0.0.2:8080 unhealthy",
+			     "lbctl set-target-status web 10.0.0.2:8080 auto"),
+};
+
+static const struct lb_cli_spec cli_FORCE_CHECK = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
+		     POS("target", ENDPOINT, "TARGET", true, "the target, written ip:port")),
+	.examples = EXAMPLES("lbctl force-check web 10.0.0.2:8080"),
+};
+
+static const struct lb_cli_spec cli_ENABLE_HEALTH_CHECKS = {
+	.args = NO_ARGS,
+	.examples = EXAMPLES("lbctl enable-health-checks"),
+};
+
+static const struct lb_cli_spec cli_DISABLE_HEALTH_CHECKS = {
+	.args = NO_ARGS,
+	.examples = EXAMPLES("lbctl disable-health-checks"),
+};
+
+/*
+ * --timeout here is the drain's: a command's own option wins over the global option of the
+ * same name after the command (lbctl's reply timeout then goes before the command).
+ */
+static const struct lb_cli_spec cli_DRAIN = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
+		     POS("target", ENDPOINT, "TARGET", true, "the target, written ip:port"),
+		     OPT("timeout", "timeout-ms", DURATION, "DURATION", false,
+			 "give up waiting for the target's connections after DURATION; they are "
+			 "left alone, not cut (default: lbd's settings.default-drain-timeout-ms). "
+			 "After the command, --timeout is this one; lbctl's own reply timeout goes "
+			 "before the command"),
+		     FLAG("wait", "wait",
+			  "wait until the drain ends, showing its progress; exit status 0 when "
+			  "the connections are gone, 4 when the drain timed out, 5 when it was "
+			  "cancelled")),
+	.examples = EXAMPLES("lbctl drain web 10.0.0.1:8080",
+			     "lbctl drain web 10.0.0.1:8080 --timeout 60s --wait",
+			     "lbctl drain web 10.0.0.1:8080 --timeout 2m"),
+};
+
+static const struct lb_cli_spec cli_UNDRAIN = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
+		     POS("target", ENDPOINT, "TARGET", true, "the target, written ip:port")),
+	.examples = EXAMPLES("lbctl undrain web 10.0.0.1:8080"),
+};
+
+static const struct lb_cli_spec cli_DRAIN_STATUS = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", false, NULL),
+		     OPT("target", "target", ENDPOINT, "IP:PORT", false, NULL)),
+	.examples = EXAMPLES("lbctl drain-status", "lbctl drain-status web --target 10.0.0.1:8080"),
 };
 
 #define LB_X_SPEC(id, name, mutates, summary) [LB_M_##id] = &cli_##id,

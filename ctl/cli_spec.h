@@ -40,6 +40,7 @@ enum lb_cli_vtype {
 	LB_CV_ENDPOINT, /* ip:port -> string */
 	LB_CV_TARGET,	/* ip:port or ip:port@weight -> {"ip","port"[,"weight"]} */
 	LB_CV_CHOICE,	/* one of the '|'-separated words in the argument's metavar -> string */
+	LB_CV_DURATION, /* 500ms, 60s, 2m, 1h, or a number of seconds -> integer milliseconds */
 };
 
 struct lb_cli_arg {
@@ -88,6 +89,16 @@ typedef int (*lb_cli_extra_opt_fn)(void *arg, int argc, char **argv, int *i, cha
  */
 int lb_cli_build_params(const struct lb_method *m, int argc, char **argv, json_t **params,
 			lb_cli_extra_opt_fn extra, void *extra_arg, char *err, size_t errlen);
+
+/*
+ * Parse a duration: a decimal number (with an optional fraction) followed by ms, s, m or
+ * h; no unit means seconds ("60", "60s", "1.5m", "500ms"). Rounded to whole milliseconds.
+ * Returns 0 with *ms, -EINVAL when @s is not written so, -ERANGE when it is outside
+ * LB_CLI_DURATION_MIN_MS..LB_CLI_DURATION_MAX_MS.
+ */
+#define LB_CLI_DURATION_MIN_MS 1
+#define LB_CLI_DURATION_MAX_MS (24 * 3600 * 1000)
+int lb_cli_parse_duration(const char *s, json_int_t *ms);
 
 /* Print the usage synopsis ("usage: lbctl NAME ...", one line per form) of @m. */
 void lb_cli_print_usage(FILE *out, const struct lb_method *m);

@@ -33,6 +33,8 @@ static int wait_for(struct lb_client *c, short events, int64_t deadline_ms)
 	int r;
 
 	for (;;) {
+		if (c->stop && *c->stop)
+			return -EINTR;
 		left = deadline_ms < 0 ? -1 : deadline_ms - lb_client_now_ms();
 		if (deadline_ms >= 0 && left <= 0)
 			return -ETIMEDOUT;

@@ -10,6 +10,7 @@
 #ifndef LB_CLIENT_H
 #define LB_CLIENT_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -25,6 +26,11 @@ struct lb_client {
 	int timeout_ms; /* per call; < 0 waits forever */
 	json_int_t next_id;
 	struct lb_linebuf in;
+	/*
+	 * When set (after connecting) and a signal interrupts a wait while *stop is non-zero,
+	 * the wait ends with -EINTR: how a streaming command stops on SIGINT.
+	 */
+	const volatile sig_atomic_t *stop;
 };
 
 /* Called with each notification received while a call waits for its reply. */
@@ -43,7 +49,8 @@ void lb_client_close(struct lb_client *c);
 /*
  * Next message from lbd, waiting until @deadline_ms (CLOCK_MONOTONIC milliseconds, < 0: no
  * limit). Returns 0 with *msg (caller decrefs), -ETIMEDOUT, -ECONNRESET when lbd closed the
- * connection, -EPROTO when a line is not a JSON object, -E2BIG for an over-long line.
+ * connection, -EPROTO when a line is not a JSON object, -E2BIG for an over-long line,
+ * -EINTR when stopped (see lb_client.stop).
  */
 int lb_client_recv(struct lb_client *c, int64_t deadline_ms, json_t **msg);
 

@@ -181,6 +181,18 @@ const char *lb_format_duration(json_int_t sec, char *buf, size_t len)
 	return buf;
 }
 
+const char *lb_format_ms(json_int_t ms, char *buf, size_t len)
+{
+	if (ms < 0)
+		ms = 0;
+	if (ms < 120 * 1000)
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT ".%ds", ms / 1000,
+			 (int)(ms % 1000 / 100));
+	else
+		lb_format_duration(ms / 1000, buf, len);
+	return buf;
+}
+
 static bool is_target(const json_t *v)
 {
 	char buf[64];

@@ -9,8 +9,10 @@
 #ifndef LB_FORMAT_H
 #define LB_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -42,6 +44,35 @@ const char *lb_format_target_obj(const json_t *v, char *buf, size_t len);
 
 /* A duration in seconds as "45s", "2m05s", "3h07m", "2d05h". Returns @buf. */
 const char *lb_format_duration(json_int_t sec, char *buf, size_t len);
+
+/* Milliseconds as "5.0s" under two minutes, else as lb_format_duration(). Returns @buf. */
+const char *lb_format_ms(json_int_t ms, char *buf, size_t len);
+
+/*
+ * format_health.c: the results of health, set-target-status, force-check and
+ * enable/disable-health-checks. Returns false (nothing printed) for another method or a
+ * result of another shape.
+ */
+bool lb_format_health_result(FILE *out, const char *method, const json_t *result);
+
+/*
+ * One line for the params of a "health-event" notification received at @when (local time):
+ *   12:00:01 web 10.0.0.2:8080 target-unhealthy (connection-refused)
+ *   12:00:01 web weights-updated default: 71/0/29, 10.10.0.0/16: 100
+ */
+void lb_format_health_event(FILE *out, const json_t *event, time_t when);
+
+/* format_drain.c: the results of drain, undrain and drain-status, as above. */
+bool lb_format_drain_result(FILE *out, const char *method, const json_t *result);
+
+/*
+ * One drain status object as a sentence and a newline (progress lines, outcomes):
+ *   draining web 10.0.0.1:8080: 3 of 10 connections left, 5.0s of 60.0s
+ *   drained web 10.0.0.1:8080: no connections left after 12.3s (10 at the start)
+ *   drain of web 10.0.0.1:8080 timed out after 60.0s with 3 connections left; they were not cut
+ *   drain of web 10.0.0.1:8080 was cancelled (undrain)
+ */
+void lb_format_drain_line(FILE *out, const json_t *status);
 
 /* A table: headers, rows of cells, columns aligned on print. */
 struct lb_table;

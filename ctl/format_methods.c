@@ -275,5 +275,8 @@ void lb_format_result(FILE *out, const char *method, const json_t *result)
 				formatters[i].format(out, result);
 				return;
 			}
+	if (lb_format_health_result(out, method, result) ||
+	    lb_format_drain_result(out, method, result))
+		return;
 	lb_format_generic(out, result);
 }

@@ -4,11 +4,13 @@
  *
  *   lbctl [-s SOCKET] [--json] [--timeout SECONDS] COMMAND ARGS...
  *
- * Exit status: 0 ok, 1 lbd returned an error, 2 lbd could not be reached (or answered
- * something that is not JSON-RPC), 3 usage error.
+ * Exit status (exit_status.h): 0 ok, 1 lbd returned an error, 2 lbd could not be reached
+ * (or answered something that is not JSON-RPC), 3 usage error; drain --wait: 4 the drain
+ * timed out, 5 it was cancelled.
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,21 +19,16 @@
 
 #include "cli_spec.h"
 #include "client.h"
+#include "exit_status.h"
 #include "format.h"
 #include "lb_rpc.h"
+#include "stream.h"
 
 #ifndef LBD_VERSION
 #define LBD_VERSION "unknown"
 #endif
 
 #define DEFAULT_TIMEOUT_MS 10000
-
-enum {
-	EXIT_OK = 0,
-	EXIT_DAEMON_ERROR = 1,
-	EXIT_UNREACHABLE = 2,
-	EXIT_USAGE = 3,
-};
 
 struct opts {
 	const char *socket;
@@ -81,7 +78,7 @@ static void print_main_help(FILE *out)
 		"Targets are written ip:port or ip:port@weight. \"lbctl COMMAND --help\" shows a\n"
 		"command's arguments and examples.\n\n"
 		"exit status: 0 ok, 1 lbd returned an error, 2 lbd could not be reached,\n"
-		"3 usage error.\n",
+		"3 usage error; drain --wait: 4 the drain timed out, 5 it was cancelled.\n",
 		LB_RPC_DEFAULT_SOCKET, DEFAULT_TIMEOUT_MS / 1000);
 }
 
@@ -245,16 +242,79 @@ static void print_json_line(FILE *out, const json_t *v)
 	free(s);
 }
 
+/* Has stdout taken everything? Else say so: EXIT_DAEMON_ERROR (the change, if any, was made). */
+static int check_output(int rc)
+{
+	if ((fflush(stdout) || ferror(stdout)) && rc == EXIT_OK) {
+		fprintf(stderr, "lbctl: cannot write the output: %s\n", strerror(errno));
+		rc = EXIT_DAEMON_ERROR;
+	}
+	return rc;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* health --follow, drain --wait (stream.h); SIGINT ends them. */
+static int run_stream(const struct opts *o, const char *method, const json_t *params,
+		      enum lb_stream_kind kind)
+{
+	const char *proxy = json_string_value(json_object_get(params, "proxy"));
+	const char *target = json_string_value(json_object_get(params, "target"));
+	struct lb_stream s = {.json = o->json, .out = stdout, .err = stderr};
+	struct sigaction sa = {.sa_handler = on_interrupt};
+	struct opts waited = *o;
+	struct lb_client c;
+	bool called = false;
+	int r;
+
+	r = lb_client_connect(&c, o->socket, o->timeout_ms);
+	if (!r) {
+		called = true;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		c.stop = &interrupted;
+		r = lb_stream_call(&c, method, params, kind, &s);
+		waited.timeout_ms = c.timeout_ms;
+	}
+	lb_client_close(&c);
+	if (r == -EINTR) {
+		fprintf(stderr,
+			"lbctl: stopped waiting; lbd goes on draining %s %s (lbctl drain-status "
+			"shows it, lbctl undrain cancels it)\n",
+			proxy ? proxy : "?", target ? target : "?");
+		return EXIT_INTERRUPTED;
+	}
+	if (called && r == -ETIMEDOUT && kind == LB_STREAM_WAIT) {
+		fprintf(stderr,
+			"lbctl: lbd did not report the end of the drain of %s %s within %g s "
+			"(lbctl drain-status shows it)\n",
+			proxy ? proxy : "?", target ? target : "?", c.timeout_ms / 1000.0);
+		return EXIT_UNREACHABLE;
+	}
+	if (r < 0)
+		return report_unreachable(&waited, r);
+	return check_output(r);
+}
+
 /*
  * Call @method with @params (may be NULL) and print what comes back. With @result_out the
  * result is handed back instead of printed (caller decrefs).
  */
 static int run(const struct opts *o, const char *method, const json_t *params, json_t **result_out)
 {
+	enum lb_stream_kind kind = lb_stream_kind_of(method, params);
 	json_t *resp = NULL, *error, *result;
 	struct lb_client c;
 	int r, rc = EXIT_OK;
 
+	if (kind != LB_STREAM_NONE && !result_out)
+		return run_stream(o, method, params, kind);
 	r = lb_client_connect(&c, o->socket, o->timeout_ms);
 	if (!r)
 		r = lb_client_call(&c, method, params, &resp, NULL, NULL);
@@ -279,11 +339,7 @@ static int run(const struct opts *o, const char *method, const json_t *params, j
 		lb_format_result(stdout, method, result);
 	}
 	json_decref(resp);
-	if ((fflush(stdout) || ferror(stdout)) && rc == EXIT_OK) {
-		fprintf(stderr, "lbctl: cannot write the output: %s\n", strerror(errno));
-		rc = EXIT_DAEMON_ERROR; /* the change, if any, was made: not a usage error */
-	}
-	return rc;
+	return check_output(rc);
 }
 
 /* lbctl call METHOD [PARAMS] */
@@ -420,6 +476,50 @@ static int list_proxy_names(struct opts *o)
 	return r;
 }
 
+/* Print "ip:port" of each target in @group (a target object or an array of them) once. */
+static void print_targets(const json_t *group, json_t *seen)
+{
+	const json_t *ip = json_object_get(group, "ip"), *port = json_object_get(group, "port");
+	const json_t *t;
+	char buf[64];
+	size_t i;
+
+	if (json_is_string(ip) && json_is_integer(port)) {
+		snprintf(buf, sizeof(buf), "%s:%" JSON_INTEGER_FORMAT, json_string_value(ip),
+			 json_integer_value(port));
+		if (!json_object_get(seen, buf)) {
+			printf("%s\n", buf);
+			json_object_set_new(seen, buf, json_true());
+		}
+	}
+	json_array_foreach (group, i, t)
+		print_targets(t, seen);
+}
+
+/* --list-targets [PROXY] (shell completion): the targets of PROXY, or of every proxy. */
+static int list_target_names(struct opts *o, const char *proxy)
+{
+	json_t *result = NULL, *p, *route, *seen = json_object();
+	const char *name;
+	size_t i, k;
+	int r;
+
+	r = run(o, "list-proxies", NULL, &result);
+	json_array_foreach (json_object_get(result, "proxies"), i, p) {
+		name = json_string_value(json_object_get(p, "name"));
+		if (proxy && (!name || strcmp(name, proxy)))
+			continue;
+		print_targets(json_object_get(p, "default-target"), seen);
+		json_array_foreach (json_object_get(p, "source-routes"), k, route) {
+			print_targets(json_object_get(route, "targets"), seen);
+			print_targets(json_object_get(route, "target"), seen);
+		}
+	}
+	json_decref(seen);
+	json_decref(result);
+	return r;
+}
+
 /* The hidden options that feed shell completion; -1 when argv[*i] is not one. */
 static int completion_option(struct opts *o, int argc, char **argv, int i)
 {
@@ -435,6 +535,8 @@ static int completion_option(struct opts *o, int argc, char **argv, int i)
 	}
 	if (!strcmp(argv[i], "--list-proxies"))
 		return list_proxy_names(o);
+	if (!strcmp(argv[i], "--list-targets"))
+		return list_target_names(o, i + 1 < argc && *argv[i + 1] ? argv[i + 1] : NULL);
 	if (strcmp(argv[i], "--list-options") && strcmp(argv[i], "--list-args"))
 		return -1;
 	m = i + 1 < argc ? lb_method_find(argv[i + 1]) : NULL;

@@ -154,7 +154,12 @@ static void check_all(struct lb_drains *d)
 			x->initial = x->current;
 			x->counted = true;
 		}
-		if (x->current == 0) {
+		/*
+		 * Not on the first count: a packet already inside the datapath when the
+		 * weights changed may still create a flow to this target (it read the old
+		 * group). One check interval later such a flow is in conntrack and counted.
+		 */
+		if (x->current == 0 && uv_now(d->loop) - x->started_ms >= d->interval_ms) {
 			end_drain(d, x, LB_DRAIN_COMPLETED);
 			continue;
 		}
@@ -227,7 +232,7 @@ int lb_drains_start(struct lb_drains *d, const char *proxy, uint32_t addr, uint1
 		x->timeout_ms = timeout_ms;
 		if (d->changed)
 			d->changed(d->ctx, proxy);
-		/* Count at once: the initial count, and an idle target completes right away. */
+		/* Count at once for the initial count; completion waits for the next check. */
 		check_all(d);
 		if (count_draining(d) && !uv_is_active((uv_handle_t *)&d->timer))
 			uv_timer_start(&d->timer, on_tick, d->interval_ms, d->interval_ms);

@@ -6,7 +6,8 @@
  * composer), so no new flow picks it, while conntrack keeps its established flows on it.
  * Every drain-check-interval-ms one conntrack scan counts each draining target's open
  * flows (a flow stops counting when FIN was seen both ways or RST, or when it expired): the
- * drain completes when that reaches 0, or times out; either way the connections are left
+ * drain completes when that is 0 at a check at least one interval after the start (so a
+ * packet that read the old weights is counted), or times out; either way the connections are left
  * alone, and the target stays out of rotation until `undrain`.
  *
  * Drains live in lbd's memory: a restarted lbd starts with none (its configuration's

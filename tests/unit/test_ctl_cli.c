@@ -77,7 +77,7 @@ static enum lb_ptype cli_ptype(const struct lb_cli_arg *a)
 		return LB_PT_BOOL;
 	if (a->kind == LB_CLI_POS_REST || a->kind == LB_CLI_OPT_REPEAT)
 		return a->vtype == LB_CV_TARGET ? LB_PT_TARGETS : LB_PT_STRINGS;
-	if (a->vtype == LB_CV_INT || a->vtype == LB_CV_PORT)
+	if (a->vtype == LB_CV_INT || a->vtype == LB_CV_PORT || a->vtype == LB_CV_DURATION)
 		return LB_PT_INT;
 	return LB_PT_STRING;
 }
@@ -225,6 +225,36 @@ static const struct {
 	 "\"port\":8443,\"protocol\":\"both\",\"address\":\"10.0.0.10\"},\"default-target\":["
 	 "{\"ip\":\"10.0.0.1\",\"port\":8080,\"weight\":70},"
 	 "{\"ip\":\"10.0.0.2\",\"port\":8080,\"weight\":30}]}}"},
+	/* Health checks. */
+	{"health", "", "{}"},
+	{"health", "web", "{\"proxy\":\"web\"}"},
+	{"health", "--follow", "{\"follow\":true}"},
+	{"health", "--follow web", "{\"proxy\":\"web\",\"follow\":true}"},
+	{"set-target-status", "web 10.0.0.2:8080 unhealthy",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\",\"status\":\"unhealthy\"}"},
+	{"set-target-status", "web 10.0.0.2:8080 healthy",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\",\"status\":\"healthy\"}"},
+	{"set-target-status", "web 10.0.0.2:8080 auto",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\",\"status\":\"auto\"}"},
+	{"force-check", "web 10.0.0.2:8080", "{\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\"}"},
+	{"enable-health-checks", "", "{}"},
+	{"disable-health-checks", "", "{}"},
+	/* Drains: --timeout after the command is the drain's, in milliseconds. */
+	{"drain", "web 10.0.0.1:8080", "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\"}"},
+	{"drain", "web 10.0.0.1:8080 --timeout 60s --wait",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"timeout-ms\":60000,\"wait\":true}"},
+	{"drain", "--wait --timeout=500ms web 10.0.0.1:8080",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"timeout-ms\":500,\"wait\":true}"},
+	{"drain", "web 10.0.0.1:8080 --timeout 90",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"timeout-ms\":90000}"},
+	{"drain", "web 10.0.0.1:8080 --timeout 1.5m",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"timeout-ms\":90000}"},
+	{"undrain", "web 10.0.0.1:8080", "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\"}"},
+	{"drain-status", "", "{}"},
+	{"drain-status", "web", "{\"proxy\":\"web\"}"},
+	{"drain-status", "--target 10.0.0.1:8080 web",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\"}"},
+	{"drain-status", "--target=10.0.0.1:8080", "{\"target\":\"10.0.0.1:8080\"}"},
 };
 
 START_TEST(test_mapping)
@@ -297,6 +327,25 @@ static const struct {
 	{"add-proxy", "web --file x.json", "--file replaces every other argument"},
 	{"add-proxy", "--file /nonexistent/p.json", "--file /nonexistent/p.json: "},
 	{"remove-proxy", "--file x.json", "unknown option \"--file\""},
+	/* Health checks and drains. */
+	{"health", "web api", "unexpected argument \"api\""},
+	{"health", "--follow=yes", "--follow takes no value"},
+	{"set-target-status", "web 10.0.0.2:8080", "missing STATUS (healthy|unhealthy|auto)"},
+	{"set-target-status", "web 10.0.0.2:8080 down",
+	 "STATUS: \"down\" is not one of healthy|unhealthy|auto"},
+	{"set-target-status", "web 10.0.0.2 auto", "TARGET: \"10.0.0.2\" is not a target"},
+	{"set-target-status", "web 10.0.0.2:8080@5 auto", "without @weight"},
+	{"force-check", "web", "missing TARGET"},
+	{"drain", "web", "missing TARGET"},
+	{"drain", "web 10.0.0.1:8080 --timeout", "--timeout needs a value (DURATION)"},
+	{"drain", "web 10.0.0.1:8080 --timeout 0", "--timeout: \"0\" is out of range (1ms to 24h)"},
+	{"drain", "web 10.0.0.1:8080 --timeout 25h", "--timeout: \"25h\" is out of range"},
+	{"drain", "web 10.0.0.1:8080 --timeout 5min", "--timeout: \"5min\" is not a duration"},
+	{"drain", "web 10.0.0.1:8080 --timeout 1s --timeout 2s", "--timeout given twice"},
+	{"drain", "web 10.0.0.1:8080 --wait=1", "--wait takes no value"},
+	{"undrain", "web 10.0.0.1:8080 --wait", "unknown option \"--wait\""},
+	{"drain-status", "--target 10.0.0.1", "--target: \"10.0.0.1\" is not a target"},
+	{"enable-health-checks", "now", "unexpected argument \"now\""},
 };
 
 START_TEST(test_refused)
@@ -369,6 +418,53 @@ START_TEST(test_file_refused)
 }
 END_TEST
 
+/* DURATION: ms, s, m, h or bare seconds, rounded to milliseconds, 1 ms to 24 h. */
+START_TEST(test_duration)
+{
+	static const struct {
+		const char *text;
+		int result;
+		json_int_t ms;
+	} d[] = {
+		{"60s", 0, 60000},	 {"500ms", 0, 500},
+		{"2m", 0, 120000},	 {"1h", 0, 3600000},
+		{"60", 0, 60000},	 {"0.5", 0, 500},
+		{"1.5s", 0, 1500},	 {"1.5m", 0, 90000},
+		{"0.25h", 0, 900000},	 {"1ms", 0, 1},
+		{"0.001", 0, 1},	 {"0.0015s", 0, 2},
+		{"24h", 0, 86400000},	 {"1440m", 0, 86400000},
+		{"86400", 0, 86400000},	 {"007s", 0, 7000},
+		{"0", -ERANGE, 0},	 {"0ms", -ERANGE, 0},
+		{"0.0004s", -ERANGE, 0}, {"24.001h", -ERANGE, 0},
+		{"86401s", -ERANGE, 0},	 {"99999999999999999999h", -ERANGE, 0},
+		{"", -EINVAL, 0},	 {"s", -EINVAL, 0},
+		{".5s", -EINVAL, 0},	 {"5.s", -EINVAL, 0},
+		{"-5s", -EINVAL, 0},	 {"+5s", -EINVAL, 0},
+		{" 5s", -EINVAL, 0},	 {"5 s", -EINVAL, 0},
+		{"5S", -EINVAL, 0},	 {"5sec", -EINVAL, 0},
+		{"1d", -EINVAL, 0},	 {"1e3", -EINVAL, 0},
+		{"0x10", -EINVAL, 0},	 {"1.2.3s", -EINVAL, 0},
+	};
+	json_int_t ms;
+	size_t i;
+	int r;
+
+	for (i = 0; i < N(d); i++) {
+		ms = -1;
+		r = lb_cli_parse_duration(d[i].text, &ms);
+		ck_assert_msg(r == d[i].result, "\"%s\": %d, expected %d", d[i].text, r,
+			      d[i].result);
+		if (!r)
+			ck_assert_msg(ms == d[i].ms,
+				      "\"%s\": %" JSON_INTEGER_FORMAT
+				      " ms, expected %" JSON_INTEGER_FORMAT,
+				      d[i].text, ms, d[i].ms);
+		else
+			ck_assert(ms == -1);
+	}
+}
+END_TEST
+
 /* Options the command does not know go to the caller's handler (global options). */
 static int extra_seen;
 
@@ -406,6 +502,46 @@ START_TEST(test_extra_options)
 	ck_assert_int_eq(lb_cli_build_params(m, 1, bad, &params, extra_opt, NULL, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_str_eq(err, "bad one");
+}
+END_TEST
+
+/*
+ * After "drain", --timeout is the drain's own option: the global handler never sees it,
+ * in either spelling. After a command without one it still reaches the global handler.
+ */
+START_TEST(test_timeout_precedence)
+{
+	const struct lb_method *drain = lb_method_find("drain"), *health = lb_method_find("health");
+	char *argv[] = {"web", "10.0.0.1:8080", "--timeout", "60s", "--wait", NULL};
+	char *argv_eq[] = {"--json", "web", "--timeout=2m", "10.0.0.1:8080", NULL};
+	char *argv_health[] = {"web", "--timeout", "3", "--follow", NULL};
+	json_t *params;
+	char *got;
+
+	extra_seen = 0;
+	ck_assert_msg(
+		!lb_cli_build_params(drain, 5, argv, &params, extra_opt, NULL, err, sizeof(err)),
+		"%s", err);
+	ck_assert_int_eq(extra_seen, 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(params, "timeout-ms")), 60000);
+	ck_assert(json_is_true(json_object_get(params, "wait")));
+	json_decref(params);
+
+	ck_assert(!lb_cli_build_params(drain, 4, argv_eq, &params, extra_opt, NULL, err,
+				       sizeof(err)));
+	ck_assert_int_eq(extra_seen, 1); /* --json only */
+	ck_assert_int_eq(json_integer_value(json_object_get(params, "timeout-ms")), 120000);
+	ck_assert_ptr_null(json_object_get(params, "wait"));
+	json_decref(params);
+
+	extra_seen = 0;
+	ck_assert(!lb_cli_build_params(health, 4, argv_health, &params, extra_opt, NULL, err,
+				       sizeof(err)));
+	ck_assert_int_eq(extra_seen, 1);
+	got = json_dumps(params, JSON_COMPACT);
+	ck_assert_str_eq(got, "{\"proxy\":\"web\",\"follow\":true}");
+	free(got);
+	json_decref(params);
 }
 END_TEST
 
@@ -482,6 +618,32 @@ START_TEST(test_usage_and_completion_lists)
 	s = capture_help(m, lb_cli_print_positionals);
 	ck_assert_str_eq(s, "NAME\nTARGET...\n");
 	free(s);
+
+	m = lb_method_find("drain");
+	s = capture_help(m, lb_cli_print_usage);
+	ck_assert_str_eq(s, "usage: lbctl drain PROXY TARGET [--timeout DURATION] [--wait]\n");
+	free(s);
+	s = capture_help(m, lb_cli_print_options);
+	ck_assert_str_eq(s, "--timeout DURATION\n--wait\n--help\n");
+	free(s);
+	s = capture_help(m, lb_cli_print_positionals);
+	ck_assert_str_eq(s, "PROXY\nTARGET\n");
+	free(s);
+	s = capture_help(m, lb_cli_print_help);
+	ck_assert_msg(strstr(squash(s), "1ms to 24h"), "%s", s);
+	free(s);
+	s = capture_help(lb_method_find("health"), lb_cli_print_usage);
+	ck_assert_str_eq(s, "usage: lbctl health [PROXY] [--follow]\n");
+	free(s);
+	s = capture_help(lb_method_find("set-target-status"), lb_cli_print_usage);
+	ck_assert_str_eq(s, "usage: lbctl set-target-status PROXY TARGET healthy|unhealthy|auto\n");
+	free(s);
+	s = capture_help(lb_method_find("set-target-status"), lb_cli_print_positionals);
+	ck_assert_str_eq(s, "PROXY\nTARGET\nhealthy|unhealthy|auto\n");
+	free(s);
+	s = capture_help(lb_method_find("drain-status"), lb_cli_print_usage);
+	ck_assert_str_eq(s, "usage: lbctl drain-status [PROXY] [--target IP:PORT]\n");
+	free(s);
 }
 END_TEST
 
@@ -556,6 +718,8 @@ static Suite *ctl_cli_suite(void)
 	tcase_add_test(tc, test_file);
 	tcase_add_test(tc, test_file_refused);
 	tcase_add_test(tc, test_extra_options);
+	tcase_add_test(tc, test_duration);
+	tcase_add_test(tc, test_timeout_precedence);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("help");

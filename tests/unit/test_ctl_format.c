@@ -197,6 +197,121 @@ static const struct {
 	/* reload */
 	{"reload", "{\"reloaded\":true,\"config-file\":\"/etc/lbd/lb.json\",\"proxies\":2}",
 	 "reloaded:    yes\nconfig-file: /etc/lbd/lb.json\nproxies:     2\n"},
+	/* health: per proxy its check, a table of targets, a line per group; OVERRIDE only
+	 * where some target has one. */
+	{"health",
+	 "{\"enabled\":true,\"proxies\":[{\"proxy\":\"web\",\"targets\":[{\"target\":"
+	 "\"10.0.0.1:8080\",\"status\":\"healthy\",\"override\":\"none\",\"recovery-step\":0,"
+	 "\"consecutive-successes\":12,\"consecutive-failures\":0,\"checks\":40,\"check\":{"
+	 "\"type\":\"http\",\"interval-ms\":10000,\"timeout-ms\":3000},\"last-latency-ms\":0.83,"
+	 "\"last-error\":\"ok\",\"last-http-status\":200},{\"target\":\"10.0.0.2:8080\","
+	 "\"status\":\"unhealthy\",\"override\":\"none\",\"recovery-step\":0,"
+	 "\"consecutive-successes\":0,\"consecutive-failures\":4,\"checks\":40,\"check\":{"
+	 "\"type\":\"http\",\"interval-ms\":10000,\"timeout-ms\":3000},\"last-latency-ms\":0.21,"
+	 "\"last-error\":\"connection-refused\"},{\"target\":\"10.0.0.3:8080\",\"status\":"
+	 "\"recovering\",\"override\":\"none\",\"recovery-step\":2,\"consecutive-successes\":3,"
+	 "\"consecutive-failures\":0,\"checks\":40,\"check\":{\"type\":\"http\",\"interval-ms\":"
+	 "10000,\"timeout-ms\":3000},\"last-latency-ms\":12.5,\"last-error\":\"ok\","
+	 "\"last-http-status\":200}],\"groups\":[{\"source\":\"default\",\"targets\":["
+	 "{\"target\":\"10.0.0.1:8080\",\"configured-weight\":50,\"effective-weight\":71},"
+	 "{\"target\":\"10.0.0.2:8080\",\"configured-weight\":30,\"effective-weight\":0},"
+	 "{\"target\":\"10.0.0.3:8080\",\"configured-weight\":20,\"effective-weight\":29}]},"
+	 "{\"source\":\"10.10.0.0/16\",\"targets\":[{\"target\":\"10.0.0.4:8080\","
+	 "\"configured-weight\":100,\"effective-weight\":100}]}]},{\"proxy\":\"dns\",\"targets\":"
+	 "[{\"target\":\"10.0.0.53:53\",\"status\":\"unhealthy\",\"override\":\"unhealthy\","
+	 "\"recovery-step\":0,\"consecutive-successes\":0,\"consecutive-failures\":0,\"checks\":0,"
+	 "\"check\":{\"type\":\"tcp\",\"interval-ms\":5000,\"timeout-ms\":1000}},{\"target\":"
+	 "\"10.0.0.54:53\",\"status\":\"healthy\",\"override\":\"none\",\"recovery-step\":0,"
+	 "\"consecutive-successes\":0,\"consecutive-failures\":0,\"checks\":0,\"check\":{\"type\":"
+	 "\"tcp\",\"interval-ms\":5000,\"timeout-ms\":1000}}],\"groups\":[{\"source\":"
+	 "\"default\",\"targets\":[{\"target\":\"10.0.0.53:53\",\"configured-weight\":50,"
+	 "\"effective-weight\":0},{\"target\":\"10.0.0.54:53\",\"configured-weight\":50,"
+	 "\"effective-weight\":100}]}]}]}",
+	 "health checks enabled\n"
+	 "\n"
+	 "proxy web: http checks every 10.0s, timeout 3.0s\n"
+	 "  TARGET         STATUS               LATENCY  LAST-ERROR          OK/FAIL  CHECKS\n"
+	 "  10.0.0.1:8080  healthy              0.8ms    ok, HTTP 200        12/0     40\n"
+	 "  10.0.0.2:8080  unhealthy            0.2ms    connection-refused  0/4      40\n"
+	 "  10.0.0.3:8080  recovering (step 2)  12.5ms   ok, HTTP 200        3/0      40\n"
+	 "  group default       configured 50/30/20 -> effective 71/0/29\n"
+	 "  group 10.10.0.0/16  configured 100 -> effective 100\n"
+	 "\n"
+	 "proxy dns: tcp checks every 5.0s, timeout 1.0s\n"
+	 "  TARGET        STATUS     OVERRIDE   LATENCY  LAST-ERROR  OK/FAIL  CHECKS\n"
+	 "  10.0.0.53:53  unhealthy  unhealthy  -        -           0/0      0\n"
+	 "  10.0.0.54:53  healthy    -          -        -           0/0      0\n"
+	 "  group default  configured 50/50 -> effective 0/100\n"},
+	/* Checks of different kinds: no summary; type none; members lbctl does not know. */
+	{"health",
+	 "{\"enabled\":false,\"proxies\":[{\"proxy\":\"a\",\"targets\":[{\"target\":"
+	 "\"10.0.0.1:80\",\"status\":\"healthy\",\"check\":{\"type\":\"tcp\"}},{\"target\":"
+	 "\"10.0.0.2:80\",\"status\":\"healthy\",\"check\":{\"type\":\"http\"}}],\"groups\":[],"
+	 "\"extra\":1},{\"proxy\":\"b\",\"targets\":[],\"groups\":[]},{\"proxy\":\"c\","
+	 "\"targets\":[{\"target\":\"10.0.0.3:80\",\"status\":\"healthy\",\"check\":{\"type\":"
+	 "\"none\"}}]}],\"note\":\"x\"}",
+	 "health checks disabled: every target counts as healthy "
+	 "(lbctl enable-health-checks starts them)\n"
+	 "note: x\n"
+	 "\n"
+	 "proxy a\n"
+	 "  TARGET       STATUS   LATENCY  LAST-ERROR  OK/FAIL  CHECKS\n"
+	 "  10.0.0.1:80  healthy  -        -           0/0      0\n"
+	 "  10.0.0.2:80  healthy  -        -           0/0      0\n"
+	 "  extra: 1\n"
+	 "\n"
+	 "proxy b\n"
+	 "  no targets\n"
+	 "\n"
+	 "proxy c: no health checks (its targets count as healthy)\n"
+	 "  TARGET       STATUS   LATENCY  LAST-ERROR  OK/FAIL  CHECKS\n"
+	 "  10.0.0.3:80  healthy  -        -           0/0      0\n"},
+	{"health", "{\"enabled\":true,\"proxies\":[]}", "health checks enabled\nno proxies\n"},
+	{"health", "{\"unexpected\":1}", "unexpected: 1\n"},
+	{"set-target-status",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"status\":"
+	 "\"unhealthy\"}",
+	 "web 10.0.0.1:8080 is unhealthy by hand until \"lbctl set-target-status web "
+	 "10.0.0.1:8080 auto\"\n"},
+	{"set-target-status",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"status\":"
+	 "\"auto\"}",
+	 "web 10.0.0.1:8080 follows its health checks again\n"},
+	{"force-check", "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"scheduled\":true}",
+	 "health check of web 10.0.0.1:8080 scheduled (lbctl health web shows its result)\n"},
+	{"enable-health-checks", "{\"enabled\":true}", "health checks enabled\n"},
+	{"disable-health-checks", "{\"enabled\":false}",
+	 "health checks disabled: every target counts as healthy\n"},
+	/* drain, undrain, drain-status */
+	{"drain",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"status\":\"draining\","
+	 "\"elapsed-ms\":0,\"timeout-ms\":30000,\"current-connections\":10,"
+	 "\"initial-connections\":10}",
+	 "draining web 10.0.0.1:8080: 10 of 10 connections left, 0.0s of 30.0s\n"},
+	{"drain",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"status\":\"completed\","
+	 "\"elapsed-ms\":12345,\"timeout-ms\":30000,\"current-connections\":0,"
+	 "\"initial-connections\":10}",
+	 "drained web 10.0.0.1:8080: no connections left after 12.3s (10 at the start)\n"},
+	{"undrain",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"undrained\":true,"
+	 "\"previous-status\":\"draining\"}",
+	 "undrained web 10.0.0.1:8080, which was draining: it takes new connections again\n"},
+	{"undrain",
+	 "{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"undrained\":true,"
+	 "\"previous-status\":\"timeout\"}",
+	 "undrained web 10.0.0.1:8080, whose drain had timed out: it takes new connections "
+	 "again\n"},
+	{"drain-status",
+	 "{\"drains\":[{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"status\":"
+	 "\"draining\",\"elapsed-ms\":5040,\"timeout-ms\":60000,\"current-connections\":3,"
+	 "\"initial-connections\":10},{\"proxy\":\"api\",\"target\":\"10.0.1.1:3000\","
+	 "\"status\":\"timeout\",\"elapsed-ms\":300000,\"timeout-ms\":300000,"
+	 "\"current-connections\":1,\"initial-connections\":250}]}",
+	 "PROXY  TARGET         STATUS    ELAPSED  TIMEOUT  CONNECTIONS\n"
+	 "web    10.0.0.1:8080  draining  5.0s     60.0s    3/10\n"
+	 "api    10.0.1.1:3000  timeout   5m00s    5m00s    1/250\n"},
+	{"drain-status", "{\"drains\":[]}", "no drains\n"},
 };
 
 START_TEST(test_layout)
@@ -231,6 +346,110 @@ START_TEST(test_table_widths)
 	free(buf);
 	lb_table_free(t);
 	lb_table_free(NULL);
+}
+END_TEST
+
+/* The progress and outcome sentences of a drain status (drain --wait). */
+static const struct {
+	const char *status, *text;
+} drain_lines[] = {
+	{"{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"status\":\"draining\","
+	 "\"elapsed-ms\":5000,\"timeout-ms\":60000,\"current-connections\":3,"
+	 "\"initial-connections\":10}",
+	 "draining web 10.0.0.1:8080: 3 of 10 connections left, 5.0s of 60.0s\n"},
+	{"{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"status\":\"timeout\","
+	 "\"elapsed-ms\":60000,\"timeout-ms\":60000,\"current-connections\":3,"
+	 "\"initial-connections\":10}",
+	 "drain of web 10.0.0.1:8080 timed out after 60.0s with 3 connections left; they were not "
+	 "cut\n"},
+	{"{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"status\":\"timeout\","
+	 "\"elapsed-ms\":7200000,\"timeout-ms\":7200000,\"current-connections\":1,"
+	 "\"initial-connections\":10}",
+	 "drain of web 10.0.0.1:8080 timed out after 2h00m with 1 connection left; it was not "
+	 "cut\n"},
+	{"{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"status\":\"cancelled\","
+	 "\"elapsed-ms\":2500,\"timeout-ms\":60000,\"current-connections\":3,"
+	 "\"initial-connections\":10}",
+	 "drain of web 10.0.0.1:8080 was cancelled (undrain)\n"},
+	{"{\"proxy\":\"web\",\"target\":\"10.0.0.1:8080\",\"status\":\"paused\"}",
+	 "drain of web 10.0.0.1:8080: paused\n"},
+};
+
+START_TEST(test_drain_line)
+{
+	json_t *st = J(drain_lines[_i].status);
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	lb_format_drain_line(f, st);
+	fclose(f);
+	ck_assert_str_eq(buf, drain_lines[_i].text);
+	free(buf);
+	json_decref(st);
+}
+END_TEST
+
+/* One line per health event, stamped with the local time it arrived (TZ=UTC here). */
+static const struct {
+	const char *event, *text;
+} events[] = {
+	{"{\"type\":\"target-unhealthy\",\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\","
+	 "\"last-error\":\"connection-refused\",\"last-latency-ms\":0.2,\"last-http-status\":0}",
+	 "12:00:01 web 10.0.0.2:8080 target-unhealthy (connection-refused)\n"},
+	{"{\"type\":\"target-unhealthy\",\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\","
+	 "\"last-error\":\"bad-status\",\"last-latency-ms\":3.1,\"last-http-status\":503}",
+	 "12:00:01 web 10.0.0.2:8080 target-unhealthy (bad-status, HTTP 503)\n"},
+	{"{\"type\":\"target-healthy\",\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\","
+	 "\"last-error\":\"ok\",\"last-latency-ms\":0.4,\"last-http-status\":0}",
+	 "12:00:01 web 10.0.0.2:8080 target-healthy (ok)\n"},
+	{"{\"type\":\"weights-updated\",\"proxy\":\"web\",\"groups\":[{\"source\":\"default\","
+	 "\"targets\":[{\"target\":\"10.0.0.1:8080\",\"configured-weight\":50,"
+	 "\"effective-weight\":71},{\"target\":\"10.0.0.2:8080\",\"configured-weight\":30,"
+	 "\"effective-weight\":0},{\"target\":\"10.0.0.3:8080\",\"configured-weight\":20,"
+	 "\"effective-weight\":29}]}]}",
+	 "12:00:01 web weights-updated default: 71/0/29\n"},
+	{"{\"type\":\"weights-updated\",\"proxy\":\"web\",\"groups\":[{\"source\":\"default\","
+	 "\"targets\":[{\"target\":\"10.0.0.1:8080\",\"configured-weight\":100,"
+	 "\"effective-weight\":100}]},{\"source\":\"10.10.0.0/16\",\"targets\":[{\"target\":"
+	 "\"10.0.0.4:8080\",\"configured-weight\":50,\"effective-weight\":0},{\"target\":"
+	 "\"10.0.0.5:8080\",\"configured-weight\":50,\"effective-weight\":100}]}]}",
+	 "12:00:01 web weights-updated default: 100, 10.10.0.0/16: 0/100\n"},
+	{"{\"type\":\"target-draining\",\"proxy\":\"web\",\"extra\":[1]}",
+	 "12:00:01 web target-draining {\"extra\":[1]}\n"},
+	{"{}", "12:00:01 - event\n"},
+};
+
+START_TEST(test_health_event)
+{
+	json_t *ev = J(events[_i].event);
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	lb_format_health_event(f, ev, 12 * 3600 + 1);
+	fclose(f);
+	ck_assert_str_eq(buf, events[_i].text);
+	free(buf);
+	json_decref(ev);
+}
+END_TEST
+
+START_TEST(test_format_ms)
+{
+	static const struct {
+		json_int_t ms;
+		const char *text;
+	} d[] = {
+		{-5, "0.0s"},	   {0, "0.0s"},	       {99, "0.0s"},
+		{5040, "5.0s"},	   {60000, "60.0s"},   {119999, "119.9s"},
+		{120000, "2m00s"}, {3600000, "1h00m"}, {86400000, "1d00h"},
+	};
+	char buf[32];
+	size_t i;
+
+	for (i = 0; i < N(d); i++)
+		ck_assert_str_eq(lb_format_ms(d[i].ms, buf, sizeof(buf)), d[i].text);
 }
 END_TEST
 
@@ -279,20 +498,26 @@ static Suite *ctl_format_suite(void)
 	tcase_add_loop_test(tc, test_inline, 0, N(inline_cases));
 	tcase_add_test(tc, test_duration);
 	tcase_add_test(tc, test_table_widths);
+	tcase_add_test(tc, test_format_ms);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("layouts");
 	tcase_add_loop_test(tc, test_layout, 0, N(layouts));
 	tcase_add_loop_test(tc, test_error, 0, N(errors));
+	tcase_add_loop_test(tc, test_drain_line, 0, N(drain_lines));
+	tcase_add_loop_test(tc, test_health_event, 0, N(events));
 	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ctl_format_suite());
+	SRunner *sr;
 	int failed;
 
+	setenv("TZ", "UTC", 1); /* event time stamps are local time */
+	tzset();
+	sr = srunner_create(ctl_format_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
