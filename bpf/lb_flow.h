@@ -130,9 +130,10 @@ static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv, __be3
 	return rv ? rv->group : lv->default_group;
 }
 
-/* Create both conntrack entries of a new flow to @b. Returns 0 or a negative error. */
+/* Create both conntrack entries of a new flow to @b at @nat_addr. 0 or a negative error. */
 static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_listen_val *lv,
-					const struct lb_backend *b, __u64 now, __u8 flags)
+					const struct lb_backend *b, __be32 nat_addr, __u64 now,
+					__u8 flags)
 {
 	struct lb_ct_key k = {};
 	struct lb_ct_val v = {};
@@ -145,7 +146,7 @@ static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_
 	v.flags = flags;
 
 	/* The reply entry first: the backend's first answer may race this CPU. */
-	k.saddr = b->addr;
+	k.saddr = nat_addr;
 	k.daddr = p->saddr;
 	k.sport = b->port;
 	k.dport = p->sport;
@@ -162,7 +163,7 @@ static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_
 	k.sport = p->sport;
 	k.dport = p->dport;
 	k.dir = LB_DIR_ORIG;
-	v.nat_addr = b->addr;
+	v.nat_addr = nat_addr;
 	v.nat_port = b->port;
 	return bpf_map_update_elem(&lb_ct, &k, &v, BPF_ANY);
 }
@@ -215,6 +216,7 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	const struct lb_backend *b;
 	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 group_id, target_id;
+	__be32 nat_addr;
 	__u8 flags = 0;
 	int idx;
 
@@ -279,7 +281,13 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	target_id = b->target_id;
 	ts = bpf_map_lookup_elem(&lb_tstats, &target_id);
 
-	if (lb_ct_create(p, lv, b, now, flags)) {
+	/*
+	 * A backend address of 0 keeps the destination address and rewrites only the port:
+	 * that is how new connections reach lbd's own SNI acceptor, which listens on every
+	 * local address.
+	 */
+	nat_addr = b->addr ? b->addr : p->daddr;
+	if (lb_ct_create(p, lv, b, nat_addr, now, flags)) {
 		if (ps)
 			ps->err_ct_insert++;
 		if (ts)
@@ -287,7 +295,7 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 		lb_count(LB_G_ERR_CT_INSERT);
 		return LB_V_DROP;
 	}
-	nat->addr = b->addr;
+	nat->addr = nat_addr;
 	nat->port = b->port;
 	if (ps)
 		ps->new_flows++;

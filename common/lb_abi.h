@@ -74,7 +74,7 @@ struct lb_route_val {
 
 /* One backend inside a group. */
 struct lb_backend {
-	__be32 addr;
+	__be32 addr; /* 0: keep the packet's destination address, rewrite only the port */
 	__be16 port;
 	__u16 weight;	 /* effective weight, 0 = never chosen for a new flow */
 	__u32 target_id; /* index into lb_tstats */

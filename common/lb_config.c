@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * lb_config.c - the configuration model: its field tables and names, the defaults, and the
- * life of a configuration (new, copy, free).
+ * lb_config.c - the configuration model: its field tables and names, the defaults, the life
+ * of a configuration (new, copy, free), and which SNI route a server name takes.
  *
  * Parsing is in lb_config_parse.c, the rules in lb_config_validate.c, serialisation in
  * lb_config_json.c, error messages and paths in lb_config_path.c.
@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lb_config_priv.h"
 
@@ -28,12 +29,16 @@ const struct u32_field lb_cfg_settings_fields[] = {
 	 3600000, 0},
 	{"drain-check-interval-ms", offsetof(struct lb_settings, drain_check_interval_ms), 100,
 	 60000, 0},
+	{"sni-hello-timeout-ms", offsetof(struct lb_settings, sni_hello_timeout_ms), 100, 60000, 0},
+	{"sni-max-pending", offsetof(struct lb_settings, sni_max_pending), 1, 65536, 0},
 };
 
-/* Indexed by enum lb_hc_type, enum lb_xdp_mode and protocol bits respectively. */
 const char *const lb_cfg_hc_type_names[] = {"tcp", "http", "https", "none"};
 const char *const lb_cfg_xdp_mode_names[] = {"auto", "native", "generic"};
+const char *const lb_cfg_splice_mode_names[] = {"auto", "sockmap", "copy"};
 const char *const lb_cfg_protocol_names[] = {NULL, "tcp", "udp", "both"};
+/* By version: lbd writes the binary header of version 2 only, so "v1" is refused. */
+const char *const lb_cfg_pp_names[] = {"none", NULL, "v2"};
 
 static const uint16_t default_codes[] = {200, 201, 202, 204};
 
@@ -58,6 +63,9 @@ void lb_settings_default(struct lb_settings *s)
 	s->default_drain_timeout_ms = 30000;
 	s->drain_check_interval_ms = 1000;
 	s->xdp_mode = LB_XDP_AUTO;
+	s->sni_hello_timeout_ms = 5000;
+	s->sni_max_pending = 1024;
+	s->sni_splice = LB_SPLICE_AUTO;
 }
 
 struct lb_config *lb_config_new(void)
@@ -69,9 +77,25 @@ struct lb_config *lb_config_new(void)
 	return cfg;
 }
 
+/* A malloc'ed copy of @n elements of @size at @src; NULL for none (or without memory). */
+static void *dup_array(const void *src, size_t n, size_t size, bool *nomem)
+{
+	void *d;
+
+	if (!n || !src)
+		return NULL;
+	d = malloc(n * size);
+	if (!d)
+		*nomem = true;
+	else
+		memcpy(d, src, n * size);
+	return d;
+}
+
 struct lb_config *lb_config_dup(const struct lb_config *cfg)
 {
 	struct lb_config *d;
+	bool nomem = false;
 	size_t i;
 
 	if (!cfg) {
@@ -93,15 +117,15 @@ struct lb_config *lb_config_dup(const struct lb_config *cfg)
 		struct lb_proxy_cfg *q = &d->proxies[i];
 
 		*q = *p;
-		q->routes = NULL;
-		if (!p->n_routes)
-			continue;
-		q->routes = malloc(p->n_routes * sizeof(*q->routes));
-		if (!q->routes) {
+		q->routes = dup_array(p->routes, p->n_routes, sizeof(*q->routes), &nomem);
+		if (!q->routes)
 			q->n_routes = 0;
+		q->sni_routes =
+			dup_array(p->sni_routes, p->n_sni_routes, sizeof(*q->sni_routes), &nomem);
+		if (!q->sni_routes)
+			q->n_sni_routes = 0;
+		if (nomem)
 			goto nomem;
-		}
-		memcpy(q->routes, p->routes, p->n_routes * sizeof(*q->routes));
 	}
 	return d;
 nomem:
@@ -129,6 +153,52 @@ void lb_proxy_cfg_release(struct lb_proxy_cfg *p)
 	free(p->routes);
 	p->routes = NULL;
 	p->n_routes = 0;
+	free(p->sni_routes);
+	p->sni_routes = NULL;
+	p->n_sni_routes = 0;
+}
+
+/*
+ * A linear scan, once per TLS connection: reading its ClientHello costs far more. An exact
+ * match ends it; a wildcard wins only once every route has been seen, whatever their order.
+ */
+const struct lb_sni_route_cfg *lb_sni_route_match(const struct lb_proxy_cfg *p, const char *name)
+{
+	const struct lb_sni_route_cfg *best = NULL;
+	size_t len, i, slen, best_len = 0;
+
+	if (!p || !name || (p->n_sni_routes && !p->sni_routes))
+		return NULL;
+	len = strlen(name);
+	if (len > 1 && name[len - 1] == '.') /* "example.com." is "example.com", fully qualified */
+		len--;
+	for (i = 0; i < p->n_sni_routes; i++) {
+		const struct lb_sni_route_cfg *r = &p->sni_routes[i];
+		const char *h = r->hostname;
+
+		slen = strnlen(h, sizeof(r->hostname));
+		if (!r->wildcard) {
+			if (slen == len && !strncasecmp(h, name, len))
+				return r;
+			continue;
+		}
+		/* "*.example.com" matches one label or more before ".example.com", never itself. */
+		if (slen < 2 || h[0] != '*')
+			continue;
+		h++;
+		slen--;
+		if (slen < len && slen > best_len && !strncasecmp(name + len - slen, h, slen)) {
+			best = r;
+			best_len = slen;
+		}
+	}
+	return best;
+}
+
+const char *lb_splice_mode_name(enum lb_splice_mode m)
+{
+	return (unsigned int)m < ARRAY_SIZE(lb_cfg_splice_mode_names) ? lb_cfg_splice_mode_names[m]
+								      : "unknown";
 }
 
 const char *lb_hc_type_name(enum lb_hc_type t)

@@ -29,6 +29,9 @@
 
 enum lb_hc_type { LB_HC_TCP = 0, LB_HC_HTTP, LB_HC_HTTPS, LB_HC_NONE };
 
+/* How the SNI acceptor moves bytes once a connection is bound to its target. */
+enum lb_splice_mode { LB_SPLICE_AUTO = 0, LB_SPLICE_SOCKMAP, LB_SPLICE_COPY };
+
 /* XDP attach mode for all interfaces of this lbd. */
 enum lb_xdp_mode { LB_XDP_AUTO = 0, LB_XDP_NATIVE, LB_XDP_GENERIC };
 
@@ -45,11 +48,12 @@ struct lb_hc_cfg {
 };
 
 struct lb_target_cfg {
-	uint32_t addr;	     /* network byte order */
-	uint16_t port;	     /* host byte order */
-	uint8_t weight;	     /* 0..100; 100 for a lone target without a weight */
-	bool has_hc;	     /* a per-target "health-check" object was given */
-	struct lb_hc_cfg hc; /* resolved: per-target override on top of the defaults */
+	uint32_t addr;		/* network byte order */
+	uint16_t port;		/* host byte order */
+	uint8_t weight;		/* 0..100; 100 for a lone target without a weight */
+	bool has_hc;		/* a per-target "health-check" object was given */
+	struct lb_hc_cfg hc;	/* resolved: per-target override on top of the defaults */
+	uint8_t proxy_protocol; /* 0: none, 2: send a PROXY protocol v2 header (SNI path only) */
 };
 
 struct lb_group_cfg {
@@ -60,6 +64,19 @@ struct lb_group_cfg {
 struct lb_route_cfg {
 	uint32_t addr; /* network byte order, host bits zero */
 	uint8_t prefix_len;
+	struct lb_group_cfg group;
+};
+
+#define LB_SNI_NAME_MAX 255
+
+/*
+ * An SNI route: "api.example.com" matches that name exactly (case-insensitively);
+ * "*.example.com" matches any name ending in ".example.com". Names are stored lowercased;
+ * for a wildcard, hostname holds the whole pattern ("*.example.com").
+ */
+struct lb_sni_route_cfg {
+	char hostname[LB_SNI_NAME_MAX + 1];
+	bool wildcard;
 	struct lb_group_cfg group;
 };
 
@@ -74,6 +91,8 @@ struct lb_proxy_cfg {
 	struct lb_group_cfg default_group;
 	size_t n_routes;
 	struct lb_route_cfg *routes;
+	size_t n_sni_routes;
+	struct lb_sni_route_cfg *sni_routes;
 };
 
 struct lb_settings {
@@ -86,6 +105,9 @@ struct lb_settings {
 	uint32_t default_drain_timeout_ms;
 	uint32_t drain_check_interval_ms;
 	enum lb_xdp_mode xdp_mode;
+	uint32_t sni_hello_timeout_ms;	/* how long the SNI acceptor waits for a ClientHello */
+	uint32_t sni_max_pending;	/* connections waiting for a ClientHello, per proxy */
+	enum lb_splice_mode sni_splice; /* how spliced SNI connections move bytes */
 };
 
 struct lb_config {
@@ -93,6 +115,35 @@ struct lb_config {
 	struct lb_proxy_cfg *proxies;
 	struct lb_settings settings;
 };
+
+/* Number of target groups of @p: the default group, its source routes, its SNI routes. */
+static inline size_t lb_proxy_n_groups(const struct lb_proxy_cfg *p)
+{
+	return 1 + p->n_routes + p->n_sni_routes;
+}
+
+/* Group @i of @p, in that order (0 = the default group); @i < lb_proxy_n_groups(p). */
+static inline struct lb_group_cfg *lb_proxy_group(const struct lb_proxy_cfg *p, size_t i)
+{
+	if (i == 0)
+		return (struct lb_group_cfg *)&p->default_group;
+	if (i <= p->n_routes)
+		return &p->routes[i - 1].group;
+	return &p->sni_routes[i - 1 - p->n_routes].group;
+}
+
+/* Does some group of @p hold the target @addr:@port? */
+static inline bool lb_proxy_has_target(const struct lb_proxy_cfg *p, uint32_t addr, uint16_t port)
+{
+	size_t i, k;
+
+	for (i = 0; i < lb_proxy_n_groups(p); i++)
+		for (k = 0; k < lb_proxy_group(p, i)->n; k++)
+			if (lb_proxy_group(p, i)->t[k].addr == addr &&
+			    lb_proxy_group(p, i)->t[k].port == port)
+				return true;
+	return false;
+}
 
 /* Fill @s with the documented defaults. */
 void lb_settings_default(struct lb_settings *s);
@@ -157,6 +208,22 @@ json_t *lb_config_group_to_json(const struct lb_group_cfg *g);
 
 /* Name of a health-check type ("tcp", "http", ...). */
 const char *lb_hc_type_name(enum lb_hc_type t);
+
+/* Name of a splice mode ("auto", "sockmap", "copy"). */
+const char *lb_splice_mode_name(enum lb_splice_mode m);
+
+/*
+ * Check and normalise an SNI route's host name as the configuration does (lowercase, one
+ * trailing dot dropped, "*.suffix" wildcards): fills r->hostname and r->wildcard. 0, or
+ * -EINVAL with a sentence in @err.
+ */
+int lb_sni_hostname_parse(const char *text, struct lb_sni_route_cfg *r, char *err, size_t errlen);
+
+/*
+ * The SNI route of @p whose hostname matches @name (lowercase): an exact match first,
+ * else the wildcard with the longest suffix. NULL when none matches.
+ */
+const struct lb_sni_route_cfg *lb_sni_route_match(const struct lb_proxy_cfg *p, const char *name);
 
 /* Name of an XDP mode ("auto", "native", "generic"). */
 const char *lb_xdp_mode_name(enum lb_xdp_mode m);

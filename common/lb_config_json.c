@@ -86,6 +86,10 @@ static json_t *target_to_json(const struct lb_target_cfg *t)
 	ret = json_object_set_new(o, "ip", json_string(lb_format_ipv4(t->addr, a))) ||
 	      json_object_set_new(o, "port", json_integer(t->port)) ||
 	      json_object_set_new(o, "weight", json_integer(t->weight)) ||
+	      (t->proxy_protocol &&
+	       json_object_set_new(
+		       o, "proxy-protocol",
+		       word(lb_cfg_pp_names, ARRAY_SIZE(lb_cfg_pp_names), t->proxy_protocol))) ||
 	      (t->has_hc && json_object_set_new(o, "health-check", hc_to_json(&t->hc)));
 	return finish(o, ret);
 }
@@ -107,8 +111,9 @@ json_t *lb_config_group_to_json(const struct lb_group_cfg *g)
 	return finish(a, ret);
 }
 
-static json_t *route_to_json(const struct lb_route_cfg *r)
+static json_t *route_to_json(const void *item)
 {
+	const struct lb_route_cfg *r = item;
 	char net[LB_TARGET_STR_MAX];
 	json_t *o = json_object();
 	int ret;
@@ -119,20 +124,33 @@ static json_t *route_to_json(const struct lb_route_cfg *r)
 	return finish(o, ret);
 }
 
-static json_t *routes_to_json(const struct lb_proxy_cfg *p)
+static json_t *sni_route_to_json(const void *item)
+{
+	const struct lb_sni_route_cfg *r = item;
+	json_t *o = json_object();
+	int ret;
+
+	ret = json_object_set_new(o, "sni-hostname", str_field(r->hostname, sizeof(r->hostname))) ||
+	      json_object_set_new(o, "targets", lb_config_group_to_json(&r->group));
+	return finish(o, ret);
+}
+
+/* The @n routes of @size at @items, each written by @one. */
+static json_t *routes_to_json(const void *items, size_t n, size_t size,
+			      json_t *(*one)(const void *item))
 {
 	json_t *a;
 	size_t i;
 	int ret;
 
-	if (!p->routes) {
+	if (!items) {
 		errno = EINVAL;
 		return NULL;
 	}
 	a = json_array();
 	ret = !a;
-	for (i = 0; !ret && i < p->n_routes; i++)
-		ret = json_array_append_new(a, route_to_json(&p->routes[i]));
+	for (i = 0; !ret && i < n; i++)
+		ret = json_array_append_new(a, one((const char *)items + i * size));
 	return finish(a, ret);
 }
 
@@ -177,7 +195,14 @@ json_t *lb_config_proxy_to_json(const struct lb_proxy_cfg *p)
 	      json_object_set_new(o, "listen", listen_to_json(p)) ||
 	      json_object_set_new(o, "default-target",
 				  lb_config_group_to_json(&p->default_group)) ||
-	      (p->n_routes && json_object_set_new(o, "source-routes", routes_to_json(p)));
+	      (p->n_routes &&
+	       json_object_set_new(o, "source-routes",
+				   routes_to_json(p->routes, p->n_routes, sizeof(*p->routes),
+						  route_to_json))) ||
+	      (p->n_sni_routes &&
+	       json_object_set_new(o, "sni-routes",
+				   routes_to_json(p->sni_routes, p->n_sni_routes,
+						  sizeof(*p->sni_routes), sni_route_to_json)));
 	return finish(o, ret);
 }
 
@@ -192,9 +217,12 @@ static json_t *settings_to_json(const struct lb_settings *s)
 				  json_boolean(s->health_check_enabled)) ||
 	      json_object_set_new(o, "health-check-defaults",
 				  hc_to_json(&s->health_check_defaults)) ||
-	      json_object_set_new(
-		      o, "xdp-mode",
-		      word(lb_cfg_xdp_mode_names, ARRAY_SIZE(lb_cfg_xdp_mode_names), s->xdp_mode));
+	      json_object_set_new(o, "xdp-mode",
+				  word(lb_cfg_xdp_mode_names, ARRAY_SIZE(lb_cfg_xdp_mode_names),
+				       s->xdp_mode)) ||
+	      json_object_set_new(o, "sni-splice",
+				  word(lb_cfg_splice_mode_names,
+				       ARRAY_SIZE(lb_cfg_splice_mode_names), s->sni_splice));
 	return finish(o, ret);
 }
 

@@ -123,7 +123,7 @@ static int check_keys(struct ctx *c, json_t *obj, const char *path, const char *
 	json_t *v;
 
 	json_object_foreach (obj, key, v) {
-		char list[256], q[LB_QUOTE_MAX];
+		char list[LB_ERR_MAX], q[LB_QUOTE_MAX];
 		size_t i, off = 0;
 
 		for (i = 0; keys[i]; i++)
@@ -149,6 +149,25 @@ static int require(struct ctx *c, json_t *obj, const char *path, const char *key
 	return 0;
 }
 
+/* A string that must be one of the words of @names (a table of the model): its index. */
+static int get_word(struct ctx *c, const json_t *j, const char *path, const char *const *names,
+		    size_t n, const char *what, int *out)
+{
+	char q[LB_QUOTE_MAX], list[64];
+	const char *s = NULL;
+	int ret, i;
+
+	ret = get_string(c, j, path, &s);
+	if (ret)
+		return ret;
+	i = lookup(s, names, n);
+	if (i < 0)
+		return lb_cfg_fail(c, path, "%s is not %s (expected %s)", lb_quote(s, q), what,
+				   choices(names, n, list, sizeof(list)));
+	*out = i;
+	return 0;
+}
+
 /* ---- the parser ---- */
 
 static int parse_hc(struct ctx *c, json_t *j, const char *path, const char *base,
@@ -162,7 +181,7 @@ static int parse_hc(struct ctx *c, json_t *j, const char *path, const char *base
 					   "unhealthy-threshold",
 					   "expected-codes",
 					   NULL};
-	char p[JPATH_MAX], p2[JPATH_MAX], q[LB_QUOTE_MAX], list[64];
+	char p[JPATH_MAX], p2[JPATH_MAX];
 	unsigned int set = 0;
 	const char *s = NULL;
 	long long v = 0;
@@ -178,15 +197,10 @@ static int parse_hc(struct ctx *c, json_t *j, const char *path, const char *base
 
 	x = json_object_get(j, "type");
 	if (x) {
-		ret = get_string(c, x, lb_cfg_pkey(p, path, "type"), &s);
+		ret = get_word(c, x, lb_cfg_pkey(p, path, "type"), lb_cfg_hc_type_names,
+			       ARRAY_SIZE(lb_cfg_hc_type_names), "a health-check type", &t);
 		if (ret)
 			return ret;
-		t = lookup(s, lb_cfg_hc_type_names, ARRAY_SIZE(lb_cfg_hc_type_names));
-		if (t < 0)
-			return lb_cfg_fail(
-				c, p, "%s is not a health-check type (expected %s)", lb_quote(s, q),
-				choices(lb_cfg_hc_type_names, ARRAY_SIZE(lb_cfg_hc_type_names),
-					list, sizeof(list)));
 		hc->type = (enum lb_hc_type)t;
 	}
 	x = json_object_get(j, "path");
@@ -245,9 +259,11 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 					   "default-drain-timeout-ms",
 					   "drain-check-interval-ms",
 					   "xdp-mode",
+					   "sni-hello-timeout-ms",
+					   "sni-max-pending",
+					   "sni-splice",
 					   NULL};
-	char p[JPATH_MAX], q[LB_QUOTE_MAX], list[64];
-	const char *str = NULL;
+	char p[JPATH_MAX];
 	long long v = 0;
 	json_t *x;
 	size_t i;
@@ -294,17 +310,19 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 	}
 	x = json_object_get(j, "xdp-mode");
 	if (x) {
-		ret = get_string(c, x, "settings.xdp-mode", &str);
+		ret = get_word(c, x, "settings.xdp-mode", lb_cfg_xdp_mode_names,
+			       ARRAY_SIZE(lb_cfg_xdp_mode_names), "an XDP mode", &m);
 		if (ret)
 			return ret;
-		m = lookup(str, lb_cfg_xdp_mode_names, ARRAY_SIZE(lb_cfg_xdp_mode_names));
-		if (m < 0)
-			return lb_cfg_fail(c, "settings.xdp-mode",
-					   "%s is not an XDP mode (expected %s)", lb_quote(str, q),
-					   choices(lb_cfg_xdp_mode_names,
-						   ARRAY_SIZE(lb_cfg_xdp_mode_names), list,
-						   sizeof(list)));
 		s->xdp_mode = (enum lb_xdp_mode)m;
+	}
+	x = json_object_get(j, "sni-splice");
+	if (x) {
+		ret = get_word(c, x, "settings.sni-splice", lb_cfg_splice_mode_names,
+			       ARRAY_SIZE(lb_cfg_splice_mode_names), "a splice mode", &m);
+		if (ret)
+			return ret;
+		s->sni_splice = (enum lb_splice_mode)m;
 	}
 	return 0;
 }
@@ -323,14 +341,21 @@ static int parse_ipv4_at(struct ctx *c, json_t *x, const char *path, uint32_t *a
 	return lb_cfg_check_usable(c, path, *addr);
 }
 
-static int parse_target(struct ctx *c, json_t *j, const char *path,
-			const struct lb_hc_cfg *defaults, struct lb_target_cfg *t, bool *has_weight)
+/* What the targets of a group inherit, and what they may do, where the group is. */
+struct target_rules {
+	const struct lb_hc_cfg *defaults; /* health checks */
+	const char *pp_refusal;		  /* why no PROXY protocol header: PP_*, NULL if allowed */
+};
+
+static int parse_target(struct ctx *c, json_t *j, const char *path, const struct target_rules *tr,
+			struct lb_target_cfg *t, bool *has_weight)
 {
-	static const char *const keys[] = {"ip", "port", "weight", "health-check", NULL};
+	static const char *const keys[] = {"ip",	   "port",	     "weight",
+					   "health-check", "proxy-protocol", NULL};
 	char p[JPATH_MAX];
 	long long v = 0;
 	json_t *x;
-	int ret;
+	int ret, pp;
 
 	if (!json_is_object(j))
 		return lb_cfg_fail(
@@ -361,8 +386,21 @@ static int parse_target(struct ctx *c, json_t *j, const char *path,
 		t->weight = (uint8_t)v;
 	}
 
+	t->proxy_protocol = 0;
+	x = json_object_get(j, "proxy-protocol");
+	if (x) {
+		lb_cfg_pkey(p, path, "proxy-protocol");
+		ret = get_word(c, x, p, lb_cfg_pp_names, ARRAY_SIZE(lb_cfg_pp_names),
+			       "a PROXY protocol version lbd sends", &pp);
+		if (!ret)
+			ret = lb_cfg_check_proxy_protocol(c, p, (unsigned int)pp, tr->pp_refusal);
+		if (ret)
+			return ret;
+		t->proxy_protocol = (uint8_t)pp;
+	}
+
 	/* Resolution: the defaults, with whatever this target's own object overrides. */
-	t->hc = *defaults;
+	t->hc = *tr->defaults;
 	x = json_object_get(j, "health-check");
 	t->has_hc = x != NULL;
 	if (x)
@@ -404,13 +442,13 @@ static int fail_group_type(struct ctx *c, const json_t *j, const char *path, enu
 
 /* One element of a group's array: a target object, or where @form allows, a string. */
 static int parse_member(struct ctx *c, json_t *j, const char *path, enum group_form form,
-			const struct lb_hc_cfg *defaults, struct lb_target_cfg *t, bool *has_weight)
+			const struct target_rules *tr, struct lb_target_cfg *t, bool *has_weight)
 {
 	char msg[LB_ERR_MAX];
 	int weighted = 0;
 
 	if (form != FORM_LIST || json_is_object(j))
-		return parse_target(c, j, path, defaults, t, has_weight);
+		return parse_target(c, j, path, tr, t, has_weight);
 	if (!json_is_string(j))
 		return lb_cfg_fail(
 			c, path,
@@ -420,7 +458,7 @@ static int parse_member(struct ctx *c, json_t *j, const char *path, enum group_f
 	if (lb_parse_target(json_string_value(j), t, &weighted, msg, sizeof(msg)))
 		return lb_cfg_fail(c, path, "%s", msg);
 	t->has_hc = false;
-	t->hc = *defaults;
+	t->hc = *tr->defaults;
 	*has_weight = weighted;
 	return 0;
 }
@@ -453,7 +491,7 @@ static int fail_no_weight(struct ctx *c, const char *path, const json_t *j)
 }
 
 static int parse_group(struct ctx *c, json_t *j, const char *path, enum group_form form,
-		       const struct lb_hc_cfg *defaults, struct lb_group_cfg *g)
+		       const struct target_rules *tr, struct lb_group_cfg *g)
 {
 	char p[JPATH_MAX];
 	bool has_weight;
@@ -461,7 +499,7 @@ static int parse_group(struct ctx *c, json_t *j, const char *path, enum group_fo
 	int ret;
 
 	if (json_is_object(j) && (form == FORM_ANY || form == FORM_OBJECT)) {
-		ret = parse_target(c, j, path, defaults, &g->t[0], &has_weight);
+		ret = parse_target(c, j, path, tr, &g->t[0], &has_weight);
 		if (ret)
 			return ret;
 		if (has_weight && g->t[0].weight != WEIGHT_SUM)
@@ -478,8 +516,7 @@ static int parse_group(struct ctx *c, json_t *j, const char *path, enum group_fo
 	for (i = 0; i < n; i++) {
 		json_t *x = json_array_get(j, i);
 
-		ret = parse_member(c, x, lb_cfg_pidx(p, path, i), form, defaults, &g->t[i],
-				   &has_weight);
+		ret = parse_member(c, x, lb_cfg_pidx(p, path, i), form, tr, &g->t[i], &has_weight);
 		if (ret)
 			return ret;
 		if (n > 1 && !has_weight)
@@ -494,7 +531,7 @@ static int parse_group(struct ctx *c, json_t *j, const char *path, enum group_fo
 static int parse_listen(struct ctx *c, json_t *j, const char *path, struct lb_proxy_cfg *p)
 {
 	static const char *const keys[] = {"interfaces", "port", "protocol", "address", NULL};
-	char sub[JPATH_MAX], ip[JPATH_MAX], q[LB_QUOTE_MAX], list[64];
+	char sub[JPATH_MAX], ip[JPATH_MAX];
 	const char *s = NULL;
 	json_t *x;
 	long long v = 0;
@@ -537,15 +574,10 @@ static int parse_listen(struct ctx *c, json_t *j, const char *path, struct lb_pr
 	p->protocols = LB_L4_TCP;
 	x = json_object_get(j, "protocol");
 	if (x) {
-		ret = get_string(c, x, lb_cfg_pkey(sub, path, "protocol"), &s);
+		ret = get_word(c, x, lb_cfg_pkey(sub, path, "protocol"), lb_cfg_protocol_names,
+			       ARRAY_SIZE(lb_cfg_protocol_names), "a protocol", &proto);
 		if (ret)
 			return ret;
-		proto = lookup(s, lb_cfg_protocol_names, ARRAY_SIZE(lb_cfg_protocol_names));
-		if (proto < 0)
-			return lb_cfg_fail(
-				c, sub, "%s is not a protocol (expected %s)", lb_quote(s, q),
-				choices(lb_cfg_protocol_names, ARRAY_SIZE(lb_cfg_protocol_names),
-					list, sizeof(list)));
 		p->protocols = (uint8_t)proto;
 	}
 
@@ -556,13 +588,33 @@ static int parse_listen(struct ctx *c, json_t *j, const char *path, struct lb_pr
 	return 0;
 }
 
-static int parse_route(struct ctx *c, json_t *j, const char *path, const struct lb_hc_cfg *defaults,
+/* A route's group: "target" (one) or "targets" (a weighted list), exactly one of them. */
+static int parse_route_group(struct ctx *c, json_t *j, const char *path,
+			     const struct target_rules *tr, struct lb_group_cfg *g)
+{
+	json_t *one = json_object_get(j, "target"), *many = json_object_get(j, "targets");
+	char p[JPATH_MAX];
+
+	if (one && many)
+		return lb_cfg_fail(
+			c, path,
+			"has both \"target\" and \"targets\"; use \"target\" for one target or "
+			"\"targets\" for a weighted list");
+	if (!one && !many)
+		return lb_cfg_fail(c, path,
+				   "missing required key \"target\" (one target) or \"targets\" (a "
+				   "weighted list)");
+	return parse_group(c, one ? one : many, lb_cfg_pkey(p, path, one ? "target" : "targets"),
+			   one ? FORM_OBJECT : FORM_ARRAY, tr, g);
+}
+
+static int parse_route(struct ctx *c, json_t *j, const char *path, const struct target_rules *tr,
 		       struct lb_route_cfg *r)
 {
 	static const char *const keys[] = {"source", "target", "targets", NULL};
 	char p[JPATH_MAX], msg[LB_ERR_MAX];
-	json_t *x, *one, *many;
 	const char *s = NULL;
+	json_t *x;
 	int ret;
 
 	ret = want_object(c, j, path);
@@ -576,20 +628,135 @@ static int parse_route(struct ctx *c, json_t *j, const char *path, const struct 
 		return ret;
 	if (lb_parse_cidr(s, &r->addr, &r->prefix_len, msg, sizeof(msg)))
 		return lb_cfg_fail(c, p, "%s", msg);
+	return parse_route_group(c, j, path, tr, &r->group);
+}
 
-	one = json_object_get(j, "target");
-	many = json_object_get(j, "targets");
-	if (one && many)
-		return lb_cfg_fail(
-			c, path,
-			"has both \"target\" and \"targets\"; use \"target\" for one target or "
-			"\"targets\" for a weighted list");
-	if (!one && !many)
-		return lb_cfg_fail(c, path,
-				   "missing required key \"target\" (one target) or \"targets\" (a "
-				   "weighted list)");
-	return parse_group(c, one ? one : many, lb_cfg_pkey(p, path, one ? "target" : "targets"),
-			   one ? FORM_OBJECT : FORM_ARRAY, defaults, &r->group);
+/* A list of routes: an array of at most @max, *n of them; @what names them in messages. */
+static int want_routes(struct ctx *c, json_t *x, const char *path, size_t max, const char *what,
+		       size_t *n)
+{
+	int ret = want_array(c, x, path);
+
+	if (ret)
+		return ret;
+	*n = json_array_size(x);
+	if (*n > max)
+		return lb_cfg_fail(c, path, "has %zu %s, at most %zu are allowed", *n, what, max);
+	return 0;
+}
+
+static int parse_source_routes(struct ctx *c, json_t *x, const char *path,
+			       const struct target_rules *tr, struct lb_proxy_cfg *p)
+{
+	char rp[JPATH_MAX];
+	size_t i, n = 0;
+	int ret;
+
+	ret = want_routes(c, x, path, LB_MAX_ROUTES, "source routes", &n);
+	if (ret)
+		return ret;
+	if (n) {
+		p->routes = calloc(n, sizeof(*p->routes));
+		if (!p->routes)
+			return lb_cfg_fail_nomem(c);
+		p->n_routes = n;
+	}
+	for (i = 0; i < n; i++) {
+		ret = parse_route(c, json_array_get(x, i), lb_cfg_pidx(rp, path, i), tr,
+				  &p->routes[i]);
+		if (ret)
+			return ret;
+	}
+	return lb_cfg_check_routes_unique(c, p, path);
+}
+
+/*
+ * The @len bytes at @s as @r's hostname, stored as lb_sni_route_match() compares names:
+ * lowercase, without the trailing dot of a fully qualified "example.com.". @r is left alone
+ * when @s is refused.
+ */
+static int set_sni_hostname(struct ctx *c, const char *path, const char *s, size_t len,
+			    struct lb_sni_route_cfg *r)
+{
+	bool wildcard = false;
+	size_t i;
+	int ret;
+
+	if (len > 1 && s[len - 1] == '.')
+		len--;
+	ret = lb_cfg_check_sni_hostname(c, path, s, s, len, &wildcard);
+	if (ret)
+		return ret;
+	for (i = 0; i < len; i++)
+		r->hostname[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+	r->hostname[len] = '\0';
+	r->wildcard = wildcard;
+	return 0;
+}
+
+/* The length is the JSON string's, so a "\u0000" inside cannot cut the name short. */
+static int parse_sni_hostname(struct ctx *c, json_t *x, const char *path,
+			      struct lb_sni_route_cfg *r)
+{
+	const char *s = NULL;
+	int ret;
+
+	ret = get_string(c, x, path, &s);
+	if (ret)
+		return ret;
+	return set_sni_hostname(c, path, s, json_string_length(x), r);
+}
+
+static int parse_sni_route(struct ctx *c, json_t *j, const char *path,
+			   const struct target_rules *tr, struct lb_sni_route_cfg *r)
+{
+	static const char *const keys[] = {"sni-hostname", "target", "targets", NULL};
+	char p[JPATH_MAX];
+	json_t *x;
+	int ret;
+
+	ret = want_object(c, j, path);
+	if (!ret)
+		ret = check_keys(c, j, path, keys);
+	if (!ret)
+		ret = require(c, j, path, "sni-hostname", &x);
+	if (!ret)
+		ret = parse_sni_hostname(c, x, lb_cfg_pkey(p, path, "sni-hostname"), r);
+	if (!ret)
+		ret = parse_route_group(c, j, path, tr, &r->group);
+	return ret;
+}
+
+/* @x is the "sni-routes" array: a duplicate is named as it is written there. */
+static int parse_sni_routes(struct ctx *c, json_t *x, const char *path, const char *listen_path,
+			    const struct target_rules *tr, struct lb_proxy_cfg *p)
+{
+	char rp[JPATH_MAX], op[JPATH_MAX], hp[JPATH_MAX], q[LB_QUOTE_MAX];
+	size_t i, n = 0, dup = 0, orig = 0;
+	int ret;
+
+	ret = want_routes(c, x, path, SNI_ROUTES_MAX, "SNI routes", &n);
+	if (ret || !n)
+		return ret;
+	p->sni_routes = calloc(n, sizeof(*p->sni_routes));
+	if (!p->sni_routes)
+		return lb_cfg_fail_nomem(c);
+	p->n_sni_routes = n;
+	ret = lb_cfg_check_sni_listen(c, p, listen_path);
+	for (i = 0; !ret && i < n; i++)
+		ret = parse_sni_route(c, json_array_get(x, i), lb_cfg_pidx(rp, path, i), tr,
+				      &p->sni_routes[i]);
+	if (!ret)
+		ret = lb_cfg_find_sni_dup(c, p, &dup, &orig);
+	if (ret <= 0)
+		return ret;
+	/* The name as the user wrote it: "API.example.com" is what they will look for. */
+	return lb_cfg_fail(
+		c, lb_cfg_pkey(hp, lb_cfg_pidx(rp, path, dup), "sni-hostname"),
+		"%s is already routed by %s",
+		lb_quote(json_string_value(json_object_get(json_array_get(x, dup), "sni-hostname")),
+			 q),
+		lb_cfg_pidx(op, path, orig));
 }
 
 static int parse_proxy(struct ctx *c, json_t *j, const char *path, const struct lb_settings *s,
@@ -597,11 +764,12 @@ static int parse_proxy(struct ctx *c, json_t *j, const char *path, const struct 
 {
 	static const char *const keys[] = {"name",	    "listen",	  "default-target",
 					   "source-routes", "sni-routes", NULL};
-	const struct lb_hc_cfg *defaults = &s->health_check_defaults;
-	char sub[JPATH_MAX], rp[JPATH_MAX];
+	const struct target_rules by_source = {&s->health_check_defaults, PP_SOURCE_ROUTE};
+	const struct target_rules by_name = {&s->health_check_defaults, NULL};
+	struct target_rules dflt = by_name;
+	char sub[JPATH_MAX], lp[JPATH_MAX];
 	const char *name = NULL;
-	json_t *x;
-	size_t i, n;
+	json_t *x, *sni;
 	int ret;
 
 	ret = want_object(c, j, path);
@@ -617,55 +785,35 @@ static int parse_proxy(struct ctx *c, json_t *j, const char *path, const struct 
 		return ret;
 	strcpy(p->name, name);
 
+	/*
+	 * With SNI routes, lbd's acceptor completes each TCP connection and opens the one to
+	 * the chosen target itself, so the targets it reaches may get a PROXY protocol header:
+	 * the default ones and those of SNI routes. Source routes stay in the kernel.
+	 */
+	sni = json_object_get(j, "sni-routes");
+	if (!json_is_array(sni) || !json_array_size(sni))
+		dflt.pp_refusal = PP_KERNEL_PROXY;
+
 	ret = require(c, j, path, "listen", &x);
 	if (!ret)
-		ret = parse_listen(c, x, lb_cfg_pkey(sub, path, "listen"), p);
+		ret = parse_listen(c, x, lb_cfg_pkey(lp, path, "listen"), p);
 	if (!ret)
 		ret = require(c, j, path, "default-target", &x);
 	if (!ret)
-		ret = parse_group(c, x, lb_cfg_pkey(sub, path, "default-target"), FORM_ANY,
-				  defaults, &p->default_group);
+		ret = parse_group(c, x, lb_cfg_pkey(sub, path, "default-target"), FORM_ANY, &dflt,
+				  &p->default_group);
 	if (ret)
 		return ret;
-
 	x = json_object_get(j, "source-routes");
 	if (x) {
-		lb_cfg_pkey(sub, path, "source-routes");
-		ret = want_array(c, x, sub);
-		if (ret)
-			return ret;
-		n = json_array_size(x);
-		if (n > LB_MAX_ROUTES)
-			return lb_cfg_fail(c, sub, "has %zu source routes, at most %d are allowed",
-					   n, LB_MAX_ROUTES);
-		if (n) {
-			p->routes = calloc(n, sizeof(*p->routes));
-			if (!p->routes)
-				return lb_cfg_fail_nomem(c);
-			p->n_routes = n;
-		}
-		for (i = 0; i < n; i++) {
-			ret = parse_route(c, json_array_get(x, i), lb_cfg_pidx(rp, sub, i),
-					  defaults, &p->routes[i]);
-			if (ret)
-				return ret;
-		}
-		ret = lb_cfg_check_routes_unique(c, p, sub);
+		ret = parse_source_routes(c, x, lb_cfg_pkey(sub, path, "source-routes"), &by_source,
+					  p);
 		if (ret)
 			return ret;
 	}
-
-	x = json_object_get(j, "sni-routes");
-	if (x) {
-		lb_cfg_pkey(sub, path, "sni-routes");
-		ret = want_array(c, x, sub);
-		if (ret)
-			return ret;
-		/* Refused rather than ignored: silently unrouted hostnames would be worse. */
-		if (json_array_size(x))
-			return lb_cfg_fail(c, sub,
-					   "SNI routing is not supported by this version of lbd");
-	}
+	if (sni)
+		return parse_sni_routes(c, sni, lb_cfg_pkey(sub, path, "sni-routes"), lp, &by_name,
+					p);
 	return 0;
 }
 
@@ -872,17 +1020,34 @@ int lb_config_proxy_from_json(json_t *j, const struct lb_settings *s, const char
 	return ret;
 }
 
+/* The caller names the place (e.g. "hostname: "), so messages come without a path. */
+int lb_sni_hostname_parse(const char *text, struct lb_sni_route_cfg *r, char *err, size_t errlen)
+{
+	struct ctx c = {.err = err, .errlen = errlen};
+
+	if (!text || !r)
+		return lb_cfg_fail(&c, NULL, "no host name was given");
+	return set_sni_hostname(&c, NULL, text, strlen(text), r);
+}
+
 int lb_config_group_from_json(json_t *j, const struct lb_settings *s, const char *path,
 			      struct lb_group_cfg *out, char *err, size_t errlen)
 {
+	struct target_rules rules;
 	struct piece pc;
 	int ret;
 
 	piece_init(&pc, s, path, err, errlen);
+	/*
+	 * Where the group goes is not known here: lb_config_validate() on the configuration
+	 * that will hold it decides whether its targets may send a PROXY protocol header.
+	 */
+	rules.defaults = &pc.s->health_check_defaults;
+	rules.pp_refusal = NULL;
 	if (!j || !out)
 		return lb_cfg_fail(&pc.c, pc.path, "no targets were given");
 	memset(out, 0, sizeof(*out));
-	ret = parse_group(&pc.c, j, pc.path, FORM_LIST, &pc.s->health_check_defaults, out);
+	ret = parse_group(&pc.c, j, pc.path, FORM_LIST, &rules, out);
 	if (ret)
 		memset(out, 0, sizeof(*out));
 	return ret;

@@ -18,8 +18,12 @@ int lb_cfg_fail(struct ctx *c, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (c->err && c->errlen)
+	if (!c->err || !c->errlen)
+		return -EINVAL;
+	if (path)
 		snprintf(c->err, c->errlen, "%s: %s", *path ? path : "top level", msg);
+	else
+		snprintf(c->err, c->errlen, "%s", msg);
 	return -EINVAL;
 }
 

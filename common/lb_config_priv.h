@@ -25,11 +25,20 @@
 #define WEIGHT_SUM     100
 #define HC_CODE_MIN    100
 #define HC_CODE_MAX    599
+#define SNI_LABEL_MAX  63	     /* RFC 1035 section 2.3.4 */
+#define SNI_ROUTES_MAX LB_MAX_ROUTES /* per proxy, as for source routes */
 
 /* Which health-check fields a health-check object set itself (the rest are inherited). */
 #define HC_SET_INTERVAL (1u << 0)
 #define HC_SET_TIMEOUT	(1u << 1)
 #define HC_SET_BOTH	(HC_SET_INTERVAL | HC_SET_TIMEOUT)
+
+/*
+ * Why a target may not send a PROXY protocol header, ending the message that says so; NULL
+ * where it may (the targets lbd's SNI acceptor connects to itself).
+ */
+#define PP_KERNEL_PROXY "this proxy balances in the kernel"
+#define PP_SOURCE_ROUTE "source routes are balanced in the kernel, even in a proxy with sni-routes"
 
 /* Where a health-check object inherits unset fields from, for error messages. */
 #define HC_BASE_BUILTIN	 "the built-in defaults"
@@ -52,16 +61,22 @@ struct u32_field {
 };
 
 #define LB_CFG_N_HC_FIELDS	 4
-#define LB_CFG_N_SETTINGS_FIELDS 5
+#define LB_CFG_N_SETTINGS_FIELDS 7
 #define LB_CFG_N_PROTOCOLS	 ((LB_L4_TCP | LB_L4_UDP) + 1)
+#define LB_CFG_N_PP_VERSIONS	 3
 
 extern const struct u32_field lb_cfg_hc_fields[LB_CFG_N_HC_FIELDS];
 extern const struct u32_field lb_cfg_settings_fields[LB_CFG_N_SETTINGS_FIELDS];
 
-/* Indexed by enum lb_hc_type, enum lb_xdp_mode and protocol bits respectively. */
+/*
+ * Indexed by enum lb_hc_type, enum lb_xdp_mode, enum lb_splice_mode, protocol bits and PROXY
+ * protocol version respectively (NULL: no such value).
+ */
 extern const char *const lb_cfg_hc_type_names[LB_HC_NONE + 1];
 extern const char *const lb_cfg_xdp_mode_names[LB_XDP_GENERIC + 1];
+extern const char *const lb_cfg_splice_mode_names[LB_SPLICE_COPY + 1];
 extern const char *const lb_cfg_protocol_names[LB_CFG_N_PROTOCOLS];
+extern const char *const lb_cfg_pp_names[LB_CFG_N_PP_VERSIONS];
 
 static inline uint32_t *field_u32(void *base, const struct u32_field *f)
 {
@@ -80,7 +95,10 @@ static inline bool out_of_range(long long v, long long min, long long max)
 
 /* ---- messages and JSON paths (lb_config_path.c) ---- */
 
-/* Record "<path>: <message>" ("top level" for an empty path) and return -EINVAL. */
+/*
+ * Record "<path>: <message>" ("top level" for an empty path; the message alone for a NULL
+ * one, where the caller names the place itself) and return -EINVAL.
+ */
 __attribute__((format(printf, 3, 4))) int lb_cfg_fail(struct ctx *c, const char *path,
 						      const char *fmt, ...);
 
@@ -118,6 +136,32 @@ int lb_cfg_check_group_size(struct ctx *c, const char *path, size_t n);
 
 /* A group of valid size: its weights sum to 100 and no ip:port appears twice. */
 int lb_cfg_check_group(struct ctx *c, const struct lb_group_cfg *g, const char *path);
+
+/*
+ * A target's PROXY protocol @version (0 or 2) at @path (its "proxy-protocol"); @refusal says
+ * why this target may not send a header (PP_*), NULL where it may.
+ */
+int lb_cfg_check_proxy_protocol(struct ctx *c, const char *path, unsigned int version,
+				const char *refusal);
+
+/*
+ * The @len bytes at @name as the server name of an SNI route: 1 to 255 bytes, labels of
+ * letters, digits, '-' and '_' (1 to 63 bytes) between single dots, no trailing dot; or a
+ * wildcard "*." followed by such a name of at least two labels. Messages quote @shown (what
+ * the user wrote) and go to @path (which may be NULL, see lb_cfg_fail()). Sets *wildcard.
+ */
+int lb_cfg_check_sni_hostname(struct ctx *c, const char *path, const char *shown, const char *name,
+			      size_t len, bool *wildcard);
+
+/*
+ * The first SNI route of @p (in file order) whose hostname an earlier one already has, case
+ * aside: returns 1 with its index in *dup and the earlier one's in *orig, 0 when there is
+ * none, -ENOMEM.
+ */
+int lb_cfg_find_sni_dup(struct ctx *c, const struct lb_proxy_cfg *p, size_t *dup, size_t *orig);
+
+/* A proxy with SNI routes listens on TCP; @listen_path is its "listen". */
+int lb_cfg_check_sni_listen(struct ctx *c, const struct lb_proxy_cfg *p, const char *listen_path);
 
 /* No source prefix twice in @p; @path is its "source-routes". */
 int lb_cfg_check_routes_unique(struct ctx *c, const struct lb_proxy_cfg *p, const char *path);

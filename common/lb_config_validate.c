@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lb_addr.h"
 #include "lb_config_priv.h"
@@ -195,6 +196,9 @@ static int check_settings(struct ctx *c, const struct lb_settings *s)
 	}
 	if ((unsigned int)s->xdp_mode >= ARRAY_SIZE(lb_cfg_xdp_mode_names))
 		return lb_cfg_fail(c, "settings.xdp-mode", "unknown XDP mode %d", (int)s->xdp_mode);
+	if ((unsigned int)s->sni_splice >= ARRAY_SIZE(lb_cfg_splice_mode_names))
+		return lb_cfg_fail(c, "settings.sni-splice", "unknown splice mode %d",
+				   (int)s->sni_splice);
 	return lb_cfg_check_hc(c, &s->health_check_defaults, "settings.health-check-defaults",
 			       HC_SET_BOTH, HC_BASE_BUILTIN);
 }
@@ -229,7 +233,27 @@ int lb_cfg_check_group(struct ctx *c, const struct lb_group_cfg *g, const char *
 	return 0;
 }
 
-static int check_target(struct ctx *c, const struct lb_target_cfg *t, const char *path)
+int lb_cfg_check_proxy_protocol(struct ctx *c, const char *path, unsigned int version,
+				const char *refusal)
+{
+	if (version >= ARRAY_SIZE(lb_cfg_pp_names) || !lb_cfg_pp_names[version])
+		return lb_cfg_fail(
+			c, path, "PROXY protocol version %u is not one lbd sends (0: none, 2: v2)",
+			version);
+	/*
+	 * The header goes first on the connection lbd opens to the target; XDP only rewrites
+	 * the client's own packets and has no connection of its own to put it on.
+	 */
+	if (version && refusal)
+		return lb_cfg_fail(c, path,
+				   "only targets reached through SNI routing (a proxy with "
+				   "sni-routes) can send a PROXY protocol header; %s",
+				   refusal);
+	return 0;
+}
+
+static int check_target(struct ctx *c, const struct lb_target_cfg *t, const char *path,
+			const char *pp_refusal)
 {
 	char p[JPATH_MAX];
 	int ret;
@@ -242,12 +266,20 @@ static int check_target(struct ctx *c, const struct lb_target_cfg *t, const char
 	if (t->weight > WEIGHT_MAX)
 		return lb_cfg_fail_range(c, lb_cfg_pkey(p, path, "weight"), t->weight, 0,
 					 WEIGHT_MAX);
+	ret = lb_cfg_check_proxy_protocol(c, lb_cfg_pkey(p, path, "proxy-protocol"),
+					  t->proxy_protocol, pp_refusal);
+	if (ret)
+		return ret;
 	return lb_cfg_check_hc(c, &t->hc, lb_cfg_pkey(p, path, "health-check"), HC_SET_BOTH,
 			       HC_BASE_SETTINGS);
 }
 
-/* Everything about a group built in code: size, each target, then the group rules. */
-static int check_group_model(struct ctx *c, const struct lb_group_cfg *g, const char *path)
+/*
+ * Everything about a group built in code: size, each target, then the group rules.
+ * @pp_refusal: why its targets may not send a PROXY protocol header, NULL if they may.
+ */
+static int check_group_model(struct ctx *c, const struct lb_group_cfg *g, const char *path,
+			     const char *pp_refusal)
 {
 	char p[JPATH_MAX];
 	size_t i;
@@ -258,7 +290,8 @@ static int check_group_model(struct ctx *c, const struct lb_group_cfg *g, const 
 		return ret;
 	for (i = 0; i < g->n; i++) {
 		/* A lone target is written as an object, several as an array. */
-		ret = check_target(c, &g->t[i], g->n > 1 ? lb_cfg_pidx(p, path, i) : path);
+		ret = check_target(c, &g->t[i], g->n > 1 ? lb_cfg_pidx(p, path, i) : path,
+				   pp_refusal);
 		if (ret)
 			return ret;
 	}
@@ -270,59 +303,89 @@ static uint32_t prefix_mask(uint8_t prefix_len)
 	return prefix_len ? ~(uint32_t)0 << (32 - prefix_len) : 0;
 }
 
-struct route_key {
-	uint32_t addr; /* host order */
-	uint8_t prefix_len;
-	size_t idx;
+/* What find_repeat() sorts by: items of @size at @items, compared by @cmp. */
+struct repeat_ctx {
+	const char *items;
+	size_t size;
+	int (*cmp)(const void *a, const void *b);
 };
 
-static int route_key_cmp(const void *a, const void *b)
+static const void *repeat_item(const struct repeat_ctx *r, size_t i)
 {
-	const struct route_key *x = a, *y = b;
+	return r->items + i * r->size;
+}
+
+/* Indices by their items, equal items by index (file order). */
+static int repeat_cmp(const void *a, const void *b, void *arg)
+{
+	const struct repeat_ctx *r = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int d = r->cmp(repeat_item(r, x), repeat_item(r, y));
+
+	if (d)
+		return d;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The first of @n items that equals an earlier one under @cmp: 1 with its index in *dup and
+ * the earlier one's in *orig, 0 when all differ, -ENOMEM. Sorting keeps this O(n log n) for
+ * big route tables; among all repeats, the one latest in the file order is not what users
+ * want to hear about, so the first item that repeats an earlier one is named.
+ */
+static int find_repeat(struct ctx *c, const void *items, size_t n, size_t size,
+		       int (*cmp)(const void *a, const void *b), size_t *dup, size_t *orig)
+{
+	const struct repeat_ctx r = {items, size, cmp};
+	size_t i, first = 0, d = SIZE_MAX, o = 0, *idx;
+
+	if (n < 2)
+		return 0;
+	idx = calloc(n, sizeof(*idx));
+	if (!idx)
+		return lb_cfg_fail_nomem(c);
+	for (i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), repeat_cmp, (void *)&r);
+	for (i = 1; i < n; i++) {
+		if (cmp(repeat_item(&r, idx[i]), repeat_item(&r, idx[first]))) {
+			first = i;
+			continue;
+		}
+		if (idx[i] < d) {
+			d = idx[i];
+			o = idx[first];
+		}
+	}
+	free(idx);
+	if (d == SIZE_MAX)
+		return 0;
+	*dup = d;
+	*orig = o;
+	return 1;
+}
+
+static int route_cmp(const void *a, const void *b)
+{
+	const struct lb_route_cfg *x = a, *y = b;
 
 	if (x->prefix_len != y->prefix_len)
 		return x->prefix_len < y->prefix_len ? -1 : 1;
 	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+		return ntohl(x->addr) < ntohl(y->addr) ? -1 : 1;
+	return 0;
 }
 
-/*
- * No prefix twice in one proxy. Sorting keeps this O(n log n) for big route tables; among
- * all duplicates the one latest in the file order is not what users want to hear about,
- * so the error names the first route that repeats an earlier one.
- */
+/* No prefix twice in one proxy. */
 int lb_cfg_check_routes_unique(struct ctx *c, const struct lb_proxy_cfg *p, const char *path)
 {
 	char rp[JPATH_MAX], dp[JPATH_MAX], sp[JPATH_MAX], net[LB_TARGET_STR_MAX];
-	size_t i, first = 0, dup = SIZE_MAX, orig = 0;
-	struct route_key *keys;
+	size_t dup = 0, orig = 0;
+	int ret;
 
-	if (p->n_routes < 2)
-		return 0;
-	keys = calloc(p->n_routes, sizeof(*keys));
-	if (!keys)
-		return lb_cfg_fail_nomem(c);
-	for (i = 0; i < p->n_routes; i++) {
-		keys[i].addr = ntohl(p->routes[i].addr);
-		keys[i].prefix_len = p->routes[i].prefix_len;
-		keys[i].idx = i;
-	}
-	qsort(keys, p->n_routes, sizeof(*keys), route_key_cmp);
-	for (i = 1; i < p->n_routes; i++) {
-		if (keys[i].addr != keys[first].addr ||
-		    keys[i].prefix_len != keys[first].prefix_len) {
-			first = i;
-			continue;
-		}
-		if (keys[i].idx < dup) {
-			dup = keys[i].idx;
-			orig = keys[first].idx;
-		}
-	}
-	free(keys);
-	if (dup == SIZE_MAX)
-		return 0;
+	ret = find_repeat(c, p->routes, p->n_routes, sizeof(*p->routes), route_cmp, &dup, &orig);
+	if (ret <= 0)
+		return ret;
 	lb_cfg_pidx(rp, path, orig);
 	return lb_cfg_fail(c, lb_cfg_pkey(sp, lb_cfg_pidx(dp, path, dup), "source"),
 			   "%s is already routed by %s",
@@ -344,7 +407,159 @@ static int check_route(struct ctx *c, const struct lb_route_cfg *r, const char *
 			lb_format_cidr(r->addr, r->prefix_len, net),
 			lb_format_cidr(htonl(ntohl(r->addr) & mask), r->prefix_len, hint));
 	return check_group_model(c, &r->group,
-				 lb_cfg_pkey(p, path, r->group.n > 1 ? "targets" : "target"));
+				 lb_cfg_pkey(p, path, r->group.n > 1 ? "targets" : "target"),
+				 PP_SOURCE_ROUTE);
+}
+
+/* What a server name may hold besides the dots between its labels (and a leading "*."). */
+static bool sni_char_ok(unsigned char x)
+{
+	return (x >= 'a' && x <= 'z') || (x >= 'A' && x <= 'Z') || (x >= '0' && x <= '9') ||
+	       x == '-' || x == '_';
+}
+
+/*
+ * The names lb_tls_parse_hello() accepts from a ClientHello, so that every route can match.
+ * A wildcard needs two labels after "*." so that one route cannot take a whole top-level
+ * domain ("*.com"); '*' is the whole first label, the one form certificates still use, and
+ * "*foo.example.com" or "a.*.example.com" are refused rather than guessed at.
+ */
+int lb_cfg_check_sni_hostname(struct ctx *c, const char *path, const char *shown, const char *name,
+			      size_t len, bool *wildcard)
+{
+	static const char star_inside[] =
+		"inside a label; a wildcard is a whole first label, as in \"*.example.com\"";
+	static const char star_after[] = "after the first label; a wildcard is written "
+					 "\"*.example.com\" and matches names ending in "
+					 "\".example.com\"";
+	char q[LB_QUOTE_MAX], ch[8];
+	size_t i, start, labels = 0;
+	bool wild;
+
+	lb_quote(shown, q);
+	if (len == 0)
+		return lb_cfg_fail(c, path, "must not be empty");
+	if (len > LB_SNI_NAME_MAX)
+		return lb_cfg_fail(c, path, "%s is %zu bytes long; a server name has at most %d", q,
+				   len, LB_SNI_NAME_MAX);
+	if (len == 1 && name[0] == '*')
+		return lb_cfg_fail(c, path,
+				   "\"*\" alone would match every name; the default target already "
+				   "takes the names no route matches");
+	wild = len >= 2 && name[0] == '*' && name[1] == '.';
+	start = wild ? 2 : 0;
+	/* One past the end counts as a dot: it ends the last label. */
+	for (i = start; i <= len; i++) {
+		unsigned char x = i < len ? (unsigned char)name[i] : '.';
+
+		if (x == '.') {
+			if (i == start)
+				return lb_cfg_fail(c, path,
+						   "%s has an empty label (labels are "
+						   "separated by single dots)",
+						   q);
+			if (i - start > SNI_LABEL_MAX)
+				return lb_cfg_fail(c, path,
+						   "%s has a label of %zu bytes; a label "
+						   "has at most %d",
+						   q, i - start, SNI_LABEL_MAX);
+			start = i + 1;
+			labels++;
+		} else if (x == '*') {
+			return lb_cfg_fail(c, path, "%s has '*' %s", q,
+					   labels || wild ? star_after : star_inside);
+		} else if (!sni_char_ok(x)) {
+			return lb_cfg_fail(c, path,
+					   "%s contains %s; a server name has only letters, "
+					   "digits, '-' and '_' between its dots%s",
+					   q, char_name(x, ch),
+					   x >= 0x80 ? " (write an internationalised name in its "
+						       "ASCII form, \"xn--...\")"
+						     : "");
+		}
+	}
+	if (wild && labels < 2)
+		return lb_cfg_fail(c, path,
+				   "%s would match names under a whole top-level domain; "
+				   "a wildcard needs at least two labels after \"*.\", as in "
+				   "\"*.example.com\"",
+				   q);
+	*wildcard = wild;
+	return 0;
+}
+
+static int sni_route_cmp(const void *a, const void *b)
+{
+	const struct lb_sni_route_cfg *x = a, *y = b;
+
+	return strncasecmp(x->hostname, y->hostname, sizeof(x->hostname));
+}
+
+int lb_cfg_find_sni_dup(struct ctx *c, const struct lb_proxy_cfg *p, size_t *dup, size_t *orig)
+{
+	return find_repeat(c, p->sni_routes, p->n_sni_routes, sizeof(*p->sni_routes), sni_route_cmp,
+			   dup, orig);
+}
+
+int lb_cfg_check_sni_listen(struct ctx *c, const struct lb_proxy_cfg *p, const char *listen_path)
+{
+	char path[JPATH_MAX];
+
+	if (!p->n_sni_routes || p->protocols & LB_L4_TCP)
+		return 0;
+	return lb_cfg_fail(c, lb_cfg_pkey(path, listen_path, "protocol"),
+			   "a proxy with sni-routes reads the TLS ClientHello of TCP connections, "
+			   "so it must listen on \"tcp\" or \"both\", not \"udp\"");
+}
+
+static int check_sni_route(struct ctx *c, const struct lb_sni_route_cfg *r, const char *path)
+{
+	char p[JPATH_MAX], q[LB_QUOTE_MAX];
+	size_t len = strnlen(r->hostname, sizeof(r->hostname));
+	bool wild = false;
+	int ret;
+
+	lb_cfg_pkey(p, path, "sni-hostname");
+	/* Not NUL-terminated: nothing to quote, and nothing lbd could compare. */
+	if (len > LB_SNI_NAME_MAX)
+		return lb_cfg_fail(c, p, "is longer than %d bytes", LB_SNI_NAME_MAX);
+	ret = lb_cfg_check_sni_hostname(c, p, r->hostname, r->hostname, len, &wild);
+	if (ret)
+		return ret;
+	if (wild != r->wildcard)
+		return lb_cfg_fail(
+			c, p,
+			wild ? "%s is a wildcard, but the route is not marked as one"
+			     : "%s is marked as a wildcard but does not start with \"*.\"",
+			lb_quote(r->hostname, q));
+	return check_group_model(c, &r->group,
+				 lb_cfg_pkey(p, path, r->group.n > 1 ? "targets" : "target"), NULL);
+}
+
+/* Every SNI route of @p on its own, then that no hostname repeats; @path is "sni-routes". */
+static int check_sni_routes(struct ctx *c, const struct lb_proxy_cfg *p, const char *path)
+{
+	char rp[JPATH_MAX], dp[JPATH_MAX], hp[JPATH_MAX], q[LB_QUOTE_MAX];
+	size_t i, dup = 0, orig = 0;
+	int ret;
+
+	if (p->n_sni_routes > SNI_ROUTES_MAX)
+		return lb_cfg_fail(c, path, "has %zu SNI routes, at most %d are allowed",
+				   p->n_sni_routes, SNI_ROUTES_MAX);
+	if (p->n_sni_routes && !p->sni_routes)
+		return lb_cfg_fail(c, path, "has %zu SNI routes but no route array",
+				   p->n_sni_routes);
+	for (i = 0; i < p->n_sni_routes; i++) {
+		ret = check_sni_route(c, &p->sni_routes[i], lb_cfg_pidx(rp, path, i));
+		if (ret)
+			return ret;
+	}
+	ret = lb_cfg_find_sni_dup(c, p, &dup, &orig);
+	if (ret <= 0)
+		return ret;
+	return lb_cfg_fail(c, lb_cfg_pkey(hp, lb_cfg_pidx(dp, path, dup), "sni-hostname"),
+			   "%s is already routed by %s", lb_quote(p->sni_routes[dup].hostname, q),
+			   lb_cfg_pidx(rp, path, orig));
 }
 
 /* Every rule of one proxy on its own (the parser applies them piecemeal as it reads). */
@@ -371,7 +586,11 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 		if (ret)
 			return ret;
 	}
-	ret = check_group_model(c, &p->default_group, lb_cfg_pkey(p1, path, "default-target"));
+	ret = lb_cfg_check_sni_listen(c, p, p1);
+	if (ret)
+		return ret;
+	ret = check_group_model(c, &p->default_group, lb_cfg_pkey(p1, path, "default-target"),
+				p->n_sni_routes ? NULL : PP_KERNEL_PROXY);
 	if (ret)
 		return ret;
 	lb_cfg_pkey(p1, path, "source-routes");
@@ -385,7 +604,10 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 		if (ret)
 			return ret;
 	}
-	return lb_cfg_check_routes_unique(c, p, p1);
+	ret = lb_cfg_check_routes_unique(c, p, p1);
+	if (ret)
+		return ret;
+	return check_sni_routes(c, p, lb_cfg_pkey(p1, path, "sni-routes"));
 }
 
 static bool same_listener_addr(const struct lb_proxy_cfg *a, const struct lb_proxy_cfg *b)

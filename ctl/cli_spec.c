@@ -108,6 +108,27 @@ static const struct lb_cli_spec cli_LIST_SOURCE_ROUTES = {
 	.examples = EXAMPLES("lbctl list-source-routes", "lbctl list-source-routes web"),
 };
 
+/* lbd checks the hostname (and lowercases it): its rules live with the configuration's. */
+static const struct lb_cli_spec cli_ADD_SNI_ROUTE = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
+		     POS("hostname", STRING, "HOSTNAME", true, NULL),
+		     REST("targets", TARGET, "TARGET", true, NULL)),
+	.examples = EXAMPLES("lbctl add-sni-route https api.example.com 10.0.1.1:8443",
+			     "lbctl add-sni-route https '*.app.example.com' 10.0.3.1:8443@70 "
+			     "10.0.3.2:8443@30"),
+};
+
+static const struct lb_cli_spec cli_REMOVE_SNI_ROUTE = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
+		     POS("hostname", STRING, "HOSTNAME", true, NULL)),
+	.examples = EXAMPLES("lbctl remove-sni-route https api.example.com"),
+};
+
+static const struct lb_cli_spec cli_LIST_SNI_ROUTES = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", false, NULL)),
+	.examples = EXAMPLES("lbctl list-sni-routes", "lbctl list-sni-routes https"),
+};
+
 static const struct lb_cli_spec cli_ATTACH_INTERFACES = {
 	.args = ARGS(REST("interfaces", IFACE, "IFACE", true, NULL),
 		     OPT("proxy", "proxy", STRING, "PROXY", false, NULL)),

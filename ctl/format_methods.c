@@ -61,12 +61,77 @@ static const json_t *route_targets(const json_t *route)
 	return t ? t : json_object_get(route, "target");
 }
 
+/*
+ * Targets as lb_format_inline() shows them, each followed by " (proxy-protocol v2)" when lbd
+ * sends it a PROXY protocol header: "10.0.1.1:8443@70 (proxy-protocol v2) 10.0.1.2:8443@30".
+ * Anything else as lb_format_inline() shows it. Caller frees; NULL only without memory.
+ */
+static char *targets_text(const json_t *v)
+{
+	const json_t *pp, *t;
+	char buf[64], *s = NULL;
+	size_t i, len = 0;
+	bool any = false;
+	FILE *f;
+
+	json_array_foreach (v, i, t) {
+		pp = json_object_get(t, "proxy-protocol");
+		if (!lb_format_target_obj(t, buf, sizeof(buf)))
+			return lb_format_inline(v);
+		any |= json_is_string(pp) && strcmp(json_string_value(pp), "none");
+	}
+	if (!any)
+		return lb_format_inline(v);
+	f = open_memstream(&s, &len);
+	if (!f)
+		return NULL;
+	json_array_foreach (v, i, t) {
+		pp = json_object_get(t, "proxy-protocol");
+		fprintf(f, "%s%s", i ? " " : "", lb_format_target_obj(t, buf, sizeof(buf)));
+		if (json_is_string(pp) && strcmp(json_string_value(pp), "none"))
+			fprintf(f, " (proxy-protocol %s)", json_string_value(pp));
+	}
+	if (fclose(f)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void put_targets(FILE *out, const json_t *v)
+{
+	char *s = targets_text(v);
+
+	fputs(s ? s : "?", out);
+	free(s);
+}
+
+/* One line per route of @routes: "  LABEL  KEY  targets", the keys aligned. */
+static void put_routes(FILE *out, const json_t *routes, const char *key, const char *label)
+{
+	const json_t *route, *v;
+	size_t i, width = 0;
+
+	json_array_foreach (routes, i, route) {
+		v = json_object_get(route, key);
+		if (json_is_string(v) && strlen(json_string_value(v)) > width)
+			width = strlen(json_string_value(v));
+	}
+	json_array_foreach (routes, i, route) {
+		v = json_object_get(route, key);
+		fprintf(out, "  %-12s %-*s  ", label, (int)width,
+			json_is_string(v) ? json_string_value(v) : "?");
+		put_targets(out, route_targets(route));
+		fputc('\n', out);
+	}
+}
+
 static void format_proxy(FILE *out, const json_t *p)
 {
-	static const char *const known[] = {"name",	     "listen",	    "default-target",
-					    "source-routes", "connections", NULL};
-	const json_t *listen = json_object_get(p, "listen"), *routes, *route, *v;
-	size_t i, width = 0;
+	static const char *const known[] = {
+		"name",	       "listen", "default-target", "source-routes", "sni-routes",
+		"connections", NULL};
+	const json_t *listen = json_object_get(p, "listen"), *v;
 
 	fputs("proxy ", out);
 	put_inline(out, json_object_get(p, "name"));
@@ -89,22 +154,10 @@ static void format_proxy(FILE *out, const json_t *p)
 		fputc('\n', out);
 	}
 	fputs("  default      ", out);
-	put_inline(out, json_object_get(p, "default-target"));
+	put_targets(out, json_object_get(p, "default-target"));
 	fputc('\n', out);
-
-	routes = json_object_get(p, "source-routes");
-	json_array_foreach (routes, i, route) {
-		v = json_object_get(route, "source");
-		if (json_is_string(v) && strlen(json_string_value(v)) > width)
-			width = strlen(json_string_value(v));
-	}
-	json_array_foreach (routes, i, route) {
-		v = json_object_get(route, "source");
-		fprintf(out, "  route        %-*s  ", (int)width,
-			json_is_string(v) ? json_string_value(v) : "?");
-		put_inline(out, route_targets(route));
-		fputc('\n', out);
-	}
+	put_routes(out, json_object_get(p, "source-routes"), "source", "route");
+	put_routes(out, json_object_get(p, "sni-routes"), "sni-hostname", "sni");
 	lb_format_kv(out, p, 2, known);
 }
 
@@ -136,32 +189,50 @@ static void format_add_proxy(FILE *out, const json_t *r)
 		lb_format_generic(out, r);
 }
 
-static void format_list_source_routes(FILE *out, const json_t *r)
+/*
+ * The "routes" of list-source-routes or list-sni-routes as a table: PROXY, the route's @key
+ * under @header, TARGETS; @none when there are none.
+ */
+static void format_route_table(FILE *out, const json_t *r, const char *key, const char *header,
+			       const char *none)
 {
-	static const char *const headers[] = {"PROXY", "SOURCE", "TARGETS"};
+	const char *const headers[] = {"PROXY", header, "TARGETS"};
 	const json_t *routes = json_object_get(r, "routes"), *route;
 	struct lb_table *t;
-	size_t i;
+	size_t i, k;
 
 	if (!json_is_array(routes)) {
 		lb_format_generic(out, r);
 		return;
 	}
 	if (!json_array_size(routes)) {
-		fputs("no source routes\n", out);
+		fprintf(out, "%s\n", none);
 		return;
 	}
 	t = lb_table_new(headers, 3);
 	json_array_foreach (routes, i, route) {
-		const json_t *row[] = {json_object_get(route, "proxy"),
-				       json_object_get(route, "source"), route_targets(route)};
+		char *row[] = {lb_format_inline(json_object_get(route, "proxy")),
+			       lb_format_inline(json_object_get(route, key)),
+			       targets_text(route_targets(route))};
 
 		if (t)
-			lb_table_add_json(t, row);
+			lb_table_add(t, (const char *const *)row);
+		for (k = 0; k < 3; k++)
+			free(row[k]);
 	}
 	if (t)
 		lb_table_print(out, t, 0);
 	lb_table_free(t);
+}
+
+static void format_list_source_routes(FILE *out, const json_t *r)
+{
+	format_route_table(out, r, "source", "SOURCE", "no source routes");
+}
+
+static void format_list_sni_routes(FILE *out, const json_t *r)
+{
+	format_route_table(out, r, "hostname", "HOSTNAME", "no SNI routes");
 }
 
 static void format_connections(FILE *out, const json_t *r)
@@ -261,6 +332,7 @@ static const struct {
 	{"list-proxies", format_list_proxies},
 	{"add-proxy", format_add_proxy},
 	{"list-source-routes", format_list_source_routes},
+	{"list-sni-routes", format_list_sni_routes},
 	{"connections", format_connections},
 	{"connection-stats", format_connection_stats},
 };

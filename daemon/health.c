@@ -257,9 +257,8 @@ void lb_health_sync(struct lb_health *h, const struct lb_config *cfg)
 	for (p = 0; p < cfg->n_proxies; p++) {
 		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
 
-		for (r = 0; r <= pc->n_routes; r++) {
-			const struct lb_group_cfg *g =
-				r == 0 ? &pc->default_group : &pc->routes[r - 1].group;
+		for (r = 0; r < lb_proxy_n_groups(pc); r++) {
+			const struct lb_group_cfg *g = lb_proxy_group(pc, r);
 
 			for (k = 0; k < g->n; k++)
 				sync_target(h, pc->name, &g->t[k]);

@@ -10,6 +10,7 @@
 
 #include "lb_addr.h"
 #include "lb_log.h"
+#include "lb_select.h"
 #include "weights.h"
 
 static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -70,9 +71,8 @@ static bool needs_localnet(const struct lb_config *cfg, const char *ifname)
 
 		if (!proxy_on_iface(pc, ifname))
 			continue;
-		for (r = 0; r <= pc->n_routes; r++) {
-			const struct lb_group_cfg *g =
-				r == 0 ? &pc->default_group : &pc->routes[r - 1].group;
+		for (r = 0; r < lb_proxy_n_groups(pc); r++) {
+			const struct lb_group_cfg *g = lb_proxy_group(pc, r);
 
 			for (t = 0; t < g->n; t++)
 				if ((ntohl(g->t[t].addr) >> 24) == 127)
@@ -94,6 +94,12 @@ static int check_fixed_settings(const struct lbd *l, const struct lb_config *nex
 			      "runs (the conntrack table is sized when it is created); stop lbd, "
 			      "run lbd --teardown (this drops tracked connections), then start it",
 			      cur->max_connections, nx->max_connections);
+	if (cur->sni_splice != nx->sni_splice)
+		return seterr(err, errlen, -EINVAL,
+			      "settings.sni-splice: cannot change from %s to %s while lbd runs; "
+			      "restart lbd",
+			      lb_splice_mode_name(cur->sni_splice),
+			      lb_splice_mode_name(nx->sni_splice));
 	if (cur->xdp_mode != nx->xdp_mode)
 		return seterr(err, errlen, -EINVAL,
 			      "settings.xdp-mode: cannot change from %s to %s while interfaces are "
@@ -195,12 +201,62 @@ void lbd_compose_group(void *ctx, const struct lb_proxy_cfg *p, const struct lb_
 	lb_weights_compose(in, g->n, out);
 }
 
+static uint16_t acceptor_port(void *ctx, const struct lb_proxy_cfg *p)
+{
+	struct lbd *l = ctx;
+
+	return l->sni ? lb_sni_port(l->sni, p->name) : 0;
+}
+
+int lbd_sni_choose(void *ctx, const char *proxy, const char *name, uint32_t client_addr,
+		   uint16_t client_port, uint32_t listener_addr, uint16_t listener_port,
+		   struct lb_sni_choice *out)
+{
+	struct lbd *l = ctx;
+	const struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, proxy);
+	const struct lb_sni_route_cfg *r;
+	const struct lb_group_cfg *g;
+	uint16_t w[LB_MAX_TARGETS_PER_GROUP];
+	struct lb_group grp = {0};
+	size_t i;
+	int idx;
+
+	if (!p)
+		return -ENOENT;
+	r = name ? lb_sni_route_match(p, name) : NULL;
+	g = r ? &r->group : &p->default_group;
+	/* The same composer and the same hash-to-weight mapping as the datapath. */
+	lbd_compose_group(l, p, g, w);
+	grp.n_backends = g->n;
+	for (i = 0; i < g->n; i++)
+		grp.backends[i].weight = w[i];
+	idx = lb_select_backend(&grp, lb_flow_hash(client_addr, listener_addr, htons(client_port),
+						   htons(listener_port), LB_PROTO_TCP));
+	if (idx < 0)
+		return -ENOENT;
+	out->addr = g->t[idx].addr;
+	out->port = g->t[idx].port;
+	out->proxy_protocol = g->t[idx].proxy_protocol;
+	return 0;
+}
+
 static const struct lb_weight_src *weight_src(struct lbd *l)
 {
-	static struct lb_weight_src ws = {.fn = lbd_compose_group};
+	static struct lb_weight_src ws = {.fn = lbd_compose_group, .acceptor_port = acceptor_port};
 
 	ws.ctx = l;
 	return &ws;
+}
+
+const char *lbd_group_label(const struct lb_proxy_cfg *p, size_t i, char *buf, size_t len)
+{
+	if (i == 0)
+		snprintf(buf, len, "default");
+	else if (i <= p->n_routes)
+		lb_format_cidr(p->routes[i - 1].addr, p->routes[i - 1].prefix_len, buf);
+	else
+		snprintf(buf, len, "sni:%s", p->sni_routes[i - 1 - p->n_routes].hostname);
+	return buf;
 }
 
 json_t *lbd_weights_json(struct lbd *l, const struct lb_proxy_cfg *p)
@@ -208,14 +264,13 @@ json_t *lbd_weights_json(struct lbd *l, const struct lb_proxy_cfg *p)
 	json_t *groups = json_array();
 	size_t r, k;
 
-	for (r = 0; r <= p->n_routes; r++) {
-		const struct lb_group_cfg *g = r == 0 ? &p->default_group : &p->routes[r - 1].group;
+	for (r = 0; r < lb_proxy_n_groups(p); r++) {
+		const struct lb_group_cfg *g = lb_proxy_group(p, r);
 		uint16_t eff[LB_MAX_TARGETS_PER_GROUP];
-		char src[LB_TARGET_STR_MAX] = "default", tgt[LB_TARGET_STR_MAX];
+		char src[LB_SNI_NAME_MAX + 1], tgt[LB_TARGET_STR_MAX];
 		json_t *targets = json_array();
 
-		if (r)
-			lb_format_cidr(p->routes[r - 1].addr, p->routes[r - 1].prefix_len, src);
+		lbd_group_label(p, r, src, sizeof(src));
 		lbd_compose_group(l, p, g, eff);
 		for (k = 0; k < g->n; k++)
 			json_array_append_new(
@@ -293,7 +348,8 @@ int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const uint3
 		int64_t pid = lb_ids_proxy(&l->ids, proxies[i]);
 
 		tids[i] = pid < 0 ? -1 : lb_ids_target(&l->ids, (uint32_t)pid, addrs[i], ports[i]);
-		counts[i] = 0;
+		/* Connections the SNI acceptor spliced are lbd's own, not conntrack's. */
+		counts[i] = l->sni ? lb_sni_active(l->sni, proxies[i], addrs[i], ports[i]) : 0;
 	}
 	ret = lb_ct_scan(lb_dataplane_fd_ct(l->dp), &t, count_target_flows, &c);
 	free(tids);
@@ -304,16 +360,8 @@ int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const uint3
 static bool target_exists(void *ctx, const char *proxy, uint32_t addr, uint16_t port)
 {
 	const struct lb_proxy_cfg *p = lbd_find_proxy(((struct lbd *)ctx)->cfg, proxy);
-	size_t r, k;
 
-	for (r = 0; p && r <= p->n_routes; r++) {
-		const struct lb_group_cfg *g = r == 0 ? &p->default_group : &p->routes[r - 1].group;
-
-		for (k = 0; k < g->n; k++)
-			if (g->t[k].addr == addr && g->t[k].port == port)
-				return true;
-	}
-	return false;
+	return p && lb_proxy_has_target(p, addr, port);
 }
 
 void lbd_on_health_event(void *ctx, json_t *event)
@@ -344,6 +392,9 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 
 	/* New interfaces first: with no listener entry yet, their programs only pass. */
 	ret = attach_new(l, next, added, &n_added, err, errlen);
+	/* SNI acceptors of new SNI proxies must listen before the maps point at them. */
+	if (!ret && l->sni)
+		ret = lb_sni_sync(l->sni, next, false, err, errlen);
 	if (!ret) {
 		ret = lb_ifaddr_table_read(&l->addrs);
 		if (ret)
@@ -376,6 +427,8 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	}
 	lb_config_free(l->cfg);
 	l->cfg = next;
+	if (l->sni && lb_sni_sync(l->sni, l->cfg, true, undo_err, sizeof(undo_err)))
+		lb_warn("%s", undo_err);
 	if (l->drains) {
 		lb_drains_prune(l->drains, target_exists, l);
 		lb_drains_set_interval(l->drains, l->cfg->settings.drain_check_interval_ms);

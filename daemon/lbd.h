@@ -23,6 +23,8 @@
 #include "lb_config.h"
 #include "mapsync.h"
 #include "rpc_server.h"
+#include "sni.h"
+#include "splice.h"
 #include "subscribers.h"
 #include "sweep.h"
 
@@ -38,6 +40,8 @@ struct lbd {
 	struct lb_rpc_server *rpc;
 	struct lb_health *health;
 	struct lb_drains *drains;
+	struct lb_splicer *splicer; /* moves bytes of SNI-routed connections */
+	struct lb_sni *sni;	    /* the SNI acceptors */
 	struct lb_subs health_subs; /* clients following health events */
 	json_t *last_weights;	    /* proxy name -> its groups' effective weights, as sent */
 	/* The RPC call being handled, for handlers that stream or answer later. */
@@ -72,12 +76,20 @@ int lbd_resync(struct lbd *l);
 void lbd_compose_group(void *l, const struct lb_proxy_cfg *p, const struct lb_group_cfg *g,
 		       uint16_t *out);
 
+/* "default", the source route's CIDR, or "sni:HOSTNAME" for group @i of @p. */
+const char *lbd_group_label(const struct lb_proxy_cfg *p, size_t i, char *buf, size_t len);
+
 /*
  * The groups of @p with configured and effective weights:
  * [{"source": "default"|CIDR, "targets": [{"target", "configured-weight",
  * "effective-weight"}]}]. New reference.
  */
 json_t *lbd_weights_json(struct lbd *l, const struct lb_proxy_cfg *p);
+
+/* The SNI acceptor's choice of target (sni.h's lb_sni_choose_fn). */
+int lbd_sni_choose(void *ctx, const char *proxy, const char *name, uint32_t client_addr,
+		   uint16_t client_port, uint32_t listener_addr, uint16_t listener_port,
+		   struct lb_sni_choice *out);
 
 /* Health and drain callbacks: re-sync the weights of @proxy, tell subscribers. */
 void lbd_on_health_changed(void *ctx, const char *proxy);

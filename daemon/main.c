@@ -78,6 +78,10 @@ static void stop_loop(struct lbd *l)
 	l->health = NULL;
 	lb_drains_free(l->drains);
 	l->drains = NULL;
+	lb_sni_free(l->sni);
+	l->sni = NULL;
+	lb_splicer_free(l->splicer);
+	l->splicer = NULL;
 	lb_subs_release(&l->health_subs);
 }
 
@@ -204,6 +208,21 @@ static int run(struct lbd *l, struct lb_config *cfg)
 	l->drains = lb_drains_new(l->loop, lbd_drain_count, lbd_on_health_changed, l);
 	if (!l->health || !l->drains) {
 		lb_err("out of memory");
+		lb_config_free(cfg);
+		ret = -ENOMEM;
+		goto out;
+	}
+	l->splicer = lb_splicer_new(l->loop, cfg->settings.sni_splice, err, sizeof(err));
+	if (!l->splicer) {
+		lb_err("settings.sni-splice: %s", err);
+		lb_config_free(cfg);
+		ret = -EINVAL;
+		goto out;
+	}
+	l->sni = lb_sni_new(l->loop, l->splicer, lbd_sni_choose, l);
+	if (!l->sni) {
+		lb_err("out of memory");
+		lb_config_free(cfg);
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -231,12 +250,16 @@ static int run(struct lbd *l, struct lb_config *cfg)
 	uv_run(l->loop, UV_RUN_DEFAULT);
 	ret = 0;
 out:
-	if (l->health || l->drains) {
+	if (l->health || l->drains || l->splicer || l->sni) {
 		/* Failed before the loop ran: close what was created, let the loop free it. */
 		lb_health_free(l->health);
 		l->health = NULL;
 		lb_drains_free(l->drains);
 		l->drains = NULL;
+		lb_sni_free(l->sni);
+		l->sni = NULL;
+		lb_splicer_free(l->splicer);
+		l->splicer = NULL;
 		uv_run(l->loop, UV_RUN_DEFAULT);
 	}
 	/*

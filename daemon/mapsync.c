@@ -66,6 +66,9 @@ struct desired {
 
 	size_t n_listeners, cap_listeners;
 	struct listen_ent *listeners;
+
+	uint16_t *acc_port; /* per proxy: its SNI acceptor's port, 0 when none */
+	uint32_t *acc_gid;  /* per proxy: the acceptor group's id (valid when acc_port) */
 };
 
 static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -207,6 +210,7 @@ int lb_ids_adopt(struct lb_ids *ids, struct lb_dataplane *dp)
 	if (!ret) {
 		struct lb_listen_key lk, *lprev = NULL;
 		struct lb_listen_val lv;
+		struct lb_group grp;
 
 		while (!ret && !bpf_map_get_next_key(lb_dataplane_fd_listen(dp), lprev, &lk)) {
 			struct lb_group_key gk = {.is_default = 1};
@@ -215,6 +219,11 @@ int lb_ids_adopt(struct lb_ids *ids, struct lb_dataplane *dp)
 			if (bpf_map_lookup_elem(lb_dataplane_fd_listen(dp), &lk, &lv))
 				continue;
 			gk.proxy_id = lv.proxy_id;
+			/* An SNI proxy's TCP listeners point at its acceptor group instead. */
+			if (!bpf_map_lookup_elem(lb_dataplane_fd_groups(dp), &lv.default_group,
+						 &grp) &&
+			    grp.n_backends == 1 && grp.backends[0].addr == 0)
+				gk.is_default = 2;
 			ret = push_key(&keys, &idv, &n, &cap, &gk, sizeof(gk), lv.default_group);
 		}
 	}
@@ -257,6 +266,8 @@ static void desired_free(struct desired *d)
 	free(d->groups);
 	free(d->routes);
 	free(d->listeners);
+	free(d->acc_port);
+	free(d->acc_gid);
 }
 
 static int cmp_target_key(const void *a, const void *b)
@@ -272,9 +283,11 @@ static int collect_targets(const struct lb_config *cfg, const struct desired *d,
 	size_t cap = 0, n = 0, p, r, i, u;
 
 	for (p = 0; p < cfg->n_proxies; p++) {
-		cap += cfg->proxies[p].default_group.n;
+		cap += cfg->proxies[p].default_group.n + 1; /* + the SNI acceptor */
 		for (r = 0; r < cfg->proxies[p].n_routes; r++)
 			cap += cfg->proxies[p].routes[r].group.n;
+		for (r = 0; r < cfg->proxies[p].n_sni_routes; r++)
+			cap += cfg->proxies[p].sni_routes[r].group.n;
 	}
 	keys = calloc(cap ? cap : 1, sizeof(*keys));
 	if (!keys)
@@ -282,9 +295,8 @@ static int collect_targets(const struct lb_config *cfg, const struct desired *d,
 	for (p = 0; p < cfg->n_proxies; p++) {
 		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
 
-		for (r = 0; r <= pc->n_routes; r++) {
-			const struct lb_group_cfg *g =
-				r == 0 ? &pc->default_group : &pc->routes[r - 1].group;
+		for (r = 0; r < lb_proxy_n_groups(pc); r++) {
+			const struct lb_group_cfg *g = lb_proxy_group(pc, r);
 
 			for (i = 0; i < g->n; i++) {
 				keys[n].proxy_id = d->pids[p];
@@ -292,6 +304,11 @@ static int collect_targets(const struct lb_config *cfg, const struct desired *d,
 				keys[n].port = g->t[i].port;
 				n++;
 			}
+		}
+		if (d->acc_port[p]) {
+			keys[n].proxy_id = d->pids[p];
+			keys[n].port = d->acc_port[p];
+			n++;
 		}
 	}
 	qsort(keys, n, sizeof(*keys), cmp_target_key);
@@ -376,6 +393,11 @@ static int build_listeners(const struct lb_config *cfg, const struct lb_ifaddr_t
 
 				if (!(pc->protocols & protos[pr][0]))
 					continue;
+				/* TCP of an SNI proxy: to the acceptor, unless a route claims it.
+				 */
+				v.default_group = protos[pr][1] == LB_PROTO_TCP && d->acc_port[p]
+							  ? d->acc_gid[p]
+							  : d->gids[p];
 				if (pc->has_address) {
 					k.addr = pc->address;
 					ret = add_listener(d, &k, &v);
@@ -411,7 +433,7 @@ static int build(const struct lb_config *cfg, const struct lb_ifaddr_table *addr
 		 const struct lb_weight_src *ws, struct lb_ids *ids, struct desired *d, char *err,
 		 size_t errlen)
 {
-	size_t p, r, g, total_routes = 0;
+	size_t p, r, g, total_routes = 0, n_acceptors = 0;
 	int ret;
 
 	d->n_proxies = cfg->n_proxies;
@@ -431,6 +453,16 @@ static int build(const struct lb_config *cfg, const struct lb_ifaddr_table *addr
 	if (ret)
 		return seterr(err, errlen, ret, "cannot number the proxies: %s", strerror(-ret));
 
+	d->acc_port = calloc(cfg->n_proxies + 1, sizeof(*d->acc_port));
+	d->acc_gid = calloc(cfg->n_proxies + 1, sizeof(*d->acc_gid));
+	if (!d->acc_port || !d->acc_gid)
+		return -ENOMEM;
+	for (p = 0; p < cfg->n_proxies; p++) {
+		if (!cfg->proxies[p].n_sni_routes || !ws || !ws->acceptor_port)
+			continue;
+		d->acc_port[p] = ws->acceptor_port(ws->ctx, &cfg->proxies[p]);
+		n_acceptors += d->acc_port[p] != 0;
+	}
 	ret = collect_targets(cfg, d, &d->tkeys, &d->n_targets);
 	if (ret)
 		return ret;
@@ -443,8 +475,11 @@ static int build(const struct lb_config *cfg, const struct lb_ifaddr_table *addr
 		return seterr(err, errlen, ret, "%zu distinct targets exceed the limit of %d",
 			      d->n_targets, LB_MAX_TARGETS);
 
-	/* Groups: first one default group per proxy (index p), then one per route. */
-	d->n_groups = cfg->n_proxies + total_routes;
+	/*
+	 * Groups: first one default group per proxy (index p), then one per route, then one
+	 * per SNI acceptor (SNI routes themselves are chosen in user space, not in the maps).
+	 */
+	d->n_groups = cfg->n_proxies + total_routes + n_acceptors;
 	d->gkeys = calloc(d->n_groups + 1, sizeof(*d->gkeys));
 	d->gids = calloc(d->n_groups + 1, sizeof(*d->gids));
 	d->groups = calloc(d->n_groups + 1, sizeof(*d->groups));
@@ -460,6 +495,13 @@ static int build(const struct lb_config *cfg, const struct lb_ifaddr_table *addr
 			d->gkeys[g].addr = cfg->proxies[p].routes[r].addr;
 			d->gkeys[g].prefix_len = cfg->proxies[p].routes[r].prefix_len;
 		}
+	}
+	for (p = 0; p < cfg->n_proxies; p++) {
+		if (!d->acc_port[p])
+			continue;
+		d->gkeys[g].proxy_id = d->pids[p];
+		d->gkeys[g].is_default = 2; /* the acceptor */
+		g++;
 	}
 	ret = lb_idmap_assign(&ids->groups, d->gkeys, d->n_groups, d->gids, NULL);
 	if (ret)
@@ -481,6 +523,21 @@ static int build(const struct lb_config *cfg, const struct lb_ifaddr_table *addr
 			re->k.addr = pc->routes[r].addr;
 			re->v.group = d->gids[g];
 		}
+	}
+	for (p = 0; p < cfg->n_proxies; p++) {
+		struct lb_backend *b = &d->groups[g].v.backends[0];
+
+		if (!d->acc_port[p])
+			continue;
+		d->acc_gid[p] = d->gids[g];
+		d->groups[g].k = d->gids[g];
+		memset(&d->groups[g].v, 0, sizeof(d->groups[g].v));
+		d->groups[g].v.n_backends = 1;
+		b->addr = 0;
+		b->port = htons(d->acc_port[p]);
+		b->weight = 100;
+		b->target_id = (uint32_t)lb_ids_target(ids, d->pids[p], 0, d->acc_port[p]);
+		g++;
 	}
 	return build_listeners(cfg, addrs, d, err, errlen);
 }

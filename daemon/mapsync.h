@@ -37,12 +37,17 @@ void lb_ids_release(struct lb_ids *ids);
 int lb_ids_adopt(struct lb_ids *ids, struct lb_dataplane *dp);
 
 /*
- * Where effective weights come from: @fn fills @out (g->n entries) for group @g of proxy
- * @p. NULL means the configured weights as they are.
+ * What the daemon adds to the configuration when it writes the maps (NULL hooks: the
+ * configuration as it is):
+ *  - weights fills @out (g->n entries) with the effective weights of group @g of proxy @p;
+ *  - acceptor_port says on which local port lbd's SNI acceptor for @p listens (0: none):
+ *    new TCP connections of a proxy with SNI routes that no source route claims go there
+ *    (a backend of address 0: the destination address stays, the port changes).
  */
 struct lb_weight_src {
 	void (*fn)(void *ctx, const struct lb_proxy_cfg *p, const struct lb_group_cfg *g,
 		   uint16_t *out);
+	uint16_t (*acceptor_port)(void *ctx, const struct lb_proxy_cfg *p);
 	void *ctx;
 };
 

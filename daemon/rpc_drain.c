@@ -14,11 +14,11 @@
 static int check_not_last(struct lbd *l, const struct lb_proxy_cfg *p, uint32_t addr, uint16_t port,
 			  struct lbd_rpc_err *e)
 {
-	char src[LB_TARGET_STR_MAX] = "default target";
+	char src[LB_SNI_NAME_MAX + 8];
 	size_t r, k;
 
-	for (r = 0; r <= p->n_routes; r++) {
-		const struct lb_group_cfg *g = r == 0 ? &p->default_group : &p->routes[r - 1].group;
+	for (r = 0; r < lb_proxy_n_groups(p); r++) {
+		const struct lb_group_cfg *g = lb_proxy_group(p, r);
 		bool member = false, other = false;
 
 		for (k = 0; k < g->n; k++) {
@@ -30,8 +30,7 @@ static int check_not_last(struct lbd *l, const struct lb_proxy_cfg *p, uint32_t 
 		}
 		if (!member || other)
 			continue;
-		if (r)
-			lb_format_cidr(p->routes[r - 1].addr, p->routes[r - 1].prefix_len, src);
+		lbd_group_label(p, r, src, sizeof(src));
 		return lbd_rpc_fail(
 			e, LB_RPC_CONFIG_INVALID, json_pack("{s:s}", "path", src),
 			"draining it would leave proxy \"%s\" (%s) without a target for "

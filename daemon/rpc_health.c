@@ -15,7 +15,6 @@ int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cf
 	struct lb_target_cfg tc;
 	char err[LB_ERR_MAX];
 	int has_weight = 0;
-	size_t r, k;
 
 	*p = lbd_find_proxy(l->cfg, name);
 	if (!*p)
@@ -26,16 +25,10 @@ int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cf
 		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", "target"),
 				    "target: %s",
 				    has_weight ? "give ip:port, without a weight" : err);
-	for (r = 0; r <= (*p)->n_routes; r++) {
-		const struct lb_group_cfg *g =
-			r == 0 ? &(*p)->default_group : &(*p)->routes[r - 1].group;
-
-		for (k = 0; k < g->n; k++)
-			if (g->t[k].addr == tc.addr && g->t[k].port == tc.port) {
-				*addr = tc.addr;
-				*port = tc.port;
-				return 0;
-			}
+	if (lb_proxy_has_target(*p, tc.addr, tc.port)) {
+		*addr = tc.addr;
+		*port = tc.port;
+		return 0;
 	}
 	return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
 			    json_pack("{s:s, s:s}", "kind", "target", "name", target),

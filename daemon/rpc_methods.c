@@ -38,6 +38,9 @@ static const lbd_rpc_handler handlers[LB_M_COUNT] = {
 	[LB_M_DRAIN] = lbd_rpc_drain,
 	[LB_M_UNDRAIN] = lbd_rpc_undrain,
 	[LB_M_DRAIN_STATUS] = lbd_rpc_drain_status,
+	[LB_M_ADD_SNI_ROUTE] = lbd_rpc_add_sni_route,
+	[LB_M_REMOVE_SNI_ROUTE] = lbd_rpc_remove_sni_route,
+	[LB_M_LIST_SNI_ROUTES] = lbd_rpc_list_sni_routes,
 };
 
 int lbd_rpc_fail(struct lbd_rpc_err *e, int code, json_t *data, const char *fmt, ...)

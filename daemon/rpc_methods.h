@@ -88,4 +88,9 @@ int lbd_rpc_drain(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc
 int lbd_rpc_undrain(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
 int lbd_rpc_drain_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
 
+/* rpc_sni.c */
+int lbd_rpc_add_sni_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_remove_sni_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_list_sni_routes(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+
 #endif /* LBD_RPC_METHODS_H */

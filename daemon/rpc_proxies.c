@@ -34,16 +34,22 @@ static int no_proxy(struct lbd_rpc_err *e, const char *name)
 			    "no proxy named \"%s\" (lbctl list-proxies shows them)", name);
 }
 
-/* Live flows per proxy id, from the sweeper's last pass. */
+/* A proxy as configured, plus its live flows at the sweeper's last pass. */
 static json_t *proxy_json(struct lbd *l, const struct lb_proxy_cfg *p)
 {
 	json_t *j = lb_config_proxy_to_json(p);
+	json_t *acc = l->sni ? lb_sni_stats_json(l->sni, p->name) : NULL;
 	int64_t id = lb_ids_proxy(&l->ids, p->name);
 
 	if (j && l->sweeper)
 		json_object_set_new(
 			j, "connections",
 			json_integer(id < 0 ? 0 : lb_sweeper_last(l->sweeper)->live_per_proxy[id]));
+	/* Connections spliced by the SNI acceptor are lbd's own: its counters say how many. */
+	if (j && acc)
+		json_object_set_new(j, "sni-acceptor", acc);
+	else
+		json_decref(acc);
 	return j;
 }
 

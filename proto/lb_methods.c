@@ -99,6 +99,19 @@ static const struct lb_param p_drain_status[] = {
 	P_END,
 };
 
+static const struct lb_param p_add_sni_route[] = {
+	{"proxy", LB_PT_STRING, true, "proxy name"},
+	{"hostname", LB_PT_STRING, true, "server name: api.example.com, or *.example.com"},
+	{"targets", LB_PT_TARGETS, true, "one target, or weighted targets summing to 100"},
+	P_END,
+};
+
+static const struct lb_param p_remove_sni_route[] = {
+	{"proxy", LB_PT_STRING, true, "proxy name"},
+	{"hostname", LB_PT_STRING, true, "the route's server name (case does not matter)"},
+	P_END,
+};
+
 #define LB_X_TABLE(id, name, mutates, summary) \
 	[LB_M_##id] = {LB_M_##id, name, mutates, summary, NULL},
 const struct lb_method lb_methods[LB_M_COUNT] = {LB_METHOD_LIST(LB_X_TABLE)};
@@ -130,6 +143,9 @@ static const struct lb_param *const method_params[LB_M_COUNT] = {
 	[LB_M_DRAIN] = p_drain,
 	[LB_M_UNDRAIN] = p_target,
 	[LB_M_DRAIN_STATUS] = p_drain_status,
+	[LB_M_ADD_SNI_ROUTE] = p_add_sni_route,
+	[LB_M_REMOVE_SNI_ROUTE] = p_remove_sni_route,
+	[LB_M_LIST_SNI_ROUTES] = p_proxy_optional,
 };
 
 const struct lb_param *lb_method_params(const struct lb_method *m)

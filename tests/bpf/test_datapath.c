@@ -81,9 +81,10 @@ enum group_def {
 	G_ROUTE_A, /* one backend each, targets of source routes */
 	G_ROUTE_B,
 	G_ROUTE_C,
-	G_W010, /* weights {0, 100, 0} */
-	G_ZERO, /* every weight 0 */
-	G_CARRY /* one backend: searches for checksum edge cases need not track the choice */
+	G_W010,	 /* weights {0, 100, 0} */
+	G_ZERO,	 /* every weight 0 */
+	G_CARRY, /* one backend: searches for checksum edge cases need not track the choice */
+	G_ACCEPT /* address 0: port-only rewrite, as lbd's SNI acceptor uses */
 };
 
 /* One lb_backend: a.b.c.d:port, weight, target id. */
@@ -109,6 +110,7 @@ static const struct lb_group group_defs[] = {
 		    .backends = {BE(10, 2, 1, 2, 8080, 0, 1), BE(10, 2, 2, 2, 8080, 0, 2),
 				 BE(10, 2, 3, 2, 8080, 0, 3)}},
 	[G_CARRY] = {.n_backends = 1, .backends = {BE(10, 2, 255, 254, 65000, 1, 6)}},
+	[G_ACCEPT] = {.n_backends = 1, .backends = {BE(0, 0, 0, 0, 40001, 100, 7)}},
 };
 
 static struct lb_bpf *skel;
@@ -428,6 +430,9 @@ static void run_step(const struct dp_case *c, int idx, const struct step *st)
 		ck_assert_msg(i >= 0, "%s: test bug, group %d has no eligible backend", what,
 			      st->group);
 		pinned = g->backends[i];
+		/* Address 0: the destination address stays, only the port changes. */
+		if (!pinned.addr)
+			pinned.addr = in.daddr;
 	}
 		/* fall through */
 	case OUT_PINNED:
@@ -496,6 +501,13 @@ static void setup_tcp(void)
 {
 	put_listener(VIP, VPORT, LB_PROTO_TCP, PROXY_TCP, GK_TCP, 0);
 	put_group(GK_TCP, G_WEB3);
+}
+
+/* A listener whose group is lbd's SNI acceptor: backend address 0, port 40001. */
+static void setup_acceptor(void)
+{
+	put_listener(VIP, VPORT, LB_PROTO_TCP, PROXY_TCP, GK_TCP, 0);
+	put_group(GK_TCP, G_ACCEPT);
 }
 
 /* setup_tcp() and a UDP listener on the same VIP:80 (another proxy) over G_UDP2. */
@@ -1063,6 +1075,14 @@ static const struct dp_case cases[] = {
 		    .out = OUT_SAME,
 		    .gstat = G(LB_G_PASS_NO_LISTENER)}},
 	 .check = check_ct_new},
+	{.desc = "backend address 0 rewrites only the port (the sni acceptor), reply snat back",
+	 .setup = setup_acceptor,
+	 .steps = {SYN_DNAT(G_ACCEPT),
+		   {.hook = TC,
+		    .in = TCP_REPLY(F_SYN | F_ACK),
+		    .from_pinned = true,
+		    .out = OUT_SNAT},
+		   {.hook = XDP, .in = TCP_IN(F_ACK), .out = OUT_PINNED}}},
 	{.desc = "mid-stream ack without conntrack is picked up",
 	 .setup = setup_tcp,
 	 .steps = {{.hook = XDP,

@@ -88,6 +88,18 @@ static void parse_fails(const char *sq, const char *msg, bool exact)
 	"{'proxies':[{'name':'web','listen':" l0 "," DT "},{'name':'api','listen':" l1 "," DT "}]}"
 #define HCP "proxies[0].default-target.health-check"
 
+/* SNI routes: a proxy on 443 with routes @r; one route for the name @h (quoted). */
+#define SNI(r)	PROXY("'listen':{'interfaces':['eth0'],'port':443}," DT ",'sni-routes':" r)
+#define SNIR(h) SNI("[{'sni-hostname':" h ",'target':" T1 "}]")
+#define SNP	"proxies[0].sni-routes[0].sni-hostname"
+/* Server names at the limits: a 63-byte label, a 255-byte name of four such labels. */
+#define L10  "abcdefghij"
+#define L63  L10 L10 L10 L10 L10 L10 "abc"
+#define N255 L63 "." L63 "." L63 "." L63
+#define PP_ONLY                                                                                \
+	"only targets reached through SNI routing (a proxy with sni-routes) can send a PROXY " \
+	"protocol header; "
+
 /* ---- accepted configurations ---- */
 
 START_TEST(test_defaults)
@@ -107,11 +119,14 @@ START_TEST(test_defaults)
 	ck_assert(!p->has_address);
 	ck_assert_uint_eq(p->n_routes, 0);
 	ck_assert_ptr_null(p->routes);
+	ck_assert_uint_eq(p->n_sni_routes, 0);
+	ck_assert_ptr_null(p->sni_routes);
 	ck_assert_uint_eq(p->default_group.n, 1);
 	ck_assert_uint_eq(t->addr, ip("10.0.0.1"));
 	ck_assert_uint_eq(t->port, 8080);
 	ck_assert_uint_eq(t->weight, 100);
 	ck_assert(!t->has_hc);
+	ck_assert_uint_eq(t->proxy_protocol, 0);
 
 	ck_assert(!s->stats_enabled);
 	ck_assert_uint_eq(s->connection_timeout_sec, 300);
@@ -121,6 +136,9 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(s->default_drain_timeout_ms, 30000);
 	ck_assert_uint_eq(s->drain_check_interval_ms, 1000);
 	ck_assert_int_eq(s->xdp_mode, LB_XDP_AUTO);
+	ck_assert_uint_eq(s->sni_hello_timeout_ms, 5000);
+	ck_assert_uint_eq(s->sni_max_pending, 1024);
+	ck_assert_int_eq(s->sni_splice, LB_SPLICE_AUTO);
 	ck_assert_int_eq(s->health_check_defaults.type, LB_HC_TCP);
 	ck_assert_str_eq(s->health_check_defaults.path, "/health");
 	ck_assert_uint_eq(s->health_check_defaults.interval_ms, 10000);
@@ -275,6 +293,63 @@ START_TEST(test_hc_override_all)
 }
 END_TEST
 
+/* The seed README's SNI example, with the extensions: wildcards, PROXY protocol, settings. */
+static const char sni_config[] =
+	"{'proxies': [{'name': 'https-gateway',"
+	"   'listen': {'interfaces': ['eth0'], 'port': 443},"
+	"   'default-target': [{'ip': '10.0.0.1', 'port': 8443, 'proxy-protocol': 'v2'}],"
+	"   'source-routes': [{'source': '192.168.0.0/16',"
+	"                      'target': {'ip': '10.0.0.9', 'port': 8443,"
+	"                                 'proxy-protocol': 'none'}}],"
+	"   'sni-routes': ["
+	"     {'sni-hostname': 'api.example.com', 'target': {'ip': '10.0.1.1', 'port': 8443}},"
+	"     {'sni-hostname': 'Web.Example.COM.', 'target': {'ip': '10.0.2.1', 'port': 8443,"
+	"      'proxy-protocol': 'v2'}},"
+	"     {'sni-hostname': 'app.example.com',"
+	"      'targets': [{'ip': '10.0.3.1', 'port': 8443, 'weight': 70},"
+	"                  {'ip': '10.0.3.2', 'port': 8443, 'weight': 30, 'proxy-protocol': 'v2',"
+	"                   'health-check': {'type': 'https'}}]},"
+	"     {'sni-hostname': '*.Tenants.example.com',"
+	"      'target': {'ip': '10.0.4.1', 'port': 8443}}]}],"
+	" 'settings': {'sni-hello-timeout-ms': 2500, 'sni-max-pending': 64, 'sni-splice': 'copy'}}";
+
+START_TEST(test_sni_config)
+{
+	struct lb_config *cfg = parse_ok(sni_config);
+	const struct lb_proxy_cfg *p = &cfg->proxies[0];
+	const struct lb_sni_route_cfg *r = p->sni_routes;
+
+	ck_assert_uint_eq(cfg->settings.sni_hello_timeout_ms, 2500);
+	ck_assert_uint_eq(cfg->settings.sni_max_pending, 64);
+	ck_assert_int_eq(cfg->settings.sni_splice, LB_SPLICE_COPY);
+	ck_assert_uint_eq(p->protocols, LB_L4_TCP);
+	ck_assert_uint_eq(p->default_group.t[0].proxy_protocol, 2);
+	ck_assert_uint_eq(p->routes[0].group.t[0].proxy_protocol, 0);
+
+	ck_assert_uint_eq(p->n_sni_routes, 4);
+	ck_assert_str_eq(r[0].hostname, "api.example.com");
+	ck_assert(!r[0].wildcard);
+	ck_assert_uint_eq(r[0].group.n, 1);
+	ck_assert_uint_eq(r[0].group.t[0].addr, ip("10.0.1.1"));
+	ck_assert_uint_eq(r[0].group.t[0].port, 8443);
+	ck_assert_uint_eq(r[0].group.t[0].weight, 100);
+	ck_assert_uint_eq(r[0].group.t[0].proxy_protocol, 0);
+	/* Lowercased, and the trailing dot of a fully qualified name dropped. */
+	ck_assert_str_eq(r[1].hostname, "web.example.com");
+	ck_assert_uint_eq(r[1].group.t[0].proxy_protocol, 2);
+	ck_assert_uint_eq(r[2].group.n, 2);
+	ck_assert_uint_eq(r[2].group.t[0].weight, 70);
+	ck_assert_uint_eq(r[2].group.t[0].proxy_protocol, 0);
+	ck_assert_uint_eq(r[2].group.t[1].weight, 30);
+	ck_assert_uint_eq(r[2].group.t[1].proxy_protocol, 2);
+	ck_assert(r[2].group.t[1].has_hc);
+	ck_assert_int_eq(r[2].group.t[1].hc.type, LB_HC_HTTPS);
+	ck_assert_str_eq(r[3].hostname, "*.tenants.example.com");
+	ck_assert(r[3].wildcard);
+	lb_config_free(cfg);
+}
+END_TEST
+
 static const char *const accepted[] = {
 	/* a name of 63 characters, every allowed character */
 	"{'proxies':[{'name':'a23456789012345678901234567890123456789012345678901234567890123'," LISTEN
@@ -310,13 +385,38 @@ static const char *const accepted[] = {
 	WITH_ROUTES("[{'source':'10.0.0.0/8','target':" T1 "},{'source':'10.0.0.0/16','target':" T1
 		    "},{'source':'10.0.0.1','target':" T1 "}]"),
 	PROXY(LISTEN "," DT ",'sni-routes':[]"),
+	/* server names at the limits, and what a label may hold */
+	SNIR("'" N255 "'"),
+	SNIR("'" N255 ".'"),
+	SNIR("'" L63 ".com'"),
+	SNIR("'localhost'"),
+	SNIR("'_acme-challenge.x_y.example.com'"),
+	SNIR("'xn--caf-dma.example.com'"),
+	SNIR("'10.0.0.1'"),
+	SNIR("'*.a.b'"),
+	SNIR("'*.EXAMPLE.com.'"),
+	SNIR("'*." L63 "." L63 "." L63 "." L10 "abcdefghi'"),
+	/* the same name once exact and once as a wildcard are two routes */
+	SNI("[{'sni-hostname':'example.com','target':" T1 "},{'sni-hostname':'*.example.com',"
+	    "'target':" T1 "}]"),
+	SNI("[{'sni-hostname':'a.example.com','targets':[{'ip':'10.0.0.1','port':1,'weight':50},"
+	    "{'ip':'10.0.0.2','port':1,'weight':50,'proxy-protocol':'v2'}]}]"),
+	/* SNI on a proxy that balances UDP too */
+	PROXY("'listen':{'interfaces':['eth0'],'port':443,'protocol':'both'}," DT
+	      ",'sni-routes':[{'sni-hostname':'a.example.com','target':" T1 "}]"),
+	/* "none" is fine anywhere */
+	WITH_DT("{'ip':'10.0.0.1','port':8080,'proxy-protocol':'none'}"),
+	WITH_ROUTES("[{'source':'10.0.0.0/8','target':{'ip':'10.0.0.1','port':1,"
+		    "'proxy-protocol':'none'}}]"),
 	WITH_SETTINGS("{}"),
 	WITH_SETTINGS("{'stats-enabled':false,'health-check-enabled':true,'xdp-mode':'generic'}"),
 	WITH_SETTINGS("{'connection-timeout-sec':1,'udp-timeout-sec':604800,'max-connections':1024,"
-		      "'default-drain-timeout-ms':1000,'drain-check-interval-ms':100}"),
+		      "'default-drain-timeout-ms':1000,'drain-check-interval-ms':100,"
+		      "'sni-hello-timeout-ms':100,'sni-max-pending':1,'sni-splice':'auto'}"),
 	WITH_SETTINGS("{'connection-timeout-sec':604800,'udp-timeout-sec':1,"
 		      "'max-connections':16777216,'default-drain-timeout-ms':3600000,"
-		      "'drain-check-interval-ms':60000}"),
+		      "'drain-check-interval-ms':60000,'sni-hello-timeout-ms':60000,"
+		      "'sni-max-pending':65536,'sni-splice':'sockmap'}"),
 	WITH_HC("{}"),
 	WITH_HC("{'interval-ms':1000,'timeout-ms':999}"),
 	WITH_HC("{'timeout-ms':100}"),
@@ -347,6 +447,111 @@ START_TEST(test_sources)
 	ck_assert_uint_eq(cfg->proxies[0].routes[1].addr, 0);
 	ck_assert_uint_eq(cfg->proxies[0].routes[1].prefix_len, 0);
 	lb_config_free(cfg);
+}
+END_TEST
+
+/* ---- which SNI route a server name takes ---- */
+
+/* Wildcards first, so that an exact match cannot win by coming first. */
+static const char match_config[] =
+	SNI("[{'sni-hostname':'*.example.com','target':{'ip':'10.0.0.1','port':1}},"
+	    " {'sni-hostname':'*.eu.example.com','target':{'ip':'10.0.0.2','port':1}},"
+	    " {'sni-hostname':'api.example.com','target':{'ip':'10.0.0.3','port':1}},"
+	    " {'sni-hostname':'example.com','target':{'ip':'10.0.0.4','port':1}},"
+	    " {'sni-hostname':'API.eu.example.com','target':{'ip':'10.0.0.5','port':1}},"
+	    " {'sni-hostname':'*.b.eu.example.com','target':{'ip':'10.0.0.6','port':1}}]");
+
+static const struct {
+	const char *name, *route; /* route: the hostname of the route taken, NULL for none */
+} matches[] = {
+	/* exact beats any wildcard, wherever it is in the list */
+	{"api.example.com", "api.example.com"},
+	{"example.com", "example.com"},
+	{"api.eu.example.com", "api.eu.example.com"},
+	/* a wildcard matches one label or more, never the name it is made of */
+	{"web.example.com", "*.example.com"},
+	{"a.b.c.example.com", "*.example.com"},
+	{"eu.example.com", "*.example.com"},
+	/* the longest suffix wins */
+	{"x.eu.example.com", "*.eu.example.com"},
+	{"x.y.eu.example.com", "*.eu.example.com"},
+	{"b.eu.example.com", "*.eu.example.com"},
+	{"x.b.eu.example.com", "*.b.eu.example.com"},
+	{"v1.api.example.com", "*.example.com"},
+	/* a suffix only counts at a dot */
+	{"xexample.com", NULL},
+	{"example.org", NULL},
+	{"com", NULL},
+	{".example.com", NULL},
+	{"", NULL},
+	/* case and a fully qualified name's dot do not matter */
+	{"API.Example.COM", "api.example.com"},
+	{"api.example.com.", "api.example.com"},
+	{"Web.EXAMPLE.com.", "*.example.com"},
+};
+
+START_TEST(test_sni_match)
+{
+	struct lb_config *cfg = parse_ok(match_config);
+	const struct lb_sni_route_cfg *r = lb_sni_route_match(&cfg->proxies[0], matches[_i].name);
+
+	if (!matches[_i].route)
+		ck_assert_msg(!r, "\"%s\" took route %s, expected none", matches[_i].name,
+			      r->hostname);
+	else
+		ck_assert_msg(r && !strcmp(r->hostname, matches[_i].route),
+			      "\"%s\" took route %s, expected %s", matches[_i].name,
+			      r ? r->hostname : "(none)", matches[_i].route);
+	lb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_sni_match_edges)
+{
+	struct lb_config *cfg = parse_ok(SNIR("'*.example.com'")), *plain = parse_ok(WEB);
+
+	ck_assert_ptr_null(lb_sni_route_match(&cfg->proxies[0], "example.com"));
+	ck_assert_ptr_nonnull(lb_sni_route_match(&cfg->proxies[0], "a.example.com"));
+	ck_assert_ptr_null(lb_sni_route_match(&cfg->proxies[0], NULL));
+	ck_assert_ptr_null(lb_sni_route_match(NULL, "a.example.com"));
+	/* A proxy without SNI routes matches nothing. */
+	ck_assert_ptr_null(lb_sni_route_match(&plain->proxies[0], "a.example.com"));
+	lb_config_free(cfg);
+	lb_config_free(plain);
+}
+END_TEST
+
+/* The same rules for a name on its own (an RPC's "hostname"); the caller names the place. */
+START_TEST(test_sni_hostname_parse)
+{
+	struct lb_sni_route_cfg r;
+
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(lb_sni_hostname_parse("API.Example.com.", &r, err, sizeof(err)), 0);
+	ck_assert_str_eq(r.hostname, "api.example.com");
+	ck_assert(!r.wildcard);
+	ck_assert_int_eq(lb_sni_hostname_parse("*.Example.COM", &r, err, sizeof(err)), 0);
+	ck_assert_str_eq(r.hostname, "*.example.com");
+	ck_assert(r.wildcard);
+	ck_assert_int_eq(lb_sni_hostname_parse(N255, &r, err, sizeof(err)), 0);
+	ck_assert_uint_eq(strlen(r.hostname), 255);
+
+	/* Refused: the message alone, and the route as it was. */
+	ck_assert_int_eq(lb_sni_hostname_parse("api.example.com", &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(lb_sni_hostname_parse("*.com", &r, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "\"*.com\" would match names under a whole top-level domain; a "
+			      "wildcard needs at least two labels after \"*.\", as in "
+			      "\"*.example.com\"");
+	ck_assert_str_eq(r.hostname, "api.example.com");
+	ck_assert(!r.wildcard);
+	ck_assert_int_eq(lb_sni_hostname_parse("", &r, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "must not be empty");
+	ck_assert_int_eq(lb_sni_hostname_parse(N255 "x", &r, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "\" is 256 bytes long; a server name has at most 255"), "%s",
+		      err);
+	ck_assert_int_eq(lb_sni_hostname_parse(NULL, &r, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "no host name was given");
+	ck_assert_int_eq(lb_sni_hostname_parse("a b", &r, NULL, 0), -EINVAL);
 }
 END_TEST
 
@@ -472,7 +677,7 @@ static const struct {
 	{WITH_DT("{'ip':'10.0.0.1'}"), "proxies[0].default-target: missing required key \"port\""},
 	{WITH_DT("{'ip':'10.0.0.1','port':8080,'wieght':100}"),
 	 "proxies[0].default-target: unknown key \"wieght\" (expected one of: ip, port, weight, "
-	 "health-check)"},
+	 "health-check, proxy-protocol)"},
 	{WITH_DT("{'ip':'x','port':8080}"),
 	 "proxies[0].default-target.ip: \"x\" is not an IPv4 address (expected a.b.c.d)"},
 	{WITH_DT("{'ip':'10.0.0.1:8080','port':8080}"),
@@ -593,11 +798,124 @@ static const struct {
 	 "proxies[0].source-routes[2].source: 9.0.0.0/8 is already routed by "
 	 "proxies[0].source-routes[1]"},
 
-	/* SNI routes are refused for now */
-	{PROXY(LISTEN "," DT ",'sni-routes':[{'sni-hostname':'api.example.com','target':" T1 "}]"),
-	 "proxies[0].sni-routes: SNI routing is not supported by this version of lbd"},
-	{PROXY(LISTEN "," DT ",'sni-routes':{}"),
-	 "proxies[0].sni-routes: must be an array, not an object"},
+	/* SNI routes */
+	{SNI("{}"), "proxies[0].sni-routes: must be an array, not an object"},
+	{SNI("[5]"), "proxies[0].sni-routes[0]: must be an object, not an integer"},
+	{SNI("[{'target':" T1 "}]"),
+	 "proxies[0].sni-routes[0]: missing required key \"sni-hostname\""},
+	{SNI("[{'sni-hostname':'a.example.com','target':" T1 ",'source':'10.0.0.0/8'}]"),
+	 "proxies[0].sni-routes[0]: unknown key \"source\" (expected one of: sni-hostname, target, "
+	 "targets)"},
+	{SNI("[{'sni-hostname':'a.example.com','target':" T1 ",'targets':[" T1 "]}]"),
+	 "proxies[0].sni-routes[0]: has both \"target\" and \"targets\"; use \"target\" for one "
+	 "target or \"targets\" for a weighted list"},
+	{SNI("[{'sni-hostname':'a.example.com'}]"),
+	 "proxies[0].sni-routes[0]: missing required key \"target\" (one target) or \"targets\" (a "
+	 "weighted list)"},
+	{SNI("[{'sni-hostname':'a.example.com','target':[" T1 "]}]"),
+	 "proxies[0].sni-routes[0].target: must be one target object, not an array (use "
+	 "\"targets\" for a list of targets)"},
+	{SNI("[{'sni-hostname':'a.example.com','targets':[{'ip':'10.0.0.4','port':80,'weight':50},"
+	     "{'ip':'10.0.0.5','port':80,'weight':40}]}]"),
+	 "proxies[0].sni-routes[0].targets: weights sum to 90, must be 100"},
+	{SNI("[{'sni-hostname':'a.example.com','target':{'ip':'10.0.0.4','port':0}}]"),
+	 "proxies[0].sni-routes[0].target.port: must be between 1 and 65535 (got 0)"},
+	{SNIR("5"), SNP ": must be a string, not an integer"},
+	{SNIR("''"), SNP ": must not be empty"},
+	{SNIR("'.'"), SNP ": \".\" has an empty label (labels are separated by single dots)"},
+	{SNIR("'a..example.com'"),
+	 SNP ": \"a..example.com\" has an empty label (labels are separated by single dots)"},
+	{SNIR("'.example.com'"),
+	 SNP ": \".example.com\" has an empty label (labels are separated by single dots)"},
+	{SNIR("'example.com..'"),
+	 SNP ": \"example.com..\" has an empty label (labels are separated by single dots)"},
+	{SNIR("'ap i.example.com'"),
+	 SNP ": \"ap i.example.com\" contains a space; a server name has only letters, digits, '-' "
+	     "and '_' between its dots"},
+	{SNIR("'example.com/x'"), SNP
+	 ": \"example.com/x\" contains '/'; a server name has only letters, digits, '-' and '_' "
+	 "between its dots"},
+	{SNIR("'api.example.com:443'"),
+	 SNP ": \"api.example.com:443\" contains ':'; a server name has only letters, digits, '-' "
+	     "and '_' between its dots"},
+	{SNIR("'caf\u00e9.example.com'"),
+	 SNP ": \"caf\\xc3\\xa9.example.com\" contains \\xc3; a server name has only letters, "
+	     "digits, '-' and '_' between its dots (write an internationalised name in its ASCII "
+	     "form, \"xn--...\")"},
+	{SNIR("'" L63 "x.example.com'"),
+	 SUB("...\" has a label of 64 bytes; a label has at most 63")},
+	{SNIR("'" N255 "x'"), SUB("...\" is 256 bytes long; a server name has at most 255")},
+	{SNIR("'" N255 "x.'"), SUB("...\" is 256 bytes long; a server name has at most 255")},
+	{SNIR("'*'"),
+	 SNP ": \"*\" alone would match every name; the default target already takes the names no "
+	     "route matches"},
+	{SNIR("'*.'"), SUB(SNP ": \"*\" alone would match every name")},
+	{SNIR("'*.com'"),
+	 SNP ": \"*.com\" would match names under a whole top-level domain; a wildcard needs at "
+	     "least two labels after \"*.\", as in \"*.example.com\""},
+	{SNIR("'*.com.'"),
+	 SUB(SNP ": \"*.com.\" would match names under a whole top-level domain")},
+	{SNIR("'a.*.com'"),
+	 SNP ": \"a.*.com\" has '*' after the first label; a wildcard is written \"*.example.com\" "
+	     "and matches names ending in \".example.com\""},
+	{SNIR("'*.*.example.com'"), SUB(SNP ": \"*.*.example.com\" has '*' after the first label")},
+	{SNIR("'*foo.com'"),
+	 SNP ": \"*foo.com\" has '*' inside a label; a wildcard is a whole first label, as in "
+	     "\"*.example.com\""},
+	{SNIR("'**.example.com'"), SUB(SNP ": \"**.example.com\" has '*' inside a label")},
+	{SNIR("'foo*.example.com'"), SUB(SNP ": \"foo*.example.com\" has '*' inside a label")},
+	/* duplicates, case and the trailing dot aside; the first repetition in file order */
+	{SNI("[{'sni-hostname':'api.example.com','target':" T1
+	     "},{'sni-hostname':'web.example.com',"
+	     "'target':" T1 "},{'sni-hostname':'API.example.com','target':" T1 "}]"),
+	 "proxies[0].sni-routes[2].sni-hostname: \"API.example.com\" is already routed by "
+	 "proxies[0].sni-routes[0]"},
+	{SNI("[{'sni-hostname':'api.example.com','target':" T1 "},{'sni-hostname':"
+	     "'api.example.com.','target':" T1 "}]"),
+	 "proxies[0].sni-routes[1].sni-hostname: \"api.example.com.\" is already routed by "
+	 "proxies[0].sni-routes[0]"},
+	{SNI("[{'sni-hostname':'*.Example.com','target':" T1 "},{'sni-hostname':'*.example.COM',"
+	     "'target':" T1 "}]"),
+	 "proxies[0].sni-routes[1].sni-hostname: \"*.example.COM\" is already routed by "
+	 "proxies[0].sni-routes[0]"},
+	{SNI("[{'sni-hostname':'b.com','target':" T1 "},{'sni-hostname':'a.com','target':" T1
+	     "},{'sni-hostname':'a.com','target':" T1 "},{'sni-hostname':'b.com','target':" T1
+	     "}]"),
+	 "proxies[0].sni-routes[2].sni-hostname: \"a.com\" is already routed by "
+	 "proxies[0].sni-routes[1]"},
+	/* TLS needs TCP */
+	{PROXY("'listen':{'interfaces':['eth0'],'port':443,'protocol':'udp'}," DT
+	       ",'sni-routes':[{'sni-hostname':'a.example.com','target':" T1 "}]"),
+	 "proxies[0].listen.protocol: a proxy with sni-routes reads the TLS ClientHello of TCP "
+	 "connections, so it must listen on \"tcp\" or \"both\", not \"udp\""},
+
+	/* PROXY protocol: only where lbd opens the connection to the target itself */
+	{WITH_DT("[{'ip':'10.0.0.1','port':8080,'proxy-protocol':'v2'}]"),
+	 "proxies[0].default-target[0].proxy-protocol: " PP_ONLY
+	 "this proxy balances in the kernel"},
+	{WITH_DT("{'ip':'10.0.0.1','port':8080,'proxy-protocol':'v2'}"),
+	 "proxies[0].default-target.proxy-protocol: " PP_ONLY "this proxy balances in the kernel"},
+	{PROXY(LISTEN ",'default-target':{'ip':'10.0.0.1','port':8080,'proxy-protocol':'v2'},"
+		      "'sni-routes':[]"),
+	 "proxies[0].default-target.proxy-protocol: " PP_ONLY "this proxy balances in the kernel"},
+	{WITH_ROUTES("[{'source':'10.0.0.0/8','target':{'ip':'10.0.0.1','port':1,"
+		     "'proxy-protocol':'v2'}}]"),
+	 "proxies[0].source-routes[0].target.proxy-protocol: " PP_ONLY
+	 "source routes are balanced in the kernel, even in a proxy with sni-routes"},
+	{SNI("[{'sni-hostname':'a.example.com','target':" T1 "}],'source-routes':[{'source':"
+	     "'10.0.0.0/8','targets':[{'ip':'10.0.0.1','port':1,'weight':50},{'ip':'10.0.0.2',"
+	     "'port':1,'weight':50,'proxy-protocol':'v2'}]}]"),
+	 "proxies[0].source-routes[0].targets[1].proxy-protocol: " PP_ONLY
+	 "source routes are balanced in the kernel, even in a proxy with sni-routes"},
+	{SNI("[{'sni-hostname':'a.example.com','target':{'ip':'10.0.0.1','port':1,"
+	     "'proxy-protocol':'v1'}}]"),
+	 "proxies[0].sni-routes[0].target.proxy-protocol: \"v1\" is not a PROXY protocol version "
+	 "lbd sends (expected \"none\" or \"v2\")"},
+	{SNI("[{'sni-hostname':'a.example.com','target':{'ip':'10.0.0.1','port':1,"
+	     "'proxy-protocol':2}}]"),
+	 "proxies[0].sni-routes[0].target.proxy-protocol: must be a string, not an integer"},
+	{WITH_DT("{'ip':'10.0.0.1','port':8080,'proxy-protocol':'V2'}"),
+	 SUB("proxies[0].default-target.proxy-protocol: \"V2\" is not a PROXY protocol version")},
 
 	/* names and listeners across proxies */
 	{"{'proxies':[{'name':'web'," LISTEN "," DT "},{'name':'web','listen':{'interfaces':"
@@ -695,7 +1013,8 @@ static const struct {
 	{WITH_SETTINGS("{'stats':true}"),
 	 "settings: unknown key \"stats\" (expected one of: stats-enabled, connection-timeout-sec, "
 	 "udp-timeout-sec, max-connections, health-check-enabled, health-check-defaults, "
-	 "default-drain-timeout-ms, drain-check-interval-ms, xdp-mode)"},
+	 "default-drain-timeout-ms, drain-check-interval-ms, xdp-mode, sni-hello-timeout-ms, "
+	 "sni-max-pending, sni-splice)"},
 	{WITH_SETTINGS("{'stats-enabled':'yes'}"),
 	 "settings.stats-enabled: must be a boolean (true or false), not a string"},
 	{WITH_SETTINGS("{'stats-enabled':1}"),
@@ -730,6 +1049,19 @@ static const struct {
 	 "settings.xdp-mode: \"offload\" is not an XDP mode (expected \"auto\", \"native\" or "
 	 "\"generic\")"},
 	{WITH_SETTINGS("{'xdp-mode':true}"), "settings.xdp-mode: must be a string, not a boolean"},
+	{WITH_SETTINGS("{'sni-hello-timeout-ms':99}"),
+	 "settings.sni-hello-timeout-ms: must be between 100 and 60000 (got 99)"},
+	{WITH_SETTINGS("{'sni-hello-timeout-ms':60001}"),
+	 "settings.sni-hello-timeout-ms: must be between 100 and 60000 (got 60001)"},
+	{WITH_SETTINGS("{'sni-max-pending':0}"),
+	 "settings.sni-max-pending: must be between 1 and 65536 (got 0)"},
+	{WITH_SETTINGS("{'sni-max-pending':65537}"),
+	 "settings.sni-max-pending: must be between 1 and 65536 (got 65537)"},
+	{WITH_SETTINGS("{'sni-splice':'splice'}"),
+	 "settings.sni-splice: \"splice\" is not a splice mode (expected \"auto\", \"sockmap\" or "
+	 "\"copy\")"},
+	{WITH_SETTINGS("{'sni-splice':false}"),
+	 "settings.sni-splice: must be a string, not a boolean"},
 	{WITH_SETTINGS("{'health-check-defaults':{'type':'udp'}}"),
 	 "settings.health-check-defaults.type: \"udp\" is not a health-check type (expected "
 	 "\"tcp\", \"http\", \"https\" or \"none\")"},
@@ -889,6 +1221,22 @@ static struct lb_config *model(void)
 	p->routes[1].prefix_len = 8;
 	p->routes[1].group.n = 1;
 	set_target(&p->routes[1].group.t[0], "10.0.0.4", 80, 100, &cfg->settings);
+
+	/* p1 routes by server name: its default and SNI targets may send a PROXY header. */
+	p = &cfg->proxies[1];
+	p->sni_routes = calloc(2, sizeof(*p->sni_routes));
+	ck_assert_ptr_nonnull(p->sni_routes);
+	p->n_sni_routes = 2;
+	strcpy(p->sni_routes[0].hostname, "api.example.com");
+	p->sni_routes[0].group.n = 1;
+	set_target(&p->sni_routes[0].group.t[0], "10.0.0.5", 443, 100, &cfg->settings);
+	strcpy(p->sni_routes[1].hostname, "*.example.com");
+	p->sni_routes[1].wildcard = true;
+	p->sni_routes[1].group.n = 2;
+	set_target(&p->sni_routes[1].group.t[0], "10.0.0.6", 443, 50, &cfg->settings);
+	set_target(&p->sni_routes[1].group.t[1], "10.0.0.7", 443, 50, &cfg->settings);
+	p->sni_routes[1].group.t[1].proxy_protocol = 2;
+	p->default_group.t[0].proxy_protocol = 2;
 	return cfg;
 }
 
@@ -904,6 +1252,13 @@ START_TEST(test_validate_ok)
 	struct lb_config *cfg = model();
 
 	ck_assert_msg(lb_config_validate(cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_ptr_eq(lb_sni_route_match(&cfg->proxies[1], "www.example.com"),
+			 &cfg->proxies[1].sni_routes[1]);
+	/* Names built in code need not be lowercase: they match and clash case-insensitively. */
+	strcpy(cfg->proxies[1].sni_routes[0].hostname, "API.Example.com");
+	ck_assert_msg(lb_config_validate(cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_ptr_eq(lb_sni_route_match(&cfg->proxies[1], "api.example.com"),
+			 &cfg->proxies[1].sni_routes[0]);
 	/* A daemon may end up with no proxy at all after runtime removals. */
 	cfg->n_proxies = 0;
 	ck_assert_int_eq(lb_config_validate(cfg, err, sizeof(err)), 0);
@@ -917,7 +1272,7 @@ END_TEST
 /* Each case breaks one rule of the model; the message must name the same place as parsing. */
 static void break_model(int which, struct lb_config *cfg)
 {
-	struct lb_proxy_cfg *p = &cfg->proxies[0];
+	struct lb_proxy_cfg *p = &cfg->proxies[0], *q = &cfg->proxies[1];
 	struct lb_group_cfg *g = &p->default_group;
 
 	switch (which) {
@@ -1024,6 +1379,53 @@ static void break_model(int which, struct lb_config *cfg)
 	case 30:
 		strcpy(g->t[0].hc.path, "health");
 		break;
+	case 31:
+		strcpy(q->sni_routes[0].hostname, "api..example.com");
+		break;
+	case 32:
+		q->sni_routes[1].wildcard = false;
+		break;
+	case 33:
+		q->sni_routes[0].wildcard = true;
+		break;
+	case 34:
+		strcpy(q->sni_routes[0].hostname, "*.EXAMPLE.com");
+		q->sni_routes[0].wildcard = true;
+		break;
+	case 35:
+		q->protocols = LB_L4_UDP;
+		break;
+	case 36:
+		g->t[0].proxy_protocol = 2;
+		break;
+	case 37:
+		p->routes[0].group.t[1].proxy_protocol = 2;
+		break;
+	case 38:
+		q->sni_routes[0].group.t[0].proxy_protocol = 1;
+		break;
+	case 39:
+		cfg->settings.sni_splice = (enum lb_splice_mode)7;
+		break;
+	case 40:
+		cfg->settings.sni_max_pending = 0;
+		break;
+	case 41:
+		free(q->sni_routes);
+		q->sni_routes = NULL;
+		break;
+	case 42:
+		q->sni_routes[1].group.t[0].weight = 60;
+		break;
+	case 43:
+		memset(q->sni_routes[0].hostname, 'a', sizeof(q->sni_routes[0].hostname));
+		break;
+	case 44:
+		strcpy(q->sni_routes[0].hostname, "*");
+		break;
+	case 45:
+		q->sni_routes[0].hostname[0] = '\0';
+		break;
 	}
 }
 
@@ -1066,6 +1468,29 @@ static const char *const broken_msgs[] = {
 	"proxies: has 257 proxies, at most 256 are allowed",
 	"proxies[0].source-routes: has 2 source routes but no route array",
 	"proxies[0].default-target.health-check.path: \"health\" must start with '/'",
+	"proxies[1].sni-routes[0].sni-hostname: \"api..example.com\" has an empty label (labels "
+	"are separated by single dots)",
+	"proxies[1].sni-routes[1].sni-hostname: \"*.example.com\" is a wildcard, but the route is "
+	"not marked as one",
+	"proxies[1].sni-routes[0].sni-hostname: \"api.example.com\" is marked as a wildcard but "
+	"does not start with \"*.\"",
+	"proxies[1].sni-routes[1].sni-hostname: \"*.example.com\" is already routed by "
+	"proxies[1].sni-routes[0]",
+	"proxies[1].listen.protocol: a proxy with sni-routes reads the TLS ClientHello of TCP "
+	"connections, so it must listen on \"tcp\" or \"both\", not \"udp\"",
+	"proxies[0].default-target.proxy-protocol: " PP_ONLY "this proxy balances in the kernel",
+	"proxies[0].source-routes[0].targets[1].proxy-protocol: " PP_ONLY
+	"source routes are balanced in the kernel, even in a proxy with sni-routes",
+	"proxies[1].sni-routes[0].target.proxy-protocol: PROXY protocol version 1 is not one lbd "
+	"sends (0: none, 2: v2)",
+	"settings.sni-splice: unknown splice mode 7",
+	"settings.sni-max-pending: must be between 1 and 65536 (got 0)",
+	"proxies[1].sni-routes: has 2 SNI routes but no route array",
+	"proxies[1].sni-routes[1].targets: weights sum to 110, must be 100",
+	"proxies[1].sni-routes[0].sni-hostname: is longer than 255 bytes",
+	"proxies[1].sni-routes[0].sni-hostname: \"*\" alone would match every name; the default "
+	"target already takes the names no route matches",
+	"proxies[1].sni-routes[0].sni-hostname: must not be empty",
 };
 
 START_TEST(test_validate_refuses)
@@ -1086,6 +1511,9 @@ START_TEST(test_validate_conflict_with_address)
 {
 	struct lb_config *cfg = model();
 
+	/* p1 without its SNI routes, so that it may listen on UDP only. */
+	lb_proxy_cfg_release(&cfg->proxies[1]);
+	cfg->proxies[1].default_group.t[0].proxy_protocol = 0;
 	cfg->proxies[1].port = 80;
 	cfg->proxies[0].has_address = true;
 	cfg->proxies[0].address = ip("10.0.0.10");
@@ -1116,11 +1544,21 @@ START_TEST(test_new_dup_free)
 	ck_assert(!memcmp(d->proxies[0].routes, cfg->proxies[0].routes,
 			  2 * sizeof(*d->proxies[0].routes)));
 	ck_assert_ptr_null(d->proxies[1].routes);
+	ck_assert_ptr_null(d->proxies[0].sni_routes);
+	ck_assert_uint_eq(d->proxies[1].n_sni_routes, 2);
+	ck_assert_ptr_ne(d->proxies[1].sni_routes, cfg->proxies[1].sni_routes);
+	ck_assert(!memcmp(d->proxies[1].sni_routes, cfg->proxies[1].sni_routes,
+			  2 * sizeof(*d->proxies[1].sni_routes)));
 	ck_assert_str_eq(d->proxies[1].name, "p1");
 	ck_assert_int_eq(lb_config_validate(d, err, sizeof(err)), 0);
 	/* The copy is independent. */
 	d->proxies[0].routes[0].prefix_len = 8;
 	ck_assert_uint_eq(cfg->proxies[0].routes[0].prefix_len, 16);
+	strcpy(d->proxies[1].sni_routes[0].hostname, "www.example.com");
+	ck_assert_str_eq(cfg->proxies[1].sni_routes[0].hostname, "api.example.com");
+	lb_proxy_cfg_release(&d->proxies[1]);
+	ck_assert_ptr_null(d->proxies[1].sni_routes);
+	ck_assert_uint_eq(d->proxies[1].n_sni_routes, 0);
 	lb_config_free(cfg);
 	lb_config_free(d);
 
@@ -1149,6 +1587,10 @@ START_TEST(test_names)
 	ck_assert_str_eq(lb_xdp_mode_name(LB_XDP_NATIVE), "native");
 	ck_assert_str_eq(lb_xdp_mode_name(LB_XDP_GENERIC), "generic");
 	ck_assert_str_eq(lb_xdp_mode_name((enum lb_xdp_mode)42), "unknown");
+	ck_assert_str_eq(lb_splice_mode_name(LB_SPLICE_AUTO), "auto");
+	ck_assert_str_eq(lb_splice_mode_name(LB_SPLICE_SOCKMAP), "sockmap");
+	ck_assert_str_eq(lb_splice_mode_name(LB_SPLICE_COPY), "copy");
+	ck_assert_str_eq(lb_splice_mode_name((enum lb_splice_mode)42), "unknown");
 }
 END_TEST
 
@@ -1245,6 +1687,13 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_hc_override_all);
 	tcase_add_loop_test(tc, test_accepts, 0, N(accepted));
 	tcase_add_test(tc, test_sources);
+	tcase_add_test(tc, test_sni_config);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sni_match");
+	tcase_add_loop_test(tc, test_sni_match, 0, N(matches));
+	tcase_add_test(tc, test_sni_match_edges);
+	tcase_add_test(tc, test_sni_hostname_parse);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refuse");

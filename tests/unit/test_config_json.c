@@ -97,6 +97,8 @@ static void group_eq(const struct lb_group_cfg *a, const struct lb_group_cfg *b,
 			      y->weight);
 		ck_assert_msg(x->has_hc == y->has_hc, "%s: has_hc %d != %d", w, x->has_hc,
 			      y->has_hc);
+		ck_assert_msg(x->proxy_protocol == y->proxy_protocol, "%s.proxy-protocol: %u != %u",
+			      w, x->proxy_protocol, y->proxy_protocol);
 		snprintf(w, sizeof(w), "%s[%zu].health-check", where, i);
 		hc_eq(&x->hc, &y->hc, w);
 	}
@@ -126,6 +128,17 @@ static void proxy_eq(const struct lb_proxy_cfg *a, const struct lb_proxy_cfg *b,
 		ck_assert_msg(a->routes[i].prefix_len == b->routes[i].prefix_len, "%s.source", w);
 		group_eq(&a->routes[i].group, &b->routes[i].group, w);
 	}
+	ck_assert_msg(a->n_sni_routes == b->n_sni_routes, "%s.sni-routes: %zu != %zu", where,
+		      a->n_sni_routes, b->n_sni_routes);
+	for (i = 0; i < a->n_sni_routes; i++) {
+		snprintf(w, sizeof(w), "%s.sni-routes[%zu]", where, i);
+		ck_assert_msg(!strcmp(a->sni_routes[i].hostname, b->sni_routes[i].hostname),
+			      "%s.sni-hostname: %s != %s", w, a->sni_routes[i].hostname,
+			      b->sni_routes[i].hostname);
+		ck_assert_msg(a->sni_routes[i].wildcard == b->sni_routes[i].wildcard,
+			      "%s: wildcard", w);
+		group_eq(&a->sni_routes[i].group, &b->sni_routes[i].group, w);
+	}
 }
 
 static void config_eq(const struct lb_config *a, const struct lb_config *b)
@@ -146,6 +159,9 @@ static void config_eq(const struct lb_config *a, const struct lb_config *b)
 	ck_assert_msg(x->drain_check_interval_ms == y->drain_check_interval_ms,
 		      "drain-check-interval-ms");
 	ck_assert_msg(x->xdp_mode == y->xdp_mode, "xdp-mode");
+	ck_assert_msg(x->sni_hello_timeout_ms == y->sni_hello_timeout_ms, "sni-hello-timeout-ms");
+	ck_assert_msg(x->sni_max_pending == y->sni_max_pending, "sni-max-pending");
+	ck_assert_msg(x->sni_splice == y->sni_splice, "sni-splice");
 	ck_assert_msg(a->n_proxies == b->n_proxies, "proxies: %zu != %zu", a->n_proxies,
 		      b->n_proxies);
 	for (i = 0; i < a->n_proxies; i++) {
@@ -157,9 +173,12 @@ static void config_eq(const struct lb_config *a, const struct lb_config *b)
 /* ---- lb_config_proxy_from_json ---- */
 
 #define LISTEN "'listen':{'interfaces':['eth0'],'port':80}"
-#define T1     "{'ip':'10.0.0.1','port':8080}"
-#define DT     "'default-target':" T1
-#define PX(b)  "{'name':'web'," b "}"
+#define L63                                                            \
+	"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij" \
+	"abc"
+#define T1    "{'ip':'10.0.0.1','port':8080}"
+#define DT    "'default-target':" T1
+#define PX(b) "{'name':'web'," b "}"
 
 START_TEST(test_proxy_ok)
 {
@@ -168,7 +187,9 @@ START_TEST(test_proxy_ok)
 		       "'default-target':[{'ip':'10.0.0.1','port':8443,'weight':60},"
 		       "{'ip':'10.0.0.2','port':8443,'weight':40,'health-check':{'path':'/ok'}}],"
 		       "'source-routes':[{'source':'192.168.0.0/16','target':" T1 "},"
-		       "{'source':'10.9.0.1','targets':[" T1 "]}],'sni-routes':[]}");
+		       "{'source':'10.9.0.1','targets':[" T1 "]}],'sni-routes':[{'sni-hostname':"
+		       "'*.Example.com','target':{'ip':'10.0.0.3','port':8443,"
+		       "'proxy-protocol':'v2'}}]}");
 	struct lb_settings s;
 	struct lb_proxy_cfg p;
 
@@ -197,7 +218,14 @@ START_TEST(test_proxy_ok)
 	ck_assert_uint_eq(p.routes[0].prefix_len, 16);
 	ck_assert_uint_eq(p.routes[1].prefix_len, 32);
 	ck_assert_uint_eq(p.routes[1].group.t[0].weight, 100);
+	ck_assert_uint_eq(p.n_sni_routes, 1);
+	ck_assert_str_eq(p.sni_routes[0].hostname, "*.example.com");
+	ck_assert(p.sni_routes[0].wildcard);
+	ck_assert_uint_eq(p.sni_routes[0].group.t[0].proxy_protocol, 2);
+	ck_assert_int_eq(p.sni_routes[0].group.t[0].hc.type, LB_HC_HTTP);
 	lb_proxy_cfg_release(&p);
+	ck_assert_ptr_null(p.sni_routes);
+	ck_assert_uint_eq(p.n_sni_routes, 0);
 	ck_assert_ptr_null(p.routes);
 	ck_assert_uint_eq(p.n_routes, 0);
 	lb_proxy_cfg_release(&p); /* twice is harmless */
@@ -252,7 +280,15 @@ static const struct {
 	 "proxy.source-routes[1].source: 10.0.0.0/8 is already routed by "
 	 "proxy.source-routes[0]"},
 	{PX(LISTEN "," DT ",'sni-routes':[{}]"), "proxy",
-	 "proxy.sni-routes: SNI routing is not supported by this version of lbd"},
+	 "proxy.sni-routes[0]: missing required key \"sni-hostname\""},
+	{PX(LISTEN "," DT ",'sni-routes':[{'sni-hostname':'A.example.com','target':" T1 "},"
+		   "{'sni-hostname':'a.EXAMPLE.com','target':" T1 "}]"),
+	 "proxy",
+	 "proxy.sni-routes[1].sni-hostname: \"a.EXAMPLE.com\" is already routed by "
+	 "proxy.sni-routes[0]"},
+	{PX(LISTEN ",'default-target':{'ip':'10.0.0.1','port':80,'proxy-protocol':'v2'}"), "proxy",
+	 "proxy.default-target.proxy-protocol: only targets reached through SNI routing (a proxy "
+	 "with sni-routes) can send a PROXY protocol header; this proxy balances in the kernel"},
 	/* An override clashing with what the given settings supply. */
 	{PX(LISTEN ",'default-target':{'ip':'10.0.0.1','port':80,'health-check':{'timeout-ms':"
 		   "2500}}"),
@@ -281,6 +317,8 @@ START_TEST(test_proxy_refused)
 	/* Nothing to release after a failure, and nothing half-built left behind. */
 	ck_assert_ptr_null(p.routes);
 	ck_assert_uint_eq(p.n_routes, 0);
+	ck_assert_ptr_null(p.sni_routes);
+	ck_assert_uint_eq(p.n_sni_routes, 0);
 	ck_assert_uint_eq(p.default_group.n, 0);
 }
 END_TEST
@@ -294,6 +332,22 @@ START_TEST(test_proxy_null)
 	ck_assert_str_eq(err, "proxy: no proxy was given");
 	/* No room for a message is fine too. */
 	ck_assert_int_eq(lb_config_proxy_from_json(NULL, NULL, "proxy", &p, NULL, 0), -EINVAL);
+}
+END_TEST
+
+/* A NUL inside a name built in code does not cut it short into another, valid name. */
+START_TEST(test_proxy_sni_nul)
+{
+	json_t *j = js(PX(LISTEN "," DT ",'sni-routes':[{'sni-hostname':'x','target':" T1 "}]"));
+	json_t *route = json_array_get(json_object_get(j, "sni-routes"), 0);
+	struct lb_proxy_cfg p;
+
+	json_object_set_new(route, "sni-hostname", json_stringn("api\0.evil.com", 13));
+	ck_assert_int_eq(lb_config_proxy_from_json(j, NULL, "proxy", &p, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_str_eq(err, "proxy.sni-routes[0].sni-hostname: \"api\" contains \\x00; a server "
+			      "name has only letters, digits, '-' and '_' between its dots");
+	json_decref(j);
 }
 END_TEST
 
@@ -411,6 +465,18 @@ START_TEST(test_group_objects_and_mixed)
 	ck_assert_uint_eq(g.t[1].hc.healthy_threshold, 7);
 	ck_assert_uint_eq(g.t[1].hc.n_expected_codes, 1);
 	ck_assert_uint_eq(g.t[1].hc.expected_codes[0], 301);
+
+	/*
+	 * Where the group goes decides whether its targets may send a PROXY protocol header,
+	 * so the group alone takes it; lb_config_validate() on its configuration decides.
+	 */
+	group_ok("[{'ip':'10.0.0.1','port':80,'weight':50,'proxy-protocol':'v2'},"
+		 " {'ip':'10.0.0.2','port':80,'weight':50,'proxy-protocol':'none'}]",
+		 &g);
+	ck_assert_uint_eq(g.t[0].proxy_protocol, 2);
+	ck_assert_uint_eq(g.t[1].proxy_protocol, 0);
+	group_ok("['10.0.0.1:80']", &g);
+	ck_assert_uint_eq(g.t[0].proxy_protocol, 0);
 }
 END_TEST
 
@@ -456,7 +522,11 @@ static const struct {
 	{"['10.0.0.1:80@50', {'ip':'10.0.0.2','port':80,'weight':101}]",
 	 "targets[1].weight: must be between 0 and 100 (got 101)"},
 	{"[{'ip':'10.0.0.1','port':80,'wieght':100}]",
-	 "targets[0]: unknown key \"wieght\" (expected one of: ip, port, weight, health-check)"},
+	 "targets[0]: unknown key \"wieght\" (expected one of: ip, port, weight, health-check, "
+	 "proxy-protocol)"},
+	{"[{'ip':'10.0.0.1','port':80,'proxy-protocol':'v1'}]",
+	 "targets[0].proxy-protocol: \"v1\" is not a PROXY protocol version lbd sends (expected "
+	 "\"none\" or \"v2\")"},
 	{"[{'port':80}]", "targets[0]: missing required key \"ip\""},
 	{"[{'ip':'10.0.0.1','port':80,'health-check':{'type':'icmp'}}]",
 	 "targets[0].health-check.type: \"icmp\" is not a health-check type (expected \"tcp\", "
@@ -515,7 +585,9 @@ static const char rich_config[] =
 	"  'health-check-defaults': {'type': 'http', 'interval-ms': 5000, 'timeout-ms': 1000,"
 	"    'healthy-threshold': 3, 'unhealthy-threshold': 4, 'path': '/ready',"
 	"    'expected-codes': [200, 204]},"
-	"  'default-drain-timeout-ms': 60000, 'drain-check-interval-ms': 500, 'xdp-mode': 'generic'},"
+	"  'default-drain-timeout-ms': 60000, 'drain-check-interval-ms': 500,"
+	"  'xdp-mode': 'generic', 'sni-hello-timeout-ms': 1500, 'sni-max-pending': 100,"
+	"  'sni-splice': 'sockmap'},"
 	" 'proxies': [{'name': 'web',"
 	"   'listen': {'interfaces': ['eth0', 'eth1'], 'port': 80, 'protocol': 'both',"
 	"              'address': '10.0.0.10'},"
@@ -535,11 +607,23 @@ static const char rich_config[] =
 	"   'default-target': {'ip': '10.0.1.1', 'port': 53}},"
 	"  {'name': 'tls', 'listen': {'interfaces': ['eth2'], 'port': 443, 'protocol': 'tcp'},"
 	"   'default-target': [{'ip': '10.0.2.1', 'port': 8443, 'weight': 100,"
+	"     'proxy-protocol': 'v2',"
 	"     'health-check': {'type': 'https', 'path': '/', 'interval-ms': 300000,"
 	"       'timeout-ms': 60000, 'healthy-threshold': 10, 'unhealthy-threshold': 1,"
 	"       'expected-codes': [100, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301,"
 	"                          302, 303, 599]}}],"
-	"   'sni-routes': []}]}";
+	"   'sni-routes': [{'sni-hostname': 'API.example.com.', 'target': {'ip': '10.0.3.1',"
+	"                   'port': 8443, 'proxy-protocol': 'none'}},"
+	"                  {'sni-hostname': '*.example.com', 'targets': ["
+	"                    {'ip': '10.0.3.2', 'port': 8443, 'weight': 60, 'proxy-protocol': 'v2',"
+	"                     'health-check': {'type': 'tcp', 'interval-ms': 1000,"
+	"                                      'timeout-ms': 500}},"
+	"                    {'ip': '10.0.3.3', 'port': 8443, 'weight': 40}]}]},"
+	"  {'name': 'both', 'listen': {'interfaces': ['eth3'], 'port': 443, 'protocol': 'both'},"
+	"   'default-target': {'ip': '10.0.4.1', 'port': 443},"
+	"   'source-routes': [{'source': '10.0.0.0/8', 'target': {'ip': '10.0.4.2', 'port': 443}}],"
+	"   'sni-routes': [{'sni-hostname': 'x." L63 "', 'target': {'ip': '10.0.4.3',"
+	"                   'port': 443, 'proxy-protocol': 'v2'}}]}]}";
 
 static size_t first_diff(const char *a, const char *b)
 {
@@ -690,19 +774,23 @@ START_TEST(test_to_json_keys)
 	ck_assert_str_eq(keys(s),
 			 "stats-enabled,connection-timeout-sec,udp-timeout-sec,"
 			 "max-connections,default-drain-timeout-ms,drain-check-interval-ms,"
-			 "health-check-enabled,health-check-defaults,xdp-mode");
+			 "sni-hello-timeout-ms,sni-max-pending,"
+			 "health-check-enabled,health-check-defaults,xdp-mode,sni-splice");
 	ck_assert(json_is_true(json_object_get(s, "stats-enabled")));
 	ck_assert_int_eq(json_integer_value(json_object_get(s, "udp-timeout-sec")), 45);
 	ck_assert_str_eq(json_string_value(json_object_get(s, "xdp-mode")), "generic");
+	ck_assert_int_eq(json_integer_value(json_object_get(s, "sni-hello-timeout-ms")), 1500);
+	ck_assert_int_eq(json_integer_value(json_object_get(s, "sni-max-pending")), 100);
+	ck_assert_str_eq(json_string_value(json_object_get(s, "sni-splice")), "sockmap");
 	hc = json_object_get(s, "health-check-defaults");
 	ck_assert_str_eq(keys(hc), HC_KEYS);
 	ck_assert_str_eq(json_string_value(json_object_get(hc, "type")), "http");
 	ck_assert_str_eq(json_string_value(json_object_get(hc, "path")), "/ready");
 	ck_assert_int_eq(json_array_size(json_object_get(hc, "expected-codes")), 2);
 
-	ck_assert_int_eq(json_array_size(json_object_get(j, "proxies")), 3);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "proxies")), 4);
 	p = json_array_get(json_object_get(j, "proxies"), 0);
-	/* "sni-routes" is never written: the model has none. */
+	/* "sni-routes" only when there are some. */
 	ck_assert_str_eq(keys(p), "name,listen,default-target,source-routes");
 	ck_assert_str_eq(json_string_value(json_object_get(p, "name")), "web");
 	l = json_object_get(p, "listen");
@@ -753,6 +841,29 @@ START_TEST(test_to_json_keys)
 	ck_assert_int_eq(json_array_size(t), 1);
 	ck_assert_str_eq(keys(json_array_get(t, 0)), "ip,port,weight");
 
+	/* SNI routes: names as stored (lowercase, no trailing dot), groups as "targets". */
+	p = json_array_get(json_object_get(j, "proxies"), 2);
+	ck_assert_str_eq(keys(p), "name,listen,default-target,sni-routes");
+	t = json_object_get(p, "default-target");
+	ck_assert_str_eq(keys(json_array_get(t, 0)), "ip,port,weight,proxy-protocol,health-check");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(t, 0), "proxy-protocol")),
+			 "v2");
+	r = json_object_get(p, "sni-routes");
+	ck_assert_int_eq(json_array_size(r), 2);
+	ck_assert_str_eq(keys(json_array_get(r, 0)), "sni-hostname,targets");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 0), "sni-hostname")),
+			 "api.example.com");
+	t = json_object_get(json_array_get(r, 0), "targets");
+	ck_assert_str_eq(keys(json_array_get(t, 0)), "ip,port,weight");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(r, 1), "sni-hostname")),
+			 "*.example.com");
+	t = json_object_get(json_array_get(r, 1), "targets");
+	ck_assert_int_eq(json_array_size(t), 2);
+	ck_assert_str_eq(keys(json_array_get(t, 0)), "ip,port,weight,proxy-protocol,health-check");
+	ck_assert_str_eq(keys(json_array_get(t, 1)), "ip,port,weight");
+	p = json_array_get(json_object_get(j, "proxies"), 3);
+	ck_assert_str_eq(keys(p), "name,listen,default-target,source-routes,sni-routes");
+
 	json_decref(j);
 	lb_config_free(cfg);
 	free(text);
@@ -783,6 +894,11 @@ START_TEST(test_to_json_refuses)
 	errno = 0;
 	ck_assert_ptr_null(lb_config_to_json(cfg));
 	ck_assert_int_eq(errno, EINVAL);
+	cfg->settings.xdp_mode = LB_XDP_AUTO;
+	cfg->settings.sni_splice = (enum lb_splice_mode)7;
+	errno = 0;
+	ck_assert_ptr_null(lb_config_to_json(cfg));
+	ck_assert_int_eq(errno, EINVAL);
 	lb_config_free(cfg);
 
 	memset(&p, 0, sizeof(p));
@@ -807,6 +923,19 @@ START_TEST(test_to_json_refuses)
 	p.default_group.t[0].hc.type = (enum lb_hc_type)9;
 	ck_assert_ptr_null(lb_config_proxy_to_json(&p));
 	p.default_group.t[0].has_hc = false;
+	p.default_group.t[0].proxy_protocol = 1;
+	errno = 0;
+	ck_assert_ptr_null(lb_config_proxy_to_json(&p));
+	ck_assert_int_eq(errno, EINVAL);
+	p.default_group.t[0].proxy_protocol = 2;
+	j = lb_config_proxy_to_json(&p);
+	ck_assert_ptr_nonnull(j);
+	json_decref(j);
+	p.n_sni_routes = 1; /* but no route array */
+	errno = 0;
+	ck_assert_ptr_null(lb_config_proxy_to_json(&p));
+	ck_assert_int_eq(errno, EINVAL);
+	p.n_sni_routes = 0;
 	p.n_routes = 1; /* but no route array */
 	ck_assert_ptr_null(lb_config_proxy_to_json(&p));
 
@@ -827,6 +956,7 @@ static Suite *config_json_suite(void)
 	tcase_add_test(tc, test_proxy_ok);
 	tcase_add_loop_test(tc, test_proxy_refused, 0, N(proxy_refused));
 	tcase_add_test(tc, test_proxy_null);
+	tcase_add_test(tc, test_proxy_sni_nul);
 	tcase_add_test(tc, test_proxy_cross_rules_left_to_validate);
 	suite_add_tcase(s, tc);
 

@@ -25,8 +25,15 @@ static char **split(const char *line, int *argc)
 	char **argv = calloc(64, sizeof(char *));
 	int n = 0;
 
-	for (tok = strtok_r(copy, " ", &save); tok && n < 63; tok = strtok_r(NULL, " ", &save))
-		argv[n++] = strdup(tok);
+	for (tok = strtok_r(copy, " ", &save); tok && n < 63; tok = strtok_r(NULL, " ", &save)) {
+		size_t len = strlen(tok);
+
+		/* 'word' as a shell reads it: examples quote what the shell would glob. */
+		if (len >= 2 && tok[0] == '\'' && tok[len - 1] == '\'')
+			argv[n++] = strndup(tok + 1, len - 2);
+		else
+			argv[n++] = strdup(tok);
+	}
 	free(copy);
 	*argc = n;
 	return argv;
@@ -197,6 +204,17 @@ static const struct {
 	 "{\"proxy\":\"web\",\"source\":\"10.10.0.0/16\"}"},
 	{"list-source-routes", "", "{}"},
 	{"list-source-routes", "web", "{\"proxy\":\"web\"}"},
+	{"add-sni-route", "https api.example.com 10.0.1.1:8443",
+	 "{\"proxy\":\"https\",\"hostname\":\"api.example.com\","
+	 "\"targets\":[{\"ip\":\"10.0.1.1\",\"port\":8443}]}"},
+	{"add-sni-route", "https *.App.example.com 10.0.3.1:8443@70 10.0.3.2:8443@30",
+	 "{\"proxy\":\"https\",\"hostname\":\"*.App.example.com\",\"targets\":["
+	 "{\"ip\":\"10.0.3.1\",\"port\":8443,\"weight\":70},"
+	 "{\"ip\":\"10.0.3.2\",\"port\":8443,\"weight\":30}]}"},
+	{"remove-sni-route", "https API.example.com",
+	 "{\"proxy\":\"https\",\"hostname\":\"API.example.com\"}"},
+	{"list-sni-routes", "", "{}"},
+	{"list-sni-routes", "https", "{\"proxy\":\"https\"}"},
 	{"attach-interfaces", "eth1 eth2", "{\"interfaces\":[\"eth1\",\"eth2\"]}"},
 	{"attach-interfaces", "eth1 --proxy web eth2",
 	 "{\"interfaces\":[\"eth1\",\"eth2\"],\"proxy\":\"web\"}"},
@@ -304,6 +322,14 @@ static const struct {
 	{"add-source-route", "web 10.10.0.0/16 10.0.0.4:0", "not a valid port"},
 	{"add-source-route", "web 10.10.0.0/16 10.0.0.4:80@101", "weight \"101\""},
 	{"add-source-route", "web 10.10.0.0/16 224.0.0.1:80", "multicast"},
+	{"add-sni-route", "https api.example.com", "missing TARGET (at least one)"},
+	{"add-sni-route", "https", "missing HOSTNAME"},
+	{"add-sni-route", "https api.example.com 10.0.1.1", "TARGET: \"10.0.1.1\" is not a target"},
+	{"add-sni-route", "https api.example.com 10.0.1.1:8443@101", "weight \"101\""},
+	{"remove-sni-route", "https", "missing HOSTNAME"},
+	{"remove-sni-route", "https api.example.com 10.0.1.1:8443",
+	 "unexpected argument \"10.0.1.1:8443\""},
+	{"list-sni-routes", "https api", "unexpected argument \"api\""},
 	{"set-weights", "web 10.0.0.1:8080@50 --source", "--source needs a value (CIDR)"},
 	{"set-weights", "web 10.0.0.1:8080@50 --source 1.2.3.4/8", "--source: \"1.2.3.4/8\""},
 	{"set-weights", "web --source 10.0.0.0/8 --source 10.0.0.0/8 10.0.0.1:80",
@@ -606,6 +632,18 @@ START_TEST(test_usage_and_completion_lists)
 	free(s);
 	s = capture_help(lb_method_find("list-source-routes"), lb_cli_print_usage);
 	ck_assert_str_eq(s, "usage: lbctl list-source-routes [PROXY]\n");
+	free(s);
+	s = capture_help(lb_method_find("add-sni-route"), lb_cli_print_usage);
+	ck_assert_str_eq(s, "usage: lbctl add-sni-route PROXY HOSTNAME TARGET...\n");
+	free(s);
+	s = capture_help(lb_method_find("add-sni-route"), lb_cli_print_positionals);
+	ck_assert_str_eq(s, "PROXY\nHOSTNAME\nTARGET...\n");
+	free(s);
+	s = capture_help(lb_method_find("remove-sni-route"), lb_cli_print_usage);
+	ck_assert_str_eq(s, "usage: lbctl remove-sni-route PROXY HOSTNAME\n");
+	free(s);
+	s = capture_help(lb_method_find("list-sni-routes"), lb_cli_print_usage);
+	ck_assert_str_eq(s, "usage: lbctl list-sni-routes [PROXY]\n");
 	free(s);
 	s = capture_help(m, lb_cli_print_usage);
 	ck_assert_msg(strstr(s, "--interface IFACE [--interface IFACE...]"), "%s", s);

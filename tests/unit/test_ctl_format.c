@@ -164,6 +164,39 @@ static const struct {
 	 "web    10.10.0.0/16    10.0.0.4:8080@50 10.0.0.5:8080@50\n"
 	 "api    192.168.1.7/32  10.0.0.9:80\n"},
 	{"list-source-routes", "{\"routes\":[]}", "no source routes\n"},
+	/* SNI routes: the same table; targets that get a PROXY protocol header say so. */
+	{"list-sni-routes",
+	 "{\"routes\":[{\"proxy\":\"https\",\"hostname\":\"api.example.com\",\"targets\":[{\"ip\":"
+	 "\"10.0.1.1\",\"port\":8443,\"weight\":100}]},{\"proxy\":\"https\",\"hostname\":"
+	 "\"*.app.example.com\",\"targets\":[{\"ip\":\"10.0.3.1\",\"port\":8443,\"weight\":70,"
+	 "\"proxy-protocol\":\"v2\"},{\"ip\":\"10.0.3.2\",\"port\":8443,\"weight\":30}]}]}",
+	 "PROXY  HOSTNAME           TARGETS\n"
+	 "https  api.example.com    10.0.1.1:8443@100\n"
+	 "https  *.app.example.com  10.0.3.1:8443@70 (proxy-protocol v2) 10.0.3.2:8443@30\n"},
+	{"list-sni-routes", "{\"routes\":[]}", "no SNI routes\n"},
+	{"list-sni-routes", "{\"unexpected\":1}", "unexpected: 1\n"},
+	{"add-sni-route",
+	 "{\"proxy\":\"https\",\"hostname\":\"api.example.com\",\"targets\":[{\"ip\":\"10.0.1.1\","
+	 "\"port\":8443,\"weight\":100}]}",
+	 "proxy:    https\nhostname: api.example.com\ntargets:  10.0.1.1:8443@100\n"},
+	{"remove-sni-route",
+	 "{\"proxy\":\"https\",\"hostname\":\"api.example.com\",\"removed\":true}",
+	 "proxy:    https\nhostname: api.example.com\nremoved:  yes\n"},
+	{"list-proxies",
+	 "{\"proxies\":[{\"name\":\"https\",\"listen\":{\"interfaces\":[\"eth0\"],\"port\":443,"
+	 "\"protocol\":\"tcp\"},\"default-target\":[{\"ip\":\"10.0.0.1\",\"port\":8443,"
+	 "\"weight\":100,\"proxy-protocol\":\"v2\"}],\"source-routes\":[{\"source\":"
+	 "\"192.168.0.0/16\",\"targets\":[{\"ip\":\"10.0.0.3\",\"port\":8443,\"weight\":100}]}],"
+	 "\"sni-routes\":[{\"sni-hostname\":\"api.example.com\",\"targets\":[{\"ip\":\"10.0.1.1\","
+	 "\"port\":8443,\"weight\":100}]},{\"sni-hostname\":\"*.example.com\",\"targets\":["
+	 "{\"ip\":\"10.0.2.1\",\"port\":8443,\"weight\":50},{\"ip\":\"10.0.2.2\",\"port\":8443,"
+	 "\"weight\":50}]}]}]}",
+	 "proxy https\n"
+	 "  listen       tcp port 443 on eth0\n"
+	 "  default      10.0.0.1:8443@100 (proxy-protocol v2)\n"
+	 "  route        192.168.0.0/16  10.0.0.3:8443@100\n"
+	 "  sni          api.example.com  10.0.1.1:8443@100\n"
+	 "  sni          *.example.com    10.0.2.1:8443@50 10.0.2.2:8443@50\n"},
 	/* connections */
 	{"connections",
 	 "{\"connections\":[{\"proxy\":\"web\",\"protocol\":\"tcp\","

@@ -1,0 +1,577 @@
+// SPDX-License-Identifier: MIT
+#include "sni.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lb_addr.h"
+#include "lb_log.h"
+#include "lb_tls.h"
+#include "proxy_proto.h"
+
+#define ACCEPT_BURST	   64	/* accepts per loop iteration: keeps the loop fair */
+#define CONNECT_TIMEOUT_MS 5000 /* to the chosen target */
+
+/* Open connections per (proxy, target): drains and status read them. */
+struct active {
+	char proxy[LB_PROXY_NAME_MAX];
+	uint32_t addr;
+	uint16_t port;
+	uint32_t n;
+};
+
+struct counters {
+	uint64_t accepted, rejected_overload, hello_timeout, no_target, connect_failed;
+	uint64_t routed_sni, routed_default;
+};
+
+struct acceptor {
+	struct lb_sni *s;
+	char proxy[LB_PROXY_NAME_MAX];
+	uint16_t listen_port; /* the proxy's own port: what the client connected to */
+	uint32_t hello_timeout_ms, max_pending;
+	int fd;
+	uint16_t port;
+	uv_poll_t poll;
+	size_t pending;
+	struct counters c;
+	bool seen;
+};
+
+enum conn_state { CONN_HELLO, CONN_CONNECTING, CONN_HANDOFF };
+
+struct conn {
+	struct lb_sni *s;
+	struct acceptor *a; /* NULL once its acceptor was removed */
+	char proxy[LB_PROXY_NAME_MAX];
+	enum conn_state state;
+	int cfd, bfd;
+	uv_poll_t cpoll, bpoll;
+	uv_timer_t timer;
+	int open_handles;
+	bool failed;
+	uint32_t caddr, laddr;
+	uint16_t cport, lport;
+	struct lb_sni_choice tgt;
+	size_t len;
+	uint8_t buf[LB_HELLO_MAX];
+};
+
+struct spliced {
+	struct lb_sni *s;
+	char proxy[LB_PROXY_NAME_MAX];
+	uint32_t addr;
+	uint16_t port;
+};
+
+struct lb_sni {
+	uv_loop_t *loop;
+	struct lb_splicer *splicer;
+	lb_sni_choose_fn choose;
+	void *ctx;
+	size_t n_acc;
+	struct acceptor **acc;
+	size_t n_active, cap_active;
+	struct active *active;
+	size_t n_conns, cap_conns;
+	struct conn **conns; /* pending connections, for teardown */
+	/*
+	 * Closing acceptors, pending connections and spliced pairs each hold a reference:
+	 * their callbacks may run after lb_sni_free(), which only marks the acceptor dead.
+	 */
+	size_t refs;
+	bool dead;
+};
+
+static void sni_unref(struct lb_sni *s)
+{
+	if (--s->refs || !s->dead)
+		return;
+	free(s->acc);
+	free(s->conns);
+	free(s->active);
+	free(s);
+}
+
+static struct active *active_of(struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port,
+				bool create)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_active; i++)
+		if (s->active[i].addr == addr && s->active[i].port == port &&
+		    !strcmp(s->active[i].proxy, proxy))
+			return &s->active[i];
+	if (!create)
+		return NULL;
+	if (s->n_active == s->cap_active) {
+		size_t cap = s->cap_active ? 2 * s->cap_active : 16;
+		struct active *grown = realloc(s->active, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		s->active = grown;
+		s->cap_active = cap;
+	}
+	memset(&s->active[s->n_active], 0, sizeof(s->active[0]));
+	snprintf(s->active[s->n_active].proxy, LB_PROXY_NAME_MAX, "%s", proxy);
+	s->active[s->n_active].addr = addr;
+	s->active[s->n_active].port = port;
+	return &s->active[s->n_active++];
+}
+
+uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port)
+{
+	struct active *x = active_of((struct lb_sni *)s, proxy, addr, port, false);
+
+	return x ? x->n : 0;
+}
+
+static void count_active(struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port,
+			 int delta)
+{
+	struct active *x = active_of(s, proxy, addr, port, delta > 0);
+
+	if (x)
+		x->n += delta;
+}
+
+/* Close with a reset: the peer learns at once that this connection is over. */
+static void close_reset(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+static void conns_remove(struct lb_sni *s, struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_conns; i++)
+		if (s->conns[i] == c) {
+			s->conns[i] = s->conns[--s->n_conns];
+			return;
+		}
+}
+
+static void splice_done(struct lb_splice *sp, const struct lb_splice_stats *st, void *arg)
+{
+	struct spliced *x = arg;
+
+	(void)sp;
+	(void)st;
+	count_active(x->s, x->proxy, x->addr, x->port, -1);
+	sni_unref(x->s);
+	free(x);
+}
+
+/* All handles of @c are closed: hand the sockets to the splicer, or drop them. */
+static void conn_finish(struct conn *c)
+{
+	struct lb_sni *s = c->s;
+	struct spliced *x = NULL;
+	uint8_t *prefix = c->buf;
+	size_t prefix_len = c->len;
+	uint8_t pp2[PROXY_PROTO_V2_IPV4_LEN + LB_HELLO_MAX];
+
+	conns_remove(s, c);
+	if (!c->failed && c->state == CONN_HANDOFF && !s->dead)
+		x = calloc(1, sizeof(*x));
+	if (!x) {
+		close_reset(c->cfd);
+		close_reset(c->bfd);
+		if (c->state != CONN_HELLO)
+			count_active(s, c->proxy, c->tgt.addr, c->tgt.port, -1);
+		goto out;
+	}
+	if (c->tgt.proxy_protocol == 2) {
+		size_t n = lb_proxy_proto_v2(pp2, c->caddr, c->cport, c->laddr, c->lport);
+
+		memcpy(pp2 + n, c->buf, c->len);
+		prefix = pp2;
+		prefix_len = n + c->len;
+	}
+	x->s = s;
+	snprintf(x->proxy, sizeof(x->proxy), "%s", c->proxy);
+	x->addr = c->tgt.addr;
+	x->port = c->tgt.port;
+	s->refs++;
+	if (!lb_splice_start(s->splicer, c->cfd, c->bfd, prefix, prefix_len, splice_done, x)) {
+		/* lb_splice_start closed both sockets itself. */
+		count_active(s, c->proxy, c->tgt.addr, c->tgt.port, -1);
+		s->refs--;
+		free(x);
+	}
+out:
+	free(c);
+	sni_unref(s);
+}
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+
+	if (--c->open_handles == 0)
+		conn_finish(c);
+}
+
+/*
+ * End the pending phase of @c: close its handles; once they are closed the sockets go to
+ * the splicer (CONN_HANDOFF) or are reset (@failed).
+ */
+static void conn_end(struct conn *c, bool failed)
+{
+	if (c->a) {
+		c->a->pending--;
+		c->a = NULL;
+	}
+	c->failed = failed;
+	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+	uv_close((uv_handle_t *)&c->cpoll, conn_handle_closed);
+	if (c->state != CONN_HELLO)
+		uv_close((uv_handle_t *)&c->bpoll, conn_handle_closed);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+
+	if (c->a) {
+		if (c->state == CONN_HELLO)
+			c->a->c.hello_timeout++;
+		else
+			c->a->c.connect_failed++;
+	}
+	conn_end(c, true);
+}
+
+static void on_backend_writable(uv_poll_t *p, int status, int events)
+{
+	struct conn *c = p->data;
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (status < 0 || getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr) {
+		char t[LB_TARGET_STR_MAX];
+
+		lb_debug("sni %s: cannot connect to %s: %s", c->proxy,
+			 lb_format_target(c->tgt.addr, c->tgt.port, t),
+			 strerror(soerr ? soerr : EIO));
+		if (c->a)
+			c->a->c.connect_failed++;
+		conn_end(c, true);
+		return;
+	}
+	c->state = CONN_HANDOFF;
+	conn_end(c, false);
+}
+
+/* The ClientHello is in (or will never be): choose, then connect to the target. */
+static void conn_route(struct conn *c, const char *name)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct lb_sni *s = c->s;
+
+	if (s->choose(s->ctx, c->proxy, name, c->caddr, c->cport, c->laddr, c->lport, &c->tgt)) {
+		c->a->c.no_target++;
+		conn_end(c, true);
+		return;
+	}
+	if (name)
+		c->a->c.routed_sni++;
+	else
+		c->a->c.routed_default++;
+	uv_poll_stop(&c->cpoll);
+	c->bfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	sa.sin_addr.s_addr = c->tgt.addr;
+	sa.sin_port = htons(c->tgt.port);
+	if (c->bfd < 0 ||
+	    (connect(c->bfd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS)) {
+		c->a->c.connect_failed++;
+		conn_end(c, true);
+		return;
+	}
+	c->state = CONN_CONNECTING;
+	count_active(s, c->proxy, c->tgt.addr, c->tgt.port, +1);
+	uv_poll_init(s->loop, &c->bpoll, c->bfd);
+	c->bpoll.data = c;
+	c->open_handles++;
+	uv_poll_start(&c->bpoll, UV_WRITABLE, on_backend_writable);
+	uv_timer_start(&c->timer, on_timeout, CONNECT_TIMEOUT_MS, 0);
+}
+
+static void on_client_readable(uv_poll_t *p, int status, int events)
+{
+	struct conn *c = p->data;
+	char name[LB_SNI_NAME_LEN + 1];
+	enum lb_hello_result r;
+	ssize_t n;
+
+	if (status < 0) {
+		conn_end(c, true);
+		return;
+	}
+	n = recv(c->cfd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		/* The client left before its ClientHello was complete. */
+		conn_end(c, true);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->len += n;
+	r = lb_tls_parse_hello(c->buf, c->len, name);
+	if (r == LB_HELLO_NEED_MORE && c->len < sizeof(c->buf))
+		return;
+	lb_debug("sni %s: %s %s", c->proxy, lb_hello_result_name(r), r == LB_HELLO_SNI ? name : "");
+	conn_route(c, r == LB_HELLO_SNI ? name : NULL);
+}
+
+static void accept_one(struct acceptor *a, int fd)
+{
+	struct lb_sni *s = a->s;
+	struct sockaddr_in peer, local;
+	socklen_t plen = sizeof(peer), llen = sizeof(local);
+	struct conn *c;
+
+	a->c.accepted++;
+	if (a->pending >= a->max_pending) {
+		a->c.rejected_overload++;
+		close_reset(fd);
+		return;
+	}
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) ||
+	    getsockname(fd, (struct sockaddr *)&local, &llen)) {
+		close_reset(fd);
+		return;
+	}
+	if (s->n_conns == s->cap_conns) {
+		size_t cap = s->cap_conns ? 2 * s->cap_conns : 64;
+		struct conn **grown = realloc(s->conns, cap * sizeof(*grown));
+
+		if (!grown) {
+			close_reset(fd);
+			return;
+		}
+		s->conns = grown;
+		s->cap_conns = cap;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close_reset(fd);
+		return;
+	}
+	s->refs++;
+	s->conns[s->n_conns++] = c;
+	c->s = s;
+	c->a = a;
+	snprintf(c->proxy, sizeof(c->proxy), "%s", a->proxy);
+	c->cfd = fd;
+	c->bfd = -1;
+	c->caddr = peer.sin_addr.s_addr;
+	c->cport = ntohs(peer.sin_port);
+	c->laddr = local.sin_addr.s_addr;
+	c->lport = a->listen_port; /* the client connected to the proxy's port (DNAT'd here) */
+	a->pending++;
+	uv_timer_init(s->loop, &c->timer);
+	c->timer.data = c;
+	uv_poll_init(s->loop, &c->cpoll, fd);
+	c->cpoll.data = c;
+	c->open_handles = 2;
+	uv_timer_start(&c->timer, on_timeout, a->hello_timeout_ms, 0);
+	uv_poll_start(&c->cpoll, UV_READABLE, on_client_readable);
+}
+
+static void on_acceptable(uv_poll_t *p, int status, int events)
+{
+	struct acceptor *a = p->data;
+	int i, fd;
+
+	if (status < 0)
+		return;
+	for (i = 0; i < ACCEPT_BURST; i++) {
+		fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			break; /* EAGAIN, or a transient error: the next readiness retries */
+		accept_one(a, fd);
+	}
+}
+
+struct lb_sni *lb_sni_new(uv_loop_t *loop, struct lb_splicer *splicer, lb_sni_choose_fn choose,
+			  void *ctx)
+{
+	struct lb_sni *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->loop = loop;
+	s->splicer = splicer;
+	s->choose = choose;
+	s->ctx = ctx;
+	return s;
+}
+
+static struct acceptor *find_acceptor(const struct lb_sni *s, const char *proxy)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_acc; i++)
+		if (!strcmp(s->acc[i]->proxy, proxy))
+			return s->acc[i];
+	return NULL;
+}
+
+uint16_t lb_sni_port(const struct lb_sni *s, const char *proxy)
+{
+	const struct acceptor *a = find_acceptor(s, proxy);
+
+	return a ? a->port : 0;
+}
+
+/* A listening socket on every local address and a port the kernel picks. */
+static int open_listener(uint16_t *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4096) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len)) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static void acceptor_closed(uv_handle_t *h)
+{
+	struct acceptor *a = h->data;
+	struct lb_sni *s = a->s;
+
+	close(a->fd);
+	free(a);
+	sni_unref(s);
+}
+
+static void acceptor_free(struct lb_sni *s, struct acceptor *a)
+{
+	size_t i;
+
+	/* Pending connections of this acceptor are dropped; spliced ones are not its. */
+	for (i = s->n_conns; i > 0; i--)
+		if (s->conns[i - 1]->a == a)
+			conn_end(s->conns[i - 1], true);
+	uv_close((uv_handle_t *)&a->poll, acceptor_closed);
+}
+
+int lb_sni_sync(struct lb_sni *s, const struct lb_config *cfg, bool remove_unused, char *err,
+		size_t errlen)
+{
+	size_t i, p;
+	int fd;
+
+	for (i = 0; i < s->n_acc; i++)
+		s->acc[i]->seen = false;
+	for (p = 0; p < cfg->n_proxies; p++) {
+		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+		struct acceptor *a, **grown;
+
+		if (!pc->n_sni_routes)
+			continue;
+		a = find_acceptor(s, pc->name);
+		if (!a) {
+			grown = realloc(s->acc, (s->n_acc + 1) * sizeof(*grown));
+			a = calloc(1, sizeof(*a));
+			if (!grown || !a) {
+				free(a);
+				if (grown)
+					s->acc = grown;
+				snprintf(err, errlen, "out of memory");
+				return -ENOMEM;
+			}
+			s->acc = grown;
+			fd = open_listener(&a->port);
+			if (fd < 0) {
+				free(a);
+				snprintf(err, errlen,
+					 "proxy \"%s\": cannot open the SNI acceptor: %s", pc->name,
+					 strerror(-fd));
+				return fd;
+			}
+			a->fd = fd;
+			a->s = s;
+			s->refs++;
+			snprintf(a->proxy, sizeof(a->proxy), "%s", pc->name);
+			uv_poll_init(s->loop, &a->poll, fd);
+			a->poll.data = a;
+			uv_poll_start(&a->poll, UV_READABLE, on_acceptable);
+			s->acc[s->n_acc++] = a;
+			lb_info("sni %s: acceptor on port %u (%s splicing)", pc->name, a->port,
+				lb_splicer_kind(s->splicer));
+		}
+		a->listen_port = pc->port;
+		a->hello_timeout_ms = cfg->settings.sni_hello_timeout_ms;
+		a->max_pending = cfg->settings.sni_max_pending;
+		a->seen = true;
+	}
+	for (i = 0; i < s->n_acc;) {
+		if (s->acc[i]->seen || !remove_unused) {
+			i++;
+			continue;
+		}
+		acceptor_free(s, s->acc[i]);
+		s->acc[i] = s->acc[--s->n_acc];
+	}
+	return 0;
+}
+
+json_t *lb_sni_stats_json(const struct lb_sni *s, const char *proxy)
+{
+	const struct acceptor *a = find_acceptor(s, proxy);
+	json_int_t spliced = 0;
+	size_t i;
+
+	if (!a)
+		return NULL;
+	for (i = 0; i < s->n_active; i++)
+		if (!strcmp(s->active[i].proxy, proxy))
+			spliced += s->active[i].n;
+	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "port", a->port,
+			 "pending", (json_int_t)a->pending, "connections", spliced, "accepted",
+			 (json_int_t)a->c.accepted, "rejected-overload",
+			 (json_int_t)a->c.rejected_overload, "hello-timeout",
+			 (json_int_t)a->c.hello_timeout, "no-target", (json_int_t)a->c.no_target,
+			 "connect-failed", (json_int_t)a->c.connect_failed, "routed-by-sni",
+			 (json_int_t)a->c.routed_sni, "routed-default",
+			 (json_int_t)a->c.routed_default, "splice", lb_splicer_kind(s->splicer));
+}
+
+void lb_sni_free(struct lb_sni *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	s->dead = true;
+	s->refs++; /* held while tearing down */
+	for (i = 0; i < s->n_acc; i++)
+		acceptor_free(s, s->acc[i]);
+	s->n_acc = 0;
+	sni_unref(s);
+}

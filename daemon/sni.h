@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sni.h - the SNI acceptor: delayed binding for proxies with SNI routes.
+ *
+ * The TLS ClientHello only arrives after the TCP handshake, so for a proxy with SNI routes
+ * the datapath sends each new TCP connection that no source route claims to this acceptor
+ * (a backend of address 0 and the acceptor's port: the destination port is rewritten,
+ * replies are translated back, the client still talks to VIP:443). The acceptor then
+ *   1. reads the ClientHello without terminating TLS (across TCP segments and TLS records,
+ *      up to 16 KiB, within sni-hello-timeout-ms),
+ *   2. picks the target: the SNI route matching the name, else the default target (no SNI,
+ *      unknown name, not TLS), weighted by the effective weights like every group,
+ *   3. connects to it, sends a PROXY protocol v2 header first if the target asks for one,
+ *      replays the bytes it read, and splices the two sockets (splice.h).
+ * At most sni-max-pending connections per proxy may wait for a ClientHello; beyond that
+ * new ones are reset at once, so a flood of silent clients costs bounded memory and
+ * never slows the loop.
+ */
+#ifndef LBD_SNI_H
+#define LBD_SNI_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include "lb_config.h"
+#include "splice.h"
+
+struct lb_sni;
+
+/* The target chosen for one connection. */
+struct lb_sni_choice {
+	uint32_t addr; /* network order */
+	uint16_t port; /* host order */
+	uint8_t proxy_protocol;
+};
+
+/*
+ * Choose the target of a connection of @proxy from @client (addr network order, port host
+ * order) to @listener, with server name @name (NULL: none). 0, or -ENOENT when no target
+ * may take a new connection.
+ */
+typedef int (*lb_sni_choose_fn)(void *ctx, const char *proxy, const char *name,
+				uint32_t client_addr, uint16_t client_port, uint32_t listener_addr,
+				uint16_t listener_port, struct lb_sni_choice *out);
+
+struct lb_sni *lb_sni_new(uv_loop_t *loop, struct lb_splicer *splicer, lb_sni_choose_fn choose,
+			  void *ctx);
+
+/*
+ * Make the acceptors match @cfg: one listening socket per proxy with SNI routes, created
+ * for new ones and, with @remove_unused, closed for the others (their spliced connections
+ * go on). Returns 0 or -errno with a sentence in @err.
+ */
+int lb_sni_sync(struct lb_sni *s, const struct lb_config *cfg, bool remove_unused, char *err,
+		size_t errlen);
+
+/* The local port of @proxy's acceptor, 0 when it has none. */
+uint16_t lb_sni_port(const struct lb_sni *s, const char *proxy);
+
+/* Open connections of @proxy to the target (connecting or spliced). */
+uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port);
+
+/*
+ * Counters of @proxy's acceptor: {"port", "pending", "spliced", "accepted",
+ * "rejected-overload", "hello-timeout", "no-target", "connect-failed", "routed-by-sni",
+ * "routed-default", "splice"}; NULL when it has none.
+ */
+json_t *lb_sni_stats_json(const struct lb_sni *s, const char *proxy);
+
+/* Close every acceptor and pending connection (spliced ones end with the splicer). */
+void lb_sni_free(struct lb_sni *s);
+
+#endif /* LBD_SNI_H */

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+/*
+ * splice.c - the front of the splicer: which mechanism a splicer uses, starting and ending
+ * pairs, their statistics. The bytes themselves move in splice_copy.c (user space) and
+ * splice_sockmap.c (kernel).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lb_log.h"
+#include "splice_priv.h"
+
+struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, char *err,
+				  size_t errlen)
+{
+	struct lb_splicer *s;
+	char why[256];
+	int ret;
+
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->loop = loop;
+	if (mode == LB_SPLICE_COPY)
+		return s;
+	ret = lb_splice_sockmap_open(&s->sm, mode == LB_SPLICE_AUTO, why, sizeof(why));
+	if (!ret)
+		return s;
+	if (mode == LB_SPLICE_SOCKMAP) {
+		snprintf(err, errlen, "%s", why);
+		free(s);
+		errno = -ret;
+		return NULL;
+	}
+	lb_debug("splice: copying in user space, the sockmap is unavailable: %s", why);
+	return s;
+}
+
+const char *lb_splicer_kind(const struct lb_splicer *s)
+{
+	return s->sm ? "sockmap" : "copy";
+}
+
+size_t lb_splicer_active(const struct lb_splicer *s)
+{
+	return s->active;
+}
+
+/* Close @fd so that its remote end sees a reset, not an orderly FIN. */
+static void close_reset(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+struct lb_splice *lb_splice_start(struct lb_splicer *s, int client_fd, int backend_fd,
+				  const uint8_t *prefix, size_t prefix_len, lb_splice_done_fn done,
+				  void *arg)
+{
+	struct lb_splice *sp = NULL;
+	int ret = -EINVAL;
+
+	if (!s || s->freeing || client_fd < 0 || backend_fd < 0 || !done ||
+	    (prefix_len && !prefix)) {
+		ret = s && s->freeing ? -ESHUTDOWN : -EINVAL;
+		goto err_fds;
+	}
+	sp = calloc(1, sizeof(*sp));
+	if (!sp) {
+		ret = -ENOMEM;
+		goto err_fds;
+	}
+	sp->s = s;
+	sp->slot = -1;
+	sp->done = done;
+	sp->arg = arg;
+	sp->side[LB_SP_CLIENT].fd = client_fd;
+	sp->side[LB_SP_BACKEND].fd = backend_fd;
+	if (prefix_len) {
+		sp->side[LB_SP_BACKEND].out = malloc(prefix_len);
+		if (!sp->side[LB_SP_BACKEND].out) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		memcpy(sp->side[LB_SP_BACKEND].out, prefix, prefix_len);
+		sp->side[LB_SP_BACKEND].out_len = prefix_len;
+	}
+
+	/* From here on the pair is running: lb_splice_end() undoes everything. */
+	sp->next = s->head;
+	if (s->head)
+		s->head->prev = sp;
+	s->head = sp;
+	s->pairs++;
+	s->active++;
+	ret = lb_splice_pump_init(sp);
+	if (ret) {
+		sp->done_called = true; /* the caller learns from NULL, not from done */
+		lb_splice_end(sp, -ret);
+		errno = -ret;
+		return NULL;
+	}
+	if (s->sm) {
+		ret = lb_splice_sockmap_add(s->sm, sp);
+		if (ret && !sp->ended)
+			lb_debug("splice: copying this pair in user space: %s", strerror(-ret));
+	}
+	lb_splice_pump_kick(sp); /* a no-op if the pair already ended: done reports why */
+	return sp;
+
+err_free:
+	free(sp);
+err_fds:
+	if (client_fd >= 0)
+		close_reset(client_fd);
+	if (backend_fd >= 0)
+		close(backend_fd);
+	errno = -ret;
+	return NULL;
+}
+
+struct lb_splice_stats lb_splice_stats(const struct lb_splice *sp)
+{
+	struct lb_splice_stats st = {0};
+
+	if (sp->ended)
+		return sp->final;
+	st.bytes_to_backend = sp->side[LB_SP_BACKEND].written;
+	st.bytes_to_client = sp->side[LB_SP_CLIENT].written;
+	if (sp->slot >= 0) {
+		st.bytes_to_backend += lb_splice_sockmap_bytes(sp, LB_SP_CLIENT);
+		st.bytes_to_client += lb_splice_sockmap_bytes(sp, LB_SP_BACKEND);
+	}
+	return st;
+}
+
+void lb_splice_end(struct lb_splice *sp, int err)
+{
+	struct lb_splicer *s = sp->s;
+	int i;
+
+	if (sp->ended)
+		return;
+	sp->final = lb_splice_stats(sp);
+	sp->final.error = err;
+	sp->ended = true;
+
+	/* Out of the maps first: a socket leaving the sockmap must not be redirected to. */
+	if (sp->slot >= 0)
+		lb_splice_sockmap_remove(sp);
+	for (i = 0; i < 2; i++) {
+		struct lb_splice_side *d = &sp->side[i];
+
+		if (d->poll.data)
+			uv_poll_stop(&d->poll);
+		if (err)
+			close_reset(d->fd);
+		else
+			close(d->fd);
+		d->fd = -1;
+		free(d->out);
+		d->out = NULL;
+		d->out_len = 0;
+	}
+	uv_timer_stop(&sp->flush_timer);
+	s->active--;
+	lb_splice_pump_close(sp);
+}
+
+void lb_splice_release(struct lb_splice *sp)
+{
+	struct lb_splicer *s = sp->s;
+
+	if (!sp->done_called) {
+		sp->done_called = true;
+		sp->done(sp, &sp->final, sp->arg);
+	}
+	if (sp->prev)
+		sp->prev->next = sp->next;
+	else
+		s->head = sp->next;
+	if (sp->next)
+		sp->next->prev = sp->prev;
+	free(sp);
+	if (!--s->pairs && s->freeing)
+		free(s);
+}
+
+void lb_splicer_free(struct lb_splicer *s)
+{
+	struct lb_splice *sp;
+
+	if (!s)
+		return;
+	s->freeing = true;
+	/*
+	 * done runs here, synchronously, for every pair that has not reported yet (running
+	 * ones end with ECANCELED), so that their owner can release what it tied to them
+	 * before it goes away itself. The pairs' memory goes when their handles have closed.
+	 */
+	for (sp = s->head; sp; sp = sp->next) {
+		lb_splice_end(sp, ECANCELED);
+		if (!sp->done_called) {
+			sp->done_called = true;
+			sp->done(sp, &sp->final, sp->arg);
+		}
+	}
+	lb_splice_sockmap_close(s->sm);
+	s->sm = NULL;
+	if (!s->pairs)
+		free(s);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * splice.h - move bytes between two connected TCP sockets for the rest of their lives:
+ * in the kernel through a sockmap and an sk_skb verdict program (bpf/lb_splice.bpf.c)
+ * when available, by copying on the libuv loop otherwise.
+ *
+ * Used by the SNI acceptor once it has chosen a backend: the client socket (whose
+ * ClientHello lbd has already read) and the backend socket become one byte stream each
+ * way. The bytes lbd read from the client before the splice (@prefix) are sent to the
+ * backend first, in order, before any later client byte.
+ *
+ * End of stream: a FIN from one side becomes a shutdown(SHUT_WR) towards the other (a
+ * half-closed connection keeps flowing the other way); a reset or error on one side
+ * resets the other (SO_LINGER 0); the splice ends when both directions ended.
+ *
+ * Nothing here blocks the loop: a pair whose reader is slow stops reading its writer
+ * (TCP flow control does the rest) and costs other pairs nothing. Everything runs on the
+ * loop's thread.
+ */
+#ifndef LBD_SPLICE_H
+#define LBD_SPLICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "lb_config.h"
+
+struct lb_splicer;
+struct lb_splice;
+
+struct lb_splice_stats {
+	uint64_t bytes_to_backend; /* client -> backend, prefix included */
+	uint64_t bytes_to_client;  /* backend -> client */
+	/*
+	 * 0 for a clean close, else the errno that ended it: the socket's error (ECONNRESET,
+	 * EPIPE, ...), ECANCELED from lb_splicer_free(), EPROTO when the sockmap could not
+	 * keep the byte order (the client sent at the very moment the kernel took over).
+	 */
+	int error;
+};
+
+/*
+ * Runs once per splice, when both directions ended and both sockets are closed: on the
+ * loop, never from within lb_splice_start(); from within lb_splicer_free() for splices
+ * still running then. @sp is valid until it returns.
+ */
+typedef void (*lb_splice_done_fn)(struct lb_splice *sp, const struct lb_splice_stats *st,
+				  void *arg);
+
+/*
+ * A splicer for @mode: LB_SPLICE_SOCKMAP fails (NULL, errno, a sentence in @err) when the
+ * kernel cannot (no privileges, no sockmap); LB_SPLICE_AUTO uses the sockmap when it can
+ * and copying otherwise (saying why at debug level); LB_SPLICE_COPY copies.
+ */
+struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, char *err,
+				  size_t errlen);
+
+/* "sockmap" or "copy": what this splicer actually does. */
+const char *lb_splicer_kind(const struct lb_splicer *s);
+
+/* Spliced pairs in progress. */
+size_t lb_splicer_active(const struct lb_splicer *s);
+
+/*
+ * Take over @client_fd and @backend_fd (connected TCP sockets nobody else polls; the
+ * splicer makes them non-blocking and closes them), send @prefix (copied) to the backend,
+ * then forward both ways until both ends closed. Bytes still queued on the sockets are
+ * forwarded too: the client's after @prefix. Returns NULL and sets errno when the pair
+ * cannot be set up (both fds are then closed, the client's with a reset; done never
+ * runs); errors after that reach done.
+ */
+struct lb_splice *lb_splice_start(struct lb_splicer *s, int client_fd, int backend_fd,
+				  const uint8_t *prefix, size_t prefix_len, lb_splice_done_fn done,
+				  void *arg);
+
+/* Current byte counts of a splice (final ones once it ended); error is 0 while it runs. */
+struct lb_splice_stats lb_splice_stats(const struct lb_splice *sp);
+
+/*
+ * Reset both sides of every running splice (done runs for each, before this returns, with
+ * ECANCELED) and free the splicer; the memory goes once the loop has closed the handles.
+ * Not from within a done callback. NULL: no-op.
+ */
+void lb_splicer_free(struct lb_splicer *s);
+
+#endif /* LBD_SPLICE_H */

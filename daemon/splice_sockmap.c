@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: MIT
+/*
+ * splice_sockmap.c - spliced pairs forwarded by the kernel: both sockets in a sockmap, an
+ * sk_skb verdict program (bpf/lb_splice.bpf.c) sending what arrives on one out of the other.
+ *
+ * Handing a pair over, in this order (lb_splice_sockmap_add(), then the pump):
+ *
+ *  1. Read whatever already waits on both sockets (the rest of what the acceptor read, a
+ *     backend's greeting) into lbd's pending output, before either socket enters the map.
+ *     This matters beyond ordering: the kernel (seen on 6.18) hands an skb that user space
+ *     had partly read to the verdict program whole, so its first bytes would go out twice.
+ *  2. Give both sockets a HOLD entry in lb_sp_peer, then insert the backend and the client
+ *     into lb_sp_socks. Nothing is forwarded yet: the verdict program passes each skb to
+ *     the socket's psock queue, where recv() finds it in order (poll() says readable).
+ *  3. Backend -> client: as soon as the backend reads dry and lbd owes the client nothing,
+ *     its entry loses HOLD. This happens before the prefix is sent, so a backend's answer
+ *     to the prefix is always forwarded.
+ *  4. Client -> backend: lbd sends the prefix and everything it read from the client; once
+ *     all of it sits in the backend socket and the client reads dry, its entry loses HOLD.
+ *  5. Right after each update lbd recv()s once more: what the verdict program passed in
+ *     the microseconds between the read that came back dry and the update.
+ *
+ * The window that remains is step 5: if bytes were passed in that window and later bytes
+ * were already forwarded by the kernel before lbd sent the passed ones, the peer would get
+ * them out of order. lbd cannot undo that, but it can tell: the verdict program counts what
+ * it forwards, and lbd resets the pair (EPROTO) when the count moved before the passed
+ * bytes were out (splice_copy.c, check_late()). It takes a client that sends in the
+ * microseconds after lbd finished the prefix without waiting for an answer. Step 1 leaves
+ * a window as narrow: bytes arriving between the last read and the insertion stay in the
+ * socket's own queue until the next skb makes the verdict program run; if lbd reads them
+ * first (recv() falls back to the socket's queue), they are not counted as passed, and
+ * the EOF check below could believe an EOF up to that many bytes early.
+ *
+ * A slow peer: the kernel does not push back on redirected skbs, so the verdict program
+ * stops forwarding (PAUSED) once LB_SPLICE_INFLIGHT_MAX bytes wait for the peer, and lbd
+ * gets the direction back: it reads the passed bytes, sends them once the kernel's have
+ * gone (lb_splice_sockmap_flushed()) and hands the direction over again as in steps 4-5.
+ *
+ * End of stream: with the verdict program attached, recv() still returns 0 at the peer's
+ * FIN and poll() still reports it (UV_DISCONNECT). Two more conditions than in copy mode:
+ *  - recv() may report the FIN while passed skbs still wait in the psock queue behind
+ *    skbs being sent out of the same socket, so lbd believes the EOF only once it has read
+ *    as many bytes as were passed (lb_sp_passed);
+ *  - the kernel sends forwarded skbs from a work item, later, and a shutdown(SHUT_WR)
+ *    before they are queued would make them fail: lbd sends the FIN (and any byte of its
+ *    own) only once the peer socket has queued (acknowledged + SIOCOUTQ) everything the
+ *    kernel forwarded to it.
+ * Only then does it take the sockets out of the map: removing a socket drops whatever its
+ * psock still holds.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lb_splice_abi.h"
+#include "lb_splice.skel.h"
+#include "splice_priv.h"
+
+struct lb_splice_sockmap {
+	struct lb_splice_bpf *skel;
+	int socks_fd, peer_fd, bytes_fd, passed_fd, taken_fd;
+	/*
+	 * Pair indices: never used ones first (fresh), then recycled ones oldest first, so a
+	 * slot is reused as late as possible. A verdict program still running on another CPU
+	 * for a pair that just ended (its skb arrived as lbd took the pair out) looks its peer
+	 * slot up once more; it must find that slot empty, never a new pair's socket.
+	 */
+	uint32_t fresh;
+	uint32_t *ring; /* LB_SPLICE_MAX_PAIRS recycled indices, a FIFO */
+	uint32_t ring_head, ring_len;
+};
+
+/*
+ * glibc's struct tcp_info stops before tcpi_bytes_acked (Linux 4.1); <linux/tcp.h> has it
+ * but clashes with the <netinet/tcp.h> uv.h includes. The kernel's layout continues so.
+ */
+struct lb_tcp_info {
+	struct tcp_info glibc;
+	uint64_t pacing_rate;
+	uint64_t max_pacing_rate;
+	uint64_t bytes_acked;
+};
+_Static_assert(offsetof(struct lb_tcp_info, bytes_acked) == 120, "Linux struct tcp_info layout");
+
+static int tcp_info_get(int fd, struct lb_tcp_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, ti, &len))
+		return -errno;
+	return len < sizeof(*ti) ? -EOPNOTSUPP : 0;
+}
+
+/*
+ * Bytes ever queued on @fd for sending: acknowledged plus still in the send queue. Exact
+ * only when no ACK moved snd_una between the two reads, so read until two agree; -EAGAIN
+ * if ACKs keep arriving (ask again later).
+ */
+static int tcp_queued(int fd, uint64_t *queued, uint8_t *state)
+{
+	struct lb_tcp_info a, b;
+	int tries, outq, ret;
+
+	for (tries = 0; tries < 4; tries++) {
+		ret = tcp_info_get(fd, &a);
+		if (ret)
+			return ret;
+		if (ioctl(fd, SIOCOUTQ, &outq))
+			return -errno;
+		ret = tcp_info_get(fd, &b);
+		if (ret)
+			return ret;
+		if (a.bytes_acked == b.bytes_acked) {
+			*queued = b.bytes_acked + (uint64_t)outq;
+			if (state)
+				*state = b.glibc.tcpi_state;
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+int lb_splice_sockmap_open(struct lb_splice_sockmap **out, bool quiet, char *err, size_t errlen)
+{
+	libbpf_print_fn_t old_print = NULL;
+	struct lb_splice_sockmap *sm;
+	int ret, prog_fd;
+
+	sm = calloc(1, sizeof(*sm));
+	if (sm)
+		sm->ring = calloc(LB_SPLICE_MAX_PAIRS, sizeof(*sm->ring));
+	if (!sm || !sm->ring) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto err_free;
+	}
+	/* Probing (auto mode): a refusal is an answer, not a warning for the log. */
+	if (quiet)
+		old_print = libbpf_set_print(NULL);
+	sm->skel = lb_splice_bpf__open_and_load();
+	ret = sm->skel ? 0 : -errno;
+	if (quiet)
+		libbpf_set_print(old_print);
+	if (ret) {
+		snprintf(err, errlen,
+			 "cannot load the splice BPF program: %s (it needs CAP_BPF, CAP_NET_ADMIN "
+			 "and CAP_PERFMON, and a kernel with sockmap and BTF; settings.sni-splice "
+			 "\"copy\" needs none of them)",
+			 strerror(-ret));
+		goto err_free;
+	}
+	sm->socks_fd = bpf_map__fd(sm->skel->maps.lb_sp_socks);
+	sm->peer_fd = bpf_map__fd(sm->skel->maps.lb_sp_peer);
+	sm->bytes_fd = bpf_map__fd(sm->skel->maps.lb_sp_bytes);
+	sm->passed_fd = bpf_map__fd(sm->skel->maps.lb_sp_passed);
+	sm->taken_fd = bpf_map__fd(sm->skel->maps.lb_sp_taken);
+	prog_fd = bpf_program__fd(sm->skel->progs.lb_splice_verdict);
+	/* Attached to the map, not to a socket: it runs for every socket the map holds. */
+	if (bpf_prog_attach(prog_fd, sm->socks_fd, BPF_SK_SKB_STREAM_VERDICT, 0)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot attach the splice verdict program to its sockmap: %s",
+			 strerror(-ret));
+		goto err_destroy;
+	}
+	*out = sm;
+	return 0;
+
+err_destroy:
+	lb_splice_bpf__destroy(sm->skel);
+err_free:
+	if (sm)
+		free(sm->ring);
+	free(sm);
+	return ret;
+}
+
+void lb_splice_sockmap_close(struct lb_splice_sockmap *sm)
+{
+	if (!sm)
+		return;
+	/* Closing the map detaches the program and drops any socket still in it. */
+	lb_splice_bpf__destroy(sm->skel);
+	free(sm->ring);
+	free(sm);
+}
+
+static int slot_get(struct lb_splice_sockmap *sm, uint32_t *pair)
+{
+	if (sm->fresh < LB_SPLICE_MAX_PAIRS) {
+		*pair = sm->fresh++;
+		return 0;
+	}
+	if (!sm->ring_len)
+		return -ENOSPC;
+	*pair = sm->ring[sm->ring_head];
+	sm->ring_head = (sm->ring_head + 1) % LB_SPLICE_MAX_PAIRS;
+	sm->ring_len--;
+	return 0;
+}
+
+static void slot_put(struct lb_splice_sockmap *sm, uint32_t pair)
+{
+	sm->ring[(sm->ring_head + sm->ring_len) % LB_SPLICE_MAX_PAIRS] = pair;
+	sm->ring_len++;
+}
+
+static uint32_t sock_slot(const struct lb_splice *sp, int side)
+{
+	return 2 * (uint32_t)sp->slot + (uint32_t)side;
+}
+
+/*
+ * Step 1: move what waits on side @src into its peer's pending output, so that no skb
+ * user space touched ever meets the verdict program. 0 when read dry; -EMSGSIZE when the
+ * socket holds more than lbd buffers for one pair, -ESHUTDOWN at a FIN (the pair is then
+ * copied; the pump sees the FIN again); other errors end the pair.
+ */
+static int drain(struct lb_splice *sp, int src)
+{
+	struct lb_splice_side *s = &sp->side[src], *d = &sp->side[!src];
+	uint8_t *buf = sp->s->scratch;
+	ssize_t n;
+	int ret;
+
+	for (;;) {
+		n = recv(s->fd, buf, sizeof(sp->s->scratch), MSG_DONTWAIT);
+		if (n > 0) {
+			ret = lb_splice_queue(sp, !src, buf, (size_t)n);
+			if (ret)
+				goto err_end;
+			if (d->out_len > LB_SPLICE_BUF)
+				return -EMSGSIZE;
+			continue;
+		}
+		if (n == 0)
+			return -ESHUTDOWN;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		ret = -errno;
+		goto err_end;
+	}
+err_end:
+	lb_splice_end(sp, -ret);
+	return ret;
+}
+
+int lb_splice_sockmap_add(struct lb_splice_sockmap *sm, struct lb_splice *sp)
+{
+	uint64_t zero = 0, fd;
+	uint32_t pair, k;
+	uint8_t state;
+	int i, ret;
+
+	for (i = 0; i < 2; i++) {
+		struct lb_splice_side *d = &sp->side[i];
+		socklen_t len = sizeof(d->cookie);
+
+		/* Before lbd sends anything: the base lb_splice_sockmap_flushed() counts from. */
+		ret = tcp_queued(d->fd, &d->base, &state);
+		if (ret)
+			return ret;
+		/* The sockmap takes established TCP sockets only (not CLOSE_WAIT, say). */
+		if (state != TCP_ESTABLISHED)
+			return -ENOTCONN;
+		if (getsockopt(d->fd, SOL_SOCKET, SO_COOKIE, &d->cookie, &len))
+			return -errno;
+	}
+	for (i = 0; i < 2; i++) {
+		ret = drain(sp, i);
+		if (ret)
+			return ret;
+	}
+
+	ret = slot_get(sm, &pair);
+	if (ret)
+		return ret;
+	sp->slot = (int)pair;
+	for (i = 0; i < 2; i++) {
+		struct lb_splice_peer v = {
+			.slot = sock_slot(sp, i),
+			.peer = sock_slot(sp, !i),
+			.flags = LB_SPLICE_F_HOLD,
+		};
+
+		k = sock_slot(sp, i);
+		if (bpf_map_update_elem(sm->bytes_fd, &k, &zero, BPF_ANY) ||
+		    bpf_map_update_elem(sm->passed_fd, &k, &zero, BPF_ANY) ||
+		    bpf_map_update_elem(sm->taken_fd, &k, &zero, BPF_ANY) ||
+		    bpf_map_update_elem(sm->peer_fd, &sp->side[i].cookie, &v, BPF_NOEXIST))
+			goto err_entries;
+	}
+	/*
+	 * Backend first: if the client is refused, the backend comes out again having passed
+	 * nothing to its psock queue (which removal would drop): it has not been sent the
+	 * prefix yet, and a TLS server speaks only when spoken to.
+	 */
+	k = sock_slot(sp, LB_SP_BACKEND);
+	fd = (uint64_t)sp->side[LB_SP_BACKEND].fd; /* the map's 8-byte value: an fd to insert */
+	if (bpf_map_update_elem(sm->socks_fd, &k, &fd, BPF_NOEXIST))
+		goto err_entries;
+	k = sock_slot(sp, LB_SP_CLIENT);
+	fd = (uint64_t)sp->side[LB_SP_CLIENT].fd;
+	if (bpf_map_update_elem(sm->socks_fd, &k, &fd, BPF_NOEXIST)) {
+		ret = -errno;
+		k = sock_slot(sp, LB_SP_BACKEND);
+		bpf_map_delete_elem(sm->socks_fd, &k);
+		goto err_put;
+	}
+	return 0;
+
+err_entries:
+	ret = -errno;
+err_put:
+	for (i = 0; i < 2; i++)
+		bpf_map_delete_elem(sm->peer_fd, &sp->side[i].cookie);
+	slot_put(sm, pair);
+	sp->slot = -1;
+	return ret;
+}
+
+int lb_splice_sockmap_forward(struct lb_splice *sp, int src)
+{
+	struct lb_splice_sockmap *sm = sp->s->sm;
+	struct lb_splice_side *s = &sp->side[src];
+	struct lb_splice_peer v = {.slot = sock_slot(sp, src), .peer = sock_slot(sp, !src)};
+	uint64_t passed;
+
+	/* Not forwarding, so the count is still: late bytes are judged against it. */
+	s->fwd_r0 = lb_splice_sockmap_bytes(sp, src);
+	if (bpf_map_update_elem(sm->peer_fd, &s->cookie, &v, BPF_EXIST))
+		return -errno;
+	s->forwarded = true;
+	/* Passed before the update and not read yet: the bytes of step 5, late ones. */
+	passed = lb_splice_sockmap_passed(sp, src);
+	s->late_left = passed > s->taken ? passed - s->taken : 0;
+	return 0;
+}
+
+bool lb_splice_sockmap_paused(const struct lb_splice *sp, int src)
+{
+	struct lb_splice_peer v;
+
+	if (bpf_map_lookup_elem(sp->s->sm->peer_fd, &sp->side[src].cookie, &v))
+		return false;
+	return v.flags & LB_SPLICE_F_PAUSED;
+}
+
+int lb_splice_sockmap_taken(struct lb_splice *sp, int src)
+{
+	struct lb_splice_side *s = &sp->side[src];
+	uint32_t k = sock_slot(sp, src);
+
+	if (s->paused_sent == s->paused_read)
+		return 0;
+	if (bpf_map_update_elem(sp->s->sm->taken_fd, &k, &s->paused_read, BPF_ANY))
+		return -errno;
+	s->paused_sent = s->paused_read;
+	return 0;
+}
+
+uint64_t lb_splice_sockmap_passed(const struct lb_splice *sp, int src)
+{
+	uint32_t k = sock_slot(sp, src);
+	uint64_t bytes = 0;
+
+	if (sp->slot < 0 || bpf_map_lookup_elem(sp->s->sm->passed_fd, &k, &bytes))
+		return 0;
+	return bytes;
+}
+
+bool lb_splice_sockmap_flushed(const struct lb_splice *sp, int dst)
+{
+	const struct lb_splice_side *d = &sp->side[dst];
+	uint64_t queued;
+	int ret;
+
+	ret = tcp_queued(d->fd, &queued, NULL);
+	if (ret == -EAGAIN)
+		return false;
+	if (ret)
+		return true; /* the socket failed: the shutdown() that follows says how */
+	return queued - d->base >= d->written + lb_splice_sockmap_bytes(sp, !dst);
+}
+
+uint64_t lb_splice_sockmap_bytes(const struct lb_splice *sp, int src)
+{
+	uint32_t k = sock_slot(sp, src);
+	uint64_t bytes = 0;
+
+	if (sp->slot < 0 || bpf_map_lookup_elem(sp->s->sm->bytes_fd, &k, &bytes))
+		return 0;
+	return bytes;
+}
+
+void lb_splice_sockmap_remove(struct lb_splice *sp)
+{
+	struct lb_splice_sockmap *sm = sp->s->sm;
+	uint32_t k;
+	int i;
+
+	/* Forwarding off first, so nothing is redirected to a socket on its way out. */
+	for (i = 0; i < 2; i++)
+		bpf_map_delete_elem(sm->peer_fd, &sp->side[i].cookie);
+	for (i = 0; i < 2; i++) {
+		k = sock_slot(sp, i);
+		bpf_map_delete_elem(sm->socks_fd, &k);
+	}
+	slot_put(sm, (uint32_t)sp->slot);
+	sp->slot = -1;
+}

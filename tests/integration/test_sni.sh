@@ -1,0 +1,220 @@
+#!/bin/bash
+# SNI routing with real TLS: clients with and without server names, large ClientHellos,
+# wildcards, weights, PROXY protocol v2, source-route precedence, a spliced multi-megabyte
+# transfer, silent clients, draining and unhealthy SNI targets.
+#
+# Usage: test_sni.sh PATH/TO/lbd PATH/TO/lbctl [SPLICE-MODE]
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LBD=$(realpath "${1:?lbd binary}")
+LBCTL=$(realpath "${2:?lbctl binary}")
+SPLICE=${3:-auto}
+INSTANCE=sni
+TLS=$LBT_DIR/tls_tool.py
+
+lbt_require_env
+command -v openssl >/dev/null || {
+	echo "skip: openssl not installed" >&2
+	exit 77
+}
+topo_up 3
+bpffs_up
+# TLS backends with distinct identities: b<i> on 10.2.<i>.2:8443; b3 also on :9443 where
+# it expects a PROXY protocol v2 header first.
+for i in 1 2 3; do
+	"$LBT_PY" "$TLS" cert "$LBT_RUN" "b$i" >/dev/null
+	spawn "${NS_BACKENDS[i - 1]}" "tls-b$i" "$LBT_PY" "$TLS" serve --name "b$i" --bind "10.2.$i.2" \
+		--port 8443 --cert "$LBT_RUN/b$i.pem" --ready-file "$LBT_RUN/tls-b$i.ready"
+done
+spawn "${NS_BACKENDS[2]}" tls-b3pp "$LBT_PY" "$TLS" serve --name b3pp --bind 10.2.3.2 \
+	--port 9443 --cert "$LBT_RUN/b3.pem" --proxy-protocol --ready-file "$LBT_RUN/tls-b3pp.ready"
+for f in tls-b1 tls-b2 tls-b3 tls-b3pp; do
+	wait_for "[[ -e $LBT_RUN/$f.ready ]]" 10 || fail "$f did not start"
+done
+
+SOCK=$LBT_RUN/lbd.sock
+CONFIG=$LBT_RUN/lb.json
+cat >"$CONFIG" <<EOF
+{"proxies": [{"name": "tls", "listen": {"interfaces": ["$LB_IF_C"], "port": 443},
+  "default-target": {"ip": "10.2.1.2", "port": 8443},
+  "source-routes": [{"source": "10.1.0.100/32", "target": {"ip": "10.2.1.2", "port": 8443}}],
+  "sni-routes": [
+    {"sni-hostname": "api.example.com", "target": {"ip": "10.2.2.2", "port": 8443}},
+    {"sni-hostname": "app.example.com",
+     "targets": [{"ip": "10.2.2.2", "port": 8443, "weight": 70},
+                 {"ip": "10.2.3.2", "port": 8443, "weight": 30}]},
+    {"sni-hostname": "*.wild.example.com",
+     "targets": [{"ip": "10.2.3.2", "port": 8443, "weight": 50},
+                 {"ip": "10.2.1.2", "port": 8443, "weight": 50}]},
+    {"sni-hostname": "pp.example.com",
+     "target": {"ip": "10.2.3.2", "port": 9443, "proxy-protocol": "v2"}}]}],
+ "settings": {"sni-hello-timeout-ms": 1500, "sni-max-pending": 200,
+              "drain-check-interval-ms": 200, "sni-splice": "$SPLICE"}}
+EOF
+spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
+	--teardown-on-exit -c "$CONFIG"
+LBD_PID=$LBT_LAST_PID
+lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.5"
+wait_for "grep -q 'ready:' '$LBT_LOGDIR/lbd.log' || ! kill -0 $LBD_PID" 20 || true
+grep -q 'ready:' "$LBT_LOGDIR/lbd.log" || fail "lbd did not start: $(tail -n 5 "$LBT_LOGDIR/lbd.log")"
+
+lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
+tls() { in_ns "$NS_C" "$LBT_PY" "$TLS" "$@"; }
+tally() { tls tally --host "$VIP" --port 443 "$@"; }
+share() { json_get "$1" "by_backend.$2" 0; }
+
+# ---------------------------------------------------------------------------- tests
+
+test_exact_route_and_case() {
+	local out
+	out=$(tally --sni api.example.com --count 20)
+	assert_eq "$(share "$out" b2)" 20 "api.example.com ($out)"
+	[[ $out == *'"b2 api.example.com 10.2.2.1:'* ]] ||
+		fail "b2 did not see the name or saw the client instead of the LB: $out"
+	out=$(tally --sni API.Example.COM --count 10)
+	assert_eq "$(share "$out" b2)" 10 "API.Example.COM ($out)"
+}
+
+test_weighted_route() {
+	local out b2 b3
+	out=$(tally --sni app.example.com --count 300)
+	assert_eq "$(json_get "$out" ok)" 300 "app.example.com connections ($out)"
+	b2=$(share "$out" b2)
+	b3=$(share "$out" b3)
+	log "app.example.com over 300: b2=$b2 b3=$b3"
+	((b2 >= 186 && b2 <= 234)) || fail "b2 got $b2 of 300, want 70% +-8"
+	((b3 >= 66 && b3 <= 114)) || fail "b3 got $b3 of 300, want 30% +-8"
+}
+
+test_wildcard_route() {
+	local out
+	out=$(tally --sni x.wild.example.com --count 60)
+	assert_eq "$(share "$out" b2)" 0 "x.wild.example.com must not reach b2 ($out)"
+	(($(share "$out" b1) > 0 && $(share "$out" b3) > 0)) || fail "wildcard not weighted: $out"
+	out=$(tally --sni a.b.wild.example.com --count 20)
+	assert_eq "$(share "$out" b2)" 0 "a.b.wild.example.com ($out)"
+	out=$(tally --sni wild.example.com --count 10)
+	assert_eq "$(share "$out" b1)" 10 "wild.example.com is no subdomain: default ($out)"
+}
+
+test_default_for_unknown_and_no_sni() {
+	local out
+	out=$(tally --sni unknown.example.org --count 10)
+	assert_eq "$(share "$out" b1)" 10 "unknown name ($out)"
+	out=$(tally --no-sni --count 10)
+	assert_eq "$(share "$out" b1)" 10 "no SNI ($out)"
+	[[ $out == *'"b1 - '* ]] || fail "b1 saw a server name: $out"
+}
+
+# A ClientHello of about 8 KB spans several TCP segments.
+test_large_client_hello() {
+	local out
+	out=$(tally --sni api.example.com --alpn-bytes 8000 --count 10)
+	assert_eq "$(share "$out" b2)" 10 "8 KB ClientHello ($out)"
+}
+
+# Source routes win over SNI, on the pure XDP path: the backend sees the real client.
+test_source_route_wins() {
+	local out
+	out=$(tally --sni api.example.com --bind 10.1.0.100 --count 10)
+	assert_eq "$(share "$out" b1)" 10 "routed client with an api.example.com name ($out)"
+	[[ $out == *'"b1 api.example.com 10.1.0.100:'* ]] || fail "not the XDP path: $out"
+}
+
+test_proxy_protocol_v2() {
+	local out
+	out=$(tally --sni pp.example.com --count 5)
+	assert_eq "$(share "$out" b3pp)" 5 "pp.example.com ($out)"
+	[[ $out == *'"b3pp pp.example.com 10.1.0.2:'* ]] ||
+		fail "the PROXY header did not carry the client's address: $out"
+}
+
+# Several megabytes each way at once through a spliced connection, byte-identical.
+test_bulk_both_ways() {
+	local out
+	out=$(tls bulk --host "$VIP" --port 443 --sni api.example.com --bytes 8000000 --timeout 60)
+	assert_eq "$(json_get "$out" identical)" true "8 MB echoed through the splice ($out)"
+	assert_eq "$(json_get "$out" received)" 8000000 "bytes back"
+	assert_eq "$(json_get "$out" backend)" b2 "bulk backend"
+}
+
+# Clients that send nothing are closed after the hello timeout; others are served meanwhile.
+test_silent_clients_are_bounded() {
+	local i out start
+	for i in $(seq 1 50); do
+		tls silent --host "$VIP" --port 443 --seconds 10 >"$LBT_LOGDIR/silent-$i.log" 2>&1 &
+	done
+	sleep 0.3
+	out=$(tally --sni api.example.com --count 20)
+	assert_eq "$(share "$out" b2)" 20 "connections served while 50 clients are silent ($out)"
+	start=$(date +%s%N)
+	lbctl status >/dev/null || fail "lbctl status failed during the silent flood"
+	(($(date +%s%N) - start < 2000000000)) || fail "lbctl status took over 2 s"
+	wait
+	for i in $(seq 1 50); do
+		out=$(tail -n 1 "$LBT_LOGDIR/silent-$i.log")
+		assert_eq "$(json_get "$out" closed)" true "silent client $i closed ($out)"
+		"$LBT_PY" -c "import sys; t=float(sys.argv[1]); sys.exit(not 1.0 <= t <= 4.0)" \
+			"$(json_get "$out" closed_after)" || fail "silent client $i closed after $(json_get "$out" closed_after) s, want about 1.5"
+	done
+	out=$(lbctl --json list-proxies)
+	[[ $out == *'"hello-timeout":'* ]] || fail "no acceptor counters in list-proxies: $out"
+}
+
+# A draining SNI target keeps its spliced connection, gets no new one; the drain follows it.
+test_drain_sni_target() {
+	local i out held=""
+	for i in $(seq 1 12); do
+		tls hold --host "$VIP" --port 443 --sni x.wild.example.com --seconds 4 \
+			>"$LBT_LOGDIR/sni-hold-$i.log" 2>&1 &
+		echo $! >"$LBT_RUN/sni-hold-$i.pid"
+		wait_for "grep -q start '$LBT_LOGDIR/sni-hold-$i.log'" 5 || fail "hold $i did not start"
+		if grep -q '"backend": "b3"' "$LBT_LOGDIR/sni-hold-$i.log"; then
+			held=$i
+			break
+		fi
+	done
+	[[ -n $held ]] || fail "no held connection landed on b3 in 12 tries"
+	out=$(lbctl --json drain tls 10.2.3.2:8443)
+	assert_eq "$(json_get "$out" initial-connections)" 1 "spliced connections counted ($out)"
+	out=$(tally --sni app.example.com --count 50)
+	assert_eq "$(share "$out" b3)" 0 "new app.example.com connections to the draining b3 ($out)"
+	wait_for "[[ \$(lbctl --json drain-status | grep -c completed) == 1 ]]" 8 ||
+		fail "drain did not complete after the held connection ended: $(lbctl --json drain-status)"
+	wait "$(cat "$LBT_RUN/sni-hold-$held.pid")" || fail "held connection broke: $(cat "$LBT_LOGDIR/sni-hold-$held.log")"
+	lbctl undrain tls 10.2.3.2:8443 >/dev/null
+}
+
+test_unhealthy_sni_target_gets_none() {
+	local out
+	lbctl set-target-status tls 10.2.2.2:8443 unhealthy >/dev/null
+	out=$(tally --sni app.example.com --count 40)
+	assert_eq "$(share "$out" b3)" 40 "app.example.com with b2 unhealthy ($out)"
+	lbctl set-target-status tls 10.2.2.2:8443 auto >/dev/null
+}
+
+test_runtime_sni_routes() {
+	local out
+	lbctl add-sni-route tls new.example.com 10.2.3.2:8443 >/dev/null || fail "add-sni-route"
+	out=$(tally --sni new.example.com --count 10)
+	assert_eq "$(share "$out" b3)" 10 "new.example.com after add-sni-route ($out)"
+	lbctl --json list-sni-routes tls | grep -q new.example.com || fail "list-sni-routes"
+	lbctl remove-sni-route tls NEW.example.com >/dev/null || fail "remove-sni-route"
+	out=$(tally --sni new.example.com --count 10)
+	assert_eq "$(share "$out" b1)" 10 "new.example.com after remove-sni-route ($out)"
+}
+
+run_test test_exact_route_and_case
+run_test test_weighted_route
+run_test test_wildcard_route
+run_test test_default_for_unknown_and_no_sni
+run_test test_large_client_hello
+run_test test_source_route_wins
+run_test test_proxy_protocol_v2
+run_test test_bulk_both_ways
+run_test test_silent_clients_are_bounded
+run_test test_drain_sni_target
+run_test test_unhealthy_sni_target_gets_none
+run_test test_runtime_sni_routes
+run_summary

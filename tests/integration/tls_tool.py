@@ -1,0 +1,296 @@
+#!/usr/bin/python3
+"""Real TLS peers for the SNI routing tests (standard library only).
+
+  tls_tool.py cert DIR NAME
+        write DIR/NAME.pem (self-signed certificate + key, CN=NAME)
+  tls_tool.py serve --name b1 --bind IP --port P --cert PEM [--proxy-protocol] [--ready-file F]
+        TLS server: an HTTP GET gets "200" with body "<name> <sni> <client>\\n" (sni as the
+        server saw it, client as the server learned it: from the PROXY v2 header when
+        --proxy-protocol, else the TCP peer); a connection whose first bytes are "ECHO\\n"
+        gets "<name>\\n" and then every further byte echoed back.
+  tls_tool.py tally --host IP --port P --count N [--sni NAME | --no-sni] [--bind SRC]
+        [--alpn-bytes K] [--timeout S]
+        N TLS connections with one GET each; prints {"ok","failed","by_backend","errors",
+        "answers"} where answers counts the distinct "<name> <sni> <client>" bodies.
+        --alpn-bytes pads the ClientHello with ALPN names to about K bytes, so it spans
+        several TCP segments.
+  tls_tool.py bulk --host IP --port P --sni NAME --bytes B [--timeout S]
+        one TLS connection in ECHO mode: sends B pseudo-random bytes while reading the echo,
+        prints {"backend","sent","received","identical"}.
+  tls_tool.py hold --host IP --port P --sni NAME --seconds S
+        one TLS connection in ECHO mode exchanging a line every 100 ms for S seconds; prints
+        {"event":"start","backend"} at once, then {"backend","exchanges","ok","error"}.
+  tls_tool.py silent --host IP --port P --seconds S
+        connects and sends nothing; prints {"closed_after": seconds until lbd closed it}.
+"""
+import argparse
+import hashlib
+import json
+import os
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+PP2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+
+
+def cmd_cert(args):
+    path = os.path.join(args.dir, args.name + ".pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=" + args.name, "-keyout", path, "-out", path + ".crt"],
+                   check=True, capture_output=True)
+    with open(path, "ab") as out, open(path + ".crt", "rb") as crt:
+        out.write(crt.read())
+    os.unlink(path + ".crt")
+    print(path)
+
+
+def read_proxy_v2(sock):
+    """Read a PROXY protocol v2 header; return "ip:port" of the source it names."""
+    head = b""
+    while len(head) < 16:
+        chunk = sock.recv(16 - len(head))
+        if not chunk:
+            raise ConnectionError("closed inside the PROXY header")
+        head += chunk
+    if head[:12] != PP2_SIG or head[12] != 0x21 or head[13] != 0x11:
+        raise ValueError("not a PROXY v2 TCP/IPv4 header: %r" % head)
+    length = struct.unpack("!H", head[14:16])[0]
+    body = b""
+    while len(body) < length:
+        chunk = sock.recv(length - len(body))
+        if not chunk:
+            raise ConnectionError("closed inside the PROXY header")
+        body += chunk
+    src, dst, sport, dport = struct.unpack("!4s4sHH", body[:12])
+    return "%s:%d" % (socket.inet_ntoa(src), sport)
+
+
+def serve_one(raw, peer, ctx, args):
+    try:
+        raw.settimeout(30)
+        client = "%s:%d" % peer[:2]
+        if args.proxy_protocol:
+            client = read_proxy_v2(raw)
+        tls = ctx.wrap_socket(raw, server_side=True)
+        sni = getattr(tls, "lb_sni", None) or "-"
+        first = tls.recv(5)
+        if first.startswith(b"ECHO"):
+            while not first.endswith(b"\n"):
+                first += tls.recv(1)
+            tls.sendall(args.name.encode() + b"\n")
+            while True:
+                data = tls.recv(65536)
+                if not data:
+                    break
+                tls.sendall(data)
+        else:
+            req = first
+            while b"\r\n\r\n" not in req:
+                data = tls.recv(4096)
+                if not data:
+                    return
+                req += data
+            body = ("%s %s %s\n" % (args.name, sni, client)).encode()
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+                        % len(body) + body)
+        try:
+            tls.unwrap()
+        except (ssl.SSLError, OSError):
+            pass
+    except (OSError, ValueError, ssl.SSLError):
+        pass
+    finally:
+        raw.close()
+
+
+def cmd_serve(args):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert)
+
+    def on_sni(sock, name, _ctx):
+        sock.lb_sni = name  # the server name as this backend saw it
+    ctx.sni_callback = on_sni
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((args.bind, args.port))
+    ls.listen(512)
+    if args.ready_file:
+        open(args.ready_file, "w").close()
+    while True:
+        raw, peer = ls.accept()
+        threading.Thread(target=serve_one, args=(raw, peer, ctx, args), daemon=True).start()
+
+
+def client_ctx(args):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if getattr(args, "alpn_bytes", 0):
+        names, size = [], 0
+        while size < args.alpn_bytes:
+            names.append(("p%03d" % len(names)) + "x" * 196)
+            size += 201
+        names.append("http/1.1")
+        ctx.set_alpn_protocols(names)
+    return ctx
+
+
+def connect(args, ctx, sni):
+    raw = socket.socket()
+    raw.settimeout(args.timeout)
+    if getattr(args, "bind", None):
+        raw.bind((args.bind, 0))
+    raw.connect((args.host, args.port))
+    return ctx.wrap_socket(raw, server_hostname=sni)
+
+
+def cmd_tally(args):
+    ctx = client_ctx(args)
+    sni = None if args.no_sni else args.sni
+    res = {"total": args.count, "ok": 0, "failed": 0, "by_backend": {}, "errors": [],
+           "answers": {}}
+    for _ in range(args.count):
+        try:
+            tls = connect(args, ctx, sni)
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            resp = b""
+            while True:
+                data = tls.recv(4096)
+                if not data:
+                    break
+                resp += data
+            tls.close()
+            body = resp.split(b"\r\n\r\n", 1)[1].decode().strip()
+            name = body.split()[0]
+            res["ok"] += 1
+            res["by_backend"][name] = res["by_backend"].get(name, 0) + 1
+            res["answers"][body] = res["answers"].get(body, 0) + 1
+        except Exception as e:  # noqa: BLE001 - every failure is data for the test
+            res["failed"] += 1
+            if len(res["errors"]) < 5 and str(e) not in res["errors"]:
+                res["errors"].append("%s: %s" % (type(e).__name__, e))
+    print(json.dumps(res))
+
+
+def cmd_bulk(args):
+    ctx = client_ctx(args)
+    tls = connect(args, ctx, args.sni)
+    tls.sendall(b"ECHO\n")
+    name = b""
+    while not name.endswith(b"\n"):
+        name += tls.recv(1)
+    seed = hashlib.sha256(b"lbd").digest()
+    sent_hash, recv_hash = hashlib.sha256(), hashlib.sha256()
+    received = [0]
+
+    def reader():
+        while received[0] < args.bytes:
+            data = tls.recv(65536)
+            if not data:
+                break
+            recv_hash.update(data)
+            received[0] += len(data)
+    t = threading.Thread(target=reader)
+    t.start()
+    sent, block = 0, seed * 2048  # 64 KiB blocks, varied by a counter
+    while sent < args.bytes:
+        chunk = (block + struct.pack("!Q", sent))[: min(65544, args.bytes - sent)]
+        tls.sendall(chunk)
+        sent_hash.update(chunk)
+        sent += len(chunk)
+    t.join(args.timeout)
+    tls.close()
+    print(json.dumps({"backend": name.decode().strip(), "sent": sent, "received": received[0],
+                      "identical": sent_hash.digest() == recv_hash.digest()}))
+
+
+def cmd_hold(args):
+    ctx = client_ctx(args)
+    res = {"backend": None, "exchanges": 0, "ok": False, "error": None}
+    try:
+        tls = connect(args, ctx, args.sni)
+        tls.sendall(b"ECHO\n")
+        name = b""
+        while not name.endswith(b"\n"):
+            name += tls.recv(1)
+        res["backend"] = name.decode().strip()
+        print(json.dumps({"event": "start", "backend": res["backend"]}), flush=True)
+        end = time.time() + args.seconds
+        while time.time() < end:
+            line = b"ping %d\n" % res["exchanges"]
+            tls.sendall(line)
+            got = b""
+            while len(got) < len(line):
+                data = tls.recv(len(line) - len(got))
+                if not data:
+                    raise ConnectionError("closed by the other side")
+                got += data
+            if got != line:
+                raise ValueError("echo mismatch: %r" % got)
+            res["exchanges"] += 1
+            time.sleep(0.1)
+        tls.close()
+        res["ok"] = True
+    except Exception as e:  # noqa: BLE001
+        res["error"] = "%s: %s" % (type(e).__name__, e)
+    print(json.dumps(res), flush=True)
+    sys.exit(0 if res["ok"] else 1)
+
+
+def cmd_silent(args):
+    s = socket.create_connection((args.host, args.port), timeout=args.seconds)
+    start = time.time()
+    try:
+        data = s.recv(1)
+        closed = data == b""
+    except (ConnectionResetError, socket.timeout):
+        closed = True
+    except OSError:
+        closed = True
+    print(json.dumps({"closed_after": round(time.time() - start, 2), "closed": closed}))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("cert")
+    c.add_argument("dir")
+    c.add_argument("name")
+    s = sub.add_parser("serve")
+    s.add_argument("--name", required=True)
+    s.add_argument("--bind", default="0.0.0.0")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--cert", required=True)
+    s.add_argument("--proxy-protocol", action="store_true")
+    s.add_argument("--ready-file")
+    for name in ("tally", "bulk", "hold"):
+        t = sub.add_parser(name)
+        t.add_argument("--host", required=True)
+        t.add_argument("--port", type=int, default=443)
+        t.add_argument("--sni")
+        t.add_argument("--bind")
+        t.add_argument("--timeout", type=float, default=30)
+        t.add_argument("--alpn-bytes", type=int, default=0)
+        if name == "tally":
+            t.add_argument("--count", type=int, default=1)
+            t.add_argument("--no-sni", action="store_true")
+        elif name == "bulk":
+            t.add_argument("--bytes", type=int, required=True)
+        else:
+            t.add_argument("--seconds", type=float, required=True)
+    q = sub.add_parser("silent")
+    q.add_argument("--host", required=True)
+    q.add_argument("--port", type=int, default=443)
+    q.add_argument("--seconds", type=float, default=30)
+    args = p.parse_args()
+    {"cert": cmd_cert, "serve": cmd_serve, "tally": cmd_tally, "bulk": cmd_bulk,
+     "hold": cmd_hold, "silent": cmd_silent}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
