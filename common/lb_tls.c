@@ -256,7 +256,7 @@ static bool read_server_name(struct hs_reader *r, size_t n, char name[LB_SNI_NAM
 		if (list < 3 || !hs_reader__u8(r, &type) || !hs_reader__u16(r, &nlen))
 			return false;
 		list -= 3;
-		if (nlen == 0 || nlen > list)
+		if (nlen > list)
 			return false;
 		list -= nlen;
 		if (type != TLS_SNI_HOST_NAME) {

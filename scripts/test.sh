@@ -4,7 +4,7 @@
 # when any test failed. Needs root (BPF and network namespaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh test
 scripts/build.sh
 status=0
 meson test -C build --print-errorlogs "$@" || status=$?

@@ -205,6 +205,29 @@ test_runtime_sni_routes() {
 	assert_eq "$(share "$out" b1)" 10 "new.example.com after remove-sni-route ($out)"
 }
 
+# A browser-grade client: Chromium headless resolving api.example.com to the VIP.
+test_chromium_reaches_the_named_backend() {
+	local out profile=$LBT_RUN/chromium
+	command -v chromium >/dev/null || skip "chromium not installed"
+	[[ $SPLICE == copy ]] && skip "run once, in the default splice mode"
+	mkdir -p "$profile"
+	out=$(timeout 60 ip netns exec "$NS_C" chromium --headless --no-sandbox --disable-gpu \
+		--disable-quic --no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync --user-data-dir="$profile" \
+		--ignore-certificate-errors --host-resolver-rules="MAP * $VIP" \
+		--dump-dom https://api.example.com/ 2>"$LBT_LOGDIR/chromium.log") ||
+		fail "chromium failed: $(tail -n 3 "$LBT_LOGDIR/chromium.log")"
+	[[ $out == *"b2 api.example.com 10.2.2.1:"* ]] || fail "chromium got: ${out:0:300}"
+	out=$(timeout 60 ip netns exec "$NS_C" chromium --headless --no-sandbox --disable-gpu \
+		--disable-quic --no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync --user-data-dir="$profile" \
+		--ignore-certificate-errors --host-resolver-rules="MAP * $VIP" \
+		--dump-dom https://www.unknown.example.org/ 2>>"$LBT_LOGDIR/chromium.log") ||
+		fail "chromium failed: $(tail -n 3 "$LBT_LOGDIR/chromium.log")"
+	[[ $out == *"b1 www.unknown.example.org "* ]] || fail "chromium (unknown name) got: ${out:0:300}"
+}
+
+run_test test_chromium_reaches_the_named_backend
 run_test test_exact_route_and_case
 run_test test_weighted_route
 run_test test_wildcard_route

@@ -683,6 +683,21 @@ static void b_two_server_names(struct hb *h)
 	vec_end(h);
 }
 
+/* Even when the first has no host_name. */
+static void b_two_server_names_first_other(struct hb *h)
+{
+	head(h);
+	vec_begin(h, 2);
+	put_be(h, 0, 2);
+	vec_begin(h, 2);
+	vec_begin(h, 2);
+	sni_entry(h, 1, "other-type", 10);
+	vec_end(h);
+	vec_end(h);
+	ext_sni(h, "a.example");
+	vec_end(h);
+}
+
 /* What a server sends back, not a client. */
 static void b_empty_server_name(struct hb *h)
 {
@@ -802,6 +817,8 @@ static const struct structure_case {
 	{"only another name type", b_other_type_only, LB_HELLO_NO_SNI, NULL},
 	{"two host_names", b_two_host_names, LB_HELLO_MALFORMED, NULL},
 	{"two server_name extensions", b_two_server_names, LB_HELLO_MALFORMED, NULL},
+	{"two server_name extensions, host_name in the second", b_two_server_names_first_other,
+	 LB_HELLO_MALFORMED, NULL},
 	{"empty server_name", b_empty_server_name, LB_HELLO_MALFORMED, NULL},
 	{"empty server name list", b_empty_name_list, LB_HELLO_MALFORMED, NULL},
 	{"empty host_name", b_empty_name, LB_HELLO_MALFORMED, NULL},
