@@ -93,7 +93,8 @@ printf 'ok\n' >"$WWW/small"
 
 # Backends: b<i> on 10.2.<i>.2:443, ECDSA P-256 self-signed certificate each.
 start_backend() {
-	local i=$1 ns=${NS_BACKENDS[i - 1]} ip=10.2.$1.2 d=$LBT_RUN/b$1
+	local i=$1
+	local ns=${NS_BACKENDS[i - 1]} ip=10.2.$1.2 d=$LBT_RUN/b$1
 	mkdir -p "$d/tmp"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 		-subj "/CN=b$i" -keyout "$d/key.pem" -out "$d/crt.pem" 2>/dev/null
@@ -170,7 +171,7 @@ start_haproxy() { # start_haproxy TAG
 	((HAPROXY_SPLICE)) && splice="    option splice-auto"
 	cat >"$cfg" <<EOF
 global
-    maxconn 20000
+    maxconn 8000
     nbthread $HAPROXY_THREADS
 defaults
     mode tcp

@@ -50,3 +50,13 @@ void lb_log(enum lb_log_level level, const char *fmt, ...)
 	else
 		fprintf(stderr, "lbd %s: %s\n", level_name(level), line);
 }
+
+int lb_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}

@@ -39,7 +39,7 @@
 /*
  * Check the record header at @p, of which @avail bytes have arrived, a byte at a time so that
  * "not TLS" is known from the first byte. Clients send 0x0301 here for compatibility whatever
- * they offer (RFC 8446 5.1), and anything from 0x0301 to 0x0304 is seen in the wild; 0x0300
+ * they offer (RFC 8446 5.1), some 0x0303; anything from 0x0301 to 0x0304 is taken, while 0x0300
  * (SSL 3.0) and SSLv2-style hellos are not TLS for us. A zero-length handshake record is
  * forbidden (RFC 8446 5.1), and a longer one than 2^14 is a record_overflow. A bad first record
  * means the connection is not TLS; a bad later one, that a TLS client sent garbage.
@@ -194,7 +194,7 @@ static bool hs_reader__skip(struct hs_reader *r, size_t n)
 	return true;
 }
 
-/* One byte-long length, then that many bytes, checked against @min and @max. */
+/* Skip a vector with a one-byte length, which must be within @min..@max. */
 static bool hs_reader__skip_vec8(struct hs_reader *r, size_t min, size_t max)
 {
 	uint8_t n;
@@ -240,9 +240,9 @@ static bool read_host_name(struct hs_reader *r, size_t n, char name[LB_SNI_NAME_
 
 /*
  * The server_name extension_data, exactly @n bytes (RFC 6066 section 3): a ServerNameList
- * <1..2^16-1> of {name_type, opaque name<1..2^16-1>}. Entries of other name types are
- * skipped (none is defined, but the list was meant to be extensible); a second host_name
- * is refused as the RFC requires, because a backend could pick the other one than we did.
+ * <1..2^16-1> of {name_type, HostName<1..2^16-1>}. Entries of other name types are skipped,
+ * taken to have the same 2-byte length (none is defined; RFC 4366 meant the list to grow). A
+ * second host_name is refused as the RFC requires: a backend could pick the other one.
  */
 static bool read_server_name(struct hs_reader *r, size_t n, char name[LB_SNI_NAME_LEN + 1],
 			     bool *found)
@@ -290,7 +290,7 @@ static enum lb_hello_result parse_client_hello(struct hs_reader *r, char name[LB
 	if (!hs_reader__u16(r, &ext_len) || ext_len != r->left)
 		return LB_HELLO_MALFORMED;
 
-	/* Walk all of them, so a hello that the backend will refuse is refused here too. */
+	/* Walk them all: an overrun or a second server_name anywhere refuses the hello. */
 	while (r->left) {
 		if (!hs_reader__u16(r, &type) || !hs_reader__u16(r, &n) || n > r->left)
 			return LB_HELLO_MALFORMED;
@@ -298,7 +298,7 @@ static enum lb_hello_result parse_client_hello(struct hs_reader *r, char name[LB
 			(void)hs_reader__skip(r, n);
 			continue;
 		}
-		/* RFC 8446 4.2: no extension type may appear twice. */
+		/* RFC 8446 4.2: no extension type may appear twice; this one matters. */
 		if (seen_sni || !read_server_name(r, n, name, &found))
 			return LB_HELLO_MALFORMED;
 		seen_sni = true;
@@ -314,6 +314,8 @@ enum lb_hello_result lb_tls_parse_hello(const uint8_t *buf, size_t len,
 	size_t msg_len;
 
 	name[0] = '\0';
+	if (!len) /* and perhaps no buffer at all */
+		return LB_HELLO_NEED_MORE;
 	if (!walk_records(buf, len, &msg_len, &verdict))
 		return verdict;
 	r.p = buf + TLS_RECORD_HEADER;

@@ -18,9 +18,9 @@
 #define LB_SNI_NAME_LEN 255   /* longest host name accepted (RFC 6066: a DNS host name) */
 
 enum lb_hello_result {
-	LB_HELLO_NEED_MORE = 0, /* a prefix of a valid ClientHello: read more */
+	LB_HELLO_NEED_MORE = 0, /* could still become a ClientHello: read more */
 	LB_HELLO_SNI,		/* complete, with a host_name: see @name */
-	LB_HELLO_NO_SNI,	/* complete TLS ClientHello without a server_name */
+	LB_HELLO_NO_SNI,	/* complete, without a host_name to route by */
 	LB_HELLO_NOT_TLS,	/* the first bytes are not a TLS handshake record */
 	LB_HELLO_MALFORMED,	/* TLS, but a length or field is inconsistent */
 	LB_HELLO_TOO_LARGE,	/* no complete ClientHello within LB_HELLO_MAX bytes */

@@ -21,19 +21,6 @@
 #include "lb_log.h"
 #include "lb.skel.h"
 
-static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
@@ -84,10 +71,10 @@ static int ensure_bpffs(const char *dir, char *err, size_t errlen)
 		return 0;
 	ret = mkdir_p(dir, 0700);
 	if (ret)
-		return seterr(err, errlen, ret, "cannot create %s: %s", dir, strerror(-ret));
+		return lb_errf(err, errlen, ret, "cannot create %s: %s", dir, strerror(-ret));
 	if (mount("bpf", dir, "bpf", 0, "mode=0700"))
-		return seterr(err, errlen, -errno, "cannot mount a BPF filesystem at %s: %s", dir,
-			      strerror(errno));
+		return lb_errf(err, errlen, -errno, "cannot mount a BPF filesystem at %s: %s", dir,
+			       strerror(errno));
 	lb_info("mounted a BPF filesystem at %s", dir);
 	return 0;
 }
@@ -111,19 +98,19 @@ static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool
 		return 0;
 	if (bpf_map_lookup_elem(fd, &key, &meta) == 0 && meta.abi_version != 0) {
 		if (meta.abi_version != LB_ABI_VERSION)
-			ret = seterr(
+			ret = lb_errf(
 				err, errlen, -EPROTO,
 				"the datapath pinned at %s has layout version %u, this lbd uses "
 				"%u; remove it first with: lbd --teardown (same --bpffs and "
 				"--instance)",
 				pin_dir, meta.abi_version, LB_ABI_VERSION);
 		else if (meta.max_connections != max_connections)
-			ret = seterr(err, errlen, -EEXIST,
-				     "the datapath pinned at %s tracks max-connections %u, the "
-				     "configuration asks for %u; keep %u or remove it first with: "
-				     "lbd --teardown",
-				     pin_dir, meta.max_connections, max_connections,
-				     meta.max_connections);
+			ret = lb_errf(err, errlen, -EEXIST,
+				      "the datapath pinned at %s tracks max-connections %u, the "
+				      "configuration asks for %u; keep %u or remove it first with: "
+				      "lbd --teardown",
+				      pin_dir, meta.max_connections, max_connections,
+				      meta.max_connections);
 		else
 			*reused = true;
 	}
@@ -175,10 +162,10 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 	libbpf_set_print(libbpf_print);
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return lb_errf(err, errlen, -ENOMEM, "out of memory");
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus <= 0) {
-		ret = seterr(err, errlen, -EINVAL, "cannot count the possible CPUs");
+		ret = lb_errf(err, errlen, -EINVAL, "cannot count the possible CPUs");
 		goto err_free;
 	}
 	ret = ensure_bpffs(o->bpffs, err, errlen);
@@ -186,12 +173,12 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 		goto err_free;
 	if (snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s/lbd/%s", o->bpffs, o->instance) >=
 	    (int)sizeof(dp->pin_dir)) {
-		ret = seterr(err, errlen, -ENAMETOOLONG, "pin path too long");
+		ret = lb_errf(err, errlen, -ENAMETOOLONG, "pin path too long");
 		goto err_free;
 	}
 	ret = mkdir_p(dp->pin_dir, 0700);
 	if (ret) {
-		seterr(err, errlen, ret, "cannot create %s: %s", dp->pin_dir, strerror(-ret));
+		lb_errf(err, errlen, ret, "cannot create %s: %s", dp->pin_dir, strerror(-ret));
 		goto err_free;
 	}
 	ret = check_pinned_meta(dp->pin_dir, o->max_connections, &dp->reused, err, errlen);
@@ -201,23 +188,23 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = dp->pin_dir);
 	dp->skel = lb_bpf__open_opts(&oo);
 	if (!dp->skel) {
-		ret = seterr(err, errlen, -errno, "cannot open the BPF object: %s",
-			     strerror(errno));
+		ret = lb_errf(err, errlen, -errno, "cannot open the BPF object: %s",
+			      strerror(errno));
 		goto err_free;
 	}
 	/* Two entries per flow: one per direction. */
 	bpf_map__set_max_entries(dp->skel->maps.lb_ct, 2 * o->max_connections);
 	ret = lb_bpf__load(dp->skel);
 	if (ret) {
-		seterr(err, errlen, ret,
-		       "cannot load the BPF programs: %s (run with -v for the verifier log)",
-		       strerror(-ret));
+		lb_errf(err, errlen, ret,
+			"cannot load the BPF programs: %s (run with -v for the verifier log)",
+			strerror(-ret));
 		goto err_destroy;
 	}
 	meta.max_connections = o->max_connections;
 	ret = bpf_map_update_elem(bpf_map__fd(dp->skel->maps.lb_meta), &key, &meta, BPF_ANY);
 	if (ret) {
-		seterr(err, errlen, -errno, "cannot write lb_meta: %s", strerror(errno));
+		lb_errf(err, errlen, -errno, "cannot write lb_meta: %s", strerror(errno));
 		goto err_unpin;
 	}
 	if (dp->reused) {
@@ -363,8 +350,8 @@ static int attach_xdp(struct lb_dataplane *dp, struct lb_dp_iface *ifc, enum lb_
 			int e = -errno;
 
 			close(fd);
-			return seterr(err, errlen, e, "%s: cannot update the pinned XDP link: %s",
-				      ifc->name, strerror(-e));
+			return lb_errf(err, errlen, e, "%s: cannot update the pinned XDP link: %s",
+				       ifc->name, strerror(-e));
 		}
 	} else {
 		fd = bpf_link_create(prog_fd, ifc->ifindex, BPF_XDP, &lo);
@@ -372,19 +359,19 @@ static int attach_xdp(struct lb_dataplane *dp, struct lb_dp_iface *ifc, enum lb_
 			int e = -errno;
 
 			if (e == -EBUSY || e == -EEXIST)
-				return seterr(
+				return lb_errf(
 					err, errlen, e,
 					"%s: another XDP program is attached; detach it first "
 					"(ip link set dev %s xdp off)",
 					ifc->name, ifc->name);
-			return seterr(err, errlen, e, "%s: cannot attach XDP in %s mode: %s",
-				      ifc->name, lb_xdp_mode_name(mode), strerror(-e));
+			return lb_errf(err, errlen, e, "%s: cannot attach XDP in %s mode: %s",
+				       ifc->name, lb_xdp_mode_name(mode), strerror(-e));
 		}
 		if (bpf_obj_pin(fd, path)) {
 			int e = -errno;
 
 			close(fd);
-			return seterr(err, errlen, e, "cannot pin %s: %s", path, strerror(-e));
+			return lb_errf(err, errlen, e, "cannot pin %s: %s", path, strerror(-e));
 		}
 	}
 	ifc->xdp_link_fd = fd;
@@ -441,20 +428,20 @@ static int attach_tc(struct lb_dataplane *dp, struct lb_dp_iface *ifc, char *err
 
 	ret = bpf_tc_hook_create(&hook);
 	if (ret && ret != -EEXIST)
-		return seterr(err, errlen, ret, "%s: cannot create the clsact qdisc: %s", ifc->name,
-			      strerror(-ret));
+		return lb_errf(err, errlen, ret, "%s: cannot create the clsact qdisc: %s",
+			       ifc->name, strerror(-ret));
 	if (bpf_tc_query(&hook, &q) == 0) {
 		if (!tc_filter_is_ours(&hook, &q))
-			return seterr(err, errlen, -EEXIST,
-				      "%s: a foreign tc egress filter uses handle 0x%x priority "
-				      "0x%x; lbd will not replace it",
-				      ifc->name, LB_TC_HANDLE, LB_TC_PRIO);
+			return lb_errf(err, errlen, -EEXIST,
+				       "%s: a foreign tc egress filter uses handle 0x%x priority "
+				       "0x%x; lbd will not replace it",
+				       ifc->name, LB_TC_HANDLE, LB_TC_PRIO);
 		to.flags = BPF_TC_F_REPLACE;
 	}
 	ret = bpf_tc_attach(&hook, &to);
 	if (ret)
-		return seterr(err, errlen, ret, "%s: cannot attach the tc egress filter: %s",
-			      ifc->name, strerror(-ret));
+		return lb_errf(err, errlen, ret, "%s: cannot attach the tc egress filter: %s",
+			       ifc->name, strerror(-ret));
 	ifc->tc_attached = true;
 	return 0;
 }
@@ -481,10 +468,10 @@ int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_xdp
 		return 0;
 	idx = if_nametoindex(ifname);
 	if (!idx)
-		return seterr(err, errlen, -ENODEV, "interface %s does not exist", ifname);
+		return lb_errf(err, errlen, -ENODEV, "interface %s does not exist", ifname);
 	grown = realloc(dp->ifaces, (dp->n_ifaces + 1) * sizeof(*dp->ifaces));
 	if (!grown)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return lb_errf(err, errlen, -ENOMEM, "out of memory");
 	dp->ifaces = grown;
 	ifc = &dp->ifaces[dp->n_ifaces];
 	memset(ifc, 0, sizeof(*ifc));
@@ -595,11 +582,11 @@ int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, char *er
 	int removed = 0;
 
 	if (snprintf(dir, sizeof(dir), "%s/lbd/%s", bpffs, instance) >= (int)sizeof(dir))
-		return seterr(err, errlen, -ENAMETOOLONG, "pin path too long");
+		return lb_errf(err, errlen, -ENAMETOOLONG, "pin path too long");
 	d = opendir(dir);
 	if (!d)
-		return seterr(err, errlen, -errno, "nothing to remove at %s: %s", dir,
-			      strerror(errno));
+		return lb_errf(err, errlen, -errno, "nothing to remove at %s: %s", dir,
+			       strerror(errno));
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -620,7 +607,7 @@ int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, char *er
 	}
 	closedir(d);
 	if (rmdir(dir))
-		return seterr(err, errlen, -errno, "cannot remove %s: %s", dir, strerror(errno));
+		return lb_errf(err, errlen, -errno, "cannot remove %s: %s", dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/lbd", bpffs);
 	rmdir(path);
 	lb_info("removed %d pins from %s", removed, dir);

@@ -13,19 +13,6 @@
 #include "lb_select.h"
 #include "weights.h"
 
-static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 uint64_t lbd_uptime_ms(const struct lbd *l)
 {
 	return uv_now(l->loop) - l->started_ms;
@@ -89,22 +76,23 @@ static int check_fixed_settings(const struct lbd *l, const struct lb_config *nex
 	const struct lb_settings *cur = &l->cfg->settings, *nx = &next->settings;
 
 	if (cur->max_connections != nx->max_connections)
-		return seterr(err, errlen, -EINVAL,
-			      "settings.max-connections: cannot change from %u to %u while lbd "
-			      "runs (the conntrack table is sized when it is created); stop lbd, "
-			      "run lbd --teardown (this drops tracked connections), then start it",
-			      cur->max_connections, nx->max_connections);
+		return lb_errf(err, errlen, -EINVAL,
+			       "settings.max-connections: cannot change from %u to %u while lbd "
+			       "runs (the conntrack table is sized when it is created); stop lbd, "
+			       "run lbd --teardown (this drops tracked connections), then start it",
+			       cur->max_connections, nx->max_connections);
 	if (cur->sni_splice != nx->sni_splice)
-		return seterr(err, errlen, -EINVAL,
-			      "settings.sni-splice: cannot change from %s to %s while lbd runs; "
-			      "restart lbd",
-			      lb_splice_mode_name(cur->sni_splice),
-			      lb_splice_mode_name(nx->sni_splice));
+		return lb_errf(err, errlen, -EINVAL,
+			       "settings.sni-splice: cannot change from %s to %s while lbd runs; "
+			       "restart lbd",
+			       lb_splice_mode_name(cur->sni_splice),
+			       lb_splice_mode_name(nx->sni_splice));
 	if (cur->xdp_mode != nx->xdp_mode)
-		return seterr(err, errlen, -EINVAL,
-			      "settings.xdp-mode: cannot change from %s to %s while interfaces are "
-			      "attached; detach the interfaces first or restart with --teardown",
-			      lb_xdp_mode_name(cur->xdp_mode), lb_xdp_mode_name(nx->xdp_mode));
+		return lb_errf(
+			err, errlen, -EINVAL,
+			"settings.xdp-mode: cannot change from %s to %s while interfaces are "
+			"attached; detach the interfaces first or restart with --teardown",
+			lb_xdp_mode_name(cur->xdp_mode), lb_xdp_mode_name(nx->xdp_mode));
 	return 0;
 }
 
@@ -115,10 +103,10 @@ static int check_ifaces_exist(const struct lb_config *cfg, char *err, size_t err
 	for (p = 0; p < cfg->n_proxies; p++)
 		for (i = 0; i < cfg->proxies[p].n_ifaces; i++)
 			if (!if_nametoindex(cfg->proxies[p].ifaces[i]))
-				return seterr(err, errlen, -ENODEV,
-					      "proxies[%zu].listen.interfaces[%zu]: interface %s "
-					      "does not exist",
-					      p, i, cfg->proxies[p].ifaces[i]);
+				return lb_errf(err, errlen, -ENODEV,
+					       "proxies[%zu].listen.interfaces[%zu]: interface %s "
+					       "does not exist",
+					       p, i, cfg->proxies[p].ifaces[i]);
 	return 0;
 }
 
@@ -388,7 +376,7 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 		return ret;
 	added = calloc(count_ifaces(next) + 1, IF_NAMESIZE);
 	if (!added)
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return lb_errf(err, errlen, -ENOMEM, "out of memory");
 
 	/* New interfaces first: with no listener entry yet, their programs only pass. */
 	ret = attach_new(l, next, added, &n_added, err, errlen);
@@ -398,8 +386,8 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	if (!ret) {
 		ret = lb_ifaddr_table_read(&l->addrs);
 		if (ret)
-			seterr(err, errlen, ret, "cannot read interface addresses: %s",
-			       strerror(-ret));
+			lb_errf(err, errlen, ret, "cannot read interface addresses: %s",
+				strerror(-ret));
 	}
 	if (!ret)
 		ret = lb_mapsync_apply(l->dp, &l->ids, next, &l->addrs, weight_src(l), err, errlen);
@@ -451,9 +439,10 @@ int lbd_reload(struct lbd *l, char *err, size_t errlen)
 	int ret;
 
 	if (!l->args.config_path)
-		return seterr(err, errlen, -ENOENT,
-			      "lbd was started with flags (-i/-t), not a configuration file: there "
-			      "is nothing to reload");
+		return lb_errf(
+			err, errlen, -ENOENT,
+			"lbd was started with flags (-i/-t), not a configuration file: there "
+			"is nothing to reload");
 	ret = lb_config_parse_file(l->args.config_path, &next, err, errlen);
 	if (ret)
 		return ret;

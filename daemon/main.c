@@ -62,6 +62,20 @@ static void notify_status(struct lbd *l)
 	lb_sd_notify(msg);
 }
 
+/* Health checks, drains, SNI acceptor, splicer: their handles close on the loop. */
+static void free_engines(struct lbd *l)
+{
+	lb_health_free(l->health);
+	l->health = NULL;
+	lb_drains_free(l->drains);
+	l->drains = NULL;
+	lb_sni_free(l->sni);
+	l->sni = NULL;
+	lb_splicer_free(l->splicer);
+	l->splicer = NULL;
+	lb_subs_release(&l->health_subs);
+}
+
 static void stop_loop(struct lbd *l)
 {
 	uv_close((uv_handle_t *)&l->sigint, NULL);
@@ -74,15 +88,7 @@ static void stop_loop(struct lbd *l)
 	l->ifwatch = NULL;
 	lb_sweeper_stop(l->sweeper);
 	l->sweeper = NULL;
-	lb_health_free(l->health);
-	l->health = NULL;
-	lb_drains_free(l->drains);
-	l->drains = NULL;
-	lb_sni_free(l->sni);
-	l->sni = NULL;
-	lb_splicer_free(l->splicer);
-	l->splicer = NULL;
-	lb_subs_release(&l->health_subs);
+	free_engines(l);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -252,14 +258,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 out:
 	if (l->health || l->drains || l->splicer || l->sni) {
 		/* Failed before the loop ran: close what was created, let the loop free it. */
-		lb_health_free(l->health);
-		l->health = NULL;
-		lb_drains_free(l->drains);
-		l->drains = NULL;
-		lb_sni_free(l->sni);
-		l->sni = NULL;
-		lb_splicer_free(l->splicer);
-		l->splicer = NULL;
+		free_engines(l);
 		uv_run(l->loop, UV_RUN_DEFAULT);
 	}
 	/*

@@ -71,19 +71,6 @@ struct desired {
 	uint32_t *acc_gid;  /* per proxy: the acceptor group's id (valid when acc_port) */
 };
 
-static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int seterr(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 void lb_ids_init(struct lb_ids *ids)
 {
 	lb_idmap_init(&ids->proxies, LB_PROXY_NAME_MAX, LB_MAX_PROXIES);
@@ -381,9 +368,9 @@ static int build_listeners(const struct lb_config *cfg, const struct lb_ifaddr_t
 			size_t before = d->n_listeners;
 
 			if (!idx)
-				return seterr(err, errlen, -ENODEV,
-					      "proxy \"%s\": interface %s does not exist", pc->name,
-					      pc->ifaces[i]);
+				return lb_errf(err, errlen, -ENODEV,
+					       "proxy \"%s\": interface %s does not exist",
+					       pc->name, pc->ifaces[i]);
 			for (pr = 0; pr < 2; pr++) {
 				struct lb_listen_key k = {
 					.ifindex = idx,
@@ -421,10 +408,10 @@ static int build_listeners(const struct lb_config *cfg, const struct lb_ifaddr_t
 		}
 	}
 	if (d->n_listeners > LB_MAX_LISTENERS)
-		return seterr(err, errlen, -ENOSPC,
-			      "%zu listener entries (interface addresses x ports x protocols) "
-			      "exceed the limit of %d",
-			      d->n_listeners, LB_MAX_LISTENERS);
+		return lb_errf(err, errlen, -ENOSPC,
+			       "%zu listener entries (interface addresses x ports x protocols) "
+			       "exceed the limit of %d",
+			       d->n_listeners, LB_MAX_LISTENERS);
 	return 0;
 }
 
@@ -447,11 +434,11 @@ static int build(const struct lb_config *cfg, const struct lb_ifaddr_table *addr
 		total_routes += cfg->proxies[p].n_routes;
 	}
 	if (total_routes > LB_MAX_ROUTES)
-		return seterr(err, errlen, -ENOSPC, "%zu source routes exceed the limit of %d",
-			      total_routes, LB_MAX_ROUTES);
+		return lb_errf(err, errlen, -ENOSPC, "%zu source routes exceed the limit of %d",
+			       total_routes, LB_MAX_ROUTES);
 	ret = lb_idmap_assign(&ids->proxies, d->pkeys, d->n_proxies, d->pids, d->pfresh);
 	if (ret)
-		return seterr(err, errlen, ret, "cannot number the proxies: %s", strerror(-ret));
+		return lb_errf(err, errlen, ret, "cannot number the proxies: %s", strerror(-ret));
 
 	d->acc_port = calloc(cfg->n_proxies + 1, sizeof(*d->acc_port));
 	d->acc_gid = calloc(cfg->n_proxies + 1, sizeof(*d->acc_gid));
@@ -472,8 +459,8 @@ static int build(const struct lb_config *cfg, const struct lb_ifaddr_table *addr
 		return -ENOMEM;
 	ret = lb_idmap_assign(&ids->targets, d->tkeys, d->n_targets, d->tids, d->tfresh);
 	if (ret)
-		return seterr(err, errlen, ret, "%zu distinct targets exceed the limit of %d",
-			      d->n_targets, LB_MAX_TARGETS);
+		return lb_errf(err, errlen, ret, "%zu distinct targets exceed the limit of %d",
+			       d->n_targets, LB_MAX_TARGETS);
 
 	/*
 	 * Groups: first one default group per proxy (index p), then one per route, then one
@@ -505,7 +492,7 @@ static int build(const struct lb_config *cfg, const struct lb_ifaddr_table *addr
 	}
 	ret = lb_idmap_assign(&ids->groups, d->gkeys, d->n_groups, d->gids, NULL);
 	if (ret)
-		return seterr(err, errlen, ret, "cannot number the groups: %s", strerror(-ret));
+		return lb_errf(err, errlen, ret, "cannot number the groups: %s", strerror(-ret));
 
 	g = cfg->n_proxies;
 	for (p = 0; p < cfg->n_proxies; p++) {
@@ -581,8 +568,8 @@ static int map_upsert(int fd, const char *name, const void *ents, size_t n, size
 		if (bpf_map_lookup_elem(fd, e, cur) == 0 && !memcmp(cur, e + key_size, val_size))
 			continue;
 		if (bpf_map_update_elem(fd, e, e + key_size, BPF_ANY))
-			return seterr(err, errlen, -errno, "cannot update %s: %s", name,
-				      strerror(errno));
+			return lb_errf(err, errlen, -errno, "cannot update %s: %s", name,
+				       strerror(errno));
 	}
 	return 0;
 }
@@ -618,8 +605,8 @@ static int map_prune(int fd, const char *name, void *ents, size_t n, size_t ent_
 	/* Deleting while iterating would restart the walk; delete afterwards. */
 	for (i = 0; i < n_stale; i++) {
 		if (bpf_map_delete_elem(fd, stale + i * key_size) && errno != ENOENT) {
-			ret = seterr(err, errlen, -errno, "cannot delete from %s: %s", name,
-				     strerror(errno));
+			ret = lb_errf(err, errlen, -errno, "cannot delete from %s: %s", name,
+				      strerror(errno));
 			break;
 		}
 	}
@@ -697,13 +684,13 @@ int lb_mapsync_apply(struct lb_dataplane *dp, struct lb_ids *ids, const struct l
 	    lb_idmap_clone(&saved.targets, &ids->targets) ||
 	    lb_idmap_clone(&saved.groups, &ids->groups)) {
 		lb_ids_release(&saved);
-		return seterr(err, errlen, -ENOMEM, "out of memory");
+		return lb_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 
 	ret = build(cfg, addrs, ws, ids, &d, err, errlen);
 	if (ret) {
 		if (ret == -ENOMEM)
-			seterr(err, errlen, ret, "out of memory");
+			lb_errf(err, errlen, ret, "out of memory");
 		goto out;
 	}
 	qsort_r(d.listeners, d.n_listeners, sizeof(*d.listeners), cmp_ent, &lk);
@@ -711,8 +698,8 @@ int lb_mapsync_apply(struct lb_dataplane *dp, struct lb_ids *ids, const struct l
 	qsort_r(d.groups, d.n_groups, sizeof(*d.groups), cmp_ent, &gk);
 	for (i = 1; i < d.n_listeners; i++)
 		if (!memcmp(&d.listeners[i - 1].k, &d.listeners[i].k, lk)) {
-			ret = seterr(err, errlen, -EEXIST,
-				     "two proxies listen on the same address, port and protocol");
+			ret = lb_errf(err, errlen, -EEXIST,
+				      "two proxies listen on the same address, port and protocol");
 			goto out;
 		}
 
@@ -747,7 +734,7 @@ int lb_mapsync_apply(struct lb_dataplane *dp, struct lb_ids *ids, const struct l
 			 d.n_listeners, d.n_routes, d.n_groups, d.n_targets);
 	goto out;
 out_errno:
-	seterr(err, errlen, ret, "cannot write the datapath maps: %s", strerror(-ret));
+	lb_errf(err, errlen, ret, "cannot write the datapath maps: %s", strerror(-ret));
 out:
 	if (ret) {
 		lb_ids_release(ids);

@@ -17,8 +17,7 @@
  *   c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
  *   c.check_hostname, c.verify_mode = False, ssl.CERT_NONE
  *   c.minimum_version, c.maximum_version = ssl.TLSVersion[lo], ssl.TLSVersion[hi]
- *   if n:
- *           c.set_alpn_protocols([("p%d-" % i).ljust(w, "x") for i in range(n)])
+ *   if n: c.set_alpn_protocols([("p%d-" % i).ljust(w, "x") for i in range(n)])
  *   s = socket.create_connection(("127.0.0.1", 44330))
  *   c.wrap_socket(s, server_hostname=None if sni == "-" else sni)'
  *   cap openssl-tls13.bin $S -servername api.example.com
@@ -30,11 +29,11 @@
  *   cap python-alpn-1600.bin python3 -c "$PY" alpn.example.net TLSv1_2 TLSv1_3 60 20
  *   cap python-alpn-5k.bin python3 -c "$PY" big-hello.example.net TLSv1_2 TLSv1_3 200 24
  *   cap python-alpn-20k.bin python3 -c "$PY" huge.example.net TLSv1_2 TLSv1_3 250 80
- *   cap curl.bin curl -sk --resolve curl.example.com:44330:127.0.0.1
- * https://curl.example.com:44330/
+ *   U=https://curl.example.com:44330/
+ *   cap curl.bin curl -sk --resolve curl.example.com:44330:127.0.0.1 $U
  *
- * (In PY the if body is indented with spaces.) Random values and key shares change on every
- * run; the sizes and what each capture is for (the table below) do not.
+ * Random values and key shares change on every run; the sizes and what each capture is for
+ * (the table below) do not.
  */
 #include <check.h>
 #include <errno.h>
@@ -1133,11 +1132,15 @@ START_TEST(test_raw)
 }
 END_TEST
 
-/* One byte is enough to know it is not TLS. */
+/* One byte is enough to know it is not TLS; none, not even a buffer, is not enough. */
 START_TEST(test_first_byte)
 {
+	char name[LB_SNI_NAME_LEN + 1] = "x";
 	uint8_t b[2] = {0, 0x03};
 	unsigned int v;
+
+	ck_assert_int_eq(lb_tls_parse_hello(NULL, 0, name), LB_HELLO_NEED_MORE);
+	ck_assert_str_eq(name, "");
 
 	for (v = 0; v < 256; v++) {
 		b[0] = (uint8_t)v;
