@@ -9,6 +9,7 @@
 #   --seconds S   duration of each new-connection load phase (default 10)
 #   --conc C      concurrent connections of the load generator (default 8)
 #   --bulk-mb M   size of the file downloaded in the bulk phase (default 200)
+#   --modes LIST  comma-separated subset of lbd-sockmap,lbd-copy,haproxy,direct (default all)
 #
 # Environment: HAPROXY_THREADS (default 1, like lbd's single event loop),
 # HAPROXY_SPLICE=1 (add "option splice-auto"), BULK_MAX_TIME (curl cap, default 60 s).
@@ -29,16 +30,20 @@ HAPROXY_THREADS=${HAPROXY_THREADS:-1}
 HAPROXY_SPLICE=${HAPROXY_SPLICE:-0}
 MODES=(lbd-sockmap lbd-copy haproxy direct)
 
-usage() { sed -n '6,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
 	case $1 in
 	--rounds) ROUNDS=${2:?}; shift 2 ;;
 	--seconds) SECS=${2:?}; shift 2 ;;
 	--conc) CONC=${2:?}; shift 2 ;;
 	--bulk-mb) BULK_MB=${2:?}; shift 2 ;;
+	--modes) IFS=, read -r -a MODES <<<"${2:?}"; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
+done
+for m in "${MODES[@]}"; do
+	[[ $m =~ ^(lbd-sockmap|lbd-copy|haproxy|direct)$ ]] || { echo "unknown mode: $m" >&2; exit 2; }
 done
 for v in "$ROUNDS" "$SECS" "$CONC" "$BULK_MB"; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "numbers must be positive integers: $v" >&2; exit 2; }
@@ -258,6 +263,7 @@ run_mode() { # run_mode MODE ROUND
 log "$(date -u +%FT%TZ) kernel $(uname -r), $(nproc) cores; backends: $BACKEND_KIND" \
 	"$( [[ $BACKEND_KIND == nginx ]] && nginx -v 2>&1 | sed 's/.*: //')," \
 	"$(haproxy -v | head -n 1 | cut -d' ' -f1-3) (nbthread $HAPROXY_THREADS, splice $HAPROXY_SPLICE)"
+log "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews everything)"
 log "rounds $ROUNDS, load $SECS s at concurrency $CONC (SNI api.example.com), bulk ${BULK_MB} MB (cap ${BULK_MAX_TIME} s)"
 n=${#MODES[@]}
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -268,6 +274,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 # ---------------------------------------------------------------------------- the table
+
+log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 "$LBT_PY" - "$RESULTS" "${MODES[@]}" <<'EOF'
 import statistics, sys
