@@ -80,9 +80,9 @@ struct lb_param {
 	X(DISABLE_HEALTH_CHECKS, "disable-health-checks", true, "stop health checks")         \
 	X(DRAIN, "drain", true, "stop new connections to a target; --wait until it is empty") \
 	X(UNDRAIN, "undrain", true, "cancel a drain: the target takes new connections again") \
-	X(DRAIN_STATUS, "drain-status", false, "progress of drains")                           \
-	X(ADD_SNI_ROUTE, "add-sni-route", true, "route a TLS server name to targets")          \
-	X(REMOVE_SNI_ROUTE, "remove-sni-route", true, "remove an SNI route")                   \
+	X(DRAIN_STATUS, "drain-status", false, "progress of drains")                          \
+	X(ADD_SNI_ROUTE, "add-sni-route", true, "route a TLS server name to targets")         \
+	X(REMOVE_SNI_ROUTE, "remove-sni-route", true, "remove an SNI route")                  \
 	X(LIST_SNI_ROUTES, "list-sni-routes", false, "list SNI routes")
 
 enum lb_method_id {
