@@ -22,7 +22,8 @@ echo
 echo "== configuration ($CONFIG)"
 cat "$CONFIG"
 
-spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" -c "$CONFIG"
+spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" --socket "$LBT_RUN/lbd.sock" --teardown-on-exit \
+	-c "$CONFIG"
 LBD_PID=$LBT_LAST_PID
 lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.5"
 wait_for "grep -q 'ready:' '$LBT_LOGDIR/lbd.log' || ! kill -0 $LBD_PID" 20 || true
@@ -39,6 +40,9 @@ in_ns "$NS_LB" bpftool net show dev "$LB_IF_C" | sed -n '/^xdp/,/^flow/p' | grep
 
 echo "== one request: curl http://$VIP/"
 in_ns "$NS_C" curl -s "http://$VIP/"
+echo
+echo "== lbctl status"
+build/ctl/lbctl -s "$LBT_RUN/lbd.sock" status
 
 report() {
 	"$LBT_PY" - "$1" "$2" <<'PY'
