@@ -37,7 +37,7 @@
  * when it hands the direction to the kernel; the program updates the rest in place.
  */
 struct lb_splice_peer {
-	__u32 slot;   /* this socket's slot in the maps above */
+	__u32 slot;   /* this socket's slot (index in every per-slot map) */
 	__u32 peer;   /* the slot of the socket its bytes are sent out of */
 	__u32 flags;  /* LB_SPLICE_F_* */
 	__u32 w0;     /* the peer's write_seq when forwarding (re)started */

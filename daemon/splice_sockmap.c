@@ -32,9 +32,12 @@
  * the EOF check below could believe an EOF up to that many bytes early.
  *
  * A slow peer: the kernel does not push back on redirected skbs, so the verdict program
- * stops forwarding (PAUSED) once LB_SPLICE_INFLIGHT_MAX bytes wait for the peer, and lbd
- * gets the direction back: it reads the passed bytes, sends them once the kernel's have
- * gone (lb_splice_sockmap_flushed()) and hands the direction over again as in steps 4-5.
+ * pauses forwarding once LB_SPLICE_INFLIGHT_MAX bytes wait for the peer and passes skbs to
+ * recv() again, where they fill the socket's receive buffer and close its TCP window. lbd
+ * reads them, sends them on once the kernel's own have gone out and reports how many it
+ * has sent (lb_sp_taken); when that equals what the program passed, the program resumes
+ * forwarding, behind them. While the kernel's forwarding is slower than the sender (2
+ * cores shared on loopback), lbd ends up carrying much of such a stream.
  *
  * End of stream: with the verdict program attached, recv() still returns 0 at the peer's
  * FIN and poll() still reports it (UV_DISCONNECT). Two more conditions than in copy mode:
