@@ -178,6 +178,9 @@ def cmd_tally(args):
 
 
 def cmd_bulk(args):
+    """Send and receive at the same time, in one thread: an SSL socket must not be read and
+    written by two threads at once. Up to WINDOW bytes are in flight each way."""
+    window = 512 * 1024
     ctx = client_ctx(args)
     tls = connect(args, ctx, args.sni)
     tls.sendall(b"ECHO\n")
@@ -186,27 +189,25 @@ def cmd_bulk(args):
         name += tls.recv(1)
     seed = hashlib.sha256(b"lbd").digest()
     sent_hash, recv_hash = hashlib.sha256(), hashlib.sha256()
-    received = [0]
-
-    def reader():
-        while received[0] < args.bytes:
-            data = tls.recv(65536)
-            if not data:
-                break
-            recv_hash.update(data)
-            received[0] += len(data)
-    t = threading.Thread(target=reader)
-    t.start()
-    sent, block = 0, seed * 2048  # 64 KiB blocks, varied by a counter
-    while sent < args.bytes:
-        chunk = (block + struct.pack("!Q", sent))[: min(65544, args.bytes - sent)]
-        tls.sendall(chunk)
-        sent_hash.update(chunk)
-        sent += len(chunk)
-    t.join(args.timeout)
+    sent = received = 0
+    block = seed * 2048  # 64 KiB, varied by a counter per chunk
+    deadline = time.time() + args.timeout
+    while received < args.bytes and time.time() < deadline:
+        if sent < args.bytes and sent - received < window:
+            chunk = (block + struct.pack("!Q", sent))[: min(65544, args.bytes - sent)]
+            tls.sendall(chunk)
+            sent_hash.update(chunk)
+            sent += len(chunk)
+            continue
+        data = tls.recv(65536)
+        if not data:
+            break
+        recv_hash.update(data)
+        received += len(data)
     tls.close()
-    print(json.dumps({"backend": name.decode().strip(), "sent": sent, "received": received[0],
-                      "identical": sent_hash.digest() == recv_hash.digest()}))
+    print(json.dumps({"backend": name.decode().strip(), "sent": sent, "received": received,
+                      "identical": sent == received and
+                      sent_hash.digest() == recv_hash.digest()}))
 
 
 def cmd_hold(args):
