@@ -313,6 +313,42 @@ int lb_parse_target(const char *s, struct lb_target_cfg *t, int *has_weight, cha
 	return 0;
 }
 
+int lb_parse_listen(const char *s, uint32_t *addr, uint16_t *port, char *err, size_t errlen)
+{
+	char q[LB_QUOTE_MAX], part[LB_QUOTE_MAX], why[LB_ERR_MAX];
+	const char *colon;
+	uint32_t a;
+	bool lz;
+
+	if (!s)
+		s = "";
+	colon = strrchr(s, ':');
+	if (!colon)
+		return fail(err, errlen,
+			    "%s is not a listen address (expected ip:port, e.g. 127.0.0.1:9100)",
+			    lb_quote(s, q));
+	if (parse_ipv4(s, (size_t)(colon - s), &a, &lz)) {
+		snprintf(why, sizeof(why), "%.*s", (int)(colon - s), s);
+		return fail(err, errlen,
+			    "%s is not a valid listen address: %s is not an IPv4 address "
+			    "(expected a.b.c.d%s, or 0.0.0.0 for every address)",
+			    lb_quote(s, q), lb_quote(why, part),
+			    lz ? " without leading zeros" : "");
+	}
+	/* 0.0.0.0 is fine here: it means every local address. */
+	if (classify(a) != ADDR_OK && classify(a) != ADDR_ANY &&
+	    lb_check_usable(a, why, sizeof(why)))
+		return fail(err, errlen, "%s is not a valid listen address: %s", lb_quote(s, q),
+			    why);
+	if (parse_port(colon + 1, strlen(colon + 1), port))
+		return fail(err, errlen,
+			    "%s is not a valid listen address: %s is not a valid port (expected a "
+			    "number from 1 to 65535)",
+			    lb_quote(s, q), lb_quote(colon + 1, part));
+	*addr = a;
+	return 0;
+}
+
 char *lb_format_ipv4(uint32_t addr, char buf[LB_ADDR_STR_MAX])
 {
 	uint32_t a = ntohl(addr);

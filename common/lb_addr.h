@@ -37,6 +37,12 @@ int lb_parse_target(const char *s, struct lb_target_cfg *t, int *has_weight, cha
 		    size_t errlen);
 
 /*
+ * "ip:port" a socket of lbd listens on (settings.metrics-listen): like a target without a
+ * weight, except that 0.0.0.0 (every local address) is allowed. *port in host order.
+ */
+int lb_parse_listen(const char *s, uint32_t *addr, uint16_t *port, char *err, size_t errlen);
+
+/*
  * Why @addr (network order) cannot be a backend or listener address (0.0.0.0, multicast,
  * broadcast), or NULL when it can.
  */

@@ -108,6 +108,9 @@ struct lb_settings {
 	uint32_t sni_hello_timeout_ms;	/* how long the SNI acceptor waits for a ClientHello */
 	uint32_t sni_max_pending;	/* connections waiting for a ClientHello, per proxy */
 	enum lb_splice_mode sni_splice; /* how spliced SNI connections move bytes */
+	bool metrics_listen;		/* serve Prometheus metrics over HTTP (metrics-listen) */
+	uint32_t metrics_addr;		/* network order; valid when metrics_listen */
+	uint16_t metrics_port;		/* host order; valid when metrics_listen */
 };
 
 struct lb_config {

@@ -208,6 +208,7 @@ json_t *lb_config_proxy_to_json(const struct lb_proxy_cfg *p)
 
 static json_t *settings_to_json(const struct lb_settings *s)
 {
+	char ep[LB_TARGET_STR_MAX];
 	json_t *o = json_object();
 	int ret;
 
@@ -223,6 +224,11 @@ static json_t *settings_to_json(const struct lb_settings *s)
 	      json_object_set_new(o, "sni-splice",
 				  word(lb_cfg_splice_mode_names,
 				       ARRAY_SIZE(lb_cfg_splice_mode_names), s->sni_splice));
+	/* Absent means off: there is no word for "no listener". */
+	if (!ret && s->metrics_listen)
+		ret = json_object_set_new(
+			o, "metrics-listen",
+			json_string(lb_format_target(s->metrics_addr, s->metrics_port, ep)));
 	return finish(o, ret);
 }
 

@@ -248,6 +248,21 @@ static int parse_hc(struct ctx *c, json_t *j, const char *path, const char *base
 	return lb_cfg_check_hc(c, hc, path, set, base);
 }
 
+static int parse_listen_at(struct ctx *c, json_t *x, const char *path, uint32_t *addr,
+			   uint16_t *port)
+{
+	char msg[LB_ERR_MAX];
+	const char *s = NULL;
+	int ret;
+
+	ret = get_string(c, x, path, &s);
+	if (ret)
+		return ret;
+	if (lb_parse_listen(s, addr, port, msg, sizeof(msg)))
+		return lb_cfg_fail(c, path, "%s", msg);
+	return 0;
+}
+
 static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 {
 	static const char *const keys[] = {"stats-enabled",
@@ -262,6 +277,7 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 					   "sni-hello-timeout-ms",
 					   "sni-max-pending",
 					   "sni-splice",
+					   "metrics-listen",
 					   NULL};
 	char p[JPATH_MAX];
 	long long v = 0;
@@ -323,6 +339,14 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 		if (ret)
 			return ret;
 		s->sni_splice = (enum lb_splice_mode)m;
+	}
+	x = json_object_get(j, "metrics-listen");
+	if (x) {
+		ret = parse_listen_at(c, x, "settings.metrics-listen", &s->metrics_addr,
+				      &s->metrics_port);
+		if (ret)
+			return ret;
+		s->metrics_listen = true;
 	}
 	return 0;
 }

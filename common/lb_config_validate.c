@@ -199,6 +199,11 @@ static int check_settings(struct ctx *c, const struct lb_settings *s)
 	if ((unsigned int)s->sni_splice >= ARRAY_SIZE(lb_cfg_splice_mode_names))
 		return lb_cfg_fail(c, "settings.sni-splice", "unknown splice mode %d",
 				   (int)s->sni_splice);
+	if (s->metrics_listen && !s->metrics_port)
+		return lb_cfg_fail(c, "settings.metrics-listen", "port 0 is not a valid port");
+	if (s->metrics_listen && s->metrics_addr && lb_addr_unusable(s->metrics_addr))
+		return lb_cfg_fail(c, "settings.metrics-listen", "%s",
+				   lb_addr_unusable(s->metrics_addr));
 	return lb_cfg_check_hc(c, &s->health_check_defaults, "settings.health-check-defaults",
 			       HC_SET_BOTH, HC_BASE_BUILTIN);
 }

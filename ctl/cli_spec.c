@@ -246,6 +246,17 @@ static const struct lb_cli_spec cli_DRAIN_STATUS = {
 	.examples = EXAMPLES("lbctl drain-status", "lbctl drain-status web --target 10.0.0.1:8080"),
 };
 
+static const struct lb_cli_spec cli_STATS = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", false, NULL)),
+	.examples = EXAMPLES("lbctl stats", "lbctl stats web",
+			     "lbctl --json stats web | jq '.proxies[0].counters'"),
+};
+
+static const struct lb_cli_spec cli_METRICS = {
+	.args = NO_ARGS,
+	.examples = EXAMPLES("lbctl metrics", "lbctl metrics | promtool check metrics"),
+};
+
 #define LB_X_SPEC(id, name, mutates, summary) [LB_M_##id] = &cli_##id,
 static const struct lb_cli_spec *const cli_specs[LB_M_COUNT] = {LB_METHOD_LIST(LB_X_SPEC)};
 #undef LB_X_SPEC

@@ -317,6 +317,113 @@ static void format_connection_stats(FILE *out, const json_t *r)
 	lb_table_free(t);
 }
 
+/* The counter columns of a stats row, after its first cells. */
+#define STATS_COLS 8
+static const char *const stats_keys[STATS_COLS] = {
+	"packets-in",	   "bytes-in",		 "packets-out", "bytes-out",
+	"new-connections", "active-connections", "no-backend",	"conntrack-insert"};
+static const char *const stats_headers[STATS_COLS] = {
+	"PKTS-IN", "BYTES-IN", "PKTS-OUT",	  "BYTES-OUT",
+	"NEW",	   "ACTIVE",   "DROP-NO-BACKEND", "DROP-CT-INSERT"};
+
+/* Cells @row[0..STATS_COLS) from a "counters" object (drops are one level down). */
+static void stats_cells(const json_t *counters, const json_t **row)
+{
+	const json_t *drops = json_object_get(counters, "drops");
+	size_t i;
+
+	for (i = 0; i < STATS_COLS; i++) {
+		row[i] = json_object_get(counters, stats_keys[i]);
+		if (!row[i])
+			row[i] = json_object_get(drops, stats_keys[i]);
+	}
+}
+
+/* "default:70 10.10.0.0/16:0": a target's effective weight in each of its groups. */
+static json_t *weights_cell(const json_t *weights)
+{
+	const json_t *w;
+	char *s = NULL;
+	size_t i, len = 0;
+	json_t *cell;
+	FILE *f = open_memstream(&s, &len);
+
+	if (!f)
+		return NULL;
+	json_array_foreach (weights, i, w)
+		fprintf(f, "%s%s:%" JSON_INTEGER_FORMAT, i ? " " : "",
+			json_string_value(json_object_get(w, "group")),
+			json_integer_value(json_object_get(w, "effective")));
+	if (fclose(f)) {
+		free(s);
+		return NULL;
+	}
+	cell = json_string(s);
+	free(s);
+	return cell;
+}
+
+/* One table of proxies, then one table of targets per proxy, then the datapath's counters. */
+static void format_stats(FILE *out, const json_t *r)
+{
+	const char *headers[STATS_COLS + 3] = {"PROXY"}, *theaders[STATS_COLS + 3] = {
+								 "TARGET", "STATUS", "WEIGHTS"};
+	const json_t *proxies = json_object_get(r, "proxies"), *p, *t, *row[STATS_COLS + 3];
+	const json_t *global = json_object_get(r, "global");
+	struct lb_table *tab;
+	size_t i, k;
+
+	for (i = 0; i < STATS_COLS; i++)
+		headers[i + 1] = theaders[i + 3] = stats_headers[i];
+	tab = lb_table_new(headers, STATS_COLS + 1);
+	json_array_foreach (proxies, i, p) {
+		row[0] = json_object_get(p, "proxy");
+		stats_cells(json_object_get(p, "counters"), row + 1);
+		if (tab)
+			lb_table_add_json(tab, row);
+	}
+	if (tab && lb_table_rows(tab))
+		lb_table_print(out, tab, 0);
+	lb_table_free(tab);
+	json_array_foreach (proxies, i, p) {
+		fprintf(out, "\ntargets of %s:\n", json_string_value(json_object_get(p, "proxy")));
+		tab = lb_table_new(theaders, STATS_COLS + 3);
+		json_array_foreach (json_object_get(p, "targets"), k, t) {
+			json_t *weights = weights_cell(json_object_get(t, "weights"));
+
+			row[0] = json_object_get(t, "target");
+			row[1] = json_object_get(t, "status");
+			if (json_is_true(json_object_get(t, "draining")))
+				row[1] = json_string("draining");
+			row[2] = weights;
+			stats_cells(json_object_get(t, "counters"), row + 3);
+			if (tab)
+				lb_table_add_json(tab, row);
+			if (json_is_true(json_object_get(t, "draining")))
+				json_decref((json_t *)row[1]);
+			json_decref(weights);
+		}
+		if (tab)
+			lb_table_print(out, tab, 2);
+		lb_table_free(tab);
+	}
+	if (json_is_object(global) && json_object_size(global)) {
+		fputs("\ndatapath packets by reason:\n", out);
+		lb_format_kv(out, global, 2, NULL);
+	}
+}
+
+/* The Prometheus text, exactly as /metrics serves it. */
+static void format_metrics(FILE *out, const json_t *r)
+{
+	const char *text = json_string_value(json_object_get(r, "text"));
+
+	if (text)
+		fputs(text, out);
+	else
+		lb_format_generic(out, r);
+}
+
 static void format_get_config(FILE *out, const json_t *r)
 {
 	json_dumpf(r, out, JSON_INDENT(2) | JSON_ENCODE_ANY);
@@ -335,6 +442,8 @@ static const struct {
 	{"list-sni-routes", format_list_sni_routes},
 	{"connections", format_connections},
 	{"connection-stats", format_connection_stats},
+	{"stats", format_stats},
+	{"metrics", format_metrics},
 };
 
 void lb_format_result(FILE *out, const char *method, const json_t *result)

@@ -11,6 +11,7 @@
 #include "lb_addr.h"
 #include "lb_log.h"
 #include "lb_select.h"
+#include "rpc_methods.h"
 #include "weights.h"
 
 uint64_t lbd_uptime_ms(const struct lbd *l)
@@ -359,8 +360,58 @@ void lbd_on_health_event(void *ctx, json_t *event)
 	lb_subs_broadcast(&l->health_subs, "health-event", event);
 }
 
+/*
+ * Start the metrics listener @nx asks for unless it runs already, before anything else
+ * changes: an address in use then refuses the change whole. *fresh is the new listener
+ * (NULL: none was needed); the caller swaps it in once the change is applied, or stops it.
+ */
+static int metrics_prepare(struct lbd *l, const struct lb_settings *nx,
+			   struct lb_metrics_http **fresh, char *err, size_t errlen)
+{
+	const struct lb_settings *cur = l->cfg ? &l->cfg->settings : NULL;
+	char msg[LB_ERR_MAX];
+
+	*fresh = NULL;
+	if (!l->loop || !nx->metrics_listen ||
+	    lb_metrics_http_listens_on(l->metrics, nx->metrics_addr, nx->metrics_port))
+		return 0;
+	*fresh = lb_metrics_http_start(l->loop, nx->metrics_addr, nx->metrics_port,
+				       lbd_metrics_render, l, msg, sizeof(msg));
+	if (!*fresh && errno == EADDRINUSE && l->metrics && cur &&
+	    cur->metrics_port == nx->metrics_port) {
+		/* 127.0.0.1:9100 -> 0.0.0.0:9100: the running listener holds the port. */
+		lb_metrics_http_stop(l->metrics);
+		l->metrics = NULL;
+		*fresh = lb_metrics_http_start(l->loop, nx->metrics_addr, nx->metrics_port,
+					       lbd_metrics_render, l, msg, sizeof(msg));
+		if (!*fresh)
+			l->metrics =
+				lb_metrics_http_start(l->loop, cur->metrics_addr, cur->metrics_port,
+						      lbd_metrics_render, l, err, errlen);
+	}
+	if (!*fresh)
+		return lb_errf(err, errlen, -EINVAL, "settings.metrics-listen: %s", msg);
+	return 0;
+}
+
+/* The change is applied: the listener of @nx runs, any other stops. */
+static void metrics_commit(struct lbd *l, const struct lb_settings *nx,
+			   struct lb_metrics_http *fresh)
+{
+	char where[LB_TARGET_STR_MAX];
+
+	if (!fresh && nx->metrics_listen)
+		return; /* unchanged */
+	lb_metrics_http_stop(l->metrics);
+	l->metrics = fresh;
+	if (fresh)
+		lb_info("serving metrics on http://%s/metrics",
+			lb_format_target(nx->metrics_addr, nx->metrics_port, where));
+}
+
 int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 {
+	struct lb_metrics_http *metrics;
 	char(*added)[IF_NAMESIZE];
 	char undo_err[LB_ERR_MAX];
 	size_t n_added = 0, i;
@@ -374,9 +425,14 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	ret = check_ifaces_exist(next, err, errlen);
 	if (ret)
 		return ret;
+	ret = metrics_prepare(l, &next->settings, &metrics, err, errlen);
+	if (ret)
+		return ret;
 	added = calloc(count_ifaces(next) + 1, IF_NAMESIZE);
-	if (!added)
+	if (!added) {
+		lb_metrics_http_stop(metrics);
 		return lb_errf(err, errlen, -ENOMEM, "out of memory");
+	}
 
 	/* New interfaces first: with no listener entry yet, their programs only pass. */
 	ret = attach_new(l, next, added, &n_added, err, errlen);
@@ -399,6 +455,7 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 		for (i = 0; i < n_added; i++)
 			lb_dataplane_detach(l->dp, added[i]);
 		free(added);
+		lb_metrics_http_stop(metrics);
 		return ret;
 	}
 	free(added);
@@ -415,6 +472,7 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	}
 	lb_config_free(l->cfg);
 	l->cfg = next;
+	metrics_commit(l, &l->cfg->settings, metrics);
 	if (l->sni && lb_sni_sync(l->sni, l->cfg, true, undo_err, sizeof(undo_err)))
 		lb_warn("%s", undo_err);
 	if (l->drains) {

@@ -22,6 +22,7 @@
 #include "ifaddr.h"
 #include "lb_config.h"
 #include "mapsync.h"
+#include "metrics_http.h"
 #include "rpc_server.h"
 #include "sni.h"
 #include "splice.h"
@@ -40,10 +41,11 @@ struct lbd {
 	struct lb_rpc_server *rpc;
 	struct lb_health *health;
 	struct lb_drains *drains;
-	struct lb_splicer *splicer; /* moves bytes of SNI-routed connections */
-	struct lb_sni *sni;	    /* the SNI acceptors */
-	struct lb_subs health_subs; /* clients following health events */
-	json_t *last_weights;	    /* proxy name -> its groups' effective weights, as sent */
+	struct lb_splicer *splicer;	 /* moves bytes of SNI-routed connections */
+	struct lb_sni *sni;		 /* the SNI acceptors */
+	struct lb_subs health_subs;	 /* clients following health events */
+	struct lb_metrics_http *metrics; /* settings.metrics-listen, when set */
+	json_t *last_weights;		 /* proxy name -> its groups' effective weights, as sent */
 	/* The RPC call being handled, for handlers that stream or answer later. */
 	struct lb_rpc_client *call_client;
 	json_t *call_id;

@@ -74,6 +74,8 @@ static void free_engines(struct lbd *l)
 	lb_splicer_free(l->splicer);
 	l->splicer = NULL;
 	lb_subs_release(&l->health_subs);
+	lb_metrics_http_stop(l->metrics);
+	l->metrics = NULL;
 }
 
 static void stop_loop(struct lbd *l)
@@ -256,7 +258,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 	uv_run(l->loop, UV_RUN_DEFAULT);
 	ret = 0;
 out:
-	if (l->health || l->drains || l->splicer || l->sni) {
+	if (l->health || l->drains || l->splicer || l->sni || l->metrics) {
 		/* Failed before the loop ran: close what was created, let the loop free it. */
 		free_engines(l);
 		uv_run(l->loop, UV_RUN_DEFAULT);

@@ -93,4 +93,14 @@ int lbd_rpc_add_sni_route(struct lbd *l, json_t *params, json_t **result, struct
 int lbd_rpc_remove_sni_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
 int lbd_rpc_list_sni_routes(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
 
+/* rpc_stats.c */
+int lbd_rpc_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_metrics(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+
+/*
+ * The Prometheus text of every proxy (metrics.h) for lbd @ctx, as the metrics listener's
+ * renderer (metrics_http.h). NULL with errno when the counters cannot be read.
+ */
+char *lbd_metrics_render(void *ctx, size_t *len);
+
 #endif /* LBD_RPC_METHODS_H */

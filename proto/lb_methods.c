@@ -146,6 +146,8 @@ static const struct lb_param *const method_params[LB_M_COUNT] = {
 	[LB_M_ADD_SNI_ROUTE] = p_add_sni_route,
 	[LB_M_REMOVE_SNI_ROUTE] = p_remove_sni_route,
 	[LB_M_LIST_SNI_ROUTES] = p_proxy_optional,
+	[LB_M_STATS] = p_proxy_optional,
+	[LB_M_METRICS] = p_none,
 };
 
 const struct lb_param *lb_method_params(const struct lb_method *m)

@@ -83,7 +83,9 @@ struct lb_param {
 	X(DRAIN_STATUS, "drain-status", false, "progress of drains")                          \
 	X(ADD_SNI_ROUTE, "add-sni-route", true, "route a TLS server name to targets")         \
 	X(REMOVE_SNI_ROUTE, "remove-sni-route", true, "remove an SNI route")                  \
-	X(LIST_SNI_ROUTES, "list-sni-routes", false, "list SNI routes")
+	X(LIST_SNI_ROUTES, "list-sni-routes", false, "list SNI routes")                       \
+	X(STATS, "stats", false, "counters, open connections, health per proxy and target")   \
+	X(METRICS, "metrics", false, "the statistics in Prometheus text format")
 
 enum lb_method_id {
 #define LB_X_ENUM(id, name, mutates, summary) LB_M_##id,

@@ -1,14 +1,15 @@
 #!/bin/sh
 # Install what lbd needs to build and run its demo on Debian 12 (as root); with the
 # argument "test", also what only the test suite needs (openssl, Chromium for the
-# browser test). Idempotent: only missing packages are installed.
+# browser test, promtool from prometheus to check the metrics text). Idempotent: only
+# missing packages are installed.
 set -eu
 
 PKGS="build-essential pkg-config meson ninja-build clang llvm bpftool libbpf-dev libelf-dev
 zlib1g-dev libssl-dev libjansson-dev libuv1-dev check clang-format iproute2 ethtool socat curl
 python3 util-linux procps kmod systemd"
 
-[ "${1:-}" = test ] && PKGS="$PKGS openssl chromium"
+[ "${1:-}" = test ] && PKGS="$PKGS openssl chromium prometheus"
 
 missing=""
 for p in $PKGS; do

@@ -409,6 +409,8 @@ static const char *const accepted[] = {
 	WITH_ROUTES("[{'source':'10.0.0.0/8','target':{'ip':'10.0.0.1','port':1,"
 		    "'proxy-protocol':'none'}}]"),
 	WITH_SETTINGS("{}"),
+	WITH_SETTINGS("{'metrics-listen':'127.0.0.1:9100'}"),
+	WITH_SETTINGS("{'metrics-listen':'0.0.0.0:65535'}"),
 	WITH_SETTINGS("{'stats-enabled':false,'health-check-enabled':true,'xdp-mode':'generic'}"),
 	WITH_SETTINGS("{'connection-timeout-sec':1,'udp-timeout-sec':604800,'max-connections':1024,"
 		      "'default-drain-timeout-ms':1000,'drain-check-interval-ms':100,"
@@ -1014,7 +1016,21 @@ static const struct {
 	 "settings: unknown key \"stats\" (expected one of: stats-enabled, connection-timeout-sec, "
 	 "udp-timeout-sec, max-connections, health-check-enabled, health-check-defaults, "
 	 "default-drain-timeout-ms, drain-check-interval-ms, xdp-mode, sni-hello-timeout-ms, "
-	 "sni-max-pending, sni-splice)"},
+	 "sni-max-pending, sni-splice, metrics-listen)"},
+	{WITH_SETTINGS("{'metrics-listen':9100}"),
+	 "settings.metrics-listen: must be a string, not an integer"},
+	{WITH_SETTINGS("{'metrics-listen':'9100'}"),
+	 "settings.metrics-listen: \"9100\" is not a listen address (expected ip:port, e.g. "
+	 "127.0.0.1:9100)"},
+	{WITH_SETTINGS("{'metrics-listen':'localhost:9100'}"),
+	 "settings.metrics-listen: \"localhost:9100\" is not a valid listen address: "
+	 "\"localhost\" is not an IPv4 address (expected a.b.c.d, or 0.0.0.0 for every address)"},
+	{WITH_SETTINGS("{'metrics-listen':'127.0.0.1:0'}"),
+	 "settings.metrics-listen: \"127.0.0.1:0\" is not a valid listen address: \"0\" is not a "
+	 "valid port (expected a number from 1 to 65535)"},
+	{WITH_SETTINGS("{'metrics-listen':'224.0.0.1:9100'}"),
+	 "settings.metrics-listen: \"224.0.0.1:9100\" is not a valid listen address: 224.0.0.1 is "
+	 "a multicast address (224.0.0.0/4), not a usable unicast address"},
 	{WITH_SETTINGS("{'stats-enabled':'yes'}"),
 	 "settings.stats-enabled: must be a boolean (true or false), not a string"},
 	{WITH_SETTINGS("{'stats-enabled':1}"),

@@ -162,6 +162,9 @@ static void config_eq(const struct lb_config *a, const struct lb_config *b)
 	ck_assert_msg(x->sni_hello_timeout_ms == y->sni_hello_timeout_ms, "sni-hello-timeout-ms");
 	ck_assert_msg(x->sni_max_pending == y->sni_max_pending, "sni-max-pending");
 	ck_assert_msg(x->sni_splice == y->sni_splice, "sni-splice");
+	ck_assert_msg(x->metrics_listen == y->metrics_listen, "metrics-listen");
+	ck_assert_msg(x->metrics_addr == y->metrics_addr && x->metrics_port == y->metrics_port,
+		      "metrics-listen address");
 	ck_assert_msg(a->n_proxies == b->n_proxies, "proxies: %zu != %zu", a->n_proxies,
 		      b->n_proxies);
 	for (i = 0; i < a->n_proxies; i++) {
@@ -587,7 +590,7 @@ static const char rich_config[] =
 	"    'expected-codes': [200, 204]},"
 	"  'default-drain-timeout-ms': 60000, 'drain-check-interval-ms': 500,"
 	"  'xdp-mode': 'generic', 'sni-hello-timeout-ms': 1500, 'sni-max-pending': 100,"
-	"  'sni-splice': 'sockmap'},"
+	"  'sni-splice': 'sockmap', 'metrics-listen': '127.0.0.1:9100'},"
 	" 'proxies': [{'name': 'web',"
 	"   'listen': {'interfaces': ['eth0', 'eth1'], 'port': 80, 'protocol': 'both',"
 	"              'address': '10.0.0.10'},"
@@ -775,7 +778,9 @@ START_TEST(test_to_json_keys)
 			 "stats-enabled,connection-timeout-sec,udp-timeout-sec,"
 			 "max-connections,default-drain-timeout-ms,drain-check-interval-ms,"
 			 "sni-hello-timeout-ms,sni-max-pending,"
-			 "health-check-enabled,health-check-defaults,xdp-mode,sni-splice");
+			 "health-check-enabled,health-check-defaults,xdp-mode,sni-splice,"
+			 "metrics-listen");
+	ck_assert_str_eq(json_string_value(json_object_get(s, "metrics-listen")), "127.0.0.1:9100");
 	ck_assert(json_is_true(json_object_get(s, "stats-enabled")));
 	ck_assert_int_eq(json_integer_value(json_object_get(s, "udp-timeout-sec")), 45);
 	ck_assert_str_eq(json_string_value(json_object_get(s, "xdp-mode")), "generic");
