@@ -123,9 +123,19 @@ static int targets_json(struct lbd *l, const struct lb_proxy_cfg *p, uint32_t pi
 				break;
 			active = o->target[tid];
 		}
-		/* Connections the SNI acceptor spliced are lbd's own, not conntrack's. */
-		if (l->sni)
+		/*
+		 * Connections the SNI acceptor spliced are lbd's own, not conntrack's: their
+		 * count and payload bytes come from the acceptor (bytes once they ended).
+		 */
+		if (l->sni) {
+			struct lb_sni_target_counters sc =
+				lb_sni_target_counters(l->sni, p->name, m[i].addr, m[i].port);
+
 			active += lb_sni_active(l->sni, p->name, m[i].addr, m[i].port);
+			s.new_flows += sc.connections;
+			s.bytes_in += sc.bytes_to_backend;
+			s.bytes_out += sc.bytes_to_client;
+		}
 		for (j = i; j < n && m[j].addr == m[i].addr && m[j].port == m[i].port; j++)
 			json_array_append_new(
 				weights,

@@ -23,7 +23,8 @@ struct active {
 	char proxy[LB_PROXY_NAME_MAX];
 	uint32_t addr;
 	uint16_t port;
-	uint32_t n;
+	uint32_t n;			 /* open now */
+	struct lb_sni_target_counters c; /* since lbd started */
 };
 
 struct counters {
@@ -138,8 +139,20 @@ static void count_active(struct lb_sni *s, const char *proxy, uint32_t addr, uin
 {
 	struct active *x = active_of(s, proxy, addr, port, delta > 0);
 
-	if (x)
-		x->n += delta;
+	if (!x)
+		return;
+	x->n += delta;
+	if (delta > 0)
+		x->c.connections++;
+}
+
+struct lb_sni_target_counters lb_sni_target_counters(const struct lb_sni *s, const char *proxy,
+						     uint32_t addr, uint16_t port)
+{
+	struct active *x = active_of((struct lb_sni *)s, proxy, addr, port, false);
+	struct lb_sni_target_counters zero = {0};
+
+	return x ? x->c : zero;
 }
 
 /* Close with a reset: the peer learns at once that this connection is over. */
@@ -167,9 +180,13 @@ static void conns_remove(struct lb_sni *s, struct conn *c)
 static void splice_done(struct lb_splice *sp, const struct lb_splice_stats *st, void *arg)
 {
 	struct spliced *x = arg;
+	struct active *a = active_of(x->s, x->proxy, x->addr, x->port, false);
 
 	(void)sp;
-	(void)st;
+	if (a) {
+		a->c.bytes_to_backend += st->bytes_to_backend;
+		a->c.bytes_to_client += st->bytes_to_client;
+	}
 	count_active(x->s, x->proxy, x->addr, x->port, -1);
 	sni_unref(x->s);
 	free(x);

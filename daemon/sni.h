@@ -58,6 +58,17 @@ int lb_sni_sync(struct lb_sni *s, const struct lb_config *cfg, bool remove_unuse
 /* The local port of @proxy's acceptor, 0 when it has none. */
 uint16_t lb_sni_port(const struct lb_sni *s, const char *proxy);
 
+/* What the acceptor has sent to one target so far. */
+struct lb_sni_target_counters {
+	uint64_t connections;	   /* routed to it (new connections) */
+	uint64_t bytes_to_backend; /* payload bytes, counted when a connection ends */
+	uint64_t bytes_to_client;
+};
+
+/* Counters of (@proxy, @addr, @port) routed by the acceptor; zeros when none. */
+struct lb_sni_target_counters lb_sni_target_counters(const struct lb_sni *s, const char *proxy,
+						     uint32_t addr, uint16_t port);
+
 /* Open connections of @proxy to the target (connecting or spliced). */
 uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port);
 

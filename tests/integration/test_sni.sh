@@ -137,6 +137,15 @@ test_bulk_both_ways() {
 	assert_eq "$(json_get "$out" identical)" true "8 MB echoed through the splice ($out)"
 	assert_eq "$(json_get "$out" received)" 8000000 "bytes back"
 	assert_eq "$(json_get "$out" backend)" b2 "bulk backend"
+	# The target's counters include what the acceptor spliced (payload bytes, once ended).
+	wait_for "lbctl --json stats tls | $LBT_PY -c '
+import json, sys
+for p in json.load(sys.stdin)[\"proxies\"]:
+    for t in p[\"targets\"]:
+        if t[\"target\"] == \"10.2.2.2:8443\":
+            c = t[\"counters\"]
+            sys.exit(not (c[\"bytes-in\"] >= 8000000 and c[\"bytes-out\"] >= 8000000 and c[\"new-connections\"] >= 1))
+sys.exit(1)'" 5 || fail "b2's counters miss the spliced bytes: $(lbctl --json stats tls)"
 }
 
 # Clients that send nothing are closed after the hello timeout; others are served meanwhile.
