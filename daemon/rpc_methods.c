@@ -45,6 +45,11 @@ static const lbd_rpc_handler handlers[LB_M_COUNT] = {
 	[LB_M_METRICS] = lbd_rpc_metrics,
 };
 
+bool lbd_rpc_has_handler(enum lb_method_id id)
+{
+	return id < LB_M_COUNT && handlers[id] != NULL;
+}
+
 int lbd_rpc_fail(struct lbd_rpc_err *e, int code, json_t *data, const char *fmt, ...)
 {
 	va_list ap;

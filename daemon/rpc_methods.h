@@ -23,6 +23,9 @@ struct lbd_rpc_err {
 typedef int (*lbd_rpc_handler)(struct lbd *l, json_t *params, json_t **result,
 			       struct lbd_rpc_err *e);
 
+/* Does lbd handle method @id? (A unit test checks every method of the table.) */
+bool lbd_rpc_has_handler(enum lb_method_id id);
+
 /* The dispatcher the RPC server calls (ctx is the struct lbd). */
 void lbd_rpc_dispatch(void *ctx, struct lb_rpc_client *c, json_t *id, const struct lb_method *m,
 		      json_t *params);
