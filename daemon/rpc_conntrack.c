@@ -28,9 +28,7 @@ static int64_t proxy_filter(struct lbd *l, json_t *params, struct lbd_rpc_err *e
 		return -1;
 	id = lbd_find_proxy(l->cfg, name) ? lb_ids_proxy(&l->ids, name) : -1;
 	if (id < 0) {
-		lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
-			     json_pack("{s:s, s:s}", "kind", "proxy", "name", name),
-			     "no proxy named \"%s\" (lbctl list-proxies shows them)", name);
+		lbd_rpc_no_proxy(e, name);
 		return -2;
 	}
 	return id;

@@ -18,9 +18,7 @@ int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cf
 
 	*p = lbd_find_proxy(l->cfg, name);
 	if (!*p)
-		return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
-				    json_pack("{s:s, s:s}", "kind", "proxy", "name", name),
-				    "no proxy named \"%s\" (lbctl list-proxies shows them)", name);
+		return lbd_rpc_no_proxy(e, name);
 	if (lb_parse_target(target, &tc, &has_weight, err, sizeof(err)) || has_weight)
 		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", "target"),
 				    "target: %s",
@@ -43,9 +41,7 @@ int lbd_rpc_health(struct lbd *l, json_t *params, json_t **result, struct lbd_rp
 
 	if (only && !lbd_find_proxy(l->cfg, only)) {
 		json_decref(arr);
-		return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
-				    json_pack("{s:s, s:s}", "kind", "proxy", "name", only),
-				    "no proxy named \"%s\" (lbctl list-proxies shows them)", only);
+		return lbd_rpc_no_proxy(e, only);
 	}
 	for (i = 0; i < l->cfg->n_proxies; i++) {
 		const struct lb_proxy_cfg *p = &l->cfg->proxies[i];

@@ -99,6 +99,36 @@ void lbd_rpc_dispatch(void *ctx, struct lb_rpc_client *c, json_t *id, const stru
 	lb_rpc_client_reply(c, id, result ? result : json_object());
 }
 
+int lbd_rpc_no_proxy(struct lbd_rpc_err *e, const char *name)
+{
+	return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
+			    json_pack("{s:s, s:s}", "kind", "proxy", "name", name),
+			    "no proxy named \"%s\" (lbctl list-proxies shows them)", name);
+}
+
+int lbd_rpc_list_routes(struct lbd *l, json_t *params, size_t (*count)(const struct lb_proxy_cfg *),
+			json_t *(*route)(const struct lb_proxy_cfg *, size_t), json_t **result,
+			struct lbd_rpc_err *e)
+{
+	const char *only = json_string_value(json_object_get(params, "proxy"));
+	json_t *arr;
+	size_t i, r;
+
+	if (only && !lbd_find_proxy(l->cfg, only))
+		return lbd_rpc_no_proxy(e, only);
+	arr = json_array();
+	for (i = 0; i < l->cfg->n_proxies; i++) {
+		const struct lb_proxy_cfg *p = &l->cfg->proxies[i];
+
+		if (only && strcmp(only, p->name))
+			continue;
+		for (r = 0; r < count(p); r++)
+			json_array_append_new(arr, route(p, r));
+	}
+	*result = json_pack("{s:o}", "routes", arr);
+	return 0;
+}
+
 /* "proxies[1].default-target: weights ..." -> "proxies[1].default-target" */
 json_t *lbd_rpc_path_of(const char *msg)
 {

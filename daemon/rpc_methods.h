@@ -37,6 +37,17 @@ int lbd_rpc_fail(struct lbd_rpc_err *e, int code, json_t *data, const char *fmt,
 /* {"path": P} for a message "P: what is wrong", or {} when it names no place. */
 json_t *lbd_rpc_path_of(const char *msg);
 
+/* -32001 for a proxy called @name that does not exist; returns -1. */
+int lbd_rpc_no_proxy(struct lbd_rpc_err *e, const char *name);
+
+/*
+ * {"routes": [...]}: route(p, i) for each of the count(p) routes of every proxy, or of the
+ * proxy named by the "proxy" parameter. Shared by list-source-routes and list-sni-routes.
+ */
+int lbd_rpc_list_routes(struct lbd *l, json_t *params, size_t (*count)(const struct lb_proxy_cfg *),
+			json_t *(*route)(const struct lb_proxy_cfg *, size_t), json_t **result,
+			struct lbd_rpc_err *e);
+
 /* Apply @next through lbd_apply(), mapping its failures to RPC errors; frees @next on error. */
 int lbd_rpc_apply(struct lbd *l, struct lb_config *next, struct lbd_rpc_err *e);
 

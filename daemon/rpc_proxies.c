@@ -27,13 +27,6 @@ static struct lb_config *dup_running(struct lbd *l, struct lbd_rpc_err *e)
 	return next;
 }
 
-static int no_proxy(struct lbd_rpc_err *e, const char *name)
-{
-	return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
-			    json_pack("{s:s, s:s}", "kind", "proxy", "name", name),
-			    "no proxy named \"%s\" (lbctl list-proxies shows them)", name);
-}
-
 /* A proxy as configured, plus its live flows at the sweeper's last pass. */
 static json_t *proxy_json(struct lbd *l, const struct lb_proxy_cfg *p)
 {
@@ -103,7 +96,7 @@ int lbd_rpc_remove_proxy(struct lbd *l, json_t *params, json_t **result, struct 
 	size_t i;
 
 	if (!lbd_find_proxy(l->cfg, name))
-		return no_proxy(e, name);
+		return lbd_rpc_no_proxy(e, name);
 	snprintf(removed, sizeof(removed), "%s", name);
 	next = dup_running(l, e);
 	if (!next)
@@ -160,7 +153,7 @@ int lbd_rpc_add_source_route(struct lbd *l, json_t *params, json_t **result, str
 	char err[LB_ERR_MAX], cidr[LB_TARGET_STR_MAX];
 
 	if (!p)
-		return no_proxy(e, name);
+		return lbd_rpc_no_proxy(e, name);
 	if (source_param(params, &route.addr, &route.prefix_len, e))
 		return -1;
 	lb_format_cidr(route.addr, route.prefix_len, cidr);
@@ -203,7 +196,7 @@ int lbd_rpc_remove_source_route(struct lbd *l, json_t *params, json_t **result,
 	size_t i;
 
 	if (!p)
-		return no_proxy(e, name);
+		return lbd_rpc_no_proxy(e, name);
 	if (source_param(params, &addr, &plen, e))
 		return -1;
 	lb_format_cidr(addr, plen, cidr);
@@ -225,27 +218,20 @@ int lbd_rpc_remove_source_route(struct lbd *l, json_t *params, json_t **result,
 	return 0;
 }
 
+static size_t n_source_routes(const struct lb_proxy_cfg *p)
+{
+	return p->n_routes;
+}
+
+static json_t *source_route_at(const struct lb_proxy_cfg *p, size_t i)
+{
+	return route_json(p->name, &p->routes[i]);
+}
+
 int lbd_rpc_list_source_routes(struct lbd *l, json_t *params, json_t **result,
 			       struct lbd_rpc_err *e)
 {
-	const char *only = str_param(params, "proxy");
-	json_t *arr = json_array();
-	size_t i, r;
-
-	if (only && !lbd_find_proxy(l->cfg, only)) {
-		json_decref(arr);
-		return no_proxy(e, only);
-	}
-	for (i = 0; i < l->cfg->n_proxies; i++) {
-		const struct lb_proxy_cfg *p = &l->cfg->proxies[i];
-
-		if (only && strcmp(only, p->name))
-			continue;
-		for (r = 0; r < p->n_routes; r++)
-			json_array_append_new(arr, route_json(p->name, &p->routes[r]));
-	}
-	*result = json_pack("{s:o}", "routes", arr);
-	return 0;
+	return lbd_rpc_list_routes(l, params, n_source_routes, source_route_at, result, e);
 }
 
 static json_t *interfaces_result(const struct lb_config *cfg, const char *only)
@@ -288,7 +274,7 @@ static int change_interfaces(struct lbd *l, json_t *params, bool add, json_t **r
 	size_t i, k;
 
 	if (only && !lbd_find_proxy(l->cfg, only))
-		return no_proxy(e, only);
+		return lbd_rpc_no_proxy(e, only);
 	if (json_array_size(names) == 0)
 		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS,
 				    json_pack("{s:s}", "field", "interfaces"),
@@ -399,7 +385,7 @@ int lbd_rpc_set_weights(struct lbd *l, json_t *params, json_t **result, struct l
 	size_t i, k;
 
 	if (!p)
-		return no_proxy(e, name);
+		return lbd_rpc_no_proxy(e, name);
 	if (routed) {
 		if (source_param(params, &addr, &plen, e))
 			return -1;

@@ -7,13 +7,6 @@
 
 #include "rpc_methods.h"
 
-static int no_proxy(struct lbd_rpc_err *e, const char *name)
-{
-	return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
-			    json_pack("{s:s, s:s}", "kind", "proxy", "name", name),
-			    "no proxy named \"%s\" (lbctl list-proxies shows them)", name);
-}
-
 static const struct lb_sni_route_cfg *find_route(const struct lb_proxy_cfg *p, const char *host)
 {
 	size_t i;
@@ -51,7 +44,7 @@ int lbd_rpc_add_sni_route(struct lbd *l, json_t *params, json_t **result, struct
 	char err[LB_ERR_MAX];
 
 	if (!p)
-		return no_proxy(e, name);
+		return lbd_rpc_no_proxy(e, name);
 	if (hostname_param(params, &route, e))
 		return -1;
 	if (find_route(p, route.hostname))
@@ -89,7 +82,7 @@ int lbd_rpc_remove_sni_route(struct lbd *l, json_t *params, json_t **result, str
 	size_t i;
 
 	if (!p)
-		return no_proxy(e, name);
+		return lbd_rpc_no_proxy(e, name);
 	if (hostname_param(params, &route, e))
 		return -1;
 	if (!find_route(p, route.hostname))
@@ -112,24 +105,17 @@ int lbd_rpc_remove_sni_route(struct lbd *l, json_t *params, json_t **result, str
 	return 0;
 }
 
+static size_t n_sni_routes(const struct lb_proxy_cfg *p)
+{
+	return p->n_sni_routes;
+}
+
+static json_t *sni_route_at(const struct lb_proxy_cfg *p, size_t i)
+{
+	return route_json(p->name, &p->sni_routes[i]);
+}
+
 int lbd_rpc_list_sni_routes(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
 {
-	const char *only = json_string_value(json_object_get(params, "proxy"));
-	json_t *arr = json_array();
-	size_t i, r;
-
-	if (only && !lbd_find_proxy(l->cfg, only)) {
-		json_decref(arr);
-		return no_proxy(e, only);
-	}
-	for (i = 0; i < l->cfg->n_proxies; i++) {
-		const struct lb_proxy_cfg *p = &l->cfg->proxies[i];
-
-		if (only && strcmp(only, p->name))
-			continue;
-		for (r = 0; r < p->n_sni_routes; r++)
-			json_array_append_new(arr, route_json(p->name, &p->sni_routes[r]));
-	}
-	*result = json_pack("{s:o}", "routes", arr);
-	return 0;
+	return lbd_rpc_list_routes(l, params, n_sni_routes, sni_route_at, result, e);
 }

@@ -223,9 +223,7 @@ int lbd_rpc_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc
 	const char *only = json_string_value(json_object_get(params, "proxy"));
 
 	if (only && !lbd_find_proxy(l->cfg, only))
-		return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
-				    json_pack("{s:s, s:s}", "kind", "proxy", "name", only),
-				    "no proxy named \"%s\" (lbctl list-proxies shows them)", only);
+		return lbd_rpc_no_proxy(e, only);
 	*result = stats_json(l, only, e);
 	return *result ? 0 : -1;
 }
