@@ -83,25 +83,167 @@ static __always_inline void lb_count_traffic(__u32 proxy_id, __u32 target_id, __
 }
 
 /*
- * Record FIN/RST (and @add, e.g. REPLIED) and refresh the idle clock of one direction's entry.
- * Writes only when something changed, so an established flow's entry stays read-mostly and its
- * cache line is not bounced between CPUs on every packet.
+ * Account one packet to its direction's entry: per-flow counters, FIN/RST (and @add, e.g.
+ * REPLIED), idle clock. Returns the flags this packet set for the first time.
+ * The counters are atomic adds: one direction's packets may run on several CPUs at once
+ * (a backend's replies are sent from whichever CPU its threads run on).
  */
-static __always_inline void lb_ct_touch(struct lb_ct_val *ct, const struct lb_pkt *p, __u64 now,
+static __always_inline __u8 lb_ct_touch(struct lb_ct_val *ct, const struct lb_pkt *p, __u64 now,
 					__u8 add)
 {
 	if (p->tcp_flags & LB_TCP_FIN)
 		add |= LB_CT_F_FIN;
 	if (p->tcp_flags & LB_TCP_RST)
 		add |= LB_CT_F_RST;
+	__sync_fetch_and_add(&ct->pkts, 1);
+	__sync_fetch_and_add(&ct->bytes, p->ip_len);
 	/*
-	 * Plain read-modify-write: a direction's packets are normally handled on one CPU, and
-	 * a lost race only delays a flag to that direction's next FIN/RST retransmission.
+	 * Plain read-modify-write of the flags: a lost race only delays a flag to that
+	 * direction's next FIN/RST retransmission.
 	 */
-	if ((ct->flags & add) != add)
+	add &= ~ct->flags;
+	if (add)
 		ct->flags |= add;
 	if (now - ct->last_seen_ns > LB_CT_TOUCH_NS)
 		ct->last_seen_ns = now;
+	return add;
+}
+
+static __always_inline void lb_emit(const struct lb_event *ev)
+{
+	if (bpf_ringbuf_output(&lb_events, (void *)ev, sizeof(*ev), 0))
+		lb_count(LB_G_EVENTS_LOST);
+}
+
+/* The "opened" event of a flow lb_ct_create() just created. */
+static __always_inline void lb_emit_opened(const struct lb_pkt *p, const struct lb_listen_val *lv,
+					   const struct lb_backend *b, __be32 nat_addr, __u8 route,
+					   __u8 flags, __u64 now)
+{
+	struct lb_event ev = {};
+
+	ev.type = LB_EV_OPENED;
+	ev.proto = p->proto;
+	ev.route = route;
+	ev.flags = flags;
+	ev.proxy_id = lv->proxy_id;
+	ev.target_id = b->target_id;
+	ev.client_addr = p->saddr;
+	ev.client_port = p->sport;
+	ev.listen_addr = p->daddr;
+	ev.listen_port = p->dport;
+	ev.backend_addr = nat_addr;
+	ev.backend_port = b->port;
+	ev.ts_ns = now;
+	ev.created_ns = now;
+	ev.pkts_in = 1;
+	ev.bytes_in = p->ip_len;
+	lb_emit(&ev);
+}
+
+/* From one entry's key and value, the keys of both entries of its flow. */
+static __always_inline void lb_ct_pair_keys(const struct lb_ct_key *k, const struct lb_ct_val *ct,
+					    struct lb_ct_key *ok, struct lb_ct_key *rk)
+{
+	__builtin_memset(ok, 0, sizeof(*ok));
+	__builtin_memset(rk, 0, sizeof(*rk));
+	ok->proto = rk->proto = k->proto;
+	ok->dir = LB_DIR_ORIG;
+	rk->dir = LB_DIR_REPLY;
+	if (k->dir == LB_DIR_ORIG) {
+		*ok = *k;
+		rk->saddr = ct->nat_addr;
+		rk->sport = ct->nat_port;
+		rk->daddr = k->saddr;
+		rk->dport = k->sport;
+	} else {
+		*rk = *k;
+		ok->saddr = k->daddr;
+		ok->sport = k->dport;
+		ok->daddr = ct->nat_addr;
+		ok->dport = ct->nat_port;
+	}
+}
+
+/* The "closed" event of a flow from its entries (@o or @r may be missing, not both). */
+static __always_inline void lb_emit_closed(const struct lb_ct_key *ok, const struct lb_ct_key *rk,
+					   const struct lb_ct_val *o, const struct lb_ct_val *r,
+					   __u8 reason, __u64 now)
+{
+	const struct lb_ct_val *any = o ? o : r;
+	struct lb_event ev = {};
+
+	if (!any)
+		return;
+	ev.type = LB_EV_CLOSED;
+	ev.proto = ok->proto;
+	ev.route = any->route;
+	ev.reason = reason;
+	ev.proxy_id = any->proxy_id;
+	ev.target_id = any->target_id;
+	ev.client_addr = ok->saddr;
+	ev.client_port = ok->sport;
+	ev.listen_addr = ok->daddr;
+	ev.listen_port = ok->dport;
+	ev.backend_addr = rk->saddr;
+	ev.backend_port = rk->sport;
+	ev.ts_ns = now;
+	ev.created_ns = any->created_ns;
+	if (o) {
+		ev.flags |= o->flags;
+		ev.pkts_in = o->pkts;
+		ev.bytes_in = o->bytes;
+	}
+	if (r) {
+		ev.flags |= r->flags;
+		ev.pkts_out = r->pkts;
+		ev.bytes_out = r->bytes;
+	}
+	lb_emit(&ev);
+}
+
+/*
+ * Called for a TCP packet that set FIN or RST on its entry (@added), or that follows both
+ * FINs: decide whether it ends the flow and, if so, emit "closed" with every packet so far
+ * counted. A RST ends it at once. After a FIN from each side, the side that sent its FIN
+ * first still owes the last ACK: that packet ends the flow, so the event counts it too.
+ */
+static __always_inline void lb_ct_close_step(const struct lb_ct_key *k, struct lb_ct_val *ct,
+					     __u8 added, __u64 now)
+{
+	struct lb_ct_key ok, rk;
+	struct lb_ct_val *other;
+	__u8 reason;
+
+	lb_ct_pair_keys(k, ct, &ok, &rk);
+	other = bpf_map_lookup_elem(&lb_ct, k->dir == LB_DIR_ORIG ? &rk : &ok);
+	if (added & LB_CT_F_RST) {
+		reason = LB_CLOSE_RST;
+	} else if (ct->flags & LB_CT_F_LASTACK) {
+		reason = LB_CLOSE_FIN;
+	} else {
+		if (other && (other->flags & (LB_CT_F_FIN | LB_CT_F_LASTACK)) == LB_CT_F_FIN)
+			other->flags |= LB_CT_F_LASTACK;
+		return;
+	}
+	ct->flags |= LB_CT_F_CLOSED;
+	if (other)
+		other->flags |= LB_CT_F_CLOSED;
+	if (k->dir == LB_DIR_ORIG)
+		lb_emit_closed(&ok, &rk, ct, other, reason, now);
+	else
+		lb_emit_closed(&ok, &rk, other, ct, reason, now);
+}
+
+/* The per-packet part of an existing flow's entry: touch it, and maybe end the flow. */
+static __always_inline void lb_ct_account(const struct lb_ct_key *k, struct lb_ct_val *ct,
+					  const struct lb_pkt *p, __u64 now, __u8 add)
+{
+	__u8 added = lb_ct_touch(ct, p, now, add);
+
+	if (lb_events_on && p->proto == LB_PROTO_TCP && !(ct->flags & LB_CT_F_CLOSED) &&
+	    ((added & (LB_CT_F_FIN | LB_CT_F_RST)) || (ct->flags & LB_CT_F_LASTACK)))
+		lb_ct_close_step(k, ct, added, now);
 }
 
 /*
@@ -116,24 +258,29 @@ static __always_inline bool lb_is_reopen(const struct lb_ct_val *ct, const struc
 }
 
 /* The group a new flow of this listener is balanced over: source route, else default. */
-static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv, __be32 saddr)
+static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv, __be32 saddr,
+					   __u8 *route)
 {
 	struct lb_route_key rk;
 	struct lb_route_val *rv;
 
+	*route = LB_ROUTE_DEFAULT;
 	if (!(lv->flags & LB_LISTEN_F_HAS_ROUTES))
 		return lv->default_group;
 	rk.prefixlen = 64;
 	rk.proxy_id = lv->proxy_id;
 	rk.addr = saddr;
 	rv = bpf_map_lookup_elem(&lb_routes, &rk);
-	return rv ? rv->group : lv->default_group;
+	if (!rv)
+		return lv->default_group;
+	*route = LB_ROUTE_SOURCE;
+	return rv->group;
 }
 
 /* Create both conntrack entries of a new flow to @b at @nat_addr. 0 or a negative error. */
 static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_listen_val *lv,
 					const struct lb_backend *b, __be32 nat_addr, __u64 now,
-					__u8 flags)
+					__u8 flags, __u8 route)
 {
 	struct lb_ct_key k = {};
 	struct lb_ct_val v = {};
@@ -144,6 +291,7 @@ static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_
 	v.created_ns = now;
 	v.last_seen_ns = now;
 	v.flags = flags;
+	v.route = route;
 
 	/* The reply entry first: the backend's first answer may race this CPU. */
 	k.saddr = nat_addr;
@@ -165,6 +313,8 @@ static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_
 	k.dir = LB_DIR_ORIG;
 	v.nat_addr = nat_addr;
 	v.nat_port = b->port;
+	v.pkts = 1;
+	v.bytes = p->ip_len;
 	return bpf_map_update_elem(&lb_ct, &k, &v, BPF_ANY);
 }
 
@@ -217,7 +367,7 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 group_id, target_id;
 	__be32 nat_addr;
-	__u8 flags = 0;
+	__u8 flags = 0, route;
 	int idx;
 
 	k.saddr = p->saddr;
@@ -228,7 +378,7 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	k.dir = LB_DIR_ORIG;
 	ct = bpf_map_lookup_elem(&lb_ct, &k);
 	if (ct && !lb_is_reopen(ct, p)) {
-		lb_ct_touch(ct, p, now, 0);
+		lb_ct_account(&k, ct, p, now, 0);
 		nat->addr = ct->nat_addr;
 		nat->port = ct->nat_port;
 		lb_count_traffic(ct->proxy_id, ct->target_id, p->ip_len, false);
@@ -266,7 +416,7 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	}
 
 	ps = bpf_map_lookup_elem(&lb_pstats, &lv->proxy_id);
-	group_id = lb_pick_group(lv, p->saddr);
+	group_id = lb_pick_group(lv, p->saddr, &route);
 	g = bpf_map_lookup_elem(&lb_groups, &group_id);
 	idx = g ? lb_select_backend(g,
 				    lb_flow_hash(p->saddr, p->daddr, p->sport, p->dport, p->proto))
@@ -286,8 +436,12 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	 * that is how new connections reach lbd's own SNI acceptor, which listens on every
 	 * local address.
 	 */
-	nat_addr = b->addr ? b->addr : p->daddr;
-	if (lb_ct_create(p, lv, b, nat_addr, now, flags)) {
+	nat_addr = b->addr;
+	if (!nat_addr) {
+		nat_addr = p->daddr;
+		route = LB_ROUTE_ACCEPTOR;
+	}
+	if (lb_ct_create(p, lv, b, nat_addr, now, flags, route)) {
 		if (ps)
 			ps->err_ct_insert++;
 		if (ts)
@@ -301,6 +455,8 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 		ps->new_flows++;
 	if (ts)
 		ts->new_flows++;
+	if (lb_events_on)
+		lb_emit_opened(p, lv, b, nat_addr, route, flags, now);
 	lb_count_traffic(lv->proxy_id, target_id, p->ip_len, false);
 	lb_count(LB_G_DNAT);
 	return LB_V_REWRITE;
@@ -321,7 +477,7 @@ static __always_inline enum lb_verdict lb_flow_egress(const struct lb_pkt *p, st
 	ct = bpf_map_lookup_elem(&lb_ct, &k);
 	if (!ct)
 		return LB_V_PASS;
-	lb_ct_touch(ct, p, bpf_ktime_get_coarse_ns(), LB_CT_F_REPLIED);
+	lb_ct_account(&k, ct, p, bpf_ktime_get_coarse_ns(), LB_CT_F_REPLIED);
 	nat->addr = ct->nat_addr;
 	nat->port = ct->nat_port;
 	lb_count_traffic(ct->proxy_id, ct->target_id, p->ip_len, true);

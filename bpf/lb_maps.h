@@ -83,6 +83,21 @@ struct {
 } lb_gstats SEC(".maps");
 
 /*
+ * Connection events (struct lb_event) for lbd. Not pinned: each loaded program set writes
+ * to its own ring, which the lbd that loaded it reads.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, LB_EVENTS_RING_BYTES);
+} lb_events SEC(".maps");
+
+/*
+ * Non-zero while stats are enabled: new and ending flows emit events. A global in .bss
+ * (memory-mapped by lbd), so the check is a plain load, not a helper call.
+ */
+__u32 lb_events_on;
+
+/*
  * User-space state pinned beside the datapath (the programs never read these): the ABI
  * version of the pinned layout and the names behind proxy and target ids.
  */

@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 1
+#define LB_ABI_VERSION 2
 
 /* Capacity limits shared by the programs and the daemon. */
 #define LB_MAX_TARGETS_PER_GROUP 8
@@ -122,18 +122,27 @@ _Static_assert(sizeof(struct lb_ct_key) == 16, "lb_ct_key layout");
 #define LB_CT_F_RST	(1u << 1) /* this direction sent a RST */
 #define LB_CT_F_PICKUP	(1u << 2) /* created mid-stream (no SYN): conntrack was lost */
 #define LB_CT_F_REPLIED (1u << 3) /* REPLY entry only: the backend has answered */
+#define LB_CT_F_LASTACK (1u << 4) /* both sides sent FIN, this one first: next is its last ACK */
+#define LB_CT_F_CLOSED	(1u << 5) /* the flow's "closed" event was emitted (or not wanted) */
+
+/* lb_ct_val.route: how the flow's backend was chosen. */
+#define LB_ROUTE_DEFAULT  0 /* the listener's default group */
+#define LB_ROUTE_SOURCE	  1 /* a source route (lb_routes) */
+#define LB_ROUTE_ACCEPTOR 2 /* lbd's own SNI acceptor (the backend address was 0) */
 
 struct lb_ct_val {
 	__be32 nat_addr; /* ORIG: backend address; REPLY: listener address */
 	__be16 nat_port; /* ORIG: backend port;    REPLY: listener port */
 	__u8 flags;	 /* LB_CT_F_* */
-	__u8 pad0;
+	__u8 route;	 /* LB_ROUTE_* */
 	__u32 proxy_id;
 	__u32 target_id;
 	__u64 created_ns;   /* CLOCK_MONOTONIC (coarse) when the flow was created */
 	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse), refreshed at most every LB_CT_TOUCH_NS */
+	__u64 pkts;	    /* packets of this entry's direction since the flow was created */
+	__u64 bytes;	    /* their IPv4 total length */
 };
-_Static_assert(sizeof(struct lb_ct_val) == 32, "lb_ct_val layout");
+_Static_assert(sizeof(struct lb_ct_val) == 48, "lb_ct_val layout");
 
 /* Refresh last_seen_ns at most this often: keeps an established flow's entry read-mostly. */
 #define LB_CT_TOUCH_NS 1000000000ull
@@ -169,8 +178,55 @@ enum lb_global_counter {
 	LB_G_DROP_NO_BACKEND,  /* new flow with no eligible backend */
 	LB_G_ERR_CT_INSERT,    /* conntrack insert failed */
 	LB_G_CT_REUSED,	       /* a closed flow's entries dropped: its backend 4-tuple was reused */
+	LB_G_EVENTS_LOST,      /* connection events not emitted: the ring buffer was full */
 	LB_G_MAX,
 };
+
+/*
+ * lb_events: the connection event stream, a BPF ring buffer read by lbd on its event loop.
+ * Emitted only while stats are enabled (lb_events_on in the programs' .bss, set by lbd).
+ * "opened" comes from the packet that created the flow; "closed" from the packet that ended
+ * it (a RST, or the last ACK after both FINs), counters included; flows that end without
+ * such a packet (idle timeout, lost last ACK) get their "closed" event from lbd's sweeper,
+ * in the same layout. "in" is client -> backend, "out" backend -> client.
+ */
+#define LB_EV_OPENED 1
+#define LB_EV_CLOSED 2
+
+/* lb_event.reason of LB_EV_CLOSED. */
+#define LB_CLOSE_FIN	    1 /* both sides sent FIN */
+#define LB_CLOSE_RST	    2 /* a side sent RST */
+#define LB_CLOSE_TIMEOUT    3 /* idle longer than the protocol's timeout (lbd's sweeper) */
+#define LB_CLOSE_UNANSWERED 4 /* the backend never answered (lbd's sweeper) */
+
+struct lb_event {
+	__u8 type;   /* LB_EV_* */
+	__u8 proto;  /* LB_PROTO_* */
+	__u8 route;  /* LB_ROUTE_* */
+	__u8 reason; /* LB_CLOSE_* (closed only) */
+	__u8 flags;  /* both entries' LB_CT_F_* merged */
+	__u8 pad0[3];
+	__u32 proxy_id;
+	__u32 target_id;
+	__be32 client_addr;
+	__be32 listen_addr;
+	__be32 backend_addr;
+	__be16 client_port;
+	__be16 listen_port;
+	__be16 backend_port;
+	__u16 pad1;
+	__u32 pad2;
+	__u64 ts_ns;	  /* CLOCK_MONOTONIC (coarse) of the event */
+	__u64 created_ns; /* CLOCK_MONOTONIC (coarse) when the flow was created */
+	__u64 pkts_in;
+	__u64 bytes_in;
+	__u64 pkts_out;
+	__u64 bytes_out;
+};
+_Static_assert(sizeof(struct lb_event) == 88, "lb_event layout");
+
+/* Size of the lb_events ring buffer (a power of two, page aligned): ~10,000 events. */
+#define LB_EVENTS_RING_BYTES (1u << 20)
 
 /* lb_meta: one entry written by lbd, read back by the next lbd to check the pinned layout. */
 struct lb_meta {

@@ -106,6 +106,12 @@ struct lb_config *lb_config_dup(const struct lb_config *cfg)
 	if (!d)
 		return NULL;
 	d->settings = cfg->settings;
+	d->settings.access_log = NULL; /* not @cfg's: lb_config_free(d) below frees it */
+	if (cfg->settings.access_log) {
+		d->settings.access_log = strdup(cfg->settings.access_log);
+		if (!d->settings.access_log)
+			goto nomem;
+	}
 	if (cfg->n_proxies) {
 		d->proxies = calloc(cfg->n_proxies, sizeof(*d->proxies));
 		if (!d->proxies)
@@ -143,6 +149,7 @@ void lb_config_free(struct lb_config *cfg)
 	for (i = 0; i < cfg->n_proxies && cfg->proxies; i++)
 		lb_proxy_cfg_release(&cfg->proxies[i]);
 	free(cfg->proxies);
+	free(cfg->settings.access_log);
 	free(cfg);
 }
 

@@ -111,6 +111,7 @@ struct lb_settings {
 	bool metrics_listen;		/* serve Prometheus metrics over HTTP (metrics-listen) */
 	uint32_t metrics_addr;		/* network order; valid when metrics_listen */
 	uint16_t metrics_port;		/* host order; valid when metrics_listen */
+	char *access_log;		/* JSON-lines log file (access-log), owned; NULL: none */
 };
 
 struct lb_config {
@@ -148,7 +149,10 @@ static inline bool lb_proxy_has_target(const struct lb_proxy_cfg *p, uint32_t ad
 	return false;
 }
 
-/* Fill @s with the documented defaults. */
+/*
+ * Fill @s with the documented defaults. @s is taken as holding nothing: an access_log it had
+ * is not freed (lb_config_free() frees that of a configuration).
+ */
 void lb_settings_default(struct lb_settings *s);
 
 /*

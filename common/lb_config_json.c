@@ -224,11 +224,13 @@ static json_t *settings_to_json(const struct lb_settings *s)
 	      json_object_set_new(o, "sni-splice",
 				  word(lb_cfg_splice_mode_names,
 				       ARRAY_SIZE(lb_cfg_splice_mode_names), s->sni_splice));
-	/* Absent means off: there is no word for "no listener". */
+	/* Absent means off: there is no word for "no listener", nor for "no access log". */
 	if (!ret && s->metrics_listen)
 		ret = json_object_set_new(
 			o, "metrics-listen",
 			json_string(lb_format_target(s->metrics_addr, s->metrics_port, ep)));
+	if (!ret && s->access_log)
+		ret = json_object_set_new(o, "access-log", json_string(s->access_log));
 	return finish(o, ret);
 }
 

@@ -263,6 +263,30 @@ static int parse_listen_at(struct ctx *c, json_t *x, const char *path, uint32_t 
 	return 0;
 }
 
+/*
+ * A file path; null leaves *out NULL (no file). The length is the JSON string's, so a
+ * "\u0000" inside cannot cut the path short into another one.
+ */
+static int parse_access_log(struct ctx *c, json_t *x, const char *path, char **out)
+{
+	const char *s = NULL;
+	int ret;
+
+	if (json_is_null(x))
+		return 0;
+	ret = get_string(c, x, path, &s);
+	if (!ret && strlen(s) != json_string_length(x))
+		ret = lb_cfg_fail(
+			c, path,
+			"must not contain a NUL byte (\\u0000): a file path cannot hold one");
+	if (!ret)
+		ret = lb_cfg_check_access_log(c, path, s);
+	if (ret)
+		return ret;
+	*out = strdup(s);
+	return *out ? 0 : lb_cfg_fail_nomem(c);
+}
+
 static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 {
 	static const char *const keys[] = {"stats-enabled",
@@ -278,6 +302,7 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 					   "sni-max-pending",
 					   "sni-splice",
 					   "metrics-listen",
+					   "access-log",
 					   NULL};
 	char p[JPATH_MAX];
 	long long v = 0;
@@ -347,6 +372,12 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 		if (ret)
 			return ret;
 		s->metrics_listen = true;
+	}
+	x = json_object_get(j, "access-log");
+	if (x) {
+		ret = parse_access_log(c, x, "settings.access-log", &s->access_log);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

@@ -9,6 +9,7 @@
 #ifndef LB_CONFIG_PRIV_H
 #define LB_CONFIG_PRIV_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,8 +26,9 @@
 #define WEIGHT_SUM     100
 #define HC_CODE_MIN    100
 #define HC_CODE_MAX    599
-#define SNI_LABEL_MAX  63	     /* RFC 1035 section 2.3.4 */
-#define SNI_ROUTES_MAX LB_MAX_ROUTES /* per proxy, as for source routes */
+#define SNI_LABEL_MAX  63	      /* RFC 1035 section 2.3.4 */
+#define SNI_ROUTES_MAX LB_MAX_ROUTES  /* per proxy, as for source routes */
+#define LOG_PATH_MAX   (PATH_MAX - 1) /* bytes of a file path open() takes, NUL aside */
 
 /* Which health-check fields a health-check object set itself (the rest are inherited). */
 #define HC_SET_INTERVAL (1u << 0)
@@ -131,6 +133,12 @@ int lb_cfg_check_hc_path(struct ctx *c, const char *path, const char *s);
  */
 int lb_cfg_check_hc(struct ctx *c, const struct lb_hc_cfg *hc, const char *path, unsigned int set,
 		    const char *base);
+
+/*
+ * The file path @s of settings.access-log, reported at @path: absolute, at most LOG_PATH_MAX
+ * bytes, and naming a file rather than a directory.
+ */
+int lb_cfg_check_access_log(struct ctx *c, const char *path, const char *s);
 
 int lb_cfg_check_group_size(struct ctx *c, const char *path, size_t n);
 

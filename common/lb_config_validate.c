@@ -134,6 +134,26 @@ int lb_cfg_check_hc_path(struct ctx *c, const char *path, const char *s)
 	return 0;
 }
 
+int lb_cfg_check_access_log(struct ctx *c, const char *path, const char *s)
+{
+	char q[LB_QUOTE_MAX];
+	const char *base;
+	size_t n = strnlen(s, LOG_PATH_MAX + 1);
+
+	/* lbd's working directory is nobody's business: a relative path would move with it. */
+	if (s[0] != '/')
+		return lb_cfg_fail(c, path, "must be an absolute path, not %s", lb_quote(s, q));
+	if (n > LOG_PATH_MAX)
+		return lb_cfg_fail(c, path, "is longer than %d bytes", LOG_PATH_MAX);
+	base = strrchr(s, '/') + 1;
+	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+		return lb_cfg_fail(c, path,
+				   "%s names a directory; give the path of a file (e.g. "
+				   "\"/var/log/lbd/access.log\")",
+				   lb_quote(s, q));
+	return 0;
+}
+
 int lb_cfg_check_hc(struct ctx *c, const struct lb_hc_cfg *hc, const char *path, unsigned int set,
 		    const char *base)
 {
@@ -185,6 +205,7 @@ static int check_settings(struct ctx *c, const struct lb_settings *s)
 {
 	char p[JPATH_MAX];
 	size_t i;
+	int ret;
 
 	for (i = 0; i < ARRAY_SIZE(lb_cfg_settings_fields); i++) {
 		const struct u32_field *f = &lb_cfg_settings_fields[i];
@@ -204,6 +225,9 @@ static int check_settings(struct ctx *c, const struct lb_settings *s)
 	if (s->metrics_listen && s->metrics_addr && lb_addr_unusable(s->metrics_addr))
 		return lb_cfg_fail(c, "settings.metrics-listen", "%s",
 				   lb_addr_unusable(s->metrics_addr));
+	ret = s->access_log ? lb_cfg_check_access_log(c, "settings.access-log", s->access_log) : 0;
+	if (ret)
+		return ret;
 	return lb_cfg_check_hc(c, &s->health_check_defaults, "settings.health-check-defaults",
 			       HC_SET_BOTH, HC_BASE_BUILTIN);
 }

@@ -247,9 +247,25 @@ static const struct lb_cli_spec cli_DRAIN_STATUS = {
 };
 
 static const struct lb_cli_spec cli_STATS = {
-	.args = ARGS(POS("proxy", STRING, "PROXY", false, NULL)),
+	.args = ARGS(POS("proxy", STRING, "PROXY", false, NULL),
+		     FLAG("follow", "follow",
+			  "then print one line per connection opened or closed (with --json, one "
+			  "JSON object per line) until interrupted; needs stats enabled "
+			  "(lbctl enable-stats)")),
 	.examples = EXAMPLES("lbctl stats", "lbctl stats web",
-			     "lbctl --json stats web | jq '.proxies[0].counters'"),
+			     "lbctl --json stats web | jq '.proxies[0].counters'",
+			     "lbctl stats web --follow",
+			     "lbctl --json stats --follow | jq -c 'select(.event == \"closed\")'"),
+};
+
+static const struct lb_cli_spec cli_ENABLE_STATS = {
+	.args = NO_ARGS,
+	.examples = EXAMPLES("lbctl enable-stats"),
+};
+
+static const struct lb_cli_spec cli_DISABLE_STATS = {
+	.args = NO_ARGS,
+	.examples = EXAMPLES("lbctl disable-stats"),
 };
 
 static const struct lb_cli_spec cli_METRICS = {

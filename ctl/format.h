@@ -62,6 +62,14 @@ bool lb_format_health_result(FILE *out, const char *method, const json_t *result
  */
 void lb_format_health_event(FILE *out, const json_t *event, time_t when);
 
+/*
+ * One line for a connection event of `stats --follow`:
+ *   TIME opened PROXY PROTO CLIENT -> LISTENER -> TARGET (ROUTE)
+ *   TIME closed PROXY PROTO CLIENT -> LISTENER -> TARGET REASON DURATION
+ *        in PKTS pkts BYTES out PKTS pkts BYTES
+ */
+void lb_format_stats_event(FILE *out, const json_t *event);
+
 /* format_drain.c: the results of drain, undrain and drain-status, as above. */
 bool lb_format_drain_result(FILE *out, const char *method, const json_t *result);
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* stream.c - health --follow and drain --wait (see stream.h). */
+/* stream.c - health --follow, stats --follow and drain --wait (see stream.h). */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,7 +13,8 @@
 
 enum lb_stream_kind lb_stream_kind_of(const char *method, const json_t *params)
 {
-	if (!strcmp(method, "health") && json_is_true(json_object_get(params, "follow")))
+	if ((!strcmp(method, "health") || !strcmp(method, "stats")) &&
+	    json_is_true(json_object_get(params, "follow")))
 		return LB_STREAM_FOLLOW;
 	if (!strcmp(method, "drain") && json_is_true(json_object_get(params, "wait")))
 		return LB_STREAM_WAIT;
@@ -53,17 +54,28 @@ static const json_t *note_params(const json_t *msg, const char *method)
 	return params ? params : json_null();
 }
 
-static void print_event(const struct lb_stream *s, const json_t *msg)
+/* What a follow prints: the notifications of one method, of one proxy or all. */
+struct follow_filter {
+	bool stats;	   /* "stats-event", else "health-event" */
+	const char *proxy; /* stats: only this proxy's connections; NULL: all */
+};
+
+static void print_event(const struct lb_stream *s, const struct follow_filter *f, const json_t *msg)
 {
-	const json_t *ev = note_params(msg, "health-event");
+	const json_t *ev = note_params(msg, f->stats ? "stats-event" : "health-event");
+	const char *proxy;
 
 	if (!ev)
 		return;
-	if (s->json) {
-		json_line(s, ev);
+	proxy = json_string_value(json_object_get(ev, "proxy"));
+	if (f->stats && f->proxy && (!proxy || strcmp(proxy, f->proxy)))
 		return;
-	}
-	lb_format_health_event(s->out, ev, s->clock ? s->clock() : time(NULL));
+	if (s->json)
+		json_line(s, ev);
+	else if (f->stats)
+		lb_format_stats_event(s->out, ev);
+	else
+		lb_format_health_event(s->out, ev, s->clock ? s->clock() : time(NULL));
 	fflush(s->out);
 }
 
@@ -139,7 +151,7 @@ static int print_reply(const struct lb_stream *s, const char *method, const json
 }
 
 /* After the reply: events until lbd hangs up or the user interrupts. No timeout. */
-static int follow(struct lb_client *c, const struct lb_stream *s)
+static int follow(struct lb_client *c, const struct lb_stream *s, const struct follow_filter *f)
 {
 	json_t *msg;
 	int r;
@@ -154,7 +166,7 @@ static int follow(struct lb_client *c, const struct lb_stream *s)
 		}
 		if (r)
 			return r;
-		print_event(s, msg);
+		print_event(s, f, msg);
 		json_decref(msg);
 	}
 }
@@ -163,6 +175,10 @@ int lb_stream_call(struct lb_client *c, const char *method, const json_t *params
 		   enum lb_stream_kind kind, const struct lb_stream *s)
 {
 	struct call_ctx ctx = {.s = s};
+	struct follow_filter f = {
+		.stats = !strcmp(method, "stats"),
+		.proxy = json_string_value(json_object_get(params, "proxy")),
+	};
 	json_t *resp = NULL, *msg;
 	size_t i;
 	int r;
@@ -180,9 +196,15 @@ int lb_stream_call(struct lb_client *c, const char *method, const json_t *params
 	else if (r == -EINTR && kind == LB_STREAM_FOLLOW)
 		r = EXIT_OK; /* interrupted before the reply: nothing to show */
 	if (r == EXIT_OK && resp && kind == LB_STREAM_FOLLOW) {
+		if (f.stats &&
+		    json_is_false(json_object_get(
+			    json_object_get(json_object_get(resp, "result"), "events"), "enabled")))
+			fputs("lbctl: stats are disabled: no connection events until "
+			      "\"lbctl enable-stats\"\n",
+			      s->err);
 		json_array_foreach (ctx.early, i, msg)
-			print_event(s, msg);
-		r = follow(c, s);
+			print_event(s, &f, msg);
+		r = follow(c, s, &f);
 	}
 	json_decref(ctx.early);
 	json_decref(resp);

@@ -5,6 +5,8 @@
  *   health {"follow": true}   the reply, then "health-event" notifications until lbd closes
  *                             the connection or the user interrupts; the client's reply
  *                             timeout applies to the reply only.
+ *   stats {"follow": true}    the same with "stats-event" notifications (connections opened
+ *                             and closed), of the proxy in "proxy" only when it is given.
  *   drain {"wait": true}      "drain-progress" notifications while the drain runs, then the
  *                             reply (the final status) when it ends; the exit status says
  *                             how it ended.
@@ -26,7 +28,7 @@
 
 enum lb_stream_kind {
 	LB_STREAM_NONE,	  /* an ordinary call */
-	LB_STREAM_FOLLOW, /* health --follow */
+	LB_STREAM_FOLLOW, /* health --follow, stats --follow */
 	LB_STREAM_WAIT,	  /* drain --wait */
 };
 

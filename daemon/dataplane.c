@@ -573,6 +573,18 @@ DP_FD(tstats)
 DP_FD(gstats)
 DP_FD(pnames)
 DP_FD(tnames)
+DP_FD(events)
+
+void lb_dataplane_set_events(struct lb_dataplane *dp, bool on)
+{
+	/* .bss is memory-mapped: the programs see the store at their next packet. */
+	__atomic_store_n(&dp->skel->bss->lb_events_on, on ? 1u : 0u, __ATOMIC_RELAXED);
+}
+
+bool lb_dataplane_events(const struct lb_dataplane *dp)
+{
+	return __atomic_load_n(&dp->skel->bss->lb_events_on, __ATOMIC_RELAXED) != 0;
+}
 
 int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, char *err, size_t errlen)
 {

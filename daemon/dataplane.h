@@ -98,5 +98,10 @@ int lb_dataplane_fd_tstats(const struct lb_dataplane *dp);
 int lb_dataplane_fd_gstats(const struct lb_dataplane *dp);
 int lb_dataplane_fd_pnames(const struct lb_dataplane *dp);
 int lb_dataplane_fd_tnames(const struct lb_dataplane *dp);
+int lb_dataplane_fd_events(const struct lb_dataplane *dp); /* the lb_events ring buffer */
+
+/* Turn the datapath's connection events (lb_events) on or off; takes effect at once. */
+void lb_dataplane_set_events(struct lb_dataplane *dp, bool on);
+bool lb_dataplane_events(const struct lb_dataplane *dp);
 
 #endif /* LBD_DATAPLANE_H */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access_log.h"
+#include "conn_events.h"
 #include "lb_addr.h"
 #include "lb_log.h"
 #include "lb_select.h"
@@ -412,6 +414,7 @@ static void metrics_commit(struct lbd *l, const struct lb_settings *nx,
 int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 {
 	struct lb_metrics_http *metrics;
+	struct lb_access_log *log;
 	char(*added)[IF_NAMESIZE];
 	char undo_err[LB_ERR_MAX];
 	size_t n_added = 0, i;
@@ -425,12 +428,18 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	ret = check_ifaces_exist(next, err, errlen);
 	if (ret)
 		return ret;
-	ret = metrics_prepare(l, &next->settings, &metrics, err, errlen);
+	ret = lbd_events_prepare(l, &next->settings, &log, err, errlen);
 	if (ret)
 		return ret;
+	ret = metrics_prepare(l, &next->settings, &metrics, err, errlen);
+	if (ret) {
+		lb_access_log_close(log);
+		return ret;
+	}
 	added = calloc(count_ifaces(next) + 1, IF_NAMESIZE);
 	if (!added) {
 		lb_metrics_http_stop(metrics);
+		lb_access_log_close(log);
 		return lb_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 
@@ -456,6 +465,7 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 			lb_dataplane_detach(l->dp, added[i]);
 		free(added);
 		lb_metrics_http_stop(metrics);
+		lb_access_log_close(log);
 		return ret;
 	}
 	free(added);
@@ -473,6 +483,7 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	lb_config_free(l->cfg);
 	l->cfg = next;
 	metrics_commit(l, &l->cfg->settings, metrics);
+	lbd_events_commit(l, log);
 	if (l->sni && lb_sni_sync(l->sni, l->cfg, true, undo_err, sizeof(undo_err)))
 		lb_warn("%s", undo_err);
 	if (l->drains) {
@@ -514,6 +525,9 @@ int lbd_reload(struct lbd *l, char *err, size_t errlen)
 		lb_config_free(next);
 		return ret;
 	}
+	/* logrotate sends SIGHUP after moving the log away: write a new one. */
+	if (lbd_events_reopen_log(l, err, errlen))
+		lb_warn("%s", err);
 	lb_info("reloaded %s: %zu prox%s", l->args.config_path, l->cfg->n_proxies,
 		l->cfg->n_proxies == 1 ? "y" : "ies");
 	return 0;

@@ -17,6 +17,7 @@
 
 #include "args.h"
 #include "dataplane.h"
+#include "events.h"
 #include "drain.h"
 #include "health.h"
 #include "ifaddr.h"
@@ -41,11 +42,16 @@ struct lbd {
 	struct lb_rpc_server *rpc;
 	struct lb_health *health;
 	struct lb_drains *drains;
-	struct lb_splicer *splicer;	 /* moves bytes of SNI-routed connections */
-	struct lb_sni *sni;		 /* the SNI acceptors */
-	struct lb_subs health_subs;	 /* clients following health events */
-	struct lb_metrics_http *metrics; /* settings.metrics-listen, when set */
-	json_t *last_weights;		 /* proxy name -> its groups' effective weights, as sent */
+	struct lb_splicer *splicer;	  /* moves bytes of SNI-routed connections */
+	struct lb_sni *sni;		  /* the SNI acceptors */
+	struct lb_subs health_subs;	  /* clients following health events */
+	struct lb_subs stats_subs;	  /* clients following connection events */
+	struct lb_events *events;	  /* the datapath's event ring, read on the loop */
+	struct lb_access_log *access_log; /* settings.access-log, when set */
+	uint64_t events_sent;		  /* events sent to subscribers */
+	uint64_t events_missed;		  /* ... and missed by subscribers too slow to read */
+	struct lb_metrics_http *metrics;  /* settings.metrics-listen, when set */
+	json_t *last_weights;		  /* proxy name -> its groups' effective weights, as sent */
 	/* The RPC call being handled, for handlers that stream or answer later. */
 	struct lb_rpc_client *call_client;
 	json_t *call_id;

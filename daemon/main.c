@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "conn_events.h"
 #include "counters.h"
 #include "lb_log.h"
 #include "lbd.h"
@@ -74,6 +75,7 @@ static void free_engines(struct lbd *l)
 	lb_splicer_free(l->splicer);
 	l->splicer = NULL;
 	lb_subs_release(&l->health_subs);
+	lbd_events_stop(l);
 	lb_metrics_http_stop(l->metrics);
 	l->metrics = NULL;
 }
@@ -171,6 +173,11 @@ static int start_services(struct lbd *l)
 	l->sweeper = lb_sweeper_start(l->loop, l->dp, &to);
 	if (!l->sweeper)
 		return -ENOMEM;
+	ret = lbd_events_start(l, err, sizeof(err));
+	if (ret) {
+		lb_err("%s", err);
+		return ret;
+	}
 	l->ifwatch = lb_ifwatch_start(l->loop, on_addresses_changed, l);
 	if (!l->ifwatch)
 		lb_warn("cannot watch interface addresses (%s); listeners follow the addresses "

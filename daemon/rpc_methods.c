@@ -42,6 +42,8 @@ static const lbd_rpc_handler handlers[LB_M_COUNT] = {
 	[LB_M_REMOVE_SNI_ROUTE] = lbd_rpc_remove_sni_route,
 	[LB_M_LIST_SNI_ROUTES] = lbd_rpc_list_sni_routes,
 	[LB_M_STATS] = lbd_rpc_stats,
+	[LB_M_ENABLE_STATS] = lbd_rpc_enable_stats,
+	[LB_M_DISABLE_STATS] = lbd_rpc_disable_stats,
 	[LB_M_METRICS] = lbd_rpc_metrics,
 };
 

@@ -109,6 +109,8 @@ int lbd_rpc_list_sni_routes(struct lbd *l, json_t *params, json_t **result, stru
 
 /* rpc_stats.c */
 int lbd_rpc_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_enable_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_disable_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
 int lbd_rpc_metrics(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
 
 /*

@@ -112,6 +112,11 @@ static void write_done(uv_write_t *req, int status)
 	(void)status; /* a failed write surfaces as a read error/EOF and closes the client */
 }
 
+size_t lb_rpc_client_queued(const struct lb_rpc_client *c)
+{
+	return c->closing ? 0 : uv_stream_get_write_queue_size((const uv_stream_t *)&c->pipe);
+}
+
 void lb_rpc_client_send(struct lb_rpc_client *c, json_t *msg)
 {
 	struct write_req *w;

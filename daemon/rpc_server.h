@@ -73,6 +73,9 @@ void lb_rpc_client_unref(struct lb_rpc_client *c);
 /* False once the peer disconnected (further sends are dropped). */
 bool lb_rpc_client_connected(const struct lb_rpc_client *c);
 
+/* Bytes written to @c that it has not read yet. */
+size_t lb_rpc_client_queued(const struct lb_rpc_client *c);
+
 /* The peer's credentials. */
 uid_t lb_rpc_client_uid(const struct lb_rpc_client *c);
 

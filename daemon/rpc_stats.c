@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn_events.h"
 #include "counters.h"
 #include "lb_addr.h"
 #include "lb_log.h"
@@ -225,7 +226,41 @@ int lbd_rpc_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc
 	if (only && !lbd_find_proxy(l->cfg, only))
 		return lbd_rpc_no_proxy(e, only);
 	*result = stats_json(l, only, e);
-	return *result ? 0 : -1;
+	if (!*result)
+		return -1;
+	/* The subscription starts with the reply: no event is lost between the two. */
+	if (json_is_true(json_object_get(params, "follow")) &&
+	    lb_subs_add(&l->stats_subs, l->call_client)) {
+		json_decref(*result);
+		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	}
+	json_object_set_new(*result, "events", lbd_events_status(l));
+	return 0;
+}
+
+static int set_stats(struct lbd *l, bool on, json_t **result, struct lbd_rpc_err *e)
+{
+	struct lb_config *next = lb_config_dup(l->cfg);
+
+	if (!next)
+		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	next->settings.stats_enabled = on;
+	if (lbd_rpc_apply(l, next, e))
+		return -1;
+	*result = json_pack("{s:b}", "enabled", on);
+	return 0;
+}
+
+int lbd_rpc_enable_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	(void)params;
+	return set_stats(l, true, result, e);
+}
+
+int lbd_rpc_disable_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	(void)params;
+	return set_stats(l, false, result, e);
 }
 
 int lbd_rpc_metrics(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)

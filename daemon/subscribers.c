@@ -42,6 +42,22 @@ void lb_subs_broadcast(struct lb_subs *s, const char *method, json_t *params)
 		lb_rpc_client_send(s->c[i], lb_rpc_notification(method, json_incref(params)));
 }
 
+size_t lb_subs_broadcast_lossy(struct lb_subs *s, const char *method, json_t *params,
+			       size_t max_queued)
+{
+	size_t i, skipped = 0;
+
+	prune(s);
+	for (i = 0; i < s->n; i++) {
+		if (lb_rpc_client_queued(s->c[i]) > max_queued) {
+			skipped++;
+			continue;
+		}
+		lb_rpc_client_send(s->c[i], lb_rpc_notification(method, json_incref(params)));
+	}
+	return skipped;
+}
+
 size_t lb_subs_count(struct lb_subs *s)
 {
 	prune(s);

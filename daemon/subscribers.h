@@ -24,6 +24,13 @@ int lb_subs_add(struct lb_subs *s, struct lb_rpc_client *c);
 /* Send the notification @method with @params (borrowed) to every live subscriber. */
 void lb_subs_broadcast(struct lb_subs *s, const char *method, json_t *params);
 
+/*
+ * The same, except that a subscriber with more than @max_queued bytes not yet read misses
+ * this notification (it stays subscribed). Returns the number of subscribers that missed it.
+ */
+size_t lb_subs_broadcast_lossy(struct lb_subs *s, const char *method, json_t *params,
+			       size_t max_queued);
+
 /* Number of live subscribers (after dropping the departed). */
 size_t lb_subs_count(struct lb_subs *s);
 

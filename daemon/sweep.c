@@ -18,6 +18,8 @@ struct lb_sweeper {
 	struct lb_dataplane *dp;
 	struct lb_sweep_timeouts t;
 	struct lb_sweep_result last;
+	lb_sweep_close_fn on_close;
+	void *close_arg;
 };
 
 /* The clock the datapath stamps with (bpf_ktime_get_coarse_ns). */
@@ -197,7 +199,47 @@ out:
 struct sweep_ctx {
 	int ct_fd;
 	struct lb_sweep_result *res;
+	lb_sweep_close_fn on_close;
+	void *close_arg;
 };
+
+/*
+ * The "closed" event of a flow that ends without a packet that closes it in the datapath:
+ * idle timeout, never answered, or a FIN close whose last ACK never came.
+ */
+void lb_sweep_close_event(const struct lb_flow_view *f, struct lb_event *ev)
+{
+	const struct lb_ct_val *o = f->orig, *r = f->reply;
+	uint8_t flags = o->flags | (r ? r->flags : 0);
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = LB_EV_CLOSED;
+	ev->proto = f->key->proto;
+	ev->route = o->route;
+	ev->flags = flags;
+	if (!f->live)
+		ev->reason = (flags & LB_CT_F_RST) ? LB_CLOSE_RST : LB_CLOSE_FIN;
+	else if (f->key->proto == LB_PROTO_TCP && !(r && (r->flags & LB_CT_F_REPLIED)))
+		ev->reason = LB_CLOSE_UNANSWERED;
+	else
+		ev->reason = LB_CLOSE_TIMEOUT;
+	ev->proxy_id = o->proxy_id;
+	ev->target_id = o->target_id;
+	ev->client_addr = f->key->saddr;
+	ev->client_port = f->key->sport;
+	ev->listen_addr = f->key->daddr;
+	ev->listen_port = f->key->dport;
+	ev->backend_addr = o->nat_addr;
+	ev->backend_port = o->nat_port;
+	ev->ts_ns = f->now_ns;
+	ev->created_ns = o->created_ns;
+	ev->pkts_in = o->pkts;
+	ev->bytes_in = o->bytes;
+	if (r) {
+		ev->pkts_out = r->pkts;
+		ev->bytes_out = r->bytes;
+	}
+}
 
 static int sweep_flow(const struct lb_flow_view *f, void *arg)
 {
@@ -212,6 +254,13 @@ static int sweep_flow(const struct lb_flow_view *f, void *arg)
 		bpf_map_delete_elem(c->ct_fd, f->key);
 		bpf_map_delete_elem(c->ct_fd, &rk);
 		res->expired++;
+		if (c->on_close &&
+		    !((f->orig->flags | (f->reply ? f->reply->flags : 0)) & LB_CT_F_CLOSED)) {
+			struct lb_event ev;
+
+			lb_sweep_close_event(f, &ev);
+			c->on_close(c->close_arg, &ev);
+		}
 		return 0;
 	}
 	if (f->live) {
@@ -240,13 +289,24 @@ static void sweep_orphan(const struct ct_entry *e, uint64_t now, void *arg)
 		bpf_map_delete_elem(c->ct_fd, &e->k);
 }
 
-int lb_sweep_once(int ct_fd, const struct lb_sweep_timeouts *t, struct lb_sweep_result *res)
+static int sweep(int ct_fd, const struct lb_sweep_timeouts *t, struct lb_sweep_result *res,
+		 lb_sweep_close_fn on_close, void *close_arg)
 {
 	struct lb_sweep_result local;
-	struct sweep_ctx c = {.ct_fd = ct_fd, .res = res ? res : &local};
+	struct sweep_ctx c = {
+		.ct_fd = ct_fd,
+		.res = res ? res : &local,
+		.on_close = on_close,
+		.close_arg = close_arg,
+	};
 
 	memset(c.res, 0, sizeof(*c.res));
 	return ct_scan(ct_fd, t, sweep_flow, sweep_orphan, &c);
+}
+
+int lb_sweep_once(int ct_fd, const struct lb_sweep_timeouts *t, struct lb_sweep_result *res)
+{
+	return sweep(ct_fd, t, res, NULL, NULL);
 }
 
 static uint64_t sweep_interval_ms(const struct lb_sweep_timeouts *t)
@@ -264,7 +324,7 @@ static uint64_t sweep_interval_ms(const struct lb_sweep_timeouts *t)
 static void sweeper_tick(uv_timer_t *timer)
 {
 	struct lb_sweeper *s = timer->data;
-	int ret = lb_sweep_once(lb_dataplane_fd_ct(s->dp), &s->t, &s->last);
+	int ret = sweep(lb_dataplane_fd_ct(s->dp), &s->t, &s->last, s->on_close, s->close_arg);
 
 	if (ret)
 		lb_warn("conntrack sweep failed: %s", strerror(-ret));
@@ -292,6 +352,12 @@ void lb_sweeper_set_timeouts(struct lb_sweeper *s, const struct lb_sweep_timeout
 {
 	s->t = *t;
 	uv_timer_set_repeat(&s->timer, sweep_interval_ms(t));
+}
+
+void lb_sweeper_on_close(struct lb_sweeper *s, lb_sweep_close_fn fn, void *arg)
+{
+	s->on_close = fn;
+	s->close_arg = arg;
 }
 
 const struct lb_sweep_result *lb_sweeper_last(const struct lb_sweeper *s)

@@ -72,6 +72,13 @@ int lb_sweep_once(int ct_fd, const struct lb_sweep_timeouts *t, struct lb_sweep_
 struct lb_sweeper *lb_sweeper_start(uv_loop_t *loop, struct lb_dataplane *dp,
 				    const struct lb_sweep_timeouts *t);
 
+/* Called for every removed flow whose "closed" event the datapath did not emit. */
+typedef void (*lb_sweep_close_fn)(void *arg, const struct lb_event *ev);
+void lb_sweeper_on_close(struct lb_sweeper *s, lb_sweep_close_fn fn, void *arg);
+
+/* The "closed" event (struct lb_event) of the flow @f that the sweeper removes. */
+void lb_sweep_close_event(const struct lb_flow_view *f, struct lb_event *ev);
+
 /* Change the timeouts (after a reload). */
 void lb_sweeper_set_timeouts(struct lb_sweeper *s, const struct lb_sweep_timeouts *t);
 

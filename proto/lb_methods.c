@@ -70,6 +70,14 @@ static const struct lb_param p_health[] = {
 	P_END,
 };
 
+static const struct lb_param p_stats[] = {
+	{"proxy", LB_PT_STRING, false, "only this proxy"},
+	{"follow", LB_PT_BOOL, false,
+	 "after the reply, stream stats-event notifications (connections opened and closed) "
+	 "until the client disconnects"},
+	P_END,
+};
+
 static const struct lb_param p_set_target_status[] = {
 	{"proxy", LB_PT_STRING, true, "proxy name"},
 	{"target", LB_PT_STRING, true, "the target, ip:port"},
@@ -146,7 +154,9 @@ static const struct lb_param *const method_params[LB_M_COUNT] = {
 	[LB_M_ADD_SNI_ROUTE] = p_add_sni_route,
 	[LB_M_REMOVE_SNI_ROUTE] = p_remove_sni_route,
 	[LB_M_LIST_SNI_ROUTES] = p_proxy_optional,
-	[LB_M_STATS] = p_proxy_optional,
+	[LB_M_STATS] = p_stats,
+	[LB_M_ENABLE_STATS] = p_none,
+	[LB_M_DISABLE_STATS] = p_none,
 	[LB_M_METRICS] = p_none,
 };
 

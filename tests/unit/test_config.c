@@ -242,6 +242,48 @@ START_TEST(test_full_config)
 END_TEST
 
 /* Per-target health checks: the defaults, with the target's own fields on top. */
+/* "{... 'settings':{'access-log':'/' + @n - 1 times 'a'}}", a path of @n bytes; free() it. */
+static char *with_log_path(size_t n)
+{
+	static const char head[] = "{'proxies':[{'name':'web'," LISTEN "," DT "}],"
+				   "'settings':{'access-log':'/",
+			  tail[] = "'}}";
+	char *s = malloc(sizeof(head) + n + sizeof(tail));
+
+	ck_assert_ptr_nonnull(s);
+	strcpy(s, head);
+	memset(s + strlen(s), 'a', n - 1);
+	strcpy(s + sizeof(head) - 1 + n - 1, tail);
+	return s;
+}
+
+START_TEST(test_access_log)
+{
+	struct lb_config *cfg = parse_ok(WEB);
+	char *text;
+
+	/* Absent and null both mean no access log. */
+	ck_assert_ptr_null(cfg->settings.access_log);
+	lb_config_free(cfg);
+	cfg = parse_ok(WITH_SETTINGS("{'access-log':null}"));
+	ck_assert_ptr_null(cfg->settings.access_log);
+	lb_config_free(cfg);
+	cfg = parse_ok(WITH_SETTINGS("{'access-log':'/var/log/lbd/access.log'}"));
+	ck_assert_str_eq(cfg->settings.access_log, "/var/log/lbd/access.log");
+	lb_config_free(cfg);
+
+	/* PATH_MAX counts the NUL: 4095 bytes of path at most. */
+	text = with_log_path(4095);
+	cfg = parse_ok(text);
+	ck_assert_uint_eq(strlen(cfg->settings.access_log), 4095);
+	lb_config_free(cfg);
+	free(text);
+	text = with_log_path(4096);
+	parse_fails(text, "settings.access-log: is longer than 4095 bytes", true);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_hc_resolution)
 {
 	struct lb_config *cfg = parse_ok(full_config);
@@ -411,6 +453,10 @@ static const char *const accepted[] = {
 	WITH_SETTINGS("{}"),
 	WITH_SETTINGS("{'metrics-listen':'127.0.0.1:9100'}"),
 	WITH_SETTINGS("{'metrics-listen':'0.0.0.0:65535'}"),
+	WITH_SETTINGS("{'access-log':'/var/log/lbd/access.log'}"),
+	WITH_SETTINGS("{'access-log':'/access.log'}"),
+	WITH_SETTINGS("{'access-log':'/var/log/lbd/.access log.json'}"),
+	WITH_SETTINGS("{'access-log':null}"),
 	WITH_SETTINGS("{'stats-enabled':false,'health-check-enabled':true,'xdp-mode':'generic'}"),
 	WITH_SETTINGS("{'connection-timeout-sec':1,'udp-timeout-sec':604800,'max-connections':1024,"
 		      "'default-drain-timeout-ms':1000,'drain-check-interval-ms':100,"
@@ -1016,7 +1062,31 @@ static const struct {
 	 "settings: unknown key \"stats\" (expected one of: stats-enabled, connection-timeout-sec, "
 	 "udp-timeout-sec, max-connections, health-check-enabled, health-check-defaults, "
 	 "default-drain-timeout-ms, drain-check-interval-ms, xdp-mode, sni-hello-timeout-ms, "
-	 "sni-max-pending, sni-splice, metrics-listen)"},
+	 "sni-max-pending, sni-splice, metrics-listen, access-log)"},
+	{WITH_SETTINGS("{'access-log':'x.log'}"),
+	 "settings.access-log: must be an absolute path, not \"x.log\""},
+	{WITH_SETTINGS("{'access-log':'./x.log'}"),
+	 "settings.access-log: must be an absolute path, not \"./x.log\""},
+	{WITH_SETTINGS("{'access-log':''}"),
+	 "settings.access-log: must be an absolute path, not \"\""},
+	{WITH_SETTINGS("{'access-log':'/var/log/lbd/'}"),
+	 "settings.access-log: \"/var/log/lbd/\" names a directory; give the path of a file (e.g. "
+	 "\"/var/log/lbd/access.log\")"},
+	{WITH_SETTINGS("{'access-log':'/'}"),
+	 "settings.access-log: \"/\" names a directory; give the path of a file (e.g. "
+	 "\"/var/log/lbd/access.log\")"},
+	{WITH_SETTINGS("{'access-log':'/var/log/..'}"),
+	 "settings.access-log: \"/var/log/..\" names a directory; give the path of a file (e.g. "
+	 "\"/var/log/lbd/access.log\")"},
+	{WITH_SETTINGS("{'access-log':'/var/log/.'}"),
+	 "settings.access-log: \"/var/log/.\" names a directory; give the path of a file (e.g. "
+	 "\"/var/log/lbd/access.log\")"},
+	{WITH_SETTINGS("{'access-log':true}"),
+	 "settings.access-log: must be a string, not a boolean"},
+	{WITH_SETTINGS("{'access-log':['/var/log/a.log']}"),
+	 "settings.access-log: must be a string, not an array"},
+	/* jansson refuses "\u0000" before the parser sees it; the parser would refuse it too */
+	{WITH_SETTINGS("{'access-log':'/var/log/a\\u0000b'}"), SUB("JSON syntax error")},
 	{WITH_SETTINGS("{'metrics-listen':9100}"),
 	 "settings.metrics-listen: must be a string, not an integer"},
 	{WITH_SETTINGS("{'metrics-listen':'9100'}"),
@@ -1442,6 +1512,12 @@ static void break_model(int which, struct lb_config *cfg)
 	case 45:
 		q->sni_routes[0].hostname[0] = '\0';
 		break;
+	case 46:
+		cfg->settings.access_log = strdup("access.log");
+		break;
+	case 47:
+		cfg->settings.access_log = strdup("/var/log/");
+		break;
 	}
 }
 
@@ -1507,6 +1583,9 @@ static const char *const broken_msgs[] = {
 	"proxies[1].sni-routes[0].sni-hostname: \"*\" alone would match every name; the default "
 	"target already takes the names no route matches",
 	"proxies[1].sni-routes[0].sni-hostname: must not be empty",
+	"settings.access-log: must be an absolute path, not \"access.log\"",
+	"settings.access-log: \"/var/log/\" names a directory; give the path of a file (e.g. "
+	"\"/var/log/lbd/access.log\")",
 };
 
 START_TEST(test_validate_refuses)
@@ -1552,8 +1631,12 @@ START_TEST(test_new_dup_free)
 	struct lb_config *cfg = model(), *d, *e;
 	struct lb_settings def;
 
+	cfg->settings.access_log = strdup("/var/log/lbd/access.log");
+	ck_assert_ptr_nonnull(cfg->settings.access_log);
 	d = lb_config_dup(cfg);
 	ck_assert_ptr_nonnull(d);
+	ck_assert_ptr_ne(d->settings.access_log, cfg->settings.access_log);
+	ck_assert_str_eq(d->settings.access_log, "/var/log/lbd/access.log");
 	ck_assert_uint_eq(d->n_proxies, 2);
 	ck_assert_ptr_ne(d->proxies, cfg->proxies);
 	ck_assert_ptr_ne(d->proxies[0].routes, cfg->proxies[0].routes);
@@ -1586,6 +1669,7 @@ START_TEST(test_new_dup_free)
 	d = lb_config_dup(e);
 	ck_assert_ptr_nonnull(d);
 	ck_assert_ptr_null(d->proxies);
+	ck_assert_ptr_null(d->settings.access_log);
 	lb_config_free(d);
 	lb_config_free(e);
 	lb_config_free(NULL);
@@ -1699,6 +1783,7 @@ static Suite *config_suite(void)
 	tc = tcase_create("accept");
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_full_config);
+	tcase_add_test(tc, test_access_log);
 	tcase_add_test(tc, test_hc_resolution);
 	tcase_add_test(tc, test_hc_override_all);
 	tcase_add_loop_test(tc, test_accepts, 0, N(accepted));

@@ -165,6 +165,10 @@ static void config_eq(const struct lb_config *a, const struct lb_config *b)
 	ck_assert_msg(x->metrics_listen == y->metrics_listen, "metrics-listen");
 	ck_assert_msg(x->metrics_addr == y->metrics_addr && x->metrics_port == y->metrics_port,
 		      "metrics-listen address");
+	ck_assert_msg(!x->access_log == !y->access_log &&
+			      (!x->access_log || !strcmp(x->access_log, y->access_log)),
+		      "access-log: %s != %s", x->access_log ? x->access_log : "(none)",
+		      y->access_log ? y->access_log : "(none)");
 	ck_assert_msg(a->n_proxies == b->n_proxies, "proxies: %zu != %zu", a->n_proxies,
 		      b->n_proxies);
 	for (i = 0; i < a->n_proxies; i++) {
@@ -590,7 +594,8 @@ static const char rich_config[] =
 	"    'expected-codes': [200, 204]},"
 	"  'default-drain-timeout-ms': 60000, 'drain-check-interval-ms': 500,"
 	"  'xdp-mode': 'generic', 'sni-hello-timeout-ms': 1500, 'sni-max-pending': 100,"
-	"  'sni-splice': 'sockmap', 'metrics-listen': '127.0.0.1:9100'},"
+	"  'sni-splice': 'sockmap', 'metrics-listen': '127.0.0.1:9100',"
+	"  'access-log': '/var/log/lbd/access.log'},"
 	" 'proxies': [{'name': 'web',"
 	"   'listen': {'interfaces': ['eth0', 'eth1'], 'port': 80, 'protocol': 'both',"
 	"              'address': '10.0.0.10'},"
@@ -683,6 +688,35 @@ START_TEST(test_round_trip_minimal)
 
 	round_trip(text);
 	free(text);
+}
+END_TEST
+
+/* Optional settings come back only when set: absent and null both mean "none". */
+START_TEST(test_round_trip_optional_absent)
+{
+	static const char *const texts[] = {
+		"{'proxies':[" PX(LISTEN "," DT) "]}",
+		"{'proxies':[" PX(LISTEN "," DT) "],'settings':{'access-log':null}}",
+	};
+	struct lb_config *cfg;
+	json_t *j, *s;
+	char *text;
+	int i;
+
+	for (i = 0; i < N(texts); i++) {
+		text = dq(texts[i]);
+		round_trip(text);
+		cfg = parse_ok(text);
+		ck_assert_ptr_null(cfg->settings.access_log);
+		j = lb_config_to_json(cfg);
+		ck_assert_ptr_nonnull(j);
+		s = json_object_get(j, "settings");
+		ck_assert_ptr_null(json_object_get(s, "access-log"));
+		ck_assert_ptr_null(json_object_get(s, "metrics-listen"));
+		json_decref(j);
+		lb_config_free(cfg);
+		free(text);
+	}
 }
 END_TEST
 
@@ -779,8 +813,10 @@ START_TEST(test_to_json_keys)
 			 "max-connections,default-drain-timeout-ms,drain-check-interval-ms,"
 			 "sni-hello-timeout-ms,sni-max-pending,"
 			 "health-check-enabled,health-check-defaults,xdp-mode,sni-splice,"
-			 "metrics-listen");
+			 "metrics-listen,access-log");
 	ck_assert_str_eq(json_string_value(json_object_get(s, "metrics-listen")), "127.0.0.1:9100");
+	ck_assert_str_eq(json_string_value(json_object_get(s, "access-log")),
+			 "/var/log/lbd/access.log");
 	ck_assert(json_is_true(json_object_get(s, "stats-enabled")));
 	ck_assert_int_eq(json_integer_value(json_object_get(s, "udp-timeout-sec")), 45);
 	ck_assert_str_eq(json_string_value(json_object_get(s, "xdp-mode")), "generic");
@@ -975,6 +1011,7 @@ static Suite *config_json_suite(void)
 	tc = tcase_create("to_json");
 	tcase_add_test(tc, test_round_trip_rich);
 	tcase_add_test(tc, test_round_trip_minimal);
+	tcase_add_test(tc, test_round_trip_optional_absent);
 	tcase_add_test(tc, test_round_trip_examples);
 	tcase_add_test(tc, test_round_trip_rpc);
 	tcase_add_test(tc, test_to_json_keys);

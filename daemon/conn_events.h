@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conn_events.h - where lbd sends connection events (opened / closed, see event_json.h):
+ * clients of `stats` with "follow": true (notification "stats-event", one per event) and
+ * the access log (settings.access-log, one line per closed connection).
+ *
+ * Events exist while stats are enabled (settings.stats-enabled, enable-stats,
+ * disable-stats): the flag is the datapath's lb_events_on. A subscriber that has more than
+ * LBD_EVENTS_MAX_QUEUED bytes unread misses events (counted) instead of slowing lbd down.
+ */
+#ifndef LBD_CONN_EVENTS_H
+#define LBD_CONN_EVENTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define LBD_EVENTS_MAX_QUEUED (1024 * 1024)
+
+struct lbd;
+struct lb_access_log;
+struct lb_settings;
+
+/* Start reading the datapath's events and the sweeper's. 0 or -errno with @err. */
+int lbd_events_start(struct lbd *l, char *err, size_t errlen);
+
+/*
+ * Before a configuration change: open the access log @nx names if it is not the one open
+ * now (*@fresh, NULL when nothing to open). 0, or -errno with @err: the change is refused.
+ */
+int lbd_events_prepare(struct lbd *l, const struct lb_settings *nx, struct lb_access_log **fresh,
+		       char *err, size_t errlen);
+
+/* After the change: the datapath follows stats-enabled, the access log is @fresh or kept. */
+void lbd_events_commit(struct lbd *l, struct lb_access_log *fresh);
+
+/* Reopen the access log (SIGHUP, reload: logrotate moved it). 0 or -errno with @err. */
+int lbd_events_reopen_log(struct lbd *l, char *err, size_t errlen);
+
+/* {"enabled", "subscribers", "read", "sent", "missed-by-slow-subscribers", "access-log"...} */
+json_t *lbd_events_status(struct lbd *l);
+
+/* Stop reading events and close the access log. */
+void lbd_events_stop(struct lbd *l);
+
+#endif /* LBD_CONN_EVENTS_H */
