@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dpfix.h - what the BPF_PROG_TEST_RUN suites share: lb.bpf.o loaded with private maps
+ * (nothing pinned, nothing left behind), helpers to fill and read the maps, and one packet
+ * run through a hook. Assertions use Check: call these from tests only.
+ */
+#ifndef DPFIX_H
+#define DPFIX_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <bpf/libbpf.h>
+
+#include "lb_abi.h"
+#include "lb.skel.h"
+
+/* Room for every flow the loop tests create (two entries each), and fast to empty. */
+#define CT_MAX 65536
+/* Stats ids the cases use are below this: reset_maps() zeroes their counters. */
+#define STATS_IDS 16
+
+extern struct lb_bpf *skel;
+extern unsigned int lo_ifindex; /* listeners are keyed on lo: the XDP runs say it is theirs */
+extern int ncpus;
+
+enum hook { HOOK_END = 0, XDP, TC };
+
+int map_fd(struct bpf_map *map);
+void map_clear(struct bpf_map *map);
+size_t map_count(struct bpf_map *map);
+/* Zero keys [0, n) of a per-CPU array whose per-CPU values are @vsz bytes. */
+void percpu_zero(struct bpf_map *map, __u32 n, size_t vsz);
+/* lb_pstats / lb_tstats entry @id summed over CPUs, as lbd does. */
+struct lb_stats stats_get(struct bpf_map *map, __u32 id);
+void gstats_get(__u64 out[LB_G_MAX]);
+
+/* A listener on lo; @port host order. */
+void put_listener(__be32 addr, __u16 port, __u8 proto, __u32 proxy_id, __u32 group, __u32 flags);
+void put_group_def(__u32 key, const struct lb_group *g);
+void put_route(__u32 proxy_id, __be32 addr, __u32 cidr_len, __u32 group);
+/* The conntrack entry of direction @dir (ports host order); false when there is none. */
+bool ct_get(__u8 dir, __be32 saddr, __be32 daddr, __u16 sport, __u16 dport, __u8 proto,
+	    struct lb_ct_val *v);
+
+/* Checked fixture: empty maps, zero counters. */
+void reset_maps(void);
+
+/* Run the frame @in through @hook; the verdict and the frame as it left. 0 or -errno. */
+int run_prog(enum hook hook, const __u8 *in, size_t len, __u8 *out, size_t *out_len, int *verdict);
+
+/* main() of a suite: skip (77) without root, load lb.bpf.o, run @suite, exit status. */
+int dpfix_main(Suite *(*suite)(void));
+
+#endif /* DPFIX_H */
