@@ -235,12 +235,26 @@ static void format_list_sni_routes(FILE *out, const json_t *r)
 	format_route_table(out, r, "hostname", "HOSTNAME", "no SNI routes");
 }
 
+/* "IN/OUT" of the fields WHAT-in and WHAT-out of connection @c. */
+static const char *in_out(const json_t *c, const char *what, char *buf, size_t len)
+{
+	char in[32], out[32];
+
+	snprintf(in, sizeof(in), "%s-in", what);
+	snprintf(out, sizeof(out), "%s-out", what);
+	snprintf(buf, len, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+		 json_integer_value(json_object_get(c, in)),
+		 json_integer_value(json_object_get(c, out)));
+	return buf;
+}
+
 static void format_connections(FILE *out, const json_t *r)
 {
-	static const char *const headers[] = {"PROXY", "PROTO", "CLIENT", "LISTENER", "BACKEND",
-					      "STATE", "AGE",	"IDLE",	  "PICKUP"};
+	static const char *const headers[] = {"PROXY",	 "PROTO",	"CLIENT",      "LISTENER",
+					      "BACKEND", "STATE",	"AGE",	       "IDLE",
+					      "PICKUP",	 "PKTS IN/OUT", "BYTES IN/OUT"};
 	const json_t *conns = json_object_get(r, "connections"), *c, *total;
-	char age[32], idle[32];
+	char age[32], idle[32], pkts[48], bytes[48];
 	struct lb_table *t;
 	size_t i;
 
@@ -253,7 +267,7 @@ static void format_connections(FILE *out, const json_t *r)
 		fputs("no connections\n", out);
 		return;
 	}
-	t = lb_table_new(headers, 9);
+	t = lb_table_new(headers, 11);
 	json_array_foreach (conns, i, c) {
 		const json_t *proto = json_object_get(c, "protocol");
 		const char *row[] = {
@@ -268,6 +282,8 @@ static void format_connections(FILE *out, const json_t *r)
 			lb_format_duration(json_integer_value(json_object_get(c, "idle-sec")), idle,
 					   sizeof(idle)),
 			json_is_true(json_object_get(c, "pickup")) ? "yes" : "no",
+			in_out(c, "packets", pkts, sizeof(pkts)),
+			in_out(c, "bytes", bytes, sizeof(bytes)),
 		};
 
 		if (t)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "counters.h"
+#include "event_json.h"
 #include "lb_addr.h"
 #include "rpc_methods.h"
 
@@ -56,6 +57,18 @@ static const char *flow_state(const struct lb_flow_view *f)
 	return "established";
 }
 
+/* The flow's own counters: each direction's entry counts its packets since the flow began. */
+static void flow_counters(json_t *o, const struct lb_flow_view *f)
+{
+	json_object_set_new(o, "route", json_string(lb_event_route_name(f->orig->route)));
+	json_object_set_new(o, "packets-in", json_integer((json_int_t)f->orig->pkts));
+	json_object_set_new(o, "bytes-in", json_integer((json_int_t)f->orig->bytes));
+	json_object_set_new(o, "packets-out",
+			    json_integer(f->reply ? (json_int_t)f->reply->pkts : 0));
+	json_object_set_new(o, "bytes-out",
+			    json_integer(f->reply ? (json_int_t)f->reply->bytes : 0));
+}
+
 static int collect_conn(const struct lb_flow_view *f, void *arg)
 {
 	struct conn_query *q = arg;
@@ -89,6 +102,7 @@ static int collect_conn(const struct lb_flow_view *f, void *arg)
 			  (json_int_t)((f->now_ns - f->orig->created_ns) / NSEC), "idle-sec",
 			  (json_int_t)(f->now_ns > last ? (f->now_ns - last) / NSEC : 0), "pickup",
 			  (f->orig->flags & LB_CT_F_PICKUP) != 0));
+	flow_counters(json_array_get(q->list, json_array_size(q->list) - 1), f);
 	return 0;
 }
 
