@@ -10,7 +10,7 @@ enum lbctl_exit {
 	EXIT_USAGE = 3,		  /* bad command line; nothing was sent */
 	EXIT_DRAIN_TIMEOUT = 4,	  /* drain --wait: the drain timed out, connections were left */
 	EXIT_DRAIN_CANCELLED = 5, /* drain --wait: the drain was cancelled (undrain) */
-	EXIT_INTERRUPTED = 130,	  /* drain --wait: interrupted; the drain goes on in lbd */
+	EXIT_INTERRUPTED = 130,	  /* drain --wait (the drain goes on in lbd), top: interrupted */
 };
 
 #endif /* LB_EXIT_STATUS_H */

@@ -455,6 +455,14 @@ void lb_format_generic(FILE *out, const json_t *v)
 	}
 }
 
+void lb_format_json_line(FILE *out, const json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	fprintf(out, "%s\n", s ? s : "null");
+	free(s);
+}
+
 void lb_format_error(FILE *out, const json_t *error)
 {
 	const json_t *msg = json_object_get(error, "message"),

@@ -70,6 +70,9 @@ void lb_format_health_event(FILE *out, const json_t *event, time_t when);
  */
 void lb_format_stats_event(FILE *out, const json_t *event);
 
+/* @v as one compact line of JSON (what --json prints), "null" when it cannot be encoded. */
+void lb_format_json_line(FILE *out, const json_t *v);
+
 /* format_drain.c: the results of drain, undrain and drain-status, as above. */
 bool lb_format_drain_result(FILE *out, const char *method, const json_t *result);
 

@@ -6,7 +6,7 @@
  *
  * Exit status (exit_status.h): 0 ok, 1 lbd returned an error, 2 lbd could not be reached
  * (or answered something that is not JSON-RPC), 3 usage error; drain --wait: 4 the drain
- * timed out, 5 it was cancelled.
+ * timed out, 5 it was cancelled; drain --wait and top: 130 interrupted (Ctrl-C).
  */
 #include <errno.h>
 #include <math.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "cli_spec.h"
 #include "client.h"
@@ -23,6 +24,7 @@
 #include "format.h"
 #include "lb_rpc.h"
 #include "stream.h"
+#include "top.h"
 
 #ifndef LBD_VERSION
 #define LBD_VERSION "unknown"
@@ -43,6 +45,7 @@ static const struct {
 } builtins[] = {
 	{"call", "METHOD [PARAMS]", "call any method with raw JSON params (- reads stdin)"},
 	{"help", "[COMMAND]", "show this help, or a command's"},
+	{"top", "[PROXY]", "watch proxies and targets live: rates, health"},
 };
 
 static void print_main_help(FILE *out)
@@ -78,7 +81,8 @@ static void print_main_help(FILE *out)
 		"Targets are written ip:port or ip:port@weight. \"lbctl COMMAND --help\" shows a\n"
 		"command's arguments and examples.\n\n"
 		"exit status: 0 ok, 1 lbd returned an error, 2 lbd could not be reached,\n"
-		"3 usage error; drain --wait: 4 the drain timed out, 5 it was cancelled.\n",
+		"3 usage error; drain --wait: 4 the drain timed out, 5 it was cancelled;\n"
+		"drain --wait and top: 130 interrupted.\n",
 		LB_RPC_DEFAULT_SOCKET, DEFAULT_TIMEOUT_MS / 1000);
 }
 
@@ -104,6 +108,9 @@ static int usage_error(const struct lb_method *m, const char *cmd, const char *e
 		fprintf(stderr, "Run \"lbctl %s --help\" for details.\n", m->name);
 	} else if (cmd && !strcmp(cmd, "call")) {
 		fprintf(stderr, "usage: lbctl call METHOD [PARAMS]\n");
+	} else if (cmd && !strcmp(cmd, "top")) {
+		lb_top_print_usage(stderr);
+		fprintf(stderr, "Run \"lbctl top --help\" for details.\n");
 	} else {
 		fprintf(stderr, "Run \"lbctl --help\" for the commands and options.\n");
 	}
@@ -234,14 +241,6 @@ static int report_unreachable(const struct opts *o, int err)
 	return EXIT_UNREACHABLE;
 }
 
-static void print_json_line(FILE *out, const json_t *v)
-{
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-
-	fprintf(out, "%s\n", s ? s : "null");
-	free(s);
-}
-
 /* Has stdout taken everything? Else say so: EXIT_DAEMON_ERROR (the change, if any, was made). */
 static int check_output(int rc)
 {
@@ -326,7 +325,7 @@ static int run(const struct opts *o, const char *method, const json_t *params, j
 	result = json_object_get(resp, "result");
 	if (json_is_object(error)) {
 		if (o->json)
-			print_json_line(stdout, error);
+			lb_format_json_line(stdout, error);
 		lb_format_error(stderr, error);
 		rc = EXIT_DAEMON_ERROR;
 	} else if (!result) {
@@ -334,7 +333,7 @@ static int run(const struct opts *o, const char *method, const json_t *params, j
 	} else if (result_out) {
 		*result_out = json_incref(result);
 	} else if (o->json) {
-		print_json_line(stdout, result);
+		lb_format_json_line(stdout, result);
 	} else {
 		lb_format_result(stdout, method, result);
 	}
@@ -422,6 +421,37 @@ static int cmd_method(struct opts *o, const struct lb_method *m, int argc, char 
 	return r;
 }
 
+/* lbctl top [PROXY] [--interval SECONDS] [--count N] */
+static int cmd_top(struct opts *o, int argc, char **argv)
+{
+	struct sigaction sa = {.sa_handler = on_interrupt};
+	struct lb_top_opts t;
+	char err[LB_CLI_ERR_MAX];
+	struct lb_client c;
+	int r;
+
+	if (wants_help(argc, argv)) {
+		lb_top_print_help(stdout);
+		return EXIT_OK;
+	}
+	lb_top_opts_init(&t);
+	if (lb_top_parse_args(argc, argv, &t, global_option, o, err, sizeof(err)))
+		return usage_error(NULL, "top", err);
+	t.json = o->json;
+	t.redraw = !o->json && isatty(STDOUT_FILENO);
+	r = lb_client_connect(&c, o->socket, o->timeout_ms);
+	if (!r) {
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		c.stop = &interrupted;
+		r = lb_top_run(&c, &t, stdout, stderr, &interrupted);
+	}
+	lb_client_close(&c);
+	if (r < 0)
+		return report_unreachable(o, r);
+	return check_output(r);
+}
+
 static int cmd_help(const char *name)
 {
 	const struct lb_method *m = name ? lb_method_find(name) : NULL;
@@ -435,6 +465,8 @@ static int cmd_help(const char *name)
 		print_call_help(stdout);
 	} else if (!strcmp(name, "help")) {
 		printf("usage: lbctl help [COMMAND]\n");
+	} else if (!strcmp(name, "top")) {
+		lb_top_print_help(stdout);
 	} else {
 		snprintf(err, sizeof(err), "no command \"%s\"", name);
 		return usage_error(NULL, "help", err);
@@ -539,6 +571,13 @@ static int completion_option(struct opts *o, int argc, char **argv, int i)
 		return list_target_names(o, i + 1 < argc && *argv[i + 1] ? argv[i + 1] : NULL);
 	if (strcmp(argv[i], "--list-options") && strcmp(argv[i], "--list-args"))
 		return -1;
+	if (i + 1 < argc && !strcmp(argv[i + 1], "top")) {
+		if (!strcmp(argv[i], "--list-options"))
+			lb_top_print_options(stdout);
+		else
+			lb_top_print_positionals(stdout);
+		return EXIT_OK;
+	}
 	m = i + 1 < argc ? lb_method_find(argv[i + 1]) : NULL;
 	if (!m)
 		return EXIT_USAGE;
@@ -595,6 +634,8 @@ int main(int argc, char **argv)
 				    : cmd_help(i < argc ? argv[i] : NULL);
 	if (!strcmp(cmd, "call"))
 		return cmd_call(&o, argc - i, argv + i);
+	if (!strcmp(cmd, "top"))
+		return cmd_top(&o, argc - i, argv + i);
 	m = lb_method_find(cmd);
 	if (!m)
 		return unknown_command(cmd);

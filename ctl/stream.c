@@ -36,10 +36,7 @@ int lb_stream_wait_limit_ms(const json_t *params, int reply_timeout_ms)
 
 static void json_line(const struct lb_stream *s, const json_t *v)
 {
-	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-
-	fprintf(s->out, "%s\n", text ? text : "null");
-	free(text);
+	lb_format_json_line(s->out, v);
 	fflush(s->out);
 }
 
