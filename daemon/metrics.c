@@ -23,6 +23,7 @@ enum family_id {
 	F_T_HEALTHY,
 	F_T_WEIGHT,
 	F_DATAPATH,
+	F_EVENTS_LOST,
 	F_COUNT,
 };
 #define F_TARGET (F_T_PACKETS - F_PACKETS)
@@ -59,6 +60,9 @@ static const struct {
 			"applied)."},
 	[F_DATAPATH] = {"lbd_datapath_packets_total", "counter",
 			"Packets seen by the datapath, by what it did with them."},
+	[F_EVENTS_LOST] = {"lbd_events_lost_total", "counter",
+			   "Connection events the datapath could not emit: its ring buffer was "
+			   "full."},
 };
 
 struct family {
@@ -248,7 +252,12 @@ char *lb_metrics_format(const json_t *stats, size_t *len)
 	json_object_foreach ((json_t *)json_object_get(stats, "global"), reason, v) {
 		const char *labels[] = {"reason", reason, NULL};
 
-		if (json_is_integer(v))
+		if (!json_is_integer(v))
+			continue;
+		/* Not a packet count: events lost for want of room in the ring buffer. */
+		if (!strcmp(reason, "events-lost"))
+			add(&c, F_EVENTS_LOST, NULL, json_integer_value(v));
+		else
 			add(&c, F_DATAPATH, labels, json_integer_value(v));
 	}
 	if (!c.failed)

@@ -42,7 +42,7 @@ static const char stats_text[] =
 					 "{\"proxy\":\"a\\\"b\\\\c\\nd\",\"counters\":" COUNTERS(
 						 1,
 						 1) ",\"targets\":[]}],"
-						    "\"global\":{\"pass-not-ipv4\":7,\"dnat\":20}}";
+						    "\"global\":{\"pass-not-ipv4\":7,\"dnat\":20,\"events-lost\":4}}";
 
 START_TEST(test_exact_text)
 {
@@ -96,6 +96,11 @@ START_TEST(test_exact_text)
 				   "lbd_datapath_packets_total{reason=\"dnat\"} 20\n"
 				   "lbd_datapath_packets_total{reason=\"pass-not-ipv4\"} 7\n"),
 		      "%s", text);
+	/* Lost events are not packets: a family of their own. */
+	ck_assert_msg(
+		strstr(text, "# TYPE lbd_events_lost_total counter\nlbd_events_lost_total 4\n"),
+		"%s", text);
+	ck_assert_msg(!strstr(text, "reason=\"events-lost\""), "%s", text);
 	ck_assert_uint_eq(text[len - 1], '\n');
 	free(text);
 	json_decref(stats);
@@ -143,7 +148,7 @@ START_TEST(test_help_type_once)
 				      "sample %s outside its family %s", line, family);
 		}
 	}
-	ck_assert_uint_eq(n_seen, 14);
+	ck_assert_uint_eq(n_seen, 15);
 	free(text);
 	json_decref(stats);
 }
