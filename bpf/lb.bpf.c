@@ -4,7 +4,10 @@
  * applies the answer with the rewrite that suits its hook; verdicts are mapped here and
  * nowhere else.
  *
- *   lb_xdp_ingress  XDP on every attached interface: DNAT of client packets to backends.
+ *   lb_xdp_ingress  XDP: DNAT of client packets to backends.
+ *   lb_tc_ingress   the same decisions at TC ingress (clsact), for interfaces where XDP
+ *                   costs more than it saves (veth: native XDP turns off the peer's
+ *                   segmentation offload). An interface runs one of the two, never both.
  *   lb_tc_egress    TC egress (clsact) on the same interfaces: SNAT of backend replies
  *                   back to the listener address, before they leave towards the client.
  *
@@ -48,25 +51,55 @@ int lb_xdp_ingress(struct xdp_md *ctx)
 	}
 }
 
-SEC("tc")
-int lb_tc_egress(struct __sk_buff *skb)
+/*
+ * Parse an skb; headers that sit in paged data (a GSO packet, a tunnel) are made linear
+ * and parsed again. Returns the lb_parse() result.
+ */
+static __always_inline int lb_parse_skb(struct __sk_buff *skb, struct lb_pkt *p)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct lb_nat nat;
-	struct lb_pkt p;
-	int res;
+	int res = lb_parse(data, data_end, p);
 
-	res = lb_parse(data, data_end, &p);
 	if (res == LB_PARSE_MALFORMED && skb->len > (__u32)(data_end - data)) {
-		/* Headers may sit in paged data (rare on egress): make them linear, retry. */
 		if (bpf_skb_pull_data(skb, skb->len < LB_SKB_PULL_LEN ? skb->len : LB_SKB_PULL_LEN))
-			return TC_ACT_OK;
+			return res;
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
-		res = lb_parse(data, data_end, &p);
+		res = lb_parse(data, data_end, p);
 	}
-	if (res != LB_PARSE_OK)
+	return res;
+}
+
+SEC("tc")
+int lb_tc_ingress(struct __sk_buff *skb)
+{
+	struct lb_nat nat;
+	struct lb_pkt p;
+	int res = lb_parse_skb(skb, &p);
+
+	if (res != LB_PARSE_OK) {
+		lb_count_parse(res);
+		return TC_ACT_OK;
+	}
+	switch (lb_flow_ingress(&p, skb->ingress_ifindex, &nat)) {
+	case LB_V_REWRITE:
+		lb_rewrite_skb(skb, &p, LB_SIDE_DST, &nat);
+		return TC_ACT_OK;
+	case LB_V_DROP:
+		return TC_ACT_SHOT;
+	default:
+		return TC_ACT_OK;
+	}
+}
+
+SEC("tc")
+int lb_tc_egress(struct __sk_buff *skb)
+{
+	struct lb_nat nat;
+	struct lb_pkt p;
+
+	if (lb_parse_skb(skb, &p) != LB_PARSE_OK)
 		return TC_ACT_OK; /* egress counts nothing it does not own */
 	if (lb_flow_egress(&p, &nat) == LB_V_REWRITE)
 		lb_rewrite_skb(skb, &p, LB_SIDE_SRC, &nat);

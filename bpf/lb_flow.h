@@ -84,7 +84,8 @@ static __always_inline void lb_count_traffic(__u32 proxy_id, __u32 target_id, __
 
 /*
  * Account one packet to its direction's entry: per-flow counters, FIN/RST (and @add, e.g.
- * REPLIED), idle clock. Returns the flags this packet set for the first time.
+ * REPLIED), idle clock (@now: lb_now_ns). Returns the flags this packet set for the first
+ * time.
  * The counters are atomic adds: one direction's packets may run on several CPUs at once
  * (a backend's replies are sent from whichever CPU its threads run on).
  */
@@ -104,7 +105,8 @@ static __always_inline __u8 lb_ct_touch(struct lb_ct_val *ct, const struct lb_pk
 	add &= ~ct->flags;
 	if (add)
 		ct->flags |= add;
-	if (now - ct->last_seen_ns > LB_CT_TOUCH_NS)
+	/* lbd's clock ticks once a second: one write per tick, and never backwards. */
+	if (now > ct->last_seen_ns)
 		ct->last_seen_ns = now;
 	return add;
 }
@@ -209,10 +211,11 @@ static __always_inline void lb_emit_closed(const struct lb_ct_key *ok, const str
  * first still owes the last ACK: that packet ends the flow, so the event counts it too.
  */
 static __always_inline void lb_ct_close_step(const struct lb_ct_key *k, struct lb_ct_val *ct,
-					     __u8 added, __u64 now)
+					     __u8 added)
 {
 	struct lb_ct_key ok, rk;
 	struct lb_ct_val *other;
+	__u64 now;
 	__u8 reason;
 
 	lb_ct_pair_keys(k, ct, &ok, &rk);
@@ -229,21 +232,25 @@ static __always_inline void lb_ct_close_step(const struct lb_ct_key *k, struct l
 	ct->flags |= LB_CT_F_CLOSED;
 	if (other)
 		other->flags |= LB_CT_F_CLOSED;
+	now = bpf_ktime_get_coarse_ns(); /* once per flow */
 	if (k->dir == LB_DIR_ORIG)
 		lb_emit_closed(&ok, &rk, ct, other, reason, now);
 	else
 		lb_emit_closed(&ok, &rk, other, ct, reason, now);
 }
 
-/* The per-packet part of an existing flow's entry: touch it, and maybe end the flow. */
+/*
+ * The per-packet part of an existing flow's entry: touch it, and maybe end the flow.
+ * No helper call unless the packet ends the flow.
+ */
 static __always_inline void lb_ct_account(const struct lb_ct_key *k, struct lb_ct_val *ct,
-					  const struct lb_pkt *p, __u64 now, __u8 add)
+					  const struct lb_pkt *p, __u8 add)
 {
-	__u8 added = lb_ct_touch(ct, p, now, add);
+	__u8 added = lb_ct_touch(ct, p, lb_now_ns, add);
 
 	if (lb_events_on && p->proto == LB_PROTO_TCP && !(ct->flags & LB_CT_F_CLOSED) &&
 	    ((added & (LB_CT_F_FIN | LB_CT_F_RST)) || (ct->flags & LB_CT_F_LASTACK)))
-		lb_ct_close_step(k, ct, added, now);
+		lb_ct_close_step(k, ct, added);
 }
 
 /*
@@ -364,8 +371,8 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	struct lb_group *g;
 	struct lb_stats *ps, *ts;
 	const struct lb_backend *b;
-	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 group_id, target_id;
+	__u64 now;
 	__be32 nat_addr;
 	__u8 flags = 0, route;
 	int idx;
@@ -378,7 +385,7 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	k.dir = LB_DIR_ORIG;
 	ct = bpf_map_lookup_elem(&lb_ct, &k);
 	if (ct && !lb_is_reopen(ct, p)) {
-		lb_ct_account(&k, ct, p, now, 0);
+		lb_ct_account(&k, ct, p, 0);
 		nat->addr = ct->nat_addr;
 		nat->port = ct->nat_port;
 		lb_count_traffic(ct->proxy_id, ct->target_id, p->ip_len, false);
@@ -436,6 +443,7 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	 * that is how new connections reach lbd's own SNI acceptor, which listens on every
 	 * local address.
 	 */
+	now = bpf_ktime_get_coarse_ns();
 	nat_addr = b->addr;
 	if (!nat_addr) {
 		nat_addr = p->daddr;
@@ -477,7 +485,7 @@ static __always_inline enum lb_verdict lb_flow_egress(const struct lb_pkt *p, st
 	ct = bpf_map_lookup_elem(&lb_ct, &k);
 	if (!ct)
 		return LB_V_PASS;
-	lb_ct_account(&k, ct, p, bpf_ktime_get_coarse_ns(), LB_CT_F_REPLIED);
+	lb_ct_account(&k, ct, p, LB_CT_F_REPLIED);
 	nat->addr = ct->nat_addr;
 	nat->port = ct->nat_port;
 	lb_count_traffic(ct->proxy_id, ct->target_id, p->ip_len, true);

@@ -98,6 +98,12 @@ struct {
 __u32 lb_events_on;
 
 /*
+ * CLOCK_MONOTONIC (coarse) in ns, written by lbd every LB_CLOCK_TICK_MS: the established
+ * path stamps last_seen_ns with it instead of calling a time helper on every packet.
+ */
+__u64 lb_now_ns;
+
+/*
  * User-space state pinned beside the datapath (the programs never read these): the ABI
  * version of the pinned layout and the names behind proxy and target ids.
  */

@@ -138,14 +138,17 @@ struct lb_ct_val {
 	__u32 proxy_id;
 	__u32 target_id;
 	__u64 created_ns;   /* CLOCK_MONOTONIC (coarse) when the flow was created */
-	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse), refreshed at most every LB_CT_TOUCH_NS */
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse): lb_now_ns of the last packet */
 	__u64 pkts;	    /* packets of this entry's direction since the flow was created */
 	__u64 bytes;	    /* their IPv4 total length */
 };
 _Static_assert(sizeof(struct lb_ct_val) == 48, "lb_ct_val layout");
 
-/* Refresh last_seen_ns at most this often: keeps an established flow's entry read-mostly. */
-#define LB_CT_TOUCH_NS 1000000000ull
+/*
+ * How often lbd advances the datapath's clock (lb_now_ns in the programs' .bss), which
+ * packets of established flows stamp into last_seen_ns: its resolution.
+ */
+#define LB_CLOCK_TICK_MS 1000
 
 /*
  * Counters, per CPU, summed by lbd. One layout serves proxies (lb_pstats, by proxy_id) and

@@ -35,6 +35,7 @@ const struct u32_field lb_cfg_settings_fields[] = {
 
 const char *const lb_cfg_hc_type_names[] = {"tcp", "http", "https", "none"};
 const char *const lb_cfg_xdp_mode_names[] = {"auto", "native", "generic"};
+const char *const lb_cfg_ingress_names[] = {"auto", "xdp", "tc"};
 const char *const lb_cfg_splice_mode_names[] = {"auto", "sockmap", "copy"};
 const char *const lb_cfg_protocol_names[] = {NULL, "tcp", "udp", "both"};
 /* By version: lbd writes the binary header of version 2 only, so "v1" is refused. */
@@ -63,6 +64,7 @@ void lb_settings_default(struct lb_settings *s)
 	s->default_drain_timeout_ms = 30000;
 	s->drain_check_interval_ms = 1000;
 	s->xdp_mode = LB_XDP_AUTO;
+	s->ingress = LB_INGRESS_AUTO;
 	s->sni_hello_timeout_ms = 5000;
 	s->sni_max_pending = 1024;
 	s->sni_splice = LB_SPLICE_AUTO;
@@ -218,4 +220,10 @@ const char *lb_xdp_mode_name(enum lb_xdp_mode m)
 {
 	return (unsigned int)m < ARRAY_SIZE(lb_cfg_xdp_mode_names) ? lb_cfg_xdp_mode_names[m]
 								   : "unknown";
+}
+
+const char *lb_ingress_name(enum lb_ingress i)
+{
+	return (unsigned int)i < ARRAY_SIZE(lb_cfg_ingress_names) ? lb_cfg_ingress_names[i]
+								  : "unknown";
 }

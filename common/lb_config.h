@@ -34,6 +34,8 @@ enum lb_splice_mode { LB_SPLICE_AUTO = 0, LB_SPLICE_SOCKMAP, LB_SPLICE_COPY };
 
 /* XDP attach mode for all interfaces of this lbd. */
 enum lb_xdp_mode { LB_XDP_AUTO = 0, LB_XDP_NATIVE, LB_XDP_GENERIC };
+/* Where the request direction runs (settings.ingress); replies are always TC egress. */
+enum lb_ingress { LB_INGRESS_AUTO = 0, LB_INGRESS_XDP, LB_INGRESS_TC };
 
 /* A health check with every field resolved (defaults applied). */
 struct lb_hc_cfg {
@@ -105,6 +107,7 @@ struct lb_settings {
 	uint32_t default_drain_timeout_ms;
 	uint32_t drain_check_interval_ms;
 	enum lb_xdp_mode xdp_mode;
+	enum lb_ingress ingress; /* auto: TC on veth, else native XDP when the driver has it */
 	uint32_t sni_hello_timeout_ms;	/* how long the SNI acceptor waits for a ClientHello */
 	uint32_t sni_max_pending;	/* connections waiting for a ClientHello, per proxy */
 	enum lb_splice_mode sni_splice; /* how spliced SNI connections move bytes */
@@ -234,5 +237,6 @@ const struct lb_sni_route_cfg *lb_sni_route_match(const struct lb_proxy_cfg *p, 
 
 /* Name of an XDP mode ("auto", "native", "generic"). */
 const char *lb_xdp_mode_name(enum lb_xdp_mode m);
+const char *lb_ingress_name(enum lb_ingress i);
 
 #endif /* LB_CONFIG_H */

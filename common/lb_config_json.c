@@ -221,6 +221,9 @@ static json_t *settings_to_json(const struct lb_settings *s)
 	      json_object_set_new(o, "xdp-mode",
 				  word(lb_cfg_xdp_mode_names, ARRAY_SIZE(lb_cfg_xdp_mode_names),
 				       s->xdp_mode)) ||
+	      json_object_set_new(
+		      o, "ingress",
+		      word(lb_cfg_ingress_names, ARRAY_SIZE(lb_cfg_ingress_names), s->ingress)) ||
 	      json_object_set_new(o, "sni-splice",
 				  word(lb_cfg_splice_mode_names,
 				       ARRAY_SIZE(lb_cfg_splice_mode_names), s->sni_splice));

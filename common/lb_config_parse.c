@@ -298,6 +298,7 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 					   "default-drain-timeout-ms",
 					   "drain-check-interval-ms",
 					   "xdp-mode",
+					   "ingress",
 					   "sni-hello-timeout-ms",
 					   "sni-max-pending",
 					   "sni-splice",
@@ -356,6 +357,14 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 		if (ret)
 			return ret;
 		s->xdp_mode = (enum lb_xdp_mode)m;
+	}
+	x = json_object_get(j, "ingress");
+	if (x) {
+		ret = get_word(c, x, "settings.ingress", lb_cfg_ingress_names,
+			       ARRAY_SIZE(lb_cfg_ingress_names), "an ingress hook", &m);
+		if (ret)
+			return ret;
+		s->ingress = (enum lb_ingress)m;
 	}
 	x = json_object_get(j, "sni-splice");
 	if (x) {

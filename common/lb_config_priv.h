@@ -71,11 +71,12 @@ extern const struct u32_field lb_cfg_hc_fields[LB_CFG_N_HC_FIELDS];
 extern const struct u32_field lb_cfg_settings_fields[LB_CFG_N_SETTINGS_FIELDS];
 
 /*
- * Indexed by enum lb_hc_type, enum lb_xdp_mode, enum lb_splice_mode, protocol bits and PROXY
- * protocol version respectively (NULL: no such value).
+ * Indexed by enum lb_hc_type, enum lb_xdp_mode, enum lb_ingress, enum lb_splice_mode,
+ * protocol bits and PROXY protocol version respectively (NULL: no such value).
  */
 extern const char *const lb_cfg_hc_type_names[LB_HC_NONE + 1];
 extern const char *const lb_cfg_xdp_mode_names[LB_XDP_GENERIC + 1];
+extern const char *const lb_cfg_ingress_names[LB_INGRESS_TC + 1];
 extern const char *const lb_cfg_splice_mode_names[LB_SPLICE_COPY + 1];
 extern const char *const lb_cfg_protocol_names[LB_CFG_N_PROTOCOLS];
 extern const char *const lb_cfg_pp_names[LB_CFG_N_PP_VERSIONS];

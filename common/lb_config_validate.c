@@ -217,6 +217,9 @@ static int check_settings(struct ctx *c, const struct lb_settings *s)
 	}
 	if ((unsigned int)s->xdp_mode >= ARRAY_SIZE(lb_cfg_xdp_mode_names))
 		return lb_cfg_fail(c, "settings.xdp-mode", "unknown XDP mode %d", (int)s->xdp_mode);
+	if ((unsigned int)s->ingress >= ARRAY_SIZE(lb_cfg_ingress_names))
+		return lb_cfg_fail(c, "settings.ingress", "unknown ingress hook %d",
+				   (int)s->ingress);
 	if ((unsigned int)s->sni_splice >= ARRAY_SIZE(lb_cfg_splice_mode_names))
 		return lb_cfg_fail(c, "settings.sni-splice", "unknown splice mode %d",
 				   (int)s->sni_splice);

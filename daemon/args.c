@@ -13,6 +13,7 @@ enum {
 	OPT_BPFFS = 0x100,
 	OPT_INSTANCE,
 	OPT_XDP_MODE,
+	OPT_INGRESS,
 	OPT_CHECK,
 	OPT_TEARDOWN,
 	OPT_TEARDOWN_ON_EXIT,
@@ -33,6 +34,7 @@ static const struct option long_opts[] = {
 	{"bpffs", required_argument, NULL, OPT_BPFFS},
 	{"instance", required_argument, NULL, OPT_INSTANCE},
 	{"xdp-mode", required_argument, NULL, OPT_XDP_MODE},
+	{"ingress", required_argument, NULL, OPT_INGRESS},
 	{"check", no_argument, NULL, OPT_CHECK},
 	{"teardown", no_argument, NULL, OPT_TEARDOWN},
 	{"teardown-on-exit", no_argument, NULL, OPT_TEARDOWN_ON_EXIT},
@@ -62,6 +64,9 @@ void lbd_args_usage(FILE *out)
 		"  -v, --verbose           debug logging (includes libbpf and verifier output)\n"
 		"      --xdp-mode MODE     auto, native or generic (default: auto, or the\n"
 		"                          configuration's settings.xdp-mode)\n"
+		"      --ingress HOOK      where requests are balanced: auto (TC on veth, native\n"
+		"                          XDP elsewhere), xdp or tc (default: the\n"
+		"                          configuration's settings.ingress, else auto)\n"
 		"      --bpffs DIR         BPF filesystem to pin under; mounted if needed\n"
 		"                          (default: " LBD_DEFAULT_BPFFS ")\n"
 		"      --instance NAME     pins go to BPFFS/lbd/NAME (default: " LBD_DEFAULT_INSTANCE
@@ -104,6 +109,19 @@ static int parse_xdp_mode(const char *s, enum lb_xdp_mode *m)
 		*m = LB_XDP_NATIVE;
 	else if (!strcmp(s, "generic"))
 		*m = LB_XDP_GENERIC;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_ingress(const char *s, enum lb_ingress *i)
+{
+	if (!strcmp(s, "auto"))
+		*i = LB_INGRESS_AUTO;
+	else if (!strcmp(s, "xdp"))
+		*i = LB_INGRESS_XDP;
+	else if (!strcmp(s, "tc"))
+		*i = LB_INGRESS_TC;
 	else
 		return -EINVAL;
 	return 0;
@@ -160,7 +178,7 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 	char *ifaces[LB_MAX_IFACES_PER_PROXY], *targets[LB_MAX_TARGETS_PER_GROUP];
 	char *default_target = "127.0.0.1:8080";
 	size_t n_ifaces = 0, n_targets = 0;
-	const char *xdp_mode = NULL;
+	const char *xdp_mode = NULL, *ingress = NULL;
 	bool stats = false, port_set = false, proto_set = false;
 	uint8_t protocols = LB_L4_TCP;
 	uint16_t port = 80;
@@ -230,6 +248,9 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 		case OPT_XDP_MODE:
 			xdp_mode = optarg;
 			break;
+		case OPT_INGRESS:
+			ingress = optarg;
+			break;
 		case OPT_CHECK:
 			a->check_only = true;
 			break;
@@ -294,6 +315,9 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 	if (xdp_mode && parse_xdp_mode(xdp_mode, &a->cfg->settings.xdp_mode))
 		return usage_err(err, errlen, "--xdp-mode %s: must be auto, native or generic",
 				 xdp_mode);
+	a->ingress_flag = ingress != NULL;
+	if (ingress && parse_ingress(ingress, &a->cfg->settings.ingress))
+		return usage_err(err, errlen, "--ingress %s: must be auto, xdp or tc", ingress);
 	return 0;
 }
 

@@ -26,6 +26,7 @@ struct lbd_args {
 	bool teardown_on_exit; /* --teardown-on-exit: remove everything when stopping */
 	bool stats_flag;       /* -s given: wins over the file, also on reload */
 	bool xdp_mode_flag;    /* --xdp-mode given: wins over the file, also on reload */
+	bool ingress_flag;     /* --ingress given: the same */
 	bool help;
 	bool version;
 	struct lb_config *cfg; /* from -c (after parsing the file) or from the flags */

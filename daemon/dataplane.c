@@ -8,11 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
+#include <time.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -133,17 +138,20 @@ static int adopt_links(struct lb_dataplane *dp, char *err, size_t errlen)
 	if (!d)
 		return 0;
 	while (!ret && (de = readdir(d))) {
-		const char *ifname = de->d_name + 4;
+		bool tc = !strncmp(de->d_name, "tc_", 3);
+		const char *ifname = strchr(de->d_name, '_') + 1;
 
-		if (strncmp(de->d_name, "xdp_", 4))
+		if (!tc && strncmp(de->d_name, "xdp_", 4))
 			continue;
 		if (!if_nametoindex(ifname)) {
-			/* The interface is gone, and its XDP link with it. */
+			/* The interface is gone, and its XDP link or tc filters with it. */
 			snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, de->d_name);
 			unlink(path);
 			continue;
 		}
-		ret = lb_dataplane_attach(dp, ifname, LB_XDP_AUTO, false, err, errlen);
+		/* Same hook as before; the configuration applied next may move it. */
+		ret = lb_dataplane_attach(dp, ifname, tc ? LB_INGRESS_TC : LB_INGRESS_XDP,
+					  LB_XDP_AUTO, false, err, errlen);
 		if (!ret)
 			lb_info("%s: adopted the running datapath", ifname);
 	}
@@ -201,6 +209,7 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 			strerror(-ret));
 		goto err_destroy;
 	}
+	lb_dataplane_tick(dp);
 	meta.max_connections = o->max_connections;
 	ret = bpf_map_update_elem(bpf_map__fd(dp->skel->maps.lb_meta), &key, &meta, BPF_ANY);
 	if (ret) {
@@ -387,9 +396,12 @@ static void detach_xdp(struct lb_dataplane *dp, struct lb_dp_iface *ifc)
 {
 	char path[PATH_MAX + 32];
 
+	xdp_link_path(dp, ifc->name, path, sizeof(path));
+	/* A link a previous lbd pinned, when this one never opened it. */
+	if (ifc->xdp_link_fd < 0)
+		ifc->xdp_link_fd = bpf_obj_get(path);
 	if (ifc->xdp_link_fd < 0)
 		return;
-	xdp_link_path(dp, ifc->name, path, sizeof(path));
 	unlink(path);
 	/* With the pin gone, closing the last fd releases the link and detaches XDP. */
 	bpf_link_detach(ifc->xdp_link_fd);
@@ -397,7 +409,8 @@ static void detach_xdp(struct lb_dataplane *dp, struct lb_dp_iface *ifc)
 	ifc->xdp_link_fd = -1;
 }
 
-static bool tc_filter_is_ours(struct bpf_tc_hook *hook, struct bpf_tc_opts *q)
+/* Is the filter @q found on @hook running one of our programs (left by an lbd)? */
+static bool tc_filter_is_ours(struct bpf_tc_opts *q)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
@@ -408,22 +421,29 @@ static bool tc_filter_is_ours(struct bpf_tc_hook *hook, struct bpf_tc_opts *q)
 	if (fd < 0)
 		return false;
 	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-	       !strncmp(info.name, "lb_tc_egress", sizeof(info.name));
+	       (!strncmp(info.name, "lb_tc_egress", sizeof(info.name)) ||
+		!strncmp(info.name, "lb_tc_ingress", sizeof(info.name)));
 	close(fd);
 	return ours;
 }
 
-/*
- * Our own clsact egress filter. clsact is created when missing and never removed (other
- * users may share it); a filter at our handle/priority is replaced only if it runs our
- * program, i.e. was left by a previous lbd.
- */
-static int attach_tc(struct lb_dataplane *dp, struct lb_dp_iface *ifc, char *err, size_t errlen)
+static const char *tc_dir(enum bpf_tc_attach_point at)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_EGRESS);
+	return at == BPF_TC_INGRESS ? "ingress" : "egress";
+}
+
+/*
+ * Our own clsact filter at @at running @prog. clsact is created when missing and never
+ * removed (other users may share it); a filter at our handle/priority is replaced only if
+ * it runs our program, i.e. was left by a previous lbd.
+ */
+static int attach_tc(struct lb_dp_iface *ifc, enum bpf_tc_attach_point at, struct bpf_program *prog,
+		     char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = at);
 	LIBBPF_OPTS(bpf_tc_opts, q, .handle = LB_TC_HANDLE, .priority = LB_TC_PRIO);
 	LIBBPF_OPTS(bpf_tc_opts, to, .handle = LB_TC_HANDLE, .priority = LB_TC_PRIO,
-		    .prog_fd = bpf_program__fd(dp->skel->progs.lb_tc_egress));
+		    .prog_fd = bpf_program__fd(prog));
 	int ret;
 
 	ret = bpf_tc_hook_create(&hook);
@@ -431,34 +451,144 @@ static int attach_tc(struct lb_dataplane *dp, struct lb_dp_iface *ifc, char *err
 		return lb_errf(err, errlen, ret, "%s: cannot create the clsact qdisc: %s",
 			       ifc->name, strerror(-ret));
 	if (bpf_tc_query(&hook, &q) == 0) {
-		if (!tc_filter_is_ours(&hook, &q))
+		if (!tc_filter_is_ours(&q))
 			return lb_errf(err, errlen, -EEXIST,
-				       "%s: a foreign tc egress filter uses handle 0x%x priority "
+				       "%s: a foreign tc %s filter uses handle 0x%x priority "
 				       "0x%x; lbd will not replace it",
-				       ifc->name, LB_TC_HANDLE, LB_TC_PRIO);
+				       ifc->name, tc_dir(at), LB_TC_HANDLE, LB_TC_PRIO);
 		to.flags = BPF_TC_F_REPLACE;
 	}
 	ret = bpf_tc_attach(&hook, &to);
 	if (ret)
-		return lb_errf(err, errlen, ret, "%s: cannot attach the tc egress filter: %s",
-			       ifc->name, strerror(-ret));
-	ifc->tc_attached = true;
+		return lb_errf(err, errlen, ret, "%s: cannot attach the tc %s filter: %s",
+			       ifc->name, tc_dir(at), strerror(-ret));
 	return 0;
 }
 
-static void detach_tc(struct lb_dp_iface *ifc)
+/* Remove our filter at @at, if there is one (a foreign filter is left alone). */
+static void detach_tc(unsigned int ifindex, enum bpf_tc_attach_point at)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = at);
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = LB_TC_HANDLE, .priority = LB_TC_PRIO);
 	LIBBPF_OPTS(bpf_tc_opts, o, .handle = LB_TC_HANDLE, .priority = LB_TC_PRIO);
 
-	if (!ifc->tc_attached)
-		return;
-	bpf_tc_detach(&hook, &o);
-	ifc->tc_attached = false;
+	if (bpf_tc_query(&hook, &q) == 0 && tc_filter_is_ours(&q))
+		bpf_tc_detach(&hook, &o);
 }
 
-int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_xdp_mode mode,
-			bool localnet, char *err, size_t errlen)
+static void tc_marker_path(const struct lb_dataplane *dp, const char *ifname, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/tc_%s", dp->pin_dir, ifname);
+}
+
+/*
+ * The request direction at TC ingress. tc filters cannot be pinned like XDP links, so the
+ * program is pinned as tc_<ifname>: the mark by which a restarted lbd (or --teardown)
+ * finds the interfaces that run it.
+ */
+static int attach_tc_ingress(struct lb_dataplane *dp, struct lb_dp_iface *ifc, char *err,
+			     size_t errlen)
+{
+	char path[PATH_MAX + 32];
+	int ret;
+
+	ret = attach_tc(ifc, BPF_TC_INGRESS, dp->skel->progs.lb_tc_ingress, err, errlen);
+	if (ret)
+		return ret;
+	tc_marker_path(dp, ifc->name, path, sizeof(path));
+	unlink(path);
+	if (bpf_obj_pin(bpf_program__fd(dp->skel->progs.lb_tc_ingress), path)) {
+		ret = -errno;
+		detach_tc(ifc->ifindex, BPF_TC_INGRESS);
+		return lb_errf(err, errlen, ret, "cannot pin %s: %s", path, strerror(-ret));
+	}
+	ifc->tc_ingress = true;
+	return 0;
+}
+
+static void detach_tc_ingress(struct lb_dataplane *dp, struct lb_dp_iface *ifc)
+{
+	char path[PATH_MAX + 32];
+
+	detach_tc(ifc->ifindex, BPF_TC_INGRESS);
+	tc_marker_path(dp, ifc->name, path, sizeof(path));
+	unlink(path);
+	ifc->tc_ingress = false;
+}
+
+/* The kernel driver of @ifname ("veth", "mlx5_core", ...), or "" when it cannot tell. */
+static void driver_of(const char *ifname, char *out, size_t len)
+{
+	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	out[0] = '\0';
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0)
+		snprintf(out, len, "%s", info.driver);
+	close(fd);
+}
+
+const char *lb_dataplane_hook_name(enum lb_dp_hook h)
+{
+	return h == LB_HOOK_TC ? "tc" : "xdp";
+}
+
+/*
+ * Put the request direction of @ifc on the hook @ingress asks for: XDP (in @mode), TC
+ * ingress, or for auto TC on veth (native XDP there turns off the peer's segmentation
+ * offload) and native XDP elsewhere, TC when the driver has no native XDP. The new hook is
+ * attached before the old one goes: for a moment both may run, and a packet the first
+ * rewrote matches nothing in the second, which passes it on.
+ */
+static int set_ingress(struct lb_dataplane *dp, struct lb_dp_iface *ifc, enum lb_ingress ingress,
+		       enum lb_xdp_mode mode, char *err, size_t errlen)
+{
+	enum lb_dp_hook want = LB_HOOK_XDP;
+	char driver[32];
+	int ret;
+
+	driver_of(ifc->name, driver, sizeof(driver));
+	if (ingress == LB_INGRESS_TC || (ingress == LB_INGRESS_AUTO && !strcmp(driver, "veth")))
+		want = LB_HOOK_TC;
+	if (ifc->hook_set && ifc->hook == want && ifc->ingress == ingress)
+		return 0;
+	ifc->ingress = ingress;
+	if (want == LB_HOOK_XDP) {
+		/* auto: native or nothing, TC being the better second choice than generic. */
+		if (ingress == LB_INGRESS_AUTO && mode == LB_XDP_AUTO)
+			mode = LB_XDP_NATIVE;
+		ret = attach_xdp(dp, ifc, mode, err, errlen);
+		if (ret && ingress == LB_INGRESS_AUTO) {
+			lb_info("%s: no native XDP (%s); using tc ingress", ifc->name, err);
+			want = LB_HOOK_TC;
+		} else if (ret) {
+			return ret;
+		}
+	}
+	if (want == LB_HOOK_TC) {
+		ret = attach_tc_ingress(dp, ifc, err, errlen);
+		if (ret)
+			return ret;
+		detach_xdp(dp, ifc);
+	} else {
+		detach_tc_ingress(dp, ifc);
+	}
+	if (ifc->hook != want || !ifc->hook_set)
+		lb_info("%s: requests at %s%s%s", ifc->name,
+			want == LB_HOOK_TC ? "tc ingress" : "XDP", driver[0] ? ", driver " : "",
+			driver);
+	ifc->hook = want;
+	ifc->hook_set = true;
+	return 0;
+}
+
+int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_ingress ingress,
+			enum lb_xdp_mode mode, bool localnet, char *err, size_t errlen)
 {
 	struct lb_dp_iface *grown, *ifc;
 	unsigned int idx;
@@ -479,25 +609,45 @@ int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_xdp
 	ifc->ifindex = idx;
 	ifc->xdp_link_fd = -1;
 	ifc->saved_route_localnet = -1;
+	ifc->hook_set = false;
 
 	if (localnet && set_route_localnet(ifc))
 		lb_warn("%s: cannot set route_localnet; 127.0.0.0/8 backends will not be reached",
 			ifname);
-	/* Replies must be translated before the first request is: TC before XDP. */
-	ret = attach_tc(dp, ifc, err, errlen);
+	/* Replies must be translated before the first request is: egress first. */
+	ret = attach_tc(ifc, BPF_TC_EGRESS, dp->skel->progs.lb_tc_egress, err, errlen);
 	if (ret)
 		goto err_restore;
-	ret = attach_xdp(dp, ifc, mode, err, errlen);
+	ret = set_ingress(dp, ifc, ingress, mode, err, errlen);
 	if (ret)
 		goto err_tc;
 	dp->n_ifaces++;
 	return 0;
 
 err_tc:
-	detach_tc(ifc);
+	detach_tc(ifc->ifindex, BPF_TC_EGRESS);
 err_restore:
 	restore_route_localnet(ifc);
 	return ret;
+}
+
+int lb_dataplane_set_ingress(struct lb_dataplane *dp, const char *ifname, enum lb_ingress ingress,
+			     enum lb_xdp_mode mode, char *err, size_t errlen)
+{
+	struct lb_dp_iface *ifc = find_iface(dp, ifname);
+
+	if (!ifc)
+		return lb_errf(err, errlen, -ENOENT, "%s is not attached", ifname);
+	return set_ingress(dp, ifc, ingress, mode, err, errlen);
+}
+
+void lb_dataplane_tick(struct lb_dataplane *dp)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	__atomic_store_n(&dp->skel->bss->lb_now_ns,
+			 (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec, __ATOMIC_RELAXED);
 }
 
 void lb_dataplane_set_localnet(struct lb_dataplane *dp, const char *ifname, bool on)
@@ -519,7 +669,8 @@ int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname)
 	if (!ifc)
 		return -ENOENT;
 	detach_xdp(dp, ifc);
-	detach_tc(ifc);
+	detach_tc_ingress(dp, ifc);
+	detach_tc(ifc->ifindex, BPF_TC_EGRESS);
 	restore_route_localnet(ifc);
 	*ifc = dp->ifaces[--dp->n_ifaces];
 	return 0;
@@ -602,14 +753,14 @@ int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, char *er
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (!strncmp(de->d_name, "xdp_", 4)) {
-			struct lb_dp_iface ifc = {.tc_attached = true};
+		if (!strncmp(de->d_name, "xdp_", 4) || !strncmp(de->d_name, "tc_", 3)) {
+			/* The pin names an interface whose tc filters we also own. */
+			unsigned int ifindex = if_nametoindex(strchr(de->d_name, '_') + 1);
 
-			/* The link pin names the interface whose tc filter we also own. */
-			snprintf(ifc.name, sizeof(ifc.name), "%s", de->d_name + 4);
-			ifc.ifindex = if_nametoindex(ifc.name);
-			if (ifc.ifindex)
-				detach_tc(&ifc);
+			if (ifindex) {
+				detach_tc(ifindex, BPF_TC_INGRESS);
+				detach_tc(ifindex, BPF_TC_EGRESS);
+			}
 		}
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (unlink(path) == 0)

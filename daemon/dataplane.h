@@ -6,9 +6,11 @@
  * Pin layout under <bpffs>/lbd/<instance>/:
  *   lb_listen lb_routes lb_groups lb_ct lb_pstats lb_tstats lb_gstats   datapath maps
  *   lb_meta lb_pnames lb_tnames                                         lbd's own state
- *   xdp_<ifname>                                                        XDP link per interface
- * The TC egress filter lives in the interface's clsact qdisc (handle LB_TC_HANDLE, priority
- * LB_TC_PRIO) and holds its own reference on the program.
+ *   xdp_<ifname>      XDP link of an interface whose requests run at XDP
+ *   tc_<ifname>       lb_tc_ingress, pinned as the mark of an interface whose requests run
+ *                     at TC ingress (tc filters cannot be pinned themselves)
+ * The tc filters live in the interface's clsact qdisc (handle LB_TC_HANDLE, priority
+ * LB_TC_PRIO: egress always, ingress in TC mode) and hold their own program references.
  */
 #ifndef LBD_DATAPLANE_H
 #define LBD_DATAPLANE_H
@@ -27,11 +29,17 @@
 
 struct lb_bpf;
 
+/* Where an interface's request direction runs. */
+enum lb_dp_hook { LB_HOOK_XDP = 0, LB_HOOK_TC };
+
 struct lb_dp_iface {
 	char name[IF_NAMESIZE];
 	unsigned int ifindex;
-	int xdp_link_fd;
-	bool tc_attached;
+	int xdp_link_fd;      /* LB_HOOK_XDP: the link (also pinned) */
+	bool tc_ingress;      /* LB_HOOK_TC: our ingress filter is attached */
+	enum lb_dp_hook hook; /* valid when hook_set */
+	bool hook_set;
+	enum lb_ingress ingress;  /* what the configuration asked for */
 	int saved_route_localnet; /* value before lbd changed it, -1 when untouched */
 };
 
@@ -58,11 +66,22 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 		      size_t errlen);
 
 /*
- * Attach TC egress (SNAT) then XDP (DNAT) to @ifname. @localnet allows 127.0.0.0/8
- * backends on this interface (sets its route_localnet, restored on detach).
+ * Attach TC egress (SNAT) then the request direction (DNAT) to @ifname, at XDP or TC
+ * ingress as @ingress says (auto: TC on veth, native XDP elsewhere when the driver has it,
+ * else TC); @mode is the XDP mode. @localnet allows 127.0.0.0/8 backends on this interface
+ * (sets its route_localnet, restored on detach).
  */
-int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_xdp_mode mode,
-			bool localnet, char *err, size_t errlen);
+int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_ingress ingress,
+			enum lb_xdp_mode mode, bool localnet, char *err, size_t errlen);
+
+/* Move the request direction of attached @ifname to the hook @ingress asks for. */
+int lb_dataplane_set_ingress(struct lb_dataplane *dp, const char *ifname, enum lb_ingress ingress,
+			     enum lb_xdp_mode mode, char *err, size_t errlen);
+
+const char *lb_dataplane_hook_name(enum lb_dp_hook h);
+
+/* Advance the datapath's clock (lb_now_ns) to now: lbd calls it every LB_CLOCK_TICK_MS. */
+void lb_dataplane_tick(struct lb_dataplane *dp);
 
 /*
  * Allow (or stop allowing) 127.0.0.0/8 backends behind @ifname: sets route_localnet, or

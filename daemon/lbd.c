@@ -126,12 +126,39 @@ static int attach_new(struct lbd *l, const struct lb_config *cfg, char (*added)[
 
 			if (lb_dataplane_attached(l->dp, ifname))
 				continue;
-			ret = lb_dataplane_attach(l->dp, ifname, cfg->settings.xdp_mode,
+			ret = lb_dataplane_attach(l->dp, ifname, cfg->settings.ingress,
+						  cfg->settings.xdp_mode,
 						  needs_localnet(cfg, ifname), err, errlen);
 			if (ret)
 				return ret;
 			snprintf(added[(*n_added)++], IF_NAMESIZE, "%s", ifname);
 		}
+	}
+	return 0;
+}
+
+/*
+ * Move the request direction of every attached interface to the hook @cfg asks for
+ * (settings.ingress); on failure, those already moved go back to @back's.
+ */
+static int sync_ingress(struct lbd *l, const struct lb_config *cfg, const struct lb_config *back,
+			char *err, size_t errlen)
+{
+	char undo_err[LB_ERR_MAX];
+	size_t i, k;
+	int ret;
+
+	for (i = 0; i < l->dp->n_ifaces; i++) {
+		ret = lb_dataplane_set_ingress(l->dp, l->dp->ifaces[i].name, cfg->settings.ingress,
+					       cfg->settings.xdp_mode, err, errlen);
+		if (!ret)
+			continue;
+		for (k = 0; back && k < i; k++)
+			if (lb_dataplane_set_ingress(
+				    l->dp, l->dp->ifaces[k].name, back->settings.ingress,
+				    back->settings.xdp_mode, undo_err, sizeof(undo_err)))
+				lb_err("cannot move %s back: %s", l->dp->ifaces[k].name, undo_err);
+		return ret;
 	}
 	return 0;
 }
@@ -445,6 +472,9 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 
 	/* New interfaces first: with no listener entry yet, their programs only pass. */
 	ret = attach_new(l, next, added, &n_added, err, errlen);
+	/* Interfaces adopted from a previous lbd, or a changed settings.ingress. */
+	if (!ret)
+		ret = sync_ingress(l, next, l->cfg, err, errlen);
 	/* SNI acceptors of new SNI proxies must listen before the maps point at them. */
 	if (!ret && l->sni)
 		ret = lb_sni_sync(l->sni, next, false, err, errlen);
@@ -461,6 +491,8 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 		if (l->cfg && lb_mapsync_apply(l->dp, &l->ids, l->cfg, &l->addrs, weight_src(l),
 					       undo_err, sizeof(undo_err)))
 			lb_err("cannot restore the previous maps: %s", undo_err);
+		if (l->cfg && sync_ingress(l, l->cfg, NULL, undo_err, sizeof(undo_err)))
+			lb_err("cannot restore the previous hooks: %s", undo_err);
 		for (i = 0; i < n_added; i++)
 			lb_dataplane_detach(l->dp, added[i]);
 		free(added);
@@ -520,6 +552,8 @@ int lbd_reload(struct lbd *l, char *err, size_t errlen)
 		next->settings.stats_enabled = true;
 	if (l->args.xdp_mode_flag)
 		next->settings.xdp_mode = l->cfg->settings.xdp_mode;
+	if (l->args.ingress_flag)
+		next->settings.ingress = l->cfg->settings.ingress;
 	ret = lbd_apply(l, next, err, errlen);
 	if (ret) {
 		lb_config_free(next);

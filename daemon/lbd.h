@@ -58,6 +58,7 @@ struct lbd {
 	bool call_deferred; /* the handler answers later: the dispatcher must not */
 	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t stats_timer;
+	uv_timer_t clock_timer; /* advances the datapath's clock (lb_dataplane_tick) */
 	bool stats_timer_on;
 	uint64_t started_ms;
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];

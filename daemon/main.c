@@ -30,6 +30,14 @@ static void on_addresses_changed(void *arg)
 	lbd_resync(l);
 }
 
+/* The datapath's clock: established flows stamp it as their last_seen_ns. */
+static void tick_clock(uv_timer_t *t)
+{
+	struct lbd *l = t->data;
+
+	lb_dataplane_tick(l->dp);
+}
+
 static void log_stats(uv_timer_t *t)
 {
 	struct lbd *l = t->data;
@@ -86,6 +94,7 @@ static void stop_loop(struct lbd *l)
 	uv_close((uv_handle_t *)&l->sigterm, NULL);
 	uv_close((uv_handle_t *)&l->sighup, NULL);
 	uv_close((uv_handle_t *)&l->stats_timer, NULL);
+	uv_close((uv_handle_t *)&l->clock_timer, NULL);
 	lb_rpc_server_stop(l->rpc);
 	l->rpc = NULL;
 	lb_ifwatch_stop(l->ifwatch);
@@ -156,6 +165,9 @@ static int start_services(struct lbd *l)
 	uv_timer_init(l->loop, &l->stats_timer);
 	l->stats_timer.data = l;
 	uv_timer_start(&l->stats_timer, log_stats, STATS_LOG_MS, STATS_LOG_MS);
+	uv_timer_init(l->loop, &l->clock_timer);
+	l->clock_timer.data = l;
+	uv_timer_start(&l->clock_timer, tick_clock, LB_CLOCK_TICK_MS, LB_CLOCK_TICK_MS);
 
 	ret = socket_gid(l, &ro.group);
 	if (ret)

@@ -215,10 +215,11 @@ int lbd_rpc_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rp
 	size_t i;
 
 	for (i = 0; i < l->dp->n_ifaces; i++)
-		json_array_append_new(ifaces,
-				      json_pack("{s:s, s:i, s:s}", "name", l->dp->ifaces[i].name,
-						"ifindex", (int)l->dp->ifaces[i].ifindex,
-						"xdp-mode", xdp_mode_of(l->dp->ifaces[i].ifindex)));
+		json_array_append_new(
+			ifaces, json_pack("{s:s, s:i, s:s, s:s}", "name", l->dp->ifaces[i].name,
+					  "ifindex", (int)l->dp->ifaces[i].ifindex, "ingress",
+					  lb_dataplane_hook_name(l->dp->ifaces[i].hook), "xdp-mode",
+					  xdp_mode_of(l->dp->ifaces[i].ifindex)));
 	for (i = 0; i < l->cfg->n_proxies; i++)
 		json_array_append_new(proxies, json_string(l->cfg->proxies[i].name));
 	r = json_pack("{s:s, s:i, s:i, s:I, s:s?, s:s, s:s, s:s, s:b, s:o, s:o, s:I}", "version",

@@ -157,6 +157,7 @@ void reset_maps(void)
 int run_prog(enum hook hook, const __u8 *in, size_t len, __u8 *out, size_t *out_len, int *verdict)
 {
 	struct xdp_md xctx = {.data_end = len, .ingress_ifindex = lo_ifindex};
+	struct __sk_buff sctx = {.ingress_ifindex = lo_ifindex};
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .data_out = out,
 		    .data_size_out = PKT_MAX);
 	int fd, err;
@@ -166,6 +167,10 @@ int run_prog(enum hook hook, const __u8 *in, size_t len, __u8 *out, size_t *out_
 		o.ctx_in = &xctx;
 		o.ctx_size_in = sizeof(xctx);
 		fd = bpf_program__fd(skel->progs.lb_xdp_ingress);
+	} else if (hook == TC_IN) {
+		o.ctx_in = &sctx;
+		o.ctx_size_in = sizeof(sctx);
+		fd = bpf_program__fd(skel->progs.lb_tc_ingress);
 	} else {
 		fd = bpf_program__fd(skel->progs.lb_tc_egress);
 	}

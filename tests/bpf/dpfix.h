@@ -25,7 +25,8 @@ extern struct lb_bpf *skel;
 extern unsigned int lo_ifindex; /* listeners are keyed on lo: the XDP runs say it is theirs */
 extern int ncpus;
 
-enum hook { HOOK_END = 0, XDP, TC };
+/* XDP and TC_IN run the request direction (lb_xdp_ingress, lb_tc_ingress), TC the replies. */
+enum hook { HOOK_END = 0, XDP, TC, TC_IN };
 
 int map_fd(struct bpf_map *map);
 void map_clear(struct bpf_map *map);

@@ -1,8 +1,10 @@
 #!/bin/bash
 # lbd end to end: a client, the LB and three backends in namespaces, the real lbd binary
-# with a configuration file, real TCP (HTTP) and UDP traffic through XDP DNAT + TC SNAT.
+# with a configuration file, real TCP (HTTP) and UDP traffic through DNAT (XDP or TC
+# ingress) + TC SNAT.
 #
-# Usage: test_lbd_basic.sh PATH/TO/lbd   (meson passes the built binary)
+# Usage: test_lbd_basic.sh PATH/TO/lbd [INGRESS]   (meson passes the built binary)
+#   INGRESS: settings.ingress, auto (default: TC on these veths), xdp or tc
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -11,6 +13,15 @@ LBD=$(realpath "${1:-${LBD:-build/daemon/lbd}}")
 	echo "lbd binary not found: $LBD" >&2
 	exit 1
 }
+INGRESS=${2:-auto}
+case $INGRESS in
+auto | tc) HOOK=tc OTHER_HOOK=xdp ;; # auto picks TC ingress on veth
+xdp) HOOK=xdp OTHER_HOOK=tc ;;
+*)
+	echo "INGRESS must be auto, xdp or tc" >&2
+	exit 2
+	;;
+esac
 INSTANCE=itest
 PIN_DIR= # set once bpffs_up ran
 LBD_LOG=
@@ -52,7 +63,7 @@ cat >"$CONFIG" <<EOF
     {"name": "pinned", "listen": {"interfaces": ["$LB_IF_C"], "port": 84, "address": "$PINNED_ADDR"},
      "default-target": {"ip": "10.2.3.2", "port": 8080}}
   ],
-  "settings": {"max-connections": 65536}
+  "settings": {"max-connections": 65536, "ingress": "$INGRESS"}
 }
 EOF
 
@@ -202,17 +213,62 @@ listener_has_addr() {
 test_bpftool_view() {
 	local maps net m
 	maps=$(ls "$PIN_DIR")
-	for m in lb_listen lb_ct lb_groups lb_routes lb_pstats lb_tstats lb_gstats xdp_$LB_IF_C; do
+	for m in lb_listen lb_ct lb_groups lb_routes lb_pstats lb_tstats lb_gstats; do
 		[[ $maps == *"$m"* ]] || fail "no pin $m in $PIN_DIR: $maps"
 	done
+	expect_hook "$HOOK"
 	net=$(in_ns "$NS_LB" bpftool net show dev "$LB_IF_C")
-	# bpftool net names tc programs but shows XDP by id only.
-	[[ $net =~ $LB_IF_C\([0-9]+\)\ driver\ id\ ([0-9]+) ]] || fail "no native XDP: $net"
-	[[ $(bpftool prog show id "${BASH_REMATCH[1]}") == *"xdp  name lb_xdp_ingress"* ]] ||
-		fail "XDP program ${BASH_REMATCH[1]} is not lb_xdp_ingress"
 	[[ $net == *lb_tc_egress* ]] || fail "bpftool net: no tc egress program: $net"
 	[[ $(bpftool map show pinned "$PIN_DIR/lb_ct") == *"lru_hash  name lb_ct"* ]] ||
 		fail "lb_ct is not a named LRU hash"
+}
+
+# expect_hook xdp|tc: requests run there on $LB_IF_C, and not at the other hook.
+expect_hook() {
+	local net
+	net=$(in_ns "$NS_LB" bpftool net show dev "$LB_IF_C")
+	if [[ $1 == xdp ]]; then
+		# bpftool net names tc programs but shows XDP by id only.
+		[[ $net =~ $LB_IF_C\([0-9]+\)\ driver\ id\ ([0-9]+) ]] || fail "no native XDP: $net"
+		[[ $(bpftool prog show id "${BASH_REMATCH[1]}") == *"xdp  name lb_xdp_ingress"* ]] ||
+			fail "XDP program ${BASH_REMATCH[1]} is not lb_xdp_ingress"
+		[[ $net != *lb_tc_ingress* ]] || fail "tc ingress still attached: $net"
+		[[ -e $PIN_DIR/xdp_$LB_IF_C && ! -e $PIN_DIR/tc_$LB_IF_C ]] ||
+			fail "pins do not say XDP: $(ls "$PIN_DIR")"
+	else
+		[[ $net == *lb_tc_ingress* ]] || fail "bpftool net: no tc ingress program: $net"
+		[[ $net != *"driver id"* && $net != *"generic id"* ]] || fail "XDP still attached: $net"
+		[[ -e $PIN_DIR/tc_$LB_IF_C && ! -e $PIN_DIR/xdp_$LB_IF_C ]] ||
+			fail "pins do not say tc: $(ls "$PIN_DIR")"
+	fi
+}
+
+# set_ingress HOOK: edit settings.ingress and reload with SIGHUP; wait for the reload.
+set_ingress() {
+	local n
+	n=$(grep -c 'reloaded' "$LBD_LOG" || true)
+	sed -i "s/\"ingress\": \"[a-z]*\"/\"ingress\": \"$1\"/" "$CONFIG"
+	kill -HUP "$LBD_PID"
+	wait_for "(( \$(grep -c reloaded '$LBD_LOG') > $n ))" 10 ||
+		fail "no reload: $(tail -n 3 "$LBD_LOG")"
+}
+
+# The request direction moves between XDP and TC ingress at runtime (settings.ingress and
+# a reload): a connection open across both moves keeps working, new ones are balanced.
+test_ingress_moves_at_runtime() {
+	local out hold_log=$LBT_LOGDIR/hold-move.log hold_pid
+	lbtraffic "$NS_C" hold --host "$VIP" --port 80 --seconds 6 --interval 50 >"$hold_log" 2>&1 &
+	hold_pid=$!
+	wait_for "grep -q start '$hold_log'" 5 || fail "hold did not connect: $(cat "$hold_log")"
+	set_ingress "$OTHER_HOOK"
+	expect_hook "$OTHER_HOOK"
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 80 --count 200 --timeout 30)
+	assert_eq "$(json_get "$out" ok)" 200 "connections after the move to $OTHER_HOOK ($out)"
+	(($(json_get "$out" by_backend.b3 0) > 0)) || fail "not balanced at $OTHER_HOOK: $out"
+	set_ingress "$INGRESS"
+	expect_hook "$HOOK"
+	wait "$hold_pid" || fail "the held connection broke across the moves: $(cat "$hold_log")"
+	assert_eq "$(json_get "$(tail -n 1 "$hold_log")" ok)" true "hold result"
 }
 
 # A configuration error is reported with its place; nothing is attached or pinned.
@@ -244,6 +300,7 @@ test_stop_keeps_forwarding_then_teardown() {
 	[[ $net != *lb_* && $net != *"driver id"* ]] || fail "programs left after teardown: $net"
 	[[ $(ip -n "$NS_LB" link show dev "$LB_IF_C") != *xdp* ]] || fail "XDP left on $LB_IF_C"
 	tcf=$(in_ns "$NS_LB" tc filter show dev "$LB_IF_C" egress)
+	tcf+=$(in_ns "$NS_LB" tc filter show dev "$LB_IF_C" ingress)
 	[[ -z $tcf ]] || fail "tc filter left: $tcf"
 	[[ ! -e $BPFFS/lbd ]] || fail "pins left: $(find "$BPFFS")"
 	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 8000 --count 5)
@@ -266,6 +323,7 @@ test_teardown_on_exit() {
 	[[ ! -e $BPFFS/lbd/tde ]] || fail "pins left: $(find "$BPFFS")"
 	[[ $(ip -n "$NS_LB" link show dev "$LB_IF_C") != *xdp* ]] || fail "XDP left on $LB_IF_C"
 	[[ -z $(in_ns "$NS_LB" tc filter show dev "$LB_IF_C" egress) ]] || fail "tc filter left"
+	[[ -z $(in_ns "$NS_LB" tc filter show dev "$LB_IF_C" ingress) ]] || fail "tc ingress left"
 	assert_eq "$(in_ns "$NS_LB" sysctl -n "net.ipv4.conf.$LB_IF_C.route_localnet")" 0 \
 		"route_localnet restored"
 }
@@ -278,6 +336,7 @@ run_test test_local_targets
 run_test test_untouched_traffic
 run_test test_interface_address_tracking
 run_test test_bpftool_view
+run_test test_ingress_moves_at_runtime
 run_test test_bad_config_refused
 run_test test_stop_keeps_forwarding_then_teardown
 run_test test_teardown_on_exit

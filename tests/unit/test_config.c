@@ -136,6 +136,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(s->default_drain_timeout_ms, 30000);
 	ck_assert_uint_eq(s->drain_check_interval_ms, 1000);
 	ck_assert_int_eq(s->xdp_mode, LB_XDP_AUTO);
+	ck_assert_int_eq(s->ingress, LB_INGRESS_AUTO);
 	ck_assert_uint_eq(s->sni_hello_timeout_ms, 5000);
 	ck_assert_uint_eq(s->sni_max_pending, 1024);
 	ck_assert_int_eq(s->sni_splice, LB_SPLICE_AUTO);
@@ -166,7 +167,8 @@ static const char full_config[] =
 	"  'health-check-defaults': {'type': 'http', 'interval-ms': 5000, 'timeout-ms': 1000,"
 	"    'healthy-threshold': 3, 'unhealthy-threshold': 4, 'path': '/ready',"
 	"    'expected-codes': [200, 204]},"
-	"  'default-drain-timeout-ms': 60000, 'drain-check-interval-ms': 500, 'xdp-mode': 'native'},"
+	"  'default-drain-timeout-ms': 60000, 'drain-check-interval-ms': 500, 'xdp-mode': 'native',"
+	"  'ingress': 'tc'},"
 	" 'proxies': [{'name': 'web',"
 	"   'listen': {'interfaces': ['eth0', 'eth1'], 'port': 80, 'protocol': 'both',"
 	"              'address': '10.0.0.10'},"
@@ -198,6 +200,7 @@ START_TEST(test_full_config)
 	ck_assert_uint_eq(s->default_drain_timeout_ms, 60000);
 	ck_assert_uint_eq(s->drain_check_interval_ms, 500);
 	ck_assert_int_eq(s->xdp_mode, LB_XDP_NATIVE);
+	ck_assert_int_eq(s->ingress, LB_INGRESS_TC);
 	ck_assert_int_eq(s->health_check_defaults.type, LB_HC_HTTP);
 	ck_assert_str_eq(s->health_check_defaults.path, "/ready");
 	ck_assert_uint_eq(s->health_check_defaults.healthy_threshold, 3);
@@ -1061,7 +1064,8 @@ static const struct {
 	{WITH_SETTINGS("{'stats':true}"),
 	 "settings: unknown key \"stats\" (expected one of: stats-enabled, connection-timeout-sec, "
 	 "udp-timeout-sec, max-connections, health-check-enabled, health-check-defaults, "
-	 "default-drain-timeout-ms, drain-check-interval-ms, xdp-mode, sni-hello-timeout-ms, "
+	 "default-drain-timeout-ms, drain-check-interval-ms, xdp-mode, ingress, "
+	 "sni-hello-timeout-ms, "
 	 "sni-max-pending, sni-splice, metrics-listen, access-log)"},
 	{WITH_SETTINGS("{'access-log':'x.log'}"),
 	 "settings.access-log: must be an absolute path, not \"x.log\""},
@@ -1135,6 +1139,10 @@ static const struct {
 	 "settings.xdp-mode: \"offload\" is not an XDP mode (expected \"auto\", \"native\" or "
 	 "\"generic\")"},
 	{WITH_SETTINGS("{'xdp-mode':true}"), "settings.xdp-mode: must be a string, not a boolean"},
+	{WITH_SETTINGS("{'ingress':'skb'}"),
+	 "settings.ingress: \"skb\" is not an ingress hook (expected \"auto\", \"xdp\" or "
+	 "\"tc\")"},
+	{WITH_SETTINGS("{'ingress':1}"), "settings.ingress: must be a string, not an integer"},
 	{WITH_SETTINGS("{'sni-hello-timeout-ms':99}"),
 	 "settings.sni-hello-timeout-ms: must be between 100 and 60000 (got 99)"},
 	{WITH_SETTINGS("{'sni-hello-timeout-ms':60001}"),

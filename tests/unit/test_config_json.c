@@ -159,6 +159,7 @@ static void config_eq(const struct lb_config *a, const struct lb_config *b)
 	ck_assert_msg(x->drain_check_interval_ms == y->drain_check_interval_ms,
 		      "drain-check-interval-ms");
 	ck_assert_msg(x->xdp_mode == y->xdp_mode, "xdp-mode");
+	ck_assert_msg(x->ingress == y->ingress, "ingress");
 	ck_assert_msg(x->sni_hello_timeout_ms == y->sni_hello_timeout_ms, "sni-hello-timeout-ms");
 	ck_assert_msg(x->sni_max_pending == y->sni_max_pending, "sni-max-pending");
 	ck_assert_msg(x->sni_splice == y->sni_splice, "sni-splice");
@@ -593,7 +594,7 @@ static const char rich_config[] =
 	"    'healthy-threshold': 3, 'unhealthy-threshold': 4, 'path': '/ready',"
 	"    'expected-codes': [200, 204]},"
 	"  'default-drain-timeout-ms': 60000, 'drain-check-interval-ms': 500,"
-	"  'xdp-mode': 'generic', 'sni-hello-timeout-ms': 1500, 'sni-max-pending': 100,"
+	"  'xdp-mode': 'generic', 'ingress': 'xdp', 'sni-hello-timeout-ms': 1500, 'sni-max-pending': 100,"
 	"  'sni-splice': 'sockmap', 'metrics-listen': '127.0.0.1:9100',"
 	"  'access-log': '/var/log/lbd/access.log'},"
 	" 'proxies': [{'name': 'web',"
@@ -812,7 +813,7 @@ START_TEST(test_to_json_keys)
 			 "stats-enabled,connection-timeout-sec,udp-timeout-sec,"
 			 "max-connections,default-drain-timeout-ms,drain-check-interval-ms,"
 			 "sni-hello-timeout-ms,sni-max-pending,"
-			 "health-check-enabled,health-check-defaults,xdp-mode,sni-splice,"
+			 "health-check-enabled,health-check-defaults,xdp-mode,ingress,sni-splice,"
 			 "metrics-listen,access-log");
 	ck_assert_str_eq(json_string_value(json_object_get(s, "metrics-listen")), "127.0.0.1:9100");
 	ck_assert_str_eq(json_string_value(json_object_get(s, "access-log")),
@@ -820,6 +821,7 @@ START_TEST(test_to_json_keys)
 	ck_assert(json_is_true(json_object_get(s, "stats-enabled")));
 	ck_assert_int_eq(json_integer_value(json_object_get(s, "udp-timeout-sec")), 45);
 	ck_assert_str_eq(json_string_value(json_object_get(s, "xdp-mode")), "generic");
+	ck_assert_str_eq(json_string_value(json_object_get(s, "ingress")), "xdp");
 	ck_assert_int_eq(json_integer_value(json_object_get(s, "sni-hello-timeout-ms")), 1500);
 	ck_assert_int_eq(json_integer_value(json_object_get(s, "sni-max-pending")), 100);
 	ck_assert_str_eq(json_string_value(json_object_get(s, "sni-splice")), "sockmap");

@@ -113,7 +113,8 @@ static const struct {
 	{"status",
 	 "{\"version\":\"0.1.0\",\"abi\":1,\"pid\":42,\"uptime-sec\":3725,\"config-file\":null,"
 	 "\"instance\":\"default\",\"stats-enabled\":false,\"interfaces\":[{\"name\":\"eth0\","
-	 "\"ifindex\":2,\"xdp-mode\":\"native\"}],\"proxies\":[\"web\",\"api\"],\"connections\":7}",
+	 "\"ifindex\":2,\"ingress\":\"xdp\",\"xdp-mode\":\"native\"}],\"proxies\":[\"web\",\"api\"],"
+	 "\"connections\":7}",
 	 "lbd 0.1.0 (BPF ABI 1), pid 42, up 1h02m\n"
 	 "config-file:   -\n"
 	 "instance:      default\n"
@@ -121,8 +122,8 @@ static const struct {
 	 "proxies:       web, api\n"
 	 "connections:   7\n"
 	 "\n"
-	 "NAME  IFINDEX  XDP-MODE\n"
-	 "eth0  2        native\n"},
+	 "NAME  IFINDEX  INGRESS  XDP-MODE\n"
+	 "eth0  2        xdp      native\n"},
 	{"status", "{\"version\":\"0.1.0\",\"interfaces\":[],\"proxies\":[]}",
 	 "lbd 0.1.0\nproxies: -\n\nno interfaces attached\n"},
 	/* list-proxies, add-proxy */
