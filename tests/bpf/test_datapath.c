@@ -302,8 +302,7 @@ static void run_step(const struct dp_case *c, int idx, const struct step *st)
 	 * BPF_PROG_TEST_RUN refuses an skb whose IPv4 header is cut short (it pulls the header
 	 * first), so those frames can only be sent to XDP; the parser they test is shared.
 	 */
-	if (hook == TC_IN && in.truncate && in.ethertype == 0 &&
-	    in.truncate < pkt_l3_off(&in) + 20)
+	if (hook == TC_IN && in.truncate && in.ethertype == 0 && in.truncate < pkt_l3_off(&in) + 20)
 		return;
 	in_len = pkt_build(&in, in_buf);
 	want_len = pkt_build(&want_spec, want_buf);
