@@ -100,6 +100,7 @@ text = open(sys.argv[1]).read()
 assert "\033" not in text, "escape sequences in a pipe"
 frames = [f for f in text.split("\n\n") if f.strip()]
 assert len(frames) == 3, f"{len(frames)} frames, not 3"
+rates = []
 for n, f in enumerate(frames, 1):
     lines = f.splitlines()
     assert re.match(r"\d\d:\d\d:\d\d  lbctl top, every 0.5s: rates", lines[0]), lines[0]
@@ -120,10 +121,12 @@ for n, f in enumerate(frames, 1):
     if n == 1:
         assert new == "-", f"frame 1 has a rate: {new}"
     else:
-        assert re.fullmatch(r"[0-9.]+k?", new) and float(new.rstrip("k")) > 0, \
-            f"frame {n}: web's NEW/S is {new!r} during traffic"
+        assert re.fullmatch(r"[0-9.]+k?", new), f"frame {n}: web's NEW/S is {new!r}"
+        rates.append(float(new.rstrip("k")))
     assert not any(c.startswith("-") and c != "-" for r in rows.values() for c in r), \
         f"frame {n} has a negative number"
+# Batches start every few hundred ms; on a loaded machine one 0.5 s frame may see none.
+assert any(r > 0 for r in rates), f"no frame saw a new connection: {rates}"
 EOF
 }
 
