@@ -83,22 +83,25 @@ static void usage_line(FILE *out, const char *lead, const struct lb_method *m, b
 
 	w.col = fprintf(out, "%slbctl %s", lead, m->name);
 	w.indent = w.col + 1;
-	if (file_form) {
-		wrap_word(&w, "--file FILE", 11);
-	} else {
-		for (a = spec->args; a->path; a++) {
-			synopsis_token(a, tok, sizeof(tok));
-			wrap_word(&w, tok, (int)strlen(tok));
-		}
+	for (a = spec->args; a->path; a++) {
+		if (file_form && lb_cli_arg_in_file(spec, a))
+			continue;
+		synopsis_token(a, tok, sizeof(tok));
+		wrap_word(&w, tok, (int)strlen(tok));
 	}
+	if (file_form)
+		wrap_word(&w, "--file FILE", 11);
 	fputc('\n', out);
 }
 
 void lb_cli_print_usage(FILE *out, const struct lb_method *m)
 {
-	usage_line(out, "usage: ", m, false);
+	bool file_only = lb_cli_file_required(m);
+
+	if (!file_only)
+		usage_line(out, "usage: ", m, false);
 	if (lb_cli_spec_of(m)->file_param)
-		usage_line(out, "       ", m, true);
+		usage_line(out, file_only ? "usage: " : "       ", m, true);
 }
 
 /* What a value of @vt looks like, for the help text; NULL when the metavar says it. */

@@ -270,7 +270,18 @@ static int store(json_t *params, const struct lb_cli_arg *a, json_t *v)
 	return at && json_is_object(at) ? json_object_set_new(at, dot + 1, v) : -EINVAL;
 }
 
-static int load_file(const char *path, json_t **out, char *err, size_t errlen)
+/* Does --file of @m hold an array (a parameter of type LB_PT_OBJECTS), not an object? */
+static bool file_is_array(const struct lb_method *m)
+{
+	const struct lb_param *p;
+
+	for (p = lb_method_params(m); p->name; p++)
+		if (!strcmp(p->name, lb_cli_spec_of(m)->file_param))
+			return p->type == LB_PT_OBJECTS;
+	return false;
+}
+
+static int load_file(const char *path, bool array, json_t **out, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *v;
@@ -282,11 +293,12 @@ static int load_file(const char *path, json_t **out, char *err, size_t errlen)
 	if (!v)
 		return fail(err, errlen, "--file %s: %s (line %d, column %d)", path, jerr.text,
 			    jerr.line, jerr.column);
-	if (!json_is_object(v)) {
+	if (array ? !json_is_array(v) : !json_is_object(v)) {
 		json_decref(v);
-		return fail(err, errlen, "--file %s: expected a JSON object", path);
+		return fail(err, errlen, "--file %s: expected a JSON %s", path,
+			    array ? "array" : "object");
 	}
-	if (json_object_get(v, "proxies")) {
+	if (!array && json_object_get(v, "proxies")) {
 		json_decref(v);
 		return fail(err, errlen,
 			    "--file %s: this is a whole configuration; give one element of its "
@@ -319,7 +331,6 @@ struct parse_state {
 	json_t *params;
 	unsigned int seen[MAX_ARGS]; /* values given per argument */
 	const char *file;
-	bool other_args; /* anything besides --file */
 	struct given given[256];
 	int ngiven;
 };
@@ -330,7 +341,6 @@ static int add_given(struct parse_state *st, const struct lb_cli_arg *a, const c
 	if (st->ngiven == (int)(sizeof(st->given) / sizeof(st->given[0])))
 		return fail(err, errlen, "too many arguments");
 	st->given[st->ngiven++] = (struct given){a, text};
-	st->other_args = true;
 	if (a)
 		st->seen[a - st->spec->args]++;
 	return 0;
@@ -423,13 +433,15 @@ static int store_all(struct parse_state *st, char *err, size_t errlen)
 	return 0;
 }
 
-static int check_required(const struct parse_state *st, char *err, size_t errlen)
+static int check_required(const struct parse_state *st, const struct lb_method *m, char *err,
+			  size_t errlen)
 {
 	const struct lb_cli_arg *a;
 	char name[64];
 
 	for (a = st->spec->args; a->path; a++) {
-		if (!a->required || st->seen[a - st->spec->args])
+		if (!a->required || st->seen[a - st->spec->args] ||
+		    (st->file && lb_cli_arg_in_file(st->spec, a)))
 			continue;
 		if (a->option)
 			return fail(err, errlen, "missing --%s %s", a->option, a->metavar);
@@ -439,7 +451,20 @@ static int check_required(const struct parse_state *st, char *err, size_t errlen
 		return fail(err, errlen, "missing %s%s", a->metavar,
 			    a->kind == LB_CLI_POS_REST ? " (at least one)" : "");
 	}
+	if (!st->file && lb_cli_file_required(m))
+		return fail(err, errlen, "missing --file FILE (the %s)", st->spec->file_param);
 	return 0;
+}
+
+/* Was an argument that fills a part of the file's parameter given besides --file? */
+static bool given_in_file(const struct parse_state *st)
+{
+	int g;
+
+	for (g = 0; g < st->ngiven; g++)
+		if (lb_cli_arg_in_file(st->spec, st->given[g].arg))
+			return true;
+	return false;
 }
 
 int lb_cli_build_params(const struct lb_method *m, int argc, char **argv, json_t **params,
@@ -463,19 +488,20 @@ int lb_cli_build_params(const struct lb_method *m, int argc, char **argv, json_t
 			r = add_given(&st, NULL, argv[i], err, errlen);
 		}
 	}
-	if (!r && st.file && st.other_args)
-		r = fail(err, errlen, "--file replaces every other argument of %s", m->name);
-	if (!r && st.file) {
-		r = load_file(st.file, &file_value, err, errlen);
-		if (!r)
-			json_object_set_new(st.params, st.spec->file_param, file_value);
-	} else if (!r) {
+	if (!r)
 		r = assign_positionals(&st, err, errlen);
-		if (!r)
-			r = store_all(&st, err, errlen);
-		if (!r)
-			r = check_required(&st, err, errlen);
-	}
+	if (!r && st.file && given_in_file(&st))
+		r = fail(err, errlen, "--file replaces every other argument of %s", m->name);
+	if (!r)
+		r = store_all(&st, err, errlen);
+	if (!r)
+		r = check_required(&st, m, err, errlen);
+	if (!r && st.file)
+		r = load_file(st.file, file_is_array(m), &file_value, err, errlen);
+	if (!r && file_value && json_object_set_new(st.params, st.spec->file_param, file_value))
+		r = fail(err, errlen, "out of memory");
+	else if (r)
+		json_decref(file_value);
 	if (r) {
 		json_decref(st.params);
 		return r;

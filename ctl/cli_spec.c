@@ -97,6 +97,19 @@ static const struct lb_cli_spec cli_ADD_SOURCE_ROUTE = {
 			     "10.0.0.5:8080@30"),
 };
 
+/* Thousands of routes in one change: too many for a command line, so they come as JSON. */
+static const struct lb_cli_spec cli_ADD_SOURCE_ROUTES = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL)),
+	.file_param = "routes",
+	.file_help = "read the routes from FILE (- for stdin) as a JSON array of {\"source\": "
+		     "CIDR, \"targets\": [TARGET, ...]}, targets written as for "
+		     "add-source-route or as objects; lbd adds all of them in one change, or "
+		     "none and names the first route at fault (routes[INDEX])",
+	.examples = EXAMPLES("lbctl add-source-routes web --file routes.json",
+			     "lbctl --json list-source-routes web | jq '[.routes[] | {source, "
+			     "targets}]' | lbctl add-source-routes api --file -"),
+};
+
 static const struct lb_cli_spec cli_REMOVE_SOURCE_ROUTE = {
 	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
 		     POS("source", CIDR, "SOURCE", true, NULL)),
@@ -280,6 +293,31 @@ static const struct lb_cli_spec *const cli_specs[LB_M_COUNT] = {LB_METHOD_LIST(L
 const struct lb_cli_spec *lb_cli_spec_of(const struct lb_method *m)
 {
 	return cli_specs[m->id];
+}
+
+bool lb_cli_arg_in_file(const struct lb_cli_spec *spec, const struct lb_cli_arg *a)
+{
+	size_t len = spec->file_param ? strlen(spec->file_param) : 0;
+
+	return len && !strncmp(a->path, spec->file_param, len) &&
+	       (a->path[len] == '\0' || a->path[len] == '.');
+}
+
+bool lb_cli_file_required(const struct lb_method *m)
+{
+	const struct lb_cli_spec *spec = lb_cli_spec_of(m);
+	const struct lb_cli_arg *a;
+	const struct lb_param *p;
+
+	if (!spec->file_param)
+		return false;
+	for (a = spec->args; a->path; a++)
+		if (lb_cli_arg_in_file(spec, a))
+			return false;
+	for (p = lb_method_params(m); p->name; p++)
+		if (!strcmp(p->name, spec->file_param))
+			return p->required;
+	return false;
 }
 
 const char *lb_cli_arg_help(const struct lb_method *m, const struct lb_cli_arg *a)

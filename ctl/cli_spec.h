@@ -60,8 +60,9 @@ struct lb_cli_arg {
 struct lb_cli_spec {
 	const struct lb_cli_arg *args; /* terminated by an entry whose path is NULL */
 	/*
-	 * When set, "--file FILE" (FILE may be "-" for stdin) reads a JSON object into this
-	 * top-level parameter instead of building it from the other arguments.
+	 * When set, "--file FILE" (FILE may be "-" for stdin) reads JSON into this top-level
+	 * parameter instead of building it from the arguments that fill it: an object, or an
+	 * array for a parameter of type LB_PT_OBJECTS.
 	 */
 	const char *file_param;
 	const char *file_help;
@@ -70,6 +71,15 @@ struct lb_cli_spec {
 
 /* The CLI spec of @m (never NULL: a method without one does not compile). */
 const struct lb_cli_spec *lb_cli_spec_of(const struct lb_method *m);
+
+/*
+ * Does @a fill a part of the spec's file_param (the parameter itself, or a path inside it)?
+ * Those arguments and --file exclude each other; the others may go with --file.
+ */
+bool lb_cli_arg_in_file(const struct lb_cli_spec *spec, const struct lb_cli_arg *a);
+
+/* Can @m's file_param, a required parameter, be given only with --file? */
+bool lb_cli_file_required(const struct lb_method *m);
 
 /* Help text of @a: its own, or the schema's for its parameter; never NULL. */
 const char *lb_cli_arg_help(const struct lb_method *m, const struct lb_cli_arg *a);

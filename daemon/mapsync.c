@@ -123,32 +123,51 @@ static int push_key(uint8_t **keys, uint32_t **ids, size_t *n, size_t *cap, cons
 	return 0;
 }
 
-/* Load @m with exactly these (key, id) pairs; duplicates and out-of-range ids are skipped. */
+struct load_ctx {
+	const uint8_t *keys;
+	size_t key_size;
+};
+
+/* By key, then by position: the first of repeated keys sorts first. */
+static int cmp_load(const void *a, const void *b, void *arg)
+{
+	const struct load_ctx *c = arg;
+	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+	int r = memcmp(c->keys + ia * c->key_size, c->keys + ib * c->key_size, c->key_size);
+
+	return r ? r : (ia > ib) - (ia < ib);
+}
+
+/*
+ * Load @m with exactly these (key, id) pairs; out-of-range ids are skipped and of repeated
+ * keys the first pair wins. Sorted, not inserted one by one: a restart adopting 65,536
+ * route groups would otherwise move keys about 10^9 times.
+ */
 static int idmap_load(struct lb_idmap *m, const uint8_t *keys, const uint32_t *ids, size_t n)
 {
-	size_t i, j;
+	struct load_ctx c = {keys, m->key_size};
+	size_t *order = malloc((n ? n : 1) * sizeof(*order)), i, k = 0;
 
 	lb_idmap_release(m);
 	m->keys = malloc((n ? n : 1) * m->key_size);
 	m->ids = malloc((n ? n : 1) * sizeof(*m->ids));
-	if (!m->keys || !m->ids)
+	if (!order || !m->keys || !m->ids) {
+		free(order);
 		return -ENOMEM;
-	/* Insertion sort by key keeps the map's invariant (sorted, unique keys). */
-	for (i = 0; i < n; i++) {
-		const uint8_t *k = keys + i * m->key_size;
-
-		if (ids[i] >= m->max_ids || lb_idmap_find(m, k) >= 0)
-			continue;
-		for (j = m->n; j > 0 && memcmp(m->keys + (j - 1) * m->key_size, k, m->key_size) > 0;
-		     j--) {
-			memcpy(m->keys + j * m->key_size, m->keys + (j - 1) * m->key_size,
-			       m->key_size);
-			m->ids[j] = m->ids[j - 1];
-		}
-		memcpy(m->keys + j * m->key_size, k, m->key_size);
-		m->ids[j] = ids[i];
-		m->n++;
 	}
+	for (i = 0; i < n; i++)
+		if (ids[i] < m->max_ids)
+			order[k++] = i;
+	qsort_r(order, k, sizeof(*order), cmp_load, &c);
+	for (i = 0; i < k; i++) {
+		const uint8_t *key = keys + order[i] * m->key_size;
+
+		if (m->n && !memcmp(m->keys + (m->n - 1) * m->key_size, key, m->key_size))
+			continue;
+		memcpy(m->keys + m->n * m->key_size, key, m->key_size);
+		m->ids[m->n++] = ids[order[i]];
+	}
+	free(order);
 	return 0;
 }
 
@@ -534,84 +553,176 @@ static int cmp_ent(const void *a, const void *b, void *key_size)
 	return memcmp(a, b, *(size_t *)key_size);
 }
 
-static const void *bsearch_r_ent(const void *key, const void *ents, size_t n, size_t ent_size,
-				 size_t key_size)
+/*
+ * What one map holds, read back from the kernel: entries laid out as the desired arrays
+ * (key, then value), sorted by key. Diffing two sorted arrays in user space costs no
+ * system call per entry: with 10,000 source routes, reading entry by entry (a lookup per
+ * desired entry, a get-next-key per held one) took 40,000 calls per sync.
+ */
+struct map_image {
+	size_t key_size, ent_size;
+	size_t n, cap;
+	uint8_t *ents;
+};
+
+static void map_image_release(struct map_image *m)
 {
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const uint8_t *e = (const uint8_t *)ents + mid * ent_size;
-		int c = memcmp(e, key, key_size);
-
-		if (c == 0)
-			return e;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	free(m->ents);
+	m->ents = NULL;
+	m->n = m->cap = 0;
 }
 
-/* Write entries whose value differs from what the map holds. */
-static int map_upsert(int fd, const char *name, const void *ents, size_t n, size_t ent_size,
-		      size_t key_size, char *err, size_t errlen)
+static int map_image_push(struct map_image *m, const void *key, const void *val)
 {
-	size_t val_size = ent_size - key_size;
-	uint8_t cur[sizeof(struct lb_group)];
-	size_t i;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 256;
+		uint8_t *grown = realloc(m->ents, cap * m->ent_size);
 
-	for (i = 0; i < n; i++) {
-		const uint8_t *e = (const uint8_t *)ents + i * ent_size;
-
-		if (bpf_map_lookup_elem(fd, e, cur) == 0 && !memcmp(cur, e + key_size, val_size))
-			continue;
-		if (bpf_map_update_elem(fd, e, e + key_size, BPF_ANY))
-			return lb_errf(err, errlen, -errno, "cannot update %s: %s", name,
-				       strerror(errno));
+		if (!grown)
+			return -ENOMEM;
+		m->ents = grown;
+		m->cap = cap;
 	}
+	memcpy(m->ents + m->n * m->ent_size, key, m->key_size);
+	memcpy(m->ents + m->n * m->ent_size + m->key_size, val, m->ent_size - m->key_size);
+	m->n++;
 	return 0;
 }
 
-/* Delete every key of the map that is not among @ents (sorted by key). */
-static int map_prune(int fd, const char *name, void *ents, size_t n, size_t ent_size,
-		     size_t key_size, char *err, size_t errlen)
+#define BATCH_CHUNK 1024 /* entries per BPF_MAP_LOOKUP_BATCH call */
+
+/*
+ * Read @fd whole with BPF_MAP_LOOKUP_BATCH. Any failure (a kernel without batch
+ * operations for this map type answers EINVAL or ENOTSUPP) makes the caller walk the keys
+ * instead, which also reports a map that cannot be read at all.
+ */
+static int read_batch(int fd, struct map_image *m)
 {
-	uint8_t key[32], next[32];
-	uint8_t *stale = NULL;
-	size_t n_stale = 0, cap = 0, i;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t vs = m->ent_size - m->key_size;
+	uint8_t *keys = malloc(BATCH_CHUNK * m->key_size), *vals = malloc(BATCH_CHUNK * vs);
+	uint8_t in[32], out[32]; /* the position: a bucket index (hash) or a key (others) */
+	bool first = true, last = false;
+	__u32 count, i;
+	int ret = keys && vals ? 0 : -ENOMEM;
+
+	while (!ret && !last) {
+		count = BATCH_CHUNK;
+		if (bpf_map_lookup_batch(fd, first ? NULL : in, out, keys, vals, &count, &opts)) {
+			if (errno != ENOENT) {
+				ret = -errno;
+				break;
+			}
+			last = true; /* ENOENT: these are the last @count entries */
+		}
+		for (i = 0; i < count && !ret; i++)
+			ret = map_image_push(m, keys + i * m->key_size, vals + i * vs);
+		memcpy(in, out, sizeof(in));
+		first = false;
+	}
+	free(keys);
+	free(vals);
+	return ret;
+}
+
+static int read_walk(int fd, struct map_image *m)
+{
+	uint8_t key[32], next[32], val[sizeof(struct lb_group)];
 	void *prev = NULL;
-	int ret = 0;
+	int ret;
 
 	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, key_size);
+		memcpy(key, next, m->key_size);
 		prev = key;
-		if (bsearch_r_ent(key, ents, n, ent_size, key_size))
+		if (bpf_map_lookup_elem(fd, key, val))
 			continue;
-		if (n_stale == cap) {
-			uint8_t *grown;
+		ret = map_image_push(m, key, val);
+		if (ret)
+			return ret;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
 
-			cap = cap ? 2 * cap : 64;
-			grown = realloc(stale, cap * key_size);
-			if (!grown) {
-				free(stale);
-				return -ENOMEM;
-			}
-			stale = grown;
-		}
-		memcpy(stale + n_stale++ * key_size, key, key_size);
+/* Fill @m (fresh, sizes set) with what map @fd holds, sorted by key. */
+static int map_read(int fd, const char *name, struct map_image *m, char *err, size_t errlen)
+{
+	int ret = read_batch(fd, m);
+
+	if (ret && ret != -ENOMEM) {
+		m->n = 0;
+		ret = read_walk(fd, m);
 	}
-	/* Deleting while iterating would restart the walk; delete afterwards. */
-	for (i = 0; i < n_stale; i++) {
-		if (bpf_map_delete_elem(fd, stale + i * key_size) && errno != ENOENT) {
-			ret = lb_errf(err, errlen, -errno, "cannot delete from %s: %s", name,
-				      strerror(errno));
-			break;
-		}
+	if (ret)
+		return lb_errf(err, errlen, ret, "cannot read %s: %s", name, strerror(-ret));
+	qsort_r(m->ents, m->n, m->ent_size, cmp_ent, &m->key_size);
+	return 0;
+}
+
+/* Write @n entries in one BPF_MAP_UPDATE_BATCH call, or one by one where that fails. */
+static int write_entries(int fd, const uint8_t *keys, const uint8_t *vals, size_t n, size_t ks,
+			 size_t vs)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	__u32 count = n;
+	size_t i;
+
+	if (n > 1 && !bpf_map_update_batch(fd, keys, vals, &count, &opts))
+		return 0;
+	/* Rewriting what a failed batch did write is harmless: the values are the same. */
+	for (i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, keys + i * ks, vals + i * vs, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+/* Write the entries of @want (sorted by key) that @cur lacks or holds with another value. */
+static int map_write_changed(int fd, const char *name, const void *want, size_t n,
+			     const struct map_image *cur, char *err, size_t errlen)
+{
+	size_t ks = cur->key_size, es = cur->ent_size, vs = es - ks, i, j = 0, n_out = 0;
+	uint8_t *keys = malloc((n ? n : 1) * ks), *vals = malloc((n ? n : 1) * vs);
+	int ret = -ENOMEM;
+
+	if (!keys || !vals)
+		goto out;
+	for (i = 0; i < n; i++) {
+		const uint8_t *e = (const uint8_t *)want + i * es;
+
+		while (j < cur->n && memcmp(cur->ents + j * es, e, ks) < 0)
+			j++;
+		if (j < cur->n && !memcmp(cur->ents + j * es, e, es))
+			continue; /* same key, same value */
+		memcpy(keys + n_out * ks, e, ks);
+		memcpy(vals + n_out * vs, e + ks, vs);
+		n_out++;
 	}
-	free(stale);
-	return ret;
+	ret = write_entries(fd, keys, vals, n_out, ks, vs);
+out:
+	free(keys);
+	free(vals);
+	if (ret)
+		return lb_errf(err, errlen, ret, "cannot update %s: %s", name, strerror(-ret));
+	return 0;
+}
+
+/* Delete every key of @cur that @want (sorted by key) does not hold. */
+static int map_delete_stale(int fd, const char *name, const void *want, size_t n,
+			    const struct map_image *cur, char *err, size_t errlen)
+{
+	size_t ks = cur->key_size, es = cur->ent_size, i, j = 0;
+
+	for (i = 0; i < cur->n; i++) {
+		const uint8_t *k = cur->ents + i * es;
+
+		while (j < n && memcmp((const uint8_t *)want + j * es, k, ks) < 0)
+			j++;
+		if (j < n && !memcmp((const uint8_t *)want + j * es, k, ks))
+			continue;
+		if (bpf_map_delete_elem(fd, k) && errno != ENOENT)
+			return lb_errf(err, errlen, -errno, "cannot delete from %s: %s", name,
+				       strerror(errno));
+	}
+	return 0;
 }
 
 /* Counters of a newly numbered proxy or target start from zero, whoever held the id before. */
@@ -667,6 +778,24 @@ out:
 	return ret;
 }
 
+static bool idmap_same(const struct lb_idmap *a, const struct lb_idmap *b)
+{
+	return a->n == b->n && (!a->n || (!memcmp(a->keys, b->keys, a->n * a->key_size) &&
+					  !memcmp(a->ids, b->ids, a->n * sizeof(*a->ids))));
+}
+
+/*
+ * The name tables say what the proxy and target ids said after the last sync. Rewriting
+ * them costs more than the rest of a small sync (4,352 entries, twice per change since
+ * lbd also resyncs), so that happens only when some id changed.
+ */
+static int sync_names(struct lb_dataplane *dp, const struct lb_ids *ids, const struct lb_ids *was)
+{
+	if (idmap_same(&ids->proxies, &was->proxies) && idmap_same(&ids->targets, &was->targets))
+		return 0;
+	return write_names(dp, ids);
+}
+
 int lb_mapsync_apply(struct lb_dataplane *dp, struct lb_ids *ids, const struct lb_config *cfg,
 		     const struct lb_ifaddr_table *addrs, const struct lb_weight_src *ws, char *err,
 		     size_t errlen)
@@ -675,6 +804,9 @@ int lb_mapsync_apply(struct lb_dataplane *dp, struct lb_ids *ids, const struct l
 	struct desired d = {};
 	size_t lk = sizeof(struct lb_listen_key), rk = sizeof(struct lb_route_key),
 	       gk = sizeof(__u32);
+	struct map_image cur_g = {.key_size = gk, .ent_size = sizeof(struct group_ent)};
+	struct map_image cur_r = {.key_size = rk, .ent_size = sizeof(struct route_ent)};
+	struct map_image cur_l = {.key_size = lk, .ent_size = sizeof(struct listen_ent)};
 	size_t i;
 	int ret;
 
@@ -710,25 +842,36 @@ int lb_mapsync_apply(struct lb_dataplane *dp, struct lb_ids *ids, const struct l
 		if (d.tfresh[i] && (ret = zero_stats(dp, lb_dataplane_fd_tstats(dp), d.tids[i])))
 			goto out_errno;
 
-	ret = map_upsert(lb_dataplane_fd_groups(dp), "lb_groups", d.groups, d.n_groups,
-			 sizeof(*d.groups), gk, err, errlen);
+	/* Read what the maps hold, then write only the difference, in the order mapsync.h gives. */
+	ret = map_read(lb_dataplane_fd_groups(dp), "lb_groups", &cur_g, err, errlen);
 	if (!ret)
-		ret = map_upsert(lb_dataplane_fd_routes(dp), "lb_routes", d.routes, d.n_routes,
-				 sizeof(*d.routes), rk, err, errlen);
+		ret = map_read(lb_dataplane_fd_routes(dp), "lb_routes", &cur_r, err, errlen);
 	if (!ret)
-		ret = map_upsert(lb_dataplane_fd_listen(dp), "lb_listen", d.listeners,
-				 d.n_listeners, sizeof(*d.listeners), lk, err, errlen);
+		ret = map_read(lb_dataplane_fd_listen(dp), "lb_listen", &cur_l, err, errlen);
 	if (!ret)
-		ret = map_prune(lb_dataplane_fd_listen(dp), "lb_listen", d.listeners, d.n_listeners,
-				sizeof(*d.listeners), lk, err, errlen);
+		ret = map_write_changed(lb_dataplane_fd_groups(dp), "lb_groups", d.groups,
+					d.n_groups, &cur_g, err, errlen);
 	if (!ret)
-		ret = map_prune(lb_dataplane_fd_routes(dp), "lb_routes", d.routes, d.n_routes,
-				sizeof(*d.routes), rk, err, errlen);
+		ret = map_write_changed(lb_dataplane_fd_routes(dp), "lb_routes", d.routes,
+					d.n_routes, &cur_r, err, errlen);
 	if (!ret)
-		ret = map_prune(lb_dataplane_fd_groups(dp), "lb_groups", d.groups, d.n_groups,
-				sizeof(*d.groups), gk, err, errlen);
-	if (!ret && (ret = write_names(dp, ids)))
+		ret = map_write_changed(lb_dataplane_fd_listen(dp), "lb_listen", d.listeners,
+					d.n_listeners, &cur_l, err, errlen);
+	if (!ret)
+		ret = map_delete_stale(lb_dataplane_fd_listen(dp), "lb_listen", d.listeners,
+				       d.n_listeners, &cur_l, err, errlen);
+	if (!ret)
+		ret = map_delete_stale(lb_dataplane_fd_routes(dp), "lb_routes", d.routes,
+				       d.n_routes, &cur_r, err, errlen);
+	if (!ret)
+		ret = map_delete_stale(lb_dataplane_fd_groups(dp), "lb_groups", d.groups,
+				       d.n_groups, &cur_g, err, errlen);
+	if (!ret && (ret = sync_names(dp, ids, &saved))) {
+		/* A half-written table must match the ids restored below. */
+		if (write_names(dp, &saved))
+			lb_err("cannot restore the name tables");
 		goto out_errno;
+	}
 	if (!ret)
 		lb_debug("maps synced: %zu listeners, %zu routes, %zu groups, %zu targets",
 			 d.n_listeners, d.n_routes, d.n_groups, d.n_targets);
@@ -742,6 +885,9 @@ out:
 	} else {
 		lb_ids_release(&saved);
 	}
+	map_image_release(&cur_g);
+	map_image_release(&cur_r);
+	map_image_release(&cur_l);
 	desired_free(&d);
 	return ret;
 }

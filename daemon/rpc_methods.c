@@ -21,6 +21,7 @@ static const lbd_rpc_handler handlers[LB_M_COUNT] = {
 	[LB_M_ADD_PROXY] = lbd_rpc_add_proxy,
 	[LB_M_REMOVE_PROXY] = lbd_rpc_remove_proxy,
 	[LB_M_ADD_SOURCE_ROUTE] = lbd_rpc_add_source_route,
+	[LB_M_ADD_SOURCE_ROUTES] = lbd_rpc_add_source_routes,
 	[LB_M_REMOVE_SOURCE_ROUTE] = lbd_rpc_remove_source_route,
 	[LB_M_LIST_SOURCE_ROUTES] = lbd_rpc_list_source_routes,
 	[LB_M_ATTACH_INTERFACES] = lbd_rpc_attach_interfaces,

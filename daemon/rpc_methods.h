@@ -65,6 +65,8 @@ int lbd_rpc_list_proxies(struct lbd *l, json_t *params, json_t **result, struct 
 int lbd_rpc_add_proxy(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
 int lbd_rpc_remove_proxy(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
 int lbd_rpc_add_source_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_add_source_routes(struct lbd *l, json_t *params, json_t **result,
+			      struct lbd_rpc_err *e);
 int lbd_rpc_remove_source_route(struct lbd *l, json_t *params, json_t **result,
 				struct lbd_rpc_err *e);
 int lbd_rpc_list_source_routes(struct lbd *l, json_t *params, json_t **result,

@@ -144,12 +144,33 @@ static json_t *route_json(const char *proxy, const struct lb_route_cfg *r)
 			 lb_config_group_to_json(&r->group));
 }
 
+/* Apply the running configuration plus the @n routes @add (checked) of proxy @name. */
+static int apply_with_routes(struct lbd *l, const char *name, const struct lb_route_cfg *add,
+			     size_t n, struct lbd_rpc_err *e)
+{
+	struct lb_config *next = dup_running(l, e);
+	struct lb_route_cfg *grown;
+	struct lb_proxy_cfg *p;
+
+	if (!next)
+		return -1;
+	p = lbd_find_proxy(next, name);
+	grown = realloc(p->routes, (p->n_routes + n) * sizeof(*grown));
+	if (!grown) {
+		lb_config_free(next);
+		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	}
+	p->routes = grown;
+	memcpy(&p->routes[p->n_routes], add, n * sizeof(*add));
+	p->n_routes += n;
+	return lbd_rpc_apply(l, next, e);
+}
+
 int lbd_rpc_add_source_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
 {
 	const char *name = str_param(params, "proxy");
-	struct lb_route_cfg route = {0}, *grown;
+	struct lb_route_cfg route = {0};
 	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
-	struct lb_config *next;
 	char err[LB_ERR_MAX], cidr[LB_TARGET_STR_MAX];
 
 	if (!p)
@@ -166,21 +187,161 @@ int lbd_rpc_add_source_route(struct lbd *l, json_t *params, json_t **result, str
 	if (lb_config_group_from_json(json_object_get(params, "targets"), &l->cfg->settings,
 				      "targets", &route.group, err, sizeof(err)))
 		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
-	next = dup_running(l, e);
-	if (!next)
-		return -1;
-	p = lbd_find_proxy(next, name);
-	grown = realloc(p->routes, (p->n_routes + 1) * sizeof(*grown));
-	if (!grown) {
-		lb_config_free(next);
-		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
-	}
-	p->routes = grown;
-	p->routes[p->n_routes++] = route;
-	if (lbd_rpc_apply(l, next, e))
+	if (apply_with_routes(l, name, &route, 1, e))
 		return -1;
 	*result = route_json(name, &route);
 	return 0;
+}
+
+/* Element @i of add-source-routes' "routes": {"source": CIDR, "targets": TARGETS}. */
+static int batch_route(struct lbd *l, json_t *j, size_t i, struct lb_route_cfg *out,
+		       struct lbd_rpc_err *e)
+{
+	char where[48], err[LB_ERR_MAX];
+	const char *key, *source;
+	json_t *v;
+
+	snprintf(where, sizeof(where), "routes[%zu]", i);
+	json_object_foreach (j, key, v)
+		if (strcmp(key, "source") && strcmp(key, "targets"))
+			return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS,
+					    json_pack("{s:s}", "field", where),
+					    "%s: unknown member \"%s\" (a route has \"source\" and "
+					    "\"targets\")",
+					    where, key);
+	source = json_string_value(json_object_get(j, "source"));
+	snprintf(where, sizeof(where), "routes[%zu].source", i);
+	if (!source)
+		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", where),
+				    "%s: missing, or not a string (an address or CIDR)", where);
+	if (lb_parse_cidr(source, &out->addr, &out->prefix_len, err, sizeof(err)))
+		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", where),
+				    "%s: %s", where, err);
+	snprintf(where, sizeof(where), "routes[%zu].targets", i);
+	if (lb_config_group_from_json(json_object_get(j, "targets"), &l->cfg->settings, where,
+				      &out->group, err, sizeof(err)))
+		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
+	return 0;
+}
+
+/* A prefix of the proxy (at 0) or of the batch (at i + 1), for finding repeats by sorting. */
+struct route_ref {
+	uint32_t addr;
+	uint8_t prefix_len;
+	size_t at;
+};
+
+static int cmp_route_ref(const void *a, const void *b)
+{
+	const struct route_ref *x = a, *y = b;
+
+	if (x->prefix_len != y->prefix_len)
+		return x->prefix_len < y->prefix_len ? -1 : 1;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return (x->at > y->at) - (x->at < y->at);
+}
+
+/*
+ * The first route of the batch @add (@n) whose prefix @p routes already or an earlier
+ * route of the batch repeats: -32002 or -32602 naming it. Sorting keeps this O(n log n)
+ * for batches of thousands.
+ */
+static int batch_repeats(const struct lb_proxy_cfg *p, const struct lb_route_cfg *add, size_t n,
+			 struct lbd_rpc_err *e)
+{
+	struct route_ref *refs = calloc(p->n_routes + n, sizeof(*refs));
+	size_t i, first = 0, bad = SIZE_MAX, orig = 0;
+	char cidr[LB_TARGET_STR_MAX], field[48];
+
+	if (!refs)
+		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	for (i = 0; i < p->n_routes; i++)
+		refs[i] = (struct route_ref){p->routes[i].addr, p->routes[i].prefix_len, 0};
+	for (i = 0; i < n; i++)
+		refs[p->n_routes + i] = (struct route_ref){add[i].addr, add[i].prefix_len, i + 1};
+	qsort(refs, p->n_routes + n, sizeof(*refs), cmp_route_ref);
+	for (i = 1; i < p->n_routes + n; i++) {
+		if (refs[i].addr != refs[first].addr ||
+		    refs[i].prefix_len != refs[first].prefix_len) {
+			first = i;
+			continue;
+		}
+		if (refs[i].at && refs[i].at - 1 < bad) {
+			bad = refs[i].at - 1;
+			orig = refs[first].at;
+		}
+	}
+	free(refs);
+	if (bad == SIZE_MAX)
+		return 0;
+	lb_format_cidr(add[bad].addr, add[bad].prefix_len, cidr);
+	if (orig == 0)
+		return lbd_rpc_fail(
+			e, LB_RPC_EXISTS,
+			json_pack("{s:s, s:s}", "kind", "source-route", "name", cidr),
+			"routes[%zu].source: proxy \"%s\" already routes %s; remove that "
+			"route first, or change its weights with set-weights",
+			bad, p->name, cidr);
+	snprintf(field, sizeof(field), "routes[%zu].source", bad);
+	return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", field),
+			    "%s: %s is given twice (also routes[%zu])", field, cidr, orig - 1);
+}
+
+/*
+ * lbd_apply() names a route by its place in the configuration, "proxies[P].source-routes[K]";
+ * the caller knows the new ones as "routes[K - @n_before]".
+ */
+static void batch_error_path(struct lbd_rpc_err *e, size_t proxy_at, size_t n_before)
+{
+	char prefix[64], rest[LB_ERR_MAX - 32];
+	size_t len, k;
+	int used = 0;
+
+	len = (size_t)snprintf(prefix, sizeof(prefix), "proxies[%zu].source-routes[", proxy_at);
+	if (e->code != LB_RPC_CONFIG_INVALID || strncmp(e->msg, prefix, len) ||
+	    sscanf(e->msg + len, "%zu]%n", &k, &used) != 1 || !used || k < n_before)
+		return;
+	snprintf(rest, sizeof(rest), "%s", e->msg + len + used);
+	snprintf(e->msg, sizeof(e->msg), "routes[%zu]%s", k - n_before, rest);
+	json_decref(e->data);
+	e->data = lbd_rpc_path_of(e->msg);
+}
+
+int lbd_rpc_add_source_routes(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	const char *name = str_param(params, "proxy");
+	json_t *routes = json_object_get(params, "routes"), *j;
+	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
+	size_t n = json_array_size(routes), i;
+	struct lb_route_cfg *add;
+	int ret = -1;
+
+	if (!p)
+		return lbd_rpc_no_proxy(e, name);
+	if (n == 0)
+		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", "routes"),
+				    "routes: give at least one route");
+	add = calloc(n, sizeof(*add));
+	if (!add)
+		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	json_array_foreach (routes, i, j)
+		if (batch_route(l, j, i, &add[i], e))
+			goto free_add;
+	if (batch_repeats(p, add, n, e))
+		goto free_add;
+	/* A refused change leaves the running configuration as it is: p still describes it. */
+	if (apply_with_routes(l, name, add, n, e)) {
+		batch_error_path(e, (size_t)(p - l->cfg->proxies), p->n_routes);
+		goto free_add;
+	}
+	p = lbd_find_proxy(l->cfg, name);
+	*result = json_pack("{s:s, s:I, s:I}", "proxy", name, "added", (json_int_t)n,
+			    "total-routes", (json_int_t)p->n_routes);
+	ret = 0;
+free_add:
+	free(add);
+	return ret;
 }
 
 int lbd_rpc_remove_source_route(struct lbd *l, json_t *params, json_t **result,

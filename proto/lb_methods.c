@@ -36,6 +36,13 @@ static const struct lb_param p_add_source_route[] = {
 	P_END,
 };
 
+static const struct lb_param p_add_source_routes[] = {
+	{"proxy", LB_PT_STRING, true, "proxy name"},
+	{"routes", LB_PT_OBJECTS, true,
+	 "the routes, each {\"source\": CIDR, \"targets\": TARGETS}; added all or none"},
+	P_END,
+};
+
 static const struct lb_param p_remove_source_route[] = {
 	{"proxy", LB_PT_STRING, true, "proxy name"},
 	{"source", LB_PT_STRING, true, "the route's client address or CIDR"},
@@ -134,6 +141,7 @@ static const struct lb_param *const method_params[LB_M_COUNT] = {
 	[LB_M_ADD_PROXY] = p_add_proxy,
 	[LB_M_REMOVE_PROXY] = p_proxy_required,
 	[LB_M_ADD_SOURCE_ROUTE] = p_add_source_route,
+	[LB_M_ADD_SOURCE_ROUTES] = p_add_source_routes,
 	[LB_M_REMOVE_SOURCE_ROUTE] = p_remove_source_route,
 	[LB_M_LIST_SOURCE_ROUTES] = p_proxy_optional,
 	[LB_M_ATTACH_INTERFACES] = p_interfaces,
@@ -188,9 +196,25 @@ const char *lb_ptype_name(enum lb_ptype t)
 		return "an array of strings";
 	case LB_PT_TARGETS:
 		return "an array of targets (\"ip:port@weight\" or {\"ip\",\"port\",\"weight\"})";
+	case LB_PT_OBJECTS:
+		return "an array of objects";
 	default:
 		return "an object";
 	}
+}
+
+/* Is @v an array whose every element is of JSON type @type? */
+static bool array_of(const json_t *v, json_type type)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v))
+		return false;
+	json_array_foreach (v, i, e)
+		if (json_typeof(e) != type)
+			return false;
+	return true;
 }
 
 static bool type_ok(enum lb_ptype t, const json_t *v)
@@ -208,12 +232,9 @@ static bool type_ok(enum lb_ptype t, const json_t *v)
 	case LB_PT_OBJECT:
 		return json_is_object(v);
 	case LB_PT_STRINGS:
-		if (!json_is_array(v))
-			return false;
-		json_array_foreach (v, i, e)
-			if (!json_is_string(e))
-				return false;
-		return true;
+		return array_of(v, JSON_STRING);
+	case LB_PT_OBJECTS:
+		return array_of(v, JSON_OBJECT);
 	case LB_PT_TARGETS:
 		if (!json_is_array(v) || json_array_size(v) == 0)
 			return false;

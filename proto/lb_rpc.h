@@ -41,6 +41,7 @@ enum lb_ptype {
 	LB_PT_STRINGS, /* array of strings */
 	LB_PT_TARGETS, /* array of targets: "ip:port[@weight]" strings or {"ip","port","weight"} */
 	LB_PT_OBJECT,
+	LB_PT_OBJECTS, /* array of objects */
 };
 
 struct lb_param {
@@ -64,6 +65,7 @@ struct lb_param {
 	X(ADD_PROXY, "add-proxy", true, "add a proxy")                                          \
 	X(REMOVE_PROXY, "remove-proxy", true, "remove a proxy")                                 \
 	X(ADD_SOURCE_ROUTE, "add-source-route", true, "route a client prefix to targets")       \
+	X(ADD_SOURCE_ROUTES, "add-source-routes", true, "add many source routes in one change") \
 	X(REMOVE_SOURCE_ROUTE, "remove-source-route", true, "remove a source route")            \
 	X(LIST_SOURCE_ROUTES, "list-source-routes", false, "list source routes")                \
 	X(ATTACH_INTERFACES, "attach-interfaces", true, "add listening interfaces")             \

@@ -123,6 +123,60 @@ test_weights_shift_moves_new_connections_only() {
 	lbctl set-weights web 10.2.1.2:8080@50 10.2.2.2:8080@50 >/dev/null
 }
 
+# routes_json N [BAD-INDEX]: N source routes as add-source-routes takes them: 10.1.0.5
+# (a client address) to b3 first, then /32s of 172.16.0.0/12 to b1 and b2; the route at
+# BAD-INDEX, if given, has host bits set.
+routes_json() {
+	"$LBT_PY" - "$@" <<'EOF'
+import json, sys
+n, bad = int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else -1
+routes = [{"source": "10.1.0.5", "targets": ["10.2.3.2:8080"]}]
+for i in range(1, n):
+    routes.append({"source": "172.%d.%d.%d/32" % (16 + (i >> 16), (i >> 8) & 255, i & 255),
+                   "targets": ["10.2.1.2:8080@50", "10.2.2.2:8080@50"]})
+if bad >= 0:
+    routes[bad]["source"] = "172.31.0.1/16"
+print(json.dumps(routes))
+EOF
+}
+
+# A batch of 1000 source routes is one change: all listed, and traffic follows them.
+test_batch_of_routes_applied() {
+	local out n
+	routes_json 1000 >"$LBT_RUN/routes.json"
+	out=$(lbctl --json add-source-routes web --file "$LBT_RUN/routes.json") ||
+		fail "add-source-routes: $out"
+	assert_eq "$(json_get "$out" added)" 1000 "routes added ($out)"
+	out=$(lbctl --json list-source-routes web)
+	n=$("$LBT_PY" -c 'import json,sys; r=json.load(sys.stdin)["routes"]; print(len(r), sum(x["source"] == "10.1.0.5/32" for x in r))' <<<"$out")
+	assert_eq "$n" "1000 1" "routes listed, and 10.1.0.5/32 among them"
+	out=$(tally --port 80 --count 50 --bind 10.1.0.5)
+	assert_eq "$(json_get "$out" by_backend.b3 0)" 50 "clients of 10.1.0.5 on b3 ($out)"
+	out=$(tally --port 80 --count 50 --bind 10.1.0.6)
+	assert_eq "$(json_get "$out" by_backend.b3 0)" 0 "other clients stay off b3 ($out)"
+	lbctl reload >/dev/null
+	out=$(lbctl --json list-source-routes web)
+	assert_eq "$(json_get "$out" routes)" "[]" "routes after reload"
+}
+
+# One bad route refuses the whole batch, names its index, and changes nothing.
+test_batch_with_a_bad_route_changes_nothing() {
+	local before after out rc=0
+	before=$(lbctl --json get-config)
+	routes_json 1000 700 >"$LBT_RUN/bad-routes.json"
+	out=$(lbctl add-source-routes web --file "$LBT_RUN/bad-routes.json" 2>&1) || rc=$?
+	assert_eq "$rc" 1 "lbctl exit code for a refused batch"
+	[[ $out == *'routes[700].source: "172.31.0.1/16" has host bits set'* ]] ||
+		fail "the error does not name routes[700]: $out"
+	out=$(rpc '{"jsonrpc":"2.0","id":1,"method":"add-source-routes","params":{"proxy":"web","routes":[{"source":"10.1.0.5","targets":["10.2.3.2:8080"]},{"source":"10.1.0.6","targets":["10.2.3.2:8080@60","10.2.1.2:8080@30"]}]}}')
+	[[ $out == *'"code":-32000'* && $out == *'"path":"routes[1].targets"'* ]] ||
+		fail "bad weights in routes[1]: $out"
+	after=$(lbctl --json get-config)
+	assert_eq "$after" "$before" "configuration after refused batches"
+	out=$(tally --port 80 --count 50 --bind 10.1.0.5)
+	assert_eq "$(json_get "$out" by_backend.b3 0)" 0 "10.1.0.5 is not routed to b3 ($out)"
+}
+
 # Bad input is refused with the right error, the connection stays usable, and nothing
 # changes: the running configuration is compared before and after.
 test_bad_inputs_change_nothing() {
@@ -293,6 +347,8 @@ EOF
 run_test test_lbctl_every_method
 run_test test_runtime_changes_keep_established
 run_test test_weights_shift_moves_new_connections_only
+run_test test_batch_of_routes_applied
+run_test test_batch_with_a_bad_route_changes_nothing
 run_test test_bad_inputs_change_nothing
 run_test test_bad_reload_file_refused
 run_test test_unauthorised_peer

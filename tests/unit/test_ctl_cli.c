@@ -144,8 +144,9 @@ START_TEST(test_spec_matches_schema)
 	}
 	if (spec->file_param) {
 		p = schema_param(m, spec->file_param);
-		ck_assert_msg(p && p->type == LB_PT_OBJECT && spec->file_help, "%s: --file",
-			      m->name);
+		ck_assert_msg(p && (p->type == LB_PT_OBJECT || p->type == LB_PT_OBJECTS) &&
+				      spec->file_help,
+			      "%s: --file", m->name);
 	}
 }
 END_TEST
@@ -353,6 +354,9 @@ static const struct {
 	{"add-proxy", "web --file x.json", "--file replaces every other argument"},
 	{"add-proxy", "--file /nonexistent/p.json", "--file /nonexistent/p.json: "},
 	{"remove-proxy", "--file x.json", "unknown option \"--file\""},
+	{"add-source-routes", "web", "missing --file FILE (the routes)"},
+	{"add-source-routes", "--file x.json", "missing PROXY"},
+	{"add-source-routes", "web extra --file x.json", "unexpected argument \"extra\""},
 	/* Health checks and drains. */
 	{"health", "web api", "unexpected argument \"api\""},
 	{"health", "--follow=yes", "--follow takes no value"},
@@ -414,6 +418,49 @@ START_TEST(test_file)
 	ck_assert(json_equal(params, want));
 	json_decref(params);
 	json_decref(want);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+/* --file of add-source-routes holds the "routes" array; the proxy stays an argument. */
+START_TEST(test_file_array)
+{
+	static const char routes[] =
+		"[{\"source\":\"10.9.0.0/24\",\"targets\":[\"10.0.0.3:8080\"]},"
+		"{\"source\":\"10.9.1.7\",\"targets\":[{\"ip\":\"10.0.0.4\","
+		"\"port\":8080}]}]";
+	const struct lb_method *m = lb_method_find("add-source-routes");
+	char *path = write_temp(routes), args[128], *got, field[64], why[256];
+	json_t *params;
+
+	snprintf(args, sizeof(args), "web --file %s", path);
+	ck_assert_msg(!build("add-source-routes", args, &params), "refused: %s", err);
+	got = json_dumps(params, JSON_COMPACT);
+	ck_assert_str_eq(got, "{\"proxy\":\"web\",\"routes\":[{\"source\":\"10.9.0.0/24\","
+			      "\"targets\":[\"10.0.0.3:8080\"]},{\"source\":\"10.9.1.7\","
+			      "\"targets\":[{\"ip\":\"10.0.0.4\",\"port\":8080}]}]}");
+	free(got);
+	ck_assert_msg(!lb_params_check(m, params, field, sizeof(field), why, sizeof(why)), "%s",
+		      why);
+	json_decref(params);
+	/* lbd's schema check: an array whose every element is an object. */
+	params = json_loads("{\"proxy\":\"web\",\"routes\":[{},7]}", 0, NULL);
+	ck_assert_int_eq(lb_params_check(m, params, field, sizeof(field), why, sizeof(why)),
+			 -EINVAL);
+	ck_assert_str_eq(field, "routes");
+	ck_assert_msg(strstr(why, "must be an array of objects"), "%s", why);
+	json_decref(params);
+	snprintf(args, sizeof(args), "--file=%s web", path);
+	ck_assert_msg(!build("add-source-routes", args, &params), "refused: %s", err);
+	json_decref(params);
+	unlink(path);
+	free(path);
+
+	path = write_temp("{\"routes\": []}");
+	snprintf(args, sizeof(args), "web --file %s", path);
+	ck_assert_int_eq(build("add-source-routes", args, &params), -EINVAL);
+	ck_assert_msg(strstr(err, "expected a JSON array"), "%s", err);
 	unlink(path);
 	free(path);
 }
@@ -656,6 +703,9 @@ START_TEST(test_usage_and_completion_lists)
 	s = capture_help(m, lb_cli_print_positionals);
 	ck_assert_str_eq(s, "NAME\nTARGET...\n");
 	free(s);
+	s = capture_help(lb_method_find("add-source-routes"), lb_cli_print_usage);
+	ck_assert_str_eq(s, "usage: lbctl add-source-routes PROXY --file FILE\n");
+	free(s);
 
 	m = lb_method_find("drain");
 	s = capture_help(m, lb_cli_print_usage);
@@ -754,6 +804,7 @@ static Suite *ctl_cli_suite(void)
 	tcase_add_test(tc, test_mapping_order);
 	tcase_add_loop_test(tc, test_refused, 0, N(refused));
 	tcase_add_test(tc, test_file);
+	tcase_add_test(tc, test_file_array);
 	tcase_add_test(tc, test_file_refused);
 	tcase_add_test(tc, test_extra_options);
 	tcase_add_test(tc, test_duration);
