@@ -284,7 +284,10 @@ static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv, __be3
 	return rv->group;
 }
 
-/* Create both conntrack entries of a new flow to @b at @nat_addr. 0 or a negative error. */
+/*
+ * Create both conntrack entries of a new flow to @b at @nat_addr, in lb_syn: the flow is
+ * not confirmed by its client yet. 0 or a negative error.
+ */
 static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_listen_val *lv,
 					const struct lb_backend *b, __be32 nat_addr, __u64 now,
 					__u8 flags, __u8 route)
@@ -309,7 +312,7 @@ static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_
 	k.dir = LB_DIR_REPLY;
 	v.nat_addr = p->daddr;
 	v.nat_port = p->dport;
-	err = bpf_map_update_elem(&lb_ct, &k, &v, BPF_ANY);
+	err = bpf_map_update_elem(&lb_syn, &k, &v, BPF_ANY);
 	if (err)
 		return err;
 
@@ -322,7 +325,7 @@ static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_
 	v.nat_port = b->port;
 	v.pkts = 1;
 	v.bytes = p->ip_len;
-	return bpf_map_update_elem(&lb_ct, &k, &v, BPF_ANY);
+	return bpf_map_update_elem(&lb_syn, &k, &v, BPF_ANY);
 }
 
 /*
@@ -331,7 +334,7 @@ static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_
  * closed flow's REPLY entry would then rewrite the new connection's replies. On such a
  * SYN, a REPLY entry of a closed flow is dropped together with its ORIG entry.
  */
-static __always_inline bool lb_ct_forget_reused(const struct lb_pkt *p)
+static __always_inline bool lb_forget_closed(void *map, const struct lb_pkt *p)
 {
 	struct lb_ct_key rk = {}, ok = {};
 	struct lb_ct_val *ct;
@@ -342,7 +345,7 @@ static __always_inline bool lb_ct_forget_reused(const struct lb_pkt *p)
 	rk.dport = p->sport;
 	rk.proto = p->proto;
 	rk.dir = LB_DIR_REPLY;
-	ct = bpf_map_lookup_elem(&lb_ct, &rk);
+	ct = bpf_map_lookup_elem(map, &rk);
 	if (!ct || !(ct->flags & (LB_CT_F_FIN | LB_CT_F_RST)))
 		return false;
 	/* Read what names the ORIG entry before the delete releases this one. */
@@ -352,9 +355,88 @@ static __always_inline bool lb_ct_forget_reused(const struct lb_pkt *p)
 	ok.dport = ct->nat_port;
 	ok.proto = p->proto;
 	ok.dir = LB_DIR_ORIG;
+	bpf_map_delete_elem(map, &rk);
+	bpf_map_delete_elem(map, &ok);
+	return true;
+}
+
+/* The same in both tables: a flow reset before its client confirmed it sits in lb_syn. */
+static __always_inline bool lb_ct_forget_reused(const struct lb_pkt *p)
+{
+	bool ct = lb_forget_closed(&lb_ct, p);
+	bool syn = lb_forget_closed(&lb_syn, p);
+
+	return ct || syn;
+}
+
+/*
+ * A RST on a flow its client never confirmed (a backend refusing the SYN, a client giving
+ * up): it ends there, and says so like any other flow.
+ */
+static __always_inline void lb_syn_account(const struct lb_ct_key *k, struct lb_ct_val *sc,
+					   const struct lb_pkt *p, __u8 add)
+{
+	struct lb_ct_key ok, rk;
+	struct lb_ct_val *other;
+	__u8 added = lb_ct_touch(sc, p, lb_now_ns, add);
+
+	if (!(added & LB_CT_F_RST) || !lb_events_on || (sc->flags & LB_CT_F_CLOSED))
+		return;
+	lb_ct_pair_keys(k, sc, &ok, &rk);
+	other = bpf_map_lookup_elem(&lb_syn, k->dir == LB_DIR_ORIG ? &rk : &ok);
+	sc->flags |= LB_CT_F_CLOSED;
+	if (other)
+		other->flags |= LB_CT_F_CLOSED;
+	if (k->dir == LB_DIR_ORIG)
+		lb_emit_closed(&ok, &rk, sc, other, LB_CLOSE_RST, bpf_ktime_get_coarse_ns());
+	else
+		lb_emit_closed(&ok, &rk, other, sc, LB_CLOSE_RST, bpf_ktime_get_coarse_ns());
+}
+
+/* Drop both lb_ct entries of the flow whose ORIG entry is (@k, @ct): a new flow reuses @k. */
+static __always_inline void lb_ct_forget(const struct lb_ct_key *k, const struct lb_ct_val *ct)
+{
+	struct lb_ct_key ok, rk;
+
+	lb_ct_pair_keys(k, ct, &ok, &rk);
 	bpf_map_delete_elem(&lb_ct, &rk);
 	bpf_map_delete_elem(&lb_ct, &ok);
-	return true;
+}
+
+/*
+ * Does this packet of an unconfirmed flow (sent by its client) confirm it? A datagram after
+ * the first does; for TCP a segment with ACK and without SYN or RST (the handshake's third
+ * packet, or data after a pickup).
+ */
+static __always_inline bool lb_confirms(const struct lb_pkt *p)
+{
+	if (p->proto != LB_PROTO_TCP)
+		return true;
+	return (p->tcp_flags & (LB_TCP_ACK | LB_TCP_SYN | LB_TCP_RST)) == LB_TCP_ACK;
+}
+
+/*
+ * Move a confirmed flow from lb_syn to lb_ct (REPLY first, as at creation). Returns its
+ * lb_ct ORIG entry, or NULL when lb_ct refused it (the flow then stays in lb_syn).
+ */
+static __always_inline struct lb_ct_val *lb_ct_confirm(const struct lb_ct_key *k,
+						       struct lb_ct_val *sc)
+{
+	struct lb_ct_key ok, rk;
+	struct lb_ct_val *rsc;
+
+	lb_ct_pair_keys(k, sc, &ok, &rk);
+	rsc = bpf_map_lookup_elem(&lb_syn, &rk);
+	if (rsc && bpf_map_update_elem(&lb_ct, &rk, rsc, BPF_ANY))
+		return NULL;
+	if (bpf_map_update_elem(&lb_ct, &ok, sc, BPF_ANY)) {
+		bpf_map_delete_elem(&lb_ct, &rk);
+		return NULL;
+	}
+	bpf_map_delete_elem(&lb_syn, &ok);
+	bpf_map_delete_elem(&lb_syn, &rk);
+	lb_count(LB_G_CT_CONFIRMED);
+	return bpf_map_lookup_elem(&lb_ct, &ok);
 }
 
 /*
@@ -386,11 +468,22 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	ct = bpf_map_lookup_elem(&lb_ct, &k);
 	if (ct && !lb_is_reopen(ct, p)) {
 		lb_ct_account(&k, ct, p, 0);
-		nat->addr = ct->nat_addr;
-		nat->port = ct->nat_port;
-		lb_count_traffic(ct->proxy_id, ct->target_id, p->ip_len, false);
-		lb_count(LB_G_DNAT);
-		return LB_V_REWRITE;
+		goto tracked;
+	}
+	/* A new connection on the 4-tuple of a closed one: the old flow goes. */
+	if (ct)
+		lb_ct_forget(&k, ct);
+	ct = bpf_map_lookup_elem(&lb_syn, &k);
+	if (ct && !lb_is_reopen(ct, p)) {
+		struct lb_ct_val *confirmed = lb_confirms(p) ? lb_ct_confirm(&k, ct) : NULL;
+
+		if (confirmed) {
+			ct = confirmed;
+			lb_ct_account(&k, ct, p, 0);
+		} else {
+			lb_syn_account(&k, ct, p, 0);
+		}
+		goto tracked;
 	}
 
 	lk.ifindex = ifindex;
@@ -468,6 +561,13 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	lb_count_traffic(lv->proxy_id, target_id, p->ip_len, false);
 	lb_count(LB_G_DNAT);
 	return LB_V_REWRITE;
+
+tracked:
+	nat->addr = ct->nat_addr;
+	nat->port = ct->nat_port;
+	lb_count_traffic(ct->proxy_id, ct->target_id, p->ip_len, false);
+	lb_count(LB_G_DNAT);
+	return LB_V_REWRITE;
 }
 
 /* Reply direction (backend -> client): only packets of a tracked flow are rewritten. */
@@ -483,9 +583,15 @@ static __always_inline enum lb_verdict lb_flow_egress(const struct lb_pkt *p, st
 	k.proto = p->proto;
 	k.dir = LB_DIR_REPLY;
 	ct = bpf_map_lookup_elem(&lb_ct, &k);
-	if (!ct)
-		return LB_V_PASS;
-	lb_ct_account(&k, ct, p, LB_CT_F_REPLIED);
+	if (ct) {
+		lb_ct_account(&k, ct, p, LB_CT_F_REPLIED);
+	} else {
+		/* A reply to a flow its client has not confirmed yet (a SYN-ACK). */
+		ct = bpf_map_lookup_elem(&lb_syn, &k);
+		if (!ct)
+			return LB_V_PASS;
+		lb_syn_account(&k, ct, p, LB_CT_F_REPLIED);
+	}
 	nat->addr = ct->nat_addr;
 	nat->port = ct->nat_port;
 	lb_count_traffic(ct->proxy_id, ct->target_id, p->ip_len, true);

@@ -55,6 +55,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb_ct SEC(".maps");
 
+/*
+ * Flows their client has not confirmed yet: created by a SYN, a first datagram or a
+ * mid-stream pickup, same layout as lb_ct. A flow moves to lb_ct with its client's second
+ * packet (TCP: one with ACK and without SYN), so a flood of new flows from spoofed sources,
+ * which never send a second packet, only evicts its own kind: established flows in lb_ct
+ * are never pushed out by it. lbd sizes it to 2 x max(1024, max-connections / 4).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 2 * 25000);
+	__type(key, struct lb_ct_key);
+	__type(value, struct lb_ct_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_syn SEC(".maps");
+
 /* proxy id -> per-CPU counters. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

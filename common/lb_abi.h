@@ -182,6 +182,7 @@ enum lb_global_counter {
 	LB_G_ERR_CT_INSERT,    /* conntrack insert failed */
 	LB_G_CT_REUSED,	       /* a closed flow's entries dropped: its backend 4-tuple was reused */
 	LB_G_EVENTS_LOST,      /* connection events not emitted: the ring buffer was full */
+	LB_G_CT_CONFIRMED,     /* flows confirmed by their client: moved from lb_syn to lb_ct */
 	LB_G_MAX,
 };
 

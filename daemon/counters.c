@@ -76,6 +76,7 @@ const char *lb_counters_global_name(enum lb_global_counter c)
 		[LB_G_ERR_CT_INSERT] = "error-conntrack-insert",
 		[LB_G_CT_REUSED] = "conntrack-reused",
 		[LB_G_EVENTS_LOST] = "events-lost",
+		[LB_G_CT_CONFIRMED] = "conntrack-confirmed",
 	};
 
 	return (unsigned int)c < LB_G_MAX && names[c] ? names[c] : "unknown";

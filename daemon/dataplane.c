@@ -202,6 +202,7 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 	}
 	/* Two entries per flow: one per direction. */
 	bpf_map__set_max_entries(dp->skel->maps.lb_ct, 2 * o->max_connections);
+	bpf_map__set_max_entries(dp->skel->maps.lb_syn, 2 * lb_syn_flows(o->max_connections));
 	ret = lb_bpf__load(dp->skel);
 	if (ret) {
 		lb_errf(err, errlen, ret,
@@ -235,6 +236,11 @@ err_destroy:
 err_free:
 	free(dp);
 	return ret;
+}
+
+uint32_t lb_syn_flows(uint32_t max_connections)
+{
+	return max_connections / 4 > 1024 ? max_connections / 4 : 1024;
 }
 
 static struct lb_dp_iface *find_iface(const struct lb_dataplane *dp, const char *ifname)
@@ -719,6 +725,7 @@ DP_FD(listen)
 DP_FD(routes)
 DP_FD(groups)
 DP_FD(ct)
+DP_FD(syn)
 DP_FD(pstats)
 DP_FD(tstats)
 DP_FD(gstats)

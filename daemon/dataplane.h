@@ -4,7 +4,7 @@
  * under a per-instance folder, attaching them to interfaces, and removing all of it.
  *
  * Pin layout under <bpffs>/lbd/<instance>/:
- *   lb_listen lb_routes lb_groups lb_ct lb_pstats lb_tstats lb_gstats   datapath maps
+ *   lb_listen lb_routes lb_groups lb_ct lb_syn lb_pstats lb_tstats lb_gstats  datapath maps
  *   lb_meta lb_pnames lb_tnames                                         lbd's own state
  *   xdp_<ifname>      XDP link of an interface whose requests run at XDP
  *   tc_<ifname>       lb_tc_ingress, pinned as the mark of an interface whose requests run
@@ -57,6 +57,9 @@ struct lb_dp_opts {
 	const char *instance; /* pins go to <bpffs>/lbd/<instance> */
 	uint32_t max_connections;
 };
+
+/* Unconfirmed flows lb_syn holds for @max_connections: a quarter, at least 1024. */
+uint32_t lb_syn_flows(uint32_t max_connections);
 
 /*
  * Mount bpffs if needed, load the programs and create (or reuse) the pinned maps.
@@ -112,6 +115,7 @@ int lb_dataplane_fd_listen(const struct lb_dataplane *dp);
 int lb_dataplane_fd_routes(const struct lb_dataplane *dp);
 int lb_dataplane_fd_groups(const struct lb_dataplane *dp);
 int lb_dataplane_fd_ct(const struct lb_dataplane *dp);
+int lb_dataplane_fd_syn(const struct lb_dataplane *dp); /* flows not confirmed by their client */
 int lb_dataplane_fd_pstats(const struct lb_dataplane *dp);
 int lb_dataplane_fd_tstats(const struct lb_dataplane *dp);
 int lb_dataplane_fd_gstats(const struct lb_dataplane *dp);

@@ -369,7 +369,7 @@ int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const uint3
 		/* Connections the SNI acceptor spliced are lbd's own, not conntrack's. */
 		counts[i] = l->sni ? lb_sni_active(l->sni, proxies[i], addrs[i], ports[i]) : 0;
 	}
-	ret = lb_ct_scan(lb_dataplane_fd_ct(l->dp), &t, count_target_flows, &c);
+	ret = lb_ct_scan(l->dp, &t, count_target_flows, &c);
 	free(tids);
 	return ret;
 }

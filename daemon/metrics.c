@@ -24,6 +24,7 @@ enum family_id {
 	F_T_WEIGHT,
 	F_DATAPATH,
 	F_EVENTS_LOST,
+	F_CONFIRMED,
 	F_COUNT,
 };
 #define F_TARGET (F_T_PACKETS - F_PACKETS)
@@ -63,6 +64,10 @@ static const struct {
 	[F_EVENTS_LOST] = {"lbd_events_lost_total", "counter",
 			   "Connection events the datapath could not emit: its ring buffer was "
 			   "full."},
+	[F_CONFIRMED] = {"lbd_conntrack_confirmed_total", "counter",
+			 "Flows confirmed by their client's second packet (moved from lb_syn to "
+			 "lb_ct); far fewer than new connections means unanswered SYNs, e.g. a "
+			 "flood."},
 };
 
 struct family {
@@ -254,9 +259,11 @@ char *lb_metrics_format(const json_t *stats, size_t *len)
 
 		if (!json_is_integer(v))
 			continue;
-		/* Not a packet count: events lost for want of room in the ring buffer. */
+		/* Not packet counts: lost events, confirmed flows. */
 		if (!strcmp(reason, "events-lost"))
 			add(&c, F_EVENTS_LOST, NULL, json_integer_value(v));
+		else if (!strcmp(reason, "conntrack-confirmed"))
+			add(&c, F_CONFIRMED, NULL, json_integer_value(v));
 		else
 			add(&c, F_DATAPATH, labels, json_integer_value(v));
 	}

@@ -151,7 +151,7 @@ int lbd_rpc_connections(struct lbd *l, json_t *params, json_t **result, struct l
 		q.limit = (size_t)v;
 	}
 	q.list = json_array();
-	ret = lb_ct_scan(lb_dataplane_fd_ct(l->dp), &t, collect_conn, &q);
+	ret = lb_ct_scan(l->dp, &t, collect_conn, &q);
 	if (ret) {
 		json_decref(q.list);
 		return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret),
@@ -185,7 +185,7 @@ static int count_conn(const struct lb_flow_view *f, void *arg)
 static int count_open(struct lbd *l, struct count_query *q, struct lbd_rpc_err *e)
 {
 	struct lb_sweep_timeouts t = timeouts_of(l);
-	int ret = lb_ct_scan(lb_dataplane_fd_ct(l->dp), &t, count_conn, q);
+	int ret = lb_ct_scan(l->dp, &t, count_conn, q);
 
 	if (ret)
 		return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret),

@@ -204,7 +204,7 @@ static int64_t live_flows(struct lbd *l)
 	struct lb_sweep_timeouts t = {l->cfg->settings.connection_timeout_sec,
 				      l->cfg->settings.udp_timeout_sec};
 	struct live_count c = {0};
-	int ret = lb_ct_scan(lb_dataplane_fd_ct(l->dp), &t, count_live, &c);
+	int ret = lb_ct_scan(l->dp, &t, count_live, &c);
 
 	return ret ? ret : (int64_t)c.total;
 }

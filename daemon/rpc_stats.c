@@ -172,7 +172,7 @@ static json_t *stats_json(struct lbd *l, const char *only, struct lbd_rpc_err *e
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = lb_ct_scan(lb_dataplane_fd_ct(l->dp), &t, count_open_flow, o);
+	ret = lb_ct_scan(l->dp, &t, count_open_flow, o);
 	if (ret)
 		goto fail;
 	for (i = 0; i < l->cfg->n_proxies; i++) {

@@ -31,6 +31,13 @@ static uint64_t now_coarse_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC + ts.tv_nsec;
 }
 
+struct lb_ct_fds lb_ct_fds_of(const struct lb_dataplane *dp)
+{
+	struct lb_ct_fds fds = {lb_dataplane_fd_ct(dp), lb_dataplane_fd_syn(dp)};
+
+	return fds;
+}
+
 static uint64_t idle_ns(uint64_t now, uint64_t last)
 {
 	return now > last ? now - last : 0;
@@ -77,12 +84,13 @@ static void reply_key(const struct lb_ct_key *k, const struct lb_ct_val *v, stru
 	r->dir = LB_DIR_REPLY;
 }
 
-/* Read the whole map in batches (one syscall per SWEEP_BATCH entries). */
-static int read_all(int fd, struct lb_ct_key **keys_out, struct lb_ct_val **vals_out, size_t *n_out)
+/* Append the whole map @fd to keys/vals (n entries, room for cap), in batches. */
+static int read_map(int fd, struct lb_ct_key **keys_io, struct lb_ct_val **vals_io, size_t *n_io,
+		    size_t *cap_io)
 {
-	struct lb_ct_key *keys = NULL;
-	struct lb_ct_val *vals = NULL;
-	size_t n = 0, cap = 0;
+	struct lb_ct_key *keys = *keys_io;
+	struct lb_ct_val *vals = *vals_io;
+	size_t n = *n_io, cap = *cap_io;
 	__u64 in = 0, out = 0;
 	bool first = true;
 	int ret = 0;
@@ -118,6 +126,27 @@ static int read_all(int fd, struct lb_ct_key **keys_out, struct lb_ct_val **vals
 		in = out;
 		first = false;
 	}
+	*keys_io = keys;
+	*vals_io = vals;
+	*n_io = n;
+	*cap_io = cap;
+	return ret;
+}
+
+/*
+ * Read both conntrack tables (one syscall per SWEEP_BATCH entries): a flow's two entries
+ * are always in the same table, but a scan may catch one moving to lb_ct.
+ */
+static int read_all(const struct lb_ct_fds *fds, struct lb_ct_key **keys_out,
+		    struct lb_ct_val **vals_out, size_t *n_out)
+{
+	struct lb_ct_key *keys = NULL;
+	struct lb_ct_val *vals = NULL;
+	size_t n = 0, cap = 0;
+	int ret = read_map(fds->ct, &keys, &vals, &n, &cap);
+
+	if (!ret)
+		ret = read_map(fds->syn, &keys, &vals, &n, &cap);
 	if (ret) {
 		free(keys);
 		free(vals);
@@ -127,6 +156,13 @@ static int read_all(int fd, struct lb_ct_key **keys_out, struct lb_ct_val **vals
 	*vals_out = vals;
 	*n_out = n;
 	return 0;
+}
+
+/* Delete @k from both tables (it is in one of them). */
+static void delete_both(const struct lb_ct_fds *fds, const struct lb_ct_key *k)
+{
+	bpf_map_delete_elem(fds->ct, k);
+	bpf_map_delete_elem(fds->syn, k);
 }
 
 static int cmp_ct_key(const void *a, const void *b)
@@ -144,7 +180,7 @@ struct ct_entry {
  * Pair every ORIG entry with its REPLY entry in memory: the batch read already holds both,
  * so a scan costs one syscall per SWEEP_BATCH entries instead of one per flow.
  */
-static int ct_scan(int ct_fd, const struct lb_sweep_timeouts *t, lb_flow_fn fn,
+static int ct_scan(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t, lb_flow_fn fn,
 		   void (*orphan_fn)(const struct ct_entry *e, uint64_t now, void *arg), void *arg)
 {
 	struct lb_ct_key *keys = NULL;
@@ -154,7 +190,7 @@ static int ct_scan(int ct_fd, const struct lb_sweep_timeouts *t, lb_flow_fn fn,
 	size_t n = 0, n_replies = 0, i;
 	int ret;
 
-	ret = read_all(ct_fd, &keys, &vals, &n);
+	ret = read_all(fds, &keys, &vals, &n);
 	if (ret)
 		return ret;
 	replies = calloc(n ? n : 1, sizeof(*replies));
@@ -197,7 +233,7 @@ out:
 }
 
 struct sweep_ctx {
-	int ct_fd;
+	const struct lb_ct_fds *fds;
 	struct lb_sweep_result *res;
 	lb_sweep_close_fn on_close;
 	void *close_arg;
@@ -251,8 +287,8 @@ static int sweep_flow(const struct lb_flow_view *f, void *arg)
 		struct lb_ct_key rk;
 
 		reply_key(f->key, f->orig, &rk);
-		bpf_map_delete_elem(c->ct_fd, f->key);
-		bpf_map_delete_elem(c->ct_fd, &rk);
+		delete_both(c->fds, f->key);
+		delete_both(c->fds, &rk);
 		res->expired++;
 		if (c->on_close &&
 		    !((f->orig->flags | (f->reply ? f->reply->flags : 0)) & LB_CT_F_CLOSED)) {
@@ -272,9 +308,12 @@ static int sweep_flow(const struct lb_flow_view *f, void *arg)
 	return 0;
 }
 
-int lb_ct_scan(int ct_fd, const struct lb_sweep_timeouts *t, lb_flow_fn fn, void *arg)
+int lb_ct_scan(const struct lb_dataplane *dp, const struct lb_sweep_timeouts *t, lb_flow_fn fn,
+	       void *arg)
 {
-	return ct_scan(ct_fd, t, fn, NULL, arg);
+	struct lb_ct_fds fds = lb_ct_fds_of(dp);
+
+	return ct_scan(&fds, t, fn, NULL, arg);
 }
 
 /*
@@ -286,27 +325,28 @@ static void sweep_orphan(const struct ct_entry *e, uint64_t now, void *arg)
 	struct sweep_ctx *c = arg;
 
 	if (idle_ns(now, e->v.last_seen_ns) > LB_CT_UNANSWERED_SEC * NSEC)
-		bpf_map_delete_elem(c->ct_fd, &e->k);
+		delete_both(c->fds, &e->k);
 }
 
-static int sweep(int ct_fd, const struct lb_sweep_timeouts *t, struct lb_sweep_result *res,
-		 lb_sweep_close_fn on_close, void *close_arg)
+static int sweep(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
+		 struct lb_sweep_result *res, lb_sweep_close_fn on_close, void *close_arg)
 {
 	struct lb_sweep_result local;
 	struct sweep_ctx c = {
-		.ct_fd = ct_fd,
+		.fds = fds,
 		.res = res ? res : &local,
 		.on_close = on_close,
 		.close_arg = close_arg,
 	};
 
 	memset(c.res, 0, sizeof(*c.res));
-	return ct_scan(ct_fd, t, sweep_flow, sweep_orphan, &c);
+	return ct_scan(fds, t, sweep_flow, sweep_orphan, &c);
 }
 
-int lb_sweep_once(int ct_fd, const struct lb_sweep_timeouts *t, struct lb_sweep_result *res)
+int lb_sweep_once(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
+		  struct lb_sweep_result *res)
 {
-	return sweep(ct_fd, t, res, NULL, NULL);
+	return sweep(fds, t, res, NULL, NULL);
 }
 
 static uint64_t sweep_interval_ms(const struct lb_sweep_timeouts *t)
@@ -324,7 +364,8 @@ static uint64_t sweep_interval_ms(const struct lb_sweep_timeouts *t)
 static void sweeper_tick(uv_timer_t *timer)
 {
 	struct lb_sweeper *s = timer->data;
-	int ret = sweep(lb_dataplane_fd_ct(s->dp), &s->t, &s->last, s->on_close, s->close_arg);
+	struct lb_ct_fds fds = lb_ct_fds_of(s->dp);
+	int ret = sweep(&fds, &s->t, &s->last, s->on_close, s->close_arg);
 
 	if (ret)
 		lb_warn("conntrack sweep failed: %s", strerror(-ret));

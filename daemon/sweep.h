@@ -59,14 +59,23 @@ struct lb_flow_view {
 /* Called once per flow; return non-zero to stop the scan. */
 typedef int (*lb_flow_fn)(const struct lb_flow_view *f, void *arg);
 
-/*
- * Read the whole conntrack map (in batches) and call @fn for every flow, classified with
- * @t. Nothing is deleted. Returns 0, or -errno when the map cannot be read.
- */
-int lb_ct_scan(int ct_fd, const struct lb_sweep_timeouts *t, lb_flow_fn fn, void *arg);
+/* The two conntrack tables: confirmed flows (lb_ct) and flows not confirmed yet (lb_syn). */
+struct lb_ct_fds {
+	int ct, syn;
+};
 
-/* One pass over the conntrack map of @ct_fd; fills @res (may be NULL). Returns 0 or -errno. */
-int lb_sweep_once(int ct_fd, const struct lb_sweep_timeouts *t, struct lb_sweep_result *res);
+struct lb_ct_fds lb_ct_fds_of(const struct lb_dataplane *dp);
+
+/*
+ * Read both conntrack tables of @dp (in batches) and call @fn for every flow, classified
+ * with @t. Nothing is deleted. Returns 0, or -errno when a table cannot be read.
+ */
+int lb_ct_scan(const struct lb_dataplane *dp, const struct lb_sweep_timeouts *t, lb_flow_fn fn,
+	       void *arg);
+
+/* One pass over both tables; fills @res (may be NULL). Returns 0 or -errno. */
+int lb_sweep_once(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
+		  struct lb_sweep_result *res);
 
 /* Sweep periodically; NULL and errno on failure. */
 struct lb_sweeper *lb_sweeper_start(uv_loop_t *loop, struct lb_dataplane *dp,

@@ -14,6 +14,8 @@
 #include "pktbuild.h"
 
 struct lb_bpf *skel;
+__u32 dpfix_ct_entries = CT_MAX;
+__u32 dpfix_syn_entries = CT_MAX;
 unsigned int lo_ifindex;
 int ncpus;
 
@@ -139,13 +141,25 @@ bool ct_get(__u8 dir, __be32 saddr, __be32 daddr, __u16 sport, __u16 dport, __u8
 			      .proto = proto,
 			      .dir = dir};
 
-	return bpf_map_lookup_elem(map_fd(skel->maps.lb_ct), &k, v) == 0;
+	return bpf_map_lookup_elem(map_fd(skel->maps.lb_ct), &k, v) == 0 ||
+	       bpf_map_lookup_elem(map_fd(skel->maps.lb_syn), &k, v) == 0;
+}
+
+size_t ct_count(void)
+{
+	return map_count(skel->maps.lb_ct) + map_count(skel->maps.lb_syn);
+}
+
+void ct_flush(void)
+{
+	map_clear(skel->maps.lb_ct);
+	map_clear(skel->maps.lb_syn);
 }
 
 /* Checked fixture: every case starts from empty maps and zero counters. */
 void reset_maps(void)
 {
-	map_clear(skel->maps.lb_ct);
+	ct_flush();
 	map_clear(skel->maps.lb_listen);
 	map_clear(skel->maps.lb_routes);
 	map_clear(skel->maps.lb_groups);
@@ -201,7 +215,9 @@ static int load_skel(void)
 		if (err)
 			return err;
 	}
-	err = bpf_map__set_max_entries(skel->maps.lb_ct, CT_MAX);
+	err = bpf_map__set_max_entries(skel->maps.lb_ct, dpfix_ct_entries);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.lb_syn, dpfix_syn_entries);
 	if (err)
 		return err;
 	return lb_bpf__load(skel);

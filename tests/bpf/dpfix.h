@@ -22,6 +22,8 @@
 #define STATS_IDS 16
 
 extern struct lb_bpf *skel;
+/* Sizes of lb_ct and lb_syn; a suite may change them before dpfix_main(). */
+extern __u32 dpfix_ct_entries, dpfix_syn_entries;
 extern unsigned int lo_ifindex; /* listeners are keyed on lo: the XDP runs say it is theirs */
 extern int ncpus;
 
@@ -41,9 +43,15 @@ void gstats_get(__u64 out[LB_G_MAX]);
 void put_listener(__be32 addr, __u16 port, __u8 proto, __u32 proxy_id, __u32 group, __u32 flags);
 void put_group_def(__u32 key, const struct lb_group *g);
 void put_route(__u32 proxy_id, __be32 addr, __u32 cidr_len, __u32 group);
-/* The conntrack entry of direction @dir (ports host order); false when there is none. */
+/*
+ * The conntrack entry of direction @dir (ports host order), in lb_ct or lb_syn (flows not
+ * confirmed by their client yet); false when there is none.
+ */
 bool ct_get(__u8 dir, __be32 saddr, __be32 daddr, __u16 sport, __u16 dport, __u8 proto,
 	    struct lb_ct_val *v);
+/* Entries in lb_ct and lb_syn together; empty both. */
+size_t ct_count(void);
+void ct_flush(void);
 
 /* Checked fixture: empty maps, zero counters. */
 void reset_maps(void);

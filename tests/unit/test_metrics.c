@@ -42,7 +42,7 @@ static const char stats_text[] =
 					 "{\"proxy\":\"a\\\"b\\\\c\\nd\",\"counters\":" COUNTERS(
 						 1,
 						 1) ",\"targets\":[]}],"
-						    "\"global\":{\"pass-not-ipv4\":7,\"dnat\":20,\"events-lost\":4}}";
+						    "\"global\":{\"pass-not-ipv4\":7,\"dnat\":20,\"events-lost\":4,\"conntrack-confirmed\":9}}";
 
 START_TEST(test_exact_text)
 {
@@ -101,6 +101,8 @@ START_TEST(test_exact_text)
 		strstr(text, "# TYPE lbd_events_lost_total counter\nlbd_events_lost_total 4\n"),
 		"%s", text);
 	ck_assert_msg(!strstr(text, "reason=\"events-lost\""), "%s", text);
+	ck_assert_msg(strstr(text, "lbd_conntrack_confirmed_total 9\n"), "%s", text);
+	ck_assert_msg(!strstr(text, "reason=\"conntrack-confirmed\""), "%s", text);
 	ck_assert_uint_eq(text[len - 1], '\n');
 	free(text);
 	json_decref(stats);
@@ -148,7 +150,7 @@ START_TEST(test_help_type_once)
 				      "sample %s outside its family %s", line, family);
 		}
 	}
-	ck_assert_uint_eq(n_seen, 15);
+	ck_assert_uint_eq(n_seen, 16);
 	free(text);
 	json_decref(stats);
 }

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The two conntrack tables through BPF_PROG_TEST_RUN: a new flow lives in lb_syn until its
+ * client confirms it (the handshake's ACK, a second datagram), then moves to lb_ct with
+ * its counters; a flood of SYNs from spoofed sources fills only lb_syn, so every
+ * established flow in lb_ct survives it; and a real client whose unconfirmed flow the
+ * flood pushed out still reaches the same backend (picked up by its ACK).
+ *
+ * lb_syn is made small here (SYN_ENTRIES) so a flood fills it many times over.
+ * Needs root (exits 77, "skipped", without it).
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <string.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+
+#include "dpfix.h"
+#include "lb_select.h"
+#include "pktbuild.h"
+
+#define IP(a, b, c, d) htonl((__u32)(a) << 24 | (__u32)(b) << 16 | (__u32)(c) << 8 | (__u32)(d))
+
+#define F_SYN 0x02
+#define F_RST 0x04
+#define F_ACK 0x10
+
+#define PROXY	    1
+#define GROUP	    10
+#define VPORT	    80
+#define BPORT	    8080
+#define SYN_ENTRIES 512 /* 256 unconfirmed flows */
+#define ESTABLISHED 200
+#define FLOOD	    20000
+
+static __be32 vip;
+static struct lb_group group;
+
+static void setup(void)
+{
+	__u32 i;
+
+	vip = IP(10, 1, 0, 1);
+	reset_maps();
+	memset(&group, 0, sizeof(group));
+	group.n_backends = 3;
+	for (i = 0; i < 3; i++) {
+		group.backends[i].addr = IP(10, 2, i + 1, 2);
+		group.backends[i].port = htons(BPORT);
+		group.backends[i].weight = 1;
+		group.backends[i].target_id = i + 1;
+	}
+	put_listener(vip, VPORT, LB_PROTO_TCP, PROXY, GROUP, 0);
+	put_group_def(GROUP, &group);
+}
+
+/* The backend lb_select_backend() gives this client's flow. */
+static const struct lb_backend *backend_of(__be32 client, __u16 sport)
+{
+	int i = lb_select_backend(
+		&group, lb_flow_hash(client, vip, htons(sport), htons(VPORT), LB_PROTO_TCP));
+
+	ck_assert_int_ge(i, 0);
+	return &group.backends[i];
+}
+
+/* One client segment to the VIP through XDP; returns the destination it left with. */
+static __be32 client_seg(__be32 client, __u16 sport, __u8 flags)
+{
+	struct pkt_spec s = {.proto = IPPROTO_TCP,
+			     .tcp_flags = flags,
+			     .saddr = client,
+			     .daddr = vip,
+			     .sport = sport,
+			     .dport = VPORT};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in), out_len;
+	__be32 daddr;
+	int verdict;
+
+	ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
+	ck_assert_int_eq(verdict, XDP_PASS);
+	memcpy(&daddr, out + pkt_l3_off(&s) + 16, sizeof(daddr)); /* IPv4 destination */
+	return daddr;
+}
+
+/* The backend's segment to the client through TC egress; returns the source it left with. */
+static __be32 backend_seg(__be32 client, __u16 sport, __u8 flags)
+{
+	const struct lb_backend *b = backend_of(client, sport);
+	struct pkt_spec s = {.proto = IPPROTO_TCP,
+			     .tcp_flags = flags,
+			     .saddr = b->addr,
+			     .daddr = client,
+			     .sport = BPORT,
+			     .dport = sport};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in), out_len;
+	__be32 saddr;
+	int verdict;
+
+	ck_assert_int_eq(run_prog(TC, in, len, out, &out_len, &verdict), 0);
+	memcpy(&saddr, out + pkt_l3_off(&s) + 12, sizeof(saddr)); /* IPv4 source */
+	return saddr;
+}
+
+static bool in_map(struct bpf_map *map, __be32 client, __u16 sport)
+{
+	struct lb_ct_key k = {.saddr = client,
+			      .daddr = vip,
+			      .sport = htons(sport),
+			      .dport = htons(VPORT),
+			      .proto = LB_PROTO_TCP,
+			      .dir = LB_DIR_ORIG};
+	struct lb_ct_val v;
+
+	return bpf_map_lookup_elem(map_fd(map), &k, &v) == 0;
+}
+
+static __u64 confirmed(void)
+{
+	__u64 g[LB_G_MAX];
+
+	gstats_get(g);
+	return g[LB_G_CT_CONFIRMED];
+}
+
+/* A whole handshake: the flow is in lb_ct afterwards. */
+static void handshake(__be32 client, __u16 sport)
+{
+	ck_assert_uint_eq(client_seg(client, sport, F_SYN), backend_of(client, sport)->addr);
+	ck_assert_uint_eq(backend_seg(client, sport, F_SYN | F_ACK), vip);
+	ck_assert_uint_eq(client_seg(client, sport, F_ACK), backend_of(client, sport)->addr);
+}
+
+START_TEST(test_confirmed_by_the_handshake_ack)
+{
+	__be32 c = IP(198, 51, 100, 7);
+	struct lb_ct_val o, r;
+
+	client_seg(c, 40000, F_SYN);
+	ck_assert(in_map(skel->maps.lb_syn, c, 40000) && !in_map(skel->maps.lb_ct, c, 40000));
+	/* A retransmitted SYN and the SYN-ACK do not confirm it. */
+	client_seg(c, 40000, F_SYN);
+	ck_assert_uint_eq(backend_seg(c, 40000, F_SYN | F_ACK), vip);
+	ck_assert(in_map(skel->maps.lb_syn, c, 40000));
+	ck_assert_uint_eq(confirmed(), 0);
+	/* The client's ACK does: both entries move, with what they counted. */
+	ck_assert_uint_eq(client_seg(c, 40000, F_ACK), backend_of(c, 40000)->addr);
+	ck_assert(!in_map(skel->maps.lb_syn, c, 40000) && in_map(skel->maps.lb_ct, c, 40000));
+	ck_assert_uint_eq(map_count(skel->maps.lb_syn), 0);
+	ck_assert_uint_eq(map_count(skel->maps.lb_ct), 2);
+	ck_assert_uint_eq(confirmed(), 1);
+	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 40000, VPORT, LB_PROTO_TCP, &o));
+	ck_assert(ct_get(LB_DIR_REPLY, backend_of(c, 40000)->addr, c, BPORT, 40000, LB_PROTO_TCP,
+			 &r));
+	ck_assert_uint_eq(o.pkts, 3);
+	ck_assert_uint_eq(r.pkts, 1);
+	ck_assert(r.flags & LB_CT_F_REPLIED);
+}
+END_TEST
+
+START_TEST(test_udp_confirmed_by_a_second_datagram)
+{
+	__be32 c = IP(198, 51, 100, 8);
+	struct pkt_spec s = {.proto = IPPROTO_UDP,
+			     .saddr = c,
+			     .daddr = vip,
+			     .sport = 5000,
+			     .dport = VPORT,
+			     .payload_len = 20};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len, out_len;
+	int verdict;
+
+	put_listener(vip, VPORT, LB_PROTO_UDP, PROXY, GROUP, 0);
+	len = pkt_build(&s, in);
+	ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
+	ck_assert_uint_eq(map_count(skel->maps.lb_syn), 2);
+	ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
+	ck_assert_uint_eq(map_count(skel->maps.lb_syn), 0);
+	ck_assert_uint_eq(map_count(skel->maps.lb_ct), 2);
+}
+END_TEST
+
+/*
+ * ESTABLISHED flows complete their handshakes, then FLOOD SYNs from as many spoofed
+ * sources arrive: lb_syn (SYN_ENTRIES) overflows many times, lb_ct is not touched, and
+ * every established flow still goes to its backend, both ways.
+ */
+START_TEST(test_syn_flood_spares_established_flows)
+{
+	__u32 i;
+
+	for (i = 0; i < ESTABLISHED; i++)
+		handshake(IP(198, 51, 100, 1), (__u16)(10000 + i));
+	ck_assert_uint_eq(map_count(skel->maps.lb_ct), 2 * ESTABLISHED);
+	for (i = 0; i < FLOOD; i++) {
+		__be32 spoofed = IP(100, 64 + (i >> 16), (i >> 8) & 0xff, i & 0xff);
+
+		client_seg(spoofed, (__u16)(1024 + i % 60000), F_SYN);
+	}
+	ck_assert_uint_le(map_count(skel->maps.lb_syn), SYN_ENTRIES);
+	ck_assert_uint_eq(map_count(skel->maps.lb_ct), 2 * ESTABLISHED);
+	for (i = 0; i < ESTABLISHED; i++) {
+		__u16 sport = (__u16)(10000 + i);
+
+		ck_assert_msg(client_seg(IP(198, 51, 100, 1), sport, F_ACK) ==
+				      backend_of(IP(198, 51, 100, 1), sport)->addr,
+			      "established flow %u lost its backend", i);
+		ck_assert_msg(backend_seg(IP(198, 51, 100, 1), sport, F_ACK) == vip,
+			      "established flow %u lost its reply translation", i);
+	}
+	ck_assert_uint_eq(map_count(skel->maps.lb_ct), 2 * ESTABLISHED);
+}
+END_TEST
+
+/* A real client's SYN pushed out of lb_syn by a flood still connects: its ACK picks it up. */
+START_TEST(test_real_client_survives_the_flood)
+{
+	__be32 c = IP(198, 51, 100, 9);
+	struct lb_ct_val o;
+	__u32 i;
+
+	client_seg(c, 40000, F_SYN);
+	ck_assert_uint_eq(backend_seg(c, 40000, F_SYN | F_ACK), vip);
+	for (i = 0; i < 4 * SYN_ENTRIES; i++)
+		client_seg(IP(100, 64, i >> 8, i & 0xff), (__u16)(1024 + i), F_SYN);
+	ck_assert(!in_map(skel->maps.lb_syn, c, 40000));
+	/* The ACK: no entry any more, the flow hash gives the same backend. */
+	ck_assert_uint_eq(client_seg(c, 40000, F_ACK), backend_of(c, 40000)->addr);
+	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 40000, VPORT, LB_PROTO_TCP, &o));
+	ck_assert(o.flags & LB_CT_F_PICKUP);
+	/* Its first data segment confirms it. */
+	ck_assert_uint_eq(client_seg(c, 40000, F_ACK), backend_of(c, 40000)->addr);
+	ck_assert(in_map(skel->maps.lb_ct, c, 40000));
+	ck_assert_uint_eq(backend_seg(c, 40000, F_ACK), vip);
+}
+END_TEST
+
+/* A reset before confirmation ends the flow where it is; the same port can start again. */
+START_TEST(test_reset_before_confirmation_then_reuse)
+{
+	__be32 c = IP(198, 51, 100, 10);
+
+	client_seg(c, 40000, F_SYN);
+	backend_seg(c, 40000, F_RST | F_ACK);
+	ck_assert(in_map(skel->maps.lb_syn, c, 40000));
+	/* The port comes back with a new SYN: a new flow, not the reset one. */
+	handshake(c, 40000);
+	ck_assert(in_map(skel->maps.lb_ct, c, 40000));
+}
+END_TEST
+
+static Suite *conntrack_suite(void)
+{
+	Suite *s = suite_create("bpf-conntrack");
+	TCase *tc = tcase_create("two-tables");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_confirmed_by_the_handshake_ack);
+	tcase_add_test(tc, test_udp_confirmed_by_a_second_datagram);
+	tcase_add_test(tc, test_syn_flood_spares_established_flows);
+	tcase_add_test(tc, test_real_client_survives_the_flood);
+	tcase_add_test(tc, test_reset_before_confirmation_then_reuse);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	dpfix_syn_entries = SYN_ENTRIES;
+	return dpfix_main(conntrack_suite);
+}
