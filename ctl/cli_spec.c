@@ -156,6 +156,14 @@ static const struct lb_cli_spec cli_DETACH_INTERFACES = {
 			     "lbctl detach-interfaces eth2 --proxy web"),
 };
 
+static const struct lb_cli_spec cli_SET_INGRESS = {
+	.args = ARGS(POS("mode", CHOICE, "auto|xdp|tc", true,
+			 "auto: TC ingress on veth, native XDP where the driver has it, TC "
+			 "otherwise; xdp or tc: that hook on every interface. Established "
+			 "connections keep going while the interfaces move")),
+	.examples = EXAMPLES("lbctl set-ingress tc", "lbctl set-ingress auto"),
+};
+
 static const struct lb_cli_spec cli_SET_WEIGHTS = {
 	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
 		     REST("targets", TARGET, "TARGET", true, NULL),

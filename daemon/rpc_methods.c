@@ -26,6 +26,7 @@ static const lbd_rpc_handler handlers[LB_M_COUNT] = {
 	[LB_M_LIST_SOURCE_ROUTES] = lbd_rpc_list_source_routes,
 	[LB_M_ATTACH_INTERFACES] = lbd_rpc_attach_interfaces,
 	[LB_M_DETACH_INTERFACES] = lbd_rpc_detach_interfaces,
+	[LB_M_SET_INGRESS] = lbd_rpc_set_ingress,
 	[LB_M_SET_WEIGHTS] = lbd_rpc_set_weights,
 	[LB_M_CONNECTIONS] = lbd_rpc_connections,
 	[LB_M_CONNECTION_COUNT] = lbd_rpc_connection_count,
@@ -207,6 +208,48 @@ static int64_t live_flows(struct lbd *l)
 	int ret = lb_ct_scan(l->dp, &t, count_live, &c);
 
 	return ret ? ret : (int64_t)c.total;
+}
+
+/* The interfaces with the hook their requests run at: [{"name", "ingress", "xdp-mode"}]. */
+static json_t *hooks_json(struct lbd *l)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; i < l->dp->n_ifaces; i++)
+		json_array_append_new(
+			arr, json_pack("{s:s, s:s, s:s}", "name", l->dp->ifaces[i].name, "ingress",
+				       lb_dataplane_hook_name(l->dp->ifaces[i].hook), "xdp-mode",
+				       xdp_mode_of(l->dp->ifaces[i].ifindex)));
+	return arr;
+}
+
+int lbd_rpc_set_ingress(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+{
+	const char *mode = json_string_value(json_object_get(params, "mode"));
+	struct lb_config *next;
+	enum lb_ingress in;
+
+	if (!strcmp(mode, "auto"))
+		in = LB_INGRESS_AUTO;
+	else if (!strcmp(mode, "xdp"))
+		in = LB_INGRESS_XDP;
+	else if (!strcmp(mode, "tc"))
+		in = LB_INGRESS_TC;
+	else
+		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", "mode"),
+				    "mode: \"%s\" is not an ingress hook (expected \"auto\", "
+				    "\"xdp\" or \"tc\")",
+				    mode);
+	next = lb_config_dup(l->cfg);
+	if (!next)
+		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+	next->settings.ingress = in;
+	if (lbd_rpc_apply(l, next, e))
+		return -1;
+	*result = json_pack("{s:s, s:o}", "ingress", lb_ingress_name(in), "interfaces",
+			    hooks_json(l));
+	return 0;
 }
 
 int lbd_rpc_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)

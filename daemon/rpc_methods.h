@@ -75,6 +75,7 @@ int lbd_rpc_attach_interfaces(struct lbd *l, json_t *params, json_t **result,
 			      struct lbd_rpc_err *e);
 int lbd_rpc_detach_interfaces(struct lbd *l, json_t *params, json_t **result,
 			      struct lbd_rpc_err *e);
+int lbd_rpc_set_ingress(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
 int lbd_rpc_set_weights(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
 
 /* rpc_conntrack.c */

@@ -70,6 +70,12 @@ static const struct lb_param p_connections[] = {
 	P_END,
 };
 
+static const struct lb_param p_set_ingress[] = {
+	{"mode", LB_PT_STRING, true,
+	 "auto (TC ingress on veth, native XDP elsewhere when the driver has it), xdp or tc"},
+	P_END,
+};
+
 static const struct lb_param p_health[] = {
 	{"proxy", LB_PT_STRING, false, "only this proxy"},
 	{"follow", LB_PT_BOOL, false,
@@ -146,6 +152,7 @@ static const struct lb_param *const method_params[LB_M_COUNT] = {
 	[LB_M_LIST_SOURCE_ROUTES] = p_proxy_optional,
 	[LB_M_ATTACH_INTERFACES] = p_interfaces,
 	[LB_M_DETACH_INTERFACES] = p_interfaces,
+	[LB_M_SET_INGRESS] = p_set_ingress,
 	[LB_M_SET_WEIGHTS] = p_set_weights,
 	[LB_M_CONNECTIONS] = p_connections,
 	[LB_M_CONNECTION_COUNT] = p_proxy_optional,

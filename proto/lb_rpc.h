@@ -57,38 +57,39 @@ struct lb_param {
  * handler in lbd, and (optionally) a human formatter in lbctl.
  *   X(ID, "name", mutates, "summary")
  */
-#define LB_METHOD_LIST(X)                                                                       \
-	X(STATUS, "status", false, "show the daemon, its interfaces and proxies")               \
-	X(VERSION, "version", false, "show lbd's version and BPF ABI version")                  \
-	X(GET_CONFIG, "get-config", false, "print the running configuration as JSON")           \
-	X(LIST_PROXIES, "list-proxies", false, "list proxies with listeners and targets")       \
-	X(ADD_PROXY, "add-proxy", true, "add a proxy")                                          \
-	X(REMOVE_PROXY, "remove-proxy", true, "remove a proxy")                                 \
-	X(ADD_SOURCE_ROUTE, "add-source-route", true, "route a client prefix to targets")       \
-	X(ADD_SOURCE_ROUTES, "add-source-routes", true, "add many source routes in one change") \
-	X(REMOVE_SOURCE_ROUTE, "remove-source-route", true, "remove a source route")            \
-	X(LIST_SOURCE_ROUTES, "list-source-routes", false, "list source routes")                \
-	X(ATTACH_INTERFACES, "attach-interfaces", true, "add listening interfaces")             \
-	X(DETACH_INTERFACES, "detach-interfaces", true, "remove listening interfaces")          \
-	X(SET_WEIGHTS, "set-weights", true, "change a group's weights (canary, blue/green)")    \
-	X(CONNECTIONS, "connections", false, "list tracked connections")                        \
-	X(CONNECTION_COUNT, "connection-count", false, "count tracked connections")             \
-	X(CONNECTION_STATS, "connection-stats", false, "packet and byte totals")                \
-	X(RELOAD, "reload", true, "re-read the configuration file and apply it as a diff")      \
-	X(HEALTH, "health", false, "health of targets, weights; --follow streams events")       \
-	X(SET_TARGET_STATUS, "set-target-status", true, "override a target's health by hand")   \
-	X(FORCE_CHECK, "force-check", true, "health-check a target now")                        \
-	X(ENABLE_HEALTH_CHECKS, "enable-health-checks", true, "start active health checks")     \
-	X(DISABLE_HEALTH_CHECKS, "disable-health-checks", true, "stop health checks")           \
-	X(DRAIN, "drain", true, "stop new connections to a target; --wait until it is empty")   \
-	X(UNDRAIN, "undrain", true, "cancel a drain: the target takes new connections again")   \
-	X(DRAIN_STATUS, "drain-status", false, "progress of drains")                            \
-	X(ADD_SNI_ROUTE, "add-sni-route", true, "route a TLS server name to targets")           \
-	X(REMOVE_SNI_ROUTE, "remove-sni-route", true, "remove an SNI route")                    \
-	X(LIST_SNI_ROUTES, "list-sni-routes", false, "list SNI routes")                         \
-	X(STATS, "stats", false, "counters, open connections; --follow streams connections")    \
-	X(ENABLE_STATS, "enable-stats", true, "turn connection events on (stream, access log)") \
-	X(DISABLE_STATS, "disable-stats", true, "turn connection events off")                   \
+#define LB_METHOD_LIST(X)                                                                          \
+	X(STATUS, "status", false, "show the daemon, its interfaces and proxies")                  \
+	X(VERSION, "version", false, "show lbd's version and BPF ABI version")                     \
+	X(GET_CONFIG, "get-config", false, "print the running configuration as JSON")              \
+	X(LIST_PROXIES, "list-proxies", false, "list proxies with listeners and targets")          \
+	X(ADD_PROXY, "add-proxy", true, "add a proxy")                                             \
+	X(REMOVE_PROXY, "remove-proxy", true, "remove a proxy")                                    \
+	X(ADD_SOURCE_ROUTE, "add-source-route", true, "route a client prefix to targets")          \
+	X(ADD_SOURCE_ROUTES, "add-source-routes", true, "add many source routes in one change")    \
+	X(REMOVE_SOURCE_ROUTE, "remove-source-route", true, "remove a source route")               \
+	X(LIST_SOURCE_ROUTES, "list-source-routes", false, "list source routes")                   \
+	X(ATTACH_INTERFACES, "attach-interfaces", true, "add listening interfaces")                \
+	X(DETACH_INTERFACES, "detach-interfaces", true, "remove listening interfaces")             \
+	X(SET_INGRESS, "set-ingress", true, "balance requests at XDP or TC ingress (auto|xdp|tc)") \
+	X(SET_WEIGHTS, "set-weights", true, "change a group's weights (canary, blue/green)")       \
+	X(CONNECTIONS, "connections", false, "list tracked connections")                           \
+	X(CONNECTION_COUNT, "connection-count", false, "count tracked connections")                \
+	X(CONNECTION_STATS, "connection-stats", false, "packet and byte totals")                   \
+	X(RELOAD, "reload", true, "re-read the configuration file and apply it as a diff")         \
+	X(HEALTH, "health", false, "health of targets, weights; --follow streams events")          \
+	X(SET_TARGET_STATUS, "set-target-status", true, "override a target's health by hand")      \
+	X(FORCE_CHECK, "force-check", true, "health-check a target now")                           \
+	X(ENABLE_HEALTH_CHECKS, "enable-health-checks", true, "start active health checks")        \
+	X(DISABLE_HEALTH_CHECKS, "disable-health-checks", true, "stop health checks")              \
+	X(DRAIN, "drain", true, "stop new connections to a target; --wait until it is empty")      \
+	X(UNDRAIN, "undrain", true, "cancel a drain: the target takes new connections again")      \
+	X(DRAIN_STATUS, "drain-status", false, "progress of drains")                               \
+	X(ADD_SNI_ROUTE, "add-sni-route", true, "route a TLS server name to targets")              \
+	X(REMOVE_SNI_ROUTE, "remove-sni-route", true, "remove an SNI route")                       \
+	X(LIST_SNI_ROUTES, "list-sni-routes", false, "list SNI routes")                            \
+	X(STATS, "stats", false, "counters, open connections; --follow streams connections")       \
+	X(ENABLE_STATS, "enable-stats", true, "turn connection events on (stream, access log)")    \
+	X(DISABLE_STATS, "disable-stats", true, "turn connection events off")                      \
 	X(METRICS, "metrics", false, "the statistics in Prometheus text format")
 
 enum lb_method_id {

@@ -100,6 +100,15 @@ test_runtime_changes_keep_established() {
 	lbctl remove-source-route web 10.1.0.0/24 >/dev/null
 	out=$(tally --port 80 --count 100)
 	assert_eq "$(json_get "$out" by_backend.b3 0)" 0 "b3 after remove-source-route ($out)"
+	# The request hook moves under the held connection: XDP, then back to auto (TC here).
+	lbctl set-ingress xdp >/dev/null
+	[[ $(lbctl status) == *"$LB_IF_C"*xdp*native* ]] || fail "status after set-ingress xdp: $(lbctl status)"
+	out=$(tally --port 80 --count 50)
+	assert_eq "$(json_get "$out" ok)" 50 "connections at XDP ($out)"
+	lbctl set-ingress auto >/dev/null
+	[[ $(lbctl status) == *"$LB_IF_C"*tc*none* ]] || fail "status after set-ingress auto: $(lbctl status)"
+	assert_eq "$(json_get "$(lbctl --json get-config)" settings.ingress)" auto "settings.ingress"
+	lbctl set-ingress skb >/dev/null 2>&1 && fail "set-ingress skb was accepted"
 	wait "$hold_pid" || fail "the established connection broke: $(cat "$hold_log")"
 	out=$(tail -n 1 "$hold_log")
 	assert_eq "$(json_get "$out" backend)" "$first" "backend of the established connection"
