@@ -312,6 +312,12 @@ static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_
 	k.dir = LB_DIR_REPLY;
 	v.nat_addr = p->daddr;
 	v.nat_port = p->dport;
+	/*
+	 * Replies look in lb_ct first: a closed flow of another listener that left the same
+	 * backend-side 4-tuple there (same client port, same backend) would translate this
+	 * flow's replies to its listener. The newest flow owns the 4-tuple.
+	 */
+	bpf_map_delete_elem(&lb_ct, &k);
 	err = bpf_map_update_elem(&lb_syn, &k, &v, BPF_ANY);
 	if (err)
 		return err;

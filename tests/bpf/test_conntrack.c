@@ -252,6 +252,62 @@ START_TEST(test_reset_before_confirmation_then_reuse)
 }
 END_TEST
 
+/* One TCP segment through @hook; returns the frame's (daddr, dport) or (saddr, sport). */
+static void seg_at(enum hook hook, __be32 saddr, __u16 sport, __be32 daddr, __u16 dport, __u8 flags,
+		   __be32 *addr, __u16 *port)
+{
+	struct pkt_spec s = {.proto = IPPROTO_TCP,
+			     .tcp_flags = flags,
+			     .saddr = saddr,
+			     .daddr = daddr,
+			     .sport = sport,
+			     .dport = dport};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in), out_len, l3 = pkt_l3_off(&s);
+	int verdict;
+
+	ck_assert_int_eq(run_prog(hook, in, len, out, &out_len, &verdict), 0);
+	/* Requests: where they went (destination); replies: where they claim to be from. */
+	memcpy(addr, out + l3 + (hook == TC ? 12 : 16), sizeof(*addr));
+	memcpy(port, out + l3 + 20 + (hook == TC ? 0 : 2), sizeof(*port));
+	*port = ntohs(*port);
+}
+
+/*
+ * Two listeners share a backend. A closed flow of port 81 stays in lb_ct for a while; the
+ * same client port then opens a flow on port 80 to the same backend: the backend-side
+ * 4-tuple is the same, and the new flow's replies must come from port 80, not from the
+ * old flow's port 81 (replies look in lb_ct before lb_syn).
+ */
+START_TEST(test_new_flow_owns_a_reused_backend_tuple)
+{
+	__be32 c = IP(198, 51, 100, 11), b = IP(10, 2, 9, 2), addr;
+	struct lb_group one = {.n_backends = 1};
+	__u16 port;
+
+	one.backends[0].addr = b;
+	one.backends[0].port = htons(BPORT);
+	one.backends[0].weight = 1;
+	one.backends[0].target_id = 9;
+	put_group_def(GROUP + 1, &one);
+	put_listener(vip, 81, LB_PROTO_TCP, PROXY + 1, GROUP + 1, 0);
+	put_listener(vip, VPORT, LB_PROTO_TCP, PROXY, GROUP + 1, 0);
+	/* Port 81: handshake, both FINs, last ACK: closed, in lb_ct. */
+	seg_at(XDP, c, 40000, vip, 81, F_SYN, &addr, &port);
+	seg_at(TC, b, BPORT, c, 40000, F_SYN | F_ACK, &addr, &port);
+	seg_at(XDP, c, 40000, vip, 81, F_ACK, &addr, &port);
+	seg_at(XDP, c, 40000, vip, 81, F_ACK | 0x01, &addr, &port);
+	seg_at(TC, b, BPORT, c, 40000, F_ACK | 0x01, &addr, &port);
+	seg_at(XDP, c, 40000, vip, 81, F_ACK, &addr, &port);
+	/* Port 80, same client port, same backend. */
+	seg_at(XDP, c, 40000, vip, VPORT, F_SYN, &addr, &port);
+	ck_assert_uint_eq(addr, b);
+	seg_at(TC, b, BPORT, c, 40000, F_SYN | F_ACK, &addr, &port);
+	ck_assert_uint_eq(addr, vip);
+	ck_assert_uint_eq(port, VPORT);
+}
+END_TEST
+
 static Suite *conntrack_suite(void)
 {
 	Suite *s = suite_create("bpf-conntrack");
@@ -264,6 +320,7 @@ static Suite *conntrack_suite(void)
 	tcase_add_test(tc, test_syn_flood_spares_established_flows);
 	tcase_add_test(tc, test_real_client_survives_the_flood);
 	tcase_add_test(tc, test_reset_before_confirmation_then_reuse);
+	tcase_add_test(tc, test_new_flow_owns_a_reused_backend_tuple);
 	suite_add_tcase(s, tc);
 	return s;
 }
