@@ -165,6 +165,24 @@ static void delete_both(const struct lb_ct_fds *fds, const struct lb_ct_key *k)
 	bpf_map_delete_elem(fds->syn, k);
 }
 
+/*
+ * Delete @k unless, since the scan read it, a new flow took the key over (a client
+ * reusing its port, another listener reaching the same backend from the same port): its
+ * entries carry another creation time. Narrows the race between a scan and a reuse to
+ * the two system calls here.
+ */
+static void delete_if_same(const struct lb_ct_fds *fds, const struct lb_ct_key *k,
+			   uint64_t created_ns)
+{
+	struct lb_ct_val v;
+
+	if ((bpf_map_lookup_elem(fds->ct, k, &v) == 0 ||
+	     bpf_map_lookup_elem(fds->syn, k, &v) == 0) &&
+	    v.created_ns != created_ns)
+		return;
+	delete_both(fds, k);
+}
+
 static int cmp_ct_key(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct lb_ct_key));
@@ -287,8 +305,8 @@ static int sweep_flow(const struct lb_flow_view *f, void *arg)
 		struct lb_ct_key rk;
 
 		reply_key(f->key, f->orig, &rk);
-		delete_both(c->fds, f->key);
-		delete_both(c->fds, &rk);
+		delete_if_same(c->fds, f->key, f->orig->created_ns);
+		delete_if_same(c->fds, &rk, f->orig->created_ns);
 		res->expired++;
 		if (c->on_close &&
 		    !((f->orig->flags | (f->reply ? f->reply->flags : 0)) & LB_CT_F_CLOSED)) {
