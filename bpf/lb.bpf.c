@@ -34,7 +34,7 @@ int lb_xdp_ingress(struct xdp_md *ctx)
 	struct lb_pkt p;
 	int res;
 
-	res = lb_parse(data, data_end, &p);
+	res = lb_parse(data, data_end, (__u32)(data_end - data), &p);
 	if (res != LB_PARSE_OK) {
 		lb_count_parse(res);
 		return XDP_PASS;
@@ -59,14 +59,14 @@ static __always_inline int lb_parse_skb(struct __sk_buff *skb, struct lb_pkt *p)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	int res = lb_parse(data, data_end, p);
+	int res = lb_parse(data, data_end, skb->len, p);
 
 	if (res == LB_PARSE_MALFORMED && skb->len > (__u32)(data_end - data)) {
 		if (bpf_skb_pull_data(skb, skb->len < LB_SKB_PULL_LEN ? skb->len : LB_SKB_PULL_LEN))
 			return res;
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
-		res = lb_parse(data, data_end, p);
+		res = lb_parse(data, data_end, skb->len, p);
 	}
 	return res;
 }

@@ -59,7 +59,11 @@ struct lb_vlan_hdr {
 	__be16 proto;
 };
 
-static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p)
+/*
+ * Parse the frame at @data; @frame_len is its whole length (more than data_end - data for
+ * a paged skb): an IPv4 total length beyond it is a lie the counters must not believe.
+ */
+static __always_inline int lb_parse(void *data, void *data_end, __u32 frame_len, struct lb_pkt *p)
 {
 	struct ethhdr *eth = data;
 	struct iphdr *iph;
@@ -99,6 +103,8 @@ static __always_inline int lb_parse(void *data, void *data_end, struct lb_pkt *p
 
 	p->iph = iph;
 	p->l3_off = (__u32)((void *)iph - data);
+	if (bpf_ntohs(iph->tot_len) > frame_len - p->l3_off)
+		return LB_PARSE_MALFORMED;
 	p->saddr = iph->saddr;
 	p->daddr = iph->daddr;
 	p->proto = iph->protocol;
