@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -298,6 +299,20 @@ out:
 	return ret;
 }
 
+/*
+ * Raise the open-file limit to its hard maximum: 1024 RPC clients plus health checks, SNI
+ * connections (two descriptors each) and BPF objects do not fit the usual soft 1024.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct lbd l = {0};
@@ -305,6 +320,7 @@ int main(int argc, char **argv)
 	char err[LB_ERR_MAX];
 	int ret;
 
+	raise_nofile();
 	ret = lbd_args_parse(argc, argv, &l.args, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "lbd: %s\n", err);

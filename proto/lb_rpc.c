@@ -64,6 +64,12 @@ void lb_linebuf_release(struct lb_linebuf *lb)
 
 int lb_linebuf_feed(struct lb_linebuf *lb, const char *data, size_t len)
 {
+	/* Lines handed out are dropped here, once per read, not once per line. */
+	if (lb->start) {
+		memmove(lb->buf, lb->buf + lb->start, lb->len - lb->start);
+		lb->len -= lb->start;
+		lb->start = 0;
+	}
 	if (lb->len + len + 1 > lb->cap) {
 		size_t cap = lb->cap ? lb->cap : 4096;
 		char *grown;
@@ -81,11 +87,15 @@ int lb_linebuf_feed(struct lb_linebuf *lb, const char *data, size_t len)
 	return 0;
 }
 
-/* The previous line handed out is consumed lazily, on the next call. */
+/*
+ * Drop @n buffered bytes: an offset moves, nothing is copied (a read full of short lines
+ * would otherwise move the rest of the buffer once per line: quadratic).
+ */
 static void consume(struct lb_linebuf *lb, size_t n)
 {
-	memmove(lb->buf, lb->buf + n, lb->len - n);
-	lb->len -= n;
+	lb->start += n;
+	if (lb->start == lb->len)
+		lb->start = lb->len = 0;
 }
 
 int lb_linebuf_next(struct lb_linebuf *lb, const char **line, size_t *len)
@@ -97,31 +107,35 @@ int lb_linebuf_next(struct lb_linebuf *lb, const char **line, size_t *len)
 		lb->pending_len = 0;
 	}
 	for (;;) {
-		nl = lb->len ? memchr(lb->buf, '\n', lb->len) : NULL;
+		char *head = lb->buf + lb->start;
+		size_t have = lb->len - lb->start;
+
+		nl = have ? memchr(head, '\n', have) : NULL;
 		if (lb->discarding) {
 			if (!nl) {
-				lb->len = 0; /* keep discarding: nothing of it is kept in memory */
+				/* keep discarding: nothing of it is kept in memory */
+				lb->start = lb->len = 0;
 				return 0;
 			}
-			consume(lb, nl - lb->buf + 1);
+			consume(lb, nl - head + 1);
 			lb->discarding = false;
 			continue;
 		}
 		if (!nl) {
-			if (lb->len > lb->max) {
-				lb->len = 0;
+			if (have > lb->max) {
+				lb->start = lb->len = 0;
 				lb->discarding = true;
 				return -E2BIG;
 			}
 			return 0;
 		}
-		if ((size_t)(nl - lb->buf) > lb->max) {
-			consume(lb, nl - lb->buf + 1);
+		if ((size_t)(nl - head) > lb->max) {
+			consume(lb, nl - head + 1);
 			return -E2BIG;
 		}
 		*nl = '\0';
-		*line = lb->buf;
-		*len = nl - lb->buf;
+		*line = head;
+		*len = nl - head;
 		lb->pending_len = *len + 1;
 		return 1;
 	}

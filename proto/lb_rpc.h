@@ -146,6 +146,7 @@ char *lb_rpc_dump_line(const json_t *msg, size_t *len);
  */
 struct lb_linebuf {
 	char *buf;
+	size_t start; /* buffered bytes are buf[start, len): lines are consumed by offset */
 	size_t len, cap, max;
 	size_t pending_len; /* bytes of the line last handed out, dropped on the next call */
 	bool discarding;    /* inside an over-long line */
