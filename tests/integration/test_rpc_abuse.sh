@@ -1,0 +1,198 @@
+#!/bin/bash
+# Hostile clients against lbd's JSON-RPC socket (issue 9 item 6): thousands of connections,
+# half-open lines, oversize lines, deep nesting, malformed input, clients that never read,
+# an unauthorised peer. Throughout, a well-behaved client (the probe) calls status/version
+# on its own connection and must get every answer; lbd must never exit and its VmRSS
+# stays under a generous bound. The hostile clients live in rpc_abuse.py.
+#
+# Usage: test_rpc_abuse.sh PATH/TO/lbd PATH/TO/lbctl
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LBD=$(realpath "${1:?lbd binary}")
+LBCTL=$(realpath "${2:?lbctl binary}")
+INSTANCE=abuse
+ABUSE=$LBT_DIR/rpc_abuse.py
+RSS_LIMIT_KB=${RSS_LIMIT_KB:-262144} # 256 MiB: generous; lbd idles far below
+
+lbt_require_env
+command -v setpriv >/dev/null || {
+	echo "skip: setpriv not installed" >&2
+	exit 77
+}
+topo_up 1
+bpffs_up
+start_backends 8080
+SOCK=$LBT_RUN/lbd.sock
+CONFIG=$LBT_RUN/lb.json
+cat >"$CONFIG" <<EOF
+{"proxies": [{"name": "web", "listen": {"interfaces": ["$LB_IF_C"], "port": 80},
+  "default-target": [{"ip": "10.2.1.2", "port": 8080}]}]}
+EOF
+
+LBD_LOG=$LBT_LOGDIR/lbd.log
+spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" -c "$CONFIG"
+LBD_PID=$LBT_LAST_PID
+wait_for "grep -q 'ready:' '$LBD_LOG' || ! kill -0 $LBD_PID" 20 || true
+grep -q 'ready:' "$LBD_LOG" || fail "lbd did not start: $(tail -n 5 "$LBD_LOG")"
+lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.3; in_ns $NS_LB $LBD --bpffs $BPFFS --instance $INSTANCE --teardown >/dev/null 2>&1"
+
+lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
+abuse() { "$LBT_PY" "$ABUSE" "$@"; }
+
+# The probe: one connection, status/version round trips until $PROBE.stop exists.
+PROBE=$LBT_RUN/probe.json
+spawn - probe "$LBT_PY" "$ABUSE" probe "$SOCK" "$LBD_PID" "$PROBE" "$PROBE.stop"
+PROBE_PID=$LBT_LAST_PID
+wait_for "[[ -s '$PROBE' ]]" 10 || fail "the probe did not start: $(cat "$LBT_LOGDIR/probe.log")"
+CONFIG_BEFORE=$(lbctl --json get-config)
+
+# phase NAME: label the probe's following round trips (reported per phase).
+phase() { echo "$1" >"$PROBE.phase"; }
+# healthy: lbd runs, the probe has every answer so far, RSS under the bound.
+healthy() {
+	local p
+	kill -0 "$LBD_PID" 2>/dev/null || fail "lbd exited: $(tail -n 5 "$LBD_LOG")"
+	p=$(cat "$PROBE")
+	[[ $(json_get "$p" errors) == '[]' ]] || fail "the probe lost answers: $p"
+	(($(json_get "$p" rss_max_kb) < RSS_LIMIT_KB)) || fail "lbd VmRSS over the bound: $p"
+	lbctl version >/dev/null || fail "lbctl version failed"
+}
+rss_now() { awk '/^VmRSS/ {print $2}' "/proc/$LBD_PID/status"; }
+
+# ---------------------------------------------------------------------------- tests
+
+# 3000 concurrent connections: lbd keeps 1024 clients (the probe is one of them), closes
+# every connection over the cap right after accepting it, and answers the ones it keeps.
+test_connection_storm() {
+	local out
+	phase storm
+	out=$(abuse storm "$SOCK" 3000) || fail "storm: $out"
+	log "storm: $out (lbd VmRSS now $(rss_now) kB)"
+	grep -q "more than 1024 clients; refusing a new one" "$LBD_LOG" ||
+		fail "lbd did not log the refused clients"
+	phase idle
+	wait_for "lbctl version >/dev/null" 10 || fail "no new client after the storm"
+	healthy
+}
+
+# 500 connections each holding a partial line for 5 s: others are served meanwhile, and
+# each partial line is answered once completed.
+test_half_open_clients() {
+	local out
+	phase half-open
+	out=$(abuse halfopen "$SOCK" 500 5) || fail "half-open: $out"
+	log "half-open: $out (lbd VmRSS now $(rss_now) kB)"
+	phase idle
+	healthy
+}
+
+# 100 connections each holding just under 1 MiB of an unfinished line: lbd buffers each
+# (about 1 MiB of RSS a client: the bound is 1024 clients x 1 MiB), gives it back when they
+# go, and answers every line once completed.
+test_half_open_large_partial_lines() {
+	local out
+	phase half-open-1MiB
+	out=$(abuse bigpartial "$SOCK" 100 "$LBD_PID") || fail "bigpartial: $out"
+	log "half-open 1 MiB: $out"
+	phase idle
+	healthy
+}
+
+# Lines over 1 MiB: -32005 with data.limit, skipped, the connection stays usable.
+test_oversize_lines() {
+	local out
+	phase oversize
+	out=$(abuse oversize "$SOCK") || fail "oversize: $out"
+	log "oversize: $out"
+	phase idle
+	healthy
+}
+
+# 100000-deep arrays and objects inside 1 MiB: -32700 naming jansson's depth limit.
+test_deep_nesting() {
+	local out
+	phase deep
+	out=$(abuse deep "$SOCK") || fail "deep: $out"
+	log "deep: $out"
+	phase idle
+	healthy
+}
+
+# Malformed lines, each answered with its JSON-RPC code on a connection that stays usable.
+test_malformed_input() {
+	local out
+	phase malformed
+	out=$(abuse badinput "$SOCK") || fail "badinput: $out"
+	log "malformed: $out"
+	phase idle
+	healthy
+}
+
+# A stream of blank lines (ignored by design) on one connection: answered in the end, and
+# the probe keeps its answers (within lbctl's 10 s). The probe's figures for this phase
+# show the cost (see docs/hardening.md: each line moves the rest of the buffer).
+test_blank_line_flood() {
+	local out
+	phase blank-lines
+	out=$(abuse newlines "$SOCK" 16) || fail "newlines: $out"
+	log "blank lines: $out"
+	phase idle
+	healthy
+}
+
+# A health --follow subscriber and a pipeliner that never read: the pipeliner is cut off
+# at 4 MiB queued, the probe keeps its answers.
+test_clients_that_never_read() {
+	local out
+	phase never-read
+	out=$(abuse stuck "$SOCK" 8) || fail "stuck: $out"
+	log "never-read: $out"
+	grep -q "does not read its replies" "$LBD_LOG" || fail "no disconnect logged for the pipeliner"
+	phase idle
+	healthy
+}
+
+# A peer that is neither root nor in the socket group (socket widened to 0666): every
+# read-only method answers, all 20 mutating methods get -32003, nothing changes.
+test_unauthorised_peer_every_method() {
+	local out after
+	phase unauthorised
+	chmod 0666 "$SOCK"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$LBT_PY" "$ABUSE" unauth "$SOCK") || {
+		chmod 0660 "$SOCK"
+		fail "unauth: $out"
+	}
+	chmod 0660 "$SOCK"
+	log "unauthorised: $out"
+	after=$(lbctl --json get-config)
+	assert_eq "$after" "$CONFIG_BEFORE" "get-config after the unauthorised peer"
+	phase idle
+	healthy
+}
+
+# The probe's totals: every call answered (within lbctl's 10 s timeout), lbd alive, RSS.
+test_probe_summary() {
+	local p
+	touch "$PROBE.stop"
+	wait_for "! kill -0 $PROBE_PID" 15 || fail "the probe did not stop"
+	p=$(cat "$PROBE")
+	log "probe: $p"
+	[[ $(json_get "$p" lbd_alive) == true ]] || fail "lbd exited: $p"
+	[[ $(json_get "$p" errors) == '[]' ]] || fail "the probe lost answers: $p"
+	assert_eq "$(json_get "$p" answered)" "$(json_get "$p" calls)" "probe calls answered"
+	(($(json_get "$p" calls) > 100)) || fail "the probe made too few calls: $p"
+	(($(json_get "$p" rss_max_kb) < RSS_LIMIT_KB)) || fail "lbd VmRSS over the bound: $p"
+	kill -0 "$LBD_PID" || fail "lbd exited"
+}
+
+# RPC_ABUSE_ONLY=PATTERN runs the matching cases only (the probe summary always runs).
+for t in test_connection_storm test_half_open_clients \
+	test_half_open_large_partial_lines test_oversize_lines test_deep_nesting \
+	test_malformed_input test_blank_line_flood test_clients_that_never_read \
+	test_unauthorised_peer_every_method; do
+	# shellcheck disable=SC2053
+	[[ $t == ${RPC_ABUSE_ONLY:-*} ]] && run_test "$t"
+done
+run_test test_probe_summary
+run_summary
