@@ -389,6 +389,8 @@ static int attach_xdp(struct lb_dataplane *dp, struct lb_dp_iface *ifc, enum lb_
 			return lb_errf(err, errlen, e, "cannot pin %s: %s", path, strerror(-e));
 		}
 	}
+	if (ifc->xdp_link_fd >= 0)
+		close(ifc->xdp_link_fd); /* the same link, opened again from its pin */
 	ifc->xdp_link_fd = fd;
 	if (bpf_xdp_query(ifc->ifindex, 0, &q) == 0)
 		lb_info("%s: XDP attached in %s mode", ifc->name,
