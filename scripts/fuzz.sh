@@ -2,13 +2,13 @@
 # Run every libFuzzer target in tests/fuzz for SECONDS each (default 20) on a copy of its
 # seed corpus (tests/fuzz/corpus/<target>/), so runs do not grow the repository.
 # Builds the fuzz targets first (clang, -Dfuzz=enabled) in $FUZZ_BUILD (default
-# /tmp/build-fuzz). Exits non-zero when a target crashes, printing the reproducer; rerun
+# build-fuzz/ in this tree, ignored by git). Exits non-zero when a target crashes, printing the reproducer; rerun
 # it with `$FUZZ_BUILD/tests/fuzz/fuzz_<target> <reproducer>`.
 # Longer local runs: scripts/fuzz.sh 600; one target: FUZZ_TARGETS=tls scripts/fuzz.sh 600.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
-build=${FUZZ_BUILD:-/tmp/build-fuzz}
+build=${FUZZ_BUILD:-$PWD/build-fuzz}
 targets=${FUZZ_TARGETS:-tls config addr rpc}
 
 # Longest input per target: a ClientHello up to LB_HELLO_MAX plus record headers and the
