@@ -296,6 +296,8 @@ out:
 	lb_ifaddr_table_clear(&l->addrs);
 	lb_config_free(l->cfg);
 	l->cfg = NULL;
+	json_decref(l->last_weights);
+	l->last_weights = NULL;
 	return ret;
 }
 

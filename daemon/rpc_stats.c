@@ -178,15 +178,12 @@ static json_t *stats_json(struct lbd *l, const char *only, struct lbd_rpc_err *e
 	for (i = 0; i < l->cfg->n_proxies; i++) {
 		const struct lb_proxy_cfg *p = &l->cfg->proxies[i];
 		int64_t pid = lb_ids_proxy(&l->ids, p->name);
-		json_t *targets = json_array();
 		struct lb_stats s;
+		json_t *targets;
 
-		if (only && strcmp(only, p->name))
+		if ((only && strcmp(only, p->name)) || pid < 0 || pid >= LB_MAX_PROXIES)
 			continue;
-		if (pid < 0 || pid >= LB_MAX_PROXIES) {
-			json_decref(targets);
-			continue;
-		}
+		targets = json_array();
 		ret = lb_counters_proxy(l->dp, (uint32_t)pid, &s);
 		if (!ret)
 			ret = targets_json(l, p, (uint32_t)pid, o, targets);
