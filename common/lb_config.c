@@ -222,6 +222,37 @@ const char *lb_xdp_mode_name(enum lb_xdp_mode m)
 								   : "unknown";
 }
 
+/* Index of @s among @n words, or -1. */
+static int word_index(const char *const *words, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < n; i++)
+		if (words[i] && !strcmp(words[i], s))
+			return (int)i;
+	return -1;
+}
+
+int lb_xdp_mode_from_name(const char *s, enum lb_xdp_mode *m)
+{
+	int i = word_index(lb_cfg_xdp_mode_names, ARRAY_SIZE(lb_cfg_xdp_mode_names), s);
+
+	if (i < 0)
+		return -EINVAL;
+	*m = (enum lb_xdp_mode)i;
+	return 0;
+}
+
+int lb_ingress_from_name(const char *s, enum lb_ingress *in)
+{
+	int i = word_index(lb_cfg_ingress_names, ARRAY_SIZE(lb_cfg_ingress_names), s);
+
+	if (i < 0)
+		return -EINVAL;
+	*in = (enum lb_ingress)i;
+	return 0;
+}
+
 const char *lb_ingress_name(enum lb_ingress i)
 {
 	return (unsigned int)i < ARRAY_SIZE(lb_cfg_ingress_names) ? lb_cfg_ingress_names[i]

@@ -239,4 +239,8 @@ const struct lb_sni_route_cfg *lb_sni_route_match(const struct lb_proxy_cfg *p, 
 const char *lb_xdp_mode_name(enum lb_xdp_mode m);
 const char *lb_ingress_name(enum lb_ingress i);
 
+/* The value named @s (the words of settings.xdp-mode / settings.ingress): 0 or -EINVAL. */
+int lb_xdp_mode_from_name(const char *s, enum lb_xdp_mode *m);
+int lb_ingress_from_name(const char *s, enum lb_ingress *i);
+
 #endif /* LB_CONFIG_H */

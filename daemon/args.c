@@ -101,32 +101,6 @@ static int usage_err(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int parse_xdp_mode(const char *s, enum lb_xdp_mode *m)
-{
-	if (!strcmp(s, "auto"))
-		*m = LB_XDP_AUTO;
-	else if (!strcmp(s, "native"))
-		*m = LB_XDP_NATIVE;
-	else if (!strcmp(s, "generic"))
-		*m = LB_XDP_GENERIC;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_ingress(const char *s, enum lb_ingress *i)
-{
-	if (!strcmp(s, "auto"))
-		*i = LB_INGRESS_AUTO;
-	else if (!strcmp(s, "xdp"))
-		*i = LB_INGRESS_XDP;
-	else if (!strcmp(s, "tc"))
-		*i = LB_INGRESS_TC;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 /* Build the one-proxy configuration the seed's -i/-p/-t flags describe. */
 static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, uint16_t port,
 			uint8_t protocols, char **targets, size_t n_targets, char *err,
@@ -312,11 +286,11 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 	a->xdp_mode_flag = xdp_mode != NULL;
 	if (stats)
 		a->cfg->settings.stats_enabled = true;
-	if (xdp_mode && parse_xdp_mode(xdp_mode, &a->cfg->settings.xdp_mode))
+	if (xdp_mode && lb_xdp_mode_from_name(xdp_mode, &a->cfg->settings.xdp_mode))
 		return usage_err(err, errlen, "--xdp-mode %s: must be auto, native or generic",
 				 xdp_mode);
 	a->ingress_flag = ingress != NULL;
-	if (ingress && parse_ingress(ingress, &a->cfg->settings.ingress))
+	if (ingress && lb_ingress_from_name(ingress, &a->cfg->settings.ingress))
 		return usage_err(err, errlen, "--ingress %s: must be auto, xdp or tc", ingress);
 	return 0;
 }

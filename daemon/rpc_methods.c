@@ -230,13 +230,7 @@ int lbd_rpc_set_ingress(struct lbd *l, json_t *params, json_t **result, struct l
 	struct lb_config *next;
 	enum lb_ingress in;
 
-	if (!strcmp(mode, "auto"))
-		in = LB_INGRESS_AUTO;
-	else if (!strcmp(mode, "xdp"))
-		in = LB_INGRESS_XDP;
-	else if (!strcmp(mode, "tc"))
-		in = LB_INGRESS_TC;
-	else
+	if (lb_ingress_from_name(mode, &in))
 		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", "mode"),
 				    "mode: \"%s\" is not an ingress hook (expected \"auto\", "
 				    "\"xdp\" or \"tc\")",

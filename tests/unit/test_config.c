@@ -102,6 +102,25 @@ static void parse_fails(const char *sq, const char *msg, bool exact)
 
 /* ---- accepted configurations ---- */
 
+/* The words lbd --xdp-mode / --ingress and set-ingress accept are the configuration's. */
+START_TEST(test_mode_names)
+{
+	enum lb_xdp_mode m;
+	enum lb_ingress in;
+
+	ck_assert_int_eq(lb_xdp_mode_from_name("generic", &m), 0);
+	ck_assert_int_eq(m, LB_XDP_GENERIC);
+	ck_assert_int_eq(lb_xdp_mode_from_name("offload", &m), -EINVAL);
+	ck_assert_int_eq(lb_ingress_from_name("tc", &in), 0);
+	ck_assert_int_eq(in, LB_INGRESS_TC);
+	ck_assert_int_eq(lb_ingress_from_name("auto", &in), 0);
+	ck_assert_int_eq(in, LB_INGRESS_AUTO);
+	ck_assert_int_eq(lb_ingress_from_name("XDP", &in), -EINVAL);
+	ck_assert_int_eq(lb_ingress_from_name(NULL, &in), -EINVAL);
+	ck_assert_str_eq(lb_ingress_name(LB_INGRESS_XDP), "xdp");
+}
+END_TEST
+
 START_TEST(test_defaults)
 {
 	struct lb_config *cfg = parse_ok(WEB);
@@ -1790,6 +1809,7 @@ static Suite *config_suite(void)
 
 	tc = tcase_create("accept");
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_mode_names);
 	tcase_add_test(tc, test_full_config);
 	tcase_add_test(tc, test_access_log);
 	tcase_add_test(tc, test_hc_resolution);
