@@ -23,7 +23,7 @@ arm64)
 	}
 	PKGS="$PKGS crossbuild-essential-arm64 libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64
 	libssl-dev:arm64 libjansson-dev:arm64 libuv1-dev:arm64 check:arm64 libzstd-dev:arm64
-	qemu-user-static"
+	qemu-user-static file"
 	;;
 kernels) PKGS="$PKGS qemu-system-x86 qemu-system-arm cpio busybox-static libzstd-dev" ;;
 deb) PKGS="$PKGS debhelper devscripts lintian debootstrap dpkg-dev fakeroot" ;;

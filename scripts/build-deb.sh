@@ -1,0 +1,99 @@
+#!/bin/sh
+# Build lbd's Debian package from this tree with Debian's own tooling and check it with
+# lintian. On a Debian 12 machine, as root (or with the build dependencies installed):
+#
+#   scripts/build-deb.sh [-o OUTDIR] [--check] [--no-deps]
+#
+#   -o OUTDIR   where lbd_<version>_<arch>.deb goes (default: dist/ of this tree)
+#   --check     run the unit suite during the build (default: DEB_BUILD_OPTIONS=nocheck)
+#   --no-deps   do not install missing build dependencies (scripts/install-deps.sh)
+#
+# The tree (tracked and untracked files git does not ignore; the working tree minus build
+# and dist folders without git) is copied to a temporary folder with packaging/debian as
+# debian/, built with dpkg-buildpackage -b, and the result must be lintian-clean: any error
+# or warning that packaging/debian/lbd.lintian-overrides does not explain fails the build.
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=$root/dist
+check=0
+deps=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	-o)
+		[ $# -ge 2 ] || { echo "build-deb: -o needs a folder" >&2; exit 2; }
+		out=$2
+		shift 2
+		;;
+	--check) check=1; shift ;;
+	--no-deps) deps=0; shift ;;
+	-h | --help)
+		sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "build-deb: unknown argument $1 (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+if [ "$deps" = 1 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "build-deb: installing build dependencies needs root (or pass --no-deps)" >&2
+		exit 2
+	fi
+	"$root/scripts/install-deps.sh"
+	"$root/scripts/install-deps.sh" deb
+fi
+
+# The package version is the project's: a meson.build bump needs a changelog entry too.
+meson_version=$(sed -n "s/^ *version: *'\([^']*\)'.*/\1/p" "$root/meson.build" | head -n 1)
+deb_version=$(dpkg-parsechangelog -l "$root/packaging/debian/changelog" -S Version)
+if [ "${deb_version%%-*}" != "$meson_version" ]; then
+	echo "build-deb: meson.build says $meson_version but packaging/debian/changelog says" \
+		"$deb_version; add an entry: (cd packaging && dch -v $meson_version)" >&2
+	exit 1
+fi
+arch=$(dpkg --print-architecture)
+deb=lbd_${deb_version}_${arch}.deb
+
+work=$(mktemp -d /tmp/lbd-build-deb.XXXXXX)
+trap 'rm -rf "$work"' EXIT INT TERM
+src=$work/lbd-$meson_version
+mkdir "$src"
+
+# Copy what a checkout has, not build folders or earlier results.
+if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	git -C "$root" ls-files -z --cached --others --exclude-standard |
+		(cd "$root" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\n" "$f"; done' sh) |
+		tar -C "$root" -cf - --no-recursion -T - | tar -C "$src" -xf -
+else
+	tar -C "$root" -cf - --exclude='./build*' --exclude=./dist --exclude=./.git . |
+		tar -C "$src" -xf -
+fi
+rm -rf "$src/debian"
+cp -a "$root/packaging/debian" "$src/debian"
+
+opts="parallel=$(nproc)"
+[ "$check" = 1 ] || opts="$opts nocheck"
+log=$work/build.log
+echo "build-deb: building $deb (DEB_BUILD_OPTIONS=$opts)"
+if ! (cd "$src" && DEB_BUILD_OPTIONS="$opts" dpkg-buildpackage -b -us -uc) >"$log" 2>&1; then
+	tail -n 60 "$log" >&2
+	echo "build-deb: dpkg-buildpackage failed (last lines above)" >&2
+	exit 1
+fi
+[ -f "$work/$deb" ] || { echo "build-deb: $deb was not built" >&2; ls "$work" >&2; exit 1; }
+
+# Errors and warnings fail; info and pedantic tags are printed, overrides are honoured.
+echo "build-deb: lintian"
+if ! lintian --fail-on error,warning --info --display-info "$work"/lbd_*.changes; then
+	echo "build-deb: lintian found problems (above); fix them or override them with a" \
+		"reason in packaging/debian/lbd.lintian-overrides" >&2
+	exit 1
+fi
+
+mkdir -p "$out"
+cp "$work/$deb" "$out/"
+echo "build-deb: $(cd "$out" && pwd)/$deb"
