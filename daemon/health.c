@@ -83,11 +83,9 @@ bool lb_health_enabled(const struct lb_health *h)
 	return h->enabled;
 }
 
-struct lb_health_state lb_health_state(const struct lb_health *h, const char *proxy, uint32_t addr,
-				       uint16_t port)
+static struct lb_health_state target_state(const struct lb_health *h, const struct hc_target *t)
 {
 	struct lb_health_state s = {.healthy = true};
-	const struct hc_target *t = find(h, proxy, addr, port);
 
 	if (!t)
 		return s;
@@ -100,6 +98,17 @@ struct lb_health_state lb_health_state(const struct lb_health *h, const char *pr
 	s.healthy = t->healthy;
 	s.recovery_step = t->healthy ? t->recovery_step : 0;
 	return s;
+}
+
+struct lb_health_state lb_health_state(const struct lb_health *h, const char *proxy, uint32_t addr,
+				       uint16_t port)
+{
+	return target_state(h, find(h, proxy, addr, port));
+}
+
+static bool same_state(struct lb_health_state a, struct lb_health_state b)
+{
+	return a.healthy == b.healthy && a.recovery_step == b.recovery_step;
 }
 
 static json_t *target_event(const struct hc_target *t, const char *type)
@@ -226,29 +235,33 @@ static struct hc_target *target_new(struct lb_health *h, const char *proxy,
 	return t;
 }
 
-static void sync_target(struct lb_health *h, const char *proxy, const struct lb_target_cfg *tc)
+/* Returns whether the target's verdict changed (its check type went to or from none). */
+static bool sync_target(struct lb_health *h, const char *proxy, const struct lb_target_cfg *tc)
 {
 	struct hc_target *t = find(h, proxy, tc->addr, tc->port);
+	struct lb_health_state before;
 
 	if (t && t->seen)
-		return; /* listed in an earlier group of this proxy: its first settings win */
+		return false; /* listed in an earlier group of this proxy: its first settings win */
 	if (!t) {
 		t = target_new(h, proxy, tc);
 		if (!t) {
 			lb_warn("health: out of memory; %s is not checked", proxy);
-			return;
+			return false;
 		}
 		t->cfg = tc->hc;
 		if (h->enabled)
 			schedule_first(t);
 	}
+	before = target_state(h, t);
 	t->cfg = tc->hc;
 	t->seen = true;
+	return !same_state(before, target_state(h, t));
 }
 
-void lb_health_sync(struct lb_health *h, const struct lb_config *cfg)
+bool lb_health_sync(struct lb_health *h, const struct lb_config *cfg)
 {
-	bool was = h->enabled;
+	bool was = h->enabled, changed = false;
 	size_t i, p, r, k;
 
 	h->enabled = cfg->settings.health_check_enabled;
@@ -261,7 +274,7 @@ void lb_health_sync(struct lb_health *h, const struct lb_config *cfg)
 			const struct lb_group_cfg *g = lb_proxy_group(pc, r);
 
 			for (k = 0; k < g->n; k++)
-				sync_target(h, pc->name, &g->t[k]);
+				changed |= sync_target(h, pc->name, &g->t[k]);
 		}
 	}
 	for (i = 0; i < h->n;) {
@@ -288,6 +301,7 @@ void lb_health_sync(struct lb_health *h, const struct lb_config *cfg)
 		}
 		lb_info("health checking disabled; every target counts as healthy");
 	}
+	return changed || was != h->enabled;
 }
 
 int lb_health_set_override(struct lb_health *h, const char *proxy, uint32_t addr, uint16_t port,

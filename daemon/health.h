@@ -52,9 +52,10 @@ void lb_health_free(struct lb_health *h);
 /*
  * Make the set of checked targets match @cfg: new targets start healthy, removed ones stop,
  * kept ones keep their state (and get the new check settings from their next check on).
- * Checks run only while @cfg->settings.health_check_enabled.
+ * Checks run only while @cfg->settings.health_check_enabled. Returns whether any target's
+ * verdict (lb_health_state) changed, so the caller knows the maps need the new weights.
  */
-void lb_health_sync(struct lb_health *h, const struct lb_config *cfg);
+bool lb_health_sync(struct lb_health *h, const struct lb_config *cfg);
 
 /* Whether checks run; when off, every target counts as healthy. */
 bool lb_health_enabled(const struct lb_health *h);

@@ -303,20 +303,55 @@ json_t *lbd_weights_json(struct lbd *l, const struct lb_proxy_cfg *p)
 	return groups;
 }
 
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *b = data;
+
+	while (n--)
+		h = (h ^ *b++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A digest of everything lbd_weights_json() shows, without building the JSON: a change of
+ * configuration or verdict costs a compose per group, not a JSON document per proxy. */
+static uint64_t weights_digest(struct lbd *l, const struct lb_proxy_cfg *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t r, k;
+
+	for (r = 0; r < lb_proxy_n_groups(p); r++) {
+		const struct lb_group_cfg *g = lb_proxy_group(p, r);
+		uint16_t eff[LB_MAX_TARGETS_PER_GROUP];
+		char src[LB_SNI_NAME_MAX + 1];
+
+		lbd_group_label(p, r, src, sizeof(src));
+		h = fnv1a(h, src, strlen(src) + 1);
+		lbd_compose_group(l, p, g, eff);
+		h = fnv1a(h, &g->n, sizeof(g->n));
+		for (k = 0; k < g->n; k++) {
+			h = fnv1a(h, &g->t[k].addr, sizeof(g->t[k].addr));
+			h = fnv1a(h, &g->t[k].port, sizeof(g->t[k].port));
+			h = fnv1a(h, &g->t[k].weight, sizeof(g->t[k].weight));
+			h = fnv1a(h, &eff[k], sizeof(eff[k]));
+		}
+	}
+	return h;
+}
+
 /* Tell health subscribers when a proxy's effective weights changed. */
 static void emit_weights(struct lbd *l, const struct lb_proxy_cfg *p)
 {
-	json_t *now = lbd_weights_json(l, p), *ev;
+	json_int_t digest = (json_int_t)weights_digest(l, p);
+	json_t *was, *ev;
 
 	if (!l->last_weights)
 		l->last_weights = json_object();
-	if (json_equal(now, json_object_get(l->last_weights, p->name))) {
-		json_decref(now);
+	was = json_object_get(l->last_weights, p->name);
+	if (was && json_integer_value(was) == digest)
 		return;
-	}
-	json_object_set(l->last_weights, p->name, now);
+	json_object_set_new(l->last_weights, p->name, json_integer(digest));
 	ev = json_pack("{s:s, s:s, s:o}", "type", "weights-updated", "proxy", p->name, "groups",
-		       now);
+		       lbd_weights_json(l, p));
 	lb_subs_broadcast(&l->health_subs, "health-event", ev);
 	json_decref(ev);
 }
@@ -523,14 +558,13 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 		lb_drains_set_interval(l->drains, l->cfg->settings.drain_check_interval_ms);
 	}
 	if (l->health) {
-		size_t i;
-
-		lb_health_sync(l->health, l->cfg);
-		/* Turning checks on or off changes every target's verdict at once. */
-		lbd_resync(l);
-		for (i = 0; i < l->cfg->n_proxies; i++)
-			emit_weights(l, &l->cfg->proxies[i]);
+		/* Turning checks on or off changes every target's verdict at once; a change
+		 * of check type can change one. Otherwise the maps already hold the weights. */
+		if (lb_health_sync(l->health, l->cfg))
+			lbd_resync(l);
 	}
+	for (i = 0; i < l->cfg->n_proxies; i++)
+		emit_weights(l, &l->cfg->proxies[i]);
 	return 0;
 }
 

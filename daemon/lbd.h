@@ -51,7 +51,7 @@ struct lbd {
 	uint64_t events_sent;		  /* events sent to subscribers */
 	uint64_t events_missed;		  /* ... and missed by subscribers too slow to read */
 	struct lb_metrics_http *metrics;  /* settings.metrics-listen, when set */
-	json_t *last_weights;		  /* proxy name -> its groups' effective weights, as sent */
+	json_t *last_weights;		  /* proxy name -> digest of its weights as last sent */
 	/* The RPC call being handled, for handlers that stream or answer later. */
 	struct lb_rpc_client *call_client;
 	json_t *call_id;

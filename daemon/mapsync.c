@@ -654,7 +654,8 @@ static int map_read(int fd, const char *name, struct map_image *m, char *err, si
 	}
 	if (ret)
 		return lb_errf(err, errlen, ret, "cannot read %s: %s", name, strerror(-ret));
-	qsort_r(m->ents, m->n, m->ent_size, cmp_ent, &m->key_size);
+	if (m->n > 1) /* an empty map leaves ents NULL: qsort_r() must not get it */
+		qsort_r(m->ents, m->n, m->ent_size, cmp_ent, &m->key_size);
 	return 0;
 }
 
@@ -825,9 +826,13 @@ int lb_mapsync_apply(struct lb_dataplane *dp, struct lb_ids *ids, const struct l
 			lb_errf(err, errlen, ret, "out of memory");
 		goto out;
 	}
-	qsort_r(d.listeners, d.n_listeners, sizeof(*d.listeners), cmp_ent, &lk);
-	qsort_r(d.routes, d.n_routes, sizeof(*d.routes), cmp_ent, &rk);
-	qsort_r(d.groups, d.n_groups, sizeof(*d.groups), cmp_ent, &gk);
+	/* An empty array may be NULL, which qsort_r() must not get (its base is nonnull). */
+	if (d.n_listeners > 1)
+		qsort_r(d.listeners, d.n_listeners, sizeof(*d.listeners), cmp_ent, &lk);
+	if (d.n_routes > 1)
+		qsort_r(d.routes, d.n_routes, sizeof(*d.routes), cmp_ent, &rk);
+	if (d.n_groups > 1)
+		qsort_r(d.groups, d.n_groups, sizeof(*d.groups), cmp_ent, &gk);
 	for (i = 1; i < d.n_listeners; i++)
 		if (!memcmp(&d.listeners[i - 1].k, &d.listeners[i].k, lk)) {
 			ret = lb_errf(err, errlen, -EEXIST,
