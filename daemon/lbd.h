@@ -52,6 +52,10 @@ struct lbd {
 	uint64_t events_missed;		  /* ... and missed by subscribers too slow to read */
 	struct lb_metrics_http *metrics;  /* settings.metrics-listen, when set */
 	json_t *last_weights;		  /* proxy name -> digest of its weights as last sent */
+	struct {
+		uint64_t at_ns, cost_ns; /* when the last count of live flows ended, its cost */
+		int64_t count;
+	} live_scan; /* status's live-flow count, reused while recent (rpc_methods.c) */
 	/* The RPC call being handled, for handlers that stream or answer later. */
 	struct lb_rpc_client *call_client;
 	json_t *call_id;

@@ -199,15 +199,32 @@ static int count_live(const struct lb_flow_view *f, void *arg)
 	return 0;
 }
 
-/* Live flows now (a scan, not the last sweep's figure). Negative on error. */
+/*
+ * Live flows (a scan of both conntrack tables, not the last sweep's figure). A scan costs
+ * time in proportion to the tables (~1 ms per 10k flows), so a scan is reused while it is
+ * younger than LIVE_REUSE times what it cost: a monitor calling status in a loop gets a
+ * figure at most ~10 ms old on small tables, and lbd spends at most ~1/LIVE_REUSE of its
+ * time scanning however large the tables are. Negative on error.
+ */
+#define LIVE_REUSE 10
+
 static int64_t live_flows(struct lbd *l)
 {
 	struct lb_sweep_timeouts t = {l->cfg->settings.connection_timeout_sec,
 				      l->cfg->settings.udp_timeout_sec};
 	struct live_count c = {0};
-	int ret = lb_ct_scan(l->dp, &t, count_live, &c);
+	uint64_t start = uv_hrtime();
+	int ret;
 
-	return ret ? ret : (int64_t)c.total;
+	if (l->live_scan.at_ns && start - l->live_scan.at_ns < LIVE_REUSE * l->live_scan.cost_ns)
+		return l->live_scan.count;
+	ret = lb_ct_scan(l->dp, &t, count_live, &c);
+	if (ret)
+		return ret;
+	l->live_scan.at_ns = uv_hrtime();
+	l->live_scan.cost_ns = l->live_scan.at_ns - start;
+	l->live_scan.count = (int64_t)c.total;
+	return l->live_scan.count;
 }
 
 /* The interfaces with the hook their requests run at: [{"name", "ingress", "xdp-mode"}]. */
