@@ -41,8 +41,10 @@ int lb_xdp_ingress(struct xdp_md *ctx)
 	}
 	switch (lb_flow_ingress(&p, ctx->ingress_ifindex, &nat)) {
 	case LB_V_REWRITE:
+		/* Cannot fail after lb_parse() (its bounds checks are the verifier's): if it
+		 * ever did, XDP_ABORTED shows in the xdp:xdp_exception tracepoint. */
 		if (lb_rewrite_direct(&p, data_end, LB_SIDE_DST, &nat))
-			return XDP_PASS;
+			return XDP_ABORTED;
 		return XDP_PASS;
 	case LB_V_DROP:
 		return XDP_DROP;

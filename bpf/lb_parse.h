@@ -136,6 +136,12 @@ static __always_inline int lb_parse(void *data, void *data_end, __u32 frame_len,
 		p->sport = th->source;
 		p->dport = th->dest;
 		p->tcp_flags = ((__u8 *)th)[13];
+		/*
+		 * SYN with RST or FIN is no stack's packet (Linux discards both in LISTEN): it
+		 * must not create a flow or touch one.
+		 */
+		if ((p->tcp_flags & LB_TCP_SYN) && (p->tcp_flags & (LB_TCP_RST | LB_TCP_FIN)))
+			return LB_PARSE_MALFORMED;
 		return LB_PARSE_OK;
 	}
 	if (iph->protocol == LB_PROTO_UDP) {
@@ -143,7 +149,8 @@ static __always_inline int lb_parse(void *data, void *data_end, __u32 frame_len,
 
 		if ((void *)(uh + 1) > data_end)
 			return LB_PARSE_MALFORMED;
-		if (bpf_ntohs(uh->len) < sizeof(*uh))
+		/* Below its own header, or beyond the IP payload (the kernel drops both). */
+		if (bpf_ntohs(uh->len) < sizeof(*uh) || ihl_bytes + bpf_ntohs(uh->len) > p->ip_len)
 			return LB_PARSE_MALFORMED;
 		p->sport = uh->source;
 		p->dport = uh->dest;

@@ -441,29 +441,40 @@ START_TEST(test_bogus_tcp_doff)
 }
 END_TEST
 
-/* UDP length field below its own header: pass-malformed. */
+/*
+ * A UDP length field below its own header or beyond the IP payload: pass-malformed (the
+ * kernel's UDP receive drops both). One shorter than the payload (trailing bytes, which
+ * the kernel trims) is balanced like any other datagram.
+ */
 START_TEST(test_bogus_udp_len)
 {
 	enum hook hook = hooks[_i];
 	struct pkt_spec s = to_vip(IPPROTO_UDP, 32400, 0);
+	static const __u16 beyond[] = {17, 18, 1000, 65535};
 	__u8 in[PKT_MAX];
-	size_t len = pkt_build(&s, in), l4 = pkt_l4_off(&s);
+	size_t len, l4, i;
 	__u16 ulen;
 	char what[64];
 
+	s.payload_len = 8; /* UDP length 16 */
+	len = pkt_build(&s, in);
+	l4 = pkt_l4_off(&s);
 	for (ulen = 0; ulen < 8; ulen++) {
 		in[l4 + 4] = 0;
 		in[l4 + 5] = ulen;
 		snprintf(what, sizeof(what), "UDP length %u", ulen);
 		run_case(what, hook, in, len, NULL, 0, LB_G_PASS_MALFORMED, false);
 	}
+	for (i = 0; i < sizeof(beyond) / sizeof(beyond[0]); i++) {
+		in[l4 + 4] = beyond[i] >> 8;
+		in[l4 + 5] = beyond[i] & 0xff;
+		snprintf(what, sizeof(what), "UDP length %u, 16 L4 bytes", beyond[i]);
+		run_case(what, hook, in, len, NULL, 0, LB_G_PASS_MALFORMED, false);
+	}
 	ck_assert_uint_eq(ct_count(), 0);
 
-	/*
-	 * A UDP length beyond the IP payload is not checked (only ports and the checksum are
-	 * touched, and the kernel's UDP receive drops the datagram): balanced like any other.
-	 */
-	for (ulen = 9; ulen; ulen = ulen == 9 ? 65535 : 0) {
+	/* Length 8 and 9 with 16 L4 bytes: trailing bytes, balanced, rewritten exactly. */
+	for (ulen = 8; ulen <= 9; ulen++) {
 		struct pkt_spec w = rewritten(&s);
 		__u8 want[PKT_MAX];
 
@@ -471,11 +482,13 @@ START_TEST(test_bogus_udp_len)
 		pkt_build(&w, want);
 		in[l4 + 4] = want[l4 + 4] = ulen >> 8;
 		in[l4 + 5] = want[l4 + 5] = ulen & 0xff;
-		snprintf(what, sizeof(what), "UDP length %u, 8 L4 bytes", ulen);
+		snprintf(what, sizeof(what), "UDP length %u, 16 L4 bytes", ulen);
 		run_case(what, hook, in, len, want, len, LB_G_DNAT, false);
 		ct_flush();
 		s.sport++;
 	}
+	/* Control: the honest length. */
+	run_spec("UDP length 16, 16 L4 bytes", hook, &s, true, LB_G_DNAT);
 }
 END_TEST
 
@@ -608,8 +621,9 @@ END_TEST
 
 /*
  * Every value of the flags byte on a fresh flow (its own client port): a SYN creates the
- * flow (whatever else is set); without SYN, a RST passes untouched (pass-stray-rst) and
- * anything else is picked up. Each balanced packet adds exactly its flow's two entries.
+ * flow unless RST or FIN is set too (no stack accepts those: pass-malformed); without SYN,
+ * a RST passes untouched (pass-stray-rst) and anything else is picked up. Each balanced
+ * packet adds exactly its flow's two entries.
  */
 START_TEST(test_every_tcp_flag_combination)
 {
@@ -620,17 +634,21 @@ START_TEST(test_every_tcp_flag_combination)
 
 	for (f = 0; f < 256; f++) {
 		struct pkt_spec s = to_vip(IPPROTO_TCP, (__u16)(40000 + f), (__u8)f);
-		bool rewrite = (f & F_SYN) || !(f & F_RST);
+		bool bogus = (f & F_SYN) && (f & (F_RST | F_FIN));
+		bool rewrite = !bogus && ((f & F_SYN) || !(f & F_RST));
 
 		snprintf(what, sizeof(what), "TCP flags 0x%02x", f);
-		run_spec(what, hook, &s, rewrite, rewrite ? LB_G_DNAT : LB_G_PASS_STRAY_RST);
+		run_spec(what, hook, &s, rewrite,
+			 rewrite ? LB_G_DNAT
+			 : bogus ? LB_G_PASS_MALFORMED
+				 : LB_G_PASS_STRAY_RST);
 		if (rewrite)
 			flows++;
 		ck_assert_msg(ct_count() == 2 * flows, "%s: %zu ct entries, want %zu", what,
 			      ct_count(), 2 * flows);
 	}
-	/* 128 with SYN, 64 without SYN or RST. */
-	ck_assert_uint_eq(flows, 192);
+	/* 32 with SYN but neither RST nor FIN, 64 without SYN or RST. */
+	ck_assert_uint_eq(flows, 96);
 	ck_assert_uint_eq(map_count(skel->maps.lb_ct), 0);
 }
 END_TEST
