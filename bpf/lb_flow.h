@@ -117,27 +117,38 @@ static __always_inline void lb_emit(const struct lb_event *ev)
 		lb_count(LB_G_EVENTS_LOST);
 }
 
-/* The "opened" event of a flow lb_ct_create() just created. */
-static __always_inline void lb_emit_opened(const struct lb_pkt *p, const struct lb_listen_val *lv,
+/* The fields every event has: the flow (@ok: its client-side key), its backend, when. */
+static __always_inline void lb_event_flow(struct lb_event *ev, __u8 type,
+					  const struct lb_ct_key *ok, __be32 backend_addr,
+					  __be16 backend_port, __u32 proxy_id, __u32 target_id,
+					  __u8 route, __u64 created, __u64 now)
+{
+	ev->type = type;
+	ev->proto = ok->proto;
+	ev->route = route;
+	ev->proxy_id = proxy_id;
+	ev->target_id = target_id;
+	ev->client_addr = ok->saddr;
+	ev->client_port = ok->sport;
+	ev->listen_addr = ok->daddr;
+	ev->listen_port = ok->dport;
+	ev->backend_addr = backend_addr;
+	ev->backend_port = backend_port;
+	ev->ts_ns = now;
+	ev->created_ns = created;
+}
+
+/* The "opened" event of a flow lb_ct_create() just created (@k: its ORIG key). */
+static __always_inline void lb_emit_opened(const struct lb_ct_key *k, const struct lb_pkt *p,
+					   const struct lb_listen_val *lv,
 					   const struct lb_backend *b, __be32 nat_addr, __u8 route,
 					   __u8 flags, __u64 now)
 {
 	struct lb_event ev = {};
 
-	ev.type = LB_EV_OPENED;
-	ev.proto = p->proto;
-	ev.route = route;
+	lb_event_flow(&ev, LB_EV_OPENED, k, nat_addr, b->port, lv->proxy_id, b->target_id, route,
+		      now, now);
 	ev.flags = flags;
-	ev.proxy_id = lv->proxy_id;
-	ev.target_id = b->target_id;
-	ev.client_addr = p->saddr;
-	ev.client_port = p->sport;
-	ev.listen_addr = p->daddr;
-	ev.listen_port = p->dport;
-	ev.backend_addr = nat_addr;
-	ev.backend_port = b->port;
-	ev.ts_ns = now;
-	ev.created_ns = now;
 	ev.pkts_in = 1;
 	ev.bytes_in = p->ip_len;
 	lb_emit(&ev);
@@ -177,20 +188,9 @@ static __always_inline void lb_emit_closed(const struct lb_ct_key *ok, const str
 
 	if (!any)
 		return;
-	ev.type = LB_EV_CLOSED;
-	ev.proto = ok->proto;
-	ev.route = any->route;
+	lb_event_flow(&ev, LB_EV_CLOSED, ok, rk->saddr, rk->sport, any->proxy_id, any->target_id,
+		      any->route, any->created_ns, now);
 	ev.reason = reason;
-	ev.proxy_id = any->proxy_id;
-	ev.target_id = any->target_id;
-	ev.client_addr = ok->saddr;
-	ev.client_port = ok->sport;
-	ev.listen_addr = ok->daddr;
-	ev.listen_port = ok->dport;
-	ev.backend_addr = rk->saddr;
-	ev.backend_port = rk->sport;
-	ev.ts_ns = now;
-	ev.created_ns = any->created_ns;
 	if (o) {
 		ev.flags |= o->flags;
 		ev.pkts_in = o->pkts;
@@ -563,7 +563,7 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	if (ts)
 		ts->new_flows++;
 	if (lb_events_on)
-		lb_emit_opened(p, lv, b, nat_addr, route, flags, now);
+		lb_emit_opened(&k, p, lv, b, nat_addr, route, flags, now);
 	lb_count_traffic(lv->proxy_id, target_id, p->ip_len, false);
 	lb_count(LB_G_DNAT);
 	return LB_V_REWRITE;
