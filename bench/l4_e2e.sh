@@ -80,39 +80,18 @@ done
 [[ $RETRIES =~ ^[0-9]+$ ]] || { echo "--retries: 0 or more" >&2; exit 2; }
 [[ $OFFLOAD =~ ^(default|harness)$ ]] || { echo "--offload: default or harness" >&2; exit 2; }
 
-LBD=$ROOT/build/daemon/lbd
+. "$HERE/lib.sh"
+bench_preflight "$@"
 EMPTY_OBJ=$ROOT/build/bench/empty.bpf.o
-if [[ ! -x $LBD ]]; then
-	echo "$LBD not found: this script builds nothing; run 'meson setup build && ninja -C build' first" >&2
-	exit 2
-fi
 if [[ " ${MODES[*]} " == *" empty-xdp "* && ! -f $EMPTY_OBJ ]]; then
 	echo "$EMPTY_OBJ not found (built by 'ninja -C build'); or leave out empty-xdp with --modes" >&2
-	exit 2
-fi
-if ((EUID != 0)); then
-	echo "needs root (network namespaces, XDP): sudo $0 $*" >&2
 	exit 2
 fi
 
 # ---------------------------------------------------------------------------- packages
 
-apt_install() {
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >&2
-}
-need=()
-for pair in wrk:wrk iperf3:iperf3 haproxy:haproxy nft:nftables conntrack:conntrack curl:curl; do
-	command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
-done
-if ((${#need[@]})) || ! command -v nginx >/dev/null; then
-	echo "# installing from Debian: ${need[*]} $(command -v nginx >/dev/null || echo nginx-light)" >&2
-	apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 || true
-	((${#need[@]} == 0)) || apt_install "${need[@]}"
-	command -v nginx >/dev/null || apt_install nginx-light || apt_install nginx
-fi
-for c in wrk iperf3 haproxy nft conntrack curl nginx; do
-	command -v "$c" >/dev/null || { echo "$c is missing and could not be installed" >&2; exit 2; }
-done
+bench_install wrk:wrk iperf3:iperf3 haproxy:haproxy nft:nftables conntrack:conntrack curl:curl || true
+bench_require wrk iperf3 haproxy nft conntrack curl nginx
 
 # ---------------------------------------------------------------------------- topology
 

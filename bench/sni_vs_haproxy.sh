@@ -49,35 +49,14 @@ for v in "$ROUNDS" "$SECS" "$CONC" "$BULK_MB"; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "numbers must be positive integers: $v" >&2; exit 2; }
 done
 
-LBD=$ROOT/build/daemon/lbd
-if [[ ! -x $LBD ]]; then
-	echo "$LBD not found: this script builds nothing; run 'meson setup build && ninja -C build' first" >&2
-	exit 2
-fi
-if ((EUID != 0)); then
-	echo "needs root (network namespaces, XDP): sudo $0 $*" >&2
-	exit 2
-fi
+. "$HERE/lib.sh"
+bench_preflight "$@"
 
 # ---------------------------------------------------------------------------- packages
 
-apt_install() {
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@" >&2
-}
-need=()
-command -v haproxy >/dev/null || need+=(haproxy)
-command -v openssl >/dev/null || need+=(openssl)
-command -v curl >/dev/null || need+=(curl)
-if ((${#need[@]})) || ! command -v nginx >/dev/null; then
-	echo "# installing from Debian: ${need[*]} $(command -v nginx >/dev/null || echo nginx-light)" >&2
-	apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 || true
-	((${#need[@]} == 0)) || apt_install "${need[@]}"
-	command -v nginx >/dev/null || apt_install nginx-light || apt_install nginx ||
-		echo "# nginx unavailable: falling back to openssl s_server -WWW backends" >&2
-fi
-for c in haproxy openssl curl; do
-	command -v "$c" >/dev/null || { echo "$c is missing and could not be installed" >&2; exit 2; }
-done
+bench_install haproxy:haproxy openssl:openssl curl:curl ||
+	echo "# nginx unavailable: falling back to openssl s_server -WWW backends" >&2
+bench_require haproxy openssl curl
 BACKEND_KIND=openssl
 command -v nginx >/dev/null && BACKEND_KIND=nginx
 
