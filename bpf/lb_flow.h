@@ -83,9 +83,9 @@ static __always_inline void lb_count_traffic(__u32 proxy_id, __u32 target_id, __
 }
 
 /*
- * Account one packet to its direction's entry: per-flow counters, FIN/RST (and @add, e.g.
- * REPLIED), idle clock (@now: lb_now_ns). Returns the flags this packet set for the first
- * time.
+ * Account one packet to its direction's entry: per-flow counters (while stats are enabled),
+ * FIN/RST (and @add, e.g. REPLIED), idle clock (@now: lb_now_ns). Returns the flags this
+ * packet set for the first time.
  * The counters are atomic adds: one direction's packets may run on several CPUs at once
  * (a backend's replies are sent from whichever CPU its threads run on).
  */
@@ -96,8 +96,11 @@ static __always_inline __u8 lb_ct_touch(struct lb_ct_val *ct, const struct lb_pk
 		add |= LB_CT_F_FIN;
 	if (p->tcp_flags & LB_TCP_RST)
 		add |= LB_CT_F_RST;
-	__sync_fetch_and_add(&ct->pkts, 1);
-	__sync_fetch_and_add(&ct->bytes, p->ip_len);
+	/* Only while stats are on: the two atomic adds are a quarter of this path's cost. */
+	if (lb_events_on) {
+		__sync_fetch_and_add(&ct->pkts, 1);
+		__sync_fetch_and_add(&ct->bytes, p->ip_len);
+	}
 	/*
 	 * Plain read-modify-write of the flags: a lost race only delays a flag to that
 	 * direction's next FIN/RST retransmission.

@@ -107,8 +107,9 @@ struct {
 } lb_events SEC(".maps");
 
 /*
- * Non-zero while stats are enabled: new and ending flows emit events. A global in .bss
- * (memory-mapped by lbd), so the check is a plain load, not a helper call.
+ * Non-zero while stats are enabled: each flow's entries count their packets and bytes, and
+ * new and ending flows emit events. A global in .bss (memory-mapped by lbd), so the check
+ * is a plain load, not a helper call.
  */
 __u32 lb_events_on;
 

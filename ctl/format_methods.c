@@ -242,6 +242,8 @@ static const char *in_out(const json_t *c, const char *what, char *buf, size_t l
 
 	snprintf(in, sizeof(in), "%s-in", what);
 	snprintf(out, sizeof(out), "%s-out", what);
+	if (!json_object_get(c, in)) /* counted only while stats are enabled */
+		return "-";
 	snprintf(buf, len, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
 		 json_integer_value(json_object_get(c, in)),
 		 json_integer_value(json_object_get(c, out)));

@@ -57,10 +57,15 @@ static const char *flow_state(const struct lb_flow_view *f)
 	return "established";
 }
 
-/* The flow's own counters: each direction's entry counts its packets since the flow began. */
-static void flow_counters(json_t *o, const struct lb_flow_view *f)
+/*
+ * The flow's own counters: each direction's entry counts its packets while stats are
+ * enabled (the datapath skips them otherwise), so they are shown only then.
+ */
+static void flow_counters(json_t *o, const struct lb_flow_view *f, bool stats)
 {
 	json_object_set_new(o, "route", json_string(lb_event_route_name(f->orig->route)));
+	if (!stats)
+		return;
 	json_object_set_new(o, "packets-in", json_integer((json_int_t)f->orig->pkts));
 	json_object_set_new(o, "bytes-in", json_integer((json_int_t)f->orig->bytes));
 	json_object_set_new(o, "packets-out",
@@ -102,7 +107,8 @@ static int collect_conn(const struct lb_flow_view *f, void *arg)
 			  (json_int_t)((f->now_ns - f->orig->created_ns) / NSEC), "idle-sec",
 			  (json_int_t)(f->now_ns > last ? (f->now_ns - last) / NSEC : 0), "pickup",
 			  (f->orig->flags & LB_CT_F_PICKUP) != 0));
-	flow_counters(json_array_get(q->list, json_array_size(q->list) - 1), f);
+	flow_counters(json_array_get(q->list, json_array_size(q->list) - 1), f,
+		      q->l->cfg->settings.stats_enabled);
 	return 0;
 }
 

@@ -138,6 +138,7 @@ START_TEST(test_confirmed_by_the_handshake_ack)
 	__be32 c = IP(198, 51, 100, 7);
 	struct lb_ct_val o, r;
 
+	skel->bss->lb_events_on = 1; /* stats on: the entries count their packets */
 	client_seg(c, 40000, F_SYN);
 	ck_assert(in_map(skel->maps.lb_syn, c, 40000) && !in_map(skel->maps.lb_ct, c, 40000));
 	/* A retransmitted SYN and the SYN-ACK do not confirm it. */

@@ -216,6 +216,17 @@ static const struct {
 	 "dns    udp    192.168.1.77:40000  10.0.0.10:53  10.0.0.53:53   unanswered   "
 	 "1h06m  1m01s  yes     1/0          60/0\n"
 	 "(2 of 57 connections shown: use --limit for more)\n"},
+	/* stats disabled: no per-flow counters in the reply */
+	{"connections",
+	 "{\"connections\":[{\"proxy\":\"web\",\"protocol\":\"tcp\","
+	 "\"client\":\"192.168.1.5:51234\",\"listener\":\"10.0.0.10:80\","
+	 "\"backend\":\"10.0.0.1:8080\",\"state\":\"established\",\"age-sec\":5,"
+	 "\"idle-sec\":0,\"pickup\":false,\"route\":\"default\"}],\"total\":1,"
+	 "\"truncated\":false}",
+	 "PROXY  PROTO  CLIENT             LISTENER      BACKEND        STATE        "
+	 "AGE  IDLE  PICKUP  PKTS IN/OUT  BYTES IN/OUT\n"
+	 "web    tcp    192.168.1.5:51234  10.0.0.10:80  10.0.0.1:8080  established  "
+	 "5s   0s    no      -            -\n"},
 	{"connections", "{\"connections\":[],\"total\":0,\"truncated\":false}", "no connections\n"},
 	/* connection-stats */
 	{"connection-stats",
