@@ -3,9 +3,12 @@
 # bench/datapath_bench when needed, runs it as root and writes its table, headed by the
 # command that made it, to bench/results-datapath.txt (the reference kept in the tree).
 #
-# Usage: bench/datapath.sh [--out FILE] [datapath_bench options]
+# Usage: bench/datapath.sh [--out FILE] [--no-bpf-stats] [datapath_bench options]
 #
 #   --out FILE   where the table goes (default bench/results-datapath.txt, "-": stdout only)
+#   --no-bpf-stats  turn kernel.bpf_stats_enabled off for the run and back to what it was
+#                after (machine-wide: every BPF program's run_time_ns stops growing
+#                meanwhile). With it on, every run pays two clock reads (~45 ns here).
 #   --rounds N, --repeat N, --flows N, --chain N, --cpu N, --budget S, --json
 #                passed to datapath_bench (build/bench/datapath_bench --help)
 #
@@ -19,11 +22,13 @@ ROOT=$(dirname "$HERE")
 BUILD=${BUILD:-$ROOT/build}
 OUT=$HERE/results-datapath.txt
 ARGS=()
+NO_STATS=
 
-usage() { sed -n '6,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '6,14p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
 	case $1 in
 	--out) OUT=${2:?}; shift 2 ;;
+	--no-bpf-stats) NO_STATS=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) ARGS+=("$1"); shift ;;
 	esac
@@ -39,17 +44,26 @@ if ((EUID != 0)); then
 	RUN=(sudo "${RUN[@]}")
 fi
 
+SUDO=()
+((EUID == 0)) || SUDO=(sudo)
+STATS_WAS=$(cat /proc/sys/kernel/bpf_stats_enabled)
+restore_stats() { [[ -z $NO_STATS ]] || "${SUDO[@]}" sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"; }
+[[ -z $NO_STATS ]] || "${SUDO[@]}" sysctl -qw kernel.bpf_stats_enabled=0
+
 if [[ $OUT == - ]]; then
-	exec "${RUN[@]}"
+	trap restore_stats EXIT
+	"${RUN[@]}"
+	exit
 fi
 TMP=$(mktemp "$OUT.XXXXXX")
-trap 'rm -f "$TMP"' EXIT
+trap 'rm -f "$TMP"; restore_stats' EXIT
 {
 	# JSON stays parseable: the command line heads only the table.
-	[[ " ${ARGS[*]} " == *" --json "* ]] || echo "# command: bench/datapath.sh${ARGS[*]:+ ${ARGS[*]}}"
+	[[ " ${ARGS[*]} " == *" --json "* ]] ||
+		echo "# command: bench/datapath.sh${NO_STATS:+ --no-bpf-stats}${ARGS[*]:+ ${ARGS[*]}}"
 	"${RUN[@]}"
 } >"$TMP"
 chmod 644 "$TMP"
 mv "$TMP" "$OUT"
-trap - EXIT
+trap restore_stats EXIT
 cat "$OUT"
