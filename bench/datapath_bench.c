@@ -58,8 +58,10 @@
 #define DEF_BUDGET_S 50
 #define MAX_ROUNDS   50
 #define N_ROUTES     10000
+#define F_FIN	     0x01
 #define F_SYN	     0x02
 #define F_ACK	     0x10
+#define CONN_PKTS    9 /* packets of the whole-connection rows */
 #define UDP_PAYLOAD  64
 #define LISTEN_SPARE 16	  /* listeners besides the chain's */
 #define CT_SLACK     8192 /* room for per-CPU LRU free lists: no eviction during a row */
@@ -573,6 +575,8 @@ enum row_id {
 	R_EST_UDP,
 	R_EST_TCP_TC,
 	R_EST_TCP_STATS,
+	R_CONN_EMPTY,
+	R_CONN,
 	R_MAX
 };
 
@@ -774,6 +778,101 @@ static int m_est_tcp_stats(struct bench *b, const struct row *row, double *ns)
 	return err;
 }
 
+/*
+ * One short TCP connection as an HTTP/1.0 request sees it, packet by packet: the client's
+ * through XDP, the backend's through TC egress. SYN, SYN-ACK, ACK (confirms the flow),
+ * request, response, ACK, FIN, FIN, last ACK: @n connections, each from a new client
+ * port; *ns is the mean per connection. With @empty the same packets run through the
+ * empty programs (the baseline), else every client packet must reach the backend the
+ * SYN got and every backend packet must leave from the VIP.
+ */
+static int measure_conns(struct bench *b, bool empty, __u32 n, const char *row, double *ns)
+{
+	static const struct {
+		bool reply;
+		__u8 flags;
+		__u16 payload;
+	} seq[CONN_PKTS] = {
+		{false, F_SYN, 0},	   {true, F_SYN | F_ACK, 0}, {false, F_ACK, 0},
+		{false, F_ACK, 100},	   {true, F_ACK, 400},	     {false, F_ACK, 0},
+		{false, F_FIN | F_ACK, 0}, {true, F_FIN | F_ACK, 0}, {false, F_ACK, 0},
+	};
+	struct run r = {.repeat = 1};
+	__u64 sum = 0;
+	__u32 i, k;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		__be32 client = htonl(ntohl(b->client) + 1 + i / 50000), backend = b->e1;
+		__u16 cport = 10000 + i % 50000, bport = 8080;
+
+		for (k = 0; k < CONN_PKTS; k++) {
+			struct pkt_spec s =
+				seq[k].reply ? tcp_spec(backend, bport, client, cport, seq[k].flags)
+					     : tcp_spec(client, cport, b->vip, 80, seq[k].flags);
+			size_t l3 = pkt_l3_off(&s);
+			__be32 got;
+
+			s.payload_len = seq[k].payload;
+			r.len = pkt_build(&s, r.in);
+			err = test_run(b,
+				       empty ? (seq[k].reply ? EMPTY_TC : EMPTY_XDP)
+					     : (seq[k].reply ? LB_TC : LB_XDP),
+				       &r);
+			if (err)
+				return fail(err, "%s: connection %u, packet %u", row, i, k);
+			sum += r.duration;
+			if (empty)
+				continue;
+			memcpy(&got, r.out + l3 + (seq[k].reply ? 12 : 16), sizeof(got));
+			if (k == 0) {
+				backend = got; /* the backend the SYN was sent to */
+				bport = ntohs(*(__be16 *)(r.out + l3 + 20 + 2));
+			} else if (got != (seq[k].reply ? b->vip : backend)) {
+				return fail(0, "%s: connection %u, packet %u not rewritten", row, i,
+					    k);
+			}
+		}
+	}
+	*ns = (double)sum / n;
+	return 0;
+}
+
+static int m_conn_empty(struct bench *b, const struct row *row, double *ns)
+{
+	return measure_conns(b, true, b->flows / CONN_PKTS, row->label, ns);
+}
+
+static int m_conn(struct bench *b, const struct row *row, double *ns)
+{
+	__u32 n = b->flows / CONN_PKTS;
+	__u64 g0[LB_G_MAX];
+	int err;
+
+	__u64 g1[LB_G_MAX];
+	int k;
+
+	err = ct_clear(b);
+	err = err ?: gstats_get(b, g0);
+	err = err ?: measure_conns(b, false, n, row->label, ns);
+	err = err ?: gstats_get(b, g1);
+	/* 6 DNATs, 3 SNATs and a confirmation per connection, nothing else. */
+	for (k = 0; !err && k < LB_G_MAX; k++) {
+		__u64 want = k == LB_G_DNAT	      ? 6ull * n
+			     : k == LB_G_SNAT	      ? 3ull * n
+			     : k == LB_G_CT_CONFIRMED ? n
+						      : 0;
+
+		if (g1[k] - g0[k] != want)
+			err = fail(0, "%s: global counter %d grew by %llu, want %llu", row->label,
+				   k, (unsigned long long)(g1[k] - g0[k]),
+				   (unsigned long long)want);
+	}
+	/* Every flow is still in lb_ct (closed, until the sweeper). */
+	err = err ?: expect_ct(b, 2l * n, row->label);
+	return err ?: ct_clear(b);
+}
+
 /* A backend's reply at TC egress: E2 -> C is SNAT'd to E1 -> C, which is flow 2's reply. */
 static int m_reply_tc(struct bench *b, const struct row *row, double *ns)
 {
@@ -818,6 +917,10 @@ static const struct row rows[R_MAX] = {
 			  "repeat", R_EMPTY_TC, LB_TC_IN, m_est_tcp_tc},
 	[R_EST_TCP_STATS] = {"8 row 4 with stats enabled", "established_tcp_stats", "repeat",
 			     R_EMPTY_XDP, LB_XDP, m_est_tcp_stats},
+	[R_CONN_EMPTY] = {"empty programs, 9-packet connection", "conn_empty", "conn", R_CONN_EMPTY,
+			  EMPTY_XDP, m_conn_empty},
+	[R_CONN] = {"9 whole TCP connection (9 packets)", "conn", "conn", R_CONN_EMPTY, LB_XDP,
+		    m_conn},
 };
 
 /* ---- statistics and output ---- */
