@@ -5,10 +5,11 @@
  * Two implementations of one operation:
  *  - lb_rewrite_direct() writes through data/data_end and updates checksums by hand; used
  *    by XDP, where packets come from the wire with complete checksums;
- *  - lb_rewrite_skb() uses the kernel's csum helpers, which also keep skb->csum
- *    (CHECKSUM_COMPLETE) right and treat CHECKSUM_PARTIAL packets (locally generated
- *    replies, e.g. from a target on the LB host) correctly: for those only the
- *    pseudo-header part of the L4 checksum may change.
+ *  - lb_rewrite_skb() writes the headers the same way but updates the L4 checksum with
+ *    the kernel's csum helpers, which also keep skb->csum (CHECKSUM_COMPLETE) right and
+ *    treat CHECKSUM_PARTIAL packets (locally generated replies, e.g. from a target on the
+ *    LB host) correctly: for those only the pseudo-header part of the L4 checksum may
+ *    change.
  * UDP's "no checksum" (0) stays 0, and a computed 0 is sent as 0xffff (RFC 768).
  */
 #ifndef LB_REWRITE_H
@@ -73,32 +74,49 @@ static __always_inline int lb_rewrite_direct(struct lb_pkt *p, void *data_end, e
 static __always_inline int lb_rewrite_skb(struct __sk_buff *skb, const struct lb_pkt *p,
 					  enum lb_side side, const struct lb_nat *nat)
 {
+	void *data_end = (void *)(long)skb->data_end;
+	struct iphdr *iph = p->iph;
 	__be32 old_addr = side == LB_SIDE_SRC ? p->saddr : p->daddr;
 	__be16 old_port = side == LB_SIDE_SRC ? p->sport : p->dport;
-	__u32 addr_off = p->l3_off + (side == LB_SIDE_SRC ? offsetof(struct iphdr, saddr)
-							  : offsetof(struct iphdr, daddr));
-	__u32 port_off = p->l4_off + (side == LB_SIDE_SRC ? 0 : 2);
 	__u32 check_off;
 	__u64 mangled = 0;
+	__be16 *port;
 
+	if ((void *)(iph + 1) > data_end)
+		return -1;
 	if (p->proto == LB_PROTO_TCP) {
+		struct tcphdr *th = p->l4;
+
+		if ((void *)(th + 1) > data_end)
+			return -1;
+		port = side == LB_SIDE_SRC ? &th->source : &th->dest;
 		check_off = p->l4_off + offsetof(struct tcphdr, check);
 	} else {
+		struct udphdr *uh = p->l4;
+
+		if ((void *)(uh + 1) > data_end)
+			return -1;
+		port = side == LB_SIDE_SRC ? &uh->source : &uh->dest;
 		check_off = p->l4_off + offsetof(struct udphdr, check);
 		mangled = BPF_F_MARK_MANGLED_0;
 	}
 
+	/*
+	 * Headers written in place (the verifier unclones a cloned skb at entry): the IP
+	 * header checksum is never partial and its sum stays the same, so skb->csum does too.
+	 * The L4 checksum goes through the helpers, after the writes (they move the packet
+	 * pointers): they know whether it is partial and keep skb->csum right.
+	 */
+	iph->check = lb_csum_replace4(iph->check, old_addr, nat->addr);
+	if (side == LB_SIDE_SRC)
+		iph->saddr = nat->addr;
+	else
+		iph->daddr = nat->addr;
+	*port = nat->port;
 	if (bpf_l4_csum_replace(skb, check_off, old_addr, nat->addr,
 				mangled | BPF_F_PSEUDO_HDR | sizeof(nat->addr)))
 		return -1;
 	if (bpf_l4_csum_replace(skb, check_off, old_port, nat->port, mangled | sizeof(nat->port)))
-		return -1;
-	if (bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check), old_addr, nat->addr,
-				sizeof(nat->addr)))
-		return -1;
-	if (bpf_skb_store_bytes(skb, addr_off, &nat->addr, sizeof(nat->addr), 0))
-		return -1;
-	if (bpf_skb_store_bytes(skb, port_off, &nat->port, sizeof(nat->port), 0))
 		return -1;
 	return 0;
 }
