@@ -25,7 +25,7 @@ arm64)
 	libssl-dev:arm64 libjansson-dev:arm64 libuv1-dev:arm64 check:arm64 libzstd-dev:arm64
 	qemu-user-static file"
 	;;
-kernels) PKGS="$PKGS qemu-system-x86 qemu-system-arm cpio busybox-static libzstd-dev" ;;
+kernels) PKGS="$PKGS qemu-system-x86 qemu-system-arm cpio busybox-static" ;;
 deb) PKGS="$PKGS debhelper devscripts lintian debootstrap dpkg-dev fakeroot" ;;
 "") ;;
 *)
