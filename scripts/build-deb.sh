@@ -2,11 +2,15 @@
 # Build lbd's Debian package from this tree with Debian's own tooling and check it with
 # lintian. On a Debian 12 machine, as root (or with the build dependencies installed):
 #
-#   scripts/build-deb.sh [-o OUTDIR] [--check] [--no-deps]
+#   scripts/build-deb.sh [-o OUTDIR] [--nocheck] [--no-deps] [--chroot DIR]
 #
-#   -o OUTDIR   where lbd_<version>_<arch>.deb goes (default: dist/ of this tree)
-#   --check     run the unit suite during the build (default: DEB_BUILD_OPTIONS=nocheck)
+#   -o OUTDIR   where lbd_<version>_<arch>.deb and its build log go (default: dist/)
+#   --nocheck   skip the unit suite (DEB_BUILD_OPTIONS=nocheck); the build runs it by
+#               default (seconds; the BPF and integration suites need root and netns)
 #   --no-deps   do not install missing build dependencies (scripts/install-deps.sh)
+#   --chroot DIR  build inside the Debian root DIR (/proc and /dev mounted by the caller)
+#               after installing only build-essential and debian/control's Build-Depends
+#               there: proves they are complete (tests/package/test-deb.sh --build-in-root)
 #
 # The tree (tracked and untracked files git does not ignore; the working tree minus build
 # and dist folders without git) is copied to a temporary folder with packaging/debian as
@@ -16,8 +20,9 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/dist
-check=0
+check=1
 deps=1
+chroot_dir=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-o)
@@ -25,10 +30,18 @@ while [ $# -gt 0 ]; do
 		out=$2
 		shift 2
 		;;
-	--check) check=1; shift ;;
+	--nocheck) check=0; shift ;;
 	--no-deps) deps=0; shift ;;
+	--chroot)
+		if [ $# -lt 2 ] || [ ! -d "$2/tmp" ]; then
+			echo "build-deb: --chroot needs a Debian root" >&2
+			exit 2
+		fi
+		chroot_dir=$(cd "$2" && pwd)
+		shift 2
+		;;
 	-h | --help)
-		sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+		awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
 		exit 0
 		;;
 	*)
@@ -43,7 +56,8 @@ if [ "$deps" = 1 ]; then
 		echo "build-deb: installing build dependencies needs root (or pass --no-deps)" >&2
 		exit 2
 	fi
-	"$root/scripts/install-deps.sh"
+	# In a chroot the build dependencies are the chroot's; lintian runs here.
+	[ -n "$chroot_dir" ] || "$root/scripts/install-deps.sh"
 	"$root/scripts/install-deps.sh" deb
 fi
 
@@ -58,13 +72,14 @@ fi
 arch=$(dpkg --print-architecture)
 deb=lbd_${deb_version}_${arch}.deb
 
-work=$(mktemp -d /tmp/lbd-build-deb.XXXXXX)
+work=$(mktemp -d "$chroot_dir/tmp/lbd-build-deb.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 src=$work/lbd-$meson_version
 mkdir "$src"
 
 # Copy what a checkout has, not build folders or earlier results.
 if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	# shellcheck disable=SC2016 # the inner shell expands $f
 	git -C "$root" ls-files -z --cached --others --exclude-standard |
 		(cd "$root" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\n" "$f"; done' sh) |
 		tar -C "$root" -cf - --no-recursion -T - | tar -C "$src" -xf -
@@ -78,12 +93,30 @@ cp -a "$root/packaging/debian" "$src/debian"
 opts="parallel=$(nproc)"
 [ "$check" = 1 ] || opts="$opts nocheck"
 log=$work/build.log
-echo "build-deb: building $deb (DEB_BUILD_OPTIONS=$opts)"
-if ! (cd "$src" && DEB_BUILD_OPTIONS="$opts" dpkg-buildpackage -b -us -uc) >"$log" 2>&1; then
+echo "build-deb: building $deb (DEB_BUILD_OPTIONS=$opts${chroot_dir:+, in $chroot_dir})"
+mkdir -p "$out"
+build() {
+	if [ -z "$chroot_dir" ]; then
+		(cd "$src" && DEB_BUILD_OPTIONS="$opts" dpkg-buildpackage -b -us -uc)
+		return
+	fi
+	# shellcheck disable=SC2016 # expanded by the shell in the chroot
+	chroot "$chroot_dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
+		DEBIAN_FRONTEND=noninteractive DEB_BUILD_OPTIONS="$opts" sh -ec '
+		cd "$1"
+		apt-get update -qq
+		apt-get install -y -q --no-install-recommends build-essential
+		apt-get build-dep -y -q --no-install-recommends ./
+		dpkg-buildpackage -b -us -uc' sh "${src#"$chroot_dir"}"
+}
+if ! build >"$log" 2>&1; then
+	cp "$log" "$out/lbd_${deb_version}_${arch}.build.log"
 	tail -n 60 "$log" >&2
-	echo "build-deb: dpkg-buildpackage failed (last lines above)" >&2
+	echo "build-deb: dpkg-buildpackage failed (last lines above; the whole log is" \
+		"$out/lbd_${deb_version}_${arch}.build.log)" >&2
 	exit 1
 fi
+cp "$log" "$out/lbd_${deb_version}_${arch}.build.log"
 [ -f "$work/$deb" ] || { echo "build-deb: $deb was not built" >&2; ls "$work" >&2; exit 1; }
 
 # Errors and warnings fail; info and pedantic tags are printed, overrides are honoured.
@@ -94,6 +127,5 @@ if ! lintian --fail-on error,warning --info --display-info "$work"/lbd_*.changes
 	exit 1
 fi
 
-mkdir -p "$out"
 cp "$work/$deb" "$out/"
 echo "build-deb: $(cd "$out" && pwd)/$deb"
