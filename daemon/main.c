@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +323,13 @@ int main(int argc, char **argv)
 	char err[LB_ERR_MAX];
 	int ret;
 
+	/*
+	 * A control client that goes away before its reply (or a stats/health follower
+	 * before its next event) makes the write fail with EPIPE, which libuv reports to the
+	 * caller; without this the default SIGPIPE action killed lbd (systemd ignores SIGPIPE
+	 * for services, a shell does not).
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	ret = lbd_args_parse(argc, argv, &l.args, err, sizeof(err));
 	if (ret) {

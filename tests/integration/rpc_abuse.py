@@ -22,6 +22,7 @@ import os
 import resource
 import select
 import socket
+import struct
 import sys
 import time
 
@@ -564,6 +565,20 @@ def stuck(path, seconds):
         die(f"a client that never reads {sent} bytes of replies was not disconnected: {res}")
 
 
+# ------------------------------------------------------------------------------ vanishing clients
+def vanish(path, n):
+    # Requests, then gone before the replies, half of them with a RST (SO_LINGER 0): lbd's
+    # writes fail with EPIPE or ECONNRESET. Before lbd ignored SIGPIPE, this killed it.
+    req = b'{"jsonrpc":"2.0","id":1,"method":"get-config"}\n' * 20
+    for i in range(n):
+        s = connect(path)
+        if i % 2:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.sendall(req)
+        s.close()
+    print(json.dumps({"vanished": n, "requests_each": 20}))
+
+
 # ------------------------------------------------------------------------------ unauthorised
 READ = [("status", None), ("version", None), ("get-config", None), ("list-proxies", None),
         ("list-source-routes", None), ("connection-count", None), ("health", None),
@@ -641,6 +656,8 @@ def main():
         newlines(args[0], int(args[1]))
     elif cmd == "stuck":
         stuck(args[0], float(args[1]))
+    elif cmd == "vanish":
+        vanish(args[0], int(args[1]))
     elif cmd == "unauth":
         unauth(args[0])
     else:

@@ -15,6 +15,16 @@ INSTANCE=abuse
 ABUSE=$LBT_DIR/rpc_abuse.py
 RSS_LIMIT_KB=${RSS_LIMIT_KB:-262144} # 256 MiB: generous; lbd idles far below
 
+# Under AddressSanitizer (scripts/test-sanitizers.sh sets LBD_SANITIZED=1; an lbd linked
+# with ASan is also recognised) freed blocks wait in ASan's quarantine, 256 MiB by default:
+# after the 1 MiB partial lines go, lbd's RSS stayed at 220 MB and peaked at 310 MB. With
+# a 16 MiB quarantine freed memory goes back as in the normal build and the same bound
+# holds (peak 145 MB, shadow memory included), so the bound is not widened.
+if [[ ${LBD_SANITIZED:-} == 1 ]] || grep -qa __asan_init "$LBD"; then
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16"
+	log "lbd runs under ASan: ASAN_OPTIONS=$ASAN_OPTIONS, RSS bound unchanged"
+fi
+
 lbt_require_env
 command -v setpriv >/dev/null || {
 	echo "skip: setpriv not installed" >&2
@@ -153,6 +163,17 @@ test_clients_that_never_read() {
 	healthy
 }
 
+# Clients that send requests and are gone before the replies (closed, or reset): lbd's
+# writes fail with EPIPE/ECONNRESET and it carries on (SIGPIPE used to kill it).
+test_clients_gone_before_replies() {
+	local out
+	phase vanish
+	out=$(abuse vanish "$SOCK" 100) || fail "vanish: $out"
+	sleep 1
+	phase idle
+	healthy
+}
+
 # A peer that is neither root nor in the socket group (socket widened to 0666): every
 # read-only method answers, all 20 mutating methods get -32003, nothing changes.
 test_unauthorised_peer_every_method() {
@@ -190,7 +211,7 @@ test_probe_summary() {
 for t in test_connection_storm test_half_open_clients \
 	test_half_open_large_partial_lines test_oversize_lines test_deep_nesting \
 	test_malformed_input test_blank_line_flood test_clients_that_never_read \
-	test_unauthorised_peer_every_method; do
+	test_clients_gone_before_replies test_unauthorised_peer_every_method; do
 	# shellcheck disable=SC2053
 	[[ $t == ${RPC_ABUSE_ONLY:-*} ]] && run_test "$t"
 done
