@@ -139,10 +139,12 @@ static int adopt_links(struct lb_dataplane *dp, char *err, size_t errlen)
 		return 0;
 	while (!ret && (de = readdir(d))) {
 		bool tc = !strncmp(de->d_name, "tc_", 3);
-		const char *ifname = strchr(de->d_name, '_') + 1;
+		const char *ifname;
 
 		if (!tc && strncmp(de->d_name, "xdp_", 4))
 			continue;
+		/* after the prefix (strchr() + 1 was NULL + 1 for names without '_') */
+		ifname = de->d_name + (tc ? 3 : 4);
 		if (!if_nametoindex(ifname)) {
 			/* The interface is gone, and its XDP link or tc filters with it. */
 			snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, de->d_name);

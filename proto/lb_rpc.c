@@ -102,6 +102,8 @@ int lb_linebuf_next(struct lb_linebuf *lb, const char **line, size_t *len)
 {
 	char *nl;
 
+	if (!lb->buf) /* nothing fed yet: NULL + 0 below would be undefined */
+		return 0;
 	if (lb->pending_len) {
 		consume(lb, lb->pending_len);
 		lb->pending_len = 0;
