@@ -17,7 +17,7 @@
 #              NO_DEPS=1 skips scripts/install-deps.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build-asan
+build="build-asan"
 logs=$PWD/$build/sanitizer-logs
 mult=${SAN_TIMEOUT_MULTIPLIER:-3}
 
@@ -37,7 +37,7 @@ mkdir -p "$logs"
 export ASAN_OPTIONS="detect_leaks=1:log_path=$logs/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
 export LBD_SANITIZED=1
-symbolizer=$(command -v llvm-symbolizer || ls /usr/bin/llvm-symbolizer-* 2>/dev/null | head -n 1 || true)
+symbolizer=$(command -v llvm-symbolizer || command -v llvm-symbolizer-14 || true)
 [ -z "$symbolizer" ] || export ASAN_SYMBOLIZER_PATH=$symbolizer UBSAN_SYMBOLIZER_PATH=$symbolizer
 
 start=$SECONDS
