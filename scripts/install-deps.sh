@@ -3,7 +3,8 @@
 # only missing packages are installed. An argument adds what one kind of check needs:
 #   test    the test suite: openssl, Chromium for the browser test, promtool (prometheus)
 #           to check the metrics text, clang's libFuzzer and sanitizer runtimes for
-#           scripts/fuzz.sh (only recommended by clang-14, so not pulled in by default)
+#           scripts/fuzz.sh (only recommended by clang-14, so not pulled in by default),
+#           valgrind for scripts/test-valgrind.sh
 #   arm64   cross-building for arm64 (Debian's cross toolchain and the arm64 -dev
 #           packages, multiarch) and running its binaries under qemu-user
 #   kernels booting Debian kernels under qemu-system (x86_64 and aarch64)
@@ -15,7 +16,7 @@ zlib1g-dev libssl-dev libjansson-dev libuv1-dev check clang-format iproute2 etht
 python3 util-linux procps kmod systemd"
 
 case "${1:-}" in
-test) PKGS="$PKGS openssl chromium prometheus libclang-rt-14-dev" ;;
+test) PKGS="$PKGS openssl chromium prometheus libclang-rt-14-dev valgrind" ;;
 arm64)
 	dpkg --print-foreign-architectures | grep -qx arm64 || {
 		dpkg --add-architecture arm64
