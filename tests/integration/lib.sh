@@ -219,6 +219,25 @@ spawn() {
 	echo "$LBT_LAST_PID ${st#* } $name" >>"$LBT_RUN/procs"
 }
 
+# lbt_start_lbd ARGS...: start lbd in $NS_LB with $BPFFS, $INSTANCE, $SOCK and ARGS (e.g.
+# -c "$CONFIG"), its log in $LBT_LOGDIR/lbd.log; fail with the log's tail unless it says
+# "ready:" within 20 s. Sets LBD_PID. On exit lbd gets SIGTERM and its datapath is torn
+# down (by lbd itself when ARGS has --teardown-on-exit).
+lbt_start_lbd() {
+	local log
+	lbt_init_dirs
+	log=$LBT_LOGDIR/lbd.log
+	spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" "$@"
+	LBD_PID=$LBT_LAST_PID
+	if [[ " $* " == *" --teardown-on-exit "* ]]; then
+		lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.5"
+	else
+		lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.5; in_ns $NS_LB $LBD --bpffs $BPFFS --instance $INSTANCE --teardown >/dev/null 2>&1"
+	fi
+	wait_for "grep -q 'ready:' '$log' || ! kill -0 $LBD_PID" 20 || true
+	grep -q 'ready:' "$log" || fail "lbd did not start: $(tail -n 5 "$log")"
+}
+
 # lbt_kill_matching PATTERN: TERM every recorded process whose name matches the glob,
 # KILL what is left after 3 s.
 lbt_kill_matching() {

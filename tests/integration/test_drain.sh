@@ -25,12 +25,7 @@ cat >"$CONFIG" <<EOF
                      {"ip": "10.2.2.2", "port": 8080, "weight": 50}]}],
  "settings": {"drain-check-interval-ms": 200, "default-drain-timeout-ms": 30000}}
 EOF
-spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
-	--teardown-on-exit -c "$CONFIG"
-LBD_PID=$LBT_LAST_PID
-lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.5"
-wait_for "grep -q 'ready:' '$LBT_LOGDIR/lbd.log' || ! kill -0 $LBD_PID" 20 || true
-grep -q 'ready:' "$LBT_LOGDIR/lbd.log" || fail "lbd did not start: $(tail -n 5 "$LBT_LOGDIR/lbd.log")"
+lbt_start_lbd --teardown-on-exit -c "$CONFIG"
 
 lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
 tally() { lbtraffic "$NS_C" tally --host "$VIP" --port 80 "$@"; }

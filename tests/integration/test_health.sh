@@ -45,12 +45,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=b1 -days 1 \
 spawn "${NS_BACKENDS[0]}" tls-b1 openssl s_server -quiet -www -accept 10.2.1.2:8443 \
 	-cert "$LBT_RUN/cert.pem" -key "$LBT_RUN/key.pem"
 
-spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
-	--teardown-on-exit -c "$CONFIG"
-LBD_PID=$LBT_LAST_PID
-lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.5"
-wait_for "grep -q 'ready:' '$LBT_LOGDIR/lbd.log' || ! kill -0 $LBD_PID" 20 || true
-grep -q 'ready:' "$LBT_LOGDIR/lbd.log" || fail "lbd did not start: $(tail -n 5 "$LBT_LOGDIR/lbd.log")"
+lbt_start_lbd --teardown-on-exit -c "$CONFIG"
 
 # The event stream, recorded for the whole run: the reply, then one JSON line per event.
 spawn - follow "$LBCTL" -s "$SOCK" --json health --follow

@@ -41,11 +41,7 @@ cat >"$CONFIG" <<EOF
 EOF
 
 LBD_LOG=$LBT_LOGDIR/lbd.log
-spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" -c "$CONFIG"
-LBD_PID=$LBT_LAST_PID
-wait_for "grep -q 'ready:' '$LBD_LOG' || ! kill -0 $LBD_PID" 20 || true
-grep -q 'ready:' "$LBD_LOG" || fail "lbd did not start: $(tail -n 5 "$LBD_LOG")"
-lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.3; in_ns $NS_LB $LBD --bpffs $BPFFS --instance $INSTANCE --teardown >/dev/null 2>&1"
+lbt_start_lbd -c "$CONFIG"
 
 lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
 abuse() { "$LBT_PY" "$ABUSE" "$@"; }

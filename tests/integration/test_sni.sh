@@ -52,12 +52,7 @@ cat >"$CONFIG" <<EOF
  "settings": {"sni-hello-timeout-ms": 1500, "sni-max-pending": 200,
               "drain-check-interval-ms": 200, "sni-splice": "$SPLICE"}}
 EOF
-spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
-	--teardown-on-exit -c "$CONFIG"
-LBD_PID=$LBT_LAST_PID
-lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.5"
-wait_for "grep -q 'ready:' '$LBT_LOGDIR/lbd.log' || ! kill -0 $LBD_PID" 20 || true
-grep -q 'ready:' "$LBT_LOGDIR/lbd.log" || fail "lbd did not start: $(tail -n 5 "$LBT_LOGDIR/lbd.log")"
+lbt_start_lbd --teardown-on-exit -c "$CONFIG"
 
 lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
 tls() { in_ns "$NS_C" "$LBT_PY" "$TLS" "$@"; }

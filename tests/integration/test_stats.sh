@@ -47,11 +47,7 @@ write_config "$METRICS"
 
 lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
 
-spawn "$NS_LB" lbd "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" -c "$CONFIG"
-LBD_PID=$LBT_LAST_PID
-wait_for "grep -q 'ready:' '$LBT_LOGDIR/lbd.log' || ! kill -0 $LBD_PID" 20 || true
-grep -q 'ready:' "$LBT_LOGDIR/lbd.log" || fail "lbd did not start: $(tail -n 5 "$LBT_LOGDIR/lbd.log")"
-lbt_on_exit "kill -TERM $LBD_PID 2>/dev/null; sleep 0.5; in_ns $NS_LB $LBD --bpffs $BPFFS --instance $INSTANCE --teardown >/dev/null 2>&1"
+lbt_start_lbd -c "$CONFIG"
 
 # stat JSON PATH: a number from a `stats` reply, by a Python expression on `s`.
 stat() {
