@@ -53,18 +53,6 @@ if compgen -G "$logs/*" >/dev/null; then
 	done
 	status=1
 fi
-python3 - "$build/meson-logs/testlog.json" "$reports" "$((SECONDS - start))" <<'PY' || true
-import json, sys
-passed = failed = skipped = 0
-for line in open(sys.argv[1]):
-    r = json.loads(line)["result"]
-    if r in ("OK", "EXPECTEDFAIL"):
-        passed += 1
-    elif r == "SKIP":
-        skipped += 1
-    else:
-        failed += 1
-print(f"sanitizers: {passed} passed, {failed} failed, {skipped} skipped, "
-      f"{sys.argv[2]} sanitizer reports ({sys.argv[3]} s)")
-PY
+echo "sanitizers: $(scripts/test-summary.py "$build/meson-logs/testlog.json" || echo "no test log")," \
+	"$reports sanitizer reports ($((SECONDS - start)) s)"
 exit $status
