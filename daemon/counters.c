@@ -60,24 +60,3 @@ int lb_counters_global(const struct lb_dataplane *dp, uint64_t out[LB_G_MAX])
 	free(per_cpu);
 	return 0;
 }
-
-const char *lb_counters_global_name(enum lb_global_counter c)
-{
-	static const char *const names[LB_G_MAX] = {
-		[LB_G_PASS_NOT_IP] = "pass-not-ipv4",
-		[LB_G_PASS_MALFORMED] = "pass-malformed",
-		[LB_G_PASS_FRAGMENT] = "pass-fragment",
-		[LB_G_PASS_OTHER_L4] = "pass-other-l4",
-		[LB_G_PASS_NO_LISTENER] = "pass-no-listener",
-		[LB_G_PASS_STRAY_RST] = "pass-stray-rst",
-		[LB_G_DNAT] = "dnat",
-		[LB_G_SNAT] = "snat",
-		[LB_G_DROP_NO_BACKEND] = "drop-no-backend",
-		[LB_G_ERR_CT_INSERT] = "error-conntrack-insert",
-		[LB_G_CT_REUSED] = "conntrack-reused",
-		[LB_G_EVENTS_LOST] = "events-lost",
-		[LB_G_CT_CONFIRMED] = "conntrack-confirmed",
-	};
-
-	return (unsigned int)c < LB_G_MAX && names[c] ? names[c] : "unknown";
-}

@@ -7,6 +7,7 @@
 
 #include "dataplane.h"
 #include "lb_abi.h"
+#include "lb_counter_names.h"
 
 /* Sum of lb_pstats[@proxy_id] over all CPUs. Returns 0 or -errno. */
 int lb_counters_proxy(const struct lb_dataplane *dp, uint32_t proxy_id, struct lb_stats *sum);
@@ -16,8 +17,5 @@ int lb_counters_target(const struct lb_dataplane *dp, uint32_t target_id, struct
 
 /* Sum of every global counter (enum lb_global_counter) over all CPUs. */
 int lb_counters_global(const struct lb_dataplane *dp, uint64_t out[LB_G_MAX]);
-
-/* Name of a global counter, as shown in logs and status output. */
-const char *lb_counters_global_name(enum lb_global_counter c);
 
 #endif /* LBD_COUNTERS_H */

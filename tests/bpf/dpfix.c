@@ -123,6 +123,20 @@ void put_group_def(__u32 key, const struct lb_group *g)
 	ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_groups), &key, g, BPF_ANY), 0);
 }
 
+void three_backends(struct lb_group *g, __u16 port)
+{
+	__u32 i;
+
+	memset(g, 0, sizeof(*g));
+	g->n_backends = 3;
+	for (i = 0; i < 3; i++) {
+		g->backends[i].addr = IP(10, 2, i + 1, 2);
+		g->backends[i].port = htons(port);
+		g->backends[i].weight = 1;
+		g->backends[i].target_id = i + 1;
+	}
+}
+
 void put_route(__u32 proxy_id, __be32 addr, __u32 cidr_len, __u32 group)
 {
 	struct lb_route_key k = {.prefixlen = 32 + cidr_len, .proxy_id = proxy_id, .addr = addr};

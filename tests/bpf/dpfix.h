@@ -10,6 +10,7 @@
 #include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <arpa/inet.h>
 #include <linux/types.h>
 #include <bpf/libbpf.h>
 
@@ -20,6 +21,9 @@
 #define CT_MAX 65536
 /* Stats ids the cases use are below this: reset_maps() zeroes their counters. */
 #define STATS_IDS 16
+
+/* An IPv4 address in network order from its four octets. */
+#define IP(a, b, c, d) htonl((__u32)(a) << 24 | (__u32)(b) << 16 | (__u32)(c) << 8 | (__u32)(d))
 
 extern struct lb_bpf *skel;
 /* Sizes of lb_ct and lb_syn; a suite may change them before dpfix_main(). */
@@ -42,6 +46,9 @@ void gstats_get(__u64 out[LB_G_MAX]);
 /* A listener on lo; @port host order. */
 void put_listener(__be32 addr, __u16 port, __u8 proto, __u32 proxy_id, __u32 group, __u32 flags);
 void put_group_def(__u32 key, const struct lb_group *g);
+/* @g: three backends 10.2.1.2, 10.2.2.2, 10.2.3.2 on @port (host order), weight 1 each,
+ * target ids 1-3. */
+void three_backends(struct lb_group *g, __u16 port);
 void put_route(__u32 proxy_id, __be32 addr, __u32 cidr_len, __u32 group);
 /*
  * The conntrack entry of direction @dir (ports host order), in lb_ct or lb_syn (flows not

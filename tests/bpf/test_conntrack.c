@@ -19,8 +19,6 @@
 #include "lb_select.h"
 #include "pktbuild.h"
 
-#define IP(a, b, c, d) htonl((__u32)(a) << 24 | (__u32)(b) << 16 | (__u32)(c) << 8 | (__u32)(d))
-
 #define F_SYN 0x02
 #define F_RST 0x04
 #define F_ACK 0x10
@@ -38,18 +36,9 @@ static struct lb_group group;
 
 static void setup(void)
 {
-	__u32 i;
-
 	vip = IP(10, 1, 0, 1);
 	reset_maps();
-	memset(&group, 0, sizeof(group));
-	group.n_backends = 3;
-	for (i = 0; i < 3; i++) {
-		group.backends[i].addr = IP(10, 2, i + 1, 2);
-		group.backends[i].port = htons(BPORT);
-		group.backends[i].weight = 1;
-		group.backends[i].target_id = i + 1;
-	}
+	three_backends(&group, BPORT);
 	put_listener(vip, VPORT, LB_PROTO_TCP, PROXY, GROUP, 0);
 	put_group_def(GROUP, &group);
 }

@@ -20,8 +20,7 @@
 #include "dpfix.h"
 #include "pktbuild.h"
 
-#define N(a)	       (sizeof(a) / sizeof((a)[0]))
-#define IP(a, b, c, d) htonl((__u32)(a) << 24 | (__u32)(b) << 16 | (__u32)(c) << 8 | (__u32)(d))
+#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 #define F_FIN 0x01
 #define F_SYN 0x02

@@ -25,10 +25,9 @@
 #include <bpf/bpf.h>
 
 #include "dpfix.h"
+#include "lb_counter_names.h"
 #include "lb_select.h"
 #include "pktbuild.h"
-
-#define IP(a, b, c, d) htonl((__u32)(a) << 24 | (__u32)(b) << 16 | (__u32)(c) << 8 | (__u32)(d))
 
 #define F_FIN 0x01
 #define F_SYN 0x02
@@ -49,37 +48,12 @@ static struct lb_group group;
 static const enum hook hooks[] = {XDP, TC_IN};
 static const char *const hook_name[] = {"end", "xdp", "tc", "tc ingress"};
 
-static const char *const gstat_name[LB_G_MAX] = {
-	[LB_G_PASS_NOT_IP] = "pass-not-ipv4",
-	[LB_G_PASS_MALFORMED] = "pass-malformed",
-	[LB_G_PASS_FRAGMENT] = "pass-fragment",
-	[LB_G_PASS_OTHER_L4] = "pass-other-l4",
-	[LB_G_PASS_NO_LISTENER] = "pass-no-listener",
-	[LB_G_PASS_STRAY_RST] = "pass-stray-rst",
-	[LB_G_DNAT] = "dnat",
-	[LB_G_SNAT] = "snat",
-	[LB_G_DROP_NO_BACKEND] = "drop-no-backend",
-	[LB_G_ERR_CT_INSERT] = "error-conntrack-insert",
-	[LB_G_CT_REUSED] = "conntrack-reused",
-	[LB_G_EVENTS_LOST] = "events-lost",
-	[LB_G_CT_CONFIRMED] = "conntrack-confirmed",
-};
-
 static void setup(void)
 {
-	__u32 i;
-
 	vip = IP(10, 1, 0, 1);
 	client = IP(198, 51, 100, 7);
 	reset_maps();
-	memset(&group, 0, sizeof(group));
-	group.n_backends = 3;
-	for (i = 0; i < 3; i++) {
-		group.backends[i].addr = IP(10, 2, i + 1, 2);
-		group.backends[i].port = htons(BPORT);
-		group.backends[i].weight = 1;
-		group.backends[i].target_id = i + 1;
-	}
+	three_backends(&group, BPORT);
 	put_group_def(GROUP, &group);
 	put_listener(vip, VPORT, LB_PROTO_TCP, PROXY, GROUP, 0);
 	put_listener(vip, VPORT, LB_PROTO_UDP, PROXY, GROUP, 0);
@@ -170,7 +144,7 @@ static bool run_case(const char *what, enum hook hook, const __u8 *in, size_t in
 		__u64 w = k == gstat ? 1 : 0;
 
 		ck_assert_msg(g1[k] - g0[k] == w, "%s (%s): counter %s grew by %llu, want %llu",
-			      what, hook_name[hook], gstat_name[k],
+			      what, hook_name[hook], lb_counters_global_name(k),
 			      (unsigned long long)(g1[k] - g0[k]), (unsigned long long)w);
 	}
 	return true;
