@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "access_log.h"
-#include "conn_events.h"
+#include "conn_fanout.h"
 #include "lb_addr.h"
 #include "lb_log.h"
 #include "lb_select.h"
-#include "rpc_methods.h"
+#include "methods.h"
 #include "weights.h"
 
 uint64_t lbd_uptime_ms(const struct lbd *l)

@@ -15,11 +15,11 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "conn_events.h"
+#include "conn_fanout.h"
 #include "counters.h"
 #include "lb_log.h"
 #include "lbd.h"
-#include "rpc_methods.h"
+#include "methods.h"
 #include "systemd.h"
 
 #define STATS_LOG_MS 10000

@@ -21,7 +21,7 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "rpc_server.h"
+#include "server.h"
 
 enum lb_drain_status {
 	LB_DRAIN_DRAINING = 0,

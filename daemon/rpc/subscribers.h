@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#include "rpc_server.h"
+#include "server.h"
 
 struct lb_subs {
 	size_t n, cap;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * splice.c - the front of the splicer: which mechanism a splicer uses, starting and ending
- * pairs, their statistics. The bytes themselves move in splice_copy.c (user space) and
+ * pairs, their statistics. The bytes themselves move in splice_pump.c (user space) and
  * splice_sockmap.c (kernel).
  */
 #include <errno.h>

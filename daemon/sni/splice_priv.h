@@ -3,7 +3,7 @@
  * splice_priv.h - what the three files of the splicer share; nothing outside them includes it.
  *
  *   splice.c          the front: splicers, starting a pair, ending it, statistics.
- *   splice_copy.c     the user-space pump: recv() into a buffer, send() to the peer, FIN and
+ *   splice_pump.c     the user-space pump: recv() into a buffer, send() to the peer, FIN and
  *                     reset propagation. Copy mode runs every byte through it; sockmap mode
  *                     runs the prefix and whatever reached user space before the kernel
  *                     took over, and still relies on it for end of stream.
@@ -89,7 +89,7 @@ void lb_splice_end(struct lb_splice *sp, int err);
 /* The last handle of ended @sp closed: run done unless it ran, free @sp (and the splicer). */
 void lb_splice_release(struct lb_splice *sp);
 
-/* splice_copy.c */
+/* splice_pump.c */
 
 /* Open @sp's libuv handles: 0 or a libuv error (close what opened with pump_close). */
 int lb_splice_pump_init(struct lb_splice *sp);

@@ -24,7 +24,7 @@
  * were already forwarded by the kernel before lbd sent the passed ones, the peer would get
  * them out of order. lbd cannot undo that, but it can tell: the verdict program counts what
  * it forwards, and lbd resets the pair (EPROTO) when the count moved before the passed
- * bytes were out (splice_copy.c, check_late()). It takes a client that sends in the
+ * bytes were out (splice_pump.c, check_late()). It takes a client that sends in the
  * microseconds after lbd finished the prefix without waiting for an answer. Step 1 leaves
  * a window as narrow: bytes arriving between the last read and the insertion stay in the
  * socket's own queue until the next skb makes the verdict program run; if lbd reads them

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rpc_methods.h - lbd's handlers for the methods of proto/lb_rpc.h, one per method id.
+ * methods.h - lbd's handlers for the methods of proto/lb_rpc.h, one per method id.
  *
  * A handler either fills *result (0) or describes an error in *e (negative return). The
  * dispatcher turns that into the JSON-RPC reply. Handlers of mutating methods build the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Dispatch, and the methods about the daemon itself: status, version, get-config, reload. */
-#include "rpc_methods.h"
+#include "methods.h"
 
 #include <errno.h>
 #include <stdarg.h>

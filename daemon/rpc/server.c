@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "rpc_server.h"
+#include "server.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "event_json.h"
+#include "conn_json.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

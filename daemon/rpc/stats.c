@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn_events.h"
+#include "conn_fanout.h"
 #include "counters.h"
 #include "lb_addr.h"
 #include "lb_log.h"
 #include "metrics.h"
-#include "rpc_methods.h"
+#include "methods.h"
 
 /* Open flows per proxy id and per target id, from one conntrack scan. */
 struct open_flows {

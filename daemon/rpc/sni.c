@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc_methods.h"
+#include "methods.h"
 
 static const struct lb_sni_route_cfg *find_route(const struct lb_proxy_cfg *p, const char *host)
 {

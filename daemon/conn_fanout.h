@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * conn_events.h - where lbd sends connection events (opened / closed, see event_json.h):
+ * conn_fanout.h - where lbd sends connection events (opened / closed, see conn_json.h):
  * clients of `stats` with "follow": true (notification "stats-event", one per event) and
  * the access log (settings.access-log, one line per closed connection).
  *

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "conn_events.h"
+#include "conn_fanout.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,11 +7,11 @@
 #include <time.h>
 
 #include "access_log.h"
-#include "event_json.h"
-#include "events.h"
+#include "conn_json.h"
+#include "event_ring.h"
 #include "lb_log.h"
 #include "lbd.h"
-#include "rpc_methods.h"
+#include "methods.h"
 
 static uint64_t clock_ns(clockid_t id)
 {

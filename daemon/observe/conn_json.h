@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * event_json.h - a connection event (struct lb_event) as the JSON object lbd sends to
+ * conn_json.h - a connection event (struct lb_event) as the JSON object lbd sends to
  * `stats --follow` subscribers and writes to the access log:
  *
  *   {"event": "opened"|"closed", "time": "2026-11-26T20:31:02.114Z", "proxy": "web",

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "events.h"
+#include "event_ring.h"
 
 #include <errno.h>
 #include <stdio.h>

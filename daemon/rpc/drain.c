@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "lb_addr.h"
-#include "rpc_methods.h"
+#include "methods.h"
 
 /*
  * Draining must leave every group of the proxy that holds the target some other target

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * events.h - the datapath's connection events (the lb_events BPF ring buffer), read on the
+ * event_ring.h - the datapath's connection events (the lb_events BPF ring buffer), read on the
  * libuv loop: the ring's epoll descriptor is polled like any socket and drained whenever
  * it is readable, so lbd never blocks on it and the programs never wait for lbd (a full
  * ring drops events and counts LB_G_EVENTS_LOST).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rpc_server.h - lbd's JSON-RPC endpoint on a Unix stream socket, on the libuv loop.
+ * server.h - lbd's JSON-RPC endpoint on a Unix stream socket, on the libuv loop.
  *
  * Framing, request validation (JSON, JSON-RPC shape, method, parameter schema) and peer
  * authorisation happen here; a valid call reaches the dispatch callback. Replies may be

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "lb_addr.h"
-#include "rpc_methods.h"
+#include "methods.h"
 
 int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cfg **p,
 			 uint32_t *addr, uint16_t *port, struct lbd_rpc_err *e)

@@ -11,7 +11,7 @@
 
 #include "lb_addr.h"
 #include "lb_log.h"
-#include "rpc_methods.h"
+#include "methods.h"
 
 static const char *str_param(json_t *params, const char *name)
 {

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "counters.h"
-#include "event_json.h"
+#include "conn_json.h"
 #include "lb_addr.h"
-#include "rpc_methods.h"
+#include "methods.h"
 
 #define CONNECTIONS_DEFAULT_LIMIT 100
 #define CONNECTIONS_MAX_LIMIT	  100000
