@@ -56,10 +56,6 @@ struct lbd {
 		uint64_t at_ns, cost_ns; /* when the last count of live flows ended, its cost */
 		int64_t count;
 	} live_scan; /* status's live-flow count, reused while recent (rpc_methods.c) */
-	/* The RPC call being handled, for handlers that stream or answer later. */
-	struct lb_rpc_client *call_client;
-	json_t *call_id;
-	bool call_deferred; /* the handler answers later: the dispatcher must not */
 	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t stats_timer;
 	uv_timer_t clock_timer; /* advances the datapath's clock (lb_dataplane_tick) */

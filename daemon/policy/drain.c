@@ -11,8 +11,8 @@
 #include "lb_log.h"
 
 struct waiter {
-	struct lb_rpc_client *c;
-	json_t *id;
+	const struct lb_drain_waiter *w;
+	void *arg;
 };
 
 struct drain {
@@ -83,11 +83,8 @@ static void finish_waiters(struct lb_drains *d, struct drain *x)
 	json_t *st = status_json(d, x);
 	size_t i;
 
-	for (i = 0; i < x->n_waiters; i++) {
-		lb_rpc_client_reply(x->waiters[i].c, x->waiters[i].id, json_incref(st));
-		lb_rpc_client_unref(x->waiters[i].c);
-		json_decref(x->waiters[i].id);
-	}
+	for (i = 0; i < x->n_waiters; i++)
+		x->waiters[i].w->done(x->waiters[i].arg, st);
 	json_decref(st);
 	free(x->waiters);
 	x->waiters = NULL;
@@ -169,8 +166,8 @@ static void check_all(struct lb_drains *d)
 		}
 		st = status_json(d, x);
 		for (w = 0; w < x->n_waiters; w++)
-			lb_rpc_client_send(x->waiters[w].c,
-					   lb_rpc_notification("drain-progress", json_incref(st)));
+			if (x->waiters[w].w->progress)
+				x->waiters[w].w->progress(x->waiters[w].arg, st);
 		json_decref(st);
 	}
 	free(proxies);
@@ -243,7 +240,7 @@ int lb_drains_start(struct lb_drains *d, const char *proxy, uint32_t addr, uint1
 }
 
 int lb_drains_wait(struct lb_drains *d, const char *proxy, uint32_t addr, uint16_t port,
-		   struct lb_rpc_client *c, json_t *id)
+		   const struct lb_drain_waiter *w, void *arg)
 {
 	struct drain *x = find(d, proxy, addr, port);
 	struct waiter *grown;
@@ -251,15 +248,18 @@ int lb_drains_wait(struct lb_drains *d, const char *proxy, uint32_t addr, uint16
 	if (!x)
 		return -ENOENT;
 	if (x->status != LB_DRAIN_DRAINING) {
-		lb_rpc_client_reply(c, id, status_json(d, x));
+		json_t *st = status_json(d, x);
+
+		w->done(arg, st);
+		json_decref(st);
 		return 0;
 	}
 	grown = realloc(x->waiters, (x->n_waiters + 1) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	x->waiters = grown;
-	x->waiters[x->n_waiters].c = lb_rpc_client_ref(c);
-	x->waiters[x->n_waiters].id = json_incref(id);
+	x->waiters[x->n_waiters].w = w;
+	x->waiters[x->n_waiters].arg = arg;
 	x->n_waiters++;
 	return 0;
 }
@@ -346,10 +346,9 @@ void lb_drains_free(struct lb_drains *d)
 	if (!d)
 		return;
 	for (i = 0; i < d->n; i++) {
-		for (w = 0; w < d->v[i].n_waiters; w++) {
-			lb_rpc_client_unref(d->v[i].waiters[w].c);
-			json_decref(d->v[i].waiters[w].id);
-		}
+		for (w = 0; w < d->v[i].n_waiters; w++)
+			if (d->v[i].waiters[w].w->drop)
+				d->v[i].waiters[w].w->drop(d->v[i].waiters[w].arg);
 		d->v[i].n_waiters = 0;
 	}
 	uv_close((uv_handle_t *)&d->timer, timer_closed);

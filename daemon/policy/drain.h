@@ -57,11 +57,22 @@ int lb_drains_start(struct lb_drains *d, const char *proxy, uint32_t addr, uint1
 		    uint32_t timeout_ms, json_t **status);
 
 /*
- * Reply to request @id of @c with the final status when the drain of the target ends, and
- * send it drain-progress notifications meanwhile. Returns 0 or -ENOENT.
+ * Someone waiting for a drain to end (lbctl drain --wait): @progress runs at every check
+ * while the drain goes on, @done once with its final status (the waiter is forgotten after
+ * it), @drop instead of @done when the drains are freed first. Statuses are borrowed.
+ */
+struct lb_drain_waiter {
+	void (*progress)(void *arg, json_t *status);
+	void (*done)(void *arg, json_t *status);
+	void (*drop)(void *arg);
+};
+
+/*
+ * Tell @w (with @arg) how the drain of the target goes; a drain that already ended calls
+ * done at once. Returns 0, -ENOENT (no such drain) or -ENOMEM.
  */
 int lb_drains_wait(struct lb_drains *d, const char *proxy, uint32_t addr, uint16_t port,
-		   struct lb_rpc_client *c, json_t *id);
+		   const struct lb_drain_waiter *w, void *arg);
 
 /*
  * Cancel (undrain): the target takes new flows again; waiters learn "cancelled".

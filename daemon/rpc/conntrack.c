@@ -112,7 +112,8 @@ static int collect_conn(const struct lb_flow_view *f, void *arg)
 	return 0;
 }
 
-int lbd_rpc_connections(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_connections(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			struct lbd_rpc_err *e)
 {
 	struct conn_query q = {.l = l, .limit = CONNECTIONS_DEFAULT_LIMIT};
 	struct lb_sweep_timeouts t = timeouts_of(l);
@@ -199,7 +200,8 @@ static int count_open(struct lbd *l, struct count_query *q, struct lbd_rpc_err *
 	return 0;
 }
 
-int lbd_rpc_connection_count(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_connection_count(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			     struct lbd_rpc_err *e)
 {
 	struct count_query q = {0};
 	json_t *per = json_object();
@@ -221,7 +223,8 @@ int lbd_rpc_connection_count(struct lbd *l, json_t *params, json_t **result, str
 	return 0;
 }
 
-int lbd_rpc_connection_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_connection_stats(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			     struct lbd_rpc_err *e)
 {
 	struct count_query q = {0};
 	struct lb_stats sum = {0};

@@ -72,6 +72,7 @@ void lbd_rpc_dispatch(void *ctx, struct lb_rpc_client *c, json_t *id, const stru
 {
 	struct lbd *l = ctx;
 	struct lbd_rpc_err e = {.code = LB_RPC_INTERNAL_ERROR};
+	struct lbd_call call = {.client = c, .id = id};
 	json_t *result = NULL;
 	int ret;
 
@@ -82,12 +83,7 @@ void lbd_rpc_dispatch(void *ctx, struct lb_rpc_client *c, json_t *id, const stru
 					  json_pack("{s:s}", "method", m->name));
 		return;
 	}
-	l->call_client = c;
-	l->call_id = id;
-	l->call_deferred = false;
-	ret = handlers[m->id](l, params, &result, &e);
-	l->call_client = NULL;
-	l->call_id = NULL;
+	ret = handlers[m->id](l, &call, params, &result, &e);
 	if (ret) {
 		if (m->mutates)
 			lb_info("rpc %s refused: %s", m->name, e.msg);
@@ -96,7 +92,7 @@ void lbd_rpc_dispatch(void *ctx, struct lb_rpc_client *c, json_t *id, const stru
 	}
 	if (m->mutates)
 		lb_info("rpc %s applied (uid %u)", m->name, (unsigned int)lb_rpc_client_uid(c));
-	if (l->call_deferred) {
+	if (call.deferred) {
 		json_decref(result);
 		return;
 	}
@@ -241,7 +237,8 @@ static json_t *hooks_json(struct lbd *l)
 	return arr;
 }
 
-int lbd_rpc_set_ingress(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_set_ingress(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			struct lbd_rpc_err *e)
 {
 	const char *mode = json_string_value(json_object_get(params, "mode"));
 	struct lb_config *next;
@@ -263,7 +260,8 @@ int lbd_rpc_set_ingress(struct lbd *l, json_t *params, json_t **result, struct l
 	return 0;
 }
 
-int lbd_rpc_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_status(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		   struct lbd_rpc_err *e)
 {
 	json_t *ifaces = json_array(), *proxies = json_array(), *r;
 	int64_t live = live_flows(l);
@@ -289,13 +287,15 @@ int lbd_rpc_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rp
 	return 0;
 }
 
-int lbd_rpc_version(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_version(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		    struct lbd_rpc_err *e)
 {
 	*result = json_pack("{s:s, s:i}", "version", LBD_VERSION, "abi", LB_ABI_VERSION);
 	return 0;
 }
 
-int lbd_rpc_get_config(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_get_config(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		       struct lbd_rpc_err *e)
 {
 	*result = lb_config_to_json(l->cfg);
 	if (!*result)
@@ -303,7 +303,8 @@ int lbd_rpc_get_config(struct lbd *l, json_t *params, json_t **result, struct lb
 	return 0;
 }
 
-int lbd_rpc_reload(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_reload(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		   struct lbd_rpc_err *e)
 {
 	char err[LB_ERR_MAX];
 	int ret = lbd_reload(l, err, sizeof(err));

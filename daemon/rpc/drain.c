@@ -2,6 +2,7 @@
 /* Drain methods: drain (optionally waiting), undrain, drain-status. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lb_addr.h"
@@ -40,7 +41,61 @@ static int check_not_last(struct lbd *l, const struct lb_proxy_cfg *p, uint32_t 
 	return 0;
 }
 
-int lbd_rpc_drain(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+/* A client of `drain` with "wait": progress notifications, then the reply. */
+struct drain_waiter {
+	struct lb_rpc_client *c;
+	json_t *id;
+};
+
+static void waiter_progress(void *arg, json_t *status)
+{
+	struct drain_waiter *w = arg;
+
+	lb_rpc_client_send(w->c, lb_rpc_notification("drain-progress", json_incref(status)));
+}
+
+static void waiter_drop(void *arg)
+{
+	struct drain_waiter *w = arg;
+
+	lb_rpc_client_unref(w->c);
+	json_decref(w->id);
+	free(w);
+}
+
+static void waiter_done(void *arg, json_t *status)
+{
+	struct drain_waiter *w = arg;
+
+	lb_rpc_client_reply(w->c, w->id, json_incref(status));
+	waiter_drop(w);
+}
+
+static const struct lb_drain_waiter rpc_waiter = {
+	.progress = waiter_progress,
+	.done = waiter_done,
+	.drop = waiter_drop,
+};
+
+/* Reply when the drain of the target ends (and notify progress meanwhile). 0 or -ENOMEM. */
+static int wait_for(struct lbd *l, struct lbd_call *call, const char *proxy, uint32_t addr,
+		    uint16_t port)
+{
+	struct drain_waiter *w = calloc(1, sizeof(*w));
+	int ret;
+
+	if (!w)
+		return -ENOMEM;
+	w->c = lb_rpc_client_ref(call->client);
+	w->id = json_incref(call->id);
+	ret = lb_drains_wait(l->drains, proxy, addr, port, &rpc_waiter, w);
+	if (ret)
+		waiter_drop(w);
+	return ret;
+}
+
+int lbd_rpc_drain(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		  struct lbd_rpc_err *e)
 {
 	json_t *tmo = json_object_get(params, "timeout-ms"), *status = NULL;
 	uint32_t timeout = l->cfg->settings.default_drain_timeout_ms;
@@ -67,11 +122,11 @@ int lbd_rpc_drain(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc
 	if (ret)
 		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "cannot start the drain: %s",
 				    strerror(-ret));
-	if (json_is_true(json_object_get(params, "wait")) && l->call_id) {
+	if (json_is_true(json_object_get(params, "wait")) && call->id) {
 		json_decref(status);
-		if (lb_drains_wait(l->drains, p->name, addr, port, l->call_client, l->call_id))
+		if (wait_for(l, call, p->name, addr, port))
 			return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
-		l->call_deferred = true;
+		call->deferred = true;
 		*result = NULL;
 		return 0;
 	}
@@ -79,7 +134,8 @@ int lbd_rpc_drain(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc
 	return 0;
 }
 
-int lbd_rpc_undrain(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_undrain(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		    struct lbd_rpc_err *e)
 {
 	const struct lb_proxy_cfg *p;
 	enum lb_drain_status prev;
@@ -99,7 +155,8 @@ int lbd_rpc_undrain(struct lbd *l, json_t *params, json_t **result, struct lbd_r
 	return 0;
 }
 
-int lbd_rpc_drain_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_drain_status(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			 struct lbd_rpc_err *e)
 {
 	const char *proxy = json_string_value(json_object_get(params, "proxy"));
 	const char *target = json_string_value(json_object_get(params, "target"));

@@ -33,7 +33,8 @@ int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cf
 			    "proxy \"%s\" has no target %s", name, target);
 }
 
-int lbd_rpc_health(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_health(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		   struct lbd_rpc_err *e)
 {
 	const char *only = json_string_value(json_object_get(params, "proxy"));
 	json_t *arr = json_array();
@@ -53,7 +54,7 @@ int lbd_rpc_health(struct lbd *l, json_t *params, json_t **result, struct lbd_rp
 						     "groups", lbd_weights_json(l, p)));
 	}
 	if (json_is_true(json_object_get(params, "follow")) &&
-	    lb_subs_add(&l->health_subs, l->call_client)) {
+	    lb_subs_add(&l->health_subs, call->client)) {
 		json_decref(arr);
 		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
 	}
@@ -61,7 +62,8 @@ int lbd_rpc_health(struct lbd *l, json_t *params, json_t **result, struct lbd_rp
 	return 0;
 }
 
-int lbd_rpc_set_target_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_set_target_status(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			      struct lbd_rpc_err *e)
 {
 	const char *status = json_string_value(json_object_get(params, "status"));
 	const struct lb_proxy_cfg *p;
@@ -87,7 +89,8 @@ int lbd_rpc_set_target_status(struct lbd *l, json_t *params, json_t **result, st
 	return 0;
 }
 
-int lbd_rpc_force_check(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_force_check(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			struct lbd_rpc_err *e)
 {
 	const struct lb_proxy_cfg *p;
 	char tgt[LB_TARGET_STR_MAX];
@@ -117,14 +120,14 @@ static int set_checks(struct lbd *l, bool on, json_t **result, struct lbd_rpc_er
 	return 0;
 }
 
-int lbd_rpc_enable_health_checks(struct lbd *l, json_t *params, json_t **result,
-				 struct lbd_rpc_err *e)
+int lbd_rpc_enable_health_checks(struct lbd *l, struct lbd_call *call, json_t *params,
+				 json_t **result, struct lbd_rpc_err *e)
 {
 	return set_checks(l, true, result, e);
 }
 
-int lbd_rpc_disable_health_checks(struct lbd *l, json_t *params, json_t **result,
-				  struct lbd_rpc_err *e)
+int lbd_rpc_disable_health_checks(struct lbd *l, struct lbd_call *call, json_t *params,
+				  json_t **result, struct lbd_rpc_err *e)
 {
 	return set_checks(l, false, result, e);
 }

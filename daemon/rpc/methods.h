@@ -20,8 +20,15 @@ struct lbd_rpc_err {
 	json_t *data; /* owned; may be NULL */
 };
 
-typedef int (*lbd_rpc_handler)(struct lbd *l, json_t *params, json_t **result,
-			       struct lbd_rpc_err *e);
+/* One call being handled: who asked, under which id, and whether the reply comes later. */
+struct lbd_call {
+	struct lb_rpc_client *client;
+	json_t *id;    /* NULL for a notification: no reply is sent */
+	bool deferred; /* set by a handler that replies later itself (drain --wait) */
+};
+
+typedef int (*lbd_rpc_handler)(struct lbd *l, struct lbd_call *call, json_t *params,
+			       json_t **result, struct lbd_rpc_err *e);
 
 /* Does lbd handle method @id? (A unit test checks every method of the table.) */
 bool lbd_rpc_has_handler(enum lb_method_id id);
@@ -55,33 +62,46 @@ int lbd_rpc_apply(struct lbd *l, struct lb_config *next, struct lbd_rpc_err *e);
 const char *lbd_proxy_name(const struct lbd *l, uint32_t id);
 
 /* Handlers, by file. */
-int lbd_rpc_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_version(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_get_config(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_reload(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_status(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		   struct lbd_rpc_err *e);
+int lbd_rpc_version(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		    struct lbd_rpc_err *e);
+int lbd_rpc_get_config(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		       struct lbd_rpc_err *e);
+int lbd_rpc_reload(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		   struct lbd_rpc_err *e);
 
 /* rpc_proxies.c */
-int lbd_rpc_list_proxies(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_add_proxy(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_remove_proxy(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_add_source_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_add_source_routes(struct lbd *l, json_t *params, json_t **result,
+int lbd_rpc_list_proxies(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			 struct lbd_rpc_err *e);
+int lbd_rpc_add_proxy(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		      struct lbd_rpc_err *e);
+int lbd_rpc_remove_proxy(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			 struct lbd_rpc_err *e);
+int lbd_rpc_add_source_route(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			     struct lbd_rpc_err *e);
+int lbd_rpc_add_source_routes(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
 			      struct lbd_rpc_err *e);
-int lbd_rpc_remove_source_route(struct lbd *l, json_t *params, json_t **result,
-				struct lbd_rpc_err *e);
-int lbd_rpc_list_source_routes(struct lbd *l, json_t *params, json_t **result,
-			       struct lbd_rpc_err *e);
-int lbd_rpc_attach_interfaces(struct lbd *l, json_t *params, json_t **result,
+int lbd_rpc_remove_source_route(struct lbd *l, struct lbd_call *call, json_t *params,
+				json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_list_source_routes(struct lbd *l, struct lbd_call *call, json_t *params,
+			       json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_attach_interfaces(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
 			      struct lbd_rpc_err *e);
-int lbd_rpc_detach_interfaces(struct lbd *l, json_t *params, json_t **result,
+int lbd_rpc_detach_interfaces(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
 			      struct lbd_rpc_err *e);
-int lbd_rpc_set_ingress(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_set_weights(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_set_ingress(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			struct lbd_rpc_err *e);
+int lbd_rpc_set_weights(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			struct lbd_rpc_err *e);
 
 /* rpc_conntrack.c */
-int lbd_rpc_connections(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_connection_count(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_connection_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_connections(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			struct lbd_rpc_err *e);
+int lbd_rpc_connection_count(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			     struct lbd_rpc_err *e);
+int lbd_rpc_connection_stats(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			     struct lbd_rpc_err *e);
 
 /*
  * The "target" parameter as (addr, port) of a target of @p; fails with -32602 when it is
@@ -91,30 +111,42 @@ int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cf
 			 uint32_t *addr, uint16_t *port, struct lbd_rpc_err *e);
 
 /* rpc_health.c */
-int lbd_rpc_health(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_set_target_status(struct lbd *l, json_t *params, json_t **result,
+int lbd_rpc_health(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		   struct lbd_rpc_err *e);
+int lbd_rpc_set_target_status(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
 			      struct lbd_rpc_err *e);
-int lbd_rpc_force_check(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_enable_health_checks(struct lbd *l, json_t *params, json_t **result,
-				 struct lbd_rpc_err *e);
-int lbd_rpc_disable_health_checks(struct lbd *l, json_t *params, json_t **result,
-				  struct lbd_rpc_err *e);
+int lbd_rpc_force_check(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			struct lbd_rpc_err *e);
+int lbd_rpc_enable_health_checks(struct lbd *l, struct lbd_call *call, json_t *params,
+				 json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_disable_health_checks(struct lbd *l, struct lbd_call *call, json_t *params,
+				  json_t **result, struct lbd_rpc_err *e);
 
 /* rpc_drain.c */
-int lbd_rpc_drain(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_undrain(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_drain_status(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_drain(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		  struct lbd_rpc_err *e);
+int lbd_rpc_undrain(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		    struct lbd_rpc_err *e);
+int lbd_rpc_drain_status(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			 struct lbd_rpc_err *e);
 
 /* rpc_sni.c */
-int lbd_rpc_add_sni_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_remove_sni_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_list_sni_routes(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_add_sni_route(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			  struct lbd_rpc_err *e);
+int lbd_rpc_remove_sni_route(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			     struct lbd_rpc_err *e);
+int lbd_rpc_list_sni_routes(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			    struct lbd_rpc_err *e);
 
 /* rpc_stats.c */
-int lbd_rpc_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_enable_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_disable_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
-int lbd_rpc_metrics(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e);
+int lbd_rpc_stats(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		  struct lbd_rpc_err *e);
+int lbd_rpc_enable_stats(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			 struct lbd_rpc_err *e);
+int lbd_rpc_disable_stats(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			  struct lbd_rpc_err *e);
+int lbd_rpc_metrics(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		    struct lbd_rpc_err *e);
 
 /*
  * The Prometheus text of every proxy (metrics.h) for lbd @ctx, as the metrics listener's

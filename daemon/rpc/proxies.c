@@ -46,7 +46,8 @@ static json_t *proxy_json(struct lbd *l, const struct lb_proxy_cfg *p)
 	return j;
 }
 
-int lbd_rpc_list_proxies(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_list_proxies(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			 struct lbd_rpc_err *e)
 {
 	json_t *arr = json_array();
 	size_t i;
@@ -57,7 +58,8 @@ int lbd_rpc_list_proxies(struct lbd *l, json_t *params, json_t **result, struct 
 	return 0;
 }
 
-int lbd_rpc_add_proxy(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_add_proxy(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		      struct lbd_rpc_err *e)
 {
 	struct lb_proxy_cfg pc = {0}, *grown;
 	struct lb_config *next;
@@ -88,7 +90,8 @@ int lbd_rpc_add_proxy(struct lbd *l, json_t *params, json_t **result, struct lbd
 	return 0;
 }
 
-int lbd_rpc_remove_proxy(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_remove_proxy(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			 struct lbd_rpc_err *e)
 {
 	const char *name = str_param(params, "proxy");
 	struct lb_config *next;
@@ -166,7 +169,8 @@ static int apply_with_routes(struct lbd *l, const char *name, const struct lb_ro
 	return lbd_rpc_apply(l, next, e);
 }
 
-int lbd_rpc_add_source_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_add_source_route(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			     struct lbd_rpc_err *e)
 {
 	const char *name = str_param(params, "proxy");
 	struct lb_route_cfg route = {0};
@@ -308,7 +312,8 @@ static void batch_error_path(struct lbd_rpc_err *e, size_t proxy_at, size_t n_be
 	e->data = lbd_rpc_path_of(e->msg);
 }
 
-int lbd_rpc_add_source_routes(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_add_source_routes(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			      struct lbd_rpc_err *e)
 {
 	const char *name = str_param(params, "proxy");
 	json_t *routes = json_object_get(params, "routes"), *j;
@@ -344,8 +349,8 @@ free_add:
 	return ret;
 }
 
-int lbd_rpc_remove_source_route(struct lbd *l, json_t *params, json_t **result,
-				struct lbd_rpc_err *e)
+int lbd_rpc_remove_source_route(struct lbd *l, struct lbd_call *call, json_t *params,
+				json_t **result, struct lbd_rpc_err *e)
 {
 	const char *name = str_param(params, "proxy");
 	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
@@ -389,8 +394,8 @@ static json_t *source_route_at(const struct lb_proxy_cfg *p, size_t i)
 	return route_json(p->name, &p->routes[i]);
 }
 
-int lbd_rpc_list_source_routes(struct lbd *l, json_t *params, json_t **result,
-			       struct lbd_rpc_err *e)
+int lbd_rpc_list_source_routes(struct lbd *l, struct lbd_call *call, json_t *params,
+			       json_t **result, struct lbd_rpc_err *e)
 {
 	return lbd_rpc_list_routes(l, params, n_source_routes, source_route_at, result, e);
 }
@@ -494,12 +499,14 @@ static int change_interfaces(struct lbd *l, json_t *params, bool add, json_t **r
 	return 0;
 }
 
-int lbd_rpc_attach_interfaces(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_attach_interfaces(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			      struct lbd_rpc_err *e)
 {
 	return change_interfaces(l, params, true, result, e);
 }
 
-int lbd_rpc_detach_interfaces(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_detach_interfaces(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			      struct lbd_rpc_err *e)
 {
 	return change_interfaces(l, params, false, result, e);
 }
@@ -533,7 +540,8 @@ static int same_members(const struct lb_group_cfg *cur, const struct lb_group_cf
 	return 0;
 }
 
-int lbd_rpc_set_weights(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_set_weights(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			struct lbd_rpc_err *e)
 {
 	const char *name = str_param(params, "proxy");
 	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);

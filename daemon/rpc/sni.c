@@ -35,7 +35,8 @@ static int hostname_param(json_t *params, struct lb_sni_route_cfg *r, struct lbd
 	return 0;
 }
 
-int lbd_rpc_add_sni_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_add_sni_route(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			  struct lbd_rpc_err *e)
 {
 	const char *name = json_string_value(json_object_get(params, "proxy"));
 	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
@@ -73,7 +74,8 @@ int lbd_rpc_add_sni_route(struct lbd *l, json_t *params, json_t **result, struct
 	return 0;
 }
 
-int lbd_rpc_remove_sni_route(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_remove_sni_route(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			     struct lbd_rpc_err *e)
 {
 	const char *name = json_string_value(json_object_get(params, "proxy"));
 	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
@@ -115,7 +117,8 @@ static json_t *sni_route_at(const struct lb_proxy_cfg *p, size_t i)
 	return route_json(p->name, &p->sni_routes[i]);
 }
 
-int lbd_rpc_list_sni_routes(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_list_sni_routes(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			    struct lbd_rpc_err *e)
 {
 	return lbd_rpc_list_routes(l, params, n_sni_routes, sni_route_at, result, e);
 }

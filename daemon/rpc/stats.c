@@ -216,7 +216,8 @@ fail:
 	return NULL;
 }
 
-int lbd_rpc_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_stats(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		  struct lbd_rpc_err *e)
 {
 	const char *only = json_string_value(json_object_get(params, "proxy"));
 
@@ -227,7 +228,7 @@ int lbd_rpc_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc
 		return -1;
 	/* The subscription starts with the reply: no event is lost between the two. */
 	if (json_is_true(json_object_get(params, "follow")) &&
-	    lb_subs_add(&l->stats_subs, l->call_client)) {
+	    lb_subs_add(&l->stats_subs, call->client)) {
 		json_decref(*result);
 		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
 	}
@@ -248,19 +249,22 @@ static int set_stats(struct lbd *l, bool on, json_t **result, struct lbd_rpc_err
 	return 0;
 }
 
-int lbd_rpc_enable_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_enable_stats(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			 struct lbd_rpc_err *e)
 {
 	(void)params;
 	return set_stats(l, true, result, e);
 }
 
-int lbd_rpc_disable_stats(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_disable_stats(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			  struct lbd_rpc_err *e)
 {
 	(void)params;
 	return set_stats(l, false, result, e);
 }
 
-int lbd_rpc_metrics(struct lbd *l, json_t *params, json_t **result, struct lbd_rpc_err *e)
+int lbd_rpc_metrics(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		    struct lbd_rpc_err *e)
 {
 	json_t *stats = stats_json(l, NULL, e);
 	char *text;

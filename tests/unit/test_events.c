@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event_json.h"
+#include "conn_json.h"
 #include "sweep.h"
 
 #define NSEC 1000000000ull

@@ -3,7 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 
-#include "rpc_methods.h"
+#include "methods.h"
 
 START_TEST(test_every_method_has_a_handler)
 {
