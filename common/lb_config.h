@@ -230,6 +230,12 @@ const char *lb_splice_mode_name(enum lb_splice_mode m);
 int lb_sni_hostname_parse(const char *text, struct lb_sni_route_cfg *r, char *err, size_t errlen);
 
 /*
+ * How group @i of @p is named in replies and events: "default", the source route's CIDR,
+ * or "sni:HOSTNAME". Writes into @buf (at least LB_SNI_NAME_MAX + 5 bytes) and returns it.
+ */
+const char *lb_proxy_group_label(const struct lb_proxy_cfg *p, size_t i, char *buf, size_t len);
+
+/*
  * The SNI route of @p whose hostname matches @name (lowercase): an exact match first,
  * else the wildcard with the longest suffix. NULL when none matches.
  */

@@ -135,3 +135,51 @@ int lb_idmap_clone(struct lb_idmap *dst, const struct lb_idmap *src)
 	dst->n = src->n;
 	return 0;
 }
+
+struct load_ctx {
+	const uint8_t *keys;
+	size_t key_size;
+};
+
+/* By key, then by position: the first of repeated keys sorts first. */
+static int cmp_load(const void *a, const void *b, void *arg)
+{
+	const struct load_ctx *c = arg;
+	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+	int r = memcmp(c->keys + ia * c->key_size, c->keys + ib * c->key_size, c->key_size);
+
+	return r ? r : (ia > ib) - (ia < ib);
+}
+
+/*
+ * Sorted, not inserted one by one: a restart adopting 65,536 route groups would otherwise
+ * move keys about 10^9 times.
+ */
+int lb_idmap_load(struct lb_idmap *m, const void *keys, const uint32_t *ids, size_t n)
+{
+	struct load_ctx c = {keys, m->key_size};
+	size_t *order = malloc((n ? n : 1) * sizeof(*order)), i, k = 0;
+
+	lb_idmap_release(m);
+	m->keys = malloc((n ? n : 1) * m->key_size);
+	m->ids = malloc((n ? n : 1) * sizeof(*m->ids));
+	if (!order || !m->keys || !m->ids) {
+		free(order);
+		lb_idmap_release(m);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if (ids[i] < m->max_ids)
+			order[k++] = i;
+	qsort_r(order, k, sizeof(*order), cmp_load, &c);
+	for (i = 0; i < k; i++) {
+		const uint8_t *key = (const uint8_t *)keys + order[i] * m->key_size;
+
+		if (m->n && !memcmp(m->keys + (m->n - 1) * m->key_size, key, m->key_size))
+			continue;
+		memcpy(m->keys + m->n * m->key_size, key, m->key_size);
+		m->ids[m->n++] = ids[order[i]];
+	}
+	free(order);
+	return 0;
+}

@@ -38,6 +38,13 @@ int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *id
 /* Make @dst an independent copy of @src (dst must be released or fresh). 0 or -ENOMEM. */
 int lb_idmap_clone(struct lb_idmap *dst, const struct lb_idmap *src);
 
+/*
+ * Load @m with exactly these @n (key, id) pairs, as read back from somewhere that held
+ * them (the pinned maps of a previous lbd): ids beyond max_ids are skipped and of
+ * repeated keys the first pair wins. 0 or -ENOMEM (the map is then empty).
+ */
+int lb_idmap_load(struct lb_idmap *m, const void *keys, const uint32_t *ids, size_t n);
+
 /* The id of @key, or -1 when the map does not hold it. */
 int64_t lb_idmap_find(const struct lb_idmap *m, const void *key);
 
