@@ -11,7 +11,6 @@
 #include "event_ring.h"
 #include "lb_log.h"
 #include "lbd.h"
-#include "methods.h"
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -25,31 +24,28 @@ static uint64_t clock_ns(clockid_t id)
 static void on_event(void *arg, const struct lb_event *ev)
 {
 	struct lbd *l = arg;
+	bool followed = l->notify.flows_wanted && l->notify.flows_wanted(l->notify.ctx);
+	bool logged = l->access_log && ev->type == LB_EV_CLOSED;
 	json_t *j;
 
 	/* Events emitted just before stats were disabled are still in the ring: drop them. */
-	if (!l->cfg->settings.stats_enabled)
-		return;
-	if (!l->stats_subs.n && !(l->access_log && ev->type == LB_EV_CLOSED))
+	if (!l->cfg->settings.stats_enabled || (!followed && !logged))
 		return;
 	j = lb_event_json(ev, lbd_proxy_name(l, ev->proxy_id), clock_ns(CLOCK_MONOTONIC_COARSE),
 			  clock_ns(CLOCK_REALTIME));
 	if (!j)
 		return;
-	if (l->stats_subs.n) {
-		l->events_missed += lb_subs_broadcast_lossy(&l->stats_subs, "stats-event", j,
-							    LBD_EVENTS_MAX_QUEUED);
-		l->events_sent++;
-	}
-	if (l->access_log && ev->type == LB_EV_CLOSED)
+	if (followed && l->notify.flow)
+		l->notify.flow(l->notify.ctx, j);
+	if (logged)
 		lb_access_log_write(l->access_log, j);
 	json_decref(j);
 }
 
 int lbd_events_start(struct lbd *l, char *err, size_t errlen)
 {
-	l->events =
-		lb_events_start(l->loop, lb_dataplane_fd_events(l->dp), on_event, l, err, errlen);
+	l->events = lb_event_ring_start(l->loop, lb_dataplane_fd_events(l->dp), on_event, l, err,
+					errlen);
 	if (!l->events)
 		return -EIO;
 	lb_sweeper_on_close(l->sweeper, on_event, l);
@@ -88,17 +84,14 @@ int lbd_events_reopen_log(struct lbd *l, char *err, size_t errlen)
 		return 0;
 	/* Lines of events already in the ring belong in the old file. */
 	if (l->events)
-		lb_events_drain(l->events);
+		lb_event_ring_drain(l->events);
 	return lb_access_log_reopen(l->access_log, err, errlen);
 }
 
 json_t *lbd_events_status(struct lbd *l)
 {
-	json_t *o =
-		json_pack("{s:b, s:I, s:I, s:I, s:I}", "enabled", l->cfg->settings.stats_enabled,
-			  "subscribers", (json_int_t)lb_subs_count(&l->stats_subs), "read",
-			  (json_int_t)lb_events_read(l->events), "sent", (json_int_t)l->events_sent,
-			  "missed-by-slow-subscribers", (json_int_t)l->events_missed);
+	json_t *o = json_pack("{s:b, s:I}", "enabled", l->cfg->settings.stats_enabled, "read",
+			      (json_int_t)lb_event_ring_read(l->events));
 
 	if (o && l->access_log)
 		json_object_set_new(
@@ -112,10 +105,9 @@ json_t *lbd_events_status(struct lbd *l)
 void lbd_events_stop(struct lbd *l)
 {
 	if (l->events)
-		lb_events_drain(l->events);
-	lb_events_stop(l->events);
+		lb_event_ring_drain(l->events);
+	lb_event_ring_stop(l->events);
 	l->events = NULL;
-	lb_subs_release(&l->stats_subs);
 	lb_access_log_close(l->access_log);
 	l->access_log = NULL;
 }

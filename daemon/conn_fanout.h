@@ -1,20 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * conn_fanout.h - where lbd sends connection events (opened / closed, see conn_json.h):
- * clients of `stats` with "follow": true (notification "stats-event", one per event) and
- * the access log (settings.access-log, one line per closed connection).
+ * to whoever follows them (struct lbd_notify: the RPC layer's `stats --follow` clients)
+ * and to the access log (settings.access-log, one line per closed connection). They come
+ * from the datapath's ring buffer and from the sweeper (flows that end silently).
  *
  * Events exist while stats are enabled (settings.stats-enabled, enable-stats,
- * disable-stats): the flag is the datapath's lb_events_on. A subscriber that has more than
- * LBD_EVENTS_MAX_QUEUED bytes unread misses events (counted) instead of slowing lbd down.
+ * disable-stats): the flag is the datapath's lb_events_on.
  */
-#ifndef LBD_CONN_EVENTS_H
-#define LBD_CONN_EVENTS_H
+#ifndef LBD_CONN_FANOUT_H
+#define LBD_CONN_FANOUT_H
 
 #include <jansson.h>
 #include <stddef.h>
-
-#define LBD_EVENTS_MAX_QUEUED (1024 * 1024)
 
 struct lbd;
 struct lb_access_log;
@@ -36,10 +34,10 @@ void lbd_events_commit(struct lbd *l, struct lb_access_log *fresh);
 /* Reopen the access log (SIGHUP, reload: logrotate moved it). 0 or -errno with @err. */
 int lbd_events_reopen_log(struct lbd *l, char *err, size_t errlen);
 
-/* {"enabled", "subscribers", "read", "sent", "missed-by-slow-subscribers", "access-log"...} */
+/* {"enabled", "read", "access-log": {"path", "lines", "failed"} when one is open}. */
 json_t *lbd_events_status(struct lbd *l);
 
 /* Stop reading events and close the access log. */
 void lbd_events_stop(struct lbd *l);
 
-#endif /* LBD_CONN_EVENTS_H */
+#endif /* LBD_CONN_FANOUT_H */

@@ -3,9 +3,17 @@
  * lbd.h - the daemon's state and the one way to change it.
  *
  * Every change, from the configuration file at start, a reload, SIGHUP or an RPC method,
- * goes through lbd_apply(): the new configuration is validated whole, applied to the
- * datapath as a diff, and only then becomes the running one. A refused change leaves
- * maps, attachments and the running configuration exactly as they were.
+ * goes through lbd_apply(): the new configuration is validated whole, its effective state
+ * (policy/model.h) is built once, applied to the datapath as a diff, and only then do the
+ * configuration and its model become the running ones. A refused change leaves maps,
+ * attachments, ids and the running configuration exactly as they were.
+ *
+ * A verdict that changes (a health check, a drain, set-target-status) recomposes the
+ * effective weights of its proxy's groups in the running model and rewrites those groups
+ * only (lbd_policy_changed()).
+ *
+ * Below the RPC layer: lbd knows nothing of clients. What it has to tell (health events,
+ * weights-updated, connection events) goes out through struct lbd_notify.
  */
 #ifndef LBD_LBD_H
 #define LBD_LBD_H
@@ -13,53 +21,59 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/un.h>
+#include <jansson.h>
 #include <uv.h>
 
 #include "args.h"
 #include "dataplane.h"
-#include "event_ring.h"
 #include "drain.h"
+#include "event_ring.h"
 #include "health.h"
 #include "ifaddr.h"
 #include "lb_config.h"
 #include "mapsync.h"
 #include "metrics_http.h"
-#include "server.h"
+#include "model.h"
 #include "sni.h"
 #include "splice.h"
-#include "subscribers.h"
 #include "sweep.h"
+
+/*
+ * Where lbd's notifications go (the RPC layer's streams); any member may be NULL.
+ * @health gets target-healthy, target-unhealthy and weights-updated events; @flows_wanted
+ * says whether anyone follows connection events now, and @flow gets each of them.
+ * Events are borrowed.
+ */
+struct lbd_notify {
+	void (*health)(void *ctx, json_t *event);
+	bool (*flows_wanted)(void *ctx);
+	void (*flow)(void *ctx, json_t *event);
+	void *ctx;
+};
 
 struct lbd {
 	uv_loop_t *loop;
 	struct lbd_args args;
-	struct lb_config *cfg; /* the running configuration */
-	struct lb_dataplane *dp;
-	struct lb_ids ids;
+	struct lb_config *cfg;	 /* the running configuration */
+	struct lb_model *model;	 /* its effective state: ids, effective weights */
+	struct lb_ids adopted;	 /* the ids of an adopted datapath, until the first model */
+	struct lb_dataplane *dp; /* programs, maps, attachments */
+	struct lb_mapsync *maps; /* writes models to the maps */
 	struct lb_ifaddr_table addrs;
 	struct lb_ifwatch *ifwatch;
-	struct lb_sweeper *sweeper;
-	struct lb_rpc_server *rpc;
+	struct lb_sweeper *sweeper; /* conntrack expiry, and the one live-flow count */
 	struct lb_health *health;
 	struct lb_drains *drains;
 	struct lb_splicer *splicer;	  /* moves bytes of SNI-routed connections */
 	struct lb_sni *sni;		  /* the SNI acceptors */
-	struct lb_subs health_subs;	  /* clients following health events */
-	struct lb_subs stats_subs;	  /* clients following connection events */
-	struct lb_events *events;	  /* the datapath's event ring, read on the loop */
+	struct lb_event_ring *events;	  /* the datapath's connection events, read on the loop */
 	struct lb_access_log *access_log; /* settings.access-log, when set */
-	uint64_t events_sent;		  /* events sent to subscribers */
-	uint64_t events_missed;		  /* ... and missed by subscribers too slow to read */
 	struct lb_metrics_http *metrics;  /* settings.metrics-listen, when set */
-	json_t *last_weights;		  /* proxy name -> digest of its weights as last sent */
-	struct {
-		uint64_t at_ns, cost_ns; /* when the last count of live flows ended, its cost */
-		int64_t count;
-	} live_scan; /* status's live-flow count, reused while recent (rpc_methods.c) */
+	struct lbd_notify notify;
+	json_t *last_weights; /* proxy name -> digest of its weights as last announced */
 	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t stats_timer;
 	uv_timer_t clock_timer; /* advances the datapath's clock (lb_dataplane_tick) */
-	bool stats_timer_on;
 	uint64_t started_ms;
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -79,37 +93,38 @@ int lbd_reload(struct lbd *l, char *err, size_t errlen);
 int lbd_resync(struct lbd *l);
 
 /*
- * The effective weights of group @g of proxy @p (the one weight composer: configured
- * weight x health x recovery step x drain). Writes g->n entries to @out.
+ * A verdict of @proxy's targets changed (health, drain, override): recompose its groups,
+ * rewrite the ones that changed, announce weights-updated. For struct lb_health and
+ * struct lb_drains (@ctx is the struct lbd).
  */
-void lbd_compose_group(void *l, const struct lb_proxy_cfg *p, const struct lb_group_cfg *g,
-		       uint16_t *out);
+void lbd_policy_changed(void *ctx, const char *proxy);
 
-/* "default", the source route's CIDR, or "sni:HOSTNAME" for group @i of @p. */
-const char *lbd_group_label(const struct lb_proxy_cfg *p, size_t i, char *buf, size_t len);
+/* A target-healthy / target-unhealthy event, for struct lb_health. */
+void lbd_on_health_event(void *ctx, json_t *event);
 
-/*
- * The groups of @p with configured and effective weights:
- * [{"source": "default"|CIDR, "targets": [{"target", "configured-weight",
- * "effective-weight"}]}]. New reference.
- */
-json_t *lbd_weights_json(struct lbd *l, const struct lb_proxy_cfg *p);
+/* Open flows per target, for struct lb_drains (drain.h's lb_drain_count_fn). */
+int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const uint32_t *addrs,
+		    const uint16_t *ports, uint32_t *counts);
 
-/* The SNI acceptor's choice of target (sni.h's lb_sni_choose_fn). */
+/* The SNI acceptor's choice of target (sni.h's lb_sni_choose_fn), read from the model. */
 int lbd_sni_choose(void *ctx, const char *proxy, const char *name, uint32_t client_addr,
 		   uint16_t client_port, uint32_t listener_addr, uint16_t listener_port,
 		   struct lb_sni_choice *out);
 
-/* Health and drain callbacks: re-sync the weights of @proxy, tell subscribers. */
-void lbd_on_health_changed(void *ctx, const char *proxy);
-int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const uint32_t *addrs,
-		    const uint16_t *ports, uint32_t *counts);
-void lbd_on_health_event(void *ctx, json_t *event);
+/*
+ * Live flows per proxy and per target (the sweeper's snapshot, sweep.h): @fresh for a
+ * reply to a request (a fraction of a second old), else the last sweep's (/metrics, logs).
+ * NULL with errno when conntrack cannot be read.
+ */
+const struct lb_live *lbd_live(struct lbd *l, bool fresh);
 
 /* Milliseconds since lbd started. */
 uint64_t lbd_uptime_ms(const struct lbd *l);
 
 /* The running proxy called @name, or NULL. */
 struct lb_proxy_cfg *lbd_find_proxy(const struct lb_config *cfg, const char *name);
+
+/* The name of proxy id @id, or "?". */
+const char *lbd_proxy_name(const struct lbd *l, uint32_t id);
 
 #endif /* LBD_LBD_H */

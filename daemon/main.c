@@ -15,14 +15,18 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "adopt.h"
 #include "conn_fanout.h"
 #include "counters.h"
 #include "lb_log.h"
 #include "lbd.h"
-#include "methods.h"
+#include "rpc.h"
 #include "systemd.h"
 
 #define STATS_LOG_MS 10000
+
+/* The control interface: one per process. */
+static struct lbd_rpc rpc;
 
 static void on_addresses_changed(void *arg)
 {
@@ -43,23 +47,23 @@ static void tick_clock(uv_timer_t *t)
 static void log_stats(uv_timer_t *t)
 {
 	struct lbd *l = t->data;
-	const struct lb_sweep_result *live = lb_sweeper_last(l->sweeper);
+	const struct lb_live *live;
 	size_t p;
 
-	if (!l->cfg->settings.stats_enabled)
+	if (!l->cfg->settings.stats_enabled || !(live = lbd_live(l, false)))
 		return;
-	for (p = 0; p < l->cfg->n_proxies; p++) {
-		int64_t id = lb_ids_proxy(&l->ids, l->cfg->proxies[p].name);
+	for (p = 0; p < l->model->n_proxies; p++) {
+		const struct lb_model_proxy *mp = &l->model->proxies[p];
 		struct lb_stats s;
 
-		if (id < 0 || lb_counters_proxy(l->dp, (uint32_t)id, &s))
+		if (lb_counters_proxy(l->dp, mp->id, &s))
 			continue;
 		lb_info("stats %s: new %llu live %u in %llu pkts %llu bytes out %llu pkts %llu "
 			"bytes drop-no-backend %llu",
-			l->cfg->proxies[p].name, (unsigned long long)s.new_flows,
-			live->live_per_proxy[id], (unsigned long long)s.pkts_in,
-			(unsigned long long)s.bytes_in, (unsigned long long)s.pkts_out,
-			(unsigned long long)s.bytes_out, (unsigned long long)s.drop_no_backend);
+			mp->cfg->name, (unsigned long long)s.new_flows, live->per_proxy[mp->id],
+			(unsigned long long)s.pkts_in, (unsigned long long)s.bytes_in,
+			(unsigned long long)s.pkts_out, (unsigned long long)s.bytes_out,
+			(unsigned long long)s.drop_no_backend);
 	}
 }
 
@@ -84,10 +88,11 @@ static void free_engines(struct lbd *l)
 	l->sni = NULL;
 	lb_splicer_free(l->splicer);
 	l->splicer = NULL;
-	lb_subs_release(&l->health_subs);
 	lbd_events_stop(l);
 	lb_metrics_http_stop(l->metrics);
 	l->metrics = NULL;
+	lb_sweeper_stop(l->sweeper);
+	l->sweeper = NULL;
 }
 
 static void stop_loop(struct lbd *l)
@@ -97,12 +102,9 @@ static void stop_loop(struct lbd *l)
 	uv_close((uv_handle_t *)&l->sighup, NULL);
 	uv_close((uv_handle_t *)&l->stats_timer, NULL);
 	uv_close((uv_handle_t *)&l->clock_timer, NULL);
-	lb_rpc_server_stop(l->rpc);
-	l->rpc = NULL;
+	lbd_rpc_stop(&rpc);
 	lb_ifwatch_stop(l->ifwatch);
 	l->ifwatch = NULL;
-	lb_sweeper_stop(l->sweeper);
-	l->sweeper = NULL;
 	free_engines(l);
 }
 
@@ -144,15 +146,7 @@ static int socket_gid(const struct lbd *l, gid_t *gid)
 
 static int start_services(struct lbd *l)
 {
-	struct lb_sweep_timeouts to = {
-		.tcp_idle = l->cfg->settings.connection_timeout_sec,
-		.udp_idle = l->cfg->settings.udp_timeout_sec,
-	};
-	struct lb_rpc_server_opts ro = {
-		.path = l->socket_path,
-		.dispatch = lbd_rpc_dispatch,
-		.ctx = l,
-	};
+	struct lb_rpc_server_opts ro = {.path = l->socket_path};
 	char err[LB_ERR_MAX] = "";
 	int ret;
 
@@ -179,14 +173,11 @@ static int start_services(struct lbd *l)
 		lb_err("systemd passed more than one socket; lbd.socket must declare exactly one");
 		return -EINVAL;
 	}
-	l->rpc = lb_rpc_server_start(l->loop, &ro, err, sizeof(err));
-	if (!l->rpc) {
+	ret = lbd_rpc_start(&rpc, l, &ro, err, sizeof(err));
+	if (ret) {
 		lb_err("%s", err);
-		return -EADDRINUSE;
+		return ret;
 	}
-	l->sweeper = lb_sweeper_start(l->loop, l->dp, &to);
-	if (!l->sweeper)
-		return -ENOMEM;
 	ret = lbd_events_start(l, err, sizeof(err));
 	if (ret) {
 		lb_err("%s", err);
@@ -222,6 +213,10 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		.instance = l->args.instance,
 		.max_connections = cfg->settings.max_connections,
 	};
+	struct lb_sweep_timeouts to = {
+		.tcp_idle = cfg->settings.connection_timeout_sec,
+		.udp_idle = cfg->settings.udp_timeout_sec,
+	};
 	char err[LB_ERR_MAX];
 	int ret;
 
@@ -232,10 +227,11 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		lb_config_free(cfg);
 		return ret;
 	}
-	lb_ids_init(&l->ids);
-	l->health = lb_health_new(l->loop, lbd_on_health_changed, lbd_on_health_event, l);
-	l->drains = lb_drains_new(l->loop, lbd_drain_count, lbd_on_health_changed, l);
-	if (!l->health || !l->drains) {
+	lb_ids_init(&l->adopted);
+	l->health = lb_health_new(l->loop, lbd_policy_changed, lbd_on_health_event, l);
+	l->drains = lb_drains_new(l->loop, lbd_drain_count, lbd_policy_changed, l);
+	l->sweeper = lb_sweeper_start(l->loop, l->dp, &to);
+	if (!l->health || !l->drains || !l->sweeper) {
 		lb_err("out of memory");
 		lb_config_free(cfg);
 		ret = -ENOMEM;
@@ -255,9 +251,16 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (l->dp->reused && (ret = lb_ids_adopt(&l->ids, l->dp)))
+	if (l->dp->reused && (ret = lb_ids_adopt(&l->adopted, l->dp)))
 		lb_warn("cannot read the ids of the adopted datapath (%s); renumbering",
 			strerror(-ret));
+	l->maps = lb_mapsync_new(l->dp, &l->adopted);
+	if (!l->maps) {
+		lb_err("out of memory");
+		lb_config_free(cfg);
+		ret = -ENOMEM;
+		goto out;
+	}
 	ret = lbd_apply(l, cfg, err, sizeof(err));
 	if (ret) {
 		lb_err("%s", err);
@@ -279,7 +282,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 	uv_run(l->loop, UV_RUN_DEFAULT);
 	ret = 0;
 out:
-	if (l->health || l->drains || l->splicer || l->sni || l->metrics) {
+	if (l->health || l->drains || l->splicer || l->sni || l->metrics || l->sweeper) {
 		/* Failed before the loop ran: close what was created, let the loop free it. */
 		free_engines(l);
 		uv_run(l->loop, UV_RUN_DEFAULT);
@@ -292,8 +295,12 @@ out:
 		lb_dataplane_teardown(l->dp);
 	else
 		lb_info("datapath left running at %s (lbd --teardown removes it)", l->dp->pin_dir);
+	lb_mapsync_free(l->maps);
+	l->maps = NULL;
 	lb_dataplane_free(l->dp);
-	lb_ids_release(&l->ids);
+	lb_model_free(l->model);
+	l->model = NULL;
+	lb_ids_release(&l->adopted);
 	lb_ifaddr_table_clear(&l->addrs);
 	lb_config_free(l->cfg);
 	l->cfg = NULL;

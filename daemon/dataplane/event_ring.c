@@ -9,7 +9,7 @@
 
 #include "lb_log.h"
 
-struct lb_events {
+struct lb_event_ring {
 	uv_poll_t poll;
 	struct ring_buffer *rb;
 	lb_event_fn fn;
@@ -19,7 +19,7 @@ struct lb_events {
 
 static int on_sample(void *ctx, void *data, size_t size)
 {
-	struct lb_events *e = ctx;
+	struct lb_event_ring *e = ctx;
 	struct lb_event ev;
 
 	if (size < sizeof(ev))
@@ -30,7 +30,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-void lb_events_drain(struct lb_events *e)
+void lb_event_ring_drain(struct lb_event_ring *e)
 {
 	int n = ring_buffer__consume(e->rb);
 
@@ -45,13 +45,13 @@ static void on_readable(uv_poll_t *h, int status, int events)
 		lb_warn("connection event ring: %s", uv_strerror(status));
 		return;
 	}
-	lb_events_drain(h->data);
+	lb_event_ring_drain(h->data);
 }
 
-struct lb_events *lb_events_start(uv_loop_t *loop, int ring_fd, lb_event_fn fn, void *arg,
-				  char *err, size_t errlen)
+struct lb_event_ring *lb_event_ring_start(uv_loop_t *loop, int ring_fd, lb_event_fn fn, void *arg,
+					  char *err, size_t errlen)
 {
-	struct lb_events *e = calloc(1, sizeof(*e));
+	struct lb_event_ring *e = calloc(1, sizeof(*e));
 	int ret;
 
 	if (!e) {
@@ -83,20 +83,20 @@ struct lb_events *lb_events_start(uv_loop_t *loop, int ring_fd, lb_event_fn fn, 
 	return e;
 }
 
-uint64_t lb_events_read(const struct lb_events *e)
+uint64_t lb_event_ring_read(const struct lb_event_ring *e)
 {
 	return e ? e->read : 0;
 }
 
 static void on_closed(uv_handle_t *h)
 {
-	struct lb_events *e = h->data;
+	struct lb_event_ring *e = h->data;
 
 	ring_buffer__free(e->rb);
 	free(e);
 }
 
-void lb_events_stop(struct lb_events *e)
+void lb_event_ring_stop(struct lb_event_ring *e)
 {
 	if (e)
 		uv_close((uv_handle_t *)&e->poll, on_closed);

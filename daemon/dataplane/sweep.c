@@ -18,6 +18,7 @@ struct lb_sweeper {
 	struct lb_dataplane *dp;
 	struct lb_sweep_timeouts t;
 	struct lb_sweep_result last;
+	struct lb_live live; /* the newest snapshot: the last sweep's or a count's since */
 	lb_sweep_close_fn on_close;
 	void *close_arg;
 };
@@ -295,6 +296,21 @@ void lb_sweep_close_event(const struct lb_flow_view *f, struct lb_event *ev)
 	}
 }
 
+/* Add a live flow to @arg (struct lb_live). */
+static int count_live(const struct lb_flow_view *f, void *arg)
+{
+	struct lb_live *l = arg;
+
+	if (!f->live || f->expired)
+		return 0;
+	l->total++;
+	if (f->orig->proxy_id < LB_MAX_PROXIES)
+		l->per_proxy[f->orig->proxy_id]++;
+	if (f->orig->target_id < LB_MAX_TARGETS)
+		l->per_target[f->orig->target_id]++;
+	return 0;
+}
+
 static int sweep_flow(const struct lb_flow_view *f, void *arg)
 {
 	struct sweep_ctx *c = arg;
@@ -317,13 +333,7 @@ static int sweep_flow(const struct lb_flow_view *f, void *arg)
 		}
 		return 0;
 	}
-	if (f->live) {
-		if (f->orig->proxy_id < LB_MAX_PROXIES)
-			res->live_per_proxy[f->orig->proxy_id]++;
-		if (f->orig->target_id < LB_MAX_TARGETS)
-			res->live_per_target[f->orig->target_id]++;
-	}
-	return 0;
+	return count_live(f, &res->live);
 }
 
 int lb_ct_scan(const struct lb_dataplane *dp, const struct lb_sweep_timeouts *t, lb_flow_fn fn,
@@ -357,8 +367,14 @@ static int sweep(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
 		.close_arg = close_arg,
 	};
 
+	uint64_t start = uv_hrtime();
+	int ret;
+
 	memset(c.res, 0, sizeof(*c.res));
-	return ct_scan(fds, t, sweep_flow, sweep_orphan, &c);
+	ret = ct_scan(fds, t, sweep_flow, sweep_orphan, &c);
+	c.res->live.at_ns = uv_hrtime();
+	c.res->live.cost_ns = c.res->live.at_ns - start;
+	return ret;
 }
 
 int lb_sweep_once(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
@@ -387,7 +403,9 @@ static void sweeper_tick(uv_timer_t *timer)
 
 	if (ret)
 		lb_warn("conntrack sweep failed: %s", strerror(-ret));
-	else if (s->last.expired)
+	else
+		s->live = s->last.live;
+	if (!ret && s->last.expired)
 		lb_debug("conntrack sweep: %llu flows, %llu expired",
 			 (unsigned long long)s->last.flows, (unsigned long long)s->last.expired);
 }
@@ -405,6 +423,41 @@ struct lb_sweeper *lb_sweeper_start(uv_loop_t *loop, struct lb_dataplane *dp,
 	s->timer.data = s;
 	uv_timer_start(&s->timer, sweeper_tick, sweep_interval_ms(t), sweep_interval_ms(t));
 	return s;
+}
+
+const struct lb_live *lb_sweeper_live(struct lb_sweeper *s, uint64_t max_age_ms)
+{
+	uint64_t now = uv_hrtime(), bound = max_age_ms * 1000000;
+	struct lb_live *fresh;
+	int ret;
+
+	if (!max_age_ms) {
+		bound = (uint64_t)LB_LIVE_MIN_AGE_MS * 1000000;
+		if (LB_LIVE_REUSE * s->live.cost_ns > bound)
+			bound = LB_LIVE_REUSE * s->live.cost_ns;
+	}
+	if (s->live.at_ns && now - s->live.at_ns < bound)
+		return &s->live;
+	fresh = calloc(1, sizeof(*fresh));
+	if (!fresh)
+		return s->live.at_ns ? &s->live : NULL;
+	ret = lb_ct_scan(s->dp, &s->t, count_live, fresh);
+	if (ret) {
+		free(fresh);
+		lb_warn("cannot count the live flows: %s", strerror(-ret));
+		errno = -ret;
+		return s->live.at_ns ? &s->live : NULL;
+	}
+	fresh->at_ns = uv_hrtime();
+	fresh->cost_ns = fresh->at_ns - now;
+	s->live = *fresh;
+	free(fresh);
+	return &s->live;
+}
+
+uint64_t lb_sweeper_interval_ms(const struct lb_sweeper *s)
+{
+	return sweep_interval_ms(&s->t);
 }
 
 void lb_sweeper_set_timeouts(struct lb_sweeper *s, const struct lb_sweep_timeouts *t)

@@ -6,8 +6,12 @@
  *   - idle for longer than connection-timeout-sec (TCP) or udp-timeout-sec (UDP);
  *   - closed: RST seen, or FIN seen in both directions, and quiet for LB_CT_CLOSED_SEC;
  *   - never answered by its backend for LB_CT_UNANSWERED_SEC (TCP only).
- * Both entries of an expired flow are removed together. Each sweep also counts the live
- * flows (not closed) per proxy and per target.
+ * Both entries of an expired flow are removed together.
+ *
+ * The sweeper is also the one place that counts live flows (not closed, not expired) per
+ * proxy and per target: every sweep leaves a snapshot, and a reader that needs one
+ * younger than the last sweep's gets a count-only scan that every later reader within
+ * the bound shares (lb_sweeper_live()).
  */
 #ifndef LBD_SWEEP_H
 #define LBD_SWEEP_H
@@ -23,12 +27,29 @@
 
 struct lb_dataplane;
 
+/* Live flows as one scan counted them. */
+struct lb_live {
+	uint64_t at_ns;	  /* CLOCK_MONOTONIC when the scan ended; 0: none yet */
+	uint64_t cost_ns; /* how long it took */
+	uint64_t total;
+	uint32_t per_proxy[LB_MAX_PROXIES];
+	uint32_t per_target[LB_MAX_TARGETS];
+};
+
 struct lb_sweep_result {
 	uint64_t flows;	  /* ORIG entries seen */
 	uint64_t expired; /* flows removed */
-	uint32_t live_per_proxy[LB_MAX_PROXIES];
-	uint32_t live_per_target[LB_MAX_TARGETS];
+	struct lb_live live;
 };
+
+/*
+ * A snapshot is reused while it is younger than LB_LIVE_MIN_AGE_MS, or LB_LIVE_REUSE
+ * times what its scan cost, whichever is longer: a monitor calling status in a loop gets
+ * figures a fraction of a second old on small tables, and lbd spends at most about
+ * 1/LB_LIVE_REUSE of its time counting however large the tables are.
+ */
+#define LB_LIVE_MIN_AGE_MS 250
+#define LB_LIVE_REUSE	   10
 
 struct lb_sweeper;
 
@@ -93,6 +114,18 @@ void lb_sweeper_set_timeouts(struct lb_sweeper *s, const struct lb_sweep_timeout
 
 /* The result of the last sweep (all zero before the first). */
 const struct lb_sweep_result *lb_sweeper_last(const struct lb_sweeper *s);
+
+/*
+ * The live-flow counts: the last snapshot (a sweep's, or a count's) when it is younger
+ * than @max_age_ms, else a fresh count. @max_age_ms 0 means the bound above (for RPC
+ * replies); the sweep interval (lb_sweeper_interval_ms) means "the last sweep's" for
+ * readers happy with figures a few seconds old (/metrics, the stats log line). NULL with
+ * errno when conntrack cannot be read and no snapshot exists.
+ */
+const struct lb_live *lb_sweeper_live(struct lb_sweeper *s, uint64_t max_age_ms);
+
+/* How often the sweeper runs now, in milliseconds. */
+uint64_t lb_sweeper_interval_ms(const struct lb_sweeper *s);
 
 /* Stop; NULL is a no-op. */
 void lb_sweeper_stop(struct lb_sweeper *s);

@@ -27,7 +27,7 @@ static int64_t proxy_filter(struct lbd *l, json_t *params, struct lbd_rpc_err *e
 
 	if (!name)
 		return -1;
-	id = lbd_find_proxy(l->cfg, name) ? lb_ids_proxy(&l->ids, name) : -1;
+	id = lbd_find_proxy(l->cfg, name) ? lb_ids_proxy(&l->model->ids, name) : -1;
 	if (id < 0) {
 		lbd_rpc_no_proxy(e, name);
 		return -2;
@@ -169,95 +169,78 @@ int lbd_rpc_connections(struct lbd *l, struct lbd_call *call, json_t *params, js
 	return 0;
 }
 
-struct count_query {
-	int64_t proxy_id;
-	uint64_t total;
-	uint64_t per_proxy[LB_MAX_PROXIES];
-};
-
-/* Open connections: live (not closed) and not yet due for expiry. */
-static int count_conn(const struct lb_flow_view *f, void *arg)
+/* Open connections (live, not yet due for expiry) of the proxy filter (-1: all). */
+static const struct lb_live *count_open(struct lbd *l, int64_t proxy_id, uint64_t *total,
+					struct lbd_rpc_err *e)
 {
-	struct count_query *q = arg;
+	const struct lb_live *live = lbd_live(l, true);
 
-	if (!f->live || f->expired || f->orig->proxy_id >= LB_MAX_PROXIES)
-		return 0;
-	if (q->proxy_id >= 0 && f->orig->proxy_id != q->proxy_id)
-		return 0;
-	q->total++;
-	q->per_proxy[f->orig->proxy_id]++;
-	return 0;
-}
-
-static int count_open(struct lbd *l, struct count_query *q, struct lbd_rpc_err *e)
-{
-	struct lb_sweep_timeouts t = timeouts_of(l);
-	int ret = lb_ct_scan(l->dp, &t, count_conn, q);
-
-	if (ret)
-		return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret),
-				    "cannot read conntrack: %s", strerror(-ret));
-	return 0;
+	if (!live) {
+		lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", errno),
+			     "cannot read conntrack: %s", strerror(errno));
+		return NULL;
+	}
+	*total = proxy_id >= 0 ? live->per_proxy[proxy_id] : live->total;
+	return live;
 }
 
 int lbd_rpc_connection_count(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
 			     struct lbd_rpc_err *e)
 {
-	struct count_query q = {0};
-	json_t *per = json_object();
+	int64_t only = proxy_filter(l, params, e);
+	const struct lb_live *live;
+	uint64_t total = 0;
+	json_t *per;
 	size_t i;
 
-	q.proxy_id = proxy_filter(l, params, e);
-	if (q.proxy_id == -2 || count_open(l, &q, e)) {
-		json_decref(per);
+	if (only == -2 || !(live = count_open(l, only, &total, e)))
 		return -1;
-	}
-	for (i = 0; i < l->cfg->n_proxies; i++) {
-		int64_t id = lb_ids_proxy(&l->ids, l->cfg->proxies[i].name);
+	per = json_object();
+	for (i = 0; i < l->model->n_proxies; i++) {
+		const struct lb_model_proxy *p = &l->model->proxies[i];
 
-		if (id < 0 || (q.proxy_id >= 0 && id != q.proxy_id))
-			continue;
-		json_object_set_new(per, l->cfg->proxies[i].name, json_integer(q.per_proxy[id]));
+		if (only < 0 || p->id == only)
+			json_object_set_new(per, p->cfg->name,
+					    json_integer(live->per_proxy[p->id]));
 	}
-	*result = json_pack("{s:I, s:o}", "total", (json_int_t)q.total, "proxies", per);
+	*result = json_pack("{s:I, s:o}", "total", (json_int_t)total, "proxies", per);
 	return 0;
 }
 
 int lbd_rpc_connection_stats(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
 			     struct lbd_rpc_err *e)
 {
-	struct count_query q = {0};
+	int64_t only = proxy_filter(l, params, e);
+	const struct lb_live *live;
 	struct lb_stats sum = {0};
-	json_t *per = json_object();
+	uint64_t total = 0;
+	json_t *per;
 	size_t i;
 
-	q.proxy_id = proxy_filter(l, params, e);
-	if (q.proxy_id == -2 || count_open(l, &q, e)) {
-		json_decref(per);
+	if (only == -2 || !(live = count_open(l, only, &total, e)))
 		return -1;
-	}
-	for (i = 0; i < l->cfg->n_proxies; i++) {
-		int64_t id = lb_ids_proxy(&l->ids, l->cfg->proxies[i].name);
+	per = json_object();
+	for (i = 0; i < l->model->n_proxies; i++) {
+		const struct lb_model_proxy *p = &l->model->proxies[i];
 		struct lb_stats s;
 
-		if (id < 0 || (q.proxy_id >= 0 && id != q.proxy_id) ||
-		    lb_counters_proxy(l->dp, (uint32_t)id, &s))
+		if ((only >= 0 && p->id != only) || lb_counters_proxy(l->dp, p->id, &s))
 			continue;
 		sum.pkts_in += s.pkts_in;
 		sum.bytes_in += s.bytes_in;
 		sum.pkts_out += s.pkts_out;
 		sum.bytes_out += s.bytes_out;
 		json_object_set_new(
-			per, l->cfg->proxies[i].name,
+			per, p->cfg->name,
 			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "connections",
-				  (json_int_t)q.per_proxy[id], "new-connections",
+				  (json_int_t)live->per_proxy[p->id], "new-connections",
 				  (json_int_t)s.new_flows, "packets-forward", (json_int_t)s.pkts_in,
 				  "bytes-forward", (json_int_t)s.bytes_in, "packets-reverse",
 				  (json_int_t)s.pkts_out, "bytes-reverse", (json_int_t)s.bytes_out,
 				  "drops-no-backend", (json_int_t)s.drop_no_backend));
 	}
 	*result = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "total-connections",
-			    (json_int_t)q.total, "total-packets-forward", (json_int_t)sum.pkts_in,
+			    (json_int_t)total, "total-packets-forward", (json_int_t)sum.pkts_in,
 			    "total-bytes-forward", (json_int_t)sum.bytes_in,
 			    "total-packets-reverse", (json_int_t)sum.pkts_out,
 			    "total-bytes-reverse", (json_int_t)sum.bytes_out, "proxies", per);

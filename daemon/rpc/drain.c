@@ -31,7 +31,7 @@ static int check_not_last(struct lbd *l, const struct lb_proxy_cfg *p, uint32_t 
 		}
 		if (!member || other)
 			continue;
-		lbd_group_label(p, r, src, sizeof(src));
+		lb_proxy_group_label(p, r, src, sizeof(src));
 		return lbd_rpc_fail(
 			e, LB_RPC_CONFIG_INVALID, json_pack("{s:s}", "path", src),
 			"draining it would leave proxy \"%s\" (%s) without a target for "

@@ -6,32 +6,8 @@
 
 #include "lb_addr.h"
 #include "methods.h"
-
-int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cfg **p,
-			 uint32_t *addr, uint16_t *port, struct lbd_rpc_err *e)
-{
-	const char *name = json_string_value(json_object_get(params, "proxy"));
-	const char *target = json_string_value(json_object_get(params, "target"));
-	struct lb_target_cfg tc;
-	char err[LB_ERR_MAX];
-	int has_weight = 0;
-
-	*p = lbd_find_proxy(l->cfg, name);
-	if (!*p)
-		return lbd_rpc_no_proxy(e, name);
-	if (lb_parse_target(target, &tc, &has_weight, err, sizeof(err)) || has_weight)
-		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", "target"),
-				    "target: %s",
-				    has_weight ? "give ip:port, without a weight" : err);
-	if (lb_proxy_has_target(*p, tc.addr, tc.port)) {
-		*addr = tc.addr;
-		*port = tc.port;
-		return 0;
-	}
-	return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
-			    json_pack("{s:s, s:s}", "kind", "target", "name", target),
-			    "proxy \"%s\" has no target %s", name, target);
-}
+#include "rpc.h"
+#include "stats_view.h"
 
 int lbd_rpc_health(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
 		   struct lbd_rpc_err *e)
@@ -49,12 +25,13 @@ int lbd_rpc_health(struct lbd *l, struct lbd_call *call, json_t *params, json_t 
 
 		if (only && strcmp(only, p->name))
 			continue;
-		json_array_append_new(arr, json_pack("{s:s, s:o, s:o}", "proxy", p->name, "targets",
-						     lb_health_targets_json(l->health, p->name),
-						     "groups", lbd_weights_json(l, p)));
+		json_array_append_new(
+			arr, json_pack("{s:s, s:o, s:o}", "proxy", p->name, "targets",
+				       lb_health_targets_json(l->health, p->name), "groups",
+				       lbd_weights_json(lb_model_find(l->model, p->name))));
 	}
 	if (json_is_true(json_object_get(params, "follow")) &&
-	    lb_subs_add(&l->health_subs, call->client)) {
+	    lb_subs_add(&call->rpc->health_subs, call->client)) {
 		json_decref(arr);
 		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
 	}
@@ -109,10 +86,10 @@ int lbd_rpc_force_check(struct lbd *l, struct lbd_call *call, json_t *params, js
 
 static int set_checks(struct lbd *l, bool on, json_t **result, struct lbd_rpc_err *e)
 {
-	struct lb_config *next = lb_config_dup(l->cfg);
+	struct lb_config *next = lbd_rpc_dup_config(l, e);
 
 	if (!next)
-		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+		return -1;
 	next->settings.health_check_enabled = on;
 	if (lbd_rpc_apply(l, next, e))
 		return -1;

@@ -18,26 +18,16 @@ static const char *str_param(json_t *params, const char *name)
 	return json_string_value(json_object_get(params, name));
 }
 
-static struct lb_config *dup_running(struct lbd *l, struct lbd_rpc_err *e)
-{
-	struct lb_config *next = lb_config_dup(l->cfg);
-
-	if (!next)
-		lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
-	return next;
-}
-
-/* A proxy as configured, plus its live flows at the sweeper's last pass. */
+/* A proxy as configured, plus its live flows. */
 static json_t *proxy_json(struct lbd *l, const struct lb_proxy_cfg *p)
 {
 	json_t *j = lb_config_proxy_to_json(p);
 	json_t *acc = l->sni ? lb_sni_stats_json(l->sni, p->name) : NULL;
-	int64_t id = lb_ids_proxy(&l->ids, p->name);
+	const struct lb_model_proxy *mp = lb_model_find(l->model, p->name);
+	const struct lb_live *live = lbd_live(l, true);
 
-	if (j && l->sweeper)
-		json_object_set_new(
-			j, "connections",
-			json_integer(id < 0 ? 0 : lb_sweeper_last(l->sweeper)->live_per_proxy[id]));
+	if (j && live && mp)
+		json_object_set_new(j, "connections", json_integer(live->per_proxy[mp->id]));
 	/* Connections spliced by the SNI acceptor are lbd's own: its counters say how many. */
 	if (j && acc)
 		json_object_set_new(j, "sni-acceptor", acc);
@@ -75,7 +65,7 @@ int lbd_rpc_add_proxy(struct lbd *l, struct lbd_call *call, json_t *params, json
 		lb_proxy_cfg_release(&pc);
 		return -1;
 	}
-	next = dup_running(l, e);
+	next = lbd_rpc_dup_config(l, e);
 	grown = next ? realloc(next->proxies, (next->n_proxies + 1) * sizeof(*grown)) : NULL;
 	if (!grown) {
 		lb_proxy_cfg_release(&pc);
@@ -101,7 +91,7 @@ int lbd_rpc_remove_proxy(struct lbd *l, struct lbd_call *call, json_t *params, j
 	if (!lbd_find_proxy(l->cfg, name))
 		return lbd_rpc_no_proxy(e, name);
 	snprintf(removed, sizeof(removed), "%s", name);
-	next = dup_running(l, e);
+	next = lbd_rpc_dup_config(l, e);
 	if (!next)
 		return -1;
 	for (i = 0; i < next->n_proxies; i++)
@@ -151,7 +141,7 @@ static json_t *route_json(const char *proxy, const struct lb_route_cfg *r)
 static int apply_with_routes(struct lbd *l, const char *name, const struct lb_route_cfg *add,
 			     size_t n, struct lbd_rpc_err *e)
 {
-	struct lb_config *next = dup_running(l, e);
+	struct lb_config *next = lbd_rpc_dup_config(l, e);
 	struct lb_route_cfg *grown;
 	struct lb_proxy_cfg *p;
 
@@ -370,7 +360,7 @@ int lbd_rpc_remove_source_route(struct lbd *l, struct lbd_call *call, json_t *pa
 		return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
 				    json_pack("{s:s, s:s}", "kind", "source-route", "name", cidr),
 				    "proxy \"%s\" has no source route for %s", name, cidr);
-	next = dup_running(l, e);
+	next = lbd_rpc_dup_config(l, e);
 	if (!next)
 		return -1;
 	p = lbd_find_proxy(next, name);
@@ -445,7 +435,7 @@ static int change_interfaces(struct lbd *l, json_t *params, bool add, json_t **r
 		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS,
 				    json_pack("{s:s}", "field", "interfaces"),
 				    "interfaces: give at least one interface name");
-	next = dup_running(l, e);
+	next = lbd_rpc_dup_config(l, e);
 	if (!next)
 		return -1;
 	for (i = 0; i < next->n_proxies; i++) {
@@ -572,7 +562,7 @@ int lbd_rpc_set_weights(struct lbd *l, struct lbd_call *call, json_t *params, js
 	if (same_members(g, &nw, err, sizeof(err)))
 		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
 
-	next = dup_running(l, e);
+	next = lbd_rpc_dup_config(l, e);
 	if (!next)
 		return -1;
 	p = lbd_find_proxy(next, name);

@@ -57,9 +57,9 @@ int lbd_rpc_add_sni_route(struct lbd *l, struct lbd_call *call, json_t *params, 
 	if (lb_config_group_from_json(json_object_get(params, "targets"), &l->cfg->settings,
 				      "targets", &route.group, err, sizeof(err)))
 		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
-	next = lb_config_dup(l->cfg);
+	next = lbd_rpc_dup_config(l, e);
 	if (!next)
-		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+		return -1;
 	p = lbd_find_proxy(next, name);
 	grown = realloc(p->sni_routes, (p->n_sni_routes + 1) * sizeof(*grown));
 	if (!grown) {
@@ -92,9 +92,9 @@ int lbd_rpc_remove_sni_route(struct lbd *l, struct lbd_call *call, json_t *param
 			e, LB_RPC_NOT_FOUND,
 			json_pack("{s:s, s:s}", "kind", "sni-route", "name", route.hostname),
 			"proxy \"%s\" has no SNI route for %s", name, route.hostname);
-	next = lb_config_dup(l->cfg);
+	next = lbd_rpc_dup_config(l, e);
 	if (!next)
-		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
+		return -1;
 	p = lbd_find_proxy(next, name);
 	i = find_route(p, route.hostname) - p->sni_routes;
 	memmove(&p->sni_routes[i], &p->sni_routes[i + 1],

@@ -3,7 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 
-#include "methods.h"
+#include "rpc.h"
 
 START_TEST(test_every_method_has_a_handler)
 {

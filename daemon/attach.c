@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT
+#include "attach.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "lb_log.h"
+#include "lbd.h"
+
+static bool proxy_on_iface(const struct lb_proxy_cfg *p, const char *ifname)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_ifaces; i++)
+		if (!strcmp(p->ifaces[i], ifname))
+			return true;
+	return false;
+}
+
+static bool config_uses_iface(const struct lb_config *cfg, const char *ifname)
+{
+	size_t p;
+
+	for (p = 0; p < cfg->n_proxies; p++)
+		if (proxy_on_iface(&cfg->proxies[p], ifname))
+			return true;
+	return false;
+}
+
+/* True when some backend reachable through @ifname lives on 127.0.0.0/8. */
+static bool needs_localnet(const struct lb_config *cfg, const char *ifname)
+{
+	size_t p, r, t;
+
+	for (p = 0; p < cfg->n_proxies; p++) {
+		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+
+		if (!proxy_on_iface(pc, ifname))
+			continue;
+		for (r = 0; r < lb_proxy_n_groups(pc); r++) {
+			const struct lb_group_cfg *g = lb_proxy_group(pc, r);
+
+			for (t = 0; t < g->n; t++)
+				if ((ntohl(g->t[t].addr) >> 24) == 127)
+					return true;
+		}
+	}
+	return false;
+}
+
+int lbd_attach_check(const struct lb_config *cfg, char *err, size_t errlen)
+{
+	size_t p, i;
+
+	for (p = 0; p < cfg->n_proxies; p++)
+		for (i = 0; i < cfg->proxies[p].n_ifaces; i++)
+			if (!if_nametoindex(cfg->proxies[p].ifaces[i]))
+				return lb_errf(err, errlen, -ENODEV,
+					       "proxies[%zu].listen.interfaces[%zu]: interface %s "
+					       "does not exist",
+					       p, i, cfg->proxies[p].ifaces[i]);
+	return 0;
+}
+
+/* Attach every interface @cfg uses that is not attached yet; records which were new. */
+static int attach_new(struct lbd *l, const struct lb_config *cfg, struct lbd_attach_undo *u,
+		      char *err, size_t errlen)
+{
+	size_t p, i;
+	int ret;
+
+	for (p = 0; p < cfg->n_proxies; p++) {
+		for (i = 0; i < cfg->proxies[p].n_ifaces; i++) {
+			const char *ifname = cfg->proxies[p].ifaces[i];
+
+			if (lb_dataplane_attached(l->dp, ifname))
+				continue;
+			ret = lb_dataplane_attach(l->dp, ifname, cfg->settings.ingress,
+						  cfg->settings.xdp_mode,
+						  needs_localnet(cfg, ifname), err, errlen);
+			if (ret)
+				return ret;
+			snprintf(u->added[u->n_added++], IF_NAMESIZE, "%s", ifname);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Move the request direction of every attached interface to the hook @cfg asks for
+ * (settings.ingress); on failure, those already moved go back to @back's.
+ */
+static int sync_ingress(struct lbd *l, const struct lb_config *cfg, const struct lb_config *back,
+			char *err, size_t errlen)
+{
+	char undo_err[LB_ERR_MAX];
+	size_t i, k;
+	int ret;
+
+	for (i = 0; i < l->dp->n_ifaces; i++) {
+		ret = lb_dataplane_set_ingress(l->dp, l->dp->ifaces[i].name, cfg->settings.ingress,
+					       cfg->settings.xdp_mode, err, errlen);
+		if (!ret)
+			continue;
+		for (k = 0; back && k < i; k++)
+			if (lb_dataplane_set_ingress(
+				    l->dp, l->dp->ifaces[k].name, back->settings.ingress,
+				    back->settings.xdp_mode, undo_err, sizeof(undo_err)))
+				lb_err("cannot move %s back: %s", l->dp->ifaces[k].name, undo_err);
+		return ret;
+	}
+	return 0;
+}
+
+static size_t count_ifaces(const struct lb_config *cfg)
+{
+	size_t p, n = 0;
+
+	for (p = 0; p < cfg->n_proxies; p++)
+		n += cfg->proxies[p].n_ifaces;
+	return n;
+}
+
+int lbd_attach_prepare(struct lbd *l, const struct lb_config *next, struct lbd_attach_undo *u,
+		       char *err, size_t errlen)
+{
+	int ret;
+
+	u->n_added = 0;
+	u->added = calloc(count_ifaces(next) + 1, IF_NAMESIZE);
+	if (!u->added)
+		return lb_errf(err, errlen, -ENOMEM, "out of memory");
+	/* New interfaces first: with no listener entry yet, their programs only pass. */
+	ret = attach_new(l, next, u, err, errlen);
+	/* Interfaces adopted from a previous lbd, or a changed settings.ingress. */
+	if (!ret)
+		ret = sync_ingress(l, next, l->cfg, err, errlen);
+	if (ret)
+		lbd_attach_abort(l, u);
+	return ret;
+}
+
+void lbd_attach_abort(struct lbd *l, struct lbd_attach_undo *u)
+{
+	char undo_err[LB_ERR_MAX];
+	size_t i;
+
+	if (l->cfg && sync_ingress(l, l->cfg, NULL, undo_err, sizeof(undo_err)))
+		lb_err("cannot restore the previous hooks: %s", undo_err);
+	for (i = 0; i < u->n_added; i++)
+		lb_dataplane_detach(l->dp, u->added[i]);
+	free(u->added);
+	u->added = NULL;
+	u->n_added = 0;
+}
+
+void lbd_attach_commit(struct lbd *l, const struct lb_config *next, struct lbd_attach_undo *u)
+{
+	size_t i = 0;
+
+	free(u->added);
+	u->added = NULL;
+	u->n_added = 0;
+	for (i = 0; i < l->dp->n_ifaces; i++)
+		lb_dataplane_set_localnet(l->dp, l->dp->ifaces[i].name,
+					  needs_localnet(next, l->dp->ifaces[i].name));
+	/* Detach what no proxy of @next listens on any more. */
+	i = 0;
+	while (i < l->dp->n_ifaces) {
+		const char *ifname = l->dp->ifaces[i].name;
+
+		if (config_uses_iface(next, ifname)) {
+			i++;
+			continue;
+		}
+		lb_info("%s: no proxy listens here any more; detaching", ifname);
+		lb_dataplane_detach(l->dp, ifname); /* moves the last entry into slot i */
+	}
+}

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+#include "stats_view.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "counters.h"
+#include "lb_addr.h"
+#include "lb_log.h"
+#include "lbd.h"
+#include "metrics.h"
+
+json_t *lbd_weights_json(const struct lb_model_proxy *p)
+{
+	json_t *groups = json_array();
+	size_t r, k;
+
+	for (r = 0; r < p->n_groups; r++) {
+		const struct lb_model_group *g = &p->groups[r];
+		char src[LB_SNI_NAME_MAX + 8], tgt[LB_TARGET_STR_MAX];
+		json_t *targets = json_array();
+
+		for (k = 0; k < g->n; k++)
+			json_array_append_new(
+				targets,
+				json_pack("{s:s, s:i, s:i}", "target",
+					  lb_format_target(g->t[k].addr, g->t[k].port, tgt),
+					  "configured-weight", g->t[k].configured,
+					  "effective-weight", g->t[k].effective));
+		json_array_append_new(
+			groups, json_pack("{s:s, s:o}", "source",
+					  lb_proxy_group_label(p->cfg, r, src, sizeof(src)),
+					  "targets", targets));
+	}
+	return groups;
+}
+
+static json_t *counters_json(const struct lb_stats *s, uint64_t active)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I}}", "packets-in",
+			 (json_int_t)s->pkts_in, "bytes-in", (json_int_t)s->bytes_in, "packets-out",
+			 (json_int_t)s->pkts_out, "bytes-out", (json_int_t)s->bytes_out,
+			 "new-connections", (json_int_t)s->new_flows, "active-connections",
+			 (json_int_t)active, "drops", "no-backend", (json_int_t)s->drop_no_backend,
+			 "conntrack-insert", (json_int_t)s->err_ct_insert);
+}
+
+/* One membership of a target in a group of a proxy. */
+struct member {
+	const struct lb_model_target *t;
+	uint32_t group;
+};
+
+static int cmp_member(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+
+	if (x->t->addr != y->t->addr)
+		return ntohl(x->t->addr) < ntohl(y->t->addr) ? -1 : 1;
+	if (x->t->port != y->t->port)
+		return x->t->port < y->t->port ? -1 : 1;
+	return x->group < y->group ? -1 : x->group > y->group;
+}
+
+/* Every (target, group) of @p, sorted by target then group. */
+static struct member *members_of(const struct lb_model_proxy *p, size_t *n)
+{
+	size_t g, k, total = 0;
+	struct member *m;
+
+	for (g = 0; g < p->n_groups; g++)
+		total += p->groups[g].n;
+	m = calloc(total ? total : 1, sizeof(*m));
+	if (!m)
+		return NULL;
+	*n = 0;
+	for (g = 0; g < p->n_groups; g++)
+		for (k = 0; k < p->groups[g].n; k++)
+			m[(*n)++] = (struct member){&p->groups[g].t[k], (uint32_t)g};
+	qsort(m, *n, sizeof(*m), cmp_member);
+	return m;
+}
+
+static const char *target_status(const struct lb_model_target *t)
+{
+	if (!t->healthy)
+		return "unhealthy";
+	return t->recovery_step ? "recovering" : "healthy";
+}
+
+/* The targets of @p (each once, whatever the number of groups it is in). */
+static int targets_json(struct lbd *l, const struct lb_model_proxy *p, const struct lb_live *live,
+			json_t *out)
+{
+	char tgt[LB_TARGET_STR_MAX], label[LB_SNI_NAME_MAX + 8];
+	size_t n = 0, i = 0, j;
+	struct member *m = members_of(p, &n);
+	int ret = 0;
+
+	if (!m)
+		return -ENOMEM;
+	while (i < n) {
+		const struct lb_model_target *t = m[i].t;
+		struct lb_stats s = {0};
+		uint64_t active = 0;
+		json_t *weights = json_array();
+
+		if (t->target_id < LB_MAX_TARGETS) {
+			ret = lb_counters_target(l->dp, t->target_id, &s);
+			if (ret)
+				break;
+			active = live->per_target[t->target_id];
+		}
+		/*
+		 * Connections the SNI acceptor spliced are lbd's own, not conntrack's: their
+		 * count and payload bytes come from the acceptor (bytes once they ended).
+		 */
+		if (l->sni) {
+			struct lb_sni_target_counters sc =
+				lb_sni_target_counters(l->sni, p->cfg->name, t->addr, t->port);
+
+			active += lb_sni_active(l->sni, p->cfg->name, t->addr, t->port);
+			s.new_flows += sc.connections;
+			s.bytes_in += sc.bytes_to_backend;
+			s.bytes_out += sc.bytes_to_client;
+		}
+		for (j = i; j < n && m[j].t->addr == t->addr && m[j].t->port == t->port; j++)
+			json_array_append_new(
+				weights,
+				json_pack("{s:s, s:i, s:i}", "group",
+					  lb_proxy_group_label(p->cfg, m[j].group, label,
+							       sizeof(label)),
+					  "configured", m[j].t->configured, "effective",
+					  m[j].t->effective));
+		json_array_append_new(
+			out, json_pack("{s:s, s:s, s:b, s:o, s:o}", "target",
+				       lb_format_target(t->addr, t->port, tgt), "status",
+				       target_status(t), "draining", t->draining, "counters",
+				       counters_json(&s, active), "weights", weights));
+		i = j;
+	}
+	free(m);
+	return ret;
+}
+
+json_t *lbd_stats_json(struct lbd *l, const char *only, bool fresh, char *err, size_t errlen)
+{
+	json_t *proxies = json_array(), *global = json_object();
+	const struct lb_live *live = lbd_live(l, fresh);
+	uint64_t g[LB_G_MAX];
+	size_t i;
+	int ret = -ENOMEM;
+
+	if (!live) {
+		ret = -errno;
+		goto fail;
+	}
+	if (!proxies || !global)
+		goto fail;
+	for (i = 0; i < l->model->n_proxies; i++) {
+		const struct lb_model_proxy *p = &l->model->proxies[i];
+		struct lb_stats s;
+		json_t *targets;
+
+		if (only && strcmp(only, p->cfg->name))
+			continue;
+		targets = json_array();
+		ret = lb_counters_proxy(l->dp, p->id, &s);
+		if (!ret)
+			ret = targets_json(l, p, live, targets);
+		if (ret) {
+			json_decref(targets);
+			goto fail;
+		}
+		/* An SNI-routed connection is one flow here (client to acceptor). */
+		json_array_append_new(proxies,
+				      json_pack("{s:s, s:o, s:o}", "proxy", p->cfg->name, "counters",
+						counters_json(&s, live->per_proxy[p->id]), "targets",
+						targets));
+	}
+	ret = lb_counters_global(l->dp, g);
+	if (ret)
+		goto fail;
+	for (i = 0; i < LB_G_MAX; i++)
+		json_object_set_new(global, lb_counters_global_name(i),
+				    json_integer((json_int_t)g[i]));
+	return json_pack("{s:o, s:o}", "proxies", proxies, "global", global);
+fail:
+	json_decref(proxies);
+	json_decref(global);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	else
+		snprintf(err, errlen, "cannot read the datapath's counters: %s", strerror(-ret));
+	errno = -ret;
+	return NULL;
+}
+
+char *lbd_metrics_render(void *ctx, size_t *len)
+{
+	char err[LB_ERR_MAX];
+	json_t *stats = lbd_stats_json(ctx, NULL, false, err, sizeof(err));
+	char *text;
+
+	if (!stats) {
+		lb_warn("metrics: %s", err);
+		errno = EIO;
+		return NULL;
+	}
+	text = lb_metrics_format(stats, len);
+	json_decref(stats);
+	return text;
+}
