@@ -30,10 +30,10 @@ json_t *lbd_weights_json(const struct lb_model_proxy *p)
 					  lb_format_target(g->t[k].addr, g->t[k].port, tgt),
 					  "configured-weight", g->t[k].configured,
 					  "effective-weight", g->t[k].effective));
-		json_array_append_new(
-			groups, json_pack("{s:s, s:o}", "source",
-					  lb_proxy_group_label(p->cfg, r, src, sizeof(src)),
-					  "targets", targets));
+		json_array_append_new(groups,
+				      json_pack("{s:s, s:o}", "source",
+						lb_proxy_group_label(p->cfg, r, src, sizeof(src)),
+						"targets", targets));
 	}
 	return groups;
 }
@@ -128,13 +128,12 @@ static int targets_json(struct lbd *l, const struct lb_model_proxy *p, const str
 			s.bytes_out += sc.bytes_to_client;
 		}
 		for (j = i; j < n && m[j].t->addr == t->addr && m[j].t->port == t->port; j++)
-			json_array_append_new(
-				weights,
-				json_pack("{s:s, s:i, s:i}", "group",
-					  lb_proxy_group_label(p->cfg, m[j].group, label,
-							       sizeof(label)),
-					  "configured", m[j].t->configured, "effective",
-					  m[j].t->effective));
+			json_array_append_new(weights,
+					      json_pack("{s:s, s:i, s:i}", "group",
+							lb_proxy_group_label(p->cfg, m[j].group,
+									     label, sizeof(label)),
+							"configured", m[j].t->configured,
+							"effective", m[j].t->effective));
 		json_array_append_new(
 			out, json_pack("{s:s, s:s, s:b, s:o, s:o}", "target",
 				       lb_format_target(t->addr, t->port, tgt), "status",
@@ -176,10 +175,10 @@ json_t *lbd_stats_json(struct lbd *l, const char *only, bool fresh, char *err, s
 			goto fail;
 		}
 		/* An SNI-routed connection is one flow here (client to acceptor). */
-		json_array_append_new(proxies,
-				      json_pack("{s:s, s:o, s:o}", "proxy", p->cfg->name, "counters",
-						counters_json(&s, live->per_proxy[p->id]), "targets",
-						targets));
+		json_array_append_new(proxies, json_pack("{s:s, s:o, s:o}", "proxy", p->cfg->name,
+							 "counters",
+							 counters_json(&s, live->per_proxy[p->id]),
+							 "targets", targets));
 	}
 	ret = lb_counters_global(l->dp, g);
 	if (ret)

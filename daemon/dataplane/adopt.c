@@ -120,4 +120,3 @@ int lb_ids_adopt(struct lb_ids *ids, struct lb_dataplane *dp)
 			ids->proxies.n, ids->targets.n, ids->groups.n);
 	return ret;
 }
-

@@ -223,8 +223,8 @@ static void fill_group(struct lb_model_group *g, const struct lb_ids *ids, const
 	compose(g);
 }
 
-static int build_proxy(struct lb_model *m, size_t p, uint32_t pid, const uint32_t *gids,
-		       size_t *gi, const struct lb_model_inputs *in)
+static int build_proxy(struct lb_model *m, size_t p, uint32_t pid, const uint32_t *gids, size_t *gi,
+		       const struct lb_model_inputs *in)
 {
 	const struct lb_proxy_cfg *pc = &m->cfg->proxies[p];
 	struct lb_model_proxy *mp = &m->proxies[p];

@@ -35,8 +35,8 @@ struct lb_model_target {
 	uint32_t target_id;
 	uint8_t configured; /* as configured, or as set-weights set it */
 	uint8_t proxy_protocol;
-	bool healthy;		/* the verdicts it was composed with */
-	uint8_t recovery_step;	/* 1..3 while ramping back in */
+	bool healthy;	       /* the verdicts it was composed with */
+	uint8_t recovery_step; /* 1..3 while ramping back in */
 	bool draining;
 };
 
@@ -78,9 +78,9 @@ struct lb_model {
 
 /* What the composer reads besides the configuration; NULL members mean "none". */
 struct lb_model_inputs {
-	const struct lb_health *health;	 /* NULL: every target healthy */
-	const struct lb_drains *drains;	 /* NULL: nothing drained */
-	const uint16_t *acceptor_port;	 /* per proxy of the configuration: 0 when none */
+	const struct lb_health *health; /* NULL: every target healthy */
+	const struct lb_drains *drains; /* NULL: nothing drained */
+	const uint16_t *acceptor_port;	/* per proxy of the configuration: 0 when none */
 };
 
 /*

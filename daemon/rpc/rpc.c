@@ -100,8 +100,8 @@ static void notify_flow(void *ctx, json_t *event)
 {
 	struct lbd_rpc *r = ctx;
 
-	r->events_missed +=
-		lb_subs_broadcast_lossy(&r->stats_subs, "stats-event", event, LBD_EVENTS_MAX_QUEUED);
+	r->events_missed += lb_subs_broadcast_lossy(&r->stats_subs, "stats-event", event,
+						    LBD_EVENTS_MAX_QUEUED);
 	r->events_sent++;
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * splice.c - the front of the splicer: which mechanism a splicer uses, starting and ending
- * pairs, their statistics. The bytes themselves move in splice_pump.c (user space) and
- * splice_sockmap.c (kernel).
+ * splice.c - the front of the splicer: which mechanism a splicer uses, starting pairs, their
+ * statistics. The bytes themselves move in splice_pump.c (user space) and, where the
+ * kernel can, through the offload of splice_sockmap.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "lb_log.h"
-#include "splice_priv.h"
+#include "splice_pump.h"
+#include "splice_sockmap.h"
 
 struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, char *err,
 				  size_t errlen)
@@ -30,7 +31,7 @@ struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, cha
 	s->loop = loop;
 	if (mode == LB_SPLICE_COPY)
 		return s;
-	ret = lb_splice_sockmap_open(&s->sm, mode == LB_SPLICE_AUTO, why, sizeof(why));
+	ret = lb_splice_sockmap_open(&s->ops, &s->off, mode == LB_SPLICE_AUTO, why, sizeof(why));
 	if (!ret)
 		return s;
 	if (mode == LB_SPLICE_SOCKMAP) {
@@ -45,21 +46,12 @@ struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, cha
 
 const char *lb_splicer_kind(const struct lb_splicer *s)
 {
-	return s->sm ? "sockmap" : "copy";
+	return s->ops ? s->ops->name : "copy";
 }
 
 size_t lb_splicer_active(const struct lb_splicer *s)
 {
 	return s->active;
-}
-
-/* Close @fd so that its remote end sees a reset, not an orderly FIN. */
-static void close_reset(int fd)
-{
-	struct linger lg = {.l_onoff = 1, .l_linger = 0};
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
 }
 
 struct lb_splice *lb_splice_start(struct lb_splicer *s, int client_fd, int backend_fd,
@@ -109,8 +101,8 @@ struct lb_splice *lb_splice_start(struct lb_splicer *s, int client_fd, int backe
 		errno = -ret;
 		return NULL;
 	}
-	if (s->sm) {
-		ret = lb_splice_sockmap_add(s->sm, sp);
+	if (s->ops) {
+		ret = s->ops->add(s->off, sp);
 		if (ret && !sp->ended)
 			lb_debug("splice: copying this pair in user space: %s", strerror(-ret));
 	}
@@ -121,7 +113,7 @@ err_free:
 	free(sp);
 err_fds:
 	if (client_fd >= 0)
-		close_reset(client_fd);
+		lb_splice_close_reset(client_fd);
 	if (backend_fd >= 0)
 		close(backend_fd);
 	errno = -ret;
@@ -130,69 +122,7 @@ err_fds:
 
 struct lb_splice_stats lb_splice_stats(const struct lb_splice *sp)
 {
-	struct lb_splice_stats st = {0};
-
-	if (sp->ended)
-		return sp->final;
-	st.bytes_to_backend = sp->side[LB_SP_BACKEND].written;
-	st.bytes_to_client = sp->side[LB_SP_CLIENT].written;
-	if (sp->slot >= 0) {
-		st.bytes_to_backend += lb_splice_sockmap_bytes(sp, LB_SP_CLIENT);
-		st.bytes_to_client += lb_splice_sockmap_bytes(sp, LB_SP_BACKEND);
-	}
-	return st;
-}
-
-void lb_splice_end(struct lb_splice *sp, int err)
-{
-	struct lb_splicer *s = sp->s;
-	int i;
-
-	if (sp->ended)
-		return;
-	sp->final = lb_splice_stats(sp);
-	sp->final.error = err;
-	sp->ended = true;
-
-	/* Out of the maps first: a socket leaving the sockmap must not be redirected to. */
-	if (sp->slot >= 0)
-		lb_splice_sockmap_remove(sp);
-	for (i = 0; i < 2; i++) {
-		struct lb_splice_side *d = &sp->side[i];
-
-		if (d->poll.data)
-			uv_poll_stop(&d->poll);
-		if (err)
-			close_reset(d->fd);
-		else
-			close(d->fd);
-		d->fd = -1;
-		free(d->out);
-		d->out = NULL;
-		d->out_len = 0;
-	}
-	uv_timer_stop(&sp->flush_timer);
-	s->active--;
-	lb_splice_pump_close(sp);
-}
-
-void lb_splice_release(struct lb_splice *sp)
-{
-	struct lb_splicer *s = sp->s;
-
-	if (!sp->done_called) {
-		sp->done_called = true;
-		sp->done(sp, &sp->final, sp->arg);
-	}
-	if (sp->prev)
-		sp->prev->next = sp->next;
-	else
-		s->head = sp->next;
-	if (sp->next)
-		sp->next->prev = sp->prev;
-	free(sp);
-	if (!--s->pairs && s->freeing)
-		free(s);
+	return lb_splice_pair_stats(sp);
 }
 
 void lb_splicer_free(struct lb_splicer *s)
@@ -214,8 +144,10 @@ void lb_splicer_free(struct lb_splicer *s)
 			sp->done(sp, &sp->final, sp->arg);
 		}
 	}
-	lb_splice_sockmap_close(s->sm);
-	s->sm = NULL;
+	if (s->ops)
+		s->ops->close(s->off);
+	s->ops = NULL;
+	s->off = NULL;
 	if (!s->pairs)
 		free(s);
 }

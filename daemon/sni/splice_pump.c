@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * splice_copy.c - the user-space pump of a spliced pair: recv() from one socket, send() to
+ * splice_pump.c - the user-space pump of a spliced pair: recv() from one socket, send() to
  * the other, on the libuv loop and never blocking it.
  *
  * Every recv() lands in the splicer's shared scratch buffer and is sent on at once; only
@@ -12,8 +12,8 @@
  *
  * In a sockmap pair the kernel may hold bytes for a socket that it forwarded but has not
  * queued on it yet. Nothing lbd sends to that socket (bytes, FIN) may overtake them, so
- * lbd holds its own output until lb_splice_sockmap_flushed() says they are in, looking
- * again on a timer: the kernel does not say when.
+ * lbd holds its own output until the offload's flushed() says they are in, looking again
+ * on a timer: the kernel does not say when.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,9 +21,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "splice_priv.h"
+#include "splice_pump.h"
 
 #define LB_SPLICE_FLUSH_MAX_MS 64 /* longest wait between two looks at a kernel flush */
+
+static void lb_splice_pump_read(struct lb_splice *sp, int src);
+static void lb_splice_pump_fin(struct lb_splice *sp, int dst);
+static void lb_splice_pump_watch(struct lb_splice *sp, int i);
+static void lb_splice_pump_close(struct lb_splice *sp);
 
 int lb_splice_sock_error(int fd, int fallback)
 {
@@ -58,7 +63,7 @@ static void wait_for_kernel(struct lb_splice *sp)
 /* lbd may write to side @dst now: nothing the kernel forwarded to it is still on its way. */
 static bool may_send(struct lb_splice *sp, int dst)
 {
-	if (sp->slot < 0 || lb_splice_sockmap_flushed(sp, dst))
+	if (sp->slot < 0 || sp->s->ops->flushed(sp, dst))
 		return true;
 	sp->side[dst].held = true;
 	wait_for_kernel(sp);
@@ -78,7 +83,7 @@ static void check_late(struct lb_splice *sp, int src)
 
 	if (!s->late)
 		return;
-	if (lb_splice_sockmap_bytes(sp, src) != s->fwd_r0) {
+	if (sp->s->ops->bytes(sp, src) != s->fwd_r0) {
 		lb_splice_end(sp, EPROTO);
 		return;
 	}
@@ -136,7 +141,7 @@ static void read_eof(struct lb_splice *sp, int src)
 		return;
 	}
 	/* Not before every passed byte was read: they may still queue behind others. */
-	if (sp->slot >= 0 && s->taken < lb_splice_sockmap_passed(sp, src)) {
+	if (sp->slot >= 0 && s->taken < sp->s->ops->passed(sp, src)) {
 		s->eof_wait = true;
 		wait_for_kernel(sp);
 		return;
@@ -157,7 +162,7 @@ static void read_while_forwarded(struct lb_splice *sp, int src, size_t n)
 	if (s->late_left) {
 		s->late_left -= n < s->late_left ? n : s->late_left;
 		s->late = true;
-	} else if (lb_splice_sockmap_paused(sp, src)) {
+	} else if (sp->s->ops->paused(sp, src)) {
 		s->paused_read += n;
 	} else {
 		s->late = true; /* passed in the same moment, counted a moment later */
@@ -175,12 +180,12 @@ static void peer_bytes_out(struct lb_splice *sp, int dst)
 	check_late(sp, !dst);
 	if (sp->ended || sp->slot < 0)
 		return;
-	ret = lb_splice_sockmap_taken(sp, !dst);
+	ret = sp->s->ops->taken(sp, !dst);
 	if (ret)
 		lb_splice_end(sp, -ret);
 }
 
-void lb_splice_pump_read(struct lb_splice *sp, int src)
+static void lb_splice_pump_read(struct lb_splice *sp, int src)
 {
 	struct lb_splice_side *s = &sp->side[src], *d = &sp->side[!src];
 	int reads = 0, ret;
@@ -225,7 +230,7 @@ void lb_splice_pump_read(struct lb_splice *sp, int src)
 		 */
 		if (sp->slot < 0 || s->forwarded)
 			return;
-		ret = lb_splice_sockmap_forward(sp, src);
+		ret = sp->s->ops->forward(sp, src);
 		if (ret) {
 			lb_splice_end(sp, -ret);
 			return;
@@ -288,7 +293,7 @@ static void on_flush_timer(uv_timer_t *t)
 	lb_splice_pump_watch(sp, LB_SP_BACKEND);
 }
 
-void lb_splice_pump_fin(struct lb_splice *sp, int dst)
+static void lb_splice_pump_fin(struct lb_splice *sp, int dst)
 {
 	struct lb_splice_side *d = &sp->side[dst], *s = &sp->side[!dst];
 
@@ -308,7 +313,7 @@ void lb_splice_pump_fin(struct lb_splice *sp, int dst)
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
-void lb_splice_pump_watch(struct lb_splice *sp, int i)
+static void lb_splice_pump_watch(struct lb_splice *sp, int i)
 {
 	struct lb_splice_side *s = &sp->side[i];
 	int events = 0;
@@ -348,12 +353,32 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	lb_splice_pump_watch(sp, LB_SP_BACKEND);
 }
 
+/* The last handle of ended @sp closed: run done unless it ran, free @sp (and the splicer). */
+static void release(struct lb_splice *sp)
+{
+	struct lb_splicer *s = sp->s;
+
+	if (!sp->done_called) {
+		sp->done_called = true;
+		sp->done(sp, &sp->final, sp->arg);
+	}
+	if (sp->prev)
+		sp->prev->next = sp->next;
+	else
+		s->head = sp->next;
+	if (sp->next)
+		sp->next->prev = sp->prev;
+	free(sp);
+	if (!--s->pairs && s->freeing)
+		free(s);
+}
+
 static void on_close(uv_handle_t *h)
 {
 	struct lb_splice *sp = h->data;
 
 	if (!--sp->handles)
-		lb_splice_release(sp);
+		release(sp);
 }
 
 int lb_splice_pump_init(struct lb_splice *sp)
@@ -388,7 +413,7 @@ void lb_splice_pump_kick(struct lb_splice *sp)
 	lb_splice_pump_watch(sp, LB_SP_BACKEND);
 }
 
-void lb_splice_pump_close(struct lb_splice *sp)
+static void lb_splice_pump_close(struct lb_splice *sp)
 {
 	int i;
 
@@ -396,4 +421,60 @@ void lb_splice_pump_close(struct lb_splice *sp)
 	for (i = 0; i < 2; i++)
 		if (sp->side[i].poll.data)
 			uv_close((uv_handle_t *)&sp->side[i].poll, on_close);
+}
+
+struct lb_splice_stats lb_splice_pair_stats(const struct lb_splice *sp)
+{
+	struct lb_splice_stats st = {0};
+
+	if (sp->ended)
+		return sp->final;
+	st.bytes_to_backend = sp->side[LB_SP_BACKEND].written;
+	st.bytes_to_client = sp->side[LB_SP_CLIENT].written;
+	if (sp->slot >= 0) {
+		st.bytes_to_backend += sp->s->ops->bytes(sp, LB_SP_CLIENT);
+		st.bytes_to_client += sp->s->ops->bytes(sp, LB_SP_BACKEND);
+	}
+	return st;
+}
+
+void lb_splice_close_reset(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+void lb_splice_end(struct lb_splice *sp, int err)
+{
+	struct lb_splicer *s = sp->s;
+	int i;
+
+	if (sp->ended)
+		return;
+	sp->final = lb_splice_pair_stats(sp);
+	sp->final.error = err;
+	sp->ended = true;
+
+	/* Out of the maps first: a socket leaving the sockmap must not be redirected to. */
+	if (sp->slot >= 0)
+		s->ops->remove(sp);
+	for (i = 0; i < 2; i++) {
+		struct lb_splice_side *d = &sp->side[i];
+
+		if (d->poll.data)
+			uv_poll_stop(&d->poll);
+		if (err)
+			lb_splice_close_reset(d->fd);
+		else
+			close(d->fd);
+		d->fd = -1;
+		free(d->out);
+		d->out = NULL;
+		d->out_len = 0;
+	}
+	uv_timer_stop(&sp->flush_timer);
+	s->active--;
+	lb_splice_pump_close(sp);
 }

@@ -3,7 +3,7 @@
  * splice_sockmap.c - spliced pairs forwarded by the kernel: both sockets in a sockmap, an
  * sk_skb verdict program (bpf/lb_splice.bpf.c) sending what arrives on one out of the other.
  *
- * Handing a pair over, in this order (lb_splice_sockmap_add(), then the pump):
+ * Handing a pair over, in this order (sockmap_add(), then the pump):
  *
  *  1. Read whatever already waits on both sockets (the rest of what the acceptor read, a
  *     backend's greeting) into lbd's pending output, before either socket enters the map.
@@ -66,7 +66,8 @@
 
 #include "lb_splice_abi.h"
 #include "lb_splice.skel.h"
-#include "splice_priv.h"
+#include "splice_pump.h"
+#include "splice_sockmap.h"
 
 struct lb_splice_sockmap {
 	struct lb_splice_bpf *skel;
@@ -93,6 +94,14 @@ struct lb_tcp_info {
 	uint64_t bytes_acked;
 };
 _Static_assert(offsetof(struct lb_tcp_info, bytes_acked) == 120, "Linux struct tcp_info layout");
+
+static uint64_t sockmap_bytes(const struct lb_splice *sp, int src);
+static uint64_t sockmap_passed(const struct lb_splice *sp, int src);
+
+static struct lb_splice_sockmap *sm_of(const struct lb_splice *sp)
+{
+	return sp->s->off;
+}
 
 static int tcp_info_get(int fd, struct lb_tcp_info *ti)
 {
@@ -132,7 +141,7 @@ static int tcp_queued(int fd, uint64_t *queued, uint8_t *state)
 	return -EAGAIN;
 }
 
-int lb_splice_sockmap_open(struct lb_splice_sockmap **out, bool quiet, char *err, size_t errlen)
+static int sockmap_load(struct lb_splice_sockmap **out, bool quiet, char *err, size_t errlen)
 {
 	libbpf_print_fn_t old_print = NULL;
 	struct lb_splice_sockmap *sm;
@@ -186,8 +195,10 @@ err_free:
 	return ret;
 }
 
-void lb_splice_sockmap_close(struct lb_splice_sockmap *sm)
+static void sockmap_close(void *off)
 {
+	struct lb_splice_sockmap *sm = off;
+
 	if (!sm)
 		return;
 	/* Closing the map detaches the program and drops any socket still in it. */
@@ -258,8 +269,9 @@ err_end:
 	return ret;
 }
 
-int lb_splice_sockmap_add(struct lb_splice_sockmap *sm, struct lb_splice *sp)
+static int sockmap_add(void *off, struct lb_splice *sp)
 {
+	struct lb_splice_sockmap *sm = off;
 	uint64_t zero = 0, fd;
 	uint32_t pair, k;
 	uint8_t state;
@@ -269,7 +281,7 @@ int lb_splice_sockmap_add(struct lb_splice_sockmap *sm, struct lb_splice *sp)
 		struct lb_splice_side *d = &sp->side[i];
 		socklen_t len = sizeof(d->cookie);
 
-		/* Before lbd sends anything: the base lb_splice_sockmap_flushed() counts from. */
+		/* Before lbd sends anything: the base sockmap_flushed() counts from. */
 		ret = tcp_queued(d->fd, &d->base, &state);
 		if (ret)
 			return ret;
@@ -332,57 +344,57 @@ err_put:
 	return ret;
 }
 
-int lb_splice_sockmap_forward(struct lb_splice *sp, int src)
+static int sockmap_forward(struct lb_splice *sp, int src)
 {
-	struct lb_splice_sockmap *sm = sp->s->sm;
+	struct lb_splice_sockmap *sm = sm_of(sp);
 	struct lb_splice_side *s = &sp->side[src];
 	struct lb_splice_peer v = {.slot = sock_slot(sp, src), .peer = sock_slot(sp, !src)};
 	uint64_t passed;
 
 	/* Not forwarding, so the count is still: late bytes are judged against it. */
-	s->fwd_r0 = lb_splice_sockmap_bytes(sp, src);
+	s->fwd_r0 = sockmap_bytes(sp, src);
 	if (bpf_map_update_elem(sm->peer_fd, &s->cookie, &v, BPF_EXIST))
 		return -errno;
 	s->forwarded = true;
 	/* Passed before the update and not read yet: the bytes of step 5, late ones. */
-	passed = lb_splice_sockmap_passed(sp, src);
+	passed = sockmap_passed(sp, src);
 	s->late_left = passed > s->taken ? passed - s->taken : 0;
 	return 0;
 }
 
-bool lb_splice_sockmap_paused(const struct lb_splice *sp, int src)
+static bool sockmap_paused(const struct lb_splice *sp, int src)
 {
 	struct lb_splice_peer v;
 
-	if (bpf_map_lookup_elem(sp->s->sm->peer_fd, &sp->side[src].cookie, &v))
+	if (bpf_map_lookup_elem(sm_of(sp)->peer_fd, &sp->side[src].cookie, &v))
 		return false;
 	return v.flags & LB_SPLICE_F_PAUSED;
 }
 
-int lb_splice_sockmap_taken(struct lb_splice *sp, int src)
+static int sockmap_taken(struct lb_splice *sp, int src)
 {
 	struct lb_splice_side *s = &sp->side[src];
 	uint32_t k = sock_slot(sp, src);
 
 	if (s->paused_sent == s->paused_read)
 		return 0;
-	if (bpf_map_update_elem(sp->s->sm->taken_fd, &k, &s->paused_read, BPF_ANY))
+	if (bpf_map_update_elem(sm_of(sp)->taken_fd, &k, &s->paused_read, BPF_ANY))
 		return -errno;
 	s->paused_sent = s->paused_read;
 	return 0;
 }
 
-uint64_t lb_splice_sockmap_passed(const struct lb_splice *sp, int src)
+static uint64_t sockmap_passed(const struct lb_splice *sp, int src)
 {
 	uint32_t k = sock_slot(sp, src);
 	uint64_t bytes = 0;
 
-	if (sp->slot < 0 || bpf_map_lookup_elem(sp->s->sm->passed_fd, &k, &bytes))
+	if (sp->slot < 0 || bpf_map_lookup_elem(sm_of(sp)->passed_fd, &k, &bytes))
 		return 0;
 	return bytes;
 }
 
-bool lb_splice_sockmap_flushed(const struct lb_splice *sp, int dst)
+static bool sockmap_flushed(const struct lb_splice *sp, int dst)
 {
 	const struct lb_splice_side *d = &sp->side[dst];
 	uint64_t queued;
@@ -393,22 +405,22 @@ bool lb_splice_sockmap_flushed(const struct lb_splice *sp, int dst)
 		return false;
 	if (ret)
 		return true; /* the socket failed: the shutdown() that follows says how */
-	return queued - d->base >= d->written + lb_splice_sockmap_bytes(sp, !dst);
+	return queued - d->base >= d->written + sockmap_bytes(sp, !dst);
 }
 
-uint64_t lb_splice_sockmap_bytes(const struct lb_splice *sp, int src)
+static uint64_t sockmap_bytes(const struct lb_splice *sp, int src)
 {
 	uint32_t k = sock_slot(sp, src);
 	uint64_t bytes = 0;
 
-	if (sp->slot < 0 || bpf_map_lookup_elem(sp->s->sm->bytes_fd, &k, &bytes))
+	if (sp->slot < 0 || bpf_map_lookup_elem(sm_of(sp)->bytes_fd, &k, &bytes))
 		return 0;
 	return bytes;
 }
 
-void lb_splice_sockmap_remove(struct lb_splice *sp)
+static void sockmap_remove(struct lb_splice *sp)
 {
-	struct lb_splice_sockmap *sm = sp->s->sm;
+	struct lb_splice_sockmap *sm = sm_of(sp);
 	uint32_t k;
 	int i;
 
@@ -421,4 +433,30 @@ void lb_splice_sockmap_remove(struct lb_splice *sp)
 	}
 	slot_put(sm, (uint32_t)sp->slot);
 	sp->slot = -1;
+}
+
+static const struct lb_splice_offload sockmap_ops = {
+	.name = "sockmap",
+	.add = sockmap_add,
+	.forward = sockmap_forward,
+	.paused = sockmap_paused,
+	.taken = sockmap_taken,
+	.passed = sockmap_passed,
+	.flushed = sockmap_flushed,
+	.bytes = sockmap_bytes,
+	.remove = sockmap_remove,
+	.close = sockmap_close,
+};
+
+int lb_splice_sockmap_open(const struct lb_splice_offload **ops, void **off, bool quiet, char *err,
+			   size_t errlen)
+{
+	struct lb_splice_sockmap *sm = NULL;
+	int ret = sockmap_load(&sm, quiet, err, errlen);
+
+	if (ret)
+		return ret;
+	*ops = &sockmap_ops;
+	*off = sm;
+	return 0;
 }
