@@ -7,12 +7,10 @@
  * lb_config_json.c, error messages and paths in lb_config_path.c.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "lb_addr.h"
 #include "lb_config_priv.h"
 
 const struct u32_field lb_cfg_hc_fields[] = {
@@ -259,18 +257,4 @@ const char *lb_ingress_name(enum lb_ingress i)
 {
 	return (unsigned int)i < ARRAY_SIZE(lb_cfg_ingress_names) ? lb_cfg_ingress_names[i]
 								  : "unknown";
-}
-
-const char *lb_proxy_group_label(const struct lb_proxy_cfg *p, size_t i, char *buf, size_t len)
-{
-	char cidr[LB_TARGET_STR_MAX];
-
-	if (i == 0)
-		snprintf(buf, len, "default");
-	else if (i <= p->n_routes)
-		snprintf(buf, len, "%s",
-			 lb_format_cidr(p->routes[i - 1].addr, p->routes[i - 1].prefix_len, cidr));
-	else
-		snprintf(buf, len, "sni:%s", p->sni_routes[i - 1 - p->n_routes].hostname);
-	return buf;
 }

@@ -256,3 +256,17 @@ json_t *lb_config_to_json(const struct lb_config *cfg)
 		ret = json_array_append_new(proxies, lb_config_proxy_to_json(&cfg->proxies[i]));
 	return finish(o, ret);
 }
+
+const char *lb_proxy_group_label(const struct lb_proxy_cfg *p, size_t i, char *buf, size_t len)
+{
+	char cidr[LB_TARGET_STR_MAX];
+
+	if (i == 0)
+		snprintf(buf, len, "default");
+	else if (i <= p->n_routes)
+		snprintf(buf, len, "%s",
+			 lb_format_cidr(p->routes[i - 1].addr, p->routes[i - 1].prefix_len, cidr));
+	else
+		snprintf(buf, len, "sni:%s", p->sni_routes[i - 1 - p->n_routes].hostname);
+	return buf;
+}
