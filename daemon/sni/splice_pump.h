@@ -4,7 +4,7 @@
  * the splicer share (nothing outside sni/ includes it). They depend on each other in one
  * direction only:
  *
- *   splice.c          the front (splice.h): splicers, starting a pair.
+ *   splicer.c         the front (splice.h): splicers, starting a pair.
  *   splice_sockmap.c  the kernel offload: the BPF object, its slots, handing a direction
  *                     over to the kernel and telling when the kernel has flushed it. It
  *                     fills struct lb_splice_offload; it calls the pump, never the front.

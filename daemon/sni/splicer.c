@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * splice.c - the front of the splicer: which mechanism a splicer uses, starting pairs, their
- * statistics. The bytes themselves move in splice_pump.c (user space) and, where the
- * kernel can, through the offload of splice_sockmap.c.
+ * splicer.c - the front of the splicer (splice.h): which mechanism a splicer uses, starting pairs,
+ * their statistics. The bytes themselves move in splice_pump.c (user space) and, where the kernel
+ * can, through the offload of splice_sockmap.c.
  */
 #include <errno.h>
 #include <stdio.h>
