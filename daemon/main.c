@@ -19,6 +19,7 @@
 #include "conn_fanout.h"
 #include "counters.h"
 #include "lb_log.h"
+#include "apply.h"
 #include "lbd.h"
 #include "rpc.h"
 #include "systemd.h"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "apply.h"
 #include "lb_addr.h"
 #include "lb_rpc.h"
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The methods about the daemon itself: status, version, get-config, reload, set-ingress. */
+#include "apply.h"
 #include "methods.h"
 
 #include <errno.h>

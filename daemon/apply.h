@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * apply.h - the one way the daemon's state changes.
+ *
+ * Every change, from the configuration file at start, a reload, SIGHUP or an RPC method,
+ * goes through lbd_apply(): the new configuration is validated whole, its effective state
+ * (policy/model.h) is built once, applied to the datapath as a diff, and only then do the
+ * configuration and its model become the running ones. A refused change leaves maps,
+ * attachments, ids and the running configuration exactly as they were.
+ *
+ * A verdict that changes (a health check, a drain, set-target-status) recomposes the
+ * effective weights of its proxy's groups in the running model and rewrites those groups
+ * only (lbd_policy_changed()).
+ */
+#ifndef LBD_APPLY_H
+#define LBD_APPLY_H
+
+#include "lbd.h"
+
+/*
+ * Make @next the running configuration. On success lbd owns @next (the previous one is
+ * freed); on failure nothing changed, @next is still the caller's, and @err says why.
+ * Returns 0, -EINVAL (the configuration breaks a rule), or another -errno (the kernel
+ * refused an attach or a map update).
+ */
+int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen);
+
+/* Re-read the configuration file (-c) and apply it as a diff. */
+int lbd_reload(struct lbd *l, char *err, size_t errlen);
+
+/* Re-read the interfaces' addresses and re-sync the listeners. */
+int lbd_resync(struct lbd *l);
+
+/*
+ * A verdict of @proxy's targets changed (health, drain, override): recompose its groups,
+ * rewrite the ones that changed, announce weights-updated. For struct lb_health and
+ * struct lb_drains (@ctx is the struct lbd).
+ */
+void lbd_policy_changed(void *ctx, const char *proxy);
+
+/* A target-healthy / target-unhealthy event, for struct lb_health. */
+void lbd_on_health_event(void *ctx, json_t *event);
+
+/* Open flows per target, for struct lb_drains (drain.h's lb_drain_count_fn). */
+int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const uint32_t *addrs,
+		    const uint16_t *ports, uint32_t *counts);
+
+/* The SNI acceptor's choice of target (sni.h's lb_sni_choose_fn), read from the model. */
+int lbd_sni_choose(void *ctx, const char *proxy, const char *name, uint32_t client_addr,
+		   uint16_t client_port, uint32_t listener_addr, uint16_t listener_port,
+		   struct lb_sni_choice *out);
+
+#endif /* LBD_APPLY_H */

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+#include "lbd.h"
+
+#include <errno.h>
+#include <string.h>
+
+uint64_t lbd_uptime_ms(const struct lbd *l)
+{
+	return uv_now(l->loop) - l->started_ms;
+}
+
+struct lb_proxy_cfg *lbd_find_proxy(const struct lb_config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_proxies; i++)
+		if (!strcmp(cfg->proxies[i].name, name))
+			return &cfg->proxies[i];
+	return NULL;
+}
+
+const char *lbd_proxy_name(const struct lbd *l, uint32_t id)
+{
+	const char *name = l->model ? lb_ids_proxy_name(&l->model->ids, id) : NULL;
+
+	return name ? name : "?";
+}
+
+const struct lb_live *lbd_live(struct lbd *l, bool fresh)
+{
+	if (!l->sweeper) {
+		errno = ENODEV;
+		return NULL;
+	}
+	return lb_sweeper_live(l->sweeper, fresh ? 0 : lb_sweeper_interval_ms(l->sweeper));
+}
