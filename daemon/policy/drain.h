@@ -21,8 +21,6 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "server.h"
-
 enum lb_drain_status {
 	LB_DRAIN_DRAINING = 0,
 	LB_DRAIN_COMPLETED,
