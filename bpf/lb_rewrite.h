@@ -23,7 +23,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lb_csum.h"
-#include "lb_flow.h"
+#include "lb_nat.h"
 #include "lb_parse.h"
 
 enum lb_side { LB_SIDE_DST = 0, LB_SIDE_SRC = 1 };

@@ -26,6 +26,10 @@
 #define LB_MAX_GROUPS		 (LB_MAX_ROUTES + LB_MAX_PROXIES) /* one per route, one default each */
 #define LB_PROXY_NAME_MAX	 64
 
+/* The datapath bounds a backend index by masking it with LB_MAX_TARGETS_PER_GROUP - 1. */
+_Static_assert((LB_MAX_TARGETS_PER_GROUP & (LB_MAX_TARGETS_PER_GROUP - 1)) == 0,
+	       "LB_MAX_TARGETS_PER_GROUP must be a power of two");
+
 /* IP protocol numbers as they appear in lb_listen_key.proto and lb_ct_key.proto. */
 #define LB_PROTO_TCP 6
 #define LB_PROTO_UDP 17
@@ -71,6 +75,7 @@ _Static_assert(sizeof(struct lb_route_key) == 12, "lb_route_key layout");
 struct lb_route_val {
 	__u32 group;
 };
+_Static_assert(sizeof(struct lb_route_val) == 4, "lb_route_val layout");
 
 /* One backend inside a group. */
 struct lb_backend {
@@ -237,11 +242,13 @@ struct lb_meta {
 	__u32 abi_version;
 	__u32 max_connections;
 };
+_Static_assert(sizeof(struct lb_meta) == 8, "lb_meta layout");
 
 /* lb_pnames / lb_tnames: user-space only, pinned so a later lbd can name the counters. */
 struct lb_proxy_meta {
 	char name[LB_PROXY_NAME_MAX];
 };
+_Static_assert(sizeof(struct lb_proxy_meta) == LB_PROXY_NAME_MAX, "lb_proxy_meta layout");
 
 struct lb_target_meta {
 	__u32 proxy_id;

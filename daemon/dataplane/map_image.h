@@ -4,6 +4,9 @@
  * (key immediately followed by value) sorted by key, and the diff between two such
  * arrays written to the kernel. Diffing sorted arrays costs no system call per entry:
  * with 10,000 source routes, reading entry by entry took 40,000 calls per change.
+ *
+ * Entries are compared with memcmp(), key and value alike: they must be structs without
+ * implicit padding (common/lb_abi.h asserts each layout's size) built from zeroed memory.
  */
 #ifndef LBD_MAP_IMAGE_H
 #define LBD_MAP_IMAGE_H
