@@ -12,10 +12,12 @@ Subcommands:
          datagram with "<name>\\n", plus the rest of the datagram if it starts with "ECHO ".
          Neither flag given means both TCP and UDP.
   tally  --host IP --port P --count N [--proto tcp|udp] [--bind SRCIP] [--concurrency K]
-         [--timeout S] [--req-timeout S] [--sni HOST]
+         [--timeout S] [--req-timeout S] [--sni HOST] [--until-file PATH]
          N new connections (or N datagrams, each from a fresh socket); prints one JSON
          object {"total","ok","failed","by_backend","errors","elapsed_s"} ("errors": the
-         first few distinct messages). Exit status is 0 whenever the tally ran
+         first few distinct messages). With --until-file, no connection starts once PATH
+         exists: "total" is then the number started (a load that lasts as long as what it
+         accompanies, however fast the machine). Exit status is 0 whenever the tally ran
          (failures are data), 2 on usage errors.
   hold   --host IP --port P --seconds S --interval MS [--bind SRCIP] [--proto tcp|udp]
          One long-lived flow in ECHO mode. Prints {"event":"start","backend":...} once
@@ -275,6 +277,9 @@ async def tally(args):
     async def worker():
         nonlocal next_i
         while next_i < args.count:
+            if args.until_file and os.path.exists(args.until_file):
+                result["total"] = next_i
+                break
             i = next_i
             next_i += 1
             left = deadline - time.monotonic()
@@ -399,6 +404,7 @@ def main():
     t.add_argument("--timeout", type=float, default=60.0, help="overall limit, seconds")
     t.add_argument("--req-timeout", type=float, default=5.0, help="per request, seconds")
     t.add_argument("--sni", help="TCP: send a TLS ClientHello with this SNI instead of HTTP")
+    t.add_argument("--until-file", help="start no connection once this file exists")
 
     h = sub.add_parser("hold", help="one long-lived ECHO flow")
     h.add_argument("--host", required=True)

@@ -160,17 +160,23 @@ done
 exit 1
 EOF
 	chmod +x "$replace"
-	# (--req-timeout 10: on two shared cores a slow answer is not a lost connection)
-	tally --count 40000 --concurrency 4 --timeout 90 --req-timeout 10 >"$load_log" 2>&1 &
+	# Load for as long as the rolling update takes, however busy the machine (--req-timeout
+	# 10: on two shared cores a slow answer is not a lost connection).
+	rm -f "$LBT_RUN/rolling.done"
+	tally --count 10000000 --concurrency 4 --timeout 600 --req-timeout 10 \
+		--until-file "$LBT_RUN/rolling.done" >"$load_log" 2>&1 &
 	local load=$!
 	sleep 0.5
 	LBCTL="$LBCTL" "$ROLLING" -s "$SOCK" --timeout 20s web "$replace" $B1 10.2.2.2:8080 \
 		>"$LBT_LOGDIR/rolling.log" 2>&1 ||
 		fail "rolling update failed: $(tail -n 5 "$LBT_LOGDIR/rolling.log")"
+	touch "$LBT_RUN/rolling.done"
 	wait "$load" || true
 	out=$(tail -n 1 "$load_log")
+	log "load during the rolling restart: $out"
 	assert_eq "$(json_get "$out" failed)" 0 "failed connections during the rolling restart ($out)"
-	assert_eq "$(json_get "$out" ok)" 40000 "connections served during the rolling restart"
+	assert_eq "$(json_get "$out" ok)" "$(json_get "$out" total)" "connections served ($out)"
+	(($(json_get "$out" ok) >= 100)) || fail "too little load to prove anything ($out)"
 	grep -q "all targets updated" "$LBT_LOGDIR/rolling.log" || fail "update incomplete"
 	[[ $(lbctl --json drain-status) == '{"drains":[]}' ]] || fail "drains left behind"
 }
