@@ -69,7 +69,10 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 	return h;
 }
 
-/* A digest of everything lbd_weights_json() shows of @p, without building the JSON. */
+/*
+ * A digest of everything lbd_weights_json() shows of @p, without building the JSON: the
+ * groups (a route's prefix, an SNI route's name) and each target's weights.
+ */
 static uint64_t weights_digest(const struct lb_model_proxy *p)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -77,10 +80,18 @@ static uint64_t weights_digest(const struct lb_model_proxy *p)
 
 	for (r = 0; r < p->n_groups; r++) {
 		const struct lb_model_group *g = &p->groups[r];
-		char src[LB_SNI_NAME_MAX + 8];
 
-		lb_proxy_group_label(p->cfg, r, src, sizeof(src));
-		h = fnv1a(h, src, strlen(src) + 1);
+		h = fnv1a(h, &g->kind, sizeof(g->kind));
+		if (g->kind == LB_MG_SOURCE) {
+			const struct lb_route_cfg *rc = &p->cfg->routes[r - 1];
+
+			h = fnv1a(h, &rc->addr, sizeof(rc->addr));
+			h = fnv1a(h, &rc->prefix_len, sizeof(rc->prefix_len));
+		} else if (g->kind == LB_MG_SNI) {
+			const char *host = p->cfg->sni_routes[r - 1 - p->cfg->n_routes].hostname;
+
+			h = fnv1a(h, host, strlen(host) + 1);
+		}
 		h = fnv1a(h, &g->n, sizeof(g->n));
 		for (k = 0; k < g->n; k++) {
 			h = fnv1a(h, &g->t[k].addr, sizeof(g->t[k].addr));
@@ -104,7 +115,9 @@ static void announce_weights(struct lbd *l, const struct lb_model_proxy *p)
 	if (was && json_integer_value(was) == digest)
 		return;
 	json_object_set_new(l->last_weights, p->cfg->name, json_integer(digest));
-	if (!l->notify.health)
+	/* With 40,000 routes the event is megabytes: built only for someone to read it. */
+	if (!l->notify.health || !l->notify.health_wanted ||
+	    !l->notify.health_wanted(l->notify.ctx))
 		return;
 	ev = json_pack("{s:s, s:s, s:o}", "type", "weights-updated", "proxy", p->cfg->name,
 		       "groups", lbd_weights_json(p));
@@ -127,6 +140,43 @@ void lbd_policy_changed(void *ctx, const char *proxy)
 	announce_weights(l, p);
 }
 
+int lbd_set_weights(struct lbd *l, const char *proxy, size_t group, const struct lb_group_cfg *w,
+		    char *err, size_t errlen)
+{
+	struct lb_model_inputs in = {.health = l->health, .drains = l->drains};
+	struct lb_proxy_cfg *pc = lbd_find_proxy(l->cfg, proxy);
+	const struct lb_model_proxy *p = lb_model_find(l->model, proxy);
+	struct lb_group_cfg *g;
+	uint8_t was[LB_MAX_TARGETS_PER_GROUP];
+	char undo_err[LB_ERR_MAX];
+	size_t i, k;
+	int ret;
+
+	if (!pc || !p || group >= lb_proxy_n_groups(pc))
+		return lb_errf(err, errlen, -ENOENT, "no such proxy or group");
+	g = lb_proxy_group(pc, group);
+	for (k = 0; k < g->n; k++) {
+		was[k] = g->t[k].weight;
+		for (i = 0; i < w->n; i++)
+			if (g->t[k].addr == w->t[i].addr && g->t[k].port == w->t[i].port)
+				g->t[k].weight = w->t[i].weight;
+	}
+	if (!lb_model_recompose(l->model, proxy, &in))
+		return 0;
+	ret = lb_mapsync_groups(l->maps, p, err, errlen);
+	if (ret) {
+		/* All or nothing: the weights go back, and so do the groups written. */
+		for (k = 0; k < g->n; k++)
+			g->t[k].weight = was[k];
+		lb_model_recompose(l->model, proxy, &in);
+		if (lb_mapsync_groups(l->maps, p, undo_err, sizeof(undo_err)))
+			lb_err("cannot restore the weights of \"%s\": %s", proxy, undo_err);
+		return ret;
+	}
+	announce_weights(l, p);
+	return 0;
+}
+
 void lbd_on_health_event(void *ctx, json_t *event)
 {
 	struct lbd *l = ctx;
@@ -139,7 +189,9 @@ int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const uint3
 		    const uint16_t *ports, uint32_t *counts)
 {
 	struct lbd *l = ctx;
-	const struct lb_live *live = lbd_live(l, true);
+	/* Younger than half a check interval: every check sees what the last one did not. */
+	uint64_t age = l->cfg->settings.drain_check_interval_ms / 2;
+	const struct lb_live *live = lb_sweeper_live(l->sweeper, age ? age : 1);
 	size_t i;
 
 	if (!live)

@@ -28,6 +28,16 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen);
 /* Re-read the configuration file (-c) and apply it as a diff. */
 int lbd_reload(struct lbd *l, char *err, size_t errlen);
 
+/*
+ * Change the configured weights of group @group (lb_proxy_group() order) of @proxy to
+ * those of @w, which holds the same targets (checked by the caller: only weights change,
+ * and the group's weight rules hold). The narrow path of a weight change: the proxy's
+ * groups are recomposed and the changed ones written, nothing else; all or nothing like
+ * lbd_apply(). Returns 0 or -errno with @err.
+ */
+int lbd_set_weights(struct lbd *l, const char *proxy, size_t group, const struct lb_group_cfg *w,
+		    char *err, size_t errlen);
+
 /* Re-read the interfaces' addresses and re-sync the listeners. */
 int lbd_resync(struct lbd *l);
 

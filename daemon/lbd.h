@@ -32,11 +32,12 @@
 
 /*
  * Where lbd's notifications go (the RPC layer's streams); any member may be NULL.
- * @health gets target-healthy, target-unhealthy and weights-updated events; @flows_wanted
- * says whether anyone follows connection events now, and @flow gets each of them.
- * Events are borrowed.
+ * @health_wanted says whether anyone follows health events now, and @health gets each
+ * target-healthy, target-unhealthy and weights-updated event; @flows_wanted and @flow
+ * the same for connection events. Events are borrowed.
  */
 struct lbd_notify {
+	bool (*health_wanted)(void *ctx);
 	void (*health)(void *ctx, json_t *event);
 	bool (*flows_wanted)(void *ctx);
 	void (*flow)(void *ctx, json_t *event);

@@ -55,24 +55,6 @@ void lb_map_image_sort(struct lb_map_image *m)
 		qsort_r(m->ents, m->n, m->ent_size, cmp_ent, &m->key_size);
 }
 
-uint8_t *lb_map_image_find(const struct lb_map_image *m, const void *key)
-{
-	size_t lo = 0, hi = m->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(m->ents + mid * m->ent_size, key, m->key_size);
-
-		if (c == 0)
-			return m->ents + mid * m->ent_size;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
 /*
  * Read @fd whole with BPF_MAP_LOOKUP_BATCH. Any failure (a kernel without batch
  * operations for this map type answers EINVAL or ENOTSUPP) makes the caller walk the keys

@@ -32,9 +32,6 @@ int lb_map_image_push(struct lb_map_image *m, const void *key, const void *val);
 /* Sort by key. */
 void lb_map_image_sort(struct lb_map_image *m);
 
-/* The entry whose key is @key in a sorted image, or NULL. */
-uint8_t *lb_map_image_find(const struct lb_map_image *m, const void *key);
-
 /* Replace @m's entries by what map @fd holds, sorted. 0 or -errno with a sentence. */
 int lb_map_image_read(int fd, const char *name, struct lb_map_image *m, char *err, size_t errlen);
 

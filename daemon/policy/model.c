@@ -315,11 +315,14 @@ bool lb_model_recompose(struct lb_model *m, const char *name, const struct lb_mo
 		return false;
 	for (r = 0; r < mp->n_groups; r++) {
 		struct lb_model_group *g = &mp->groups[r];
+		const struct lb_group_cfg *gc = lb_proxy_group(mp->cfg, r);
 		struct lb_model_target was[LB_MAX_TARGETS_PER_GROUP];
 
 		memcpy(was, g->t, g->n * sizeof(*was));
-		for (i = 0; i < g->n; i++)
+		for (i = 0; i < g->n; i++) {
+			g->t[i].configured = gc->t[i].weight;
 			verdicts(in, name, g->t[i].addr, g->t[i].port, &g->t[i]);
+		}
 		compose(g);
 		changed |= memcmp(was, g->t, g->n * sizeof(*was)) != 0;
 	}

@@ -93,8 +93,9 @@ int lb_model_build(const struct lb_config *cfg, const struct lb_ids *prev,
 		   size_t errlen);
 
 /*
- * Compose the effective weights of every group of proxy @name again (a verdict changed).
- * Returns true when some effective weight or verdict of it changed.
+ * Compose the effective weights of every group of proxy @name again: a verdict changed, or
+ * the configured weights of its configuration (set-weights changes them in place).
+ * Returns true when some weight or verdict of it changed.
  */
 bool lb_model_recompose(struct lb_model *m, const char *name, const struct lb_model_inputs *in);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apply.h"
 #include "lb_addr.h"
 #include "lb_log.h"
 #include "methods.h"
@@ -536,12 +537,11 @@ int lbd_rpc_set_weights(struct lbd *l, struct lbd_call *call, json_t *params, js
 	const char *name = str_param(params, "proxy");
 	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
 	struct lb_group_cfg nw = {0}, *g;
-	struct lb_config *next;
 	char err[LB_ERR_MAX], cidr[LB_TARGET_STR_MAX] = "default";
 	uint32_t addr = 0;
 	uint8_t plen = 0;
 	bool routed = json_object_get(params, "source") != NULL;
-	size_t i, k;
+	int ret;
 
 	if (!p)
 		return lbd_rpc_no_proxy(e, name);
@@ -562,20 +562,13 @@ int lbd_rpc_set_weights(struct lbd *l, struct lbd_call *call, json_t *params, js
 	if (same_members(g, &nw, err, sizeof(err)))
 		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
 
-	next = lbd_rpc_dup_config(l, e);
-	if (!next)
-		return -1;
-	p = lbd_find_proxy(next, name);
-	g = routed ? &find_route(p, addr, plen)->group : &p->default_group;
 	/* Only the weights change: order and health-check settings stay the group's own. */
-	for (k = 0; k < g->n; k++)
-		for (i = 0; i < nw.n; i++)
-			if (g->t[k].addr == nw.t[i].addr && g->t[k].port == nw.t[i].port)
-				g->t[k].weight = nw.t[i].weight;
-	if (lbd_rpc_apply(l, next, e))
-		return -1;
-	p = lbd_find_proxy(l->cfg, name);
-	g = routed ? &find_route(p, addr, plen)->group : &p->default_group;
+	ret = lbd_set_weights(l, name,
+			      routed ? 1 + (size_t)(find_route(p, addr, plen) - p->routes) : 0, &nw,
+			      err, sizeof(err));
+	if (ret)
+		return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret), "%s",
+				    err);
 	*result = json_pack("{s:s, s:s, s:o}", "proxy", name, "source", cidr, "targets",
 			    lb_config_group_to_json(g));
 	return 0;

@@ -89,6 +89,13 @@ static void notify_health(void *ctx, json_t *event)
 	lb_subs_broadcast(&r->health_subs, "health-event", event);
 }
 
+static bool health_wanted(void *ctx)
+{
+	struct lbd_rpc *r = ctx;
+
+	return lb_subs_count(&r->health_subs) != 0;
+}
+
 static bool flows_wanted(void *ctx)
 {
 	struct lbd_rpc *r = ctx;
@@ -116,6 +123,7 @@ int lbd_rpc_start(struct lbd_rpc *r, struct lbd *l, struct lb_rpc_server_opts *o
 	if (!r->server)
 		return -EADDRINUSE;
 	l->notify = (struct lbd_notify){
+		.health_wanted = health_wanted,
 		.health = notify_health,
 		.flows_wanted = flows_wanted,
 		.flow = notify_flow,
