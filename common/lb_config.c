@@ -258,3 +258,13 @@ const char *lb_ingress_name(enum lb_ingress i)
 	return (unsigned int)i < ARRAY_SIZE(lb_cfg_ingress_names) ? lb_cfg_ingress_names[i]
 								  : "unknown";
 }
+
+struct lb_proxy_cfg *lb_config_find_proxy(const struct lb_config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_proxies; i++)
+		if (!strcmp(cfg->proxies[i].name, name))
+			return &cfg->proxies[i];
+	return NULL;
+}

@@ -229,6 +229,9 @@ const char *lb_splice_mode_name(enum lb_splice_mode m);
  */
 int lb_sni_hostname_parse(const char *text, struct lb_sni_route_cfg *r, char *err, size_t errlen);
 
+/* The proxy of @cfg called @name, or NULL. */
+struct lb_proxy_cfg *lb_config_find_proxy(const struct lb_config *cfg, const char *name);
+
 /*
  * How group @i of @p is named in replies and events: "default", the source route's CIDR,
  * or "sni:HOSTNAME". Writes into @buf (at least LB_SNI_NAME_MAX + 5 bytes) and returns it.

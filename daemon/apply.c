@@ -70,7 +70,7 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 }
 
 /*
- * A digest of everything lbd_weights_json() shows of @p, without building the JSON: the
+ * A digest of everything lb_model_weights_json() shows of @p, without building the JSON: the
  * groups (a route's prefix, an SNI route's name) and each target's weights.
  */
 static uint64_t weights_digest(const struct lb_model_proxy *p)
@@ -120,7 +120,7 @@ static void announce_weights(struct lbd *l, const struct lb_model_proxy *p)
 	    !l->notify.health_wanted(l->notify.ctx))
 		return;
 	ev = json_pack("{s:s, s:s, s:o}", "type", "weights-updated", "proxy", p->cfg->name,
-		       "groups", lbd_weights_json(p));
+		       "groups", lb_model_weights_json(p));
 	l->notify.health(l->notify.ctx, ev);
 	json_decref(ev);
 }
@@ -144,7 +144,7 @@ int lbd_set_weights(struct lbd *l, const char *proxy, size_t group, const struct
 		    char *err, size_t errlen)
 {
 	struct lb_model_inputs in = {.health = l->health, .drains = l->drains};
-	struct lb_proxy_cfg *pc = lbd_find_proxy(l->cfg, proxy);
+	struct lb_proxy_cfg *pc = lb_config_find_proxy(l->cfg, proxy);
 	const struct lb_model_proxy *p = lb_model_find(l->model, proxy);
 	struct lb_group_cfg *g;
 	uint8_t was[LB_MAX_TARGETS_PER_GROUP];
@@ -240,7 +240,7 @@ int lbd_sni_choose(void *ctx, const char *proxy, const char *name, uint32_t clie
 /* Does the running configuration still have this target? (drains of removed ones go) */
 static bool target_exists(void *ctx, const char *proxy, uint32_t addr, uint16_t port)
 {
-	const struct lb_proxy_cfg *p = lbd_find_proxy(((struct lbd *)ctx)->cfg, proxy);
+	const struct lb_proxy_cfg *p = lb_config_find_proxy(((struct lbd *)ctx)->cfg, proxy);
 
 	return p && lb_proxy_has_target(p, addr, port);
 }
@@ -341,7 +341,7 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 		return ret;
 	if (l->cfg && (ret = check_fixed_settings(l, next, err, errlen)))
 		return ret;
-	ret = lbd_attach_check(next, err, errlen);
+	ret = lb_attach_check(next, err, errlen);
 	if (ret)
 		return ret;
 	ret = lbd_events_prepare(l, &next->settings, &log, err, errlen);

@@ -51,7 +51,7 @@ static bool needs_localnet(const struct lb_config *cfg, const char *ifname)
 	return false;
 }
 
-int lbd_attach_check(const struct lb_config *cfg, char *err, size_t errlen)
+int lb_attach_check(const struct lb_config *cfg, char *err, size_t errlen)
 {
 	size_t p, i;
 

@@ -22,7 +22,7 @@ struct lbd_attach_undo {
 };
 
 /* Refuse a configuration naming an interface that does not exist. 0 or -ENODEV. */
-int lbd_attach_check(const struct lb_config *cfg, char *err, size_t errlen);
+int lb_attach_check(const struct lb_config *cfg, char *err, size_t errlen);
 
 /* Attach what @next adds, move hooks to @next's ingress. 0 or -errno with @err (undone). */
 int lbd_attach_prepare(struct lbd *l, const struct lb_config *next, struct lbd_attach_undo *u,

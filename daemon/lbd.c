@@ -9,16 +9,6 @@ uint64_t lbd_uptime_ms(const struct lbd *l)
 	return uv_now(l->loop) - l->started_ms;
 }
 
-struct lb_proxy_cfg *lbd_find_proxy(const struct lb_config *cfg, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->n_proxies; i++)
-		if (!strcmp(cfg->proxies[i].name, name))
-			return &cfg->proxies[i];
-	return NULL;
-}
-
 const char *lbd_proxy_name(const struct lbd *l, uint32_t id)
 {
 	const char *name = l->model ? lb_ids_proxy_name(&l->model->ids, id) : NULL;

@@ -81,9 +81,6 @@ const struct lb_live *lbd_live(struct lbd *l, bool fresh);
 /* Milliseconds since lbd started. */
 uint64_t lbd_uptime_ms(const struct lbd *l);
 
-/* The running proxy called @name, or NULL. */
-struct lb_proxy_cfg *lbd_find_proxy(const struct lb_config *cfg, const char *name);
-
 /* The name of proxy id @id, or "?". */
 const char *lbd_proxy_name(const struct lbd *l, uint32_t id);
 

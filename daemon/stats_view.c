@@ -13,31 +13,6 @@
 #include "lbd.h"
 #include "metrics.h"
 
-json_t *lbd_weights_json(const struct lb_model_proxy *p)
-{
-	json_t *groups = json_array();
-	size_t r, k;
-
-	for (r = 0; r < p->n_groups; r++) {
-		const struct lb_model_group *g = &p->groups[r];
-		char src[LB_SNI_NAME_MAX + 8], tgt[LB_TARGET_STR_MAX];
-		json_t *targets = json_array();
-
-		for (k = 0; k < g->n; k++)
-			json_array_append_new(
-				targets,
-				json_pack("{s:s, s:i, s:i}", "target",
-					  lb_format_target(g->t[k].addr, g->t[k].port, tgt),
-					  "configured-weight", g->t[k].configured,
-					  "effective-weight", g->t[k].effective));
-		json_array_append_new(groups,
-				      json_pack("{s:s, s:o}", "source",
-						lb_proxy_group_label(p->cfg, r, src, sizeof(src)),
-						"targets", targets));
-	}
-	return groups;
-}
-
 static json_t *counters_json(const struct lb_stats *s, uint64_t active)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I}}", "packets-in",

@@ -16,13 +16,6 @@
 struct lbd;
 
 /*
- * The groups of @p with configured and effective weights:
- * [{"source": "default"|CIDR|"sni:NAME", "targets": [{"target", "configured-weight",
- * "effective-weight"}]}]. New reference.
- */
-json_t *lbd_weights_json(const struct lb_model_proxy *p);
-
-/*
  * The `stats` result for every proxy, or only @only: {"proxies": [...], "global": {...}}.
  * @fresh: live-flow counts a fraction of a second old (a request), else the last sweep's
  * (a scrape). NULL with errno and a sentence in @err when the counters cannot be read.

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "ids.h"
 #include "lb_config.h"
@@ -107,6 +108,13 @@ const struct lb_model_proxy *lb_model_find(const struct lb_model *m, const char 
  * (lb_select.h) over the effective weights. NULL when every weight is 0.
  */
 const struct lb_model_target *lb_model_select(const struct lb_model_group *g, uint32_t hash);
+
+/*
+ * The groups of @p with configured and effective weights:
+ * [{"source": "default"|CIDR|"sni:NAME", "targets": [{"target", "configured-weight",
+ * "effective-weight"}]}]. New reference.
+ */
+json_t *lb_model_weights_json(const struct lb_model_proxy *p);
 
 /* Free @m (not its configuration); NULL is a no-op. */
 void lb_model_free(struct lb_model *m);

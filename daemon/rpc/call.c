@@ -36,7 +36,7 @@ int lbd_rpc_list_routes(struct lbd *l, json_t *params, size_t (*count)(const str
 	json_t *arr;
 	size_t i, r;
 
-	if (only && !lbd_find_proxy(l->cfg, only))
+	if (only && !lb_config_find_proxy(l->cfg, only))
 		return lbd_rpc_no_proxy(e, only);
 	arr = json_array();
 	for (i = 0; i < l->cfg->n_proxies; i++) {
@@ -82,7 +82,7 @@ int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cf
 	char err[LB_ERR_MAX];
 	int has_weight = 0;
 
-	*p = lbd_find_proxy(l->cfg, name);
+	*p = lb_config_find_proxy(l->cfg, name);
 	if (!*p)
 		return lbd_rpc_no_proxy(e, name);
 	if (lb_parse_target(target, &tc, &has_weight, err, sizeof(err)) || has_weight)

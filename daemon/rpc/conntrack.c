@@ -27,7 +27,7 @@ static int64_t proxy_filter(struct lbd *l, json_t *params, struct lbd_rpc_err *e
 
 	if (!name)
 		return -1;
-	id = lbd_find_proxy(l->cfg, name) ? lb_ids_proxy(&l->model->ids, name) : -1;
+	id = lb_config_find_proxy(l->cfg, name) ? lb_ids_proxy(&l->model->ids, name) : -1;
 	if (id < 0) {
 		lbd_rpc_no_proxy(e, name);
 		return -2;

@@ -7,7 +7,6 @@
 #include "lb_addr.h"
 #include "methods.h"
 #include "rpc.h"
-#include "stats_view.h"
 
 int lbd_rpc_health(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
 		   struct lbd_rpc_err *e)
@@ -16,7 +15,7 @@ int lbd_rpc_health(struct lbd *l, struct lbd_call *call, json_t *params, json_t 
 	json_t *arr = json_array();
 	size_t i;
 
-	if (only && !lbd_find_proxy(l->cfg, only)) {
+	if (only && !lb_config_find_proxy(l->cfg, only)) {
 		json_decref(arr);
 		return lbd_rpc_no_proxy(e, only);
 	}
@@ -28,7 +27,7 @@ int lbd_rpc_health(struct lbd *l, struct lbd_call *call, json_t *params, json_t 
 		json_array_append_new(
 			arr, json_pack("{s:s, s:o, s:o}", "proxy", p->name, "targets",
 				       lb_health_targets_json(l->health, p->name), "groups",
-				       lbd_weights_json(lb_model_find(l->model, p->name))));
+				       lb_model_weights_json(lb_model_find(l->model, p->name))));
 	}
 	if (json_is_true(json_object_get(params, "follow")) &&
 	    lb_subs_add(&call->rpc->health_subs, call->client)) {

@@ -59,7 +59,7 @@ int lbd_rpc_add_proxy(struct lbd *l, struct lbd_call *call, json_t *params, json
 	if (lb_config_proxy_from_json(json_object_get(params, "proxy"), &l->cfg->settings, "proxy",
 				      &pc, err, sizeof(err)))
 		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
-	if (lbd_find_proxy(l->cfg, pc.name)) {
+	if (lb_config_find_proxy(l->cfg, pc.name)) {
 		lbd_rpc_fail(e, LB_RPC_EXISTS,
 			     json_pack("{s:s, s:s}", "kind", "proxy", "name", pc.name),
 			     "a proxy named \"%s\" already exists; remove it first", pc.name);
@@ -77,7 +77,7 @@ int lbd_rpc_add_proxy(struct lbd *l, struct lbd_call *call, json_t *params, json
 	next->proxies[next->n_proxies++] = pc; /* the configuration owns its routes now */
 	if (lbd_rpc_apply(l, next, e))
 		return -1;
-	*result = json_pack("{s:o}", "proxy", proxy_json(l, lbd_find_proxy(l->cfg, pc.name)));
+	*result = json_pack("{s:o}", "proxy", proxy_json(l, lb_config_find_proxy(l->cfg, pc.name)));
 	return 0;
 }
 
@@ -89,7 +89,7 @@ int lbd_rpc_remove_proxy(struct lbd *l, struct lbd_call *call, json_t *params, j
 	char removed[LB_PROXY_NAME_MAX];
 	size_t i;
 
-	if (!lbd_find_proxy(l->cfg, name))
+	if (!lb_config_find_proxy(l->cfg, name))
 		return lbd_rpc_no_proxy(e, name);
 	snprintf(removed, sizeof(removed), "%s", name);
 	next = lbd_rpc_dup_config(l, e);
@@ -148,7 +148,7 @@ static int apply_with_routes(struct lbd *l, const char *name, const struct lb_ro
 
 	if (!next)
 		return -1;
-	p = lbd_find_proxy(next, name);
+	p = lb_config_find_proxy(next, name);
 	grown = realloc(p->routes, (p->n_routes + n) * sizeof(*grown));
 	if (!grown) {
 		lb_config_free(next);
@@ -165,7 +165,7 @@ int lbd_rpc_add_source_route(struct lbd *l, struct lbd_call *call, json_t *param
 {
 	const char *name = str_param(params, "proxy");
 	struct lb_route_cfg route = {0};
-	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
+	struct lb_proxy_cfg *p = lb_config_find_proxy(l->cfg, name);
 	char err[LB_ERR_MAX], cidr[LB_TARGET_STR_MAX];
 
 	if (!p)
@@ -308,7 +308,7 @@ int lbd_rpc_add_source_routes(struct lbd *l, struct lbd_call *call, json_t *para
 {
 	const char *name = str_param(params, "proxy");
 	json_t *routes = json_object_get(params, "routes"), *j;
-	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
+	struct lb_proxy_cfg *p = lb_config_find_proxy(l->cfg, name);
 	size_t n = json_array_size(routes), i;
 	struct lb_route_cfg *add;
 	int ret = -1;
@@ -331,7 +331,7 @@ int lbd_rpc_add_source_routes(struct lbd *l, struct lbd_call *call, json_t *para
 		batch_error_path(e, (size_t)(p - l->cfg->proxies), p->n_routes);
 		goto free_add;
 	}
-	p = lbd_find_proxy(l->cfg, name);
+	p = lb_config_find_proxy(l->cfg, name);
 	*result = json_pack("{s:s, s:I, s:I}", "proxy", name, "added", (json_int_t)n,
 			    "total-routes", (json_int_t)p->n_routes);
 	ret = 0;
@@ -344,7 +344,7 @@ int lbd_rpc_remove_source_route(struct lbd *l, struct lbd_call *call, json_t *pa
 				json_t **result, struct lbd_rpc_err *e)
 {
 	const char *name = str_param(params, "proxy");
-	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
+	struct lb_proxy_cfg *p = lb_config_find_proxy(l->cfg, name);
 	struct lb_config *next;
 	struct lb_route_cfg *r;
 	char cidr[LB_TARGET_STR_MAX];
@@ -364,7 +364,7 @@ int lbd_rpc_remove_source_route(struct lbd *l, struct lbd_call *call, json_t *pa
 	next = lbd_rpc_dup_config(l, e);
 	if (!next)
 		return -1;
-	p = lbd_find_proxy(next, name);
+	p = lb_config_find_proxy(next, name);
 	r = find_route(p, addr, plen);
 	i = r - p->routes;
 	memmove(&p->routes[i], &p->routes[i + 1], (p->n_routes - i - 1) * sizeof(*r));
@@ -430,7 +430,7 @@ static int change_interfaces(struct lbd *l, json_t *params, bool add, json_t **r
 	struct lb_config *next;
 	size_t i, k;
 
-	if (only && !lbd_find_proxy(l->cfg, only))
+	if (only && !lb_config_find_proxy(l->cfg, only))
 		return lbd_rpc_no_proxy(e, only);
 	if (json_array_size(names) == 0)
 		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS,
@@ -535,7 +535,7 @@ int lbd_rpc_set_weights(struct lbd *l, struct lbd_call *call, json_t *params, js
 			struct lbd_rpc_err *e)
 {
 	const char *name = str_param(params, "proxy");
-	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
+	struct lb_proxy_cfg *p = lb_config_find_proxy(l->cfg, name);
 	struct lb_group_cfg nw = {0}, *g;
 	char err[LB_ERR_MAX], cidr[LB_TARGET_STR_MAX] = "default";
 	uint32_t addr = 0;

@@ -39,7 +39,7 @@ int lbd_rpc_add_sni_route(struct lbd *l, struct lbd_call *call, json_t *params, 
 			  struct lbd_rpc_err *e)
 {
 	const char *name = json_string_value(json_object_get(params, "proxy"));
-	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
+	struct lb_proxy_cfg *p = lb_config_find_proxy(l->cfg, name);
 	struct lb_sni_route_cfg route = {0}, *grown;
 	struct lb_config *next;
 	char err[LB_ERR_MAX];
@@ -60,7 +60,7 @@ int lbd_rpc_add_sni_route(struct lbd *l, struct lbd_call *call, json_t *params, 
 	next = lbd_rpc_dup_config(l, e);
 	if (!next)
 		return -1;
-	p = lbd_find_proxy(next, name);
+	p = lb_config_find_proxy(next, name);
 	grown = realloc(p->sni_routes, (p->n_sni_routes + 1) * sizeof(*grown));
 	if (!grown) {
 		lb_config_free(next);
@@ -70,7 +70,7 @@ int lbd_rpc_add_sni_route(struct lbd *l, struct lbd_call *call, json_t *params, 
 	p->sni_routes[p->n_sni_routes++] = route;
 	if (lbd_rpc_apply(l, next, e))
 		return -1;
-	*result = route_json(name, find_route(lbd_find_proxy(l->cfg, name), route.hostname));
+	*result = route_json(name, find_route(lb_config_find_proxy(l->cfg, name), route.hostname));
 	return 0;
 }
 
@@ -78,7 +78,7 @@ int lbd_rpc_remove_sni_route(struct lbd *l, struct lbd_call *call, json_t *param
 			     struct lbd_rpc_err *e)
 {
 	const char *name = json_string_value(json_object_get(params, "proxy"));
-	struct lb_proxy_cfg *p = lbd_find_proxy(l->cfg, name);
+	struct lb_proxy_cfg *p = lb_config_find_proxy(l->cfg, name);
 	struct lb_sni_route_cfg route = {0};
 	struct lb_config *next;
 	size_t i;
@@ -95,7 +95,7 @@ int lbd_rpc_remove_sni_route(struct lbd *l, struct lbd_call *call, json_t *param
 	next = lbd_rpc_dup_config(l, e);
 	if (!next)
 		return -1;
-	p = lbd_find_proxy(next, name);
+	p = lb_config_find_proxy(next, name);
 	i = find_route(p, route.hostname) - p->sni_routes;
 	memmove(&p->sni_routes[i], &p->sni_routes[i + 1],
 		(p->n_sni_routes - i - 1) * sizeof(p->sni_routes[0]));

@@ -48,7 +48,7 @@ int lbd_rpc_stats(struct lbd *l, struct lbd_call *call, json_t *params, json_t *
 {
 	const char *only = json_string_value(json_object_get(params, "proxy"));
 
-	if (only && !lbd_find_proxy(l->cfg, only))
+	if (only && !lb_config_find_proxy(l->cfg, only))
 		return lbd_rpc_no_proxy(e, only);
 	*result = stats_or_fail(l, only, e);
 	if (!*result)
