@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The model of effective state (daemon/policy/model.c): ids stable across changes and not
+ * reused within one, every group composed with the verdicts of health and drains, a
+ * verdict or weight change recomposed in place, the SNI acceptor's group.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "drain.h"
+#include "health.h"
+#include "model.h"
+
+static struct lb_config *parse(const char *json)
+{
+	struct lb_config *cfg = NULL;
+	char err[512];
+
+	ck_assert_msg(lb_config_parse_string(json, &cfg, err, sizeof(err)) == 0, "%s", err);
+	return cfg;
+}
+
+static struct lb_model *build(const struct lb_config *cfg, const struct lb_ids *prev,
+			      const struct lb_model_inputs *in)
+{
+	struct lb_model *m = NULL;
+	char err[512];
+
+	ck_assert_msg(lb_model_build(cfg, prev, in, &m, err, sizeof(err)) == 0, "%s", err);
+	return m;
+}
+
+static uint32_t ip(const char *s)
+{
+	return inet_addr(s);
+}
+
+#define WEB                                                                                      \
+	"{\"proxies\": [{\"name\": \"web\", \"listen\": {\"interfaces\": [\"lo\"], \"port\": 80}, " \
+	"\"default-target\": [{\"ip\": \"10.0.0.1\", \"port\": 80, \"weight\": 50},"              \
+	" {\"ip\": \"10.0.0.2\", \"port\": 80, \"weight\": 30},"                                    \
+	" {\"ip\": \"10.0.0.3\", \"port\": 80, \"weight\": 20}],"                                   \
+	"\"source-routes\": [{\"source\": \"192.168.0.0/16\", \"targets\": ["                       \
+	" {\"ip\": \"10.0.0.2\", \"port\": 80, \"weight\": 50},"                                    \
+	" {\"ip\": \"10.0.0.4\", \"port\": 80, \"weight\": 50}]}]"
+
+START_TEST(test_build_composes_every_group)
+{
+	struct lb_config *cfg = parse(WEB "}]}");
+	struct lb_ids none;
+	struct lb_model *m;
+	const struct lb_model_proxy *p;
+
+	lb_ids_init(&none);
+	m = build(cfg, &none, NULL);
+	ck_assert_uint_eq(m->n_proxies, 1);
+	p = lb_model_find(m, "web");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_null(lb_model_find(m, "nope"));
+	ck_assert_uint_eq(p->n_groups, 2);
+	ck_assert(p->fresh);
+	ck_assert_int_eq(p->groups[0].kind, LB_MG_DEFAULT);
+	ck_assert_int_eq(p->groups[1].kind, LB_MG_SOURCE);
+	ck_assert_uint_ne(p->groups[0].id, p->groups[1].id);
+	ck_assert_uint_eq(p->groups[0].t[0].effective, 50);
+	ck_assert_uint_eq(p->groups[0].t[1].effective, 30);
+	ck_assert_uint_eq(p->groups[0].t[2].effective, 20);
+	/* One target id per (proxy, target), however many groups list it. */
+	ck_assert_uint_eq(p->groups[0].t[1].target_id, p->groups[1].t[0].target_id);
+	ck_assert_uint_ne(p->groups[0].t[0].target_id, p->groups[1].t[1].target_id);
+	ck_assert_uint_eq(m->ids.targets.n, 4);
+	ck_assert_uint_eq(m->n_fresh_targets, 4);
+	ck_assert_uint_eq(p->acceptor_port, 0);
+	lb_model_free(m);
+	lb_ids_release(&none);
+	lb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_ids_survive_and_are_not_reused)
+{
+	struct lb_config *a = parse(WEB "}]}");
+	struct lb_config *b = parse(
+		"{\"proxies\": [{\"name\": \"web\", \"listen\": {\"interfaces\": [\"lo\"], "
+		"\"port\": 80}, \"default-target\": [{\"ip\": \"10.0.0.1\", \"port\": 80, "
+		"\"weight\": 50}, {\"ip\": \"10.0.0.9\", \"port\": 80, \"weight\": 50}]}]}");
+	struct lb_ids none;
+	struct lb_model *ma, *mb;
+	uint32_t kept, gone;
+
+	lb_ids_init(&none);
+	ma = build(a, &none, NULL);
+	kept = ma->proxies[0].groups[0].t[0].target_id;	 /* 10.0.0.1 */
+	gone = ma->proxies[0].groups[0].t[1].target_id;	 /* 10.0.0.2, removed below */
+	mb = build(b, &ma->ids, NULL);
+	ck_assert(!mb->proxies[0].fresh);
+	ck_assert_uint_eq(mb->proxies[0].id, ma->proxies[0].id);
+	ck_assert_uint_eq(mb->proxies[0].groups[0].id, ma->proxies[0].groups[0].id);
+	ck_assert_uint_eq(mb->proxies[0].groups[0].t[0].target_id, kept);
+	/* The new target must not take an id a removed one held in the same change. */
+	ck_assert_uint_ne(mb->proxies[0].groups[0].t[1].target_id, gone);
+	ck_assert_uint_eq(mb->n_fresh_targets, 1);
+	ck_assert_uint_eq(mb->fresh_targets[0], mb->proxies[0].groups[0].t[1].target_id);
+	/* Building mb left ma's ids alone: a refused change keeps the ids in force. */
+	ck_assert_int_eq(lb_ids_target(&ma->ids, ma->proxies[0].id, ip("10.0.0.9"), 80), -1);
+	lb_model_free(ma);
+	lb_model_free(mb);
+	lb_ids_release(&none);
+	lb_config_free(a);
+	lb_config_free(b);
+}
+END_TEST
+
+static int no_flows(void *ctx, size_t n, const char *const *proxies, const uint32_t *addrs,
+		    const uint16_t *ports, uint32_t *counts)
+{
+	memset(counts, 0, n * sizeof(*counts));
+	return 0;
+}
+
+START_TEST(test_verdicts_and_recompose)
+{
+	struct lb_config *cfg = parse(WEB "}]}");
+	uv_loop_t *loop = uv_default_loop();
+	struct lb_health *h = lb_health_new(loop, NULL, NULL, NULL);
+	struct lb_drains *d = lb_drains_new(loop, no_flows, NULL, NULL);
+	struct lb_model_inputs in = {.health = h, .drains = d};
+	struct lb_ids none;
+	struct lb_model *m;
+	const struct lb_model_proxy *p;
+	json_t *st = NULL;
+
+	lb_ids_init(&none);
+	lb_health_sync(h, cfg);
+	m = build(cfg, &none, &in);
+	p = lb_model_find(m, "web");
+	ck_assert(!lb_model_recompose(m, "web", &in)); /* nothing changed */
+
+	/* 10.0.0.2 down: seed's 50/30/20 -> 71/0/29; in the route 50/50 -> 0/100. */
+	ck_assert_int_eq(lb_health_set_override(h, "web", ip("10.0.0.2"), 80,
+						LB_OVERRIDE_UNHEALTHY),
+			 0);
+	ck_assert(lb_model_recompose(m, "web", &in));
+	ck_assert(!p->groups[0].t[1].healthy);
+	ck_assert_uint_eq(p->groups[0].t[0].effective, 71);
+	ck_assert_uint_eq(p->groups[0].t[1].effective, 0);
+	ck_assert_uint_eq(p->groups[0].t[2].effective, 29);
+	ck_assert_uint_eq(p->groups[1].t[0].effective, 0);
+	ck_assert_uint_eq(p->groups[1].t[1].effective, 100);
+
+	/* Draining 10.0.0.1 too: the default group's last healthy one takes it all. */
+	ck_assert_int_eq(lb_drains_start(d, "web", ip("10.0.0.1"), 80, 1000, &st), 0);
+	json_decref(st);
+	ck_assert(lb_model_recompose(m, "web", &in));
+	ck_assert(p->groups[0].t[0].draining);
+	ck_assert_uint_eq(p->groups[0].t[0].effective, 0);
+	ck_assert_uint_eq(p->groups[0].t[2].effective, 100);
+
+	/* A weight changed in the configuration is read back by the recompose. */
+	lb_health_set_override(h, "web", ip("10.0.0.2"), 80, LB_OVERRIDE_NONE);
+	cfg->proxies[0].routes[0].group.t[0].weight = 90;
+	cfg->proxies[0].routes[0].group.t[1].weight = 10;
+	ck_assert(lb_model_recompose(m, "web", &in));
+	ck_assert_uint_eq(p->groups[1].t[0].configured, 90);
+	ck_assert_uint_eq(p->groups[1].t[0].effective, 90);
+	ck_assert(!lb_model_recompose(m, "nope", &in));
+
+	lb_model_free(m);
+	lb_health_free(h);
+	lb_drains_free(d);
+	uv_run(loop, UV_RUN_DEFAULT); /* their handles close */
+	lb_ids_release(&none);
+	lb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_sni_groups_and_acceptor)
+{
+	struct lb_config *cfg = parse(
+		WEB ", \"sni-routes\": [{\"sni-hostname\": \"api.example.com\", \"targets\": ["
+		    "{\"ip\": \"10.0.1.1\", \"port\": 443, \"weight\": 100}]}]}]}");
+	uint16_t acc[1] = {40000};
+	struct lb_model_inputs in = {.acceptor_port = acc};
+	struct lb_ids none;
+	struct lb_model *m;
+	const struct lb_model_proxy *p;
+	const struct lb_model_target *t;
+	uint32_t hash;
+	int hits[3] = {0};
+
+	lb_ids_init(&none);
+	m = build(cfg, &none, &in);
+	p = &m->proxies[0];
+	ck_assert_uint_eq(p->n_groups, 3);
+	ck_assert_int_eq(p->groups[2].kind, LB_MG_SNI);
+	ck_assert_uint_eq(p->acceptor_port, 40000);
+	ck_assert_int_eq(p->acceptor.kind, LB_MG_ACCEPTOR);
+	ck_assert_uint_eq(p->acceptor.n, 1);
+	ck_assert_uint_eq(p->acceptor.t[0].addr, 0);
+	ck_assert_uint_eq(p->acceptor.t[0].port, 40000);
+	ck_assert_uint_eq(p->acceptor.t[0].target_id,
+			  (uint32_t)lb_ids_target(&m->ids, p->id, 0, 40000));
+	t = lb_model_select(&p->groups[2], 12345);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_uint_eq(t->addr, ip("10.0.1.1"));
+	/* The default group's choice follows its weights, as the datapath's does. */
+	for (hash = 0; hash < 30000; hash++) {
+		t = lb_model_select(&p->groups[0], hash * 2654435761u);
+		hits[t - p->groups[0].t]++;
+	}
+	ck_assert_msg(abs(hits[0] - 15000) < 600 && abs(hits[1] - 9000) < 600 &&
+			      abs(hits[2] - 6000) < 600,
+		      "split %d/%d/%d", hits[0], hits[1], hits[2]);
+	lb_model_free(m);
+	lb_ids_release(&none);
+	lb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_weights_json)
+{
+	struct lb_config *cfg = parse(WEB "}]}");
+	struct lb_ids none;
+	struct lb_model *m;
+	json_t *j;
+	char *s;
+
+	lb_ids_init(&none);
+	m = build(cfg, &none, NULL);
+	j = lb_model_weights_json(&m->proxies[0]);
+	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	ck_assert_str_eq(s, "[{\"source\":\"default\",\"targets\":["
+			    "{\"target\":\"10.0.0.1:80\",\"configured-weight\":50,"
+			    "\"effective-weight\":50},"
+			    "{\"target\":\"10.0.0.2:80\",\"configured-weight\":30,"
+			    "\"effective-weight\":30},"
+			    "{\"target\":\"10.0.0.3:80\",\"configured-weight\":20,"
+			    "\"effective-weight\":20}]},"
+			    "{\"source\":\"192.168.0.0/16\",\"targets\":["
+			    "{\"target\":\"10.0.0.2:80\",\"configured-weight\":50,"
+			    "\"effective-weight\":50},"
+			    "{\"target\":\"10.0.0.4:80\",\"configured-weight\":50,"
+			    "\"effective-weight\":50}]}]");
+	free(s);
+	json_decref(j);
+	lb_model_free(m);
+	lb_ids_release(&none);
+	lb_config_free(cfg);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("model");
+	TCase *tc = tcase_create("model");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_build_composes_every_group);
+	tcase_add_test(tc, test_ids_survive_and_are_not_reused);
+	tcase_add_test(tc, test_verdicts_and_recompose);
+	tcase_add_test(tc, test_sni_groups_and_acceptor);
+	tcase_add_test(tc, test_weights_json);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
