@@ -288,32 +288,31 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	lb_rpc_client_unref(c);
 }
 
-/* Is gid among the supplementary groups of process pid? (/proc is the only way to ask.) */
-static bool pid_in_group(pid_t pid, gid_t gid)
+/*
+ * Is @gid among the peer's supplementary groups? SO_PEERGROUPS (Linux 4.13) gives the
+ * groups the peer had when it connected, race-free: reading /proc/PID/status instead can
+ * meet another process once the pid is reused, and truncates long group lists.
+ */
+static bool peer_in_group(int fd, gid_t gid)
 {
-	char path[64], line[4096];
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
 	bool found = false;
-	FILE *f;
+	size_t i;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *p, *end;
-
-		if (strncmp(line, "Groups:", 7))
-			continue;
-		for (p = line + 7;; p = end) {
-			unsigned long g = strtoul(p, &end, 10);
-
-			if (end == p)
-				break;
-			if (g == gid)
-				found = true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len)) {
+		if (errno != ERANGE)
+			return false;
+		groups = malloc(len);
+		if (!groups || getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len)) {
+			free(groups);
+			return false;
 		}
 	}
-	fclose(f);
+	for (i = 0; i < len / sizeof(*groups) && !found; i++)
+		found = groups[i] == gid;
+	if (groups != small)
+		free(groups);
 	return found;
 }
 
@@ -355,7 +354,7 @@ static void on_connection(uv_stream_t *listener, int status)
 		c->uid = cred.uid;
 		c->pid = cred.pid;
 		c->may_mutate =
-			cred.uid == 0 || cred.gid == s->group || pid_in_group(cred.pid, s->group);
+			cred.uid == 0 || cred.gid == s->group || peer_in_group(fd, s->group);
 	}
 	uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
 }

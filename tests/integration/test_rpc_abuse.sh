@@ -188,6 +188,38 @@ test_unauthorised_peer_every_method() {
 	healthy
 }
 
+# A member of the socket's group through a supplementary group may change things, however
+# many other groups it has: lbd asks the kernel (SO_PEERGROUPS). It read /proc/PID/status,
+# whose Groups line is sorted and was read in 4 KiB pieces: a group listed after the first
+# 4 KiB (here the socket's, nogroup, after 1,200 lower gids) was missed. A second lbd with
+# --socket-group nogroup, on an interface of its own, is the one asked.
+test_group_member_with_many_groups() {
+	local sock=$LBT_RUN/grp.sock cfg=$LBT_RUN/grp.json out
+	phase many-groups
+	getent group nogroup >/dev/null || skip "no group nogroup"
+	# (veth: this kernel has no dummy interfaces)
+	in_ns "$NS_LB" ip link add lbtgrp0 type veth peer name lbtgrp1
+	in_ns "$NS_LB" ip link set lbtgrp0 up
+	in_ns "$NS_LB" ip addr add 10.9.9.1/32 dev lbtgrp0
+	cat >"$cfg" <<EOF
+{"proxies": [{"name": "grp", "listen": {"interfaces": ["lbtgrp0"], "port": 80},
+  "default-target": [{"ip": "10.2.1.2", "port": 8080}]}]}
+EOF
+	spawn "$NS_LB" lbd-grp "$LBD" --bpffs "$BPFFS" --instance grp --socket "$sock" \
+		--socket-group nogroup --teardown-on-exit -c "$cfg"
+	wait_for "[[ -S $sock ]]" 20 ||
+		fail "the second lbd did not start: $(tail -n 3 "$LBT_LOGDIR/lbd-grp.log")"
+	out=$(setpriv --reuid=65534 --regid=12345 --groups="$(seq -s, 60000 61199),65534" \
+		"$LBCTL" -s "$sock" --json disable-stats 2>&1) ||
+		fail "a member of the socket's group was refused: $out"
+	assert_eq "$(json_get "$out" enabled)" false "disable-stats by a group member ($out)"
+	out=$(setpriv --reuid=65534 --regid=12345 --groups="$(seq -s, 60000 61199)" \
+		"$LBCTL" -s "$sock" --json disable-stats 2>&1) && fail "a non-member could mutate: $out"
+	stop_proc lbd-grp
+	phase idle
+	healthy
+}
+
 # The probe's totals: every call answered (within lbctl's 10 s timeout), lbd alive, RSS.
 test_probe_summary() {
 	local p
@@ -207,7 +239,8 @@ test_probe_summary() {
 for t in test_connection_storm test_half_open_clients \
 	test_half_open_large_partial_lines test_oversize_lines test_deep_nesting \
 	test_malformed_input test_blank_line_flood test_clients_that_never_read \
-	test_clients_gone_before_replies test_unauthorised_peer_every_method; do
+	test_clients_gone_before_replies test_unauthorised_peer_every_method \
+	test_group_member_with_many_groups; do
 	# shellcheck disable=SC2053
 	[[ $t == ${RPC_ABUSE_ONLY:-*} ]] && run_test "$t"
 done
