@@ -20,8 +20,10 @@ Subcommands:
          accompanies, however fast the machine). Exit status is 0 whenever the tally ran
          (failures are data), 2 on usage errors.
   hold   --host IP --port P --seconds S --interval MS [--bind SRCIP] [--proto tcp|udp]
+         [--until-file PATH]
          One long-lived flow in ECHO mode. Prints {"event":"start","backend":...} once
-         connected, then exchanges a line every interval for S seconds, verifying each
+         connected, then exchanges a line every interval for S seconds (or until PATH
+         exists, if sooner: a test decides when it ends), verifying each
          echo (and, for UDP, that the backend name never changes). Finally prints
          {"backend","exchanges","ok","error","elapsed_s"}; exit 0 only if ok.
 
@@ -350,6 +352,8 @@ def hold(args):
         end = start + args.seconds
         seq = 0
         while time.monotonic() < end:
+            if args.until_file and os.path.exists(args.until_file):
+                break
             seq += 1
             line = b"%d %s\n" % (seq, os.urandom(8).hex().encode())
             if kind == socket.SOCK_STREAM:
@@ -413,6 +417,7 @@ def main():
     h.add_argument("--interval", type=float, default=100.0, help="milliseconds")
     h.add_argument("--bind", help="source address")
     h.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
+    h.add_argument("--until-file", help="end (cleanly) once this file exists, if sooner")
 
     args = p.parse_args()
     if args.cmd == "serve":

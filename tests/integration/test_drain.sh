@@ -34,6 +34,7 @@ B1=10.2.1.2:8080
 
 # hold_on_b1 NAME SECONDS...: one long-lived echo connection per duration, all on b1
 # (weights are pointed at b1 while they connect, then restored: established flows stay).
+# Hold I also ends, cleanly, once $LBT_RUN/NAME-I.stop exists.
 hold_on_b1() {
 	local name=$1 s i=0
 	shift
@@ -41,7 +42,7 @@ hold_on_b1() {
 	for s in "$@"; do
 		i=$((i + 1))
 		lbtraffic "$NS_C" hold --host "$VIP" --port 80 --seconds "$s" --interval 100 \
-			>"$LBT_LOGDIR/$name-$i.log" 2>&1 &
+			--until-file "$LBT_RUN/$name-$i.stop" >"$LBT_LOGDIR/$name-$i.log" 2>&1 &
 		echo $! >"$LBT_RUN/$name-$i.pid"
 		wait_for "grep -q start '$LBT_LOGDIR/$name-$i.log'" 5 || fail "hold $i did not connect"
 		grep -q '"backend": "b1"' "$LBT_LOGDIR/$name-$i.log" || fail "hold $i is not on b1"
@@ -68,8 +69,8 @@ drain_field() {
 
 # Three held connections close one by one; the drain follows them down and completes.
 test_drain_completes_when_the_last_closes() {
-	local out rc=0 counts="" c prev=""
-	hold_on_b1 h 3 5 7
+	local out rc=0 i
+	hold_on_b1 h 60 60 60
 	lbctl --json drain web $B1 --timeout 30s --wait >"$LBT_LOGDIR/drain-wait.log" 2>&1 &
 	local waiter=$!
 	wait_for "[[ \$(drain_field status) == draining ]]" 3 || fail "drain did not start"
@@ -77,11 +78,17 @@ test_drain_completes_when_the_last_closes() {
 	out=$(tally --count 200)
 	assert_eq "$(json_get "$out" ok)" 200 "new connections during the drain ($out)"
 	assert_eq "$(share "$out" b1)" 0 "new connections that reached the draining b1"
-	# Watch the count fall as the holds end (3 s, 5 s, 7 s).
-	wait_for "c=\$(drain_field current-connections); [[ \$c != \$prev ]] && counts=\"\$counts \$c\" prev=\$c; [[ \$(drain_field status) == completed ]]" 12 ||
-		fail "drain did not complete; counts seen:$counts"
-	log "connections left during the drain:$counts"
-	[[ $counts == " 3 2 1"* ]] || fail "count did not fall one by one:$counts"
+	# End the holds one by one: the count follows each down, the last completes the drain.
+	for i in 1 2; do
+		touch "$LBT_RUN/h-$i.stop"
+		wait_for "[[ \$(drain_field current-connections) == $((3 - i)) ]]" 10 ||
+			fail "the count did not fall to $((3 - i)): $(drain_field current-connections)"
+		assert_eq "$(drain_field status)" draining "status with $((3 - i)) left"
+	done
+	touch "$LBT_RUN/h-3.stop"
+	wait_for "[[ \$(drain_field status) == completed ]]" 10 ||
+		fail "drain did not complete: $(drain_field current-connections) left"
+	assert_eq "$(drain_field current-connections)" 0 "connections left at completion"
 	wait "$waiter" || rc=$?
 	assert_eq "$rc" 0 "lbctl drain --wait exit status"
 	grep -q '"status":"completed"' "$LBT_LOGDIR/drain-wait.log" || fail "no final status"
