@@ -13,42 +13,46 @@
 #
 #   --out FILE        where the table goes (default: bench/results-state.txt; with --quick
 #                     "-", print only)
-#   --quick           small numbers, to check the script (about 2 minutes for two builds)
+#   --quick           small numbers, to check the script (under a minute for two builds)
 #   --phases LIST     a, b or a,b (default a,b)
 #   --routes N        source routes of phase a (default 40000)
-#   --calls K         calls of each kind in phase a (default 20)
+#   --calls K         calls of each kind per build in phase a (default 20)
 #   --flows LIST      tracked flows of phase b (default 100000,1000000)
-#   --scrapes K       back-to-back scrapes (default 20)
-#   --spaced K        spaced scrapes (default 10), --spacing S seconds apart (default 2)
-#   --rpc K           stats and status calls (default 10)
-#   --idle S          seconds of rest measured before the scrapes (default 20)
+#   --rounds R        phase b: rounds per flow count, the calls below split over them (4)
+#   --scrapes K       back-to-back scrapes per build and flow count (default 20)
+#   --spaced K        spaced scrapes (default 12), --spacing S seconds apart (default 2)
+#   --rpc K           stats and status calls (default 12)
+#   --idle S          seconds of rest measured in each round, before the calls (default 10)
 #
 # Each BUILD_DIR needs daemon/lbd and ctl/lbctl (same pinned-map ABI). bench/ct_fill is
 # taken from $CT_FILL, else this tree's build/, else the first BUILD_DIR that has it. It
 # builds nothing. Needs root and python3. LBT_KEEP_LOGS=1 keeps the logs and JSON files.
+# A full run at the default flow counts takes about 15 minutes for two builds and some
+# 1.5 GB of memory (the 1,000,000-flow tables); --flows 100000 about 5.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 OUT=
 QUICK=0
-PHASES=a,b ROUTES=40000 CALLS=20 FLOWS=100000,1000000 SCRAPES=20 SPACED=10 SPACING=2 RPC=10
-IDLE=20
+PHASES=a,b ROUTES=40000 CALLS=20 FLOWS=100000,1000000 ROUNDS=4 SCRAPES=20 SPACED=12 SPACING=2
+RPC=12 IDLE=10
 ARGS=("$@")
 BUILDS=()
 
-usage() { sed -n '13,29p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '12,31p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
 	case $1 in
 	--out) OUT=${2:?}; shift 2 ;;
 	--quick)
-		QUICK=1 ROUTES=10000 CALLS=5 FLOWS=20000 SCRAPES=5 SPACED=3 RPC=3 IDLE=10
+		QUICK=1 ROUTES=10000 CALLS=5 FLOWS=20000 ROUNDS=2 SCRAPES=6 SPACED=2 RPC=4 IDLE=2
 		shift
 		;;
 	--phases) PHASES=${2:?}; shift 2 ;;
 	--routes) ROUTES=${2:?}; shift 2 ;;
 	--calls) CALLS=${2:?}; shift 2 ;;
 	--flows) FLOWS=${2:?}; shift 2 ;;
+	--rounds) ROUNDS=${2:?}; shift 2 ;;
 	--scrapes) SCRAPES=${2:?}; shift 2 ;;
 	--spaced) SPACED=${2:?}; shift 2 ;;
 	--spacing) SPACING=${2:?}; shift 2 ;;
@@ -65,7 +69,7 @@ for b in "${BUILDS[@]}"; do
 	[[ -x $b/daemon/lbd && -x $b/ctl/lbctl ]] || { echo "$b: no daemon/lbd or ctl/lbctl" >&2; exit 2; }
 done
 [[ $PHASES =~ ^(a|b|a,b|b,a)$ ]] || { echo "--phases: a, b or a,b" >&2; exit 2; }
-for n in $ROUTES $CALLS $SCRAPES $SPACED $RPC ${FLOWS//,/ }; do
+for n in $ROUTES $CALLS $ROUNDS $SCRAPES $SPACED $RPC $IDLE ${FLOWS//,/ }; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "counts must be positive integers: $n" >&2; exit 2; }
 done
 ((ROUTES <= 65000)) || { echo "--routes: at most 65000 (LB_MAX_ROUTES groups)" >&2; exit 2; }
@@ -165,37 +169,45 @@ if [[ $PHASES == *a* ]]; then
 fi
 
 # Phase b: one lbd at a time (an idle lbd with a million flows sweeps them every 10 s,
-# which would load the machine under the other's measurement); the build order is
-# reversed at every other flow count.
+# which would load the machine under the other's measurement). Instead, rounds: in each,
+# every build in turn starts, gets its flows and a share of the calls, and stops; the
+# build order is reversed every round, so a change in the machine's load hits all builds.
 if [[ $PHASES == *b* ]]; then
 	SETTINGS="\"max-connections\": $MAXCONN, \"connection-timeout-sec\": 604800,
   \"udp-timeout-sec\": 604800, \"metrics-listen\": \"127.0.0.1:METRICS_PORT\""
+	per_round() { echo $((($1 + ROUNDS - 1) / ROUNDS)); }
 	j=0
 	for n in ${FLOWS//,/ }; do
-		order=()
-		for ((i = 1; i <= ${#BUILDS[@]}; i++)); do order+=("$i"); done
-		((j % 2)) && for ((i = ${#BUILDS[@]}; i >= 1; i--)); do order[${#BUILDS[@]} - i]=$i; done
-		for i in "${order[@]}"; do
-			inst=s$i-$n
-			port=$((9100 + i))
-			config "$i" "$LBT_RUN/$inst.json" "${SETTINGS/METRICS_PORT/$port}"
-			start_lbd "$i" "$inst" "$LBT_RUN/$inst.json"
-			ids=$("$CT_FILL" ids "$BPFFS/lbd/$inst" "$PROXY" "${TARGETS[@]}")
-			fill=(--proxy-id "$(json_get "$ids" proxy_id)")
-			for t in "${TARGETS[@]}"; do
-				fill+=(--target "$("$LBT_PY" -c 'import json,sys; print(json.loads(sys.argv[1])["targets"][sys.argv[2]])' "$ids" "$t")@$t")
+		for ((r = 0; r < ROUNDS; r++)); do
+			order=()
+			for ((i = 1; i <= ${#BUILDS[@]}; i++)); do order+=("$i"); done
+			if (((r + j) % 2)); then
+				for ((i = ${#BUILDS[@]}; i >= 1; i--)); do order[${#BUILDS[@]} - i]=$i; done
+			fi
+			for i in "${order[@]}"; do
+				inst=s$i-$n-r$r
+				name=b_${n}_$((i - 1))_r$r
+				port=$((9100 + i))
+				config "$i" "$LBT_RUN/$inst.json" "${SETTINGS/METRICS_PORT/$port}"
+				start_lbd "$i" "$inst" "$LBT_RUN/$inst.json"
+				ids=$("$CT_FILL" ids "$BPFFS/lbd/$inst" "$PROXY" "${TARGETS[@]}")
+				fill=(--proxy-id "$(json_get "$ids" proxy_id)")
+				for t in "${TARGETS[@]}"; do
+					fill+=(--target "$("$LBT_PY" -c 'import json, sys
+print(json.loads(sys.argv[1])["targets"][sys.argv[2]])' "$ids" "$t")@$t")
+				done
+				measure "${name}_fill" "$CT_FILL" fill "$BPFFS/lbd/$inst/lb_ct" --flows "$n" \
+					--listen "10.3.$i.1:80" "${fill[@]}"
+				measure "${name}_count" "${BUILDS[i - 1]}/ctl/lbctl" -s "$LBD_SOCK" --json \
+					connection-count
+				got=$(json_get "$(cat "$RES/${name}_count.json")" total)
+				[[ $got == "$n" ]] || fail "build $i: lbctl connection-count says $got flows, want $n"
+				measure "$name" in_ns "$NS_LB" "$LBT_PY" "$SB" scrapes "b$i,$LBD_SOCK,$LBD_PID" \
+					--url "http://127.0.0.1:$port/metrics" --proxy "$PROXY" --expect "$n" \
+					--count "$(per_round "$SCRAPES")" --spaced "$(per_round "$SPACED")" \
+					--spacing "$SPACING" --rpc-count "$(per_round "$RPC")" --idle "$IDLE"
+				stop_lbd "$i" "$inst"
 			done
-			measure "b_${n}_$((i - 1))_fill" "$CT_FILL" fill "$BPFFS/lbd/$inst/lb_ct" --flows "$n" \
-				--listen "10.3.$i.1:80" "${fill[@]}"
-			measure "b_${n}_$((i - 1))_count" "${BUILDS[i - 1]}/ctl/lbctl" -s "$LBD_SOCK" --json \
-				connection-count
-			got=$(json_get "$(cat "$RES/b_${n}_$((i - 1))_count.json")" total)
-			[[ $got == "$n" ]] || fail "build $i: lbctl connection-count says $got flows, want $n"
-			measure "b_${n}_$((i - 1))" in_ns "$NS_LB" "$LBT_PY" "$SB" scrapes \
-				"b$i,$LBD_SOCK,$LBD_PID" --url "http://127.0.0.1:$port/metrics" --proxy "$PROXY" \
-				--expect "$n" --count "$SCRAPES" --spaced "$SPACED" --spacing "$SPACING" \
-				--rpc-count "$RPC" --idle "$IDLE"
-			stop_lbd "$i" "$inst"
 		done
 		j=$((j + 1))
 	done
@@ -228,6 +240,7 @@ json.dump({"date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
            "load_before": "$LOAD_BEFORE", "load_after": "$(cut -d' ' -f1-3 /proc/loadavg)",
            "builds": json.load(open(sys.argv[2])), "max_connections": $MAXCONN,
            "flows": [int(x) for x in "$FLOWS".split(",")] if "b" in "$PHASES" else [],
+           "rounds": $ROUNDS,
            "command": "bench/state_bench.sh${ARGS[*]:+ ${ARGS[*]}}"}, open(sys.argv[1], "w"))
 EOF
 if [[ $OUT == - ]]; then

@@ -39,7 +39,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cp_bench import Rpc, summary  # noqa: E402
+from cp_bench import Rpc, pct, summary  # noqa: E402
 
 TICK_MS = 1000.0 / os.sysconf("SC_CLK_TCK")
 
@@ -190,10 +190,16 @@ def scrape(url, timeout=300.0):
     return (int(m.group(1)) if m else 0), body
 
 
+def samples(wall_us, ns, ticks, **extra):
+    """Raw per-call samples (merged over rounds by `report`) and their summary."""
+    return {**extra, "n": len(wall_us), "wall_us": wall_us, "ns": ns, "ticks": ticks,
+            "wall_ms": summary(wall_us, 1000.0), "cpu": cpu_summary(ns, ticks)}
+
+
 def timed_scrapes(lbd, url, count, spacing):
     wall, ns, ticks, size = [], [], [], 0
-    for i in range(count):
-        if i and spacing:
+    for _ in range(count):
+        if spacing:
             time.sleep(spacing)
         c0 = lbd.cpu()
         t0 = time.perf_counter_ns()
@@ -206,8 +212,7 @@ def timed_scrapes(lbd, url, count, spacing):
         ns.append(c1[0] - c0[0])
         ticks.append(c1[1] - c0[1])
         size = len(body)
-    return {"n": count, "spacing_s": spacing, "body_bytes": size,
-            "wall_ms": summary(wall, 1000.0), "cpu": cpu_summary(ns, ticks)}
+    return samples(wall, ns, ticks, spacing_s=spacing, body_bytes=size)
 
 
 def timed_rpc(lbd, method, count):
@@ -217,7 +222,7 @@ def timed_rpc(lbd, method, count):
         wall.append(us)
         ns.append(n)
         ticks.append(t)
-    return {"n": count, "wall_ms": summary(wall, 1000.0), "cpu": cpu_summary(ns, ticks)}
+    return samples(wall, ns, ticks)
 
 
 def cmd_scrapes(a):
@@ -227,9 +232,7 @@ def cmd_scrapes(a):
     c0, t0 = lbd.cpu(), time.perf_counter()
     time.sleep(a.idle)
     c1, secs = lbd.cpu(), time.perf_counter() - t0
-    out["idle"] = {"seconds": round(secs, 1),
-                   "cpu_ms_per_s": round((c1[0] - c0[0]) / 1e6 / secs, 1),
-                   "stat_cpu_ms_per_s": round((c1[1] - c0[1]) * TICK_MS / secs, 1)}
+    out["idle"] = {"seconds": secs, "ns": c1[0] - c0[0], "ticks": c1[1] - c0[1]}
     # The scrape must see every flow: it counts them with a conntrack scan.
     status, body = scrape(a.url)
     m = re.search(rb'^lbd_connections_active\{[^}]*\bproxy="%s"[^}]*\} (\d+)\s*$'
@@ -270,6 +273,25 @@ def ratio(x, ref):
     if ref is None or x is None or ref <= 0:
         return "-"
     return f"{x / ref:.2f}"
+
+
+def merge_rounds(rs):
+    """One build's phase-b result: the samples of all its rounds together."""
+    if not rs:
+        return None
+    out = {"idle": {}, "mem": {}}
+    for key in ("scrape_b2b", "scrape_spaced", "stats", "status"):
+        wall = [x for r in rs for x in r[key]["wall_us"]]
+        ns = [x for r in rs for x in r[key]["ns"]]
+        ticks = [x for r in rs for x in r[key]["ticks"]]
+        out[key] = samples(wall, ns, ticks, spacing_s=rs[0][key].get("spacing_s"))
+    out["b2b_round_p50"] = [pct(r["scrape_b2b"]["wall_us"], 0.5) / 1000.0 for r in rs]
+    secs = sum(r["idle"]["seconds"] for r in rs)
+    out["idle"] = {"seconds": secs,
+                   "ms_per_s": sum(r["idle"]["ns"] for r in rs) / 1e6 / secs,
+                   "stat_ms_per_s": sum(r["idle"]["ticks"] for r in rs) * TICK_MS / secs}
+    out["mem"] = {"VmRSS": rs[-1]["mem"]["VmRSS"], "VmHWM": max(r["mem"]["VmHWM"] for r in rs)}
+    return out
 
 
 def cmd_report(a):
@@ -329,19 +351,27 @@ def cmd_report(a):
             row("lbd RSS after the changes", [mem_cell(ch["builds"].get(n, {}).get("mem"))
                                                for n in names])
 
+    rounds = m.get("rounds", 1)
     for n_flows in m.get("flows", []):
-        per = [load(f"{d}/b_{n_flows}_{i}.json") for i in range(len(builds))]
-        fills = [load(f"{d}/b_{n_flows}_{i}_fill.json") for i in range(len(builds))]
-        counts = [load(f"{d}/b_{n_flows}_{i}_count.json") for i in range(len(builds))]
+        per, fills, counts = [], [], []
+        for i in range(len(builds)):
+            rs = [load(f"{d}/b_{n_flows}_{i}_r{r}.json") for r in range(rounds)]
+            per.append(merge_rounds([x for x in rs if x]))
+            fills.append([load(f"{d}/b_{n_flows}_{i}_r{r}_fill.json") for r in range(rounds)])
+            counts.append([load(f"{d}/b_{n_flows}_{i}_r{r}_count.json") for r in range(rounds)])
         if not any(per):
             continue
         rows.append(None)
         rows.append(f"(b) /metrics and RPCs with {n_flows:,} tracked flows "
                     f"(ct_fill, {2 * n_flows:,} lb_ct entries; settings.max-connections "
-                    f"{m.get('max_connections', '?'):,}; builds one after another)")
-        row("flows inserted / lbctl connection-count",
-            [f"{f['flows']:,} in {f['seconds']:.2f} s / {c['total']:,}" if f and c else "-"
-             for f, c in zip(fills, counts)])
+                    f"{m.get('max_connections', '?'):,}; {rounds} rounds, the builds one "
+                    "after another in each, order reversed every round)")
+        vals = []
+        for f, c in zip(fills, counts):
+            ok = [x for x in c if x and x.get("total") == n_flows]
+            secs = [x["seconds"] for x in f if x]
+            vals.append(f"{len(ok)}/{rounds} rounds; fill {max(secs):.2f} s" if secs else "-")
+        row("lbctl connection-count = N", vals)
         sp = next((r["scrape_spaced"]["spacing_s"] for r in per if r), "?")
         for key, label in [("scrape_b2b", "GET /metrics back-to-back"),
                            ("scrape_spaced", f"GET /metrics {sp:g} s apart"),
@@ -350,14 +380,17 @@ def cmd_report(a):
             n = next((s["n"] for s in sub if s), "?")
             lat_row(f"{label} (x{n})", sub)
             cpu_row(sub)
-        vals = [f"{r['idle']['stat_cpu_ms_per_s']:g} / {r['idle']['cpu_ms_per_s']:g}"
-                if r else "-" for r in per]
-        rats = [ratio(r and r["idle"]["stat_cpu_ms_per_s"],
-                      per[0] and per[0]["idle"]["stat_cpu_ms_per_s"]) for r in per[1:]]
-        idle_s = next((r["idle"]["seconds"] for r in per if r), "?")
-        row(f"at rest ({idle_s:g} s, the sweeper), lbd cpu ms per s stat / schedstat", vals,
+            if key == "scrape_b2b" and rounds > 1:
+                row("  wall ms p50 of each round",
+                    [" ".join(fnum(x) for x in r["b2b_round_p50"]) if r else "-" for r in per])
+        idle = [r["idle"] if r else None for r in per]
+        vals = [f"{x['stat_ms_per_s']:.1f} / {x['ms_per_s']:.1f}" if x else "-" for x in idle]
+        rats = [ratio(x and x["stat_ms_per_s"], idle[0] and idle[0]["stat_ms_per_s"])
+                for x in idle[1:]]
+        idle_s = next((x["seconds"] for x in idle if x), 0)
+        row(f"at rest ({idle_s:.0f} s: the sweeper), lbd cpu ms per s, stat / schedstat", vals,
             "  ".join(rats))
-        row("lbd RSS at the end", [mem_cell(r and r.get("mem")) for r in per])
+        row("lbd RSS at the end (peak)", [mem_cell(r and r.get("mem")) for r in per])
 
     cols = [f"B{i + 1}" for i in range(len(builds))]
     rhead = "  ".join(f"{c}/B1" for c in cols[1:])
