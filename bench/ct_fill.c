@@ -12,7 +12,7 @@
  *       BPF_MAP_UPDATE_BATCH: per flow the REPLY entry (backend -> client, LB_CT_F_REPLIED)
  *       and the ORIG entry (client -> listener), as the datapath writes a confirmed flow,
  *       stamped now on CLOCK_MONOTONIC_COARSE (the datapath's clock). Clients are distinct
- *       (address, port) pairs counted up from --client-base (default 10.128.0.0), ports
+ *       (address, port) pairs counted up from --client-base (default 10.128.0.1), ports
  *       1024-65535; flows go round-robin to the --target entries. Running it again with
  *       the same arguments rewrites the same keys: it refreshes last_seen_ns. Prints one
  *       JSON line.
@@ -143,7 +143,8 @@ static int cmd_ids(int argc, char **argv)
 	struct bpf_map_info info;
 	char path[4096];
 	int64_t proxy_id = -1;
-	int pfd, tfd, i, ret = 1;
+	char out[4096];
+	int pfd, tfd, i, pos, ret = 1;
 	__u32 k;
 
 	if (argc < 3) {
@@ -170,14 +171,15 @@ static int cmd_ids(int argc, char **argv)
 	tfd = open_pinned(path, sizeof(__u32), sizeof(struct lb_target_meta), &info);
 	if (tfd < 0)
 		return 1;
-	printf("{\"proxy_id\":%lld,\"targets\":{", (long long)proxy_id);
+	/* Printed only once every target is found: no half line on stdout. */
+	pos = snprintf(out, sizeof(out), "{\"proxy_id\":%lld,\"targets\":{", (long long)proxy_id);
 	for (i = 3; i < argc; i++) {
 		uint32_t addr;
 		uint16_t port;
 		int64_t tid = -1;
 
 		if (parse_ipport(argv[i], &addr, &port)) {
-			fprintf(stderr, "\nct_fill: %s is not IP:PORT\n", argv[i]);
+			fprintf(stderr, "ct_fill: %s is not IP:PORT\n", argv[i]);
 			goto out;
 		}
 		for (k = 0; k < info.max_entries && tid < 0; k++) {
@@ -189,13 +191,18 @@ static int cmd_ids(int argc, char **argv)
 				tid = k;
 		}
 		if (tid < 0) {
-			fprintf(stderr, "\nct_fill: proxy %s has no target %s in lb_tnames\n",
+			fprintf(stderr, "ct_fill: proxy %s has no target %s in lb_tnames\n",
 				argv[2], argv[i]);
 			goto out;
 		}
-		printf("%s\"%s\":%lld", i > 3 ? "," : "", argv[i], (long long)tid);
+		pos += snprintf(out + pos, sizeof(out) - pos, "%s\"%s\":%lld", i > 3 ? "," : "",
+				argv[i], (long long)tid);
+		if (pos >= (int)sizeof(out) - 4) {
+			fprintf(stderr, "ct_fill: too many targets\n");
+			goto out;
+		}
 	}
-	printf("}}\n");
+	printf("%s}}\n", out);
 	ret = 0;
 out:
 	close(tfd);
@@ -220,7 +227,7 @@ static int cmd_fill(int argc, char **argv)
 	struct lb_ct_val *vals = NULL;
 	struct bpf_map_info info;
 	uint32_t flows = 0, proxy_id = UINT32_MAX, batch = DEF_BATCH, listen_addr = 0;
-	uint32_t client_base = htonl(0x0a800000), done = 0, n_targets = 0, calls = 0;
+	uint32_t client_base = htonl(0x0a800001), done = 0, n_targets = 0, calls = 0;
 	uint16_t listen_port = 0;
 	uint8_t proto = LB_PROTO_TCP;
 	const char *map;
