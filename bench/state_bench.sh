@@ -27,8 +27,8 @@
 # Each BUILD_DIR needs daemon/lbd and ctl/lbctl (same pinned-map ABI). bench/ct_fill is
 # taken from $CT_FILL, else this tree's build/, else the first BUILD_DIR that has it. It
 # builds nothing. Needs root and python3. LBT_KEEP_LOGS=1 keeps the logs and JSON files.
-# A full run at the default flow counts takes about 15 minutes for two builds and some
-# 1.5 GB of memory (the 1,000,000-flow tables); --flows 100000 about 5.
+# A full run at the default flow counts takes about 15 minutes for two builds and up to
+# about 2 GB of memory (the 1,000,000-flow tables); --flows 100000 about 5.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
