@@ -416,8 +416,8 @@ def cmd_report(a):
             print()
         elif isinstance(x, str):
             print(x)
-            print(" " * lab_w + "".join(f"{c:<{w}}" for c, w in zip(cols, col_w)) +
-                  (rhead if len(cols) > 1 else ""))
+            print((" " * lab_w + "".join(f"{c:<{w}}" for c, w in zip(cols, col_w)) +
+                   (rhead if len(cols) > 1 else "")).rstrip())
         else:
             cells = "".join(f"{v:<{w}}" for v, w in zip(x[1], col_w))
             print(f"{x[0]:<{lab_w}}{cells}{x[2]}".rstrip())
