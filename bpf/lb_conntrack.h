@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lb_conntrack.h - the two conntrack tables (lb_syn: flows their client has not confirmed yet; lb_ct:
- * confirmed ones): creating a flow's two entries, confirming it, accounting each packet to
+ * lb_conntrack.h - the two conntrack tables (lb_syn: flows their client has not confirmed yet;
+ * lb_ct: confirmed ones): creating a flow's two entries, confirming it, accounting each packet to
  * its direction's entry, ending it (FIN, RST), and forgetting a flow whose 4-tuple a new
  * connection reuses.
  */

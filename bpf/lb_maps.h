@@ -121,7 +121,8 @@ __u64 lb_now_ns;
 
 /*
  * User-space state pinned beside the datapath (the programs never read these): the ABI
- * version of the pinned layout and the names behind proxy and target ids.
+ * version of the pinned layout, who holds the instance, the names behind proxy and
+ * target ids.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -130,6 +131,14 @@ struct {
 	__type(value, struct lb_meta);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_owner_rec);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_owner SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -244,6 +244,19 @@ struct lb_meta {
 };
 _Static_assert(sizeof(struct lb_meta) == 8, "lb_meta layout");
 
+/*
+ * lb_owner: user-space only. The lbd that holds the instance (an flock on its pin folder)
+ * writes who it is, so another lbd, or `lbd --teardown`, can name it when it refuses.
+ */
+#define LB_OWNER_SOCKET_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+
+struct lb_owner_rec {
+	__u32 pid;
+	__u32 pad;
+	char socket[LB_OWNER_SOCKET_MAX]; /* its control socket, NUL-terminated */
+};
+_Static_assert(sizeof(struct lb_owner_rec) == 8 + LB_OWNER_SOCKET_MAX, "lb_owner_rec layout");
+
 /* lb_pnames / lb_tnames: user-space only, pinned so a later lbd can name the counters. */
 struct lb_proxy_meta {
 	char name[LB_PROXY_NAME_MAX];

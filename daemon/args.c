@@ -17,6 +17,7 @@ enum {
 	OPT_CHECK,
 	OPT_TEARDOWN,
 	OPT_TEARDOWN_ON_EXIT,
+	OPT_FORCE,
 	OPT_SOCKET,
 	OPT_SOCKET_GROUP,
 	OPT_VERSION,
@@ -38,6 +39,7 @@ static const struct option long_opts[] = {
 	{"check", no_argument, NULL, OPT_CHECK},
 	{"teardown", no_argument, NULL, OPT_TEARDOWN},
 	{"teardown-on-exit", no_argument, NULL, OPT_TEARDOWN_ON_EXIT},
+	{"force", no_argument, NULL, OPT_FORCE},
 	{"socket", required_argument, NULL, OPT_SOCKET},
 	{"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -77,6 +79,8 @@ void lbd_args_usage(FILE *out)
 		"                          if that group exists, else root)\n"
 		"      --check             validate the configuration and exit\n"
 		"      --teardown          remove the datapath pinned by this instance and exit\n"
+		"                          (refused while an lbd runs it; --force removes it\n"
+		"                          from under that lbd, which then exits)\n"
 		"      --teardown-on-exit  remove the datapath when stopping (default: keep it\n"
 		"                          forwarding, for a lossless restart)\n"
 		"      --version           print the version and exit\n"
@@ -234,6 +238,9 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 		case OPT_TEARDOWN_ON_EXIT:
 			a->teardown_on_exit = true;
 			break;
+		case OPT_FORCE:
+			a->force = true;
+			break;
 		case OPT_SOCKET:
 			if (optarg[0] != '/' || strlen(optarg) >= 108)
 				return usage_err(
@@ -257,6 +264,8 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 	}
 	if (optind < argc)
 		return usage_err(err, errlen, "unexpected argument \"%s\"", argv[optind]);
+	if (a->force && !a->teardown)
+		return usage_err(err, errlen, "--force goes with --teardown only");
 	if (a->teardown)
 		return 0;
 	if (a->config_path && (n_ifaces || n_targets || port_set || proto_set))

@@ -24,6 +24,7 @@ struct lbd_args {
 	bool check_only;       /* --check: validate and exit */
 	bool teardown;	       /* --teardown: remove a pinned datapath and exit */
 	bool teardown_on_exit; /* --teardown-on-exit: remove everything when stopping */
+	bool force;	       /* --force: --teardown even while an lbd holds the instance */
 	bool stats_flag;       /* -s given: wins over the file, also on reload */
 	bool xdp_mode_flag;    /* --xdp-mode given: wins over the file, also on reload */
 	bool ingress_flag;     /* --ingress given: the same */

@@ -28,6 +28,8 @@
 
 /* The control interface: one per process. */
 static struct lbd_rpc rpc;
+/* The control socket systemd passed (socket activation), -1 when none. */
+static int inherited_fd = -1;
 
 static void on_addresses_changed(void *arg)
 {
@@ -37,12 +39,22 @@ static void on_addresses_changed(void *arg)
 	lbd_resync(l);
 }
 
+static void stop_loop(struct lbd *l);
+
 /* The datapath's clock: established flows stamp it as their last_seen_ns. */
 static void tick_clock(uv_timer_t *t)
 {
 	struct lbd *l = t->data;
 
 	lb_dataplane_tick(l->dp);
+	/* lbd --teardown --force removed the datapath: nothing here is real any more. */
+	if (!lb_dataplane_present(l->dp)) {
+		lb_err("the datapath at %s was removed under this lbd (lbd --teardown --force?); "
+		       "stopping: start lbd again to load it anew",
+		       l->dp->pin_dir);
+		l->lost = true;
+		stop_loop(l);
+	}
 }
 
 static void log_stats(uv_timer_t *t)
@@ -169,11 +181,7 @@ static int start_services(struct lbd *l)
 	ret = socket_gid(l, &ro.group);
 	if (ret)
 		return ret;
-	ro.inherited_fd = lb_sd_listen_fd();
-	if (ro.inherited_fd == -EINVAL) {
-		lb_err("systemd passed more than one socket; lbd.socket must declare exactly one");
-		return -EINVAL;
-	}
+	ro.inherited_fd = inherited_fd;
 	ret = lbd_rpc_start(&rpc, l, &ro, err, sizeof(err));
 	if (ret) {
 		lb_err("%s", err);
@@ -212,6 +220,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 	struct lb_dp_opts dpo = {
 		.bpffs = l->args.bpffs,
 		.instance = l->args.instance,
+		.socket = l->socket_path,
 		.max_connections = cfg->settings.max_connections,
 	};
 	struct lb_sweep_timeouts to = {
@@ -222,6 +231,21 @@ static int run(struct lbd *l, struct lb_config *cfg)
 	int ret;
 
 	lbd_args_socket_path(&l->args, l->socket_path, sizeof(l->socket_path));
+	/*
+	 * One lbd per datapath: the control socket first (another lbd answering there), then
+	 * the instance's lock (lb_dataplane_open), before anything pinned is read or changed.
+	 */
+	inherited_fd = lb_sd_listen_fd();
+	if (inherited_fd == -EINVAL) {
+		lb_err("systemd passed more than one socket; lbd.socket must declare exactly one");
+		lb_config_free(cfg);
+		return -EINVAL;
+	}
+	if (inherited_fd < 0 && (ret = lb_rpc_server_check(l->socket_path, err, sizeof(err)))) {
+		lb_err("%s", err);
+		lb_config_free(cfg);
+		return ret;
+	}
 	ret = lb_dataplane_open(&dpo, &l->dp, err, sizeof(err));
 	if (ret) {
 		lb_err("%s", err);
@@ -281,7 +305,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 	lb_sd_notify("READY=1");
 	notify_status(l);
 	uv_run(l->loop, UV_RUN_DEFAULT);
-	ret = 0;
+	ret = l->lost ? -ENOENT : 0;
 out:
 	if (l->health || l->drains || l->splicer || l->sni || l->metrics || l->sweeper) {
 		/* Failed before the loop ran: close what was created, let the loop free it. */
@@ -292,7 +316,9 @@ out:
 	 * A datapath this lbd created and never served from is removed; one that was serving
 	 * (now, or under a previous lbd) keeps forwarding unless told otherwise.
 	 */
-	if (l->args.teardown_on_exit || (!l->cfg && !l->dp->reused))
+	if (l->lost)
+		; /* nothing left to remove or to leave running */
+	else if (l->args.teardown_on_exit || (!l->cfg && !l->dp->reused))
 		lb_dataplane_teardown(l->dp);
 	else
 		lb_info("datapath left running at %s (lbd --teardown removes it)", l->dp->pin_dir);
@@ -358,7 +384,8 @@ int main(int argc, char **argv)
 	if (l.args.verbose)
 		lb_log_set_level(LB_LOG_DEBUG);
 	if (l.args.teardown) {
-		ret = lb_dataplane_remove_pinned(l.args.bpffs, l.args.instance, err, sizeof(err));
+		ret = lb_dataplane_remove_pinned(l.args.bpffs, l.args.instance, l.args.force, err,
+						 sizeof(err));
 		if (ret)
 			fprintf(stderr, "lbd: %s\n", err);
 		return ret ? 1 : 0;

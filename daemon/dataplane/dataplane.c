@@ -25,6 +25,7 @@
 #include "lb_abi.h"
 #include "lb_log.h"
 #include "lb.skel.h"
+#include "owner.h"
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -173,6 +174,7 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return lb_errf(err, errlen, -ENOMEM, "out of memory");
+	dp->lock_fd = -1;
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus <= 0) {
 		ret = lb_errf(err, errlen, -EINVAL, "cannot count the possible CPUs");
@@ -191,6 +193,13 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 		lb_errf(err, errlen, ret, "cannot create %s: %s", dp->pin_dir, strerror(-ret));
 		goto err_free;
 	}
+	/* Before any pinned object is read: another lbd may own them. */
+	ret = lb_owner_lock(dp->pin_dir, "cannot start",
+			    "stop it first, or give this lbd its own --instance and --socket", err,
+			    errlen);
+	if (ret < 0)
+		goto err_free;
+	dp->lock_fd = ret;
 	ret = check_pinned_meta(dp->pin_dir, o->max_connections, &dp->reused, err, errlen);
 	if (ret)
 		goto err_free;
@@ -219,6 +228,11 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 		lb_errf(err, errlen, -errno, "cannot write lb_meta: %s", strerror(errno));
 		goto err_unpin;
 	}
+	ret = lb_owner_publish(bpf_map__fd(dp->skel->maps.lb_owner), o->socket);
+	if (ret) {
+		lb_errf(err, errlen, ret, "cannot write lb_owner: %s", strerror(-ret));
+		goto err_unpin;
+	}
 	if (dp->reused) {
 		ret = adopt_links(dp, err, errlen);
 		if (ret) {
@@ -236,8 +250,15 @@ err_unpin:
 err_destroy:
 	lb_bpf__destroy(dp->skel);
 err_free:
+	if (dp->lock_fd >= 0)
+		close(dp->lock_fd);
 	free(dp);
 	return ret;
+}
+
+bool lb_dataplane_present(const struct lb_dataplane *dp)
+{
+	return dp->lock_fd < 0 || lb_owner_present(dp->lock_fd);
 }
 
 uint32_t lb_syn_flows(uint32_t max_connections)
@@ -717,6 +738,8 @@ void lb_dataplane_free(struct lb_dataplane *dp)
 			close(dp->ifaces[i].xdp_link_fd);
 	free(dp->ifaces);
 	lb_bpf__destroy(dp->skel);
+	if (dp->lock_fd >= 0)
+		close(dp->lock_fd); /* the instance is free for the next lbd */
 	free(dp);
 }
 
@@ -748,10 +771,12 @@ bool lb_dataplane_events(const struct lb_dataplane *dp)
 	return __atomic_load_n(&dp->skel->bss->lb_events_on, __ATOMIC_RELAXED) != 0;
 }
 
-int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, char *err, size_t errlen)
+int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, bool force, char *err,
+			       size_t errlen)
 {
 	char dir[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
 	struct dirent *de;
+	int lock = -1;
 	DIR *d;
 	int removed = 0;
 
@@ -761,6 +786,17 @@ int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, char *er
 	if (!d)
 		return lb_errf(err, errlen, -errno, "nothing to remove at %s: %s", dir,
 			       strerror(errno));
+	if (!force) {
+		lock = lb_owner_lock(
+			dir, "refusing to remove it",
+			"stop that lbd first (its datapath stays running after a stop), "
+			"or add --force to remove it from under it",
+			err, errlen);
+		if (lock < 0) {
+			closedir(d);
+			return lock;
+		}
+	}
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -780,8 +816,15 @@ int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, char *er
 			lb_warn("cannot remove %s: %s", path, strerror(errno));
 	}
 	closedir(d);
-	if (rmdir(dir))
-		return lb_errf(err, errlen, -errno, "cannot remove %s: %s", dir, strerror(errno));
+	if (rmdir(dir)) {
+		int e = errno;
+
+		if (lock >= 0)
+			close(lock);
+		return lb_errf(err, errlen, -e, "cannot remove %s: %s", dir, strerror(e));
+	}
+	if (lock >= 0)
+		close(lock);
 	snprintf(path, sizeof(path), "%s/lbd", bpffs);
 	rmdir(path);
 	lb_info("removed %d pins from %s", removed, dir);

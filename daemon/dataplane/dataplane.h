@@ -46,6 +46,7 @@ struct lb_dp_iface {
 struct lb_dataplane {
 	struct lb_bpf *skel;
 	char pin_dir[PATH_MAX];
+	int lock_fd; /* the pin folder, flocked: this lbd owns the instance (owner.h) */
 	bool reused; /* maps were adopted from a previous lbd's pins */
 	size_t n_ifaces;
 	struct lb_dp_iface *ifaces;
@@ -55,6 +56,7 @@ struct lb_dataplane {
 struct lb_dp_opts {
 	const char *bpffs;    /* BPF filesystem mount point; mounted when it is not one */
 	const char *instance; /* pins go to <bpffs>/lbd/<instance> */
+	const char *socket;   /* this lbd's control socket, for whoever finds the lock taken */
 	uint32_t max_connections;
 };
 
@@ -62,8 +64,9 @@ struct lb_dp_opts {
 uint32_t lb_syn_flows(uint32_t max_connections);
 
 /*
- * Mount bpffs if needed, load the programs and create (or reuse) the pinned maps.
- * Returns 0 or -errno with a sentence in @err.
+ * Mount bpffs if needed, take the instance (owner.h: -EBUSY when another lbd holds it),
+ * load the programs and create (or reuse) the pinned maps. Returns 0 or -errno with a
+ * sentence in @err.
  */
 int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, char *err,
 		      size_t errlen);
@@ -103,9 +106,14 @@ void lb_dataplane_teardown(struct lb_dataplane *dp);
 
 /*
  * Remove what an lbd instance left pinned (after a crash, or a stop that kept the datapath):
- * its tc filters, XDP links, maps and folder. Returns 0 or -errno with a sentence in @err.
+ * its tc filters, XDP links, maps and folder. Refused (-EBUSY) while an lbd holds the
+ * instance, unless @force. Returns 0 or -errno with a sentence in @err.
  */
-int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, char *err, size_t errlen);
+int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, bool force, char *err,
+			       size_t errlen);
+
+/* False once the instance's pin folder was removed under this lbd (teardown --force). */
+bool lb_dataplane_present(const struct lb_dataplane *dp);
 
 /* Release memory and file descriptors (pins and attachments stay); NULL is a no-op. */
 void lb_dataplane_free(struct lb_dataplane *dp);

@@ -359,25 +359,41 @@ static void on_connection(uv_stream_t *listener, int status)
 	uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
 }
 
-/* A socket file nobody answers on is a leftover of a crash; a live one is another lbd. */
-static int claim_path(const char *path, char *err, size_t errlen)
+int lb_rpc_server_check(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ucred cred = {0};
+	socklen_t clen = sizeof(cred);
 	int fd, live;
 
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		set_err(err, errlen, "socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	live = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (live)
+		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen);
 	close(fd);
-	if (live) {
-		set_err(err, errlen,
-			"another lbd already serves %s; stop it first or give this one its own "
-			"--socket and --instance",
-			path);
-		return -EADDRINUSE;
-	}
+	if (!live)
+		return 0;
+	set_err(err, errlen,
+		"cannot start: pid %d already serves the control socket %s; stop that lbd first, "
+		"or give this one its own --socket and --instance",
+		(int)cred.pid, path);
+	return -EADDRINUSE;
+}
+
+/* A socket file nobody answers on is a leftover of a crash; a live one is another lbd. */
+static int claim_path(const char *path, char *err, size_t errlen)
+{
+	int ret = lb_rpc_server_check(path, err, errlen);
+
+	if (ret)
+		return ret;
 	if (unlink(path) && errno != ENOENT) {
 		set_err(err, errlen, "cannot remove the stale socket %s: %s", path,
 			strerror(errno));

@@ -52,6 +52,12 @@ struct lb_rpc_server_opts {
 struct lb_rpc_server *lb_rpc_server_start(uv_loop_t *loop, const struct lb_rpc_server_opts *o,
 					  char *err, size_t errlen);
 
+/*
+ * Is @path free for a new server? 0 when nothing answers there (no file, or a leftover of
+ * a crash); -EADDRINUSE with a sentence naming the pid that serves it.
+ */
+int lb_rpc_server_check(const char *path, char *err, size_t errlen);
+
 /* Close every client and the socket (unlinking a path we created); NULL is a no-op. */
 void lb_rpc_server_stop(struct lb_rpc_server *s);
 

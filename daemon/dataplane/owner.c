@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+#include "owner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "lb_abi.h"
+#include "lb_log.h"
+
+/* The pid holding an flock on the file @st names, from /proc/locks; 0 when not found. */
+static int lock_holder(const struct stat *st)
+{
+	char line[256];
+	FILE *f = fopen("/proc/locks", "re");
+	int pid = 0;
+
+	if (!f)
+		return 0;
+	while (!pid && fgets(line, sizeof(line), f)) {
+		unsigned int maj, min;
+		unsigned long ino;
+		int p;
+
+		/* "1: FLOCK  ADVISORY  WRITE 1234 00:2a:5678 0 EOF" */
+		if (!strstr(line, "FLOCK") ||
+		    sscanf(strstr(line, "WRITE") ? strstr(line, "WRITE") + 5 : "", "%d %x:%x:%lu",
+			   &p, &maj, &min, &ino) != 4)
+			continue;
+		if (ino == st->st_ino && makedev(maj, min) == st->st_dev)
+			pid = p;
+	}
+	fclose(f);
+	return pid;
+}
+
+/* What the holder published in <pin_dir>/lb_owner, if anything. */
+static void read_owner(const char *pin_dir, struct lb_owner_rec *rec)
+{
+	char path[4096 + 16];
+	__u32 key = 0;
+	int fd;
+
+	memset(rec, 0, sizeof(*rec));
+	snprintf(path, sizeof(path), "%s/lb_owner", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (bpf_map_lookup_elem(fd, &key, rec))
+		memset(rec, 0, sizeof(*rec));
+	rec->socket[sizeof(rec->socket) - 1] = '\0';
+	close(fd);
+}
+
+int lb_owner_lock(const char *pin_dir, const char *what, const char *hint, char *err,
+		  size_t errlen)
+{
+	struct lb_owner_rec rec;
+	struct stat st;
+	int fd, pid;
+
+	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return lb_errf(err, errlen, -errno, "cannot open %s: %s", pin_dir, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	if (errno != EWOULDBLOCK) {
+		int e = errno;
+
+		close(fd);
+		return lb_errf(err, errlen, -e, "cannot lock %s: %s", pin_dir, strerror(e));
+	}
+	pid = fstat(fd, &st) == 0 ? lock_holder(&st) : 0;
+	close(fd);
+	read_owner(pin_dir, &rec);
+	if (!pid)
+		pid = (int)rec.pid;
+	return lb_errf(err, errlen, -EBUSY,
+		       "%s: lbd pid %d runs the datapath at %s (control socket %s); %s", what,
+		       pid, pin_dir, rec.socket[0] ? rec.socket : "unknown", hint);
+}
+
+int lb_owner_publish(int owner_fd, const char *socket)
+{
+	struct lb_owner_rec rec = {.pid = (__u32)getpid()};
+	__u32 key = 0;
+
+	snprintf(rec.socket, sizeof(rec.socket), "%s", socket ? socket : "");
+	return bpf_map_update_elem(owner_fd, &key, &rec, BPF_ANY) ? -errno : 0;
+}
+
+bool lb_owner_present(int dir_fd)
+{
+	struct stat st;
+
+	return fstat(dir_fd, &st) == 0 && st.st_nlink > 0;
+}
