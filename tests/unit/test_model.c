@@ -38,9 +38,9 @@ static uint32_t ip(const char *s)
 	return inet_addr(s);
 }
 
-#define WEB                                                                                      \
+#define WEB                                                                                         \
 	"{\"proxies\": [{\"name\": \"web\", \"listen\": {\"interfaces\": [\"lo\"], \"port\": 80}, " \
-	"\"default-target\": [{\"ip\": \"10.0.0.1\", \"port\": 80, \"weight\": 50},"              \
+	"\"default-target\": [{\"ip\": \"10.0.0.1\", \"port\": 80, \"weight\": 50},"                \
 	" {\"ip\": \"10.0.0.2\", \"port\": 80, \"weight\": 30},"                                    \
 	" {\"ip\": \"10.0.0.3\", \"port\": 80, \"weight\": 20}],"                                   \
 	"\"source-routes\": [{\"source\": \"192.168.0.0/16\", \"targets\": ["                       \
@@ -83,18 +83,18 @@ END_TEST
 START_TEST(test_ids_survive_and_are_not_reused)
 {
 	struct lb_config *a = parse(WEB "}]}");
-	struct lb_config *b = parse(
-		"{\"proxies\": [{\"name\": \"web\", \"listen\": {\"interfaces\": [\"lo\"], "
-		"\"port\": 80}, \"default-target\": [{\"ip\": \"10.0.0.1\", \"port\": 80, "
-		"\"weight\": 50}, {\"ip\": \"10.0.0.9\", \"port\": 80, \"weight\": 50}]}]}");
+	struct lb_config *b =
+		parse("{\"proxies\": [{\"name\": \"web\", \"listen\": {\"interfaces\": [\"lo\"], "
+		      "\"port\": 80}, \"default-target\": [{\"ip\": \"10.0.0.1\", \"port\": 80, "
+		      "\"weight\": 50}, {\"ip\": \"10.0.0.9\", \"port\": 80, \"weight\": 50}]}]}");
 	struct lb_ids none;
 	struct lb_model *ma, *mb;
 	uint32_t kept, gone;
 
 	lb_ids_init(&none);
 	ma = build(a, &none, NULL);
-	kept = ma->proxies[0].groups[0].t[0].target_id;	 /* 10.0.0.1 */
-	gone = ma->proxies[0].groups[0].t[1].target_id;	 /* 10.0.0.2, removed below */
+	kept = ma->proxies[0].groups[0].t[0].target_id; /* 10.0.0.1 */
+	gone = ma->proxies[0].groups[0].t[1].target_id; /* 10.0.0.2, removed below */
 	mb = build(b, &ma->ids, NULL);
 	ck_assert(!mb->proxies[0].fresh);
 	ck_assert_uint_eq(mb->proxies[0].id, ma->proxies[0].id);
@@ -140,9 +140,8 @@ START_TEST(test_verdicts_and_recompose)
 	ck_assert(!lb_model_recompose(m, "web", &in)); /* nothing changed */
 
 	/* 10.0.0.2 down: seed's 50/30/20 -> 71/0/29; in the route 50/50 -> 0/100. */
-	ck_assert_int_eq(lb_health_set_override(h, "web", ip("10.0.0.2"), 80,
-						LB_OVERRIDE_UNHEALTHY),
-			 0);
+	ck_assert_int_eq(
+		lb_health_set_override(h, "web", ip("10.0.0.2"), 80, LB_OVERRIDE_UNHEALTHY), 0);
 	ck_assert(lb_model_recompose(m, "web", &in));
 	ck_assert(!p->groups[0].t[1].healthy);
 	ck_assert_uint_eq(p->groups[0].t[0].effective, 71);
