@@ -58,8 +58,7 @@ static void read_owner(const char *pin_dir, struct lb_owner_rec *rec)
 	close(fd);
 }
 
-int lb_owner_lock(const char *pin_dir, const char *what, const char *hint, char *err,
-		  size_t errlen)
+int lb_owner_lock(const char *pin_dir, const char *what, const char *hint, char *err, size_t errlen)
 {
 	struct lb_owner_rec rec;
 	struct stat st;
@@ -82,8 +81,8 @@ int lb_owner_lock(const char *pin_dir, const char *what, const char *hint, char 
 	if (!pid)
 		pid = (int)rec.pid;
 	return lb_errf(err, errlen, -EBUSY,
-		       "%s: lbd pid %d runs the datapath at %s (control socket %s); %s", what,
-		       pid, pin_dir, rec.socket[0] ? rec.socket : "unknown", hint);
+		       "%s: lbd pid %d runs the datapath at %s (control socket %s); %s", what, pid,
+		       pin_dir, rec.socket[0] ? rec.socket : "unknown", hint);
 }
 
 int lb_owner_publish(int owner_fd, const char *socket)
