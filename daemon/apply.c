@@ -10,6 +10,7 @@
 #include "attach.h"
 #include "conn_fanout.h"
 #include "lb_addr.h"
+#include "lb_fault.h"
 #include "lb_log.h"
 #include "lb_select.h"
 #include "lbd.h"
@@ -245,51 +246,82 @@ static bool target_exists(void *ctx, const char *proxy, uint32_t addr, uint16_t 
 	return p && lb_proxy_has_target(p, addr, port);
 }
 
+/* What preparing the metrics listener did, for its commit or abort. */
+struct metrics_step {
+	struct lb_metrics_http *fresh; /* the listener the change asks for, when new */
+	bool stopped;		       /* the running one had to stop to free its port */
+	uint32_t addr;		       /* ... and where it listened */
+	uint16_t port;
+};
+
+static struct lb_metrics_http *metrics_start(struct lbd *l, uint32_t addr, uint16_t port, char *err,
+					     size_t errlen)
+{
+	return lb_metrics_http_start(l->loop, addr, port, lbd_metrics_render, l, err, errlen);
+}
+
+/* Put the running listener back as it was. */
+static void metrics_abort(struct lbd *l, struct metrics_step *m)
+{
+	char where[LB_TARGET_STR_MAX], msg[LB_ERR_MAX];
+
+	lb_metrics_http_stop(m->fresh);
+	m->fresh = NULL;
+	if (!m->stopped)
+		return;
+	m->stopped = false;
+	l->metrics = metrics_start(l, m->addr, m->port, msg, sizeof(msg));
+	if (!l->metrics)
+		lb_err("cannot serve metrics on %s again: %s",
+		       lb_format_target(m->addr, m->port, where), msg);
+}
+
 /*
  * Start the metrics listener @nx asks for unless it runs already, before anything else
- * changes: an address in use then refuses the change whole. *fresh is the new listener
- * (NULL: none was needed); the caller swaps it in once the change is applied, or stops it.
+ * changes: an address in use then refuses the change whole.
  */
-static int metrics_prepare(struct lbd *l, const struct lb_settings *nx,
-			   struct lb_metrics_http **fresh, char *err, size_t errlen)
+static int metrics_prepare(struct lbd *l, const struct lb_settings *nx, struct metrics_step *m,
+			   char *err, size_t errlen)
 {
 	const struct lb_settings *cur = l->cfg ? &l->cfg->settings : NULL;
 	char msg[LB_ERR_MAX];
+	int ret;
 
-	*fresh = NULL;
+	memset(m, 0, sizeof(*m));
 	if (!l->loop || !nx->metrics_listen ||
 	    lb_metrics_http_listens_on(l->metrics, nx->metrics_addr, nx->metrics_port))
 		return 0;
-	*fresh = lb_metrics_http_start(l->loop, nx->metrics_addr, nx->metrics_port,
-				       lbd_metrics_render, l, msg, sizeof(msg));
-	if (!*fresh && errno == EADDRINUSE && l->metrics && cur &&
+	ret = lb_fault("metrics", err, errlen);
+	if (ret)
+		return ret;
+	m->fresh = metrics_start(l, nx->metrics_addr, nx->metrics_port, msg, sizeof(msg));
+	if (!m->fresh && errno == EADDRINUSE && l->metrics && cur &&
 	    cur->metrics_port == nx->metrics_port) {
 		/* 127.0.0.1:9100 -> 0.0.0.0:9100: the running listener holds the port. */
 		lb_metrics_http_stop(l->metrics);
 		l->metrics = NULL;
-		*fresh = lb_metrics_http_start(l->loop, nx->metrics_addr, nx->metrics_port,
-					       lbd_metrics_render, l, msg, sizeof(msg));
-		if (!*fresh)
-			l->metrics =
-				lb_metrics_http_start(l->loop, cur->metrics_addr, cur->metrics_port,
-						      lbd_metrics_render, l, err, errlen);
+		m->stopped = true;
+		m->addr = cur->metrics_addr;
+		m->port = cur->metrics_port;
+		m->fresh = metrics_start(l, nx->metrics_addr, nx->metrics_port, msg, sizeof(msg));
 	}
-	if (!*fresh)
+	if (!m->fresh) {
+		metrics_abort(l, m);
 		return lb_errf(err, errlen, -EINVAL, "settings.metrics-listen: %s", msg);
+	}
 	return 0;
 }
 
 /* The change is applied: the listener of @nx runs, any other stops. */
-static void metrics_commit(struct lbd *l, const struct lb_settings *nx,
-			   struct lb_metrics_http *fresh)
+static void metrics_commit(struct lbd *l, const struct lb_settings *nx, struct metrics_step *m)
 {
 	char where[LB_TARGET_STR_MAX];
 
-	if (!fresh && nx->metrics_listen)
+	if (!m->fresh && nx->metrics_listen)
 		return; /* unchanged */
 	lb_metrics_http_stop(l->metrics);
-	l->metrics = fresh;
-	if (fresh)
+	l->metrics = m->fresh;
+	if (m->fresh)
 		lb_info("serving metrics on http://%s/metrics",
 			lb_format_target(nx->metrics_addr, nx->metrics_port, where));
 }
@@ -312,6 +344,10 @@ static int sync_model(struct lbd *l, const struct lb_config *next, struct lb_mod
 		return lb_errf(err, errlen, -ENOMEM, "out of memory");
 	ret = lb_model_build(next, prev, &in, out, err, errlen);
 	free(acc);
+	if (!ret && (ret = lb_fault("model", err, errlen))) {
+		lb_model_free(*out);
+		*out = NULL;
+	}
 	if (ret)
 		return ret;
 	ret = lb_mapsync_apply(l->maps, *out, &l->addrs, err, errlen);
@@ -329,10 +365,9 @@ static int sync_model(struct lbd *l, const struct lb_config *next, struct lb_mod
 int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 {
 	struct lbd_attach_undo undo = {0};
-	struct lb_metrics_http *metrics;
+	struct metrics_step metrics;
 	struct lb_access_log *log;
 	struct lb_model *model;
-	char undo_err[LB_ERR_MAX];
 	size_t i;
 	int ret;
 
@@ -344,27 +379,29 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	ret = lb_attach_check(next, err, errlen);
 	if (ret)
 		return ret;
+
+	/*
+	 * Prepare every side effect that can fail, each undone by its abort if a later one
+	 * fails; only then commit them all. Until the commit nothing observable has changed:
+	 * new listeners and acceptors exist, but nothing points at them yet.
+	 */
 	ret = lbd_events_prepare(l, &next->settings, &log, err, errlen);
 	if (ret)
 		return ret;
 	ret = metrics_prepare(l, &next->settings, &metrics, err, errlen);
-	if (ret) {
-		lb_access_log_close(log);
-		return ret;
-	}
+	if (ret)
+		goto abort_log;
 	ret = lbd_attach_prepare(l, next, &undo, err, errlen);
+	if (ret)
+		goto abort_metrics;
 	/* SNI acceptors of new SNI proxies must listen before the maps point at them. */
-	if (!ret && l->sni && (ret = lb_sni_sync(l->sni, next, false, err, errlen)))
-		lbd_attach_abort(l, &undo);
-	if (!ret && (ret = sync_model(l, next, &model, err, errlen)))
-		lbd_attach_abort(l, &undo);
-	if (ret) {
-		lb_metrics_http_stop(metrics);
-		lb_access_log_close(log);
-		return ret;
-	}
-	lbd_attach_commit(l, next, &undo);
+	if (l->sni && (ret = lb_sni_prepare(l->sni, next, err, errlen)))
+		goto abort_attach;
+	ret = sync_model(l, next, &model, err, errlen);
+	if (ret)
+		goto abort_sni;
 
+	lbd_attach_commit(l, next, &undo);
 	if (l->sweeper) {
 		struct lb_sweep_timeouts to = {
 			.tcp_idle = next->settings.connection_timeout_sec,
@@ -377,10 +414,10 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	l->model = model;
 	lb_config_free(l->cfg);
 	l->cfg = next;
-	metrics_commit(l, &l->cfg->settings, metrics);
+	metrics_commit(l, &l->cfg->settings, &metrics);
 	lbd_events_commit(l, log);
-	if (l->sni && lb_sni_sync(l->sni, l->cfg, true, undo_err, sizeof(undo_err)))
-		lb_warn("%s", undo_err);
+	if (l->sni)
+		lb_sni_commit(l->sni, l->cfg);
 	if (l->drains) {
 		lb_drains_prune(l->drains, target_exists, l);
 		lb_drains_set_interval(l->drains, l->cfg->settings.drain_check_interval_ms);
@@ -395,6 +432,17 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	for (i = 0; i < l->model->n_proxies; i++)
 		announce_weights(l, &l->model->proxies[i]);
 	return 0;
+
+abort_sni:
+	if (l->sni)
+		lb_sni_abort(l->sni);
+abort_attach:
+	lbd_attach_abort(l, &undo);
+abort_metrics:
+	metrics_abort(l, &metrics);
+abort_log:
+	lb_access_log_close(log);
+	return ret;
 }
 
 int lbd_reload(struct lbd *l, char *err, size_t errlen)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "lb_fault.h"
 #include "lb_log.h"
 #include "lbd.h"
 
@@ -135,9 +136,13 @@ int lbd_attach_prepare(struct lbd *l, const struct lb_config *next, struct lbd_a
 		return lb_errf(err, errlen, -ENOMEM, "out of memory");
 	/* New interfaces first: with no listener entry yet, their programs only pass. */
 	ret = attach_new(l, next, u, err, errlen);
+	if (!ret)
+		ret = lb_fault("attach", err, errlen);
 	/* Interfaces adopted from a previous lbd, or a changed settings.ingress. */
 	if (!ret)
 		ret = sync_ingress(l, next, l->cfg, err, errlen);
+	if (!ret)
+		ret = lb_fault("ingress", err, errlen);
 	if (ret)
 		lbd_attach_abort(l, u);
 	return ret;

@@ -9,6 +9,7 @@
 #include "access_log.h"
 #include "conn_json.h"
 #include "event_ring.h"
+#include "lb_fault.h"
 #include "lb_log.h"
 #include "lbd.h"
 
@@ -55,11 +56,18 @@ int lbd_events_start(struct lbd *l, char *err, size_t errlen)
 int lbd_events_prepare(struct lbd *l, const struct lb_settings *nx, struct lb_access_log **fresh,
 		       char *err, size_t errlen)
 {
+	int ret;
+
 	*fresh = NULL;
 	if (!nx->access_log ||
 	    (l->access_log && !strcmp(lb_access_log_path(l->access_log), nx->access_log)))
 		return 0;
-	return lb_access_log_open(fresh, nx->access_log, err, errlen);
+	ret = lb_access_log_open(fresh, nx->access_log, err, errlen);
+	if (!ret && (ret = lb_fault("access-log", err, errlen))) {
+		lb_access_log_close(*fresh);
+		*fresh = NULL;
+	}
+	return ret;
 }
 
 void lbd_events_commit(struct lbd *l, struct lb_access_log *fresh)

@@ -18,6 +18,7 @@
 #include "adopt.h"
 #include "conn_fanout.h"
 #include "counters.h"
+#include "lb_fault.h"
 #include "lb_log.h"
 #include "apply.h"
 #include "lbd.h"
@@ -299,6 +300,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		goto out;
 	}
 	warn_forwarding();
+	lb_fault_arm();
 	lb_info("ready: %zu prox%s on %zu interface%s, control socket %s", l->cfg->n_proxies,
 		l->cfg->n_proxies == 1 ? "y" : "ies", l->dp->n_ifaces,
 		l->dp->n_ifaces == 1 ? "" : "s", l->socket_path);

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 
 #include "lb_abi.h"
+#include "lb_fault.h"
 #include "lb_log.h"
 #include "map_image.h"
 
@@ -352,6 +353,9 @@ static int write_diff(struct lb_mapsync *ms, const struct want *w, char *err, si
 	if (!ret)
 		ret = lb_map_image_write_changed(fr, "lb_routes", &w->routes, &ms->routes, err,
 						 errlen);
+	/* Half-way: groups and routes written, listeners not yet. */
+	if (!ret)
+		ret = lb_fault("maps", err, errlen);
 	if (!ret)
 		ret = lb_map_image_write_changed(fl, "lb_listen", &w->listen, &ms->listen, err,
 						 errlen);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lb_addr.h"
+#include "lb_fault.h"
 #include "lb_log.h"
 #include "lb_tls.h"
 #include "proxy_proto.h"
@@ -43,6 +44,7 @@ struct acceptor {
 	size_t pending;
 	struct counters c;
 	bool seen;
+	bool fresh; /* opened by a change that has not committed yet */
 };
 
 enum conn_state { CONN_HELLO, CONN_CONNECTING, CONN_HANDOFF };
@@ -497,65 +499,99 @@ static void acceptor_free(struct lb_sni *s, struct acceptor *a)
 	uv_close((uv_handle_t *)&a->poll, acceptor_closed);
 }
 
-int lb_sni_sync(struct lb_sni *s, const struct lb_config *cfg, bool remove_unused, char *err,
-		size_t errlen)
+int lb_sni_prepare(struct lb_sni *s, const struct lb_config *cfg, char *err, size_t errlen)
 {
-	size_t i, p;
-	int fd;
+	size_t p;
+	int fd, ret;
 
-	for (i = 0; i < s->n_acc; i++)
-		s->acc[i]->seen = false;
 	for (p = 0; p < cfg->n_proxies; p++) {
 		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
 		struct acceptor *a, **grown;
 
-		if (!pc->n_sni_routes)
+		if (!pc->n_sni_routes || find_acceptor(s, pc->name))
 			continue;
-		a = find_acceptor(s, pc->name);
-		if (!a) {
-			grown = realloc(s->acc, (s->n_acc + 1) * sizeof(*grown));
-			a = calloc(1, sizeof(*a));
-			if (!grown || !a) {
-				free(a);
-				if (grown)
-					s->acc = grown;
-				snprintf(err, errlen, "out of memory");
-				return -ENOMEM;
-			}
+		grown = realloc(s->acc, (s->n_acc + 1) * sizeof(*grown));
+		if (grown)
 			s->acc = grown;
-			fd = open_listener(&a->port);
-			if (fd < 0) {
-				free(a);
-				snprintf(err, errlen,
-					 "proxy \"%s\": cannot open the SNI acceptor: %s", pc->name,
-					 strerror(-fd));
-				return fd;
-			}
-			a->fd = fd;
-			a->s = s;
-			s->refs++;
-			snprintf(a->proxy, sizeof(a->proxy), "%s", pc->name);
-			uv_poll_init(s->loop, &a->poll, fd);
-			a->poll.data = a;
-			uv_poll_start(&a->poll, UV_READABLE, on_acceptable);
-			s->acc[s->n_acc++] = a;
-			lb_info("sni %s: acceptor on port %u (%s splicing)", pc->name, a->port,
-				lb_splicer_kind(s->splicer));
+		a = grown ? calloc(1, sizeof(*a)) : NULL;
+		if (!a) {
+			ret = lb_errf(err, errlen, -ENOMEM, "out of memory");
+			goto undo;
 		}
+		fd = open_listener(&a->port);
+		if (fd < 0) {
+			free(a);
+			ret = lb_errf(err, errlen, fd,
+				      "proxy \"%s\": cannot open the SNI acceptor: %s", pc->name,
+				      strerror(-fd));
+			goto undo;
+		}
+		a->fd = fd;
+		a->s = s;
+		a->fresh = true;
+		s->refs++;
+		snprintf(a->proxy, sizeof(a->proxy), "%s", pc->name);
+		/* Until the change commits, with the settings it asks for: nothing points here. */
 		a->listen_port = pc->port;
 		a->hello_timeout_ms = cfg->settings.sni_hello_timeout_ms;
 		a->max_pending = cfg->settings.sni_max_pending;
-		a->seen = true;
+		uv_poll_init(s->loop, &a->poll, fd);
+		a->poll.data = a;
+		uv_poll_start(&a->poll, UV_READABLE, on_acceptable);
+		s->acc[s->n_acc++] = a;
 	}
-	for (i = 0; i < s->n_acc;) {
-		if (s->acc[i]->seen || !remove_unused) {
+	ret = lb_fault("sni", err, errlen);
+	if (!ret)
+		return 0;
+undo:
+	lb_sni_abort(s);
+	return ret;
+}
+
+void lb_sni_abort(struct lb_sni *s)
+{
+	size_t i = 0;
+
+	while (i < s->n_acc) {
+		if (!s->acc[i]->fresh) {
 			i++;
 			continue;
 		}
 		acceptor_free(s, s->acc[i]);
 		s->acc[i] = s->acc[--s->n_acc];
 	}
-	return 0;
+}
+
+void lb_sni_commit(struct lb_sni *s, const struct lb_config *cfg)
+{
+	size_t i, p;
+
+	for (i = 0; i < s->n_acc; i++)
+		s->acc[i]->seen = false;
+	for (p = 0; p < cfg->n_proxies; p++) {
+		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+		struct acceptor *a = pc->n_sni_routes ? find_acceptor(s, pc->name) : NULL;
+
+		if (!a)
+			continue;
+		if (a->fresh)
+			lb_info("sni %s: acceptor on port %u (%s splicing)", pc->name, a->port,
+				lb_splicer_kind(s->splicer));
+		a->fresh = false;
+		a->listen_port = pc->port;
+		a->hello_timeout_ms = cfg->settings.sni_hello_timeout_ms;
+		a->max_pending = cfg->settings.sni_max_pending;
+		a->seen = true;
+	}
+	/* Proxies that lost their SNI routes: the acceptor goes, its spliced connections not. */
+	for (i = 0; i < s->n_acc;) {
+		if (s->acc[i]->seen) {
+			i++;
+			continue;
+		}
+		acceptor_free(s, s->acc[i]);
+		s->acc[i] = s->acc[--s->n_acc];
+	}
 }
 
 json_t *lb_sni_stats_json(const struct lb_sni *s, const char *proxy)
@@ -569,8 +605,10 @@ json_t *lb_sni_stats_json(const struct lb_sni *s, const char *proxy)
 	for (i = 0; i < s->n_active; i++)
 		if (!strcmp(s->active[i].proxy, proxy))
 			spliced += s->active[i].n;
-	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "port", a->port,
-			 "pending", (json_int_t)a->pending, "connections", spliced, "accepted",
+	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+			 "port", a->port, "hello-timeout-ms", (json_int_t)a->hello_timeout_ms,
+			 "max-pending", (json_int_t)a->max_pending, "pending",
+			 (json_int_t)a->pending, "connections", spliced, "accepted",
 			 (json_int_t)a->c.accepted, "rejected-overload",
 			 (json_int_t)a->c.rejected_overload, "hello-timeout",
 			 (json_int_t)a->c.hello_timeout, "no-target", (json_int_t)a->c.no_target,

@@ -48,12 +48,15 @@ struct lb_sni *lb_sni_new(uv_loop_t *loop, struct lb_splicer *splicer, lb_sni_ch
 			  void *ctx);
 
 /*
- * Make the acceptors match @cfg: one listening socket per proxy with SNI routes, created
- * for new ones and, with @remove_unused, closed for the others (their spliced connections
- * go on). Returns 0 or -errno with a sentence in @err.
+ * A change to @cfg, in lbd_apply()'s three steps. Prepare opens an acceptor (a listening
+ * socket) for each new proxy with SNI routes and changes nothing else; 0 or -errno with
+ * a sentence in @err (what it opened is closed again). Abort closes what prepare opened.
+ * Commit gives every acceptor @cfg's settings and closes those of proxies that lost
+ * their SNI routes (their spliced connections go on).
  */
-int lb_sni_sync(struct lb_sni *s, const struct lb_config *cfg, bool remove_unused, char *err,
-		size_t errlen);
+int lb_sni_prepare(struct lb_sni *s, const struct lb_config *cfg, char *err, size_t errlen);
+void lb_sni_abort(struct lb_sni *s);
+void lb_sni_commit(struct lb_sni *s, const struct lb_config *cfg);
 
 /* The local port of @proxy's acceptor, 0 when it has none. */
 uint16_t lb_sni_port(const struct lb_sni *s, const char *proxy);
@@ -73,7 +76,8 @@ struct lb_sni_target_counters lb_sni_target_counters(const struct lb_sni *s, con
 uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port);
 
 /*
- * Counters of @proxy's acceptor: {"port", "pending", "spliced", "accepted",
+ * Counters of @proxy's acceptor: {"port", "hello-timeout-ms", "max-pending", "pending",
+ * "connections", "accepted",
  * "rejected-overload", "hello-timeout", "no-target", "connect-failed", "routed-by-sni",
  * "routed-default", "splice"}; NULL when it has none.
  */
