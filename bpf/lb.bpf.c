@@ -11,6 +11,9 @@
  *   lb_tc_egress    TC egress (clsact) on the same interfaces: SNAT of backend replies
  *                   back to the listener address, before they leave towards the client.
  *
+ * ICMP errors about a balanced flow are translated on the same hooks (lb_icmp.h): those
+ * about replies on the way in, those about requests on the way out.
+ *
  * Forwarding itself is left to the kernel (XDP_PASS / TC_ACT_OK): routing, neighbours,
  * TTL and fragmentation stay the kernel's business.
  */
@@ -22,8 +25,11 @@
 #include "lb_parse.h"
 #include "lb_rewrite.h"
 
-/* Bytes made linear before a second parse attempt of a paged skb: L2 + 2 VLAN + IP + TCP. */
-#define LB_SKB_PULL_LEN (14 + 8 + 60 + 60)
+/*
+ * Bytes made linear before a second parse attempt of a paged skb: L2 + 2 VLAN + IP + TCP,
+ * or for an ICMP error L2 + 2 VLAN + IP + ICMP + the inner IP and TCP headers.
+ */
+#define LB_SKB_PULL_LEN (14 + 8 + 60 + 8 + 60 + 20)
 
 SEC("xdp")
 int lb_xdp_ingress(struct xdp_md *ctx)
@@ -35,6 +41,14 @@ int lb_xdp_ingress(struct xdp_md *ctx)
 	int res;
 
 	res = lb_parse(data, data_end, (__u32)(data_end - data), &p);
+	if (res == LB_PARSE_ICMP_ERROR) {
+		struct lb_icmp_nat inat;
+
+		if (lb_icmp_ingress(&p, &inat) == LB_V_REWRITE &&
+		    lb_rewrite_icmp(&p, data_end, LB_SIDE_SRC, &inat))
+			return XDP_ABORTED;
+		return XDP_PASS;
+	}
 	if (res != LB_PARSE_OK) {
 		lb_count_parse(res);
 		return XDP_PASS;
@@ -80,6 +94,13 @@ int lb_tc_ingress(struct __sk_buff *skb)
 	struct lb_pkt p;
 	int res = lb_parse_skb(skb, &p);
 
+	if (res == LB_PARSE_ICMP_ERROR) {
+		struct lb_icmp_nat inat;
+
+		if (lb_icmp_ingress(&p, &inat) == LB_V_REWRITE)
+			lb_rewrite_icmp(&p, (void *)(long)skb->data_end, LB_SIDE_SRC, &inat);
+		return TC_ACT_OK;
+	}
 	if (res != LB_PARSE_OK) {
 		lb_count_parse(res);
 		return TC_ACT_OK;
@@ -100,8 +121,16 @@ int lb_tc_egress(struct __sk_buff *skb)
 {
 	struct lb_nat nat;
 	struct lb_pkt p;
+	int res = lb_parse_skb(skb, &p);
 
-	if (lb_parse_skb(skb, &p) != LB_PARSE_OK)
+	if (res == LB_PARSE_ICMP_ERROR) {
+		struct lb_icmp_nat inat;
+
+		if (lb_icmp_egress(&p, &inat) == LB_V_REWRITE)
+			lb_rewrite_icmp(&p, (void *)(long)skb->data_end, LB_SIDE_DST, &inat);
+		return TC_ACT_OK;
+	}
+	if (res != LB_PARSE_OK)
 		return TC_ACT_OK; /* egress counts nothing it does not own */
 	if (lb_flow_egress(&p, &nat) == LB_V_REWRITE)
 		lb_rewrite_skb(skb, &p, LB_SIDE_SRC, &nat);

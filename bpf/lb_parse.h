@@ -28,10 +28,11 @@
 
 enum lb_parse_result {
 	LB_PARSE_OK = 0,
-	LB_PARSE_NOT_IP,    /* not IPv4 */
-	LB_PARSE_MALFORMED, /* truncated or bogus header */
-	LB_PARSE_FRAGMENT,  /* IPv4 fragment: ports unknown or not in this packet */
-	LB_PARSE_OTHER_L4,  /* IPv4, neither TCP nor UDP */
+	LB_PARSE_NOT_IP,     /* not IPv4 */
+	LB_PARSE_MALFORMED,  /* truncated or bogus header */
+	LB_PARSE_FRAGMENT,   /* IPv4 fragment: ports unknown or not in this packet */
+	LB_PARSE_OTHER_L4,   /* IPv4, neither TCP nor UDP */
+	LB_PARSE_ICMP_ERROR, /* an ICMP error carrying the start of a TCP or UDP packet */
 };
 
 /* TCP flag bits as they sit in byte 13 of the TCP header. */
@@ -52,12 +53,83 @@ struct lb_pkt {
 	__u16 ip_len; /* host order IPv4 total length: what the counters count */
 	__u8 proto;
 	__u8 tcp_flags; /* LB_TCP_* (0 for UDP) */
+	/*
+	 * LB_PARSE_ICMP_ERROR only: the packet the error is about, as it sits inside (its IPv4
+	 * header, its first L4 bytes: at least the ports), and how many of those L4 bytes the
+	 * frame holds (a checksum beyond them was cut off on the way).
+	 */
+	struct iphdr *in_iph;
+	void *in_l4;
+	__u32 in_l4_len;
+	__be32 in_saddr;
+	__be32 in_daddr;
+	__be16 in_sport;
+	__be16 in_dport;
+	__u8 in_proto;
 };
+
+/*
+ * The ICMP header, spelled out: <linux/icmp.h> pulls in <linux/if.h> and with it libc
+ * headers a BPF build must not see.
+ */
+struct lb_icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be32 rest; /* unused, or the next-hop MTU of "fragmentation needed" */
+};
+
+#define LB_ICMP_DEST_UNREACH  3
+#define LB_ICMP_TIME_EXCEEDED 11
 
 struct lb_vlan_hdr {
 	__be16 tci;
 	__be16 proto;
 };
+
+/*
+ * The ICMP message at @icmp (ending at @ip_end, the IPv4 total length): a destination
+ * unreachable (every code, fragmentation needed among them) or a time exceeded carries
+ * the IPv4 header and at least the first 8 L4 bytes of the packet it is about (RFC 792):
+ * for TCP and UDP, the ports. Anything else, and errors about fragments after the first
+ * (no ports), are not ours: LB_PARSE_OTHER_L4. MALFORMED when the inner headers lie
+ * beyond @data_end within the frame (a TC hook pulls them in and parses again).
+ */
+static __always_inline int lb_parse_icmp_error(void *icmp, void *data_end, void *ip_end,
+					       struct lb_pkt *p)
+{
+	struct lb_icmphdr *ih = icmp;
+	struct iphdr *in;
+	__u32 in_ihl;
+	__u8 *l4;
+
+	if ((void *)(ih + 1) > data_end)
+		return ip_end > data_end ? LB_PARSE_MALFORMED : LB_PARSE_OTHER_L4;
+	if (ih->type != LB_ICMP_DEST_UNREACH && ih->type != LB_ICMP_TIME_EXCEEDED)
+		return LB_PARSE_OTHER_L4;
+	in = (void *)(ih + 1);
+	if ((void *)(in + 1) > data_end)
+		return ip_end > data_end ? LB_PARSE_MALFORMED : LB_PARSE_OTHER_L4;
+	if (in->version != 4 || in->ihl < 5 || (in->frag_off & bpf_htons(LB_IP_OFFSET)) ||
+	    (in->protocol != LB_PROTO_TCP && in->protocol != LB_PROTO_UDP))
+		return LB_PARSE_OTHER_L4;
+	in_ihl = in->ihl * 4;
+	l4 = (__u8 *)in + in_ihl;
+	if ((void *)(l4 + 8) > data_end)
+		return ip_end > data_end ? LB_PARSE_MALFORMED : LB_PARSE_OTHER_L4;
+	if ((void *)(l4 + 8) > ip_end)
+		return LB_PARSE_OTHER_L4; /* the IP length says the ports are not there */
+	p->in_iph = in;
+	p->in_l4 = l4;
+	/* What follows the ports up to the end of the IP packet, as far as the frame has it. */
+	p->in_l4_len = (__u32)((ip_end < data_end ? ip_end : data_end) - (void *)l4);
+	p->in_saddr = in->saddr;
+	p->in_daddr = in->daddr;
+	p->in_proto = in->protocol;
+	p->in_sport = *(__be16 *)l4;
+	p->in_dport = *(__be16 *)(l4 + 2);
+	return LB_PARSE_ICMP_ERROR;
+}
 
 /*
  * Parse the frame at @data; @frame_len is its whole length (more than data_end - data for
@@ -156,6 +228,8 @@ static __always_inline int lb_parse(void *data, void *data_end, __u32 frame_len,
 		p->dport = uh->dest;
 		return LB_PARSE_OK;
 	}
+	if (iph->protocol == LB_PROTO_ICMP)
+		return lb_parse_icmp_error(cur, data_end, (void *)iph + p->ip_len, p);
 	return LB_PARSE_OTHER_L4;
 }
 

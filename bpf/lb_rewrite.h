@@ -23,6 +23,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lb_csum.h"
+#include "lb_icmp.h"
 #include "lb_nat.h"
 #include "lb_parse.h"
 
@@ -118,6 +119,74 @@ static __always_inline int lb_rewrite_skb(struct __sk_buff *skb, const struct lb
 		return -1;
 	if (bpf_l4_csum_replace(skb, check_off, old_port, nat->port, mangled | sizeof(nat->port)))
 		return -1;
+	return 0;
+}
+
+/*
+ * Translate an ICMP error (lb_icmp.h): the inner packet's source (@side LB_SIDE_SRC, at
+ * ingress) or destination (LB_SIDE_DST, at egress) address and port, and the outer
+ * destination or source with it when @nat says so. Every checksum follows by RFC 1624:
+ * the inner IP header's, the inner L4 checksum when the error still carries it (UDP's is
+ * within the 8 bytes every error has, unless it is 0; TCP's only when 18 bytes of the
+ * header came back: what was cut off is not "fixed"), the ICMP checksum over all of those
+ * changes, and the outer IP header's. Each header's sum is left what it was, so these
+ * direct writes keep an skb's CHECKSUM_COMPLETE value right too. 0, or -1 when a header
+ * is not where the parser saw it (cannot happen after lb_parse()).
+ */
+static __always_inline int lb_rewrite_icmp(struct lb_pkt *p, void *data_end, enum lb_side side,
+					   const struct lb_icmp_nat *nat)
+{
+	struct iphdr *iph = p->iph, *in = p->in_iph;
+	struct lb_icmphdr *ih = p->l4;
+	__u8 *l4 = p->in_l4;
+	__be32 old_addr = side == LB_SIDE_SRC ? p->in_saddr : p->in_daddr;
+	__be16 old_port = side == LB_SIDE_SRC ? p->in_sport : p->in_dport;
+	__u16 icheck, old_in_check;
+	__sum16 *l4_check = NULL;
+
+	if ((void *)(iph + 1) > data_end || (void *)(ih + 1) > data_end ||
+	    (void *)(in + 1) > data_end || (void *)(l4 + 8) > data_end)
+		return -1;
+	icheck = ih->checksum;
+
+	/* The inner L4 checksum, where it came back (pseudo-header address, then port). */
+	if (p->in_proto == LB_PROTO_UDP)
+		l4_check = (__sum16 *)(l4 + 6);
+	else if (p->in_l4_len >= 18 && (void *)(l4 + 18) <= data_end)
+		l4_check = (__sum16 *)(l4 + 16);
+	if (l4_check && (p->in_proto == LB_PROTO_TCP || *l4_check)) {
+		__u16 old = *l4_check, c;
+
+		c = lb_csum_replace4(old, old_addr, nat->in_addr);
+		c = lb_csum_replace2(c, old_port, nat->in_port);
+		if (p->in_proto == LB_PROTO_UDP && c == 0)
+			c = 0xffff;
+		*l4_check = c;
+		icheck = lb_csum_replace2(icheck, old, c);
+	}
+	/* The inner port. */
+	*(__be16 *)(l4 + (side == LB_SIDE_SRC ? 0 : 2)) = nat->in_port;
+	icheck = lb_csum_replace2(icheck, old_port, nat->in_port);
+	/* The inner address and the inner IP header's checksum. */
+	old_in_check = in->check;
+	in->check = lb_csum_replace4(in->check, old_addr, nat->in_addr);
+	if (side == LB_SIDE_SRC)
+		in->saddr = nat->in_addr;
+	else
+		in->daddr = nat->in_addr;
+	icheck = lb_csum_replace4(icheck, old_addr, nat->in_addr);
+	icheck = lb_csum_replace2(icheck, old_in_check, in->check);
+	ih->checksum = icheck;
+	/* The outer address: the destination at ingress, the source at egress. */
+	if (nat->outer) {
+		__be32 old = side == LB_SIDE_SRC ? p->daddr : p->saddr;
+
+		iph->check = lb_csum_replace4(iph->check, old, nat->outer_addr);
+		if (side == LB_SIDE_SRC)
+			iph->daddr = nat->outer_addr;
+		else
+			iph->saddr = nat->outer_addr;
+	}
 	return 0;
 }
 

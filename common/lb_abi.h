@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 2
+#define LB_ABI_VERSION 3
 
 /* Capacity limits shared by the programs and the daemon. */
 #define LB_MAX_TARGETS_PER_GROUP 8
@@ -31,8 +31,9 @@ _Static_assert((LB_MAX_TARGETS_PER_GROUP & (LB_MAX_TARGETS_PER_GROUP - 1)) == 0,
 	       "LB_MAX_TARGETS_PER_GROUP must be a power of two");
 
 /* IP protocol numbers as they appear in lb_listen_key.proto and lb_ct_key.proto. */
-#define LB_PROTO_TCP 6
-#define LB_PROTO_UDP 17
+#define LB_PROTO_ICMP 1
+#define LB_PROTO_TCP  6
+#define LB_PROTO_UDP  17
 
 /*
  * lb_listen: which packets are load-balanced at all.
@@ -178,7 +179,7 @@ enum lb_global_counter {
 	LB_G_PASS_NOT_IP = 0,  /* not IPv4 (after up to two VLAN tags) */
 	LB_G_PASS_MALFORMED,   /* truncated or bogus IPv4/TCP/UDP header: left to the kernel */
 	LB_G_PASS_FRAGMENT,    /* IPv4 fragment: never rewritten as if it carried ports */
-	LB_G_PASS_OTHER_L4,    /* IPv4 but neither TCP nor UDP (ICMP, ...) */
+	LB_G_PASS_OTHER_L4,    /* IPv4 but neither TCP nor UDP (ICMP not about a flow, ...) */
 	LB_G_PASS_NO_LISTENER, /* IPv4 TCP/UDP that matches no listener and no flow */
 	LB_G_PASS_STRAY_RST,   /* RST to a listener for a flow lbd does not track: not rewritten */
 	LB_G_DNAT,	       /* packets rewritten towards a backend */
@@ -188,6 +189,8 @@ enum lb_global_counter {
 	LB_G_CT_REUSED,	       /* a closed flow's entries dropped: its backend 4-tuple was reused */
 	LB_G_EVENTS_LOST,      /* connection events not emitted: the ring buffer was full */
 	LB_G_CT_CONFIRMED,     /* flows confirmed by their client: moved from lb_syn to lb_ct */
+	LB_G_ICMP_TO_BACKEND,  /* ICMP errors about a flow's replies, sent on to its backend */
+	LB_G_ICMP_TO_CLIENT,   /* ICMP errors about a flow's requests, sent on to its client */
 	LB_G_MAX,
 };
 

@@ -258,6 +258,34 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
 	return len;
 }
 
+size_t pkt_build_icmp_error(__be32 saddr, __be32 daddr, __u8 type, __u8 code, __u16 mtu,
+			    const struct pkt_spec *inner, size_t inner_len, __u8 *buf)
+{
+	struct pkt_spec outer = {.saddr = saddr, .daddr = daddr, .proto = IPPROTO_ICMP};
+	__u8 in[PKT_MAX];
+	size_t in_len = pkt_build(inner, in) - pkt_l3_off(inner), l3, len;
+	__u8 *ip, *icmp;
+
+	if (inner_len < in_len)
+		in_len = inner_len;
+	pkt_build(&outer, buf); /* Ethernet, then an IPv4 header we rewrite below */
+	l3 = pkt_l3_off(&outer);
+	ip = buf + l3;
+	icmp = ip + IP_HDR_LEN;
+	icmp[0] = type;
+	icmp[1] = code;
+	put16(icmp + 2, 0);
+	put16(icmp + 4, 0);
+	put16(icmp + 6, mtu);
+	memcpy(icmp + ICMP_HDR_LEN, in + pkt_l3_off(inner), in_len);
+	len = ICMP_HDR_LEN + in_len;
+	put16(icmp + 2, ~pkt_csum_fold(pkt_csum_add(icmp, len, 0)));
+	put16(ip + 2, IP_HDR_LEN + len);
+	put16(ip + 10, 0);
+	put16(ip + 10, ~pkt_csum_fold(pkt_csum_add(ip, IP_HDR_LEN, 0)));
+	return l3 + IP_HDR_LEN + len;
+}
+
 const char *pkt_hex(const __u8 *data, size_t len, char *out)
 {
 	char *p = out;

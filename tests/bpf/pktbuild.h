@@ -41,6 +41,15 @@ struct pkt_spec {
  */
 size_t pkt_build(const struct pkt_spec *s, __u8 *buf);
 
+/*
+ * An ICMP error from @saddr to @daddr, @type/@code (the 4 bytes after the checksum hold
+ * @mtu, for "fragmentation needed"), carrying the first @inner_len bytes of the IPv4
+ * packet @inner (built whole by pkt_build(), its checksums from scratch, then cut), with
+ * the ICMP checksum computed over all of it. Returns the frame's length.
+ */
+size_t pkt_build_icmp_error(__be32 saddr, __be32 daddr, __u8 type, __u8 code, __u16 mtu,
+			    const struct pkt_spec *inner, size_t inner_len, __u8 *buf);
+
 /* Offset of the IPv4 header in a frame built from @s (after the Ethernet header and tags). */
 size_t pkt_l3_off(const struct pkt_spec *s);
 

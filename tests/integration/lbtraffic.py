@@ -7,7 +7,9 @@ Subcommands:
          any GET/HEAD gets "200 OK" with body "<name>\\n" (while --fail-file exists: the status it holds, else 503),
          headers X-Backend (name) and X-Peer (the source address the server saw). A stream
          that starts with "ECHO\\n" gets "<name>\\n" and then every further byte echoed
-         until the peer closes. A stream that starts with a TLS record (0x16) gets
+         until the peer closes; "BULK <n>\\n" gets n bytes of a fixed pattern (a
+         download), "SINK\\n" has the rest of the stream counted and gets "<bytes> <sha256>"
+         back (an upload). A stream that starts with a TLS record (0x16) gets
          "<name>\\n" after one full record (for SNI routing tests). UDP answers each
          datagram with "<name>\\n", plus the rest of the datagram if it starts with "ECHO ".
          Neither flag given means both TCP and UDP.
@@ -19,6 +21,9 @@ Subcommands:
          exists: "total" is then the number started (a load that lasts as long as what it
          accompanies, however fast the machine). Exit status is 0 whenever the tally ran
          (failures are data), 2 on usage errors.
+  bulk   --host IP --port P (--download N | --upload N) [--timeout S]
+         One TCP transfer of N bytes from (download) or to (upload) a backend, every byte
+         checked; prints {"mode","bytes","ok","error","elapsed_s"}; exit 0 only if ok.
   hold   --host IP --port P --seconds S --interval MS [--bind SRCIP] [--proto tcp|udp]
          [--until-file PATH]
          One long-lived flow in ECHO mode. Prints {"event":"start","backend":...} once
@@ -32,6 +37,7 @@ Every operation is bounded in time: nothing here can loop forever.
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import re
@@ -47,6 +53,14 @@ MAX_ERRORS = 5
 
 
 # ---------------------------------------------------------------------------- serve
+
+BULK_IDLE_TIMEOUT = 30.0
+
+
+def bulk_pattern(n):
+    """@n bytes both ends of a bulk transfer agree on."""
+    return bytes(i % 251 for i in range(n))
+
 
 
 class Backend:
@@ -99,6 +113,12 @@ class Backend:
                 if data.startswith(b"ECHO\n"):
                     await self.echo(reader, writer, data[5:])
                     return
+                if data.startswith(b"BULK ") and b"\n" in data:
+                    await self.bulk(writer, int(data[5:data.index(b"\n")]))
+                    return
+                if data.startswith(b"SINK\n"):
+                    await self.sink(reader, writer, data[5:])
+                    return
                 if b"ECHO\n".startswith(data):
                     continue  # a prefix of the ECHO greeting: wait for the rest
                 if data[0] == 0x16:
@@ -124,6 +144,27 @@ class Backend:
                 await writer.wait_closed()
             except (ConnectionError, OSError):
                 pass
+
+    async def bulk(self, writer, n):
+        """Send @n bytes of bulk_pattern(), then close (a download)."""
+        block = bulk_pattern(65536)
+        while n > 0:
+            writer.write(block[:min(n, len(block))])
+            n -= min(n, len(block))
+            await writer.drain()
+
+    async def sink(self, reader, writer, rest):
+        """Read until the peer's FIN (an upload), then say how much and its digest."""
+        h = hashlib.sha256(rest)
+        n = len(rest)
+        while True:
+            chunk = await asyncio.wait_for(reader.read(65536), BULK_IDLE_TIMEOUT)
+            if not chunk:
+                break
+            h.update(chunk)
+            n += len(chunk)
+        writer.write(b"%d %s\n" % (n, h.hexdigest().encode()))
+        await writer.drain()
 
     async def echo(self, reader, writer, rest):
         writer.write(self.name + b"\n" + rest)
@@ -382,6 +423,60 @@ def hold(args):
     return 0 if out["ok"] else 1
 
 
+# ---------------------------------------------------------------------------- bulk
+
+
+def bulk(args):
+    """One download or upload of N bytes; the bytes (or the backend's digest) checked."""
+    start = time.monotonic()
+    out = {"mode": "download" if args.download is not None else "upload", "bytes": 0,
+           "ok": False, "error": None}
+    sock = socket.create_connection((args.host, args.port), timeout=args.timeout)
+    try:
+        deadline = start + args.timeout
+        if args.download is not None:
+            sock.sendall(b"BULK %d\n" % args.download)
+            want = bulk_pattern(65536)
+            while True:
+                sock.settimeout(max(0.1, deadline - time.monotonic()))
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                off = out["bytes"] % 65536
+                ref = (want[off:] + want)[:len(chunk)] if len(chunk) <= 65536 else None
+                if ref is not None and chunk != ref:
+                    raise ValueError("corrupt data at byte %d" % out["bytes"])
+                out["bytes"] += len(chunk)
+            out["ok"] = out["bytes"] == args.download
+            if not out["ok"]:
+                out["error"] = "short: %d of %d bytes" % (out["bytes"], args.download)
+        else:
+            block, h, left = bulk_pattern(65536), hashlib.sha256(), args.upload
+            sock.sendall(b"SINK\n")
+            while left > 0:
+                piece = block[:min(left, len(block))]
+                sock.settimeout(max(0.1, deadline - time.monotonic()))
+                sock.sendall(piece)
+                h.update(piece)
+                left -= len(piece)
+                out["bytes"] += len(piece)
+            sock.shutdown(socket.SHUT_WR)
+            sock.settimeout(max(0.1, deadline - time.monotonic()))
+            reply = recv_line(sock, 200).decode().split()
+            out["ok"] = reply == [str(args.upload), h.hexdigest()]
+            if not out["ok"]:
+                out["error"] = "the backend got %s" % " ".join(reply)
+    except socket.timeout:
+        out["error"] = "timeout after %d bytes" % out["bytes"]
+    except (OSError, ValueError) as e:
+        out["error"] = "%s: %s" % (type(e).__name__, e)
+    finally:
+        sock.close()
+    out["elapsed_s"] = round(time.monotonic() - start, 3)
+    print(json.dumps(out), flush=True)
+    return 0 if out["ok"] else 1
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -419,7 +514,18 @@ def main():
     h.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
     h.add_argument("--until-file", help="end (cleanly) once this file exists, if sooner")
 
+    b = sub.add_parser("bulk", help="one large transfer, checked byte for byte")
+    b.add_argument("--host", required=True)
+    b.add_argument("--port", type=int, required=True)
+    b.add_argument("--download", type=int, help="receive this many bytes")
+    b.add_argument("--upload", type=int, help="send this many bytes")
+    b.add_argument("--timeout", type=float, default=30.0, help="overall limit, seconds")
+
     args = p.parse_args()
+    if args.cmd == "bulk":
+        if (args.download is None) == (args.upload is None):
+            p.error("give --download N or --upload N")
+        return bulk(args)
     if args.cmd == "serve":
         try:
             asyncio.run(serve(args))
