@@ -34,7 +34,7 @@
 struct lb_icmp_nat {
 	__be32 in_addr; /* the inner packet's source (ingress) or destination (egress) */
 	__be16 in_port;
-	bool outer;	    /* the outer destination (ingress) or source (egress) too */
+	bool outer; /* the outer destination (ingress) or source (egress) too */
 	__be32 outer_addr;
 };
 

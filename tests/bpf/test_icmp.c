@@ -18,8 +18,8 @@
 #define VIP	IP(10, 1, 0, 1)
 #define CLIENT	IP(10, 1, 0, 2)
 #define BACKEND IP(10, 2, 1, 2)
-#define ROUTER	IP(10, 9, 9, 9)	 /* a router towards the client */
-#define BROUTER IP(10, 2, 1, 1)	 /* a router on the backend's side */
+#define ROUTER	IP(10, 9, 9, 9) /* a router towards the client */
+#define BROUTER IP(10, 2, 1, 1) /* a router on the backend's side */
 #define CPORT	40000
 #define BPORT	8080
 
@@ -27,10 +27,18 @@ static void setup(void)
 {
 	struct lb_group g = {.n_backends = 1};
 	__u8 in[PKT_MAX], out[PKT_MAX];
-	struct pkt_spec syn = {.saddr = CLIENT, .daddr = VIP, .sport = CPORT, .dport = 80,
-			       .proto = IPPROTO_TCP, .tcp_flags = 0x02};
-	struct pkt_spec dgram = {.saddr = CLIENT, .daddr = VIP, .sport = CPORT, .dport = 53,
-				 .proto = IPPROTO_UDP, .payload_len = 12};
+	struct pkt_spec syn = {.saddr = CLIENT,
+			       .daddr = VIP,
+			       .sport = CPORT,
+			       .dport = 80,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02};
+	struct pkt_spec dgram = {.saddr = CLIENT,
+				 .daddr = VIP,
+				 .sport = CPORT,
+				 .dport = 53,
+				 .proto = IPPROTO_UDP,
+				 .payload_len = 12};
 	size_t len, out_len;
 	int verdict;
 
@@ -52,32 +60,49 @@ static void setup(void)
 /* The packets the errors are about, as they travelled where the error was raised. */
 static struct pkt_spec reply_tcp(void) /* backend -> client, after SNAT */
 {
-	return (struct pkt_spec){.saddr = VIP, .daddr = CLIENT, .sport = 80, .dport = CPORT,
-				 .proto = IPPROTO_TCP, .tcp_flags = 0x10, .payload_len = 40};
+	return (struct pkt_spec){.saddr = VIP,
+				 .daddr = CLIENT,
+				 .sport = 80,
+				 .dport = CPORT,
+				 .proto = IPPROTO_TCP,
+				 .tcp_flags = 0x10,
+				 .payload_len = 40};
 }
 
 static struct pkt_spec request_tcp(void) /* client -> backend, after DNAT */
 {
-	return (struct pkt_spec){.saddr = CLIENT, .daddr = BACKEND, .sport = CPORT,
-				 .dport = BPORT, .proto = IPPROTO_TCP, .tcp_flags = 0x10,
+	return (struct pkt_spec){.saddr = CLIENT,
+				 .daddr = BACKEND,
+				 .sport = CPORT,
+				 .dport = BPORT,
+				 .proto = IPPROTO_TCP,
+				 .tcp_flags = 0x10,
 				 .payload_len = 40};
 }
 
 static struct pkt_spec request_udp(void)
 {
-	return (struct pkt_spec){.saddr = CLIENT, .daddr = BACKEND, .sport = CPORT,
-				 .dport = BPORT, .proto = IPPROTO_UDP, .payload_len = 12};
+	return (struct pkt_spec){.saddr = CLIENT,
+				 .daddr = BACKEND,
+				 .sport = CPORT,
+				 .dport = BPORT,
+				 .proto = IPPROTO_UDP,
+				 .payload_len = 12};
 }
 
 static struct pkt_spec reply_udp(void)
 {
-	return (struct pkt_spec){.saddr = VIP, .daddr = CLIENT, .sport = 53, .dport = CPORT,
-				 .proto = IPPROTO_UDP, .payload_len = 12};
+	return (struct pkt_spec){.saddr = VIP,
+				 .daddr = CLIENT,
+				 .sport = 53,
+				 .dport = CPORT,
+				 .proto = IPPROTO_UDP,
+				 .payload_len = 12};
 }
 
 /* Run @in through @hook and compare with @want (its length @want_len), exactly. */
-static void expect(const char *what, enum hook hook, const __u8 *in, size_t len,
-		   const __u8 *want, size_t want_len, int want_verdict)
+static void expect(const char *what, enum hook hook, const __u8 *in, size_t len, const __u8 *want,
+		   size_t want_len, int want_verdict)
 {
 	char a[PKT_HEX_MAX], b[PKT_HEX_MAX];
 	__u8 out[PKT_MAX];
