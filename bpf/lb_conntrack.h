@@ -272,6 +272,46 @@ static __always_inline bool lb_confirms(const struct lb_pkt *p)
 }
 
 /*
+ * The REPLY entry of the flow whose ORIG entry is (@k, @ct), rebuilt from ORIG into @out
+ * (key) and @v: everything but the reply direction's own counters and FIN/RST, which are
+ * lost with it. @replied: the backend has answered (the flow is confirmed).
+ */
+static __always_inline void lb_ct_reply_of(const struct lb_ct_key *k, const struct lb_ct_val *ct,
+					   bool replied, struct lb_ct_key *rk, struct lb_ct_val *v)
+{
+	struct lb_ct_key ok;
+
+	lb_ct_pair_keys(k, ct, &ok, rk);
+	__builtin_memset(v, 0, sizeof(*v));
+	v->nat_addr = k->daddr;
+	v->nat_port = k->dport;
+	v->proxy_id = ct->proxy_id;
+	v->target_id = ct->target_id;
+	v->created_ns = ct->created_ns;
+	v->last_seen_ns = ct->last_seen_ns;
+	v->route = ct->route;
+	v->flags = (ct->flags & LB_CT_F_CLOSED) | (replied ? LB_CT_F_REPLIED : 0);
+}
+
+/*
+ * LRU tables evict entries one at a time: a flow whose replies stopped, or never came (SYN
+ * retransmits refresh only ORIG), can lose its REPLY entry while ORIG lives on, and its
+ * replies would leave untranslated. Put it back into @map when it is missing.
+ */
+static __always_inline void lb_ct_restore_reply(void *map, const struct lb_ct_key *k,
+						const struct lb_ct_val *ct, bool replied)
+{
+	struct lb_ct_key rk;
+	struct lb_ct_val v;
+
+	lb_ct_reply_of(k, ct, replied, &rk, &v);
+	if (bpf_map_lookup_elem(map, &rk))
+		return;
+	if (!bpf_map_update_elem(map, &rk, &v, BPF_NOEXIST))
+		lb_count(LB_G_CT_REPLY_RESTORED);
+}
+
+/*
  * Move a confirmed flow from lb_syn to lb_ct (REPLY first, as at creation). Returns its
  * lb_ct ORIG entry, or NULL when lb_ct refused it (the flow then stays in lb_syn).
  */
@@ -279,11 +319,17 @@ static __always_inline struct lb_ct_val *lb_ct_confirm(const struct lb_ct_key *k
 						       struct lb_ct_val *sc)
 {
 	struct lb_ct_key ok, rk;
-	struct lb_ct_val *rsc;
+	struct lb_ct_val *rsc, rv;
 
 	lb_ct_pair_keys(k, sc, &ok, &rk);
 	rsc = bpf_map_lookup_elem(&lb_syn, &rk);
-	if (rsc && bpf_map_update_elem(&lb_ct, &rk, rsc, BPF_ANY))
+	if (!rsc) {
+		/* Evicted alone: confirming the flow brings it back (the backend answered). */
+		lb_ct_reply_of(k, sc, true, &rk, &rv);
+		rsc = &rv;
+		lb_count(LB_G_CT_REPLY_RESTORED);
+	}
+	if (bpf_map_update_elem(&lb_ct, &rk, rsc, BPF_ANY))
 		return NULL;
 	if (bpf_map_update_elem(&lb_ct, &ok, sc, BPF_ANY)) {
 		bpf_map_delete_elem(&lb_ct, &rk);

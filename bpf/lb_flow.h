@@ -69,7 +69,12 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	k.dir = LB_DIR_ORIG;
 	ct = bpf_map_lookup_elem(&lb_ct, &k);
 	if (ct && !lb_is_reopen(ct, p)) {
+		__u64 seen = ct->last_seen_ns;
+
 		lb_ct_account(&k, ct, p, 0);
+		/* Once a clock tick per flow: is its REPLY entry still there? */
+		if (ct->last_seen_ns != seen)
+			lb_ct_restore_reply(&lb_ct, &k, ct, true);
 		goto tracked;
 	}
 	/* A new connection on the 4-tuple of a closed one: the old flow goes. */
@@ -84,6 +89,7 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 			lb_ct_account(&k, ct, p, 0);
 		} else {
 			lb_syn_account(&k, ct, p, 0);
+			lb_ct_restore_reply(&lb_syn, &k, ct, false);
 		}
 		goto tracked;
 	}

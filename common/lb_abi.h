@@ -191,6 +191,7 @@ enum lb_global_counter {
 	LB_G_CT_CONFIRMED,     /* flows confirmed by their client: moved from lb_syn to lb_ct */
 	LB_G_ICMP_TO_BACKEND,  /* ICMP errors about a flow's replies, sent on to its backend */
 	LB_G_ICMP_TO_CLIENT,   /* ICMP errors about a flow's requests, sent on to its client */
+	LB_G_CT_REPLY_RESTORED, /* a flow's REPLY entry, evicted alone, written again from ORIG */
 	LB_G_MAX,
 };
 

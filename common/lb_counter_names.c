@@ -20,6 +20,7 @@ const char *lb_counters_global_name(enum lb_global_counter c)
 		[LB_G_CT_CONFIRMED] = "conntrack-confirmed",
 		[LB_G_ICMP_TO_BACKEND] = "icmp-to-backend",
 		[LB_G_ICMP_TO_CLIENT] = "icmp-to-client",
+		[LB_G_CT_REPLY_RESTORED] = "conntrack-reply-restored",
 	};
 
 	return (unsigned int)c < LB_G_MAX && names[c] ? names[c] : "unknown";

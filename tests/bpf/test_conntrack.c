@@ -298,6 +298,96 @@ START_TEST(test_new_flow_owns_a_reused_backend_tuple)
 }
 END_TEST
 
+/* Delete the REPLY entry of the client's flow from @map, as an LRU eviction would. */
+static void evict_reply(struct bpf_map *map, __be32 client, __u16 sport)
+{
+	const struct lb_backend *b = backend_of(client, sport);
+	struct lb_ct_key rk = {.saddr = b->addr,
+			       .daddr = client,
+			       .sport = htons(BPORT),
+			       .dport = htons(sport),
+			       .proto = LB_PROTO_TCP,
+			       .dir = LB_DIR_REPLY};
+
+	ck_assert_int_eq(bpf_map_delete_elem(map_fd(map), &rk), 0);
+}
+
+static __u64 restored(void)
+{
+	__u64 g[LB_G_MAX];
+
+	gstats_get(g);
+	return g[LB_G_CT_REPLY_RESTORED];
+}
+
+/*
+ * A confirmed flow whose REPLY entry alone was evicted: its next client packet after a
+ * clock tick writes the entry again, and the backend's segments are translated again, as
+ * answered (the sweeper must not take it for never answered).
+ */
+START_TEST(test_reply_entry_restored_by_orig)
+{
+	__be32 c = IP(198, 51, 100, 8);
+	struct lb_ct_val o, r;
+	__u64 before;
+
+	setup();
+	handshake(c, 41000);
+	evict_reply(skel->maps.lb_ct, c, 41000);
+	ck_assert_uint_ne(backend_seg(c, 41000, F_ACK), vip); /* untranslated: the bug */
+	before = restored();
+	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 41000, VPORT, IPPROTO_TCP, &o));
+	skel->bss->lb_now_ns = o.last_seen_ns + 1000000000ull; /* lbd's next tick */
+	ck_assert_uint_eq(client_seg(c, 41000, F_ACK), backend_of(c, 41000)->addr);
+	ck_assert_uint_eq(restored(), before + 1);
+	ck_assert(
+		ct_get(LB_DIR_REPLY, backend_of(c, 41000)->addr, c, BPORT, 41000, IPPROTO_TCP, &r));
+	ck_assert_uint_eq(r.nat_addr, vip);
+	ck_assert_uint_eq(r.nat_port, htons(VPORT));
+	ck_assert(r.flags & LB_CT_F_REPLIED);
+	ck_assert_uint_eq(backend_seg(c, 41000, F_ACK), vip);
+	/* Within the same tick nothing is looked at again: one lookup per flow per tick. */
+	evict_reply(skel->maps.lb_ct, c, 41000);
+	client_seg(c, 41000, F_ACK);
+	ck_assert_uint_eq(restored(), before + 1);
+}
+END_TEST
+
+/* An unconfirmed flow (SYN retransmits refresh only ORIG) gets it back at once. */
+START_TEST(test_reply_entry_restored_by_syn_retransmit)
+{
+	__be32 c = IP(198, 51, 100, 9);
+	struct lb_ct_val r;
+
+	setup();
+	ck_assert_uint_eq(client_seg(c, 41001, F_SYN), backend_of(c, 41001)->addr);
+	evict_reply(skel->maps.lb_syn, c, 41001);
+	ck_assert_uint_eq(client_seg(c, 41001, F_SYN), backend_of(c, 41001)->addr);
+	ck_assert(
+		ct_get(LB_DIR_REPLY, backend_of(c, 41001)->addr, c, BPORT, 41001, IPPROTO_TCP, &r));
+	ck_assert(!(r.flags & LB_CT_F_REPLIED));
+	ck_assert_uint_eq(backend_seg(c, 41001, F_SYN | F_ACK), vip);
+}
+END_TEST
+
+/* Confirmed without its REPLY entry (evicted from lb_syn): lb_ct gets one all the same. */
+START_TEST(test_reply_entry_restored_by_confirmation)
+{
+	__be32 c = IP(198, 51, 100, 10);
+	__u64 before;
+
+	setup();
+	ck_assert_uint_eq(client_seg(c, 41002, F_SYN), backend_of(c, 41002)->addr);
+	ck_assert_uint_eq(backend_seg(c, 41002, F_SYN | F_ACK), vip);
+	evict_reply(skel->maps.lb_syn, c, 41002);
+	before = restored();
+	ck_assert_uint_eq(client_seg(c, 41002, F_ACK), backend_of(c, 41002)->addr);
+	ck_assert(in_map(skel->maps.lb_ct, c, 41002));
+	ck_assert_uint_eq(restored(), before + 1);
+	ck_assert_uint_eq(backend_seg(c, 41002, F_ACK), vip);
+}
+END_TEST
+
 static Suite *conntrack_suite(void)
 {
 	Suite *s = suite_create("bpf-conntrack");
@@ -311,6 +401,9 @@ static Suite *conntrack_suite(void)
 	tcase_add_test(tc, test_real_client_survives_the_flood);
 	tcase_add_test(tc, test_reset_before_confirmation_then_reuse);
 	tcase_add_test(tc, test_new_flow_owns_a_reused_backend_tuple);
+	tcase_add_test(tc, test_reply_entry_restored_by_orig);
+	tcase_add_test(tc, test_reply_entry_restored_by_syn_retransmit);
+	tcase_add_test(tc, test_reply_entry_restored_by_confirmation);
 	suite_add_tcase(s, tc);
 	return s;
 }
