@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "lb_abi.h"
+#include "lb_ct_size.h"
 #include "lb_log.h"
 #include "lb.skel.h"
 #include "owner.h"
@@ -211,9 +212,11 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 			      strerror(errno));
 		goto err_free;
 	}
-	/* Two entries per flow: one per direction. */
-	bpf_map__set_max_entries(dp->skel->maps.lb_ct, 2 * o->max_connections);
-	bpf_map__set_max_entries(dp->skel->maps.lb_syn, 2 * lb_syn_flows(o->max_connections));
+	/* Two entries per flow (one per direction), plus the LRU's per-CPU batches. */
+	bpf_map__set_max_entries(dp->skel->maps.lb_ct,
+				 lb_ct_entries(o->max_connections, dp->ncpus));
+	bpf_map__set_max_entries(dp->skel->maps.lb_syn,
+				 lb_ct_entries(lb_syn_flows(o->max_connections), dp->ncpus));
 	ret = lb_bpf__load(dp->skel);
 	if (ret) {
 		lb_errf(err, errlen, ret,
@@ -259,11 +262,6 @@ err_free:
 bool lb_dataplane_present(const struct lb_dataplane *dp)
 {
 	return dp->lock_fd < 0 || lb_owner_present(dp->lock_fd);
-}
-
-uint32_t lb_syn_flows(uint32_t max_connections)
-{
-	return max_connections / 4 > 1024 ? max_connections / 4 : 1024;
 }
 
 static struct lb_dp_iface *find_iface(const struct lb_dataplane *dp, const char *ifname)

@@ -60,9 +60,6 @@ struct lb_dp_opts {
 	uint32_t max_connections;
 };
 
-/* Unconfirmed flows lb_syn holds for @max_connections: a quarter, at least 1024. */
-uint32_t lb_syn_flows(uint32_t max_connections);
-
 /*
  * Mount bpffs if needed, take the instance (owner.h: -EBUSY when another lbd holds it),
  * load the programs and create (or reuse) the pinned maps. Returns 0 or -errno with a
