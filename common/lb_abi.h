@@ -241,12 +241,18 @@ _Static_assert(sizeof(struct lb_event) == 88, "lb_event layout");
 /* Size of the lb_events ring buffer (a power of two, page aligned): ~10,000 events. */
 #define LB_EVENTS_RING_BYTES (1u << 20)
 
-/* lb_meta: one entry written by lbd, read back by the next lbd to check the pinned layout. */
+/*
+ * lb_meta: one entry written by lbd, read back by the next lbd to check the pinned layout.
+ * clock_ns is the datapath's clock (lb_now_ns) as lbd last advanced it: while no lbd runs
+ * the clock stands still and packets stamp that value, which the next lbd must not take
+ * for idleness (docs/datapath.md, "Restarts").
+ */
 struct lb_meta {
 	__u32 abi_version;
 	__u32 max_connections;
+	__u64 clock_ns;
 };
-_Static_assert(sizeof(struct lb_meta) == 8, "lb_meta layout");
+_Static_assert(sizeof(struct lb_meta) == 16, "lb_meta layout");
 
 /*
  * lb_owner: user-space only. The lbd that holds the instance (an flock on its pin folder)

@@ -58,6 +58,19 @@ static int model_inputs(struct lbd *l, const struct lb_config *cfg, struct lb_mo
 	in->health = l->health;
 	in->drains = l->drains;
 	in->acceptor_port = *acc;
+	/* Retired ids wait until a scan shows no flow carries them: the last one will do. */
+	memset(&in->proxies_q, 0, sizeof(in->proxies_q));
+	memset(&in->targets_q, 0, sizeof(in->targets_q));
+	if (l->sweeper) {
+		const struct lb_live *live = lb_sweeper_live(l->sweeper, UINT64_MAX / 2000000);
+
+		in->proxies_q.now_ns = in->targets_q.now_ns = uv_hrtime();
+		if (live) {
+			in->proxies_q.scanned_ns = in->targets_q.scanned_ns = live->at_ns;
+			in->proxies_q.present = live->present_proxy;
+			in->targets_q.present = live->present_target;
+		}
+	}
 	return 0;
 }
 

@@ -4,11 +4,20 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
 #include "lb_abi.h"
 #include "lb_log.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* Append (key, id) to growable parallel arrays. */
 static int push_key(uint8_t **keys, uint32_t **ids, size_t *n, size_t *cap, const void *key,
@@ -115,6 +124,14 @@ int lb_ids_adopt(struct lb_ids *ids, struct lb_dataplane *dp)
 		ret = lb_idmap_load(&ids->groups, keys, idv, n);
 	free(keys);
 	free(idv);
+	/*
+	 * Conntrack may carry ids the names did not (a datapath whose lbd never said): until a
+	 * scan says otherwise, every other proxy and target id counts as in use.
+	 */
+	if (!ret)
+		ret = lb_idmap_retire_rest(&ids->proxies, now_ns());
+	if (!ret)
+		ret = lb_idmap_retire_rest(&ids->targets, now_ns());
 	if (!ret)
 		lb_info("adopted %zu proxies, %zu targets and %zu groups from the pinned maps",
 			ids->proxies.n, ids->targets.n, ids->groups.n);

@@ -90,8 +90,8 @@ static int ensure_bpffs(const char *dir, char *err, size_t errlen)
  * A previous lbd may have left a datapath pinned here (lossless restart). Its maps are only
  * reused when their layout matches ours; anything else is refused, not reinterpreted.
  */
-static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool *reused, char *err,
-			     size_t errlen)
+static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool *reused,
+			     uint64_t *clock_ns, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 16];
 	struct lb_meta meta = {};
@@ -99,6 +99,7 @@ static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool
 	int fd, ret = 0;
 
 	*reused = false;
+	*clock_ns = 0;
 	snprintf(path, sizeof(path), "%s/lb_meta", pin_dir);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
@@ -120,6 +121,7 @@ static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool
 				      meta.max_connections);
 		else
 			*reused = true;
+		*clock_ns = meta.clock_ns;
 	}
 	close(fd);
 	return ret;
@@ -201,7 +203,8 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 	if (ret < 0)
 		goto err_free;
 	dp->lock_fd = ret;
-	ret = check_pinned_meta(dp->pin_dir, o->max_connections, &dp->reused, err, errlen);
+	ret = check_pinned_meta(dp->pin_dir, o->max_connections, &dp->reused, &dp->gap_from, err,
+				errlen);
 	if (ret)
 		goto err_free;
 
@@ -224,9 +227,14 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 			strerror(-ret));
 		goto err_destroy;
 	}
-	lb_dataplane_tick(dp);
 	meta.max_connections = o->max_connections;
-	ret = bpf_map_update_elem(bpf_map__fd(dp->skel->maps.lb_meta), &key, &meta, BPF_ANY);
+	dp->meta = meta;
+	lb_dataplane_tick(dp);
+	dp->gap_to = dp->gap_from ? dp->meta.clock_ns : 0;
+	if (dp->gap_from)
+		lb_debug("the datapath's clock stood still for %llu ms before this lbd",
+			 (unsigned long long)((dp->gap_to - dp->gap_from) / 1000000));
+	ret = bpf_map_update_elem(bpf_map__fd(dp->skel->maps.lb_meta), &key, &dp->meta, BPF_ANY);
 	if (ret) {
 		lb_errf(err, errlen, -errno, "cannot write lb_meta: %s", strerror(errno));
 		goto err_unpin;
@@ -673,10 +681,16 @@ int lb_dataplane_set_ingress(struct lb_dataplane *dp, const char *ifname, enum l
 void lb_dataplane_tick(struct lb_dataplane *dp)
 {
 	struct timespec ts;
+	__u32 key = 0;
+	__u64 now;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	__atomic_store_n(&dp->skel->bss->lb_now_ns,
-			 (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec, __ATOMIC_RELAXED);
+	now = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	__atomic_store_n(&dp->skel->bss->lb_now_ns, now, __ATOMIC_RELAXED);
+	/* Where the clock stands, for the lbd after this one (before load: written then). */
+	dp->meta.clock_ns = now;
+	if (dp->meta.abi_version)
+		bpf_map_update_elem(bpf_map__fd(dp->skel->maps.lb_meta), &key, &dp->meta, BPF_ANY);
 }
 
 void lb_dataplane_set_localnet(struct lb_dataplane *dp, const char *ifname, bool on)

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lb_abi.h"
 #include "lb_config.h"
 
 /* Our clsact egress filter's identity: "LB" in ASCII; other users' filters are left alone. */
@@ -48,6 +49,13 @@ struct lb_dataplane {
 	char pin_dir[PATH_MAX];
 	int lock_fd; /* the pin folder, flocked: this lbd owns the instance (owner.h) */
 	bool reused; /* maps were adopted from a previous lbd's pins */
+	/*
+	 * When adopted: the datapath's clock stood still from gap_from (the previous lbd's
+	 * last tick) to gap_to (this lbd's first): a stamp in between is a packet of that
+	 * time, not one of gap_from. 0: no gap.
+	 */
+	uint64_t gap_from, gap_to;
+	struct lb_meta meta; /* what lb_meta says (the clock with it: each tick writes it) */
 	size_t n_ifaces;
 	struct lb_dp_iface *ifaces;
 	int ncpus;
@@ -83,7 +91,10 @@ int lb_dataplane_set_ingress(struct lb_dataplane *dp, const char *ifname, enum l
 
 const char *lb_dataplane_hook_name(enum lb_dp_hook h);
 
-/* Advance the datapath's clock (lb_now_ns) to now: lbd calls it every LB_CLOCK_TICK_MS. */
+/*
+ * Advance the datapath's clock (lb_now_ns) to now, and record it in lb_meta for the next
+ * lbd: lbd calls it every LB_CLOCK_TICK_MS.
+ */
 void lb_dataplane_tick(struct lb_dataplane *dp);
 
 /*

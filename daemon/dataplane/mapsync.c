@@ -266,14 +266,19 @@ static int write_names(struct lb_dataplane *dp, const struct lb_ids *ids)
 		goto out;
 	for (i = 0; i < LB_MAX_TARGETS; i++)
 		keys[i] = i;
-	for (i = 0; i < ids->proxies.n; i++)
-		memcpy(pm[ids->proxies.ids[i]].name, ids->proxies.keys + i * LB_PROXY_NAME_MAX,
-		       LB_PROXY_NAME_MAX);
-	for (i = 0; i < ids->targets.n; i++) {
-		const struct lb_target_key *k =
-			(const void *)(ids->targets.keys + i * sizeof(struct lb_target_key));
-		struct lb_target_meta *t = &tm[ids->targets.ids[i]];
+	/* Retired ids too: flows that still carry them are named after a restart. */
+	for (i = 0; i < LB_MAX_PROXIES; i++) {
+		const char *name = lb_idmap_key_of(&ids->proxies, i);
 
+		if (name)
+			memcpy(pm[i].name, name, LB_PROXY_NAME_MAX);
+	}
+	for (i = 0; i < LB_MAX_TARGETS; i++) {
+		const struct lb_target_key *k = lb_idmap_key_of(&ids->targets, i);
+		struct lb_target_meta *t = &tm[i];
+
+		if (!k)
+			continue;
 		t->proxy_id = k->proxy_id;
 		t->addr = k->addr;
 		t->port = htons(k->port);

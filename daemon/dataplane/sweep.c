@@ -44,20 +44,29 @@ static uint64_t idle_ns(uint64_t now, uint64_t last)
 	return now > last ? now - last : 0;
 }
 
+uint64_t lb_sweep_last_seen(const struct lb_ct_val *orig, const struct lb_ct_val *reply,
+			    const struct lb_sweep_timeouts *t)
+{
+	uint64_t last = orig->last_seen_ns;
+
+	if (reply && reply->last_seen_ns > last)
+		last = reply->last_seen_ns;
+	if (t->gap_to && last >= t->gap_from && last < t->gap_to)
+		last = t->gap_to;
+	return last;
+}
+
 bool lb_sweep_expired(const struct lb_ct_key *key, const struct lb_ct_val *orig,
 		      const struct lb_ct_val *reply, uint64_t now_ns,
 		      const struct lb_sweep_timeouts *t, bool *live)
 {
-	uint64_t last = orig->last_seen_ns;
+	uint64_t last = lb_sweep_last_seen(orig, reply, t);
 	uint8_t flags = orig->flags;
 	uint64_t idle;
 	bool closed;
 
-	if (reply) {
-		if (reply->last_seen_ns > last)
-			last = reply->last_seen_ns;
+	if (reply)
 		flags |= reply->flags;
-	}
 	idle = idle_ns(now_ns, last);
 	if (key->proto == LB_PROTO_UDP) {
 		*live = true;
@@ -238,6 +247,7 @@ static int ct_scan(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *
 		f.orig = &vals[i];
 		f.reply = r ? &r->v : NULL;
 		f.expired = lb_sweep_expired(&keys[i], &vals[i], f.reply, f.now_ns, t, &f.live);
+		f.last_ns = lb_sweep_last_seen(&vals[i], f.reply, t);
 		ret = fn(&f, arg);
 	}
 	ret = ret > 0 ? 0 : ret;
@@ -301,6 +311,10 @@ static int count_live(const struct lb_flow_view *f, void *arg)
 {
 	struct lb_live *l = arg;
 
+	if (f->orig->proxy_id < LB_MAX_PROXIES)
+		l->present_proxy[f->orig->proxy_id]++;
+	if (f->orig->target_id < LB_MAX_TARGETS)
+		l->present_target[f->orig->target_id]++;
 	if (!f->live || f->expired)
 		return 0;
 	l->total++;
@@ -336,12 +350,24 @@ static int sweep_flow(const struct lb_flow_view *f, void *arg)
 	return count_live(f, &res->live);
 }
 
+/* @t with the datapath's clock gap. */
+static struct lb_sweep_timeouts with_gap(const struct lb_dataplane *dp,
+					 const struct lb_sweep_timeouts *t)
+{
+	struct lb_sweep_timeouts g = *t;
+
+	g.gap_from = dp->gap_from;
+	g.gap_to = dp->gap_to;
+	return g;
+}
+
 int lb_ct_scan(const struct lb_dataplane *dp, const struct lb_sweep_timeouts *t, lb_flow_fn fn,
 	       void *arg)
 {
 	struct lb_ct_fds fds = lb_ct_fds_of(dp);
+	struct lb_sweep_timeouts g = with_gap(dp, t);
 
-	return ct_scan(&fds, t, fn, NULL, arg);
+	return ct_scan(&fds, &g, fn, NULL, arg);
 }
 
 /*
@@ -399,7 +425,8 @@ static void sweeper_tick(uv_timer_t *timer)
 {
 	struct lb_sweeper *s = timer->data;
 	struct lb_ct_fds fds = lb_ct_fds_of(s->dp);
-	int ret = sweep(&fds, &s->t, &s->last, s->on_close, s->close_arg);
+	struct lb_sweep_timeouts g = with_gap(s->dp, &s->t);
+	int ret = sweep(&fds, &g, &s->last, s->on_close, s->close_arg);
 
 	if (ret)
 		lb_warn("conntrack sweep failed: %s", strerror(-ret));

@@ -34,6 +34,9 @@ struct lb_live {
 	uint64_t total;
 	uint32_t per_proxy[LB_MAX_PROXIES];
 	uint32_t per_target[LB_MAX_TARGETS];
+	/* Every tracked flow, closed and expired ones too: which ids conntrack still carries. */
+	uint32_t present_proxy[LB_MAX_PROXIES];
+	uint32_t present_target[LB_MAX_TARGETS];
 };
 
 struct lb_sweep_result {
@@ -53,11 +56,21 @@ struct lb_sweep_result {
 
 struct lb_sweeper;
 
-/* Flow timeouts in seconds. */
+/* Flow timeouts in seconds, and the clock's gap (filled from the datapath by the scans). */
 struct lb_sweep_timeouts {
 	uint32_t tcp_idle;
 	uint32_t udp_idle;
+	/*
+	 * A flow last stamped in [gap_from, gap_to) sent its packet while no lbd advanced the
+	 * datapath's clock (a restart): it counts as seen at gap_to, or a stop longer than an
+	 * idle timeout would expire flows that never stopped.
+	 */
+	uint64_t gap_from, gap_to;
 };
+
+/* When the flow (@orig, @reply: may be NULL) was last seen, the clock's gap forgiven. */
+uint64_t lb_sweep_last_seen(const struct lb_ct_val *orig, const struct lb_ct_val *reply,
+			    const struct lb_sweep_timeouts *t);
 
 /*
  * Classify one flow from its two entries (@reply may be NULL when evicted) at @now_ns:
@@ -74,6 +87,7 @@ struct lb_flow_view {
 	const struct lb_ct_val *reply; /* NULL when the REPLY entry was evicted */
 	bool live;		       /* not closed (counts as an open connection) */
 	bool expired;		       /* due for removal */
+	uint64_t last_ns;	       /* last seen (lb_sweep_last_seen()) */
 	uint64_t now_ns;
 };
 

@@ -2,8 +2,10 @@
 #include "idmap.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 void lb_idmap_init(struct lb_idmap *m, size_t key_size, uint32_t max_ids)
 {
@@ -16,6 +18,9 @@ void lb_idmap_release(struct lb_idmap *m)
 {
 	free(m->keys);
 	free(m->ids);
+	free(m->retired_keys);
+	free(m->retired_ids);
+	free(m->retired_at);
 	lb_idmap_init(m, m->key_size, m->max_ids);
 }
 
@@ -37,6 +42,33 @@ int64_t lb_idmap_find(const struct lb_idmap *m, const void *key)
 	return -1;
 }
 
+/* A retired id whose key is unknown (adopted from a datapath that did not say). */
+static bool no_key(const struct lb_idmap *m, const uint8_t *key)
+{
+	size_t i;
+
+	for (i = 0; i < m->key_size; i++)
+		if (key[i] != 0xff)
+			return false;
+	return true;
+}
+
+const void *lb_idmap_key_of(const struct lb_idmap *m, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->ids[i] == id)
+			return m->keys + i * m->key_size;
+	for (i = 0; i < m->n_retired; i++)
+		if (m->retired_ids[i] == id) {
+			const uint8_t *k = m->retired_keys + i * m->key_size;
+
+			return no_key(m, k) ? NULL : k;
+		}
+	return NULL;
+}
+
 struct sort_ctx {
 	const uint8_t *keys;
 	size_t key_size;
@@ -50,12 +82,36 @@ static int cmp_index(const void *a, const void *b, void *arg)
 	return memcmp(c->keys + ia * c->key_size, c->keys + ib * c->key_size, c->key_size);
 }
 
-int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *ids, uint8_t *fresh)
+/*
+ * May retired entry @r go (its id free for any key)? With scans: one made after it
+ * retired found no conntrack entry carrying its id. Without: it waited one assignment.
+ */
+static bool retired_done(const struct lb_idmap *m, size_t r, const struct lb_id_quarantine *q)
+{
+	if (!q)
+		return true;
+	return q->present && q->scanned_ns > m->retired_at[r] && !q->present[m->retired_ids[r]];
+}
+
+/* The retired entry holding @key, or -1. */
+static ssize_t retired_find(const struct lb_idmap *m, const void *key)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_retired; i++)
+		if (!memcmp(m->retired_keys + i * m->key_size, key, m->key_size))
+			return (ssize_t)i;
+	return -1;
+}
+
+int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *ids, uint8_t *fresh,
+		    const struct lb_id_quarantine *q)
 {
 	struct sort_ctx ctx = {keys, m->key_size};
-	uint8_t *taken = NULL, *new_keys = NULL;
-	uint32_t *new_ids = NULL, next = 0;
-	size_t *order = NULL, i;
+	size_t cap_r = m->n_retired + m->n + 1, n_r = 0, *order = NULL, i;
+	uint8_t *taken = NULL, *new_keys = NULL, *kept = NULL, *used = NULL, *rkeys = NULL;
+	uint32_t *new_ids = NULL, *rids = NULL, next = 0;
+	uint64_t *rat = NULL;
 	int ret = -ENOMEM;
 
 	if (n > m->max_ids)
@@ -64,7 +120,12 @@ int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *id
 	order = malloc((n ? n : 1) * sizeof(*order));
 	new_keys = malloc((n ? n : 1) * m->key_size);
 	new_ids = malloc((n ? n : 1) * sizeof(*new_ids));
-	if (!taken || !order || !new_keys || !new_ids)
+	kept = calloc(m->n_retired + 1, 1);
+	used = calloc(m->n_retired + 1, 1);
+	rkeys = malloc(cap_r * m->key_size);
+	rids = malloc(cap_r * sizeof(*rids));
+	rat = malloc(cap_r * sizeof(*rat));
+	if (!taken || !order || !new_keys || !new_ids || !kept || !used || !rkeys || !rids || !rat)
 		goto out;
 
 	for (i = 0; i < n; i++)
@@ -76,19 +137,36 @@ int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *id
 			goto out;
 		}
 	}
-	/* Every id held before stays reserved for this round, kept or not. */
+	/* Ids held now stay reserved for this round, kept or not; retired ones in use too. */
 	for (i = 0; i < m->n; i++)
 		taken[m->ids[i]] = 1;
+	for (i = 0; i < m->n_retired; i++) {
+		kept[i] = !retired_done(m, i, q);
+		if (kept[i])
+			taken[m->retired_ids[i]] = 1;
+	}
+	/* First the keys that have an id, live or retired: theirs are taken before any other. */
 	for (i = 0; i < n; i++) {
 		const uint8_t *k = (const uint8_t *)keys + order[i] * m->key_size;
 		int64_t old = lb_idmap_find(m, k);
+		ssize_t r = old < 0 ? retired_find(m, k) : -1;
 
 		if (fresh)
-			fresh[order[i]] = old < 0;
+			fresh[order[i]] = old < 0 && r < 0;
+		ids[order[i]] = UINT32_MAX;
 		if (old >= 0) {
 			ids[order[i]] = (uint32_t)old;
-			continue;
+		} else if (r >= 0) {
+			/* A key that comes back gets its id back: its old flows are its own. */
+			ids[order[i]] = m->retired_ids[r];
+			taken[m->retired_ids[r]] = 1;
+			used[r] = 1;
 		}
+	}
+	/* Then the new keys: the lowest id nobody holds or may still be charged for. */
+	for (i = 0; i < n; i++) {
+		if (ids[order[i]] != UINT32_MAX)
+			continue;
 		while (next < m->max_ids && taken[next])
 			next++;
 		if (next == m->max_ids) {
@@ -98,6 +176,36 @@ int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *id
 		taken[next] = 1;
 		ids[order[i]] = next;
 	}
+	/* Retired from now on: the keys that went, and the retired that stay so. */
+	for (i = 0; i < m->n_retired; i++) {
+		if (!kept[i] || used[i])
+			continue;
+		memcpy(rkeys + n_r * m->key_size, m->retired_keys + i * m->key_size, m->key_size);
+		rids[n_r] = m->retired_ids[i];
+		rat[n_r++] = m->retired_at[i];
+	}
+	for (i = 0; i < m->n; i++) {
+		const uint8_t *k = m->keys + i * m->key_size;
+		size_t lo = 0, hi = n;
+		bool stays = false;
+
+		while (lo < hi && !stays) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = memcmp((const uint8_t *)keys + order[mid] * m->key_size, k,
+				       m->key_size);
+
+			stays = c == 0;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (stays)
+			continue;
+		memcpy(rkeys + n_r * m->key_size, k, m->key_size);
+		rids[n_r] = m->ids[i];
+		rat[n_r++] = q ? q->now_ns : 0;
+	}
 	for (i = 0; i < n; i++) {
 		memcpy(new_keys + i * m->key_size, (const uint8_t *)keys + order[i] * m->key_size,
 		       m->key_size);
@@ -105,34 +213,59 @@ int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *id
 	}
 	free(m->keys);
 	free(m->ids);
+	free(m->retired_keys);
+	free(m->retired_ids);
+	free(m->retired_at);
 	m->keys = new_keys;
 	m->ids = new_ids;
 	m->n = n;
+	m->retired_keys = rkeys;
+	m->retired_ids = rids;
+	m->retired_at = rat;
+	m->n_retired = n_r;
 	new_keys = NULL;
 	new_ids = NULL;
+	rkeys = NULL;
+	rids = NULL;
+	rat = NULL;
 	ret = 0;
 out:
 	free(taken);
 	free(order);
 	free(new_keys);
 	free(new_ids);
+	free(kept);
+	free(used);
+	free(rkeys);
+	free(rids);
+	free(rat);
 	return ret;
+}
+
+static void *dup_mem(const void *p, size_t len)
+{
+	void *d = malloc(len ? len : 1);
+
+	if (d && len)
+		memcpy(d, p, len);
+	return d;
 }
 
 int lb_idmap_clone(struct lb_idmap *dst, const struct lb_idmap *src)
 {
 	lb_idmap_init(dst, src->key_size, src->max_ids);
-	if (!src->n)
-		return 0;
-	dst->keys = malloc(src->n * src->key_size);
-	dst->ids = malloc(src->n * sizeof(*dst->ids));
-	if (!dst->keys || !dst->ids) {
+	dst->keys = dup_mem(src->keys, src->n * src->key_size);
+	dst->ids = dup_mem(src->ids, src->n * sizeof(*src->ids));
+	dst->retired_keys = dup_mem(src->retired_keys, src->n_retired * src->key_size);
+	dst->retired_ids = dup_mem(src->retired_ids, src->n_retired * sizeof(*src->retired_ids));
+	dst->retired_at = dup_mem(src->retired_at, src->n_retired * sizeof(*src->retired_at));
+	if (!dst->keys || !dst->ids || !dst->retired_keys || !dst->retired_ids ||
+	    !dst->retired_at) {
 		lb_idmap_release(dst);
 		return -ENOMEM;
 	}
-	memcpy(dst->keys, src->keys, src->n * src->key_size);
-	memcpy(dst->ids, src->ids, src->n * sizeof(*dst->ids));
 	dst->n = src->n;
+	dst->n_retired = src->n_retired;
 	return 0;
 }
 
@@ -181,5 +314,46 @@ int lb_idmap_load(struct lb_idmap *m, const void *keys, const uint32_t *ids, siz
 		m->ids[m->n++] = ids[order[i]];
 	}
 	free(order);
+	return 0;
+}
+
+int lb_idmap_retire_rest(struct lb_idmap *m, uint64_t now_ns)
+{
+	uint8_t *held = calloc(m->max_ids ? m->max_ids : 1, 1);
+	size_t i, n_r = m->n_retired, extra = 0;
+	uint8_t *rkeys;
+	uint32_t *rids;
+	uint64_t *rat;
+
+	if (!held)
+		return -ENOMEM;
+	for (i = 0; i < m->n; i++)
+		held[m->ids[i]] = 1;
+	for (i = 0; i < m->n_retired; i++)
+		held[m->retired_ids[i]] = 1;
+	for (i = 0; i < m->max_ids; i++)
+		extra += !held[i];
+	rkeys = realloc(m->retired_keys, (n_r + extra + 1) * m->key_size);
+	if (rkeys)
+		m->retired_keys = rkeys;
+	rids = realloc(m->retired_ids, (n_r + extra + 1) * sizeof(*rids));
+	if (rids)
+		m->retired_ids = rids;
+	rat = realloc(m->retired_at, (n_r + extra + 1) * sizeof(*rat));
+	if (rat)
+		m->retired_at = rat;
+	if (!rkeys || !rids || !rat) {
+		free(held);
+		return -ENOMEM;
+	}
+	for (i = 0; i < m->max_ids; i++) {
+		if (held[i])
+			continue;
+		memset(rkeys + n_r * m->key_size, 0xff, m->key_size);
+		rids[n_r] = (uint32_t)i;
+		rat[n_r++] = now_ns;
+	}
+	m->n_retired = n_r;
+	free(held);
 	return 0;
 }

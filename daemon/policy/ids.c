@@ -38,8 +38,12 @@ int lb_ids_clone(struct lb_ids *dst, const struct lb_ids *src)
 
 static bool idmap_same(const struct lb_idmap *a, const struct lb_idmap *b)
 {
-	return a->n == b->n && (!a->n || (!memcmp(a->keys, b->keys, a->n * a->key_size) &&
-					  !memcmp(a->ids, b->ids, a->n * sizeof(*a->ids))));
+	return a->n == b->n && a->n_retired == b->n_retired &&
+	       (!a->n || (!memcmp(a->keys, b->keys, a->n * a->key_size) &&
+			  !memcmp(a->ids, b->ids, a->n * sizeof(*a->ids)))) &&
+	       (!a->n_retired ||
+		(!memcmp(a->retired_keys, b->retired_keys, a->n_retired * a->key_size) &&
+		 !memcmp(a->retired_ids, b->retired_ids, a->n_retired * sizeof(*a->ids))));
 }
 
 bool lb_ids_same_names(const struct lb_ids *a, const struct lb_ids *b)
@@ -57,12 +61,7 @@ int64_t lb_ids_proxy(const struct lb_ids *ids, const char *name)
 
 const char *lb_ids_proxy_name(const struct lb_ids *ids, uint32_t id)
 {
-	size_t i;
-
-	for (i = 0; i < ids->proxies.n; i++)
-		if (ids->proxies.ids[i] == id)
-			return (const char *)ids->proxies.keys + i * LB_PROXY_NAME_MAX;
-	return NULL;
+	return lb_idmap_key_of(&ids->proxies, id);
 }
 
 int64_t lb_ids_target(const struct lb_ids *ids, uint32_t proxy_id, uint32_t addr, uint16_t port)

@@ -51,13 +51,16 @@ void lb_ids_release(struct lb_ids *ids);
 /* Make @dst (released or fresh) an independent copy of @src. 0 or -ENOMEM. */
 int lb_ids_clone(struct lb_ids *dst, const struct lb_ids *src);
 
-/* True when both hold the same proxy and target ids (the name tables then need no write). */
+/*
+ * True when both hold the same proxy and target ids, retired ones included (the name
+ * tables then need no write).
+ */
 bool lb_ids_same_names(const struct lb_ids *a, const struct lb_ids *b);
 
 /* The proxy id of @name, or -1. */
 int64_t lb_ids_proxy(const struct lb_ids *ids, const char *name);
 
-/* The name behind proxy id @id, or NULL. */
+/* The name behind proxy id @id (a retired one too: its flows may still run), or NULL. */
 const char *lb_ids_proxy_name(const struct lb_ids *ids, uint32_t id);
 
 /* The target id of (@proxy_id, @addr, @port), or -1. */

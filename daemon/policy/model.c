@@ -13,6 +13,11 @@
 #include "lb_select.h"
 #include "weights.h"
 
+/* When the ids ran out although the configuration fits: removed ones still have flows. */
+#define RETIRED_HINT                                                                         \
+	", counting removed ones whose connections are still tracked (their ids stay taken " \
+	"until those close: lbctl connections)"
+
 static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -153,10 +158,11 @@ static int number(struct lb_model *m, const struct lb_model_inputs *in, uint32_t
 			   n_routes, LB_MAX_ROUTES);
 		goto out;
 	}
-	ret = lb_idmap_assign(&m->ids.proxies, pkeys, cfg->n_proxies, pids, pfresh);
+	ret = lb_idmap_assign(&m->ids.proxies, pkeys, cfg->n_proxies, pids, pfresh,
+			      in && in->proxies_q.now_ns ? &in->proxies_q : NULL);
 	if (ret) {
-		ret = fail(err, errlen, ret, "%zu proxies exceed the limit of %d", cfg->n_proxies,
-			   LB_MAX_PROXIES);
+		ret = fail(err, errlen, ret, "%zu proxies exceed the limit of %d%s", cfg->n_proxies,
+			   LB_MAX_PROXIES, cfg->n_proxies <= LB_MAX_PROXIES ? RETIRED_HINT : "");
 		goto out;
 	}
 	for (p = 0; p < cfg->n_proxies; p++)
@@ -169,10 +175,12 @@ static int number(struct lb_model *m, const struct lb_model_inputs *in, uint32_t
 	m->fresh_targets = calloc(n_targets + 1, sizeof(*m->fresh_targets));
 	if (!tids || !tfresh || !m->fresh_targets)
 		goto oom;
-	ret = lb_idmap_assign(&m->ids.targets, tkeys, n_targets, tids, tfresh);
+	ret = lb_idmap_assign(&m->ids.targets, tkeys, n_targets, tids, tfresh,
+			      in && in->targets_q.now_ns ? &in->targets_q : NULL);
 	if (ret) {
-		ret = fail(err, errlen, ret, "%zu distinct targets exceed the limit of %d",
-			   n_targets, LB_MAX_TARGETS);
+		ret = fail(err, errlen, ret, "%zu distinct targets exceed the limit of %d%s",
+			   n_targets, LB_MAX_TARGETS,
+			   n_targets <= LB_MAX_TARGETS ? RETIRED_HINT : "");
 		goto out;
 	}
 	for (i = 0; i < n_targets; i++)
@@ -183,7 +191,7 @@ static int number(struct lb_model *m, const struct lb_model_inputs *in, uint32_t
 	gids = calloc(n_groups + 1, sizeof(*gids));
 	if (!gkeys || !gids)
 		goto oom;
-	ret = lb_idmap_assign(&m->ids.groups, gkeys, n_groups, gids, NULL);
+	ret = lb_idmap_assign(&m->ids.groups, gkeys, n_groups, gids, NULL, NULL);
 	if (ret)
 		ret = fail(err, errlen, ret, "cannot number the groups: %s", strerror(-ret));
 	goto out;

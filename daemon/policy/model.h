@@ -82,11 +82,18 @@ struct lb_model_inputs {
 	const struct lb_health *health; /* NULL: every target healthy */
 	const struct lb_drains *drains; /* NULL: nothing drained */
 	const uint16_t *acceptor_port;	/* per proxy of the configuration: 0 when none */
+	/*
+	 * What conntrack holds, so retired proxy and target ids are not handed to others while
+	 * flows carry them (idmap.h); a zero now_ns: nothing known (retired ids then wait one
+	 * change).
+	 */
+	struct lb_id_quarantine proxies_q, targets_q;
 };
 
 /*
  * Build the model of @cfg: ids numbered from @prev (kept where the thing they name
- * survives, freed ones not reused in the same change), effective weights composed from
+ * survives, retired ones not handed out while conntrack may carry them), effective
+ * weights composed from
  * @in. Returns 0 and *out, or -ENOSPC (capacity) / -ENOMEM with a sentence in @err.
  */
 int lb_model_build(const struct lb_config *cfg, const struct lb_ids *prev,

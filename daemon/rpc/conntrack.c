@@ -15,8 +15,11 @@
 
 static struct lb_sweep_timeouts timeouts_of(const struct lbd *l)
 {
-	struct lb_sweep_timeouts t = {l->cfg->settings.connection_timeout_sec,
-				      l->cfg->settings.udp_timeout_sec};
+	struct lb_sweep_timeouts t = {
+		.tcp_idle = l->cfg->settings.connection_timeout_sec,
+		.udp_idle = l->cfg->settings.udp_timeout_sec,
+	};
+
 	return t;
 }
 
@@ -78,7 +81,7 @@ static int collect_conn(const struct lb_flow_view *f, void *arg)
 {
 	struct conn_query *q = arg;
 	char client[LB_TARGET_STR_MAX], listener[LB_TARGET_STR_MAX], backend[LB_TARGET_STR_MAX];
-	uint64_t last = f->orig->last_seen_ns;
+	uint64_t last = f->last_ns;
 
 	if (f->expired)
 		return 0;
@@ -92,8 +95,6 @@ static int collect_conn(const struct lb_flow_view *f, void *arg)
 	q->total++;
 	if (json_array_size(q->list) >= q->limit)
 		return 0;
-	if (f->reply && f->reply->last_seen_ns > last)
-		last = f->reply->last_seen_ns;
 	json_array_append_new(
 		q->list,
 		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "proxy",
