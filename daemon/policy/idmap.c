@@ -151,13 +151,15 @@ int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *id
 		int64_t old = lb_idmap_find(m, k);
 		ssize_t r = old < 0 ? retired_find(m, k) : -1;
 
+		/* A key that was gone starts its counters again, even with its old id. */
 		if (fresh)
-			fresh[order[i]] = old < 0 && r < 0;
+			fresh[order[i]] = old < 0;
 		ids[order[i]] = UINT32_MAX;
 		if (old >= 0) {
 			ids[order[i]] = (uint32_t)old;
 		} else if (r >= 0) {
-			/* A key that comes back gets its id back: its old flows are its own. */
+			/* A key that comes back gets its id back: its old flows are its own
+			 * (charged to it from now on, and named after it). */
 			ids[order[i]] = m->retired_ids[r];
 			taken[m->retired_ids[r]] = 1;
 			used[r] = 1;

@@ -49,8 +49,8 @@ void lb_idmap_release(struct lb_idmap *m);
  * returning ones their retired id, new ones the lowest id neither held before, nor
  * retired and possibly still in conntrack (@q; NULL: retired ids wait one assignment).
  * Keys that go retire. On return @ids[i] is the id of keys[i] and @fresh (may be NULL) is
- * set for the ids that were newly given out. Returns 0, -ENOSPC when the ids run out,
- * -EINVAL on a duplicate key, -ENOMEM. On error the map is unchanged.
+ * set for the keys the map did not hold (new or returning: their counters start again). Returns 0,
+ * -ENOSPC when the ids run out, -EINVAL on a duplicate key, -ENOMEM. On error the map is unchanged.
  */
 int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *ids, uint8_t *fresh,
 		    const struct lb_id_quarantine *q);
