@@ -47,6 +47,14 @@ struct lb_hc_cfg {
 	uint32_t unhealthy_threshold;
 	uint16_t expected_codes[LB_HC_CODES_MAX];
 	size_t n_expected_codes;
+	/*
+	 * Interned (lb_intern.h), NULL when unset. host: the server name sent as SNI (https)
+	 * and in the Host header (http, https); ca_file: the CA certificates (PEM) that
+	 * tls_verify checks against, the system's store when NULL.
+	 */
+	const char *host;
+	const char *ca_file;
+	bool tls_verify; /* https: verify the certificate chain and name (host, else the IP) */
 };
 
 struct lb_target_cfg {

@@ -63,8 +63,10 @@ static json_t *codes_to_json(const struct lb_hc_cfg *hc)
 	return finish(a, ret);
 }
 
-static json_t *hc_to_json(const struct lb_hc_cfg *hc)
+/* @defaults: settings.health-check-defaults, whose TLS keys serve https targets. */
+static json_t *hc_to_json(const struct lb_hc_cfg *hc, bool defaults)
 {
+	bool tls = defaults || hc->type == LB_HC_HTTPS;
 	json_t *o = json_object();
 	int ret;
 
@@ -73,7 +75,11 @@ static json_t *hc_to_json(const struct lb_hc_cfg *hc)
 		      word(lb_cfg_hc_type_names, ARRAY_SIZE(lb_cfg_hc_type_names), hc->type)) ||
 	      json_object_set_new(o, "path", str_field(hc->path, sizeof(hc->path))) ||
 	      put_u32_fields(o, hc, lb_cfg_hc_fields, ARRAY_SIZE(lb_cfg_hc_fields)) ||
-	      json_object_set_new(o, "expected-codes", codes_to_json(hc));
+	      json_object_set_new(o, "expected-codes", codes_to_json(hc)) ||
+	      (hc->host && json_object_set_new(o, "host", json_string(hc->host))) ||
+	      (tls && json_object_set_new(o, "tls-verify", json_boolean(hc->tls_verify))) ||
+	      (tls && hc->ca_file && hc->tls_verify &&
+	       json_object_set_new(o, "ca-file", json_string(hc->ca_file)));
 	return finish(o, ret);
 }
 
@@ -90,7 +96,7 @@ static json_t *target_to_json(const struct lb_target_cfg *t)
 	       json_object_set_new(
 		       o, "proxy-protocol",
 		       word(lb_cfg_pp_names, ARRAY_SIZE(lb_cfg_pp_names), t->proxy_protocol))) ||
-	      (t->has_hc && json_object_set_new(o, "health-check", hc_to_json(&t->hc)));
+	      (t->has_hc && json_object_set_new(o, "health-check", hc_to_json(&t->hc, false)));
 	return finish(o, ret);
 }
 
@@ -217,7 +223,7 @@ static json_t *settings_to_json(const struct lb_settings *s)
 	      json_object_set_new(o, "health-check-enabled",
 				  json_boolean(s->health_check_enabled)) ||
 	      json_object_set_new(o, "health-check-defaults",
-				  hc_to_json(&s->health_check_defaults)) ||
+				  hc_to_json(&s->health_check_defaults, true)) ||
 	      json_object_set_new(o, "xdp-mode",
 				  word(lb_cfg_xdp_mode_names, ARRAY_SIZE(lb_cfg_xdp_mode_names),
 				       s->xdp_mode)) ||

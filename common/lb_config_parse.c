@@ -14,6 +14,7 @@
 
 #include "lb_addr.h"
 #include "lb_config_priv.h"
+#include "lb_intern.h"
 
 #define CONFIG_FILE_MAX (64u << 20) /* far above any sane config, far below a DoS */
 
@@ -180,6 +181,9 @@ static int parse_hc(struct ctx *c, json_t *j, const char *path, const char *base
 					   "healthy-threshold",
 					   "unhealthy-threshold",
 					   "expected-codes",
+					   "host",
+					   "tls-verify",
+					   "ca-file",
 					   NULL};
 	char p[JPATH_MAX], p2[JPATH_MAX];
 	unsigned int set = 0;
@@ -244,6 +248,36 @@ static int parse_hc(struct ctx *c, json_t *j, const char *path, const char *base
 			hc->expected_codes[i] = (uint16_t)v;
 		}
 		hc->n_expected_codes = n;
+	}
+	x = json_object_get(j, "host");
+	if (x) {
+		ret = get_string(c, x, lb_cfg_pkey(p, path, "host"), &s);
+		if (!ret)
+			ret = lb_cfg_check_hc_host(c, p, s);
+		if (ret)
+			return ret;
+		hc->host = lb_intern(s);
+		if (!hc->host)
+			return lb_cfg_fail(c, p, "out of memory");
+	}
+	x = json_object_get(j, "tls-verify");
+	if (x) {
+		ret = get_bool(c, x, lb_cfg_pkey(p, path, "tls-verify"), &hc->tls_verify);
+		if (ret)
+			return ret;
+		set |= HC_SET_TLS;
+	}
+	x = json_object_get(j, "ca-file");
+	if (x) {
+		ret = get_string(c, x, lb_cfg_pkey(p, path, "ca-file"), &s);
+		if (!ret)
+			ret = lb_cfg_check_ca_file(c, p, s);
+		if (ret)
+			return ret;
+		hc->ca_file = lb_intern(s);
+		if (!hc->ca_file)
+			return lb_cfg_fail(c, p, "out of memory");
+		set |= HC_SET_TLS | HC_SET_CA;
 	}
 	return lb_cfg_check_hc(c, hc, path, set, base);
 }

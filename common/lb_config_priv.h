@@ -34,6 +34,8 @@
 #define HC_SET_INTERVAL (1u << 0)
 #define HC_SET_TIMEOUT	(1u << 1)
 #define HC_SET_BOTH	(HC_SET_INTERVAL | HC_SET_TIMEOUT)
+#define HC_SET_TLS	(1u << 2) /* tls-verify or ca-file */
+#define HC_SET_CA	(1u << 3) /* ca-file */
 
 /*
  * Why a target may not send a PROXY protocol header, ending the message that says so; NULL
@@ -140,6 +142,12 @@ int lb_cfg_check_hc(struct ctx *c, const struct lb_hc_cfg *hc, const char *path,
  * bytes, and naming a file rather than a directory.
  */
 int lb_cfg_check_access_log(struct ctx *c, const char *path, const char *s);
+
+/* A health check's host: a server name (no wildcard, no IP address). */
+int lb_cfg_check_hc_host(struct ctx *c, const char *path, const char *s);
+
+/* A health check's ca-file: an absolute path of a file. */
+int lb_cfg_check_ca_file(struct ctx *c, const char *path, const char *s);
 
 int lb_cfg_check_group_size(struct ctx *c, const char *path, size_t n);
 

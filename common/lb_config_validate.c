@@ -154,6 +154,42 @@ int lb_cfg_check_access_log(struct ctx *c, const char *path, const char *s)
 	return 0;
 }
 
+int lb_cfg_check_hc_host(struct ctx *c, const char *path, const char *s)
+{
+	char q[LB_QUOTE_MAX];
+	struct in_addr a;
+	bool wild;
+	int ret;
+
+	/* RFC 6066 3: server_name holds a DNS name, never an address literal. */
+	if (inet_pton(AF_INET, s, &a) == 1 || strchr(s, ':'))
+		return lb_cfg_fail(c, path,
+				   "%s is an address, not a server name; leave \"host\" out to "
+				   "send no server name and \"Host: IP:PORT\"",
+				   lb_quote(s, q));
+	ret = lb_cfg_check_sni_hostname(c, path, s, s, strnlen(s, LB_SNI_NAME_MAX + 1), &wild);
+	if (!ret && wild)
+		return lb_cfg_fail(c, path, "%s is a wildcard; a check names one server",
+				   lb_quote(s, q));
+	return ret;
+}
+
+int lb_cfg_check_ca_file(struct ctx *c, const char *path, const char *s)
+{
+	char q[LB_QUOTE_MAX], ch[8];
+	size_t n = strnlen(s, LOG_PATH_MAX + 1), i;
+
+	if (s[0] != '/')
+		return lb_cfg_fail(c, path, "must be an absolute path, not %s", lb_quote(s, q));
+	if (n > LOG_PATH_MAX)
+		return lb_cfg_fail(c, path, "is longer than %d bytes", LOG_PATH_MAX);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return lb_cfg_fail(c, path, "%s contains %s", lb_quote(s, q),
+					   char_name((unsigned char)s[i], ch));
+	return 0;
+}
+
 int lb_cfg_check_hc(struct ctx *c, const struct lb_hc_cfg *hc, const char *path, unsigned int set,
 		    const char *base)
 {
@@ -169,6 +205,25 @@ int lb_cfg_check_hc(struct ctx *c, const struct lb_hc_cfg *hc, const char *path,
 	ret = lb_cfg_check_hc_path(c, lb_cfg_pkey(p, path, "path"), hc->path);
 	if (ret)
 		return ret;
+	if (hc->host) {
+		ret = lb_cfg_check_hc_host(c, lb_cfg_pkey(p, path, "host"), hc->host);
+		if (ret)
+			return ret;
+	}
+	if (hc->ca_file) {
+		ret = lb_cfg_check_ca_file(c, lb_cfg_pkey(p, path, "ca-file"), hc->ca_file);
+		if (ret)
+			return ret;
+	}
+	/* Said here and ignored would be worse than refused (the defaults serve https targets). */
+	if ((set & HC_SET_TLS) && hc->type != LB_HC_HTTPS && strcmp(base, HC_BASE_BUILTIN))
+		return lb_cfg_fail(c, path,
+				   "tls-verify and ca-file apply to https checks only (type is "
+				   "\"%s\")",
+				   lb_cfg_hc_type_names[hc->type]);
+	if ((set & HC_SET_CA) && !hc->tls_verify)
+		return lb_cfg_fail(c, lb_cfg_pkey(p, path, "ca-file"),
+				   "is read only to verify certificates: add \"tls-verify\": true");
 	for (i = 0; i < ARRAY_SIZE(lb_cfg_hc_fields); i++) {
 		const struct u32_field *f = &lb_cfg_hc_fields[i];
 		uint32_t v = field_get(hc, f);

@@ -17,15 +17,20 @@ static const char *str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* "connection-refused", "bad-status, HTTP 503"; NULL when no check has run. */
+/*
+ * "connection-refused", "bad-status, HTTP 503", "tls-verify-failed: hostname mismatch";
+ * NULL when no check has run.
+ */
 static const char *error_text(const json_t *t, char *buf, size_t len)
 {
 	const json_t *http = json_object_get(t, "last-http-status");
-	const char *e = str(t, "last-error");
+	const char *e = str(t, "last-error"), *detail = str(t, "last-error-detail");
 
 	if (!e)
 		return NULL;
-	if (json_is_integer(http) && json_integer_value(http) > 0)
+	if (detail)
+		snprintf(buf, len, "%s: %s", e, detail);
+	else if (json_is_integer(http) && json_integer_value(http) > 0)
 		snprintf(buf, len, "%s, HTTP %" JSON_INTEGER_FORMAT, e, json_integer_value(http));
 	else
 		snprintf(buf, len, "%s", e);
@@ -110,7 +115,7 @@ static void targets_table(FILE *out, const json_t *targets)
 {
 	static const char *const headers[] = {"TARGET",	    "STATUS",  "OVERRIDE", "LATENCY",
 					      "LAST-ERROR", "OK/FAIL", "CHECKS"};
-	char status[64], latency[32], error[96], okfail[48], checks[24];
+	char status[64], latency[32], error[320], okfail[48], checks[24];
 	bool any_override = false;
 	struct lb_table *tbl;
 	const json_t *t;
@@ -248,7 +253,7 @@ void lb_format_health_event(FILE *out, const json_t *ev, time_t when)
 {
 	const char *type = str(ev, "type"), *src;
 	const json_t *g;
-	char error[96], *s;
+	char error[320], *s;
 	json_t *rest;
 	struct tm tm;
 	size_t i;

@@ -9,6 +9,7 @@
 #include "access_log.h"
 #include "attach.h"
 #include "conn_fanout.h"
+#include "hc_tls.h"
 #include "lb_addr.h"
 #include "lb_fault.h"
 #include "lb_log.h"
@@ -390,6 +391,8 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	if (l->cfg && (ret = check_fixed_settings(l, next, err, errlen)))
 		return ret;
 	ret = lb_attach_check(next, err, errlen);
+	if (!ret)
+		ret = lb_hc_tls_check(next, err, errlen);
 	if (ret)
 		return ret;
 

@@ -18,6 +18,7 @@
 #include "adopt.h"
 #include "conn_fanout.h"
 #include "counters.h"
+#include "hc_tls.h"
 #include "lb_fault.h"
 #include "lb_log.h"
 #include "apply.h"
@@ -96,6 +97,7 @@ static void free_engines(struct lbd *l)
 {
 	lb_health_free(l->health);
 	l->health = NULL;
+	lb_hc_tls_release(); /* running checks keep their contexts until they end */
 	lb_drains_free(l->drains);
 	l->drains = NULL;
 	lb_sni_free(l->sni);

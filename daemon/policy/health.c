@@ -115,10 +115,15 @@ static json_t *target_event(const struct hc_target *t, const char *type)
 {
 	char tgt[LB_TARGET_STR_MAX];
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:f, s:i}", "type", type, "proxy", t->proxy,
-			 "target", lb_format_target(t->addr, t->port, tgt), "last-error",
-			 lb_hc_error_name(t->last.error), "last-latency-ms",
-			 t->last.latency_us / 1000.0, "last-http-status", t->last.http_status);
+	json_t *ev =
+		json_pack("{s:s, s:s, s:s, s:s, s:f, s:i}", "type", type, "proxy", t->proxy,
+			  "target", lb_format_target(t->addr, t->port, tgt), "last-error",
+			  lb_hc_error_name(t->last.error), "last-latency-ms",
+			  t->last.latency_us / 1000.0, "last-http-status", t->last.http_status);
+
+	if (ev && t->last.detail[0])
+		json_object_set_new(ev, "last-error-detail", json_string(t->last.detail));
+	return ev;
 }
 
 static void emit(struct hc_target *t, const char *type)
@@ -126,8 +131,9 @@ static void emit(struct hc_target *t, const char *type)
 	json_t *ev = target_event(t, type);
 	char tgt[LB_TARGET_STR_MAX];
 
-	lb_info("health: %s %s is now %s (%s)", t->proxy, lb_format_target(t->addr, t->port, tgt),
-		type + strlen("target-"), lb_hc_error_name(t->last.error));
+	lb_info("health: %s %s is now %s (%s%s%s)", t->proxy,
+		lb_format_target(t->addr, t->port, tgt), type + strlen("target-"),
+		lb_hc_error_name(t->last.error), t->last.detail[0] ? ": " : "", t->last.detail);
 	if (ev && t->h->event)
 		t->h->event(t->h->ctx, ev);
 	json_decref(ev);
@@ -363,11 +369,19 @@ json_t *lb_health_targets_json(const struct lb_health *h, const char *proxy)
 			      (int)t->cfg.interval_ms, "timeout-ms", (int)t->cfg.timeout_ms);
 		if (!o)
 			continue;
+		if (t->cfg.host)
+			json_object_set_new(json_object_get(o, "check"), "host",
+					    json_string(t->cfg.host));
+		if (t->cfg.type == LB_HC_HTTPS && t->cfg.tls_verify)
+			json_object_set_new(json_object_get(o, "check"), "tls-verify", json_true());
 		if (t->have_last) {
 			json_object_set_new(o, "last-latency-ms",
 					    json_real(t->last.latency_us / 1000.0));
 			json_object_set_new(o, "last-error",
 					    json_string(lb_hc_error_name(t->last.error)));
+			if (t->last.detail[0])
+				json_object_set_new(o, "last-error-detail",
+						    json_string(t->last.detail));
 			if (t->last.http_status)
 				json_object_set_new(o, "last-http-status",
 						    json_integer(t->last.http_status));

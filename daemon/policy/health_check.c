@@ -20,11 +20,14 @@
  * Results never arrive synchronously from lb_hc_probe_start(): a check of type none and a
  * connect() the kernel refuses at once are reported by the timer armed with a zero timeout.
  *
- * TLS: no SNI is sent. The target is an IPv4 address and RFC 6066 section 3 does not allow
- * literal addresses in server_name; the server presents its default certificate, which is
- * not verified anyway (a check proves liveness, not identity).
+ * TLS: the check's host, when it has one, goes out as SNI (and in the Host header, for
+ * http too); without one no SNI is sent (RFC 6066 section 3 allows no address literal
+ * there) and the server presents its default certificate. With tls-verify, the chain is
+ * verified against the check's ca-file (or the system's store), and the certificate must
+ * name the host, or the target's IP address when there is no host. Without it nothing is
+ * verified: a check proves liveness, not identity (contexts: hc_tls.h).
  *
- * Everything here runs on the loop's thread, including the lazily created SSL_CTX.
+ * Everything here runs on the loop's thread.
  */
 #include "health_check.h"
 
@@ -39,6 +42,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "hc_tls.h"
 #include "lb_log.h"
 
 #define HC_RESPONSE_MAX 4096 /* a status line (after any 1xx) must fit in this much */
@@ -69,6 +73,7 @@ struct lb_hc_probe {
 	uint16_t codes[LB_HC_CODES_MAX];
 	size_t n_codes;
 	char peer[HC_PEER_MAX];
+	char detail[LB_HC_DETAIL_MAX]; /* why TLS failed */
 	size_t req_len, req_off, resp_len;
 	char req[HC_REQUEST_MAX];
 	char resp[HC_RESPONSE_MAX];
@@ -84,6 +89,7 @@ static const char *const error_names[] = {
 	[LB_HC_ERR_BAD_RESPONSE] = "bad-response",
 	[LB_HC_ERR_TLS] = "tls-error",
 	[LB_HC_ERR_INTERNAL] = "internal-error",
+	[LB_HC_ERR_TLS_VERIFY] = "tls-verify-failed",
 };
 
 const char *lb_hc_error_name(enum lb_hc_error e)
@@ -112,22 +118,6 @@ static enum lb_hc_error error_of_errno(int err)
 	default: /* ENOMEM, ENOBUFS, EADDRNOTAVAIL (no local port left), ...: our side */
 		return LB_HC_ERR_INTERNAL;
 	}
-}
-
-static SSL_CTX *tls_ctx(void)
-{
-	static SSL_CTX *ctx;
-
-	if (ctx)
-		return ctx;
-	ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx)
-		return NULL;
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	/* A peer closing without close_notify is a plain EOF here, judged like one over TCP. */
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	return ctx;
 }
 
 static void probe_closed(uv_handle_t *h)
@@ -160,6 +150,7 @@ static void probe_finish(struct lb_hc_probe *p, enum lb_hc_error e)
 
 	if (p->finished)
 		return;
+	memcpy(r.detail, p->detail, sizeof(r.detail));
 	us = (uv_hrtime() - p->start_ns) / 1000;
 	r.latency_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 	probe_teardown(p);
@@ -172,20 +163,35 @@ void lb_hc_probe_cancel(struct lb_hc_probe *p)
 		probe_teardown(p);
 }
 
-/* Say why at debug level, and leave OpenSSL's (per-thread) error queue empty. */
-static void tls_log_failure(struct lb_hc_probe *p, const char *what, int err)
+/*
+ * Keep why TLS failed in p->detail (a rejected certificate: what verification said), say it
+ * at debug level, and leave OpenSSL's (per-thread) error queue empty. Returns the error.
+ */
+static enum lb_hc_error tls_failure(struct lb_hc_probe *p, const char *what, int err)
 {
 	unsigned long code = ERR_peek_last_error();
-	char msg[256];
+	enum lb_hc_error e = LB_HC_ERR_TLS;
+	long verdict = SSL_get_verify_result(p->ssl);
+	char msg[200];
 
-	if (lb_log_enabled(LB_LOG_DEBUG)) {
-		if (code)
-			ERR_error_string_n(code, msg, sizeof(msg));
-		else
-			snprintf(msg, sizeof(msg), "%s", err ? strerror(err) : "connection closed");
-		lb_debug("health check of %s: TLS %s failed: %s", p->peer, what, msg);
+	if (code)
+		ERR_error_string_n(code, msg, sizeof(msg));
+	else
+		snprintf(msg, sizeof(msg), "%s", err ? strerror(err) : "connection closed");
+	if (verdict != X509_V_OK && SSL_get_verify_mode(p->ssl) != SSL_VERIFY_NONE) {
+		e = LB_HC_ERR_TLS_VERIFY;
+		snprintf(p->detail, sizeof(p->detail), "%s",
+			 X509_verify_cert_error_string(verdict));
+	} else {
+		/* OpenSSL's own words, after "error:CODE:LIBRARY:FUNCTION:". */
+		const char *reason = code ? ERR_reason_error_string(code) : NULL;
+
+		snprintf(p->detail, sizeof(p->detail), "%s failed: %s", what,
+			 reason ? reason : msg);
 	}
+	lb_debug("health check of %s: TLS %s failed: %s", p->peer, what, msg);
 	ERR_clear_error();
+	return e;
 }
 
 /* The poll events an SSL_ERROR_WANT_* asks for, 0 for any other SSL_get_error() value. */
@@ -243,8 +249,7 @@ static int probe_io(struct lb_hc_probe *p, bool out, void *buf, size_t len, size
 		*e = error_of_errno(errno);
 		return HC_FINISHED;
 	default:
-		tls_log_failure(p, out ? "write" : "read", 0);
-		*e = LB_HC_ERR_TLS;
+		*e = tls_failure(p, out ? "write" : "read", 0);
 		return HC_FINISHED;
 	}
 }
@@ -265,8 +270,7 @@ static int probe_handshake(struct lb_hc_probe *p, enum lb_hc_error *e)
 	want = tls_want(SSL_get_error(p->ssl, ret));
 	if (want)
 		return want;
-	tls_log_failure(p, "handshake", sys_err);
-	*e = LB_HC_ERR_TLS;
+	*e = tls_failure(p, "handshake", sys_err);
 	return HC_FINISHED;
 }
 
@@ -474,7 +478,7 @@ static void probe_report_soon(struct lb_hc_probe *p, enum lb_hc_error e)
 	uv_timer_start(&p->timer, on_timer, 0, 0);
 }
 
-static int probe_build_request(struct lb_hc_probe *p, const char *path)
+static int probe_build_request(struct lb_hc_probe *p, const char *path, const char *host)
 {
 	size_t path_len = strnlen(path, LB_HC_PATH_MAX);
 	int n;
@@ -488,7 +492,7 @@ static int probe_build_request(struct lb_hc_probe *p, const char *path)
 		     "Connection: close\r\n"
 		     "Accept: */*\r\n"
 		     "\r\n",
-		     path, p->peer);
+		     path, host ? host : p->peer);
 	if (n < 0 || (size_t)n >= sizeof(p->req))
 		return -EINVAL;
 	p->req_len = (size_t)n;
@@ -499,19 +503,34 @@ static int probe_build_request(struct lb_hc_probe *p, const char *path)
 static int probe_prepare(struct lb_hc_probe *p, uint32_t addr, uint16_t port,
 			 const struct lb_hc_cfg *cfg)
 {
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], why[256];
 	SSL_CTX *ctx;
 
 	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
 	snprintf(p->peer, sizeof(p->peer), "%s:%u", ip, port);
 	if (cfg->type == LB_HC_NONE)
 		return 0;
-	if (cfg->type != LB_HC_TCP && probe_build_request(p, cfg->path))
+	if (cfg->type != LB_HC_TCP && probe_build_request(p, cfg->path, cfg->host))
 		return -EINVAL;
 	if (cfg->type == LB_HC_HTTPS) {
-		ctx = tls_ctx();
-		p->ssl = ctx ? SSL_new(ctx) : NULL;
+		ctx = lb_hc_tls_ctx(cfg->tls_verify, cfg->ca_file, why, sizeof(why));
+		if (!ctx) {
+			/* The CA file went away or went bad since the config was applied. */
+			snprintf(p->detail, sizeof(p->detail), "%s", why);
+			p->early = true;
+			p->early_error = LB_HC_ERR_TLS_VERIFY;
+			return 0;
+		}
+		p->ssl = SSL_new(ctx);
 		if (!p->ssl)
+			return -ENOMEM;
+		if (cfg->host && !SSL_set_tlsext_host_name(p->ssl, cfg->host))
+			return -ENOMEM;
+		if (cfg->tls_verify &&
+		    !(cfg->host ? SSL_set1_host(p->ssl, cfg->host)
+				: X509_VERIFY_PARAM_set1_ip(SSL_get0_param(p->ssl),
+							    (const unsigned char *)&addr,
+							    sizeof(addr))))
 			return -ENOMEM;
 	}
 	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -561,8 +580,8 @@ struct lb_hc_probe *lb_hc_probe_start(uv_loop_t *loop, uint32_t addr, uint16_t p
 	/* The loop's clock may be stale (the SSL_CTX was just made): time both from now. */
 	uv_update_time(loop);
 	p->start_ns = uv_hrtime();
-	if (p->type == LB_HC_NONE) {
-		probe_report_soon(p, LB_HC_OK);
+	if (p->type == LB_HC_NONE || p->early) {
+		probe_report_soon(p, p->early ? p->early_error : LB_HC_OK);
 		return p;
 	}
 	if (connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS) {

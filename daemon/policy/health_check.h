@@ -6,9 +6,9 @@
  *   tcp    connect() succeeds;
  *   http   connect, send "GET <path> HTTP/1.1" (Host, Connection: close, User-Agent),
  *          read the status line: success when the status code is in expected-codes;
- *   https  the same over TLS (OpenSSL; no SNI: an IP address may not be one; the certificate is not
- *          verified: backends commonly use self-signed certificates, and a check proves
- *          liveness, not identity);
+ *   https  the same over TLS (OpenSSL), with the check's host as SNI; the certificate is
+ *          verified only with tls-verify (backends commonly use self-signed certificates,
+ *          and a check proves liveness, not identity);
  *   none   succeeds at once.
  * Nothing blocks the loop: connect, TLS handshake, write and read all wait on poll events.
  */
@@ -31,12 +31,17 @@ enum lb_hc_error {
 	LB_HC_ERR_BAD_RESPONSE, /* not an HTTP status line */
 	LB_HC_ERR_TLS,		/* TLS handshake or record error */
 	LB_HC_ERR_INTERNAL,	/* socket/memory failure on the LB itself */
+	LB_HC_ERR_TLS_VERIFY,	/* tls-verify: the certificate was not accepted */
 };
+
+#define LB_HC_DETAIL_MAX 256
 
 struct lb_hc_result {
 	enum lb_hc_error error;
 	uint32_t latency_us; /* from start to success or failure */
 	int http_status;     /* 0 when none was read */
+	/* TLS failures: what OpenSSL said ("hostname mismatch", ...); empty otherwise */
+	char detail[LB_HC_DETAIL_MAX];
 };
 
 struct lb_hc_probe;

@@ -43,6 +43,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -65,9 +66,20 @@ def bulk_pattern(n):
 
 
 class Backend:
-    def __init__(self, name, fail_file):
+    def __init__(self, name, fail_file, vhost=None):
         self.name = name.encode()
         self.fail_file = fail_file
+        self.vhost = vhost.lower().encode() if vhost else None
+
+    def wrong_host(self, request):
+        """A virtual host's server: is the request's Host header not ours?"""
+        if not self.vhost:
+            return False
+        for line in request.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"host":
+                return value.strip().lower() != self.vhost
+        return True
 
     def failing_status(self):
         """The status line while the fail file exists: its content (e.g. "500") or 503."""
@@ -86,7 +98,9 @@ class Backend:
         line = request.split(b"\n", 1)[0].strip()
         parts = line.split()
         method = parts[0] if parts else b""
-        if method in (b"GET", b"HEAD"):
+        if self.wrong_host(request):
+            status = b"421 Misdirected Request"
+        elif method in (b"GET", b"HEAD"):
             status = self.failing_status() or b"200 OK"
         else:
             status = b"405 Method Not Allowed"
@@ -196,14 +210,29 @@ class UdpBackend(asyncio.DatagramProtocol):
         pass  # ICMP errors for earlier replies: nothing to do
 
 
+def tls_context(args):
+    """serve --tls-cert: a server context; with --vhost, a handshake without that server
+    name (none, or another) is refused with an unrecognized_name alert."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.tls_cert, args.tls_key)
+    if args.vhost:
+        def sni(_sock, name, _ctx):
+            if (name or "").lower() != args.vhost.lower():
+                return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+            return None
+        ctx.sni_callback = sni
+    return ctx
+
+
 async def serve(args):
-    backend = Backend(args.name, args.fail_file)
+    backend = Backend(args.name, args.fail_file, args.vhost)
     loop = asyncio.get_running_loop()
     tcp = args.tcp or not args.udp
     udp = args.udp or not args.tcp
     if tcp:
         await asyncio.start_server(backend.handle_tcp, args.bind, args.port, backlog=4096,
-                                   reuse_address=True)
+                                   reuse_address=True,
+                                   ssl=tls_context(args) if args.tls_cert else None)
     if udp:
         await loop.create_datagram_endpoint(lambda: UdpBackend(backend),
                                             local_addr=(args.bind, args.port))
@@ -496,6 +525,10 @@ def main():
     s.add_argument("--udp", action="store_true")
     s.add_argument("--ready-file", help="written (atomically) once listening")
     s.add_argument("--fail-file", help="while this file exists, HTTP answers with the status it holds (default 503)")
+    s.add_argument("--tls-cert", help="TCP over TLS with this certificate (PEM)")
+    s.add_argument("--tls-key", help="the key of --tls-cert")
+    s.add_argument("--vhost", help="a virtual host: HTTP without this Host gets 421; with "
+                   "--tls-cert, a handshake without this server name is refused")
 
     t = sub.add_parser("tally", help="N new connections, JSON count per backend")
     t.add_argument("--host", required=True)

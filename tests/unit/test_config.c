@@ -357,6 +357,46 @@ START_TEST(test_hc_override_all)
 }
 END_TEST
 
+/* A virtual host's check: its name as SNI and Host; verification inherited or overridden. */
+START_TEST(test_hc_host_and_tls)
+{
+	struct lb_config *cfg = parse_ok(
+		"{'proxies':[{'name':'web'," LISTEN ",'default-target':["
+		"{'ip':'10.0.0.1','port':8443,'weight':34,'health-check':{'host':'API.example.com'}},"
+		"{'ip':'10.0.0.2','port':8443,'weight':33,'health-check':{'tls-verify':false}},"
+		"{'ip':'10.0.0.3','port':8080,'weight':33,"
+		"'health-check':{'type':'http','host':'b.example'}}]}],"
+		"'settings':{'health-check-defaults':{'type':'https','tls-verify':true,"
+		"'ca-file':'/etc/lbd/ca.pem'}}}");
+	const struct lb_group_cfg *g = &cfg->proxies[0].default_group;
+	struct lb_config *again;
+	json_t *j;
+	char *text;
+
+	ck_assert_str_eq(g->t[0].hc.host, "API.example.com");
+	ck_assert(g->t[0].hc.tls_verify);
+	ck_assert_str_eq(g->t[0].hc.ca_file, "/etc/lbd/ca.pem");
+	/* Interned: one copy for every check naming the file. */
+	ck_assert_ptr_eq(g->t[0].hc.ca_file, cfg->settings.health_check_defaults.ca_file);
+	ck_assert(!g->t[1].hc.tls_verify);
+	ck_assert_ptr_null(g->t[1].hc.host);
+	ck_assert_str_eq(g->t[2].hc.host, "b.example");
+	ck_assert_int_eq(g->t[2].hc.type, LB_HC_HTTP);
+
+	/* What get-config shows parses back to the same checks. */
+	j = lb_config_to_json(cfg);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	ck_assert_int_eq(lb_config_parse_string(text, &again, err, sizeof(err)), 0);
+	ck_assert_ptr_eq(again->proxies[0].default_group.t[0].hc.host, g->t[0].hc.host);
+	ck_assert(again->proxies[0].default_group.t[0].hc.tls_verify);
+	ck_assert(!again->proxies[0].default_group.t[1].hc.tls_verify);
+	free(text);
+	lb_config_free(again);
+	lb_config_free(cfg);
+}
+END_TEST
+
 /* The seed README's SNI example, with the extensions: wildcards, PROXY protocol, settings. */
 static const char sni_config[] =
 	"{'proxies': [{'name': 'https-gateway',"
@@ -1016,11 +1056,27 @@ static const struct {
 	{WITH_HC("'tcp'"), HCP ": must be an object, not a string"},
 	{WITH_HC("{'intervall-ms':1000}"),
 	 HCP ": unknown key \"intervall-ms\" (expected one of: type, path, interval-ms, "
-	     "timeout-ms, healthy-threshold, unhealthy-threshold, expected-codes)"},
+	     "timeout-ms, healthy-threshold, unhealthy-threshold, expected-codes, host, "
+	     "tls-verify, ca-file)"},
 	{WITH_HC("{'type':'icmp'}"),
 	 HCP ".type: \"icmp\" is not a health-check type (expected \"tcp\", \"http\", \"https\" or "
 	     "\"none\")"},
 	{WITH_HC("{'type':'HTTP'}"), SUB(HCP ".type: \"HTTP\" is not a health-check type")},
+	{WITH_HC("{'type':'https','host':'10.0.0.1'}"),
+	 HCP ".host: \"10.0.0.1\" is an address, not a server name; leave \"host\" out to send "
+	     "no server name and \"Host: IP:PORT\""},
+	{WITH_HC("{'type':'https','host':'*.example.com'}"),
+	 HCP ".host: \"*.example.com\" is a wildcard; a check names one server"},
+	{WITH_HC("{'type':'https','host':'a b'}"), SUB(HCP ".host: \"a b\" contains")},
+	{WITH_HC("{'type':'https','host':''}"), HCP ".host: must not be empty"},
+	{WITH_HC("{'type':'http','tls-verify':true}"),
+	 HCP ": tls-verify and ca-file apply to https checks only (type is \"http\")"},
+	{WITH_HC("{'type':'https','ca-file':'/etc/ca.pem'}"),
+	 HCP ".ca-file: is read only to verify certificates: add \"tls-verify\": true"},
+	{WITH_HC("{'type':'https','tls-verify':true,'ca-file':'ca.pem'}"),
+	 HCP ".ca-file: must be an absolute path, not \"ca.pem\""},
+	{WITH_HC("{'type':'https','tls-verify':'yes'}"),
+	 HCP ".tls-verify: must be a boolean (true or false), not a string"},
 	{WITH_HC("{'type':1}"), HCP ".type: must be a string, not an integer"},
 	{WITH_HC("{'interval-ms':999}"),
 	 HCP ".interval-ms: must be between 1000 and 300000 (got 999)"},
@@ -1814,6 +1870,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_access_log);
 	tcase_add_test(tc, test_hc_resolution);
 	tcase_add_test(tc, test_hc_override_all);
+	tcase_add_test(tc, test_hc_host_and_tls);
 	tcase_add_loop_test(tc, test_accepts, 0, N(accepted));
 	tcase_add_test(tc, test_sources);
 	tcase_add_test(tc, test_sni_config);

@@ -826,7 +826,7 @@ START_TEST(test_to_json_keys)
 	ck_assert_int_eq(json_integer_value(json_object_get(s, "sni-max-pending")), 100);
 	ck_assert_str_eq(json_string_value(json_object_get(s, "sni-splice")), "sockmap");
 	hc = json_object_get(s, "health-check-defaults");
-	ck_assert_str_eq(keys(hc), HC_KEYS);
+	ck_assert_str_eq(keys(hc), HC_KEYS ",tls-verify"); /* the defaults of https targets */
 	ck_assert_str_eq(json_string_value(json_object_get(hc, "type")), "http");
 	ck_assert_str_eq(json_string_value(json_object_get(hc, "path")), "/ready");
 	ck_assert_int_eq(json_array_size(json_object_get(hc, "expected-codes")), 2);

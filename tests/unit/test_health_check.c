@@ -20,9 +20,12 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "health_check.h"
+#include "lb_intern.h"
 
 #define LOOPBACK   htonl(INADDR_LOOPBACK)
 #define TIMEOUT_MS 5000 /* for checks that must end well before it */
@@ -123,6 +126,7 @@ struct server {
 	pthread_t thread;
 	/* Written by the server thread, read once server_stop() joined it. */
 	char request[1024];
+	char sni[256]; /* the server name the first client sent, "" for none */
 	int served;
 	bool client_closed;
 };
@@ -172,6 +176,9 @@ static void serve_one(struct server *s, int fd)
 		SSL_set_fd(ssl, fd);
 		if (SSL_accept(ssl) != 1)
 			goto out;
+		if (!s->served && SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name))
+			snprintf(s->sni, sizeof(s->sni), "%s",
+				 SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
 	}
 	while (!s->skip_request && !memmem(buf, len, "\r\n\r\n", 4) && len < sizeof(buf) - 1) {
 		n = conn_read(ssl, fd, buf + len, sizeof(buf) - 1 - len);
@@ -230,8 +237,20 @@ static void server_stop(struct server *s)
 	close(s->lfd);
 }
 
-/* A server context with a fresh self-signed P-256 certificate for "127.0.0.1". */
+/*
+ * A server context with a fresh self-signed P-256 certificate whose subject is @cn and
+ * whose subjectAltName is @san (NULL: none), written to @pem_out unless NULL.
+ */
+static SSL_CTX *tls_server_ctx_for(const char *cn, const char *san, int max_version,
+				   const char *pem_out);
+
 static SSL_CTX *tls_server_ctx(int max_version)
+{
+	return tls_server_ctx_for("127.0.0.1", NULL, max_version, NULL);
+}
+
+static SSL_CTX *tls_server_ctx_for(const char *cn, const char *san, int max_version,
+				   const char *pem_out)
 {
 	EVP_PKEY *key = EVP_EC_gen("P-256");
 	X509 *x = X509_new();
@@ -246,10 +265,23 @@ static SSL_CTX *tls_server_ctx(int max_version)
 	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
 	ck_assert_int_eq(X509_set_pubkey(x, key), 1);
 	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1,
-				   -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
 	ck_assert_int_eq(X509_set_issuer_name(x, name), 1);
+	if (san) {
+		X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
+
+		ck_assert_ptr_nonnull(ext);
+		ck_assert_int_eq(X509_add_ext(x, ext, -1), 1);
+		X509_EXTENSION_free(ext);
+	}
 	ck_assert_int_gt(X509_sign(x, key, EVP_sha256()), 0);
+	if (pem_out) {
+		FILE *f = fopen(pem_out, "w");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(PEM_write_X509(f, x), 1);
+		fclose(f);
+	}
 	ck_assert_int_eq(SSL_CTX_use_certificate(ctx, x), 1);
 	ck_assert_int_eq(SSL_CTX_use_PrivateKey(ctx, key), 1);
 	if (max_version)
@@ -269,6 +301,7 @@ START_TEST(test_error_names)
 	ck_assert_str_eq(lb_hc_error_name(LB_HC_ERR_BAD_STATUS), "bad-status");
 	ck_assert_str_eq(lb_hc_error_name(LB_HC_ERR_BAD_RESPONSE), "bad-response");
 	ck_assert_str_eq(lb_hc_error_name(LB_HC_ERR_TLS), "tls-error");
+	ck_assert_str_eq(lb_hc_error_name(LB_HC_ERR_TLS_VERIFY), "tls-verify-failed");
 	ck_assert_str_eq(lb_hc_error_name(LB_HC_ERR_INTERNAL), "internal-error");
 	ck_assert_str_eq(lb_hc_error_name((enum lb_hc_error)99), "unknown");
 }
@@ -490,6 +523,87 @@ START_TEST(test_https_tls12)
 }
 END_TEST
 
+/* A check with a host sends it as SNI and in the Host header (a virtual host's check). */
+START_TEST(test_https_host_is_sni_and_host_header)
+{
+	const char *const reply[] = {"HTTP/1.1 200 OK\r\n\r\n", NULL};
+	struct server s = {.chunks = reply, .tls = tls_server_ctx(0)};
+	struct lb_hc_cfg c = hc_cfg(LB_HC_HTTPS, TIMEOUT_MS);
+	struct lb_hc_result r;
+
+	c.host = lb_intern("api.example.com");
+	server_start(&s);
+	r = probe_once(&c, LOOPBACK, s.port);
+	server_stop(&s);
+	SSL_CTX_free(s.tls);
+	ck_assert_str_eq(lb_hc_error_name(r.error), "ok");
+	ck_assert_str_eq(s.sni, "api.example.com");
+	ck_assert_ptr_nonnull(strstr(s.request, "\r\nHost: api.example.com\r\n"));
+}
+END_TEST
+
+/* Without a host: no SNI at all (an address may not be one). */
+START_TEST(test_https_without_host_sends_no_sni)
+{
+	const char *const reply[] = {"HTTP/1.1 200 OK\r\n\r\n", NULL};
+	struct server s = {.chunks = reply, .tls = tls_server_ctx(0)};
+	struct lb_hc_cfg c = hc_cfg(LB_HC_HTTPS, TIMEOUT_MS);
+	struct lb_hc_result r;
+
+	server_start(&s);
+	r = probe_once(&c, LOOPBACK, s.port);
+	server_stop(&s);
+	SSL_CTX_free(s.tls);
+	ck_assert_str_eq(lb_hc_error_name(r.error), "ok");
+	ck_assert_str_eq(s.sni, "");
+}
+END_TEST
+
+/* tls-verify: the chain against ca-file, and the host's name (or the IP) in the certificate. */
+static const struct verify_case {
+	const char *host;   /* NULL: none */
+	const char *ca;	    /* "cert": the server's own certificate; NULL: the system's store */
+	const char *error;  /* expected result */
+	const char *detail; /* a part of the detail, or NULL */
+} verify_cases[] = {
+	{"api.example.com", "cert", "ok", NULL},
+	{"API.Example.com", "cert", "ok", NULL},
+	{"other.example.com", "cert", "tls-verify-failed", "hostname mismatch"},
+	{NULL, "cert", "ok", NULL}, /* the certificate names 127.0.0.1 as an IP address */
+	{"api.example.com", NULL, "tls-verify-failed", "self-signed certificate"},
+	{"api.example.com", "missing", "tls-verify-failed", "No such file or directory"},
+};
+
+START_TEST(test_https_verify)
+{
+	const struct verify_case *vc = &verify_cases[_i];
+	const char *const reply[] = {"HTTP/1.1 200 OK\r\n\r\n", NULL};
+	char dir[] = "/tmp/lbd-hc-XXXXXX", pem[64], missing[64];
+	struct lb_hc_cfg c = hc_cfg(LB_HC_HTTPS, TIMEOUT_MS);
+	struct server s = {.chunks = reply};
+	struct lb_hc_result r;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(pem, sizeof(pem), "%s/ca.pem", dir);
+	snprintf(missing, sizeof(missing), "%s/none.pem", dir);
+	s.tls = tls_server_ctx_for("api.example.com", "DNS:api.example.com,IP:127.0.0.1", 0, pem);
+	c.host = lb_intern(vc->host);
+	c.tls_verify = true;
+	c.ca_file = !vc->ca ? NULL : lb_intern(strcmp(vc->ca, "cert") ? missing : pem);
+	server_start(&s);
+	r = probe_once(&c, LOOPBACK, s.port);
+	server_stop(&s);
+	SSL_CTX_free(s.tls);
+	unlink(pem);
+	rmdir(dir);
+	ck_assert_msg(!strcmp(lb_hc_error_name(r.error), vc->error),
+		      "case %d: %s (%s), expected %s", _i, lb_hc_error_name(r.error), r.detail,
+		      vc->error);
+	if (vc->detail)
+		ck_assert_msg(strstr(r.detail, vc->detail), "case %d: detail \"%s\"", _i, r.detail);
+}
+END_TEST
+
 /* 4 KiB without an end of line is not a status line, however it started. */
 START_TEST(test_http_status_line_too_long)
 {
@@ -691,6 +805,10 @@ static Suite *health_check_suite(void)
 	tcase_add_test(tc, test_http_request_and_early_close);
 	tcase_add_test(tc, test_https_request_and_early_close);
 	tcase_add_test(tc, test_https_tls12);
+	tcase_add_test(tc, test_https_host_is_sni_and_host_header);
+	tcase_add_test(tc, test_https_without_host_sends_no_sni);
+	tcase_add_loop_test(tc, test_https_verify, 0,
+			    (int)(sizeof(verify_cases) / sizeof(verify_cases[0])));
 	tcase_add_test(tc, test_http_status_line_too_long);
 	tcase_add_test(tc, test_https_against_plain_server);
 	tcase_add_test(tc, test_none_is_ok_later);
