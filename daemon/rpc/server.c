@@ -417,6 +417,32 @@ static int mkdir_parent(const char *path)
 	return 0;
 }
 
+/*
+ * Bind @path ourselves rather than with uv_pipe_bind(), which would unlink it when the
+ * handle closes: after a hand-over the next lbd listens on this very socket file.
+ */
+static int bind_path(uv_pipe_t *listener, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, r;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return uv_translate_sys_error(errno);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		r = uv_translate_sys_error(errno);
+		close(fd);
+		return r;
+	}
+	r = uv_pipe_open(listener, fd);
+	if (r) {
+		unlink(path);
+		close(fd);
+	}
+	return r;
+}
+
 struct lb_rpc_server *lb_rpc_server_start(uv_loop_t *loop, const struct lb_rpc_server_opts *o,
 					  char *err, size_t errlen)
 {
@@ -439,6 +465,10 @@ struct lb_rpc_server *lb_rpc_server_start(uv_loop_t *loop, const struct lb_rpc_s
 				uv_strerror(r));
 			goto err_close;
 		}
+		if (o->owns_inherited && o->path && strlen(o->path) < sizeof(s->path)) {
+			snprintf(s->path, sizeof(s->path), "%s", o->path);
+			s->own_path = true;
+		}
 	} else {
 		if (strlen(o->path) >= sizeof(s->path)) {
 			set_err(err, errlen, "socket path too long: %s", o->path);
@@ -450,7 +480,7 @@ struct lb_rpc_server *lb_rpc_server_start(uv_loop_t *loop, const struct lb_rpc_s
 				set_err(err, errlen, "cannot create the folder of %s", o->path);
 			goto err_close;
 		}
-		r = uv_pipe_bind(&s->listener, o->path);
+		r = bind_path(&s->listener, o->path);
 		if (r) {
 			set_err(err, errlen, "cannot bind %s: %s", o->path, uv_strerror(r));
 			goto err_close;
@@ -492,4 +522,19 @@ void lb_rpc_server_stop(struct lb_rpc_server *s)
 	if (s->own_path)
 		unlink(s->path);
 	uv_close((uv_handle_t *)&s->listener, (uv_close_cb)free);
+}
+
+int lb_rpc_server_fd(const struct lb_rpc_server *s)
+{
+	uv_os_fd_t fd = -1;
+
+	if (!s || uv_fileno((const uv_handle_t *)&s->listener, &fd))
+		return -1;
+	return fd;
+}
+
+void lb_rpc_server_keep_path(struct lb_rpc_server *s)
+{
+	if (s)
+		s->own_path = false;
 }

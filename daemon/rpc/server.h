@@ -38,9 +38,10 @@ typedef void (*lb_rpc_dispatch_fn)(void *ctx, struct lb_rpc_client *c, json_t *i
 				   const struct lb_method *m, json_t *params);
 
 struct lb_rpc_server_opts {
-	const char *path; /* socket path to create (ignored with inherited_fd >= 0) */
-	int inherited_fd; /* a listening socket from systemd, or -1 */
-	gid_t group;	  /* group owning the socket; its members may mutate */
+	const char *path;    /* socket path to create (ignored with inherited_fd >= 0) */
+	int inherited_fd;    /* a listening socket from systemd or a previous lbd, or -1 */
+	bool owns_inherited; /* that socket is bound to @path: remove it on stop (hand-over) */
+	gid_t group;	     /* group owning the socket; its members may mutate */
 	lb_rpc_dispatch_fn dispatch;
 	void *ctx;
 };
@@ -60,6 +61,12 @@ int lb_rpc_server_check(const char *path, char *err, size_t errlen);
 
 /* Close every client and the socket (unlinking a path we created); NULL is a no-op. */
 void lb_rpc_server_stop(struct lb_rpc_server *s);
+
+/* The listening socket's descriptor (the server's: a hand-over passes a copy), or -1. */
+int lb_rpc_server_fd(const struct lb_rpc_server *s);
+
+/* Leave the socket file in place on stop: another lbd listens on it now. */
+void lb_rpc_server_keep_path(struct lb_rpc_server *s);
 
 /* Number of connected clients. */
 size_t lb_rpc_server_clients(const struct lb_rpc_server *s);
