@@ -18,6 +18,7 @@ enum {
 	OPT_TEARDOWN,
 	OPT_TEARDOWN_ON_EXIT,
 	OPT_FORCE,
+	OPT_TAKEOVER,
 	OPT_SOCKET,
 	OPT_SOCKET_GROUP,
 	OPT_VERSION,
@@ -40,6 +41,7 @@ static const struct option long_opts[] = {
 	{"teardown", no_argument, NULL, OPT_TEARDOWN},
 	{"teardown-on-exit", no_argument, NULL, OPT_TEARDOWN_ON_EXIT},
 	{"force", no_argument, NULL, OPT_FORCE},
+	{"takeover", no_argument, NULL, OPT_TAKEOVER},
 	{"socket", required_argument, NULL, OPT_SOCKET},
 	{"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -83,6 +85,11 @@ void lbd_args_usage(FILE *out)
 		"                          from under that lbd, which then exits)\n"
 		"      --teardown-on-exit  remove the datapath when stopping (default: keep it\n"
 		"                          forwarding, for a lossless restart)\n"
+		"      --takeover          take over from the lbd running this instance: its\n"
+		"                          listening sockets, SNI connections and datapath pass\n"
+		"                          to this one, then it exits (an upgrade without a\n"
+		"                          refused or reset connection); starts afresh when\n"
+		"                          none runs\n"
 		"      --version           print the version and exit\n"
 		"  -h, --help              show this help\n"
 		"\n"
@@ -238,6 +245,9 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 		case OPT_TEARDOWN_ON_EXIT:
 			a->teardown_on_exit = true;
 			break;
+		case OPT_TAKEOVER:
+			a->takeover = true;
+			break;
 		case OPT_FORCE:
 			a->force = true;
 			break;
@@ -266,6 +276,9 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 		return usage_err(err, errlen, "unexpected argument \"%s\"", argv[optind]);
 	if (a->force && !a->teardown)
 		return usage_err(err, errlen, "--force goes with --teardown only");
+	if (a->takeover && (a->teardown || a->check_only))
+		return usage_err(err, errlen, "--takeover starts an lbd: not with %s",
+				 a->teardown ? "--teardown" : "--check");
 	if (a->teardown)
 		return 0;
 	if (a->config_path && (n_ifaces || n_targets || port_set || proto_set))

@@ -25,6 +25,7 @@ struct lbd_args {
 	bool teardown;	       /* --teardown: remove a pinned datapath and exit */
 	bool teardown_on_exit; /* --teardown-on-exit: remove everything when stopping */
 	bool force;	       /* --force: --teardown even while an lbd holds the instance */
+	bool takeover;	       /* --takeover: take the running lbd's sockets and datapath over */
 	bool stats_flag;       /* -s given: wins over the file, also on reload */
 	bool xdp_mode_flag;    /* --xdp-mode given: wins over the file, also on reload */
 	bool ingress_flag;     /* --ingress given: the same */

@@ -68,7 +68,8 @@ struct lbd {
 	uv_timer_t stats_timer;
 	uv_timer_t clock_timer; /* advances the datapath's clock (lb_dataplane_tick) */
 	uint64_t started_ms;
-	bool lost; /* the datapath was removed under this lbd: stop, and exit non-zero */
+	bool lost;	  /* the datapath was removed under this lbd: stop, and exit non-zero */
+	bool handed_over; /* a next lbd took everything over (lbd --takeover): leave it all */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 

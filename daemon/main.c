@@ -18,6 +18,7 @@
 #include "adopt.h"
 #include "conn_fanout.h"
 #include "counters.h"
+#include "handover.h"
 #include "hc_tls.h"
 #include "lb_fault.h"
 #include "lb_log.h"
@@ -32,6 +33,12 @@
 static struct lbd_rpc rpc;
 /* The control socket systemd passed (socket activation), -1 when none. */
 static int inherited_fd = -1;
+/* inherited_fd came from the previous lbd (--takeover), bound to our socket path. */
+static bool control_taken_over;
+/* Where a next lbd asks to take over (lbd --takeover). */
+static struct lbd_handover *handover;
+/* What this lbd took over from the previous one (--takeover), until it is in place. */
+static struct lbd_takeover taken = {.control_fd = -1};
 
 static void on_addresses_changed(void *arg)
 {
@@ -113,6 +120,8 @@ static void free_engines(struct lbd *l)
 
 static void stop_loop(struct lbd *l)
 {
+	lbd_handover_close(handover);
+	handover = NULL;
 	uv_close((uv_handle_t *)&l->sigint, NULL);
 	uv_close((uv_handle_t *)&l->sigterm, NULL);
 	uv_close((uv_handle_t *)&l->sighup, NULL);
@@ -138,6 +147,28 @@ static void on_signal(uv_signal_t *s, int signum)
 		return;
 	}
 	lb_info("received %s, stopping", strsignal(signum));
+	lb_sd_notify("STOPPING=1");
+	stop_loop(l);
+}
+
+static int control_fd(void *ctx)
+{
+	(void)ctx;
+	return lb_rpc_server_fd(rpc.server);
+}
+
+/* The next lbd took everything: let go of it without a word to any peer, and stop. */
+static void handed_over(void *ctx, bool same_socket)
+{
+	struct lbd *l = ctx;
+
+	l->handed_over = true;
+	if (same_socket)
+		lb_rpc_server_keep_path(rpc.server);
+	lb_splicer_forget(l->splicer);
+	l->splicer = NULL;
+	lb_sni_forget(l->sni);
+	l->sni = NULL;
 	lb_sd_notify("STOPPING=1");
 	stop_loop(l);
 }
@@ -185,6 +216,7 @@ static int start_services(struct lbd *l)
 	if (ret)
 		return ret;
 	ro.inherited_fd = inherited_fd;
+	ro.owns_inherited = control_taken_over;
 	ret = lbd_rpc_start(&rpc, l, &ro, err, sizeof(err));
 	if (ret) {
 		lb_err("%s", err);
@@ -195,12 +227,98 @@ static int start_services(struct lbd *l)
 		lb_err("%s", err);
 		return ret;
 	}
+	{
+		const struct lbd_handover_hooks hooks = {l, control_fd, handed_over};
+
+		handover = lbd_handover_listen(l, &hooks, err, sizeof(err));
+		if (!handover)
+			lb_warn("%s; lbd --takeover cannot take over from this lbd", err);
+	}
 	l->ifwatch = lb_ifwatch_start(l->loop, on_addresses_changed, l);
 	if (!l->ifwatch)
 		lb_warn("cannot watch interface addresses (%s); listeners follow the addresses "
 			"present at start only",
 			strerror(errno));
 	return 0;
+}
+
+/*
+ * lbd --takeover: everything the running lbd hands over, before this one touches the
+ * instance; the lock is then waited for while it stops. 0 (also when none runs), or
+ * -errno: the running lbd keeps running.
+ */
+static int take_over(struct lbd *l, struct lb_dp_opts *dpo)
+{
+	char err[LB_ERR_MAX] = "";
+	int ret;
+
+	ret = lbd_takeover_receive(&l->args, l->socket_path, &taken, err, sizeof(err));
+	if (ret < 0) {
+		lb_err("cannot take over: %s", err);
+		return ret;
+	}
+	if (ret > 0) {
+		lb_info("--takeover: no lbd runs this instance; starting afresh");
+		return 0;
+	}
+	lb_info("taking over from lbd pid %d: %zu SNI acceptor%s, %zu connection%s",
+		(int)taken.from, taken.n_acceptors, taken.n_acceptors == 1 ? "" : "s",
+		taken.n_conns, taken.n_conns == 1 ? "" : "s");
+	if (taken.control_fd >= 0) {
+		if (inherited_fd >= 0)
+			close(inherited_fd);
+		inherited_fd = taken.control_fd;
+		taken.control_fd = -1;
+		control_taken_over = true;
+	}
+	dpo->lock_wait_ms = 10000;
+	return 0;
+}
+
+/* The splicer: the previous lbd's sockmap when it handed one over, else a new one. */
+static struct lb_splicer *splicer_new(struct lbd *l, enum lb_splice_mode mode, char *err,
+				      size_t errlen)
+{
+	const char *offload = json_string_value(json_object_get(taken.splicer.meta, "offload"));
+	struct lb_splicer *s;
+
+	if (!offload || strcmp(offload, "sockmap"))
+		return lb_splicer_new(l->loop, mode, err, errlen);
+	s = lb_splicer_adopt(l->loop, &taken.splicer, err, errlen);
+	if (s && mode == LB_SPLICE_COPY)
+		lb_warn("settings.sni-splice \"copy\" takes effect at the next start without "
+			"--takeover: the sockmap taken over splices every connection until then");
+	return s;
+}
+
+static int adopt_acceptors(struct lbd *l)
+{
+	char err[LB_ERR_MAX];
+	size_t i;
+	int ret;
+
+	for (i = 0; i < taken.n_acceptors; i++) {
+		ret = lb_sni_adopt_acceptor(l->sni, &taken.acceptors[i], err, sizeof(err));
+		if (ret) {
+			lb_err("cannot take over an SNI acceptor: %s", err);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* The spliced and pending connections taken over, once acceptors and model are in place. */
+static void import_connections(struct lbd *l)
+{
+	size_t i, failed = 0;
+
+	for (i = 0; i < taken.n_conns; i++)
+		if (lb_sni_import(l->sni, &taken.conns[i]))
+			failed++;
+	if (failed)
+		lb_warn("%zu of the %zu SNI connections taken over could not continue: reset",
+			failed, taken.n_conns);
+	lbd_takeover_release(&taken);
 }
 
 static void warn_forwarding(void)
@@ -244,6 +362,13 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		lb_config_free(cfg);
 		return -EINVAL;
 	}
+	if (l->args.takeover) {
+		ret = take_over(l, &dpo);
+		if (ret < 0) {
+			lb_config_free(cfg);
+			return ret;
+		}
+	}
 	if (inherited_fd < 0 && (ret = lb_rpc_server_check(l->socket_path, err, sizeof(err)))) {
 		lb_err("%s", err);
 		lb_config_free(cfg);
@@ -265,7 +390,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		ret = -ENOMEM;
 		goto out;
 	}
-	l->splicer = lb_splicer_new(l->loop, cfg->settings.sni_splice, err, sizeof(err));
+	l->splicer = splicer_new(l, cfg->settings.sni_splice, err, sizeof(err));
 	if (!l->splicer) {
 		lb_err("settings.sni-splice: %s", err);
 		lb_config_free(cfg);
@@ -277,6 +402,11 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		lb_err("out of memory");
 		lb_config_free(cfg);
 		ret = -ENOMEM;
+		goto out;
+	}
+	ret = adopt_acceptors(l);
+	if (ret) {
+		lb_config_free(cfg);
 		goto out;
 	}
 	if (l->dp->reused && (ret = lb_ids_adopt(&l->adopted, l->dp)))
@@ -301,6 +431,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		uv_run(l->loop, UV_RUN_DEFAULT);
 		goto out;
 	}
+	import_connections(l);
 	warn_forwarding();
 	lb_fault_arm();
 	lb_info("ready: %zu prox%s on %zu interface%s, control socket %s", l->cfg->n_proxies,
@@ -322,6 +453,8 @@ out:
 	 */
 	if (l->lost)
 		; /* nothing left to remove or to leave running */
+	else if (l->handed_over)
+		lb_info("datapath at %s left to the next lbd", l->dp->pin_dir);
 	else if (l->args.teardown_on_exit || (!l->cfg && !l->dp->reused))
 		lb_dataplane_teardown(l->dp);
 	else
@@ -337,6 +470,7 @@ out:
 	l->cfg = NULL;
 	json_decref(l->last_weights);
 	l->last_weights = NULL;
+	lbd_takeover_release(&taken);
 	return ret;
 }
 

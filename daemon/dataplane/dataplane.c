@@ -197,7 +197,7 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 		goto err_free;
 	}
 	/* Before any pinned object is read: another lbd may own them. */
-	ret = lb_owner_lock(dp->pin_dir, "cannot start",
+	ret = lb_owner_lock(dp->pin_dir, o->lock_wait_ms, "cannot start",
 			    "stop it first, or give this lbd its own --instance and --socket", err,
 			    errlen);
 	if (ret < 0)
@@ -800,7 +800,7 @@ int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, bool for
 			       strerror(errno));
 	if (!force) {
 		lock = lb_owner_lock(
-			dir, "refusing to remove it",
+			dir, 0, "refusing to remove it",
 			"stop that lbd first (its datapath stays running after a stop), "
 			"or add --force to remove it from under it",
 			err, errlen);

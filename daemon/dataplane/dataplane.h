@@ -66,6 +66,7 @@ struct lb_dp_opts {
 	const char *instance; /* pins go to <bpffs>/lbd/<instance> */
 	const char *socket;   /* this lbd's control socket, for whoever finds the lock taken */
 	uint32_t max_connections;
+	int lock_wait_ms; /* wait this long for the instance's holder to let go (a hand-over) */
 };
 
 /*

@@ -58,15 +58,20 @@ static void read_owner(const char *pin_dir, struct lb_owner_rec *rec)
 	close(fd);
 }
 
-int lb_owner_lock(const char *pin_dir, const char *what, const char *hint, char *err, size_t errlen)
+int lb_owner_lock(const char *pin_dir, int wait_ms, const char *what, const char *hint, char *err,
+		  size_t errlen)
 {
 	struct lb_owner_rec rec;
 	struct stat st;
-	int fd, pid;
+	int fd, pid, waited = 0;
 
 	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return lb_errf(err, errlen, -errno, "cannot open %s: %s", pin_dir, strerror(errno));
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK && waited < wait_ms) {
+		usleep(10 * 1000);
+		waited += 10;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return fd;
 	if (errno != EWOULDBLOCK) {

@@ -15,11 +15,12 @@
 #include <stddef.h>
 
 /*
- * Lock the instance folder @pin_dir. Returns the open folder (keep it open: closing it
- * releases the lock), or -EBUSY with a sentence in @err naming the holder, what this lbd
- * could not do (@what) and what to do about it (@hint), or another -errno.
+ * Lock the instance folder @pin_dir, waiting up to @wait_ms for its holder to let go (a
+ * hand-over). Returns the open folder (keep it open: closing it releases the lock), or
+ * -EBUSY with a sentence in @err naming the holder, what this lbd could not do (@what)
+ * and what to do about it (@hint), or another -errno.
  */
-int lb_owner_lock(const char *pin_dir, const char *what, const char *hint, char *err,
+int lb_owner_lock(const char *pin_dir, int wait_ms, const char *what, const char *hint, char *err,
 		  size_t errlen);
 
 /* Write who holds the instance (this process, @socket) into the pinned map @owner_fd. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "sni.h"
+#include "sni_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,83 +17,7 @@
 #include "lb_tls.h"
 #include "proxy_proto.h"
 
-#define ACCEPT_BURST	   64	/* accepts per loop iteration: keeps the loop fair */
-#define CONNECT_TIMEOUT_MS 5000 /* to the chosen target */
-
-/* Open connections per (proxy, target): drains and status read them. */
-struct active {
-	char proxy[LB_PROXY_NAME_MAX];
-	uint32_t addr;
-	uint16_t port;
-	uint32_t n;			 /* open now */
-	struct lb_sni_target_counters c; /* since lbd started */
-};
-
-struct counters {
-	uint64_t accepted, rejected_overload, hello_timeout, no_target, connect_failed;
-	uint64_t routed_sni, routed_default;
-};
-
-struct acceptor {
-	struct lb_sni *s;
-	char proxy[LB_PROXY_NAME_MAX];
-	uint16_t listen_port; /* the proxy's own port: what the client connected to */
-	uint32_t hello_timeout_ms, max_pending;
-	int fd;
-	uint16_t port;
-	uv_poll_t poll;
-	size_t pending;
-	struct counters c;
-	bool seen;
-	bool fresh; /* opened by a change that has not committed yet */
-};
-
-enum conn_state { CONN_HELLO, CONN_CONNECTING, CONN_HANDOFF };
-
-struct conn {
-	struct lb_sni *s;
-	struct acceptor *a; /* NULL once its acceptor was removed */
-	char proxy[LB_PROXY_NAME_MAX];
-	enum conn_state state;
-	int cfd, bfd;
-	uv_poll_t cpoll, bpoll;
-	uv_timer_t timer;
-	int open_handles;
-	bool failed;
-	uint32_t caddr, laddr;
-	uint16_t cport, lport;
-	struct lb_sni_choice tgt;
-	size_t len;
-	uint8_t buf[LB_HELLO_MAX];
-};
-
-struct spliced {
-	struct lb_sni *s;
-	char proxy[LB_PROXY_NAME_MAX];
-	uint32_t addr;
-	uint16_t port;
-};
-
-struct lb_sni {
-	uv_loop_t *loop;
-	struct lb_splicer *splicer;
-	lb_sni_choose_fn choose;
-	void *ctx;
-	size_t n_acc;
-	struct acceptor **acc;
-	size_t n_active, cap_active;
-	struct active *active;
-	size_t n_conns, cap_conns;
-	struct conn **conns; /* pending connections, for teardown */
-	/*
-	 * Closing acceptors, pending connections and spliced pairs each hold a reference:
-	 * their callbacks may run after lb_sni_free(), which only marks the acceptor dead.
-	 */
-	size_t refs;
-	bool dead;
-};
-
-static void sni_unref(struct lb_sni *s)
+void lb_sni_unref(struct lb_sni *s)
 {
 	if (--s->refs || !s->dead)
 		return;
@@ -136,15 +61,15 @@ uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, uint32_t addr,
 	return x ? x->n : 0;
 }
 
-static void count_active(struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port,
-			 int delta)
+void lb_sni_count_active(struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port,
+			 int delta, bool routed)
 {
 	struct active *x = active_of(s, proxy, addr, port, delta > 0);
 
 	if (!x)
 		return;
 	x->n += delta;
-	if (delta > 0)
+	if (routed)
 		x->c.connections++;
 }
 
@@ -158,7 +83,7 @@ struct lb_sni_target_counters lb_sni_target_counters(const struct lb_sni *s, con
 }
 
 /* Close with a reset: the peer learns at once that this connection is over. */
-static void close_reset(int fd)
+void lb_sni_close_reset(int fd)
 {
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
@@ -179,7 +104,7 @@ static void conns_remove(struct lb_sni *s, struct conn *c)
 		}
 }
 
-static void splice_done(struct lb_splice *sp, const struct lb_splice_stats *st, void *arg)
+void lb_sni_splice_done(struct lb_splice *sp, const struct lb_splice_stats *st, void *arg)
 {
 	struct spliced *x = arg;
 	struct active *a = active_of(x->s, x->proxy, x->addr, x->port, false);
@@ -189,8 +114,8 @@ static void splice_done(struct lb_splice *sp, const struct lb_splice_stats *st, 
 		a->c.bytes_to_backend += st->bytes_to_backend;
 		a->c.bytes_to_client += st->bytes_to_client;
 	}
-	count_active(x->s, x->proxy, x->addr, x->port, -1);
-	sni_unref(x->s);
+	lb_sni_count_active(x->s, x->proxy, x->addr, x->port, -1, false);
+	lb_sni_unref(x->s);
 	free(x);
 }
 
@@ -207,10 +132,10 @@ static void conn_finish(struct conn *c)
 	if (!c->failed && c->state == CONN_HANDOFF && !s->dead)
 		x = calloc(1, sizeof(*x));
 	if (!x) {
-		close_reset(c->cfd);
-		close_reset(c->bfd);
+		lb_sni_close_reset(c->cfd);
+		lb_sni_close_reset(c->bfd);
 		if (c->state != CONN_HELLO)
-			count_active(s, c->proxy, c->tgt.addr, c->tgt.port, -1);
+			lb_sni_count_active(s, c->proxy, c->tgt.addr, c->tgt.port, -1, false);
 		goto out;
 	}
 	if (c->tgt.proxy_protocol == 2) {
@@ -225,15 +150,16 @@ static void conn_finish(struct conn *c)
 	x->addr = c->tgt.addr;
 	x->port = c->tgt.port;
 	s->refs++;
-	if (!lb_splice_start(s->splicer, c->cfd, c->bfd, prefix, prefix_len, splice_done, x)) {
+	if (!lb_splice_start(s->splicer, c->cfd, c->bfd, prefix, prefix_len, lb_sni_splice_done,
+			     x)) {
 		/* lb_splice_start closed both sockets itself. */
-		count_active(s, c->proxy, c->tgt.addr, c->tgt.port, -1);
+		lb_sni_count_active(s, c->proxy, c->tgt.addr, c->tgt.port, -1, false);
 		s->refs--;
 		free(x);
 	}
 out:
 	free(c);
-	sni_unref(s);
+	lb_sni_unref(s);
 }
 
 static void conn_handle_closed(uv_handle_t *h)
@@ -248,20 +174,21 @@ static void conn_handle_closed(uv_handle_t *h)
  * End the pending phase of @c: close its handles; once they are closed the sockets go to
  * the splicer (CONN_HANDOFF) or are reset (@failed).
  */
-static void conn_end(struct conn *c, bool failed)
+void lb_sni_conn_end(struct conn *c, bool failed)
 {
 	if (c->a) {
 		c->a->pending--;
 		c->a = NULL;
 	}
 	c->failed = failed;
+	c->closing = true;
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 	uv_close((uv_handle_t *)&c->cpoll, conn_handle_closed);
 	if (c->state != CONN_HELLO)
 		uv_close((uv_handle_t *)&c->bpoll, conn_handle_closed);
 }
 
-static void on_timeout(uv_timer_t *t)
+void lb_sni_on_timeout(uv_timer_t *t)
 {
 	struct conn *c = t->data;
 
@@ -271,10 +198,10 @@ static void on_timeout(uv_timer_t *t)
 		else
 			c->a->c.connect_failed++;
 	}
-	conn_end(c, true);
+	lb_sni_conn_end(c, true);
 }
 
-static void on_backend_writable(uv_poll_t *p, int status, int events)
+void lb_sni_on_backend_writable(uv_poll_t *p, int status, int events)
 {
 	struct conn *c = p->data;
 	int soerr = 0;
@@ -288,11 +215,11 @@ static void on_backend_writable(uv_poll_t *p, int status, int events)
 			 strerror(soerr ? soerr : EIO));
 		if (c->a)
 			c->a->c.connect_failed++;
-		conn_end(c, true);
+		lb_sni_conn_end(c, true);
 		return;
 	}
 	c->state = CONN_HANDOFF;
-	conn_end(c, false);
+	lb_sni_conn_end(c, false);
 }
 
 /* The ClientHello is in (or will never be): choose, then connect to the target. */
@@ -303,7 +230,7 @@ static void conn_route(struct conn *c, const char *name)
 
 	if (s->choose(s->ctx, c->proxy, name, c->caddr, c->cport, c->laddr, c->lport, &c->tgt)) {
 		c->a->c.no_target++;
-		conn_end(c, true);
+		lb_sni_conn_end(c, true);
 		return;
 	}
 	if (name)
@@ -317,19 +244,19 @@ static void conn_route(struct conn *c, const char *name)
 	if (c->bfd < 0 ||
 	    (connect(c->bfd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS)) {
 		c->a->c.connect_failed++;
-		conn_end(c, true);
+		lb_sni_conn_end(c, true);
 		return;
 	}
 	c->state = CONN_CONNECTING;
-	count_active(s, c->proxy, c->tgt.addr, c->tgt.port, +1);
+	lb_sni_count_active(s, c->proxy, c->tgt.addr, c->tgt.port, +1, true);
 	uv_poll_init(s->loop, &c->bpoll, c->bfd);
 	c->bpoll.data = c;
 	c->open_handles++;
-	uv_poll_start(&c->bpoll, UV_WRITABLE, on_backend_writable);
-	uv_timer_start(&c->timer, on_timeout, CONNECT_TIMEOUT_MS, 0);
+	uv_poll_start(&c->bpoll, UV_WRITABLE, lb_sni_on_backend_writable);
+	uv_timer_start(&c->timer, lb_sni_on_timeout, CONNECT_TIMEOUT_MS, 0);
 }
 
-static void on_client_readable(uv_poll_t *p, int status, int events)
+void lb_sni_on_client_readable(uv_poll_t *p, int status, int events)
 {
 	struct conn *c = p->data;
 	char name[LB_SNI_NAME_LEN + 1];
@@ -337,13 +264,13 @@ static void on_client_readable(uv_poll_t *p, int status, int events)
 	ssize_t n;
 
 	if (status < 0) {
-		conn_end(c, true);
+		lb_sni_conn_end(c, true);
 		return;
 	}
 	n = recv(c->cfd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		/* The client left before its ClientHello was complete. */
-		conn_end(c, true);
+		lb_sni_conn_end(c, true);
 		return;
 	}
 	if (n < 0)
@@ -366,12 +293,12 @@ static void accept_one(struct acceptor *a, int fd)
 	a->c.accepted++;
 	if (a->pending >= a->max_pending) {
 		a->c.rejected_overload++;
-		close_reset(fd);
+		lb_sni_close_reset(fd);
 		return;
 	}
 	if (getpeername(fd, (struct sockaddr *)&peer, &plen) ||
 	    getsockname(fd, (struct sockaddr *)&local, &llen)) {
-		close_reset(fd);
+		lb_sni_close_reset(fd);
 		return;
 	}
 	if (s->n_conns == s->cap_conns) {
@@ -379,7 +306,7 @@ static void accept_one(struct acceptor *a, int fd)
 		struct conn **grown = realloc(s->conns, cap * sizeof(*grown));
 
 		if (!grown) {
-			close_reset(fd);
+			lb_sni_close_reset(fd);
 			return;
 		}
 		s->conns = grown;
@@ -387,7 +314,7 @@ static void accept_one(struct acceptor *a, int fd)
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		close_reset(fd);
+		lb_sni_close_reset(fd);
 		return;
 	}
 	s->refs++;
@@ -407,11 +334,11 @@ static void accept_one(struct acceptor *a, int fd)
 	uv_poll_init(s->loop, &c->cpoll, fd);
 	c->cpoll.data = c;
 	c->open_handles = 2;
-	uv_timer_start(&c->timer, on_timeout, a->hello_timeout_ms, 0);
-	uv_poll_start(&c->cpoll, UV_READABLE, on_client_readable);
+	uv_timer_start(&c->timer, lb_sni_on_timeout, a->hello_timeout_ms, 0);
+	uv_poll_start(&c->cpoll, UV_READABLE, lb_sni_on_client_readable);
 }
 
-static void on_acceptable(uv_poll_t *p, int status, int events)
+void lb_sni_on_acceptable(uv_poll_t *p, int status, int events)
 {
 	struct acceptor *a = p->data;
 	int i, fd;
@@ -440,7 +367,7 @@ struct lb_sni *lb_sni_new(uv_loop_t *loop, struct lb_splicer *splicer, lb_sni_ch
 	return s;
 }
 
-static struct acceptor *find_acceptor(const struct lb_sni *s, const char *proxy)
+struct acceptor *lb_sni_find_acceptor(const struct lb_sni *s, const char *proxy)
 {
 	size_t i;
 
@@ -452,7 +379,7 @@ static struct acceptor *find_acceptor(const struct lb_sni *s, const char *proxy)
 
 uint16_t lb_sni_port(const struct lb_sni *s, const char *proxy)
 {
-	const struct acceptor *a = find_acceptor(s, proxy);
+	const struct acceptor *a = lb_sni_find_acceptor(s, proxy);
 
 	return a ? a->port : 0;
 }
@@ -485,17 +412,17 @@ static void acceptor_closed(uv_handle_t *h)
 
 	close(a->fd);
 	free(a);
-	sni_unref(s);
+	lb_sni_unref(s);
 }
 
-static void acceptor_free(struct lb_sni *s, struct acceptor *a)
+void lb_sni_acceptor_free(struct lb_sni *s, struct acceptor *a)
 {
 	size_t i;
 
 	/* Pending connections of this acceptor are dropped; spliced ones are not its. */
 	for (i = s->n_conns; i > 0; i--)
 		if (s->conns[i - 1]->a == a)
-			conn_end(s->conns[i - 1], true);
+			lb_sni_conn_end(s->conns[i - 1], true);
 	uv_close((uv_handle_t *)&a->poll, acceptor_closed);
 }
 
@@ -508,7 +435,7 @@ int lb_sni_prepare(struct lb_sni *s, const struct lb_config *cfg, char *err, siz
 		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
 		struct acceptor *a, **grown;
 
-		if (!pc->n_sni_routes || find_acceptor(s, pc->name))
+		if (!pc->n_sni_routes || lb_sni_find_acceptor(s, pc->name))
 			continue;
 		grown = realloc(s->acc, (s->n_acc + 1) * sizeof(*grown));
 		if (grown)
@@ -537,7 +464,7 @@ int lb_sni_prepare(struct lb_sni *s, const struct lb_config *cfg, char *err, siz
 		a->max_pending = cfg->settings.sni_max_pending;
 		uv_poll_init(s->loop, &a->poll, fd);
 		a->poll.data = a;
-		uv_poll_start(&a->poll, UV_READABLE, on_acceptable);
+		uv_poll_start(&a->poll, UV_READABLE, lb_sni_on_acceptable);
 		s->acc[s->n_acc++] = a;
 	}
 	ret = lb_fault("sni", err, errlen);
@@ -557,7 +484,7 @@ void lb_sni_abort(struct lb_sni *s)
 			i++;
 			continue;
 		}
-		acceptor_free(s, s->acc[i]);
+		lb_sni_acceptor_free(s, s->acc[i]);
 		s->acc[i] = s->acc[--s->n_acc];
 	}
 }
@@ -570,14 +497,20 @@ void lb_sni_commit(struct lb_sni *s, const struct lb_config *cfg)
 		s->acc[i]->seen = false;
 	for (p = 0; p < cfg->n_proxies; p++) {
 		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
-		struct acceptor *a = pc->n_sni_routes ? find_acceptor(s, pc->name) : NULL;
+		struct acceptor *a = pc->n_sni_routes ? lb_sni_find_acceptor(s, pc->name) : NULL;
 
 		if (!a)
 			continue;
 		if (a->fresh)
 			lb_info("sni %s: acceptor on port %u (%s splicing)", pc->name, a->port,
 				lb_splicer_kind(s->splicer));
+		if (a->adopted) {
+			lb_info("sni %s: acceptor on port %u taken over (%s splicing)", pc->name,
+				a->port, lb_splicer_kind(s->splicer));
+			uv_poll_start(&a->poll, UV_READABLE, lb_sni_on_acceptable);
+		}
 		a->fresh = false;
+		a->adopted = false;
 		a->listen_port = pc->port;
 		a->hello_timeout_ms = cfg->settings.sni_hello_timeout_ms;
 		a->max_pending = cfg->settings.sni_max_pending;
@@ -589,14 +522,14 @@ void lb_sni_commit(struct lb_sni *s, const struct lb_config *cfg)
 			i++;
 			continue;
 		}
-		acceptor_free(s, s->acc[i]);
+		lb_sni_acceptor_free(s, s->acc[i]);
 		s->acc[i] = s->acc[--s->n_acc];
 	}
 }
 
 json_t *lb_sni_stats_json(const struct lb_sni *s, const char *proxy)
 {
-	const struct acceptor *a = find_acceptor(s, proxy);
+	const struct acceptor *a = lb_sni_find_acceptor(s, proxy);
 	json_int_t spliced = 0;
 	size_t i;
 
@@ -626,7 +559,7 @@ void lb_sni_free(struct lb_sni *s)
 	s->dead = true;
 	s->refs++; /* held while tearing down */
 	for (i = 0; i < s->n_acc; i++)
-		acceptor_free(s, s->acc[i]);
+		lb_sni_acceptor_free(s, s->acc[i]);
 	s->n_acc = 0;
-	sni_unref(s);
+	lb_sni_unref(s);
 }

@@ -19,6 +19,7 @@
 #ifndef LBD_SNI_H
 #define LBD_SNI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 #include <uv.h>
@@ -82,6 +83,29 @@ uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, uint32_t addr,
  * "routed-default", "splice"}; NULL when it has none.
  */
 json_t *lb_sni_stats_json(const struct lb_sni *s, const char *proxy);
+
+/*
+ * Hand-over (lbd --takeover; splice.h says how the pairs travel). Freeze stops accepting
+ * and watching every pending connection and pair; a connection whose handles are closing
+ * on its way to the splicer still becomes a pair, so export waits until settling() is
+ * false. Export calls @emit for each acceptor ("sni-acceptor": its listening socket), the
+ * splicer and each pair ("splicer", "splice" with its "owner"), then each pending
+ * connection ("sni-conn"); the descriptors stay this lbd's. Thaw resumes everything, for
+ * a hand-over that failed. Forget, once the next lbd has them (and after
+ * lb_splicer_forget()), closes this lbd's descriptors without a word to any peer and
+ * frees the acceptor like lb_sni_free().
+ *
+ * The next lbd adopts the acceptors before its first apply (they are polled from its
+ * commit on: the model must exist), then imports the pairs and the pending connections
+ * (-EPROTO for a record it does not understand; its sockets are then reset).
+ */
+void lb_sni_freeze(struct lb_sni *s);
+bool lb_sni_settling(const struct lb_sni *s);
+void lb_sni_thaw(struct lb_sni *s);
+int lb_sni_export(struct lb_sni *s, lb_splice_emit_fn emit, void *ctx);
+void lb_sni_forget(struct lb_sni *s);
+int lb_sni_adopt_acceptor(struct lb_sni *s, struct lb_fdrec *r, char *err, size_t errlen);
+int lb_sni_import(struct lb_sni *s, struct lb_fdrec *r);
 
 /* Close every acceptor and pending connection (spliced ones end with the splicer). */
 void lb_sni_free(struct lb_sni *s);

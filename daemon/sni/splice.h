@@ -25,6 +25,7 @@
 #include <uv.h>
 
 #include "lb_config.h"
+#include "lb_fdrec.h"
 
 struct lb_splicer;
 struct lb_splice;
@@ -83,5 +84,31 @@ struct lb_splice_stats lb_splice_stats(const struct lb_splice *sp);
  * Not from within a done callback. NULL: no-op.
  */
 void lb_splicer_free(struct lb_splicer *s);
+
+/*
+ * Hand-over (lbd --takeover): a running lbd passes its pairs to the next one.
+ *
+ * Freeze stops watching every pair (nothing is read or written, the kernel offload keeps
+ * forwarding), thaw resumes. Export, on a frozen splicer, calls @emit once for the
+ * splicer itself (pair_arg NULL; with the sockmap, the descriptors of its maps) and once
+ * per running pair (pair_arg: the pair's done argument, for the owner to describe it);
+ * the descriptors in the records stay the splicer's. Forget, after the next lbd took
+ * them, ends every pair in this process only: descriptors closed, sockets untouched, done
+ * runs with ECANCELED; then frees the splicer like lb_splicer_free().
+ *
+ * Adopt makes a splicer from the splicer record of the previous lbd (the same offload,
+ * with its maps) and import a running pair from one of its pair records; both take the
+ * descriptors they keep from the record. NULL with errno on failure (EPROTO: a malformed
+ * record).
+ */
+typedef int (*lb_splice_emit_fn)(void *ctx, struct lb_fdrec *r, void *pair_arg);
+
+void lb_splicer_freeze(struct lb_splicer *s);
+void lb_splicer_thaw(struct lb_splicer *s);
+int lb_splicer_export(struct lb_splicer *s, lb_splice_emit_fn emit, void *ctx);
+void lb_splicer_forget(struct lb_splicer *s);
+struct lb_splicer *lb_splicer_adopt(uv_loop_t *loop, struct lb_fdrec *r, char *err, size_t errlen);
+struct lb_splice *lb_splice_import(struct lb_splicer *s, struct lb_fdrec *r, lb_splice_done_fn done,
+				   void *arg);
 
 #endif /* LBD_SPLICE_H */

@@ -478,3 +478,30 @@ void lb_splice_end(struct lb_splice *sp, int err)
 	s->active--;
 	lb_splice_pump_close(sp);
 }
+
+void lb_splice_forget(struct lb_splice *sp)
+{
+	struct lb_splicer *s = sp->s;
+	int i;
+
+	if (sp->ended)
+		return;
+	sp->final = lb_splice_pair_stats(sp);
+	sp->final.error = ECANCELED;
+	sp->ended = true;
+	sp->slot = -1; /* still in the offload's maps: the next lbd runs it there */
+	for (i = 0; i < 2; i++) {
+		struct lb_splice_side *d = &sp->side[i];
+
+		if (d->poll.data)
+			uv_poll_stop(&d->poll);
+		close(d->fd); /* the next lbd's descriptor keeps the socket open */
+		d->fd = -1;
+		free(d->out);
+		d->out = NULL;
+		d->out_len = 0;
+	}
+	uv_timer_stop(&sp->flush_timer);
+	s->active--;
+	lb_splice_pump_close(sp);
+}

@@ -113,6 +113,13 @@ struct lb_splicer {
  */
 void lb_splice_end(struct lb_splice *sp, int err);
 
+/*
+ * End @sp in this process only, after a hand-over: close its descriptors (the next lbd
+ * holds its own: the sockets stay open, nothing is sent) and leave the offload's entries
+ * alone. The stats say ECANCELED. Idempotent.
+ */
+void lb_splice_forget(struct lb_splice *sp);
+
 /* Current byte counts of @sp (final ones once it ended); error is 0 while it runs. */
 struct lb_splice_stats lb_splice_pair_stats(const struct lb_splice *sp);
 

@@ -60,10 +60,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <linux/sockios.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lb_log.h"
 #include "lb_splice_abi.h"
 #include "lb_splice.skel.h"
 #include "splice_pump.h"
@@ -201,8 +203,19 @@ static void sockmap_close(void *off)
 
 	if (!sm)
 		return;
-	/* Closing the map detaches the program and drops any socket still in it. */
-	lb_splice_bpf__destroy(sm->skel);
+	/*
+	 * Closing the last descriptor of the map detaches the program and drops any socket
+	 * still in it; after a hand-over the next lbd holds its own, and nothing changes.
+	 */
+	if (sm->skel) {
+		lb_splice_bpf__destroy(sm->skel);
+	} else {
+		close(sm->socks_fd);
+		close(sm->peer_fd);
+		close(sm->bytes_fd);
+		close(sm->passed_fd);
+		close(sm->taken_fd);
+	}
 	free(sm->ring);
 	free(sm);
 }
@@ -456,6 +469,77 @@ int lb_splice_sockmap_open(const struct lb_splice_offload **ops, void **off, boo
 
 	if (ret)
 		return ret;
+	*ops = &sockmap_ops;
+	*off = sm;
+	return 0;
+}
+
+/* The maps, in the order a hand-over record carries them. */
+enum { FD_SOCKS, FD_PEER, FD_BYTES, FD_PASSED, FD_TAKEN, N_MAP_FDS };
+
+int lb_splice_sockmap_export(void *off, struct lb_fdrec *r)
+{
+	struct lb_splice_sockmap *sm = off;
+	uint32_t *ring;
+	size_t i;
+
+	ring = malloc((sm->ring_len ? sm->ring_len : 1) * sizeof(*ring));
+	r->meta = json_pack("{s:s, s:s, s:I, s:I}", "kind", "splicer", "offload", "sockmap",
+			    "fresh", (json_int_t)sm->fresh, "recycled", (json_int_t)sm->ring_len);
+	if (!ring || !r->meta) {
+		free(ring);
+		return -ENOMEM;
+	}
+	/* The recycled slots, oldest first: the next lbd reuses them in the same order. */
+	for (i = 0; i < sm->ring_len; i++)
+		ring[i] = sm->ring[(sm->ring_head + i) % LB_SPLICE_MAX_PAIRS];
+	r->blob = (uint8_t *)ring;
+	r->blob_len = sm->ring_len * sizeof(*ring);
+	r->fds[FD_SOCKS] = sm->socks_fd;
+	r->fds[FD_PEER] = sm->peer_fd;
+	r->fds[FD_BYTES] = sm->bytes_fd;
+	r->fds[FD_PASSED] = sm->passed_fd;
+	r->fds[FD_TAKEN] = sm->taken_fd;
+	r->n_fds = N_MAP_FDS;
+	return 0;
+}
+
+int lb_splice_sockmap_adopt(struct lb_fdrec *r, const struct lb_splice_offload **ops, void **off,
+			    char *err, size_t errlen)
+{
+	json_int_t fresh = json_integer_value(json_object_get(r->meta, "fresh"));
+	json_int_t recycled = json_integer_value(json_object_get(r->meta, "recycled"));
+	struct lb_splice_sockmap *sm;
+	size_t i;
+
+	if (r->n_fds != N_MAP_FDS || fresh < 0 || fresh > LB_SPLICE_MAX_PAIRS || recycled < 0 ||
+	    recycled > LB_SPLICE_MAX_PAIRS || (size_t)recycled * sizeof(uint32_t) != r->blob_len)
+		return lb_errf(err, errlen, -EPROTO,
+			       "the previous lbd's sockmap record is malformed");
+	sm = calloc(1, sizeof(*sm));
+	if (sm)
+		sm->ring = calloc(LB_SPLICE_MAX_PAIRS, sizeof(*sm->ring));
+	if (!sm || !sm->ring) {
+		if (sm)
+			free(sm->ring);
+		free(sm);
+		return lb_errf(err, errlen, -ENOMEM, "out of memory");
+	}
+	memcpy(sm->ring, r->blob, r->blob_len);
+	for (i = 0; i < (size_t)recycled; i++)
+		if (sm->ring[i] >= LB_SPLICE_MAX_PAIRS) {
+			free(sm->ring);
+			free(sm);
+			return lb_errf(err, errlen, -EPROTO,
+				       "the previous lbd's sockmap record is malformed");
+		}
+	sm->fresh = (uint32_t)fresh;
+	sm->ring_len = (uint32_t)recycled;
+	sm->socks_fd = lb_fdrec_take_fd(r, FD_SOCKS);
+	sm->peer_fd = lb_fdrec_take_fd(r, FD_PEER);
+	sm->bytes_fd = lb_fdrec_take_fd(r, FD_BYTES);
+	sm->passed_fd = lb_fdrec_take_fd(r, FD_PASSED);
+	sm->taken_fd = lb_fdrec_take_fd(r, FD_TAKEN);
 	*ops = &sockmap_ops;
 	*off = sm;
 	return 0;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lb_fdrec.h"
 #include "splice_pump.h"
 
 /*
@@ -18,5 +19,17 @@
  */
 int lb_splice_sockmap_open(const struct lb_splice_offload **ops, void **off, bool quiet, char *err,
 			   size_t errlen);
+
+/*
+ * Hand-over (lbd --takeover): describe the offload in @r (its maps' descriptors, still
+ * the offload's, and its slot allocator); 0 or -ENOMEM. The kernel keeps forwarding the
+ * pairs meanwhile: the maps and the program attached to them live as long as a
+ * descriptor does.
+ */
+int lb_splice_sockmap_export(void *off, struct lb_fdrec *r);
+
+/* The offload the previous lbd described in @r, its descriptors taken from @r. */
+int lb_splice_sockmap_adopt(struct lb_fdrec *r, const struct lb_splice_offload **ops, void **off,
+			    char *err, size_t errlen);
 
 #endif /* LBD_SPLICE_SOCKMAP_H */

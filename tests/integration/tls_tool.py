@@ -20,10 +20,17 @@
   tls_tool.py hold --host IP --port P --sni NAME --seconds S
         one TLS connection in ECHO mode exchanging a line every 100 ms for S seconds; prints
         {"event":"start","backend"} at once, then {"backend","exchanges","ok","error"}.
+  tls_tool.py load --host IP --port P --sni NAME [--hold N] [--interval MS] [--rate R]
+        [--seconds S] [--until-file F] [--ready-file F]
+        N TLS connections in ECHO mode exchanging a line every MS ms, and R new TLS
+        connections per second with one GET each, until F exists; creates --ready-file
+        once the N are up; prints {"held","held_errors","min_exchanges","backends",
+        "new_ok","new_failed","new_errors","ok"} and exits 1 unless ok.
   tls_tool.py silent --host IP --port P --seconds S
         connects and sends nothing; prints {"closed_after": seconds until lbd closed it}.
 """
 import argparse
+import asyncio
 import hashlib
 import json
 import os
@@ -243,6 +250,91 @@ def cmd_hold(args):
     sys.exit(0 if res["ok"] else 1)
 
 
+async def tls_session(args, ctx, stop, out, idx):
+    """One held TLS connection: ECHO, then a line every --interval ms until @stop."""
+    rec = {"exchanges": 0, "error": None, "backend": None}
+    out["held"].append(rec)
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(args.host, args.port, ssl=ctx, server_hostname=args.sni),
+            args.timeout)
+        writer.write(b"ECHO\n")
+        rec["backend"] = (await asyncio.wait_for(reader.readline(), args.timeout)).strip().decode()
+        out["held_up"] += 1
+        seq = 0
+        while not stop.is_set():
+            seq += 1
+            line = b"%d %d %s\n" % (idx, seq, os.urandom(8).hex().encode())
+            writer.write(line)
+            got = await asyncio.wait_for(reader.readexactly(len(line)), args.timeout)
+            if got != line:
+                raise ValueError("echo mismatch at %d: %r" % (seq, got[:60]))
+            rec["exchanges"] += 1
+            try:
+                await asyncio.wait_for(stop.wait(), args.interval / 1000.0)
+            except asyncio.TimeoutError:
+                pass
+        writer.close()
+    except Exception as e:  # noqa: BLE001 - every failure is a finding
+        rec["error"] = "%s: %s" % (type(e).__name__, e)
+
+
+async def tls_new(args, ctx, out):
+    """One new TLS connection: an HTTP request, its status line."""
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(args.host, args.port, ssl=ctx, server_hostname=args.sni),
+            args.timeout)
+        writer.write(b"GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                     % args.sni.encode())
+        status = await asyncio.wait_for(reader.readline(), args.timeout)
+        if not status.startswith(b"HTTP/1.1 200"):
+            raise ValueError("status %r" % status[:40])
+        out["new_ok"] += 1
+        writer.close()
+    except Exception as e:  # noqa: BLE001
+        out["new_failed"] += 1
+        if len(out["new_errors"]) < 10:
+            out["new_errors"].append("%s: %s" % (type(e).__name__, e))
+
+
+async def load(args):
+    """--hold TLS connections exchanging data, and --rate new ones per second, until
+    --until-file exists (or --seconds pass). Prints a JSON summary once."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    out = {"held": [], "held_up": 0, "new_ok": 0, "new_failed": 0, "new_errors": []}
+    stop = asyncio.Event()
+    held = [asyncio.create_task(tls_session(args, ctx, stop, out, i)) for i in range(args.hold)]
+    news = []
+    end = time.monotonic() + args.seconds
+    while time.monotonic() < end and not (args.until_file and os.path.exists(args.until_file)):
+        if args.rate:
+            news.append(asyncio.create_task(tls_new(args, ctx, out)))
+        await asyncio.sleep(1.0 / args.rate if args.rate else 0.05)
+        if args.ready_file and out["held_up"] == args.hold and not os.path.exists(args.ready_file):
+            open(args.ready_file, "w").close()
+    stop.set()
+    await asyncio.gather(*held, *news)
+    result = {
+        "held": len(out["held"]),
+        "held_errors": [r["error"] for r in out["held"] if r["error"]],
+        "min_exchanges": min([r["exchanges"] for r in out["held"]] or [0]),
+        "backends": sorted(set(r["backend"] or "" for r in out["held"])),
+        "new_ok": out["new_ok"],
+        "new_failed": out["new_failed"],
+        "new_errors": out["new_errors"],
+    }
+    result["ok"] = not result["held_errors"] and not result["new_failed"]
+    print(json.dumps(result), flush=True)
+    return 0 if result["ok"] else 1
+
+
+def cmd_load(args):
+    sys.exit(asyncio.run(load(args)))
+
+
 def cmd_silent(args):
     s = socket.create_connection((args.host, args.port), timeout=args.seconds)
     start = time.time()
@@ -284,13 +376,24 @@ def main():
             t.add_argument("--bytes", type=int, required=True)
         else:
             t.add_argument("--seconds", type=float, required=True)
+    ld = sub.add_parser("load")
+    ld.add_argument("--host", required=True)
+    ld.add_argument("--port", type=int, default=443)
+    ld.add_argument("--sni", required=True)
+    ld.add_argument("--hold", type=int, default=20, help="connections held open")
+    ld.add_argument("--interval", type=int, default=200, help="ms between exchanges")
+    ld.add_argument("--rate", type=int, default=20, help="new connections per second")
+    ld.add_argument("--seconds", type=float, default=60.0, help="overall limit")
+    ld.add_argument("--timeout", type=float, default=5.0, help="per step")
+    ld.add_argument("--until-file", help="stop once this file exists")
+    ld.add_argument("--ready-file", help="created once every held connection is up")
     q = sub.add_parser("silent")
     q.add_argument("--host", required=True)
     q.add_argument("--port", type=int, default=443)
     q.add_argument("--seconds", type=float, default=30)
     args = p.parse_args()
     {"cert": cmd_cert, "serve": cmd_serve, "tally": cmd_tally, "bulk": cmd_bulk,
-     "hold": cmd_hold, "silent": cmd_silent}[args.cmd](args)
+     "hold": cmd_hold, "load": cmd_load, "silent": cmd_silent}[args.cmd](args)
 
 
 if __name__ == "__main__":
