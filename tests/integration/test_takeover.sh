@@ -107,6 +107,37 @@ print(p["sni-acceptor"]["connections"])')
 	(($(json_get "$out" min_exchanges) >= 20)) || fail "a connection stalled: $out"
 }
 
+# A next lbd that hangs up half-way, or speaks another ABI: the running one carries on.
+test_failed_takeover_keeps_serving() {
+	local out abi pid
+	pid=$(current_pid)
+	abi=$("$LBD" --version | sed -n 's/.*BPF ABI \([0-9]*\).*/\1/p')
+	rm -f "$LBT_RUN/load.stop" "$LBT_RUN/load.ready"
+	in_ns "$NS_C" "$LBT_PY" "$TLS" load --host "$VIP" --port 443 --sni api.example.com \
+		--hold 5 --interval 200 --rate 10 --seconds 60 --until-file "$LBT_RUN/load.stop" \
+		--ready-file "$LBT_RUN/load.ready" >"$LBT_RUN/load.out" &
+	local load=$!
+	wait_for "[[ -e $LBT_RUN/load.ready ]]" 20 || fail "the TLS connections did not come up"
+	out=$(in_ns "$NS_LB" "$LBT_PY" "$LBT_DIR/fake_taker.py" "$BPFFS" "$INSTANCE" "$SOCK" \
+		"$abi" --records 4)
+	log "a taker that hung up after: $out"
+	[[ $out == *'"begin", "control", "sni-acceptor", "splicer"'* ]] || fail "records: $out"
+	out=$(in_ns "$NS_LB" "$LBT_PY" "$LBT_DIR/fake_taker.py" "$BPFFS" "$INSTANCE" "$SOCK" \
+		999 --records 0)
+	[[ $out == *'"kind": "refused"'*"BPF ABI $abi"*"999"* ]] || fail "no refusal: $out"
+	sleep 1.5
+	touch "$LBT_RUN/load.stop"
+	wait "$load" || true
+	out=$(cat "$LBT_RUN/load.out")
+	assert_eq "$(json_get "$out" held_errors)" "[]" "held connections after failed take-overs"
+	assert_eq "$(json_get "$out" new_failed)" 0 "new connections after failed take-overs ($out)"
+	kill -0 "$pid" || fail "the running lbd stopped"
+	grep -q "failed (waiting for its confirmation" "$(current_log)" ||
+		fail "the running lbd did not say the hand-over failed"
+	grep -q "refused: this lbd speaks hand-over protocol 1 and BPF ABI $abi" "$(current_log)" ||
+		fail "the running lbd did not say why it refused"
+}
+
 test_control_socket_and_stats_follow() {
 	local out
 	out=$(lbctl status 2>&1) || fail "lbctl status through the socket taken over: $out"
@@ -145,6 +176,7 @@ test_takeover_with_nothing_running() {
 }
 
 run_test test_tls_connections_survive_two_takeovers
+run_test test_failed_takeover_keeps_serving
 run_test test_control_socket_and_stats_follow
 run_test test_balanced_flows_keep_flowing
 run_test test_takeover_with_nothing_running
