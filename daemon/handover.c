@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lb_abi.h"
+#include "fdstore.h"
 #include "lb_log.h"
 
 #define IO_TIMEOUT_MS  10000 /* any one read or write of the hand-over */
@@ -156,6 +157,20 @@ static void transfer(struct lbd_handover *h)
 	h->hooks.finish(h->hooks.ctx, h->same_socket);
 }
 
+/* Stopping under systemd: everything into its descriptor store for the next lbd. */
+static void store(struct lbd_handover *h)
+{
+	char err[LB_ERR_MAX];
+
+	if (lbd_fdstore_save(h->l, err, sizeof(err))) {
+		lb_warn("%s; SNI connections end with this lbd", err);
+		lb_sni_thaw(h->l->sni); /* the stop resets them as without a store */
+		h->hooks.stop(h->hooks.ctx);
+		return;
+	}
+	h->hooks.finish(h->hooks.ctx, false);
+}
+
 /* Frozen: wait until no connection is between its acceptor and the splicer, then send. */
 static void on_settle(uv_timer_t *t)
 {
@@ -166,7 +181,20 @@ static void on_settle(uv_timer_t *t)
 		return;
 	}
 	uv_timer_stop(t);
-	transfer(h);
+	if (h->peer >= 0)
+		transfer(h);
+	else
+		store(h);
+}
+
+void lbd_handover_to_store(struct lbd_handover *h)
+{
+	if (h->peer >= 0 || uv_is_active((uv_handle_t *)&h->settle))
+		return; /* a hand-over is under way: it decides */
+	uv_poll_stop(&h->poll);
+	lb_sni_freeze(h->l->sni);
+	h->settled_ms = 0;
+	uv_timer_start(&h->settle, on_settle, 0, SETTLE_TICK_MS);
 }
 
 /* Who asks, and can it continue what this lbd does? NULL when it may, else why not. */
@@ -293,7 +321,7 @@ void lbd_handover_close(struct lbd_handover *h)
 
 /* ---- the new lbd: taking ---- */
 
-static int take_record(struct lbd_takeover *t, struct lb_fdrec *r, const char *socket_path)
+int lbd_takeover_add(struct lbd_takeover *t, struct lb_fdrec *r, const char *socket_path)
 {
 	const char *kind = kind_of(r);
 	struct lb_fdrec **v = NULL, *grown;
@@ -377,7 +405,7 @@ int lbd_takeover_receive(const struct lbd_args *args, const char *socket_path,
 			break;
 		}
 		records++;
-		ret = take_record(t, &r, socket_path);
+		ret = lbd_takeover_add(t, &r, socket_path);
 		lb_fdrec_release(&r);
 	}
 	close(fd);

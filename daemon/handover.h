@@ -52,6 +52,9 @@ int lbd_takeover_receive(const struct lbd_args *args, const char *socket_path,
 /* Close whatever of @t nobody took. */
 void lbd_takeover_release(struct lbd_takeover *t);
 
+/* File record @r (taken: zeroed) into @t; its control socket only when bound to @socket_path. */
+int lbd_takeover_add(struct lbd_takeover *t, struct lb_fdrec *r, const char *socket_path);
+
 /* What the giving side needs from main.c. */
 struct lbd_handover_hooks {
 	void *ctx;
@@ -61,6 +64,8 @@ struct lbd_handover_hooks {
 	 * it serves the control socket's path (do not unlink it).
 	 */
 	void (*finish)(void *ctx, bool same_socket);
+	/* Stop as usual (a stop whose state could not be stored). */
+	void (*stop)(void *ctx);
 };
 
 struct lbd_handover;
@@ -68,6 +73,12 @@ struct lbd_handover;
 /* Listen for a next lbd. NULL with a sentence in @err when the socket cannot be made. */
 struct lbd_handover *lbd_handover_listen(struct lbd *l, const struct lbd_handover_hooks *hooks,
 					 char *err, size_t errlen);
+
+/*
+ * Stopping under systemd with a descriptor store (fdstore.h): freeze as for a hand-over,
+ * store everything, then finish; if storing fails, stop as usual.
+ */
+void lbd_handover_to_store(struct lbd_handover *h);
 
 /* Stop listening (closes on the loop). NULL: no-op. */
 void lbd_handover_close(struct lbd_handover *h);

@@ -18,6 +18,7 @@
 #include "adopt.h"
 #include "conn_fanout.h"
 #include "counters.h"
+#include "fdstore.h"
 #include "handover.h"
 #include "hc_tls.h"
 #include "lb_fault.h"
@@ -148,7 +149,17 @@ static void on_signal(uv_signal_t *s, int signum)
 	}
 	lb_info("received %s, stopping", strsignal(signum));
 	lb_sd_notify("STOPPING=1");
+	/* Under systemd with a descriptor store, SNI connections wait there for the next lbd. */
+	if (signum == SIGTERM && handover && l->sni && lbd_fdstore_enabled()) {
+		lbd_handover_to_store(handover);
+		return;
+	}
 	stop_loop(l);
+}
+
+static void stop_now(void *ctx)
+{
+	stop_loop(ctx);
 }
 
 static int control_fd(void *ctx)
@@ -228,7 +239,7 @@ static int start_services(struct lbd *l)
 		return ret;
 	}
 	{
-		const struct lbd_handover_hooks hooks = {l, control_fd, handed_over};
+		const struct lbd_handover_hooks hooks = {l, control_fd, handed_over, stop_now};
 
 		handover = lbd_handover_listen(l, &hooks, err, sizeof(err));
 		if (!handover)
@@ -243,6 +254,49 @@ static int start_services(struct lbd *l)
 }
 
 /*
+ * What systemd passed: the control socket (lbd.socket), and what a previous lbd kept in
+ * the descriptor store (fdstore.h) for this one to take over.
+ */
+static int systemd_fds(struct lbd *l)
+{
+	struct lb_sd_fd *fds = NULL;
+	char err[LB_ERR_MAX];
+	int n, i, ret = 0;
+
+	n = lb_sd_listen_fds(&fds);
+	if (n < 0) {
+		lb_err("cannot read the descriptors systemd passed: %s", strerror(-n));
+		return n;
+	}
+	if (n > 0) {
+		ret = lbd_fdstore_load(fds, (size_t)n, l->socket_path, &taken, err, sizeof(err));
+		if (ret < 0)
+			lb_warn("%s", err);
+		else if (ret > 0)
+			lb_info("took %d SNI object%s over from systemd's descriptor store: %zu "
+				"acceptor%s, %zu connection%s",
+				ret, ret == 1 ? "" : "s", taken.n_acceptors,
+				taken.n_acceptors == 1 ? "" : "s", taken.n_conns,
+				taken.n_conns == 1 ? "" : "s");
+		ret = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (fds[i].fd < 0)
+			continue; /* taken by the store's state */
+		if (inherited_fd >= 0) {
+			lb_err("systemd passed more than one socket; lbd.socket must declare "
+			       "exactly one");
+			ret = -EINVAL;
+			close(fds[i].fd);
+			continue;
+		}
+		inherited_fd = fds[i].fd;
+	}
+	free(fds);
+	return ret;
+}
+
+/*
  * lbd --takeover: everything the running lbd hands over, before this one touches the
  * instance; the lock is then waited for while it stops. 0 (also when none runs), or
  * -errno: the running lbd keeps running.
@@ -252,6 +306,7 @@ static int take_over(struct lbd *l, struct lb_dp_opts *dpo)
 	char err[LB_ERR_MAX] = "";
 	int ret;
 
+	lbd_takeover_release(&taken); /* a descriptor store's, if any: the running lbd has newer */
 	ret = lbd_takeover_receive(&l->args, l->socket_path, &taken, err, sizeof(err));
 	if (ret < 0) {
 		lb_err("cannot take over: %s", err);
@@ -356,11 +411,10 @@ static int run(struct lbd *l, struct lb_config *cfg)
 	 * One lbd per datapath: the control socket first (another lbd answering there), then
 	 * the instance's lock (lb_dataplane_open), before anything pinned is read or changed.
 	 */
-	inherited_fd = lb_sd_listen_fd();
-	if (inherited_fd == -EINVAL) {
-		lb_err("systemd passed more than one socket; lbd.socket must declare exactly one");
+	ret = systemd_fds(l);
+	if (ret < 0) {
 		lb_config_free(cfg);
-		return -EINVAL;
+		return ret;
 	}
 	if (l->args.takeover) {
 		ret = take_over(l, &dpo);
@@ -404,6 +458,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		ret = -ENOMEM;
 		goto out;
 	}
+	lb_sni_set_listener_hook(l->sni, lbd_fdstore_listener, l);
 	ret = adopt_acceptors(l);
 	if (ret) {
 		lb_config_free(cfg);

@@ -415,9 +415,18 @@ static void acceptor_closed(uv_handle_t *h)
 	lb_sni_unref(s);
 }
 
+void lb_sni_set_listener_hook(struct lb_sni *s, lb_sni_listener_fn fn, void *ctx)
+{
+	s->listener_hook = fn;
+	s->listener_ctx = ctx;
+}
+
 void lb_sni_acceptor_free(struct lb_sni *s, struct acceptor *a)
 {
 	size_t i;
+
+	if (a->announced && s->listener_hook)
+		s->listener_hook(s->listener_ctx, a->proxy, -1);
 
 	/* Pending connections of this acceptor are dropped; spliced ones are not its. */
 	for (i = s->n_conns; i > 0; i--)
@@ -509,6 +518,9 @@ void lb_sni_commit(struct lb_sni *s, const struct lb_config *cfg)
 				a->port, lb_splicer_kind(s->splicer));
 			uv_poll_start(&a->poll, UV_READABLE, lb_sni_on_acceptable);
 		}
+		if (!a->announced && s->listener_hook)
+			s->listener_hook(s->listener_ctx, a->proxy, a->fd);
+		a->announced = true;
 		a->fresh = false;
 		a->adopted = false;
 		a->listen_port = pc->port;

@@ -49,6 +49,13 @@ struct lb_sni *lb_sni_new(uv_loop_t *loop, struct lb_splicer *splicer, lb_sni_ch
 			  void *ctx);
 
 /*
+ * Told when an acceptor of @proxy starts listening on @fd (from the commit that makes it
+ * serve) and, with fd -1, when it stops for good (not when lb_sni_forget() lets go).
+ */
+typedef void (*lb_sni_listener_fn)(void *ctx, const char *proxy, int fd);
+void lb_sni_set_listener_hook(struct lb_sni *s, lb_sni_listener_fn fn, void *ctx);
+
+/*
  * A change to @cfg, in lbd_apply()'s three steps. Prepare opens an acceptor (a listening
  * socket) for each new proxy with SNI routes and changes nothing else; 0 or -errno with
  * a sentence in @err (what it opened is closed again). Abort closes what prepare opened.

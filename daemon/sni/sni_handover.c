@@ -152,6 +152,7 @@ void lb_sni_forget(struct lb_sni *s)
 
 	if (!s)
 		return;
+	s->listener_hook = NULL; /* the listeners live on in the next lbd */
 	/* Pending connections end here without a word to their peers: the next lbd has them. */
 	for (i = s->n_conns; i > 0; i--) {
 		struct conn *c = s->conns[i - 1];

@@ -41,8 +41,9 @@ struct acceptor {
 	size_t pending;
 	struct counters c;
 	bool seen;
-	bool fresh;   /* opened by a change that has not committed yet */
-	bool adopted; /* handed over by the previous lbd: polled from the first commit on */
+	bool fresh;	/* opened by a change that has not committed yet */
+	bool adopted;	/* handed over by the previous lbd: polled from the first commit on */
+	bool announced; /* told the listener hook it listens */
 };
 
 enum conn_state { CONN_HELLO, CONN_CONNECTING, CONN_HANDOFF };
@@ -75,6 +76,8 @@ struct spliced {
 struct lb_sni {
 	uv_loop_t *loop;
 	struct lb_splicer *splicer;
+	lb_sni_listener_fn listener_hook;
+	void *listener_ctx;
 	lb_sni_choose_fn choose;
 	void *ctx;
 	size_t n_acc;

@@ -1,0 +1,112 @@
+#!/bin/bash
+# SNI connections across restarts under systemd's descriptor store (FileDescriptorStoreMax=,
+# FDSTORE=1), played by fake_systemd.py (tests/vm/ checks the real one): a `systemctl
+# restart` (SIGTERM, then a new lbd) keeps 20 spliced TLS connections exchanging data and
+# refuses no new one; a crash (SIGKILL, Restart=always) loses the spliced connections, but
+# connections opened while no lbd runs are served once the next one is up, since the
+# acceptor's listening socket waits in the store; the store holds no stale descriptor.
+#
+# Usage: test_fdstore.sh PATH/TO/lbd PATH/TO/lbctl [SPLICE-MODE]
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LBD=$(realpath "${1:?lbd binary}")
+LBCTL=$(realpath "${2:?lbctl binary}")
+SPLICE=${3:-auto}
+INSTANCE=fdstore
+TLS=$LBT_DIR/tls_tool.py
+
+lbt_require_env
+command -v openssl >/dev/null || {
+	echo "skip: openssl not installed" >&2
+	exit 77
+}
+topo_up 2
+bpffs_up
+for i in 1 2; do
+	"$LBT_PY" "$TLS" cert "$LBT_RUN" "b$i" >/dev/null
+	spawn "${NS_BACKENDS[i - 1]}" "tls-b$i" "$LBT_PY" "$TLS" serve --name "b$i" --bind "10.2.$i.2" \
+		--port 8443 --cert "$LBT_RUN/b$i.pem" --ready-file "$LBT_RUN/tls-b$i.ready"
+	wait_for "[[ -e $LBT_RUN/tls-b$i.ready ]]" 10 || fail "tls-b$i did not start"
+done
+
+SOCK=$LBT_RUN/lbd.sock
+CONFIG=$LBT_RUN/lb.json
+SD=$LBT_RUN/sd
+mkdir -p "$SD"
+cat >"$CONFIG" <<CFG
+{"proxies": [
+  {"name": "tls", "listen": {"interfaces": ["$LB_IF_C"], "port": 443},
+   "default-target": {"ip": "10.2.1.2", "port": 8443},
+   "sni-routes": [{"sni-hostname": "api.example.com", "target": {"ip": "10.2.2.2", "port": 8443}}]}],
+ "settings": {"sni-splice": "$SPLICE"}}
+CFG
+spawn "$NS_LB" service "$LBT_PY" "$LBT_DIR/fake_systemd.py" --dir "$SD" --restarts 2 \
+	--control-socket "$SOCK" -- "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
+	-c "$CONFIG"
+SERVICE=$LBT_LAST_PID
+lbt_on_exit "kill -TERM \$(cat $SD/pid) 2>/dev/null; sleep 0.5; kill -KILL $SERVICE 2>/dev/null; true"
+lbt_on_exit "in_ns $NS_LB $LBD --bpffs $BPFFS --instance $INSTANCE --teardown --force >/dev/null 2>&1"
+wait_for "[[ -e $SD/ready.0 ]]" 20 || fail "lbd did not start: $(tail -n 5 "$LBT_LOGDIR/service.log")"
+lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
+
+# restart SIGNAL RUN: kill the running lbd with SIGNAL; the service starts run RUN.
+restart() {
+	local pid
+	pid=$(cat "$SD/pid")
+	kill "-$1" "$pid"
+	wait_for "[[ -e $SD/ready.$2 ]]" 20 ||
+		fail "lbd did not come back after SIG$1: $(tail -n 5 "$LBT_LOGDIR/service.log")"
+}
+
+# ---------------------------------------------------------------------------- tests
+
+test_restart_keeps_tls_connections() {
+	local out
+	rm -f "$LBT_RUN/load.stop" "$LBT_RUN/load.ready"
+	in_ns "$NS_C" "$LBT_PY" "$TLS" load --host "$VIP" --port 443 --sni api.example.com \
+		--hold 20 --interval 200 --rate 20 --seconds 60 --until-file "$LBT_RUN/load.stop" \
+		--ready-file "$LBT_RUN/load.ready" >"$LBT_RUN/load.out" &
+	local load=$!
+	wait_for "[[ -e $LBT_RUN/load.ready ]]" 20 || fail "the 20 TLS connections did not come up"
+	sleep 1
+	restart TERM 1
+	grep -q "took .* over from systemd's descriptor store: 1 acceptor, 2[0-9] connections" \
+		"$LBT_LOGDIR/service.log" ||
+		fail "the new lbd took nothing over: $(grep -i 'store' "$LBT_LOGDIR/service.log")"
+	sleep 2
+	touch "$LBT_RUN/load.stop"
+	wait "$load" || true
+	out=$(cat "$LBT_RUN/load.out")
+	log "load across a restart: $out"
+	assert_eq "$(json_get "$out" held_errors)" "[]" "errors on held connections"
+	assert_eq "$(json_get "$out" new_failed)" 0 "new connections that failed"
+	(($(json_get "$out" min_exchanges) >= 10)) || fail "a connection stalled: $out"
+	lbctl status >/dev/null || fail "lbctl after the restart"
+}
+
+test_store_keeps_only_the_listener() {
+	assert_eq "$(cat "$SD/store")" "lbd-acc-tls" "what the store holds while lbd runs"
+}
+
+test_crash_refuses_no_new_connection() {
+	local out pid
+	pid=$(cat "$SD/pid")
+	kill -KILL "$pid"
+	wait_for "! kill -0 $pid" 5 || fail "lbd survived SIGKILL"
+	# While no lbd runs (the next one loads its programs for a second or so).
+	[[ -e $SD/ready.2 ]] && fail "the next lbd was ready before the test connected"
+	out=$(in_ns "$NS_C" "$LBT_PY" "$TLS" tally --host "$VIP" --port 443 --sni api.example.com \
+		--count 20 --timeout 20)
+	log "new connections opened while no lbd ran: $out"
+	assert_eq "$(json_get "$out" ok)" 20 "new connections across a crash"
+	wait_for "[[ -e $SD/ready.2 ]]" 20 || fail "lbd did not come back after the crash"
+	grep -q "took 1 SNI object over from systemd's descriptor store: 1 acceptor, 0 connections" \
+		"$LBT_LOGDIR/service.log" || fail "the acceptor was not found again after the crash: $(grep -iE "store|took|warn" "$LBT_LOGDIR/service.log" | tail -n 4)"
+	assert_eq "$(cat "$SD/store")" "lbd-acc-tls" "what the store holds after the crash"
+}
+
+run_test test_restart_keeps_tls_connections
+run_test test_store_keeps_only_the_listener
+run_test test_crash_refuses_no_new_connection
+run_summary
