@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "lb_abi.h"
-#include "fdstore.h"
 #include "lb_log.h"
 
 #define IO_TIMEOUT_MS  10000 /* any one read or write of the hand-over */
@@ -162,7 +161,7 @@ static void store(struct lbd_handover *h)
 {
 	char err[LB_ERR_MAX];
 
-	if (lbd_fdstore_save(h->l, err, sizeof(err))) {
+	if (h->hooks.store(h->hooks.ctx, err, sizeof(err))) {
 		lb_warn("%s; SNI connections end with this lbd", err);
 		lb_sni_thaw(h->l->sni); /* the stop resets them as without a store */
 		h->hooks.stop(h->hooks.ctx);

@@ -66,6 +66,8 @@ struct lbd_handover_hooks {
 	void (*finish)(void *ctx, bool same_socket);
 	/* Stop as usual (a stop whose state could not be stored). */
 	void (*stop)(void *ctx);
+	/* Put the frozen state into systemd's descriptor store (fdstore.h): 0 or -errno. */
+	int (*store)(void *ctx, char *err, size_t errlen);
 };
 
 struct lbd_handover;
@@ -75,8 +77,8 @@ struct lbd_handover *lbd_handover_listen(struct lbd *l, const struct lbd_handove
 					 char *err, size_t errlen);
 
 /*
- * Stopping under systemd with a descriptor store (fdstore.h): freeze as for a hand-over,
- * store everything, then finish; if storing fails, stop as usual.
+ * Stopping under systemd with a descriptor store: freeze as for a hand-over, store
+ * everything (hooks->store), then finish; if storing fails, stop as usual.
  */
 void lbd_handover_to_store(struct lbd_handover *h);
 

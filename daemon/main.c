@@ -157,6 +157,11 @@ static void on_signal(uv_signal_t *s, int signum)
 	stop_loop(l);
 }
 
+static int store_state(void *ctx, char *err, size_t errlen)
+{
+	return lbd_fdstore_save(ctx, err, errlen);
+}
+
 static void stop_now(void *ctx)
 {
 	stop_loop(ctx);
@@ -239,7 +244,8 @@ static int start_services(struct lbd *l)
 		return ret;
 	}
 	{
-		const struct lbd_handover_hooks hooks = {l, control_fd, handed_over, stop_now};
+		const struct lbd_handover_hooks hooks = {l, control_fd, handed_over, stop_now,
+							 store_state};
 
 		handover = lbd_handover_listen(l, &hooks, err, sizeof(err));
 		if (!handover)
