@@ -27,15 +27,20 @@ LB_INLINE __u32 lb_mix32(__u32 h)
 }
 
 /*
- * Hash of a flow as the client sent it. Addresses and ports enter in network byte order,
- * exactly as they sit in the packet; the result only has to be stable, not portable.
+ * Hash of a flow as the client sent it. Addresses (all four words: IPv4 ones IPv4-mapped)
+ * and ports enter in network byte order, exactly as they sit in the packet; the result
+ * only has to be stable, not portable.
  */
-LB_INLINE __u32 lb_flow_hash(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport, __u8 proto)
+LB_INLINE __u32 lb_flow_hash(const struct lb_ip *saddr, const struct lb_ip *daddr, __be16 sport,
+			     __be16 dport, __u8 proto)
 {
 	__u32 h = 0x9e3779b9u ^ proto;
+	int i;
 
-	h = lb_mix32(h ^ (__u32)saddr);
-	h = lb_mix32(h ^ (__u32)daddr);
+	for (i = 0; i < 4; i++)
+		h = lb_mix32(h ^ (__u32)saddr->w[i]);
+	for (i = 0; i < 4; i++)
+		h = lb_mix32(h ^ (__u32)daddr->w[i]);
 	h = lb_mix32(h ^ (((__u32)sport << 16) | (__u32)dport));
 	return h;
 }

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "lb_ip.h"
 #include "lb_select.h"
 
 #define N(a)  (sizeof(a) / sizeof((a)[0]))
@@ -30,7 +31,7 @@ static struct lb_group group_of(const __u16 *weights, __u32 n)
 	__u32 i;
 
 	for (i = 0; i < n; i++) {
-		g.backends[i].addr = htonl(0x0a020000 + i);
+		g.backends[i].addr = lb_ip_from_v4(htonl(0x0a020000 + i));
 		g.backends[i].port = htons(8080);
 		g.backends[i].weight = weights[i];
 		g.backends[i].target_id = i;
@@ -44,8 +45,10 @@ static struct lb_group group_of(const __u16 *weights, __u32 n)
  */
 static __u32 flow_hash_of(__u32 i)
 {
-	return lb_flow_hash(htonl(0xc6120000 + (i >> 4)), htonl(0x0a010001),
-			    htons(32768 + (i & 15)), htons(80), LB_PROTO_TCP);
+	struct lb_ip s = lb_ip_from_v4(htonl(0xc6120000 + (i >> 4))),
+		     d = lb_ip_from_v4(htonl(0x0a010001));
+
+	return lb_flow_hash(&s, &d, htons(32768 + (i & 15)), htons(80), LB_PROTO_TCP);
 }
 
 static const struct {
@@ -176,7 +179,9 @@ struct flow {
 
 static __u32 hash(const struct flow *f)
 {
-	return lb_flow_hash(f->saddr, f->daddr, f->sport, f->dport, f->proto);
+	struct lb_ip s = lb_ip_from_v4(f->saddr), d = lb_ip_from_v4(f->daddr);
+
+	return lb_flow_hash(&s, &d, f->sport, f->dport, f->proto);
 }
 
 START_TEST(test_hash_deterministic)
@@ -190,11 +195,11 @@ START_TEST(test_hash_deterministic)
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	/*
 	 * A known answer (computed apart from this header, from murmur3's finaliser on the
-	 * little-endian loads the datapath makes): changing the hash re-balances every flow that
-	 * loses its conntrack entry across an upgrade, so it must be a deliberate change of this
-	 * value.
+	 * little-endian loads the datapath makes, over the IPv4-mapped addresses): changing the
+	 * hash re-balances every flow that loses its conntrack entry across an upgrade, so it
+	 * must be a deliberate change of this value (the last: BPF ABI 4, IPv6).
 	 */
-	ck_assert_uint_eq(h, 0xc00b1029);
+	ck_assert_uint_eq(h, 0x2bafd42f);
 #endif
 }
 END_TEST
