@@ -18,7 +18,8 @@ Subcommands:
          first few distinct messages). Exit status is 0 whenever the tally ran
          (failures are data), 2 on usage errors.
   hold   --host IP --port P --seconds S --interval MS [--bind SRCIP] [--proto tcp|udp]
-         One long-lived flow in ECHO mode. Prints {"event":"start","backend":...} once
+         [--size BYTES]
+         One long-lived flow in ECHO mode (TCP: about BYTES per exchange, default 16). Prints {"event":"start","backend":...} once
          connected, then exchanges a line every interval for S seconds, verifying each
          echo (and, for UDP, that the backend name never changes). Finally prints
          {"backend","exchanges","ok","error","elapsed_s"}; exit 0 only if ok.
@@ -346,7 +347,7 @@ def hold(args):
         seq = 0
         while time.monotonic() < end:
             seq += 1
-            line = b"%d %s\n" % (seq, os.urandom(8).hex().encode())
+            line = b"%d %s\n" % (seq, os.urandom(max(8, args.size // 2)).hex().encode())
             if kind == socket.SOCK_STREAM:
                 sock.sendall(line)
                 got = recv_exact(sock, len(line))
@@ -407,6 +408,7 @@ def main():
     h.add_argument("--interval", type=float, default=100.0, help="milliseconds")
     h.add_argument("--bind", help="source address")
     h.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
+    h.add_argument("--size", type=int, default=16, help="TCP: bytes per exchange (a long transfer)")
 
     args = p.parse_args()
     if args.cmd == "serve":
