@@ -71,7 +71,7 @@ kver=$(apt-cache show --no-all-versions "$kpkg:$debarch" | sed -n 's/^Version: /
 krel=${kpkg#linux-image-}
 
 key=$( (
-	cat "$0" "$here/guest-run"
+	cat "$0" "$here/guest-run" "$here/shim-initramfs.sh"
 	echo "$arch $kpkg $kver $pkgs"
 ) | sha256sum | cut -c1-12)
 dir=$cache/$arch-$key
@@ -99,6 +99,8 @@ trap cleanup EXIT
 
 # The settings both arches share, written into the root from here.
 configure_root() {
+	# (After debootstrap's first stage some of these folders do not exist yet.)
+	mkdir -p "$root/etc/apt" "$root/etc/systemd/system/multi-user.target.wants"
 	echo lbd-vm >"$root/etc/hostname"
 	printf '127.0.0.1\tlocalhost\n127.0.1.1\tlbd-vm\n' >"$root/etc/hosts"
 	echo '/dev/vda / ext4 rw,errors=remount-ro 0 0' >"$root/etc/fstab"
@@ -107,7 +109,7 @@ configure_root() {
 		deb $mirror $suite-updates main
 		deb ${mirror%/debian}/debian-security $suite-security main
 	EOF
-	install -m 755 "$here/guest-run" "$root/usr/local/sbin/lbd-vm-run"
+	install -D -m 755 "$here/guest-run" "$root/usr/local/sbin/lbd-vm-run"
 	# Runs the payload once the system is up; its output goes to the serial console.
 	cat >"$root/etc/systemd/system/lbd-vm-run.service" <<-'EOF'
 		[Unit]
@@ -179,12 +181,13 @@ else
 	# its initramfs would take minutes to build under emulation and the shim boots it.
 	(cd "$work" && apt-get download -qq "$kpkg:$debarch=$kver" 2>/dev/null) ||
 		die "cannot download $kpkg:$debarch"
-	dpkg-deb -x "$work/${kpkg}_"*.deb "$root"
+	# (--keep-directory-symlink: the merged /lib -> usr/lib stays a link.)
+	dpkg-deb --fsys-tarfile "$work/${kpkg}_"*.deb | tar -x --keep-directory-symlink -C "$root"
 	rm "$work/${kpkg}_"*.deb
 	depmod -b "$root" "$krel"
 	cp "$root/boot/vmlinuz-$krel" "$work/vmlinuz"
 	# The shim initramfs: busybox, the modules that reach the root disk, an /init.
-	"$here/shim-initramfs.sh" "$root" "$krel" "$work/initrd.img"
+	"$here/shim-initramfs.sh" "$debarch" "$root" "$krel" "$work/initrd.img"
 	# Stage two: dpkg configures the base system inside the arm64 guest, once.
 	cat >"$root/lbd-stage2" <<-'EOF'
 		#!/bin/sh
@@ -207,9 +210,11 @@ else
 	make_fs
 	log "debootstrap's second stage in the arm64 guest (emulated: minutes)"
 	. "$here/lib.sh"
-	vm_qemu arm64 "$work" "$work/root.img" "" "init=/lbd-stage2" 1800 "$work/stage2.log" ||
+	VM_WRITABLE=1 VM_QUIET=1 vm_qemu arm64 "$work" "$work/root.img" "" "init=/lbd-stage2" 1800 \
+		"$work/stage2.log" ||
 		die "the second stage did not finish (log: $work/stage2.log)"
-	debugfs -R 'stat /lbd-stage2-ok' "$work/root.img" >/dev/null 2>&1 || {
+	# (debugfs exits 0 whether or not the file exists: look at what it printed.)
+	debugfs -R 'stat /lbd-stage2-ok' "$work/root.img" 2>&1 | grep -q 'Inode:' || {
 		tail -n 40 "$work/stage2.log" >&2
 		die "debootstrap's second stage failed in the guest"
 	}
