@@ -10,15 +10,19 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 
+# LBD, INSTANCE and SOCK are read by lib.sh's lbt_start_lbd.
+# shellcheck disable=SC2034
 LBD=$(realpath "${1:?lbd binary}")
 OPS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../packaging/ops" && pwd)
 CHECK=$(dirname "${BASH_SOURCE[0]}")/check_metric_names.py
+# shellcheck disable=SC2034
 INSTANCE=ops
 
 lbt_require_env
 topo_up 2
 bpffs_up
 start_backends 8080
+# shellcheck disable=SC2034
 SOCK=$LBT_RUN/lbd.sock
 CONFIG=$LBT_RUN/lb.json
 cat >"$CONFIG" <<JSON

@@ -10,9 +10,11 @@
 # interface without an address (a proxy on it makes lbd warn). Every check prints one line:
 #   systemd-test: PASS|FAIL <step>: <what> (<seconds> s)
 # and the script ends with "systemd-test: N passed, N failed" and exits non-zero on a failure.
+# The step_* functions are called by name (step_$s) at the end:
+# shellcheck disable=SC2317
 set -uo pipefail
-cd "$(dirname "$0")"
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0
+cd "$(dirname "$0")" || exit 1
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 SYSTEMD_PAGER='' SYSTEMD_COLORS=0
 PY=/usr/bin/python3
 T=$PWD/lbtraffic.py
 VIP=10.1.0.1
