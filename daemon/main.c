@@ -90,6 +90,31 @@ static void log_stats(uv_timer_t *t)
 	}
 }
 
+/*
+ * The systemd watchdog (WatchdogSec=): pinged from the loop at half the interval, so a
+ * loop that stops turning (a hang, SIGSTOP) gets lbd restarted; the datapath forwards
+ * meanwhile. Static, not in struct lbd: one per process, like the signal handlers.
+ */
+static uv_timer_t watchdog_timer;
+
+static void ping_watchdog(uv_timer_t *t)
+{
+	(void)t;
+	lb_sd_notify("WATCHDOG=1");
+}
+
+static void start_watchdog(uv_loop_t *loop)
+{
+	long long usec = lb_sd_watchdog_usec();
+
+	uv_timer_init(loop, &watchdog_timer);
+	if (usec == -EINVAL)
+		lb_warn("WATCHDOG_USEC or WATCHDOG_PID is malformed; not pinging the watchdog");
+	if (usec <= 0)
+		return;
+	uv_timer_start(&watchdog_timer, ping_watchdog, 0, usec / 2000 > 0 ? usec / 2000 : 1);
+}
+
 static void notify_status(struct lbd *l)
 {
 	char msg[256];
@@ -128,6 +153,7 @@ static void stop_loop(struct lbd *l)
 	uv_close((uv_handle_t *)&l->sighup, NULL);
 	uv_close((uv_handle_t *)&l->stats_timer, NULL);
 	uv_close((uv_handle_t *)&l->clock_timer, NULL);
+	uv_close((uv_handle_t *)&watchdog_timer, NULL);
 	lbd_rpc_stop(&rpc);
 	lb_ifwatch_stop(l->ifwatch);
 	l->ifwatch = NULL;
@@ -227,6 +253,7 @@ static int start_services(struct lbd *l)
 	uv_timer_init(l->loop, &l->clock_timer);
 	l->clock_timer.data = l;
 	uv_timer_start(&l->clock_timer, tick_clock, LB_CLOCK_TICK_MS, LB_CLOCK_TICK_MS);
+	start_watchdog(l->loop);
 
 	ret = socket_gid(l, &ro.group);
 	if (ret)
