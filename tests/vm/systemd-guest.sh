@@ -120,22 +120,25 @@ for line in open(sys.argv[1]):
         failed += r["failed"] + r["total"] - r["ok"] - r["failed"]
 print(ok, failed)' "$LOAD_LOG")
 }
-# hold_start NAME SECONDS: one long transfer (16 KiB echoed every 50 ms) through the VIP.
+# hold_start NAME SECONDS [PORT]: one long transfer (16 KiB echoed every 50 ms) through the
+# VIP (port 80: balanced in the kernel; 443: spliced by lbd's SNI acceptor, which sends
+# what is not TLS to the default target).
 hold_start() {
 	HOLD_LOG=$W/hold-$1.log
-	nsc "$PY" "$T" hold --host "$VIP" --port 80 --seconds "$2" --interval 50 --size 16384 \
-		>"$HOLD_LOG" 2>&1 &
+	nsc "$PY" "$T" hold --host "$VIP" --port "${3:-80}" --seconds "$2" --interval 50 \
+		--size 16384 >"$HOLD_LOG" 2>&1 &
 	HOLD_PID=$!
 	wait_for 10 grep -q '"start"' "$HOLD_LOG"
 }
+# hold_check [WHAT]
 hold_check() {
-	local out
+	local out what=${1:-the long transfer}
 	wait "$HOLD_PID"
 	out=$(tail -n 1 "$HOLD_LOG")
 	if [ "$(jget "$out" ok)" = true ]; then
-		pass "the long transfer survived ($(jget "$out" exchanges) exchanges of 16 KiB with $(jget "$out" backend) over $(jget "$out" elapsed_s) s)"
+		pass "$what survived ($(jget "$out" exchanges) exchanges of 16 KiB with $(jget "$out" backend) over $(jget "$out" elapsed_s) s)"
 	else
-		fail "the long transfer broke" "$(cat "$HOLD_LOG")"
+		fail "$what broke" "$(cat "$HOLD_LOG")"
 	fi
 }
 
@@ -330,6 +333,9 @@ grep -q 'reloaded /etc/lbd/lb.json' <(journalctl -u lbd.service --no-pager -o ca
 
 step_restart() {
 pid=$(mainpid)
+# A connection lbd itself splices: it crosses the restart through the descriptor store.
+hold_start restart-sni 25 443 || fail "the spliced transfer did not start" "$(cat "$HOLD_LOG")"
+SNI_HOLD_PID=$HOLD_PID SNI_HOLD_LOG=$HOLD_LOG
 hold_start restart 25 || fail "the long transfer did not start" "$(cat "$HOLD_LOG")"
 load_start restart
 sleep 3
@@ -344,6 +350,11 @@ load_stop
 	pass "connections made during the restart: $LOAD_OK ok, 0 failed" ||
 	fail "connections made during the restart: $LOAD_OK ok, $LOAD_FAILED failed" "$(grep -v '"failed": 0' "$LOAD_LOG")"
 hold_check
+HOLD_PID=$SNI_HOLD_PID HOLD_LOG=$SNI_HOLD_LOG hold_check "the spliced SNI transfer (descriptor store)"
+grep -q "took .* over from systemd's descriptor store: 1 acceptor, [1-9]" \
+	<(journalctl -u lbd.service --no-pager -o cat) &&
+	pass "the new lbd took the SNI acceptor and connections from the descriptor store" ||
+	fail "nothing taken from the descriptor store" "$(journalctl -u lbd.service --no-pager -o cat | grep -i store)"
 tally_ok "web after the restart" 50 --port 80 --count 50
 
 # ---------------------------------------------------------------------------- watchdog
