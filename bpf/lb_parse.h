@@ -88,6 +88,16 @@ struct lb_vlan_hdr {
 };
 
 /*
+ * @v with bounds Linux 6.1's verifier can see: it knows nothing of a byte swap's result
+ * (be16), and the compiler would drop a plain mask it knows to be redundant.
+ */
+static __always_inline __u32 lb_bounded16(__u32 v)
+{
+	asm volatile("" : "+r"(v));
+	return v & 0xffff;
+}
+
+/*
  * The ICMP message at @icmp (ending at @ip_end, the IPv4 total length): a destination
  * unreachable (every code, fragmentation needed among them) or a time exceeded carries
  * the IPv4 header and at least the first 8 L4 bytes of the packet it is about (RFC 792):
@@ -229,7 +239,7 @@ static __always_inline int lb_parse(void *data, void *data_end, __u32 frame_len,
 		return LB_PARSE_OK;
 	}
 	if (iph->protocol == LB_PROTO_ICMP)
-		return lb_parse_icmp_error(cur, data_end, (void *)iph + p->ip_len, p);
+		return lb_parse_icmp_error(cur, data_end, (void *)iph + lb_bounded16(p->ip_len), p);
 	return LB_PARSE_OTHER_L4;
 }
 
