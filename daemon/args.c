@@ -36,7 +36,7 @@ static const struct option long_opts[] = {
 	{"instance", required_argument, NULL, OPT_INSTANCE},
 	{"xdp-mode", required_argument, NULL, OPT_XDP_MODE},
 	{"ingress", required_argument, NULL, OPT_INGRESS},
-	{"check", no_argument, NULL, OPT_CHECK},
+	{"check", optional_argument, NULL, OPT_CHECK},
 	{"teardown", no_argument, NULL, OPT_TEARDOWN},
 	{"teardown-on-exit", no_argument, NULL, OPT_TEARDOWN_ON_EXIT},
 	{"force", no_argument, NULL, OPT_FORCE},
@@ -77,7 +77,10 @@ void lbd_args_usage(FILE *out)
 		"                          /run/lbd/INSTANCE.sock for other instances)\n"
 		"      --socket-group NAME group that may use the control socket (default: lbd\n"
 		"                          if that group exists, else root)\n"
-		"      --check             validate the configuration and exit\n"
+		"      --check             validate the configuration, check it against this\n"
+		"                          system (interfaces, addresses, routes) and exit:\n"
+		"                          1 on errors, 0 with warnings only\n"
+		"      --check=file        validate the configuration alone (for another host)\n"
 		"      --teardown          remove the datapath pinned by this instance and exit\n"
 		"                          (refused while an lbd runs it; --force removes it\n"
 		"                          from under that lbd, which then exits)\n"
@@ -230,7 +233,14 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 			ingress = optarg;
 			break;
 		case OPT_CHECK:
+			if (optarg && strcmp(optarg, "file"))
+				return usage_err(
+					err, errlen,
+					"--check=%s: the only value is \"file\" (the "
+					"configuration alone, without this system's checks)",
+					optarg);
 			a->check_only = true;
+			a->check_system = !optarg;
 			break;
 		case OPT_TEARDOWN:
 			a->teardown = true;

@@ -24,6 +24,7 @@
 #include "apply.h"
 #include "lbd.h"
 #include "rpc.h"
+#include "syscheck.h"
 #include "systemd.h"
 
 #define STATS_LOG_MS 10000
@@ -205,15 +206,7 @@ static int start_services(struct lbd *l)
 
 static void warn_forwarding(void)
 {
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_forward", "r");
-	int v = 1;
-
-	if (!f)
-		return;
-	if (fscanf(f, "%d", &v) != 1)
-		v = 1;
-	fclose(f);
-	if (!v)
+	if (lb_syscheck_forwarding_off())
 		lb_warn("net.ipv4.ip_forward is 0: packets for backends on other hosts will be "
 			"dropped by the kernel (sysctl -w net.ipv4.ip_forward=1)");
 }
@@ -341,6 +334,33 @@ out:
 }
 
 /*
+ * --check: the configuration's own rules held (lbd_args_parse); now what this system says
+ * about it. Errors (what lbd would refuse) exit 1, warnings alone 0. No lock, no pin.
+ */
+static int check_only(struct lbd_args *a)
+{
+	struct lb_syscheck_counts c = {0};
+	size_t n = a->cfg->n_proxies;
+
+	if (a->check_system)
+		c = lb_syscheck(a->cfg, stderr);
+	lb_hc_tls_release();
+	lbd_args_release(a);
+	if (c.errors) {
+		fprintf(stderr,
+			"lbd: configuration refused by the checks of this system: %zu "
+			"error%s, %zu warning%s\n",
+			c.errors, c.errors == 1 ? "" : "s", c.warnings, c.warnings == 1 ? "" : "s");
+		return 1;
+	}
+	printf("configuration OK: %zu prox%s", n, n == 1 ? "y" : "ies");
+	if (c.warnings)
+		printf(" (%zu warning%s)", c.warnings, c.warnings == 1 ? "" : "s");
+	putchar('\n');
+	return 0;
+}
+
+/*
  * Raise the open-file limit to its hard maximum: 1024 RPC clients plus health checks, SNI
  * connections (two descriptors each) and BPF objects do not fit the usual soft 1024.
  */
@@ -394,12 +414,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "lbd: %s\n", err);
 		return ret ? 1 : 0;
 	}
-	if (l.args.check_only) {
-		printf("configuration OK: %zu prox%s\n", l.args.cfg->n_proxies,
-		       l.args.cfg->n_proxies == 1 ? "y" : "ies");
-		lbd_args_release(&l.args);
-		return 0;
-	}
+	if (l.args.check_only)
+		return check_only(&l.args);
 	cfg = l.args.cfg;
 	l.args.cfg = NULL; /* lbd_apply() takes it over */
 	l.loop = uv_default_loop();

@@ -1,0 +1,122 @@
+#!/bin/bash
+# Rough edges an operator meets: `lbd --check` against the system it runs on (inside a
+# network namespace, as `ip netns exec` runs it): errors for what lbd would refuse,
+# warnings for what will not work as meant, and nothing of the running lbd touched.
+#
+# Usage: test_operator.sh PATH/TO/lbd PATH/TO/lbctl
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LBD=$(realpath "${1:?lbd binary}")
+LBCTL=$(realpath "${2:?lbctl binary}")
+INSTANCE=op
+
+lbt_require_env
+topo_up 2
+bpffs_up
+start_backends 8080
+SOCK=$LBT_RUN/lbd.sock
+CONFIG=$LBT_RUN/lb.json
+cat >"$CONFIG" <<EOF
+{"proxies": [{"name": "web", "listen": {"interfaces": ["$LB_IF_C"], "port": 80},
+  "default-target": [{"ip": "10.2.1.2", "port": 8080, "weight": 50},
+                     {"ip": "10.2.2.2", "port": 8080, "weight": 50}]}]}
+EOF
+lbt_start_lbd --teardown-on-exit -c "$CONFIG"
+
+lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
+
+# check NS FILE [ARGS...]: `lbd -c FILE --check ARGS` in NS ("-": here); sets CHECK_RC,
+# CHECK_OUT (stdout) and CHECK_ERR (stderr).
+check() {
+	local ns=$1 file=$2
+	shift 2
+	CHECK_RC=0
+	in_ns "$ns" "$LBD" -c "$file" "${@:---check}" >"$LBT_RUN/check.out" 2>"$LBT_RUN/check.err" ||
+		CHECK_RC=$?
+	CHECK_OUT=$(cat "$LBT_RUN/check.out")
+	CHECK_ERR=$(cat "$LBT_RUN/check.err")
+}
+
+# has TEXT NEEDLE WHAT: fail unless TEXT contains NEEDLE.
+has() {
+	[[ $1 == *"$2"* ]] || fail "$3: no \"$2\" in: $1"
+}
+
+# ---------------------------------------------------------------------------- --check
+
+# The running configuration, checked where it runs: nothing to say.
+test_check_clean() {
+	check "$NS_LB" "$CONFIG"
+	assert_eq "$CHECK_RC" 0 "exit status ($CHECK_ERR)"
+	assert_eq "$CHECK_OUT" "configuration OK: 1 proxy" "stdout"
+	assert_eq "$CHECK_ERR" "" "stderr"
+}
+
+# An interface that does not exist would make lbd refuse the file: an error, exit 1.
+test_check_missing_interface() {
+	sed "s/\"$LB_IF_C\"\\]/\"$LB_IF_C\", \"nosuch0\"]/" "$CONFIG" >"$LBT_RUN/noif.json"
+	check "$NS_LB" "$LBT_RUN/noif.json"
+	assert_eq "$CHECK_RC" 1 "exit status ($CHECK_OUT $CHECK_ERR)"
+	has "$CHECK_ERR" "error: proxies[0].listen.interfaces[1]: interface nosuch0 does not exist" \
+		"the missing interface"
+	[[ $CHECK_OUT != *"configuration OK"* ]] || fail "said OK: $CHECK_OUT"
+}
+
+# --check looks at the namespace it runs in: lbc0 exists in the LB's, not in this one;
+# --check=file skips the system and accepts the file anywhere.
+test_check_in_its_namespace() {
+	ip link show "$LB_IF_C" >/dev/null 2>&1 && skip "$LB_IF_C exists in the test's own namespace"
+	check - "$CONFIG"
+	assert_eq "$CHECK_RC" 1 "exit status outside the LB's namespace ($CHECK_OUT $CHECK_ERR)"
+	has "$CHECK_ERR" "interface $LB_IF_C does not exist" "outside the LB's namespace"
+	check - "$CONFIG" --check=file
+	assert_eq "$CHECK_RC" 0 "exit status of --check=file ($CHECK_ERR)"
+	assert_eq "$CHECK_OUT" "configuration OK: 1 proxy" "--check=file stdout"
+}
+
+# What lbd accepts but what will not work as meant: warnings, exit 0, one line each.
+test_check_warnings() {
+	in_ns "$NS_LB" ip link add lbtdum0 type veth peer name lbtdum1
+	in_ns "$NS_LB" ip link set lbtdum0 up
+	cat >"$LBT_RUN/warn.json" <<EOF
+{"proxies": [
+  {"name": "web", "listen": {"interfaces": ["$LB_IF_C"], "port": 80, "address": "10.1.0.77"},
+   "default-target": [{"ip": "10.2.1.2", "port": 8080, "weight": 50},
+                      {"ip": "10.9.9.9", "port": 8080, "weight": 50}]},
+  {"name": "side", "listen": {"interfaces": ["$LB_IF_C"], "port": 81, "address": "10.2.1.1"},
+   "default-target": {"ip": "10.2.2.2", "port": 8080}},
+  {"name": "dark", "listen": {"interfaces": ["lbtdum0"], "port": 82},
+   "default-target": {"ip": "10.2.2.2", "port": 8080}}]}
+EOF
+	check "$NS_LB" "$LBT_RUN/warn.json"
+	in_ns "$NS_LB" ip link del lbtdum0
+	assert_eq "$CHECK_RC" 0 "exit status with warnings only ($CHECK_ERR)"
+	assert_eq "$CHECK_OUT" "configuration OK: 3 proxies (4 warnings)" "stdout"
+	has "$CHECK_ERR" "warning: proxies[0].listen.address: 10.1.0.77 is not an address of the listening interface" \
+		"a listener address on no interface"
+	has "$CHECK_ERR" "warning: proxies[1].listen.address: 10.2.1.1 is on $LB_IF_B1, not on the listening interface" \
+		"a listener address on another interface"
+	has "$CHECK_ERR" "warning: proxies[2].listen.interfaces[0]: lbtdum0 has no IPv4 address" \
+		"an interface without an address"
+	has "$CHECK_ERR" "warning: proxies[0].default-target[1]: no route to 10.9.9.9" \
+		"a target without a route"
+	assert_eq "$(grep -c '^warning: ' <<<"$CHECK_ERR")" 4 "warning lines ($CHECK_ERR)"
+}
+
+# --check beside the running lbd of the same instance: no lock, nothing of it touched.
+test_check_beside_the_running_lbd() {
+	local before
+	before=$(lbctl --json get-config)
+	check "$NS_LB" "$CONFIG" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" --check
+	assert_eq "$CHECK_RC" 0 "exit status beside the running lbd ($CHECK_ERR)"
+	kill -0 "$LBD_PID" || fail "lbd exited"
+	assert_eq "$(lbctl --json get-config)" "$before" "the running lbd's configuration"
+}
+
+run_test test_check_clean
+run_test test_check_missing_interface
+run_test test_check_in_its_namespace
+run_test test_check_warnings
+run_test test_check_beside_the_running_lbd
+run_summary
