@@ -376,7 +376,8 @@ static int sync_model(struct lbd *l, const struct lb_config *next, struct lb_mod
 	return ret;
 }
 
-int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
+int lbd_apply(struct lbd *l, struct lb_config *next, enum lb_cfg_naming naming, char *err,
+	      size_t errlen)
 {
 	struct lbd_attach_undo undo = {0};
 	struct metrics_step metrics;
@@ -385,12 +386,12 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	size_t i;
 	int ret;
 
-	ret = lb_config_validate(next, err, errlen);
+	ret = lb_config_validate_as(next, naming, err, errlen);
 	if (ret)
 		return ret;
 	if (l->cfg && (ret = check_fixed_settings(l, next, err, errlen)))
 		return ret;
-	ret = lb_attach_check(next, err, errlen);
+	ret = lb_attach_check(next, naming, err, errlen);
 	if (!ret)
 		ret = lb_hc_tls_check(next, err, errlen);
 	if (ret)
@@ -481,7 +482,7 @@ int lbd_reload(struct lbd *l, char *err, size_t errlen)
 		next->settings.xdp_mode = l->cfg->settings.xdp_mode;
 	if (l->args.ingress_flag)
 		next->settings.ingress = l->cfg->settings.ingress;
-	ret = lbd_apply(l, next, err, errlen);
+	ret = lbd_apply(l, next, LB_CFG_BY_INDEX, err, errlen);
 	if (ret) {
 		lb_config_free(next);
 		return ret;

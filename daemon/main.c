@@ -282,7 +282,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = lbd_apply(l, cfg, err, sizeof(err));
+	ret = lbd_apply(l, cfg, LB_CFG_BY_INDEX, err, sizeof(err));
 	if (ret) {
 		lb_err("%s", err);
 		lb_config_free(cfg);

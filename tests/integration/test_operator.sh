@@ -1,7 +1,7 @@
 #!/bin/bash
 # Rough edges an operator meets: `lbd --check` against the system it runs on (inside a
-# network namespace, as `ip netns exec` runs it): errors for what lbd would refuse,
-# warnings for what will not work as meant, and nothing of the running lbd touched.
+# network namespace, as `ip netns exec` runs it), and errors of runtime changes that name
+# the proxy rather than an index.
 #
 # Usage: test_operator.sh PATH/TO/lbd PATH/TO/lbctl
 set -euo pipefail
@@ -12,6 +12,10 @@ LBCTL=$(realpath "${2:?lbctl binary}")
 INSTANCE=op
 
 lbt_require_env
+command -v socat >/dev/null || {
+	echo "skip: socat not installed" >&2
+	exit 77
+}
 topo_up 2
 bpffs_up
 start_backends 8080
@@ -25,6 +29,8 @@ EOF
 lbt_start_lbd --teardown-on-exit -c "$CONFIG"
 
 lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
+# rpc JSON-LINE: one request, its reply.
+rpc() { printf '%s\n' "$1" | socat -t 5 - "UNIX-CONNECT:$SOCK"; }
 
 # check NS FILE [ARGS...]: `lbd -c FILE --check ARGS` in NS ("-": here); sets CHECK_RC,
 # CHECK_OUT (stdout) and CHECK_ERR (stderr).
@@ -114,9 +120,36 @@ test_check_beside_the_running_lbd() {
 	assert_eq "$(lbctl --json get-config)" "$before" "the running lbd's configuration"
 }
 
+# ---------------------------------------------------------------------------- runtime errors
+
+# Errors of changes made at run time name the proxy, never proxies[N]; data says which.
+test_runtime_errors_name_the_proxy() {
+	local before out
+	before=$(lbctl --json get-config)
+	out=$(rpc '{"jsonrpc":"2.0","id":1,"method":"add-proxy","params":{"proxy":{"name":"api2","listen":{"interfaces":["'"$LB_IF_C"'"],"port":80},"default-target":{"ip":"10.2.2.2","port":8080}}}}')
+	has "$out" '"message":"proxy \"api2\": listen: conflicts with proxy \"web\" on lbc0 port 80/tcp"' \
+		"a listener conflict"
+	has "$out" '"data":{"proxy":"api2","path":"listen"}' "the conflict's data"
+	out=$(lbctl add-proxy api3 --interface "$LB_IF_C" --port 81 10.2.1.2:8080@50 10.2.1.2:8080@50 2>&1) &&
+		fail "a proxy listing a target twice was added: $out"
+	has "$out" 'proxy "api3": default-target[1]: 10.2.1.2:8080 is already listed as default-target[0]' \
+		"a target listed twice (lbctl)"
+	out=$(lbctl attach-interfaces nosuch0 2>&1) && fail "nosuch0 was attached: $out"
+	has "$out" 'proxy "web": listen.interfaces[1]: interface nosuch0 does not exist' \
+		"an interface that does not exist"
+	lbctl add-proxy dns --interface "$LB_IF_C" --port 53 --protocol udp 10.2.1.2:53 >/dev/null
+	out=$(lbctl add-sni-route dns api.example.com 10.2.1.2:8443 2>&1) &&
+		fail "an SNI route was added to a UDP proxy: $out"
+	has "$out" 'proxy "dns": listen.protocol: a proxy with sni-routes reads the TLS ClientHello' \
+		"an SNI route on a UDP proxy"
+	lbctl remove-proxy dns >/dev/null
+	assert_eq "$(lbctl --json get-config)" "$before" "configuration after the refused changes"
+}
+
 run_test test_check_clean
 run_test test_check_missing_interface
 run_test test_check_in_its_namespace
 run_test test_check_warnings
 run_test test_check_beside_the_running_lbd
+run_test test_runtime_errors_name_the_proxy
 run_summary
