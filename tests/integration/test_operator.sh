@@ -1,7 +1,7 @@
 #!/bin/bash
 # Rough edges an operator meets: `lbd --check` against the system it runs on (inside a
-# network namespace, as `ip netns exec` runs it), and errors of runtime changes that name
-# the proxy rather than an index.
+# network namespace, as `ip netns exec` runs it), errors of runtime changes that name the
+# proxy rather than an index, and reloads refused or overridden by settings fixed at start.
 #
 # Usage: test_operator.sh PATH/TO/lbd PATH/TO/lbctl
 set -euo pipefail
@@ -26,7 +26,10 @@ cat >"$CONFIG" <<EOF
   "default-target": [{"ip": "10.2.1.2", "port": 8080, "weight": 50},
                      {"ip": "10.2.2.2", "port": 8080, "weight": 50}]}]}
 EOF
-lbt_start_lbd --teardown-on-exit -c "$CONFIG"
+# -s: statistics on, so a reload of the file, which has them off, meets a flag that wins
+# over it.
+lbt_start_lbd --teardown-on-exit -s -c "$CONFIG"
+LBD_LOG=$LBT_LOGDIR/lbd.log
 
 lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
 # rpc JSON-LINE: one request, its reply.
@@ -146,10 +149,44 @@ test_runtime_errors_name_the_proxy() {
 	assert_eq "$(lbctl --json get-config)" "$before" "configuration after the refused changes"
 }
 
+# ---------------------------------------------------------------------------- reload
+
+# A reload that changes a setting fixed at start is refused, naming it and saying so.
+test_reload_refuses_restart_settings() {
+	local before setting value out
+	before=$(lbctl --json get-config)
+	for setting in max-connections:200000 sni-splice:'"copy"' xdp-mode:'"native"'; do
+		value=${setting#*:}
+		setting=${setting%%:*}
+		"$LBT_PY" -c 'import json,sys; c=json.load(open(sys.argv[1])); c.setdefault("settings", {})[sys.argv[2]]=json.loads(sys.argv[3]); json.dump(c, open(sys.argv[4], "w"))' \
+			"$CONFIG" "$setting" "$value" "$LBT_RUN/fixed.json"
+		cp "$CONFIG" "$LBT_RUN/lb.json.orig"
+		cp "$LBT_RUN/fixed.json" "$CONFIG"
+		out=$(lbctl reload 2>&1) && {
+			cp "$LBT_RUN/lb.json.orig" "$CONFIG"
+			fail "a reload changing $setting was accepted: $out"
+		}
+		cp "$LBT_RUN/lb.json.orig" "$CONFIG"
+		has "$out" "settings.$setting: changing it" "the refusal of $setting"
+		has "$out" "needs a restart" "the refusal of $setting"
+	done
+	assert_eq "$(lbctl --json get-config)" "$before" "configuration after the refused reloads"
+}
+
+# A flag given at start (-s here) keeps winning over the file: the reload says so.
+test_reload_says_which_flag_wins() {
+	lbctl reload >/dev/null || fail "reload"
+	wait_for "grep -q 'reload: settings.stats-enabled: the file asks for false, but -s given at start keeps statistics on' '$LBD_LOG'" 5 ||
+		fail "no word of -s winning over the file: $(tail -n 5 "$LBD_LOG")"
+	assert_eq "$(json_get "$(lbctl --json status)" stats-enabled)" true "stats after the reload"
+}
+
 run_test test_check_clean
 run_test test_check_missing_interface
 run_test test_check_in_its_namespace
 run_test test_check_warnings
 run_test test_check_beside_the_running_lbd
 run_test test_runtime_errors_name_the_proxy
+run_test test_reload_refuses_restart_settings
+run_test test_reload_says_which_flag_wins
 run_summary
