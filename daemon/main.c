@@ -17,13 +17,13 @@
 
 #include "adopt.h"
 #include "conn_fanout.h"
-#include "counters.h"
 #include "hc_tls.h"
 #include "lb_fault.h"
 #include "lb_log.h"
 #include "apply.h"
 #include "lbd.h"
 #include "rpc.h"
+#include "stats_view.h"
 #include "syscheck.h"
 #include "systemd.h"
 
@@ -62,25 +62,7 @@ static void tick_clock(uv_timer_t *t)
 
 static void log_stats(uv_timer_t *t)
 {
-	struct lbd *l = t->data;
-	const struct lb_live *live;
-	size_t p;
-
-	if (!l->cfg->settings.stats_enabled || !(live = lbd_live(l, false)))
-		return;
-	for (p = 0; p < l->model->n_proxies; p++) {
-		const struct lb_model_proxy *mp = &l->model->proxies[p];
-		struct lb_stats s;
-
-		if (lb_counters_proxy(l->dp, mp->id, &s))
-			continue;
-		lb_info("stats %s: new %llu live %u in %llu pkts %llu bytes out %llu pkts %llu "
-			"bytes drop-no-backend %llu",
-			mp->cfg->name, (unsigned long long)s.new_flows, live->per_proxy[mp->id],
-			(unsigned long long)s.pkts_in, (unsigned long long)s.bytes_in,
-			(unsigned long long)s.pkts_out, (unsigned long long)s.bytes_out,
-			(unsigned long long)s.drop_no_backend);
-	}
+	lbd_stats_log(t->data);
 }
 
 static void notify_status(struct lbd *l)
@@ -330,6 +312,8 @@ out:
 	l->cfg = NULL;
 	json_decref(l->last_weights);
 	l->last_weights = NULL;
+	json_decref(l->last_stats);
+	l->last_stats = NULL;
 	return ret;
 }
 

@@ -173,6 +173,48 @@ fail:
 	return NULL;
 }
 
+void lbd_stats_log(struct lbd *l)
+{
+	const struct lb_live *live;
+	json_t *lines;
+	size_t p;
+
+	if (!l->cfg->settings.stats_enabled) {
+		/* Enabled again later: the first line of each proxy is written again. */
+		json_decref(l->last_stats);
+		l->last_stats = NULL;
+		return;
+	}
+	live = lbd_live(l, false);
+	lines = json_object();
+	if (!live || !lines) {
+		json_decref(lines);
+		return;
+	}
+	for (p = 0; p < l->model->n_proxies; p++) {
+		const struct lb_model_proxy *mp = &l->model->proxies[p];
+		const char *was = json_string_value(json_object_get(l->last_stats, mp->cfg->name));
+		char line[LB_PROXY_NAME_MAX + 256];
+		struct lb_stats s;
+
+		if (lb_counters_proxy(l->dp, mp->id, &s))
+			continue;
+		snprintf(line, sizeof(line),
+			 "stats %s: new %llu live %u in %llu pkts %llu bytes out %llu pkts %llu "
+			 "bytes drop-no-backend %llu",
+			 mp->cfg->name, (unsigned long long)s.new_flows, live->per_proxy[mp->id],
+			 (unsigned long long)s.pkts_in, (unsigned long long)s.bytes_in,
+			 (unsigned long long)s.pkts_out, (unsigned long long)s.bytes_out,
+			 (unsigned long long)s.drop_no_backend);
+		if (!was || strcmp(was, line))
+			lb_info("%s", line);
+		json_object_set_new(lines, mp->cfg->name, json_string(line));
+	}
+	/* Only the proxies there are now: one removed and added again starts afresh. */
+	json_decref(l->last_stats);
+	l->last_stats = lines;
+}
+
 char *lbd_metrics_render(void *ctx, size_t *len)
 {
 	char err[LB_ERR_MAX];

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Rough edges an operator meets: `lbd --check` against the system it runs on (inside a
 # network namespace, as `ip netns exec` runs it), errors of runtime changes that name the
-# proxy rather than an index, and reloads refused or overridden by settings fixed at start.
+# proxy rather than an index, reloads refused or overridden by settings fixed at start,
+# and a stats log line only when something changed.
 #
 # Usage: test_operator.sh PATH/TO/lbd PATH/TO/lbctl
 set -euo pipefail
@@ -26,14 +27,15 @@ cat >"$CONFIG" <<EOF
   "default-target": [{"ip": "10.2.1.2", "port": 8080, "weight": 50},
                      {"ip": "10.2.2.2", "port": 8080, "weight": 50}]}]}
 EOF
-# -s: statistics on, so a reload of the file, which has them off, meets a flag that wins
-# over it.
+# -s: statistics on, so lbd writes its periodic stats line (and a reload of the file,
+# which has them off, meets a flag that wins over it).
 lbt_start_lbd --teardown-on-exit -s -c "$CONFIG"
 LBD_LOG=$LBT_LOGDIR/lbd.log
 
 lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
 # rpc JSON-LINE: one request, its reply.
 rpc() { printf '%s\n' "$1" | socat -t 5 - "UNIX-CONNECT:$SOCK"; }
+tally() { lbtraffic "$NS_C" tally --host "$VIP" --port 80 "$@"; }
 
 # check NS FILE [ARGS...]: `lbd -c FILE --check ARGS` in NS ("-": here); sets CHECK_RC,
 # CHECK_OUT (stdout) and CHECK_ERR (stderr).
@@ -181,6 +183,26 @@ test_reload_says_which_flag_wins() {
 	assert_eq "$(json_get "$(lbctl --json status)" stats-enabled)" true "stats after the reload"
 }
 
+# ---------------------------------------------------------------------------- stats line
+
+# The stats line every 10 s is written only when something changed: none while idle,
+# one after traffic.
+test_stats_line_only_when_changed() {
+	local n0 n1 out line
+	wait_for "grep -q 'stats web:' '$LBD_LOG'" 15 || fail "no stats line at all: $(tail -n 5 "$LBD_LOG")"
+	n0=$(grep -c 'stats web:' "$LBD_LOG")
+	sleep 21 # two periods, idle
+	n1=$(grep -c 'stats web:' "$LBD_LOG")
+	assert_eq "$n1" "$n0" "stats lines written while idle ($(grep 'stats web:' "$LBD_LOG" | tail -n 3))"
+	out=$(tally --count 20)
+	assert_eq "$(json_get "$out" ok)" 20 "connections ($out)"
+	wait_for "(( \$(grep -c 'stats web:' '$LBD_LOG') > n1 ))" 15 ||
+		fail "no stats line after traffic: $(tail -n 5 "$LBD_LOG")"
+	line=$(grep 'stats web:' "$LBD_LOG" | tail -n 1)
+	[[ $line =~ stats\ web:\ new\ ([0-9]+) ]] && ((BASH_REMATCH[1] >= 20)) ||
+		fail "the new line does not count the 20 connections: $line"
+}
+
 run_test test_check_clean
 run_test test_check_missing_interface
 run_test test_check_in_its_namespace
@@ -189,4 +211,5 @@ run_test test_check_beside_the_running_lbd
 run_test test_runtime_errors_name_the_proxy
 run_test test_reload_refuses_restart_settings
 run_test test_reload_says_which_flag_wins
+run_test test_stats_line_only_when_changed
 run_summary
