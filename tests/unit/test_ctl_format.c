@@ -450,6 +450,18 @@ static const struct {
 	{"{\"type\":\"target-healthy\",\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\","
 	 "\"last-error\":\"ok\",\"last-latency-ms\":0.4,\"last-http-status\":0}",
 	 "12:00:01 web 10.0.0.2:8080 target-healthy (ok)\n"},
+	{"{\"type\":\"target-unhealthy\",\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\","
+	 "\"cause\":\"override\",\"override\":\"unhealthy\",\"last-error\":\"ok\","
+	 "\"last-latency-ms\":0.4,\"last-http-status\":0}",
+	 "12:00:01 web 10.0.0.2:8080 target-unhealthy (set-target-status unhealthy)\n"},
+	{"{\"type\":\"target-healthy\",\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\","
+	 "\"cause\":\"override\",\"override\":\"none\",\"last-error\":\"ok\","
+	 "\"last-latency-ms\":0.4,\"last-http-status\":0}",
+	 "12:00:01 web 10.0.0.2:8080 target-healthy (set-target-status auto)\n"},
+	{"{\"type\":\"target-unhealthy\",\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\","
+	 "\"cause\":\"check\",\"override\":\"none\",\"last-error\":\"timeout\","
+	 "\"last-latency-ms\":3000.0,\"last-http-status\":0}",
+	 "12:00:01 web 10.0.0.2:8080 target-unhealthy (timeout)\n"},
 	{"{\"type\":\"weights-updated\",\"proxy\":\"web\",\"groups\":[{\"source\":\"default\","
 	 "\"targets\":[{\"target\":\"10.0.0.1:8080\",\"configured-weight\":50,"
 	 "\"effective-weight\":71},{\"target\":\"10.0.0.2:8080\",\"configured-weight\":30,"
