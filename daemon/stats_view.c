@@ -79,28 +79,36 @@ static int targets_json(struct lbd *l, const struct lb_model_proxy *p, const str
 		return -ENOMEM;
 	while (i < n) {
 		const struct lb_model_target *t = m[i].t;
+		struct lb_sni_target_counters sc = {0};
 		struct lb_stats s = {0};
 		uint64_t active = 0;
-		json_t *weights = json_array();
+		json_t *weights = json_array(), *counters;
 
 		if (t->target_id < LB_MAX_TARGETS) {
 			ret = lb_counters_target(l->dp, t->target_id, &s);
-			if (ret)
+			if (ret) {
+				json_decref(weights);
 				break;
+			}
 			active = live->per_target[t->target_id];
 		}
 		/*
 		 * Connections the SNI acceptor spliced are lbd's own, not conntrack's: their
-		 * count and payload bytes come from the acceptor (bytes once they ended).
+		 * count comes from the acceptor, and so do their bytes, which are TCP payload
+		 * (counted once a connection ended), not the datapath's IPv4 total lengths:
+		 * they are counted apart, never added to bytes-in/out.
 		 */
 		if (l->sni) {
-			struct lb_sni_target_counters sc =
-				lb_sni_target_counters(l->sni, p->cfg->name, t->addr, t->port);
-
+			sc = lb_sni_target_counters(l->sni, p->cfg->name, t->addr, t->port);
 			active += lb_sni_active(l->sni, p->cfg->name, t->addr, t->port);
 			s.new_flows += sc.connections;
-			s.bytes_in += sc.bytes_to_backend;
-			s.bytes_out += sc.bytes_to_client;
+		}
+		counters = counters_json(&s, active);
+		if (p->cfg->n_sni_routes || sc.bytes_to_backend || sc.bytes_to_client) {
+			json_object_set_new(counters, "payload-bytes-in",
+					    json_integer((json_int_t)sc.bytes_to_backend));
+			json_object_set_new(counters, "payload-bytes-out",
+					    json_integer((json_int_t)sc.bytes_to_client));
 		}
 		for (j = i; j < n && m[j].t->addr == t->addr && m[j].t->port == t->port; j++)
 			json_array_append_new(weights,
@@ -109,11 +117,11 @@ static int targets_json(struct lbd *l, const struct lb_model_proxy *p, const str
 									     label, sizeof(label)),
 							"configured", m[j].t->configured,
 							"effective", m[j].t->effective));
-		json_array_append_new(
-			out, json_pack("{s:s, s:s, s:b, s:o, s:o}", "target",
-				       lb_format_target(t->addr, t->port, tgt), "status",
-				       target_status(t), "draining", t->draining, "counters",
-				       counters_json(&s, active), "weights", weights));
+		json_array_append_new(out,
+				      json_pack("{s:s, s:s, s:b, s:o, s:o}", "target",
+						lb_format_target(t->addr, t->port, tgt), "status",
+						target_status(t), "draining", t->draining,
+						"counters", counters, "weights", weights));
 		i = j;
 	}
 	free(m);
