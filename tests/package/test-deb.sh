@@ -222,8 +222,8 @@ fi
 
 check_cmd "lbd --version" "^lbd $version " lbd --version
 check_cmd "lbctl --help" "lbctl" lbctl --help
-check_cmd "lbd --check of /etc/lbd/lb.json.example" "configuration OK" \
-	lbd -c /etc/lbd/lb.json.example --check
+check_cmd "lbd --check=file of /etc/lbd/lb.json.example" "configuration OK" \
+	lbd -c /etc/lbd/lb.json.example --check=file
 check_cmd "man -w lbd" "^/usr/share/man/man8/lbd\.8\.gz$" man -w lbd
 check_cmd "man -w lbctl" "^/usr/share/man/man1/lbctl\.1\.gz$" man -w lbctl
 check_cmd "man lbd renders" "lbd .* eBPF" sh -c 'MANWIDTH=80 man lbd 2>&1 | col -b'
