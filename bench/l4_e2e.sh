@@ -210,17 +210,18 @@ lbd_config() {
 EOF
 }
 
-# Which lbd modes this build runs: "ingress" is refused by builds that predate it.
+# Which lbd modes this build runs: "ingress" is refused by builds that predate it. Asked in
+# the LB's namespace, where the configuration's interfaces are (--check also checks them).
 detect_lbd_modes() {
 	local cfg=$LBT_RUN/check.json m out keep=()
 	lbd_config lbd-xdp "$cfg"
-	out=$("$LBD" --check -c "$cfg" 2>&1) || fail "lbd --check refuses the base configuration: $out"
+	out=$(in_ns "$NS_LB" "$LBD" --check -c "$cfg" 2>&1) || fail "lbd --check refuses the base configuration: $out"
 	lbd_config lbd-tc "$cfg"
-	if "$LBD" --check -c "$cfg" >/dev/null 2>&1; then LBD_HAS_INGRESS=1; fi
+	if in_ns "$NS_LB" "$LBD" --check -c "$cfg" >/dev/null 2>&1; then LBD_HAS_INGRESS=1; fi
 	for m in "${MODES[@]}"; do
 		if [[ $m == lbd-tc || $m == lbd-auto ]]; then
 			lbd_config "$m" "$cfg"
-			if ! out=$("$LBD" --check -c "$cfg" 2>&1); then
+			if ! out=$(in_ns "$NS_LB" "$LBD" --check -c "$cfg" 2>&1); then
 				echo "$m: not supported by this lbd build, skipped" >&2
 				log "($m: lbd --check said: $(tail -n 1 <<<"$out"))"
 				SKIPPED+=("$m")

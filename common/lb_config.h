@@ -186,6 +186,26 @@ int lb_config_parse_file(const char *path, struct lb_config **out, char *err, si
  */
 int lb_config_validate(const struct lb_config *cfg, char *err, size_t errlen);
 
+/*
+ * How messages name a proxy. A file names it by its place, "proxies[2].listen.port: ...";
+ * a change made at run time (add-proxy, add-sni-route, ...) has no file whose index the
+ * operator could look up, so it names the proxy, 'proxy "api": listen.port: ...'.
+ */
+enum lb_cfg_naming { LB_CFG_BY_INDEX = 0, LB_CFG_BY_NAME };
+
+/* lb_config_validate() with messages naming proxies as @naming says. */
+int lb_config_validate_as(const struct lb_config *cfg, enum lb_cfg_naming naming, char *err,
+			  size_t errlen);
+
+/*
+ * The path of @member ("listen.interfaces[1]"; NULL for the proxy itself) of proxy @i, called
+ * @name, as @naming says: "proxies[3].listen.interfaces[1]" or
+ * 'proxy "api": listen.interfaces[1]' (the proxy itself: "proxies[3]", 'proxy "api":').
+ * A message follows after ": " either way. Returns @buf.
+ */
+const char *lb_config_proxy_path(const char *name, size_t i, enum lb_cfg_naming naming,
+				 const char *member, char *buf, size_t len);
+
 /* Allocate an empty configuration with default settings; NULL and errno on failure. */
 struct lb_config *lb_config_new(void);
 

@@ -854,7 +854,7 @@ static int parse_sni_routes(struct ctx *c, json_t *x, const char *path, const ch
 		"%s is already routed by %s",
 		lb_quote(json_string_value(json_object_get(json_array_get(x, dup), "sni-hostname")),
 			 q),
-		lb_cfg_pidx(op, path, orig));
+		lb_cfg_ref(lb_cfg_pidx(op, path, orig)));
 }
 
 static int parse_proxy(struct ctx *c, json_t *j, const char *path, const struct lb_settings *s,

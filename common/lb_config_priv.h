@@ -52,6 +52,7 @@
 struct ctx {
 	char *err;
 	size_t errlen;
+	enum lb_cfg_naming naming; /* how a proxy is named (lb_config_validate_as()) */
 };
 
 /* ---- the model's tables (lb_config.c) ---- */
@@ -113,11 +114,20 @@ int lb_cfg_fail_range(struct ctx *c, const char *path, long long v, long long mi
 /* Record that memory ran out; returns -ENOMEM. */
 int lb_cfg_fail_nomem(struct ctx *c);
 
-/* "parent.key" (just "key" under the top level) in @buf, which must not be @parent. */
+/*
+ * "parent.key" (just "key" under the top level; 'proxy "api": key' under a proxy named by
+ * name) in @buf, which must not be @parent.
+ */
 const char *lb_cfg_pkey(char buf[JPATH_MAX], const char *parent, const char *key);
 
 /* "parent[i]" in @buf, which must not be @parent. */
 const char *lb_cfg_pidx(char buf[JPATH_MAX], const char *parent, size_t i);
+
+/*
+ * @path as a message refers to another place of the same proxy: whole, or, under a proxy
+ * named by name, the part after 'proxy "api": ' (the message already names the proxy).
+ */
+const char *lb_cfg_ref(const char *path);
 
 /* ---- rules on the model (lb_config_validate.c), each reporting at @path ---- */
 

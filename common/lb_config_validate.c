@@ -109,7 +109,7 @@ int lb_cfg_check_ifaces(struct ctx *c, const struct lb_proxy_cfg *p, const char 
 		for (j = 0; j < i; j++)
 			if (!strncmp(p->ifaces[i], p->ifaces[j], IF_NAMESIZE))
 				return lb_cfg_fail(c, ipath, "%s is already listed as %s[%zu]",
-						   lb_quote(p->ifaces[i], q), path, j);
+						   lb_quote(p->ifaces[i], q), lb_cfg_ref(path), j);
 	}
 	return 0;
 }
@@ -312,7 +312,7 @@ int lb_cfg_check_group(struct ctx *c, const struct lb_group_cfg *g, const char *
 				return lb_cfg_fail(c, lb_cfg_pidx(p, path, i),
 						   "%s is already listed as %s[%zu]",
 						   lb_format_target(g->t[i].addr, g->t[i].port, a),
-						   path, j);
+						   lb_cfg_ref(path), j);
 		sum += g->t[i].weight;
 	}
 	if (sum != WEIGHT_SUM)
@@ -476,7 +476,8 @@ int lb_cfg_check_routes_unique(struct ctx *c, const struct lb_proxy_cfg *p, cons
 	lb_cfg_pidx(rp, path, orig);
 	return lb_cfg_fail(c, lb_cfg_pkey(sp, lb_cfg_pidx(dp, path, dup), "source"),
 			   "%s is already routed by %s",
-			   lb_format_cidr(p->routes[dup].addr, p->routes[dup].prefix_len, net), rp);
+			   lb_format_cidr(p->routes[dup].addr, p->routes[dup].prefix_len, net),
+			   lb_cfg_ref(rp));
 }
 
 static int check_route(struct ctx *c, const struct lb_route_cfg *r, const char *path)
@@ -646,7 +647,7 @@ static int check_sni_routes(struct ctx *c, const struct lb_proxy_cfg *p, const c
 		return ret;
 	return lb_cfg_fail(c, lb_cfg_pkey(hp, lb_cfg_pidx(dp, path, dup), "sni-hostname"),
 			   "%s is already routed by %s", lb_quote(p->sni_routes[dup].hostname, q),
-			   lb_cfg_pidx(rp, path, orig));
+			   lb_cfg_ref(lb_cfg_pidx(rp, path, orig)));
 }
 
 /* Every rule of one proxy on its own (the parser applies them piecemeal as it reads). */
@@ -703,18 +704,33 @@ static bool same_listener_addr(const struct lb_proxy_cfg *a, const struct lb_pro
 	return !a->has_address || !b->has_address || a->address == b->address;
 }
 
+/* Another proxy, @j, in a message: "proxies[0] (\"web\")", or by name "proxy \"web\"". */
+static const char *other_proxy(const struct ctx *c, const struct lb_config *cfg, size_t j,
+			       char *buf, size_t len)
+{
+	char q[LB_QUOTE_MAX];
+
+	if (c->naming == LB_CFG_BY_NAME)
+		snprintf(buf, len, "proxy %s", lb_quote(cfg->proxies[j].name, q));
+	else
+		snprintf(buf, len, "proxies[%zu] (%s)", j, lb_quote(cfg->proxies[j].name, q));
+	return buf;
+}
+
 int lb_cfg_check_cross(struct ctx *c, const struct lb_config *cfg, size_t i)
 {
 	const struct lb_proxy_cfg *p = &cfg->proxies[i];
-	char path[JPATH_MAX], sub[JPATH_MAX], q[LB_QUOTE_MAX];
+	char path[JPATH_MAX], sub[JPATH_MAX], q[LB_QUOTE_MAX], other[JPATH_MAX];
 	size_t j, a, b, total = 0;
 
-	lb_cfg_pidx(path, "proxies", i);
+	lb_config_proxy_path(p->name, i, c->naming, NULL, path, sizeof(path));
 	for (j = 0; j < i; j++)
 		if (!strncmp(p->name, cfg->proxies[j].name, LB_PROXY_NAME_MAX))
 			return lb_cfg_fail(c, lb_cfg_pkey(sub, path, "name"),
-					   "%s is already used by proxies[%zu]",
-					   lb_quote(p->name, q), j);
+					   "%s is already used by %s", lb_quote(p->name, q),
+					   c->naming == LB_CFG_BY_NAME
+						   ? "another proxy"
+						   : lb_cfg_pidx(other, "proxies", j));
 	for (j = 0; j < i; j++) {
 		const struct lb_proxy_cfg *o = &cfg->proxies[j];
 		unsigned int common = p->protocols & o->protocols;
@@ -726,8 +742,9 @@ int lb_cfg_check_cross(struct ctx *c, const struct lb_config *cfg, size_t i)
 				if (!strncmp(p->ifaces[a], o->ifaces[b], IF_NAMESIZE))
 					return lb_cfg_fail(
 						c, lb_cfg_pkey(sub, path, "listen"),
-						"conflicts with proxies[%zu] (%s) on %s port %u/%s",
-						j, lb_quote(o->name, q), p->ifaces[a], p->port,
+						"conflicts with %s on %s port %u/%s",
+						other_proxy(c, cfg, j, other, sizeof(other)),
+						p->ifaces[a], p->port,
 						common & LB_L4_TCP ? "tcp" : "udp");
 	}
 	for (j = 0; j <= i; j++)
@@ -759,7 +776,8 @@ int lb_cfg_validate(struct ctx *c, const struct lb_config *cfg)
 	if (ret)
 		return ret;
 	for (i = 0; i < cfg->n_proxies; i++) {
-		ret = lb_cfg_check_proxy(c, &cfg->proxies[i], lb_cfg_pidx(path, "proxies", i));
+		lb_config_proxy_path(cfg->proxies[i].name, i, c->naming, NULL, path, sizeof(path));
+		ret = lb_cfg_check_proxy(c, &cfg->proxies[i], path);
 		if (ret)
 			return ret;
 		ret = lb_cfg_check_cross(c, cfg, i);
@@ -771,7 +789,13 @@ int lb_cfg_validate(struct ctx *c, const struct lb_config *cfg)
 
 int lb_config_validate(const struct lb_config *cfg, char *err, size_t errlen)
 {
-	struct ctx c = {.err = err, .errlen = errlen};
+	return lb_config_validate_as(cfg, LB_CFG_BY_INDEX, err, errlen);
+}
+
+int lb_config_validate_as(const struct lb_config *cfg, enum lb_cfg_naming naming, char *err,
+			  size_t errlen)
+{
+	struct ctx c = {.err = err, .errlen = errlen, .naming = naming};
 
 	return lb_cfg_validate(&c, cfg);
 }

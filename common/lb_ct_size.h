@@ -6,10 +6,10 @@
  * An LRU hash map (with its common LRU list) hands free entries to each CPU in batches of
  * LOCAL_FREE_TARGET (128, kernel/bpf/bpf_lru_list.c). A CPU whose batch ran out takes a
  * new one, and when the map has fewer than that left it evicts live entries to make up
- * the batch, even while other CPUs hold unused free entries of their own (Linux 6.1 does
- * so; later kernels shrink the batch for small maps). A table sized to exactly its flows
- * thus starts evicting up to 128 x CPUs entries early: with 64 CPUs, a 1,024-flow lb_syn
- * would never hold more than a handful. The headroom below keeps those aside.
+ * the batch, even while other CPUs hold unused free entries of their own (seen on Linux
+ * 6.1 and 6.18, tests/bpf/test_lru.c). A table sized to exactly its flows thus starts
+ * evicting up to 128 x CPUs entries early: with 64 CPUs, a 1,024-flow lb_syn would never
+ * hold more than a handful. The headroom below keeps those aside.
  */
 #ifndef LB_CT_SIZE_H
 #define LB_CT_SIZE_H

@@ -58,6 +58,7 @@ bool lb_format_health_result(FILE *out, const char *method, const json_t *result
 /*
  * One line for the params of a "health-event" notification received at @when (local time):
  *   12:00:01 web 10.0.0.2:8080 target-unhealthy (connection-refused)
+ *   12:00:01 web 10.0.0.2:8080 target-unhealthy (set-target-status unhealthy)
  *   12:00:01 web weights-updated default: 71/0/29, 10.10.0.0/16: 100
  */
 void lb_format_health_event(FILE *out, const json_t *event, time_t when);

@@ -263,7 +263,13 @@ void lb_format_health_event(FILE *out, const json_t *ev, time_t when)
 		str(ev, "proxy") ? str(ev, "proxy") : "-");
 	if (type && str(ev, "target") && !strncmp(type, "target-", 7)) {
 		fprintf(out, " %s %s", str(ev, "target"), type);
-		if (error_text(ev, error, sizeof(error)))
+		/* Set by hand: what the operator said, not a check's result. */
+		if (str(ev, "cause") && !strcmp(str(ev, "cause"), "override"))
+			fprintf(out, " (set-target-status %s)",
+				str(ev, "override") && strcmp(str(ev, "override"), "none")
+					? str(ev, "override")
+					: "auto");
+		else if (error_text(ev, error, sizeof(error)))
 			fprintf(out, " (%s)", error);
 	} else if (type && !strcmp(type, "weights-updated")) {
 		fprintf(out, " %s", type);

@@ -382,17 +382,32 @@ static json_t *weights_cell(const json_t *weights)
 }
 
 /* One table of proxies, then one table of targets per proxy, then the datapath's counters. */
+/* Does a target of @targets count SNI-spliced payload (a unit of its own, two more columns)? */
+static bool has_payload(const json_t *targets)
+{
+	const json_t *t;
+	size_t i;
+
+	json_array_foreach (targets, i, t)
+		if (json_object_get(json_object_get(t, "counters"), "payload-bytes-in"))
+			return true;
+	return false;
+}
+
 static void format_stats(FILE *out, const json_t *r)
 {
-	const char *headers[STATS_COLS + 3] = {"PROXY"}, *theaders[STATS_COLS + 3] = {
+	const char *headers[STATS_COLS + 3] = {"PROXY"}, *theaders[STATS_COLS + 5] = {
 								 "TARGET", "STATUS", "WEIGHTS"};
-	const json_t *proxies = json_object_get(r, "proxies"), *p, *t, *row[STATS_COLS + 3];
-	const json_t *global = json_object_get(r, "global");
+	const json_t *proxies = json_object_get(r, "proxies"), *p, *t, *row[STATS_COLS + 5];
+	const json_t *global = json_object_get(r, "global"), *counters;
 	struct lb_table *tab;
 	size_t i, k;
+	bool payload;
 
 	for (i = 0; i < STATS_COLS; i++)
 		headers[i + 1] = theaders[i + 3] = stats_headers[i];
+	theaders[STATS_COLS + 3] = "PAYLOAD-IN";
+	theaders[STATS_COLS + 4] = "PAYLOAD-OUT";
 	tab = lb_table_new(headers, STATS_COLS + 1);
 	json_array_foreach (proxies, i, p) {
 		row[0] = json_object_get(p, "proxy");
@@ -405,7 +420,8 @@ static void format_stats(FILE *out, const json_t *r)
 	lb_table_free(tab);
 	json_array_foreach (proxies, i, p) {
 		fprintf(out, "\ntargets of %s:\n", json_string_value(json_object_get(p, "proxy")));
-		tab = lb_table_new(theaders, STATS_COLS + 3);
+		payload = has_payload(json_object_get(p, "targets"));
+		tab = lb_table_new(theaders, STATS_COLS + (payload ? 5 : 3));
 		json_array_foreach (json_object_get(p, "targets"), k, t) {
 			json_t *weights = weights_cell(json_object_get(t, "weights"));
 
@@ -414,7 +430,10 @@ static void format_stats(FILE *out, const json_t *r)
 			if (json_is_true(json_object_get(t, "draining")))
 				row[1] = json_string("draining");
 			row[2] = weights;
-			stats_cells(json_object_get(t, "counters"), row + 3);
+			counters = json_object_get(t, "counters");
+			stats_cells(counters, row + 3);
+			row[STATS_COLS + 3] = json_object_get(counters, "payload-bytes-in");
+			row[STATS_COLS + 4] = json_object_get(counters, "payload-bytes-out");
 			if (tab)
 				lb_table_add_json(tab, row);
 			if (json_is_true(json_object_get(t, "draining")))
@@ -424,6 +443,10 @@ static void format_stats(FILE *out, const json_t *r)
 		if (tab)
 			lb_table_print(out, tab, 2);
 		lb_table_free(tab);
+		if (payload)
+			fputs("  (BYTES: IPv4 total lengths of flows balanced in the kernel; PAYLOAD: "
+			      "TCP payload of SNI connections lbd spliced, counted when each ends)\n",
+			      out);
 	}
 	if (json_is_object(global) && json_object_size(global)) {
 		fputs("\ndatapath packets by reason:\n", out);

@@ -17,7 +17,11 @@
 #include "lbd.h"
 #include "stats_view.h"
 
-/* Settings the running datapath cannot take without a restart are refused by name. */
+/*
+ * Settings the running datapath cannot take without a restart are refused by name, each
+ * message saying "needs a restart" and how (docs/configuration.md lists them, and
+ * scripts/check-restart-doc.py checks that it lists every one refused here).
+ */
 static int check_fixed_settings(const struct lbd *l, const struct lb_config *next, char *err,
 				size_t errlen)
 {
@@ -25,23 +29,53 @@ static int check_fixed_settings(const struct lbd *l, const struct lb_config *nex
 
 	if (cur->max_connections != nx->max_connections)
 		return lb_errf(err, errlen, -EINVAL,
-			       "settings.max-connections: cannot change from %u to %u while lbd "
-			       "runs (the conntrack table is sized when it is created); stop lbd, "
-			       "run lbd --teardown (this drops tracked connections), then start it",
+			       "settings.max-connections: changing it (%u to %u) needs a restart "
+			       "with a new datapath: the conntrack table is sized when it is "
+			       "created; stop lbd, run lbd --teardown (this drops tracked "
+			       "connections), then start it",
 			       cur->max_connections, nx->max_connections);
 	if (cur->sni_splice != nx->sni_splice)
-		return lb_errf(err, errlen, -EINVAL,
-			       "settings.sni-splice: cannot change from %s to %s while lbd runs; "
-			       "restart lbd",
-			       lb_splice_mode_name(cur->sni_splice),
-			       lb_splice_mode_name(nx->sni_splice));
-	if (cur->xdp_mode != nx->xdp_mode)
 		return lb_errf(
 			err, errlen, -EINVAL,
-			"settings.xdp-mode: cannot change from %s to %s while interfaces are "
-			"attached; detach the interfaces first or restart with --teardown",
-			lb_xdp_mode_name(cur->xdp_mode), lb_xdp_mode_name(nx->xdp_mode));
+			"settings.sni-splice: changing it (%s to %s) needs a restart of lbd: "
+			"the splicer is set up when lbd starts",
+			lb_splice_mode_name(cur->sni_splice), lb_splice_mode_name(nx->sni_splice));
+	if (cur->xdp_mode != nx->xdp_mode)
+		return lb_errf(err, errlen, -EINVAL,
+			       "settings.xdp-mode: changing it (%s to %s) needs a restart of lbd "
+			       "with --teardown, or every interface detached first: programs stay "
+			       "attached in the mode they were attached with",
+			       lb_xdp_mode_name(cur->xdp_mode), lb_xdp_mode_name(nx->xdp_mode));
 	return 0;
+}
+
+/* A flag given at start wins over the file's @setting on reload too: say so when they differ. */
+static void flag_wins(const char *setting, const char *file, const char *flag, const char *kept)
+{
+	lb_warn("reload: settings.%s: the file asks for %s, but %s given at start keeps %s; "
+		"restart lbd without %s to use the file's value",
+		setting, file, flag, kept, flag);
+}
+
+/* The flags given at start, over @next read from the file (lbd_reload()). */
+static void apply_start_flags(const struct lbd *l, struct lb_settings *nx)
+{
+	const struct lb_settings *cur = &l->cfg->settings;
+
+	if (l->args.stats_flag && !nx->stats_enabled)
+		flag_wins("stats-enabled", "false", "-s", "statistics on");
+	if (l->args.stats_flag)
+		nx->stats_enabled = true;
+	if (l->args.xdp_mode_flag && nx->xdp_mode != cur->xdp_mode)
+		flag_wins("xdp-mode", lb_xdp_mode_name(nx->xdp_mode), "--xdp-mode",
+			  lb_xdp_mode_name(cur->xdp_mode));
+	if (l->args.xdp_mode_flag)
+		nx->xdp_mode = cur->xdp_mode;
+	if (l->args.ingress_flag && nx->ingress != cur->ingress)
+		flag_wins("ingress", lb_ingress_name(nx->ingress), "--ingress",
+			  lb_ingress_name(cur->ingress));
+	if (l->args.ingress_flag)
+		nx->ingress = cur->ingress;
 }
 
 /* The composer's inputs for @cfg; *acc (per proxy: its SNI acceptor's port) is the caller's. */
@@ -376,7 +410,8 @@ static int sync_model(struct lbd *l, const struct lb_config *next, struct lb_mod
 	return ret;
 }
 
-int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
+int lbd_apply(struct lbd *l, struct lb_config *next, enum lb_cfg_naming naming, char *err,
+	      size_t errlen)
 {
 	struct lbd_attach_undo undo = {0};
 	struct metrics_step metrics;
@@ -385,12 +420,12 @@ int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen)
 	size_t i;
 	int ret;
 
-	ret = lb_config_validate(next, err, errlen);
+	ret = lb_config_validate_as(next, naming, err, errlen);
 	if (ret)
 		return ret;
 	if (l->cfg && (ret = check_fixed_settings(l, next, err, errlen)))
 		return ret;
-	ret = lb_attach_check(next, err, errlen);
+	ret = lb_attach_check(next, naming, err, errlen);
 	if (!ret)
 		ret = lb_hc_tls_check(next, err, errlen);
 	if (ret)
@@ -475,13 +510,8 @@ int lbd_reload(struct lbd *l, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	/* Flags given at start still win over the file, as they did then. */
-	if (l->args.stats_flag)
-		next->settings.stats_enabled = true;
-	if (l->args.xdp_mode_flag)
-		next->settings.xdp_mode = l->cfg->settings.xdp_mode;
-	if (l->args.ingress_flag)
-		next->settings.ingress = l->cfg->settings.ingress;
-	ret = lbd_apply(l, next, err, errlen);
+	apply_start_flags(l, &next->settings);
+	ret = lbd_apply(l, next, LB_CFG_BY_INDEX, err, errlen);
 	if (ret) {
 		lb_config_free(next);
 		return ret;

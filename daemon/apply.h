@@ -19,11 +19,13 @@
 
 /*
  * Make @next the running configuration. On success lbd owns @next (the previous one is
- * freed); on failure nothing changed, @next is still the caller's, and @err says why.
+ * freed); on failure nothing changed, @next is still the caller's, and @err says why, naming
+ * proxies as @naming says (by index for a file, by name for a change made at run time).
  * Returns 0, -EINVAL (the configuration breaks a rule), or another -errno (the kernel
  * refused an attach or a map update).
  */
-int lbd_apply(struct lbd *l, struct lb_config *next, char *err, size_t errlen);
+int lbd_apply(struct lbd *l, struct lb_config *next, enum lb_cfg_naming naming, char *err,
+	      size_t errlen);
 
 /* Re-read the configuration file (-c) and apply it as a diff. */
 int lbd_reload(struct lbd *l, char *err, size_t errlen);

@@ -37,7 +37,7 @@ static const struct option long_opts[] = {
 	{"instance", required_argument, NULL, OPT_INSTANCE},
 	{"xdp-mode", required_argument, NULL, OPT_XDP_MODE},
 	{"ingress", required_argument, NULL, OPT_INGRESS},
-	{"check", no_argument, NULL, OPT_CHECK},
+	{"check", optional_argument, NULL, OPT_CHECK},
 	{"teardown", no_argument, NULL, OPT_TEARDOWN},
 	{"teardown-on-exit", no_argument, NULL, OPT_TEARDOWN_ON_EXIT},
 	{"force", no_argument, NULL, OPT_FORCE},
@@ -64,7 +64,8 @@ void lbd_args_usage(FILE *out)
 		"  -t, --target TARGET     backend as ip:port or ip:port@weight (repeatable;\n"
 		"                          default: 127.0.0.1:8080; flag mode)\n"
 		"  -P, --protocol PROTO    tcp, udp or both (default: tcp; flag mode)\n"
-		"  -s, --stats             enable statistics (logs counters every 10 s)\n"
+		"  -s, --stats             enable statistics (logs counters every 10 s when they\n"
+		"                          changed)\n"
 		"  -v, --verbose           debug logging (includes libbpf and verifier output)\n"
 		"      --xdp-mode MODE     auto, native or generic (default: auto, or the\n"
 		"                          configuration's settings.xdp-mode)\n"
@@ -79,7 +80,10 @@ void lbd_args_usage(FILE *out)
 		"                          /run/lbd/INSTANCE.sock for other instances)\n"
 		"      --socket-group NAME group that may use the control socket (default: lbd\n"
 		"                          if that group exists, else root)\n"
-		"      --check             validate the configuration and exit\n"
+		"      --check             validate the configuration, check it against this\n"
+		"                          system (interfaces, addresses, routes) and exit:\n"
+		"                          1 on errors, 0 with warnings only\n"
+		"      --check=file        validate the configuration alone (for another host)\n"
 		"      --teardown          remove the datapath pinned by this instance and exit\n"
 		"                          (refused while an lbd runs it; --force removes it\n"
 		"                          from under that lbd, which then exits)\n"
@@ -237,7 +241,14 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 			ingress = optarg;
 			break;
 		case OPT_CHECK:
+			if (optarg && strcmp(optarg, "file"))
+				return usage_err(
+					err, errlen,
+					"--check=%s: the only value is \"file\" (the "
+					"configuration alone, without this system's checks)",
+					optarg);
 			a->check_only = true;
+			a->check_system = !optarg;
 			break;
 		case OPT_TEARDOWN:
 			a->teardown = true;

@@ -22,6 +22,7 @@ struct lbd_args {
 	const char *socket_group; /* --socket-group; NULL: "lbd" when that group exists */
 	bool verbose;
 	bool check_only;       /* --check: validate and exit */
+	bool check_system;     /* --check without =file: also against this system */
 	bool teardown;	       /* --teardown: remove a pinned datapath and exit */
 	bool teardown_on_exit; /* --teardown-on-exit: remove everything when stopping */
 	bool force;	       /* --force: --teardown even while an lbd holds the instance */

@@ -52,17 +52,22 @@ static bool needs_localnet(const struct lb_config *cfg, const char *ifname)
 	return false;
 }
 
-int lb_attach_check(const struct lb_config *cfg, char *err, size_t errlen)
+int lb_attach_check(const struct lb_config *cfg, enum lb_cfg_naming naming, char *err,
+		    size_t errlen)
 {
+	char member[48], where[LB_ERR_MAX / 2];
 	size_t p, i;
 
 	for (p = 0; p < cfg->n_proxies; p++)
-		for (i = 0; i < cfg->proxies[p].n_ifaces; i++)
-			if (!if_nametoindex(cfg->proxies[p].ifaces[i]))
-				return lb_errf(err, errlen, -ENODEV,
-					       "proxies[%zu].listen.interfaces[%zu]: interface %s "
-					       "does not exist",
-					       p, i, cfg->proxies[p].ifaces[i]);
+		for (i = 0; i < cfg->proxies[p].n_ifaces; i++) {
+			if (if_nametoindex(cfg->proxies[p].ifaces[i]))
+				continue;
+			snprintf(member, sizeof(member), "listen.interfaces[%zu]", i);
+			return lb_errf(err, errlen, -ENODEV, "%s: interface %s does not exist",
+				       lb_config_proxy_path(cfg->proxies[p].name, p, naming, member,
+							    where, sizeof(where)),
+				       cfg->proxies[p].ifaces[i]);
+		}
 	return 0;
 }
 

@@ -21,8 +21,12 @@ struct lbd_attach_undo {
 	char (*added)[IF_NAMESIZE]; /* interfaces attached by the prepare */
 };
 
-/* Refuse a configuration naming an interface that does not exist. 0 or -ENODEV. */
-int lb_attach_check(const struct lb_config *cfg, char *err, size_t errlen);
+/*
+ * Refuse a configuration naming an interface that does not exist, naming its proxy as
+ * @naming says. 0 or -ENODEV.
+ */
+int lb_attach_check(const struct lb_config *cfg, enum lb_cfg_naming naming, char *err,
+		    size_t errlen);
 
 /* Attach what @next adds, move hooks to @next's ingress. 0 or -errno with @err (undone). */
 int lbd_attach_prepare(struct lbd *l, const struct lb_config *next, struct lbd_attach_undo *u,

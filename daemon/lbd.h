@@ -64,6 +64,7 @@ struct lbd {
 	struct lb_metrics_http *metrics;  /* settings.metrics-listen, when set */
 	struct lbd_notify notify;
 	json_t *last_weights; /* proxy name -> digest of its weights as last announced */
+	json_t *last_stats;   /* proxy name -> its last stats log line (lbd_stats_log()) */
 	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t stats_timer;
 	uv_timer_t clock_timer; /* advances the datapath's clock (lb_dataplane_tick) */

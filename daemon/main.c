@@ -17,7 +17,6 @@
 
 #include "adopt.h"
 #include "conn_fanout.h"
-#include "counters.h"
 #include "fdstore.h"
 #include "handover.h"
 #include "hc_tls.h"
@@ -26,6 +25,8 @@
 #include "apply.h"
 #include "lbd.h"
 #include "rpc.h"
+#include "stats_view.h"
+#include "syscheck.h"
 #include "systemd.h"
 
 #define STATS_LOG_MS 10000
@@ -69,25 +70,32 @@ static void tick_clock(uv_timer_t *t)
 
 static void log_stats(uv_timer_t *t)
 {
-	struct lbd *l = t->data;
-	const struct lb_live *live;
-	size_t p;
+	lbd_stats_log(t->data);
+}
 
-	if (!l->cfg->settings.stats_enabled || !(live = lbd_live(l, false)))
+/*
+ * The systemd watchdog (WatchdogSec=): pinged from the loop at half the interval, so a
+ * loop that stops turning (a hang, SIGSTOP) gets lbd restarted; the datapath forwards
+ * meanwhile. Static, not in struct lbd: one per process, like the signal handlers.
+ */
+static uv_timer_t watchdog_timer;
+
+static void ping_watchdog(uv_timer_t *t)
+{
+	(void)t;
+	lb_sd_notify("WATCHDOG=1");
+}
+
+static void start_watchdog(uv_loop_t *loop)
+{
+	long long usec = lb_sd_watchdog_usec();
+
+	uv_timer_init(loop, &watchdog_timer);
+	if (usec == -EINVAL)
+		lb_warn("WATCHDOG_USEC or WATCHDOG_PID is malformed; not pinging the watchdog");
+	if (usec <= 0)
 		return;
-	for (p = 0; p < l->model->n_proxies; p++) {
-		const struct lb_model_proxy *mp = &l->model->proxies[p];
-		struct lb_stats s;
-
-		if (lb_counters_proxy(l->dp, mp->id, &s))
-			continue;
-		lb_info("stats %s: new %llu live %u in %llu pkts %llu bytes out %llu pkts %llu "
-			"bytes drop-no-backend %llu",
-			mp->cfg->name, (unsigned long long)s.new_flows, live->per_proxy[mp->id],
-			(unsigned long long)s.pkts_in, (unsigned long long)s.bytes_in,
-			(unsigned long long)s.pkts_out, (unsigned long long)s.bytes_out,
-			(unsigned long long)s.drop_no_backend);
-	}
+	uv_timer_start(&watchdog_timer, ping_watchdog, 0, usec / 2000 > 0 ? usec / 2000 : 1);
 }
 
 static void notify_status(struct lbd *l)
@@ -128,6 +136,7 @@ static void stop_loop(struct lbd *l)
 	uv_close((uv_handle_t *)&l->sighup, NULL);
 	uv_close((uv_handle_t *)&l->stats_timer, NULL);
 	uv_close((uv_handle_t *)&l->clock_timer, NULL);
+	uv_close((uv_handle_t *)&watchdog_timer, NULL);
 	lbd_rpc_stop(&rpc);
 	lb_ifwatch_stop(l->ifwatch);
 	l->ifwatch = NULL;
@@ -227,6 +236,7 @@ static int start_services(struct lbd *l)
 	uv_timer_init(l->loop, &l->clock_timer);
 	l->clock_timer.data = l;
 	uv_timer_start(&l->clock_timer, tick_clock, LB_CLOCK_TICK_MS, LB_CLOCK_TICK_MS);
+	start_watchdog(l->loop);
 
 	ret = socket_gid(l, &ro.group);
 	if (ret)
@@ -384,15 +394,7 @@ static void import_connections(struct lbd *l)
 
 static void warn_forwarding(void)
 {
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_forward", "r");
-	int v = 1;
-
-	if (!f)
-		return;
-	if (fscanf(f, "%d", &v) != 1)
-		v = 1;
-	fclose(f);
-	if (!v)
+	if (lb_syscheck_forwarding_off())
 		lb_warn("net.ipv4.ip_forward is 0: packets for backends on other hosts will be "
 			"dropped by the kernel (sysctl -w net.ipv4.ip_forward=1)");
 }
@@ -480,7 +482,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = lbd_apply(l, cfg, err, sizeof(err));
+	ret = lbd_apply(l, cfg, LB_CFG_BY_INDEX, err, sizeof(err));
 	if (ret) {
 		lb_err("%s", err);
 		lb_config_free(cfg);
@@ -532,7 +534,37 @@ out:
 	json_decref(l->last_weights);
 	l->last_weights = NULL;
 	lbd_takeover_release(&taken);
+
+	json_decref(l->last_stats);
+	l->last_stats = NULL;
 	return ret;
+}
+
+/*
+ * --check: the configuration's own rules held (lbd_args_parse); now what this system says
+ * about it. Errors (what lbd would refuse) exit 1, warnings alone 0. No lock, no pin.
+ */
+static int check_only(struct lbd_args *a)
+{
+	struct lb_syscheck_counts c = {0};
+	size_t n = a->cfg->n_proxies;
+
+	if (a->check_system)
+		c = lb_syscheck(a->cfg, stderr);
+	lb_hc_tls_release();
+	lbd_args_release(a);
+	if (c.errors) {
+		fprintf(stderr,
+			"lbd: configuration refused by the checks of this system: %zu "
+			"error%s, %zu warning%s\n",
+			c.errors, c.errors == 1 ? "" : "s", c.warnings, c.warnings == 1 ? "" : "s");
+		return 1;
+	}
+	printf("configuration OK: %zu prox%s", n, n == 1 ? "y" : "ies");
+	if (c.warnings)
+		printf(" (%zu warning%s)", c.warnings, c.warnings == 1 ? "" : "s");
+	putchar('\n');
+	return 0;
 }
 
 /*
@@ -589,12 +621,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "lbd: %s\n", err);
 		return ret ? 1 : 0;
 	}
-	if (l.args.check_only) {
-		printf("configuration OK: %zu prox%s\n", l.args.cfg->n_proxies,
-		       l.args.cfg->n_proxies == 1 ? "y" : "ies");
-		lbd_args_release(&l.args);
-		return 0;
-	}
+	if (l.args.check_only)
+		return check_only(&l.args);
 	cfg = l.args.cfg;
 	l.args.cfg = NULL; /* lbd_apply() takes it over */
 	l.loop = uv_default_loop();

@@ -79,28 +79,36 @@ static int targets_json(struct lbd *l, const struct lb_model_proxy *p, const str
 		return -ENOMEM;
 	while (i < n) {
 		const struct lb_model_target *t = m[i].t;
+		struct lb_sni_target_counters sc = {0};
 		struct lb_stats s = {0};
 		uint64_t active = 0;
-		json_t *weights = json_array();
+		json_t *weights = json_array(), *counters;
 
 		if (t->target_id < LB_MAX_TARGETS) {
 			ret = lb_counters_target(l->dp, t->target_id, &s);
-			if (ret)
+			if (ret) {
+				json_decref(weights);
 				break;
+			}
 			active = live->per_target[t->target_id];
 		}
 		/*
 		 * Connections the SNI acceptor spliced are lbd's own, not conntrack's: their
-		 * count and payload bytes come from the acceptor (bytes once they ended).
+		 * count comes from the acceptor, and so do their bytes, which are TCP payload
+		 * (counted once a connection ended), not the datapath's IPv4 total lengths:
+		 * they are counted apart, never added to bytes-in/out.
 		 */
 		if (l->sni) {
-			struct lb_sni_target_counters sc =
-				lb_sni_target_counters(l->sni, p->cfg->name, t->addr, t->port);
-
+			sc = lb_sni_target_counters(l->sni, p->cfg->name, t->addr, t->port);
 			active += lb_sni_active(l->sni, p->cfg->name, t->addr, t->port);
 			s.new_flows += sc.connections;
-			s.bytes_in += sc.bytes_to_backend;
-			s.bytes_out += sc.bytes_to_client;
+		}
+		counters = counters_json(&s, active);
+		if (p->cfg->n_sni_routes || sc.bytes_to_backend || sc.bytes_to_client) {
+			json_object_set_new(counters, "payload-bytes-in",
+					    json_integer((json_int_t)sc.bytes_to_backend));
+			json_object_set_new(counters, "payload-bytes-out",
+					    json_integer((json_int_t)sc.bytes_to_client));
 		}
 		for (j = i; j < n && m[j].t->addr == t->addr && m[j].t->port == t->port; j++)
 			json_array_append_new(weights,
@@ -109,11 +117,11 @@ static int targets_json(struct lbd *l, const struct lb_model_proxy *p, const str
 									     label, sizeof(label)),
 							"configured", m[j].t->configured,
 							"effective", m[j].t->effective));
-		json_array_append_new(
-			out, json_pack("{s:s, s:s, s:b, s:o, s:o}", "target",
-				       lb_format_target(t->addr, t->port, tgt), "status",
-				       target_status(t), "draining", t->draining, "counters",
-				       counters_json(&s, active), "weights", weights));
+		json_array_append_new(out,
+				      json_pack("{s:s, s:s, s:b, s:o, s:o}", "target",
+						lb_format_target(t->addr, t->port, tgt), "status",
+						target_status(t), "draining", t->draining,
+						"counters", counters, "weights", weights));
 		i = j;
 	}
 	free(m);
@@ -171,6 +179,48 @@ fail:
 		snprintf(err, errlen, "cannot read the datapath's counters: %s", strerror(-ret));
 	errno = -ret;
 	return NULL;
+}
+
+void lbd_stats_log(struct lbd *l)
+{
+	const struct lb_live *live;
+	json_t *lines;
+	size_t p;
+
+	if (!l->cfg->settings.stats_enabled) {
+		/* Enabled again later: the first line of each proxy is written again. */
+		json_decref(l->last_stats);
+		l->last_stats = NULL;
+		return;
+	}
+	live = lbd_live(l, false);
+	lines = json_object();
+	if (!live || !lines) {
+		json_decref(lines);
+		return;
+	}
+	for (p = 0; p < l->model->n_proxies; p++) {
+		const struct lb_model_proxy *mp = &l->model->proxies[p];
+		const char *was = json_string_value(json_object_get(l->last_stats, mp->cfg->name));
+		char line[LB_PROXY_NAME_MAX + 256];
+		struct lb_stats s;
+
+		if (lb_counters_proxy(l->dp, mp->id, &s))
+			continue;
+		snprintf(line, sizeof(line),
+			 "stats %s: new %llu live %u in %llu pkts %llu bytes out %llu pkts %llu "
+			 "bytes drop-no-backend %llu",
+			 mp->cfg->name, (unsigned long long)s.new_flows, live->per_proxy[mp->id],
+			 (unsigned long long)s.pkts_in, (unsigned long long)s.bytes_in,
+			 (unsigned long long)s.pkts_out, (unsigned long long)s.bytes_out,
+			 (unsigned long long)s.drop_no_backend);
+		if (!was || strcmp(was, line))
+			lb_info("%s", line);
+		json_object_set_new(lines, mp->cfg->name, json_string(line));
+	}
+	/* Only the proxies there are now: one removed and added again starts afresh. */
+	json_decref(l->last_stats);
+	l->last_stats = lines;
 }
 
 char *lbd_metrics_render(void *ctx, size_t *len)

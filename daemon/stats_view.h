@@ -23,6 +23,12 @@ struct lbd;
 json_t *lbd_stats_json(struct lbd *l, const char *only, bool fresh, char *err, size_t errlen);
 
 /*
+ * The periodic stats log line of each proxy (while stats are enabled), written only when it
+ * differs from the proxy's last one: an idle load balancer logs nothing new.
+ */
+void lbd_stats_log(struct lbd *l);
+
+/*
  * The Prometheus text of every proxy (observe/metrics.h) for lbd @ctx, as the metrics
  * listener's renderer (metrics_http.h). NULL with errno when the counters cannot be read.
  */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,4 +126,42 @@ int lb_sd_barrier(int timeout_ms)
 	}
 	close(p[0]);
 	return ret;
+}
+
+/* A positive decimal number that fills the whole string; -1 otherwise. */
+static long long parse_positive(const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s[0] || s[0] == '-' || s[0] == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v == 0 || v > (unsigned long long)INT64_MAX)
+		return -1;
+	return (long long)v;
+}
+
+long long lb_sd_watchdog_usec(void)
+{
+	const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+	long long u, p;
+
+	if (!usec)
+		return 0;
+	u = parse_positive(usec);
+	if (u < 0)
+		return -EINVAL;
+	if (pid) {
+		p = parse_positive(pid);
+		if (p < 0)
+			return -EINVAL;
+		/* Meant for another process (we were forked by the one it was for): keep it. */
+		if (p != (long long)getpid())
+			return 0;
+	}
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	return u;
 }

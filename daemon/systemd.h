@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * systemd.h - the systemd protocols lbd speaks, by hand (no libsystemd): socket
- * activation and descriptors given back (LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES), and
+ * activation and descriptors given back (LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES),
  * notification (NOTIFY_SOCKET): readiness, the file-descriptor store (FDSTORE=1),
- * barriers. All are no-ops outside systemd.
+ * barriers, and the watchdog (WATCHDOG_USEC/WATCHDOG_PID). All are no-ops outside systemd.
  */
 #ifndef LBD_SYSTEMD_H
 #define LBD_SYSTEMD_H
@@ -38,5 +38,15 @@ long lb_sd_fdstore_max(void);
 
 /* Wait until systemd has handled every message sent before (BARRIER=1). 0, or -errno. */
 int lb_sd_barrier(int timeout_ms);
+
+/*
+ * The service watchdog, with sd_watchdog_enabled(3)'s semantics: the interval in
+ * microseconds within which systemd expects "WATCHDOG=1" (WatchdogSec=), 0 when it
+ * expects none (WATCHDOG_USEC unset, or WATCHDOG_PID set to another process), -EINVAL
+ * when WATCHDOG_USEC or WATCHDOG_PID is malformed or zero. Both variables are removed
+ * from the environment when they were meant for this process (0 or a positive result),
+ * so children do not inherit them. Ping at half the interval.
+ */
+long long lb_sd_watchdog_usec(void);
 
 #endif /* LBD_SYSTEMD_H */

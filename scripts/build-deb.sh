@@ -2,7 +2,7 @@
 # Build lbd's Debian package from this tree with Debian's own tooling and check it with
 # lintian. On a Debian 12 machine, as root (or with the build dependencies installed):
 #
-#   scripts/build-deb.sh [-o OUTDIR] [--nocheck] [--no-deps] [--chroot DIR]
+#   scripts/build-deb.sh [-o OUTDIR] [--nocheck] [--no-deps] [--chroot DIR] [--arch ARCH]
 #
 #   -o OUTDIR   where lbd_<version>_<arch>.deb and its build log go (default: dist/)
 #   --nocheck   skip the unit suite (DEB_BUILD_OPTIONS=nocheck); the build runs it by
@@ -11,6 +11,11 @@
 #   --chroot DIR  build inside the Debian root DIR (/proc and /dev mounted by the caller)
 #               after installing only build-essential and debian/control's Build-Depends
 #               there: proves they are complete (tests/package/test-deb.sh --build-in-root)
+#   --arch ARCH build for ARCH (amd64 or arm64; default: this machine's), cross-compiling
+#               with Debian's cross toolchain when it is not this machine's
+#               (dpkg-buildpackage -a ARCH; the Build-Depends for ARCH from the archive).
+#               The unit suite runs only in native builds (nocheck and the cross and
+#               nocheck build profiles otherwise).
 #
 # The tree (tracked and untracked files git does not ignore; the working tree minus build
 # and dist folders without git) is copied to a temporary folder with packaging/debian as
@@ -23,6 +28,7 @@ out=$root/dist
 check=1
 deps=1
 chroot_dir=
+arch=$(dpkg --print-architecture)
 while [ $# -gt 0 ]; do
 	case $1 in
 	-o)
@@ -38,6 +44,16 @@ while [ $# -gt 0 ]; do
 			exit 2
 		fi
 		chroot_dir=$(cd "$2" && pwd)
+		shift 2
+		;;
+	--arch)
+		case ${2:-} in
+		amd64 | arm64) arch=$2 ;;
+		*)
+			echo "build-deb: --arch takes amd64 or arm64" >&2
+			exit 2
+			;;
+		esac
 		shift 2
 		;;
 	-h | --help)
@@ -59,6 +75,16 @@ if [ "$deps" = 1 ]; then
 	# In a chroot the build dependencies are the chroot's; lintian runs here.
 	[ -n "$chroot_dir" ] || "$root/scripts/install-deps.sh"
 	"$root/scripts/install-deps.sh" deb
+	# Cross: the cross toolchain, then whatever debian/control wants for the other arch.
+	if [ "$arch" != "$(dpkg --print-architecture)" ]; then
+		[ -z "$chroot_dir" ] || { echo "build-deb: --chroot builds natively only" >&2; exit 2; }
+		"$root/scripts/install-deps.sh" "$arch"
+		if ! dpkg-checkbuilddeps -a "$arch" -P cross,nocheck "$root/packaging/debian/control" \
+			2>/dev/null; then
+			DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -q -a "$arch" -P cross,nocheck \
+				--no-install-recommends "$root/packaging" >/dev/null
+		fi
+	fi
 fi
 
 # The package version is the project's: a meson.build bump needs a changelog entry too.
@@ -69,7 +95,6 @@ if [ "${deb_version%%-*}" != "$meson_version" ]; then
 		"$deb_version; add an entry: (cd packaging && dch -v $meson_version)" >&2
 	exit 1
 fi
-arch=$(dpkg --print-architecture)
 deb=lbd_${deb_version}_${arch}.deb
 
 work=$(mktemp -d "$chroot_dir/tmp/lbd-build-deb.XXXXXX")
@@ -92,12 +117,20 @@ cp -a "$root/packaging/debian" "$src/debian"
 
 opts="parallel=$(nproc)"
 [ "$check" = 1 ] || opts="$opts nocheck"
+cross=
+if [ "$arch" != "$(dpkg --print-architecture)" ]; then
+	# arm64 test binaries cannot run here: scripts/test-arm64.sh runs the unit suite under
+	# qemu-user, scripts/test-arm64-vm.sh the package in an arm64 guest.
+	opts="$opts nocheck"
+	cross="-a$arch -Pcross,nocheck"
+fi
 log=$work/build.log
-echo "build-deb: building $deb (DEB_BUILD_OPTIONS=$opts${chroot_dir:+, in $chroot_dir})"
+echo "build-deb: building $deb (DEB_BUILD_OPTIONS=$opts${cross:+, cross-compiled $cross}${chroot_dir:+, in $chroot_dir})"
 mkdir -p "$out"
 build() {
 	if [ -z "$chroot_dir" ]; then
-		(cd "$src" && DEB_BUILD_OPTIONS="$opts" dpkg-buildpackage -b -us -uc)
+		# shellcheck disable=SC2086 # $cross: empty or options
+		(cd "$src" && DEB_BUILD_OPTIONS="$opts" dpkg-buildpackage -b -us -uc $cross)
 		return
 	fi
 	# shellcheck disable=SC2016 # expanded by the shell in the chroot

@@ -8,6 +8,8 @@
 #   arm64   cross-building for arm64 (Debian's cross toolchain and the arm64 -dev
 #           packages, multiarch) and running its binaries under qemu-user
 #   kernels booting Debian kernels under qemu-system (x86_64 and aarch64)
+#   vm      building and booting Debian 12 images under qemu-system (tests/vm/image.sh,
+#           scripts/test-systemd.sh): qemu, mmdebstrap, debootstrap, eatmydata, e2fsprogs
 #   deb     building and checking the Debian package (debhelper, lintian, debootstrap)
 set -eu
 
@@ -27,10 +29,14 @@ arm64)
 	qemu-user-static file"
 	;;
 kernels) PKGS="$PKGS qemu-system-x86 qemu-system-arm cpio busybox-static" ;;
+vm)
+	PKGS="$PKGS qemu-system-x86 qemu-system-arm cpio busybox-static mmdebstrap debootstrap
+	eatmydata e2fsprogs"
+	;;
 deb) PKGS="$PKGS debhelper devscripts lintian debootstrap dpkg-dev fakeroot" ;;
 "") ;;
 *)
-	echo "usage: $0 [test|arm64|kernels|deb]" >&2
+	echo "usage: $0 [test|arm64|kernels|deb|vm]" >&2
 	exit 2
 	;;
 esac

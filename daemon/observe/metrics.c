@@ -22,6 +22,7 @@ enum family_id {
 	F_T_DROPS,
 	F_T_HEALTHY,
 	F_T_WEIGHT,
+	F_T_PAYLOAD,
 	F_DATAPATH,
 	F_EVENTS_LOST,
 	F_CONFIRMED,
@@ -47,7 +48,8 @@ static const struct {
 	[F_T_PACKETS] = {"lbd_target_packets_total", "counter",
 			 "Packets of a target's connections; direction in is client to backend."},
 	[F_T_BYTES] = {"lbd_target_bytes_total", "counter",
-		       "Bytes of a target's connections, counted as IPv4 total length."},
+		       "Bytes of a target's connections balanced in the kernel, counted as IPv4 "
+		       "total length."},
 	[F_T_CONN_NEW] = {"lbd_target_connections_new_total", "counter",
 			  "Connections (flows) sent to a target."},
 	[F_T_CONN_ACTIVE] = {"lbd_target_connections_active", "gauge",
@@ -59,6 +61,11 @@ static const struct {
 	[F_T_WEIGHT] = {"lbd_target_weight_effective", "gauge",
 			"The target's effective weight in a group (health, recovery and drains "
 			"applied)."},
+	[F_T_PAYLOAD] =
+		{"lbd_target_payload_bytes_total", "counter",
+		 "TCP payload bytes of the SNI connections lbd spliced to a target, counted "
+		 "when each connection ends (not IPv4 total lengths: see "
+		 "lbd_target_bytes_total)."},
 	[F_DATAPATH] = {"lbd_datapath_packets_total", "counter",
 			"Packets seen by the datapath, by what it did with them."},
 	[F_EVENTS_LOST] = {"lbd_events_lost_total", "counter",
@@ -186,6 +193,13 @@ static void add_target(struct ctx *c, const char *proxy, const json_t *t)
 	if (!target)
 		return;
 	add_counters(c, F_T_PACKETS, json_object_get(t, "counters"), labels, 4);
+	for (i = 0; i < 2; i++) {
+		labels[4] = "direction";
+		labels[5] = i ? "out" : "in";
+		labels[6] = NULL;
+		add_member(c, F_T_PAYLOAD, labels, json_object_get(t, "counters"),
+			   i ? "payload-bytes-out" : "payload-bytes-in");
+	}
 	labels[4] = NULL;
 	if (status)
 		add(c, F_T_HEALTHY, labels, strcmp(status, "unhealthy") != 0);

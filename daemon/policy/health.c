@@ -93,8 +93,11 @@ static struct lb_health_state target_state(const struct lb_health *h, const stru
 		s.healthy = t->override == LB_OVERRIDE_HEALTHY;
 		return s;
 	}
-	if (!h->enabled || t->cfg.type == LB_HC_NONE)
+	/* No verdict of checks; a ramp is one that clearing an unhealthy override started. */
+	if (!h->enabled || t->cfg.type == LB_HC_NONE) {
+		s.recovery_step = t->recovery_step;
 		return s;
+	}
 	s.healthy = t->healthy;
 	s.recovery_step = t->healthy ? t->recovery_step : 0;
 	return s;
@@ -111,13 +114,18 @@ static bool same_state(struct lb_health_state a, struct lb_health_state b)
 	return a.healthy == b.healthy && a.recovery_step == b.recovery_step;
 }
 
-static json_t *target_event(const struct hc_target *t, const char *type)
+/* What changed a target's verdict: its checks, or set-target-status. */
+enum cause { BY_CHECK, BY_OVERRIDE };
+
+static json_t *target_event(const struct hc_target *t, const char *type, enum cause cause)
 {
 	char tgt[LB_TARGET_STR_MAX];
 
 	json_t *ev =
-		json_pack("{s:s, s:s, s:s, s:s, s:f, s:i}", "type", type, "proxy", t->proxy,
-			  "target", lb_format_target(t->addr, t->port, tgt), "last-error",
+		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:i}", "type", type, "proxy",
+			  t->proxy, "target", lb_format_target(t->addr, t->port, tgt), "cause",
+			  cause == BY_OVERRIDE ? "override" : "check", "override",
+			  lb_override_name(t->override), "last-error",
 			  lb_hc_error_name(t->last.error), "last-latency-ms",
 			  t->last.latency_us / 1000.0, "last-http-status", t->last.http_status);
 
@@ -126,17 +134,56 @@ static json_t *target_event(const struct hc_target *t, const char *type)
 	return ev;
 }
 
-static void emit(struct hc_target *t, const char *type)
+static void emit(struct hc_target *t, const char *type, enum cause cause)
 {
-	json_t *ev = target_event(t, type);
+	json_t *ev = target_event(t, type, cause);
 	char tgt[LB_TARGET_STR_MAX];
 
-	lb_info("health: %s %s is now %s (%s%s%s)", t->proxy,
-		lb_format_target(t->addr, t->port, tgt), type + strlen("target-"),
-		lb_hc_error_name(t->last.error), t->last.detail[0] ? ": " : "", t->last.detail);
+	if (cause == BY_OVERRIDE)
+		lb_info("health: %s %s is now %s (set-target-status %s)", t->proxy,
+			lb_format_target(t->addr, t->port, tgt), type + strlen("target-"),
+			t->override == LB_OVERRIDE_NONE ? "auto" : lb_override_name(t->override));
+	else
+		lb_info("health: %s %s is now %s (%s%s%s)", t->proxy,
+			lb_format_target(t->addr, t->port, tgt), type + strlen("target-"),
+			lb_hc_error_name(t->last.error), t->last.detail[0] ? ": " : "",
+			t->last.detail);
 	if (ev && t->h->event)
 		t->h->event(t->h->ctx, ev);
 	json_decref(ev);
+}
+
+/*
+ * After a change to @t, whose state was @before: an event when its verdict flipped (however
+ * it flipped: the event stream shows what the weights follow), and new weights when its
+ * contribution changed.
+ */
+static void settle(struct hc_target *t, struct lb_health_state before, enum cause cause)
+{
+	struct lb_health_state now = target_state(t->h, t);
+
+	if (now.healthy != before.healthy)
+		emit(t, now.healthy ? "target-healthy" : "target-unhealthy", cause);
+	if (!same_state(before, now) && t->h->changed)
+		t->h->changed(t->h->ctx, t->proxy);
+}
+
+/*
+ * The ramp of a target whose checks do not run (checks disabled): one step per check
+ * interval, as checks would pace it. With checks on, each passing check takes a step.
+ */
+static void ramp_tick(uv_timer_t *timer)
+{
+	struct hc_target *t = timer->data;
+	struct lb_health_state before = target_state(t->h, t);
+
+	if (!t->recovery_step || t->h->enabled)
+		return;
+	if (++t->recovery_step >= LB_RECOVERY_STEPS)
+		t->recovery_step = 0;
+	else
+		uv_timer_start(&t->timer, ramp_tick, t->cfg.interval_ms, 0);
+	settle(t, before, BY_OVERRIDE);
 }
 
 static void probe_done(struct lb_hc_probe *p, const struct lb_hc_result *r, void *arg);
@@ -159,8 +206,9 @@ static void start_probe(uv_timer_t *timer)
 static void probe_done(struct lb_hc_probe *p, const struct lb_hc_result *r, void *arg)
 {
 	struct hc_target *t = arg;
+	struct lb_health_state before = target_state(t->h, t);
 	bool was_healthy = t->healthy;
-	uint8_t was_step = t->recovery_step;
+	char tgt[LB_TARGET_STR_MAX];
 
 	(void)p;
 	t->probe = NULL; /* the probe frees itself after this callback */
@@ -185,11 +233,14 @@ static void probe_done(struct lb_hc_probe *p, const struct lb_hc_result *r, void
 			t->recovery_step = 0;
 		}
 	}
-	if (t->healthy != was_healthy)
-		emit(t, t->healthy ? "target-healthy" : "target-unhealthy");
-	if ((t->healthy != was_healthy || t->recovery_step != was_step) &&
-	    t->override == LB_OVERRIDE_NONE && t->h->changed)
-		t->h->changed(t->h->ctx, t->proxy);
+	/* Under an override the verdict stays the operator's: the checks' is only logged. */
+	if (t->healthy != was_healthy && t->override != LB_OVERRIDE_NONE)
+		lb_info("health: %s %s: checks say %s (%s%s%s); set-target-status keeps it %s",
+			t->proxy, lb_format_target(t->addr, t->port, tgt),
+			t->healthy ? "healthy" : "unhealthy", lb_hc_error_name(t->last.error),
+			t->last.detail[0] ? ": " : "", t->last.detail,
+			lb_override_name(t->override));
+	settle(t, before, BY_CHECK);
 	uv_timer_start(&t->timer, start_probe, t->cfg.interval_ms, 0);
 }
 
@@ -314,14 +365,26 @@ int lb_health_set_override(struct lb_health *h, const char *proxy, uint32_t addr
 			   enum lb_override o)
 {
 	struct hc_target *t = find(h, proxy, addr, port);
+	struct lb_health_state before;
+	enum lb_override was;
 
 	if (!t)
 		return -ENOENT;
 	if (t->override == o)
 		return 0;
+	before = target_state(h, t);
+	was = t->override;
 	t->override = o;
-	if (h->changed)
-		h->changed(h->ctx, t->proxy);
+	/*
+	 * Back from a forced failure to checks that find it healthy: it ramps in as a recovered
+	 * target does. Without checks running, a timer paces the steps.
+	 */
+	if (o == LB_OVERRIDE_NONE && was == LB_OVERRIDE_UNHEALTHY && target_state(h, t).healthy) {
+		t->recovery_step = 1;
+		if (!h->enabled && t->cfg.interval_ms)
+			uv_timer_start(&t->timer, ramp_tick, t->cfg.interval_ms, 0);
+	}
+	settle(t, before, BY_OVERRIDE);
 	return 0;
 }
 

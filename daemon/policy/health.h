@@ -12,7 +12,11 @@
  *
  * Targets start healthy (a new lbd serves at once; a dead backend is found within
  * interval x unhealthy-threshold). A manual override (set-target-status) wins over the
- * checks until it is cleared; the checks keep running and their results stay visible.
+ * checks until it is cleared; the checks keep running and their results stay visible (and
+ * logged), but only the verdict the weights follow makes events. An override that changes
+ * that verdict makes the event a check would; clearing a forced failure while the checks
+ * find the target healthy ramps it in as a recovery does, one step per check interval
+ * (per passing check while checks run, by a timer while they are off).
  */
 #ifndef LBD_HEALTH_H
 #define LBD_HEALTH_H
@@ -37,8 +41,9 @@ struct lb_health_state {
 
 /*
  * @changed runs whenever a target's contribution to the weights changed (proxy name given);
- * @event runs for each target-healthy / target-unhealthy transition with a JSON event
- * (borrowed: the callee takes a reference if it keeps it).
+ * @event runs for each target-healthy / target-unhealthy transition of the verdict the
+ * weights follow, whether a check or an override made it ("cause": "check" or "override"),
+ * with a JSON event (borrowed: the callee takes a reference if it keeps it).
  */
 typedef void (*lb_health_changed_fn)(void *ctx, const char *proxy);
 typedef void (*lb_health_event_fn)(void *ctx, json_t *event);
@@ -64,7 +69,11 @@ bool lb_health_enabled(const struct lb_health *h);
 struct lb_health_state lb_health_state(const struct lb_health *h, const char *proxy, uint32_t addr,
 				       uint16_t port);
 
-/* Set or clear (LB_OVERRIDE_NONE) a manual status. Returns 0 or -ENOENT. */
+/*
+ * Set or clear (LB_OVERRIDE_NONE) a manual status; a changed verdict makes its event, and a
+ * target cleared from LB_OVERRIDE_UNHEALTHY that the checks find healthy ramps in. Returns
+ * 0 or -ENOENT.
+ */
 int lb_health_set_override(struct lb_health *h, const char *proxy, uint32_t addr, uint16_t port,
 			   enum lb_override o);
 

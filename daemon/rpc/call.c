@@ -52,16 +52,23 @@ int lbd_rpc_list_routes(struct lbd *l, json_t *params, size_t (*count)(const str
 }
 json_t *lbd_rpc_path_of(const char *msg)
 {
-	const char *colon = strstr(msg, ": ");
+	const char *colon, *name_end;
+	json_t *data = json_object();
 
-	if (!colon || memchr(msg, ' ', colon - msg))
-		return json_object();
-	return json_pack("{s:s%}", "path", msg, (size_t)(colon - msg));
+	/* A proxy named by name (LB_CFG_BY_NAME): `proxy "api": listen.port: message`. */
+	if (!strncmp(msg, "proxy \"", 7) && (name_end = strstr(msg + 7, "\": "))) {
+		json_object_set_new(data, "proxy", json_stringn(msg + 7, name_end - (msg + 7)));
+		msg = name_end + 3;
+	}
+	colon = strstr(msg, ": ");
+	if (colon && !memchr(msg, ' ', colon - msg))
+		json_object_set_new(data, "path", json_stringn(msg, colon - msg));
+	return data;
 }
 int lbd_rpc_apply(struct lbd *l, struct lb_config *next, struct lbd_rpc_err *e)
 {
 	char err[LB_ERR_MAX];
-	int ret = lbd_apply(l, next, err, sizeof(err));
+	int ret = lbd_apply(l, next, LB_CFG_BY_NAME, err, sizeof(err));
 
 	if (!ret)
 		return 0;

@@ -35,7 +35,11 @@ struct lbd_rpc_err {
 int lbd_rpc_fail(struct lbd_rpc_err *e, int code, json_t *data, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* {"path": P} for a message "P: what is wrong", or {} when it names no place. */
+/*
+ * {"path": P} for a message "P: what is wrong", {"proxy": N, "path": P} for one that names
+ * its proxy, `proxy "N": P: what is wrong` (lbd_apply() for a change made at run time), or
+ * {} when it names no place.
+ */
 json_t *lbd_rpc_path_of(const char *msg);
 
 /* -32001 for a proxy called @name that does not exist; returns -1. */

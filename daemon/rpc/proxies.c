@@ -49,15 +49,30 @@ int lbd_rpc_list_proxies(struct lbd *l, struct lbd_call *call, json_t *params, j
 	return 0;
 }
 
+/*
+ * Where add-proxy's messages start: the proxy by its name, as every change made at run time
+ * names it (lbd_apply()), or "proxy" (the parameter) while it has no name to go by.
+ */
+static const char *new_proxy_path(json_t *proxy, char *buf, size_t len)
+{
+	const char *name = json_string_value(json_object_get(proxy, "name"));
+
+	if (!name || !*name || strlen(name) >= LB_PROXY_NAME_MAX)
+		return "proxy";
+	return lb_config_proxy_path(name, 0, LB_CFG_BY_NAME, NULL, buf, len);
+}
+
 int lbd_rpc_add_proxy(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
 		      struct lbd_rpc_err *e)
 {
+	json_t *proxy = json_object_get(params, "proxy");
 	struct lb_proxy_cfg pc = {0}, *grown;
 	struct lb_config *next;
-	char err[LB_ERR_MAX];
+	char err[LB_ERR_MAX], where[LB_PROXY_NAME_MAX + 16];
 
-	if (lb_config_proxy_from_json(json_object_get(params, "proxy"), &l->cfg->settings, "proxy",
-				      &pc, err, sizeof(err)))
+	if (lb_config_proxy_from_json(proxy, &l->cfg->settings,
+				      new_proxy_path(proxy, where, sizeof(where)), &pc, err,
+				      sizeof(err)))
 		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
 	if (lb_config_find_proxy(l->cfg, pc.name)) {
 		lbd_rpc_fail(e, LB_RPC_EXISTS,
@@ -284,16 +299,17 @@ static int batch_repeats(const struct lb_proxy_cfg *p, const struct lb_route_cfg
 }
 
 /*
- * lbd_apply() names a route by its place in the configuration, "proxies[P].source-routes[K]";
- * the caller knows the new ones as "routes[K - @n_before]".
+ * lbd_apply() names a route by its place in the proxy, `proxy "web": source-routes[K]`; the
+ * caller knows the new ones as "routes[K - @n_before]".
  */
-static void batch_error_path(struct lbd_rpc_err *e, size_t proxy_at, size_t n_before)
+static void batch_error_path(struct lbd_rpc_err *e, const char *proxy, size_t n_before)
 {
-	char prefix[64], rest[LB_ERR_MAX - 32];
+	char prefix[LB_PROXY_NAME_MAX + 64], rest[LB_ERR_MAX - 32];
 	size_t len, k;
 	int used = 0;
 
-	len = (size_t)snprintf(prefix, sizeof(prefix), "proxies[%zu].source-routes[", proxy_at);
+	len = strlen(lb_config_proxy_path(proxy, 0, LB_CFG_BY_NAME, "source-routes[", prefix,
+					  sizeof(prefix)));
 	if (e->code != LB_RPC_CONFIG_INVALID || strncmp(e->msg, prefix, len) ||
 	    sscanf(e->msg + len, "%zu]%n", &k, &used) != 1 || !used || k < n_before)
 		return;
@@ -328,7 +344,7 @@ int lbd_rpc_add_source_routes(struct lbd *l, struct lbd_call *call, json_t *para
 		goto free_add;
 	/* A refused change leaves the running configuration as it is: p still describes it. */
 	if (apply_with_routes(l, name, add, n, e)) {
-		batch_error_path(e, (size_t)(p - l->cfg->proxies), p->n_routes);
+		batch_error_path(e, name, p->n_routes);
 		goto free_add;
 	}
 	p = lb_config_find_proxy(l->cfg, name);

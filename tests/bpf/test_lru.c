@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * lb_syn sized as lbd sizes it (common/lb_ct_size.h) holds every flow it is sized for, even
- * when the flows arrive on every CPU in turn: the kernel's LRU keeps free entries aside per
- * CPU and, on Linux 6.1, evicts live ones early to refill a CPU's batch. Needs root.
+ * when other CPUs sit on free entries: the kernel's LRU hands them out per CPU in batches,
+ * and evicts live entries to refill a CPU's batch while others keep theirs (without the
+ * reserve, 896 of 1,024 entries stay on 2 CPUs, on Linux 6.1 and 6.18 alike). Needs root.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -16,7 +17,6 @@
 #include "pktbuild.h"
 
 #define FLOWS 512
-#define BURST 32 /* SYNs on one CPU before moving to the next */
 
 static void on_cpu(int cpu)
 {
@@ -46,8 +46,12 @@ START_TEST(test_every_flow_fits_from_every_cpu)
 				       .proto = IPPROTO_TCP,
 				       .tcp_flags = 0x02};
 
-		if (i % BURST == 0)
-			on_cpu((i / BURST) % online);
+		/*
+		 * One flow on each CPU but the last, which then takes all the others: each of
+		 * those CPUs keeps the rest of its batch of free entries to itself, and the
+		 * last one must find its entries anyway.
+		 */
+		on_cpu(i < online - 1 ? i : online - 1);
 		len = pkt_build(&syn, in);
 		ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
 	}

@@ -25,11 +25,11 @@ Subcommands:
          One TCP transfer of N bytes from (download) or to (upload) a backend, every byte
          checked; prints {"mode","bytes","ok","error","elapsed_s"}; exit 0 only if ok.
   hold   --host IP --port P --seconds S --interval MS [--bind SRCIP] [--proto tcp|udp]
-         [--until-file PATH] [--pause-file PATH]
-         One long-lived flow in ECHO mode. Prints {"event":"start","backend":...} once
-         connected, then exchanges a line every interval for S seconds (or until PATH
-         exists, if sooner: a test decides when it ends; nothing is sent while the pause
-         file exists), verifying each
+         [--until-file PATH] [--pause-file PATH] [--size BYTES]
+         One long-lived flow in ECHO mode (TCP: about BYTES per exchange, default 16).
+         Prints {"event":"start","backend":...} once connected, then exchanges a line
+         every interval for S seconds (or until PATH exists, if sooner: a test decides
+         when it ends; nothing is sent while the pause file exists), verifying each
          echo (and, for UDP, that the backend name never changes). Finally prints
          {"backend","exchanges","ok","error","elapsed_s"}; exit 0 only if ok.
 
@@ -429,7 +429,7 @@ def hold(args):
                 time.sleep(0.05)  # quiet: the flow stays, nothing is sent
                 continue
             seq += 1
-            line = b"%d %s\n" % (seq, os.urandom(8).hex().encode())
+            line = b"%d %s\n" % (seq, os.urandom(max(8, args.size // 2)).hex().encode())
             if kind == socket.SOCK_STREAM:
                 sock.sendall(line)
                 got = recv_exact(sock, len(line))
@@ -551,6 +551,7 @@ def main():
     h.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
     h.add_argument("--until-file", help="end (cleanly) once this file exists, if sooner")
     h.add_argument("--pause-file", help="send nothing while this file exists")
+    h.add_argument("--size", type=int, default=16, help="TCP: bytes per exchange (a long transfer)")
 
     b = sub.add_parser("bulk", help="one large transfer, checked byte for byte")
     b.add_argument("--host", required=True)

@@ -89,6 +89,21 @@ print(n)
 EOF
 }
 
+# last_event TYPE TARGET FIELD: FIELD of the last such event of proxy web.
+last_event() {
+	"$LBT_PY" - "$FOLLOW_LOG" "$1" "$2" "$3" <<'EOF'
+import json, sys
+v = ""
+for i, line in enumerate(open(sys.argv[1])):
+    if i == 0 or not line.strip():
+        continue
+    e = json.loads(line)
+    if e.get("type") == sys.argv[2] and e.get("target") == sys.argv[3] and e["proxy"] == "web":
+        v = e.get(sys.argv[4], "")
+print(v)
+EOF
+}
+
 share() { json_get "$1" "by_backend.$2" 0; }
 
 wait_for "[[ \$(health_of web 10.2.1.2:8080 checks) -ge 1 ]]" 5 || fail "no check ran"
@@ -165,19 +180,32 @@ test_https_failures() {
 		fail "stopped TLS server not refused"
 }
 
-# A manual override holds until cleared, whatever the checks say.
+# A manual override holds until cleared, whatever the checks say. It is reported like a
+# real failure (target-unhealthy, "cause":"override"), and clearing it goes back through
+# the recovery ramp like a real recovery, one step per passing check.
 test_manual_override_holds() {
-	local out
+	local out seen="" w prev=-1 n
 	lbctl set-target-status web 10.2.1.2:8080 unhealthy >/dev/null
 	assert_eq "$(health_of web 10.2.1.2:8080 status)" unhealthy "status under override"
 	assert_eq "$(effective web 10.2.1.2:8080)" 0 "b1's weight under override"
+	wait_for "[[ \$(count_events target-unhealthy 10.2.1.2:8080) == 1 ]]" 5 ||
+		fail "no target-unhealthy event for b1 set unhealthy by hand: $(tail -n 3 "$FOLLOW_LOG")"
+	assert_eq "$(last_event target-unhealthy 10.2.1.2:8080 cause)" override "the event's cause"
 	sleep 3.5 # two more (passing) checks
 	assert_eq "$(health_of web 10.2.1.2:8080 status)" unhealthy "override held"
+	assert_eq "$(count_events target-unhealthy 10.2.1.2:8080)" 1 "target-unhealthy events for b1"
 	out=$(tally --count 300)
 	assert_eq "$(share "$out" b1)" 0 "new connections to b1 while overridden ($out)"
 	lbctl set-target-status web 10.2.1.2:8080 auto >/dev/null
-	assert_eq "$(health_of web 10.2.1.2:8080 status)" healthy "status after clearing"
-	assert_eq "$(effective web 10.2.1.2:8080)" 50 "b1's weight after clearing"
+	assert_eq "$(health_of web 10.2.1.2:8080 status)" recovering "status after clearing"
+	wait_for "w=\$(effective web 10.2.1.2:8080); [[ \$w != \$prev ]] && seen=\"\$seen \$w\" prev=\$w; ((w == 50))" 10 ||
+		fail "b1 did not ramp back to 50: weights seen:$seen"
+	log "b1 effective weights after clearing its override:$seen"
+	n=$(wc -w <<<"$seen")
+	((n >= 3)) || fail "b1 went straight back (weights seen:$seen), want 25/50/75/100 % steps"
+	assert_eq "$(count_events target-healthy 10.2.1.2:8080)" 1 "target-healthy events for b1"
+	assert_eq "$(last_event target-healthy 10.2.1.2:8080 cause)" override "the event's cause"
+	assert_eq "$(health_of web 10.2.1.2:8080 status)" healthy "status after the ramp"
 	lbctl force-check web 10.2.1.2:8080 >/dev/null || fail "force-check"
 }
 

@@ -155,7 +155,8 @@ test_get_config_round_trip() {
 	[[ $cfg == *'"host":"api.example.com","tls-verify":true,"ca-file":"'"$PKI/ca.pem"'"'* ]] ||
 		fail "get-config lacks the TLS keys: $cfg"
 	echo "$cfg" >"$LBT_RUN/again.json"
-	"$LBD" -c "$LBT_RUN/again.json" --check >/dev/null || fail "get-config output refused by --check"
+	in_ns "$NS_LB" "$LBD" -c "$LBT_RUN/again.json" --check >/dev/null ||
+		fail "get-config output refused by --check"
 }
 
 run_test test_virtual_hosts_are_healthy

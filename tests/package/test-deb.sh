@@ -222,8 +222,8 @@ fi
 
 check_cmd "lbd --version" "^lbd $version " lbd --version
 check_cmd "lbctl --help" "lbctl" lbctl --help
-check_cmd "lbd --check of /etc/lbd/lb.json.example" "configuration OK" \
-	lbd -c /etc/lbd/lb.json.example --check
+check_cmd "lbd --check=file of /etc/lbd/lb.json.example" "configuration OK" \
+	lbd -c /etc/lbd/lb.json.example --check=file
 check_cmd "man -w lbd" "^/usr/share/man/man8/lbd\.8\.gz$" man -w lbd
 check_cmd "man -w lbctl" "^/usr/share/man/man1/lbctl\.1\.gz$" man -w lbctl
 check_cmd "man lbd renders" "lbd .* eBPF" sh -c 'MANWIDTH=80 man lbd 2>&1 | col -b'
@@ -231,7 +231,9 @@ for f in /usr/sbin/lbd /usr/bin/lbctl /lib/systemd/system/lbd.service \
 	/lib/systemd/system/lbd.socket /etc/lbd/lb.json.example \
 	/usr/share/doc/lbd/examples/lb.json /usr/share/doc/lbd/examples/weighted.json \
 	/usr/share/doc/lbd/examples/rolling-update.sh /usr/share/doc/lbd/copyright \
-	/usr/share/bash-completion/completions/lbctl; do
+	/usr/share/bash-completion/completions/lbctl /usr/share/lbd/alerts.yml \
+	/usr/share/lbd/grafana-dashboard.json /usr/share/doc/lbd/operations-kit.md \
+	/etc/logrotate.d/lbd; do
 	check_file "$f"
 done
 if [ ! -e "$root/etc/lbd/lb.json" ]; then

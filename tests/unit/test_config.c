@@ -1685,6 +1685,65 @@ START_TEST(test_validate_refuses)
 }
 END_TEST
 
+/*
+ * A change made at run time names its proxy (LB_CFG_BY_NAME): no message of any broken case
+ * points at an index the operator never wrote; places inside the proxy are relative to it.
+ */
+static const struct {
+	int at;
+	const char *msg;
+} broken_by_name[] = {
+	{0, "proxy \"p0\": name: \"p0\" is already used by another proxy"},
+	{1, "proxy \"p1\": listen: conflicts with proxy \"p0\" on eth0 port 80/tcp"},
+	{5, "proxy \"p0\": listen.interfaces[1]: \"eth0\" is already listed as "
+	    "listen.interfaces[0]"},
+	{14, "proxy \"p0\": default-target[1].weight: must be between 0 and 100 (got 101)"},
+	{15, "proxy \"p0\": default-target[1]: 10.0.0.1:8080 is already listed as "
+	     "default-target[0]"},
+	{23, "proxy \"p0\": source-routes[1].source: 192.168.0.0/16 is already routed by "
+	     "source-routes[0]"},
+	{28, "proxies: has 257 proxies, at most 256 are allowed"},
+	{34, "proxy \"p1\": sni-routes[1].sni-hostname: \"*.example.com\" is already routed by "
+	     "sni-routes[0]"},
+	{25, "settings.max-connections: must be between 1024 and 16777216 (got 5)"},
+};
+
+START_TEST(test_validate_by_name)
+{
+	struct lb_config *cfg = model();
+	size_t n = cfg->n_proxies, k;
+
+	break_model(_i, cfg);
+	ck_assert_int_eq(lb_config_validate_as(cfg, LB_CFG_BY_NAME, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(!strstr(err, "proxies["), "case %d names an index: %s", _i, err);
+	for (k = 0; k < N(broken_by_name); k++)
+		if (broken_by_name[k].at == _i)
+			ck_assert_msg(!strcmp(err, broken_by_name[k].msg),
+				      "case %d:\ngot:      %s\nexpected: %s", _i, err,
+				      broken_by_name[k].msg);
+	cfg->n_proxies = n;
+	lb_config_free(cfg);
+}
+END_TEST
+
+/* The path helper both namings share. */
+START_TEST(test_proxy_path)
+{
+	char buf[128];
+
+	ck_assert_str_eq(lb_config_proxy_path("api", 3, LB_CFG_BY_INDEX, NULL, buf, sizeof(buf)),
+			 "proxies[3]");
+	ck_assert_str_eq(
+		lb_config_proxy_path("api", 3, LB_CFG_BY_INDEX, "listen.port", buf, sizeof(buf)),
+		"proxies[3].listen.port");
+	ck_assert_str_eq(lb_config_proxy_path("api", 3, LB_CFG_BY_NAME, NULL, buf, sizeof(buf)),
+			 "proxy \"api\":");
+	ck_assert_str_eq(
+		lb_config_proxy_path("api", 3, LB_CFG_BY_NAME, "listen.port", buf, sizeof(buf)),
+		"proxy \"api\": listen.port");
+}
+END_TEST
+
 START_TEST(test_validate_conflict_with_address)
 {
 	struct lb_config *cfg = model();
@@ -1897,6 +1956,8 @@ static Suite *config_suite(void)
 	tc = tcase_create("validate");
 	tcase_add_test(tc, test_validate_ok);
 	tcase_add_loop_test(tc, test_validate_refuses, 0, N(broken_msgs));
+	tcase_add_loop_test(tc, test_validate_by_name, 0, N(broken_msgs));
+	tcase_add_test(tc, test_proxy_path);
 	tcase_add_test(tc, test_validate_conflict_with_address);
 	tcase_add_test(tc, test_new_dup_free);
 	tcase_add_test(tc, test_names);

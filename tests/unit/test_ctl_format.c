@@ -238,6 +238,28 @@ static const struct {
 	 "\n"
 	 "PROXY  CONNS  NEW  PKTS-FWD  BYTES-FWD  PKTS-REV  BYTES-REV  NO-BACKEND\n"
 	 "web    2      5    10        1000       9         900        1\n"},
+	/* stats: SNI-spliced payload in columns of its own, never in BYTES */
+	{"stats",
+	 "{\"proxies\":[{\"proxy\":\"tls\",\"counters\":{\"packets-in\":20,\"bytes-in\":2000,"
+	 "\"packets-out\":18,\"bytes-out\":9000,\"new-connections\":2,\"active-connections\":0,"
+	 "\"drops\":{\"no-backend\":0,\"conntrack-insert\":0}},\"targets\":[{\"target\":"
+	 "\"10.0.0.1:8443\",\"status\":\"healthy\",\"draining\":false,\"counters\":{"
+	 "\"packets-in\":0,\"bytes-in\":0,\"packets-out\":0,\"bytes-out\":0,"
+	 "\"new-connections\":2,\"active-connections\":0,\"drops\":{\"no-backend\":0,"
+	 "\"conntrack-insert\":0},\"payload-bytes-in\":517,\"payload-bytes-out\":4100},"
+	 "\"weights\":[{\"group\":\"default\",\"configured\":100,\"effective\":100}]}]}],"
+	 "\"global\":{}}",
+	 "PROXY  PKTS-IN  BYTES-IN  PKTS-OUT  BYTES-OUT  NEW  ACTIVE  DROP-NO-BACKEND  "
+	 "DROP-CT-INSERT\n"
+	 "tls    20       2000      18        9000       2    0       0                0\n"
+	 "\n"
+	 "targets of tls:\n"
+	 "  TARGET         STATUS   WEIGHTS      PKTS-IN  BYTES-IN  PKTS-OUT  BYTES-OUT  NEW  "
+	 "ACTIVE  DROP-NO-BACKEND  DROP-CT-INSERT  PAYLOAD-IN  PAYLOAD-OUT\n"
+	 "  10.0.0.1:8443  healthy  default:100  0        0         0         0          2    "
+	 "0       0                0               517         4100\n"
+	 "  (BYTES: IPv4 total lengths of flows balanced in the kernel; PAYLOAD: TCP payload of "
+	 "SNI connections lbd spliced, counted when each ends)\n"},
 	/* get-config: pretty JSON */
 	{"get-config", "{\"proxies\":[],\"settings\":{\"stats-enabled\":true}}",
 	 "{\n  \"proxies\": [],\n  \"settings\": {\n    \"stats-enabled\": true\n  }\n}\n"},
@@ -450,6 +472,18 @@ static const struct {
 	{"{\"type\":\"target-healthy\",\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\","
 	 "\"last-error\":\"ok\",\"last-latency-ms\":0.4,\"last-http-status\":0}",
 	 "12:00:01 web 10.0.0.2:8080 target-healthy (ok)\n"},
+	{"{\"type\":\"target-unhealthy\",\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\","
+	 "\"cause\":\"override\",\"override\":\"unhealthy\",\"last-error\":\"ok\","
+	 "\"last-latency-ms\":0.4,\"last-http-status\":0}",
+	 "12:00:01 web 10.0.0.2:8080 target-unhealthy (set-target-status unhealthy)\n"},
+	{"{\"type\":\"target-healthy\",\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\","
+	 "\"cause\":\"override\",\"override\":\"none\",\"last-error\":\"ok\","
+	 "\"last-latency-ms\":0.4,\"last-http-status\":0}",
+	 "12:00:01 web 10.0.0.2:8080 target-healthy (set-target-status auto)\n"},
+	{"{\"type\":\"target-unhealthy\",\"proxy\":\"web\",\"target\":\"10.0.0.2:8080\","
+	 "\"cause\":\"check\",\"override\":\"none\",\"last-error\":\"timeout\","
+	 "\"last-latency-ms\":3000.0,\"last-http-status\":0}",
+	 "12:00:01 web 10.0.0.2:8080 target-unhealthy (timeout)\n"},
 	{"{\"type\":\"weights-updated\",\"proxy\":\"web\",\"groups\":[{\"source\":\"default\","
 	 "\"targets\":[{\"target\":\"10.0.0.1:8080\",\"configured-weight\":50,"
 	 "\"effective-weight\":71},{\"target\":\"10.0.0.2:8080\",\"configured-weight\":30,"

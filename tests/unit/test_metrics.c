@@ -184,6 +184,30 @@ START_TEST(test_stable)
 END_TEST
 
 /* Nothing but lbd_up for an empty result; members of the wrong type are skipped. */
+/* SNI-spliced payload is a family of its own, beside (never inside) the IPv4 bytes. */
+START_TEST(test_payload_apart)
+{
+	json_t *stats = stats_of("{\"proxies\":[{\"proxy\":\"tls\",\"counters\":" COUNTERS(
+		1, 1) ",\"targets\":[{\"target\":\"10.0.0.1:8443\",\"status\":\"healthy\","
+		      "\"counters\":{\"bytes-in\":0,\"bytes-out\":0,\"payload-bytes-in\":517,"
+		      "\"payload-bytes-out\":4100}}]}]}");
+	char *text = lb_metrics_format(stats, NULL);
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_msg(strstr(text, "# TYPE lbd_target_payload_bytes_total counter\n"
+				   "lbd_target_payload_bytes_total{proxy=\"tls\",target=\"10.0.0.1:"
+				   "8443\",direction=\"in\"} 517\n"
+				   "lbd_target_payload_bytes_total{proxy=\"tls\",target=\"10.0.0.1:"
+				   "8443\",direction=\"out\"} 4100\n"),
+		      "%s", text);
+	ck_assert_msg(strstr(text, "lbd_target_bytes_total{proxy=\"tls\",target=\"10.0.0.1:8443\","
+				   "direction=\"in\"} 0\n"),
+		      "%s", text);
+	free(text);
+	json_decref(stats);
+}
+END_TEST
+
 START_TEST(test_empty_and_odd)
 {
 	json_t *stats = stats_of("{\"proxies\":[{\"proxy\":3},{\"proxy\":\"x\",\"counters\":"
@@ -208,6 +232,7 @@ int main(void)
 	tcase_add_test(tc, test_help_type_once);
 	tcase_add_test(tc, test_stable);
 	tcase_add_test(tc, test_empty_and_odd);
+	tcase_add_test(tc, test_payload_apart);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

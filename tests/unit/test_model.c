@@ -158,8 +158,11 @@ START_TEST(test_verdicts_and_recompose)
 	ck_assert_uint_eq(p->groups[0].t[0].effective, 0);
 	ck_assert_uint_eq(p->groups[0].t[2].effective, 100);
 
-	/* A weight changed in the configuration is read back by the recompose. */
-	lb_health_set_override(h, "web", ip("10.0.0.2"), 80, LB_OVERRIDE_NONE);
+	/*
+	 * A weight changed in the configuration is read back by the recompose. (10.0.0.2 back
+	 * at full weight by hand: cleared to auto, it would ramp in; tests/unit/test_health.c.)
+	 */
+	lb_health_set_override(h, "web", ip("10.0.0.2"), 80, LB_OVERRIDE_HEALTHY);
 	cfg->proxies[0].routes[0].group.t[0].weight = 90;
 	cfg->proxies[0].routes[0].group.t[1].weight = 10;
 	ck_assert(lb_model_recompose(m, "web", &in));

@@ -171,7 +171,7 @@ test_health() {
 	pid=$!
 	sleep 2
 	lbctl set-target-status web 10.2.2.2:8080 unhealthy >/dev/null || fail "set-target-status"
-	# (an override is no check result: it shows as the weights it changes)
+	# (an override reports itself as target-unhealthy and as the weights it changes)
 	wait_for "grep -q weights-updated '$follow'" 30 ||
 		fail "health --follow saw no event: $(tail -c 300 "$follow")"
 	lbctl set-target-status web 10.2.2.2:8080 auto >/dev/null || fail "set-target-status auto"

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+#include "syscheck.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/rtnetlink.h>
+
+#include "hc_tls.h"
+#include "ifaddr.h"
+#include "lb_addr.h"
+#include "route.h"
+
+/* A target's first place in the configuration: proxy, group, index in the group. */
+struct place {
+	uint32_t addr;
+	size_t proxy, group, k, order;
+};
+
+static void finding(FILE *out, size_t *count, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void finding(FILE *out, size_t *count, const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	(*count)++;
+	fprintf(out, "%s: ", kind);
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+}
+
+#define ERROR(c, out, ...)   finding(out, &(c)->errors, "error", __VA_ARGS__)
+#define WARNING(c, out, ...) finding(out, &(c)->warnings, "warning", __VA_ARGS__)
+
+bool lb_syscheck_forwarding_off(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_forward", "r");
+	int v = 1;
+
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 1;
+	fclose(f);
+	return v == 0;
+}
+
+/* Does interface @idx have @addr, and which interface has it otherwise (0: none)? */
+static bool has_addr(const struct lb_ifaddr_table *t, unsigned int idx, uint32_t addr,
+		     unsigned int *elsewhere)
+{
+	size_t i;
+
+	*elsewhere = 0;
+	for (i = 0; i < t->n; i++) {
+		if (t->e[i].addr != addr)
+			continue;
+		if (t->e[i].ifindex == idx)
+			return true;
+		*elsewhere = t->e[i].ifindex;
+	}
+	return false;
+}
+
+static bool iface_has_any(const struct lb_ifaddr_table *t, unsigned int idx)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->e[i].ifindex == idx)
+			return true;
+	return false;
+}
+
+/* The interfaces of every listener, and their addresses. */
+static void check_listeners(const struct lb_config *cfg, const struct lb_ifaddr_table *addrs,
+			    FILE *out, struct lb_syscheck_counts *c)
+{
+	char a[LB_ADDR_STR_MAX], other[IF_NAMESIZE];
+	size_t p, i;
+
+	for (p = 0; p < cfg->n_proxies; p++) {
+		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+		unsigned int idx[LB_MAX_IFACES_PER_PROXY] = {0}, elsewhere = 0;
+		bool found = false, any = false;
+
+		for (i = 0; i < pc->n_ifaces; i++) {
+			idx[i] = if_nametoindex(pc->ifaces[i]);
+			if (!idx[i]) {
+				ERROR(c, out,
+				      "proxies[%zu].listen.interfaces[%zu]: interface %s does not "
+				      "exist (lbd would refuse this configuration)",
+				      p, i, pc->ifaces[i]);
+				continue;
+			}
+			any = true;
+			if (!pc->has_address && addrs && !iface_has_any(addrs, idx[i]))
+				WARNING(c, out,
+					"proxies[%zu].listen.interfaces[%zu]: %s has no IPv4 "
+					"address; its listener starts when one is added",
+					p, i, pc->ifaces[i]);
+			if (pc->has_address && addrs &&
+			    has_addr(addrs, idx[i], pc->address, &elsewhere))
+				found = true;
+		}
+		if (!pc->has_address || !addrs || !any || found)
+			continue;
+		lb_format_ipv4(pc->address, a);
+		if (elsewhere && if_indextoname(elsewhere, other))
+			WARNING(c, out,
+				"proxies[%zu].listen.address: %s is on %s, not on the listening "
+				"interface%s; clients' packets for it arrive there only if they are "
+				"routed to it",
+				p, a, other, pc->n_ifaces > 1 ? "s" : "");
+		else
+			WARNING(c, out,
+				"proxies[%zu].listen.address: %s is not an address of the listening "
+				"interface%s; clients' packets for it arrive there only if they are "
+				"routed to it",
+				p, a, pc->n_ifaces > 1 ? "s" : "");
+	}
+}
+
+/* "default-target[1]", "source-routes[0].target", "sni-routes[2].targets[0]" of @pl. */
+static const char *place_path(const struct lb_config *cfg, const struct place *pl, char *buf,
+			      size_t len)
+{
+	const struct lb_proxy_cfg *pc = &cfg->proxies[pl->proxy];
+	const struct lb_group_cfg *g = lb_proxy_group(pc, pl->group);
+	char group[64];
+	int n;
+
+	if (pl->group == 0)
+		snprintf(group, sizeof(group), "default-target");
+	else if (pl->group <= pc->n_routes)
+		snprintf(group, sizeof(group), "source-routes[%zu].%s", pl->group - 1,
+			 g->n > 1 ? "targets" : "target");
+	else
+		snprintf(group, sizeof(group), "sni-routes[%zu].%s", pl->group - 1 - pc->n_routes,
+			 g->n > 1 ? "targets" : "target");
+	n = snprintf(buf, len, "proxies[%zu].%s", pl->proxy, group);
+	if (g->n > 1 && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "[%zu]", pl->k);
+	return buf;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	const struct place *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+static int cmp_order(const void *a, const void *b)
+{
+	const struct place *x = a, *y = b;
+
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+/* Every target's address once, at its first place, in the order of the configuration. */
+static struct place *distinct_targets(const struct lb_config *cfg, size_t *n_out)
+{
+	size_t p, g, k, n = 0, cap = 0, u;
+	struct place *v = NULL, *grown;
+
+	for (p = 0; p < cfg->n_proxies; p++)
+		for (g = 0; g < lb_proxy_n_groups(&cfg->proxies[p]); g++)
+			for (k = 0; k < lb_proxy_group(&cfg->proxies[p], g)->n; k++) {
+				if (n == cap) {
+					cap = cap ? 2 * cap : 64;
+					grown = realloc(v, cap * sizeof(*v));
+					if (!grown) {
+						free(v);
+						return NULL;
+					}
+					v = grown;
+				}
+				v[n] = (struct place){
+					lb_proxy_group(&cfg->proxies[p], g)->t[k].addr, p, g, k, n};
+				n++;
+			}
+	if (!n) {
+		*n_out = 0;
+		return v;
+	}
+	qsort(v, n, sizeof(*v), cmp_addr);
+	for (u = 0, k = 0; k < n; k++)
+		if (!u || v[k].addr != v[u - 1].addr)
+			v[u++] = v[k];
+	qsort(v, u, sizeof(*v), cmp_order);
+	*n_out = u;
+	return v;
+}
+
+/*
+ * A route to every target, as `ip route get` would find it. Returns whether some target is
+ * on another host (or could not be looked up): then forwarding matters.
+ */
+static bool check_routes(const struct lb_config *cfg, FILE *out, struct lb_syscheck_counts *c)
+{
+	bool remote = false;
+	char path[160], a[LB_ADDR_STR_MAX];
+	struct lb_route r;
+	struct place *v;
+	size_t n = 0, i;
+	int ret;
+
+	v = distinct_targets(cfg, &n);
+	if (!v) {
+		WARNING(c, out, "out of memory: the targets' routes were not checked");
+		return true;
+	}
+	for (i = 0; i < n; i++) {
+		ret = lb_route_get(v[i].addr, &r);
+		remote |= ret || r.type != RTN_LOCAL;
+		place_path(cfg, &v[i], path, sizeof(path));
+		lb_format_ipv4(v[i].addr, a);
+		if (ret == -ENETUNREACH || ret == -EHOSTUNREACH || ret == -EACCES || ret == -EINVAL)
+			WARNING(c, out,
+				"%s: no route to %s (%s); connections sent to it will fail (ip "
+				"route get %s)",
+				path, a, strerror(-ret), a);
+		else if (ret)
+			WARNING(c, out, "%s: cannot look up the route to %s: %s", path, a,
+				strerror(-ret));
+		else if (r.type != RTN_UNICAST && r.type != RTN_LOCAL)
+			WARNING(c, out,
+				"%s: the route to %s is not a unicast route (type %u); connections "
+				"sent to it will fail (ip route get %s)",
+				path, a, r.type, a);
+	}
+	free(v);
+	return remote;
+}
+
+struct lb_syscheck_counts lb_syscheck(const struct lb_config *cfg, FILE *out)
+{
+	struct lb_syscheck_counts c = {0};
+	struct lb_ifaddr_table addrs = {0};
+	char err[LB_ERR_MAX];
+	bool remote;
+	int ret;
+
+	ret = lb_ifaddr_table_read(&addrs);
+	if (ret)
+		WARNING(&c, out, "cannot read the interfaces' addresses: %s", strerror(-ret));
+	check_listeners(cfg, ret ? NULL : &addrs, out, &c);
+	lb_ifaddr_table_clear(&addrs);
+	remote = check_routes(cfg, out, &c);
+	if (lb_hc_tls_check(cfg, err, sizeof(err)))
+		ERROR(&c, out, "%s (lbd would refuse this configuration)", err);
+	if (remote && lb_syscheck_forwarding_off())
+		WARNING(&c, out,
+			"net.ipv4.ip_forward is 0: packets for backends on other hosts will be "
+			"dropped by the kernel (sysctl -w net.ipv4.ip_forward=1)");
+	return c;
+}

@@ -1,0 +1,215 @@
+#!/bin/bash
+# Rough edges an operator meets: `lbd --check` against the system it runs on (inside a
+# network namespace, as `ip netns exec` runs it), errors of runtime changes that name the
+# proxy rather than an index, reloads refused or overridden by settings fixed at start,
+# and a stats log line only when something changed.
+#
+# Usage: test_operator.sh PATH/TO/lbd PATH/TO/lbctl
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LBD=$(realpath "${1:?lbd binary}")
+LBCTL=$(realpath "${2:?lbctl binary}")
+INSTANCE=op
+
+lbt_require_env
+command -v socat >/dev/null || {
+	echo "skip: socat not installed" >&2
+	exit 77
+}
+topo_up 2
+bpffs_up
+start_backends 8080
+SOCK=$LBT_RUN/lbd.sock
+CONFIG=$LBT_RUN/lb.json
+cat >"$CONFIG" <<EOF
+{"proxies": [{"name": "web", "listen": {"interfaces": ["$LB_IF_C"], "port": 80},
+  "default-target": [{"ip": "10.2.1.2", "port": 8080, "weight": 50},
+                     {"ip": "10.2.2.2", "port": 8080, "weight": 50}]}]}
+EOF
+# -s: statistics on, so lbd writes its periodic stats line (and a reload of the file,
+# which has them off, meets a flag that wins over it).
+lbt_start_lbd --teardown-on-exit -s -c "$CONFIG"
+LBD_LOG=$LBT_LOGDIR/lbd.log
+
+lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
+# rpc JSON-LINE: one request, its reply.
+rpc() { printf '%s\n' "$1" | socat -t 5 - "UNIX-CONNECT:$SOCK"; }
+tally() { lbtraffic "$NS_C" tally --host "$VIP" --port 80 "$@"; }
+
+# check NS FILE [ARGS...]: `lbd -c FILE --check ARGS` in NS ("-": here); sets CHECK_RC,
+# CHECK_OUT (stdout) and CHECK_ERR (stderr).
+check() {
+	local ns=$1 file=$2
+	shift 2
+	CHECK_RC=0
+	in_ns "$ns" "$LBD" -c "$file" "${@:---check}" >"$LBT_RUN/check.out" 2>"$LBT_RUN/check.err" ||
+		CHECK_RC=$?
+	CHECK_OUT=$(cat "$LBT_RUN/check.out")
+	CHECK_ERR=$(cat "$LBT_RUN/check.err")
+}
+
+# has TEXT NEEDLE WHAT: fail unless TEXT contains NEEDLE.
+has() {
+	[[ $1 == *"$2"* ]] || fail "$3: no \"$2\" in: $1"
+}
+
+# ---------------------------------------------------------------------------- --check
+
+# The running configuration, checked where it runs: nothing to say.
+test_check_clean() {
+	check "$NS_LB" "$CONFIG"
+	assert_eq "$CHECK_RC" 0 "exit status ($CHECK_ERR)"
+	assert_eq "$CHECK_OUT" "configuration OK: 1 proxy" "stdout"
+	assert_eq "$CHECK_ERR" "" "stderr"
+}
+
+# An interface that does not exist would make lbd refuse the file: an error, exit 1.
+test_check_missing_interface() {
+	sed "s/\"$LB_IF_C\"\\]/\"$LB_IF_C\", \"nosuch0\"]/" "$CONFIG" >"$LBT_RUN/noif.json"
+	check "$NS_LB" "$LBT_RUN/noif.json"
+	assert_eq "$CHECK_RC" 1 "exit status ($CHECK_OUT $CHECK_ERR)"
+	has "$CHECK_ERR" "error: proxies[0].listen.interfaces[1]: interface nosuch0 does not exist" \
+		"the missing interface"
+	[[ $CHECK_OUT != *"configuration OK"* ]] || fail "said OK: $CHECK_OUT"
+}
+
+# --check looks at the namespace it runs in: lbc0 exists in the LB's, not in this one;
+# --check=file skips the system and accepts the file anywhere.
+test_check_in_its_namespace() {
+	ip link show "$LB_IF_C" >/dev/null 2>&1 && skip "$LB_IF_C exists in the test's own namespace"
+	check - "$CONFIG"
+	assert_eq "$CHECK_RC" 1 "exit status outside the LB's namespace ($CHECK_OUT $CHECK_ERR)"
+	has "$CHECK_ERR" "interface $LB_IF_C does not exist" "outside the LB's namespace"
+	check - "$CONFIG" --check=file
+	assert_eq "$CHECK_RC" 0 "exit status of --check=file ($CHECK_ERR)"
+	assert_eq "$CHECK_OUT" "configuration OK: 1 proxy" "--check=file stdout"
+}
+
+# What lbd accepts but what will not work as meant: warnings, exit 0, one line each.
+test_check_warnings() {
+	in_ns "$NS_LB" ip link add lbtdum0 type veth peer name lbtdum1
+	in_ns "$NS_LB" ip link set lbtdum0 up
+	cat >"$LBT_RUN/warn.json" <<EOF
+{"proxies": [
+  {"name": "web", "listen": {"interfaces": ["$LB_IF_C"], "port": 80, "address": "10.1.0.77"},
+   "default-target": [{"ip": "10.2.1.2", "port": 8080, "weight": 50},
+                      {"ip": "10.9.9.9", "port": 8080, "weight": 50}]},
+  {"name": "side", "listen": {"interfaces": ["$LB_IF_C"], "port": 81, "address": "10.2.1.1"},
+   "default-target": {"ip": "10.2.2.2", "port": 8080}},
+  {"name": "dark", "listen": {"interfaces": ["lbtdum0"], "port": 82},
+   "default-target": {"ip": "10.2.2.2", "port": 8080}}]}
+EOF
+	check "$NS_LB" "$LBT_RUN/warn.json"
+	in_ns "$NS_LB" ip link del lbtdum0
+	assert_eq "$CHECK_RC" 0 "exit status with warnings only ($CHECK_ERR)"
+	assert_eq "$CHECK_OUT" "configuration OK: 3 proxies (4 warnings)" "stdout"
+	has "$CHECK_ERR" "warning: proxies[0].listen.address: 10.1.0.77 is not an address of the listening interface" \
+		"a listener address on no interface"
+	has "$CHECK_ERR" "warning: proxies[1].listen.address: 10.2.1.1 is on $LB_IF_B1, not on the listening interface" \
+		"a listener address on another interface"
+	has "$CHECK_ERR" "warning: proxies[2].listen.interfaces[0]: lbtdum0 has no IPv4 address" \
+		"an interface without an address"
+	has "$CHECK_ERR" "warning: proxies[0].default-target[1]: no route to 10.9.9.9" \
+		"a target without a route"
+	assert_eq "$(grep -c '^warning: ' <<<"$CHECK_ERR")" 4 "warning lines ($CHECK_ERR)"
+}
+
+# --check beside the running lbd of the same instance: no lock, nothing of it touched.
+test_check_beside_the_running_lbd() {
+	local before
+	before=$(lbctl --json get-config)
+	check "$NS_LB" "$CONFIG" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" --check
+	assert_eq "$CHECK_RC" 0 "exit status beside the running lbd ($CHECK_ERR)"
+	kill -0 "$LBD_PID" || fail "lbd exited"
+	assert_eq "$(lbctl --json get-config)" "$before" "the running lbd's configuration"
+}
+
+# ---------------------------------------------------------------------------- runtime errors
+
+# Errors of changes made at run time name the proxy, never proxies[N]; data says which.
+test_runtime_errors_name_the_proxy() {
+	local before out
+	before=$(lbctl --json get-config)
+	out=$(rpc '{"jsonrpc":"2.0","id":1,"method":"add-proxy","params":{"proxy":{"name":"api2","listen":{"interfaces":["'"$LB_IF_C"'"],"port":80},"default-target":{"ip":"10.2.2.2","port":8080}}}}')
+	has "$out" '"message":"proxy \"api2\": listen: conflicts with proxy \"web\" on lbc0 port 80/tcp"' \
+		"a listener conflict"
+	has "$out" '"data":{"proxy":"api2","path":"listen"}' "the conflict's data"
+	out=$(lbctl add-proxy api3 --interface "$LB_IF_C" --port 81 10.2.1.2:8080@50 10.2.1.2:8080@50 2>&1) &&
+		fail "a proxy listing a target twice was added: $out"
+	has "$out" 'proxy "api3": default-target[1]: 10.2.1.2:8080 is already listed as default-target[0]' \
+		"a target listed twice (lbctl)"
+	out=$(lbctl attach-interfaces nosuch0 2>&1) && fail "nosuch0 was attached: $out"
+	has "$out" 'proxy "web": listen.interfaces[1]: interface nosuch0 does not exist' \
+		"an interface that does not exist"
+	lbctl add-proxy dns --interface "$LB_IF_C" --port 53 --protocol udp 10.2.1.2:53 >/dev/null
+	out=$(lbctl add-sni-route dns api.example.com 10.2.1.2:8443 2>&1) &&
+		fail "an SNI route was added to a UDP proxy: $out"
+	has "$out" 'proxy "dns": listen.protocol: a proxy with sni-routes reads the TLS ClientHello' \
+		"an SNI route on a UDP proxy"
+	lbctl remove-proxy dns >/dev/null
+	assert_eq "$(lbctl --json get-config)" "$before" "configuration after the refused changes"
+}
+
+# ---------------------------------------------------------------------------- reload
+
+# A reload that changes a setting fixed at start is refused, naming it and saying so.
+test_reload_refuses_restart_settings() {
+	local before setting value out
+	before=$(lbctl --json get-config)
+	for setting in max-connections:200000 sni-splice:'"copy"' xdp-mode:'"native"'; do
+		value=${setting#*:}
+		setting=${setting%%:*}
+		"$LBT_PY" -c 'import json,sys; c=json.load(open(sys.argv[1])); c.setdefault("settings", {})[sys.argv[2]]=json.loads(sys.argv[3]); json.dump(c, open(sys.argv[4], "w"))' \
+			"$CONFIG" "$setting" "$value" "$LBT_RUN/fixed.json"
+		cp "$CONFIG" "$LBT_RUN/lb.json.orig"
+		cp "$LBT_RUN/fixed.json" "$CONFIG"
+		out=$(lbctl reload 2>&1) && {
+			cp "$LBT_RUN/lb.json.orig" "$CONFIG"
+			fail "a reload changing $setting was accepted: $out"
+		}
+		cp "$LBT_RUN/lb.json.orig" "$CONFIG"
+		has "$out" "settings.$setting: changing it" "the refusal of $setting"
+		has "$out" "needs a restart" "the refusal of $setting"
+	done
+	assert_eq "$(lbctl --json get-config)" "$before" "configuration after the refused reloads"
+}
+
+# A flag given at start (-s here) keeps winning over the file: the reload says so.
+test_reload_says_which_flag_wins() {
+	lbctl reload >/dev/null || fail "reload"
+	wait_for "grep -q 'reload: settings.stats-enabled: the file asks for false, but -s given at start keeps statistics on' '$LBD_LOG'" 5 ||
+		fail "no word of -s winning over the file: $(tail -n 5 "$LBD_LOG")"
+	assert_eq "$(json_get "$(lbctl --json status)" stats-enabled)" true "stats after the reload"
+}
+
+# ---------------------------------------------------------------------------- stats line
+
+# The stats line every 10 s is written only when something changed: none while idle,
+# one after traffic.
+test_stats_line_only_when_changed() {
+	local n0 n1 out line
+	wait_for "grep -q 'stats web:' '$LBD_LOG'" 15 || fail "no stats line at all: $(tail -n 5 "$LBD_LOG")"
+	n0=$(grep -c 'stats web:' "$LBD_LOG")
+	sleep 21 # two periods, idle
+	n1=$(grep -c 'stats web:' "$LBD_LOG")
+	assert_eq "$n1" "$n0" "stats lines written while idle ($(grep 'stats web:' "$LBD_LOG" | tail -n 3))"
+	out=$(tally --count 20)
+	assert_eq "$(json_get "$out" ok)" 20 "connections ($out)"
+	wait_for "(( \$(grep -c 'stats web:' '$LBD_LOG') > n1 ))" 15 ||
+		fail "no stats line after traffic: $(tail -n 5 "$LBD_LOG")"
+	line=$(grep 'stats web:' "$LBD_LOG" | tail -n 1)
+	[[ $line =~ stats\ web:\ new\ ([0-9]+) ]] && ((BASH_REMATCH[1] >= 20)) ||
+		fail "the new line does not count the 20 connections: $line"
+}
+
+run_test test_check_clean
+run_test test_check_missing_interface
+run_test test_check_in_its_namespace
+run_test test_check_warnings
+run_test test_check_beside_the_running_lbd
+run_test test_runtime_errors_name_the_proxy
+run_test test_reload_refuses_restart_settings
+run_test test_reload_says_which_flag_wins
+run_test test_stats_line_only_when_changed
+run_summary
