@@ -70,11 +70,7 @@ static __always_inline void lb_write_addr(void *l3, __u8 family, enum lb_side si
 	}
 }
 
-/*
- * The IP header at p->l3 lies within the packet (true after lb_parse(): for the verifier).
- * Each rewrite reads the family once and hands that value on: after a decision the
- * verifier no longer knows it, and a second read could disagree with the first.
- */
+/* The IP header at p->l3 lies within the packet (true after lb_parse(): for the verifier). */
 static __always_inline bool lb_l3_ok(const struct lb_pkt *p, __u8 family, void *data_end)
 {
 	if (family == 4)
@@ -82,12 +78,12 @@ static __always_inline bool lb_l3_ok(const struct lb_pkt *p, __u8 family, void *
 	return (void *)((struct ipv6hdr *)p->l3 + 1) <= data_end;
 }
 
-static __always_inline int lb_rewrite_direct(struct lb_pkt *p, void *data_end, enum lb_side side,
-					     const struct lb_nat *nat)
+static __always_inline int lb_rewrite_direct_fam(struct lb_pkt *p, void *data_end,
+						 enum lb_side side, const struct lb_nat *nat,
+						 const __u8 family)
 {
 	const struct lb_ip *old_addr = side == LB_SIDE_SRC ? &p->saddr : &p->daddr;
 	__be16 old_port = side == LB_SIDE_SRC ? p->sport : p->dport;
-	const __u8 family = p->l3_family;
 	__sum16 *l4_check;
 	__be16 *port;
 
@@ -122,14 +118,26 @@ static __always_inline int lb_rewrite_direct(struct lb_pkt *p, void *data_end, e
 	return 0;
 }
 
-static __always_inline int lb_rewrite_skb(struct __sk_buff *skb, const struct lb_pkt *p,
-					  enum lb_side side, const struct lb_nat *nat)
+/*
+ * The family is read once, here, and each copy below is compiled for one family: after a
+ * decision the verifier knows nothing of it (lb_nat.h), and two reads could disagree.
+ */
+static __always_inline int lb_rewrite_direct(struct lb_pkt *p, void *data_end, enum lb_side side,
+					     const struct lb_nat *nat)
+{
+	if (p->l3_family == 4)
+		return lb_rewrite_direct_fam(p, data_end, side, nat, 4);
+	return lb_rewrite_direct_fam(p, data_end, side, nat, 6);
+}
+
+static __always_inline int lb_rewrite_skb_fam(struct __sk_buff *skb, const struct lb_pkt *p,
+					      enum lb_side side, const struct lb_nat *nat,
+					      const __u8 family)
 {
 	void *data_end = (void *)(long)skb->data_end;
 	const struct lb_ip *old_addr = side == LB_SIDE_SRC ? &p->saddr : &p->daddr;
 	struct lb_ip old = *old_addr;
 	__be16 old_port = side == LB_SIDE_SRC ? p->sport : p->dport;
-	const __u8 family = p->l3_family;
 	__u32 check_off;
 	__u64 mangled = 0;
 	__be16 *port;
@@ -175,6 +183,14 @@ static __always_inline int lb_rewrite_skb(struct __sk_buff *skb, const struct lb
 	return 0;
 }
 
+static __always_inline int lb_rewrite_skb(struct __sk_buff *skb, const struct lb_pkt *p,
+					  enum lb_side side, const struct lb_nat *nat)
+{
+	if (p->l3_family == 4)
+		return lb_rewrite_skb_fam(skb, p, side, nat, 4);
+	return lb_rewrite_skb_fam(skb, p, side, nat, 6);
+}
+
 /*
  * Translate an ICMP(v6) error (lb_icmp.h): the inner packet's source (@side LB_SIDE_SRC, at
  * ingress) or destination (LB_SIDE_DST, at egress) address and port, and the outer
@@ -187,15 +203,16 @@ static __always_inline int lb_rewrite_skb(struct __sk_buff *skb, const struct lb
  * skb's CHECKSUM_COMPLETE value right too. 0, or -1 when a header is not where the parser
  * saw it (cannot happen after lb_parse()).
  */
-static __always_inline int lb_rewrite_icmp(struct lb_pkt *p, void *data_end, enum lb_side side,
-					   const struct lb_icmp_nat *nat)
+static __always_inline int lb_rewrite_icmp_fam(struct lb_pkt *p, void *data_end,
+					       enum lb_side side, const struct lb_icmp_nat *nat,
+					       const __u8 family)
 {
 	struct lb_icmphdr *ih = p->l4;
 	__u8 *l4 = p->in_l4;
 	const struct lb_ip *old_addr = side == LB_SIDE_SRC ? &p->in_saddr : &p->in_daddr;
 	struct lb_ip old = *old_addr;
 	__be16 old_port = side == LB_SIDE_SRC ? p->in_sport : p->in_dport;
-	const __u8 family = p->l3_family, in_proto = p->in_l4_proto;
+	const __u8 in_proto = p->in_l4_proto;
 	__u16 icheck;
 	__sum16 *l4_check = NULL;
 
@@ -250,6 +267,14 @@ static __always_inline int lb_rewrite_icmp(struct lb_pkt *p, void *data_end, enu
 	}
 	ih->checksum = icheck;
 	return 0;
+}
+
+static __always_inline int lb_rewrite_icmp(struct lb_pkt *p, void *data_end, enum lb_side side,
+					   const struct lb_icmp_nat *nat)
+{
+	if (p->l3_family == 4)
+		return lb_rewrite_icmp_fam(p, data_end, side, nat, 4);
+	return lb_rewrite_icmp_fam(p, data_end, side, nat, 6);
 }
 
 #endif /* LB_REWRITE_H */
