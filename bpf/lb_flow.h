@@ -128,7 +128,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	group_id = lb_pick_group(lv, &p->saddr, &route);
 	g = bpf_map_lookup_elem(&lb_groups, &group_id);
 	idx = g ? lb_select_backend(
-			  g, lb_flow_hash(&p->saddr, &p->daddr, p->sport, p->dport, p->proto))
+			  g, lb_flow_hash(&p->saddr, &p->daddr, p->sport, p->dport, p->proto),
+			  p->family == 4)
 		: -1;
 	if (idx < 0 || !g) {
 		if (ps)

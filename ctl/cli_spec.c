@@ -68,9 +68,9 @@ static const struct lb_cli_spec cli_ADD_PROXY = {
 		     OPT("port", "proxy.listen.port", PORT, "PORT", true, "port to listen on"),
 		     OPT("protocol", "proxy.listen.protocol", CHOICE, "tcp|udp|both", false,
 			 "protocol to balance (default tcp)"),
-		     OPT("address", "proxy.listen.address", IPV4, "IP", false,
-			 "balance only packets to this local address (default: any address of "
-			 "the interfaces)"),
+		     OPT("address", "proxy.listen.address", IP, "IP", false,
+			 "balance only packets to this local IPv4 or IPv6 address (default: "
+			 "any address of the interfaces, both families)"),
 		     REST("proxy.default-target", TARGET, "TARGET", true,
 			  "default targets; several need weights that sum to 100")),
 	.file_param = "proxy",

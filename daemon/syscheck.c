@@ -15,7 +15,7 @@
 
 /* A target's first place in the configuration: proxy, group, index in the group. */
 struct place {
-	uint32_t addr;
+	struct lb_ip addr;
 	size_t proxy, group, k, order;
 };
 
@@ -51,14 +51,14 @@ bool lb_syscheck_forwarding_off(void)
 }
 
 /* Does interface @idx have @addr, and which interface has it otherwise (0: none)? */
-static bool has_addr(const struct lb_ifaddr_table *t, unsigned int idx, uint32_t addr,
+static bool has_addr(const struct lb_ifaddr_table *t, unsigned int idx, const struct lb_ip *addr,
 		     unsigned int *elsewhere)
 {
 	size_t i;
 
 	*elsewhere = 0;
 	for (i = 0; i < t->n; i++) {
-		if (t->e[i].addr != addr)
+		if (!lb_ip_eq(&t->e[i].addr, addr))
 			continue;
 		if (t->e[i].ifindex == idx)
 			return true;
@@ -101,16 +101,16 @@ static void check_listeners(const struct lb_config *cfg, const struct lb_ifaddr_
 			any = true;
 			if (!pc->has_address && addrs && !iface_has_any(addrs, idx[i]))
 				WARNING(c, out,
-					"proxies[%zu].listen.interfaces[%zu]: %s has no IPv4 "
-					"address; its listener starts when one is added",
+					"proxies[%zu].listen.interfaces[%zu]: %s has no address; "
+					"its listener starts when one is added",
 					p, i, pc->ifaces[i]);
 			if (pc->has_address && addrs &&
-			    has_addr(addrs, idx[i], pc->address, &elsewhere))
+			    has_addr(addrs, idx[i], &pc->address, &elsewhere))
 				found = true;
 		}
 		if (!pc->has_address || !addrs || !any || found)
 			continue;
-		lb_format_ipv4(pc->address, a);
+		lb_format_ip(&pc->address, a);
 		if (elsewhere && if_indextoname(elsewhere, other))
 			WARNING(c, out,
 				"proxies[%zu].listen.address: %s is on %s, not on the listening "
@@ -153,8 +153,10 @@ static int cmp_addr(const void *a, const void *b)
 {
 	const struct place *x = a, *y = b;
 
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
+	int d = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+
+	if (d)
+		return d;
 	return (x->order > y->order) - (x->order < y->order);
 }
 
@@ -193,7 +195,7 @@ static struct place *distinct_targets(const struct lb_config *cfg, size_t *n_out
 	}
 	qsort(v, n, sizeof(*v), cmp_addr);
 	for (u = 0, k = 0; k < n; k++)
-		if (!u || v[k].addr != v[u - 1].addr)
+		if (!u || !lb_ip_eq(&v[k].addr, &v[u - 1].addr))
 			v[u++] = v[k];
 	qsort(v, u, sizeof(*v), cmp_order);
 	*n_out = u;
@@ -219,10 +221,10 @@ static bool check_routes(const struct lb_config *cfg, FILE *out, struct lb_sysch
 		return true;
 	}
 	for (i = 0; i < n; i++) {
-		ret = lb_route_get(v[i].addr, &r);
+		ret = lb_route_get(&v[i].addr, &r);
 		remote |= ret || r.type != RTN_LOCAL;
 		place_path(cfg, &v[i], path, sizeof(path));
-		lb_format_ipv4(v[i].addr, a);
+		lb_format_ip(&v[i].addr, a);
 		if (ret == -ENETUNREACH || ret == -EHOSTUNREACH || ret == -EACCES || ret == -EINVAL)
 			WARNING(c, out,
 				"%s: no route to %s (%s); connections sent to it will fail (ip "

@@ -48,7 +48,7 @@ static const struct lb_backend *backend_of(__be32 client, __u16 sport)
 {
 	struct lb_ip c = lb_ip_from_v4(client), v = lb_ip_from_v4(vip);
 	int i = lb_select_backend(&group,
-				  lb_flow_hash(&c, &v, htons(sport), htons(VPORT), LB_PROTO_TCP));
+				  lb_flow_hash(&c, &v, htons(sport), htons(VPORT), LB_PROTO_TCP), true);
 
 	ck_assert_int_ge(i, 0);
 	return &group.backends[i];

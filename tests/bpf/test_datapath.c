@@ -271,7 +271,7 @@ static void run_step(const struct dp_case *c, int idx, const struct step *st)
 		const struct lb_group *g = &group_defs[st->group];
 		struct lb_ip fs = lb_ip_from_v4(in.saddr), fd = lb_ip_from_v4(in.daddr);
 		int i = lb_select_backend(
-			g, lb_flow_hash(&fs, &fd, htons(in.sport), htons(in.dport), in.proto));
+			g, lb_flow_hash(&fs, &fd, htons(in.sport), htons(in.dport), in.proto), true);
 
 		ck_assert_msg(i >= 0, "%s: test bug, group %d has no eligible backend", what,
 			      st->group);

@@ -74,7 +74,7 @@ static const struct lb_backend *backend_for(const struct pkt_spec *s, const stru
 
 	memcpy(&a, s->saddr6, 16);
 	memcpy(&b, s->daddr6, 16);
-	i = lb_select_backend(g, lb_flow_hash(&a, &b, htons(s->sport), htons(s->dport), s->proto));
+	i = lb_select_backend(g, lb_flow_hash(&a, &b, htons(s->sport), htons(s->dport), s->proto), false);
 	ck_assert_int_ge(i, 0);
 	return &g->backends[i];
 }

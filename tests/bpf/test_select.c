@@ -76,7 +76,7 @@ START_TEST(test_shares_follow_weights)
 	for (b = 0; b < g.n_backends; b++)
 		total += g.backends[b].weight;
 	for (i = 0; i < FLOWS; i++) {
-		int idx = lb_select_backend(&g, flow_hash_of(i));
+		int idx = lb_select_backend(&g, flow_hash_of(i), true);
 
 		ck_assert_msg(idx >= 0 && (__u32)idx < g.n_backends,
 			      "table %d: flow %u got index %d of %u backends", _i, i, idx,
@@ -107,13 +107,13 @@ START_TEST(test_range_edges)
 	static const __u16 w[] = {0, 50, 0, 30, 20, 0};
 	struct lb_group g = group_of(w, N(w));
 
-	ck_assert_int_eq(lb_select_backend(&g, 0), 1);
-	ck_assert_int_eq(lb_select_backend(&g, 0x7fffffff), 1);
-	ck_assert_int_eq(lb_select_backend(&g, 0x80000000), 3);
+	ck_assert_int_eq(lb_select_backend(&g, 0, true), 1);
+	ck_assert_int_eq(lb_select_backend(&g, 0x7fffffff, true), 1);
+	ck_assert_int_eq(lb_select_backend(&g, 0x80000000, true), 3);
 	/* 0.8 * 2^32 = 3435973836.8 */
-	ck_assert_int_eq(lb_select_backend(&g, 3435973836u), 3);
-	ck_assert_int_eq(lb_select_backend(&g, 3435973837u), 4);
-	ck_assert_int_eq(lb_select_backend(&g, 0xffffffff), 4);
+	ck_assert_int_eq(lb_select_backend(&g, 3435973836u, true), 3);
+	ck_assert_int_eq(lb_select_backend(&g, 3435973837u, true), 4);
+	ck_assert_int_eq(lb_select_backend(&g, 0xffffffff, true), 4);
 }
 END_TEST
 
@@ -130,8 +130,8 @@ START_TEST(test_no_eligible_backend)
 	rnd_state = 0x9e3779b9;
 	for (i = 0; i < 10000; i++) {
 		h = i < 2 ? -i : rnd();
-		ck_assert_int_eq(lb_select_backend(&all_zero, h), -1);
-		ck_assert_int_eq(lb_select_backend(&empty, h), -1);
+		ck_assert_int_eq(lb_select_backend(&all_zero, h, true), -1);
+		ck_assert_int_eq(lb_select_backend(&empty, h, true), -1);
 	}
 }
 END_TEST
@@ -145,7 +145,7 @@ START_TEST(test_ignores_slots_past_n)
 
 	g.n_backends = 3;
 	for (i = 0; i < FLOWS; i++) {
-		int idx = lb_select_backend(&g, flow_hash_of(i));
+		int idx = lb_select_backend(&g, flow_hash_of(i), true);
 
 		ck_assert_msg(idx >= 0 && idx < 3, "flow %u got index %d of 3 backends", i, idx);
 	}
@@ -162,7 +162,7 @@ START_TEST(test_clamps_n_backends)
 	big.n_backends = 1000;
 	for (i = 0; i < FLOWS; i++) {
 		__u32 h = flow_hash_of(i);
-		int a = lb_select_backend(&big, h), b = lb_select_backend(&g8, h);
+		int a = lb_select_backend(&big, h, true), b = lb_select_backend(&g8, h, true);
 
 		ck_assert_msg(a == b && a >= 0 && a < LB_MAX_TARGETS_PER_GROUP,
 			      "hash %08x: n_backends 1000 chose %d, n_backends 8 chose %d", h, a,
