@@ -140,6 +140,7 @@ static const char *parse_ip(const char *s, size_t len, struct lb_ip *addr)
 {
 	char buf[LB_ADDR_STR_MAX];
 	struct in6_addr a6;
+	struct lb_ip ip;
 	uint32_t v4;
 	size_t i;
 	bool lz;
@@ -161,12 +162,13 @@ static const char *parse_ip(const char *s, size_t len, struct lb_ip *addr)
 	buf[len] = '\0';
 	if (inet_pton(AF_INET6, buf, &a6) != 1)
 		return "expected an IPv6 address (RFC 4291 text form)";
-	memcpy(addr, &a6, sizeof(*addr));
-	if (lb_ip_is_v4(addr))
+	memcpy(&ip, &a6, sizeof(ip));
+	if (lb_ip_is_v4(&ip))
 		return "an IPv4-mapped address: write the IPv4 address a.b.c.d itself";
-	if (memchr(s, '.', len) && !addr->w[0] && !addr->w[1] && !addr->w[2])
+	if (memchr(s, '.', len) && !ip.w[0] && !ip.w[1] && !ip.w[2])
 		return "an IPv4-compatible address (deprecated): write the IPv4 address a.b.c.d "
 		       "itself";
+	*addr = ip;
 	return NULL;
 }
 
@@ -370,6 +372,9 @@ static const char *split_host_port(const char *s, const char **a, size_t *alen,
 			return "an IPv6 address in brackets lacks its ']'";
 		if (close[1] != ':')
 			return "expected ':' and a port after ']'";
+		if (close > s + 1 && !memchr(s + 1, ':', (size_t)(close - s - 1)))
+			return "brackets are for IPv6 addresses; an IPv4 address is written "
+			       "a.b.c.d:port";
 		*a = s + 1;
 		*alen = (size_t)(close - s - 1);
 		*rest = close + 2;
@@ -378,8 +383,9 @@ static const char *split_host_port(const char *s, const char **a, size_t *alen,
 	colon = strchr(s, ':');
 	if (!colon)
 		return "no ':' before a port";
-	/* A second colon before any '@': an IPv6 address, which needs brackets. */
-	if (strchr(colon + 1, ':') && (!strchr(s, '@') || strchr(colon + 1, ':') < strchr(s, '@')))
+	/* A second colon before any '@' after no dotted quad: IPv6, which needs brackets. */
+	if (!memchr(s, '.', (size_t)(colon - s)) && strchr(colon + 1, ':') &&
+	    (!strchr(s, '@') || strchr(colon + 1, ':') < strchr(s, '@')))
 		return "an IPv6 address is written in brackets before its port, as in "
 		       "[2001:db8::1]:8080";
 	*a = s;
