@@ -144,8 +144,11 @@ static const char *parse_ip(const char *s, size_t len, struct lb_ip *addr)
 	uint32_t v4;
 	size_t i;
 	bool lz;
+	const char *colon = memchr(s, ':', len), *dot = memchr(s, '.', len);
 
-	if (!memchr(s, ':', len)) {
+	if (!colon || (dot && dot < colon)) {
+		if (colon) /* 10.0.0.1:8080 */
+			return "an address alone is expected here, without ':' and a port";
 		if (parse_ipv4(s, len, &v4, &lz))
 			return lz ? "an IPv4 address is written a.b.c.d without leading zeros"
 				  : "expected an IPv4 address a.b.c.d or an IPv6 address";
@@ -165,7 +168,8 @@ static const char *parse_ip(const char *s, size_t len, struct lb_ip *addr)
 	memcpy(&ip, &a6, sizeof(ip));
 	if (lb_ip_is_v4(&ip))
 		return "an IPv4-mapped address: write the IPv4 address a.b.c.d itself";
-	if (memchr(s, '.', len) && !ip.w[0] && !ip.w[1] && !ip.w[2])
+	/* ::/96 but :: and ::1, however written (::a00:1 is ::10.0.0.1): RFC 4291 2.5.5.1. */
+	if (!ip.w[0] && !ip.w[1] && !ip.w[2] && ntohl(ip.w[3]) > 1)
 		return "an IPv4-compatible address (deprecated): write the IPv4 address a.b.c.d "
 		       "itself";
 	*addr = ip;
@@ -203,8 +207,7 @@ static bool clear_host_bits(struct lb_ip *addr, uint8_t prefix_len)
 	return set;
 }
 
-int lb_parse_cidr(const char *s, struct lb_ip *addr, uint8_t *prefix_len, char *err,
-		  size_t errlen)
+int lb_parse_cidr(const char *s, struct lb_ip *addr, uint8_t *prefix_len, char *err, size_t errlen)
 {
 	char q[LB_QUOTE_MAX], net[LB_TARGET_STR_MAX];
 	const char *slash, *why;
@@ -361,8 +364,7 @@ int lb_check_usable(const struct lb_ip *addr, char *err, size_t errlen)
  * Split "ip:port[@w]" or "[ipv6]:port[@w]" at @s into the address text [*a, *a + *alen) and
  * what follows the colon (*rest). Returns NULL, or why the form is wrong.
  */
-static const char *split_host_port(const char *s, const char **a, size_t *alen,
-				   const char **rest)
+static const char *split_host_port(const char *s, const char **a, size_t *alen, const char **rest)
 {
 	const char *colon, *close;
 
