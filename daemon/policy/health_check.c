@@ -47,8 +47,10 @@
 #include "lb_log.h"
 
 #define HC_RESPONSE_MAX 4096 /* a status line (after any 1xx) must fit in this much */
-#define HC_REQUEST_MAX	(LB_HC_PATH_MAX + 128)
 #define HC_PEER_MAX	LB_TARGET_STR_MAX
+/* The request's fixed text is under 128 bytes; Host: is "host" or the peer, IPv6 included. */
+#define HC_HOST_MAX    (LB_SNI_NAME_MAX > HC_PEER_MAX ? LB_SNI_NAME_MAX : HC_PEER_MAX)
+#define HC_REQUEST_MAX (LB_HC_PATH_MAX + HC_HOST_MAX + 128)
 
 enum hc_state { HC_CONNECTING, HC_HANDSHAKE, HC_SENDING, HC_RECEIVING };
 
@@ -528,11 +530,11 @@ static int probe_prepare(struct lb_hc_probe *p, const struct lb_ip *addr, uint16
 			return -ENOMEM;
 		if (cfg->tls_verify &&
 		    !(cfg->host ? SSL_set1_host(p->ssl, cfg->host)
-				: X509_VERIFY_PARAM_set1_ip(SSL_get0_param(p->ssl),
-							    lb_ip_is_v4(addr)
-								    ? (const unsigned char *)&addr->w[3]
-								    : (const unsigned char *)addr,
-							    lb_ip_is_v4(addr) ? 4 : 16)))
+				: X509_VERIFY_PARAM_set1_ip(
+					  SSL_get0_param(p->ssl),
+					  lb_ip_is_v4(addr) ? (const unsigned char *)&addr->w[3]
+							    : (const unsigned char *)addr,
+					  lb_ip_is_v4(addr) ? 4 : 16)))
 			return -ENOMEM;
 	}
 	p->fd = socket(lb_ip_is_v4(addr) ? AF_INET : AF_INET6,

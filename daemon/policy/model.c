@@ -275,7 +275,7 @@ static int build_proxy(struct lb_model *m, size_t p, uint32_t pid, const uint32_
 		t->port = mp->acceptor_port;
 		t->configured = t->effective = 100;
 		t->healthy = true;
-		t->target_id = (uint32_t)lb_ids_target(&m->ids, pid, 0, mp->acceptor_port);
+		t->target_id = (uint32_t)lb_ids_target(&m->ids, pid, &t->addr, mp->acceptor_port);
 	}
 	return 0;
 }
