@@ -37,9 +37,9 @@ static void finding(FILE *out, size_t *count, const char *kind, const char *fmt,
 #define ERROR(c, out, ...)   finding(out, &(c)->errors, "error", __VA_ARGS__)
 #define WARNING(c, out, ...) finding(out, &(c)->warnings, "warning", __VA_ARGS__)
 
-bool lb_syscheck_forwarding_off(void)
+static bool sysctl_off(const char *path)
 {
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_forward", "r");
+	FILE *f = fopen(path, "r");
 	int v = 1;
 
 	if (!f)
@@ -48,6 +48,34 @@ bool lb_syscheck_forwarding_off(void)
 		v = 1;
 	fclose(f);
 	return v == 0;
+}
+
+/* Does @cfg balance over any target of the family (IPv6 when @v6)? */
+static bool has_family(const struct lb_config *cfg, bool v6)
+{
+	size_t p, g, k;
+
+	for (p = 0; p < cfg->n_proxies; p++)
+		for (g = 0; g < lb_proxy_n_groups(&cfg->proxies[p]); g++)
+			for (k = 0; k < lb_proxy_group(&cfg->proxies[p], g)->n; k++)
+				if (lb_ip_is_v4(&lb_proxy_group(&cfg->proxies[p], g)->t[k].addr) !=
+				    v6)
+					return true;
+	return false;
+}
+
+const char *lb_syscheck_forwarding_off(const struct lb_config *cfg, bool v6)
+{
+	if (!v6)
+		return has_family(cfg, false) && sysctl_off("/proc/sys/net/ipv4/ip_forward")
+			       ? "net.ipv4.ip_forward is 0: packets for backends on other hosts "
+				 "will be dropped by the kernel (sysctl -w net.ipv4.ip_forward=1)"
+			       : NULL;
+	return has_family(cfg, true) && sysctl_off("/proc/sys/net/ipv6/conf/all/forwarding")
+		       ? "net.ipv6.conf.all.forwarding is 0: IPv6 packets for backends on other "
+			 "hosts will be dropped by the kernel (sysctl -w "
+			 "net.ipv6.conf.all.forwarding=1)"
+		       : NULL;
 }
 
 /* Does interface @idx have @addr, and which interface has it otherwise (0: none)? */
@@ -259,9 +287,11 @@ struct lb_syscheck_counts lb_syscheck(const struct lb_config *cfg, FILE *out)
 	remote = check_routes(cfg, out, &c);
 	if (lb_hc_tls_check(cfg, err, sizeof(err)))
 		ERROR(&c, out, "%s (lbd would refuse this configuration)", err);
-	if (remote && lb_syscheck_forwarding_off())
-		WARNING(&c, out,
-			"net.ipv4.ip_forward is 0: packets for backends on other hosts will be "
-			"dropped by the kernel (sysctl -w net.ipv4.ip_forward=1)");
+	for (int v6 = 0; remote && v6 <= 1; v6++) {
+		const char *why = lb_syscheck_forwarding_off(cfg, v6);
+
+		if (why)
+			WARNING(&c, out, "%s", why);
+	}
 	return c;
 }

@@ -531,7 +531,7 @@ END_TEST
 
 /*
  * Three VLAN tags: lb_parse follows two, finds a third TPID where IPv4 should be and
- * passes the frame untouched as pass-not-ipv4.
+ * passes the frame untouched as pass-not-ip.
  */
 START_TEST(test_three_vlan_tags)
 {

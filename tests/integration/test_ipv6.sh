@@ -75,7 +75,7 @@ cat >"$CONFIG" <<EOF
      {"sni-hostname": "api.example.com", "target": {"ip": "$B6_2", "port": 8443}},
      {"sni-hostname": "v4.example.com", "target": {"ip": "10.2.3.2", "port": 8443}}]}],
  "settings": {"ingress": "$INGRESS", "health-check-enabled": true,
-              "drain-check-interval-ms": 200}}
+              "drain-check-interval-ms": 200, "metrics-listen": "[::1]:9100"}}
 EOF
 start_lbd() { lbt_start_lbd -c "$CONFIG" "$@"; }
 start_lbd
@@ -225,6 +225,30 @@ test_restart_under_load() {
 	(($(json_get "$out" ok) > 20)) || fail "too few connections during the restart: $out"
 }
 
+# lbd --check and the daemon's start name IPv6 forwarding when IPv6 targets need it.
+test_check_forwarding() {
+	local out
+	out=$(in_ns "$NS_LB" "$LBD" --check -c "$CONFIG" 2>&1) || fail "--check: $out"
+	[[ $out != *forwarding* ]] || fail "a forwarding warning with forwarding on: $out"
+	in_ns "$NS_LB" sysctl -qw net.ipv6.conf.all.forwarding=0 >/dev/null
+	out=$(in_ns "$NS_LB" "$LBD" --check -c "$CONFIG" 2>&1) || true
+	in_ns "$NS_LB" sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null
+	[[ $out == *"warning: net.ipv6.conf.all.forwarding is 0"* ]] ||
+		fail "no warning about IPv6 forwarding: $out"
+}
+
+# The Prometheus endpoint on an IPv6 address, with IPv6 targets as labels.
+test_metrics() {
+	local out
+	tally6 --port 80 --count 5 >/dev/null
+	out=$(in_ns "$NS_LB" "$LBT_PY" -c 'import urllib.request
+print(urllib.request.urlopen("http://[::1]:9100/metrics", timeout=5).read().decode())') ||
+		fail "no metrics at [::1]:9100"
+	[[ $out == *'target="['"$B6_1"']:8081"'* ]] || fail "no IPv6 target label: $(grep -m3 target= <<<"$out")"
+}
+
+run_test test_check_forwarding
+run_test test_metrics
 run_test test_weighted_split
 run_test test_udp
 run_test test_source_routes

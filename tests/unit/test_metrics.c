@@ -42,7 +42,7 @@ static const char stats_text[] =
 					 "{\"proxy\":\"a\\\"b\\\\c\\nd\",\"counters\":" COUNTERS(
 						 1,
 						 1) ",\"targets\":[]}],"
-						    "\"global\":{\"pass-not-ipv4\":7,\"dnat\":20,\"events-lost\":4,\"conntrack-confirmed\":9}}";
+						    "\"global\":{\"pass-not-ip\":7,\"dnat\":20,\"events-lost\":4,\"conntrack-confirmed\":9}}";
 
 START_TEST(test_exact_text)
 {
@@ -94,7 +94,7 @@ START_TEST(test_exact_text)
 		      "%s", text);
 	ck_assert_msg(strstr(text, "# TYPE lbd_datapath_packets_total counter\n"
 				   "lbd_datapath_packets_total{reason=\"dnat\"} 20\n"
-				   "lbd_datapath_packets_total{reason=\"pass-not-ipv4\"} 7\n"),
+				   "lbd_datapath_packets_total{reason=\"pass-not-ip\"} 7\n"),
 		      "%s", text);
 	/* Lost events are not packets: a family of their own. */
 	ck_assert_msg(
