@@ -73,7 +73,7 @@ struct lb_group_cfg {
 };
 
 struct lb_route_cfg {
-	struct lb_ip addr;  /* host bits zero */
+	struct lb_ip addr; /* host bits zero */
 	/* prefix_len below is the family's own: 0-32 for IPv4, 0-128 for IPv6 */
 	uint8_t prefix_len;
 	struct lb_group_cfg group;

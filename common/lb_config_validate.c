@@ -314,8 +314,8 @@ int lb_cfg_check_group_family(struct ctx *c, const struct lb_group_cfg *g, const
 				"%s is an IPv%d target, but %s are IPv%d: balancing in the kernel "
 				"does not translate between families (SNI routes, which connect "
 				"from lbd, may mix them)",
-				lb_format_target(&g->t[i].addr, g->t[i].port, a), family == 4 ? 6 : 4,
-				clients, family);
+				lb_format_target(&g->t[i].addr, g->t[i].port, a),
+				family == 4 ? 6 : 4, clients, family);
 	return 0;
 }
 
@@ -470,7 +470,8 @@ static int route_cmp(const void *a, const void *b)
 {
 	const struct lb_route_cfg *x = a, *y = b;
 
-	uint8_t xl = lb_prefix128(&x->addr, x->prefix_len), yl = lb_prefix128(&y->addr, y->prefix_len);
+	uint8_t xl = lb_prefix128(&x->addr, x->prefix_len),
+		yl = lb_prefix128(&y->addr, y->prefix_len);
 
 	if (xl != yl)
 		return xl < yl ? -1 : 1;
@@ -510,7 +511,7 @@ static int check_route(struct ctx *c, const struct lb_route_cfg *r, const char *
 	for (i = lb_prefix128(&r->addr, r->prefix_len); i < 128; i++)
 		if (b[i / 8] & (0x80u >> (i % 8))) {
 			host_bits = true;
-			((uint8_t *)&masked)[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+			((uint8_t *)&masked)[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
 		}
 	if (host_bits)
 		return lb_cfg_fail(c, lb_cfg_pkey(p, path, "source"),
@@ -730,17 +731,15 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 		ret = check_route(c, &p->routes[i], lb_cfg_pidx(p2, p1, i));
 		if (ret)
 			return ret;
-		if (p->has_address &&
-		    lb_ip_is_v4(&p->routes[i].addr) != lb_ip_is_v4(&p->address)) {
+		if (p->has_address && lb_ip_is_v4(&p->routes[i].addr) != lb_ip_is_v4(&p->address)) {
 			char net[LB_TARGET_STR_MAX], a[LB_ADDR_STR_MAX], sp[JPATH_MAX];
 
-			return lb_cfg_fail(c, lb_cfg_pkey(sp, p2, "source"),
-					   "%s can never match: this listener's address %s only "
-					   "receives IPv%d clients",
-					   lb_format_cidr(&p->routes[i].addr, p->routes[i].prefix_len,
-							  net),
-					   lb_format_ip(&p->address, a),
-					   lb_ip_is_v4(&p->address) ? 4 : 6);
+			return lb_cfg_fail(
+				c, lb_cfg_pkey(sp, p2, "source"),
+				"%s can never match: this listener's address %s only "
+				"receives IPv%d clients",
+				lb_format_cidr(&p->routes[i].addr, p->routes[i].prefix_len, net),
+				lb_format_ip(&p->address, a), lb_ip_is_v4(&p->address) ? 4 : 6);
 		}
 	}
 	ret = lb_cfg_check_routes_unique(c, p, p1);
