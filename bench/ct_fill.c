@@ -17,6 +17,8 @@
  *       the same arguments rewrites the same keys: it refreshes last_seen_ns. Prints one
  *       JSON line.
  *
+ * Addresses are IPv4, written IPv4-mapped (common/lb_ip.h) as lbd and the datapath keep them.
+ *
  * Every layout comes from common/lb_abi.h; the map's key and value sizes are checked
  * against it before anything is written, and a map too small to hold 2 x N entries
  * without LRU eviction is refused.
@@ -34,6 +36,7 @@
 #include <bpf/bpf.h>
 
 #include "lb_abi.h"
+#include "lb_ip.h"
 
 #define NSEC	     1000000000ull
 #define FIRST_PORT   1024u
@@ -45,8 +48,8 @@
 
 struct target {
 	uint32_t id;
-	uint32_t addr; /* network order */
-	uint16_t port; /* host order */
+	struct lb_ip addr; /* IPv4-mapped */
+	uint16_t port;	   /* host order */
 };
 
 static void usage(FILE *f)
@@ -73,8 +76,8 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* "IP:PORT" -> network-order address, host-order port. */
-static int parse_ipport(const char *s, uint32_t *addr, uint16_t *port)
+/* "IP:PORT" (IPv4) -> IPv4-mapped address, host-order port. */
+static int parse_ipport(const char *s, struct lb_ip *addr, uint16_t *port)
 {
 	char buf[64];
 	char *colon, *end;
@@ -92,7 +95,7 @@ static int parse_ipport(const char *s, uint32_t *addr, uint16_t *port)
 	p = strtoul(colon + 1, &end, 10);
 	if (errno || *end || p == 0 || p > 65535 || inet_pton(AF_INET, buf, &a) != 1)
 		return -1;
-	*addr = a.s_addr;
+	*addr = lb_ip_from_v4(a.s_addr);
 	*port = (uint16_t)p;
 	return 0;
 }
@@ -174,7 +177,7 @@ static int cmd_ids(int argc, char **argv)
 	/* Printed only once every target is found: no half line on stdout. */
 	pos = snprintf(out, sizeof(out), "{\"proxy_id\":%lld,\"targets\":{", (long long)proxy_id);
 	for (i = 3; i < argc; i++) {
-		uint32_t addr;
+		struct lb_ip addr;
 		uint16_t port;
 		int64_t tid = -1;
 
@@ -186,7 +189,7 @@ static int cmd_ids(int argc, char **argv)
 			struct lb_target_meta m;
 
 			if (bpf_map_lookup_elem(tfd, &k, &m) == 0 && m.in_use &&
-			    m.proxy_id == (__u32)proxy_id && m.addr == addr &&
+			    m.proxy_id == (__u32)proxy_id && lb_ip_eq(&m.addr, &addr) &&
 			    ntohs(m.port) == port)
 				tid = k;
 		}
@@ -226,7 +229,8 @@ static int cmd_fill(int argc, char **argv)
 	struct lb_ct_key *keys = NULL;
 	struct lb_ct_val *vals = NULL;
 	struct bpf_map_info info;
-	uint32_t flows = 0, proxy_id = UINT32_MAX, batch = DEF_BATCH, listen_addr = 0;
+	uint32_t flows = 0, proxy_id = UINT32_MAX, batch = DEF_BATCH;
+	struct lb_ip listen_addr = {{0}};
 	uint32_t client_base = htonl(0x0a800001), done = 0, n_targets = 0, calls = 0;
 	uint16_t listen_port = 0;
 	uint8_t proto = LB_PROTO_TCP;
@@ -316,7 +320,8 @@ static int cmd_fill(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			uint32_t f = done + i;
 			const struct target *t = &targets[f % n_targets];
-			uint32_t client = htonl(ntohl(client_base) + f / PORTS_PER_IP);
+			struct lb_ip client =
+				lb_ip_from_v4(htonl(ntohl(client_base) + f / PORTS_PER_IP));
 			uint16_t cport = htons((uint16_t)(FIRST_PORT + f % PORTS_PER_IP));
 			struct lb_ct_key *rk = &keys[2 * i], *ok = &keys[2 * i + 1];
 			struct lb_ct_val *rv = &vals[2 * i], *ov = &vals[2 * i + 1];

@@ -47,6 +47,7 @@
 #include <bpf/libbpf.h>
 
 #include "lb_abi.h"
+#include "lb_ip.h"
 #include "lb.skel.h"
 #include "empty.skel.h"
 #include "pktbuild.h"
@@ -122,8 +123,10 @@ static int fail(int err, const char *fmt, ...)
 static int put_listener(struct bench *b, __be32 addr, __u16 port, __u8 proto, __u32 proxy_id,
 			__u32 group, __u32 flags)
 {
-	struct lb_listen_key k = {
-		.ifindex = b->ifindex, .addr = addr, .port = htons(port), .proto = proto};
+	struct lb_listen_key k = {.ifindex = b->ifindex,
+				  .addr = lb_ip_from_v4(addr),
+				  .port = htons(port),
+				  .proto = proto};
 	struct lb_listen_val v = {.proxy_id = proxy_id, .default_group = group, .flags = flags};
 
 	if (bpf_map_update_elem(bpf_map__fd(b->lb->maps.lb_listen), &k, &v, BPF_ANY))
@@ -143,7 +146,7 @@ static int put_group3(struct bench *b, __u32 key, const __be32 addr[3], const __
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		g.backends[i].addr = addr[i];
+		g.backends[i].addr = lb_ip_from_v4(addr[i]);
 		g.backends[i].port = htons(port[i]);
 		g.backends[i].weight = weight[i];
 		g.backends[i].target_id = tid0 + i;
@@ -167,7 +170,7 @@ static int put_group1(struct bench *b, __u32 key, __be32 addr, __u16 port, __u32
 {
 	struct lb_group g = {.n_backends = 1};
 
-	g.backends[0].addr = addr;
+	g.backends[0].addr = lb_ip_from_v4(addr);
 	g.backends[0].port = htons(port);
 	g.backends[0].weight = 1;
 	g.backends[0].target_id = tid;
@@ -200,12 +203,13 @@ static int put_routes(struct bench *b)
 	if (err)
 		return err;
 	for (r = 0; r < N_ROUTES; r++) {
+		/* The proxy id's 32 bits, then the prefix over the IPv4-mapped form. */
 		if (r < N_ROUTES - 1) {
-			k.addr = route_addr(r);
-			k.prefixlen = 32 + 24 + r % 9;
+			k.addr = lb_ip_from_v4(route_addr(r));
+			k.prefixlen = 32 + LB_IP_V4_PREFIX_BASE + 24 + r % 9;
 		} else {
-			k.addr = ip4(10, 0, 0, 0);
-			k.prefixlen = 32 + 8;
+			k.addr = lb_ip_from_v4(ip4(10, 0, 0, 0));
+			k.prefixlen = 32 + LB_IP_V4_PREFIX_BASE + 8;
 		}
 		v.group = GK_ROUTE_BASE + r;
 		err = put_web_group(b, v.group, 3, 11);
@@ -616,8 +620,8 @@ static int m_empty_tc(struct bench *b, const struct row *row, double *ns)
 static int m_floor(struct bench *b, const struct row *row, double *ns)
 {
 	struct pkt_spec s = tcp_spec(b->client, CLIENT_PORT, b->e1, 80, F_ACK);
-	struct lb_ct_key k = {.saddr = s.saddr,
-			      .daddr = s.daddr,
+	struct lb_ct_key k = {.saddr = lb_ip_from_v4(s.saddr),
+			      .daddr = lb_ip_from_v4(s.daddr),
 			      .sport = htons(s.sport),
 			      .dport = htons(s.dport),
 			      .proto = IPPROTO_TCP,

@@ -11,7 +11,8 @@
  *   lb_tc_egress    TC egress (clsact) on the same interfaces: SNAT of backend replies
  *                   back to the listener address, before they leave towards the client.
  *
- * ICMP errors about a balanced flow are translated on the same hooks (lb_icmp.h): those
+ * IPv4 and IPv6 take the same path (lb_parse.h hands both over as struct lb_ip). ICMP and
+ * ICMPv6 errors about a balanced flow are translated on the same hooks (lb_icmp.h): those
  * about replies on the way in, those about requests on the way out.
  *
  * Forwarding itself is left to the kernel (XDP_PASS / TC_ACT_OK): routing, neighbours,
@@ -26,25 +27,28 @@
 #include "lb_rewrite.h"
 
 /*
- * Bytes made linear before a second parse attempt of a paged skb: L2 + 2 VLAN + IP + TCP,
- * or for an ICMP error L2 + 2 VLAN + IP + ICMP + the inner IP and TCP headers.
+ * Bytes made linear before a second parse attempt of a paged skb: L2 + 2 VLAN + IP (with
+ * IPv4 options or IPv6 extension headers) + TCP, or for an ICMP error L2 + 2 VLAN + IP +
+ * ICMP + the inner IP and TCP headers (130 bytes for ICMPv6).
  */
-#define LB_SKB_PULL_LEN (14 + 8 + 60 + 8 + 60 + 20)
+#define LB_SKB_PULL_LEN 256
 
 SEC("xdp")
 int lb_xdp_ingress(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct lb_nat nat;
+	struct lb_nat nat = {};
 	struct lb_pkt p;
 	int res;
 
+	/* Whole: the decisions read it as plain memory (lb_nat.h, LB_DECISION). */
+	__builtin_memset(&p, 0, sizeof(p));
 	res = lb_parse(data, data_end, (__u32)(data_end - data), &p);
 	if (res == LB_PARSE_ICMP_ERROR) {
-		struct lb_icmp_nat inat;
+		struct lb_icmp_nat inat = {};
 
-		if (lb_icmp_ingress(&p, &inat) == LB_V_REWRITE &&
+		if (lb_icmp_ingress(&p.info, &inat) == LB_V_REWRITE &&
 		    lb_rewrite_icmp(&p, data_end, LB_SIDE_SRC, &inat))
 			return XDP_ABORTED;
 		return XDP_PASS;
@@ -53,7 +57,7 @@ int lb_xdp_ingress(struct xdp_md *ctx)
 		lb_count_parse(res);
 		return XDP_PASS;
 	}
-	switch (lb_flow_ingress(&p, ctx->ingress_ifindex, &nat)) {
+	switch (lb_flow_ingress(&p.info, ctx->ingress_ifindex, &nat)) {
 	case LB_V_REWRITE:
 		/* Cannot fail after lb_parse() (its bounds checks are the verifier's): if it
 		 * ever did, XDP_ABORTED shows in the xdp:xdp_exception tracepoint. */
@@ -75,7 +79,11 @@ static __always_inline int lb_parse_skb(struct __sk_buff *skb, struct lb_pkt *p)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	int res = lb_parse(data, data_end, skb->len, p);
+	int res;
+
+	/* Whole: the decisions read it as plain memory (lb_nat.h, LB_DECISION). */
+	__builtin_memset(p, 0, sizeof(*p));
+	res = lb_parse(data, data_end, skb->len, p);
 
 	if (res == LB_PARSE_MALFORMED && skb->len > (__u32)(data_end - data)) {
 		if (bpf_skb_pull_data(skb, skb->len < LB_SKB_PULL_LEN ? skb->len : LB_SKB_PULL_LEN))
@@ -90,14 +98,14 @@ static __always_inline int lb_parse_skb(struct __sk_buff *skb, struct lb_pkt *p)
 SEC("tc")
 int lb_tc_ingress(struct __sk_buff *skb)
 {
-	struct lb_nat nat;
+	struct lb_nat nat = {};
 	struct lb_pkt p;
 	int res = lb_parse_skb(skb, &p);
 
 	if (res == LB_PARSE_ICMP_ERROR) {
-		struct lb_icmp_nat inat;
+		struct lb_icmp_nat inat = {};
 
-		if (lb_icmp_ingress(&p, &inat) == LB_V_REWRITE)
+		if (lb_icmp_ingress(&p.info, &inat) == LB_V_REWRITE)
 			lb_rewrite_icmp(&p, (void *)(long)skb->data_end, LB_SIDE_SRC, &inat);
 		return TC_ACT_OK;
 	}
@@ -105,7 +113,7 @@ int lb_tc_ingress(struct __sk_buff *skb)
 		lb_count_parse(res);
 		return TC_ACT_OK;
 	}
-	switch (lb_flow_ingress(&p, skb->ingress_ifindex, &nat)) {
+	switch (lb_flow_ingress(&p.info, skb->ingress_ifindex, &nat)) {
 	case LB_V_REWRITE:
 		lb_rewrite_skb(skb, &p, LB_SIDE_DST, &nat);
 		return TC_ACT_OK;
@@ -119,20 +127,20 @@ int lb_tc_ingress(struct __sk_buff *skb)
 SEC("tc")
 int lb_tc_egress(struct __sk_buff *skb)
 {
-	struct lb_nat nat;
+	struct lb_nat nat = {};
 	struct lb_pkt p;
 	int res = lb_parse_skb(skb, &p);
 
 	if (res == LB_PARSE_ICMP_ERROR) {
-		struct lb_icmp_nat inat;
+		struct lb_icmp_nat inat = {};
 
-		if (lb_icmp_egress(&p, &inat) == LB_V_REWRITE)
+		if (lb_icmp_egress(&p.info, &inat) == LB_V_REWRITE)
 			lb_rewrite_icmp(&p, (void *)(long)skb->data_end, LB_SIDE_DST, &inat);
 		return TC_ACT_OK;
 	}
 	if (res != LB_PARSE_OK)
 		return TC_ACT_OK; /* egress counts nothing it does not own */
-	if (lb_flow_egress(&p, &nat) == LB_V_REWRITE)
+	if (lb_flow_egress(&p.info, &nat) == LB_V_REWRITE)
 		lb_rewrite_skb(skb, &p, LB_SIDE_SRC, &nat);
 	return TC_ACT_OK;
 }

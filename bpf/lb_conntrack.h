@@ -25,8 +25,8 @@
  * The counters are atomic adds: one direction's packets may run on several CPUs at once
  * (a backend's replies are sent from whichever CPU its threads run on).
  */
-static __always_inline __u8 lb_ct_touch(struct lb_ct_val *ct, const struct lb_pkt *p, __u64 now,
-					__u8 add)
+static __always_inline __u8 lb_ct_touch(struct lb_ct_val *ct, const struct lb_pkt_info *p,
+					__u64 now, __u8 add)
 {
 	if (p->tcp_flags & LB_TCP_FIN)
 		add |= LB_CT_F_FIN;
@@ -83,13 +83,18 @@ static __always_inline void lb_ct_pair_keys(const struct lb_ct_key *k, const str
 static __always_inline void lb_ct_close_step(const struct lb_ct_key *k, struct lb_ct_val *ct,
 					     __u8 added)
 {
-	struct lb_ct_key ok, rk;
+	struct lb_scratch *sc = lb_scratch_get();
+	struct lb_ct_key *ok, *rk;
 	struct lb_ct_val *other;
 	__u64 now;
 	__u8 reason;
 
-	lb_ct_pair_keys(k, ct, &ok, &rk);
-	other = bpf_map_lookup_elem(&lb_ct, k->dir == LB_DIR_ORIG ? &rk : &ok);
+	if (!sc)
+		return;
+	ok = &sc->k[0];
+	rk = &sc->k[1];
+	lb_ct_pair_keys(k, ct, ok, rk);
+	other = bpf_map_lookup_elem(&lb_ct, k->dir == LB_DIR_ORIG ? rk : ok);
 	if (added & LB_CT_F_RST) {
 		reason = LB_CLOSE_RST;
 	} else if (ct->flags & LB_CT_F_LASTACK) {
@@ -104,9 +109,9 @@ static __always_inline void lb_ct_close_step(const struct lb_ct_key *k, struct l
 		other->flags |= LB_CT_F_CLOSED;
 	now = bpf_ktime_get_coarse_ns(); /* once per flow */
 	if (k->dir == LB_DIR_ORIG)
-		lb_emit_closed(&ok, &rk, ct, other, reason, now);
+		lb_emit_closed(ok, rk, ct, other, reason, now);
 	else
-		lb_emit_closed(&ok, &rk, other, ct, reason, now);
+		lb_emit_closed(ok, rk, other, ct, reason, now);
 }
 
 /*
@@ -114,7 +119,7 @@ static __always_inline void lb_ct_close_step(const struct lb_ct_key *k, struct l
  * No helper call unless the packet ends the flow.
  */
 static __always_inline void lb_ct_account(const struct lb_ct_key *k, struct lb_ct_val *ct,
-					  const struct lb_pkt *p, __u8 add)
+					  const struct lb_pkt_info *p, __u8 add)
 {
 	__u8 added = lb_ct_touch(ct, p, lb_now_ns, add);
 
@@ -127,7 +132,7 @@ static __always_inline void lb_ct_account(const struct lb_ct_key *k, struct lb_c
  * A SYN (without ACK) that finds a flow whose client already closed or reset it starts a
  * new connection on a reused port: it must be balanced afresh, not glued to the old one.
  */
-static __always_inline bool lb_is_reopen(const struct lb_ct_val *ct, const struct lb_pkt *p)
+static __always_inline bool lb_is_reopen(const struct lb_ct_val *ct, const struct lb_pkt_info *p)
 {
 	return p->proto == LB_PROTO_TCP &&
 	       (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN &&
@@ -138,50 +143,57 @@ static __always_inline bool lb_is_reopen(const struct lb_ct_val *ct, const struc
  * Create both conntrack entries of a new flow to @b at @nat_addr, in lb_syn: the flow is
  * not confirmed by its client yet. 0 or a negative error.
  */
-static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_listen_val *lv,
-					const struct lb_backend *b, __be32 nat_addr, __u64 now,
-					__u8 flags, __u8 route)
+static __always_inline int lb_ct_create(const struct lb_pkt_info *p, const struct lb_listen_val *lv,
+					const struct lb_backend *b, const struct lb_ip *nat_addr,
+					__u64 now, __u8 flags, __u8 route)
 {
-	struct lb_ct_key k = {};
-	struct lb_ct_val v = {};
+	struct lb_scratch *sc = lb_scratch_get();
+	struct lb_ct_key *k;
+	struct lb_ct_val *v;
 	int err;
 
-	v.proxy_id = lv->proxy_id;
-	v.target_id = b->target_id;
-	v.created_ns = now;
-	v.last_seen_ns = now;
-	v.flags = flags;
-	v.route = route;
+	if (!sc)
+		return -1;
+	k = &sc->k[0];
+	v = &sc->v;
+	__builtin_memset(k, 0, sizeof(*k));
+	__builtin_memset(v, 0, sizeof(*v));
+	v->proxy_id = lv->proxy_id;
+	v->target_id = b->target_id;
+	v->created_ns = now;
+	v->last_seen_ns = now;
+	v->flags = flags;
+	v->route = route;
 
 	/* The reply entry first: the backend's first answer may race this CPU. */
-	k.saddr = nat_addr;
-	k.daddr = p->saddr;
-	k.sport = b->port;
-	k.dport = p->sport;
-	k.proto = p->proto;
-	k.dir = LB_DIR_REPLY;
-	v.nat_addr = p->daddr;
-	v.nat_port = p->dport;
+	k->saddr = *nat_addr;
+	k->daddr = p->saddr;
+	k->sport = b->port;
+	k->dport = p->sport;
+	k->proto = p->proto;
+	k->dir = LB_DIR_REPLY;
+	v->nat_addr = p->daddr;
+	v->nat_port = p->dport;
 	/*
 	 * Replies look in lb_ct first: a closed flow of another listener that left the same
 	 * backend-side 4-tuple there (same client port, same backend) would translate this
 	 * flow's replies to its listener. The newest flow owns the 4-tuple.
 	 */
-	bpf_map_delete_elem(&lb_ct, &k);
-	err = bpf_map_update_elem(&lb_syn, &k, &v, BPF_ANY);
+	bpf_map_delete_elem(&lb_ct, k);
+	err = bpf_map_update_elem(&lb_syn, k, v, BPF_ANY);
 	if (err)
 		return err;
 
-	k.saddr = p->saddr;
-	k.daddr = p->daddr;
-	k.sport = p->sport;
-	k.dport = p->dport;
-	k.dir = LB_DIR_ORIG;
-	v.nat_addr = nat_addr;
-	v.nat_port = b->port;
-	v.pkts = 1;
-	v.bytes = p->ip_len;
-	return bpf_map_update_elem(&lb_syn, &k, &v, BPF_ANY);
+	k->saddr = p->saddr;
+	k->daddr = p->daddr;
+	k->sport = p->sport;
+	k->dport = p->dport;
+	k->dir = LB_DIR_ORIG;
+	v->nat_addr = *nat_addr;
+	v->nat_port = b->port;
+	v->pkts = 1;
+	v->bytes = p->ip_len;
+	return bpf_map_update_elem(&lb_syn, k, v, BPF_ANY);
 }
 
 /*
@@ -190,34 +202,41 @@ static __always_inline int lb_ct_create(const struct lb_pkt *p, const struct lb_
  * closed flow's REPLY entry would then rewrite the new connection's replies. On such a
  * SYN, a REPLY entry of a closed flow is dropped together with its ORIG entry.
  */
-static __always_inline bool lb_forget_closed(void *map, const struct lb_pkt *p)
+static __always_inline bool lb_forget_closed(void *map, const struct lb_pkt_info *p)
 {
-	struct lb_ct_key rk = {}, ok = {};
+	struct lb_scratch *sc = lb_scratch_get();
+	struct lb_ct_key *rk, *ok;
 	struct lb_ct_val *ct;
 
-	rk.saddr = p->daddr;
-	rk.daddr = p->saddr;
-	rk.sport = p->dport;
-	rk.dport = p->sport;
-	rk.proto = p->proto;
-	rk.dir = LB_DIR_REPLY;
-	ct = bpf_map_lookup_elem(map, &rk);
+	if (!sc)
+		return false;
+	rk = &sc->k[0];
+	ok = &sc->k[1];
+	__builtin_memset(rk, 0, sizeof(*rk));
+	__builtin_memset(ok, 0, sizeof(*ok));
+	rk->saddr = p->daddr;
+	rk->daddr = p->saddr;
+	rk->sport = p->dport;
+	rk->dport = p->sport;
+	rk->proto = p->proto;
+	rk->dir = LB_DIR_REPLY;
+	ct = bpf_map_lookup_elem(map, rk);
 	if (!ct || !(ct->flags & (LB_CT_F_FIN | LB_CT_F_RST)))
 		return false;
 	/* Read what names the ORIG entry before the delete releases this one. */
-	ok.saddr = p->saddr;
-	ok.sport = p->sport;
-	ok.daddr = ct->nat_addr;
-	ok.dport = ct->nat_port;
-	ok.proto = p->proto;
-	ok.dir = LB_DIR_ORIG;
-	bpf_map_delete_elem(map, &rk);
-	bpf_map_delete_elem(map, &ok);
+	ok->saddr = p->saddr;
+	ok->sport = p->sport;
+	ok->daddr = ct->nat_addr;
+	ok->dport = ct->nat_port;
+	ok->proto = p->proto;
+	ok->dir = LB_DIR_ORIG;
+	bpf_map_delete_elem(map, rk);
+	bpf_map_delete_elem(map, ok);
 	return true;
 }
 
 /* The same in both tables: a flow reset before its client confirmed it sits in lb_syn. */
-static __always_inline bool lb_ct_forget_reused(const struct lb_pkt *p)
+static __always_inline bool lb_ct_forget_reused(const struct lb_pkt_info *p)
 {
 	bool ct = lb_forget_closed(&lb_ct, p);
 	bool syn = lb_forget_closed(&lb_syn, p);
@@ -230,33 +249,41 @@ static __always_inline bool lb_ct_forget_reused(const struct lb_pkt *p)
  * up): it ends there, and says so like any other flow.
  */
 static __always_inline void lb_syn_account(const struct lb_ct_key *k, struct lb_ct_val *sc,
-					   const struct lb_pkt *p, __u8 add)
+					   const struct lb_pkt_info *p, __u8 add)
 {
-	struct lb_ct_key ok, rk;
+	struct lb_ct_key *ok, *rk;
 	struct lb_ct_val *other;
+	struct lb_scratch *tmp;
 	__u8 added = lb_ct_touch(sc, p, lb_now_ns, add);
 
 	if (!(added & LB_CT_F_RST) || !lb_events_on || (sc->flags & LB_CT_F_CLOSED))
 		return;
-	lb_ct_pair_keys(k, sc, &ok, &rk);
-	other = bpf_map_lookup_elem(&lb_syn, k->dir == LB_DIR_ORIG ? &rk : &ok);
+	tmp = lb_scratch_get();
+	if (!tmp)
+		return;
+	ok = &tmp->k[0];
+	rk = &tmp->k[1];
+	lb_ct_pair_keys(k, sc, ok, rk);
+	other = bpf_map_lookup_elem(&lb_syn, k->dir == LB_DIR_ORIG ? rk : ok);
 	sc->flags |= LB_CT_F_CLOSED;
 	if (other)
 		other->flags |= LB_CT_F_CLOSED;
 	if (k->dir == LB_DIR_ORIG)
-		lb_emit_closed(&ok, &rk, sc, other, LB_CLOSE_RST, bpf_ktime_get_coarse_ns());
+		lb_emit_closed(ok, rk, sc, other, LB_CLOSE_RST, bpf_ktime_get_coarse_ns());
 	else
-		lb_emit_closed(&ok, &rk, other, sc, LB_CLOSE_RST, bpf_ktime_get_coarse_ns());
+		lb_emit_closed(ok, rk, other, sc, LB_CLOSE_RST, bpf_ktime_get_coarse_ns());
 }
 
 /* Drop both lb_ct entries of the flow whose ORIG entry is (@k, @ct): a new flow reuses @k. */
 static __always_inline void lb_ct_forget(const struct lb_ct_key *k, const struct lb_ct_val *ct)
 {
-	struct lb_ct_key ok, rk;
+	struct lb_scratch *sc = lb_scratch_get();
 
-	lb_ct_pair_keys(k, ct, &ok, &rk);
-	bpf_map_delete_elem(&lb_ct, &rk);
-	bpf_map_delete_elem(&lb_ct, &ok);
+	if (!sc)
+		return;
+	lb_ct_pair_keys(k, ct, &sc->k[0], &sc->k[1]);
+	bpf_map_delete_elem(&lb_ct, &sc->k[1]);
+	bpf_map_delete_elem(&lb_ct, &sc->k[0]);
 }
 
 /*
@@ -264,7 +291,7 @@ static __always_inline void lb_ct_forget(const struct lb_ct_key *k, const struct
  * the first does; for TCP a segment with ACK and without SYN or RST (the handshake's third
  * packet, or data after a pickup).
  */
-static __always_inline bool lb_confirms(const struct lb_pkt *p)
+static __always_inline bool lb_confirms(const struct lb_pkt_info *p)
 {
 	if (p->proto != LB_PROTO_TCP)
 		return true;
@@ -279,9 +306,14 @@ static __always_inline bool lb_confirms(const struct lb_pkt *p)
 static __always_inline void lb_ct_reply_of(const struct lb_ct_key *k, const struct lb_ct_val *ct,
 					   bool replied, struct lb_ct_key *rk, struct lb_ct_val *v)
 {
-	struct lb_ct_key ok;
-
-	lb_ct_pair_keys(k, ct, &ok, rk);
+	/* @k is the ORIG key: (client, listener) -> (backend, client). */
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->saddr = ct->nat_addr;
+	rk->sport = ct->nat_port;
+	rk->daddr = k->saddr;
+	rk->dport = k->sport;
+	rk->proto = k->proto;
+	rk->dir = LB_DIR_REPLY;
 	__builtin_memset(v, 0, sizeof(*v));
 	v->nat_addr = k->daddr;
 	v->nat_port = k->dport;
@@ -301,13 +333,14 @@ static __always_inline void lb_ct_reply_of(const struct lb_ct_key *k, const stru
 static __always_inline void lb_ct_restore_reply(void *map, const struct lb_ct_key *k,
 						const struct lb_ct_val *ct, bool replied)
 {
-	struct lb_ct_key rk;
-	struct lb_ct_val v;
+	struct lb_scratch *sc = lb_scratch_get();
 
-	lb_ct_reply_of(k, ct, replied, &rk, &v);
-	if (bpf_map_lookup_elem(map, &rk))
+	if (!sc)
 		return;
-	if (!bpf_map_update_elem(map, &rk, &v, BPF_NOEXIST))
+	lb_ct_reply_of(k, ct, replied, &sc->k[0], &sc->v);
+	if (bpf_map_lookup_elem(map, &sc->k[0]))
+		return;
+	if (!bpf_map_update_elem(map, &sc->k[0], &sc->v, BPF_NOEXIST))
 		lb_count(LB_G_CT_REPLY_RESTORED);
 }
 
@@ -318,27 +351,31 @@ static __always_inline void lb_ct_restore_reply(void *map, const struct lb_ct_ke
 static __always_inline struct lb_ct_val *lb_ct_confirm(const struct lb_ct_key *k,
 						       struct lb_ct_val *sc)
 {
-	struct lb_ct_key ok, rk;
-	struct lb_ct_val *rsc, rv;
+	struct lb_scratch *tmp = lb_scratch_get();
+	struct lb_ct_val *rsc;
+	struct lb_ct_key *rk;
 
-	lb_ct_pair_keys(k, sc, &ok, &rk);
-	rsc = bpf_map_lookup_elem(&lb_syn, &rk);
+	if (!tmp)
+		return NULL;
+	/* @k is the flow's ORIG key; its REPLY key and entry go to the scratch area. */
+	rk = &tmp->k[1];
+	lb_ct_reply_of(k, sc, true, rk, &tmp->v);
+	rsc = bpf_map_lookup_elem(&lb_syn, rk);
 	if (!rsc) {
 		/* Evicted alone: confirming the flow brings it back (the backend answered). */
-		lb_ct_reply_of(k, sc, true, &rk, &rv);
-		rsc = &rv;
+		rsc = &tmp->v;
 		lb_count(LB_G_CT_REPLY_RESTORED);
 	}
-	if (bpf_map_update_elem(&lb_ct, &rk, rsc, BPF_ANY))
+	if (bpf_map_update_elem(&lb_ct, rk, rsc, BPF_ANY))
 		return NULL;
-	if (bpf_map_update_elem(&lb_ct, &ok, sc, BPF_ANY)) {
-		bpf_map_delete_elem(&lb_ct, &rk);
+	if (bpf_map_update_elem(&lb_ct, k, sc, BPF_ANY)) {
+		bpf_map_delete_elem(&lb_ct, rk);
 		return NULL;
 	}
-	bpf_map_delete_elem(&lb_syn, &ok);
-	bpf_map_delete_elem(&lb_syn, &rk);
+	bpf_map_delete_elem(&lb_syn, k);
+	bpf_map_delete_elem(&lb_syn, rk);
 	lb_count(LB_G_CT_CONFIRMED);
-	return bpf_map_lookup_elem(&lb_ct, &ok);
+	return bpf_map_lookup_elem(&lb_ct, k);
 }
 
 #endif /* LB_CONNTRACK_H */

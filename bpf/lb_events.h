@@ -15,17 +15,28 @@
 #include "lb_maps.h"
 #include "lb_parse.h"
 
-static __always_inline void lb_emit(const struct lb_event *ev)
+/*
+ * An event is written in place in the ring (reserve, fill, submit): 120 bytes the
+ * decisions' stack cannot spare. NULL when the ring is full (counted).
+ */
+static __always_inline struct lb_event *lb_event_reserve(void)
 {
-	if (bpf_ringbuf_output(&lb_events, (void *)ev, sizeof(*ev), 0))
+	struct lb_event *ev = bpf_ringbuf_reserve(&lb_events, sizeof(*ev), 0);
+
+	if (!ev) {
 		lb_count(LB_G_EVENTS_LOST);
+		return NULL;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	return ev;
 }
 
 /* The fields every event has: the flow (@ok: its client-side key), its backend, when. */
 static __always_inline void lb_event_flow(struct lb_event *ev, __u8 type,
-					  const struct lb_ct_key *ok, __be32 backend_addr,
-					  __be16 backend_port, __u32 proxy_id, __u32 target_id,
-					  __u8 route, __u64 created, __u64 now)
+					  const struct lb_ct_key *ok,
+					  const struct lb_ip *backend_addr, __be16 backend_port,
+					  __u32 proxy_id, __u32 target_id, __u8 route,
+					  __u64 created, __u64 now)
 {
 	ev->type = type;
 	ev->proto = ok->proto;
@@ -36,26 +47,28 @@ static __always_inline void lb_event_flow(struct lb_event *ev, __u8 type,
 	ev->client_port = ok->sport;
 	ev->listen_addr = ok->daddr;
 	ev->listen_port = ok->dport;
-	ev->backend_addr = backend_addr;
+	ev->backend_addr = *backend_addr;
 	ev->backend_port = backend_port;
 	ev->ts_ns = now;
 	ev->created_ns = created;
 }
 
 /* The "opened" event of a flow lb_ct_create() just created (@k: its ORIG key). */
-static __always_inline void lb_emit_opened(const struct lb_ct_key *k, const struct lb_pkt *p,
+static __always_inline void lb_emit_opened(const struct lb_ct_key *k, const struct lb_pkt_info *p,
 					   const struct lb_listen_val *lv,
-					   const struct lb_backend *b, __be32 nat_addr, __u8 route,
-					   __u8 flags, __u64 now)
+					   const struct lb_backend *b, const struct lb_ip *nat_addr,
+					   __u8 route, __u8 flags, __u64 now)
 {
-	struct lb_event ev = {};
+	struct lb_event *ev = lb_event_reserve();
 
-	lb_event_flow(&ev, LB_EV_OPENED, k, nat_addr, b->port, lv->proxy_id, b->target_id, route,
+	if (!ev)
+		return;
+	lb_event_flow(ev, LB_EV_OPENED, k, nat_addr, b->port, lv->proxy_id, b->target_id, route,
 		      now, now);
-	ev.flags = flags;
-	ev.pkts_in = 1;
-	ev.bytes_in = p->ip_len;
-	lb_emit(&ev);
+	ev->flags = flags;
+	ev->pkts_in = 1;
+	ev->bytes_in = p->ip_len;
+	bpf_ringbuf_submit(ev, 0);
 }
 
 /* The "closed" event of a flow from its entries (@o or @r may be missing, not both). */
@@ -64,24 +77,27 @@ static __always_inline void lb_emit_closed(const struct lb_ct_key *ok, const str
 					   __u8 reason, __u64 now)
 {
 	const struct lb_ct_val *any = o ? o : r;
-	struct lb_event ev = {};
+	struct lb_event *ev;
 
 	if (!any)
 		return;
-	lb_event_flow(&ev, LB_EV_CLOSED, ok, rk->saddr, rk->sport, any->proxy_id, any->target_id,
+	ev = lb_event_reserve();
+	if (!ev)
+		return;
+	lb_event_flow(ev, LB_EV_CLOSED, ok, &rk->saddr, rk->sport, any->proxy_id, any->target_id,
 		      any->route, any->created_ns, now);
-	ev.reason = reason;
+	ev->reason = reason;
 	if (o) {
-		ev.flags |= o->flags;
-		ev.pkts_in = o->pkts;
-		ev.bytes_in = o->bytes;
+		ev->flags |= o->flags;
+		ev->pkts_in = o->pkts;
+		ev->bytes_in = o->bytes;
 	}
 	if (r) {
-		ev.flags |= r->flags;
-		ev.pkts_out = r->pkts;
-		ev.bytes_out = r->bytes;
+		ev->flags |= r->flags;
+		ev->pkts_out = r->pkts;
+		ev->bytes_out = r->bytes;
 	}
-	lb_emit(&ev);
+	bpf_ringbuf_submit(ev, 0);
 }
 
 #endif /* LB_EVENTS_H */

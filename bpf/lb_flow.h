@@ -22,8 +22,8 @@
 #include "lb_select.h"
 
 /* The group a new flow of this listener is balanced over: source route, else default. */
-static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv, __be32 saddr,
-					   __u8 *route)
+static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv,
+					   const struct lb_ip *saddr, __u8 *route)
 {
 	struct lb_route_key rk;
 	struct lb_route_val *rv;
@@ -31,9 +31,9 @@ static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv, __be3
 	*route = LB_ROUTE_DEFAULT;
 	if (!(lv->flags & LB_LISTEN_F_HAS_ROUTES))
 		return lv->default_group;
-	rk.prefixlen = 64;
+	rk.prefixlen = 32 + 128;
 	rk.proxy_id = lv->proxy_id;
-	rk.addr = saddr;
+	rk.addr = *saddr;
 	rv = bpf_map_lookup_elem(&lb_routes, &rk);
 	if (!rv)
 		return lv->default_group;
@@ -45,8 +45,7 @@ static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv, __be3
  * Request direction (client -> listener). Conntrack is consulted before anything else, so
  * an established flow keeps its backend whatever happened to weights, routes or listeners.
  */
-static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, __u32 ifindex,
-						       struct lb_nat *nat)
+LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, struct lb_nat *nat)
 {
 	struct lb_ct_key k = {};
 	struct lb_listen_key lk = {};
@@ -57,10 +56,12 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	const struct lb_backend *b;
 	__u32 group_id, target_id;
 	__u64 now;
-	__be32 nat_addr;
+	struct lb_ip nat_addr;
 	__u8 flags = 0, route;
 	int idx;
 
+	if (!p || !nat)
+		return LB_V_PASS;
 	k.saddr = p->saddr;
 	k.daddr = p->daddr;
 	k.sport = p->sport;
@@ -124,10 +125,11 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	}
 
 	ps = bpf_map_lookup_elem(&lb_pstats, &lv->proxy_id);
-	group_id = lb_pick_group(lv, p->saddr, &route);
+	group_id = lb_pick_group(lv, &p->saddr, &route);
 	g = bpf_map_lookup_elem(&lb_groups, &group_id);
-	idx = g ? lb_select_backend(g,
-				    lb_flow_hash(p->saddr, p->daddr, p->sport, p->dport, p->proto))
+	idx = g ? lb_select_backend(
+			  g, lb_flow_hash(&p->saddr, &p->daddr, p->sport, p->dport, p->proto),
+			  p->family == 4)
 		: -1;
 	if (idx < 0 || !g) {
 		if (ps)
@@ -146,11 +148,11 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	 */
 	now = bpf_ktime_get_coarse_ns();
 	nat_addr = b->addr;
-	if (!nat_addr) {
+	if (lb_ip_is_zero(&nat_addr)) {
 		nat_addr = p->daddr;
 		route = LB_ROUTE_ACCEPTOR;
 	}
-	if (lb_ct_create(p, lv, b, nat_addr, now, flags, route)) {
+	if (lb_ct_create(p, lv, b, &nat_addr, now, flags, route)) {
 		if (ps)
 			ps->err_ct_insert++;
 		if (ts)
@@ -165,7 +167,7 @@ static __always_inline enum lb_verdict lb_flow_ingress(const struct lb_pkt *p, _
 	if (ts)
 		ts->new_flows++;
 	if (lb_events_on)
-		lb_emit_opened(&k, p, lv, b, nat_addr, route, flags, now);
+		lb_emit_opened(&k, p, lv, b, &nat_addr, route, flags, now);
 	lb_count_traffic(lv->proxy_id, target_id, p->ip_len, false);
 	lb_count(LB_G_DNAT);
 	return LB_V_REWRITE;
@@ -179,11 +181,13 @@ tracked:
 }
 
 /* Reply direction (backend -> client): only packets of a tracked flow are rewritten. */
-static __always_inline enum lb_verdict lb_flow_egress(const struct lb_pkt *p, struct lb_nat *nat)
+LB_DECISION int lb_flow_egress(const struct lb_pkt_info *p, struct lb_nat *nat)
 {
 	struct lb_ct_key k = {};
 	struct lb_ct_val *ct;
 
+	if (!p || !nat)
+		return LB_V_PASS;
 	k.saddr = p->saddr;
 	k.daddr = p->daddr;
 	k.sport = p->sport;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lb_icmp.h - ICMP errors about balanced flows, translated like the flows themselves, so
+ * lb_icmp.h - ICMP and ICMPv6 errors about balanced flows, translated like the flows themselves, so
  * that path-MTU discovery and the other error reports work through the load balancer
  * (what RFC 5508 asks of a NAT).
  *
@@ -26,16 +26,17 @@
 
 #include "lb_abi.h"
 #include "lb_count.h"
+#include "lb_ip.h"
 #include "lb_maps.h"
 #include "lb_nat.h"
 #include "lb_parse.h"
 
 /* What translating one ICMP error changes. */
 struct lb_icmp_nat {
-	__be32 in_addr; /* the inner packet's source (ingress) or destination (egress) */
+	struct lb_ip in_addr; /* the inner packet's source (ingress) or destination (egress) */
 	__be16 in_port;
 	bool outer; /* the outer destination (ingress) or source (egress) too */
-	__be32 outer_addr;
+	struct lb_ip outer_addr;
 };
 
 /* The conntrack entry @k, confirmed or not. */
@@ -46,22 +47,32 @@ static __always_inline struct lb_ct_val *lb_icmp_flow(struct lb_ct_key *k)
 	return ct ? ct : bpf_map_lookup_elem(&lb_syn, k);
 }
 
+/*
+ * The conntrack key of the flow the quoted packet belongs to, in direction @dir: the
+ * quoted packet went the other way (an error answers it), so its ends are swapped.
+ */
+static __always_inline void lb_icmp_key(const struct lb_pkt_info *p, __u8 dir, struct lb_ct_key *k)
+{
+	k->saddr = p->in_daddr;
+	k->sport = p->in_dport;
+	k->daddr = p->in_saddr;
+	k->dport = p->in_sport;
+	k->proto = p->in_proto;
+	k->dir = dir;
+}
+
 /* An error arriving for a listener address about a reply we sent: to the backend. */
-static __always_inline enum lb_verdict lb_icmp_ingress(const struct lb_pkt *p,
-						       struct lb_icmp_nat *nat)
+LB_DECISION int lb_icmp_ingress(const struct lb_pkt_info *p, struct lb_icmp_nat *nat)
 {
 	struct lb_ct_key k = {};
 	struct lb_ct_val *ct;
 
+	if (!p || !nat)
+		return LB_V_PASS;
 	/* The reply went listener -> client: the flow's ORIG key is the other way round. */
-	k.saddr = p->in_daddr;
-	k.sport = p->in_dport;
-	k.daddr = p->in_saddr;
-	k.dport = p->in_sport;
-	k.proto = p->in_proto;
-	k.dir = LB_DIR_ORIG;
+	lb_icmp_key(p, LB_DIR_ORIG, &k);
 	/* Sent to where the reply came from, or not about our reply at all. */
-	if (p->daddr != p->in_saddr || !(ct = lb_icmp_flow(&k))) {
+	if (!lb_ip_eq(&p->daddr, &p->in_saddr) || !(ct = lb_icmp_flow(&k))) {
 		lb_count(LB_G_PASS_OTHER_L4);
 		return LB_V_PASS;
 	}
@@ -74,25 +85,21 @@ static __always_inline enum lb_verdict lb_icmp_ingress(const struct lb_pkt *p,
 }
 
 /* An error leaving towards a client about a request we rewrote: to the client. */
-static __always_inline enum lb_verdict lb_icmp_egress(const struct lb_pkt *p,
-						      struct lb_icmp_nat *nat)
+LB_DECISION int lb_icmp_egress(const struct lb_pkt_info *p, struct lb_icmp_nat *nat)
 {
 	struct lb_ct_key k = {};
 	struct lb_ct_val *ct;
 
+	if (!p || !nat)
+		return LB_V_PASS;
 	/* The request went client -> backend: the flow's REPLY key is the other way round. */
-	k.saddr = p->in_daddr;
-	k.sport = p->in_dport;
-	k.daddr = p->in_saddr;
-	k.dport = p->in_sport;
-	k.proto = p->in_proto;
-	k.dir = LB_DIR_REPLY;
-	if (p->daddr != p->in_saddr || !(ct = lb_icmp_flow(&k)))
+	lb_icmp_key(p, LB_DIR_REPLY, &k);
+	if (!lb_ip_eq(&p->daddr, &p->in_saddr) || !(ct = lb_icmp_flow(&k)))
 		return LB_V_PASS; /* egress counts nothing it does not own */
 	nat->in_addr = ct->nat_addr;
 	nat->in_port = ct->nat_port;
 	/* From the backend itself: it must seem to come from the address the client knows. */
-	nat->outer = p->saddr == p->in_daddr;
+	nat->outer = lb_ip_eq(&p->saddr, &p->in_daddr);
 	nat->outer_addr = ct->nat_addr;
 	lb_count(LB_G_ICMP_TO_CLIENT);
 	return LB_V_REWRITE;

@@ -107,6 +107,31 @@ struct {
 } lb_events SEC(".maps");
 
 /*
+ * Room for the conntrack keys and value a decision builds to write a map entry: the
+ * stack of a program and the decision it calls must fit 512 bytes together, and these
+ * would take 144 of them. One per CPU (a program runs on one CPU from start to end), not
+ * pinned, never read by lbd; its users never overlap (lb_conntrack.h).
+ */
+struct lb_scratch {
+	struct lb_ct_key k[2];
+	struct lb_ct_val v;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_scratch);
+} lb_scratch SEC(".maps");
+
+static __always_inline struct lb_scratch *lb_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&lb_scratch, &zero);
+}
+
+/*
  * Non-zero while stats are enabled: each flow's entries count their packets and bytes, and
  * new and ending flows emit events. A global in .bss (memory-mapped by lbd), so the check
  * is a plain load, not a helper call.

@@ -8,6 +8,17 @@
 
 #include <linux/types.h>
 
+#include "lb_abi.h"
+
+/*
+ * The decisions (lb_flow.h, lb_icmp.h) are global functions: the verifier checks each
+ * once, on its own, instead of once for every way the parser and the rewrites reach it
+ * (both families, every header layout), which would multiply the states it explores.
+ * They see the parsed packet as plain memory (its packet pointers are mere numbers there)
+ * and must check their pointer arguments for NULL: the verifier assumes they may be.
+ */
+#define LB_DECISION __attribute__((noinline))
+
 enum lb_verdict {
 	LB_V_PASS = 0, /* not ours: leave the packet exactly as it is */
 	LB_V_REWRITE,  /* rewrite to nat_addr:nat_port, then let the kernel forward it */
@@ -15,7 +26,7 @@ enum lb_verdict {
 };
 
 struct lb_nat {
-	__be32 addr;
+	struct lb_ip addr;
 	__be16 port;
 };
 

@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 3
+#define LB_ABI_VERSION 4
 
 /* Capacity limits shared by the programs and the daemon. */
 #define LB_MAX_TARGETS_PER_GROUP 8
@@ -31,24 +31,45 @@ _Static_assert((LB_MAX_TARGETS_PER_GROUP & (LB_MAX_TARGETS_PER_GROUP - 1)) == 0,
 	       "LB_MAX_TARGETS_PER_GROUP must be a power of two");
 
 /* IP protocol numbers as they appear in lb_listen_key.proto and lb_ct_key.proto. */
-#define LB_PROTO_ICMP 1
-#define LB_PROTO_TCP  6
-#define LB_PROTO_UDP  17
+#define LB_PROTO_ICMP	1
+#define LB_PROTO_TCP	6
+#define LB_PROTO_UDP	17
+#define LB_PROTO_ICMPV6 58
+
+/*
+ * An address of either family, the one form every map and event uses: an IPv6 address,
+ * or an IPv4 address as its IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 2.5.5.2).
+ * One layout for both families means one set of maps and one code path for every
+ * decision; the price is 12 bytes per IPv4 address in keys (docs/datapath.md, "One layout
+ * for both families"). All zero: no address (a backend that keeps the destination).
+ */
+struct lb_ip {
+	__be32 w[4];
+};
+_Static_assert(sizeof(struct lb_ip) == 16, "lb_ip layout");
+
+/* w[2] of an IPv4-mapped address, in network byte order on either host byte order. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define LB_IP_V4MAPPED_W2 0xffff0000u
+#else
+#define LB_IP_V4MAPPED_W2 0x0000ffffu
+#endif
 
 /*
  * lb_listen: which packets are load-balanced at all.
  * Key: (ingress ifindex, destination address, destination port, protocol).
- * A listener without an explicit address gets one entry per IPv4 address of each of its
- * interfaces; lbd keeps those entries current as addresses come and go.
+ * A listener without an explicit address gets one entry per address of each of its
+ * interfaces (IPv4, and IPv6 but link-local); lbd keeps those entries current as addresses
+ * come and go.
  */
 struct lb_listen_key {
 	__u32 ifindex;
-	__be32 addr;
+	struct lb_ip addr;
 	__be16 port;
 	__u8 proto;
 	__u8 pad;
 };
-_Static_assert(sizeof(struct lb_listen_key) == 12, "lb_listen_key layout");
+_Static_assert(sizeof(struct lb_listen_key) == 24, "lb_listen_key layout");
 
 /* lb_listen_val.flags */
 #define LB_LISTEN_F_HAS_ROUTES (1u << 0) /* consult lb_routes before the default group */
@@ -62,30 +83,31 @@ _Static_assert(sizeof(struct lb_listen_val) == 12, "lb_listen_val layout");
 
 /*
  * lb_routes: per-proxy source routes in one LPM trie. The key is proxy_id followed by the
- * client address, and prefixlen = 32 + CIDR length, so every match is confined to one
- * proxy (all 32 proxy bits must match) and the longest client prefix wins.
- * proxy_id is host order: only exact equality matters for those 32 bits.
+ * client address, and prefixlen = 32 + the prefix length over the 128-bit form (an IPv4
+ * /24 is ::ffff:a.b.c.0/120), so every match is confined to one proxy (all 32 proxy bits
+ * must match), an IPv4 prefix never covers an IPv6 client nor the reverse, and the
+ * longest client prefix wins. proxy_id is host order: only equality matters for those bits.
  */
 struct lb_route_key {
 	__u32 prefixlen;
 	__u32 proxy_id;
-	__be32 addr;
+	struct lb_ip addr;
 };
-_Static_assert(sizeof(struct lb_route_key) == 12, "lb_route_key layout");
+_Static_assert(sizeof(struct lb_route_key) == 24, "lb_route_key layout");
 
 struct lb_route_val {
 	__u32 group;
 };
 _Static_assert(sizeof(struct lb_route_val) == 4, "lb_route_val layout");
 
-/* One backend inside a group. */
+/* One backend inside a group (of the listener's family: NAT46/64 is not done at L4). */
 struct lb_backend {
-	__be32 addr; /* 0: keep the packet's destination address, rewrite only the port */
+	struct lb_ip addr; /* all zero: keep the packet's destination, rewrite only the port */
 	__be16 port;
 	__u16 weight;	 /* effective weight, 0 = never chosen for a new flow */
 	__u32 target_id; /* index into lb_tstats */
 };
-_Static_assert(sizeof(struct lb_backend) == 12, "lb_backend layout");
+_Static_assert(sizeof(struct lb_backend) == 24, "lb_backend layout");
 
 /*
  * lb_groups: a weighted set of up to 8 backends. Stored in a hash map (not an array) on
@@ -97,7 +119,7 @@ struct lb_group {
 	__u32 pad;
 	struct lb_backend backends[LB_MAX_TARGETS_PER_GROUP];
 };
-_Static_assert(sizeof(struct lb_group) == 8 + 12 * LB_MAX_TARGETS_PER_GROUP, "lb_group layout");
+_Static_assert(sizeof(struct lb_group) == 8 + 24 * LB_MAX_TARGETS_PER_GROUP, "lb_group layout");
 
 /*
  * lb_ct: connection tracking, one LRU hash shared by all CPUs (the two directions of a flow
@@ -113,15 +135,15 @@ _Static_assert(sizeof(struct lb_group) == 8 + 12 * LB_MAX_TARGETS_PER_GROUP, "lb
 #define LB_DIR_REPLY 1
 
 struct lb_ct_key {
-	__be32 saddr;
-	__be32 daddr;
+	struct lb_ip saddr;
+	struct lb_ip daddr;
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
 	__u8 dir; /* LB_DIR_* */
 	__u8 pad[2];
 };
-_Static_assert(sizeof(struct lb_ct_key) == 16, "lb_ct_key layout");
+_Static_assert(sizeof(struct lb_ct_key) == 40, "lb_ct_key layout");
 
 /* lb_ct_val.flags: set by the direction that saw them, merged by lbd's sweeper. */
 #define LB_CT_F_FIN	(1u << 0) /* this direction sent a FIN */
@@ -137,18 +159,19 @@ _Static_assert(sizeof(struct lb_ct_key) == 16, "lb_ct_key layout");
 #define LB_ROUTE_ACCEPTOR 2 /* lbd's own SNI acceptor (the backend address was 0) */
 
 struct lb_ct_val {
-	__be32 nat_addr; /* ORIG: backend address; REPLY: listener address */
-	__be16 nat_port; /* ORIG: backend port;    REPLY: listener port */
-	__u8 flags;	 /* LB_CT_F_* */
-	__u8 route;	 /* LB_ROUTE_* */
+	struct lb_ip nat_addr; /* ORIG: backend address; REPLY: listener address */
+	__be16 nat_port;       /* ORIG: backend port;    REPLY: listener port */
+	__u8 flags;	       /* LB_CT_F_* */
+	__u8 route;	       /* LB_ROUTE_* */
 	__u32 proxy_id;
 	__u32 target_id;
+	__u32 pad;
 	__u64 created_ns;   /* CLOCK_MONOTONIC (coarse) when the flow was created */
 	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse): lb_now_ns of the last packet */
 	__u64 pkts;	    /* packets of this entry's direction since the flow was created */
-	__u64 bytes;	    /* their IPv4 total length */
+	__u64 bytes;	    /* their IP length (lb_stats) */
 };
-_Static_assert(sizeof(struct lb_ct_val) == 48, "lb_ct_val layout");
+_Static_assert(sizeof(struct lb_ct_val) == 64, "lb_ct_val layout");
 
 /*
  * How often lbd advances the datapath's clock (lb_now_ns in the programs' .bss), which
@@ -159,8 +182,8 @@ _Static_assert(sizeof(struct lb_ct_val) == 48, "lb_ct_val layout");
 /*
  * Counters, per CPU, summed by lbd. One layout serves proxies (lb_pstats, by proxy_id) and
  * targets (lb_tstats, by target_id). "in" is client -> backend, "out" is backend -> client.
- * Bytes count the IPv4 total length (IP header and payload, no link-layer header), the same
- * on every hook.
+ * Bytes count the IP length: IPv4's total length, IPv6's 40-byte header plus its payload
+ * length (extension headers included); no link-layer header, the same on every hook.
  */
 struct lb_stats {
 	__u64 pkts_in;
@@ -176,11 +199,11 @@ _Static_assert(sizeof(struct lb_stats) == 64, "lb_stats layout");
 
 /* lb_gstats: per-CPU global counters by reason, indexed by LB_G_*. */
 enum lb_global_counter {
-	LB_G_PASS_NOT_IP = 0,  /* not IPv4 (after up to two VLAN tags) */
-	LB_G_PASS_MALFORMED,   /* truncated or bogus IPv4/TCP/UDP header: left to the kernel */
-	LB_G_PASS_FRAGMENT,    /* IPv4 fragment: never rewritten as if it carried ports */
-	LB_G_PASS_OTHER_L4,    /* IPv4 but neither TCP nor UDP (ICMP not about a flow, ...) */
-	LB_G_PASS_NO_LISTENER, /* IPv4 TCP/UDP that matches no listener and no flow */
+	LB_G_PASS_NOT_IP = 0,  /* neither IPv4 nor IPv6 (after up to two VLAN tags) */
+	LB_G_PASS_MALFORMED,   /* truncated or bogus IP/TCP/UDP header: left to the kernel */
+	LB_G_PASS_FRAGMENT,    /* a fragment (IPv4, or IPv6 fragment header): never rewritten */
+	LB_G_PASS_OTHER_L4,    /* neither TCP nor UDP (ICMP not about a flow, NDP, ...) */
+	LB_G_PASS_NO_LISTENER, /* TCP/UDP that matches no listener and no flow */
 	LB_G_PASS_STRAY_RST,   /* RST to a listener for a flow lbd does not track: not rewritten */
 	LB_G_DNAT,	       /* packets rewritten towards a backend */
 	LB_G_SNAT,	       /* replies rewritten back to the listener address */
@@ -221,14 +244,13 @@ struct lb_event {
 	__u8 pad0[3];
 	__u32 proxy_id;
 	__u32 target_id;
-	__be32 client_addr;
-	__be32 listen_addr;
-	__be32 backend_addr;
+	struct lb_ip client_addr;
+	struct lb_ip listen_addr;
+	struct lb_ip backend_addr;
 	__be16 client_port;
 	__be16 listen_port;
 	__be16 backend_port;
 	__u16 pad1;
-	__u32 pad2;
 	__u64 ts_ns;	  /* CLOCK_MONOTONIC (coarse) of the event */
 	__u64 created_ns; /* CLOCK_MONOTONIC (coarse) when the flow was created */
 	__u64 pkts_in;
@@ -236,7 +258,7 @@ struct lb_event {
 	__u64 pkts_out;
 	__u64 bytes_out;
 };
-_Static_assert(sizeof(struct lb_event) == 88, "lb_event layout");
+_Static_assert(sizeof(struct lb_event) == 120, "lb_event layout");
 
 /* Size of the lb_events ring buffer (a power of two, page aligned): ~10,000 events. */
 #define LB_EVENTS_RING_BYTES (1u << 20)
@@ -275,11 +297,11 @@ _Static_assert(sizeof(struct lb_proxy_meta) == LB_PROXY_NAME_MAX, "lb_proxy_meta
 
 struct lb_target_meta {
 	__u32 proxy_id;
-	__be32 addr;
+	struct lb_ip addr;
 	__be16 port;
 	__u8 in_use;
 	__u8 pad;
 };
-_Static_assert(sizeof(struct lb_target_meta) == 12, "lb_target_meta layout");
+_Static_assert(sizeof(struct lb_target_meta) == 24, "lb_target_meta layout");
 
 #endif /* LB_ABI_H */

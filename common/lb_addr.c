@@ -3,12 +3,15 @@
  * lb_addr.c - strict parsing of the addresses, ports and targets users write.
  *
  * inet_aton() and strtoul() accept far more than anyone means ("10.1" is 10.0.0.1, "010" is
- * octal, " 80", "+80" and "80abc" are all 80), so everything here is parsed by hand, digit by
- * digit, and anything that is not exactly the documented form is refused.
+ * octal, " 80", "+80" and "80abc" are all 80), so IPv4 addresses and numbers are parsed by
+ * hand, digit by digit, and anything that is not exactly the documented form is refused.
+ * IPv6 text goes to inet_pton() once its characters are known to be hex digits, colons and
+ * dots only (it takes no zone, no spaces).
  */
 #include "lb_addr.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -132,57 +135,111 @@ static int parse_ipv4(const char *s, size_t len, uint32_t *addr, bool *leading_z
 	return 0;
 }
 
-int lb_parse_ipv4(const char *s, uint32_t *addr, char *err, size_t errlen)
+/* Why the address text [s, s + len) is not one: NULL when it is (*addr set). */
+static const char *parse_ip(const char *s, size_t len, struct lb_ip *addr)
+{
+	char buf[LB_ADDR_STR_MAX];
+	struct in6_addr a6;
+	struct lb_ip ip;
+	uint32_t v4;
+	size_t i;
+	bool lz;
+	const char *colon = memchr(s, ':', len), *dot = memchr(s, '.', len);
+
+	if (!colon || (dot && dot < colon)) {
+		if (colon) /* 10.0.0.1:8080 */
+			return "an address alone is expected here, without ':' and a port";
+		if (parse_ipv4(s, len, &v4, &lz))
+			return lz ? "an IPv4 address is written a.b.c.d without leading zeros"
+				  : "expected an IPv4 address a.b.c.d or an IPv6 address";
+		*addr = lb_ip_from_v4(v4);
+		return NULL;
+	}
+	if (len >= sizeof(buf))
+		return "too long for an IPv6 address";
+	for (i = 0; i < len; i++)
+		if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
+			return s[i] == '%' ? "zones (%) are not supported"
+					   : "expected an IPv6 address (hex digits and colons)";
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET6, buf, &a6) != 1)
+		return "expected an IPv6 address (RFC 4291 text form)";
+	memcpy(&ip, &a6, sizeof(ip));
+	if (lb_ip_is_v4(&ip))
+		return "an IPv4-mapped address: write the IPv4 address a.b.c.d itself";
+	/* ::/96 but :: and ::1, however written (::a00:1 is ::10.0.0.1): RFC 4291 2.5.5.1. */
+	if (!ip.w[0] && !ip.w[1] && !ip.w[2] && ntohl(ip.w[3]) > 1)
+		return "an IPv4-compatible address (deprecated): write the IPv4 address a.b.c.d "
+		       "itself";
+	*addr = ip;
+	return NULL;
+}
+
+int lb_parse_ip(const char *s, struct lb_ip *addr, char *err, size_t errlen)
 {
 	char q[LB_QUOTE_MAX];
-	bool lz;
+	const char *why;
 
 	if (!s)
 		s = "";
-	if (parse_ipv4(s, strlen(s), addr, &lz) == 0)
+	why = parse_ip(s, strlen(s), addr);
+	if (!why)
 		return 0;
-	return fail(err, errlen, "%s is not an IPv4 address (expected a.b.c.d%s)", lb_quote(s, q),
-		    lz ? " without leading zeros" : "");
+	return fail(err, errlen, "%s is not an IP address (%s)", lb_quote(s, q), why);
 }
 
-static uint32_t prefix_mask(uint8_t prefix_len)
+/* @addr with its host bits beyond @prefix_len (family-relative) cleared; true if any was set. */
+static bool clear_host_bits(struct lb_ip *addr, uint8_t prefix_len)
 {
-	/* A shift by 32 is undefined behaviour, and /0 is a legitimate "everything" prefix. */
-	return prefix_len ? ~(uint32_t)0 << (32 - prefix_len) : 0;
+	uint8_t *b = (uint8_t *)addr;
+	unsigned int bit = lb_prefix128(addr, prefix_len), i;
+	bool set = false;
+
+	for (i = bit; i < 128; i++) {
+		uint8_t m = (uint8_t)(0x80u >> (i % 8));
+
+		if (b[i / 8] & m) {
+			set = true;
+			b[i / 8] &= (uint8_t)~m;
+		}
+	}
+	return set;
 }
 
-int lb_parse_cidr(const char *s, uint32_t *addr, uint8_t *prefix_len, char *err, size_t errlen)
+int lb_parse_cidr(const char *s, struct lb_ip *addr, uint8_t *prefix_len, char *err, size_t errlen)
 {
 	char q[LB_QUOTE_MAX], net[LB_TARGET_STR_MAX];
-	const char *slash;
-	uint32_t a, plen = 32, mask;
+	const char *slash, *why;
+	struct lb_ip a, masked;
+	uint32_t plen;
 	size_t alen;
-	bool lz;
 
 	if (!s)
 		s = "";
 	slash = strchr(s, '/');
 	alen = slash ? (size_t)(slash - s) : strlen(s);
-	if (parse_ipv4(s, alen, &a, &lz))
+	why = parse_ip(s, alen, &a);
+	if (why)
 		return fail(err, errlen,
-			    "%s is not an IPv4 address or CIDR (expected a.b.c.d/len or a.b.c.d%s)",
-			    lb_quote(s, q), lz ? " without leading zeros" : "");
+			    "%s is not an address or prefix (%s; a prefix is written addr/len)",
+			    lb_quote(s, q), why);
+	plen = lb_prefix_max(&a);
 	if (slash) {
 		const char *p = slash + 1;
 		size_t n = strlen(p);
 
 		/* One form per prefix: "/08" is refused like an octet with a leading zero. */
-		if (parse_dec(p, n, 32, &plen) || (n > 1 && p[0] == '0'))
-			return fail(
-				err, errlen,
-				"%s has an invalid prefix length (expected a number from 0 to 32 "
-				"after the '/')",
-				lb_quote(s, q));
+		if (parse_dec(p, n, lb_prefix_max(&a), &plen) || (n > 1 && p[0] == '0'))
+			return fail(err, errlen,
+				    "%s has an invalid prefix length (expected a number from 0 to "
+				    "%u after the '/')",
+				    lb_quote(s, q), lb_prefix_max(&a));
 	}
-	mask = prefix_mask((uint8_t)plen);
-	if (ntohl(a) & ~mask)
+	masked = a;
+	if (clear_host_bits(&masked, (uint8_t)plen))
 		return fail(err, errlen, "%s has host bits set; did you mean %s?", lb_quote(s, q),
-			    lb_format_cidr(htonl(ntohl(a) & mask), (uint8_t)plen, net));
+			    lb_format_cidr(&masked, (uint8_t)plen, net));
 	*addr = a;
 	*prefix_len = (uint8_t)plen;
 	return 0;
@@ -210,12 +267,31 @@ int lb_parse_port(const char *s, uint16_t *port, char *err, size_t errlen)
 		    lb_quote(s, q));
 }
 
-enum unusable { ADDR_OK, ADDR_ANY, ADDR_BROADCAST, ADDR_MULTICAST, ADDR_RESERVED };
+enum unusable {
+	ADDR_OK,
+	ADDR_ANY,
+	ADDR_BROADCAST,
+	ADDR_MULTICAST,
+	ADDR_RESERVED,
+	ADDR_LINK_LOCAL6,
+};
 
-static enum unusable classify(uint32_t addr)
+static enum unusable classify(const struct lb_ip *addr)
 {
-	uint32_t a = ntohl(addr);
+	const uint8_t *b = (const uint8_t *)addr;
+	uint32_t a;
 
+	if (!lb_ip_is_v4(addr)) {
+		if (lb_ip_is_zero(addr))
+			return ADDR_ANY;
+		if (b[0] == 0xff)
+			return ADDR_MULTICAST;
+		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+			return ADDR_LINK_LOCAL6;
+		/* ::1 stays usable, like 127.0.0.1: a target on the LB host itself. */
+		return ADDR_OK;
+	}
+	a = ntohl(lb_ip_v4(addr));
 	if (a == 0)
 		return ADDR_ANY;
 	/* Before the reserved range: 255.255.255.255 lies inside 240.0.0.0/4. */
@@ -229,72 +305,128 @@ static enum unusable classify(uint32_t addr)
 	return ADDR_OK;
 }
 
-const char *lb_addr_unusable(uint32_t addr)
+bool lb_ip_is_any(const struct lb_ip *addr)
 {
+	return classify(addr) == ADDR_ANY;
+}
+
+const char *lb_addr_unusable(const struct lb_ip *addr)
+{
+	bool v4 = lb_ip_is_v4(addr);
+
 	switch (classify(addr)) {
 	case ADDR_ANY:
-		return "0.0.0.0 is not a usable address";
+		return v4 ? "0.0.0.0 is not a usable address"
+			  : ":: (the unspecified address) is not a usable address";
 	case ADDR_BROADCAST:
 		return "255.255.255.255 is the broadcast address, not a usable address";
 	case ADDR_MULTICAST:
-		return "multicast addresses (224.0.0.0/4) are not usable";
+		return v4 ? "multicast addresses (224.0.0.0/4) are not usable"
+			  : "multicast addresses (ff00::/8) are not usable";
 	case ADDR_RESERVED:
 		return "reserved addresses (240.0.0.0/4) are not usable";
+	case ADDR_LINK_LOCAL6:
+		return "link-local addresses (fe80::/10) are not supported: they name no "
+		       "interface; use a global or unique local address";
 	default:
 		return NULL;
 	}
 }
 
-int lb_check_usable(uint32_t addr, char *err, size_t errlen)
+int lb_check_usable(const struct lb_ip *addr, char *err, size_t errlen)
 {
 	char a[LB_ADDR_STR_MAX];
+	bool v4 = lb_ip_is_v4(addr);
 
 	switch (classify(addr)) {
 	case ADDR_OK:
 		return 0;
 	case ADDR_MULTICAST:
 		return fail(err, errlen,
-			    "%s is a multicast address (224.0.0.0/4), not a usable unicast address",
-			    lb_format_ipv4(addr, a));
+			    "%s is a multicast address (%s), not a usable unicast address",
+			    lb_format_ip(addr, a), v4 ? "224.0.0.0/4" : "ff00::/8");
 	case ADDR_RESERVED:
 		return fail(err, errlen,
 			    "%s is a reserved address (240.0.0.0/4), not a usable address",
-			    lb_format_ipv4(addr, a));
+			    lb_format_ip(addr, a));
+	case ADDR_LINK_LOCAL6:
+		return fail(err, errlen,
+			    "%s is a link-local address (fe80::/10), which names no interface: "
+			    "use a global or unique local address",
+			    lb_format_ip(addr, a));
 	default:
 		/* These two name their one address already. */
 		return fail(err, errlen, "%s", lb_addr_unusable(addr));
 	}
 }
 
+/*
+ * Split "ip:port[@w]" or "[ipv6]:port[@w]" at @s into the address text [*a, *a + *alen) and
+ * what follows the colon (*rest). Returns NULL, or why the form is wrong.
+ */
+static const char *split_host_port(const char *s, const char **a, size_t *alen, const char **rest)
+{
+	const char *colon, *close;
+
+	if (s[0] == '[') {
+		close = strchr(s, ']');
+		if (!close)
+			return "an IPv6 address in brackets lacks its ']'";
+		if (close[1] != ':')
+			return "expected ':' and a port after ']'";
+		if (close > s + 1 && !memchr(s + 1, ':', (size_t)(close - s - 1)))
+			return "brackets are for IPv6 addresses; an IPv4 address is written "
+			       "a.b.c.d:port";
+		*a = s + 1;
+		*alen = (size_t)(close - s - 1);
+		*rest = close + 2;
+		return NULL;
+	}
+	colon = strchr(s, ':');
+	if (!colon)
+		return "no ':' before a port";
+	/* A second colon before any '@' after no dotted quad: IPv6, which needs brackets. */
+	if (!memchr(s, '.', (size_t)(colon - s)) && strchr(colon + 1, ':') &&
+	    (!strchr(s, '@') || strchr(colon + 1, ':') < strchr(s, '@')))
+		return "an IPv6 address is written in brackets before its port, as in "
+		       "[2001:db8::1]:8080";
+	*a = s;
+	*alen = (size_t)(colon - s);
+	*rest = colon + 1;
+	return NULL;
+}
+
 int lb_parse_target(const char *s, struct lb_target_cfg *t, int *has_weight, char *err,
 		    size_t errlen)
 {
 	char q[LB_QUOTE_MAX], part[LB_QUOTE_MAX], why[LB_ERR_MAX];
-	const char *colon, *at, *end;
-	uint32_t addr, weight = 100;
+	const char *a, *rest, *at, *end, *bad;
+	struct lb_ip addr;
+	uint32_t weight = 100;
 	uint16_t port;
-	bool lz;
+	size_t alen;
 
 	if (!s)
 		s = "";
-	colon = strchr(s, ':');
-	if (!colon)
-		return fail(err, errlen, "%s is not a target (expected ip:port or ip:port@weight)",
-			    lb_quote(s, q));
-	at = strchr(colon, '@');
-	end = at ? at : colon + strlen(colon);
+	bad = split_host_port(s, &a, &alen, &rest);
+	if (bad)
+		return fail(err, errlen,
+			    "%s is not a target (%s; expected ip:port, ip:port@weight or "
+			    "[ipv6]:port@weight)",
+			    lb_quote(s, q), bad);
+	at = strchr(rest, '@');
+	end = at ? at : rest + strlen(rest);
 
-	if (parse_ipv4(s, (size_t)(colon - s), &addr, &lz)) {
-		snprintf(why, sizeof(why), "%.*s", (int)(colon - s), s);
-		return fail(
-			err, errlen,
-			"%s is not a valid target: %s is not an IPv4 address (expected a.b.c.d%s)",
-			lb_quote(s, q), lb_quote(why, part), lz ? " without leading zeros" : "");
+	bad = parse_ip(a, alen, &addr);
+	if (bad) {
+		snprintf(why, sizeof(why), "%.*s", (int)alen, a);
+		return fail(err, errlen, "%s is not a valid target: %s is not an IP address (%s)",
+			    lb_quote(s, q), lb_quote(why, part), bad);
 	}
-	if (lb_check_usable(addr, why, sizeof(why)))
+	if (lb_check_usable(&addr, why, sizeof(why)))
 		return fail(err, errlen, "%s is not a valid target: %s", lb_quote(s, q), why);
-	if (parse_port(colon + 1, (size_t)(end - colon - 1), &port)) {
-		snprintf(why, sizeof(why), "%.*s", (int)(end - colon - 1), colon + 1);
+	if (parse_port(rest, (size_t)(end - rest), &port)) {
+		snprintf(why, sizeof(why), "%.*s", (int)(end - rest), rest);
 		return fail(err, errlen,
 			    "%s is not a valid target: %s is not a valid port (expected a number "
 			    "from 1 to 65535)",
@@ -313,63 +445,132 @@ int lb_parse_target(const char *s, struct lb_target_cfg *t, int *has_weight, cha
 	return 0;
 }
 
-int lb_parse_listen(const char *s, uint32_t *addr, uint16_t *port, char *err, size_t errlen)
+int lb_parse_listen(const char *s, struct lb_ip *addr, uint16_t *port, char *err, size_t errlen)
 {
 	char q[LB_QUOTE_MAX], part[LB_QUOTE_MAX], why[LB_ERR_MAX];
-	const char *colon;
-	uint32_t a;
-	bool lz;
+	const char *a, *rest, *bad;
+	struct lb_ip ip;
+	size_t alen;
 
 	if (!s)
 		s = "";
-	colon = strrchr(s, ':');
-	if (!colon)
+	bad = split_host_port(s, &a, &alen, &rest);
+	if (bad)
 		return fail(err, errlen,
-			    "%s is not a listen address (expected ip:port, e.g. 127.0.0.1:9100)",
-			    lb_quote(s, q));
-	if (parse_ipv4(s, (size_t)(colon - s), &a, &lz)) {
-		snprintf(why, sizeof(why), "%.*s", (int)(colon - s), s);
+			    "%s is not a listen address (%s; expected ip:port or [ipv6]:port, e.g. "
+			    "127.0.0.1:9100 or [::1]:9100)",
+			    lb_quote(s, q), bad);
+	bad = parse_ip(a, alen, &ip);
+	if (bad) {
+		snprintf(why, sizeof(why), "%.*s", (int)alen, a);
 		return fail(err, errlen,
-			    "%s is not a valid listen address: %s is not an IPv4 address "
-			    "(expected a.b.c.d%s, or 0.0.0.0 for every address)",
-			    lb_quote(s, q), lb_quote(why, part),
-			    lz ? " without leading zeros" : "");
+			    "%s is not a valid listen address: %s is not an IP address (%s; "
+			    "0.0.0.0 or [::] listens on every address)",
+			    lb_quote(s, q), lb_quote(why, part), bad);
 	}
-	/* 0.0.0.0 is fine here: it means every local address. */
-	if (classify(a) != ADDR_OK && classify(a) != ADDR_ANY &&
-	    lb_check_usable(a, why, sizeof(why)))
+	/* 0.0.0.0 and :: are fine here: they mean every local address. */
+	if (!lb_ip_is_any(&ip) && lb_check_usable(&ip, why, sizeof(why)))
 		return fail(err, errlen, "%s is not a valid listen address: %s", lb_quote(s, q),
 			    why);
-	if (parse_port(colon + 1, strlen(colon + 1), port))
+	if (parse_port(rest, strlen(rest), port))
 		return fail(err, errlen,
 			    "%s is not a valid listen address: %s is not a valid port (expected a "
 			    "number from 1 to 65535)",
-			    lb_quote(s, q), lb_quote(colon + 1, part));
-	*addr = a;
+			    lb_quote(s, q), lb_quote(rest, part));
+	*addr = ip;
 	return 0;
 }
 
-char *lb_format_ipv4(uint32_t addr, char buf[LB_ADDR_STR_MAX])
+char *lb_format_ip(const struct lb_ip *addr, char buf[LB_ADDR_STR_MAX])
 {
-	uint32_t a = ntohl(addr);
+	uint32_t a;
 
+	if (!lb_ip_is_v4(addr)) {
+		if (!inet_ntop(AF_INET6, addr, buf, LB_ADDR_STR_MAX))
+			snprintf(buf, LB_ADDR_STR_MAX, "?");
+		return buf;
+	}
+	a = ntohl(lb_ip_v4(addr));
 	snprintf(buf, LB_ADDR_STR_MAX, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff,
 		 a & 0xff);
 	return buf;
 }
 
-char *lb_format_target(uint32_t addr, uint16_t port, char buf[LB_TARGET_STR_MAX])
+char *lb_format_target(const struct lb_ip *addr, uint16_t port, char buf[LB_TARGET_STR_MAX])
 {
 	char a[LB_ADDR_STR_MAX];
 
-	snprintf(buf, LB_TARGET_STR_MAX, "%s:%u", lb_format_ipv4(addr, a), port);
+	if (lb_ip_is_v4(addr))
+		snprintf(buf, LB_TARGET_STR_MAX, "%s:%u", lb_format_ip(addr, a), port);
+	else
+		snprintf(buf, LB_TARGET_STR_MAX, "[%s]:%u", lb_format_ip(addr, a), port);
 	return buf;
 }
 
-char *lb_format_cidr(uint32_t addr, uint8_t prefix_len, char buf[LB_TARGET_STR_MAX])
+char *lb_format_cidr(const struct lb_ip *addr, uint8_t prefix_len, char buf[LB_TARGET_STR_MAX])
 {
 	char a[LB_ADDR_STR_MAX];
 
-	snprintf(buf, LB_TARGET_STR_MAX, "%s/%u", lb_format_ipv4(addr, a), prefix_len);
+	snprintf(buf, LB_TARGET_STR_MAX, "%s/%u", lb_format_ip(addr, a), prefix_len);
 	return buf;
+}
+
+socklen_t lb_sockaddr_of(const struct lb_ip *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (lb_ip_is_v4(addr)) {
+		struct sockaddr_in *sa = (struct sockaddr_in *)ss;
+
+		sa->sin_family = AF_INET;
+		sa->sin_addr.s_addr = lb_ip_v4(addr);
+		sa->sin_port = htons(port);
+		return sizeof(*sa);
+	} else {
+		struct sockaddr_in6 *sa = (struct sockaddr_in6 *)ss;
+
+		sa->sin6_family = AF_INET6;
+		memcpy(&sa->sin6_addr, addr, sizeof(*addr));
+		sa->sin6_port = htons(port);
+		return sizeof(*sa);
+	}
+}
+
+int lb_ip_of_sockaddr(const struct sockaddr *sa, struct lb_ip *addr, uint16_t *port)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		*addr = lb_ip_from_v4(in->sin_addr.s_addr);
+		if (port)
+			*port = ntohs(in->sin_port);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		memcpy(addr, &in6->sin6_addr, sizeof(*addr));
+		if (port)
+			*port = ntohs(in6->sin6_port);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+bool lb_ip_in_prefix(const struct lb_ip *addr, const struct lb_ip *net, uint8_t prefix_len)
+{
+	const uint8_t *a = (const uint8_t *)addr, *n = (const uint8_t *)net;
+	unsigned int bits = lb_prefix128(net, prefix_len), i;
+
+	if (lb_ip_is_v4(addr) != lb_ip_is_v4(net))
+		return false;
+	for (i = 0; i < bits / 8; i++)
+		if (a[i] != n[i])
+			return false;
+	if (bits % 8) {
+		uint8_t m = (uint8_t)(0xff00u >> (bits % 8));
+
+		if ((a[i] & m) != (n[i] & m))
+			return false;
+	}
+	return true;
 }

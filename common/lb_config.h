@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "lb_abi.h"
+#include "lb_ip.h"
 
 #define LB_ERR_MAX		512
 #define LB_HC_PATH_MAX		256
@@ -58,7 +59,7 @@ struct lb_hc_cfg {
 };
 
 struct lb_target_cfg {
-	uint32_t addr;		/* network byte order */
+	struct lb_ip addr;	/* IPv4 ones IPv4-mapped (lb_ip.h) */
 	uint16_t port;		/* host byte order */
 	uint8_t weight;		/* 0..100; 100 for a lone target without a weight */
 	bool has_hc;		/* a per-target "health-check" object was given */
@@ -72,7 +73,8 @@ struct lb_group_cfg {
 };
 
 struct lb_route_cfg {
-	uint32_t addr; /* network byte order, host bits zero */
+	struct lb_ip addr; /* host bits zero */
+	/* prefix_len below is the family's own: 0-32 for IPv4, 0-128 for IPv6 */
 	uint8_t prefix_len;
 	struct lb_group_cfg group;
 };
@@ -97,7 +99,7 @@ struct lb_proxy_cfg {
 	uint16_t port;	   /* host byte order */
 	uint8_t protocols; /* LB_L4_* bits */
 	bool has_address;
-	uint32_t address; /* network byte order, valid when has_address */
+	struct lb_ip address; /* valid when has_address */
 	struct lb_group_cfg default_group;
 	size_t n_routes;
 	struct lb_route_cfg *routes;
@@ -120,7 +122,7 @@ struct lb_settings {
 	uint32_t sni_max_pending;	/* connections waiting for a ClientHello, per proxy */
 	enum lb_splice_mode sni_splice; /* how spliced SNI connections move bytes */
 	bool metrics_listen;		/* serve Prometheus metrics over HTTP (metrics-listen) */
-	uint32_t metrics_addr;		/* network order; valid when metrics_listen */
+	struct lb_ip metrics_addr;	/* valid when metrics_listen; 0.0.0.0 or ::: any */
 	uint16_t metrics_port;		/* host order; valid when metrics_listen */
 	char *access_log;		/* JSON-lines log file (access-log), owned; NULL: none */
 };
@@ -148,13 +150,14 @@ static inline struct lb_group_cfg *lb_proxy_group(const struct lb_proxy_cfg *p, 
 }
 
 /* Does some group of @p hold the target @addr:@port? */
-static inline bool lb_proxy_has_target(const struct lb_proxy_cfg *p, uint32_t addr, uint16_t port)
+static inline bool lb_proxy_has_target(const struct lb_proxy_cfg *p, const struct lb_ip *addr,
+				       uint16_t port)
 {
 	size_t i, k;
 
 	for (i = 0; i < lb_proxy_n_groups(p); i++)
 		for (k = 0; k < lb_proxy_group(p, i)->n; k++)
-			if (lb_proxy_group(p, i)->t[k].addr == addr &&
+			if (lb_ip_eq(&lb_proxy_group(p, i)->t[k].addr, addr) &&
 			    lb_proxy_group(p, i)->t[k].port == port)
 				return true;
 	return false;

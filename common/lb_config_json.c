@@ -89,7 +89,7 @@ static json_t *target_to_json(const struct lb_target_cfg *t)
 	json_t *o = json_object();
 	int ret;
 
-	ret = json_object_set_new(o, "ip", json_string(lb_format_ipv4(t->addr, a))) ||
+	ret = json_object_set_new(o, "ip", json_string(lb_format_ip(&t->addr, a))) ||
 	      json_object_set_new(o, "port", json_integer(t->port)) ||
 	      json_object_set_new(o, "weight", json_integer(t->weight)) ||
 	      (t->proxy_protocol &&
@@ -125,7 +125,7 @@ static json_t *route_to_json(const void *item)
 	int ret;
 
 	ret = json_object_set_new(o, "source",
-				  json_string(lb_format_cidr(r->addr, r->prefix_len, net))) ||
+				  json_string(lb_format_cidr(&r->addr, r->prefix_len, net))) ||
 	      json_object_set_new(o, "targets", lb_config_group_to_json(&r->group));
 	return finish(o, ret);
 }
@@ -183,7 +183,7 @@ static json_t *listen_to_json(const struct lb_proxy_cfg *p)
 				  word(lb_cfg_protocol_names, ARRAY_SIZE(lb_cfg_protocol_names),
 				       p->protocols)) ||
 	      (p->has_address &&
-	       json_object_set_new(o, "address", json_string(lb_format_ipv4(p->address, a))));
+	       json_object_set_new(o, "address", json_string(lb_format_ip(&p->address, a))));
 	return finish(o, ret);
 }
 
@@ -237,7 +237,7 @@ static json_t *settings_to_json(const struct lb_settings *s)
 	if (!ret && s->metrics_listen)
 		ret = json_object_set_new(
 			o, "metrics-listen",
-			json_string(lb_format_target(s->metrics_addr, s->metrics_port, ep)));
+			json_string(lb_format_target(&s->metrics_addr, s->metrics_port, ep)));
 	if (!ret && s->access_log)
 		ret = json_object_set_new(o, "access-log", json_string(s->access_log));
 	return finish(o, ret);
@@ -271,7 +271,7 @@ const char *lb_proxy_group_label(const struct lb_proxy_cfg *p, size_t i, char *b
 		snprintf(buf, len, "default");
 	else if (i <= p->n_routes)
 		snprintf(buf, len, "%s",
-			 lb_format_cidr(p->routes[i - 1].addr, p->routes[i - 1].prefix_len, cidr));
+			 lb_format_cidr(&p->routes[i - 1].addr, p->routes[i - 1].prefix_len, cidr));
 	else
 		snprintf(buf, len, "sni:%s", p->sni_routes[i - 1 - p->n_routes].hostname);
 	return buf;

@@ -282,7 +282,7 @@ static int parse_hc(struct ctx *c, json_t *j, const char *path, const char *base
 	return lb_cfg_check_hc(c, hc, path, set, base);
 }
 
-static int parse_listen_at(struct ctx *c, json_t *x, const char *path, uint32_t *addr,
+static int parse_listen_at(struct ctx *c, json_t *x, const char *path, struct lb_ip *addr,
 			   uint16_t *port)
 {
 	char msg[LB_ERR_MAX];
@@ -425,7 +425,7 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 	return 0;
 }
 
-static int parse_ipv4_at(struct ctx *c, json_t *x, const char *path, uint32_t *addr)
+static int parse_ip_at(struct ctx *c, json_t *x, const char *path, struct lb_ip *addr)
 {
 	char msg[LB_ERR_MAX];
 	const char *s = NULL;
@@ -434,9 +434,9 @@ static int parse_ipv4_at(struct ctx *c, json_t *x, const char *path, uint32_t *a
 	ret = get_string(c, x, path, &s);
 	if (ret)
 		return ret;
-	if (lb_parse_ipv4(s, addr, msg, sizeof(msg)))
+	if (lb_parse_ip(s, addr, msg, sizeof(msg)))
 		return lb_cfg_fail(c, path, "%s", msg);
-	return lb_cfg_check_usable(c, path, *addr);
+	return lb_cfg_check_usable(c, path, addr);
 }
 
 /* What the targets of a group inherit, and what they may do, where the group is. */
@@ -465,7 +465,7 @@ static int parse_target(struct ctx *c, json_t *j, const char *path, const struct
 	if (!ret)
 		ret = require(c, j, path, "ip", &x);
 	if (!ret)
-		ret = parse_ipv4_at(c, x, lb_cfg_pkey(p, path, "ip"), &t->addr);
+		ret = parse_ip_at(c, x, lb_cfg_pkey(p, path, "ip"), &t->addr);
 	if (!ret)
 		ret = require(c, j, path, "port", &x);
 	if (!ret)
@@ -682,7 +682,7 @@ static int parse_listen(struct ctx *c, json_t *j, const char *path, struct lb_pr
 	x = json_object_get(j, "address");
 	p->has_address = x != NULL;
 	if (x)
-		return parse_ipv4_at(c, x, lb_cfg_pkey(sub, path, "address"), &p->address);
+		return parse_ip_at(c, x, lb_cfg_pkey(sub, path, "address"), &p->address);
 	return 0;
 }
 

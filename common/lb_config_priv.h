@@ -131,7 +131,14 @@ const char *lb_cfg_ref(const char *path);
 
 /* ---- rules on the model (lb_config_validate.c), each reporting at @path ---- */
 
-int lb_cfg_check_usable(struct ctx *c, const char *path, uint32_t addr);
+int lb_cfg_check_usable(struct ctx *c, const char *path, const struct lb_ip *addr);
+
+/*
+ * Every target of @g is of @family (4 or 6), the family of the clients it serves (named
+ * @clients in the message): the kernel path does not translate between families.
+ */
+int lb_cfg_check_group_family(struct ctx *c, const struct lb_group_cfg *g, const char *path,
+			      int family, const char *clients);
 int lb_cfg_check_name(struct ctx *c, const char *path, const char *name);
 int lb_cfg_check_iface_name(struct ctx *c, const char *path, const char *name);
 

@@ -27,7 +27,7 @@ static const char *char_name(unsigned char ch, char buf[8])
 	return buf;
 }
 
-int lb_cfg_check_usable(struct ctx *c, const char *path, uint32_t addr)
+int lb_cfg_check_usable(struct ctx *c, const char *path, const struct lb_ip *addr)
 {
 	char msg[LB_ERR_MAX];
 
@@ -280,9 +280,10 @@ static int check_settings(struct ctx *c, const struct lb_settings *s)
 				   (int)s->sni_splice);
 	if (s->metrics_listen && !s->metrics_port)
 		return lb_cfg_fail(c, "settings.metrics-listen", "port 0 is not a valid port");
-	if (s->metrics_listen && s->metrics_addr && lb_addr_unusable(s->metrics_addr))
+	if (s->metrics_listen && !lb_ip_is_any(&s->metrics_addr) &&
+	    lb_addr_unusable(&s->metrics_addr))
 		return lb_cfg_fail(c, "settings.metrics-listen", "%s",
-				   lb_addr_unusable(s->metrics_addr));
+				   lb_addr_unusable(&s->metrics_addr));
 	ret = s->access_log ? lb_cfg_check_access_log(c, "settings.access-log", s->access_log) : 0;
 	if (ret)
 		return ret;
@@ -300,6 +301,24 @@ int lb_cfg_check_group_size(struct ctx *c, const char *path, size_t n)
 	return 0;
 }
 
+int lb_cfg_check_group_family(struct ctx *c, const struct lb_group_cfg *g, const char *path,
+			      int family, const char *clients)
+{
+	char p[JPATH_MAX], a[LB_TARGET_STR_MAX];
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		if (lb_ip_is_v4(&g->t[i].addr) != (family == 4))
+			return lb_cfg_fail(
+				c, g->n > 1 ? lb_cfg_pidx(p, path, i) : path,
+				"%s is an IPv%d target, but %s are IPv%d: balancing in the kernel "
+				"does not translate between families (SNI routes, which connect "
+				"from lbd, may mix them)",
+				lb_format_target(&g->t[i].addr, g->t[i].port, a),
+				family == 4 ? 6 : 4, clients, family);
+	return 0;
+}
+
 int lb_cfg_check_group(struct ctx *c, const struct lb_group_cfg *g, const char *path)
 {
 	char p[JPATH_MAX], a[LB_TARGET_STR_MAX];
@@ -308,10 +327,10 @@ int lb_cfg_check_group(struct ctx *c, const struct lb_group_cfg *g, const char *
 
 	for (i = 0; i < g->n; i++) {
 		for (j = 0; j < i; j++)
-			if (g->t[i].addr == g->t[j].addr && g->t[i].port == g->t[j].port)
+			if (lb_ip_eq(&g->t[i].addr, &g->t[j].addr) && g->t[i].port == g->t[j].port)
 				return lb_cfg_fail(c, lb_cfg_pidx(p, path, i),
 						   "%s is already listed as %s[%zu]",
-						   lb_format_target(g->t[i].addr, g->t[i].port, a),
+						   lb_format_target(&g->t[i].addr, g->t[i].port, a),
 						   lb_cfg_ref(path), j);
 		sum += g->t[i].weight;
 	}
@@ -345,7 +364,7 @@ static int check_target(struct ctx *c, const struct lb_target_cfg *t, const char
 	char p[JPATH_MAX];
 	int ret;
 
-	ret = lb_cfg_check_usable(c, lb_cfg_pkey(p, path, "ip"), t->addr);
+	ret = lb_cfg_check_usable(c, lb_cfg_pkey(p, path, "ip"), &t->addr);
 	if (ret)
 		return ret;
 	if (t->port == 0)
@@ -383,11 +402,6 @@ static int check_group_model(struct ctx *c, const struct lb_group_cfg *g, const 
 			return ret;
 	}
 	return lb_cfg_check_group(c, g, path);
-}
-
-static uint32_t prefix_mask(uint8_t prefix_len)
-{
-	return prefix_len ? ~(uint32_t)0 << (32 - prefix_len) : 0;
 }
 
 /* What find_repeat() sorts by: items of @size at @items, compared by @cmp. */
@@ -456,11 +470,12 @@ static int route_cmp(const void *a, const void *b)
 {
 	const struct lb_route_cfg *x = a, *y = b;
 
-	if (x->prefix_len != y->prefix_len)
-		return x->prefix_len < y->prefix_len ? -1 : 1;
-	if (x->addr != y->addr)
-		return ntohl(x->addr) < ntohl(y->addr) ? -1 : 1;
-	return 0;
+	uint8_t xl = lb_prefix128(&x->addr, x->prefix_len),
+		yl = lb_prefix128(&y->addr, y->prefix_len);
+
+	if (xl != yl)
+		return xl < yl ? -1 : 1;
+	return memcmp(&x->addr, &y->addr, sizeof(x->addr));
 }
 
 /* No prefix twice in one proxy. */
@@ -476,27 +491,40 @@ int lb_cfg_check_routes_unique(struct ctx *c, const struct lb_proxy_cfg *p, cons
 	lb_cfg_pidx(rp, path, orig);
 	return lb_cfg_fail(c, lb_cfg_pkey(sp, lb_cfg_pidx(dp, path, dup), "source"),
 			   "%s is already routed by %s",
-			   lb_format_cidr(p->routes[dup].addr, p->routes[dup].prefix_len, net),
+			   lb_format_cidr(&p->routes[dup].addr, p->routes[dup].prefix_len, net),
 			   lb_cfg_ref(rp));
 }
 
 static int check_route(struct ctx *c, const struct lb_route_cfg *r, const char *path)
 {
 	char p[JPATH_MAX], net[LB_TARGET_STR_MAX], hint[LB_TARGET_STR_MAX];
-	uint32_t mask;
+	struct lb_ip masked = r->addr;
+	const uint8_t *b = (const uint8_t *)&masked;
+	unsigned int i;
+	bool host_bits = false;
+	int ret;
 
-	if (r->prefix_len > 32)
+	if (r->prefix_len > lb_prefix_max(&r->addr))
 		return lb_cfg_fail(c, lb_cfg_pkey(p, path, "source"),
-				   "prefix length %u is out of range (0 to 32)", r->prefix_len);
-	mask = prefix_mask(r->prefix_len);
-	if (ntohl(r->addr) & ~mask)
-		return lb_cfg_fail(
-			c, lb_cfg_pkey(p, path, "source"), "%s has host bits set; did you mean %s?",
-			lb_format_cidr(r->addr, r->prefix_len, net),
-			lb_format_cidr(htonl(ntohl(r->addr) & mask), r->prefix_len, hint));
-	return check_group_model(c, &r->group,
-				 lb_cfg_pkey(p, path, r->group.n > 1 ? "targets" : "target"),
-				 PP_SOURCE_ROUTE);
+				   "prefix length %u is out of range (0 to %u)", r->prefix_len,
+				   lb_prefix_max(&r->addr));
+	for (i = lb_prefix128(&r->addr, r->prefix_len); i < 128; i++)
+		if (b[i / 8] & (0x80u >> (i % 8))) {
+			host_bits = true;
+			((uint8_t *)&masked)[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
+		}
+	if (host_bits)
+		return lb_cfg_fail(c, lb_cfg_pkey(p, path, "source"),
+				   "%s has host bits set; did you mean %s?",
+				   lb_format_cidr(&r->addr, r->prefix_len, net),
+				   lb_format_cidr(&masked, r->prefix_len, hint));
+	lb_cfg_pkey(p, path, r->group.n > 1 ? "targets" : "target");
+	ret = check_group_model(c, &r->group, p, PP_SOURCE_ROUTE);
+	if (ret)
+		return ret;
+	/* Clients of the prefix's family only: its targets must be of that family. */
+	return lb_cfg_check_group_family(c, &r->group, p, lb_ip_is_v4(&r->addr) ? 4 : 6,
+					 "this route's clients");
 }
 
 /* What a server name may hold besides the dots between its labels (and a leading "*."). */
@@ -670,7 +698,7 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 		return lb_cfg_fail(c, lb_cfg_pkey(p2, p1, "protocol"),
 				   "protocol bits 0x%x are not tcp, udp or both", p->protocols);
 	if (p->has_address) {
-		ret = lb_cfg_check_usable(c, lb_cfg_pkey(p2, p1, "address"), p->address);
+		ret = lb_cfg_check_usable(c, lb_cfg_pkey(p2, p1, "address"), &p->address);
 		if (ret)
 			return ret;
 	}
@@ -681,6 +709,18 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 				p->n_sni_routes ? NULL : PP_KERNEL_PROXY);
 	if (ret)
 		return ret;
+	/*
+	 * A listener on one address serves clients of that family; one on every address of
+	 * its interfaces serves both, each over the targets of its own family. An SNI proxy
+	 * connects to its targets itself, from either family.
+	 */
+	if (p->has_address && !p->n_sni_routes) {
+		ret = lb_cfg_check_group_family(c, &p->default_group, p1,
+						lb_ip_is_v4(&p->address) ? 4 : 6,
+						"the clients of this listener's address");
+		if (ret)
+			return ret;
+	}
 	lb_cfg_pkey(p1, path, "source-routes");
 	if (p->n_routes > LB_MAX_ROUTES)
 		return lb_cfg_fail(c, p1, "has %zu source routes, at most %d are allowed",
@@ -691,6 +731,16 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 		ret = check_route(c, &p->routes[i], lb_cfg_pidx(p2, p1, i));
 		if (ret)
 			return ret;
+		if (p->has_address && lb_ip_is_v4(&p->routes[i].addr) != lb_ip_is_v4(&p->address)) {
+			char net[LB_TARGET_STR_MAX], a[LB_ADDR_STR_MAX], sp[JPATH_MAX];
+
+			return lb_cfg_fail(
+				c, lb_cfg_pkey(sp, p2, "source"),
+				"%s can never match: this listener's address %s only "
+				"receives IPv%d clients",
+				lb_format_cidr(&p->routes[i].addr, p->routes[i].prefix_len, net),
+				lb_format_ip(&p->address, a), lb_ip_is_v4(&p->address) ? 4 : 6);
+		}
 	}
 	ret = lb_cfg_check_routes_unique(c, p, p1);
 	if (ret)
@@ -701,7 +751,7 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 static bool same_listener_addr(const struct lb_proxy_cfg *a, const struct lb_proxy_cfg *b)
 {
 	/* A listener without an address takes every address of its interfaces. */
-	return !a->has_address || !b->has_address || a->address == b->address;
+	return !a->has_address || !b->has_address || lb_ip_eq(&a->address, &b->address);
 }
 
 /* Another proxy, @j, in a message: "proxies[0] (\"web\")", or by name "proxy \"web\"". */

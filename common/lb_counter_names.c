@@ -5,7 +5,7 @@
 const char *lb_counters_global_name(enum lb_global_counter c)
 {
 	static const char *const names[LB_G_MAX] = {
-		[LB_G_PASS_NOT_IP] = "pass-not-ipv4",
+		[LB_G_PASS_NOT_IP] = "pass-not-ip",
 		[LB_G_PASS_MALFORMED] = "pass-malformed",
 		[LB_G_PASS_FRAGMENT] = "pass-fragment",
 		[LB_G_PASS_OTHER_L4] = "pass-other-l4",

@@ -111,9 +111,11 @@ static const char *vtype_hint(enum lb_cli_vtype vt)
 	case LB_CV_PORT:
 		return "1-65535";
 	case LB_CV_CIDR:
-		return "written a.b.c.d/len, or a.b.c.d for one address";
+		return "written addr/len (a.b.c.d/24, 2001:db8::/64), or an address alone for one "
+		       "host";
 	case LB_CV_TARGET:
-		return "written ip:port, or ip:port@weight with weight 0-100";
+		return "written ip:port or ip:port@weight with weight 0-100; an IPv6 address in "
+		       "brackets: [2001:db8::1]:8080@30";
 	case LB_CV_DURATION:
 		return "a number with ms, s, m or h, such as 60s or 2m; no unit means seconds; "
 		       "1ms to 24h";

@@ -139,7 +139,7 @@ static json_t *target_json(const char *s, char *err, size_t errlen)
 
 	if (lb_parse_target(s, &t, &has_weight, err, errlen))
 		return NULL;
-	o = json_pack("{s:s, s:i}", "ip", lb_format_ipv4(t.addr, ip), "port", (int)t.port);
+	o = json_pack("{s:s, s:i}", "ip", lb_format_ip(&t.addr, ip), "port", (int)t.port);
 	if (o && has_weight)
 		json_object_set_new(o, "weight", json_integer(t.weight));
 	if (!o)
@@ -153,7 +153,7 @@ static json_t *convert(const struct lb_cli_arg *a, const char *s, char *err, siz
 	char why[LB_CLI_ERR_MAX], name[64], q[LB_QUOTE_MAX];
 	struct lb_target_cfg t;
 	json_int_t n;
-	uint32_t addr;
+	struct lb_ip addr;
 	uint16_t port;
 	uint8_t plen;
 	int has_weight, r = 0;
@@ -181,8 +181,8 @@ static json_t *convert(const struct lb_cli_arg *a, const char *s, char *err, siz
 		if (!r)
 			return json_integer(port);
 		break;
-	case LB_CV_IPV4:
-		r = lb_parse_ipv4(s, &addr, why, sizeof(why));
+	case LB_CV_IP:
+		r = lb_parse_ip(s, &addr, why, sizeof(why));
 		break;
 	case LB_CV_CIDR:
 		r = lb_parse_cidr(s, &addr, &plen, why, sizeof(why));

@@ -68,9 +68,9 @@ static const struct lb_cli_spec cli_ADD_PROXY = {
 		     OPT("port", "proxy.listen.port", PORT, "PORT", true, "port to listen on"),
 		     OPT("protocol", "proxy.listen.protocol", CHOICE, "tcp|udp|both", false,
 			 "protocol to balance (default tcp)"),
-		     OPT("address", "proxy.listen.address", IPV4, "IP", false,
-			 "balance only packets to this local address (default: any address of "
-			 "the interfaces)"),
+		     OPT("address", "proxy.listen.address", IP, "IP", false,
+			 "balance only packets to this local IPv4 or IPv6 address (default: "
+			 "any address of the interfaces, both families)"),
 		     REST("proxy.default-target", TARGET, "TARGET", true,
 			  "default targets; several need weights that sum to 100")),
 	.file_param = "proxy",
@@ -80,6 +80,8 @@ static const struct lb_cli_spec cli_ADD_PROXY = {
 		"lbctl add-proxy web --interface eth0 --port 80 10.0.0.1:8080@70 10.0.0.2:8080@30",
 		"lbctl add-proxy dns --interface eth0 --interface eth1 --port 53 --protocol udp "
 		"10.0.0.53:53",
+		"lbctl add-proxy web6 --interface eth0 --address 2001:db8::10 --port 443 "
+		"[2001:db8::1]:8443@50 [2001:db8::2]:8443@50",
 		"lbctl add-proxy --file api.json"),
 };
 
@@ -210,7 +212,8 @@ static const struct lb_cli_spec cli_HEALTH = {
 
 static const struct lb_cli_spec cli_SET_TARGET_STATUS = {
 	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
-		     POS("target", ENDPOINT, "TARGET", true, "the target, written ip:port"),
+		     POS("target", ENDPOINT, "TARGET", true,
+			 "the target, written ip:port or [ipv6]:port"),
 		     POS("status", CHOICE, "healthy|unhealthy|auto", true,
 			 "healthy or unhealthy: override the health checks until set back to auto; "
 			 "auto: the health checks decide again")),
@@ -220,7 +223,8 @@ static const struct lb_cli_spec cli_SET_TARGET_STATUS = {
 
 static const struct lb_cli_spec cli_FORCE_CHECK = {
 	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
-		     POS("target", ENDPOINT, "TARGET", true, "the target, written ip:port")),
+		     POS("target", ENDPOINT, "TARGET", true,
+			 "the target, written ip:port or [ipv6]:port")),
 	.examples = EXAMPLES("lbctl force-check web 10.0.0.2:8080"),
 };
 
@@ -240,7 +244,8 @@ static const struct lb_cli_spec cli_DISABLE_HEALTH_CHECKS = {
  */
 static const struct lb_cli_spec cli_DRAIN = {
 	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
-		     POS("target", ENDPOINT, "TARGET", true, "the target, written ip:port"),
+		     POS("target", ENDPOINT, "TARGET", true,
+			 "the target, written ip:port or [ipv6]:port"),
 		     OPT("timeout", "timeout-ms", DURATION, "DURATION", false,
 			 "give up waiting for the target's connections after DURATION; they are "
 			 "left alone, not cut (default: lbd's settings.default-drain-timeout-ms). "
@@ -257,7 +262,8 @@ static const struct lb_cli_spec cli_DRAIN = {
 
 static const struct lb_cli_spec cli_UNDRAIN = {
 	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
-		     POS("target", ENDPOINT, "TARGET", true, "the target, written ip:port")),
+		     POS("target", ENDPOINT, "TARGET", true,
+			 "the target, written ip:port or [ipv6]:port")),
 	.examples = EXAMPLES("lbctl undrain web 10.0.0.1:8080"),
 };
 

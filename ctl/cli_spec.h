@@ -35,7 +35,7 @@ enum lb_cli_vtype {
 	LB_CV_IFACE,	/* interface name (1..15 bytes, no '/' or blanks) -> string */
 	LB_CV_INT,	/* decimal 0..INT32_MAX -> integer */
 	LB_CV_PORT,	/* decimal 1..65535 -> integer */
-	LB_CV_IPV4,	/* a.b.c.d -> string */
+	LB_CV_IP,	/* a.b.c.d or an IPv6 address -> string */
 	LB_CV_CIDR,	/* a.b.c.d/len or a.b.c.d -> string */
 	LB_CV_ENDPOINT, /* ip:port -> string */
 	LB_CV_TARGET,	/* ip:port or ip:port@weight -> {"ip","port"[,"weight"]} */

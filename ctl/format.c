@@ -153,16 +153,19 @@ const char *lb_format_target_obj(const json_t *v, char *buf, size_t len)
 {
 	const json_t *ip = json_object_get(v, "ip"), *port = json_object_get(v, "port");
 	const json_t *weight = json_object_get(v, "weight");
+	const char *a;
+	bool v6;
+	int n;
 
 	if (!json_is_string(ip) || !json_is_integer(port))
 		return NULL;
-	if (json_is_integer(weight))
-		snprintf(buf, len, "%s:%" JSON_INTEGER_FORMAT "@%" JSON_INTEGER_FORMAT,
-			 json_string_value(ip), json_integer_value(port),
+	a = json_string_value(ip);
+	v6 = strchr(a, ':') != NULL; /* [2001:db8::1]:8080, as every target is written */
+	n = snprintf(buf, len, "%s%s%s:%" JSON_INTEGER_FORMAT, v6 ? "[" : "", a, v6 ? "]" : "",
+		     json_integer_value(port));
+	if (json_is_integer(weight) && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "@%" JSON_INTEGER_FORMAT,
 			 json_integer_value(weight));
-	else
-		snprintf(buf, len, "%s:%" JSON_INTEGER_FORMAT, json_string_value(ip),
-			 json_integer_value(port));
 	return buf;
 }
 

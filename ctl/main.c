@@ -78,8 +78,8 @@ static void print_main_help(FILE *out)
 		"  --timeout SECONDS    how long to wait for lbd (default %d, 0: no limit)\n"
 		"  -h, --help           show this help\n"
 		"  -V, --version        show lbctl's version\n\n"
-		"Targets are written ip:port or ip:port@weight. \"lbctl COMMAND --help\" shows a\n"
-		"command's arguments and examples.\n\n"
+		"Targets are written ip:port or ip:port@weight, IPv6 ones [ipv6]:port@weight.\n"
+		"\"lbctl COMMAND --help\" shows a command's arguments and examples.\n\n"
 		"exit status: 0 ok, 1 lbd returned an error, 2 lbd could not be reached,\n"
 		"3 usage error; drain --wait: 4 the drain timed out, 5 it was cancelled;\n"
 		"drain --wait and top: 130 interrupted.\n",
@@ -513,12 +513,15 @@ static void print_targets(const json_t *group, json_t *seen)
 {
 	const json_t *ip = json_object_get(group, "ip"), *port = json_object_get(group, "port");
 	const json_t *t;
-	char buf[64];
+	char buf[96];
 	size_t i;
 
 	if (json_is_string(ip) && json_is_integer(port)) {
-		snprintf(buf, sizeof(buf), "%s:%" JSON_INTEGER_FORMAT, json_string_value(ip),
-			 json_integer_value(port));
+		json_t *bare = json_pack("{s:O, s:O}", "ip", ip, "port", port); /* no weight */
+
+		if (!bare || !lb_format_target_obj(bare, buf, sizeof(buf)))
+			snprintf(buf, sizeof(buf), "?");
+		json_decref(bare);
 		if (!json_object_get(seen, buf)) {
 			printf("%s\n", buf);
 			json_object_set_new(seen, buf, json_true());

@@ -207,7 +207,7 @@ int lbd_set_weights(struct lbd *l, const char *proxy, size_t group, const struct
 	for (k = 0; k < g->n; k++) {
 		was[k] = g->t[k].weight;
 		for (i = 0; i < w->n; i++)
-			if (g->t[k].addr == w->t[i].addr && g->t[k].port == w->t[i].port)
+			if (lb_ip_eq(&g->t[k].addr, &w->t[i].addr) && g->t[k].port == w->t[i].port)
 				g->t[k].weight = w->t[i].weight;
 	}
 	if (!lb_model_recompose(l->model, proxy, &in))
@@ -234,7 +234,7 @@ void lbd_on_health_event(void *ctx, json_t *event)
 		l->notify.health(l->notify.ctx, event);
 }
 
-int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const uint32_t *addrs,
+int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const struct lb_ip *addrs,
 		    const uint16_t *ports, uint32_t *counts)
 {
 	struct lbd *l = ctx;
@@ -249,18 +249,18 @@ int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const uint3
 		int64_t pid = lb_ids_proxy(&l->model->ids, proxies[i]);
 		int64_t tid =
 			pid < 0 ? -1
-				: lb_ids_target(&l->model->ids, (uint32_t)pid, addrs[i], ports[i]);
+				: lb_ids_target(&l->model->ids, (uint32_t)pid, &addrs[i], ports[i]);
 
 		counts[i] = tid < 0 ? 0 : live->per_target[tid];
 		/* Connections the SNI acceptor spliced are lbd's own, not conntrack's. */
 		if (l->sni)
-			counts[i] += lb_sni_active(l->sni, proxies[i], addrs[i], ports[i]);
+			counts[i] += lb_sni_active(l->sni, proxies[i], &addrs[i], ports[i]);
 	}
 	return 0;
 }
 
-int lbd_sni_choose(void *ctx, const char *proxy, const char *name, uint32_t client_addr,
-		   uint16_t client_port, uint32_t listener_addr, uint16_t listener_port,
+int lbd_sni_choose(void *ctx, const char *proxy, const char *name, const struct lb_ip *client_addr,
+		   uint16_t client_port, const struct lb_ip *listener_addr, uint16_t listener_port,
 		   struct lb_sni_choice *out)
 {
 	struct lbd *l = ctx;
@@ -287,7 +287,7 @@ int lbd_sni_choose(void *ctx, const char *proxy, const char *name, uint32_t clie
 }
 
 /* Does the running configuration still have this target? (drains of removed ones go) */
-static bool target_exists(void *ctx, const char *proxy, uint32_t addr, uint16_t port)
+static bool target_exists(void *ctx, const char *proxy, const struct lb_ip *addr, uint16_t port)
 {
 	const struct lb_proxy_cfg *p = lb_config_find_proxy(((struct lbd *)ctx)->cfg, proxy);
 
@@ -298,12 +298,12 @@ static bool target_exists(void *ctx, const char *proxy, uint32_t addr, uint16_t 
 struct metrics_step {
 	struct lb_metrics_http *fresh; /* the listener the change asks for, when new */
 	bool stopped;		       /* the running one had to stop to free its port */
-	uint32_t addr;		       /* ... and where it listened */
+	struct lb_ip addr;	       /* ... and where it listened */
 	uint16_t port;
 };
 
-static struct lb_metrics_http *metrics_start(struct lbd *l, uint32_t addr, uint16_t port, char *err,
-					     size_t errlen)
+static struct lb_metrics_http *metrics_start(struct lbd *l, const struct lb_ip *addr, uint16_t port,
+					     char *err, size_t errlen)
 {
 	return lb_metrics_http_start(l->loop, addr, port, lbd_metrics_render, l, err, errlen);
 }
@@ -318,10 +318,10 @@ static void metrics_abort(struct lbd *l, struct metrics_step *m)
 	if (!m->stopped)
 		return;
 	m->stopped = false;
-	l->metrics = metrics_start(l, m->addr, m->port, msg, sizeof(msg));
+	l->metrics = metrics_start(l, &m->addr, m->port, msg, sizeof(msg));
 	if (!l->metrics)
 		lb_err("cannot serve metrics on %s again: %s",
-		       lb_format_target(m->addr, m->port, where), msg);
+		       lb_format_target(&m->addr, m->port, where), msg);
 }
 
 /*
@@ -337,12 +337,12 @@ static int metrics_prepare(struct lbd *l, const struct lb_settings *nx, struct m
 
 	memset(m, 0, sizeof(*m));
 	if (!l->loop || !nx->metrics_listen ||
-	    lb_metrics_http_listens_on(l->metrics, nx->metrics_addr, nx->metrics_port))
+	    lb_metrics_http_listens_on(l->metrics, &nx->metrics_addr, nx->metrics_port))
 		return 0;
 	ret = lb_fault("metrics", err, errlen);
 	if (ret)
 		return ret;
-	m->fresh = metrics_start(l, nx->metrics_addr, nx->metrics_port, msg, sizeof(msg));
+	m->fresh = metrics_start(l, &nx->metrics_addr, nx->metrics_port, msg, sizeof(msg));
 	if (!m->fresh && errno == EADDRINUSE && l->metrics && cur &&
 	    cur->metrics_port == nx->metrics_port) {
 		/* 127.0.0.1:9100 -> 0.0.0.0:9100: the running listener holds the port. */
@@ -351,7 +351,7 @@ static int metrics_prepare(struct lbd *l, const struct lb_settings *nx, struct m
 		m->stopped = true;
 		m->addr = cur->metrics_addr;
 		m->port = cur->metrics_port;
-		m->fresh = metrics_start(l, nx->metrics_addr, nx->metrics_port, msg, sizeof(msg));
+		m->fresh = metrics_start(l, &nx->metrics_addr, nx->metrics_port, msg, sizeof(msg));
 	}
 	if (!m->fresh) {
 		metrics_abort(l, m);
@@ -371,7 +371,7 @@ static void metrics_commit(struct lbd *l, const struct lb_settings *nx, struct m
 	l->metrics = m->fresh;
 	if (m->fresh)
 		lb_info("serving metrics on http://%s/metrics",
-			lb_format_target(nx->metrics_addr, nx->metrics_port, where));
+			lb_format_target(&nx->metrics_addr, nx->metrics_port, where));
 }
 
 /* The model of @next, written to the maps. 0 or -errno with @err (the maps unchanged). */

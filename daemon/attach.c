@@ -45,7 +45,8 @@ static bool needs_localnet(const struct lb_config *cfg, const char *ifname)
 			const struct lb_group_cfg *g = lb_proxy_group(pc, r);
 
 			for (t = 0; t < g->n; t++)
-				if ((ntohl(g->t[t].addr) >> 24) == 127)
+				if (lb_ip_is_v4(&g->t[t].addr) &&
+				    (ntohl(lb_ip_v4(&g->t[t].addr)) >> 24) == 127)
 					return true;
 		}
 	}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
+#include "lb_addr.h"
 #include "lb_log.h"
 
 #define ACC_PREFIX "lbd-acc-"
@@ -292,9 +293,11 @@ int lbd_fdstore_load(struct lb_sd_fd *fds, size_t n, const char *socket_path,
 	}
 	/* Listeners no state names (a crash): acceptors, whose port the socket tells. */
 	for (i = 0; i < n; i++) {
-		struct sockaddr_in sa;
+		struct sockaddr_storage sa;
 		socklen_t len = sizeof(sa);
 		struct lb_fdrec r = {.fds = {fds[i].fd}, .n_fds = 1};
+		struct lb_ip addr;
+		uint16_t port;
 
 		if (fds[i].fd < 0 || strncmp(fds[i].name, ACC_PREFIX, strlen(ACC_PREFIX)))
 			continue;
@@ -303,13 +306,14 @@ int lbd_fdstore_load(struct lb_sd_fd *fds, size_t n, const char *socket_path,
 			close(r.fds[0]); /* stored twice: the state named the other copy */
 			continue;
 		}
+		/* The acceptor listens on every address of both families (AF_INET6, [::]). */
 		if (getsockname(r.fds[0], (struct sockaddr *)&sa, &len) ||
-		    sa.sin_family != AF_INET) {
+		    lb_ip_of_sockaddr((struct sockaddr *)&sa, &addr, &port)) {
 			lb_fdrec_release(&r);
 			continue;
 		}
 		r.meta = json_pack("{s:s, s:s, s:i}", "kind", "sni-acceptor", "proxy",
-				   fds[i].name + strlen(ACC_PREFIX), "port", ntohs(sa.sin_port));
+				   fds[i].name + strlen(ACC_PREFIX), "port", port);
 		if (r.meta && !lbd_takeover_add(t, &r, socket_path))
 			records++;
 		lb_fdrec_release(&r);

@@ -392,11 +392,14 @@ static void import_connections(struct lbd *l)
 	lbd_takeover_release(&taken);
 }
 
-static void warn_forwarding(void)
+static void warn_forwarding(const struct lb_config *cfg)
 {
-	if (lb_syscheck_forwarding_off())
-		lb_warn("net.ipv4.ip_forward is 0: packets for backends on other hosts will be "
-			"dropped by the kernel (sysctl -w net.ipv4.ip_forward=1)");
+	const char *why;
+
+	if ((why = lb_syscheck_forwarding_off(cfg, false)))
+		lb_warn("%s", why);
+	if ((why = lb_syscheck_forwarding_off(cfg, true)))
+		lb_warn("%s", why);
 }
 
 static int run(struct lbd *l, struct lb_config *cfg)
@@ -495,7 +498,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		goto out;
 	}
 	import_connections(l);
-	warn_forwarding();
+	warn_forwarding(l->cfg);
 	lb_fault_arm();
 	lb_info("ready: %zu prox%s on %zu interface%s, control socket %s", l->cfg->n_proxies,
 		l->cfg->n_proxies == 1 ? "y" : "ies", l->dp->n_ifaces,

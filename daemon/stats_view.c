@@ -33,8 +33,10 @@ static int cmp_member(const void *a, const void *b)
 {
 	const struct member *x = a, *y = b;
 
-	if (x->t->addr != y->t->addr)
-		return ntohl(x->t->addr) < ntohl(y->t->addr) ? -1 : 1;
+	int d = memcmp(&x->t->addr, &y->t->addr, sizeof(x->t->addr));
+
+	if (d)
+		return d;
 	if (x->t->port != y->t->port)
 		return x->t->port < y->t->port ? -1 : 1;
 	return x->group < y->group ? -1 : x->group > y->group;
@@ -99,8 +101,8 @@ static int targets_json(struct lbd *l, const struct lb_model_proxy *p, const str
 		 * they are counted apart, never added to bytes-in/out.
 		 */
 		if (l->sni) {
-			sc = lb_sni_target_counters(l->sni, p->cfg->name, t->addr, t->port);
-			active += lb_sni_active(l->sni, p->cfg->name, t->addr, t->port);
+			sc = lb_sni_target_counters(l->sni, p->cfg->name, &t->addr, t->port);
+			active += lb_sni_active(l->sni, p->cfg->name, &t->addr, t->port);
 			s.new_flows += sc.connections;
 		}
 		counters = counters_json(&s, active);
@@ -110,7 +112,8 @@ static int targets_json(struct lbd *l, const struct lb_model_proxy *p, const str
 			json_object_set_new(counters, "payload-bytes-out",
 					    json_integer((json_int_t)sc.bytes_to_client));
 		}
-		for (j = i; j < n && m[j].t->addr == t->addr && m[j].t->port == t->port; j++)
+		for (j = i; j < n && lb_ip_eq(&m[j].t->addr, &t->addr) && m[j].t->port == t->port;
+		     j++)
 			json_array_append_new(weights,
 					      json_pack("{s:s, s:i, s:i}", "group",
 							lb_proxy_group_label(p->cfg, m[j].group,
@@ -119,7 +122,7 @@ static int targets_json(struct lbd *l, const struct lb_model_proxy *p, const str
 							"effective", m[j].t->effective));
 		json_array_append_new(out,
 				      json_pack("{s:s, s:s, s:b, s:o, s:o}", "target",
-						lb_format_target(t->addr, t->port, tgt), "status",
+						lb_format_target(&t->addr, t->port, tgt), "status",
 						target_status(t), "draining", t->draining,
 						"counters", counters, "weights", weights));
 		i = j;
@@ -169,7 +172,10 @@ json_t *lbd_stats_json(struct lbd *l, const char *only, bool fresh, char *err, s
 	for (i = 0; i < LB_G_MAX; i++)
 		json_object_set_new(global, lb_counters_global_name(i),
 				    json_integer((json_int_t)g[i]));
-	return json_pack("{s:o, s:o}", "proxies", proxies, "global", global);
+	/* lb_ct's fill as the live-flow scan saw it (a confirmed flow holds two entries). */
+	return json_pack("{s:o, s:o, s:{s:I, s:I}}", "proxies", proxies, "global", global,
+			 "conntrack", "entries", (json_int_t)live->ct_entries, "capacity",
+			 (json_int_t)live->ct_capacity);
 fail:
 	json_decref(proxies);
 	json_decref(global);

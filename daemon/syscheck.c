@@ -15,7 +15,7 @@
 
 /* A target's first place in the configuration: proxy, group, index in the group. */
 struct place {
-	uint32_t addr;
+	struct lb_ip addr;
 	size_t proxy, group, k, order;
 };
 
@@ -37,9 +37,9 @@ static void finding(FILE *out, size_t *count, const char *kind, const char *fmt,
 #define ERROR(c, out, ...)   finding(out, &(c)->errors, "error", __VA_ARGS__)
 #define WARNING(c, out, ...) finding(out, &(c)->warnings, "warning", __VA_ARGS__)
 
-bool lb_syscheck_forwarding_off(void)
+static bool sysctl_off(const char *path)
 {
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_forward", "r");
+	FILE *f = fopen(path, "r");
 	int v = 1;
 
 	if (!f)
@@ -50,15 +50,43 @@ bool lb_syscheck_forwarding_off(void)
 	return v == 0;
 }
 
+/* Does @cfg balance over any target of the family (IPv6 when @v6)? */
+static bool has_family(const struct lb_config *cfg, bool v6)
+{
+	size_t p, g, k;
+
+	for (p = 0; p < cfg->n_proxies; p++)
+		for (g = 0; g < lb_proxy_n_groups(&cfg->proxies[p]); g++)
+			for (k = 0; k < lb_proxy_group(&cfg->proxies[p], g)->n; k++)
+				if (lb_ip_is_v4(&lb_proxy_group(&cfg->proxies[p], g)->t[k].addr) !=
+				    v6)
+					return true;
+	return false;
+}
+
+const char *lb_syscheck_forwarding_off(const struct lb_config *cfg, bool v6)
+{
+	if (!v6)
+		return has_family(cfg, false) && sysctl_off("/proc/sys/net/ipv4/ip_forward")
+			       ? "net.ipv4.ip_forward is 0: packets for backends on other hosts "
+				 "will be dropped by the kernel (sysctl -w net.ipv4.ip_forward=1)"
+			       : NULL;
+	return has_family(cfg, true) && sysctl_off("/proc/sys/net/ipv6/conf/all/forwarding")
+		       ? "net.ipv6.conf.all.forwarding is 0: IPv6 packets for backends on other "
+			 "hosts will be dropped by the kernel (sysctl -w "
+			 "net.ipv6.conf.all.forwarding=1)"
+		       : NULL;
+}
+
 /* Does interface @idx have @addr, and which interface has it otherwise (0: none)? */
-static bool has_addr(const struct lb_ifaddr_table *t, unsigned int idx, uint32_t addr,
+static bool has_addr(const struct lb_ifaddr_table *t, unsigned int idx, const struct lb_ip *addr,
 		     unsigned int *elsewhere)
 {
 	size_t i;
 
 	*elsewhere = 0;
 	for (i = 0; i < t->n; i++) {
-		if (t->e[i].addr != addr)
+		if (!lb_ip_eq(&t->e[i].addr, addr))
 			continue;
 		if (t->e[i].ifindex == idx)
 			return true;
@@ -101,16 +129,16 @@ static void check_listeners(const struct lb_config *cfg, const struct lb_ifaddr_
 			any = true;
 			if (!pc->has_address && addrs && !iface_has_any(addrs, idx[i]))
 				WARNING(c, out,
-					"proxies[%zu].listen.interfaces[%zu]: %s has no IPv4 "
-					"address; its listener starts when one is added",
+					"proxies[%zu].listen.interfaces[%zu]: %s has no address; "
+					"its listener starts when one is added",
 					p, i, pc->ifaces[i]);
 			if (pc->has_address && addrs &&
-			    has_addr(addrs, idx[i], pc->address, &elsewhere))
+			    has_addr(addrs, idx[i], &pc->address, &elsewhere))
 				found = true;
 		}
 		if (!pc->has_address || !addrs || !any || found)
 			continue;
-		lb_format_ipv4(pc->address, a);
+		lb_format_ip(&pc->address, a);
 		if (elsewhere && if_indextoname(elsewhere, other))
 			WARNING(c, out,
 				"proxies[%zu].listen.address: %s is on %s, not on the listening "
@@ -153,8 +181,10 @@ static int cmp_addr(const void *a, const void *b)
 {
 	const struct place *x = a, *y = b;
 
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
+	int d = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+
+	if (d)
+		return d;
 	return (x->order > y->order) - (x->order < y->order);
 }
 
@@ -193,7 +223,7 @@ static struct place *distinct_targets(const struct lb_config *cfg, size_t *n_out
 	}
 	qsort(v, n, sizeof(*v), cmp_addr);
 	for (u = 0, k = 0; k < n; k++)
-		if (!u || v[k].addr != v[u - 1].addr)
+		if (!u || !lb_ip_eq(&v[k].addr, &v[u - 1].addr))
 			v[u++] = v[k];
 	qsort(v, u, sizeof(*v), cmp_order);
 	*n_out = u;
@@ -219,10 +249,10 @@ static bool check_routes(const struct lb_config *cfg, FILE *out, struct lb_sysch
 		return true;
 	}
 	for (i = 0; i < n; i++) {
-		ret = lb_route_get(v[i].addr, &r);
+		ret = lb_route_get(&v[i].addr, &r);
 		remote |= ret || r.type != RTN_LOCAL;
 		place_path(cfg, &v[i], path, sizeof(path));
-		lb_format_ipv4(v[i].addr, a);
+		lb_format_ip(&v[i].addr, a);
 		if (ret == -ENETUNREACH || ret == -EHOSTUNREACH || ret == -EACCES || ret == -EINVAL)
 			WARNING(c, out,
 				"%s: no route to %s (%s); connections sent to it will fail (ip "
@@ -257,9 +287,11 @@ struct lb_syscheck_counts lb_syscheck(const struct lb_config *cfg, FILE *out)
 	remote = check_routes(cfg, out, &c);
 	if (lb_hc_tls_check(cfg, err, sizeof(err)))
 		ERROR(&c, out, "%s (lbd would refuse this configuration)", err);
-	if (remote && lb_syscheck_forwarding_off())
-		WARNING(&c, out,
-			"net.ipv4.ip_forward is 0: packets for backends on other hosts will be "
-			"dropped by the kernel (sysctl -w net.ipv4.ip_forward=1)");
+	for (int v6 = 0; remote && v6 <= 1; v6++) {
+		const char *why = lb_syscheck_forwarding_off(cfg, v6);
+
+		if (why)
+			WARNING(&c, out, "%s", why);
+	}
 	return c;
 }

@@ -25,7 +25,11 @@ struct lb_syscheck_counts {
  */
 struct lb_syscheck_counts lb_syscheck(const struct lb_config *cfg, FILE *out);
 
-/* Whether net.ipv4.ip_forward is off in this network namespace (false when unknown). */
-bool lb_syscheck_forwarding_off(void);
+/*
+ * The warning to give when @cfg has targets of a family whose forwarding is off in this
+ * network namespace (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding), else NULL.
+ * @v6: which family to ask about.
+ */
+const char *lb_syscheck_forwarding_off(const struct lb_config *cfg, bool v6);
 
 #endif /* LBD_SYSCHECK_H */

@@ -99,7 +99,7 @@ int lb_ids_adopt(struct lb_ids *ids, struct lb_dataplane *dp)
 			/* An SNI proxy's TCP listeners point at its acceptor group instead. */
 			if (!bpf_map_lookup_elem(lb_dataplane_fd_groups(dp), &lv.default_group,
 						 &grp) &&
-			    grp.n_backends == 1 && grp.backends[0].addr == 0)
+			    grp.n_backends == 1 && lb_ip_is_zero(&grp.backends[0].addr))
 				gk.kind = LB_GK_ACCEPTOR;
 			ret = push_key(&keys, &idv, &n, &cap, &gk, sizeof(gk), lv.default_group);
 		}

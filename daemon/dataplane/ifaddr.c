@@ -12,6 +12,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include "lb_addr.h"
 #include "lb_log.h"
 
 /* Changes usually come in bursts (link up, then its addresses): wait this long for quiet. */
@@ -29,7 +30,13 @@ int lb_ifaddr_table_read(struct lb_ifaddr_table *t)
 		struct lb_ifaddr *grown;
 		unsigned int idx;
 
-		if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET)
+		struct lb_ip a;
+
+		if (!ifa->ifa_addr || lb_ip_of_sockaddr(ifa->ifa_addr, &a, NULL))
+			continue;
+		/* Link-local IPv6 addresses name no destination without an interface. */
+		if (!lb_ip_is_v4(&a) && ((const uint8_t *)&a)[0] == 0xfe &&
+		    (((const uint8_t *)&a)[1] & 0xc0) == 0x80)
 			continue;
 		idx = if_nametoindex(ifa->ifa_name);
 		if (!idx)
@@ -45,7 +52,7 @@ int lb_ifaddr_table_read(struct lb_ifaddr_table *t)
 			t->e = grown;
 		}
 		t->e[t->n].ifindex = idx;
-		t->e[t->n].addr = ((struct sockaddr_in *)ifa->ifa_addr)->sin_addr.s_addr;
+		t->e[t->n].addr = a;
 		t->n++;
 	}
 	freeifaddrs(ifa_list);
@@ -90,7 +97,7 @@ struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg
 {
 	struct sockaddr_nl sa = {
 		.nl_family = AF_NETLINK,
-		.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_LINK,
+		.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_LINK,
 	};
 	struct lb_ifwatch *w = calloc(1, sizeof(*w));
 

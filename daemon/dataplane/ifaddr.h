@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ifaddr.h - the IPv4 addresses of the host's interfaces, and a watcher that says when
- * they change (rtnetlink on the libuv loop), so listeners without an explicit address
- * follow their interfaces' addresses.
+ * ifaddr.h - the addresses of the host's interfaces (IPv4, and IPv6 but link-local ones),
+ * and a watcher that says when they change (rtnetlink on the libuv loop), so listeners
+ * without an explicit address follow their interfaces' addresses.
  */
 #ifndef LBD_IFADDR_H
 #define LBD_IFADDR_H
@@ -11,9 +11,11 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "lb_ip.h"
+
 struct lb_ifaddr {
 	uint32_t ifindex;
-	uint32_t addr; /* network byte order */
+	struct lb_ip addr;
 };
 
 struct lb_ifaddr_table {
@@ -21,7 +23,7 @@ struct lb_ifaddr_table {
 	struct lb_ifaddr *e;
 };
 
-/* Read every interface's IPv4 addresses. Returns 0 or -errno. */
+/* Read every interface's addresses. Returns 0 or -errno. */
 int lb_ifaddr_table_read(struct lb_ifaddr_table *t);
 
 /* Release the table's storage; the table itself may be reused. */
@@ -31,7 +33,7 @@ struct lb_ifwatch;
 typedef void (*lb_ifwatch_cb)(void *arg);
 
 /*
- * Watch IPv4 address and link changes; @cb runs on the loop, debounced (a burst of
+ * Watch address (IPv4, IPv6) and link changes; @cb runs on the loop, debounced (a burst of
  * changes gives one call). Returns NULL and sets errno on failure.
  */
 struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg);

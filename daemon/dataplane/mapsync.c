@@ -11,6 +11,7 @@
 
 #include "lb_abi.h"
 #include "lb_fault.h"
+#include "lb_addr.h"
 #include "lb_log.h"
 #include "map_image.h"
 
@@ -120,7 +121,8 @@ static int push_routes(struct lb_map_image *img, const struct lb_model_proxy *p)
 
 	for (r = 0; r < p->cfg->n_routes && !ret; r++) {
 		struct lb_route_key k = {
-			.prefixlen = 32 + p->cfg->routes[r].prefix_len,
+			.prefixlen = 32 + lb_prefix128(&p->cfg->routes[r].addr,
+						       p->cfg->routes[r].prefix_len),
 			.proxy_id = p->id,
 			.addr = p->cfg->routes[r].addr,
 		};
@@ -129,6 +131,27 @@ static int push_routes(struct lb_map_image *img, const struct lb_model_proxy *p)
 		ret = lb_map_image_push(img, &k, &v);
 	}
 	return ret;
+}
+
+/*
+ * The families (4, 6, or both: 10) a listener without an address serves on its
+ * interfaces: those of the targets its groups balance to in the kernel, both for a proxy
+ * with an SNI acceptor (it listens on both and connects to any target itself).
+ */
+static unsigned int listen_families(const struct lb_proxy_cfg *pc)
+{
+	unsigned int f = pc->n_sni_routes ? 4 | 6 : 0;
+	size_t g, t;
+
+	for (g = 0; g < lb_proxy_n_groups(pc); g++) {
+		const struct lb_group_cfg *gc = lb_proxy_group(pc, g);
+
+		if (g > pc->n_routes) /* SNI routes: the acceptor's */
+			continue;
+		for (t = 0; t < gc->n; t++)
+			f |= lb_ip_is_v4(&gc->t[t].addr) ? 4 : 6;
+	}
+	return f;
 }
 
 /*
@@ -146,6 +169,7 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 		.proxy_id = p->id,
 		.flags = pc->n_routes ? LB_LISTEN_F_HAS_ROUTES : 0,
 	};
+	unsigned int families = listen_families(pc);
 	size_t i, a, pr;
 	int ret;
 
@@ -177,7 +201,8 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 				continue;
 			}
 			for (a = 0; a < addrs->n; a++) {
-				if (addrs->e[a].ifindex != idx)
+				if (addrs->e[a].ifindex != idx ||
+				    !(families & (lb_ip_is_v4(&addrs->e[a].addr) ? 4 : 6)))
 					continue;
 				k.addr = addrs->e[a].addr;
 				ret = lb_map_image_push(img, &k, &v);
@@ -186,9 +211,12 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 			}
 		}
 		if (img->n == before)
-			lb_warn("proxy \"%s\": %s has no IPv4 address yet; its listener starts when "
+			lb_warn("proxy \"%s\": %s has no %s address yet; its listener starts when "
 				"one is added",
-				pc->name, pc->ifaces[i]);
+				pc->name, pc->ifaces[i],
+				families == 4	? "IPv4"
+				: families == 6 ? "IPv6"
+						: "IPv4 or IPv6");
 	}
 	return 0;
 }

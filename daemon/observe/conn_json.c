@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "lb_addr.h"
+
 #define NSEC 1000000000ull
 
 const char *lb_event_type_name(uint8_t type)
@@ -42,13 +44,11 @@ const char *lb_event_reason_name(uint8_t reason)
 	}
 }
 
-static json_t *endpoint(uint32_t addr, uint16_t port_be)
+static json_t *endpoint(const struct lb_ip *addr, uint16_t port_be)
 {
-	char ip[INET_ADDRSTRLEN], buf[INET_ADDRSTRLEN + 8];
+	char buf[LB_TARGET_STR_MAX];
 
-	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
-	snprintf(buf, sizeof(buf), "%s:%u", ip, ntohs(port_be));
-	return json_string(buf);
+	return json_string(lb_format_target(addr, ntohs(port_be), buf));
 }
 
 /* ISO 8601 UTC with milliseconds of the CLOCK_REALTIME instant @real_ns. */
@@ -77,9 +77,9 @@ json_t *lb_event_json(const struct lb_event *ev, const char *proxy, uint64_t mon
 	json_object_set_new(o, "time", utc(real));
 	json_object_set_new(o, "proxy", json_string(proxy ? proxy : "unknown"));
 	json_object_set_new(o, "protocol", json_string(ev->proto == LB_PROTO_UDP ? "udp" : "tcp"));
-	json_object_set_new(o, "client", endpoint(ev->client_addr, ev->client_port));
-	json_object_set_new(o, "listener", endpoint(ev->listen_addr, ev->listen_port));
-	json_object_set_new(o, "target", endpoint(ev->backend_addr, ev->backend_port));
+	json_object_set_new(o, "client", endpoint(&ev->client_addr, ev->client_port));
+	json_object_set_new(o, "listener", endpoint(&ev->listen_addr, ev->listen_port));
+	json_object_set_new(o, "target", endpoint(&ev->backend_addr, ev->backend_port));
 	json_object_set_new(o, "route", json_string(lb_event_route_name(ev->route)));
 	if (ev->flags & LB_CT_F_PICKUP)
 		json_object_set_new(o, "pickup", json_true());

@@ -15,7 +15,7 @@ struct conn;
 
 struct lb_metrics_http {
 	uv_tcp_t listener;
-	uint32_t addr;
+	struct lb_ip addr;
 	uint16_t port;
 	lb_metrics_render_fn render;
 	void *ctx;
@@ -221,12 +221,11 @@ static void on_listener_closed(uv_handle_t *handle)
 	unref(handle->data);
 }
 
-struct lb_metrics_http *lb_metrics_http_start(uv_loop_t *loop, uint32_t addr, uint16_t port,
-					      lb_metrics_render_fn render, void *ctx, char *err,
-					      size_t errlen)
+struct lb_metrics_http *lb_metrics_http_start(uv_loop_t *loop, const struct lb_ip *addr,
+					      uint16_t port, lb_metrics_render_fn render, void *ctx,
+					      char *err, size_t errlen)
 {
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET, .sin_addr.s_addr = addr, .sin_port = htons(port)};
+	struct sockaddr_storage sa;
 	struct lb_metrics_http *h = calloc(1, sizeof(*h));
 	char where[LB_TARGET_STR_MAX];
 	int ret;
@@ -236,7 +235,8 @@ struct lb_metrics_http *lb_metrics_http_start(uv_loop_t *loop, uint32_t addr, ui
 		errno = ENOMEM;
 		return NULL;
 	}
-	h->addr = addr;
+	lb_sockaddr_of(addr, port, &sa);
+	h->addr = *addr;
 	h->port = port;
 	h->render = render;
 	h->ctx = ctx;
@@ -257,9 +257,10 @@ struct lb_metrics_http *lb_metrics_http_start(uv_loop_t *loop, uint32_t addr, ui
 	return h;
 }
 
-bool lb_metrics_http_listens_on(const struct lb_metrics_http *h, uint32_t addr, uint16_t port)
+bool lb_metrics_http_listens_on(const struct lb_metrics_http *h, const struct lb_ip *addr,
+				uint16_t port)
 {
-	return h && h->addr == addr && h->port == port;
+	return h && lb_ip_eq(&h->addr, addr) && h->port == port;
 }
 
 void lb_metrics_http_stop(struct lb_metrics_http *h)

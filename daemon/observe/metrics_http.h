@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "lb_ip.h"
+
 #define LB_METRICS_HTTP_REQ_MAX	   4096 /* bytes up to the end of the request's headers */
 #define LB_METRICS_HTTP_TIMEOUT_MS 5000 /* a connection's whole life, request to answer */
 #define LB_METRICS_HTTP_CONN_MAX   64	/* connections open at once */
@@ -29,12 +31,13 @@ struct lb_metrics_http;
  * Listen on @addr (network order; 0: every address):@port (host order). Returns the server,
  * or NULL with errno set and a sentence in @err (the address is in use, ...).
  */
-struct lb_metrics_http *lb_metrics_http_start(uv_loop_t *loop, uint32_t addr, uint16_t port,
-					      lb_metrics_render_fn render, void *ctx, char *err,
-					      size_t errlen);
+struct lb_metrics_http *lb_metrics_http_start(uv_loop_t *loop, const struct lb_ip *addr,
+					      uint16_t port, lb_metrics_render_fn render, void *ctx,
+					      char *err, size_t errlen);
 
 /* Does @h listen on @addr:@port? False for NULL. */
-bool lb_metrics_http_listens_on(const struct lb_metrics_http *h, uint32_t addr, uint16_t port);
+bool lb_metrics_http_listens_on(const struct lb_metrics_http *h, const struct lb_ip *addr,
+				uint16_t port);
 
 /* Stop listening and close every connection (freed once their handles closed); NULL is a
  * no-op. */

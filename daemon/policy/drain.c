@@ -17,7 +17,7 @@ struct waiter {
 
 struct drain {
 	char proxy[LB_PROXY_NAME_MAX];
-	uint32_t addr;
+	struct lb_ip addr;
 	uint16_t port;
 	enum lb_drain_status status;
 	uint64_t started_ms, ended_ms;
@@ -59,20 +59,21 @@ static json_t *status_json(const struct lb_drains *d, const struct drain *x)
 	char tgt[LB_TARGET_STR_MAX];
 
 	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "proxy", x->proxy, "target",
-			 lb_format_target(x->addr, x->port, tgt), "status",
+			 lb_format_target(&x->addr, x->port, tgt), "status",
 			 lb_drain_status_name(x->status), "elapsed-ms",
 			 (json_int_t)(end - x->started_ms), "timeout-ms", (json_int_t)x->timeout_ms,
 			 "current-connections", (json_int_t)x->current, "initial-connections",
 			 (json_int_t)x->initial);
 }
 
-static struct drain *find(const struct lb_drains *d, const char *proxy, uint32_t addr,
+static struct drain *find(const struct lb_drains *d, const char *proxy, const struct lb_ip *addr,
 			  uint16_t port)
 {
 	size_t i;
 
 	for (i = 0; i < d->n; i++)
-		if (d->v[i].addr == addr && d->v[i].port == port && !strcmp(d->v[i].proxy, proxy))
+		if (lb_ip_eq(&d->v[i].addr, addr) && d->v[i].port == port &&
+		    !strcmp(d->v[i].proxy, proxy))
 			return &d->v[i];
 	return NULL;
 }
@@ -98,7 +99,7 @@ static void end_drain(struct lb_drains *d, struct drain *x, enum lb_drain_status
 	x->status = s;
 	x->ended_ms = uv_now(d->loop);
 	lb_info("drain of %s %s %s after %llu ms with %u connections left", x->proxy,
-		lb_format_target(x->addr, x->port, tgt), lb_drain_status_name(s),
+		lb_format_target(&x->addr, x->port, tgt), lb_drain_status_name(s),
 		(unsigned long long)(x->ended_ms - x->started_ms), x->current);
 	finish_waiters(d, x);
 }
@@ -117,7 +118,8 @@ static void check_all(struct lb_drains *d)
 {
 	size_t n = count_draining(d), i, k;
 	const char **proxies;
-	uint32_t *addrs, *counts;
+	struct lb_ip *addrs;
+	uint32_t *counts;
 	uint16_t *ports;
 	int ret = -ENOMEM;
 
@@ -209,7 +211,7 @@ void lb_drains_set_interval(struct lb_drains *d, uint32_t ms)
 		uv_timer_set_repeat(&d->timer, d->interval_ms);
 }
 
-int lb_drains_start(struct lb_drains *d, const char *proxy, uint32_t addr, uint16_t port,
+int lb_drains_start(struct lb_drains *d, const char *proxy, const struct lb_ip *addr, uint16_t port,
 		    uint32_t timeout_ms, json_t **status)
 {
 	struct drain *x = find(d, proxy, addr, port), *grown;
@@ -222,7 +224,7 @@ int lb_drains_start(struct lb_drains *d, const char *proxy, uint32_t addr, uint1
 		x = &d->v[d->n++];
 		memset(x, 0, sizeof(*x));
 		snprintf(x->proxy, sizeof(x->proxy), "%s", proxy);
-		x->addr = addr;
+		x->addr = *addr;
 		x->port = port;
 		x->status = LB_DRAIN_DRAINING;
 		x->started_ms = uv_now(d->loop);
@@ -239,7 +241,7 @@ int lb_drains_start(struct lb_drains *d, const char *proxy, uint32_t addr, uint1
 	return 0;
 }
 
-int lb_drains_wait(struct lb_drains *d, const char *proxy, uint32_t addr, uint16_t port,
+int lb_drains_wait(struct lb_drains *d, const char *proxy, const struct lb_ip *addr, uint16_t port,
 		   const struct lb_drain_waiter *w, void *arg)
 {
 	struct drain *x = find(d, proxy, addr, port);
@@ -269,8 +271,8 @@ static void remove_at(struct lb_drains *d, size_t i)
 	d->v[i] = d->v[--d->n];
 }
 
-int lb_drains_cancel(struct lb_drains *d, const char *proxy, uint32_t addr, uint16_t port,
-		     enum lb_drain_status *previous)
+int lb_drains_cancel(struct lb_drains *d, const char *proxy, const struct lb_ip *addr,
+		     uint16_t port, enum lb_drain_status *previous)
 {
 	struct drain *x = find(d, proxy, addr, port);
 	char name[LB_PROXY_NAME_MAX];
@@ -287,13 +289,15 @@ int lb_drains_cancel(struct lb_drains *d, const char *proxy, uint32_t addr, uint
 	return 0;
 }
 
-bool lb_drains_drained(const struct lb_drains *d, const char *proxy, uint32_t addr, uint16_t port)
+bool lb_drains_drained(const struct lb_drains *d, const char *proxy, const struct lb_ip *addr,
+		       uint16_t port)
 {
 	return find(d, proxy, addr, port) != NULL;
 }
 
 void lb_drains_prune(struct lb_drains *d,
-		     bool (*keep)(void *ctx, const char *proxy, uint32_t addr, uint16_t port),
+		     bool (*keep)(void *ctx, const char *proxy, const struct lb_ip *addr,
+				  uint16_t port),
 		     void *ctx)
 {
 	size_t i = 0;
@@ -301,7 +305,7 @@ void lb_drains_prune(struct lb_drains *d,
 	while (i < d->n) {
 		struct drain *x = &d->v[i];
 
-		if (keep(ctx, x->proxy, x->addr, x->port)) {
+		if (keep(ctx, x->proxy, &x->addr, x->port)) {
 			i++;
 			continue;
 		}
@@ -311,7 +315,7 @@ void lb_drains_prune(struct lb_drains *d,
 	}
 }
 
-json_t *lb_drains_json(const struct lb_drains *d, const char *proxy, const uint32_t *addr,
+json_t *lb_drains_json(const struct lb_drains *d, const char *proxy, const struct lb_ip *addr,
 		       const uint16_t *port)
 {
 	json_t *arr = json_array();
@@ -320,7 +324,7 @@ json_t *lb_drains_json(const struct lb_drains *d, const char *proxy, const uint3
 	for (i = 0; i < d->n; i++) {
 		const struct drain *x = &d->v[i];
 
-		if ((proxy && strcmp(proxy, x->proxy)) || (addr && *addr != x->addr) ||
+		if ((proxy && strcmp(proxy, x->proxy)) || (addr && !lb_ip_eq(addr, &x->addr)) ||
 		    (port && *port != x->port))
 			continue;
 		json_array_append_new(arr, status_json(d, x));

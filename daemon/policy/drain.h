@@ -21,6 +21,8 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "lb_ip.h"
+
 enum lb_drain_status {
 	LB_DRAIN_DRAINING = 0,
 	LB_DRAIN_COMPLETED,
@@ -35,7 +37,8 @@ struct lb_drains;
  * @addrs[i], @ports[i]); returns 0 or -errno.
  */
 typedef int (*lb_drain_count_fn)(void *ctx, size_t n, const char *const *proxies,
-				 const uint32_t *addrs, const uint16_t *ports, uint32_t *counts);
+				 const struct lb_ip *addrs, const uint16_t *ports,
+				 uint32_t *counts);
 /* The drained set changed (a drain started or was cancelled): weights must be recomposed. */
 typedef void (*lb_drain_changed_fn)(void *ctx, const char *proxy);
 
@@ -51,7 +54,7 @@ void lb_drains_set_interval(struct lb_drains *d, uint32_t ms);
  * is kept as it is (its status is returned). On success *status gets the drain's JSON
  * status (new reference). Returns 0 or -errno.
  */
-int lb_drains_start(struct lb_drains *d, const char *proxy, uint32_t addr, uint16_t port,
+int lb_drains_start(struct lb_drains *d, const char *proxy, const struct lb_ip *addr, uint16_t port,
 		    uint32_t timeout_ms, json_t **status);
 
 /*
@@ -69,26 +72,28 @@ struct lb_drain_waiter {
  * Tell @w (with @arg) how the drain of the target goes; a drain that already ended calls
  * done at once. Returns 0, -ENOENT (no such drain) or -ENOMEM.
  */
-int lb_drains_wait(struct lb_drains *d, const char *proxy, uint32_t addr, uint16_t port,
+int lb_drains_wait(struct lb_drains *d, const char *proxy, const struct lb_ip *addr, uint16_t port,
 		   const struct lb_drain_waiter *w, void *arg);
 
 /*
  * Cancel (undrain): the target takes new flows again; waiters learn "cancelled".
  * *previous gets the status it had. Returns 0 or -ENOENT.
  */
-int lb_drains_cancel(struct lb_drains *d, const char *proxy, uint32_t addr, uint16_t port,
-		     enum lb_drain_status *previous);
+int lb_drains_cancel(struct lb_drains *d, const char *proxy, const struct lb_ip *addr,
+		     uint16_t port, enum lb_drain_status *previous);
 
 /* Is the target out of rotation (draining, completed or timed out)? */
-bool lb_drains_drained(const struct lb_drains *d, const char *proxy, uint32_t addr, uint16_t port);
+bool lb_drains_drained(const struct lb_drains *d, const char *proxy, const struct lb_ip *addr,
+		       uint16_t port);
 
 /* Drop drains whose target no longer exists; keep(proxy, addr, port) says which exist. */
 void lb_drains_prune(struct lb_drains *d,
-		     bool (*keep)(void *ctx, const char *proxy, uint32_t addr, uint16_t port),
+		     bool (*keep)(void *ctx, const char *proxy, const struct lb_ip *addr,
+				  uint16_t port),
 		     void *ctx);
 
 /* JSON statuses: every drain, or filtered by @proxy / target (NULL = any). */
-json_t *lb_drains_json(const struct lb_drains *d, const char *proxy, const uint32_t *addr,
+json_t *lb_drains_json(const struct lb_drains *d, const char *proxy, const struct lb_ip *addr,
 		       const uint16_t *port);
 
 const char *lb_drain_status_name(enum lb_drain_status s);

@@ -117,7 +117,7 @@ static int check_target(const struct lb_proxy_cfg *p, const struct lb_target_cfg
 	if (lb_hc_tls_ctx(true, t->hc.ca_file, why, sizeof(why)))
 		return 0;
 	return lb_errf(err, errlen, -EINVAL, "proxy %s, target %s: health-check: %s", p->name,
-		       lb_format_target(t->addr, t->port, tgt), why);
+		       lb_format_target(&t->addr, t->port, tgt), why);
 }
 
 int lb_hc_tls_check(const struct lb_config *cfg, char *err, size_t errlen)

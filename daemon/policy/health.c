@@ -13,7 +13,7 @@
 struct hc_target {
 	struct lb_health *h;
 	char proxy[LB_PROXY_NAME_MAX];
-	uint32_t addr;
+	struct lb_ip addr;
 	uint16_t port;
 	struct lb_hc_cfg cfg;
 	bool healthy;
@@ -61,19 +61,20 @@ struct lb_health *lb_health_new(uv_loop_t *loop, lb_health_changed_fn changed,
 	return h;
 }
 
-static struct hc_target *find(const struct lb_health *h, const char *proxy, uint32_t addr,
-			      uint16_t port)
+static struct hc_target *find(const struct lb_health *h, const char *proxy,
+			      const struct lb_ip *addr, uint16_t port)
 {
 	size_t i;
 
 	for (i = 0; i < h->n; i++)
-		if (h->t[i]->addr == addr && h->t[i]->port == port &&
+		if (lb_ip_eq(&h->t[i]->addr, addr) && h->t[i]->port == port &&
 		    !strcmp(h->t[i]->proxy, proxy))
 			return h->t[i];
 	return NULL;
 }
 
-bool lb_health_has(const struct lb_health *h, const char *proxy, uint32_t addr, uint16_t port)
+bool lb_health_has(const struct lb_health *h, const char *proxy, const struct lb_ip *addr,
+		   uint16_t port)
 {
 	return find(h, proxy, addr, port) != NULL;
 }
@@ -103,8 +104,8 @@ static struct lb_health_state target_state(const struct lb_health *h, const stru
 	return s;
 }
 
-struct lb_health_state lb_health_state(const struct lb_health *h, const char *proxy, uint32_t addr,
-				       uint16_t port)
+struct lb_health_state lb_health_state(const struct lb_health *h, const char *proxy,
+				       const struct lb_ip *addr, uint16_t port)
 {
 	return target_state(h, find(h, proxy, addr, port));
 }
@@ -123,7 +124,7 @@ static json_t *target_event(const struct hc_target *t, const char *type, enum ca
 
 	json_t *ev =
 		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:i}", "type", type, "proxy",
-			  t->proxy, "target", lb_format_target(t->addr, t->port, tgt), "cause",
+			  t->proxy, "target", lb_format_target(&t->addr, t->port, tgt), "cause",
 			  cause == BY_OVERRIDE ? "override" : "check", "override",
 			  lb_override_name(t->override), "last-error",
 			  lb_hc_error_name(t->last.error), "last-latency-ms",
@@ -141,11 +142,11 @@ static void emit(struct hc_target *t, const char *type, enum cause cause)
 
 	if (cause == BY_OVERRIDE)
 		lb_info("health: %s %s is now %s (set-target-status %s)", t->proxy,
-			lb_format_target(t->addr, t->port, tgt), type + strlen("target-"),
+			lb_format_target(&t->addr, t->port, tgt), type + strlen("target-"),
 			t->override == LB_OVERRIDE_NONE ? "auto" : lb_override_name(t->override));
 	else
 		lb_info("health: %s %s is now %s (%s%s%s)", t->proxy,
-			lb_format_target(t->addr, t->port, tgt), type + strlen("target-"),
+			lb_format_target(&t->addr, t->port, tgt), type + strlen("target-"),
 			lb_hc_error_name(t->last.error), t->last.detail[0] ? ": " : "",
 			t->last.detail);
 	if (ev && t->h->event)
@@ -194,7 +195,7 @@ static void start_probe(uv_timer_t *timer)
 
 	if (t->probe || !t->h->enabled)
 		return;
-	t->probe = lb_hc_probe_start(t->h->loop, t->addr, t->port, &t->cfg, probe_done, t);
+	t->probe = lb_hc_probe_start(t->h->loop, &t->addr, t->port, &t->cfg, probe_done, t);
 	if (!t->probe) {
 		struct lb_hc_result r = {.error = LB_HC_ERR_INTERNAL};
 
@@ -236,7 +237,7 @@ static void probe_done(struct lb_hc_probe *p, const struct lb_hc_result *r, void
 	/* Under an override the verdict stays the operator's: the checks' is only logged. */
 	if (t->healthy != was_healthy && t->override != LB_OVERRIDE_NONE)
 		lb_info("health: %s %s: checks say %s (%s%s%s); set-target-status keeps it %s",
-			t->proxy, lb_format_target(t->addr, t->port, tgt),
+			t->proxy, lb_format_target(&t->addr, t->port, tgt),
 			t->healthy ? "healthy" : "unhealthy", lb_hc_error_name(t->last.error),
 			t->last.detail[0] ? ": " : "", t->last.detail,
 			lb_override_name(t->override));
@@ -295,7 +296,7 @@ static struct hc_target *target_new(struct lb_health *h, const char *proxy,
 /* Returns whether the target's verdict changed (its check type went to or from none). */
 static bool sync_target(struct lb_health *h, const char *proxy, const struct lb_target_cfg *tc)
 {
-	struct hc_target *t = find(h, proxy, tc->addr, tc->port);
+	struct hc_target *t = find(h, proxy, &tc->addr, tc->port);
 	struct lb_health_state before;
 
 	if (t && t->seen)
@@ -361,8 +362,8 @@ bool lb_health_sync(struct lb_health *h, const struct lb_config *cfg)
 	return changed || was != h->enabled;
 }
 
-int lb_health_set_override(struct lb_health *h, const char *proxy, uint32_t addr, uint16_t port,
-			   enum lb_override o)
+int lb_health_set_override(struct lb_health *h, const char *proxy, const struct lb_ip *addr,
+			   uint16_t port, enum lb_override o)
 {
 	struct hc_target *t = find(h, proxy, addr, port);
 	struct lb_health_state before;
@@ -388,7 +389,8 @@ int lb_health_set_override(struct lb_health *h, const char *proxy, uint32_t addr
 	return 0;
 }
 
-int lb_health_force_check(struct lb_health *h, const char *proxy, uint32_t addr, uint16_t port)
+int lb_health_force_check(struct lb_health *h, const char *proxy, const struct lb_ip *addr,
+			  uint16_t port)
 {
 	struct hc_target *t = find(h, proxy, addr, port);
 
@@ -403,7 +405,7 @@ int lb_health_force_check(struct lb_health *h, const char *proxy, uint32_t addr,
 
 static const char *status_of(const struct lb_health *h, const struct hc_target *t)
 {
-	struct lb_health_state s = lb_health_state(h, t->proxy, t->addr, t->port);
+	struct lb_health_state s = lb_health_state(h, t->proxy, &t->addr, t->port);
 
 	if (!s.healthy)
 		return "unhealthy";
@@ -423,7 +425,7 @@ json_t *lb_health_targets_json(const struct lb_health *h, const char *proxy)
 		if (strcmp(t->proxy, proxy))
 			continue;
 		o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:I, s:{s:s, s:i, s:i}}", "target",
-			      lb_format_target(t->addr, t->port, tgt), "status", status_of(h, t),
+			      lb_format_target(&t->addr, t->port, tgt), "status", status_of(h, t),
 			      "override", lb_override_name(t->override), "recovery-step",
 			      t->healthy ? t->recovery_step : 0, "consecutive-successes",
 			      (int)t->consecutive_ok, "consecutive-failures",

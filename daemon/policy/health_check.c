@@ -43,11 +43,14 @@
 #include <openssl/ssl.h>
 
 #include "hc_tls.h"
+#include "lb_addr.h"
 #include "lb_log.h"
 
 #define HC_RESPONSE_MAX 4096 /* a status line (after any 1xx) must fit in this much */
-#define HC_REQUEST_MAX	(LB_HC_PATH_MAX + 128)
-#define HC_PEER_MAX	sizeof("255.255.255.255:65535")
+#define HC_PEER_MAX	LB_TARGET_STR_MAX
+/* The request's fixed text is under 128 bytes; Host: is "host" or the peer, IPv6 included. */
+#define HC_HOST_MAX    (LB_SNI_NAME_MAX > HC_PEER_MAX ? LB_SNI_NAME_MAX : HC_PEER_MAX)
+#define HC_REQUEST_MAX (LB_HC_PATH_MAX + HC_HOST_MAX + 128)
 
 enum hc_state { HC_CONNECTING, HC_HANDSHAKE, HC_SENDING, HC_RECEIVING };
 
@@ -500,14 +503,13 @@ static int probe_build_request(struct lb_hc_probe *p, const char *path, const ch
 }
 
 /* Everything that can fail before a handle exists: the probe is then simply freed. */
-static int probe_prepare(struct lb_hc_probe *p, uint32_t addr, uint16_t port,
+static int probe_prepare(struct lb_hc_probe *p, const struct lb_ip *addr, uint16_t port,
 			 const struct lb_hc_cfg *cfg)
 {
-	char ip[INET_ADDRSTRLEN], why[256];
+	char why[256];
 	SSL_CTX *ctx;
 
-	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
-	snprintf(p->peer, sizeof(p->peer), "%s:%u", ip, port);
+	lb_format_target(addr, port, p->peer);
 	if (cfg->type == LB_HC_NONE)
 		return 0;
 	if (cfg->type != LB_HC_TCP && probe_build_request(p, cfg->path, cfg->host))
@@ -528,12 +530,15 @@ static int probe_prepare(struct lb_hc_probe *p, uint32_t addr, uint16_t port,
 			return -ENOMEM;
 		if (cfg->tls_verify &&
 		    !(cfg->host ? SSL_set1_host(p->ssl, cfg->host)
-				: X509_VERIFY_PARAM_set1_ip(SSL_get0_param(p->ssl),
-							    (const unsigned char *)&addr,
-							    sizeof(addr))))
+				: X509_VERIFY_PARAM_set1_ip(
+					  SSL_get0_param(p->ssl),
+					  lb_ip_is_v4(addr) ? (const unsigned char *)&addr->w[3]
+							    : (const unsigned char *)addr,
+					  lb_ip_is_v4(addr) ? 4 : 16)))
 			return -ENOMEM;
 	}
-	p->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	p->fd = socket(lb_ip_is_v4(addr) ? AF_INET : AF_INET6,
+		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->fd < 0)
 		return -errno;
 	if (p->ssl && !SSL_set_fd(p->ssl, p->fd))
@@ -541,14 +546,11 @@ static int probe_prepare(struct lb_hc_probe *p, uint32_t addr, uint16_t port,
 	return 0;
 }
 
-struct lb_hc_probe *lb_hc_probe_start(uv_loop_t *loop, uint32_t addr, uint16_t port,
+struct lb_hc_probe *lb_hc_probe_start(uv_loop_t *loop, const struct lb_ip *addr, uint16_t port,
 				      const struct lb_hc_cfg *cfg, lb_hc_done_fn done, void *arg)
 {
-	struct sockaddr_in sa = {
-		.sin_family = AF_INET,
-		.sin_addr.s_addr = addr,
-		.sin_port = htons(port),
-	};
+	struct sockaddr_storage sa;
+	socklen_t salen = lb_sockaddr_of(addr, port, &sa);
 	struct lb_hc_probe *p;
 	int err;
 
@@ -584,7 +586,7 @@ struct lb_hc_probe *lb_hc_probe_start(uv_loop_t *loop, uint32_t addr, uint16_t p
 		probe_report_soon(p, p->early ? p->early_error : LB_HC_OK);
 		return p;
 	}
-	if (connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS) {
+	if (connect(p->fd, (struct sockaddr *)&sa, salen) && errno != EINPROGRESS) {
 		probe_report_soon(p, error_of_errno(errno));
 		return p;
 	}

@@ -53,7 +53,7 @@ typedef void (*lb_hc_done_fn)(struct lb_hc_probe *p, const struct lb_hc_result *
  * expected codes). @done runs exactly once, on the loop, unless the probe is cancelled
  * first. Returns NULL and sets errno when the check cannot even start.
  */
-struct lb_hc_probe *lb_hc_probe_start(uv_loop_t *loop, uint32_t addr, uint16_t port,
+struct lb_hc_probe *lb_hc_probe_start(uv_loop_t *loop, const struct lb_ip *addr, uint16_t port,
 				      const struct lb_hc_cfg *cfg, lb_hc_done_fn done, void *arg);
 
 /* Abandon a running check: @done will not be called. NULL is a no-op. */

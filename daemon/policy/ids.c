@@ -7,8 +7,8 @@
 
 #include "lb_abi.h"
 
-_Static_assert(sizeof(struct lb_target_key) == 12, "lb_target_key: no hidden padding");
-_Static_assert(sizeof(struct lb_group_key) == 12, "lb_group_key: no hidden padding");
+_Static_assert(sizeof(struct lb_target_key) == 24, "lb_target_key: no hidden padding");
+_Static_assert(sizeof(struct lb_group_key) == 24, "lb_group_key: no hidden padding");
 
 void lb_ids_init(struct lb_ids *ids)
 {
@@ -64,9 +64,10 @@ const char *lb_ids_proxy_name(const struct lb_ids *ids, uint32_t id)
 	return lb_idmap_key_of(&ids->proxies, id);
 }
 
-int64_t lb_ids_target(const struct lb_ids *ids, uint32_t proxy_id, uint32_t addr, uint16_t port)
+int64_t lb_ids_target(const struct lb_ids *ids, uint32_t proxy_id, const struct lb_ip *addr,
+		      uint16_t port)
 {
-	struct lb_target_key k = {.proxy_id = proxy_id, .addr = addr, .port = port};
+	struct lb_target_key k = {.proxy_id = proxy_id, .addr = *addr, .port = port};
 
 	return lb_idmap_find(&ids->targets, &k);
 }

@@ -12,12 +12,13 @@
 #include <stdint.h>
 
 #include "idmap.h"
+#include "lb_ip.h"
 
 /* A target of a proxy: one counter slot however many groups of the proxy list it. */
 struct lb_target_key {
 	uint32_t proxy_id;
-	uint32_t addr; /* network order; 0 with the SNI acceptor's port: the acceptor */
-	uint16_t port; /* host order */
+	struct lb_ip addr; /* all zero with the SNI acceptor's port: the acceptor */
+	uint16_t port;	   /* host order */
 	uint16_t pad;
 };
 
@@ -30,9 +31,9 @@ enum lb_group_key_kind {
 
 struct lb_group_key {
 	uint32_t proxy_id;
-	uint32_t addr; /* network order (source routes) */
-	uint8_t prefix_len;
-	uint8_t kind; /* enum lb_group_key_kind */
+	struct lb_ip addr;  /* source routes */
+	uint8_t prefix_len; /* over the 128-bit form (lb_prefix128()) */
+	uint8_t kind;	    /* enum lb_group_key_kind */
 	uint8_t pad[2];
 };
 
@@ -64,6 +65,7 @@ int64_t lb_ids_proxy(const struct lb_ids *ids, const char *name);
 const char *lb_ids_proxy_name(const struct lb_ids *ids, uint32_t id);
 
 /* The target id of (@proxy_id, @addr, @port), or -1. */
-int64_t lb_ids_target(const struct lb_ids *ids, uint32_t proxy_id, uint32_t addr, uint16_t port);
+int64_t lb_ids_target(const struct lb_ids *ids, uint32_t proxy_id, const struct lb_ip *addr,
+		      uint16_t port);
 
 #endif /* LBD_IDS_H */

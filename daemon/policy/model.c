@@ -32,7 +32,7 @@ static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 }
 
 /* What the composer reads of one target: its verdicts (configured weight set by caller). */
-static void verdicts(const struct lb_model_inputs *in, const char *proxy, uint32_t addr,
+static void verdicts(const struct lb_model_inputs *in, const char *proxy, const struct lb_ip *addr,
 		     uint16_t port, struct lb_model_target *t)
 {
 	struct lb_health_state hs = {.healthy = true};
@@ -93,7 +93,7 @@ static int collect_targets(const struct lb_config *cfg, const uint32_t *pids,
 								   g->t[i].port, 0};
 		}
 		if (in && in->acceptor_port && in->acceptor_port[p])
-			keys[n++] = (struct lb_target_key){pids[p], 0, in->acceptor_port[p], 0};
+			keys[n++] = (struct lb_target_key){pids[p], {{0}}, in->acceptor_port[p], 0};
 	}
 	if (n > 1)
 		qsort(keys, n, sizeof(*keys), cmp_target_key);
@@ -123,10 +123,12 @@ static struct lb_group_key *group_keys(const struct lb_config *cfg, const uint32
 
 		k[n++] = (struct lb_group_key){.proxy_id = pids[p], .kind = LB_GK_DEFAULT};
 		for (r = 0; r < pc->n_routes; r++)
-			k[n++] = (struct lb_group_key){.proxy_id = pids[p],
-						       .addr = pc->routes[r].addr,
-						       .prefix_len = pc->routes[r].prefix_len,
-						       .kind = LB_GK_SOURCE};
+			k[n++] = (struct lb_group_key){
+				.proxy_id = pids[p],
+				.addr = pc->routes[r].addr,
+				.prefix_len =
+					lb_prefix128(&pc->routes[r].addr, pc->routes[r].prefix_len),
+				.kind = LB_GK_SOURCE};
 		if (in && in->acceptor_port && in->acceptor_port[p])
 			k[n++] = (struct lb_group_key){.proxy_id = pids[p], .kind = LB_GK_ACCEPTOR};
 	}
@@ -226,8 +228,8 @@ static void fill_group(struct lb_model_group *g, const struct lb_ids *ids, const
 		t->port = gc->t[i].port;
 		t->configured = gc->t[i].weight;
 		t->proxy_protocol = gc->t[i].proxy_protocol;
-		t->target_id = (uint32_t)lb_ids_target(ids, pid, t->addr, t->port);
-		verdicts(in, proxy, t->addr, t->port, t);
+		t->target_id = (uint32_t)lb_ids_target(ids, pid, &t->addr, t->port);
+		verdicts(in, proxy, &t->addr, t->port, t);
 	}
 	compose(g);
 }
@@ -273,7 +275,7 @@ static int build_proxy(struct lb_model *m, size_t p, uint32_t pid, const uint32_
 		t->port = mp->acceptor_port;
 		t->configured = t->effective = 100;
 		t->healthy = true;
-		t->target_id = (uint32_t)lb_ids_target(&m->ids, pid, 0, mp->acceptor_port);
+		t->target_id = (uint32_t)lb_ids_target(&m->ids, pid, &t->addr, mp->acceptor_port);
 	}
 	return 0;
 }
@@ -330,7 +332,7 @@ bool lb_model_recompose(struct lb_model *m, const char *name, const struct lb_mo
 		memcpy(was, g->t, g->n * sizeof(*was));
 		for (i = 0; i < g->n; i++) {
 			g->t[i].configured = gc->t[i].weight;
-			verdicts(in, name, g->t[i].addr, g->t[i].port, &g->t[i]);
+			verdicts(in, name, &g->t[i].addr, g->t[i].port, &g->t[i]);
 		}
 		compose(g);
 		changed |= memcmp(was, g->t, g->n * sizeof(*was)) != 0;
@@ -356,7 +358,7 @@ const struct lb_model_target *lb_model_select(const struct lb_model_group *g, ui
 
 	for (i = 0; i < g->n && i < LB_MAX_TARGETS_PER_GROUP; i++)
 		grp.backends[i].weight = g->t[i].effective;
-	idx = lb_select_backend(&grp, hash);
+	idx = lb_select_backend(&grp, hash, true); /* no addresses here: any family */
 	return idx < 0 ? NULL : &g->t[idx];
 }
 
@@ -392,7 +394,7 @@ json_t *lb_model_weights_json(const struct lb_model_proxy *p)
 			json_array_append_new(
 				targets,
 				json_pack("{s:s, s:i, s:i}", "target",
-					  lb_format_target(g->t[k].addr, g->t[k].port, tgt),
+					  lb_format_target(&g->t[k].addr, g->t[k].port, tgt),
 					  "configured-weight", g->t[k].configured,
 					  "effective-weight", g->t[k].effective));
 		json_array_append_new(groups,

@@ -30,7 +30,7 @@ struct lb_drains;
 
 /* One target as one group holds it. */
 struct lb_model_target {
-	uint32_t addr;	    /* network order */
+	struct lb_ip addr;
 	uint16_t port;	    /* host order */
 	uint16_t effective; /* the weight new flows see (0..100; the group sums to 100 or 0) */
 	uint32_t target_id;

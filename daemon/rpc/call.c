@@ -81,7 +81,7 @@ int lbd_rpc_apply(struct lbd *l, struct lb_config *next, struct lbd_rpc_err *e)
 	return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret), "%s", err);
 }
 int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cfg **p,
-			 uint32_t *addr, uint16_t *port, struct lbd_rpc_err *e)
+			 struct lb_ip *addr, uint16_t *port, struct lbd_rpc_err *e)
 {
 	const char *name = json_string_value(json_object_get(params, "proxy"));
 	const char *target = json_string_value(json_object_get(params, "target"));
@@ -96,7 +96,7 @@ int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cf
 		return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS, json_pack("{s:s}", "field", "target"),
 				    "target: %s",
 				    has_weight ? "give ip:port, without a weight" : err);
-	if (lb_proxy_has_target(*p, tc.addr, tc.port)) {
+	if (lb_proxy_has_target(*p, &tc.addr, tc.port)) {
 		*addr = tc.addr;
 		*port = tc.port;
 		return 0;

@@ -64,6 +64,6 @@ struct lb_config *lbd_rpc_dup_config(struct lbd *l, struct lbd_rpc_err *e);
  * (*p); fails with -32602 when it is not ip:port and -32001 when there is no such target.
  */
 int lbd_rpc_target_param(struct lbd *l, json_t *params, const struct lb_proxy_cfg **p,
-			 uint32_t *addr, uint16_t *port, struct lbd_rpc_err *e);
+			 struct lb_ip *addr, uint16_t *port, struct lbd_rpc_err *e);
 
 #endif /* LBD_CALL_H */

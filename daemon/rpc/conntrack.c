@@ -42,10 +42,11 @@ struct conn_query {
 	struct lbd *l;
 	int64_t proxy_id; /* -1: any */
 	bool by_target;
-	uint32_t target_addr;
+	struct lb_ip target_addr;
 	uint16_t target_port; /* network order */
 	bool by_client;
-	uint32_t client_addr, client_mask; /* network order */
+	struct lb_ip client_net;
+	uint8_t client_len; /* family-relative prefix length */
 	size_t limit;
 	size_t total;
 	json_t *list;
@@ -88,26 +89,26 @@ static int collect_conn(const struct lb_flow_view *f, void *arg)
 	if (q->proxy_id >= 0 && f->orig->proxy_id != q->proxy_id)
 		return 0;
 	if (q->by_target &&
-	    (f->orig->nat_addr != q->target_addr || f->orig->nat_port != q->target_port))
+	    (!lb_ip_eq(&f->orig->nat_addr, &q->target_addr) || f->orig->nat_port != q->target_port))
 		return 0;
-	if (q->by_client && (f->key->saddr & q->client_mask) != q->client_addr)
+	if (q->by_client && !lb_ip_in_prefix(&f->key->saddr, &q->client_net, q->client_len))
 		return 0;
 	q->total++;
 	if (json_array_size(q->list) >= q->limit)
 		return 0;
 	json_array_append_new(
 		q->list,
-		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "proxy",
-			  lbd_proxy_name(q->l, f->orig->proxy_id), "protocol",
-			  f->key->proto == LB_PROTO_TCP ? "tcp" : "udp", "client",
-			  lb_format_target(f->key->saddr, ntohs(f->key->sport), client), "listener",
-			  lb_format_target(f->key->daddr, ntohs(f->key->dport), listener),
-			  "backend",
-			  lb_format_target(f->orig->nat_addr, ntohs(f->orig->nat_port), backend),
-			  "state", flow_state(f), "age-sec",
-			  (json_int_t)((f->now_ns - f->orig->created_ns) / NSEC), "idle-sec",
-			  (json_int_t)(f->now_ns > last ? (f->now_ns - last) / NSEC : 0), "pickup",
-			  (f->orig->flags & LB_CT_F_PICKUP) != 0));
+		json_pack(
+			"{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "proxy",
+			lbd_proxy_name(q->l, f->orig->proxy_id), "protocol",
+			f->key->proto == LB_PROTO_TCP ? "tcp" : "udp", "client",
+			lb_format_target(&f->key->saddr, ntohs(f->key->sport), client), "listener",
+			lb_format_target(&f->key->daddr, ntohs(f->key->dport), listener), "backend",
+			lb_format_target(&f->orig->nat_addr, ntohs(f->orig->nat_port), backend),
+			"state", flow_state(f), "age-sec",
+			(json_int_t)((f->now_ns - f->orig->created_ns) / NSEC), "idle-sec",
+			(json_int_t)(f->now_ns > last ? (f->now_ns - last) / NSEC : 0), "pickup",
+			(f->orig->flags & LB_CT_F_PICKUP) != 0));
 	flow_counters(json_array_get(q->list, json_array_size(q->list) - 1), f,
 		      q->l->cfg->settings.stats_enabled);
 	return 0;
@@ -140,14 +141,11 @@ int lbd_rpc_connections(struct lbd *l, struct lbd_call *call, json_t *params, js
 		q.target_port = htons(tc.port);
 	}
 	if (client) {
-		uint8_t plen;
-
-		if (lb_parse_cidr(client, &q.client_addr, &plen, err, sizeof(err)))
+		if (lb_parse_cidr(client, &q.client_net, &q.client_len, err, sizeof(err)))
 			return lbd_rpc_fail(e, LB_RPC_INVALID_PARAMS,
 					    json_pack("{s:s}", "field", "client"), "client: %s",
 					    err);
 		q.by_client = true;
-		q.client_mask = plen ? htonl(~0u << (32 - plen)) : 0;
 	}
 	if (limit) {
 		json_int_t v = json_integer_value(limit);

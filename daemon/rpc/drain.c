@@ -12,8 +12,8 @@
  * Draining must leave every group of the proxy that holds the target some other target
  * that can take new connections; a proxy whose last target goes should be removed instead.
  */
-static int check_not_last(struct lbd *l, const struct lb_proxy_cfg *p, uint32_t addr, uint16_t port,
-			  struct lbd_rpc_err *e)
+static int check_not_last(struct lbd *l, const struct lb_proxy_cfg *p, const struct lb_ip *addr,
+			  uint16_t port, struct lbd_rpc_err *e)
 {
 	char src[LB_SNI_NAME_MAX + 8];
 	size_t r, k;
@@ -23,11 +23,12 @@ static int check_not_last(struct lbd *l, const struct lb_proxy_cfg *p, uint32_t 
 		bool member = false, other = false;
 
 		for (k = 0; k < g->n; k++) {
-			bool self = g->t[k].addr == addr && g->t[k].port == port;
+			bool self = lb_ip_eq(&g->t[k].addr, addr) && g->t[k].port == port;
 
 			member |= self;
-			other |= !self && g->t[k].weight > 0 &&
-				 !lb_drains_drained(l->drains, p->name, g->t[k].addr, g->t[k].port);
+			other |=
+				!self && g->t[k].weight > 0 &&
+				!lb_drains_drained(l->drains, p->name, &g->t[k].addr, g->t[k].port);
 		}
 		if (!member || other)
 			continue;
@@ -78,7 +79,7 @@ static const struct lb_drain_waiter rpc_waiter = {
 };
 
 /* Reply when the drain of the target ends (and notify progress meanwhile). 0 or -ENOMEM. */
-static int wait_for(struct lbd *l, struct lbd_call *call, const char *proxy, uint32_t addr,
+static int wait_for(struct lbd *l, struct lbd_call *call, const char *proxy, struct lb_ip addr,
 		    uint16_t port)
 {
 	struct drain_waiter *w = calloc(1, sizeof(*w));
@@ -88,7 +89,7 @@ static int wait_for(struct lbd *l, struct lbd_call *call, const char *proxy, uin
 		return -ENOMEM;
 	w->c = lb_rpc_client_ref(call->client);
 	w->id = json_incref(call->id);
-	ret = lb_drains_wait(l->drains, proxy, addr, port, &rpc_waiter, w);
+	ret = lb_drains_wait(l->drains, proxy, &addr, port, &rpc_waiter, w);
 	if (ret)
 		waiter_drop(w);
 	return ret;
@@ -100,7 +101,7 @@ int lbd_rpc_drain(struct lbd *l, struct lbd_call *call, json_t *params, json_t *
 	json_t *tmo = json_object_get(params, "timeout-ms"), *status = NULL;
 	uint32_t timeout = l->cfg->settings.default_drain_timeout_ms;
 	const struct lb_proxy_cfg *p;
-	uint32_t addr;
+	struct lb_ip addr;
 	uint16_t port;
 	int ret;
 
@@ -115,10 +116,10 @@ int lbd_rpc_drain(struct lbd *l, struct lbd_call *call, json_t *params, json_t *
 					    "timeout-ms: must be between 1 and 86400000 (24 h)");
 		timeout = (uint32_t)v;
 	}
-	if (!lb_drains_drained(l->drains, p->name, addr, port) &&
-	    check_not_last(l, p, addr, port, e))
+	if (!lb_drains_drained(l->drains, p->name, &addr, port) &&
+	    check_not_last(l, p, &addr, port, e))
 		return -1;
-	ret = lb_drains_start(l->drains, p->name, addr, port, timeout, &status);
+	ret = lb_drains_start(l->drains, p->name, &addr, port, timeout, &status);
 	if (ret)
 		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "cannot start the drain: %s",
 				    strerror(-ret));
@@ -140,13 +141,13 @@ int lbd_rpc_undrain(struct lbd *l, struct lbd_call *call, json_t *params, json_t
 	const struct lb_proxy_cfg *p;
 	enum lb_drain_status prev;
 	char tgt[LB_TARGET_STR_MAX];
-	uint32_t addr;
+	struct lb_ip addr;
 	uint16_t port;
 
 	if (lbd_rpc_target_param(l, params, &p, &addr, &port, e))
 		return -1;
-	lb_format_target(addr, port, tgt);
-	if (lb_drains_cancel(l->drains, p->name, addr, port, &prev))
+	lb_format_target(&addr, port, tgt);
+	if (lb_drains_cancel(l->drains, p->name, &addr, port, &prev))
 		return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
 				    json_pack("{s:s, s:s}", "kind", "drain", "name", tgt),
 				    "%s of proxy \"%s\" is not drained", tgt, p->name);

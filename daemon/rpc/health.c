@@ -44,7 +44,7 @@ int lbd_rpc_set_target_status(struct lbd *l, struct lbd_call *call, json_t *para
 	const char *status = json_string_value(json_object_get(params, "status"));
 	const struct lb_proxy_cfg *p;
 	enum lb_override o;
-	uint32_t addr;
+	struct lb_ip addr;
 	uint16_t port;
 	char tgt[LB_TARGET_STR_MAX];
 
@@ -59,9 +59,9 @@ int lbd_rpc_set_target_status(struct lbd *l, struct lbd_call *call, json_t *para
 				    "status: \"%s\" is not healthy, unhealthy or auto", status);
 	if (lbd_rpc_target_param(l, params, &p, &addr, &port, e))
 		return -1;
-	lb_health_set_override(l->health, p->name, addr, port, o);
+	lb_health_set_override(l->health, p->name, &addr, port, o);
 	*result = json_pack("{s:s, s:s, s:s}", "proxy", p->name, "target",
-			    lb_format_target(addr, port, tgt), "status", status);
+			    lb_format_target(&addr, port, tgt), "status", status);
 	return 0;
 }
 
@@ -70,16 +70,16 @@ int lbd_rpc_force_check(struct lbd *l, struct lbd_call *call, json_t *params, js
 {
 	const struct lb_proxy_cfg *p;
 	char tgt[LB_TARGET_STR_MAX];
-	uint32_t addr;
+	struct lb_ip addr;
 	uint16_t port;
 
 	if (lbd_rpc_target_param(l, params, &p, &addr, &port, e))
 		return -1;
-	if (lb_health_force_check(l->health, p->name, addr, port) == -EAGAIN)
+	if (lb_health_force_check(l->health, p->name, &addr, port) == -EAGAIN)
 		return lbd_rpc_fail(e, LB_RPC_UNAVAILABLE, json_object(),
 				    "health checking is disabled (lbctl enable-health-checks)");
 	*result = json_pack("{s:s, s:s, s:b}", "proxy", p->name, "target",
-			    lb_format_target(addr, port, tgt), "scheduled", 1);
+			    lb_format_target(&addr, port, tgt), "scheduled", 1);
 	return 0;
 }
 

@@ -124,7 +124,7 @@ int lbd_rpc_remove_proxy(struct lbd *l, struct lbd_call *call, json_t *params, j
 }
 
 /* Parse the "source" parameter into (addr, prefix_len). */
-static int source_param(json_t *params, uint32_t *addr, uint8_t *plen, struct lbd_rpc_err *e)
+static int source_param(json_t *params, struct lb_ip *addr, uint8_t *plen, struct lbd_rpc_err *e)
 {
 	char err[LB_ERR_MAX];
 
@@ -134,12 +134,13 @@ static int source_param(json_t *params, uint32_t *addr, uint8_t *plen, struct lb
 	return 0;
 }
 
-static struct lb_route_cfg *find_route(const struct lb_proxy_cfg *p, uint32_t addr, uint8_t plen)
+static struct lb_route_cfg *find_route(const struct lb_proxy_cfg *p, const struct lb_ip *addr,
+				       uint8_t plen)
 {
 	size_t i;
 
 	for (i = 0; i < p->n_routes; i++)
-		if (p->routes[i].addr == addr && p->routes[i].prefix_len == plen)
+		if (lb_ip_eq(&p->routes[i].addr, addr) && p->routes[i].prefix_len == plen)
 			return &p->routes[i];
 	return NULL;
 }
@@ -149,7 +150,7 @@ static json_t *route_json(const char *proxy, const struct lb_route_cfg *r)
 	char cidr[LB_TARGET_STR_MAX];
 
 	return json_pack("{s:s, s:s, s:o}", "proxy", proxy, "source",
-			 lb_format_cidr(r->addr, r->prefix_len, cidr), "targets",
+			 lb_format_cidr(&r->addr, r->prefix_len, cidr), "targets",
 			 lb_config_group_to_json(&r->group));
 }
 
@@ -187,8 +188,8 @@ int lbd_rpc_add_source_route(struct lbd *l, struct lbd_call *call, json_t *param
 		return lbd_rpc_no_proxy(e, name);
 	if (source_param(params, &route.addr, &route.prefix_len, e))
 		return -1;
-	lb_format_cidr(route.addr, route.prefix_len, cidr);
-	if (find_route(p, route.addr, route.prefix_len))
+	lb_format_cidr(&route.addr, route.prefix_len, cidr);
+	if (find_route(p, &route.addr, route.prefix_len))
 		return lbd_rpc_fail(e, LB_RPC_EXISTS,
 				    json_pack("{s:s, s:s}", "kind", "source-route", "name", cidr),
 				    "proxy \"%s\" already routes %s; remove that route first, or "
@@ -236,7 +237,7 @@ static int batch_route(struct lbd *l, json_t *j, size_t i, struct lb_route_cfg *
 
 /* A prefix of the proxy (at 0) or of the batch (at i + 1), for finding repeats by sorting. */
 struct route_ref {
-	uint32_t addr;
+	struct lb_ip addr;
 	uint8_t prefix_len;
 	size_t at;
 };
@@ -244,11 +245,13 @@ struct route_ref {
 static int cmp_route_ref(const void *a, const void *b)
 {
 	const struct route_ref *x = a, *y = b;
+	int c;
 
 	if (x->prefix_len != y->prefix_len)
 		return x->prefix_len < y->prefix_len ? -1 : 1;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
+	c = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+	if (c)
+		return c;
 	return (x->at > y->at) - (x->at < y->at);
 }
 
@@ -272,7 +275,7 @@ static int batch_repeats(const struct lb_proxy_cfg *p, const struct lb_route_cfg
 		refs[p->n_routes + i] = (struct route_ref){add[i].addr, add[i].prefix_len, i + 1};
 	qsort(refs, p->n_routes + n, sizeof(*refs), cmp_route_ref);
 	for (i = 1; i < p->n_routes + n; i++) {
-		if (refs[i].addr != refs[first].addr ||
+		if (!lb_ip_eq(&refs[i].addr, &refs[first].addr) ||
 		    refs[i].prefix_len != refs[first].prefix_len) {
 			first = i;
 			continue;
@@ -285,7 +288,7 @@ static int batch_repeats(const struct lb_proxy_cfg *p, const struct lb_route_cfg
 	free(refs);
 	if (bad == SIZE_MAX)
 		return 0;
-	lb_format_cidr(add[bad].addr, add[bad].prefix_len, cidr);
+	lb_format_cidr(&add[bad].addr, add[bad].prefix_len, cidr);
 	if (orig == 0)
 		return lbd_rpc_fail(
 			e, LB_RPC_EXISTS,
@@ -364,7 +367,7 @@ int lbd_rpc_remove_source_route(struct lbd *l, struct lbd_call *call, json_t *pa
 	struct lb_config *next;
 	struct lb_route_cfg *r;
 	char cidr[LB_TARGET_STR_MAX];
-	uint32_t addr;
+	struct lb_ip addr;
 	uint8_t plen;
 	size_t i;
 
@@ -372,8 +375,8 @@ int lbd_rpc_remove_source_route(struct lbd *l, struct lbd_call *call, json_t *pa
 		return lbd_rpc_no_proxy(e, name);
 	if (source_param(params, &addr, &plen, e))
 		return -1;
-	lb_format_cidr(addr, plen, cidr);
-	if (!find_route(p, addr, plen))
+	lb_format_cidr(&addr, plen, cidr);
+	if (!find_route(p, &addr, plen))
 		return lbd_rpc_fail(e, LB_RPC_NOT_FOUND,
 				    json_pack("{s:s, s:s}", "kind", "source-route", "name", cidr),
 				    "proxy \"%s\" has no source route for %s", name, cidr);
@@ -381,7 +384,7 @@ int lbd_rpc_remove_source_route(struct lbd *l, struct lbd_call *call, json_t *pa
 	if (!next)
 		return -1;
 	p = lb_config_find_proxy(next, name);
-	r = find_route(p, addr, plen);
+	r = find_route(p, &addr, plen);
 	i = r - p->routes;
 	memmove(&p->routes[i], &p->routes[i + 1], (p->n_routes - i - 1) * sizeof(*r));
 	p->n_routes--;
@@ -527,13 +530,14 @@ static int same_members(const struct lb_group_cfg *cur, const struct lb_group_cf
 
 	for (i = 0; i < nw->n; i++) {
 		for (k = 0; k < cur->n; k++)
-			if (cur->t[k].addr == nw->t[i].addr && cur->t[k].port == nw->t[i].port)
+			if (lb_ip_eq(&cur->t[k].addr, &nw->t[i].addr) &&
+			    cur->t[k].port == nw->t[i].port)
 				break;
 		if (k == cur->n) {
 			snprintf(err, errlen,
 				 "targets[%zu]: %s is not a member of this group (set-weights only "
 				 "changes weights; add or remove targets with the route methods)",
-				 i, lb_format_target(nw->t[i].addr, nw->t[i].port, t));
+				 i, lb_format_target(&nw->t[i].addr, nw->t[i].port, t));
 			return -1;
 		}
 	}
@@ -554,7 +558,7 @@ int lbd_rpc_set_weights(struct lbd *l, struct lbd_call *call, json_t *params, js
 	struct lb_proxy_cfg *p = lb_config_find_proxy(l->cfg, name);
 	struct lb_group_cfg nw = {0}, *g;
 	char err[LB_ERR_MAX], cidr[LB_TARGET_STR_MAX] = "default";
-	uint32_t addr = 0;
+	struct lb_ip addr = {0};
 	uint8_t plen = 0;
 	bool routed = json_object_get(params, "source") != NULL;
 	int ret;
@@ -564,8 +568,8 @@ int lbd_rpc_set_weights(struct lbd *l, struct lbd_call *call, json_t *params, js
 	if (routed) {
 		if (source_param(params, &addr, &plen, e))
 			return -1;
-		lb_format_cidr(addr, plen, cidr);
-		if (!find_route(p, addr, plen))
+		lb_format_cidr(&addr, plen, cidr);
+		if (!find_route(p, &addr, plen))
 			return lbd_rpc_fail(
 				e, LB_RPC_NOT_FOUND,
 				json_pack("{s:s, s:s}", "kind", "source-route", "name", cidr),
@@ -574,14 +578,14 @@ int lbd_rpc_set_weights(struct lbd *l, struct lbd_call *call, json_t *params, js
 	if (lb_config_group_from_json(json_object_get(params, "targets"), &l->cfg->settings,
 				      "targets", &nw, err, sizeof(err)))
 		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
-	g = routed ? &find_route(p, addr, plen)->group : &p->default_group;
+	g = routed ? &find_route(p, &addr, plen)->group : &p->default_group;
 	if (same_members(g, &nw, err, sizeof(err)))
 		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
 
 	/* Only the weights change: order and health-check settings stay the group's own. */
 	ret = lbd_set_weights(l, name,
-			      routed ? 1 + (size_t)(find_route(p, addr, plen) - p->routes) : 0, &nw,
-			      err, sizeof(err));
+			      routed ? 1 + (size_t)(find_route(p, &addr, plen) - p->routes) : 0,
+			      &nw, err, sizeof(err));
 	if (ret)
 		return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret), "%s",
 				    err);

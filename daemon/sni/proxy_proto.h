@@ -9,14 +9,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 12-byte signature, version/command, family, length, then 12 bytes of IPv4 addresses. */
+#include "lb_ip.h"
+
+/* 12-byte signature, version/command, family, length, then the addresses and ports. */
 #define PROXY_PROTO_V2_IPV4_LEN (16 + 12)
+#define PROXY_PROTO_V2_IPV6_LEN (16 + 36)
+#define PROXY_PROTO_V2_MAX	PROXY_PROTO_V2_IPV6_LEN
 
 /*
- * Write a v2 PROXY header for a TCP over IPv4 connection from @src to @dst (addresses in
- * network order, ports in host order) into @out; returns its length.
+ * Write a v2 PROXY header for a TCP connection from @src to @dst (ports in host order) into
+ * @out; returns its length. The family is theirs: AF_INET when both are IPv4 addresses,
+ * else AF_INET6, an IPv4 address among them written IPv4-mapped (a client and the address
+ * it connected to are of one family; the target lbd connects to does not appear).
  */
-size_t lb_proxy_proto_v2(uint8_t out[PROXY_PROTO_V2_IPV4_LEN], uint32_t src, uint16_t sport,
-			 uint32_t dst, uint16_t dport);
+size_t lb_proxy_proto_v2(uint8_t out[PROXY_PROTO_V2_MAX], const struct lb_ip *src, uint16_t sport,
+			 const struct lb_ip *dst, uint16_t dport);
 
 #endif /* LBD_PROXY_PROTO_H */

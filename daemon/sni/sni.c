@@ -27,13 +27,13 @@ void lb_sni_unref(struct lb_sni *s)
 	free(s);
 }
 
-static struct active *active_of(struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port,
-				bool create)
+static struct active *active_of(struct lb_sni *s, const char *proxy, const struct lb_ip *addr,
+				uint16_t port, bool create)
 {
 	size_t i;
 
 	for (i = 0; i < s->n_active; i++)
-		if (s->active[i].addr == addr && s->active[i].port == port &&
+		if (lb_ip_eq(&s->active[i].addr, addr) && s->active[i].port == port &&
 		    !strcmp(s->active[i].proxy, proxy))
 			return &s->active[i];
 	if (!create)
@@ -49,20 +49,21 @@ static struct active *active_of(struct lb_sni *s, const char *proxy, uint32_t ad
 	}
 	memset(&s->active[s->n_active], 0, sizeof(s->active[0]));
 	snprintf(s->active[s->n_active].proxy, LB_PROXY_NAME_MAX, "%s", proxy);
-	s->active[s->n_active].addr = addr;
+	s->active[s->n_active].addr = *addr;
 	s->active[s->n_active].port = port;
 	return &s->active[s->n_active++];
 }
 
-uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port)
+uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, const struct lb_ip *addr,
+		       uint16_t port)
 {
 	struct active *x = active_of((struct lb_sni *)s, proxy, addr, port, false);
 
 	return x ? x->n : 0;
 }
 
-void lb_sni_count_active(struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port,
-			 int delta, bool routed)
+void lb_sni_count_active(struct lb_sni *s, const char *proxy, const struct lb_ip *addr,
+			 uint16_t port, int delta, bool routed)
 {
 	struct active *x = active_of(s, proxy, addr, port, delta > 0);
 
@@ -74,7 +75,7 @@ void lb_sni_count_active(struct lb_sni *s, const char *proxy, uint32_t addr, uin
 }
 
 struct lb_sni_target_counters lb_sni_target_counters(const struct lb_sni *s, const char *proxy,
-						     uint32_t addr, uint16_t port)
+						     const struct lb_ip *addr, uint16_t port)
 {
 	struct active *x = active_of((struct lb_sni *)s, proxy, addr, port, false);
 	struct lb_sni_target_counters zero = {0};
@@ -107,14 +108,14 @@ static void conns_remove(struct lb_sni *s, struct conn *c)
 void lb_sni_splice_done(struct lb_splice *sp, const struct lb_splice_stats *st, void *arg)
 {
 	struct spliced *x = arg;
-	struct active *a = active_of(x->s, x->proxy, x->addr, x->port, false);
+	struct active *a = active_of(x->s, x->proxy, &x->addr, x->port, false);
 
 	(void)sp;
 	if (a) {
 		a->c.bytes_to_backend += st->bytes_to_backend;
 		a->c.bytes_to_client += st->bytes_to_client;
 	}
-	lb_sni_count_active(x->s, x->proxy, x->addr, x->port, -1, false);
+	lb_sni_count_active(x->s, x->proxy, &x->addr, x->port, -1, false);
 	lb_sni_unref(x->s);
 	free(x);
 }
@@ -126,7 +127,7 @@ static void conn_finish(struct conn *c)
 	struct spliced *x = NULL;
 	uint8_t *prefix = c->buf;
 	size_t prefix_len = c->len;
-	uint8_t pp2[PROXY_PROTO_V2_IPV4_LEN + LB_HELLO_MAX];
+	uint8_t pp2[PROXY_PROTO_V2_MAX + LB_HELLO_MAX];
 
 	conns_remove(s, c);
 	if (!c->failed && c->state == CONN_HANDOFF && !s->dead)
@@ -135,11 +136,11 @@ static void conn_finish(struct conn *c)
 		lb_sni_close_reset(c->cfd);
 		lb_sni_close_reset(c->bfd);
 		if (c->state != CONN_HELLO)
-			lb_sni_count_active(s, c->proxy, c->tgt.addr, c->tgt.port, -1, false);
+			lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, -1, false);
 		goto out;
 	}
 	if (c->tgt.proxy_protocol == 2) {
-		size_t n = lb_proxy_proto_v2(pp2, c->caddr, c->cport, c->laddr, c->lport);
+		size_t n = lb_proxy_proto_v2(pp2, &c->caddr, c->cport, &c->laddr, c->lport);
 
 		memcpy(pp2 + n, c->buf, c->len);
 		prefix = pp2;
@@ -153,7 +154,7 @@ static void conn_finish(struct conn *c)
 	if (!lb_splice_start(s->splicer, c->cfd, c->bfd, prefix, prefix_len, lb_sni_splice_done,
 			     x)) {
 		/* lb_splice_start closed both sockets itself. */
-		lb_sni_count_active(s, c->proxy, c->tgt.addr, c->tgt.port, -1, false);
+		lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, -1, false);
 		s->refs--;
 		free(x);
 	}
@@ -211,7 +212,7 @@ void lb_sni_on_backend_writable(uv_poll_t *p, int status, int events)
 		char t[LB_TARGET_STR_MAX];
 
 		lb_debug("sni %s: cannot connect to %s: %s", c->proxy,
-			 lb_format_target(c->tgt.addr, c->tgt.port, t),
+			 lb_format_target(&c->tgt.addr, c->tgt.port, t),
 			 strerror(soerr ? soerr : EIO));
 		if (c->a)
 			c->a->c.connect_failed++;
@@ -225,10 +226,11 @@ void lb_sni_on_backend_writable(uv_poll_t *p, int status, int events)
 /* The ClientHello is in (or will never be): choose, then connect to the target. */
 static void conn_route(struct conn *c, const char *name)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct sockaddr_storage sa;
+	socklen_t salen;
 	struct lb_sni *s = c->s;
 
-	if (s->choose(s->ctx, c->proxy, name, c->caddr, c->cport, c->laddr, c->lport, &c->tgt)) {
+	if (s->choose(s->ctx, c->proxy, name, &c->caddr, c->cport, &c->laddr, c->lport, &c->tgt)) {
 		c->a->c.no_target++;
 		lb_sni_conn_end(c, true);
 		return;
@@ -238,17 +240,17 @@ static void conn_route(struct conn *c, const char *name)
 	else
 		c->a->c.routed_default++;
 	uv_poll_stop(&c->cpoll);
-	c->bfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	sa.sin_addr.s_addr = c->tgt.addr;
-	sa.sin_port = htons(c->tgt.port);
+	/* The target's family, whatever the client's: this side is lbd's own connection. */
+	salen = lb_sockaddr_of(&c->tgt.addr, c->tgt.port, &sa);
+	c->bfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->bfd < 0 ||
-	    (connect(c->bfd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS)) {
+	    (connect(c->bfd, (struct sockaddr *)&sa, salen) && errno != EINPROGRESS)) {
 		c->a->c.connect_failed++;
 		lb_sni_conn_end(c, true);
 		return;
 	}
 	c->state = CONN_CONNECTING;
-	lb_sni_count_active(s, c->proxy, c->tgt.addr, c->tgt.port, +1, true);
+	lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, +1, true);
 	uv_poll_init(s->loop, &c->bpoll, c->bfd);
 	c->bpoll.data = c;
 	c->open_handles++;
@@ -286,8 +288,10 @@ void lb_sni_on_client_readable(uv_poll_t *p, int status, int events)
 static void accept_one(struct acceptor *a, int fd)
 {
 	struct lb_sni *s = a->s;
-	struct sockaddr_in peer, local;
+	struct sockaddr_storage peer, local;
 	socklen_t plen = sizeof(peer), llen = sizeof(local);
+	struct lb_ip caddr, laddr;
+	uint16_t cport;
 	struct conn *c;
 
 	a->c.accepted++;
@@ -296,8 +300,11 @@ static void accept_one(struct acceptor *a, int fd)
 		lb_sni_close_reset(fd);
 		return;
 	}
+	/* A dual-stack socket reports an IPv4 client IPv4-mapped: the same struct lb_ip. */
 	if (getpeername(fd, (struct sockaddr *)&peer, &plen) ||
-	    getsockname(fd, (struct sockaddr *)&local, &llen)) {
+	    getsockname(fd, (struct sockaddr *)&local, &llen) ||
+	    lb_ip_of_sockaddr((struct sockaddr *)&peer, &caddr, &cport) ||
+	    lb_ip_of_sockaddr((struct sockaddr *)&local, &laddr, NULL)) {
 		lb_sni_close_reset(fd);
 		return;
 	}
@@ -324,9 +331,9 @@ static void accept_one(struct acceptor *a, int fd)
 	snprintf(c->proxy, sizeof(c->proxy), "%s", a->proxy);
 	c->cfd = fd;
 	c->bfd = -1;
-	c->caddr = peer.sin_addr.s_addr;
-	c->cport = ntohs(peer.sin_port);
-	c->laddr = local.sin_addr.s_addr;
+	c->caddr = caddr;
+	c->cport = cport;
+	c->laddr = laddr;
 	c->lport = a->listen_port; /* the client connected to the proxy's port (DNAT'd here) */
 	a->pending++;
 	uv_timer_init(s->loop, &c->timer);
@@ -384,24 +391,35 @@ uint16_t lb_sni_port(const struct lb_sni *s, const char *proxy)
 	return a ? a->port : 0;
 }
 
-/* A listening socket on every local address and a port the kernel picks. */
+/*
+ * A listening socket on every local address, of both families (the datapath sends IPv4 and
+ * IPv6 clients to the same port), and a port the kernel picks; IPv4 only on a kernel
+ * without IPv6.
+ */
 static int open_listener(uint16_t *port)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
+	struct sockaddr_in sa4 = {.sin_family = AF_INET};
+	struct sockaddr_storage got;
+	socklen_t len = sizeof(got);
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1, zero = 0;
+	bool v6 = fd >= 0;
 
+	if (!v6)
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4096) ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len)) {
-		int e = -errno;
+	if ((v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero))) ||
+	    bind(fd, v6 ? (struct sockaddr *)&sa6 : (struct sockaddr *)&sa4,
+		 v6 ? sizeof(sa6) : sizeof(sa4)) ||
+	    listen(fd, 4096) || getsockname(fd, (struct sockaddr *)&got, &len) ||
+	    lb_ip_of_sockaddr((struct sockaddr *)&got, &(struct lb_ip){{0}}, port)) {
+		int e = errno ? -errno : -EAFNOSUPPORT;
 
 		close(fd);
 		return e;
 	}
-	*port = ntohs(sa.sin_port);
 	return fd;
 }
 

@@ -25,13 +25,14 @@
 #include <uv.h>
 
 #include "lb_config.h"
+#include "lb_ip.h"
 #include "splice.h"
 
 struct lb_sni;
 
 /* The target chosen for one connection. */
 struct lb_sni_choice {
-	uint32_t addr; /* network order */
+	struct lb_ip addr;
 	uint16_t port; /* host order */
 	uint8_t proxy_protocol;
 };
@@ -42,8 +43,9 @@ struct lb_sni_choice {
  * may take a new connection.
  */
 typedef int (*lb_sni_choose_fn)(void *ctx, const char *proxy, const char *name,
-				uint32_t client_addr, uint16_t client_port, uint32_t listener_addr,
-				uint16_t listener_port, struct lb_sni_choice *out);
+				const struct lb_ip *client_addr, uint16_t client_port,
+				const struct lb_ip *listener_addr, uint16_t listener_port,
+				struct lb_sni_choice *out);
 
 struct lb_sni *lb_sni_new(uv_loop_t *loop, struct lb_splicer *splicer, lb_sni_choose_fn choose,
 			  void *ctx);
@@ -78,10 +80,11 @@ struct lb_sni_target_counters {
 
 /* Counters of (@proxy, @addr, @port) routed by the acceptor; zeros when none. */
 struct lb_sni_target_counters lb_sni_target_counters(const struct lb_sni *s, const char *proxy,
-						     uint32_t addr, uint16_t port);
+						     const struct lb_ip *addr, uint16_t port);
 
 /* Open connections of @proxy to the target (connecting or spliced). */
-uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port);
+uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, const struct lb_ip *addr,
+		       uint16_t port);
 
 /*
  * Counters of @proxy's acceptor: {"port", "hello-timeout-ms", "max-pending", "pending",

@@ -83,25 +83,27 @@ static int emit_pair(void *arg, struct lb_fdrec *r, void *pair_arg)
 {
 	struct export_ctx *x = arg;
 	struct spliced *sp = pair_arg;
+	char a[LB_ADDR_STR_MAX];
 
 	if (sp && json_object_set_new(r->meta, "owner",
-				      json_pack("{s:s, s:I, s:i}", "proxy", sp->proxy, "addr",
-						(json_int_t)ntohl(sp->addr), "port", sp->port)))
+				      json_pack("{s:s, s:s, s:i}", "proxy", sp->proxy, "addr",
+						lb_format_ip(&sp->addr, a), "port", sp->port)))
 		return -ENOMEM;
 	return x->emit(x->ctx, r, NULL);
 }
 
 static int export_conn(const struct conn *c, lb_splice_emit_fn emit, void *ctx)
 {
+	char ca[LB_ADDR_STR_MAX], la[LB_ADDR_STR_MAX], ta[LB_ADDR_STR_MAX];
 	struct lb_fdrec r = {0};
 	int ret;
 
-	r.meta = json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:i, s:I, s:i, s:i}", "kind", "sni-conn",
+	r.meta = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:i, s:i}", "kind", "sni-conn",
 			   "proxy", c->proxy, "state",
 			   c->state == CONN_HELLO ? "hello" : "connecting", "client-addr",
-			   (json_int_t)ntohl(c->caddr), "client-port", c->cport, "local-addr",
-			   (json_int_t)ntohl(c->laddr), "local-port", c->lport, "target-addr",
-			   (json_int_t)ntohl(c->tgt.addr), "target-port", c->tgt.port,
+			   lb_format_ip(&c->caddr, ca), "client-port", c->cport, "local-addr",
+			   lb_format_ip(&c->laddr, la), "local-port", c->lport, "target-addr",
+			   lb_format_ip(&c->tgt.addr, ta), "target-port", c->tgt.port,
 			   "proxy-protocol", c->tgt.proxy_protocol);
 	r.blob = malloc(c->len ? c->len : 1);
 	if (!r.meta || !r.blob) {
@@ -202,6 +204,16 @@ int lb_sni_adopt_acceptor(struct lb_sni *s, struct lb_fdrec *r, char *err, size_
 	return 0;
 }
 
+/* The address at @key of @o (written by lb_format_ip()): 0, or -EPROTO (then ::). */
+static int ip_of(json_t *o, const char *key, struct lb_ip *out)
+{
+	if (lb_parse_ip(json_string_value(json_object_get(o, key)), out, NULL, 0)) {
+		memset(out, 0, sizeof(*out));
+		return -EPROTO;
+	}
+	return 0;
+}
+
 static int import_conn(struct lb_sni *s, struct lb_fdrec *r)
 {
 	const char *proxy = json_string_value(json_object_get(r->meta, "proxy"));
@@ -230,11 +242,11 @@ static int import_conn(struct lb_sni *s, struct lb_fdrec *r)
 	c->a = a;
 	snprintf(c->proxy, sizeof(c->proxy), "%s", proxy);
 	c->state = connecting ? CONN_CONNECTING : CONN_HELLO;
-	c->caddr = htonl((uint32_t)json_integer_value(json_object_get(r->meta, "client-addr")));
+	ip_of(r->meta, "client-addr", &c->caddr);
 	c->cport = (uint16_t)json_integer_value(json_object_get(r->meta, "client-port"));
-	c->laddr = htonl((uint32_t)json_integer_value(json_object_get(r->meta, "local-addr")));
+	ip_of(r->meta, "local-addr", &c->laddr);
 	c->lport = (uint16_t)json_integer_value(json_object_get(r->meta, "local-port"));
-	c->tgt.addr = htonl((uint32_t)json_integer_value(json_object_get(r->meta, "target-addr")));
+	ip_of(r->meta, "target-addr", &c->tgt.addr);
 	c->tgt.port = (uint16_t)json_integer_value(json_object_get(r->meta, "target-port"));
 	c->tgt.proxy_protocol =
 		(uint8_t)json_integer_value(json_object_get(r->meta, "proxy-protocol"));
@@ -249,7 +261,7 @@ static int import_conn(struct lb_sni *s, struct lb_fdrec *r)
 	c->cpoll.data = c;
 	c->open_handles = 2;
 	if (connecting) {
-		lb_sni_count_active(s, c->proxy, c->tgt.addr, c->tgt.port, +1, false);
+		lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, +1, false);
 		uv_poll_init(s->loop, &c->bpoll, c->bfd);
 		c->bpoll.data = c;
 		c->open_handles++;
@@ -271,14 +283,17 @@ static int import_pair(struct lb_sni *s, struct lb_fdrec *r)
 		return -ENOMEM;
 	x->s = s;
 	snprintf(x->proxy, sizeof(x->proxy), "%s", proxy);
-	x->addr = htonl((uint32_t)json_integer_value(json_object_get(owner, "addr")));
+	if (ip_of(owner, "addr", &x->addr)) {
+		free(x);
+		return -EPROTO;
+	}
 	x->port = (uint16_t)json_integer_value(json_object_get(owner, "port"));
 	s->refs++;
-	lb_sni_count_active(s, x->proxy, x->addr, x->port, +1, false);
+	lb_sni_count_active(s, x->proxy, &x->addr, x->port, +1, false);
 	if (!lb_splice_import(s->splicer, r, lb_sni_splice_done, x)) {
 		int ret = -errno;
 
-		lb_sni_count_active(s, x->proxy, x->addr, x->port, -1, false);
+		lb_sni_count_active(s, x->proxy, &x->addr, x->port, -1, false);
 		s->refs--;
 		free(x);
 		return ret;

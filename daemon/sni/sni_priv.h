@@ -19,7 +19,7 @@
 /* Open connections per (proxy, target): drains and status read them. */
 struct active {
 	char proxy[LB_PROXY_NAME_MAX];
-	uint32_t addr;
+	struct lb_ip addr;
 	uint16_t port;
 	uint32_t n;			 /* open now */
 	struct lb_sni_target_counters c; /* since lbd started */
@@ -59,7 +59,7 @@ struct conn {
 	int open_handles;
 	bool failed;
 	bool closing; /* conn_end() ran: its handles are closing */
-	uint32_t caddr, laddr;
+	struct lb_ip caddr, laddr;
 	uint16_t cport, lport;
 	struct lb_sni_choice tgt;
 	size_t len;
@@ -69,7 +69,7 @@ struct conn {
 struct spliced {
 	struct lb_sni *s;
 	char proxy[LB_PROXY_NAME_MAX];
-	uint32_t addr;
+	struct lb_ip addr;
 	uint16_t port;
 };
 
@@ -96,8 +96,8 @@ struct lb_sni {
 
 /* The open-connection count of (@proxy, @addr, @port) moves by @delta; @routed counts one more
  * connection routed to it. */
-void lb_sni_count_active(struct lb_sni *s, const char *proxy, uint32_t addr, uint16_t port,
-			 int delta, bool routed);
+void lb_sni_count_active(struct lb_sni *s, const char *proxy, const struct lb_ip *addr,
+			 uint16_t port, int delta, bool routed);
 
 /* Drop a reference taken by an acceptor, a pending connection or a spliced pair. */
 void lb_sni_unref(struct lb_sni *s);

@@ -109,13 +109,21 @@ void gstats_get(__u64 out[LB_G_MAX])
 	free(v);
 }
 
-void put_listener(__be32 addr, __u16 port, __u8 proto, __u32 proxy_id, __u32 group, __u32 flags)
+void put_listener6(const struct lb_ip *addr, __u16 port, __u8 proto, __u32 proxy_id, __u32 group,
+		   __u32 flags)
 {
 	struct lb_listen_key k = {
-		.ifindex = lo_ifindex, .addr = addr, .port = htons(port), .proto = proto};
+		.ifindex = lo_ifindex, .addr = *addr, .port = htons(port), .proto = proto};
 	struct lb_listen_val v = {.proxy_id = proxy_id, .default_group = group, .flags = flags};
 
 	ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_listen), &k, &v, BPF_ANY), 0);
+}
+
+void put_listener(__be32 addr, __u16 port, __u8 proto, __u32 proxy_id, __u32 group, __u32 flags)
+{
+	struct lb_ip a = lb_ip_from_v4(addr);
+
+	put_listener6(&a, port, proto, proxy_id, group, flags);
 }
 
 void put_group_def(__u32 key, const struct lb_group *g)
@@ -130,26 +138,56 @@ void three_backends(struct lb_group *g, __u16 port)
 	memset(g, 0, sizeof(*g));
 	g->n_backends = 3;
 	for (i = 0; i < 3; i++) {
-		g->backends[i].addr = IP(10, 2, i + 1, 2);
+		g->backends[i].addr = lb_ip_from_v4(IP(10, 2, i + 1, 2));
 		g->backends[i].port = htons(port);
 		g->backends[i].weight = 1;
 		g->backends[i].target_id = i + 1;
 	}
 }
 
-void put_route(__u32 proxy_id, __be32 addr, __u32 cidr_len, __u32 group)
+void three_backends6(struct lb_group *g, __u16 port)
 {
-	struct lb_route_key k = {.prefixlen = 32 + cidr_len, .proxy_id = proxy_id, .addr = addr};
+	__u32 i;
+
+	three_backends(g, port);
+	for (i = 0; i < 3; i++)
+		g->backends[i].addr = ip6_of(0xfd02, i + 1, 2);
+}
+
+struct lb_ip ip6_of(__u16 net, __u16 subnet, __u16 host)
+{
+	struct lb_ip a = {0};
+	__u8 *b = (__u8 *)&a;
+
+	b[0] = net >> 8;
+	b[1] = net & 0xff;
+	b[6] = subnet >> 8;
+	b[7] = subnet & 0xff;
+	b[14] = host >> 8;
+	b[15] = host & 0xff;
+	return a;
+}
+
+void put_route6(__u32 proxy_id, const struct lb_ip *addr, __u32 prefix_len, __u32 group)
+{
+	struct lb_route_key k = {.prefixlen = 32 + prefix_len, .proxy_id = proxy_id, .addr = *addr};
 	struct lb_route_val v = {.group = group};
 
 	ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_routes), &k, &v, BPF_ANY), 0);
 }
 
-bool ct_get(__u8 dir, __be32 saddr, __be32 daddr, __u16 sport, __u16 dport, __u8 proto,
-	    struct lb_ct_val *v)
+void put_route(__u32 proxy_id, __be32 addr, __u32 cidr_len, __u32 group)
 {
-	struct lb_ct_key k = {.saddr = saddr,
-			      .daddr = daddr,
+	struct lb_ip a = lb_ip_from_v4(addr);
+
+	put_route6(proxy_id, &a, LB_IP_V4_PREFIX_BASE + cidr_len, group);
+}
+
+bool ct_get6(__u8 dir, const struct lb_ip *saddr, const struct lb_ip *daddr, __u16 sport,
+	     __u16 dport, __u8 proto, struct lb_ct_val *v)
+{
+	struct lb_ct_key k = {.saddr = *saddr,
+			      .daddr = *daddr,
 			      .sport = htons(sport),
 			      .dport = htons(dport),
 			      .proto = proto,
@@ -157,6 +195,14 @@ bool ct_get(__u8 dir, __be32 saddr, __be32 daddr, __u16 sport, __u16 dport, __u8
 
 	return bpf_map_lookup_elem(map_fd(skel->maps.lb_ct), &k, v) == 0 ||
 	       bpf_map_lookup_elem(map_fd(skel->maps.lb_syn), &k, v) == 0;
+}
+
+bool ct_get(__u8 dir, __be32 saddr, __be32 daddr, __u16 sport, __u16 dport, __u8 proto,
+	    struct lb_ct_val *v)
+{
+	struct lb_ip s4 = lb_ip_from_v4(saddr), d4 = lb_ip_from_v4(daddr);
+
+	return ct_get6(dir, &s4, &d4, sport, dport, proto, v);
 }
 
 size_t ct_count(void)

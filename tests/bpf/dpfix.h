@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "lb_abi.h"
+#include "lb_ip.h"
 #include "lb.skel.h"
 
 /* Room for every flow the loop tests create (two entries each), and fast to empty. */
@@ -43,19 +44,29 @@ void percpu_zero(struct bpf_map *map, __u32 n, size_t vsz);
 struct lb_stats stats_get(struct bpf_map *map, __u32 id);
 void gstats_get(__u64 out[LB_G_MAX]);
 
-/* A listener on lo; @port host order. */
+/* NET:0:0:SUBNET::HOST, e.g. ip6_of(0xfd02, 1, 2) is fd02:0:0:1::2. */
+struct lb_ip ip6_of(__u16 net, __u16 subnet, __u16 host);
+
+/* A listener on lo; @port host order. IPv4 addresses are written IPv4-mapped. */
 void put_listener(__be32 addr, __u16 port, __u8 proto, __u32 proxy_id, __u32 group, __u32 flags);
+void put_listener6(const struct lb_ip *addr, __u16 port, __u8 proto, __u32 proxy_id, __u32 group,
+		   __u32 flags);
 void put_group_def(__u32 key, const struct lb_group *g);
 /* @g: three backends 10.2.1.2, 10.2.2.2, 10.2.3.2 on @port (host order), weight 1 each,
- * target ids 1-3. */
+ * target ids 1-3; three_backends6: the same at fd02:0:0:1::2, fd02:0:0:2::2, fd02:0:0:3::2. */
 void three_backends(struct lb_group *g, __u16 port);
+void three_backends6(struct lb_group *g, __u16 port);
+/* A source route: an IPv4 /@cidr_len, or a prefix of the 128-bit form (put_route6). */
 void put_route(__u32 proxy_id, __be32 addr, __u32 cidr_len, __u32 group);
+void put_route6(__u32 proxy_id, const struct lb_ip *addr, __u32 prefix_len, __u32 group);
 /*
  * The conntrack entry of direction @dir (ports host order), in lb_ct or lb_syn (flows not
  * confirmed by their client yet); false when there is none.
  */
 bool ct_get(__u8 dir, __be32 saddr, __be32 daddr, __u16 sport, __u16 dport, __u8 proto,
 	    struct lb_ct_val *v);
+bool ct_get6(__u8 dir, const struct lb_ip *saddr, const struct lb_ip *daddr, __u16 sport,
+	     __u16 dport, __u8 proto, struct lb_ct_val *v);
 /* Entries in lb_ct and lb_syn together; empty both. */
 size_t ct_count(void);
 void ct_flush(void);

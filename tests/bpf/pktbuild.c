@@ -4,6 +4,7 @@
  * time in network order, with no kernel header structs, so the builder shares nothing with
  * the code under test.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/if_ether.h>
@@ -74,11 +75,21 @@ size_t pkt_l3_off(const struct pkt_spec *s)
 	return off;
 }
 
+static size_t ext_len(const struct pkt_spec *s, int i)
+{
+	return s->ext[i] == 44 ? 8 : ((size_t)s->ext_len[i] + 1) * 8;
+}
+
 size_t pkt_l4_off(const struct pkt_spec *s)
 {
-	if (s->ethertype == ETH_P_IPV6)
-		return pkt_l3_off(s) + IP6_HDR_LEN;
-	return pkt_l3_off(s) + ip_hdr_len(s);
+	size_t off = pkt_l3_off(s) + IP6_HDR_LEN;
+	int i;
+
+	if (s->ethertype != ETH_P_IPV6)
+		return pkt_l3_off(s) + ip_hdr_len(s);
+	for (i = 0; i < s->n_ext && i < 4; i++)
+		off += ext_len(s, i);
+	return off;
 }
 
 __u32 pkt_csum_add(const void *data, size_t len, __u32 sum)
@@ -127,6 +138,13 @@ static size_t build_l4(const struct pkt_spec *s, __u8 *l4)
 		put16(l4 + 2, s->dport);
 		put16(l4 + 4, UDP_HDR_LEN + s->payload_len);
 		put16(l4 + 6, 0);
+		break;
+	case IPPROTO_ICMPV6: /* the type asked for; an echo request by default */
+		l4[0] = s->icmp6_type ? s->icmp6_type : 128;
+		l4[1] = 0;
+		put16(l4 + 2, 0);
+		put16(l4 + 4, 0x4242);
+		put16(l4 + 6, 1);
 		break;
 	default: /* ICMP echo request */
 		l4[0] = 8;
@@ -191,21 +209,84 @@ static size_t build_ipv4(const struct pkt_spec *s, __u8 *ip)
 	return hlen + l4_len;
 }
 
-/* An IPv6 header in front of the same L4 bytes: what a v4-only parser must not touch. */
+static bool all_zero(const __u8 *a, size_t n)
+{
+	while (n--)
+		if (a[n])
+			return false;
+	return true;
+}
+
+/* Full L4 checksum of an IPv6 frame: pseudo-header (RFC 8200 8.1) + header + payload. */
+static void fill_l4_csum6(const struct pkt_spec *s, const __u8 *ip6, __u8 *l4, size_t l4_len)
+{
+	__u8 pseudo[40];
+	__u32 sum;
+	__u16 check;
+	size_t at = s->proto == IPPROTO_TCP ? 16 : s->proto == IPPROTO_UDP ? 6 : 2;
+
+	if (s->proto == IPPROTO_UDP && s->udp_no_csum)
+		return;
+	memcpy(pseudo, ip6 + 8, 32);
+	put32(pseudo + 32, l4_len);
+	memset(pseudo + 36, 0, 3);
+	pseudo[39] = s->proto;
+	sum = pkt_csum_add(pseudo, sizeof(pseudo), 0);
+	sum = pkt_csum_add(l4, l4_len, sum);
+	check = ~pkt_csum_fold(sum);
+	if (s->proto == IPPROTO_UDP && check == 0)
+		check = 0xffff;
+	put16(l4 + at, check);
+}
+
+/* An IPv6 header, the extension headers asked for, then the L4 bytes. */
 static size_t build_ipv6(const struct pkt_spec *s, __u8 *ip6)
 {
-	size_t l4_len = build_l4(s, ip6 + IP6_HDR_LEN);
+	size_t off = IP6_HDR_LEN, l4_len, n;
+	__u8 *next = ip6 + 6;
+	int i;
 
 	memset(ip6, 0, IP6_HDR_LEN);
 	ip6[0] = 0x60;
-	put16(ip6 + 4, l4_len);
-	ip6[6] = s->proto;
 	ip6[7] = 64;
-	ip6[8] = 0xfd; /* fd00::1 -> fd00::2 */
-	ip6[23] = 1;
-	ip6[24] = 0xfd;
-	ip6[39] = 2;
-	return IP6_HDR_LEN + l4_len;
+	if (all_zero(s->saddr6, 16)) {
+		ip6[8] = 0xfd; /* fd00::1 -> fd00::2 */
+		ip6[23] = 1;
+	} else {
+		memcpy(ip6 + 8, s->saddr6, 16);
+	}
+	if (all_zero(s->daddr6, 16)) {
+		ip6[24] = 0xfd;
+		ip6[39] = 2;
+	} else {
+		memcpy(ip6 + 24, s->daddr6, 16);
+	}
+	for (i = 0; i < s->n_ext && i < 4; i++) {
+		__u8 *e = ip6 + off;
+
+		*next = s->ext[i];
+		n = ext_len(s, i);
+		memset(e, 0, n);
+		e[1] = s->ext[i] == 44 ? 0 : s->ext_len[i];
+		if (s->ext[i] == 43) {
+			e[2] = 4; /* segment routing, say */
+			e[3] = s->segments_left;
+		} else if (s->ext[i] == 44) {
+			put16(e + 2, s->frag6_off);
+			put32(e + 4, 0x12345678);
+		} else {
+			e[2] = 1; /* PadN over the rest */
+			e[3] = n - 4;
+		}
+		next = e;
+		off += n;
+	}
+	*next = s->proto;
+	l4_len = build_l4(s, ip6 + off);
+	put16(ip6 + 4, off - IP6_HDR_LEN + l4_len);
+	if (s->proto == IPPROTO_TCP || s->proto == IPPROTO_UDP || s->proto == IPPROTO_ICMPV6)
+		fill_l4_csum6(s, ip6, ip6 + off, l4_len);
+	return off + l4_len;
 }
 
 /* An ARP request "who has daddr, tell saddr". */
@@ -284,6 +365,39 @@ size_t pkt_build_icmp_error(__be32 saddr, __be32 daddr, __u8 type, __u8 code, __
 	put16(ip + 10, 0);
 	put16(ip + 10, ~pkt_csum_fold(pkt_csum_add(ip, IP_HDR_LEN, 0)));
 	return l3 + IP_HDR_LEN + len;
+}
+
+size_t pkt_build_icmp6_error(const __u8 saddr[16], const __u8 daddr[16], __u8 type, __u8 code,
+			     __u32 mtu, const struct pkt_spec *inner, size_t inner_len, __u8 *buf)
+{
+	struct pkt_spec outer = {.ethertype = ETH_P_IPV6, .proto = IPPROTO_ICMPV6};
+	__u8 in[PKT_MAX], pseudo[40];
+	size_t in_len = pkt_build(inner, in) - pkt_l3_off(inner), l3, len;
+	__u8 *ip6, *icmp;
+	__u32 sum;
+
+	if (inner_len < in_len)
+		in_len = inner_len;
+	memcpy(outer.saddr6, saddr, 16);
+	memcpy(outer.daddr6, daddr, 16);
+	pkt_build(&outer, buf); /* Ethernet and the IPv6 header; the message below */
+	l3 = pkt_l3_off(&outer);
+	ip6 = buf + l3;
+	icmp = ip6 + IP6_HDR_LEN;
+	icmp[0] = type;
+	icmp[1] = code;
+	put16(icmp + 2, 0);
+	put32(icmp + 4, mtu);
+	memcpy(icmp + ICMP_HDR_LEN, in + pkt_l3_off(inner), in_len);
+	len = ICMP_HDR_LEN + in_len;
+	put16(ip6 + 4, len);
+	memcpy(pseudo, ip6 + 8, 32);
+	put32(pseudo + 32, len);
+	memset(pseudo + 36, 0, 3);
+	pseudo[39] = IPPROTO_ICMPV6;
+	sum = pkt_csum_add(pseudo, sizeof(pseudo), 0);
+	put16(icmp + 2, ~pkt_csum_fold(pkt_csum_add(icmp, len, sum)));
+	return l3 + IP6_HDR_LEN + len;
 }
 
 const char *pkt_hex(const __u8 *data, size_t len, char *out)

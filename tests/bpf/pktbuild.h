@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pktbuild.h - a small Ethernet/VLAN/IPv4/TCP/UDP frame builder for the datapath tests.
+ * pktbuild.h - a small Ethernet/VLAN/IPv4/IPv6/TCP/UDP/ICMP frame builder for the datapath
+ * tests.
  *
  * Every checksum is computed from scratch (a full one's-complement sum over the header, or
  * over pseudo-header + L4 header + payload), never updated incrementally: a test that
@@ -31,8 +32,17 @@ struct pkt_spec {
 	__u16 frag_off;	   /* host order, flags and offset as in the IPv4 header */
 	__u16 ip_id;	   /* host order */
 	__u16 payload_len; /* L4 payload bytes, a fixed pattern */
-	bool udp_no_csum;  /* send UDP with checksum 0 ("none") */
+	bool udp_no_csum;  /* send UDP with checksum 0 ("none"; over IPv6, invalid) */
 	__u16 truncate;	   /* 0 = whole frame, else cut it to this many bytes */
+	/* ETH_P_IPV6 only */
+	__u8 saddr6[16]; /* all zero: fd00::1 */
+	__u8 daddr6[16]; /* all zero: fd00::2 */
+	__u8 n_ext;	 /* extension headers between the IPv6 header and L4, up to 4: */
+	__u8 ext[4];	 /* their next-header values: 0, 43 (routing), 44 (fragment), 60 */
+	__u8 ext_len[4]; /* their length field (8-byte units beyond the first 8; 44 ignores it) */
+	__u8 segments_left; /* of a routing header */
+	__u16 frag6_off;    /* of a fragment header: offset << 3 | M, host order */
+	__u8 icmp6_type;    /* proto IPPROTO_ICMPV6: the message type (0 = echo request) */
 };
 
 /*
@@ -50,7 +60,15 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf);
 size_t pkt_build_icmp_error(__be32 saddr, __be32 daddr, __u8 type, __u8 code, __u16 mtu,
 			    const struct pkt_spec *inner, size_t inner_len, __u8 *buf);
 
-/* Offset of the IPv4 header in a frame built from @s (after the Ethernet header and tags). */
+/*
+ * The same for IPv6 (ICMPv6, RFC 4443): packet too big carries @mtu in its 32-bit field,
+ * the others 0 there; @inner is an IPv6 packet built by pkt_build(); the checksum covers
+ * the IPv6 pseudo-header.
+ */
+size_t pkt_build_icmp6_error(const __u8 saddr[16], const __u8 daddr[16], __u8 type, __u8 code,
+			     __u32 mtu, const struct pkt_spec *inner, size_t inner_len, __u8 *buf);
+
+/* Offset of the IP header in a frame built from @s (after the Ethernet header and tags). */
 size_t pkt_l3_off(const struct pkt_spec *s);
 
 /* Offset of the L4 header in a frame built from @s. */

@@ -46,8 +46,9 @@ static void setup(void)
 /* The backend lb_select_backend() gives this client's flow. */
 static const struct lb_backend *backend_of(__be32 client, __u16 sport)
 {
+	struct lb_ip c = lb_ip_from_v4(client), v = lb_ip_from_v4(vip);
 	int i = lb_select_backend(
-		&group, lb_flow_hash(client, vip, htons(sport), htons(VPORT), LB_PROTO_TCP));
+		&group, lb_flow_hash(&c, &v, htons(sport), htons(VPORT), LB_PROTO_TCP), true);
 
 	ck_assert_int_ge(i, 0);
 	return &group.backends[i];
@@ -79,7 +80,7 @@ static __be32 backend_seg(__be32 client, __u16 sport, __u8 flags)
 	const struct lb_backend *b = backend_of(client, sport);
 	struct pkt_spec s = {.proto = IPPROTO_TCP,
 			     .tcp_flags = flags,
-			     .saddr = b->addr,
+			     .saddr = lb_ip_v4(&b->addr),
 			     .daddr = client,
 			     .sport = BPORT,
 			     .dport = sport};
@@ -95,8 +96,8 @@ static __be32 backend_seg(__be32 client, __u16 sport, __u8 flags)
 
 static bool in_map(struct bpf_map *map, __be32 client, __u16 sport)
 {
-	struct lb_ct_key k = {.saddr = client,
-			      .daddr = vip,
+	struct lb_ct_key k = {.saddr = lb_ip_from_v4(client),
+			      .daddr = lb_ip_from_v4(vip),
 			      .sport = htons(sport),
 			      .dport = htons(VPORT),
 			      .proto = LB_PROTO_TCP,
@@ -117,9 +118,11 @@ static __u64 confirmed(void)
 /* A whole handshake: the flow is in lb_ct afterwards. */
 static void handshake(__be32 client, __u16 sport)
 {
-	ck_assert_uint_eq(client_seg(client, sport, F_SYN), backend_of(client, sport)->addr);
+	ck_assert_uint_eq(client_seg(client, sport, F_SYN),
+			  lb_ip_v4(&backend_of(client, sport)->addr));
 	ck_assert_uint_eq(backend_seg(client, sport, F_SYN | F_ACK), vip);
-	ck_assert_uint_eq(client_seg(client, sport, F_ACK), backend_of(client, sport)->addr);
+	ck_assert_uint_eq(client_seg(client, sport, F_ACK),
+			  lb_ip_v4(&backend_of(client, sport)->addr));
 }
 
 START_TEST(test_confirmed_by_the_handshake_ack)
@@ -136,14 +139,14 @@ START_TEST(test_confirmed_by_the_handshake_ack)
 	ck_assert(in_map(skel->maps.lb_syn, c, 40000));
 	ck_assert_uint_eq(confirmed(), 0);
 	/* The client's ACK does: both entries move, with what they counted. */
-	ck_assert_uint_eq(client_seg(c, 40000, F_ACK), backend_of(c, 40000)->addr);
+	ck_assert_uint_eq(client_seg(c, 40000, F_ACK), lb_ip_v4(&backend_of(c, 40000)->addr));
 	ck_assert(!in_map(skel->maps.lb_syn, c, 40000) && in_map(skel->maps.lb_ct, c, 40000));
 	ck_assert_uint_eq(map_count(skel->maps.lb_syn), 0);
 	ck_assert_uint_eq(map_count(skel->maps.lb_ct), 2);
 	ck_assert_uint_eq(confirmed(), 1);
 	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 40000, VPORT, LB_PROTO_TCP, &o));
-	ck_assert(ct_get(LB_DIR_REPLY, backend_of(c, 40000)->addr, c, BPORT, 40000, LB_PROTO_TCP,
-			 &r));
+	ck_assert(ct_get(LB_DIR_REPLY, lb_ip_v4(&backend_of(c, 40000)->addr), c, BPORT, 40000,
+			 LB_PROTO_TCP, &r));
 	ck_assert_uint_eq(o.pkts, 3);
 	ck_assert_uint_eq(r.pkts, 1);
 	ck_assert(r.flags & LB_CT_F_REPLIED);
@@ -196,7 +199,7 @@ START_TEST(test_syn_flood_spares_established_flows)
 		__u16 sport = (__u16)(10000 + i);
 
 		ck_assert_msg(client_seg(IP(198, 51, 100, 1), sport, F_ACK) ==
-				      backend_of(IP(198, 51, 100, 1), sport)->addr,
+				      lb_ip_v4(&backend_of(IP(198, 51, 100, 1), sport)->addr),
 			      "established flow %u lost its backend", i);
 		ck_assert_msg(backend_seg(IP(198, 51, 100, 1), sport, F_ACK) == vip,
 			      "established flow %u lost its reply translation", i);
@@ -218,11 +221,11 @@ START_TEST(test_real_client_survives_the_flood)
 		client_seg(IP(100, 64, i >> 8, i & 0xff), (__u16)(1024 + i), F_SYN);
 	ck_assert(!in_map(skel->maps.lb_syn, c, 40000));
 	/* The ACK: no entry any more, the flow hash gives the same backend. */
-	ck_assert_uint_eq(client_seg(c, 40000, F_ACK), backend_of(c, 40000)->addr);
+	ck_assert_uint_eq(client_seg(c, 40000, F_ACK), lb_ip_v4(&backend_of(c, 40000)->addr));
 	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 40000, VPORT, LB_PROTO_TCP, &o));
 	ck_assert(o.flags & LB_CT_F_PICKUP);
 	/* Its first data segment confirms it. */
-	ck_assert_uint_eq(client_seg(c, 40000, F_ACK), backend_of(c, 40000)->addr);
+	ck_assert_uint_eq(client_seg(c, 40000, F_ACK), lb_ip_v4(&backend_of(c, 40000)->addr));
 	ck_assert(in_map(skel->maps.lb_ct, c, 40000));
 	ck_assert_uint_eq(backend_seg(c, 40000, F_ACK), vip);
 }
@@ -275,7 +278,7 @@ START_TEST(test_new_flow_owns_a_reused_backend_tuple)
 	struct lb_group one = {.n_backends = 1};
 	__u16 port;
 
-	one.backends[0].addr = b;
+	one.backends[0].addr = lb_ip_from_v4(b);
 	one.backends[0].port = htons(BPORT);
 	one.backends[0].weight = 1;
 	one.backends[0].target_id = 9;
@@ -303,7 +306,7 @@ static void evict_reply(struct bpf_map *map, __be32 client, __u16 sport)
 {
 	const struct lb_backend *b = backend_of(client, sport);
 	struct lb_ct_key rk = {.saddr = b->addr,
-			       .daddr = client,
+			       .daddr = lb_ip_from_v4(client),
 			       .sport = htons(BPORT),
 			       .dport = htons(sport),
 			       .proto = LB_PROTO_TCP,
@@ -338,11 +341,11 @@ START_TEST(test_reply_entry_restored_by_orig)
 	before = restored();
 	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 41000, VPORT, IPPROTO_TCP, &o));
 	skel->bss->lb_now_ns = o.last_seen_ns + 1000000000ull; /* lbd's next tick */
-	ck_assert_uint_eq(client_seg(c, 41000, F_ACK), backend_of(c, 41000)->addr);
+	ck_assert_uint_eq(client_seg(c, 41000, F_ACK), lb_ip_v4(&backend_of(c, 41000)->addr));
 	ck_assert_uint_eq(restored(), before + 1);
-	ck_assert(
-		ct_get(LB_DIR_REPLY, backend_of(c, 41000)->addr, c, BPORT, 41000, IPPROTO_TCP, &r));
-	ck_assert_uint_eq(r.nat_addr, vip);
+	ck_assert(ct_get(LB_DIR_REPLY, lb_ip_v4(&backend_of(c, 41000)->addr), c, BPORT, 41000,
+			 IPPROTO_TCP, &r));
+	ck_assert_uint_eq(lb_ip_v4(&r.nat_addr), vip);
 	ck_assert_uint_eq(r.nat_port, htons(VPORT));
 	ck_assert(r.flags & LB_CT_F_REPLIED);
 	ck_assert_uint_eq(backend_seg(c, 41000, F_ACK), vip);
@@ -360,11 +363,11 @@ START_TEST(test_reply_entry_restored_by_syn_retransmit)
 	struct lb_ct_val r;
 
 	setup();
-	ck_assert_uint_eq(client_seg(c, 41001, F_SYN), backend_of(c, 41001)->addr);
+	ck_assert_uint_eq(client_seg(c, 41001, F_SYN), lb_ip_v4(&backend_of(c, 41001)->addr));
 	evict_reply(skel->maps.lb_syn, c, 41001);
-	ck_assert_uint_eq(client_seg(c, 41001, F_SYN), backend_of(c, 41001)->addr);
-	ck_assert(
-		ct_get(LB_DIR_REPLY, backend_of(c, 41001)->addr, c, BPORT, 41001, IPPROTO_TCP, &r));
+	ck_assert_uint_eq(client_seg(c, 41001, F_SYN), lb_ip_v4(&backend_of(c, 41001)->addr));
+	ck_assert(ct_get(LB_DIR_REPLY, lb_ip_v4(&backend_of(c, 41001)->addr), c, BPORT, 41001,
+			 IPPROTO_TCP, &r));
 	ck_assert(!(r.flags & LB_CT_F_REPLIED));
 	ck_assert_uint_eq(backend_seg(c, 41001, F_SYN | F_ACK), vip);
 }
@@ -377,11 +380,11 @@ START_TEST(test_reply_entry_restored_by_confirmation)
 	__u64 before;
 
 	setup();
-	ck_assert_uint_eq(client_seg(c, 41002, F_SYN), backend_of(c, 41002)->addr);
+	ck_assert_uint_eq(client_seg(c, 41002, F_SYN), lb_ip_v4(&backend_of(c, 41002)->addr));
 	ck_assert_uint_eq(backend_seg(c, 41002, F_SYN | F_ACK), vip);
 	evict_reply(skel->maps.lb_syn, c, 41002);
 	before = restored();
-	ck_assert_uint_eq(client_seg(c, 41002, F_ACK), backend_of(c, 41002)->addr);
+	ck_assert_uint_eq(client_seg(c, 41002, F_ACK), lb_ip_v4(&backend_of(c, 41002)->addr));
 	ck_assert(in_map(skel->maps.lb_ct, c, 41002));
 	ck_assert_uint_eq(restored(), before + 1);
 	ck_assert_uint_eq(backend_seg(c, 41002, F_ACK), vip);

@@ -81,10 +81,14 @@ enum group_def {
 	G_ACCEPT /* address 0: port-only rewrite, as lbd's SNI acceptor uses */
 };
 
-/* One lb_backend: a.b.c.d:port, weight, target id. */
-#define BE(a, b, c, d, port, w, tid)           \
-	{                                      \
-		A(a, b, c, d), P(port), w, tid \
+/* One lb_backend: a.b.c.d:port (IPv4-mapped), weight, target id; BE0: no address. */
+#define BE(a, b, c, d, port, w, tid)                                        \
+	{                                                                   \
+		{{0, 0, LB_IP_V4MAPPED_W2, A(a, b, c, d)}}, P(port), w, tid \
+	}
+#define BE0(port, w, tid)              \
+	{                              \
+		{{0}}, P(port), w, tid \
 	}
 
 static const struct lb_group group_defs[] = {
@@ -104,7 +108,7 @@ static const struct lb_group group_defs[] = {
 		    .backends = {BE(10, 2, 1, 2, 8080, 0, 1), BE(10, 2, 2, 2, 8080, 0, 2),
 				 BE(10, 2, 3, 2, 8080, 0, 3)}},
 	[G_CARRY] = {.n_backends = 1, .backends = {BE(10, 2, 255, 254, 65000, 1, 6)}},
-	[G_ACCEPT] = {.n_backends = 1, .backends = {BE(0, 0, 0, 0, 40001, 100, 7)}},
+	[G_ACCEPT] = {.n_backends = 1, .backends = {BE0(40001, 100, 7)}},
 };
 
 static void put_group(__u32 key, enum group_def def)
@@ -254,30 +258,32 @@ static void run_step(const struct dp_case *c, int idx, const struct step *st)
 	if (st->before)
 		st->before();
 	if (st->from_pinned) {
-		in.saddr = pinned.addr;
+		in.saddr = lb_ip_v4(&pinned.addr);
 		in.sport = ntohs(pinned.port);
 	}
 	if (st->to_pinned) {
-		in.daddr = pinned.addr;
+		in.daddr = lb_ip_v4(&pinned.addr);
 		in.dport = ntohs(pinned.port);
 	}
 	want_spec = in;
 	switch (st->out) {
 	case OUT_DNAT: {
 		const struct lb_group *g = &group_defs[st->group];
-		int i = lb_select_backend(g, lb_flow_hash(in.saddr, in.daddr, htons(in.sport),
-							  htons(in.dport), in.proto));
+		struct lb_ip fs = lb_ip_from_v4(in.saddr), fd = lb_ip_from_v4(in.daddr);
+		int i = lb_select_backend(
+			g, lb_flow_hash(&fs, &fd, htons(in.sport), htons(in.dport), in.proto),
+			true);
 
 		ck_assert_msg(i >= 0, "%s: test bug, group %d has no eligible backend", what,
 			      st->group);
 		pinned = g->backends[i];
 		/* Address 0: the destination address stays, only the port changes. */
-		if (!pinned.addr)
-			pinned.addr = in.daddr;
+		if (lb_ip_is_zero(&pinned.addr))
+			pinned.addr = lb_ip_from_v4(in.daddr);
 	}
 		/* fall through */
 	case OUT_PINNED:
-		want_spec.daddr = pinned.addr;
+		want_spec.daddr = lb_ip_v4(&pinned.addr);
 		want_spec.dport = ntohs(pinned.port);
 		break;
 	case OUT_SNAT:
@@ -452,7 +458,7 @@ static void prepare_udp_ffff_dnat(struct dp_case *c)
 	const struct lb_backend *b = &group_defs[G_CARRY].backends[0];
 	struct pkt_spec out = c->steps[0].in;
 
-	out.daddr = b->addr;
+	out.daddr = lb_ip_v4(&b->addr);
 	out.dport = ntohs(b->port);
 	c->steps[0].in.sport = port_for_udp_ffff(&out, &out.sport);
 }
@@ -501,7 +507,7 @@ static bool needs_second_fold(const __u8 *check_at, __be32 from, __be32 to)
 static void prepare_carry_dnat(struct dp_case *c)
 {
 	struct pkt_spec *in = &c->steps[0].in;
-	__be32 to = group_defs[G_CARRY].backends[0].addr;
+	__be32 to = lb_ip_v4(&group_defs[G_CARRY].backends[0].addr);
 	__u8 buf[PKT_MAX];
 	bool ip_ok = false, tcp_ok = false;
 	__u32 v;
@@ -535,16 +541,18 @@ static void expect_ct(const char *desc, const struct pkt_spec *in, __u8 orig_fla
 	ck_assert_msg(
 		ct_get(LB_DIR_ORIG, in->saddr, in->daddr, in->sport, in->dport, in->proto, &o),
 		"'%s': no ORIG conntrack entry (client, client port, VIP, 80)", desc);
-	ck_assert_msg(ct_get(LB_DIR_REPLY, pinned.addr, in->saddr, ntohs(pinned.port), in->sport,
-			     in->proto, &r),
+	ck_assert_msg(ct_get(LB_DIR_REPLY, lb_ip_v4(&pinned.addr), in->saddr, ntohs(pinned.port),
+			     in->sport, in->proto, &r),
 		      "'%s': no REPLY conntrack entry (backend, backend port, client, client port)",
 		      desc);
-	ck_assert_msg(o.nat_addr == pinned.addr && o.nat_port == pinned.port,
+	ck_assert_msg(lb_ip_eq(&o.nat_addr, &pinned.addr) && o.nat_port == pinned.port,
 		      "'%s': ORIG entry NATs to %08x:%u, want the backend %08x:%u", desc,
-		      ntohl(o.nat_addr), ntohs(o.nat_port), ntohl(pinned.addr), ntohs(pinned.port));
-	ck_assert_msg(r.nat_addr == in->daddr && r.nat_port == htons(in->dport),
+		      ntohl(lb_ip_v4(&o.nat_addr)), ntohs(o.nat_port),
+		      ntohl(lb_ip_v4(&pinned.addr)), ntohs(pinned.port));
+	ck_assert_msg(lb_ip_v4(&r.nat_addr) == in->daddr && lb_ip_is_v4(&r.nat_addr) &&
+			      r.nat_port == htons(in->dport),
 		      "'%s': REPLY entry NATs to %08x:%u, want the listener %08x:%u", desc,
-		      ntohl(r.nat_addr), ntohs(r.nat_port), ntohl(in->daddr), in->dport);
+		      ntohl(lb_ip_v4(&r.nat_addr)), ntohs(r.nat_port), ntohl(in->daddr), in->dport);
 	ck_assert_msg(o.flags == orig_flags && r.flags == reply_flags,
 		      "'%s': flags ORIG %#x REPLY %#x, want %#x and %#x", desc, o.flags, r.flags,
 		      orig_flags, reply_flags);
@@ -766,15 +774,15 @@ static const struct dp_case cases[] = {
 	 .setup = setup_tcp,
 	 .steps = {XDP_PASS_AS(PKT(0, CLIENT, VIP, 0, 0, 0, .ethertype = ETH_P_ARP),
 			       LB_G_PASS_NOT_IP)}},
-	{.desc = "ipv6 tcp syn to port 80 passes untouched",
+	{.desc = "ipv6 tcp syn to port 80 of an IPv4-only listener passes untouched",
 	 .setup = setup_tcp,
 	 .steps = {XDP_PASS_AS(PKT(IPPROTO_TCP, 0, 0, CPORT, VPORT, F_SYN, .ethertype = ETH_P_IPV6),
-			       LB_G_PASS_NOT_IP)}},
-	{.desc = "802.1q-tagged ipv6 passes untouched",
+			       LB_G_PASS_NO_LISTENER)}},
+	{.desc = "802.1q-tagged ipv6 to an IPv4-only listener passes untouched",
 	 .setup = setup_tcp,
 	 .steps = {XDP_PASS_AS(PKT(IPPROTO_TCP, 0, 0, CPORT, VPORT, F_SYN, .ethertype = ETH_P_IPV6,
 				   .vlan_tpid = {ETH_P_8021Q}),
-			       LB_G_PASS_NOT_IP)}},
+			       LB_G_PASS_NO_LISTENER)}},
 
 	/* Parsing: tags, options, fragments, truncation, bogus lengths. */
 	{.desc = "802.1q-tagged syn: dnat, tag preserved",
@@ -1003,9 +1011,9 @@ START_TEST(test_weight0_never_chosen)
 		 * proves that choice is the one backend of non-zero weight.
 		 */
 		run_step(&c, i, &st);
-		ck_assert_msg(pinned.addr == only->addr,
+		ck_assert_msg(lb_ip_eq(&pinned.addr, &only->addr),
 			      "client port %u went to %08x, a backend of weight 0", st.in.sport,
-			      ntohl(pinned.addr));
+			      ntohl(lb_ip_v4(&pinned.addr)));
 	}
 }
 END_TEST
@@ -1029,7 +1037,7 @@ START_TEST(test_distribution)
 		st.in.sport = 1024 + rnd() % 64512;
 		run_step(&c, i, &st);
 		for (b = 0; b < g->n_backends; b++)
-			if (pinned.addr == g->backends[b].addr)
+			if (lb_ip_eq(&pinned.addr, &g->backends[b].addr))
 				count[b]++;
 	}
 	for (b = 0; b < g->n_backends; b++) {

@@ -61,7 +61,8 @@ static void put_one_backend(__be32 addr, __u16 port)
 {
 	struct lb_group g = {.n_backends = 1};
 
-	g.backends[0].addr = addr;
+	/* 0: no address (the acceptor's backend); else IPv4-mapped. */
+	g.backends[0].addr = addr ? lb_ip_from_v4(addr) : (struct lb_ip){{0}};
 	g.backends[0].port = htons(port);
 	g.backends[0].weight = 100;
 	g.backends[0].target_id = TARGET;
@@ -125,11 +126,12 @@ static void expect_flow(const struct lb_event *e, __u16 sport)
 	ck_assert_uint_eq(e->proto, LB_PROTO_TCP);
 	ck_assert_uint_eq(e->proxy_id, PROXY);
 	ck_assert_uint_eq(e->target_id, TARGET);
-	ck_assert_uint_eq(e->client_addr, client);
+	ck_assert_uint_eq(lb_ip_v4(&e->client_addr), client);
+	ck_assert(lb_ip_is_v4(&e->client_addr));
 	ck_assert_uint_eq(e->client_port, htons(sport));
-	ck_assert_uint_eq(e->listen_addr, vip);
+	ck_assert_uint_eq(lb_ip_v4(&e->listen_addr), vip);
 	ck_assert_uint_eq(e->listen_port, htons(VPORT));
-	ck_assert_uint_eq(e->backend_addr, backend);
+	ck_assert_uint_eq(lb_ip_v4(&e->backend_addr), backend);
 	ck_assert_uint_eq(e->backend_port, htons(BPORT));
 	ck_assert_uint_ne(e->created_ns, 0);
 	ck_assert_uint_ge(e->ts_ns, e->created_ns);
@@ -255,7 +257,7 @@ START_TEST(test_route_kinds)
 	put_one_backend(0, 40001);
 	ck_assert_uint_eq(seg(NULL, false, F_SYN, 0, CPORT + 1), 1);
 	ck_assert_uint_eq(got[0].route, LB_ROUTE_ACCEPTOR);
-	ck_assert_uint_eq(got[0].backend_addr, vip);
+	ck_assert_uint_eq(lb_ip_v4(&got[0].backend_addr), vip);
 	ck_assert_uint_eq(got[0].backend_port, htons(40001));
 	/* A flow picked up mid-stream says so. */
 	ck_assert_uint_eq(seg(NULL, false, F_ACK, 10, CPORT + 2), 1);

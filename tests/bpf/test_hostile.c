@@ -76,11 +76,12 @@ static struct pkt_spec to_vip(__u8 proto, __u16 sport, __u8 flags)
 static struct pkt_spec rewritten(const struct pkt_spec *s)
 {
 	struct pkt_spec w = *s;
-	int i = lb_select_backend(&group, lb_flow_hash(s->saddr, s->daddr, htons(s->sport),
-						       htons(s->dport), s->proto));
+	struct lb_ip fs = lb_ip_from_v4(s->saddr), fd = lb_ip_from_v4(s->daddr);
+	int i = lb_select_backend(
+		&group, lb_flow_hash(&fs, &fd, htons(s->sport), htons(s->dport), s->proto), true);
 
 	ck_assert_int_ge(i, 0);
-	w.daddr = group.backends[i].addr;
+	w.daddr = lb_ip_v4(&group.backends[i].addr);
 	w.dport = ntohs(group.backends[i].port);
 	return w;
 }
@@ -530,7 +531,7 @@ END_TEST
 
 /*
  * Three VLAN tags: lb_parse follows two, finds a third TPID where IPv4 should be and
- * passes the frame untouched as pass-not-ipv4.
+ * passes the frame untouched as pass-not-ip.
  */
 START_TEST(test_three_vlan_tags)
 {

@@ -43,7 +43,7 @@ static void setup(void)
 	int verdict;
 
 	reset_maps();
-	g.backends[0].addr = BACKEND;
+	g.backends[0].addr = lb_ip_from_v4(BACKEND);
 	g.backends[0].port = htons(BPORT);
 	g.backends[0].weight = 1;
 	g.backends[0].target_id = 1;

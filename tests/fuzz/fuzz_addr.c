@@ -4,8 +4,8 @@
  * parser of lb_config.h.
  *
  * The first byte picks the parser (modulo their number); the rest, cut at the first NUL, is
- * the text. What parses is formatted back and parsed again, which must give the same value;
- * every error message must be a NUL-terminated sentence within its buffer.
+ * the text (IPv4 or IPv6). What parses is formatted back and parsed again, which must give the same
+ * value; every error message must be a NUL-terminated sentence within its buffer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256], buf[LB_TARGET_STR_MAX], q[LB_QUOTE_MAX];
 	struct lb_sni_route_cfg route, again_route;
 	struct lb_target_cfg t, again;
-	uint32_t addr, addr2;
+	struct lb_ip addr, addr2, masked;
 	uint16_t port, port2;
 	uint8_t plen, plen2;
 	int rc, hw, hw2;
@@ -46,11 +46,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	switch (data[0] % 7) {
 	case 0:
-		rc = lb_parse_ipv4(s, &addr, err, sizeof(err));
+		rc = lb_parse_ip(s, &addr, err, sizeof(err));
 		check_err(rc, err, sizeof(err));
 		if (!rc) {
-			if (lb_parse_ipv4(lb_format_ipv4(addr, buf), &addr2, err, sizeof(err)) ||
-			    addr2 != addr)
+			if (lb_parse_ip(lb_format_ip(&addr, buf), &addr2, err, sizeof(err)) ||
+			    !lb_ip_eq(&addr2, &addr))
 				abort();
 		}
 		break;
@@ -58,11 +58,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = lb_parse_cidr(s, &addr, &plen, err, sizeof(err));
 		check_err(rc, err, sizeof(err));
 		if (!rc) {
-			if (plen > 32 || (plen < 32 && (ntohl(addr) & (0xffffffffu >> plen))))
+			if (plen > lb_prefix_max(&addr))
 				abort();
-			if (lb_parse_cidr(lb_format_cidr(addr, plen, buf), &addr2, &plen2, err,
+			masked =
+				addr; /* no host bits: the network masked to its prefix is itself */
+			for (unsigned int i = lb_prefix128(&addr, plen); i < 128; i++)
+				((uint8_t *)&masked)[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
+			if (!lb_ip_eq(&masked, &addr))
+				abort();
+			if (lb_parse_cidr(lb_format_cidr(&addr, plen, buf), &addr2, &plen2, err,
 					  sizeof(err)) ||
-			    addr2 != addr || plen2 != plen)
+			    !lb_ip_eq(&addr2, &addr) || plen2 != plen)
 				abort();
 		}
 		break;
@@ -77,12 +83,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = lb_parse_target(s, &t, &hw, err, sizeof(err));
 		check_err(rc, err, sizeof(err));
 		if (!rc) {
-			if (!t.port || (hw && t.weight > 100) || lb_addr_unusable(t.addr))
+			if (!t.port || (hw && t.weight > 100) || lb_addr_unusable(&t.addr))
 				abort();
 			memset(&again, 0, sizeof(again));
-			if (lb_parse_target(lb_format_target(t.addr, t.port, buf), &again, &hw2,
+			if (lb_parse_target(lb_format_target(&t.addr, t.port, buf), &again, &hw2,
 					    err, sizeof(err)) ||
-			    hw2 || again.addr != t.addr || again.port != t.port)
+			    hw2 || !lb_ip_eq(&again.addr, &t.addr) || again.port != t.port)
 				abort();
 		}
 		break;
@@ -90,9 +96,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = lb_parse_listen(s, &addr, &port, err, sizeof(err));
 		check_err(rc, err, sizeof(err));
 		if (!rc) {
-			if (lb_parse_listen(lb_format_target(addr, port, buf), &addr2, &port2, err,
+			if (lb_parse_listen(lb_format_target(&addr, port, buf), &addr2, &port2, err,
 					    sizeof(err)) ||
-			    addr2 != addr || port2 != port)
+			    !lb_ip_eq(&addr2, &addr) || port2 != port)
 				abort();
 		}
 		break;
@@ -113,11 +119,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lb_quote(s, q);
 		if (strnlen(q, sizeof(q)) >= sizeof(q))
 			abort();
-		addr = 0;
+		memset(&addr, 0, sizeof(addr));
 		memcpy(&addr, s, strnlen(s, sizeof(addr)));
-		rc = lb_check_usable(addr, err, sizeof(err));
+		rc = lb_check_usable(&addr, err, sizeof(err));
 		check_err(rc, err, sizeof(err));
-		if (!rc != !lb_addr_unusable(addr))
+		if (!rc != !lb_addr_unusable(&addr))
 			abort();
 		break;
 	}

@@ -111,7 +111,8 @@ class Backend:
             b"Content-Length: ", str(len(body)).encode(), b"\r\n",
             b"Connection: close\r\n",
             b"X-Backend: ", self.name, b"\r\n",
-            b"X-Peer: ", ("%s:%d" % peer[:2]).encode(), b"\r\n",
+            b"X-Peer: ", (("[%s]:%d" if ":" in str(peer[0]) else "%s:%d") % peer[:2]).encode(),
+            b"\r\n",
             b"\r\n",
         ])
         return head if method == b"HEAD" else head + body
@@ -285,6 +286,10 @@ def parse_name(body):
     return body[:-1].decode()
 
 
+def host_header(host):
+    return ("[%s]" % host if ":" in host else host).encode()
+
+
 async def tcp_once(args, i):
     local = (args.bind, 0) if args.bind else None
     reader, writer = await asyncio.open_connection(args.host, args.port, local_addr=local)
@@ -293,7 +298,7 @@ async def tcp_once(args, i):
             writer.write(client_hello(args.sni))
         else:
             writer.write(b"GET /tally/%d HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
-                         b"User-Agent: lbtraffic\r\n\r\n" % (i, args.host.encode()))
+                         b"User-Agent: lbtraffic\r\n\r\n" % (i, host_header(args.host)))
         resp = await reader.read(-1)  # until the server closes
     finally:
         writer.close()
@@ -406,7 +411,7 @@ def hold(args):
     start = time.monotonic()
     step_timeout = max(2.0, 3 * args.interval / 1000.0)
     out = {"backend": None, "exchanges": 0, "ok": False, "error": None}
-    sock = socket.socket(socket.AF_INET, kind)
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, kind)
     try:
         sock.settimeout(step_timeout)
         if args.bind:

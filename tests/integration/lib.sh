@@ -331,6 +331,20 @@ start_backends() {
 	done
 }
 
+# start_backends6 PORT [SERVE ARGS...]: server "b<i>" on [fd00:2:<i>::2]:PORT (topo_ipv6).
+# A port a start_backends server already uses needs another PORT: servers are named by it.
+start_backends6() {
+	local port=$1 i
+	shift
+	((${#BACKEND_IPS6[@]} > 0)) || fail "start_backends6: call topo_ipv6 first"
+	for ((i = 1; i <= NBACKENDS; i++)); do
+		lbt_spawn_server "${NS_BACKENDS[i - 1]}" "b$i" "${BACKEND_IPS6[i - 1]}" "$port" "$@"
+	done
+	for ((i = 1; i <= NBACKENDS; i++)); do
+		lbt_wait_server "b$i" "$port"
+	done
+}
+
 # ---------------------------------------------------------------------------- topology
 
 lbt_our_netns() {
@@ -343,8 +357,8 @@ lbt_ns_add() {
 	# rp_filter: the kernel uses max(all, <if>), so "all" must be 0 too. Strict reverse
 	# path filtering would drop packets the LB has rewritten (source and destination
 	# no longer match the routes of the interface they arrive on); a failure must come
-	# from lbd, not from the filter. IPv6 off: no router solicitations or DAD packets in
-	# the middle of counted test traffic (the test plan is IPv4).
+	# from lbd, not from the filter. IPv6 off unless a test turns it on (topo_ipv6): no
+	# router solicitations or DAD packets in the middle of counted IPv4 test traffic.
 	in_ns "$1" sysctl -qew net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 		net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null
 }
@@ -414,6 +428,52 @@ topo_up() {
 		ip -n "$ns" route add default via "10.2.$i.1"
 		lbt_veth_tune "$ns" "$B_IF" gro
 		lbt_veth_tune "$NS_LB" "$lbif"
+	done
+}
+
+# topo_ipv6: IPv6 on the topology topo_up built (call after it), beside IPv4:
+#
+#   $NS_C  eth0 fd00:1::2/64 (+ ::3-9)  default via fd00:1::1
+#   $NS_LB lbc0 fd00:1::1/64 (= $VIP6)  lbb<i> fd00:2:<i>::1/64   forwarding=1
+#   $NS_B<i> eth0 fd00:2:<i>::2/64       default via fd00:2:<i>::1
+#
+# No duplicate address detection (addresses are usable at once) and no router
+# solicitations; the links keep their link-local addresses, as neighbour discovery needs.
+VIP6=fd00:1::1
+CLIENT_IP6=fd00:1::2
+CLIENT_IPS6=(fd00:1::2 fd00:1::3 fd00:1::4 fd00:1::5 fd00:1::6 fd00:1::7 fd00:1::8 fd00:1::9)
+BACKEND_IPS6=() # fd00:2:i::2
+export VIP6 CLIENT_IP6
+lbt_ipv6_on() {
+	local ns=$1 dev
+	shift
+	for dev in lo "$@"; do
+		in_ns "$ns" sysctl -qw "net.ipv6.conf.$dev.accept_dad=0" \
+			"net.ipv6.conf.$dev.router_solicitations=0" "net.ipv6.conf.$dev.accept_ra=0" \
+			"net.ipv6.conf.$dev.disable_ipv6=0" >/dev/null
+	done
+}
+
+topo_ipv6() {
+	local i a ns lbif
+	((NBACKENDS > 0)) || fail "topo_ipv6: call topo_up first"
+	lbt_ipv6_on "$NS_C" "$C_IF"
+	lbt_ipv6_on "$NS_LB" "$LB_IF_C" "${LB_IF_BACKENDS[@]}"
+	in_ns "$NS_LB" sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null
+	ip -n "$NS_LB" addr add "$VIP6/64" dev "$LB_IF_C" nodad
+	{
+		for a in "${CLIENT_IPS6[@]}"; do echo "addr add $a/64 dev $C_IF nodad"; done
+		echo "route add default via $VIP6"
+	} | ip -n "$NS_C" -batch -
+	BACKEND_IPS6=()
+	for ((i = 1; i <= NBACKENDS; i++)); do
+		ns=${NS_BACKENDS[i - 1]}
+		lbif=${LB_IF_BACKENDS[i - 1]}
+		BACKEND_IPS6+=("fd00:2:$i::2")
+		lbt_ipv6_on "$ns" "$B_IF"
+		ip -n "$NS_LB" addr add "fd00:2:$i::1/64" dev "$lbif" nodad
+		ip -n "$ns" addr add "fd00:2:$i::2/64" dev "$B_IF" nodad
+		ip -n "$ns" -6 route add default via "fd00:2:$i::1"
 	done
 }
 

@@ -64,8 +64,8 @@ def read_proxy_v2(sock):
         if not chunk:
             raise ConnectionError("closed inside the PROXY header")
         head += chunk
-    if head[:12] != PP2_SIG or head[12] != 0x21 or head[13] != 0x11:
-        raise ValueError("not a PROXY v2 TCP/IPv4 header: %r" % head)
+    if head[:12] != PP2_SIG or head[12] != 0x21 or head[13] not in (0x11, 0x21):
+        raise ValueError("not a PROXY v2 TCP header: %r" % head)
     length = struct.unpack("!H", head[14:16])[0]
     body = b""
     while len(body) < length:
@@ -73,14 +73,21 @@ def read_proxy_v2(sock):
         if not chunk:
             raise ConnectionError("closed inside the PROXY header")
         body += chunk
-    src, dst, sport, dport = struct.unpack("!4s4sHH", body[:12])
-    return "%s:%d" % (socket.inet_ntoa(src), sport)
+    if head[13] == 0x11:  # TCP over IPv4
+        src, _, sport, _ = struct.unpack("!4s4sHH", body[:12])
+        return endpoint(socket.inet_ntop(socket.AF_INET, src), sport)
+    src, _, sport, _ = struct.unpack("!16s16sHH", body[:36])
+    return endpoint(socket.inet_ntop(socket.AF_INET6, src), sport)
+
+
+def endpoint(host, port):
+    return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
 
 
 def serve_one(raw, peer, ctx, args):
     try:
         raw.settimeout(30)
-        client = "%s:%d" % peer[:2]
+        client = endpoint(*peer[:2])
         if args.proxy_protocol:
             client = read_proxy_v2(raw)
         tls = ctx.wrap_socket(raw, server_side=True)
@@ -122,7 +129,7 @@ def cmd_serve(args):
     def on_sni(sock, name, _ctx):
         sock.lb_sni = name  # the server name as this backend saw it
     ctx.sni_callback = on_sni
-    ls = socket.socket()
+    ls = socket.socket(family_of(args.bind))
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((args.bind, args.port))
     ls.listen(512)
@@ -131,6 +138,10 @@ def cmd_serve(args):
     while True:
         raw, peer = ls.accept()
         threading.Thread(target=serve_one, args=(raw, peer, ctx, args), daemon=True).start()
+
+
+def family_of(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
 def client_ctx(args):
@@ -148,7 +159,7 @@ def client_ctx(args):
 
 
 def connect(args, ctx, sni):
-    raw = socket.socket()
+    raw = socket.socket(family_of(args.host))
     raw.settimeout(args.timeout)
     if getattr(args, "bind", None):
         raw.bind((args.bind, 0))

@@ -8,43 +8,91 @@
 
 #include "lb_addr.h"
 
-/* a.b.c.d in network byte order, as a constant expression for the tables. */
-#define H(a, b, c, d) \
-	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define A(a, b, c, d) __builtin_bswap32(H(a, b, c, d))
-#else
-#define A(a, b, c, d) H(a, b, c, d)
-#endif
+/* The address @text by the C library's parser (the reference these tests hold lb_addr to). */
+static struct lb_ip ip(const char *text)
+{
+	struct lb_ip a;
+	struct in_addr v4;
+
+	if (inet_pton(AF_INET, text, &v4) == 1)
+		return lb_ip_from_v4(v4.s_addr);
+	ck_assert_msg(inet_pton(AF_INET6, text, &a) == 1, "test bug: %s", text);
+	return a;
+}
+
+static const char *show(const struct lb_ip *a)
+{
+	static char buf[LB_ADDR_STR_MAX];
+
+	return inet_ntop(lb_ip_is_v4(a) ? AF_INET : AF_INET6,
+			 lb_ip_is_v4(a) ? (const void *)&a->w[3] : (const void *)a, buf,
+			 sizeof(buf));
+}
 
 static char err[LB_ERR_MAX];
 
-/* ---- lb_parse_ipv4 ---- */
+/* ---- lb_parse_ip ---- */
 
-static const struct {
-	const char *s;
-	uint32_t addr;
-} ipv4_ok[] = {
-	{"0.0.0.0", A(0, 0, 0, 0)},
-	{"10.0.0.1", A(10, 0, 0, 1)},
-	{"127.0.0.1", A(127, 0, 0, 1)},
-	{"192.168.100.200", A(192, 168, 100, 200)},
-	{"255.255.255.255", A(255, 255, 255, 255)},
-	{"1.2.3.4", A(1, 2, 3, 4)},
+/* In their canonical forms (RFC 5952 for IPv6): formatting gives the same text back. */
+static const char *const ip_ok[] = {
+	"0.0.0.0",
+	"10.0.0.1",
+	"127.0.0.1",
+	"192.168.100.200",
+	"255.255.255.255",
+	"1.2.3.4",
+	"::",
+	"::1",
+	"2001:db8::1",
+	"2001:db8:0:1:2:3:4:5",
+	"fd00:1:2:3::10",
+	"2001:db8::1:0:0:1",
+	"ff02::1",
+	"fe80::1",
+	"2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+	"64:ff9b::a00:1",
 };
 
-START_TEST(test_ipv4_accepts)
+START_TEST(test_ip_accepts)
 {
-	uint32_t addr = 0xdeadbeef;
+	struct lb_ip addr, want = ip(ip_ok[_i]);
+	char a[LB_ADDR_STR_MAX];
 
-	ck_assert_msg(lb_parse_ipv4(ipv4_ok[_i].s, &addr, err, sizeof(err)) == 0,
-		      "\"%s\" refused: %s", ipv4_ok[_i].s, err);
-	ck_assert_msg(addr == ipv4_ok[_i].addr, "\"%s\" parsed as 0x%08x", ipv4_ok[_i].s,
-		      ntohl(addr));
+	memset(&addr, 0xee, sizeof(addr));
+	ck_assert_msg(lb_parse_ip(ip_ok[_i], &addr, err, sizeof(err)) == 0, "\"%s\" refused: %s",
+		      ip_ok[_i], err);
+	ck_assert_msg(lb_ip_eq(&addr, &want), "\"%s\" parsed as %s", ip_ok[_i], show(&addr));
+	ck_assert_int_eq(lb_ip_is_v4(&addr), strchr(ip_ok[_i], ':') == NULL);
+	ck_assert_str_eq(lb_format_ip(&addr, a), ip_ok[_i]);
 }
 END_TEST
 
-static const char *const ipv4_bad[] = {
+/* Non-canonical IPv6 text is accepted (RFC 4291) and formatted the RFC 5952 way. */
+static const struct {
+	const char *s, *canonical;
+} ip6_forms[] = {
+	{"2001:DB8::1", "2001:db8::1"},
+	{"2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"},
+	{"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},
+	{"2001:db8::0:1", "2001:db8::1"},
+	{"0:0:0:0:0:0:0:1", "::1"},
+	{"2001:db8:0:0:0:0:2:1", "2001:db8::2:1"},
+	{"2001:0:0:1:0:0:0:1", "2001:0:0:1::1"},
+};
+
+START_TEST(test_ip6_canonical)
+{
+	struct lb_ip addr, want = ip(ip6_forms[_i].canonical);
+	char a[LB_ADDR_STR_MAX];
+
+	ck_assert_msg(lb_parse_ip(ip6_forms[_i].s, &addr, err, sizeof(err)) == 0,
+		      "\"%s\" refused: %s", ip6_forms[_i].s, err);
+	ck_assert(lb_ip_eq(&addr, &want));
+	ck_assert_str_eq(lb_format_ip(&addr, a), ip6_forms[_i].canonical);
+}
+END_TEST
+
+static const char *const ip_bad[] = {
 	"",
 	"10",
 	"10.1",
@@ -73,69 +121,115 @@ static const char *const ipv4_bad[] = {
 	"10.0.0.1\n",
 	"10.0.0.1\t",
 	"10.0.0.99999999999999999999",
+	/* IPv6 */
+	":",
+	":::",
+	"1::2::3",
+	"2001:db8:::1",
+	"2001:db8::1::",
+	"1:2:3:4:5:6:7:8:9",
+	"1:2:3:4:5:6:7",
+	"12345::1",
+	"2001:db8::g",
+	"2001:db8::1%eth0",
+	"[2001:db8::1]",
+	"2001:db8::1/64",
+	" ::1",
+	"::1 ",
+	"::ffff:10.0.0.1",
+	"::10.0.0.1",
+	"::a00:1",
+	"::2",
+	"2001:db8::1.2.3",
+	"2001:db8:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:1",
 };
 
-START_TEST(test_ipv4_refuses)
+START_TEST(test_ip_refuses)
 {
-	uint32_t addr = 0x12345678;
+	struct lb_ip addr, orig;
 
-	ck_assert_msg(lb_parse_ipv4(ipv4_bad[_i], &addr, err, sizeof(err)) == -EINVAL,
-		      "\"%s\" was accepted", ipv4_bad[_i]);
-	ck_assert_msg(addr == 0x12345678, "\"%s\" wrote the output on failure", ipv4_bad[_i]);
-	ck_assert_msg(strstr(err, "is not an IPv4 address (expected a.b.c.d"),
-		      "\"%s\": unexpected message: %s", ipv4_bad[_i], err);
+	memset(&addr, 0x5a, sizeof(addr));
+	orig = addr;
+	ck_assert_msg(lb_parse_ip(ip_bad[_i], &addr, err, sizeof(err)) == -EINVAL,
+		      "\"%s\" was accepted", ip_bad[_i]);
+	ck_assert_msg(lb_ip_eq(&addr, &orig), "\"%s\" wrote the output on failure", ip_bad[_i]);
+	ck_assert_msg(strstr(err, "is not an IP address ("), "\"%s\": unexpected message: %s",
+		      ip_bad[_i], err);
 }
 END_TEST
 
-START_TEST(test_ipv4_messages)
-{
-	uint32_t addr;
+#define EXPECT_V4 "expected an IPv4 address a.b.c.d or an IPv6 address"
 
-	lb_parse_ipv4("10.0.0.256", &addr, err, sizeof(err));
-	ck_assert_str_eq(err, "\"10.0.0.256\" is not an IPv4 address (expected a.b.c.d)");
-	lb_parse_ipv4("010.0.0.1", &addr, err, sizeof(err));
-	ck_assert_str_eq(err, "\"010.0.0.1\" is not an IPv4 address (expected a.b.c.d without "
-			      "leading zeros)");
-	lb_parse_ipv4("", &addr, err, sizeof(err));
-	ck_assert_str_eq(err, "\"\" is not an IPv4 address (expected a.b.c.d)");
+START_TEST(test_ip_messages)
+{
+	struct lb_ip addr;
+
+	lb_parse_ip("10.0.0.256", &addr, err, sizeof(err));
+	ck_assert_str_eq(err, "\"10.0.0.256\" is not an IP address (" EXPECT_V4 ")");
+	lb_parse_ip("010.0.0.1", &addr, err, sizeof(err));
+	ck_assert_str_eq(err, "\"010.0.0.1\" is not an IP address (an IPv4 address is written "
+			      "a.b.c.d without leading zeros)");
+	lb_parse_ip("", &addr, err, sizeof(err));
+	ck_assert_str_eq(err, "\"\" is not an IP address (" EXPECT_V4 ")");
 	/* Control characters are shown escaped, not printed raw into a log line. */
-	lb_parse_ipv4("10.0.0.1\n", &addr, err, sizeof(err));
-	ck_assert_str_eq(err, "\"10.0.0.1\\x0a\" is not an IPv4 address (expected a.b.c.d)");
+	lb_parse_ip("10.0.0.1\n", &addr, err, sizeof(err));
+	ck_assert_str_eq(err, "\"10.0.0.1\\x0a\" is not an IP address (" EXPECT_V4 ")");
+	/* IPv6: what is wrong, in the user's words. */
+	lb_parse_ip("1::2::3", &addr, err, sizeof(err));
+	ck_assert_str_eq(err, "\"1::2::3\" is not an IP address (expected an IPv6 address "
+			      "(RFC 4291 text form))");
+	lb_parse_ip("2001:db8::1%eth0", &addr, err, sizeof(err));
+	ck_assert_str_eq(err, "\"2001:db8::1%eth0\" is not an IP address (zones (%) are not "
+			      "supported)");
+	lb_parse_ip("::ffff:10.0.0.1", &addr, err, sizeof(err));
+	ck_assert_str_eq(err, "\"::ffff:10.0.0.1\" is not an IP address (an IPv4-mapped address: "
+			      "write the IPv4 address a.b.c.d itself)");
+	lb_parse_ip("::10.0.0.1", &addr, err, sizeof(err));
+	ck_assert_msg(strstr(err, "an IPv4-compatible address (deprecated)"), "%s", err);
+	lb_parse_ip("[::1]", &addr, err, sizeof(err));
+	ck_assert_msg(strstr(err, "hex digits and colons"), "%s", err);
 	/* No error buffer, or a tiny one, is fine. */
-	ck_assert_int_eq(lb_parse_ipv4("x", &addr, NULL, 0), -EINVAL);
-	ck_assert_int_eq(lb_parse_ipv4("x", &addr, err, 4), -EINVAL);
+	ck_assert_int_eq(lb_parse_ip("x", &addr, NULL, 0), -EINVAL);
+	ck_assert_int_eq(lb_parse_ip("x", &addr, err, 4), -EINVAL);
 	ck_assert_str_eq(err, "\"x\"");
-	ck_assert_int_eq(lb_parse_ipv4(NULL, &addr, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lb_parse_ip(NULL, &addr, err, sizeof(err)), -EINVAL);
 }
 END_TEST
 
 /* ---- lb_parse_cidr ---- */
 
 static const struct {
-	const char *s;
-	uint32_t addr;
+	const char *s, *addr;
 	uint8_t len;
 } cidr_ok[] = {
-	{"192.168.1.0/24", A(192, 168, 1, 0), 24},
-	{"10.0.0.0/8", A(10, 0, 0, 0), 8},
-	{"10.0.0.1", A(10, 0, 0, 1), 32},
-	{"10.0.0.1/32", A(10, 0, 0, 1), 32},
-	{"0.0.0.0/0", A(0, 0, 0, 0), 0},
-	{"128.0.0.0/1", A(128, 0, 0, 0), 1},
-	{"10.10.0.0/16", A(10, 10, 0, 0), 16},
-	{"255.255.255.254/31", A(255, 255, 255, 254), 31},
-	{"0.0.0.0", A(0, 0, 0, 0), 32},
+	{"192.168.1.0/24", "192.168.1.0", 24},
+	{"10.0.0.0/8", "10.0.0.0", 8},
+	{"10.0.0.1", "10.0.0.1", 32},
+	{"10.0.0.1/32", "10.0.0.1", 32},
+	{"0.0.0.0/0", "0.0.0.0", 0},
+	{"128.0.0.0/1", "128.0.0.0", 1},
+	{"10.10.0.0/16", "10.10.0.0", 16},
+	{"255.255.255.254/31", "255.255.255.254", 31},
+	{"0.0.0.0", "0.0.0.0", 32},
+	{"2001:db8::/32", "2001:db8::", 32},
+	{"2001:db8:1::/48", "2001:db8:1::", 48},
+	{"::/0", "::", 0},
+	{"2001:db8::1", "2001:db8::1", 128},
+	{"2001:db8::1/128", "2001:db8::1", 128},
+	{"fd00::/8", "fd00::", 8},
+	{"2001:db8:0:1::/64", "2001:db8:0:1::", 64},
+	{"2001:db8::8000:0/97", "2001:db8::8000:0", 97},
 };
 
 START_TEST(test_cidr_accepts)
 {
-	uint32_t addr = 1;
+	struct lb_ip addr = ip("1.1.1.1"), want = ip(cidr_ok[_i].addr);
 	uint8_t len = 99;
 
 	ck_assert_msg(lb_parse_cidr(cidr_ok[_i].s, &addr, &len, err, sizeof(err)) == 0,
 		      "\"%s\" refused: %s", cidr_ok[_i].s, err);
-	ck_assert_msg(addr == cidr_ok[_i].addr && len == cidr_ok[_i].len,
-		      "\"%s\" parsed as 0x%08x/%u", cidr_ok[_i].s, ntohl(addr), len);
+	ck_assert_msg(lb_ip_eq(&addr, &want) && len == cidr_ok[_i].len, "\"%s\" parsed as %s/%u",
+		      cidr_ok[_i].s, show(&addr), len);
 }
 END_TEST
 
@@ -154,24 +248,37 @@ static const struct {
 	{"10.0.0.0/8/8", "has an invalid prefix length"},
 	{"10.0.0.0/999999999999", "has an invalid prefix length"},
 	{"10.0.0/8",
-	 "\"10.0.0/8\" is not an IPv4 address or CIDR (expected a.b.c.d/len or a.b.c.d)"},
-	{"/8", "is not an IPv4 address or CIDR"},
-	{"", "is not an IPv4 address or CIDR"},
-	{"any", "is not an IPv4 address or CIDR"},
-	{"010.0.0.0/8", "(expected a.b.c.d/len or a.b.c.d without leading zeros)"},
+	 "\"10.0.0/8\" is not an address or prefix (expected an IPv4 address a.b.c.d or an IPv6 "
+	 "address; a prefix is written addr/len)"},
+	{"/8", "is not an address or prefix"},
+	{"", "is not an address or prefix"},
+	{"any", "is not an address or prefix"},
+	{"010.0.0.0/8", "(an IPv4 address is written a.b.c.d without leading zeros; a prefix"},
 	{"192.168.1.5/24", "\"192.168.1.5/24\" has host bits set; did you mean 192.168.1.0/24?"},
 	{"10.0.0.1/0", "\"10.0.0.1/0\" has host bits set; did you mean 0.0.0.0/0?"},
 	{"10.1.2.3/31", "did you mean 10.1.2.2/31?"},
+	{"2001:db8::/129",
+	 "\"2001:db8::/129\" has an invalid prefix length (expected a number from 0 to 128 after "
+	 "the '/')"},
+	{"2001:db8::/064", "has an invalid prefix length"},
+	{"2001:db8:1::1/48",
+	 "\"2001:db8:1::1/48\" has host bits set; did you mean 2001:db8:1::/48?"},
+	{"2001:db8::/16", "did you mean 2001::/16?"},
+	{"::1/0", "did you mean ::/0?"},
+	{"::ffff:10.0.0.0/104", "an IPv4-mapped address: write the IPv4 address a.b.c.d itself"},
+	{"2001:db8::/", "has an invalid prefix length"},
+	{"[2001:db8::]/32", "is not an address or prefix"},
 };
 
 START_TEST(test_cidr_refuses)
 {
-	uint32_t addr = 7;
+	struct lb_ip addr = ip("0.0.0.7"), orig = addr;
 	uint8_t len = 7;
 
 	ck_assert_msg(lb_parse_cidr(cidr_bad[_i].s, &addr, &len, err, sizeof(err)) == -EINVAL,
 		      "\"%s\" was accepted", cidr_bad[_i].s);
-	ck_assert_msg(addr == 7 && len == 7, "\"%s\" wrote the output on failure", cidr_bad[_i].s);
+	ck_assert_msg(lb_ip_eq(&addr, &orig) && len == 7, "\"%s\" wrote the output on failure",
+		      cidr_bad[_i].s);
 	ck_assert_msg(strstr(err, cidr_bad[_i].msg), "\"%s\": got \"%s\", expected \"%s\"",
 		      cidr_bad[_i].s, err, cidr_bad[_i].msg);
 }
@@ -210,23 +317,28 @@ END_TEST
 /* ---- lb_parse_target ---- */
 
 static const struct {
-	const char *s;
-	uint32_t addr;
+	const char *s, *addr;
 	uint16_t port;
 	uint8_t weight;
 	int has_weight;
 } target_ok[] = {
-	{"10.0.0.1:8080", A(10, 0, 0, 1), 8080, 100, 0},
-	{"10.0.0.1:8080@70", A(10, 0, 0, 1), 8080, 70, 1},
-	{"10.0.0.2:1@0", A(10, 0, 0, 2), 1, 0, 1},
-	{"10.0.0.3:65535@100", A(10, 0, 0, 3), 65535, 100, 1},
-	{"127.0.0.1:80", A(127, 0, 0, 1), 80, 100, 0},
-	{"192.168.1.1:443@5", A(192, 168, 1, 1), 443, 5, 1},
+	{"10.0.0.1:8080", "10.0.0.1", 8080, 100, 0},
+	{"10.0.0.1:8080@70", "10.0.0.1", 8080, 70, 1},
+	{"10.0.0.2:1@0", "10.0.0.2", 1, 0, 1},
+	{"10.0.0.3:65535@100", "10.0.0.3", 65535, 100, 1},
+	{"127.0.0.1:80", "127.0.0.1", 80, 100, 0},
+	{"192.168.1.1:443@5", "192.168.1.1", 443, 5, 1},
+	{"[2001:db8::1]:8080", "2001:db8::1", 8080, 100, 0},
+	{"[2001:db8::1]:8080@30", "2001:db8::1", 8080, 30, 1},
+	{"[::1]:80", "::1", 80, 100, 0},
+	{"[fd00::a:b]:65535@0", "fd00::a:b", 65535, 0, 1},
+	{"[2001:DB8:0:0::2]:443", "2001:db8::2", 443, 100, 0},
 };
 
 START_TEST(test_target_accepts)
 {
 	struct lb_target_cfg t;
+	struct lb_ip want;
 	int has_weight = -1;
 
 	memset(&t, 0, sizeof(t));
@@ -234,8 +346,9 @@ START_TEST(test_target_accepts)
 	t.has_hc = true;
 	ck_assert_msg(lb_parse_target(target_ok[_i].s, &t, &has_weight, err, sizeof(err)) == 0,
 		      "\"%s\" refused: %s", target_ok[_i].s, err);
-	ck_assert_msg(t.addr == target_ok[_i].addr, "\"%s\": address 0x%08x", target_ok[_i].s,
-		      ntohl(t.addr));
+	want = ip(target_ok[_i].addr);
+	ck_assert_msg(lb_ip_eq(&t.addr, &want), "\"%s\": address %s", target_ok[_i].s,
+		      show(&t.addr));
 	ck_assert_uint_eq(t.port, target_ok[_i].port);
 	ck_assert_uint_eq(t.weight, target_ok[_i].weight);
 	ck_assert_int_eq(has_weight, target_ok[_i].has_weight);
@@ -249,15 +362,36 @@ static const struct {
 	const char *s;
 	const char *msg;
 } target_bad[] = {
-	{"10.0.0.1", "\"10.0.0.1\" is not a target (expected ip:port or ip:port@weight)"},
-	{"", "\"\" is not a target (expected ip:port or ip:port@weight)"},
-	{"10.0.0.1@50", "\"10.0.0.1@50\" is not a target (expected ip:port or ip:port@weight)"},
+	{"10.0.0.1",
+	 "\"10.0.0.1\" is not a target (no ':' before a port; expected ip:port, ip:port@weight or "
+	 "[ipv6]:port@weight)"},
+	{"", "\"\" is not a target (no ':' before a port;"},
+	{"10.0.0.1@50", "\"10.0.0.1@50\" is not a target (no ':' before a port;"},
 	{"10.0.0.256:80",
-	 "\"10.0.0.256:80\" is not a valid target: \"10.0.0.256\" is not an IPv4 address "
-	 "(expected a.b.c.d)"},
-	{":80", "\":80\" is not a valid target: \"\" is not an IPv4 address (expected a.b.c.d)"},
-	{"host:80", "is not an IPv4 address"},
-	{"10.0.0.1 :80", "is not an IPv4 address"},
+	 "\"10.0.0.256:80\" is not a valid target: \"10.0.0.256\" is not an IP address "
+	 "(expected an IPv4 address a.b.c.d or an IPv6 address)"},
+	{":80", "\":80\" is not a valid target: \"\" is not an IP address (expected an IPv4"},
+	{"host:80", "is not an IP address"},
+	{"10.0.0.1 :80", "is not an IP address"},
+	{"2001:db8::1:80",
+	 "\"2001:db8::1:80\" is not a target (an IPv6 address is written in brackets before its "
+	 "port, as in [2001:db8::1]:8080;"},
+	{"[2001:db8::1:80", "an IPv6 address in brackets lacks its ']'"},
+	{"[2001:db8::1]80", "expected ':' and a port after ']'"},
+	{"[2001:db8::1]", "expected ':' and a port after ']'"},
+	{"[10.0.0.1]:80", "(brackets are for IPv6 addresses; an IPv4 address is written "
+			  "a.b.c.d:port; expected"},
+	{"[]:80", "\"[]:80\" is not a valid target: \"\" is not an IP address"},
+	{"[2001:db8::1]:0", "\"0\" is not a valid port"},
+	{"[2001:db8::1]:80@101", "weight \"101\" is not a number from 0 to 100"},
+	{"[::]:80", "\"[::]:80\" is not a valid target: :: (the unspecified address) is not a "
+		    "usable address"},
+	{"[ff02::1]:80", "\"[ff02::1]:80\" is not a valid target: ff02::1 is a multicast address "
+			 "(ff00::/8), not a usable unicast address"},
+	{"[fe80::1]:80", "\"[fe80::1]:80\" is not a valid target: fe80::1 is a link-local address "
+			 "(fe80::/10), which names no interface"},
+	{"[::ffff:10.0.0.1]:80", "an IPv4-mapped address: write the IPv4 address a.b.c.d itself"},
+	{"[2001:db8::1%eth0]:80", "zones (%) are not supported"},
 	{"10.0.0.1:",
 	 "\"10.0.0.1:\" is not a valid target: \"\" is not a valid port (expected a number from 1 "
 	 "to 65535)"},
@@ -305,51 +439,117 @@ END_TEST
 /* ---- lb_addr_unusable / lb_check_usable ---- */
 
 static const struct {
-	uint32_t addr;
+	const char *addr;
 	const char *reason; /* NULL: usable */
 } usable[] = {
-	{A(0, 0, 0, 0), "0.0.0.0 is not a usable address"},
-	{A(255, 255, 255, 255), "255.255.255.255 is the broadcast address, not a usable address"},
-	{A(224, 0, 0, 1), "multicast addresses (224.0.0.0/4) are not usable"},
-	{A(239, 255, 255, 255), "multicast addresses (224.0.0.0/4) are not usable"},
-	{A(240, 0, 0, 1), "reserved addresses (240.0.0.0/4) are not usable"},
-	{A(255, 255, 255, 254), "reserved addresses (240.0.0.0/4) are not usable"},
-	{A(127, 0, 0, 1), NULL},
-	{A(127, 255, 255, 254), NULL},
-	{A(10, 0, 0, 1), NULL},
-	{A(0, 0, 0, 1), NULL},
-	{A(223, 255, 255, 255), NULL},
-	{A(169, 254, 1, 1), NULL},
+	{"0.0.0.0", "0.0.0.0 is not a usable address"},
+	{"255.255.255.255", "255.255.255.255 is the broadcast address, not a usable address"},
+	{"224.0.0.1", "multicast addresses (224.0.0.0/4) are not usable"},
+	{"239.255.255.255", "multicast addresses (224.0.0.0/4) are not usable"},
+	{"240.0.0.1", "reserved addresses (240.0.0.0/4) are not usable"},
+	{"255.255.255.254", "reserved addresses (240.0.0.0/4) are not usable"},
+	{"127.0.0.1", NULL},
+	{"127.255.255.254", NULL},
+	{"10.0.0.1", NULL},
+	{"0.0.0.1", NULL},
+	{"223.255.255.255", NULL},
+	{"169.254.1.1", NULL},
+	{"::", ":: (the unspecified address) is not a usable address"},
+	{"ff02::1", "multicast addresses (ff00::/8) are not usable"},
+	{"ff0e::101", "multicast addresses (ff00::/8) are not usable"},
+	{"fe80::1", "link-local addresses (fe80::/10) are not supported: they name no interface; "
+		    "use a global or unique local address"},
+	{"febf::1", "link-local addresses (fe80::/10) are not supported: they name no interface; "
+		    "use a global or unique local address"},
+	{"::1", NULL},
+	{"2001:db8::1", NULL},
+	{"fd00::1", NULL},
+	{"fec0::1", NULL},
+	{"fe00::1", NULL},
 };
 
 START_TEST(test_unusable)
 {
-	const char *why = lb_addr_unusable(usable[_i].addr);
-	char a[LB_ADDR_STR_MAX];
+	struct lb_ip addr = ip(usable[_i].addr);
+	const char *why = lb_addr_unusable(&addr);
 
-	lb_format_ipv4(usable[_i].addr, a);
 	if (!usable[_i].reason) {
-		ck_assert_msg(why == NULL, "%s refused: %s", a, why);
-		ck_assert_int_eq(lb_check_usable(usable[_i].addr, err, sizeof(err)), 0);
+		ck_assert_msg(why == NULL, "%s refused: %s", usable[_i].addr, why);
+		ck_assert_int_eq(lb_check_usable(&addr, err, sizeof(err)), 0);
 	} else {
-		ck_assert_msg(why && !strcmp(why, usable[_i].reason), "%s: got \"%s\"", a,
-			      why ? why : "(usable)");
-		ck_assert_int_eq(lb_check_usable(usable[_i].addr, err, sizeof(err)), -EINVAL);
+		ck_assert_msg(why && !strcmp(why, usable[_i].reason), "%s: got \"%s\"",
+			      usable[_i].addr, why ? why : "(usable)");
+		ck_assert_int_eq(lb_check_usable(&addr, err, sizeof(err)), -EINVAL);
 	}
+	ck_assert_int_eq(lb_ip_is_any(&addr),
+			 !strcmp(usable[_i].addr, "0.0.0.0") || !strcmp(usable[_i].addr, "::"));
 }
 END_TEST
 
+static void check_usable_msg(const char *addr, const char *msg)
+{
+	struct lb_ip a = ip(addr);
+
+	ck_assert_int_eq(lb_check_usable(&a, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, msg);
+}
+
 START_TEST(test_check_usable_messages)
 {
-	lb_check_usable(A(0, 0, 0, 0), err, sizeof(err));
-	ck_assert_str_eq(err, "0.0.0.0 is not a usable address");
-	lb_check_usable(A(239, 1, 2, 3), err, sizeof(err));
-	ck_assert_str_eq(
-		err,
-		"239.1.2.3 is a multicast address (224.0.0.0/4), not a usable unicast address");
-	lb_check_usable(A(250, 0, 0, 1), err, sizeof(err));
-	ck_assert_str_eq(err,
+	check_usable_msg("0.0.0.0", "0.0.0.0 is not a usable address");
+	check_usable_msg("239.1.2.3",
+			 "239.1.2.3 is a multicast address (224.0.0.0/4), not a usable unicast "
+			 "address");
+	check_usable_msg("250.0.0.1",
 			 "250.0.0.1 is a reserved address (240.0.0.0/4), not a usable address");
+	check_usable_msg("ff05::2",
+			 "ff05::2 is a multicast address (ff00::/8), not a usable unicast address");
+	check_usable_msg("fe80::1:2",
+			 "fe80::1:2 is a link-local address (fe80::/10), which names no interface: "
+			 "use a global or unique local address");
+}
+END_TEST
+
+/* ---- lb_parse_listen ---- */
+
+START_TEST(test_listen)
+{
+	static const struct {
+		const char *s, *addr;
+		uint16_t port;
+	} ok[] = {
+		{"127.0.0.1:9100", "127.0.0.1", 9100}, {"0.0.0.0:9100", "0.0.0.0", 9100},
+		{"[::1]:9100", "::1", 9100},	       {"[::]:9100", "::", 9100},
+		{"[2001:db8::5]:1", "2001:db8::5", 1},
+	};
+	static const struct {
+		const char *s, *msg;
+	} bad[] = {
+		{"::1:9100", "an IPv6 address is written in brackets before its port"},
+		{"9100", "no ':' before a port; expected ip:port or [ipv6]:port, e.g. "
+			 "127.0.0.1:9100 or [::1]:9100"},
+		{"[::1]:0", "\"0\" is not a valid port"},
+		{"[ff02::1]:9100", "ff02::1 is a multicast address"},
+		{"localhost:9100", "\"localhost\" is not an IP address (expected an IPv4 address "
+				   "a.b.c.d or an IPv6 address; 0.0.0.0 or [::] listens on every "
+				   "address)"},
+	};
+	struct lb_ip addr, want;
+	uint16_t port;
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ck_assert_msg(lb_parse_listen(ok[i].s, &addr, &port, err, sizeof(err)) == 0,
+			      "\"%s\" refused: %s", ok[i].s, err);
+		want = ip(ok[i].addr);
+		ck_assert_msg(lb_ip_eq(&addr, &want) && port == ok[i].port, "%s: %s %u", ok[i].s,
+			      show(&addr), port);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(lb_parse_listen(bad[i].s, &addr, &port, err, sizeof(err)) == -EINVAL,
+			      "\"%s\" accepted", bad[i].s);
+		ck_assert_msg(strstr(err, bad[i].msg), "\"%s\": got \"%s\"", bad[i].s, err);
+	}
 }
 END_TEST
 
@@ -358,30 +558,80 @@ END_TEST
 START_TEST(test_format)
 {
 	char a[LB_ADDR_STR_MAX], t[LB_TARGET_STR_MAX], n[LB_TARGET_STR_MAX];
+	struct lb_ip x;
 
-	ck_assert_str_eq(lb_format_ipv4(A(10, 0, 0, 1), a), "10.0.0.1");
-	ck_assert_str_eq(lb_format_ipv4(A(255, 255, 255, 255), a), "255.255.255.255");
-	ck_assert_str_eq(lb_format_target(A(255, 255, 255, 255), 65535, t),
-			 "255.255.255.255:65535");
-	ck_assert_str_eq(lb_format_target(A(10, 0, 0, 1), 8080, t), "10.0.0.1:8080");
-	ck_assert_str_eq(lb_format_cidr(A(192, 168, 0, 0), 16, n), "192.168.0.0/16");
-	ck_assert_str_eq(lb_format_cidr(0, 0, n), "0.0.0.0/0");
+	x = ip("10.0.0.1");
+	ck_assert_str_eq(lb_format_ip(&x, a), "10.0.0.1");
+	ck_assert_str_eq(lb_format_target(&x, 8080, t), "10.0.0.1:8080");
+	x = ip("255.255.255.255");
+	ck_assert_str_eq(lb_format_ip(&x, a), "255.255.255.255");
+	ck_assert_str_eq(lb_format_target(&x, 65535, t), "255.255.255.255:65535");
+	x = ip("192.168.0.0");
+	ck_assert_str_eq(lb_format_cidr(&x, 16, n), "192.168.0.0/16");
+	x = ip("0.0.0.0");
+	ck_assert_str_eq(lb_format_cidr(&x, 0, n), "0.0.0.0/0");
+	/* IPv6: RFC 5952 (lower case, longest zero run shortened), brackets before a port. */
+	x = ip("2001:0DB8:0:0:0:0:0:1");
+	ck_assert_str_eq(lb_format_ip(&x, a), "2001:db8::1");
+	ck_assert_str_eq(lb_format_target(&x, 8080, t), "[2001:db8::1]:8080");
+	x = ip("2001:db8::");
+	ck_assert_str_eq(lb_format_cidr(&x, 32, n), "2001:db8::/32");
+	x = ip("::");
+	ck_assert_str_eq(lb_format_cidr(&x, 0, n), "::/0");
+	x = ip("2001:db8:1234:5678:9abc:def0:1234:5678");
+	ck_assert_str_eq(lb_format_target(&x, 65535, t),
+			 "[2001:db8:1234:5678:9abc:def0:1234:5678]:65535");
+	ck_assert_uint_lt(strlen(t), LB_TARGET_STR_MAX);
 }
 END_TEST
 
 START_TEST(test_round_trip)
 {
+	static const char *const targets[] = {"10.1.2.3:4567", "[2001:db8::1]:443",
+					      "[fd00:1::ab]:80"};
 	struct lb_target_cfg tg = {0};
 	char a[LB_ADDR_STR_MAX], t[LB_TARGET_STR_MAX];
-	uint32_t addr;
+	struct lb_ip addr;
 	size_t i;
 
-	for (i = 0; i < sizeof(ipv4_ok) / sizeof(ipv4_ok[0]); i++) {
-		ck_assert_int_eq(lb_parse_ipv4(ipv4_ok[i].s, &addr, err, sizeof(err)), 0);
-		ck_assert_str_eq(lb_format_ipv4(addr, a), ipv4_ok[i].s);
+	for (i = 0; i < sizeof(ip_ok) / sizeof(ip_ok[0]); i++) {
+		ck_assert_int_eq(lb_parse_ip(ip_ok[i], &addr, err, sizeof(err)), 0);
+		ck_assert_str_eq(lb_format_ip(&addr, a), ip_ok[i]);
 	}
-	ck_assert_int_eq(lb_parse_target("10.1.2.3:4567", &tg, NULL, err, sizeof(err)), 0);
-	ck_assert_str_eq(lb_format_target(tg.addr, tg.port, t), "10.1.2.3:4567");
+	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		ck_assert_int_eq(lb_parse_target(targets[i], &tg, NULL, err, sizeof(err)), 0);
+		ck_assert_str_eq(lb_format_target(&tg.addr, tg.port, t), targets[i]);
+	}
+}
+END_TEST
+
+/* ---- sockaddr conversions ---- */
+
+START_TEST(test_sockaddr)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 v6;
+	struct lb_ip x = ip("2001:db8::7"), back;
+	uint16_t port;
+
+	ck_assert_uint_eq(lb_sockaddr_of(&x, 443, &ss), sizeof(struct sockaddr_in6));
+	ck_assert_int_eq(ss.ss_family, AF_INET6);
+	ck_assert_int_eq(lb_ip_of_sockaddr((struct sockaddr *)&ss, &back, &port), 0);
+	ck_assert(lb_ip_eq(&back, &x) && port == 443);
+	x = ip("10.0.0.9");
+	ck_assert_uint_eq(lb_sockaddr_of(&x, 80, &ss), sizeof(struct sockaddr_in));
+	ck_assert_int_eq(ss.ss_family, AF_INET);
+	ck_assert_int_eq(lb_ip_of_sockaddr((struct sockaddr *)&ss, &back, &port), 0);
+	ck_assert(lb_ip_eq(&back, &x) && port == 80);
+	/* A dual-stack socket reports an IPv4 peer IPv4-mapped: the same address. */
+	memset(&v6, 0, sizeof(v6));
+	v6.sin6_family = AF_INET6;
+	v6.sin6_port = htons(8080);
+	inet_pton(AF_INET6, "::ffff:10.0.0.9", &v6.sin6_addr);
+	ck_assert_int_eq(lb_ip_of_sockaddr((struct sockaddr *)&v6, &back, &port), 0);
+	ck_assert(lb_ip_eq(&back, &x) && port == 8080);
+	ss.ss_family = AF_UNIX;
+	ck_assert_int_eq(lb_ip_of_sockaddr((struct sockaddr *)&ss, &back, &port), -EAFNOSUPPORT);
 }
 END_TEST
 
@@ -424,10 +674,11 @@ static Suite *addr_suite(void)
 	Suite *s = suite_create("addr");
 	TCase *tc;
 
-	tc = tcase_create("ipv4");
-	tcase_add_loop_test(tc, test_ipv4_accepts, 0, N(ipv4_ok));
-	tcase_add_loop_test(tc, test_ipv4_refuses, 0, N(ipv4_bad));
-	tcase_add_test(tc, test_ipv4_messages);
+	tc = tcase_create("ip");
+	tcase_add_loop_test(tc, test_ip_accepts, 0, N(ip_ok));
+	tcase_add_loop_test(tc, test_ip6_canonical, 0, N(ip6_forms));
+	tcase_add_loop_test(tc, test_ip_refuses, 0, N(ip_bad));
+	tcase_add_test(tc, test_ip_messages);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cidr");
@@ -449,10 +700,15 @@ static Suite *addr_suite(void)
 	tcase_add_test(tc, test_check_usable_messages);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("listen");
+	tcase_add_test(tc, test_listen);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("format");
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_quote);
+	tcase_add_test(tc, test_sockaddr);
 	suite_add_tcase(s, tc);
 	return s;
 }

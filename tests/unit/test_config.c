@@ -22,13 +22,24 @@
 
 static char err[LB_ERR_MAX];
 
-static uint32_t ip(const char *s)
+static struct lb_ip ip(const char *s)
 {
-	uint32_t a;
+	char msg[LB_ERR_MAX];
+	struct lb_ip a;
 
-	ck_assert_int_eq(lb_parse_ipv4(s, &a, NULL, 0), 0);
+	ck_assert_msg(lb_parse_ip(s, &a, msg, sizeof(msg)) == 0, "%s", msg);
 	return a;
 }
+
+/* The address @a is the one written @s; a failure shows both. */
+#define assert_ip(a, s)                                                            \
+	do {                                                                       \
+		struct lb_ip want_ = ip(s);                                        \
+		char got_[LB_ADDR_STR_MAX];                                        \
+                                                                                   \
+		ck_assert_msg(lb_ip_eq(&(a), &want_), "%s is %s, expected %s", #a, \
+			      lb_format_ip(&(a), got_), s);                        \
+	} while (0)
 
 /* Parse @sq after turning its single quotes into double quotes. */
 static int parse(const char *sq, struct lb_config **cfg)
@@ -100,6 +111,29 @@ static void parse_fails(const char *sq, const char *msg, bool exact)
 	"only targets reached through SNI routing (a proxy with sni-routes) can send a PROXY " \
 	"protocol header; "
 
+/*
+ * IPv6: a listener on one address of each family, and targets of either. A listener on one
+ * address serves that family's clients only, so kernel-balanced groups must match it.
+ */
+#define T6	    "{'ip':'2001:db8::1','port':8080}"
+#define DT6	    "'default-target':" T6
+#define LISTEN6	    "'listen':{'interfaces':['eth0'],'port':80,'address':'2001:db8::10'}"
+#define LISTEN4A    "'listen':{'interfaces':['eth0'],'port':80,'address':'10.0.0.10'}"
+#define WEB6	    PROXY(LISTEN6 "," DT6)
+#define ROUTES6(r)  PROXY(LISTEN6 "," DT6 ",'source-routes':" r)
+#define ROUTES4A(r) PROXY(LISTEN4A "," DT ",'source-routes':" r)
+#define SNI4A(r)                                                                       \
+	PROXY("'listen':{'interfaces':['eth0'],'port':443,'address':'10.0.0.10'}," DT6 \
+	      ",'sni-routes':" r)
+#define FAMILY_TAIL                                                                         \
+	": balancing in the kernel does not translate between families (SNI routes, which " \
+	"connect from lbd, may mix them)"
+#define MAPPED \
+	"is not an IP address (an IPv4-mapped address: write the IPv4 address a.b.c.d itself)"
+#define LINK_LOCAL                                                                               \
+	"is a link-local address (fe80::/10), which names no interface: use a global or unique " \
+	"local address"
+
 /* ---- accepted configurations ---- */
 
 /* The words lbd --xdp-mode / --ingress and set-ingress accept are the configuration's. */
@@ -141,7 +175,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(p->n_sni_routes, 0);
 	ck_assert_ptr_null(p->sni_routes);
 	ck_assert_uint_eq(p->default_group.n, 1);
-	ck_assert_uint_eq(t->addr, ip("10.0.0.1"));
+	assert_ip(t->addr, "10.0.0.1");
 	ck_assert_uint_eq(t->port, 8080);
 	ck_assert_uint_eq(t->weight, 100);
 	ck_assert(!t->has_hc);
@@ -233,27 +267,27 @@ START_TEST(test_full_config)
 	ck_assert_str_eq(p->ifaces[1], "eth1");
 	ck_assert_uint_eq(p->protocols, LB_L4_TCP | LB_L4_UDP);
 	ck_assert(p->has_address);
-	ck_assert_uint_eq(p->address, ip("10.0.0.10"));
+	assert_ip(p->address, "10.0.0.10");
 	ck_assert_uint_eq(p->default_group.n, 2);
 	ck_assert_uint_eq(p->default_group.t[0].weight, 70);
 	ck_assert_uint_eq(p->default_group.t[1].weight, 30);
-	ck_assert_uint_eq(p->default_group.t[1].addr, ip("10.0.0.2"));
+	assert_ip(p->default_group.t[1].addr, "10.0.0.2");
 
 	ck_assert_uint_eq(p->n_routes, 3);
 	r = &p->routes[0];
-	ck_assert_uint_eq(r->addr, ip("192.168.1.0"));
+	assert_ip(r->addr, "192.168.1.0");
 	ck_assert_uint_eq(r->prefix_len, 24);
 	ck_assert_uint_eq(r->group.n, 1);
 	ck_assert_uint_eq(r->group.t[0].weight, 100);
 	r = &p->routes[1];
-	ck_assert_uint_eq(r->addr, ip("10.10.0.0"));
+	assert_ip(r->addr, "10.10.0.0");
 	ck_assert_uint_eq(r->prefix_len, 16);
 	ck_assert_uint_eq(r->group.n, 2);
-	ck_assert_uint_eq(r->group.t[1].addr, ip("10.0.0.5"));
+	assert_ip(r->group.t[1].addr, "10.0.0.5");
 	ck_assert_uint_eq(r->group.t[1].weight, 50);
 	r = &p->routes[2];
 	ck_assert_uint_eq(r->prefix_len, 32);
-	ck_assert_uint_eq(r->group.t[0].addr, ip("127.0.0.1"));
+	assert_ip(r->group.t[0].addr, "127.0.0.1");
 	ck_assert_uint_eq(r->group.t[0].port, 9000);
 
 	ck_assert_str_eq(d->name, "dns.udp-1");
@@ -434,7 +468,7 @@ START_TEST(test_sni_config)
 	ck_assert_str_eq(r[0].hostname, "api.example.com");
 	ck_assert(!r[0].wildcard);
 	ck_assert_uint_eq(r[0].group.n, 1);
-	ck_assert_uint_eq(r[0].group.t[0].addr, ip("10.0.1.1"));
+	assert_ip(r[0].group.t[0].addr, "10.0.1.1");
 	ck_assert_uint_eq(r[0].group.t[0].port, 8443);
 	ck_assert_uint_eq(r[0].group.t[0].weight, 100);
 	ck_assert_uint_eq(r[0].group.t[0].proxy_protocol, 0);
@@ -539,6 +573,33 @@ static const char *const accepted[] = {
 	    "{'interfaces':['eth0'],'port':80,'address':'10.0.0.11'}"),
 	TWO("{'interfaces':['eth0'],'port':53,'protocol':'udp','address':'10.0.0.10'}",
 	    "{'interfaces':['eth0'],'port':53,'protocol':'both','address':'10.0.0.11'}"),
+
+	/* IPv6: a listener address with targets and routes of its family, any spelling */
+	WEB6,
+	PROXY("'listen':{'interfaces':['eth0'],'port':80,'address':'2001:DB8:0:0::10'}," DT6),
+	PROXY(LISTEN6
+	      ",'default-target':[{'ip':'2001:db8::1','port':8080,'weight':50},"
+	      "{'ip':'::1','port':8080,'weight':25},{'ip':'fd00::7','port':8080,'weight':25}]"),
+	ROUTES6("[{'source':'2001:db8:1::/48','target':{'ip':'2001:db8::2','port':8080}},"
+		"{'source':'::/0','target':" T6 "},{'source':'2001:db8:2::1','target':" T6 "},"
+		"{'source':'2001:db8:2::/127','target':" T6 "}]"),
+	/* an address-less listener serves both families, each over targets of its own */
+	WITH_DT("[{'ip':'10.0.0.1','port':8080,'weight':50},{'ip':'2001:db8::1','port':8080,"
+		"'weight':50}]"),
+	WITH_ROUTES("[{'source':'10.1.0.0/16','target':" T1 "},{'source':'2001:db8:1::/48',"
+		    "'target':" T6 "},{'source':'0.0.0.0/0','target':" T1 "},{'source':'::/0',"
+		    "'target':" T6 "}]"),
+	/* SNI: lbd connects to the targets itself, from either family */
+	SNI4A("[{'sni-hostname':'a.example.com','target':" T6 "},{'sni-hostname':'b.example.com',"
+	      "'targets':[{'ip':'10.0.0.2','port':8443,'weight':50},{'ip':'2001:db8::2',"
+	      "'port':8443,'weight':50,'proxy-protocol':'v2'}]}]"),
+	PROXY("'listen':{'interfaces':['eth0'],'port':443,'address':'2001:db8::10'}," DT
+	      ",'sni-routes':[{'sni-hostname':'a.example.com','target':" T1 "}]"),
+	WITH_SETTINGS("{'metrics-listen':'[::1]:9100'}"),
+	WITH_SETTINGS("{'metrics-listen':'[::]:9100'}"),
+	WITH_SETTINGS("{'metrics-listen':'[2001:db8::10]:65535'}"),
+	/* one address of each family on the same interface and port */
+	"{'proxies':[{'name':'web'," LISTEN4A "," DT "},{'name':'web6'," LISTEN6 "," DT6 "}]}",
 };
 
 START_TEST(test_accepts)
@@ -552,10 +613,66 @@ START_TEST(test_sources)
 	struct lb_config *cfg = parse_ok(WITH_ROUTES("[{'source':'10.0.0.1','target':" T1
 						     "},{'source':'0.0.0.0/0','target':" T1 "}]"));
 
-	ck_assert_uint_eq(cfg->proxies[0].routes[0].addr, ip("10.0.0.1"));
+	assert_ip(cfg->proxies[0].routes[0].addr, "10.0.0.1");
 	ck_assert_uint_eq(cfg->proxies[0].routes[0].prefix_len, 32);
-	ck_assert_uint_eq(cfg->proxies[0].routes[1].addr, 0);
+	assert_ip(cfg->proxies[0].routes[1].addr, "0.0.0.0");
+	ck_assert(lb_ip_is_v4(&cfg->proxies[0].routes[1].addr));
 	ck_assert_uint_eq(cfg->proxies[0].routes[1].prefix_len, 0);
+	lb_config_free(cfg);
+}
+END_TEST
+
+/* IPv6 throughout, and a listener without an address that serves both families. */
+static const char ipv6_config[] =
+	"{'settings': {'metrics-listen': '[::1]:9100'},"
+	" 'proxies': [{'name': 'web6',"
+	"   'listen': {'interfaces': ['eth0'], 'port': 80, 'address': '2001:db8::10'},"
+	"   'default-target': [{'ip': '2001:db8::1', 'port': 8080, 'weight': 60},"
+	"                      {'ip': '2001:DB8:0:0:0:0:0:2', 'port': 8080, 'weight': 40}],"
+	"   'source-routes': [{'source': '2001:db8:1::/48',"
+	"                      'target': {'ip': '2001:db8::3', 'port': 8080}},"
+	"                     {'source': '2001:db8:2::7', 'target': {'ip': '::1', 'port': 9000}}]},"
+	"  {'name': 'dual', 'listen': {'interfaces': ['eth0'], 'port': 443},"
+	"   'default-target': [{'ip': '10.0.0.1', 'port': 8443, 'weight': 50},"
+	"                      {'ip': '2001:db8::1', 'port': 8443, 'weight': 50}],"
+	"   'sni-routes': [{'sni-hostname': 'api.example.com',"
+	"                   'target': {'ip': '2001:db8::5', 'port': 8443}}]}]}";
+
+START_TEST(test_ipv6_config)
+{
+	struct lb_config *cfg = parse_ok(ipv6_config);
+	const struct lb_proxy_cfg *p = &cfg->proxies[0], *d = &cfg->proxies[1];
+	const struct lb_route_cfg *r = p->routes;
+
+	ck_assert(cfg->settings.metrics_listen);
+	assert_ip(cfg->settings.metrics_addr, "::1");
+	ck_assert_uint_eq(cfg->settings.metrics_port, 9100);
+
+	ck_assert(p->has_address);
+	assert_ip(p->address, "2001:db8::10");
+	ck_assert(!lb_ip_is_v4(&p->address));
+	ck_assert_uint_eq(p->default_group.n, 2);
+	assert_ip(p->default_group.t[0].addr, "2001:db8::1");
+	ck_assert_uint_eq(p->default_group.t[0].port, 8080);
+	ck_assert_uint_eq(p->default_group.t[0].weight, 60);
+	/* One address, whatever its spelling. */
+	assert_ip(p->default_group.t[1].addr, "2001:db8::2");
+	ck_assert_uint_eq(p->n_routes, 2);
+	assert_ip(r[0].addr, "2001:db8:1::");
+	/* The family's own prefix length, not the 128-bit form's. */
+	ck_assert_uint_eq(r[0].prefix_len, 48);
+	assert_ip(r[0].group.t[0].addr, "2001:db8::3");
+	/* A bare address is one host: /128. */
+	assert_ip(r[1].addr, "2001:db8:2::7");
+	ck_assert_uint_eq(r[1].prefix_len, 128);
+	assert_ip(r[1].group.t[0].addr, "::1");
+	ck_assert_uint_eq(r[1].group.t[0].port, 9000);
+
+	ck_assert(!d->has_address);
+	ck_assert(lb_ip_is_v4(&d->default_group.t[0].addr));
+	ck_assert_uint_eq(lb_ip_v4(&d->default_group.t[0].addr), htonl(0x0a000001));
+	ck_assert(!lb_ip_is_v4(&d->default_group.t[1].addr));
+	assert_ip(d->sni_routes[0].group.t[0].addr, "2001:db8::5");
 	lb_config_free(cfg);
 }
 END_TEST
@@ -771,7 +888,8 @@ static const struct {
 	 "proxies[0].listen.address: 224.0.0.5 is a multicast address (224.0.0.0/4), not a usable "
 	 "unicast address"},
 	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'address':'10.0.0'}"),
-	 "proxies[0].listen.address: \"10.0.0\" is not an IPv4 address (expected a.b.c.d)"},
+	 "proxies[0].listen.address: \"10.0.0\" is not an IP address (expected an IPv4 address "
+	 "a.b.c.d or an IPv6 address)"},
 	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'address':null}"),
 	 "proxies[0].listen.address: must be a string, not null"},
 
@@ -789,10 +907,14 @@ static const struct {
 	 "proxies[0].default-target: unknown key \"wieght\" (expected one of: ip, port, weight, "
 	 "health-check, proxy-protocol)"},
 	{WITH_DT("{'ip':'x','port':8080}"),
-	 "proxies[0].default-target.ip: \"x\" is not an IPv4 address (expected a.b.c.d)"},
+	 "proxies[0].default-target.ip: \"x\" is not an IP address (expected an IPv4 address "
+	 "a.b.c.d or an IPv6 address)"},
 	{WITH_DT("{'ip':'10.0.0.1:8080','port':8080}"),
-	 "proxies[0].default-target.ip: \"10.0.0.1:8080\" is not an IPv4 address (expected "
-	 "a.b.c.d)"},
+	 "proxies[0].default-target.ip: \"10.0.0.1:8080\" is not an IP address (an address alone "
+	 "is expected here, without ':' and a port)"},
+	{WITH_DT("{'ip':'::a00:1','port':8080}"),
+	 "proxies[0].default-target.ip: \"::a00:1\" is not an IP address (an IPv4-compatible "
+	 "address (deprecated): write the IPv4 address a.b.c.d itself)"},
 	{WITH_DT("{'ip':167772161,'port':8080}"),
 	 "proxies[0].default-target.ip: must be a string, not an integer"},
 	{WITH_DT("{'ip':'0.0.0.0','port':8080}"),
@@ -867,8 +989,8 @@ static const struct {
 	 "proxies[0].source-routes[0].source: \"10.0.0.0/40\" has an invalid prefix length "
 	 "(expected a number from 0 to 32 after the '/')"},
 	{WITH_ROUTES("[{'source':'10.0.0/8','target':" T1 "}]"),
-	 "proxies[0].source-routes[0].source: \"10.0.0/8\" is not an IPv4 address or CIDR "
-	 "(expected a.b.c.d/len or a.b.c.d)"},
+	 "proxies[0].source-routes[0].source: \"10.0.0/8\" is not an address or prefix (expected "
+	 "an IPv4 address a.b.c.d or an IPv6 address; a prefix is written addr/len)"},
 	{WITH_ROUTES("[{'source':['10.0.0.0/8'],'target':" T1 "}]"),
 	 "proxies[0].source-routes[0].source: must be a string, not an array"},
 	{WITH_ROUTES("[{'source':'10.0.0.0/8','target':" T1 ",'targets':[" T1 "]}]"),
@@ -1027,6 +1149,93 @@ static const struct {
 	{WITH_DT("{'ip':'10.0.0.1','port':8080,'proxy-protocol':'V2'}"),
 	 SUB("proxies[0].default-target.proxy-protocol: \"V2\" is not a PROXY protocol version")},
 
+	/* IPv6: balancing in the kernel keeps the client's family */
+	{PROXY(LISTEN4A "," DT6),
+	 "proxies[0].default-target: [2001:db8::1]:8080 is an IPv6 target, but the clients of this "
+	 "listener's address are IPv4" FAMILY_TAIL},
+	{PROXY(LISTEN4A ",'default-target':[{'ip':'10.0.0.1','port':8080,'weight':50},"
+			"{'ip':'2001:db8::1','port':8080,'weight':50}]"),
+	 "proxies[0].default-target[1]: [2001:db8::1]:8080 is an IPv6 target, but the clients of "
+	 "this listener's address are IPv4" FAMILY_TAIL},
+	{PROXY(LISTEN6 "," DT),
+	 "proxies[0].default-target: 10.0.0.1:8080 is an IPv4 target, but the clients of this "
+	 "listener's address are IPv6" FAMILY_TAIL},
+	{ROUTES6("[{'source':'2001:db8:1::/48','target':" T1 "}]"),
+	 "proxies[0].source-routes[0].target: 10.0.0.1:8080 is an IPv4 target, but this route's "
+	 "clients are IPv6" FAMILY_TAIL},
+	{WITH_ROUTES("[{'source':'10.0.0.0/8','targets':[{'ip':'10.0.0.2','port':8080,'weight':50},"
+		     "{'ip':'2001:db8::2','port':8080,'weight':50}]}]"),
+	 "proxies[0].source-routes[0].targets[1]: [2001:db8::2]:8080 is an IPv6 target, but this "
+	 "route's clients are IPv4" FAMILY_TAIL},
+	/* IPv6 source routes */
+	{ROUTES6("[{'source':'2001:db8:1::1/48','target':" T6 "}]"),
+	 "proxies[0].source-routes[0].source: \"2001:db8:1::1/48\" has host bits set; did you mean "
+	 "2001:db8:1::/48?"},
+	{ROUTES4A("[{'source':'2001:db8:1::/48','target':" T6 "}]"),
+	 "proxies[0].source-routes[0].source: 2001:db8:1::/48 can never match: this listener's "
+	 "address 10.0.0.10 only receives IPv4 clients"},
+	{ROUTES6("[{'source':'10.0.0.0/8','target':" T1 "}]"),
+	 "proxies[0].source-routes[0].source: 10.0.0.0/8 can never match: this listener's address "
+	 "2001:db8::10 only receives IPv6 clients"},
+	/* SNI routes may mix families; source routes, balanced in the kernel, may not */
+	{SNI4A("[{'sni-hostname':'a.example.com','target':" T6 "}],'source-routes':[{'source':"
+	       "'2001:db8:1::/48','target':" T6 "}]"),
+	 "proxies[0].source-routes[0].source: 2001:db8:1::/48 can never match: this listener's "
+	 "address 10.0.0.10 only receives IPv4 clients"},
+	{ROUTES6("[{'source':'2001:db8::/129','target':" T6 "}]"),
+	 "proxies[0].source-routes[0].source: \"2001:db8::/129\" has an invalid prefix length "
+	 "(expected a number from 0 to 128 after the '/')"},
+	{ROUTES6("[{'source':'2001:db8::/32','target':" T6 "},{'source':'2001:DB8:0::/32',"
+		 "'target':" T6 "}]"),
+	 "proxies[0].source-routes[1].source: 2001:db8::/32 is already routed by "
+	 "proxies[0].source-routes[0]"},
+	{PROXY(LISTEN6 ",'default-target':[{'ip':'2001:db8::1','port':8080,'weight':50},"
+		       "{'ip':'2001:0db8:0:0::1','port':8080,'weight':50}]"),
+	 "proxies[0].default-target[1]: [2001:db8::1]:8080 is already listed as "
+	 "proxies[0].default-target[0]"},
+	/* an IPv4 address has one spelling, not also its IPv4-mapped IPv6 form */
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'address':'::ffff:10.0.0.10'}"),
+	 "proxies[0].listen.address: \"::ffff:10.0.0.10\" " MAPPED},
+	{WITH_DT("{'ip':'::ffff:10.0.0.1','port':8080}"),
+	 "proxies[0].default-target.ip: \"::ffff:10.0.0.1\" " MAPPED},
+	{WITH_DT("{'ip':'::FFFF:a00:1','port':8080}"),
+	 "proxies[0].default-target.ip: \"::FFFF:a00:1\" " MAPPED},
+	{WITH_ROUTES("[{'source':'::ffff:10.0.0.0/104','target':" T1 "}]"),
+	 "proxies[0].source-routes[0].source: \"::ffff:10.0.0.0/104\" is not an address or prefix "
+	 "(an IPv4-mapped address: write the IPv4 address a.b.c.d itself; a prefix is written "
+	 "addr/len)"},
+	/* addresses no backend or listener can have */
+	{WITH_DT("{'ip':'fe80::1','port':8080}"),
+	 "proxies[0].default-target.ip: fe80::1 " LINK_LOCAL},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'address':'FE80::10'}"),
+	 "proxies[0].listen.address: fe80::10 " LINK_LOCAL},
+	{WITH_DT("{'ip':'fe80::1%eth0','port':8080}"),
+	 "proxies[0].default-target.ip: \"fe80::1%eth0\" is not an IP address (zones (%) are not "
+	 "supported)"},
+	{WITH_DT("{'ip':'ff02::1','port':8080}"),
+	 "proxies[0].default-target.ip: ff02::1 is a multicast address (ff00::/8), not a usable "
+	 "unicast address"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'address':'ff02::1'}"),
+	 "proxies[0].listen.address: ff02::1 is a multicast address (ff00::/8), not a usable "
+	 "unicast address"},
+	{WITH_DT("{'ip':'::','port':8080}"),
+	 "proxies[0].default-target.ip: :: (the unspecified address) is not a usable address"},
+	{WITH_LISTEN("{'interfaces':['eth0'],'port':80,'address':'::'}"),
+	 "proxies[0].listen.address: :: (the unspecified address) is not a usable address"},
+	/* "ip" holds the address alone: no brackets, no port */
+	{WITH_DT("{'ip':'[2001:db8::1]','port':8080}"),
+	 "proxies[0].default-target.ip: \"[2001:db8::1]\" is not an IP address (expected an IPv6 "
+	 "address (hex digits and colons))"},
+	{WITH_DT("{'ip':'2001:db8:::1','port':8080}"),
+	 "proxies[0].default-target.ip: \"2001:db8:::1\" is not an IP address (expected an IPv6 "
+	 "address (RFC 4291 text form))"},
+	/* one IPv6 listener address, however it is written */
+	{"{'proxies':[{'name':'web'," LISTEN6 "," DT6 "},{'name':'api','listen':{'interfaces':"
+	 "['eth0'],'port':80,'address':'2001:db8:0::10'}," DT6 "}]}",
+	 "proxies[1].listen: conflicts with proxies[0] (\"web\") on eth0 port 80/tcp"},
+	{"{'proxies':[{'name':'web'," LISTEN6 "," DT6 "},{'name':'api'," LISTEN "," DT "}]}",
+	 "proxies[1].listen: conflicts with proxies[0] (\"web\") on eth0 port 80/tcp"},
+
 	/* names and listeners across proxies */
 	{"{'proxies':[{'name':'web'," LISTEN "," DT "},{'name':'web','listen':{'interfaces':"
 	 "['eth0'],'port':81}," DT "}]}",
@@ -1169,17 +1378,35 @@ static const struct {
 	{WITH_SETTINGS("{'metrics-listen':9100}"),
 	 "settings.metrics-listen: must be a string, not an integer"},
 	{WITH_SETTINGS("{'metrics-listen':'9100'}"),
-	 "settings.metrics-listen: \"9100\" is not a listen address (expected ip:port, e.g. "
-	 "127.0.0.1:9100)"},
+	 "settings.metrics-listen: \"9100\" is not a listen address (no ':' before a port; "
+	 "expected ip:port or [ipv6]:port, e.g. 127.0.0.1:9100 or [::1]:9100)"},
 	{WITH_SETTINGS("{'metrics-listen':'localhost:9100'}"),
 	 "settings.metrics-listen: \"localhost:9100\" is not a valid listen address: "
-	 "\"localhost\" is not an IPv4 address (expected a.b.c.d, or 0.0.0.0 for every address)"},
+	 "\"localhost\" is not an IP address (expected an IPv4 address a.b.c.d or an IPv6 address; "
+	 "0.0.0.0 or [::] listens on every address)"},
 	{WITH_SETTINGS("{'metrics-listen':'127.0.0.1:0'}"),
 	 "settings.metrics-listen: \"127.0.0.1:0\" is not a valid listen address: \"0\" is not a "
 	 "valid port (expected a number from 1 to 65535)"},
 	{WITH_SETTINGS("{'metrics-listen':'224.0.0.1:9100'}"),
 	 "settings.metrics-listen: \"224.0.0.1:9100\" is not a valid listen address: 224.0.0.1 is "
 	 "a multicast address (224.0.0.0/4), not a usable unicast address"},
+	{WITH_SETTINGS("{'metrics-listen':'::1:9100'}"),
+	 "settings.metrics-listen: \"::1:9100\" is not a listen address (an IPv6 address is "
+	 "written in brackets before its port, as in [2001:db8::1]:8080; expected ip:port or "
+	 "[ipv6]:port, e.g. 127.0.0.1:9100 or [::1]:9100)"},
+	{WITH_SETTINGS("{'metrics-listen':'[::1]'}"),
+	 SUB("settings.metrics-listen: \"[::1]\" is not a listen address (expected ':' and a port "
+	     "after ']'; ")},
+	{WITH_SETTINGS("{'metrics-listen':'[::1:9100'}"),
+	 SUB("settings.metrics-listen: \"[::1:9100\" is not a listen address (an IPv6 address in "
+	     "brackets lacks its ']'; ")},
+	{WITH_SETTINGS("{'metrics-listen':'[fe80::1]:9100'}"),
+	 "settings.metrics-listen: \"[fe80::1]:9100\" is not a valid listen address: "
+	 "fe80::1 " LINK_LOCAL},
+	{WITH_SETTINGS("{'metrics-listen':'[::ffff:127.0.0.1]:9100'}"),
+	 "settings.metrics-listen: \"[::ffff:127.0.0.1]:9100\" is not a valid listen address: "
+	 "\"::ffff:127.0.0.1\" is not an IP address (an IPv4-mapped address: write the IPv4 "
+	 "address a.b.c.d itself; 0.0.0.0 or [::] listens on every address)"},
 	{WITH_SETTINGS("{'stats-enabled':'yes'}"),
 	 "settings.stats-enabled: must be a boolean (true or false), not a string"},
 	{WITH_SETTINGS("{'stats-enabled':1}"),
@@ -1475,7 +1702,7 @@ static void break_model(int which, struct lb_config *cfg)
 		break;
 	case 9:
 		p->has_address = true;
-		p->address = 0;
+		p->address = lb_ip_from_v4(0);
 		break;
 	case 10:
 		g->n = 0;
@@ -1601,6 +1828,54 @@ static void break_model(int which, struct lb_config *cfg)
 	case 47:
 		cfg->settings.access_log = strdup("/var/log/");
 		break;
+	/* IPv6 */
+	case 48:
+		p->has_address = true;
+		p->address = ip("2001:db8::10");
+		break;
+	case 49:
+		p->routes[1].addr = ip("2001:db8::");
+		break;
+	case 50:
+		p->routes[1].addr = ip("2001:db8::");
+		p->routes[1].prefix_len = 129;
+		break;
+	case 51:
+		p->routes[1].addr = ip("2001:db8::");
+		p->routes[1].prefix_len = 32;
+		break;
+	case 52:
+		p->has_address = true;
+		p->address = ip("10.0.0.10");
+		p->routes[1].addr = ip("2001:db8::");
+		p->routes[1].prefix_len = 32;
+		set_target(&p->routes[1].group.t[0], "2001:db8::4", 80, 100, &cfg->settings);
+		break;
+	case 53:
+		g->t[0].addr = ip("fe80::1");
+		break;
+	case 54:
+		cfg->settings.metrics_listen = true;
+		cfg->settings.metrics_addr = ip("ff02::1");
+		cfg->settings.metrics_port = 9100;
+		break;
+	case 55:
+		p->has_address = true;
+		memset(&p->address, 0, sizeof(p->address));
+		break;
+	case 56:
+		p->routes[0].addr = ip("2001:db8::");
+		p->routes[0].prefix_len = 32;
+		p->routes[1] = p->routes[0];
+		set_target(&p->routes[0].group.t[0], "2001:db8::2", 80, 60, &cfg->settings);
+		set_target(&p->routes[0].group.t[1], "2001:db8::3", 80, 40, &cfg->settings);
+		p->routes[1].group = p->routes[0].group;
+		break;
+	case 57:
+		q->has_address = true;
+		q->address = ip("2001:db8::10");
+		q->sni_routes[1].group.t[1].addr = ip("ff02::1");
+		break;
 	}
 }
 
@@ -1669,6 +1944,21 @@ static const char *const broken_msgs[] = {
 	"settings.access-log: must be an absolute path, not \"access.log\"",
 	"settings.access-log: \"/var/log/\" names a directory; give the path of a file (e.g. "
 	"\"/var/log/lbd/access.log\")",
+	"proxies[0].default-target: 10.0.0.1:8080 is an IPv4 target, but the clients of this "
+	"listener's address are IPv6" FAMILY_TAIL,
+	"proxies[0].source-routes[1].source: 2001:db8::/8 has host bits set; did you mean 2000::/8?",
+	"proxies[0].source-routes[1].source: prefix length 129 is out of range (0 to 128)",
+	"proxies[0].source-routes[1].target: 10.0.0.4:80 is an IPv4 target, but this route's "
+	"clients are IPv6" FAMILY_TAIL,
+	"proxies[0].source-routes[1].source: 2001:db8::/32 can never match: this listener's address "
+	"10.0.0.10 only receives IPv4 clients",
+	"proxies[0].default-target.ip: fe80::1 " LINK_LOCAL,
+	"settings.metrics-listen: multicast addresses (ff00::/8) are not usable",
+	"proxies[0].listen.address: :: (the unspecified address) is not a usable address",
+	"proxies[0].source-routes[1].source: 2001:db8::/32 is already routed by "
+	"proxies[0].source-routes[0]",
+	"proxies[1].sni-routes[1].targets[1].ip: ff02::1 is a multicast address (ff00::/8), not a "
+	"usable unicast address",
 };
 
 START_TEST(test_validate_refuses)
@@ -1706,6 +1996,10 @@ static const struct {
 	{34, "proxy \"p1\": sni-routes[1].sni-hostname: \"*.example.com\" is already routed by "
 	     "sni-routes[0]"},
 	{25, "settings.max-connections: must be between 1024 and 16777216 (got 5)"},
+	{52, "proxy \"p0\": source-routes[1].source: 2001:db8::/32 can never match: this "
+	     "listener's address 10.0.0.10 only receives IPv4 clients"},
+	{56, "proxy \"p0\": source-routes[1].source: 2001:db8::/32 is already routed by "
+	     "source-routes[0]"},
 };
 
 START_TEST(test_validate_by_name)
@@ -1761,6 +2055,69 @@ START_TEST(test_validate_conflict_with_address)
 	cfg->proxies[1].address = cfg->proxies[0].address;
 	ck_assert_msg(lb_config_validate(cfg, err, sizeof(err)) == 0, "%s", err);
 	cfg->proxies[1].protocols = LB_L4_UDP | LB_L4_TCP;
+	validate_fails(cfg, "proxies[1].listen: conflicts with proxies[0] (\"p0\") on eth0 port "
+			    "80/tcp");
+}
+END_TEST
+
+/* Models with IPv6 listeners, routes and targets, as add-proxy or lbd's flags build them. */
+START_TEST(test_validate_ipv6_ok)
+{
+	struct lb_config *cfg = model();
+	struct lb_proxy_cfg *p = &cfg->proxies[0], *q = &cfg->proxies[1];
+
+	/* p0 on one IPv6 address: every kernel-balanced group IPv6 too. */
+	p->has_address = true;
+	p->address = ip("2001:db8::10");
+	set_target(&p->default_group.t[0], "2001:db8::1", 8080, 100, &cfg->settings);
+	p->routes[0].addr = ip("2001:db8:1::");
+	p->routes[0].prefix_len = 48;
+	set_target(&p->routes[0].group.t[0], "2001:db8::2", 80, 60, &cfg->settings);
+	set_target(&p->routes[0].group.t[1], "::1", 80, 40, &cfg->settings);
+	p->routes[1].addr = ip("::");
+	p->routes[1].prefix_len = 0;
+	set_target(&p->routes[1].group.t[0], "2001:db8::4", 80, 100, &cfg->settings);
+	/* p1 on an IPv4 address routes by name to targets of both families. */
+	q->has_address = true;
+	q->address = ip("10.0.0.11");
+	q->sni_routes[0].group.t[0].addr = ip("2001:db8::5");
+	q->sni_routes[1].group.t[1].addr = ip("2001:db8::7");
+	ck_assert_msg(lb_config_validate(cfg, err, sizeof(err)) == 0, "%s", err);
+
+	/* Without an address, p0 serves both families: IPv4 routes and targets join in. */
+	p->has_address = false;
+	p->routes[1].addr = ip("10.0.0.0");
+	p->routes[1].prefix_len = 8;
+	set_target(&p->routes[1].group.t[0], "10.0.0.4", 80, 100, &cfg->settings);
+	p->default_group.n = 2;
+	p->default_group.t[0].weight = 50;
+	set_target(&p->default_group.t[1], "10.0.0.1", 8080, 50, &cfg->settings);
+	ck_assert_msg(lb_config_validate(cfg, err, sizeof(err)) == 0, "%s", err);
+	lb_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_validate_conflict_ipv6)
+{
+	struct lb_config *cfg = model();
+
+	/* p1 listens on the same interface and port as p0, on an address of the other family. */
+	cfg->proxies[1].port = 80;
+	cfg->proxies[0].has_address = true;
+	cfg->proxies[0].address = ip("10.0.0.10");
+	cfg->proxies[1].has_address = true;
+	cfg->proxies[1].address = ip("2001:db8::10");
+	ck_assert_msg(lb_config_validate(cfg, err, sizeof(err)) == 0, "%s", err);
+	/* p0 on every address of eth0 takes the IPv6 one too. */
+	cfg->proxies[0].has_address = false;
+	ck_assert_int_eq(lb_config_validate(cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "proxies[1].listen: conflicts with proxies[0] (\"p0\") on eth0 port "
+			      "80/tcp");
+	/* Two IPv6 listeners on one address. */
+	lb_proxy_cfg_release(&cfg->proxies[0]);
+	cfg->proxies[0].has_address = true;
+	cfg->proxies[0].address = ip("2001:db8:0::10");
+	set_target(&cfg->proxies[0].default_group.t[0], "2001:db8::1", 8080, 100, &cfg->settings);
 	validate_fails(cfg, "proxies[1].listen: conflicts with proxies[0] (\"p0\") on eth0 port "
 			    "80/tcp");
 }
@@ -1932,6 +2289,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_hc_host_and_tls);
 	tcase_add_loop_test(tc, test_accepts, 0, N(accepted));
 	tcase_add_test(tc, test_sources);
+	tcase_add_test(tc, test_ipv6_config);
 	tcase_add_test(tc, test_sni_config);
 	suite_add_tcase(s, tc);
 
@@ -1959,6 +2317,8 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_validate_by_name, 0, N(broken_msgs));
 	tcase_add_test(tc, test_proxy_path);
 	tcase_add_test(tc, test_validate_conflict_with_address);
+	tcase_add_test(tc, test_validate_ipv6_ok);
+	tcase_add_test(tc, test_validate_conflict_ipv6);
 	tcase_add_test(tc, test_new_dup_free);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);

@@ -20,13 +20,24 @@
 
 static char err[LB_ERR_MAX];
 
-static uint32_t ip(const char *s)
+static struct lb_ip ip(const char *s)
 {
-	uint32_t a;
+	char msg[LB_ERR_MAX];
+	struct lb_ip a;
 
-	ck_assert_int_eq(lb_parse_ipv4(s, &a, NULL, 0), 0);
+	ck_assert_msg(lb_parse_ip(s, &a, msg, sizeof(msg)) == 0, "%s", msg);
 	return a;
 }
+
+/* The address @a is the one written @s; a failure shows both. */
+#define assert_ip(a, s)                                                            \
+	do {                                                                       \
+		struct lb_ip want_ = ip(s);                                        \
+		char got_[LB_ADDR_STR_MAX];                                        \
+                                                                                   \
+		ck_assert_msg(lb_ip_eq(&(a), &want_), "%s is %s, expected %s", #a, \
+			      lb_format_ip(&(a), got_), s);                        \
+	} while (0)
 
 /* @sq with its single quotes turned into double quotes; free() it. */
 static char *dq(const char *sq)
@@ -91,7 +102,7 @@ static void group_eq(const struct lb_group_cfg *a, const struct lb_group_cfg *b,
 		const struct lb_target_cfg *x = &a->t[i], *y = &b->t[i];
 
 		snprintf(w, sizeof(w), "%s[%zu]", where, i);
-		ck_assert_msg(x->addr == y->addr, "%s.ip", w);
+		ck_assert_msg(lb_ip_eq(&x->addr, &y->addr), "%s.ip", w);
 		ck_assert_msg(x->port == y->port, "%s.port", w);
 		ck_assert_msg(x->weight == y->weight, "%s.weight: %u != %u", w, x->weight,
 			      y->weight);
@@ -117,14 +128,15 @@ static void proxy_eq(const struct lb_proxy_cfg *a, const struct lb_proxy_cfg *b,
 	ck_assert_msg(a->port == b->port, "%s.listen.port", where);
 	ck_assert_msg(a->protocols == b->protocols, "%s.listen.protocol", where);
 	ck_assert_msg(a->has_address == b->has_address, "%s.listen: has_address", where);
-	ck_assert_msg(!a->has_address || a->address == b->address, "%s.listen.address", where);
+	ck_assert_msg(!a->has_address || lb_ip_eq(&a->address, &b->address), "%s.listen.address",
+		      where);
 	snprintf(w, sizeof(w), "%s.default-target", where);
 	group_eq(&a->default_group, &b->default_group, w);
 	ck_assert_msg(a->n_routes == b->n_routes, "%s.source-routes: %zu != %zu", where,
 		      a->n_routes, b->n_routes);
 	for (i = 0; i < a->n_routes; i++) {
 		snprintf(w, sizeof(w), "%s.source-routes[%zu]", where, i);
-		ck_assert_msg(a->routes[i].addr == b->routes[i].addr, "%s.source", w);
+		ck_assert_msg(lb_ip_eq(&a->routes[i].addr, &b->routes[i].addr), "%s.source", w);
 		ck_assert_msg(a->routes[i].prefix_len == b->routes[i].prefix_len, "%s.source", w);
 		group_eq(&a->routes[i].group, &b->routes[i].group, w);
 	}
@@ -164,7 +176,8 @@ static void config_eq(const struct lb_config *a, const struct lb_config *b)
 	ck_assert_msg(x->sni_max_pending == y->sni_max_pending, "sni-max-pending");
 	ck_assert_msg(x->sni_splice == y->sni_splice, "sni-splice");
 	ck_assert_msg(x->metrics_listen == y->metrics_listen, "metrics-listen");
-	ck_assert_msg(x->metrics_addr == y->metrics_addr && x->metrics_port == y->metrics_port,
+	ck_assert_msg(lb_ip_eq(&x->metrics_addr, &y->metrics_addr) &&
+			      x->metrics_port == y->metrics_port,
 		      "metrics-listen address");
 	ck_assert_msg(!x->access_log == !y->access_log &&
 			      (!x->access_log || !strcmp(x->access_log, y->access_log)),
@@ -187,6 +200,13 @@ static void config_eq(const struct lb_config *a, const struct lb_config *b)
 #define T1    "{'ip':'10.0.0.1','port':8080}"
 #define DT    "'default-target':" T1
 #define PX(b) "{'name':'web'," b "}"
+/* IPv6: a listener on one IPv6 address, one on an IPv4 address, a target of each family. */
+#define T6	 "{'ip':'2001:db8::1','port':8080}"
+#define LISTEN6	 "'listen':{'interfaces':['eth0'],'port':80,'address':'2001:db8::10'}"
+#define LISTEN4A "'listen':{'interfaces':['eth0'],'port':80,'address':'10.0.0.10'}"
+#define FAMILY_TAIL                                                                         \
+	": balancing in the kernel does not translate between families (SNI routes, which " \
+	"connect from lbd, may mix them)"
 
 START_TEST(test_proxy_ok)
 {
@@ -211,7 +231,7 @@ START_TEST(test_proxy_ok)
 	ck_assert_uint_eq(p.port, 443);
 	ck_assert_uint_eq(p.protocols, LB_L4_TCP | LB_L4_UDP);
 	ck_assert(p.has_address);
-	ck_assert_uint_eq(p.address, ip("10.0.0.10"));
+	assert_ip(p.address, "10.0.0.10");
 	ck_assert_uint_eq(p.default_group.n, 2);
 	ck_assert_uint_eq(p.default_group.t[1].weight, 40);
 	/* Health checks resolve against the settings given. */
@@ -222,7 +242,7 @@ START_TEST(test_proxy_ok)
 	ck_assert_int_eq(p.default_group.t[1].hc.type, LB_HC_HTTP);
 	ck_assert_str_eq(p.default_group.t[1].hc.path, "/ok");
 	ck_assert_uint_eq(p.n_routes, 2);
-	ck_assert_uint_eq(p.routes[0].addr, ip("192.168.0.0"));
+	assert_ip(p.routes[0].addr, "192.168.0.0");
 	ck_assert_uint_eq(p.routes[0].prefix_len, 16);
 	ck_assert_uint_eq(p.routes[1].prefix_len, 32);
 	ck_assert_uint_eq(p.routes[1].group.t[0].weight, 100);
@@ -246,6 +266,41 @@ START_TEST(test_proxy_ok)
 	lb_settings_default(&s);
 	ck_assert(!memcmp(&p.default_group.t[0].hc, &s.health_check_defaults,
 			  sizeof(s.health_check_defaults)));
+	lb_proxy_cfg_release(&p);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_proxy_ipv6)
+{
+	json_t *j = js("{'name':'web6','listen':{'interfaces':['eth0'],'port':443,"
+		       "'address':'2001:DB8::10'},"
+		       "'default-target':[{'ip':'2001:db8::1','port':8443,'weight':60},"
+		       "{'ip':'10.0.0.2','port':8443,'weight':40}],"
+		       "'source-routes':[{'source':'2001:db8:1::/48','target':" T6 "}],"
+		       "'sni-routes':[{'sni-hostname':'a.example.com','targets':["
+		       "{'ip':'10.0.0.3','port':8443,'weight':50},"
+		       "{'ip':'2001:db8::3','port':8443,'weight':50,'proxy-protocol':'v2'}]}]}");
+	struct lb_proxy_cfg p;
+	char label[LB_SNI_NAME_MAX + 5];
+
+	ck_assert_msg(lb_config_proxy_from_json(j, NULL, "proxy", &p, err, sizeof(err)) == 0, "%s",
+		      err);
+	ck_assert(p.has_address);
+	assert_ip(p.address, "2001:db8::10");
+	/* An SNI proxy connects to its targets itself: they may be of either family. */
+	assert_ip(p.default_group.t[0].addr, "2001:db8::1");
+	assert_ip(p.default_group.t[1].addr, "10.0.0.2");
+	ck_assert_uint_eq(p.n_routes, 1);
+	assert_ip(p.routes[0].addr, "2001:db8:1::");
+	ck_assert_uint_eq(p.routes[0].prefix_len, 48);
+	assert_ip(p.routes[0].group.t[0].addr, "2001:db8::1");
+	ck_assert_uint_eq(p.routes[0].group.t[0].port, 8080);
+	assert_ip(p.sni_routes[0].group.t[1].addr, "2001:db8::3");
+	ck_assert_uint_eq(p.sni_routes[0].group.t[1].proxy_protocol, 2);
+	/* Replies and events name an IPv6 route by its prefix, RFC 5952 style. */
+	ck_assert_str_eq(lb_proxy_group_label(&p, 1, label, sizeof(label)), "2001:db8:1::/48");
+	ck_assert_str_eq(lb_proxy_group_label(&p, 2, label, sizeof(label)), "sni:a.example.com");
 	lb_proxy_cfg_release(&p);
 	json_decref(j);
 }
@@ -303,6 +358,35 @@ static const struct {
 	 "proxy",
 	 "proxy.default-target.health-check: timeout-ms (2500) must be less than interval-ms "
 	 "(2000); interval-ms is inherited from settings.health-check-defaults"},
+	/* IPv6: the family rules apply to a proxy on its own. */
+	{PX(LISTEN4A ",'default-target':" T6), "proxy",
+	 "proxy.default-target: [2001:db8::1]:8080 is an IPv6 target, but the clients of this "
+	 "listener's address are IPv4" FAMILY_TAIL},
+	{PX(LISTEN6 ",'default-target':[{'ip':'2001:db8::1','port':80,'weight':50},"
+		    "{'ip':'10.0.0.2','port':80,'weight':50}]"),
+	 "params.proxy",
+	 "params.proxy.default-target[1]: 10.0.0.2:80 is an IPv4 target, but the clients of this "
+	 "listener's address are IPv6" FAMILY_TAIL},
+	{PX(LISTEN6 ",'default-target':" T6 ",'source-routes':[{'source':'2001:db8:1::/48',"
+		    "'target':" T1 "}]"),
+	 "proxy",
+	 "proxy.source-routes[0].target: 10.0.0.1:8080 is an IPv4 target, but this route's "
+	 "clients are IPv6" FAMILY_TAIL},
+	{PX(LISTEN4A "," DT ",'source-routes':[{'source':'2001:db8:1::/48','target':" T6 "}]"),
+	 "proxy",
+	 "proxy.source-routes[0].source: 2001:db8:1::/48 can never match: this listener's address "
+	 "10.0.0.10 only receives IPv4 clients"},
+	{PX(LISTEN6 ",'default-target':" T6 ",'source-routes':[{'source':'2001:db8:1::1/48',"
+		    "'target':" T6 "}]"),
+	 "proxy",
+	 "proxy.source-routes[0].source: \"2001:db8:1::1/48\" has host bits set; did you mean "
+	 "2001:db8:1::/48?"},
+	{PX("'listen':{'interfaces':['eth0'],'port':80,'address':'::ffff:10.0.0.10'}," DT), "proxy",
+	 "proxy.listen.address: \"::ffff:10.0.0.10\" is not an IP address (an IPv4-mapped "
+	 "address: write the IPv4 address a.b.c.d itself)"},
+	{PX(LISTEN ",'default-target':{'ip':'fe80::1','port':80}"), "proxy",
+	 "proxy.default-target.ip: fe80::1 is a link-local address (fe80::/10), which names no "
+	 "interface: use a global or unique local address"},
 };
 
 START_TEST(test_proxy_refused)
@@ -410,10 +494,10 @@ START_TEST(test_group_strings)
 	lb_settings_default(&s);
 	group_ok("['10.0.0.1:80@70', '10.0.0.2:8080@30']", &g);
 	ck_assert_uint_eq(g.n, 2);
-	ck_assert_uint_eq(g.t[0].addr, ip("10.0.0.1"));
+	assert_ip(g.t[0].addr, "10.0.0.1");
 	ck_assert_uint_eq(g.t[0].port, 80);
 	ck_assert_uint_eq(g.t[0].weight, 70);
-	ck_assert_uint_eq(g.t[1].addr, ip("10.0.0.2"));
+	assert_ip(g.t[1].addr, "10.0.0.2");
 	ck_assert_uint_eq(g.t[1].port, 8080);
 	ck_assert_uint_eq(g.t[1].weight, 30);
 	ck_assert(!g.t[0].has_hc);
@@ -438,6 +522,31 @@ START_TEST(test_group_strings)
 }
 END_TEST
 
+/* "[ipv6]:port[@weight]" strings, next to objects and IPv4 ones: a group alone has no family. */
+START_TEST(test_group_ipv6)
+{
+	struct lb_group_cfg g;
+
+	group_ok("['[2001:db8::1]:8080@70', '10.0.0.2:8080@20',"
+		 " {'ip':'2001:DB8::3','port':443,'weight':10}]",
+		 &g);
+	ck_assert_uint_eq(g.n, 3);
+	assert_ip(g.t[0].addr, "2001:db8::1");
+	ck_assert_uint_eq(g.t[0].port, 8080);
+	ck_assert_uint_eq(g.t[0].weight, 70);
+	assert_ip(g.t[1].addr, "10.0.0.2");
+	assert_ip(g.t[2].addr, "2001:db8::3");
+	ck_assert_uint_eq(g.t[2].port, 443);
+	ck_assert_uint_eq(g.t[2].weight, 10);
+
+	group_ok("['[::1]:65535']", &g);
+	ck_assert_uint_eq(g.n, 1);
+	assert_ip(g.t[0].addr, "::1");
+	ck_assert_uint_eq(g.t[0].port, 65535);
+	ck_assert_uint_eq(g.t[0].weight, 100);
+}
+END_TEST
+
 START_TEST(test_group_objects_and_mixed)
 {
 	struct lb_settings s;
@@ -454,7 +563,7 @@ START_TEST(test_group_objects_and_mixed)
 		 &g);
 	ck_assert_uint_eq(g.n, 2);
 	ck_assert_uint_eq(g.t[0].weight, 25);
-	ck_assert_uint_eq(g.t[1].addr, ip("10.0.0.2"));
+	assert_ip(g.t[1].addr, "10.0.0.2");
 	ck_assert_uint_eq(g.t[1].weight, 75);
 
 	/* Health checks resolve against the settings given, strings get them unchanged. */
@@ -518,8 +627,8 @@ static const struct {
 	{"['10.0.0.1:80@50', '10.0.0.1:99999@50']",
 	 "targets[1]: \"10.0.0.1:99999@50\" is not a valid target: \"99999\" is not a valid port "
 	 "(expected a number from 1 to 65535)"},
-	{"['10.0.0.1']", "targets[0]: \"10.0.0.1\" is not a target (expected ip:port or "
-			 "ip:port@weight)"},
+	{"['10.0.0.1']", "targets[0]: \"10.0.0.1\" is not a target (no ':' before a port; expected "
+			 "ip:port, ip:port@weight or [ipv6]:port@weight)"},
 	{"['224.0.0.1:80']",
 	 "targets[0]: \"224.0.0.1:80\" is not a valid target: 224.0.0.1 is a multicast address "
 	 "(224.0.0.0/4), not a usable unicast address"},
@@ -553,6 +662,28 @@ static const struct {
 	 "targets: weights sum to 120, must be 100"},
 	{"['10.0.0.1:80@50', {'ip':'10.0.0.1','port':80,'weight':50}]",
 	 "targets[1]: 10.0.0.1:80 is already listed as targets[0]"},
+	/* IPv6 targets. */
+	{"['2001:db8::1:8080']",
+	 "targets[0]: \"2001:db8::1:8080\" is not a target (an IPv6 address is written in brackets "
+	 "before its port, as in [2001:db8::1]:8080; expected ip:port, ip:port@weight or "
+	 "[ipv6]:port@weight)"},
+	{"['[2001:db8::1]8080']",
+	 "targets[0]: \"[2001:db8::1]8080\" is not a target (expected ':' and a port after ']'; "
+	 "expected ip:port, ip:port@weight or [ipv6]:port@weight)"},
+	{"['[2001:db8::1:8080']",
+	 "targets[0]: \"[2001:db8::1:8080\" is not a target (an IPv6 address in brackets lacks its "
+	 "']'; expected ip:port, ip:port@weight or [ipv6]:port@weight)"},
+	{"['[fe80::1]:80']",
+	 "targets[0]: \"[fe80::1]:80\" is not a valid target: fe80::1 is a link-local address "
+	 "(fe80::/10), which names no interface: use a global or unique local address"},
+	{"['[ff02::1]:80']",
+	 "targets[0]: \"[ff02::1]:80\" is not a valid target: ff02::1 is a multicast address "
+	 "(ff00::/8), not a usable unicast address"},
+	{"['[::ffff:10.0.0.1]:80']",
+	 "targets[0]: \"[::ffff:10.0.0.1]:80\" is not a valid target: \"::ffff:10.0.0.1\" is not an "
+	 "IP address (an IPv4-mapped address: write the IPv4 address a.b.c.d itself)"},
+	{"['[2001:db8::1]:80@50', {'ip':'2001:DB8:0::1','port':80,'weight':50}]",
+	 "targets[1]: [2001:db8::1]:80 is already listed as targets[0]"},
 };
 
 START_TEST(test_group_refused)
@@ -634,6 +765,35 @@ static const char rich_config[] =
 	"   'sni-routes': [{'sni-hostname': 'x." L63 "', 'target': {'ip': '10.0.4.3',"
 	"                   'port': 443, 'proxy-protocol': 'v2'}}]}]}";
 
+/* IPv6 everywhere an address goes, written in every way RFC 4291 allows. */
+static const char ipv6_config[] =
+	"{'settings': {'metrics-listen': '[0:0:0:0:0:0:0:1]:9100'},"
+	" 'proxies': [{'name': 'web6',"
+	"   'listen': {'interfaces': ['eth0'], 'port': 80, 'address': '2001:DB8:0:0::10'},"
+	"   'default-target': [{'ip': '2001:0db8:0000:0000:0000:0000:0000:0001', 'port': 8080,"
+	"                       'weight': 40},"
+	"                      {'ip': '2001:db8:0:1:1:1:1:1', 'port': 8080, 'weight': 30},"
+	"                      {'ip': '2001:db8:0:0:1:0:0:1', 'port': 8080, 'weight': 20},"
+	"                      {'ip': '2001:0:0:1:0:0:0:1', 'port': 8080, 'weight': 10}],"
+	"   'source-routes': [{'source': '2001:db8:1:0::/48',"
+	"                      'target': {'ip': '2001:db8::2', 'port': 8080}},"
+	"                     {'source': '::/0', 'target': {'ip': '::1', 'port': 9}},"
+	"                     {'source': '2001:db8:2::7', 'target': {'ip': 'fd00::2', 'port': 9}}]},"
+	"  {'name': 'dual', 'listen': {'interfaces': ['eth1'], 'port': 443},"
+	"   'default-target': [{'ip': '10.0.0.1', 'port': 8443, 'weight': 50},"
+	"                      {'ip': '2001:db8::1', 'port': 8443, 'weight': 50}],"
+	"   'source-routes': [{'source': '10.0.0.0/8', 'target': {'ip': '10.0.0.2', 'port': 8443}},"
+	"                     {'source': '2001:db8::/32', 'target': {'ip': '2001:db8::2',"
+	"                      'port': 8443}}],"
+	"   'sni-routes': [{'sni-hostname': 'api.example.com', 'targets': ["
+	"     {'ip': '2001:db8::5', 'port': 8443, 'weight': 50, 'proxy-protocol': 'v2'},"
+	"     {'ip': '10.0.0.5', 'port': 8443, 'weight': 50}]}]},"
+	"  {'name': 'sni4', 'listen': {'interfaces': ['eth0'], 'port': 443,"
+	"   'address': '10.0.0.10'},"
+	"   'default-target': {'ip': '2001:db8::9', 'port': 8443},"
+	"   'sni-routes': [{'sni-hostname': '*.example.com',"
+	"                   'target': {'ip': '2001:db8::a', 'port': 8443}}]}]}";
+
 static size_t first_diff(const char *a, const char *b)
 {
 	size_t i = 0;
@@ -688,6 +848,67 @@ START_TEST(test_round_trip_minimal)
 	char *text = dq("{'proxies':[" PX(LISTEN "," DT) "]}");
 
 	round_trip(text);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_round_trip_ipv6)
+{
+	char *text = dq(ipv6_config);
+
+	round_trip(text);
+	free(text);
+}
+END_TEST
+
+/* The string at @key of @o. */
+static const char *str_at(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	ck_assert_msg(v != NULL, "no string at \"%s\"", key);
+	return v;
+}
+
+/* IPv6 comes back in the one form of RFC 5952: lowercase, zeros compressed once, longest. */
+START_TEST(test_to_json_ipv6_text)
+{
+	char *text = dq(ipv6_config);
+	struct lb_config *cfg = parse_ok(text);
+	json_t *j = lb_config_to_json(cfg), *p, *t, *r;
+
+	ck_assert_str_eq(str_at(json_object_get(j, "settings"), "metrics-listen"), "[::1]:9100");
+	p = json_array_get(json_object_get(j, "proxies"), 0);
+	ck_assert_str_eq(str_at(json_object_get(p, "listen"), "address"), "2001:db8::10");
+	t = json_object_get(p, "default-target");
+	ck_assert_str_eq(str_at(json_array_get(t, 0), "ip"), "2001:db8::1");
+	/* A lone zero field stays; of two equal runs, the first is compressed. */
+	ck_assert_str_eq(str_at(json_array_get(t, 1), "ip"), "2001:db8:0:1:1:1:1:1");
+	ck_assert_str_eq(str_at(json_array_get(t, 2), "ip"), "2001:db8::1:0:0:1");
+	ck_assert_str_eq(str_at(json_array_get(t, 3), "ip"), "2001:0:0:1::1");
+	r = json_object_get(p, "source-routes");
+	ck_assert_str_eq(str_at(json_array_get(r, 0), "source"), "2001:db8:1::/48");
+	ck_assert_str_eq(str_at(json_array_get(r, 1), "source"), "::/0");
+	ck_assert_str_eq(str_at(json_array_get(r, 2), "source"), "2001:db8:2::7/128");
+	ck_assert_str_eq(
+		str_at(json_array_get(json_object_get(json_array_get(r, 1), "targets"), 0), "ip"),
+		"::1");
+
+	/* Both families side by side where they may mix. */
+	p = json_array_get(json_object_get(j, "proxies"), 1);
+	t = json_object_get(p, "default-target");
+	ck_assert_str_eq(str_at(json_array_get(t, 0), "ip"), "10.0.0.1");
+	ck_assert_str_eq(str_at(json_array_get(t, 1), "ip"), "2001:db8::1");
+	r = json_object_get(p, "sni-routes");
+	t = json_object_get(json_array_get(r, 0), "targets");
+	ck_assert_str_eq(str_at(json_array_get(t, 0), "ip"), "2001:db8::5");
+	ck_assert_str_eq(str_at(json_array_get(t, 0), "proxy-protocol"), "v2");
+	ck_assert_str_eq(str_at(json_array_get(t, 1), "ip"), "10.0.0.5");
+	p = json_array_get(json_object_get(j, "proxies"), 2);
+	ck_assert_str_eq(str_at(json_object_get(p, "listen"), "address"), "10.0.0.10");
+
+	json_decref(j);
+	lb_config_free(cfg);
 	free(text);
 }
 END_TEST
@@ -749,10 +970,13 @@ START_TEST(test_round_trip_examples)
 }
 END_TEST
 
-/* The RPC pieces round-trip too: proxy and group JSON back through their parsers. */
+/*
+ * The RPC pieces round-trip too: proxy and group JSON back through their parsers, for the rich
+ * configuration (0) and the IPv6 one (1).
+ */
 START_TEST(test_round_trip_rpc)
 {
-	char *text = dq(rich_config);
+	char *text = dq(_i ? ipv6_config : rich_config);
 	struct lb_config *cfg = parse_ok(text);
 	struct lb_group_cfg g;
 	struct lb_proxy_cfg p;
@@ -997,6 +1221,7 @@ static Suite *config_json_suite(void)
 
 	tc = tcase_create("proxy");
 	tcase_add_test(tc, test_proxy_ok);
+	tcase_add_test(tc, test_proxy_ipv6);
 	tcase_add_loop_test(tc, test_proxy_refused, 0, N(proxy_refused));
 	tcase_add_test(tc, test_proxy_null);
 	tcase_add_test(tc, test_proxy_sni_nul);
@@ -1005,6 +1230,7 @@ static Suite *config_json_suite(void)
 
 	tc = tcase_create("group");
 	tcase_add_test(tc, test_group_strings);
+	tcase_add_test(tc, test_group_ipv6);
 	tcase_add_test(tc, test_group_objects_and_mixed);
 	tcase_add_loop_test(tc, test_group_refused, 0, N(group_refused));
 	tcase_add_test(tc, test_group_null_and_path);
@@ -1015,7 +1241,9 @@ static Suite *config_json_suite(void)
 	tcase_add_test(tc, test_round_trip_minimal);
 	tcase_add_test(tc, test_round_trip_optional_absent);
 	tcase_add_test(tc, test_round_trip_examples);
-	tcase_add_test(tc, test_round_trip_rpc);
+	tcase_add_loop_test(tc, test_round_trip_rpc, 0, 2);
+	tcase_add_test(tc, test_round_trip_ipv6);
+	tcase_add_test(tc, test_to_json_ipv6_text);
 	tcase_add_test(tc, test_to_json_keys);
 	tcase_add_test(tc, test_to_json_refuses);
 	suite_add_tcase(s, tc);

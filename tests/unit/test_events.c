@@ -10,9 +10,19 @@
 #include <string.h>
 
 #include "conn_json.h"
+#include "lb_ip.h"
 #include "sweep.h"
 
 #define NSEC 1000000000ull
+
+/* The IPv6 address @s (test input: must parse). */
+static struct lb_ip ip6(const char *s)
+{
+	struct lb_ip a;
+
+	ck_assert_int_eq(inet_pton(AF_INET6, s, &a), 1);
+	return a;
+}
 
 static struct lb_event sample(void)
 {
@@ -31,11 +41,11 @@ static struct lb_event sample(void)
 		.bytes_out = 1520,
 	};
 
-	e.client_addr = inet_addr("10.1.0.2");
+	e.client_addr = lb_ip_from_v4(inet_addr("10.1.0.2"));
 	e.client_port = htons(40112);
-	e.listen_addr = inet_addr("10.1.0.1");
+	e.listen_addr = lb_ip_from_v4(inet_addr("10.1.0.1"));
 	e.listen_port = htons(80);
-	e.backend_addr = inet_addr("10.2.1.2");
+	e.backend_addr = lb_ip_from_v4(inet_addr("10.2.1.2"));
 	e.backend_port = htons(8080);
 	return e;
 }
@@ -82,6 +92,24 @@ START_TEST(test_opened_json)
 }
 END_TEST
 
+/* IPv6 endpoints: RFC 5952 text in brackets before the port. */
+START_TEST(test_ipv6_json)
+{
+	struct lb_event e = sample();
+
+	e.client_addr = ip6("2001:db8::1");
+	e.listen_addr = ip6("2001:db8:0:0:1:0:0:80");
+	e.backend_addr = ip6("fd00:2::2");
+	expect_json(
+		&e, "web",
+		"{\"event\":\"closed\",\"time\":\"2026-11-26T20:31:02.250Z\",\"proxy\":\"web\","
+		"\"protocol\":\"tcp\",\"client\":\"[2001:db8::1]:40112\","
+		"\"listener\":\"[2001:db8::1:0:0:80]:80\",\"target\":\"[fd00:2::2]:8080\","
+		"\"route\":\"source-route\",\"reason\":\"fin\",\"duration-ms\":16,\"packets-in\":6,"
+		"\"bytes-in\":412,\"packets-out\":4,\"bytes-out\":1520}");
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	ck_assert_str_eq(lb_event_reason_name(LB_CLOSE_RST), "rst");
@@ -107,9 +135,9 @@ static struct lb_event swept(__u8 proto, const struct lb_ct_val *o, const struct
 				 .now_ns = 900 * NSEC};
 	struct lb_event e;
 
-	k.saddr = inet_addr("10.1.0.2");
+	k.saddr = lb_ip_from_v4(inet_addr("10.1.0.2"));
 	k.sport = htons(40112);
-	k.daddr = inet_addr("10.1.0.1");
+	k.daddr = lb_ip_from_v4(inet_addr("10.1.0.1"));
 	k.dport = htons(80);
 	lb_sweep_close_event(&f, &e);
 	return e;
@@ -126,7 +154,7 @@ START_TEST(test_sweeper_reasons)
 	struct lb_ct_val r = o;
 	struct lb_event e;
 
-	o.nat_addr = inet_addr("10.2.1.2");
+	o.nat_addr = lb_ip_from_v4(inet_addr("10.2.1.2"));
 	o.nat_port = htons(8080);
 	r.pkts = 2;
 	r.bytes = 120;
@@ -134,7 +162,7 @@ START_TEST(test_sweeper_reasons)
 	e = swept(LB_PROTO_TCP, &o, &r, true);
 	ck_assert_uint_eq(e.type, LB_EV_CLOSED);
 	ck_assert_uint_eq(e.reason, LB_CLOSE_TIMEOUT);
-	ck_assert_uint_eq(e.backend_addr, o.nat_addr);
+	ck_assert(lb_ip_eq(&e.backend_addr, &o.nat_addr));
 	ck_assert_uint_eq(e.backend_port, o.nat_port);
 	ck_assert_uint_eq(e.client_port, htons(40112));
 	ck_assert_uint_eq(e.ts_ns, 900 * NSEC);
@@ -157,6 +185,34 @@ START_TEST(test_sweeper_reasons)
 }
 END_TEST
 
+/* An IPv6 flow's event carries its whole addresses, not only their last 32 bits. */
+START_TEST(test_sweeper_ipv6)
+{
+	struct lb_ct_val o = {.proxy_id = 3, .target_id = 7, .created_ns = 100 * NSEC};
+	struct lb_ct_key k = {.proto = LB_PROTO_TCP, .dir = LB_DIR_ORIG};
+	struct lb_flow_view f = {
+		.key = &k, .orig = &o, .live = true, .expired = true, .now_ns = 900 * NSEC};
+	struct lb_ip client = ip6("2001:db8::1"), listener = ip6("2001:db8:1::80");
+	struct lb_ip backend = ip6("2001:db8:2::1");
+	struct lb_event e;
+
+	k.saddr = client;
+	k.sport = htons(40112);
+	k.daddr = listener;
+	k.dport = htons(80);
+	o.nat_addr = backend;
+	o.nat_port = htons(8080);
+	lb_sweep_close_event(&f, &e);
+	ck_assert(lb_ip_eq(&e.client_addr, &client));
+	ck_assert(lb_ip_eq(&e.listen_addr, &listener));
+	ck_assert(lb_ip_eq(&e.backend_addr, &backend));
+	ck_assert_uint_eq(e.client_port, htons(40112));
+	ck_assert_uint_eq(e.listen_port, htons(80));
+	ck_assert_uint_eq(e.backend_port, htons(8080));
+	ck_assert_uint_eq(e.reason, LB_CLOSE_UNANSWERED);
+}
+END_TEST
+
 static Suite *events_suite(void)
 {
 	Suite *s = suite_create("events");
@@ -164,8 +220,10 @@ static Suite *events_suite(void)
 
 	tcase_add_test(tc, test_closed_json);
 	tcase_add_test(tc, test_opened_json);
+	tcase_add_test(tc, test_ipv6_json);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_sweeper_reasons);
+	tcase_add_test(tc, test_sweeper_ipv6);
 	suite_add_tcase(s, tc);
 	return s;
 }

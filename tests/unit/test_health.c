@@ -39,19 +39,33 @@ static void on_event(void *ctx, json_t *ev)
 		 json_string_value(json_object_get(ev, "cause")));
 }
 
-static struct lb_config *config(void)
+static struct lb_config *config_of(const char *text)
 {
 	struct lb_config *cfg = NULL;
 	char err[512];
 
-	ck_assert_msg(lb_config_parse_string(CONFIG, &cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(lb_config_parse_string(text, &cfg, err, sizeof(err)) == 0, "%s", err);
 	return cfg;
 }
 
-static uint32_t ip(const char *s)
+static struct lb_config *config(void)
 {
-	return inet_addr(s);
+	return config_of(CONFIG);
 }
+
+/* The address @s, IPv4 (IPv4-mapped) or IPv6. */
+static struct lb_ip ip_of(const char *s)
+{
+	struct lb_ip a;
+
+	if (!strchr(s, ':'))
+		return lb_ip_from_v4(inet_addr(s));
+	ck_assert_int_eq(inet_pton(AF_INET6, s, &a), 1);
+	return a;
+}
+
+/* The same as a pointer the calls take (valid to the end of the enclosing block). */
+#define ip(s) ((const struct lb_ip[]){ip_of(s)})
 
 static struct lb_health_state state_of(struct lb_health *h)
 {
@@ -144,6 +158,65 @@ START_TEST(test_auto_after_unhealthy_ramps)
 }
 END_TEST
 
+/* One IPv4 and one IPv6 target whose last 32 bits are the IPv4 address: never confused. */
+#define CONFIG6                                                                                     \
+	"{\"proxies\": [{\"name\": \"web\", \"listen\": {\"interfaces\": [\"lo\"], \"port\": 80}, " \
+	"\"default-target\": [{\"ip\": \"10.0.0.2\", \"port\": 80, \"weight\": 50},"                \
+	" {\"ip\": \"2001:db8::a00:2\", \"port\": 80, \"weight\": 50}]}]}"
+
+/* The "status" lb_health_targets_json gives @target of proxy web, or NULL. */
+static const char *status_in_json(const struct lb_health *h, const char *target)
+{
+	json_t *arr = lb_health_targets_json(h, "web"), *o;
+	const char *status = NULL;
+	static char buf[32];
+	size_t i;
+
+	json_array_foreach (arr, i, o) {
+		if (!strcmp(json_string_value(json_object_get(o, "target")), target)) {
+			snprintf(buf, sizeof(buf), "%s",
+				 json_string_value(json_object_get(o, "status")));
+			status = buf;
+		}
+	}
+	json_decref(arr);
+	return status;
+}
+
+START_TEST(test_override_ipv6_target)
+{
+	struct seen s = {0};
+	uv_loop_t *loop = uv_default_loop();
+	struct lb_health *h = lb_health_new(loop, on_changed, on_event, &s);
+	struct lb_config *cfg = config_of(CONFIG6);
+
+	lb_health_sync(h, cfg);
+	ck_assert(lb_health_has(h, "web", ip("2001:db8::a00:2"), 80));
+	ck_assert(!lb_health_has(h, "web", ip("2001:db8::a00:2"), 81));
+	ck_assert(!lb_health_has(h, "web", ip("2001:db8:1::a00:2"), 80));
+	ck_assert_int_eq(
+		lb_health_set_override(h, "web", ip("2001:db8::a00:2"), 80, LB_OVERRIDE_UNHEALTHY),
+		0);
+	ck_assert_uint_eq(s.n_events, 1);
+	ck_assert_str_eq(s.events[0], "target-unhealthy override");
+	ck_assert(!lb_health_state(h, "web", ip("2001:db8::a00:2"), 80).healthy);
+	ck_assert(lb_health_state(h, "web", ip("10.0.0.2"), 80).healthy);
+	ck_assert_str_eq(status_in_json(h, "[2001:db8::a00:2]:80"), "unhealthy");
+	ck_assert_str_eq(status_in_json(h, "10.0.0.2:80"), "healthy");
+	/* And the other way round. */
+	lb_health_set_override(h, "web", ip("2001:db8::a00:2"), 80, LB_OVERRIDE_NONE);
+	lb_health_set_override(h, "web", ip("10.0.0.2"), 80, LB_OVERRIDE_UNHEALTHY);
+	ck_assert(lb_health_state(h, "web", ip("2001:db8::a00:2"), 80).healthy);
+	ck_assert(!lb_health_state(h, "web", ip("10.0.0.2"), 80).healthy);
+	ck_assert_int_eq(lb_health_set_override(h, "web", ip("2001:db8::2"), 80, LB_OVERRIDE_NONE),
+			 -ENOENT);
+
+	lb_health_free(h);
+	uv_run(loop, UV_RUN_DEFAULT);
+	lb_config_free(cfg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("health");
@@ -152,6 +225,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_override_emits_like_a_real_transition);
 	tcase_add_test(tc, test_auto_after_unhealthy_ramps);
+	tcase_add_test(tc, test_override_ipv6_target);
 	suite_add_tcase(s, tc);
 	return s;
 }

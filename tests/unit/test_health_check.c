@@ -26,8 +26,12 @@
 
 #include "health_check.h"
 #include "lb_intern.h"
+#include "lb_ip.h"
 
-#define LOOPBACK   htonl(INADDR_LOOPBACK)
+/* The IPv4 address @a (host order) as the const struct lb_ip * probes take. */
+#define V4(a)	   ((const struct lb_ip[]){lb_ip_from_v4(htonl(a))})
+#define LOOPBACK   V4(INADDR_LOOPBACK)
+#define LOOPBACK6  ((const struct lb_ip[]){{{0, 0, 0, htonl(1)}}}) /* ::1 */
 #define TIMEOUT_MS 5000 /* for checks that must end well before it */
 
 static uv_loop_t loop;
@@ -73,7 +77,7 @@ static struct lb_hc_cfg hc_cfg(enum lb_hc_type type, uint32_t timeout_ms)
 	return c;
 }
 
-static void probe_start(struct outcome *o, const struct lb_hc_cfg *cfg, uint32_t addr,
+static void probe_start(struct outcome *o, const struct lb_hc_cfg *cfg, const struct lb_ip *addr,
 			uint16_t port)
 {
 	memset(o, 0, sizeof(*o));
@@ -83,7 +87,8 @@ static void probe_start(struct outcome *o, const struct lb_hc_cfg *cfg, uint32_t
 }
 
 /* One probe, run to completion: done must have run exactly once. */
-static struct lb_hc_result probe_once(const struct lb_hc_cfg *cfg, uint32_t addr, uint16_t port)
+static struct lb_hc_result probe_once(const struct lb_hc_cfg *cfg, const struct lb_ip *addr,
+				      uint16_t port)
 {
 	struct outcome o;
 
@@ -93,20 +98,44 @@ static struct lb_hc_result probe_once(const struct lb_hc_cfg *cfg, uint32_t addr
 	return o.r;
 }
 
-/* A TCP socket on 127.0.0.1 and an ephemeral port; listening unless @backlog < 0. */
-static int tcp_socket(uint16_t *port, int backlog)
+/*
+ * A TCP socket on 127.0.0.1 (::1 when @v6) and an ephemeral port; listening unless
+ * @backlog < 0.
+ */
+static int tcp_socket_on(bool v6, uint16_t *port, int backlog)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = LOOPBACK};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	struct sockaddr *a = v6 ? (struct sockaddr *)&sa6 : (struct sockaddr *)&sa;
+	socklen_t len = v6 ? sizeof(sa6) : sizeof(sa);
+	int fd = socket(a->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	ck_assert_int_eq(bind(fd, a, len), 0);
+	ck_assert_int_eq(getsockname(fd, a, &len), 0);
 	if (backlog >= 0)
 		ck_assert_int_eq(listen(fd, backlog), 0);
-	*port = ntohs(sa.sin_port);
+	*port = ntohs(v6 ? sa6.sin6_port : sa.sin_port);
 	return fd;
+}
+
+static int tcp_socket(uint16_t *port, int backlog)
+{
+	return tcp_socket_on(false, port, backlog);
+}
+
+/* Can this host bind ::1 (IPv6 may be off in a container)? The IPv6 tests need it. */
+static bool have_ipv6_loopback(void)
+{
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 && !bind(fd, (struct sockaddr *)&sa6, sizeof(sa6));
+
+	if (fd >= 0)
+		close(fd);
+	if (!ok)
+		fprintf(stderr, "no ::1 on this host: IPv6 probe test skipped\n");
+	return ok;
 }
 
 /*
@@ -119,6 +148,7 @@ struct server {
 	int gap_ms;
 	bool skip_request;
 	bool linger;
+	bool v6;      /* listen on ::1 instead of 127.0.0.1 */
 	SSL_CTX *tls; /* serve over TLS when set */
 
 	int lfd, stop[2];
@@ -223,7 +253,7 @@ static void *serve(void *arg)
 
 static void server_start(struct server *s)
 {
-	s->lfd = tcp_socket(&s->port, 256);
+	s->lfd = tcp_socket_on(s->v6, &s->port, 256);
 	ck_assert_int_eq(pipe(s->stop), 0);
 	ck_assert_int_eq(pthread_create(&s->thread, NULL, serve, s), 0);
 }
@@ -367,7 +397,7 @@ END_TEST
 START_TEST(test_tcp_unreachable)
 {
 	struct lb_hc_cfg c = hc_cfg(LB_HC_TCP, TIMEOUT_MS);
-	struct lb_hc_result r = probe_once(&c, htonl(0xe0000001), 80);
+	struct lb_hc_result r = probe_once(&c, V4(0xe0000001), 80);
 
 	ck_assert_str_eq(lb_hc_error_name(r.error), "unreachable");
 	ck_assert_uint_lt(r.latency_us, TIMEOUT_MS * 1000u);
@@ -469,27 +499,33 @@ START_TEST(test_http_responses)
 }
 END_TEST
 
-static void check_request_and_close(SSL_CTX *tls)
+/* Over IPv6 (@v6: to ::1) the Host header is the bracketed address and the port. */
+static void check_request_and_close_on(SSL_CTX *tls, bool v6)
 {
 	const char *const reply[] = {"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", NULL};
-	struct server s = {.chunks = reply, .linger = true, .tls = tls};
+	struct server s = {.chunks = reply, .linger = true, .tls = tls, .v6 = v6};
 	struct lb_hc_cfg c = hc_cfg(tls ? LB_HC_HTTPS : LB_HC_HTTP, TIMEOUT_MS);
 	struct lb_hc_result r;
 	char want[256];
 
 	strcpy(c.path, "/ready?full=1");
 	server_start(&s);
-	r = probe_once(&c, LOOPBACK, s.port);
+	r = probe_once(&c, v6 ? LOOPBACK6 : LOOPBACK, s.port);
 	server_stop(&s);
 	ck_assert_str_eq(lb_hc_error_name(r.error), "ok");
 	ck_assert_int_eq(r.http_status, 200);
 	snprintf(want, sizeof(want),
-		 "GET /ready?full=1 HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+		 "GET /ready?full=1 HTTP/1.1\r\nHost: %s:%u\r\n"
 		 "User-Agent: lbd-health-check\r\nConnection: close\r\nAccept: */*\r\n\r\n",
-		 s.port);
+		 v6 ? "[::1]" : "127.0.0.1", s.port);
 	ck_assert_str_eq(s.request, want);
 	/* The body never comes: the probe must close as soon as it has the status. */
 	ck_assert(s.client_closed);
+}
+
+static void check_request_and_close(SSL_CTX *tls)
+{
+	check_request_and_close_on(tls, false);
 }
 
 START_TEST(test_http_request_and_early_close)
@@ -671,7 +707,7 @@ START_TEST(test_cancel_before_running)
 		probe_start(&o[i], &c, LOOPBACK, port);
 	}
 	c = hc_cfg(LB_HC_TCP, TIMEOUT_MS);
-	probe_start(&o[4], &c, htonl(0xe0000001), 80); /* failed inside connect() */
+	probe_start(&o[4], &c, V4(0xe0000001), 80); /* failed inside connect() */
 	for (i = 0; i < 5; i++)
 		lb_hc_probe_cancel(o[i].p);
 	uv_run(&loop, UV_RUN_DEFAULT);
@@ -788,6 +824,84 @@ START_TEST(test_many_concurrent)
 }
 END_TEST
 
+/* IPv6 targets: TCP to ::1 connects or is refused, an IPv6 multicast address is refused. */
+START_TEST(test_ipv6_tcp)
+{
+	struct lb_hc_cfg c = hc_cfg(LB_HC_TCP, TIMEOUT_MS);
+	struct lb_ip mcast = {{htonl(0xff020000), 0, 0, htonl(1)}}; /* ff02::1 */
+	struct lb_hc_result r;
+	uint16_t open_port, closed_port;
+	int open_fd, closed_fd;
+
+	if (!have_ipv6_loopback())
+		return;
+	open_fd = tcp_socket_on(true, &open_port, 8);
+	closed_fd = tcp_socket_on(true, &closed_port, -1);
+	r = probe_once(&c, LOOPBACK6, open_port);
+	ck_assert_str_eq(lb_hc_error_name(r.error), "ok");
+	r = probe_once(&c, LOOPBACK6, closed_port);
+	ck_assert_str_eq(lb_hc_error_name(r.error), "connection-refused");
+	r = probe_once(&c, &mcast, 80);
+	ck_assert_str_eq(lb_hc_error_name(r.error), "unreachable");
+	close(open_fd);
+	close(closed_fd);
+}
+END_TEST
+
+/* HTTP and HTTPS to [::1]: the request names the target as "[::1]:port". */
+START_TEST(test_ipv6_http_request)
+{
+	SSL_CTX *tls = tls_server_ctx(0);
+
+	if (have_ipv6_loopback()) {
+		check_request_and_close_on(NULL, true);
+		check_request_and_close_on(tls, true);
+	}
+	SSL_CTX_free(tls);
+}
+END_TEST
+
+/*
+ * tls-verify without a host checks the target's IPv6 address against the certificate's IP
+ * names: ::1 matches "IP:::1", and not a certificate that names only 127.0.0.1.
+ */
+START_TEST(test_ipv6_https_verify_ip)
+{
+	const char *const reply[] = {"HTTP/1.1 200 OK\r\n\r\n", NULL};
+	const char *const sans[] = {"DNS:api.example.com,IP:::1", "IP:127.0.0.1"};
+	const char *const want[] = {"ok", "tls-verify-failed"};
+	const char *const detail[] = {"", "IP address mismatch"};
+	char dir[] = "/tmp/lbd-hc-XXXXXX", pem[2][64];
+	struct lb_hc_cfg c = hc_cfg(LB_HC_HTTPS, TIMEOUT_MS);
+	struct lb_hc_result r;
+	size_t i;
+
+	if (!have_ipv6_loopback())
+		return;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	c.tls_verify = true;
+	for (i = 0; i < 2; i++) {
+		struct server s = {.chunks = reply, .v6 = true};
+
+		/* A file per certificate: each is the CA of its own run. */
+		snprintf(pem[i], sizeof(pem[i]), "%s/ca%zu.pem", dir, i);
+		s.tls = tls_server_ctx_for("api.example.com", sans[i], 0, pem[i]);
+		c.ca_file = lb_intern(pem[i]);
+		server_start(&s);
+		r = probe_once(&c, LOOPBACK6, s.port);
+		server_stop(&s);
+		SSL_CTX_free(s.tls);
+		unlink(pem[i]);
+		ck_assert_msg(!strcmp(lb_hc_error_name(r.error), want[i]),
+			      "certificate %s: %s (%s), expected %s", sans[i],
+			      lb_hc_error_name(r.error), r.detail, want[i]);
+		ck_assert_msg(strstr(r.detail, detail[i]), "certificate %s: detail \"%s\"", sans[i],
+			      r.detail);
+	}
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *health_check_suite(void)
 {
 	Suite *s = suite_create("health_check");
@@ -816,6 +930,9 @@ static Suite *health_check_suite(void)
 	tcase_add_test(tc, test_cancel_while_waiting);
 	tcase_add_test(tc, test_cancel_from_another_done);
 	tcase_add_test(tc, test_many_concurrent);
+	tcase_add_test(tc, test_ipv6_tcp);
+	tcase_add_test(tc, test_ipv6_http_request);
+	tcase_add_test(tc, test_ipv6_https_verify_ip);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,6 +12,7 @@
 
 #include "drain.h"
 #include "health.h"
+#include "lb_ip.h"
 #include "model.h"
 
 static struct lb_config *parse(const char *json)
@@ -33,10 +34,19 @@ static struct lb_model *build(const struct lb_config *cfg, const struct lb_ids *
 	return m;
 }
 
-static uint32_t ip(const char *s)
+/* The address @s, IPv4 (IPv4-mapped) or IPv6. */
+static struct lb_ip ip_of(const char *s)
 {
-	return inet_addr(s);
+	struct lb_ip a;
+
+	if (!strchr(s, ':'))
+		return lb_ip_from_v4(inet_addr(s));
+	ck_assert_int_eq(inet_pton(AF_INET6, s, &a), 1);
+	return a;
 }
+
+/* The same as a pointer the calls take (valid to the end of the enclosing block). */
+#define ip(s) ((const struct lb_ip[]){ip_of(s)})
 
 #define WEB                                                                                         \
 	"{\"proxies\": [{\"name\": \"web\", \"listen\": {\"interfaces\": [\"lo\"], \"port\": 80}, " \
@@ -114,7 +124,7 @@ START_TEST(test_ids_survive_and_are_not_reused)
 }
 END_TEST
 
-static int no_flows(void *ctx, size_t n, const char *const *proxies, const uint32_t *addrs,
+static int no_flows(void *ctx, size_t n, const char *const *proxies, const struct lb_ip *addrs,
 		    const uint16_t *ports, uint32_t *counts)
 {
 	memset(counts, 0, n * sizeof(*counts));
@@ -201,13 +211,13 @@ START_TEST(test_sni_groups_and_acceptor)
 	ck_assert_uint_eq(p->acceptor_port, 40000);
 	ck_assert_int_eq(p->acceptor.kind, LB_MG_ACCEPTOR);
 	ck_assert_uint_eq(p->acceptor.n, 1);
-	ck_assert_uint_eq(p->acceptor.t[0].addr, 0);
+	ck_assert(lb_ip_is_zero(&p->acceptor.t[0].addr));
 	ck_assert_uint_eq(p->acceptor.t[0].port, 40000);
 	ck_assert_uint_eq(p->acceptor.t[0].target_id,
-			  (uint32_t)lb_ids_target(&m->ids, p->id, 0, 40000));
+			  (uint32_t)lb_ids_target(&m->ids, p->id, &(struct lb_ip){{0}}, 40000));
 	t = lb_model_select(&p->groups[2], 12345);
 	ck_assert_ptr_nonnull(t);
-	ck_assert_uint_eq(t->addr, ip("10.0.1.1"));
+	ck_assert(lb_ip_eq(&t->addr, ip("10.0.1.1")));
 	/* The default group's choice follows its weights, as the datapath's does. */
 	for (hash = 0; hash < 30000; hash++) {
 		t = lb_model_select(&p->groups[0], hash * 2654435761u);
@@ -254,6 +264,70 @@ START_TEST(test_weights_json)
 }
 END_TEST
 
+/*
+ * A dual-stack listener (no address): an IPv6 target has its own id, distinct from the IPv4
+ * target with the same port and the same last 32 bits, and so have IPv4 and IPv6 routes.
+ */
+#define DUAL                                                                                        \
+	"{\"proxies\": [{\"name\": \"web\", \"listen\": {\"interfaces\": [\"lo\"], \"port\": 80}, " \
+	"\"default-target\": [{\"ip\": \"10.0.0.2\", \"port\": 80, \"weight\": 50},"                \
+	" {\"ip\": \"2001:db8::a00:2\", \"port\": 80, \"weight\": 50}],"                            \
+	"\"source-routes\": [{\"source\": \"10.0.0.0/8\", \"target\": "                             \
+	" {\"ip\": \"10.0.0.2\", \"port\": 80}},"                                                   \
+	" {\"source\": \"2001:db8:100::/40\", \"target\": "                                         \
+	" {\"ip\": \"2001:db8::a00:2\", \"port\": 80}}]}]}"
+
+START_TEST(test_ipv6_ids)
+{
+	struct lb_config *cfg = parse(DUAL);
+	struct lb_ids none;
+	struct lb_model *m;
+	const struct lb_model_proxy *p;
+	uint32_t v4, v6;
+	json_t *j;
+	char *s;
+
+	lb_ids_init(&none);
+	m = build(cfg, &none, NULL);
+	p = &m->proxies[0];
+	ck_assert_uint_eq(p->n_groups, 3);
+	ck_assert(lb_ip_eq(&p->groups[0].t[1].addr, ip("2001:db8::a00:2")));
+	v4 = p->groups[0].t[0].target_id;
+	v6 = p->groups[0].t[1].target_id;
+	ck_assert_uint_ne(v4, v6);
+	ck_assert_uint_eq(m->ids.targets.n, 2);
+	ck_assert_uint_eq(p->groups[1].t[0].target_id, v4);
+	ck_assert_uint_eq(p->groups[2].t[0].target_id, v6);
+	ck_assert_int_eq(lb_ids_target(&m->ids, p->id, ip("10.0.0.2"), 80), v4);
+	ck_assert_int_eq(lb_ids_target(&m->ids, p->id, ip("2001:db8::a00:2"), 80), v6);
+	ck_assert_int_eq(lb_ids_target(&m->ids, p->id, ip("2001:db8::a00:2"), 81), -1);
+	ck_assert_int_eq(lb_ids_target(&m->ids, p->id, ip("2001:db8:1::a00:2"), 80), -1);
+	/* Three groups, three ids: the IPv6 route is not the IPv4 one. */
+	ck_assert_uint_ne(p->groups[0].id, p->groups[1].id);
+	ck_assert_uint_ne(p->groups[0].id, p->groups[2].id);
+	ck_assert_uint_ne(p->groups[1].id, p->groups[2].id);
+	ck_assert_uint_eq(m->ids.groups.n, 3);
+	j = lb_model_weights_json(p);
+	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	ck_assert_str_eq(s, "[{\"source\":\"default\",\"targets\":["
+			    "{\"target\":\"10.0.0.2:80\",\"configured-weight\":50,"
+			    "\"effective-weight\":50},"
+			    "{\"target\":\"[2001:db8::a00:2]:80\",\"configured-weight\":50,"
+			    "\"effective-weight\":50}]},"
+			    "{\"source\":\"10.0.0.0/8\",\"targets\":["
+			    "{\"target\":\"10.0.0.2:80\",\"configured-weight\":100,"
+			    "\"effective-weight\":100}]},"
+			    "{\"source\":\"2001:db8:100::/40\",\"targets\":["
+			    "{\"target\":\"[2001:db8::a00:2]:80\",\"configured-weight\":100,"
+			    "\"effective-weight\":100}]}]");
+	free(s);
+	json_decref(j);
+	lb_model_free(m);
+	lb_ids_release(&none);
+	lb_config_free(cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("model");
@@ -266,6 +340,7 @@ int main(void)
 	tcase_add_test(tc, test_verdicts_and_recompose);
 	tcase_add_test(tc, test_sni_groups_and_acceptor);
 	tcase_add_test(tc, test_weights_json);
+	tcase_add_test(tc, test_ipv6_ids);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
