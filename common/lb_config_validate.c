@@ -256,6 +256,17 @@ int lb_cfg_check_hc(struct ctx *c, const struct lb_hc_cfg *hc, const char *path,
 	return 0;
 }
 
+static bool maglev_size_ok(uint32_t m)
+{
+	static const uint32_t sizes[] = LB_MAGLEV_TABLE_SIZES;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
+		if (sizes[i] == m)
+			return true;
+	return false;
+}
+
 static int check_settings(struct ctx *c, const struct lb_settings *s)
 {
 	char p[JPATH_MAX];
@@ -278,6 +289,11 @@ static int check_settings(struct ctx *c, const struct lb_settings *s)
 	if ((unsigned int)s->sni_splice >= ARRAY_SIZE(lb_cfg_splice_mode_names))
 		return lb_cfg_fail(c, "settings.sni-splice", "unknown splice mode %d",
 				   (int)s->sni_splice);
+	if (!maglev_size_ok(s->maglev_table_size))
+		return lb_cfg_fail(c, "settings.maglev-table-size",
+				   "%u is not a table size lbd offers: use 4093, 16381, 65537 "
+				   "(the default) or 131071 (primes)",
+				   s->maglev_table_size);
 	if (s->metrics_listen && !s->metrics_port)
 		return lb_cfg_fail(c, "settings.metrics-listen", "port 0 is not a valid port");
 	if (s->metrics_listen && !lb_ip_is_any(&s->metrics_addr) &&
@@ -314,8 +330,8 @@ int lb_cfg_check_group_family(struct ctx *c, const struct lb_group_cfg *g, const
 				"%s is an IPv%d target, but %s are IPv%d: balancing in the kernel "
 				"does not translate between families (SNI routes, which connect "
 				"from lbd, may mix them)",
-				lb_format_target(&g->t[i].addr, g->t[i].port, a), family == 4 ? 6 : 4,
-				clients, family);
+				lb_format_target(&g->t[i].addr, g->t[i].port, a),
+				family == 4 ? 6 : 4, clients, family);
 	return 0;
 }
 
@@ -470,7 +486,8 @@ static int route_cmp(const void *a, const void *b)
 {
 	const struct lb_route_cfg *x = a, *y = b;
 
-	uint8_t xl = lb_prefix128(&x->addr, x->prefix_len), yl = lb_prefix128(&y->addr, y->prefix_len);
+	uint8_t xl = lb_prefix128(&x->addr, x->prefix_len),
+		yl = lb_prefix128(&y->addr, y->prefix_len);
 
 	if (xl != yl)
 		return xl < yl ? -1 : 1;
@@ -510,7 +527,7 @@ static int check_route(struct ctx *c, const struct lb_route_cfg *r, const char *
 	for (i = lb_prefix128(&r->addr, r->prefix_len); i < 128; i++)
 		if (b[i / 8] & (0x80u >> (i % 8))) {
 			host_bits = true;
-			((uint8_t *)&masked)[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+			((uint8_t *)&masked)[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
 		}
 	if (host_bits)
 		return lb_cfg_fail(c, lb_cfg_pkey(p, path, "source"),
@@ -678,6 +695,37 @@ static int check_sni_routes(struct ctx *c, const struct lb_proxy_cfg *p, const c
 }
 
 /* Every rule of one proxy on its own (the parser applies them piecemeal as it reads). */
+/* "hash" and "hash-prefix": a prefix needs source-address and fits the clients' family. */
+static int check_hash(struct ctx *c, const struct lb_proxy_cfg *p, const char *path)
+{
+	char p1[JPATH_MAX];
+	unsigned int fam;
+
+	if (p->hash >= ARRAY_SIZE(lb_cfg_hash_names))
+		return lb_cfg_fail(c, lb_cfg_pkey(p1, path, "hash"), "unknown hash %u", p->hash);
+	if (!p->has_hash_prefix)
+		return 0;
+	lb_cfg_pkey(p1, path, "hash-prefix");
+	if (p->hash != LB_HASH_SOURCE)
+		return lb_cfg_fail(c, p1,
+				   "only applies with \"hash\": \"source-address\" (this proxy "
+				   "hashes the 5-tuple)");
+	fam = lb_proxy_families(p);
+	if (fam == (4 | 6))
+		return lb_cfg_fail(c, p1,
+				   "this proxy serves IPv4 and IPv6 clients (no listen.address and "
+				   "targets of both families, or SNI routes): a prefix length "
+				   "needs one family, so give listen.address");
+	if (fam == 4 && p->hash_prefix > 32)
+		return lb_cfg_fail(c, p1,
+				   "%u is longer than an IPv4 address: this proxy's clients are "
+				   "IPv4, use 0 to 32",
+				   p->hash_prefix);
+	if (p->hash_prefix > 128)
+		return lb_cfg_fail_range(c, p1, p->hash_prefix, 0, 128);
+	return 0;
+}
+
 int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *path)
 {
 	char p1[JPATH_MAX], p2[JPATH_MAX];
@@ -730,23 +778,24 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 		ret = check_route(c, &p->routes[i], lb_cfg_pidx(p2, p1, i));
 		if (ret)
 			return ret;
-		if (p->has_address &&
-		    lb_ip_is_v4(&p->routes[i].addr) != lb_ip_is_v4(&p->address)) {
+		if (p->has_address && lb_ip_is_v4(&p->routes[i].addr) != lb_ip_is_v4(&p->address)) {
 			char net[LB_TARGET_STR_MAX], a[LB_ADDR_STR_MAX], sp[JPATH_MAX];
 
-			return lb_cfg_fail(c, lb_cfg_pkey(sp, p2, "source"),
-					   "%s can never match: this listener's address %s only "
-					   "receives IPv%d clients",
-					   lb_format_cidr(&p->routes[i].addr, p->routes[i].prefix_len,
-							  net),
-					   lb_format_ip(&p->address, a),
-					   lb_ip_is_v4(&p->address) ? 4 : 6);
+			return lb_cfg_fail(
+				c, lb_cfg_pkey(sp, p2, "source"),
+				"%s can never match: this listener's address %s only "
+				"receives IPv%d clients",
+				lb_format_cidr(&p->routes[i].addr, p->routes[i].prefix_len, net),
+				lb_format_ip(&p->address, a), lb_ip_is_v4(&p->address) ? 4 : 6);
 		}
 	}
 	ret = lb_cfg_check_routes_unique(c, p, p1);
 	if (ret)
 		return ret;
-	return check_sni_routes(c, p, lb_cfg_pkey(p1, path, "sni-routes"));
+	ret = check_sni_routes(c, p, lb_cfg_pkey(p1, path, "sni-routes"));
+	if (ret)
+		return ret;
+	return check_hash(c, p, path);
 }
 
 static bool same_listener_addr(const struct lb_proxy_cfg *a, const struct lb_proxy_cfg *b)

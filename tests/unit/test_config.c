@@ -804,10 +804,10 @@ static const struct {
 	/* proxy */
 	{PROXY(LISTEN "," DT ",'bogus':1"),
 	 "proxies[0]: unknown key \"bogus\" (expected one of: name, listen, default-target, "
-	 "source-routes, sni-routes)"},
+	 "source-routes, sni-routes, hash, hash-prefix)"},
 	{PROXY(LISTEN ",'default-targets':" T1),
 	 "proxies[0]: unknown key \"default-targets\" (expected one of: name, listen, "
-	 "default-target, source-routes, sni-routes)"},
+	 "default-target, source-routes, sni-routes, hash, hash-prefix)"},
 	{"{'proxies':[{" LISTEN "," DT "}]}", "proxies[0]: missing required key \"name\""},
 	{"{'proxies':[{'name':''," LISTEN "," DT "}]}", "proxies[0].name: must not be empty"},
 	{"{'proxies':[{'name':'we b'," LISTEN "," DT "}]}",
@@ -1350,7 +1350,31 @@ static const struct {
 	 "udp-timeout-sec, max-connections, health-check-enabled, health-check-defaults, "
 	 "default-drain-timeout-ms, drain-check-interval-ms, xdp-mode, ingress, "
 	 "sni-hello-timeout-ms, "
-	 "sni-max-pending, sni-splice, metrics-listen, access-log)"},
+	 "sni-max-pending, sni-splice, metrics-listen, access-log, hash-seed, maglev-table-size)"},
+	/* Maglev and session affinity */
+	{WITH_SETTINGS("{'maglev-table-size':65536}"),
+	 "settings.maglev-table-size: 65536 is not a table size lbd offers: use 4093, 16381, 65537 "
+	 "(the default) or 131071 (primes)"},
+	{WITH_SETTINGS("{'maglev-table-size':100}"),
+	 "settings.maglev-table-size: must be between 4093 and 131071 (got 100)"},
+	{WITH_SETTINGS("{'hash-seed':-1}"),
+	 "settings.hash-seed: must be between 0 and 4294967295 (got -1)"},
+	{PROXY(LISTEN "," DT ",'hash':'source'"),
+	 "proxies[0].hash: \"source\" is not a hash (expected \"5-tuple\" or \"source-address\")"},
+	{PROXY(LISTEN "," DT ",'hash-prefix':24"),
+	 "proxies[0].hash-prefix: only applies with \"hash\": \"source-address\" (this proxy "
+	 "hashes the 5-tuple)"},
+	{PROXY(LISTEN "," DT ",'hash':'source-address','hash-prefix':33"),
+	 "proxies[0].hash-prefix: 33 is longer than an IPv4 address: this proxy's clients are "
+	 "IPv4, use 0 to 32"},
+	{PROXY(LISTEN "," DT ",'hash':'source-address','hash-prefix':129"),
+	 "proxies[0].hash-prefix: must be between 0 and 128 (got 129)"},
+	{PROXY(LISTEN
+	       ",'default-target':[{'ip':'10.0.0.1','port':80,'weight':50},"
+	       "{'ip':'fd00::1','port':80,'weight':50}],'hash':'source-address','hash-prefix':24"),
+	 "proxies[0].hash-prefix: this proxy serves IPv4 and IPv6 clients (no listen.address and "
+	 "targets of both families, or SNI routes): a prefix length needs one family, so give "
+	 "listen.address"},
 	{WITH_SETTINGS("{'access-log':'x.log'}"),
 	 "settings.access-log: must be an absolute path, not \"x.log\""},
 	{WITH_SETTINGS("{'access-log':'./x.log'}"),
