@@ -25,8 +25,8 @@
  * The counters are atomic adds: one direction's packets may run on several CPUs at once
  * (a backend's replies are sent from whichever CPU its threads run on).
  */
-static __always_inline __u8 lb_ct_touch(struct lb_ct_val *ct, const struct lb_pkt_info *p, __u64 now,
-					__u8 add)
+static __always_inline __u8 lb_ct_touch(struct lb_ct_val *ct, const struct lb_pkt_info *p,
+					__u64 now, __u8 add)
 {
 	if (p->tcp_flags & LB_TCP_FIN)
 		add |= LB_CT_F_FIN;
@@ -144,8 +144,8 @@ static __always_inline bool lb_is_reopen(const struct lb_ct_val *ct, const struc
  * not confirmed by its client yet. 0 or a negative error.
  */
 static __always_inline int lb_ct_create(const struct lb_pkt_info *p, const struct lb_listen_val *lv,
-					const struct lb_backend *b, const struct lb_ip *nat_addr, __u64 now,
-					__u8 flags, __u8 route)
+					const struct lb_backend *b, const struct lb_ip *nat_addr,
+					__u64 now, __u8 flags, __u8 route)
 {
 	struct lb_scratch *sc = lb_scratch_get();
 	struct lb_ct_key *k;

@@ -33,9 +33,10 @@ static __always_inline struct lb_event *lb_event_reserve(void)
 
 /* The fields every event has: the flow (@ok: its client-side key), its backend, when. */
 static __always_inline void lb_event_flow(struct lb_event *ev, __u8 type,
-					  const struct lb_ct_key *ok, const struct lb_ip *backend_addr,
-					  __be16 backend_port, __u32 proxy_id, __u32 target_id,
-					  __u8 route, __u64 created, __u64 now)
+					  const struct lb_ct_key *ok,
+					  const struct lb_ip *backend_addr, __be16 backend_port,
+					  __u32 proxy_id, __u32 target_id, __u8 route,
+					  __u64 created, __u64 now)
 {
 	ev->type = type;
 	ev->proto = ok->proto;
@@ -55,8 +56,8 @@ static __always_inline void lb_event_flow(struct lb_event *ev, __u8 type,
 /* The "opened" event of a flow lb_ct_create() just created (@k: its ORIG key). */
 static __always_inline void lb_emit_opened(const struct lb_ct_key *k, const struct lb_pkt_info *p,
 					   const struct lb_listen_val *lv,
-					   const struct lb_backend *b, const struct lb_ip *nat_addr, __u8 route,
-					   __u8 flags, __u64 now)
+					   const struct lb_backend *b, const struct lb_ip *nat_addr,
+					   __u8 route, __u8 flags, __u64 now)
 {
 	struct lb_event *ev = lb_event_reserve();
 

@@ -62,21 +62,21 @@ enum lb_parse_result {
  * also the packet it is about, as it sits inside, and how many of its L4 bytes the frame
  * holds (a checksum beyond them was cut off on the way).
  */
-#define LB_PKT_INFO_FIELDS                                                                      \
-	struct lb_ip saddr;                                                                     \
-	struct lb_ip daddr;                                                                     \
-	struct lb_ip in_saddr;                                                                  \
-	struct lb_ip in_daddr;                                                                  \
-	__be16 sport;                                                                           \
-	__be16 dport;                                                                           \
-	__be16 in_sport;                                                                        \
-	__be16 in_dport;                                                                        \
-	__u32 in_l4_len;                                                                        \
+#define LB_PKT_INFO_FIELDS                                                                       \
+	struct lb_ip saddr;                                                                      \
+	struct lb_ip daddr;                                                                      \
+	struct lb_ip in_saddr;                                                                   \
+	struct lb_ip in_daddr;                                                                   \
+	__be16 sport;                                                                            \
+	__be16 dport;                                                                            \
+	__be16 in_sport;                                                                         \
+	__be16 in_dport;                                                                         \
+	__u32 in_l4_len;                                                                         \
 	__u16 ip_len; /* host order IP length (IPv4 total length, IPv6 40 + payload): counted */ \
-	__u8 family;  /* 4 or 6 */                                                              \
-	__u8 proto;                                                                             \
-	__u8 tcp_flags; /* LB_TCP_* (0 for UDP) */                                              \
-	__u8 in_proto;                                                                          \
+	__u8 family;  /* 4 or 6 */                                                               \
+	__u8 proto;                                                                              \
+	__u8 tcp_flags; /* LB_TCP_* (0 for UDP) */                                               \
+	__u8 in_proto;                                                                           \
 	__u8 pad[2];
 
 struct lb_pkt_info {

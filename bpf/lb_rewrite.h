@@ -203,9 +203,8 @@ static __always_inline int lb_rewrite_skb(struct __sk_buff *skb, const struct lb
  * skb's CHECKSUM_COMPLETE value right too. 0, or -1 when a header is not where the parser
  * saw it (cannot happen after lb_parse()).
  */
-static __always_inline int lb_rewrite_icmp_fam(struct lb_pkt *p, void *data_end,
-					       enum lb_side side, const struct lb_icmp_nat *nat,
-					       const __u8 family)
+static __always_inline int lb_rewrite_icmp_fam(struct lb_pkt *p, void *data_end, enum lb_side side,
+					       const struct lb_icmp_nat *nat, const __u8 family)
 {
 	struct lb_icmphdr *ih = p->l4;
 	__u8 *l4 = p->in_l4;

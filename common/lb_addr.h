@@ -33,8 +33,7 @@ int lb_parse_ip(const char *s, struct lb_ip *addr, char *err, size_t errlen);
  * "addr/len" or a bare address (= one host). Host bits beyond the prefix are refused with a
  * hint naming the network the user probably meant.
  */
-int lb_parse_cidr(const char *s, struct lb_ip *addr, uint8_t *prefix_len, char *err,
-		  size_t errlen);
+int lb_parse_cidr(const char *s, struct lb_ip *addr, uint8_t *prefix_len, char *err, size_t errlen);
 
 /* Decimal port 1..65535. */
 int lb_parse_port(const char *s, uint16_t *port, char *err, size_t errlen);

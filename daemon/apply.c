@@ -259,9 +259,8 @@ int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const struc
 	return 0;
 }
 
-int lbd_sni_choose(void *ctx, const char *proxy, const char *name,
-		   const struct lb_ip *client_addr, uint16_t client_port,
-		   const struct lb_ip *listener_addr, uint16_t listener_port,
+int lbd_sni_choose(void *ctx, const char *proxy, const char *name, const struct lb_ip *client_addr,
+		   uint16_t client_port, const struct lb_ip *listener_addr, uint16_t listener_port,
 		   struct lb_sni_choice *out)
 {
 	struct lbd *l = ctx;

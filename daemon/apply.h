@@ -58,9 +58,8 @@ int lbd_drain_count(void *ctx, size_t n, const char *const *proxies, const struc
 		    const uint16_t *ports, uint32_t *counts);
 
 /* The SNI acceptor's choice of target (sni.h's lb_sni_choose_fn), read from the model. */
-int lbd_sni_choose(void *ctx, const char *proxy, const char *name,
-		   const struct lb_ip *client_addr, uint16_t client_port,
-		   const struct lb_ip *listener_addr, uint16_t listener_port,
+int lbd_sni_choose(void *ctx, const char *proxy, const char *name, const struct lb_ip *client_addr,
+		   uint16_t client_port, const struct lb_ip *listener_addr, uint16_t listener_port,
 		   struct lb_sni_choice *out);
 
 #endif /* LBD_APPLY_H */

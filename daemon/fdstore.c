@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
+#include "lb_addr.h"
 #include "lb_log.h"
 
 #define ACC_PREFIX "lbd-acc-"
@@ -27,7 +28,9 @@ static int store(int fd, const char *name)
 {
 	char msg[300];
 
-	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
+	/* FDPOLL=0: systemd would drop a descriptor that polls EPOLLERR, which every BPF map
+	 * but a ring buffer does, and a socket reset while lbd restarts. lbd cleans up. */
+	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s\nFDPOLL=0", name);
 	return lb_sd_notify_fds(msg, &fd, 1);
 }
 
@@ -174,6 +177,23 @@ static int take(struct lb_sd_fd *fds, size_t n, const char *name)
 	return fd;
 }
 
+static bool lost_fd(const struct lb_fdrec *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_fds; i++)
+		if (r->fds[i] < 0)
+			return true;
+	return false;
+}
+
+static bool is_connection(const struct lb_fdrec *r)
+{
+	const char *kind = json_string_value(json_object_get(r->meta, "kind"));
+
+	return kind && (!strcmp(kind, "sni-conn") || !strcmp(kind, "splice"));
+}
+
 /* The records of the state memfd @memfd, their descriptors taken from @fds. */
 static int load_state(int memfd, struct lb_sd_fd *fds, size_t n, const char *socket_path,
 		      struct lbd_takeover *t)
@@ -218,13 +238,21 @@ static int load_state(int memfd, struct lb_sd_fd *fds, size_t n, const char *soc
 		for (i = 0; i < json_array_size(names) && i < LB_FDREC_MAX_FDS; i++)
 			r.fds[r.n_fds++] =
 				take(fds, n, json_string_value(json_array_get(names, i)));
-		for (i = 0; i < r.n_fds; i++)
-			if (r.fds[i] < 0)
-				ret = -ENOENT; /* a descriptor the store lost */
-		if (!ret)
+		if (lost_fd(&r)) {
+			/* A connection the store lost alone (systemd drops what polls an error
+			 * unless told otherwise); anything else is needed by everything after. */
+			if (!is_connection(&r))
+				ret = -ENOENT;
+			else
+				lb_warn("a connection kept in systemd's descriptor store was lost "
+					"while lbd restarted");
+			for (i = 0; i < json_array_size(names); i++) /* no copy left open */
+				unstore(json_string_value(json_array_get(names, i)));
+		} else {
 			ret = lbd_takeover_add(t, &r, socket_path);
+			records++;
+		}
 		lb_fdrec_release(&r);
-		records++;
 	}
 	munmap(map, (size_t)size);
 	return ret ? ret : records;
@@ -265,9 +293,11 @@ int lbd_fdstore_load(struct lb_sd_fd *fds, size_t n, const char *socket_path,
 	}
 	/* Listeners no state names (a crash): acceptors, whose port the socket tells. */
 	for (i = 0; i < n; i++) {
-		struct sockaddr_in sa;
+		struct sockaddr_storage sa;
 		socklen_t len = sizeof(sa);
 		struct lb_fdrec r = {.fds = {fds[i].fd}, .n_fds = 1};
+		struct lb_ip addr;
+		uint16_t port;
 
 		if (fds[i].fd < 0 || strncmp(fds[i].name, ACC_PREFIX, strlen(ACC_PREFIX)))
 			continue;
@@ -276,13 +306,14 @@ int lbd_fdstore_load(struct lb_sd_fd *fds, size_t n, const char *socket_path,
 			close(r.fds[0]); /* stored twice: the state named the other copy */
 			continue;
 		}
+		/* The acceptor listens on every address of both families (AF_INET6, [::]). */
 		if (getsockname(r.fds[0], (struct sockaddr *)&sa, &len) ||
-		    sa.sin_family != AF_INET) {
+		    lb_ip_of_sockaddr((struct sockaddr *)&sa, &addr, &port)) {
 			lb_fdrec_release(&r);
 			continue;
 		}
 		r.meta = json_pack("{s:s, s:s, s:i}", "kind", "sni-acceptor", "proxy",
-				   fds[i].name + strlen(ACC_PREFIX), "port", ntohs(sa.sin_port));
+				   fds[i].name + strlen(ACC_PREFIX), "port", port);
 		if (r.meta && !lbd_takeover_add(t, &r, socket_path))
 			records++;
 		lb_fdrec_release(&r);

@@ -172,7 +172,10 @@ json_t *lbd_stats_json(struct lbd *l, const char *only, bool fresh, char *err, s
 	for (i = 0; i < LB_G_MAX; i++)
 		json_object_set_new(global, lb_counters_global_name(i),
 				    json_integer((json_int_t)g[i]));
-	return json_pack("{s:o, s:o}", "proxies", proxies, "global", global);
+	/* lb_ct's fill as the live-flow scan saw it (a confirmed flow holds two entries). */
+	return json_pack("{s:o, s:o, s:{s:I, s:I}}", "proxies", proxies, "global", global,
+			 "conntrack", "entries", (json_int_t)live->ct_entries, "capacity",
+			 (json_int_t)live->ct_capacity);
 fail:
 	json_decref(proxies);
 	json_decref(global);

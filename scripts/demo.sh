@@ -1,8 +1,9 @@
 #!/bin/bash
 # A self-contained demo: installs what is missing, builds, then creates a client, a load
 # balancer and three backends in network namespaces, runs lbd with a 50/30/20 weighted
-# configuration, sends 300 HTTP connections and a UDP burst through it, shows which
-# backend answered, and removes everything again. Needs root.
+# configuration, sends 300 HTTP connections and a UDP burst through it, adds an IPv6
+# proxy at runtime with lbctl and sends 300 connections over IPv6, shows which backend
+# answered, and removes everything again. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -13,8 +14,10 @@ LBT_PREFIX=lbdemo$$
 . tests/integration/lib.sh
 lbt_require_env
 topo_up 3
+topo_ipv6
 bpffs_up
 start_backends 8080
+start_backends6 8081 --tcp
 
 CONFIG=$LBT_RUN/demo.json
 sed "s/\"eth0\"/\"$LB_IF_C\"/" packaging/examples/weighted.json >"$CONFIG"
@@ -59,6 +62,14 @@ report "$(lbtraffic "$NS_C" tally --host "$VIP" --port 80 --count 300)" "tcp"
 echo
 echo "== 200 UDP datagrams to $VIP:5353 (configured 50/50)"
 report "$(lbtraffic "$NS_C" tally --proto udp --host "$VIP" --port 5353 --count 200)" "udp"
+echo
+echo "== lbctl add-proxy web6: IPv6, at runtime (50/30/20)"
+build/ctl/lbctl -s "$LBT_RUN/lbd.sock" add-proxy web6 --interface "$LB_IF_C" --address "$VIP6" \
+	--port 80 "[${BACKEND_IPS6[0]}]:8081@50" "[${BACKEND_IPS6[1]}]:8081@30" \
+	"[${BACKEND_IPS6[2]}]:8081@20"
+echo
+echo "== 300 new TCP connections to [$VIP6]:80"
+report "$(lbtraffic "$NS_C" tally --host "$VIP6" --port 80 --count 300)" "tcp6"
 echo
 kill -TERM "$LBD_PID"
 wait_for "! kill -0 $LBD_PID" 10

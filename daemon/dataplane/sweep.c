@@ -148,13 +148,15 @@ static int read_map(int fd, struct lb_ct_key **keys_io, struct lb_ct_val **vals_
  * are always in the same table, but a scan may catch one moving to lb_ct.
  */
 static int read_all(const struct lb_ct_fds *fds, struct lb_ct_key **keys_out,
-		    struct lb_ct_val **vals_out, size_t *n_out)
+		    struct lb_ct_val **vals_out, size_t *n_out, size_t *n_ct)
 {
 	struct lb_ct_key *keys = NULL;
 	struct lb_ct_val *vals = NULL;
 	size_t n = 0, cap = 0;
 	int ret = read_map(fds->ct, &keys, &vals, &n, &cap);
 
+	if (n_ct)
+		*n_ct = n;
 	if (!ret)
 		ret = read_map(fds->syn, &keys, &vals, &n, &cap);
 	if (ret) {
@@ -209,7 +211,8 @@ struct ct_entry {
  * so a scan costs one syscall per SWEEP_BATCH entries instead of one per flow.
  */
 static int ct_scan(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t, lb_flow_fn fn,
-		   void (*orphan_fn)(const struct ct_entry *e, uint64_t now, void *arg), void *arg)
+		   void (*orphan_fn)(const struct ct_entry *e, uint64_t now, void *arg), void *arg,
+		   size_t *n_ct)
 {
 	struct lb_ct_key *keys = NULL;
 	struct lb_ct_val *vals = NULL;
@@ -218,7 +221,7 @@ static int ct_scan(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *
 	size_t n = 0, n_replies = 0, i;
 	int ret;
 
-	ret = read_all(fds, &keys, &vals, &n);
+	ret = read_all(fds, &keys, &vals, &n, n_ct);
 	if (ret)
 		return ret;
 	replies = calloc(n ? n : 1, sizeof(*replies));
@@ -367,7 +370,7 @@ int lb_ct_scan(const struct lb_dataplane *dp, const struct lb_sweep_timeouts *t,
 	struct lb_ct_fds fds = lb_ct_fds_of(dp);
 	struct lb_sweep_timeouts g = with_gap(dp, t);
 
-	return ct_scan(&fds, &g, fn, NULL, arg);
+	return ct_scan(&fds, &g, fn, NULL, arg, NULL);
 }
 
 /*
@@ -382,6 +385,15 @@ static void sweep_orphan(const struct ct_entry *e, uint64_t now, void *arg)
 		delete_both(c->fds, &e->k);
 }
 
+/* The size of the conntrack table @fd (max_entries), 0 when unknown. */
+static uint64_t ct_capacity(int fd)
+{
+	struct bpf_map_info info = {0};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
 static int sweep(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
 		 struct lb_sweep_result *res, lb_sweep_close_fn on_close, void *close_arg)
 {
@@ -394,10 +406,13 @@ static int sweep(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
 	};
 
 	uint64_t start = uv_hrtime();
+	size_t n_ct = 0;
 	int ret;
 
 	memset(c.res, 0, sizeof(*c.res));
-	ret = ct_scan(fds, t, sweep_flow, sweep_orphan, &c);
+	ret = ct_scan(fds, t, sweep_flow, sweep_orphan, &c, &n_ct);
+	c.res->live.ct_entries = n_ct;
+	c.res->live.ct_capacity = ct_capacity(fds->ct);
 	c.res->live.at_ns = uv_hrtime();
 	c.res->live.cost_ns = c.res->live.at_ns - start;
 	return ret;
@@ -452,6 +467,19 @@ struct lb_sweeper *lb_sweeper_start(uv_loop_t *loop, struct lb_dataplane *dp,
 	return s;
 }
 
+/* Count the live flows into @l, and lb_ct's fill. */
+static int scan_live(struct lb_sweeper *s, struct lb_live *l)
+{
+	struct lb_ct_fds fds = lb_ct_fds_of(s->dp);
+	struct lb_sweep_timeouts g = with_gap(s->dp, &s->t);
+	size_t n_ct = 0;
+	int ret = ct_scan(&fds, &g, count_live, NULL, l, &n_ct);
+
+	l->ct_entries = n_ct;
+	l->ct_capacity = ct_capacity(fds.ct);
+	return ret;
+}
+
 const struct lb_live *lb_sweeper_live(struct lb_sweeper *s, uint64_t max_age_ms)
 {
 	uint64_t now = uv_hrtime(), bound = max_age_ms * 1000000;
@@ -468,7 +496,7 @@ const struct lb_live *lb_sweeper_live(struct lb_sweeper *s, uint64_t max_age_ms)
 	fresh = calloc(1, sizeof(*fresh));
 	if (!fresh)
 		return s->live.at_ns ? &s->live : NULL;
-	ret = lb_ct_scan(s->dp, &s->t, count_live, fresh);
+	ret = scan_live(s, fresh);
 	if (ret) {
 		free(fresh);
 		lb_warn("cannot count the live flows: %s", strerror(-ret));

@@ -32,6 +32,9 @@ struct lb_live {
 	uint64_t at_ns;	  /* CLOCK_MONOTONIC when the scan ended; 0: none yet */
 	uint64_t cost_ns; /* how long it took */
 	uint64_t total;
+	/* lb_ct's entries (a confirmed flow has two) and its size, for "nearly full". */
+	uint64_t ct_entries;
+	uint64_t ct_capacity;
 	uint32_t per_proxy[LB_MAX_PROXIES];
 	uint32_t per_target[LB_MAX_TARGETS];
 	/* Every tracked flow, closed and expired ones too: which ids conntrack still carries. */

@@ -25,6 +25,8 @@ enum family_id {
 	F_T_PAYLOAD,
 	F_DATAPATH,
 	F_EVENTS_LOST,
+	F_CT_ENTRIES,
+	F_CT_CAPACITY,
 	F_CONFIRMED,
 	F_COUNT,
 };
@@ -71,6 +73,12 @@ static const struct {
 	[F_EVENTS_LOST] = {"lbd_events_lost_total", "counter",
 			   "Connection events the datapath could not emit: its ring buffer was "
 			   "full."},
+	[F_CT_ENTRIES] = {"lbd_conntrack_entries", "gauge",
+			  "Entries in the conntrack table lb_ct at the last scan; a confirmed "
+			  "connection holds two, one per direction."},
+	[F_CT_CAPACITY] = {"lbd_conntrack_capacity", "gauge",
+			   "Size of the conntrack table lb_ct in entries (max_entries); near it, "
+			   "the table evicts its least recently used flows."},
 	[F_CONFIRMED] = {"lbd_conntrack_confirmed_total", "counter",
 			 "Flows confirmed by their client's second packet (moved from lb_syn to "
 			 "lb_ct); far fewer than new connections means unanswered SYNs, e.g. a "
@@ -281,6 +289,12 @@ char *lb_metrics_format(const json_t *stats, size_t *len)
 		else
 			add(&c, F_DATAPATH, labels, json_integer_value(v));
 	}
+	v = json_object_get(json_object_get(stats, "conntrack"), "entries");
+	if (json_is_integer(v))
+		add(&c, F_CT_ENTRIES, NULL, json_integer_value(v));
+	v = json_object_get(json_object_get(stats, "conntrack"), "capacity");
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		add(&c, F_CT_CAPACITY, NULL, json_integer_value(v));
 	if (!c.failed)
 		text = render(&c, len);
 	for (i = 0; i < F_COUNT; i++) {

@@ -32,9 +32,8 @@ struct lb_metrics_http;
  * or NULL with errno set and a sentence in @err (the address is in use, ...).
  */
 struct lb_metrics_http *lb_metrics_http_start(uv_loop_t *loop, const struct lb_ip *addr,
-					      uint16_t port,
-					      lb_metrics_render_fn render, void *ctx, char *err,
-					      size_t errlen);
+					      uint16_t port, lb_metrics_render_fn render, void *ctx,
+					      char *err, size_t errlen);
 
 /* Does @h listen on @addr:@port? False for NULL. */
 bool lb_metrics_http_listens_on(const struct lb_metrics_http *h, const struct lb_ip *addr,

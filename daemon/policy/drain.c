@@ -271,8 +271,8 @@ static void remove_at(struct lb_drains *d, size_t i)
 	d->v[i] = d->v[--d->n];
 }
 
-int lb_drains_cancel(struct lb_drains *d, const char *proxy, const struct lb_ip *addr, uint16_t port,
-		     enum lb_drain_status *previous)
+int lb_drains_cancel(struct lb_drains *d, const char *proxy, const struct lb_ip *addr,
+		     uint16_t port, enum lb_drain_status *previous)
 {
 	struct drain *x = find(d, proxy, addr, port);
 	char name[LB_PROXY_NAME_MAX];
@@ -289,13 +289,15 @@ int lb_drains_cancel(struct lb_drains *d, const char *proxy, const struct lb_ip 
 	return 0;
 }
 
-bool lb_drains_drained(const struct lb_drains *d, const char *proxy, const struct lb_ip *addr, uint16_t port)
+bool lb_drains_drained(const struct lb_drains *d, const char *proxy, const struct lb_ip *addr,
+		       uint16_t port)
 {
 	return find(d, proxy, addr, port) != NULL;
 }
 
 void lb_drains_prune(struct lb_drains *d,
-		     bool (*keep)(void *ctx, const char *proxy, const struct lb_ip *addr, uint16_t port),
+		     bool (*keep)(void *ctx, const char *proxy, const struct lb_ip *addr,
+				  uint16_t port),
 		     void *ctx)
 {
 	size_t i = 0;

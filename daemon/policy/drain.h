@@ -37,7 +37,8 @@ struct lb_drains;
  * @addrs[i], @ports[i]); returns 0 or -errno.
  */
 typedef int (*lb_drain_count_fn)(void *ctx, size_t n, const char *const *proxies,
-				 const struct lb_ip *addrs, const uint16_t *ports, uint32_t *counts);
+				 const struct lb_ip *addrs, const uint16_t *ports,
+				 uint32_t *counts);
 /* The drained set changed (a drain started or was cancelled): weights must be recomposed. */
 typedef void (*lb_drain_changed_fn)(void *ctx, const char *proxy);
 
@@ -78,15 +79,17 @@ int lb_drains_wait(struct lb_drains *d, const char *proxy, const struct lb_ip *a
  * Cancel (undrain): the target takes new flows again; waiters learn "cancelled".
  * *previous gets the status it had. Returns 0 or -ENOENT.
  */
-int lb_drains_cancel(struct lb_drains *d, const char *proxy, const struct lb_ip *addr, uint16_t port,
-		     enum lb_drain_status *previous);
+int lb_drains_cancel(struct lb_drains *d, const char *proxy, const struct lb_ip *addr,
+		     uint16_t port, enum lb_drain_status *previous);
 
 /* Is the target out of rotation (draining, completed or timed out)? */
-bool lb_drains_drained(const struct lb_drains *d, const char *proxy, const struct lb_ip *addr, uint16_t port);
+bool lb_drains_drained(const struct lb_drains *d, const char *proxy, const struct lb_ip *addr,
+		       uint16_t port);
 
 /* Drop drains whose target no longer exists; keep(proxy, addr, port) says which exist. */
 void lb_drains_prune(struct lb_drains *d,
-		     bool (*keep)(void *ctx, const char *proxy, const struct lb_ip *addr, uint16_t port),
+		     bool (*keep)(void *ctx, const char *proxy, const struct lb_ip *addr,
+				  uint16_t port),
 		     void *ctx);
 
 /* JSON statuses: every drain, or filtered by @proxy / target (NULL = any). */

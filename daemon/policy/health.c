@@ -61,8 +61,8 @@ struct lb_health *lb_health_new(uv_loop_t *loop, lb_health_changed_fn changed,
 	return h;
 }
 
-static struct hc_target *find(const struct lb_health *h, const char *proxy, const struct lb_ip *addr,
-			      uint16_t port)
+static struct hc_target *find(const struct lb_health *h, const char *proxy,
+			      const struct lb_ip *addr, uint16_t port)
 {
 	size_t i;
 
@@ -73,7 +73,8 @@ static struct hc_target *find(const struct lb_health *h, const char *proxy, cons
 	return NULL;
 }
 
-bool lb_health_has(const struct lb_health *h, const char *proxy, const struct lb_ip *addr, uint16_t port)
+bool lb_health_has(const struct lb_health *h, const char *proxy, const struct lb_ip *addr,
+		   uint16_t port)
 {
 	return find(h, proxy, addr, port) != NULL;
 }
@@ -103,8 +104,8 @@ static struct lb_health_state target_state(const struct lb_health *h, const stru
 	return s;
 }
 
-struct lb_health_state lb_health_state(const struct lb_health *h, const char *proxy, const struct lb_ip *addr,
-				       uint16_t port)
+struct lb_health_state lb_health_state(const struct lb_health *h, const char *proxy,
+				       const struct lb_ip *addr, uint16_t port)
 {
 	return target_state(h, find(h, proxy, addr, port));
 }
@@ -361,8 +362,8 @@ bool lb_health_sync(struct lb_health *h, const struct lb_config *cfg)
 	return changed || was != h->enabled;
 }
 
-int lb_health_set_override(struct lb_health *h, const char *proxy, const struct lb_ip *addr, uint16_t port,
-			   enum lb_override o)
+int lb_health_set_override(struct lb_health *h, const char *proxy, const struct lb_ip *addr,
+			   uint16_t port, enum lb_override o)
 {
 	struct hc_target *t = find(h, proxy, addr, port);
 	struct lb_health_state before;
@@ -388,7 +389,8 @@ int lb_health_set_override(struct lb_health *h, const char *proxy, const struct 
 	return 0;
 }
 
-int lb_health_force_check(struct lb_health *h, const char *proxy, const struct lb_ip *addr, uint16_t port)
+int lb_health_force_check(struct lb_health *h, const char *proxy, const struct lb_ip *addr,
+			  uint16_t port)
 {
 	struct hc_target *t = find(h, proxy, addr, port);
 

@@ -66,23 +66,25 @@ bool lb_health_sync(struct lb_health *h, const struct lb_config *cfg);
 bool lb_health_enabled(const struct lb_health *h);
 
 /* The composer's view of (@proxy, @addr, @port); unknown targets are healthy. */
-struct lb_health_state lb_health_state(const struct lb_health *h, const char *proxy, const struct lb_ip *addr,
-				       uint16_t port);
+struct lb_health_state lb_health_state(const struct lb_health *h, const char *proxy,
+				       const struct lb_ip *addr, uint16_t port);
 
 /*
  * Set or clear (LB_OVERRIDE_NONE) a manual status; a changed verdict makes its event, and a
  * target cleared from LB_OVERRIDE_UNHEALTHY that the checks find healthy ramps in. Returns
  * 0 or -ENOENT.
  */
-int lb_health_set_override(struct lb_health *h, const char *proxy, const struct lb_ip *addr, uint16_t port,
-			   enum lb_override o);
+int lb_health_set_override(struct lb_health *h, const char *proxy, const struct lb_ip *addr,
+			   uint16_t port, enum lb_override o);
 
 /* Check now (the regular schedule continues afterwards). Returns 0, -ENOENT or -EAGAIN
  * when health checking is disabled. */
-int lb_health_force_check(struct lb_health *h, const char *proxy, const struct lb_ip *addr, uint16_t port);
+int lb_health_force_check(struct lb_health *h, const char *proxy, const struct lb_ip *addr,
+			  uint16_t port);
 
 /* Known target? */
-bool lb_health_has(const struct lb_health *h, const char *proxy, const struct lb_ip *addr, uint16_t port);
+bool lb_health_has(const struct lb_health *h, const char *proxy, const struct lb_ip *addr,
+		   uint16_t port);
 
 /*
  * Per-target details of @proxy as a JSON array of objects: target, status, override,

@@ -31,9 +31,9 @@ enum lb_group_key_kind {
 
 struct lb_group_key {
 	uint32_t proxy_id;
-	struct lb_ip addr; /* source routes */
+	struct lb_ip addr;  /* source routes */
 	uint8_t prefix_len; /* over the 128-bit form (lb_prefix128()) */
-	uint8_t kind; /* enum lb_group_key_kind */
+	uint8_t kind;	    /* enum lb_group_key_kind */
 	uint8_t pad[2];
 };
 

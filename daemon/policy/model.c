@@ -32,8 +32,8 @@ static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 }
 
 /* What the composer reads of one target: its verdicts (configured weight set by caller). */
-static void verdicts(const struct lb_model_inputs *in, const char *proxy,
-		     const struct lb_ip *addr, uint16_t port, struct lb_model_target *t)
+static void verdicts(const struct lb_model_inputs *in, const char *proxy, const struct lb_ip *addr,
+		     uint16_t port, struct lb_model_target *t)
 {
 	struct lb_health_state hs = {.healthy = true};
 
@@ -123,12 +123,12 @@ static struct lb_group_key *group_keys(const struct lb_config *cfg, const uint32
 
 		k[n++] = (struct lb_group_key){.proxy_id = pids[p], .kind = LB_GK_DEFAULT};
 		for (r = 0; r < pc->n_routes; r++)
-			k[n++] = (struct lb_group_key){.proxy_id = pids[p],
-						       .addr = pc->routes[r].addr,
-						       .prefix_len = lb_prefix128(
-							       &pc->routes[r].addr,
-							       pc->routes[r].prefix_len),
-						       .kind = LB_GK_SOURCE};
+			k[n++] = (struct lb_group_key){
+				.proxy_id = pids[p],
+				.addr = pc->routes[r].addr,
+				.prefix_len =
+					lb_prefix128(&pc->routes[r].addr, pc->routes[r].prefix_len),
+				.kind = LB_GK_SOURCE};
 		if (in && in->acceptor_port && in->acceptor_port[p])
 			k[n++] = (struct lb_group_key){.proxy_id = pids[p], .kind = LB_GK_ACCEPTOR};
 	}

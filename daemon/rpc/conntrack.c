@@ -98,17 +98,17 @@ static int collect_conn(const struct lb_flow_view *f, void *arg)
 		return 0;
 	json_array_append_new(
 		q->list,
-		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "proxy",
-			  lbd_proxy_name(q->l, f->orig->proxy_id), "protocol",
-			  f->key->proto == LB_PROTO_TCP ? "tcp" : "udp", "client",
-			  lb_format_target(&f->key->saddr, ntohs(f->key->sport), client), "listener",
-			  lb_format_target(&f->key->daddr, ntohs(f->key->dport), listener),
-			  "backend",
-			  lb_format_target(&f->orig->nat_addr, ntohs(f->orig->nat_port), backend),
-			  "state", flow_state(f), "age-sec",
-			  (json_int_t)((f->now_ns - f->orig->created_ns) / NSEC), "idle-sec",
-			  (json_int_t)(f->now_ns > last ? (f->now_ns - last) / NSEC : 0), "pickup",
-			  (f->orig->flags & LB_CT_F_PICKUP) != 0));
+		json_pack(
+			"{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "proxy",
+			lbd_proxy_name(q->l, f->orig->proxy_id), "protocol",
+			f->key->proto == LB_PROTO_TCP ? "tcp" : "udp", "client",
+			lb_format_target(&f->key->saddr, ntohs(f->key->sport), client), "listener",
+			lb_format_target(&f->key->daddr, ntohs(f->key->dport), listener), "backend",
+			lb_format_target(&f->orig->nat_addr, ntohs(f->orig->nat_port), backend),
+			"state", flow_state(f), "age-sec",
+			(json_int_t)((f->now_ns - f->orig->created_ns) / NSEC), "idle-sec",
+			(json_int_t)(f->now_ns > last ? (f->now_ns - last) / NSEC : 0), "pickup",
+			(f->orig->flags & LB_CT_F_PICKUP) != 0));
 	flow_counters(json_array_get(q->list, json_array_size(q->list) - 1), f,
 		      q->l->cfg->settings.stats_enabled);
 	return 0;

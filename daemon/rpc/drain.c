@@ -13,8 +13,7 @@
  * that can take new connections; a proxy whose last target goes should be removed instead.
  */
 static int check_not_last(struct lbd *l, const struct lb_proxy_cfg *p, const struct lb_ip *addr,
-			  uint16_t port,
-			  struct lbd_rpc_err *e)
+			  uint16_t port, struct lbd_rpc_err *e)
 {
 	char src[LB_SNI_NAME_MAX + 8];
 	size_t r, k;
@@ -27,8 +26,9 @@ static int check_not_last(struct lbd *l, const struct lb_proxy_cfg *p, const str
 			bool self = lb_ip_eq(&g->t[k].addr, addr) && g->t[k].port == port;
 
 			member |= self;
-			other |= !self && g->t[k].weight > 0 &&
-				 !lb_drains_drained(l->drains, p->name, &g->t[k].addr, g->t[k].port);
+			other |=
+				!self && g->t[k].weight > 0 &&
+				!lb_drains_drained(l->drains, p->name, &g->t[k].addr, g->t[k].port);
 		}
 		if (!member || other)
 			continue;

@@ -530,7 +530,8 @@ static int same_members(const struct lb_group_cfg *cur, const struct lb_group_cf
 
 	for (i = 0; i < nw->n; i++) {
 		for (k = 0; k < cur->n; k++)
-			if (lb_ip_eq(&cur->t[k].addr, &nw->t[i].addr) && cur->t[k].port == nw->t[i].port)
+			if (lb_ip_eq(&cur->t[k].addr, &nw->t[i].addr) &&
+			    cur->t[k].port == nw->t[i].port)
 				break;
 		if (k == cur->n) {
 			snprintf(err, errlen,
@@ -583,8 +584,8 @@ int lbd_rpc_set_weights(struct lbd *l, struct lbd_call *call, json_t *params, js
 
 	/* Only the weights change: order and health-check settings stay the group's own. */
 	ret = lbd_set_weights(l, name,
-			      routed ? 1 + (size_t)(find_route(p, &addr, plen) - p->routes) : 0, &nw,
-			      err, sizeof(err));
+			      routed ? 1 + (size_t)(find_route(p, &addr, plen) - p->routes) : 0,
+			      &nw, err, sizeof(err));
 	if (ret)
 		return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret), "%s",
 				    err);

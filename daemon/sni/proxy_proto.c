@@ -14,7 +14,7 @@ size_t lb_proxy_proto_v2(uint8_t out[PROXY_PROTO_V2_MAX], const struct lb_ip *sr
 	uint8_t *a = out + 16;
 
 	memcpy(out, v2_signature, sizeof(v2_signature));
-	out[12] = 0x21;		   /* version 2, command PROXY */
+	out[12] = 0x21;		    /* version 2, command PROXY */
 	out[13] = v4 ? 0x11 : 0x21; /* AF_INET or AF_INET6, STREAM */
 	out[14] = 0;
 	out[15] = (uint8_t)(2 * alen + 4); /* address block length, big endian */

@@ -54,7 +54,8 @@ static struct active *active_of(struct lb_sni *s, const char *proxy, const struc
 	return &s->active[s->n_active++];
 }
 
-uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, const struct lb_ip *addr, uint16_t port)
+uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, const struct lb_ip *addr,
+		       uint16_t port)
 {
 	struct active *x = active_of((struct lb_sni *)s, proxy, addr, port, false);
 
@@ -62,8 +63,7 @@ uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, const struct l
 }
 
 void lb_sni_count_active(struct lb_sni *s, const char *proxy, const struct lb_ip *addr,
-			 uint16_t port,
-			 int delta, bool routed)
+			 uint16_t port, int delta, bool routed)
 {
 	struct active *x = active_of(s, proxy, addr, port, delta > 0);
 
@@ -243,7 +243,8 @@ static void conn_route(struct conn *c, const char *name)
 	/* The target's family, whatever the client's: this side is lbd's own connection. */
 	salen = lb_sockaddr_of(&c->tgt.addr, c->tgt.port, &sa);
 	c->bfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->bfd < 0 || (connect(c->bfd, (struct sockaddr *)&sa, salen) && errno != EINPROGRESS)) {
+	if (c->bfd < 0 ||
+	    (connect(c->bfd, (struct sockaddr *)&sa, salen) && errno != EINPROGRESS)) {
 		c->a->c.connect_failed++;
 		lb_sni_conn_end(c, true);
 		return;

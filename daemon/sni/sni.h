@@ -44,8 +44,8 @@ struct lb_sni_choice {
  */
 typedef int (*lb_sni_choose_fn)(void *ctx, const char *proxy, const char *name,
 				const struct lb_ip *client_addr, uint16_t client_port,
-				const struct lb_ip *listener_addr,
-				uint16_t listener_port, struct lb_sni_choice *out);
+				const struct lb_ip *listener_addr, uint16_t listener_port,
+				struct lb_sni_choice *out);
 
 struct lb_sni *lb_sni_new(uv_loop_t *loop, struct lb_splicer *splicer, lb_sni_choose_fn choose,
 			  void *ctx);
@@ -83,7 +83,8 @@ struct lb_sni_target_counters lb_sni_target_counters(const struct lb_sni *s, con
 						     const struct lb_ip *addr, uint16_t port);
 
 /* Open connections of @proxy to the target (connecting or spliced). */
-uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, const struct lb_ip *addr, uint16_t port);
+uint32_t lb_sni_active(const struct lb_sni *s, const char *proxy, const struct lb_ip *addr,
+		       uint16_t port);
 
 /*
  * Counters of @proxy's acceptor: {"port", "hello-timeout-ms", "max-pending", "pending",

@@ -97,8 +97,7 @@ struct lb_sni {
 /* The open-connection count of (@proxy, @addr, @port) moves by @delta; @routed counts one more
  * connection routed to it. */
 void lb_sni_count_active(struct lb_sni *s, const char *proxy, const struct lb_ip *addr,
-			 uint16_t port,
-			 int delta, bool routed);
+			 uint16_t port, int delta, bool routed);
 
 /* Drop a reference taken by an acceptor, a pending connection or a spliced pair. */
 void lb_sni_unref(struct lb_sni *s);

@@ -47,8 +47,8 @@ static void setup(void)
 static const struct lb_backend *backend_of(__be32 client, __u16 sport)
 {
 	struct lb_ip c = lb_ip_from_v4(client), v = lb_ip_from_v4(vip);
-	int i = lb_select_backend(&group,
-				  lb_flow_hash(&c, &v, htons(sport), htons(VPORT), LB_PROTO_TCP), true);
+	int i = lb_select_backend(
+		&group, lb_flow_hash(&c, &v, htons(sport), htons(VPORT), LB_PROTO_TCP), true);
 
 	ck_assert_int_ge(i, 0);
 	return &group.backends[i];
@@ -118,9 +118,11 @@ static __u64 confirmed(void)
 /* A whole handshake: the flow is in lb_ct afterwards. */
 static void handshake(__be32 client, __u16 sport)
 {
-	ck_assert_uint_eq(client_seg(client, sport, F_SYN), lb_ip_v4(&backend_of(client, sport)->addr));
+	ck_assert_uint_eq(client_seg(client, sport, F_SYN),
+			  lb_ip_v4(&backend_of(client, sport)->addr));
 	ck_assert_uint_eq(backend_seg(client, sport, F_SYN | F_ACK), vip);
-	ck_assert_uint_eq(client_seg(client, sport, F_ACK), lb_ip_v4(&backend_of(client, sport)->addr));
+	ck_assert_uint_eq(client_seg(client, sport, F_ACK),
+			  lb_ip_v4(&backend_of(client, sport)->addr));
 }
 
 START_TEST(test_confirmed_by_the_handshake_ack)
@@ -143,8 +145,8 @@ START_TEST(test_confirmed_by_the_handshake_ack)
 	ck_assert_uint_eq(map_count(skel->maps.lb_ct), 2);
 	ck_assert_uint_eq(confirmed(), 1);
 	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 40000, VPORT, LB_PROTO_TCP, &o));
-	ck_assert(ct_get(LB_DIR_REPLY, lb_ip_v4(&backend_of(c, 40000)->addr), c, BPORT, 40000, LB_PROTO_TCP,
-			 &r));
+	ck_assert(ct_get(LB_DIR_REPLY, lb_ip_v4(&backend_of(c, 40000)->addr), c, BPORT, 40000,
+			 LB_PROTO_TCP, &r));
 	ck_assert_uint_eq(o.pkts, 3);
 	ck_assert_uint_eq(r.pkts, 1);
 	ck_assert(r.flags & LB_CT_F_REPLIED);
@@ -341,8 +343,8 @@ START_TEST(test_reply_entry_restored_by_orig)
 	skel->bss->lb_now_ns = o.last_seen_ns + 1000000000ull; /* lbd's next tick */
 	ck_assert_uint_eq(client_seg(c, 41000, F_ACK), lb_ip_v4(&backend_of(c, 41000)->addr));
 	ck_assert_uint_eq(restored(), before + 1);
-	ck_assert(
-		ct_get(LB_DIR_REPLY, lb_ip_v4(&backend_of(c, 41000)->addr), c, BPORT, 41000, IPPROTO_TCP, &r));
+	ck_assert(ct_get(LB_DIR_REPLY, lb_ip_v4(&backend_of(c, 41000)->addr), c, BPORT, 41000,
+			 IPPROTO_TCP, &r));
 	ck_assert_uint_eq(lb_ip_v4(&r.nat_addr), vip);
 	ck_assert_uint_eq(r.nat_port, htons(VPORT));
 	ck_assert(r.flags & LB_CT_F_REPLIED);
@@ -364,8 +366,8 @@ START_TEST(test_reply_entry_restored_by_syn_retransmit)
 	ck_assert_uint_eq(client_seg(c, 41001, F_SYN), lb_ip_v4(&backend_of(c, 41001)->addr));
 	evict_reply(skel->maps.lb_syn, c, 41001);
 	ck_assert_uint_eq(client_seg(c, 41001, F_SYN), lb_ip_v4(&backend_of(c, 41001)->addr));
-	ck_assert(
-		ct_get(LB_DIR_REPLY, lb_ip_v4(&backend_of(c, 41001)->addr), c, BPORT, 41001, IPPROTO_TCP, &r));
+	ck_assert(ct_get(LB_DIR_REPLY, lb_ip_v4(&backend_of(c, 41001)->addr), c, BPORT, 41001,
+			 IPPROTO_TCP, &r));
 	ck_assert(!(r.flags & LB_CT_F_REPLIED));
 	ck_assert_uint_eq(backend_seg(c, 41001, F_SYN | F_ACK), vip);
 }

@@ -82,12 +82,12 @@ enum group_def {
 };
 
 /* One lb_backend: a.b.c.d:port (IPv4-mapped), weight, target id; BE0: no address. */
-#define BE(a, b, c, d, port, w, tid)                                         \
-	{                                                                    \
+#define BE(a, b, c, d, port, w, tid)                                        \
+	{                                                                   \
 		{{0, 0, LB_IP_V4MAPPED_W2, A(a, b, c, d)}}, P(port), w, tid \
 	}
-#define BE0(port, w, tid)                 \
-	{                                 \
+#define BE0(port, w, tid)              \
+	{                              \
 		{{0}}, P(port), w, tid \
 	}
 
@@ -271,7 +271,8 @@ static void run_step(const struct dp_case *c, int idx, const struct step *st)
 		const struct lb_group *g = &group_defs[st->group];
 		struct lb_ip fs = lb_ip_from_v4(in.saddr), fd = lb_ip_from_v4(in.daddr);
 		int i = lb_select_backend(
-			g, lb_flow_hash(&fs, &fd, htons(in.sport), htons(in.dport), in.proto), true);
+			g, lb_flow_hash(&fs, &fd, htons(in.sport), htons(in.dport), in.proto),
+			true);
 
 		ck_assert_msg(i >= 0, "%s: test bug, group %d has no eligible backend", what,
 			      st->group);
@@ -546,8 +547,8 @@ static void expect_ct(const char *desc, const struct pkt_spec *in, __u8 orig_fla
 		      desc);
 	ck_assert_msg(lb_ip_eq(&o.nat_addr, &pinned.addr) && o.nat_port == pinned.port,
 		      "'%s': ORIG entry NATs to %08x:%u, want the backend %08x:%u", desc,
-		      ntohl(lb_ip_v4(&o.nat_addr)), ntohs(o.nat_port), ntohl(lb_ip_v4(&pinned.addr)),
-		      ntohs(pinned.port));
+		      ntohl(lb_ip_v4(&o.nat_addr)), ntohs(o.nat_port),
+		      ntohl(lb_ip_v4(&pinned.addr)), ntohs(pinned.port));
 	ck_assert_msg(lb_ip_v4(&r.nat_addr) == in->daddr && lb_ip_is_v4(&r.nat_addr) &&
 			      r.nat_port == htons(in->dport),
 		      "'%s': REPLY entry NATs to %08x:%u, want the listener %08x:%u", desc,

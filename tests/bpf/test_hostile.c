@@ -77,8 +77,8 @@ static struct pkt_spec rewritten(const struct pkt_spec *s)
 {
 	struct pkt_spec w = *s;
 	struct lb_ip fs = lb_ip_from_v4(s->saddr), fd = lb_ip_from_v4(s->daddr);
-	int i = lb_select_backend(&group,
-				  lb_flow_hash(&fs, &fd, htons(s->sport), htons(s->dport), s->proto), true);
+	int i = lb_select_backend(
+		&group, lb_flow_hash(&fs, &fd, htons(s->sport), htons(s->dport), s->proto), true);
 
 	ck_assert_int_ge(i, 0);
 	w.daddr = lb_ip_v4(&group.backends[i].addr);

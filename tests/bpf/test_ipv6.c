@@ -18,11 +18,11 @@
 #include "lb_select.h"
 #include "pktbuild.h"
 
-#define VPORT 80
-#define BPORT 8080
-#define CPORT 40000
-#define PROXY 1
-#define GROUP 1
+#define VPORT	80
+#define BPORT	8080
+#define CPORT	40000
+#define PROXY	1
+#define GROUP	1
 #define GROUP_B 2
 
 /* NET:0:0:SUBNET::HOST, as ip6_of() makes it at run time (a constant here). */
@@ -31,11 +31,11 @@
 #else
 #define BE32(x) (x)
 #endif
-#define IP6(net, subnet, host)                                                    \
-	{                                                                         \
-		{                                                                 \
+#define IP6(net, subnet, host)                                                \
+	{                                                                     \
+		{                                                             \
 			BE32((__u32)(net) << 16), BE32(subnet), 0, BE32(host) \
-		}                                                                 \
+		}                                                             \
 	}
 
 static const struct lb_ip vip = IP6(0xfd01, 0, 1), client = IP6(0xfd03, 7, 0x100),
@@ -74,7 +74,8 @@ static const struct lb_backend *backend_for(const struct pkt_spec *s, const stru
 
 	memcpy(&a, s->saddr6, 16);
 	memcpy(&b, s->daddr6, 16);
-	i = lb_select_backend(g, lb_flow_hash(&a, &b, htons(s->sport), htons(s->dport), s->proto), false);
+	i = lb_select_backend(g, lb_flow_hash(&a, &b, htons(s->sport), htons(s->dport), s->proto),
+			      false);
 	ck_assert_int_ge(i, 0);
 	return &g->backends[i];
 }
@@ -312,8 +313,7 @@ END_TEST
 START_TEST(test_packet_too_big_to_backend)
 {
 	struct pkt_spec syn = spec6(IPPROTO_TCP, &client, &vip, CPORT, VPORT, 0x02);
-	struct pkt_spec reply = spec6(IPPROTO_TCP, &vip, &client, VPORT, CPORT, 0x10),
-			want_inner;
+	struct pkt_spec reply = spec6(IPPROTO_TCP, &vip, &client, VPORT, CPORT, 0x10), want_inner;
 	const struct lb_backend *b;
 	__u8 in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
 	char h1[PKT_HEX_MAX], h2[PKT_HEX_MAX];

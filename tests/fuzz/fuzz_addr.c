@@ -4,8 +4,8 @@
  * parser of lb_config.h.
  *
  * The first byte picks the parser (modulo their number); the rest, cut at the first NUL, is
- * the text (IPv4 or IPv6). What parses is formatted back and parsed again, which must give the same value;
- * every error message must be a NUL-terminated sentence within its buffer.
+ * the text (IPv4 or IPv6). What parses is formatted back and parsed again, which must give the same
+ * value; every error message must be a NUL-terminated sentence within its buffer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,9 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!rc) {
 			if (plen > lb_prefix_max(&addr))
 				abort();
-			masked = addr; /* no host bits: the network masked to its prefix is itself */
+			masked =
+				addr; /* no host bits: the network masked to its prefix is itself */
 			for (unsigned int i = lb_prefix128(&addr, plen); i < 128; i++)
-				((uint8_t *)&masked)[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+				((uint8_t *)&masked)[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
 			if (!lb_ip_eq(&masked, &addr))
 				abort();
 			if (lb_parse_cidr(lb_format_cidr(&addr, plen, buf), &addr2, &plen2, err,

@@ -6,7 +6,9 @@
 Runs lbd as a Type=notify service with NOTIFY_SOCKET and FDSTORE set (FileDescriptorStoreMax=):
 it keeps what lbd stores (FDSTORE=1 with FDNAME=, FDSTOREREMOVE=1), answers BARRIER=1, and
 each time lbd exits, for any reason, starts it again (Restart=always) with the stored
-descriptors passed as LISTEN_FDS/LISTEN_FDNAMES, as systemd does for a restart. With
+descriptors passed as LISTEN_FDS/LISTEN_FDNAMES, as systemd does for a restart. Like
+systemd, it drops a stored descriptor that polls EPOLLHUP or EPOLLERR (every BPF map but a
+ring buffer does, a reset socket too) unless it came with FDPOLL=0. With
 --control-socket it also plays lbd.socket: it binds PATH and passes it first, named
 "lbd.socket", to every run. D/pid holds the running lbd's pid, D/ready.N appears when
 run N says READY=1, D/store lists the stored names after each message. After N
@@ -15,6 +17,7 @@ restarts the last lbd is left to exit on its own; then this exits with its statu
 import argparse
 import array
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -50,6 +53,7 @@ def main():
         control.bind(a.control_socket)
         control.listen(128)
     store = []  # [(name, fd)] in the order stored
+    polled = set()  # stored descriptors without FDPOLL=0
     runs = 0
     status = 0
     signal.signal(signal.SIGTERM, lambda *_: None)
@@ -59,9 +63,9 @@ def main():
         with open(os.path.join(a.dir, "pid"), "w") as f:
             f.write("%d\n" % child.pid)
         while child.poll() is None:
-            serve_notify(notify, store, a.dir, runs)
+            serve_notify(notify, store, polled, a.dir, runs)
             time.sleep(0.005)
-        serve_notify(notify, store, a.dir, runs)  # what it sent just before exiting
+        serve_notify(notify, store, polled, a.dir, runs)  # what it sent just before exiting
         status = child.returncode
         runs += 1
         if runs > a.restarts:
@@ -94,7 +98,13 @@ def start(cmd, notify_path, passed):
                             preexec_fn=place, pass_fds=tuple(range(3, 3 + len(fds))))
 
 
-def serve_notify(notify, store, d, run):
+def errored(fd):
+    p = select.poll()
+    p.register(fd, 0)
+    return any(ev & (select.POLLHUP | select.POLLERR) for _, ev in p.poll(0))
+
+
+def serve_notify(notify, store, polled, d, run):
     while True:
         fds = array.array("i")
         try:
@@ -119,6 +129,8 @@ def serve_notify(notify, store, d, run):
                 if len(store) < MAX_FDS and not any(n == name and same(fd, s)
                                                     for n, s in store):
                     store.append((name, fd))
+                    if fields.get("FDPOLL") != "0":
+                        polled.add(fd)
                 else:
                     os.close(fd)
         else:
@@ -128,7 +140,12 @@ def serve_notify(notify, store, d, run):
             name = fields.get("FDNAME")
             for entry in [e for e in store if e[0] == name]:
                 store.remove(entry)
+                polled.discard(entry[1])
                 os.close(entry[1])
+        for entry in [e for e in store if e[1] in polled and errored(e[1])]:
+            store.remove(entry)  # systemd: "Received EPOLLERR on stored fd, closing"
+            polled.discard(entry[1])
+            os.close(entry[1])
         with open(os.path.join(d, "store"), "w") as f:
             f.write("\n".join(name for name, _ in store) + "\n")
 

@@ -55,8 +55,10 @@ cat >"$CONFIG" <<EOF
                       {"ip": "$B6_3", "port": 8081, "weight": 20}]},
   {"name": "dns6", "listen": {"interfaces": ["$LB_IF_C"], "address": "$VIP6", "port": 53,
                               "protocol": "udp"},
-   "default-target": [{"ip": "$B6_1", "port": 5353, "weight": 50},
-                      {"ip": "$B6_2", "port": 5353, "weight": 50}]},
+   "default-target": [{"ip": "$B6_1", "port": 5353, "weight": 50,
+                       "health-check": {"type": "none"}},
+                      {"ip": "$B6_2", "port": 5353, "weight": 50,
+                       "health-check": {"type": "none"}}]},
   {"name": "routed6", "listen": {"interfaces": ["$LB_IF_C"], "address": "$VIP6", "port": 81},
    "default-target": {"ip": "$B6_1", "port": 8081},
    "source-routes": [{"source": "fd00:1::/125", "target": {"ip": "$B6_2", "port": 8081}},
@@ -75,6 +77,7 @@ cat >"$CONFIG" <<EOF
      {"sni-hostname": "api.example.com", "target": {"ip": "$B6_2", "port": 8443}},
      {"sni-hostname": "v4.example.com", "target": {"ip": "10.2.3.2", "port": 8443}}]}],
  "settings": {"ingress": "$INGRESS", "health-check-enabled": true,
+              "health-check-defaults": {"type": "tcp"},
               "drain-check-interval-ms": 200, "metrics-listen": "[::1]:9100"}}
 EOF
 start_lbd() { lbt_start_lbd -c "$CONFIG" "$@"; }
@@ -238,13 +241,29 @@ test_check_forwarding() {
 }
 
 # The Prometheus endpoint on an IPv6 address, with IPv6 targets as labels.
+scrape() {
+	in_ns "$NS_LB" "$LBT_PY" -c 'import urllib.request
+print(urllib.request.urlopen("http://[::1]:9100/metrics", timeout=5).read().decode())'
+}
+ct_filled() {
+	local out entries capacity
+	out=$(scrape) || return 1
+	entries=$(sed -n 's/^lbd_conntrack_entries //p' <<<"$out")
+	capacity=$(sed -n 's/^lbd_conntrack_capacity //p' <<<"$out")
+	((${entries:-0} >= 2 && ${capacity:-0} > ${entries:-0}))
+}
 test_metrics() {
 	local out
-	tally6 --port 80 --count 5 >/dev/null
-	out=$(in_ns "$NS_LB" "$LBT_PY" -c 'import urllib.request
-print(urllib.request.urlopen("http://[::1]:9100/metrics", timeout=5).read().decode())') ||
-		fail "no metrics at [::1]:9100"
+	rm -f "$LBT_RUN/hold.stop"
+	lbtraffic "$NS_C" hold --host "$VIP6" --port 80 --seconds 30 --interval 100 \
+		--until-file "$LBT_RUN/hold.stop" >/dev/null &
+	local hold=$!
+	out=$(scrape) || fail "no metrics at [::1]:9100"
 	[[ $out == *'target="['"$B6_1"']:8081"'* ]] || fail "no IPv6 target label: $(grep -m3 target= <<<"$out")"
+	# The conntrack table's fill, as the scans see it: the held flow's two entries at least.
+	wait_for ct_filled 20 || fail "conntrack fill: $(scrape | grep '^lbd_conntrack')"
+	touch "$LBT_RUN/hold.stop"
+	wait "$hold" || true
 }
 
 run_test test_check_forwarding

@@ -108,7 +108,7 @@ EOF
 		"a listener address on no interface"
 	has "$CHECK_ERR" "warning: proxies[1].listen.address: 10.2.1.1 is on $LB_IF_B1, not on the listening interface" \
 		"a listener address on another interface"
-	has "$CHECK_ERR" "warning: proxies[2].listen.interfaces[0]: lbtdum0 has no IPv4 address" \
+	has "$CHECK_ERR" "warning: proxies[2].listen.interfaces[0]: lbtdum0 has no address; its listener starts when one is added" \
 		"an interface without an address"
 	has "$CHECK_ERR" "warning: proxies[0].default-target[1]: no route to 10.9.9.9" \
 		"a target without a route"

@@ -9,10 +9,7 @@ takes the metric names, the label names of their matchers, the labels of by()/wi
 on()/ignoring() clauses and of "{{ $labels.X }}" / "{{X}}" templates, and the values of
 equality matchers; each must appear in the scrape, except:
 
-- labels Prometheus adds to every series (instance, job) and the series `up`;
-- PROPOSED: metrics lbd does not export yet, which a rule may name so that the rule works
-  once they exist (packaging/ops/README.md lists them). A proposed name that the scrape
-  now has is an error too: the list must then be shortened.
+- labels Prometheus adds to every series (instance, job) and the series `up`.
 
 Prints what it checked; exits 1 on any problem.
 """
@@ -21,10 +18,6 @@ import json
 import re
 import sys
 
-PROPOSED = {
-    "lbd_conntrack_entries": set(),
-    "lbd_conntrack_capacity": set(),
-}
 # Series and labels Prometheus itself provides.
 SYNTHETIC = {"up": {"job", "instance"}}
 TARGET_LABELS = {"instance", "job"}
@@ -155,7 +148,6 @@ def main():
     exprs = rule_exprs(sys.argv[2]) + dashboard_exprs(sys.argv[3])
     problems = []
     used = {}
-    proposed_used = set()
     for where, expr, extra_labels in exprs:
         try:
             metrics, matchers, clause = analyse(expr)
@@ -170,9 +162,6 @@ def main():
                 known[m] = set(scrape[m])
             elif m in SYNTHETIC:
                 known[m] = SYNTHETIC[m]
-            elif m in PROPOSED:
-                proposed_used.add(m)
-                known[m] = PROPOSED[m]
             else:
                 problems.append("%s: metric %s is not exported by lbd" % (where, m))
                 continue
@@ -198,15 +187,10 @@ def main():
             for m in known:
                 if label in known[m]:
                     used[m].add(label)
-    for m in sorted(PROPOSED):
-        if m in scrape:
-            problems.append("%s is exported now: remove it from PROPOSED (and README.md)" % m)
     for m in sorted(used):
-        kind = "proposed, not exported yet" if m in PROPOSED else (
-            "Prometheus" if m in SYNTHETIC else "exported")
+        kind = "Prometheus" if m in SYNTHETIC else "exported"
         print("  %-36s %-28s %s" % (m, ",".join(sorted(used[m])) or "-", kind))
-    print("check_metric_names: %d expressions, %d metrics (%d proposed: %s)"
-          % (len(exprs), len(used), len(proposed_used), ", ".join(sorted(proposed_used)) or "none"))
+    print("check_metric_names: %d expressions, %d metrics" % (len(exprs), len(used)))
     for p in problems:
         print("PROBLEM: " + p)
     if problems:

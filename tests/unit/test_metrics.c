@@ -42,7 +42,8 @@ static const char stats_text[] =
 					 "{\"proxy\":\"a\\\"b\\\\c\\nd\",\"counters\":" COUNTERS(
 						 1,
 						 1) ",\"targets\":[]}],"
-						    "\"global\":{\"pass-not-ip\":7,\"dnat\":20,\"events-lost\":4,\"conntrack-confirmed\":9}}";
+						    "\"global\":{\"pass-not-ip\":7,\"dnat\":20,\"events-lost\":4,\"conntrack-confirmed\":9},"
+						    "\"conntrack\":{\"entries\":1800,\"capacity\":2256}}";
 
 START_TEST(test_exact_text)
 {
@@ -103,6 +104,13 @@ START_TEST(test_exact_text)
 	ck_assert_msg(!strstr(text, "reason=\"events-lost\""), "%s", text);
 	ck_assert_msg(strstr(text, "lbd_conntrack_confirmed_total 9\n"), "%s", text);
 	ck_assert_msg(!strstr(text, "reason=\"conntrack-confirmed\""), "%s", text);
+	/* The table's fill, for "nearly full" alerts. */
+	ck_assert_msg(
+		strstr(text, "# TYPE lbd_conntrack_entries gauge\nlbd_conntrack_entries 1800\n"),
+		"%s", text);
+	ck_assert_msg(
+		strstr(text, "# TYPE lbd_conntrack_capacity gauge\nlbd_conntrack_capacity 2256\n"),
+		"%s", text);
 	ck_assert_uint_eq(text[len - 1], '\n');
 	free(text);
 	json_decref(stats);
@@ -150,7 +158,7 @@ START_TEST(test_help_type_once)
 				      "sample %s outside its family %s", line, family);
 		}
 	}
-	ck_assert_uint_eq(n_seen, 16);
+	ck_assert_uint_eq(n_seen, 18);
 	free(text);
 	json_decref(stats);
 }
