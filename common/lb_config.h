@@ -273,9 +273,13 @@ const char *lb_hc_type_name(enum lb_hc_type t);
 /* Name of a hash ("5-tuple", "source-address"). */
 const char *lb_hash_name(unsigned int h);
 
+/* Bits of lb_proxy_families(): two bits, as 4 | 6 would be 6 again. */
+#define LB_FAMILY_V4 1u
+#define LB_FAMILY_V6 2u
+
 /*
- * The client families a proxy's listeners serve: 4, 6, or 4 | 6 (no address, targets of
- * both families, or SNI routes).
+ * The client families a proxy's listeners serve: LB_FAMILY_V4, LB_FAMILY_V6, or both (no
+ * address, targets of both families, or SNI routes).
  */
 unsigned int lb_proxy_families(const struct lb_proxy_cfg *p);
 

@@ -711,12 +711,12 @@ static int check_hash(struct ctx *c, const struct lb_proxy_cfg *p, const char *p
 				   "only applies with \"hash\": \"source-address\" (this proxy "
 				   "hashes the 5-tuple)");
 	fam = lb_proxy_families(p);
-	if (fam == (4 | 6))
+	if (fam == (LB_FAMILY_V4 | LB_FAMILY_V6))
 		return lb_cfg_fail(c, p1,
 				   "this proxy serves IPv4 and IPv6 clients (no listen.address and "
 				   "targets of both families, or SNI routes): a prefix length "
 				   "needs one family, so give listen.address");
-	if (fam == 4 && p->hash_prefix > 32)
+	if (fam == LB_FAMILY_V4 && p->hash_prefix > 32)
 		return lb_cfg_fail(c, p1,
 				   "%u is longer than an IPv4 address: this proxy's clients are "
 				   "IPv4, use 0 to 32",

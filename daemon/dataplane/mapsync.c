@@ -265,13 +265,13 @@ static int push_routes(struct lb_map_image *img, const struct lb_model_proxy *p)
 }
 
 /*
- * The families (4, 6, or both: 10) a listener without an address serves on its
+ * The families (LB_FAMILY_V4, LB_FAMILY_V6 or both) a listener without an address serves on its
  * interfaces: those of the targets its groups balance to in the kernel, both for a proxy
  * with an SNI acceptor (it listens on both and connects to any target itself).
  */
 static unsigned int listen_families(const struct lb_proxy_cfg *pc)
 {
-	unsigned int f = pc->n_sni_routes ? 4 | 6 : 0;
+	unsigned int f = pc->n_sni_routes ? LB_FAMILY_V4 | LB_FAMILY_V6 : 0;
 	size_t g, t;
 
 	for (g = 0; g < lb_proxy_n_groups(pc); g++) {
@@ -280,7 +280,7 @@ static unsigned int listen_families(const struct lb_proxy_cfg *pc)
 		if (g > pc->n_routes) /* SNI routes: the acceptor's */
 			continue;
 		for (t = 0; t < gc->n; t++)
-			f |= lb_ip_is_v4(&gc->t[t].addr) ? 4 : 6;
+			f |= lb_ip_is_v4(&gc->t[t].addr) ? LB_FAMILY_V4 : LB_FAMILY_V6;
 	}
 	return f;
 }
@@ -348,7 +348,8 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 			}
 			for (a = 0; a < addrs->n; a++) {
 				if (addrs->e[a].ifindex != idx ||
-				    !(families & (lb_ip_is_v4(&addrs->e[a].addr) ? 4 : 6)))
+				    !(families & (lb_ip_is_v4(&addrs->e[a].addr) ? LB_FAMILY_V4
+										 : LB_FAMILY_V6)))
 					continue;
 				k.addr = addrs->e[a].addr;
 				v.flags = listen_flags(pc, &k.addr);
@@ -361,9 +362,9 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 			lb_warn("proxy \"%s\": %s has no %s address yet; its listener starts when "
 				"one is added",
 				pc->name, pc->ifaces[i],
-				families == 4	? "IPv4"
-				: families == 6 ? "IPv6"
-						: "IPv4 or IPv6");
+				families == LB_FAMILY_V4   ? "IPv4"
+				: families == LB_FAMILY_V6 ? "IPv6"
+							   : "IPv4 or IPv6");
 	}
 	return 0;
 }

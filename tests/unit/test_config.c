@@ -677,6 +677,36 @@ START_TEST(test_ipv6_config)
 }
 END_TEST
 
+/*
+ * hash-prefix within the family of the proxy's clients: an IPv6 proxy takes 64 (with an
+ * address, or without one and IPv6 targets only), an IPv4 one 24.
+ */
+START_TEST(test_hash_prefix_families)
+{
+	static const char *const ok[] = {
+		"{'proxies':[{'name':'v6','listen':{'interfaces':['eth0'],'address':'fd00::10',"
+		"'port':80},'default-target':[{'ip':'fd00::1','port':80,'weight':50},"
+		"{'ip':'fd00::2','port':80,'weight':50}],'hash':'source-address','hash-prefix':64}]}",
+		"{'proxies':[{'name':'v6','listen':{'interfaces':['eth0'],'port':80},"
+		"'default-target':[{'ip':'fd00::1','port':80,'weight':50},"
+		"{'ip':'fd00::2','port':80,'weight':50}],'hash':'source-address','hash-prefix':"
+		"128}]}",
+		PROXY(LISTEN "," DT ",'hash':'source-address','hash-prefix':24"),
+	};
+	static const uint8_t prefix[] = {64, 128, 24};
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct lb_config *cfg = parse_ok(ok[i]);
+
+		ck_assert_uint_eq(cfg->proxies[0].hash, LB_HASH_SOURCE);
+		ck_assert(cfg->proxies[0].has_hash_prefix);
+		ck_assert_uint_eq(cfg->proxies[0].hash_prefix, prefix[i]);
+		lb_config_free(cfg);
+	}
+}
+END_TEST
+
 /* ---- which SNI route a server name takes ---- */
 
 /* Wildcards first, so that an exact match cannot win by coming first. */
@@ -2314,6 +2344,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_accepts, 0, N(accepted));
 	tcase_add_test(tc, test_sources);
 	tcase_add_test(tc, test_ipv6_config);
+	tcase_add_test(tc, test_hash_prefix_families);
 	tcase_add_test(tc, test_sni_config);
 	suite_add_tcase(s, tc);
 
