@@ -240,6 +240,18 @@ test_same_choice_in_a_new_process() {
 	assert_eq "$(moved "$first" "$other")" 0 "clients elsewhere after the seed came back"
 }
 
+# lbctl list-proxies names a proxy's hash when it is not the 5-tuple.
+test_list_proxies() {
+	local out
+	out=$(lbctl list-proxies)
+	[[ $out == *"proxy subnet6"*"hash         source-address, prefix /64"* ]] ||
+		fail "no hash line for subnet6: $out"
+	[[ $(grep -c '^  hash ' <<<"$out") == 3 ]] || fail "hash lines: $out"
+	out=$(lbctl --json list-proxies)
+	[[ $out == *'"hash":"source-address","hash-prefix":24'* ]] || fail "JSON: $out"
+}
+
+run_test test_list_proxies
 run_test test_weighted_split
 run_test test_affinity_and_set_weights
 run_test test_prefix24
