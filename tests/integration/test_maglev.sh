@@ -251,6 +251,20 @@ test_list_proxies() {
 	[[ $out == *'"hash":"source-address","hash-prefix":24'* ]] || fail "JSON: $out"
 }
 
+# Flag mode: -H source-address/PREFIX, the prefix checked against the targets' family.
+test_flag_mode() {
+	local out
+	out=$("$LBD" --check=file -i "$LB_IF_C" -t 10.2.1.2:8080@50 -t 10.2.2.2:8080@50 \
+		-H source-address/24 2>&1) || fail "-H source-address/24: $out"
+	out=$("$LBD" --check=file -i "$LB_IF_C" -t "[$B6_1]:8081@50" -t "[$B6_2]:8081@50" \
+		-H source-address/64 2>&1) || fail "-H source-address/64: $out"
+	out=$("$LBD" --check=file -i "$LB_IF_C" -t 10.2.1.2:8080@50 -t 10.2.2.2:8080@50 \
+		-H source-address/64 2>&1) && fail "an IPv4 prefix of 64 accepted"
+	[[ $out == *"-H source-address/64: longer than an IPv4 address"* ]] || fail "-H /64: $out"
+	return 0
+}
+
+run_test test_flag_mode
 run_test test_list_proxies
 run_test test_weighted_split
 run_test test_affinity_and_set_weights
