@@ -249,6 +249,14 @@ test_list_proxies() {
 	[[ $(grep -c '^  hash ' <<<"$out") == 3 ]] || fail "hash lines: $out"
 	out=$(lbctl --json list-proxies)
 	[[ $out == *'"hash":"source-address","hash-prefix":24'* ]] || fail "JSON: $out"
+	# A proxy added at run time with --hash and --hash-prefix.
+	out=$(lbctl add-proxy rt --interface "$LB_IF_C" --address "$VIP" --port 90 \
+		--hash source-address --hash-prefix 24 10.2.1.2:8080@50 10.2.2.2:8082@50 2>&1) ||
+		fail "add-proxy --hash: $out"
+	[[ $out == *"hash         source-address, prefix /24"* ]] || fail "add-proxy shows: $out"
+	out=$(tally --port 90 --count 40 --bind "$(commas "${CLIENT_IPS[@]}")")
+	assert_eq "$(json_get "$out" by_backend | tr -cd : | wc -c)" 1 "targets of rt ($out)"
+	lbctl remove-proxy rt >/dev/null
 }
 
 # Flag mode: -H source-address/PREFIX, the prefix checked against the targets' family.
