@@ -100,7 +100,11 @@ write_config() {
                       {"ip": "$B6_1", "port": 8083, "weight": 12},
                       {"ip": "$B6_2", "port": 8083, "weight": 12},
                       {"ip": "$B6_3", "port": 8083, "weight": 12},
-                      {"ip": "$B6_4", "port": 8083, "weight": 12}]}],
+                      {"ip": "$B6_4", "port": 8083, "weight": 12}]},
+  {"name": "v6only", "listen": {"interfaces": ["$LB_IF_C"], "port": 85},
+   "hash": "source-address", "hash-prefix": 64,
+   "default-target": [{"ip": "$B6_1", "port": 8081, "weight": 50},
+                      {"ip": "$B6_2", "port": 8081, "weight": 50}]}],
  "settings": {"ingress": "$INGRESS", "hash-seed": $seed}}
 EOF
 }
@@ -246,7 +250,7 @@ test_list_proxies() {
 	out=$(lbctl list-proxies)
 	[[ $out == *"proxy subnet6"*"hash         source-address, prefix /64"* ]] ||
 		fail "no hash line for subnet6: $out"
-	[[ $(grep -c '^  hash ' <<<"$out") == 3 ]] || fail "hash lines: $out"
+	[[ $(grep -c '^  hash ' <<<"$out") == 4 ]] || fail "hash lines: $out"
 	out=$(lbctl --json list-proxies)
 	[[ $out == *'"hash":"source-address","hash-prefix":24'* ]] || fail "JSON: $out"
 	# A proxy added at run time with --hash and --hash-prefix.
@@ -272,7 +276,21 @@ test_flag_mode() {
 	return 0
 }
 
+# An address-less listener whose targets are all IPv6 (hash-prefix 64 is accepted for it)
+# serves IPv6 clients and leaves IPv4 ones to the kernel, which refuses them: no IPv4
+# listener entry that could only drop them (the families were 4 | 6 == 6 before).
+test_ipv6_only_listener() {
+	local out
+	out=$(lbtraffic "$NS_C" tally --host "$VIP6" --port 85 --count 16 \
+		--bind "$(commas "${CLIENT_IPS6[@]}")")
+	assert_eq "$(json_get "$out" ok)" 16 "IPv6 clients of v6only ($out)"
+	assert_eq "$(json_get "$out" by_backend | tr -cd : | wc -c)" 1 "v6only targets ($out)"
+	out=$(tally --port 85 --count 2 --timeout 10 --req-timeout 3)
+	[[ $out == *ConnectionRefused* ]] || fail "IPv4 clients of v6only were not refused: $out"
+}
+
 run_test test_flag_mode
+run_test test_ipv6_only_listener
 run_test test_list_proxies
 run_test test_weighted_split
 run_test test_affinity_and_set_weights
