@@ -179,11 +179,18 @@ test_runtime_changes() {
 
 # A failing IPv6 target is taken out by its health check, then a drain of an IPv6 target
 # ends with its connections.
+# status_of PROXY TARGET: the health status lbctl reports for TARGET ([v6]:port).
+status_of() {
+	lbctl --json health "$1" | "$LBT_PY" -c 'import json, sys
+for t in json.load(sys.stdin)["proxies"][0]["targets"]:
+    if t["target"] == sys.argv[1]:
+        print(t["status"])' "$2"
+}
+
 test_health_and_drain() {
 	local out
 	stop_server b3 8081
-	wait_for "lbctl --json health | grep -q '\"$B6_3\".*\"healthy\": *false\\|\"healthy\": *false.*\"$B6_3\"'" 15 ||
-		wait_for "lbctl health checked6 | grep -q 'down\\|unhealthy'" 5 ||
+	wait_for "[[ \$(status_of checked6 '[$B6_3]:8081') == unhealthy ]]" 15 ||
 		fail "b3 was not marked down: $(lbctl health checked6)"
 	out=$(tally6 --port 83 --count 60)
 	assert_eq "$(share "$out" b1)" 60 "all of checked6 on b1 while b3 is down ($out)"
