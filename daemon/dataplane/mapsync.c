@@ -133,14 +133,23 @@ static int push_routes(struct lb_map_image *img, const struct lb_model_proxy *p)
 	return ret;
 }
 
+#define FAMILY_V4 1u
+#define FAMILY_V6 2u
+
+static unsigned int family_of(const struct lb_ip *a)
+{
+	return lb_ip_is_v4(a) ? FAMILY_V4 : FAMILY_V6;
+}
+
 /*
- * The families (4, 6, or both: 10) a listener without an address serves on its
+ * The families (FAMILY_V4, FAMILY_V6 or both) a listener without an address serves on its
  * interfaces: those of the targets its groups balance to in the kernel, both for a proxy
- * with an SNI acceptor (it listens on both and connects to any target itself).
+ * with an SNI acceptor (it listens on both and connects to any target itself). Packets of
+ * another family to the same port are none of its business: they pass to the host.
  */
 static unsigned int listen_families(const struct lb_proxy_cfg *pc)
 {
-	unsigned int f = pc->n_sni_routes ? 4 | 6 : 0;
+	unsigned int f = pc->n_sni_routes ? FAMILY_V4 | FAMILY_V6 : 0;
 	size_t g, t;
 
 	for (g = 0; g < lb_proxy_n_groups(pc); g++) {
@@ -149,7 +158,7 @@ static unsigned int listen_families(const struct lb_proxy_cfg *pc)
 		if (g > pc->n_routes) /* SNI routes: the acceptor's */
 			continue;
 		for (t = 0; t < gc->n; t++)
-			f |= lb_ip_is_v4(&gc->t[t].addr) ? 4 : 6;
+			f |= family_of(&gc->t[t].addr);
 	}
 	return f;
 }
@@ -202,7 +211,7 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 			}
 			for (a = 0; a < addrs->n; a++) {
 				if (addrs->e[a].ifindex != idx ||
-				    !(families & (lb_ip_is_v4(&addrs->e[a].addr) ? 4 : 6)))
+				    !(families & family_of(&addrs->e[a].addr)))
 					continue;
 				k.addr = addrs->e[a].addr;
 				ret = lb_map_image_push(img, &k, &v);
@@ -214,9 +223,9 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 			lb_warn("proxy \"%s\": %s has no %s address yet; its listener starts when "
 				"one is added",
 				pc->name, pc->ifaces[i],
-				families == 4	? "IPv4"
-				: families == 6 ? "IPv6"
-						: "IPv4 or IPv6");
+				families == FAMILY_V4	? "IPv4"
+				: families == FAMILY_V6 ? "IPv6"
+							: "IPv4 or IPv6");
 	}
 	return 0;
 }

@@ -46,6 +46,7 @@ for f in tls-b1 tls-b2 tls-b3 tls-b3v4 tls-b3pp; do
 	wait_for "[[ -e $LBT_RUN/$f.ready ]]" 10 || fail "$f did not start"
 done
 
+start_server "$NS_LB" host84 "$VIP6" 84 --tcp # the LB host's own IPv6 service
 B6_1=${BACKEND_IPS6[0]} B6_2=${BACKEND_IPS6[1]} B6_3=${BACKEND_IPS6[2]}
 SOCK=$LBT_RUN/lbd.sock
 CONFIG=$LBT_RUN/lb.json
@@ -68,6 +69,8 @@ cat >"$CONFIG" <<EOF
   {"name": "dual", "listen": {"interfaces": ["$LB_IF_C"], "port": 82},
    "default-target": [{"ip": "10.2.1.2", "port": 8080, "weight": 50},
                       {"ip": "$B6_2", "port": 8081, "weight": 50}]},
+  {"name": "v4only", "listen": {"interfaces": ["$LB_IF_C"], "port": 84},
+   "default-target": {"ip": "10.2.3.2", "port": 8080}},
   {"name": "checked6", "listen": {"interfaces": ["$LB_IF_C"], "address": "$VIP6", "port": 83},
    "default-target": [{"ip": "$B6_1", "port": 8081, "weight": 50},
                       {"ip": "$B6_3", "port": 8081, "weight": 50,
@@ -131,6 +134,16 @@ test_dual_stack_listener() {
 	assert_eq "$(share "$out" b1)" 50 "IPv4 clients of the dual-stack listener ($out)"
 	out=$(tally6 --port 82 --count 50)
 	assert_eq "$(share "$out" b2)" 50 "IPv6 clients of the dual-stack listener ($out)"
+}
+
+# An address-less listener whose targets are all IPv4 leaves IPv6 packets to its port
+# alone: the LB host's own IPv6 service on that port answers them.
+test_other_family_passes() {
+	local out
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 84 --count 10)
+	assert_eq "$(share "$out" b3)" 10 "IPv4 clients of the IPv4-only listener ($out)"
+	out=$(tally6 --port 84 --count 10)
+	assert_eq "$(share "$out" host84)" 10 "IPv6 clients of the LB host's own service ($out)"
 }
 
 # An IPv6 address added to the interface while lbd runs is served by the address-less
@@ -296,6 +309,7 @@ run_test test_weighted_split
 run_test test_udp
 run_test test_source_routes
 run_test test_dual_stack_listener
+run_test test_other_family_passes
 run_test test_address_followed
 run_test test_runtime_changes
 run_test test_health_and_drain
