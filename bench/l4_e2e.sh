@@ -2,11 +2,12 @@
 # End-to-end L4 benchmark: lbd's datapaths (native XDP, TC ingress, auto) against nftables
 # DNAT, HAProxy (TCP mode), an empty XDP program and the direct client->backend path, on
 # the integration-test namespace topology (client, LB, 2 backends routed through the LB),
-# with nginx HTTP backends and an iperf3 server. See bench/README.md.
+# with nginx HTTP backends and an iperf3 server, over IPv4 and IPv6 in the same run. See
+# bench/README.md.
 #
 # Usage: sudo bench/l4_e2e.sh [--rounds N] [--seconds S] [--conc C] [--threads T]
-#                             [--bulk-seconds S] [--modes LIST] [--quiet-wait S]
-#                             [--retries N] [--offload KIND] [--out FILE]
+#                             [--bulk-seconds S] [--modes LIST] [--family F]
+#                             [--quiet-wait S] [--retries N] [--offload KIND] [--out FILE]
 #
 #   --rounds N        interleaved rounds, every mode once per round, order rotated (default 3)
 #   --seconds S       duration of each wrk phase (default 10)
@@ -16,6 +17,10 @@
 #   --modes LIST      comma-separated subset of direct,lbd-xdp,lbd-tc,lbd-auto,nft-dnat,
 #                     haproxy,empty-xdp (default all; `direct` is always added: the ratios
 #                     need it)
+#   --family F        4, 6 or both (default both): every mode is measured over each family;
+#                     the IPv6 runs are named MODE6 (direct6, lbd-auto6, ...), client
+#                     fd00:1::2 -> VIP fd00:1::1 -> backends fd00:2:<i>::2, and compared
+#                     with direct6 of the same run
 #   --quiet-wait S    before each mode, wait up to S s while other processes use more than
 #                     10% of the CPUs (default 300; 0: do not wait)
 #   --retries N       measure a mode again (up to N times) when other processes used 5% or
@@ -50,8 +55,9 @@ HAPROXY_THREADS=${HAPROXY_THREADS:-1}
 NGINX_WORKERS=${NGINX_WORKERS:-2}
 ALL_MODES=(direct lbd-xdp lbd-tc lbd-auto nft-dnat haproxy empty-xdp)
 MODES=("${ALL_MODES[@]}")
+FAMILY=both
 
-usage() { sed -n '7,29p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '8,34p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
 	case $1 in
 	--rounds) ROUNDS=${2:?}; shift 2 ;;
@@ -60,6 +66,7 @@ while (($#)); do
 	--threads) THREADS=${2:?}; shift 2 ;;
 	--bulk-seconds) BULK_SECS=${2:?}; shift 2 ;;
 	--modes) IFS=, read -r -a MODES <<<"${2:?}"; shift 2 ;;
+	--family) FAMILY=${2:?}; shift 2 ;;
 	--quiet-wait) QUIET_WAIT=${2:?}; shift 2 ;;
 	--retries) RETRIES=${2:?}; shift 2 ;;
 	--offload) OFFLOAD=${2:?}; shift 2 ;;
@@ -69,7 +76,11 @@ while (($#)); do
 	esac
 done
 for m in "${MODES[@]}"; do
-	[[ " ${ALL_MODES[*]} " == *" $m "* ]] || { echo "unknown mode: $m" >&2; exit 2; }
+	[[ " ${ALL_MODES[*]} " == *" $m "* ]] && continue
+	[[ " ${ALL_MODES[*]} " == *" ${m%6} "* ]] &&
+		{ echo "unknown mode: $m (IPv6 runs: --family 6 or both)" >&2; exit 2; }
+	echo "unknown mode: $m" >&2
+	exit 2
 done
 [[ " ${MODES[*]} " == *" direct "* ]] || MODES=(direct "${MODES[@]}")
 for v in "$ROUNDS" "$SECS" "$CONC" "$THREADS" "$BULK_SECS" "$HAPROXY_THREADS" "$NGINX_WORKERS"; do
@@ -79,6 +90,12 @@ done
 [[ $QUIET_WAIT =~ ^[0-9]+$ ]] || { echo "--quiet-wait: seconds, 0 or more" >&2; exit 2; }
 [[ $RETRIES =~ ^[0-9]+$ ]] || { echo "--retries: 0 or more" >&2; exit 2; }
 [[ $OFFLOAD =~ ^(default|harness)$ ]] || { echo "--offload: default or harness" >&2; exit 2; }
+case $FAMILY in
+4) FAMILIES=(4) ;;
+6) FAMILIES=(6) ;;
+both) FAMILIES=(4 6) ;;
+*) echo "--family: 4, 6 or both" >&2; exit 2 ;;
+esac
 
 . "$HERE/lib.sh"
 bench_preflight "$@"
@@ -97,9 +114,14 @@ bench_require wrk iperf3 haproxy nft conntrack curl nginx
 
 . "$ROOT/tests/integration/lib.sh"
 topo_up 2
+# IPv6 beside IPv4 (lib.sh's topo_ipv6): VIP6 fd00:1::1 on lbc0, backends fd00:2:<i>::2.
+# Only when IPv6 is measured: an IPv4-only run keeps lib.sh's IPv6-less namespaces.
+has_family() { [[ " ${FAMILIES[*]} " == *" $1 "* ]]; }
+if has_family 6; then topo_ipv6; fi
 bpffs_up
 for ns in "$NS_C" "$NS_LB" "${NS_BACKENDS[@]}"; do
-	# Up to ~10^5 short connections per phase: a wide port range, TIME-WAIT reuse.
+	# Up to ~10^5 short connections per phase: a wide port range, TIME-WAIT reuse (IPv6
+	# TCP uses these net.ipv4 settings too).
 	in_ns "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65000" net.ipv4.tcp_tw_reuse=1 >/dev/null
 done
 
@@ -125,11 +147,13 @@ if [[ $OFFLOAD == default ]]; then
 			fail "ethtool -K $dev tx on gro off failed in $ns"
 	done < <(veth_ends)
 fi
-offload_state() { # offload_state NS DEV: "tx-checksumming on, tso on, gro off"
-	in_ns "$1" ethtool -k "$2" | awk -F': ' '
+offload_state() { # offload_state NS DEV: "tx-csum on, tso on, gro off" (+ ", tso6 on")
+	in_ns "$1" ethtool -k "$2" | awk -F': ' -v v6="$(has_family 6 && echo 1)" '
 		$1 == "tx-checksumming" { tx = $2 } $1 ~ /^[[:space:]]*tx-tcp-segmentation$/ { tso = $2 }
+		$1 ~ /^[[:space:]]*tx-tcp6-segmentation$/ { tso6 = $2 }
 		$1 == "generic-receive-offload" { gro = $2 }
-		END { printf "tx-csum %s, tso %s, gro %s", tx, tso, gro }' | sed 's/ \[[^]]*\]//g'
+		END { printf "tx-csum %s, tso %s, gro %s", tx, tso, gro; if (v6) printf ", tso6 %s", tso6 }' |
+		sed 's/ \[[^]]*\]//g'
 }
 
 # ---------------------------------------------------------------------------- backends
@@ -137,12 +161,20 @@ offload_state() { # offload_state NS DEV: "tx-checksumming on, tso on, gro off"
 HTTP_PORT=80
 BULK_PORT=5201
 
-# nginx b<i> on 10.2.<i>.2:80 answering "b<i>\n" from memory to any path; keep-alive
-# connections are never closed by nginx during a phase.
+# hostport HOST PORT: HOST:PORT, an IPv6 address in brackets ([fd00:1::1]:80), as URLs,
+# ss filters and HAProxy want it.
+hostport() { if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
+
+# nginx b<i> on 10.2.<i>.2:80 (and [fd00:2:<i>::2]:80 when IPv6 is measured) answering
+# "b<i>\n" from memory to any path; keep-alive connections are never closed by nginx
+# during a phase. The same workers serve both families.
 start_backend() {
 	local i=$1
-	local ns=${NS_BACKENDS[i - 1]} ip=${BACKEND_IPS[i - 1]} d=$LBT_RUN/b$1
+	local ns=${NS_BACKENDS[i - 1]} ip=${BACKEND_IPS[i - 1]} d=$LBT_RUN/b$1 listen6=
 	mkdir -p "$d/tmp"
+	if has_family 6; then
+		listen6="listen $(hostport "${BACKEND_IPS6[i - 1]}" "$HTTP_PORT") backlog=4096;"
+	fi
 	cat >"$d/nginx.conf" <<EOF
 daemon off;
 worker_processes $NGINX_WORKERS;
@@ -161,6 +193,7 @@ http {
     keepalive_timeout 300s;
     server {
         listen $ip:$HTTP_PORT backlog=4096;
+        $listen6
         location / { default_type text/plain; return 200 "b$i\n"; }
     }
 }
@@ -168,12 +201,20 @@ EOF
 	spawn "$ns" "nginx-b$i" nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf"
 	wait_for "in_ns $ns ss -Hltn 'src $ip:$HTTP_PORT' | grep -q ." 10 ||
 		fail "nginx b$i did not start: $(tail -n 5 "$LBT_LOGDIR/nginx-b$i.log" "$d/error.log" 2>/dev/null)"
+	[[ -z $listen6 ]] ||
+		wait_for "in_ns $ns ss -Hltn 'src $(hostport "${BACKEND_IPS6[i - 1]}" "$HTTP_PORT")' | grep -q ." 10 ||
+		fail "nginx b$i does not listen on ${BACKEND_IPS6[i - 1]}: $(tail -n 5 "$d/error.log" 2>/dev/null)"
 }
 start_backend 1
 start_backend 2
-spawn "${NS_BACKENDS[0]}" iperf3-b1 iperf3 -s -B "${BACKEND_IPS[0]}" -p "$BULK_PORT"
-wait_for "in_ns ${NS_BACKENDS[0]} ss -Hltn 'sport = :$BULK_PORT' | grep -q ." 10 ||
-	fail "iperf3 server did not start: $(tail -n 5 "$LBT_LOGDIR/iperf3-b1.log")"
+# One iperf3 server per measured family on b1 (iperf3 -B binds one address).
+start_iperf3() { # start_iperf3 TAG ADDRESS
+	spawn "${NS_BACKENDS[0]}" "$1" iperf3 -s -B "$2" -p "$BULK_PORT"
+	wait_for "in_ns ${NS_BACKENDS[0]} ss -Hltn 'src $(hostport "$2" "$BULK_PORT")' | grep -q ." 10 ||
+		fail "iperf3 server on $2 did not start: $(tail -n 5 "$LBT_LOGDIR/$1.log")"
+}
+if has_family 4; then start_iperf3 iperf3-b1 "${BACKEND_IPS[0]}"; fi
+if has_family 6; then start_iperf3 iperf3-b1v6 "${BACKEND_IPS6[0]}"; fi
 
 # ---------------------------------------------------------------------------- lbd
 
@@ -197,30 +238,46 @@ lbd_settings() {
 	esac
 }
 
-# lbd_config MODE FILE: port 80 balanced 50/50 over both nginx, port 5201 to iperf3 on b1.
+# lbd_config MODE FAMILY FILE: port 80 balanced 50/50 over both nginx, port 5201 to
+# iperf3 on b1, over the targets of FAMILY (4 or 6). The listeners have no address, as
+# before IPv6 was measured: they answer on every address of lbc0, and each client is
+# balanced over the targets of its own family (docs/configuration.md), i.e. only clients
+# of FAMILY get an answer. The same lookups either way: (ifindex, address, port, protocol).
 lbd_config() {
-	cat >"$2" <<EOF
+	local b1=${BACKEND_IPS[0]} b2=${BACKEND_IPS[1]}
+	if (($2 == 6)); then b1=${BACKEND_IPS6[0]} b2=${BACKEND_IPS6[1]}; fi
+	cat >"$3" <<EOF
 {"proxies": [
   {"name": "http", "listen": {"interfaces": ["$LB_IF_C"], "port": $HTTP_PORT},
-   "default-target": [{"ip": "${BACKEND_IPS[0]}", "port": $HTTP_PORT, "weight": 50},
-                      {"ip": "${BACKEND_IPS[1]}", "port": $HTTP_PORT, "weight": 50}]},
+   "default-target": [{"ip": "$b1", "port": $HTTP_PORT, "weight": 50},
+                      {"ip": "$b2", "port": $HTTP_PORT, "weight": 50}]},
   {"name": "bulk", "listen": {"interfaces": ["$LB_IF_C"], "port": $BULK_PORT},
-   "default-target": {"ip": "${BACKEND_IPS[0]}", "port": $BULK_PORT}}],
+   "default-target": {"ip": "$b1", "port": $BULK_PORT}}],
  "settings": $(lbd_settings "$1")}
 EOF
 }
 
-# Which lbd modes this build runs: "ingress" is refused by builds that predate it. Asked in
-# the LB's namespace, where the configuration's interfaces are (--check also checks them).
+# Which lbd modes this build runs: "ingress" is refused by builds that predate it, IPv6
+# targets by builds that predate dual stack (LBD_HAS_IPV6). Asked in the LB's namespace,
+# where the configuration's interfaces are (--check also checks them).
+LBD_HAS_IPV6=0
 detect_lbd_modes() {
-	local cfg=$LBT_RUN/check.json m out keep=()
-	lbd_config lbd-xdp "$cfg"
+	local cfg=$LBT_RUN/check.json m out keep=() fam=${FAMILIES[0]}
+	lbd_config lbd-xdp "$fam" "$cfg"
 	out=$(in_ns "$NS_LB" "$LBD" --check -c "$cfg" 2>&1) || fail "lbd --check refuses the base configuration: $out"
-	lbd_config lbd-tc "$cfg"
+	lbd_config lbd-tc "$fam" "$cfg"
 	if in_ns "$NS_LB" "$LBD" --check -c "$cfg" >/dev/null 2>&1; then LBD_HAS_INGRESS=1; fi
+	if has_family 6; then
+		lbd_config lbd-xdp 6 "$cfg"
+		if out=$(in_ns "$NS_LB" "$LBD" --check -c "$cfg" 2>&1); then
+			LBD_HAS_IPV6=1
+		else
+			log "(lbd --check refuses IPv6 targets: $(tail -n 1 <<<"$out"))"
+		fi
+	fi
 	for m in "${MODES[@]}"; do
 		if [[ $m == lbd-tc || $m == lbd-auto ]]; then
-			lbd_config "$m" "$cfg"
+			lbd_config "$m" "$fam" "$cfg"
 			if ! out=$(in_ns "$NS_LB" "$LBD" --check -c "$cfg" 2>&1); then
 				echo "$m: not supported by this lbd build, skipped" >&2
 				log "($m: lbd --check said: $(tail -n 1 <<<"$out"))"
@@ -248,9 +305,9 @@ lb_datapath() {
 }
 
 declare -A AUTO_DATAPATH=()
-start_lbd() { # start_lbd MODE TAG
-	local cfg=$LBT_RUN/$1.json dp want
-	lbd_config "$1" "$cfg"
+start_lbd() { # start_lbd MODE TAG FAMILY
+	local cfg=$LBT_RUN/$1-ipv$3.json dp want
+	lbd_config "$1" "$3" "$cfg"
 	spawn "$NS_LB" "lbd-$2" "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
 		--teardown-on-exit -c "$cfg"
 	wait_for "grep -q 'ready:' '$LBT_LOGDIR/lbd-$2.log' || ! kill -0 $LBT_LAST_PID" 20 || true
@@ -279,25 +336,36 @@ stop_lbd() { # stop_lbd TAG: SIGTERM; --teardown-on-exit removes the datapath
 
 # ---------------------------------------------------------------------------- other modes
 
+# start_nft FAMILY: table ip l4bench (IPv4) or ip6 l4bench (IPv6), the same rules.
 start_nft() {
+	local t=ip vip=$VIP b1=${BACKEND_IPS[0]} b2=${BACKEND_IPS[1]}
+	if (($1 == 6)); then t=ip6 vip=$VIP6 b1=${BACKEND_IPS6[0]} b2=${BACKEND_IPS6[1]}; fi
 	in_ns "$NS_LB" nft -f - <<EOF
-table ip l4bench {
+table $t l4bench {
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
-		ip daddr $VIP tcp dport $HTTP_PORT dnat to numgen random mod 2 map { 0 : ${BACKEND_IPS[0]}, 1 : ${BACKEND_IPS[1]} }
-		ip daddr $VIP tcp dport $BULK_PORT dnat to ${BACKEND_IPS[0]}
+		$t daddr $vip tcp dport $HTTP_PORT dnat to numgen random mod 2 map { 0 : $b1, 1 : $b2 }
+		$t daddr $vip tcp dport $BULK_PORT dnat to $b1
 	}
 }
 EOF
 }
 
-stop_nft() {
-	in_ns "$NS_LB" nft delete table ip l4bench
-	in_ns "$NS_LB" conntrack -F >/dev/null 2>&1 || true
+stop_nft() { # stop_nft FAMILY
+	in_ns "$NS_LB" nft delete table "$( (($1 == 6)) && echo ip6 || echo ip)" l4bench
+	ct_flush
 }
 
-start_haproxy() { # start_haproxy TAG
-	local cfg=$LBT_RUN/haproxy.cfg
+# ct_flush: the LB namespace's conntrack table, of every measured family (conntrack's
+# family defaults to IPv4; -f ipv6 makes sure the IPv6 entries go too).
+ct_flush() {
+	in_ns "$NS_LB" conntrack -F >/dev/null 2>&1 || true
+	if has_family 6; then in_ns "$NS_LB" conntrack -F -f ipv6 >/dev/null 2>&1 || true; fi
+}
+
+start_haproxy() { # start_haproxy TAG FAMILY
+	local cfg=$LBT_RUN/haproxy.cfg vip=$VIP b1=${BACKEND_IPS[0]} b2=${BACKEND_IPS[1]}
+	if (($2 == 6)); then vip=$VIP6 b1=${BACKEND_IPS6[0]} b2=${BACKEND_IPS6[1]}; fi
 	cat >"$cfg" <<EOF
 global
     maxconn 8000
@@ -308,17 +376,17 @@ defaults
     timeout client 60s
     timeout server 60s
 frontend http
-    bind $VIP:$HTTP_PORT
+    bind $(hostport "$vip" "$HTTP_PORT")
     default_backend web
 backend web
     balance roundrobin
-    server b1 ${BACKEND_IPS[0]}:$HTTP_PORT
-    server b2 ${BACKEND_IPS[1]}:$HTTP_PORT
+    server b1 $(hostport "$b1" "$HTTP_PORT")
+    server b2 $(hostport "$b2" "$HTTP_PORT")
 frontend bulk
-    bind $VIP:$BULK_PORT
+    bind $(hostport "$vip" "$BULK_PORT")
     default_backend bulk
 backend bulk
-    server b1 ${BACKEND_IPS[0]}:$BULK_PORT
+    server b1 $(hostport "$b1" "$BULK_PORT")
 EOF
 	spawn "$NS_LB" "haproxy-$1" haproxy -db -f "$cfg"
 	wait_for "in_ns $NS_LB ss -Hltn 'sport = :$BULK_PORT' | grep -q ." 10 ||
@@ -334,7 +402,7 @@ start_empty_xdp() {
 stop_empty_xdp() { ip -n "$NS_LB" link set dev "$LB_IF_C" xdpdrv off; }
 
 # assert_lb_clean: nothing of a previous phase is left in the LB namespace: no program on
-# the interface, no nftables table, no listener, no lbd pins, and the VIP refuses.
+# the interface, no nftables table, no listener, no lbd pins, and the VIP (VIP6) refuses.
 assert_lb_clean() {
 	local what
 	what=$(lb_datapath)
@@ -347,6 +415,8 @@ assert_lb_clean() {
 	[[ -z $what ]] || fail "lbd pins left: $what"
 	! in_ns "$NS_C" curl -s --max-time 2 -o /dev/null "http://$VIP:$HTTP_PORT/" ||
 		fail "$VIP:$HTTP_PORT answers with no load balancer set up"
+	! { has_family 6 && in_ns "$NS_C" curl -gs --max-time 2 -o /dev/null "http://[$VIP6]:$HTTP_PORT/"; } ||
+		fail "[$VIP6]:$HTTP_PORT answers with no load balancer set up"
 }
 
 # ---------------------------------------------------------------------------- measuring
@@ -359,22 +429,23 @@ flush_state() {
 		in_ns "$ns" ss -K -t state time-wait >/dev/null 2>&1 || true
 		in_ns "$ns" ss -K -t state close-wait >/dev/null 2>&1 || true
 	done
-	in_ns "$NS_LB" conntrack -F >/dev/null 2>&1 || true
+	ct_flush
 	sleep 0.5
 }
 
 # check_path MODE HOST: 16 new connections must each get an answer from a backend; through
 # a load balancer both backends must answer, directly only b1. A 1 MB iperf3 transfer
-# must get through too.
+# must get through too. HOST is an IPv4 or IPv6 address.
 check_path() {
-	local mode=$1 host=$2 i out seen=" "
+	local mode=$1 host=$2 i out seen=" " hp
+	hp=$(hostport "$host" "$HTTP_PORT")
 	for ((i = 0; i < 16; i++)); do
-		out=$(in_ns "$NS_C" curl -s --max-time 3 "http://$host:$HTTP_PORT/") ||
-			fail "$mode: request $((i + 1)) to $host:$HTTP_PORT failed (curl status $?)"
-		[[ $out == b1 || $out == b2 ]] || fail "$mode: $host:$HTTP_PORT answered '$out', not a backend"
+		out=$(in_ns "$NS_C" curl -gs --max-time 3 "http://$hp/") ||
+			fail "$mode: request $((i + 1)) to $hp failed (curl status $?)"
+		[[ $out == b1 || $out == b2 ]] || fail "$mode: $hp answered '$out', not a backend"
 		seen+="$out "
 	done
-	if [[ $host == "$VIP" ]]; then
+	if [[ $host == "$VIP" || $host == "$VIP6" ]]; then
 		[[ $seen == *" b1 "* && $seen == *" b2 "* ]] ||
 			fail "$mode: 16 connections did not reach both backends:$seen"
 	else
@@ -513,8 +584,8 @@ measure() {
 		DISTURBED=0 # the most % of the CPUs other processes used in one phase
 		: >"$PENDING"
 		check_path "$1" "$3"
-		http_phase "$1" "$2" "http://$3:$HTTP_PORT/" close
-		http_phase "$1" "$2" "http://$3:$HTTP_PORT/" ka
+		http_phase "$1" "$2" "http://$(hostport "$3" "$HTTP_PORT")/" close
+		http_phase "$1" "$2" "http://$(hostport "$3" "$HTTP_PORT")/" ka
 		bulk_phase "$1" "$2" "$3" up
 		bulk_phase "$1" "$2" "$3" down
 		if ((DISTURBED < best)); then
@@ -530,16 +601,19 @@ measure() {
 	printf '# round %s %-9s%s\n' "$2" "$1" "$best_summary" | tee -a "$ROUNDLOG" >&2
 }
 
-run_mode() { # run_mode MODE ROUND
-	local tag=$1-r$2 direct=${BACKEND_IPS[0]}
+# A run is a mode over one family: MODE over IPv4, MODE6 (direct6, lbd-auto6, ...) over
+# IPv6 (no mode name ends in 6). Every run is recorded and reported under its own name.
+run_mode() { # run_mode RUN ROUND
+	local run=$1 mode=${1%6} fam=4 tag=$1-r$2 direct=${BACKEND_IPS[0]} vip=$VIP
+	[[ $run == "$mode" ]] || fam=6 direct=${BACKEND_IPS6[0]} vip=$VIP6
 	assert_lb_clean
-	((QUIET_WAIT == 0)) || wait_quiet "$1" "$2"
-	case $1 in
-	direct) measure "$1" "$2" "$direct" ;;
-	lbd-*) start_lbd "$1" "$tag"; measure "$1" "$2" "$VIP"; stop_lbd "$tag" ;;
-	nft-dnat) start_nft; measure "$1" "$2" "$VIP"; stop_nft ;;
-	haproxy) start_haproxy "$tag"; measure "$1" "$2" "$VIP"; stop_proc "haproxy-$tag" ;;
-	empty-xdp) start_empty_xdp; measure "$1" "$2" "$direct"; stop_empty_xdp ;;
+	((QUIET_WAIT == 0)) || wait_quiet "$run" "$2"
+	case $mode in
+	direct) measure "$run" "$2" "$direct" ;;
+	lbd-*) start_lbd "$mode" "$tag" "$fam"; measure "$run" "$2" "$vip"; stop_lbd "$tag" ;;
+	nft-dnat) start_nft "$fam"; measure "$run" "$2" "$vip"; stop_nft "$fam" ;;
+	haproxy) start_haproxy "$tag" "$fam"; measure "$run" "$2" "$vip"; stop_proc "haproxy-$tag" ;;
+	empty-xdp) start_empty_xdp; measure "$run" "$2" "$direct"; stop_empty_xdp ;;
 	esac
 	wait_for "[[ \$(lb_datapath) == none ]] && [[ -z \$(in_ns $NS_LB ss -Hltn) ]]" 5 || true
 }
@@ -548,6 +622,20 @@ run_mode() { # run_mode MODE ROUND
 
 SKIPPED=()
 detect_lbd_modes
+# The runs, each mode next to its IPv6 twin: direct direct6 lbd-auto lbd-auto6 ...
+RUNS=()
+for m in "${MODES[@]}"; do
+	for f in "${FAMILIES[@]}"; do
+		if ((f == 4)); then
+			RUNS+=("$m")
+		elif [[ $m == lbd-* ]] && ((!LBD_HAS_IPV6)); then
+			echo "${m}6: this lbd build refuses IPv6 targets, skipped" >&2
+			SKIPPED+=("${m}6")
+		else
+			RUNS+=("${m}6")
+		fi
+	done
+done
 HEADER=$LBT_RUN/header
 {
 	echo "# bench/l4_e2e.sh $ARGS"
@@ -559,15 +647,19 @@ HEADER=$LBT_RUN/header
 		"iperf3 $(iperf3 -v | head -n 1 | cut -d' ' -f2) on b1;" \
 		"$(haproxy -v | head -n 1 | cut -d' ' -f1-3) (nbthread $HAPROXY_THREADS)"
 	echo "# veth offloads ($OFFLOAD): client $(offload_state "$NS_C" "$C_IF"); lb $(offload_state "$NS_LB" "$LB_IF_C")"
-	echo "# modes: ${MODES[*]}${SKIPPED[*]:+ (skipped, not supported by this lbd: ${SKIPPED[*]})}"
+	if has_family 6; then
+		echo "# IPv6 runs (MODE6): client $CLIENT_IP6 -> VIP $VIP6 -> backends fd00:2:<i>::2," \
+			"direct6 to ${BACKEND_IPS6[0]}; each compared with direct6 of this run"
+	fi
+	echo "# modes: ${RUNS[*]}${SKIPPED[*]:+ (skipped, not supported by this lbd: ${SKIPPED[*]})}"
 } >"$HEADER"
 cat "$HEADER" >&2
 
-n=${#MODES[@]}
+n=${#RUNS[@]}
 for ((r = 1; r <= ROUNDS; r++)); do
 	# Rotate the order each round so no mode always runs first or last.
 	for ((k = 0; k < n; k++)); do
-		run_mode "${MODES[(k + r - 1) % n]}" "$r"
+		run_mode "${RUNS[(k + r - 1) % n]}" "$r"
 	done
 done
 assert_lb_clean
@@ -593,7 +685,7 @@ REPORT=$LBT_RUN/report
 	cat "$HEADER"
 	cat "$ROUNDLOG"
 	echo
-	"$LBT_PY" "$HERE/l4/report.py" "$RESULTS" "${MODES[@]}"
+	"$LBT_PY" "$HERE/l4/report.py" "$RESULTS" "${RUNS[@]}"
 } >"$REPORT"
 echo >&2
 cat "$REPORT"

@@ -47,6 +47,20 @@ static __always_inline struct lb_ct_val *lb_icmp_flow(struct lb_ct_key *k)
 	return ct ? ct : bpf_map_lookup_elem(&lb_syn, k);
 }
 
+/*
+ * The conntrack key of the flow the quoted packet belongs to, in direction @dir: the
+ * quoted packet went the other way (an error answers it), so its ends are swapped.
+ */
+static __always_inline void lb_icmp_key(const struct lb_pkt_info *p, __u8 dir, struct lb_ct_key *k)
+{
+	k->saddr = p->in_daddr;
+	k->sport = p->in_dport;
+	k->daddr = p->in_saddr;
+	k->dport = p->in_sport;
+	k->proto = p->in_proto;
+	k->dir = dir;
+}
+
 /* An error arriving for a listener address about a reply we sent: to the backend. */
 LB_DECISION int lb_icmp_ingress(const struct lb_pkt_info *p, struct lb_icmp_nat *nat)
 {
@@ -56,12 +70,7 @@ LB_DECISION int lb_icmp_ingress(const struct lb_pkt_info *p, struct lb_icmp_nat 
 	if (!p || !nat)
 		return LB_V_PASS;
 	/* The reply went listener -> client: the flow's ORIG key is the other way round. */
-	k.saddr = p->in_daddr;
-	k.sport = p->in_dport;
-	k.daddr = p->in_saddr;
-	k.dport = p->in_sport;
-	k.proto = p->in_proto;
-	k.dir = LB_DIR_ORIG;
+	lb_icmp_key(p, LB_DIR_ORIG, &k);
 	/* Sent to where the reply came from, or not about our reply at all. */
 	if (!lb_ip_eq(&p->daddr, &p->in_saddr) || !(ct = lb_icmp_flow(&k))) {
 		lb_count(LB_G_PASS_OTHER_L4);
@@ -84,12 +93,7 @@ LB_DECISION int lb_icmp_egress(const struct lb_pkt_info *p, struct lb_icmp_nat *
 	if (!p || !nat)
 		return LB_V_PASS;
 	/* The request went client -> backend: the flow's REPLY key is the other way round. */
-	k.saddr = p->in_daddr;
-	k.sport = p->in_dport;
-	k.daddr = p->in_saddr;
-	k.dport = p->in_sport;
-	k.proto = p->in_proto;
-	k.dir = LB_DIR_REPLY;
+	lb_icmp_key(p, LB_DIR_REPLY, &k);
 	if (!lb_ip_eq(&p->daddr, &p->in_saddr) || !(ct = lb_icmp_flow(&k)))
 		return LB_V_PASS; /* egress counts nothing it does not own */
 	nat->in_addr = ct->nat_addr;

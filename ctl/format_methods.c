@@ -455,7 +455,7 @@ static void format_stats(FILE *out, const json_t *r)
 			lb_table_print(out, tab, 2);
 		lb_table_free(tab);
 		if (payload)
-			fputs("  (BYTES: IPv4 total lengths of flows balanced in the kernel; PAYLOAD: "
+			fputs("  (BYTES: IP lengths of flows balanced in the kernel; PAYLOAD: "
 			      "TCP payload of SNI connections lbd spliced, counted when each ends)\n",
 			      out);
 	}

@@ -97,7 +97,7 @@ static int targets_json(struct lbd *l, const struct lb_model_proxy *p, const str
 		/*
 		 * Connections the SNI acceptor spliced are lbd's own, not conntrack's: their
 		 * count comes from the acceptor, and so do their bytes, which are TCP payload
-		 * (counted once a connection ended), not the datapath's IPv4 total lengths:
+		 * (counted once a connection ended), not the datapath's IP lengths:
 		 * they are counted apart, never added to bytes-in/out.
 		 */
 		if (l->sni) {

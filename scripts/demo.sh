@@ -64,12 +64,13 @@ echo "== 200 UDP datagrams to $VIP:5353 (configured 50/50)"
 report "$(lbtraffic "$NS_C" tally --proto udp --host "$VIP" --port 5353 --count 200)" "udp"
 echo
 echo "== lbctl add-proxy web6: IPv6, at runtime (50/30/20)"
+# Port 81: "web" listens on port 80 of every address of the interface, IPv6 ones included.
 build/ctl/lbctl -s "$LBT_RUN/lbd.sock" add-proxy web6 --interface "$LB_IF_C" --address "$VIP6" \
-	--port 80 "[${BACKEND_IPS6[0]}]:8081@50" "[${BACKEND_IPS6[1]}]:8081@30" \
+	--port 81 "[${BACKEND_IPS6[0]}]:8081@50" "[${BACKEND_IPS6[1]}]:8081@30" \
 	"[${BACKEND_IPS6[2]}]:8081@20"
 echo
-echo "== 300 new TCP connections to [$VIP6]:80"
-report "$(lbtraffic "$NS_C" tally --host "$VIP6" --port 80 --count 300)" "tcp6"
+echo "== 300 new TCP connections to [$VIP6]:81"
+report "$(lbtraffic "$NS_C" tally --host "$VIP6" --port 81 --count 300)" "tcp6"
 echo
 kill -TERM "$LBD_PID"
 wait_for "! kill -0 $LBD_PID" 10

@@ -5,6 +5,9 @@ RESULTS holds one "mode round metric value" line per measurement. Every metric g
 block with, per mode, the median over the rounds, the min-max spread and the ratio of the
 medians to `direct` of the same run. The targets are judged on the medians; the range of
 the per-round ratios (mode and reference measured in the same round) says how firm that is.
+
+A mode named MODE6 (direct6, lbd-auto6, ...) ran over IPv6: its rows come after the IPv4
+ones and every ratio of theirs is against direct6 (empty-xdp6), never against IPv4 numbers.
 """
 import statistics
 import sys
@@ -35,9 +38,20 @@ def load(path):
     return data
 
 
+def ipv6(mode):
+    """Whether MODE ran over IPv6 (no IPv4 mode name ends in 6)."""
+    return mode.endswith("6")
+
+
+def ref(mode, base):
+    """The reference of MODE of the same family: BASE (direct, empty-xdp) or BASE6."""
+    return base + "6" if ipv6(mode) else base
+
+
 def main():
     data = load(sys.argv[1])
-    modes = sys.argv[2:]
+    # IPv4 rows first, then the IPv6 ones, each family in the order given.
+    modes = [m for m in sys.argv[2:] if not ipv6(m)] + [m for m in sys.argv[2:] if ipv6(m)]
     rounds = max((len(v) for v in data.values()), default=0)
 
     def values(mode, metric):
@@ -60,11 +74,15 @@ def main():
         extra = "  busy%" if metric in BUSY else "  errors" if metric in ERRORS else ""
         print("  %-10s %10s %21s %9s %7s%s" % ("mode", "median", "spread (min-max)", "vs direct",
                                             "other%", extra))
+        shown4 = shown6 = False
         for m in modes:
             v = values(m, metric)
             if not v:
                 continue
-            r = ratio(m, "direct", metric)
+            if ipv6(m) and shown4 and not shown6:
+                print("  IPv6, vs direct6:")
+            shown4, shown6 = shown4 or not ipv6(m), shown6 or ipv6(m)
+            r = ratio(m, ref(m, "direct"), metric)
             spread = (fmt + "-" + fmt) % (min(v.values()), max(v.values()))
             other = values(m, PHASE[metric] + "_foreign").values()
             line = "  %-10s %10s %21s %9s %7s" % (m, fmt % median(m, metric), spread,
@@ -80,6 +98,9 @@ def main():
           "direct's median;\nother%% = the most CPU (share of all CPUs) that processes outside "
           "the benchmark used in one\nof the mode's rounds; busy%% = median share of all CPUs "
           "busy during the phase" % rounds)
+    if any(ipv6(m) for m in modes):
+        print("IPv6 rows (MODE6): measured over IPv6 in the same rounds; their vs direct is "
+              "against direct6,\nthe IPv6 direct path, never against IPv4 numbers")
     other = [(v, k[0], r) for k, d in data.items() if k[1].endswith("_foreign")
              for r, v in d.items()]
     bad = [o for o in other if o[0] >= OTHER_WARN]
@@ -112,21 +133,26 @@ def main():
             names[metric], r, ">=" if hi else "<=", bound, "met" if ok else "NOT met",
             min(rr), max(rr), meet, len(rr))
 
-    lbd = [m for m in ("lbd-auto", "lbd-tc", "lbd-xdp") if m in modes]
+    # "" for the IPv4 runs, "6" for the IPv6 ones: the families this run measured.
+    families = [sfx for sfx in ("", "6") if any(ipv6(m) == (sfx == "6") for m in modes)]
     print("issue 8 targets: ratio of the mode's median to the reference's median (same run);")
-    print("judged for lbd-auto, the other lbd modes for reference")
-    if "lbd-auto" not in modes:
-        print("  lbd-auto was not measured (this lbd build has no \"ingress\" setting)")
-    for m in lbd:
-        print("%s / direct%s:" % (m, "" if m == "lbd-auto" else " (reference)"))
-        for metric, bound in (("close_rps", 0.90), ("ka_rps", 0.95), ("ka_p99", 1.5),
-                              ("bulk_up", 0.95), ("bulk_down", 0.95), ("close_cpu", 1.10),
-                              ("ka_cpu", 1.10)):
-            print(judge(m, "direct", metric, bound))
-    if "lbd-xdp" in modes and "empty-xdp" in modes:
-        print("lbd-xdp / empty-xdp (within 5%):")
-        for metric, _, _, hi in METRICS:
-            print(judge("lbd-xdp", "empty-xdp", metric, 0.95 if hi else 1.05))
+    print("judged for lbd-auto, the other lbd modes for reference%s"
+          % ("; IPv6 (MODE6) against direct6" if "6" in families else ""))
+    for sfx in families or [""]:
+        lbd = [m + sfx for m in ("lbd-auto", "lbd-tc", "lbd-xdp") if m + sfx in modes]
+        if "lbd-auto" + sfx not in modes:
+            print("  lbd-auto%s was not measured (this lbd build has no \"ingress\" setting%s)"
+                  % (sfx, " or no IPv6" if sfx else ""))
+        for m in lbd:
+            print("%s / direct%s%s:" % (m, sfx, "" if m == "lbd-auto" + sfx else " (reference)"))
+            for metric, bound in (("close_rps", 0.90), ("ka_rps", 0.95), ("ka_p99", 1.5),
+                                  ("bulk_up", 0.95), ("bulk_down", 0.95), ("close_cpu", 1.10),
+                                  ("ka_cpu", 1.10)):
+                print(judge(m, "direct" + sfx, metric, bound))
+        if "lbd-xdp" + sfx in modes and "empty-xdp" + sfx in modes:
+            print("lbd-xdp%s / empty-xdp%s (within 5%%):" % (sfx, sfx))
+            for metric, _, _, hi in METRICS:
+                print(judge("lbd-xdp" + sfx, "empty-xdp" + sfx, metric, 0.95 if hi else 1.05))
 
 if __name__ == "__main__":
     main()

@@ -264,10 +264,16 @@ static int push_routes(struct lb_map_image *img, const struct lb_model_proxy *p)
 	return ret;
 }
 
+static unsigned int family_of(const struct lb_ip *a)
+{
+	return lb_ip_is_v4(a) ? LB_FAMILY_V4 : LB_FAMILY_V6;
+}
+
 /*
  * The families (LB_FAMILY_V4, LB_FAMILY_V6 or both) a listener without an address serves on its
  * interfaces: those of the targets its groups balance to in the kernel, both for a proxy
- * with an SNI acceptor (it listens on both and connects to any target itself).
+ * with an SNI acceptor (it listens on both and connects to any target itself). Packets of
+ * another family to the same port are none of its business: they pass to the host.
  */
 static unsigned int listen_families(const struct lb_proxy_cfg *pc)
 {
@@ -280,7 +286,7 @@ static unsigned int listen_families(const struct lb_proxy_cfg *pc)
 		if (g > pc->n_routes) /* SNI routes: the acceptor's */
 			continue;
 		for (t = 0; t < gc->n; t++)
-			f |= lb_ip_is_v4(&gc->t[t].addr) ? LB_FAMILY_V4 : LB_FAMILY_V6;
+			f |= family_of(&gc->t[t].addr);
 	}
 	return f;
 }
@@ -348,8 +354,7 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 			}
 			for (a = 0; a < addrs->n; a++) {
 				if (addrs->e[a].ifindex != idx ||
-				    !(families & (lb_ip_is_v4(&addrs->e[a].addr) ? LB_FAMILY_V4
-										 : LB_FAMILY_V6)))
+				    !(families & family_of(&addrs->e[a].addr)))
 					continue;
 				k.addr = addrs->e[a].addr;
 				v.flags = listen_flags(pc, &k.addr);

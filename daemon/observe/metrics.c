@@ -40,8 +40,8 @@ static const struct {
 		       "Packets of a proxy's connections; direction in is client to backend, out "
 		       "is backend to client."},
 	[F_BYTES] = {"lbd_bytes_total", "counter",
-		     "Bytes of a proxy's connections, counted as IPv4 total length (IP header and "
-		     "payload)."},
+		     "Bytes of a proxy's connections, counted as IP length (IP header and payload: "
+		     "IPv4 total length, IPv6 40 + payload length)."},
 	[F_CONN_NEW] = {"lbd_connections_new_total", "counter",
 			"Connections (flows) a proxy created."},
 	[F_CONN_ACTIVE] = {"lbd_connections_active", "gauge",
@@ -50,8 +50,8 @@ static const struct {
 	[F_T_PACKETS] = {"lbd_target_packets_total", "counter",
 			 "Packets of a target's connections; direction in is client to backend."},
 	[F_T_BYTES] = {"lbd_target_bytes_total", "counter",
-		       "Bytes of a target's connections balanced in the kernel, counted as IPv4 "
-		       "total length."},
+		       "Bytes of a target's connections balanced in the kernel, counted as IP "
+		       "length."},
 	[F_T_CONN_NEW] = {"lbd_target_connections_new_total", "counter",
 			  "Connections (flows) sent to a target."},
 	[F_T_CONN_ACTIVE] = {"lbd_target_connections_active", "gauge",
@@ -66,7 +66,7 @@ static const struct {
 	[F_T_PAYLOAD] =
 		{"lbd_target_payload_bytes_total", "counter",
 		 "TCP payload bytes of the SNI connections lbd spliced to a target, counted "
-		 "when each connection ends (not IPv4 total lengths: see "
+		 "when each connection ends (not IP lengths: see "
 		 "lbd_target_bytes_total)."},
 	[F_DATAPATH] = {"lbd_datapath_packets_total", "counter",
 			"Packets seen by the datapath, by what it did with them."},

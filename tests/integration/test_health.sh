@@ -138,18 +138,45 @@ test_dead_backend_goes_out() {
 }
 
 # Back up: healthy after the threshold, then 25/50/75/100 % of its weight, one step per check.
+# The effective weights TARGET of PROXY's default group went through in the weights-updated
+# events after line SKIP of the follow log, each change once: every step of a ramp, however
+# late a poll would have looked.
+weights_seen() {
+	"$LBT_PY" - "$FOLLOW_LOG" "$1" "$2" "$3" <<'EOF'
+import json, sys
+path, proxy, target, skip = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+seen = []
+for line in open(path).read().splitlines()[skip:]:
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    e = e.get("params", e)
+    if e.get("type") != "weights-updated" or e.get("proxy") != proxy:
+        continue
+    for g in e["groups"]:
+        for t in g["targets"] if g.get("source") == "default" else []:
+            if t["target"] == target and (not seen or seen[-1] != t["effective-weight"]):
+                seen.append(t["effective-weight"])
+print(" ".join(str(w) for w in seen))
+EOF
+}
+
 test_recovery_ramps_back_in() {
-	local seen="" w prev=-1 out first_share last_share
+	local seen="" out first_share last_share skip
+	skip=$(wc -l <"$FOLLOW_LOG")
 	start_server "${NS_BACKENDS[1]}" b2 10.2.2.2 8080
 	wait_for "[[ \$(health_of web 10.2.2.2:8080 status) != unhealthy ]]" 8 ||
 		fail "b2 not back 8 s after its server started"
 	out=$(tally --count 600)
 	first_share=$(share "$out" b2)
-	# Record each effective weight b2 goes through until it is back at 30.
-	wait_for "w=\$(effective web 10.2.2.2:8080); [[ \$w != \$prev ]] && seen=\"\$seen \$w\" prev=\$w; ((w == 30))" 10 ||
-		fail "b2 did not ramp back to 30: weights seen:$seen"
+	wait_for "[[ \$(effective web 10.2.2.2:8080) == 30 ]]" 10 ||
+		fail "b2 did not ramp back to 30: weights seen: $(weights_seen web 10.2.2.2:8080 "$skip")"
 	out=$(tally --count 600)
 	last_share=$(share "$out" b2)
+	# Each effective weight b2 went through, from the event stream.
+	wait_for "[[ \$(weights_seen web 10.2.2.2:8080 $skip) == *30 ]]" 5 || true
+	seen=" $(weights_seen web 10.2.2.2:8080 "$skip")"
 	log "b2 effective weights during recovery:$seen; share $first_share -> $last_share of 600"
 	[[ $seen == *" 30" ]] || fail "ramp did not end at the configured 30:$seen"
 	local n

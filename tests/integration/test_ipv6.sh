@@ -40,10 +40,13 @@ for i in 1 2 3; do
 done
 spawn "${NS_BACKENDS[2]}" tls-b3v4 "$LBT_PY" "$TLS" serve --name t3v4 --bind 10.2.3.2 \
 	--port 8443 --cert "$LBT_RUN/b3.pem" --ready-file "$LBT_RUN/tls-b3v4.ready"
-for f in tls-b1 tls-b2 tls-b3 tls-b3v4; do
+spawn "${NS_BACKENDS[2]}" tls-b3pp "$LBT_PY" "$TLS" serve --name t3pp --bind "${BACKEND_IPS6[2]}" \
+	--port 9443 --cert "$LBT_RUN/b3.pem" --proxy-protocol --ready-file "$LBT_RUN/tls-b3pp.ready"
+for f in tls-b1 tls-b2 tls-b3 tls-b3v4 tls-b3pp; do
 	wait_for "[[ -e $LBT_RUN/$f.ready ]]" 10 || fail "$f did not start"
 done
 
+start_server "$NS_LB" host84 "$VIP6" 84 --tcp # the LB host's own IPv6 service
 B6_1=${BACKEND_IPS6[0]} B6_2=${BACKEND_IPS6[1]} B6_3=${BACKEND_IPS6[2]}
 SOCK=$LBT_RUN/lbd.sock
 CONFIG=$LBT_RUN/lb.json
@@ -66,6 +69,8 @@ cat >"$CONFIG" <<EOF
   {"name": "dual", "listen": {"interfaces": ["$LB_IF_C"], "port": 82},
    "default-target": [{"ip": "10.2.1.2", "port": 8080, "weight": 50},
                       {"ip": "$B6_2", "port": 8081, "weight": 50}]},
+  {"name": "v4only", "listen": {"interfaces": ["$LB_IF_C"], "port": 84},
+   "default-target": {"ip": "10.2.3.2", "port": 8080}},
   {"name": "checked6", "listen": {"interfaces": ["$LB_IF_C"], "address": "$VIP6", "port": 83},
    "default-target": [{"ip": "$B6_1", "port": 8081, "weight": 50},
                       {"ip": "$B6_3", "port": 8081, "weight": 50,
@@ -75,7 +80,9 @@ cat >"$CONFIG" <<EOF
    "default-target": {"ip": "$B6_1", "port": 8443},
    "sni-routes": [
      {"sni-hostname": "api.example.com", "target": {"ip": "$B6_2", "port": 8443}},
-     {"sni-hostname": "v4.example.com", "target": {"ip": "10.2.3.2", "port": 8443}}]}],
+     {"sni-hostname": "v4.example.com", "target": {"ip": "10.2.3.2", "port": 8443}},
+     {"sni-hostname": "pp.example.com",
+      "target": {"ip": "$B6_3", "port": 9443, "proxy-protocol": "v2"}}]}],
  "settings": {"ingress": "$INGRESS", "health-check-enabled": true,
               "health-check-defaults": {"type": "tcp"},
               "drain-check-interval-ms": 200, "metrics-listen": "[::1]:9100"}}
@@ -88,9 +95,11 @@ share() { json_get "$1" "by_backend.$2" 0; }
 
 # 1200 new connections to [fd00:1::1]:80 split 50/30/20 within 4 points.
 test_weighted_split() {
-	local out b1 b2 b3
+	local out answer b1 b2 b3
 	out=$(tally6 --port 80 --count 1200 --timeout 60)
 	assert_eq "$(json_get "$out" ok)" 1200 "IPv6 connections ($out)"
+	answer=$(in_ns "$NS_C" curl -gsf --max-time 5 "http://[$VIP6]/") || fail "curl over IPv6"
+	[[ $answer == b[123] ]] || fail "curl over IPv6 answered: $answer"
 	b1=$(share "$out" b1) b2=$(share "$out" b2) b3=$(share "$out" b3)
 	log "IPv6 split over 1200: b1=$b1 b2=$b2 b3=$b3"
 	((b1 >= 552 && b1 <= 648)) || fail "b1 got $b1 of 1200, want 50% +-4"
@@ -125,6 +134,16 @@ test_dual_stack_listener() {
 	assert_eq "$(share "$out" b1)" 50 "IPv4 clients of the dual-stack listener ($out)"
 	out=$(tally6 --port 82 --count 50)
 	assert_eq "$(share "$out" b2)" 50 "IPv6 clients of the dual-stack listener ($out)"
+}
+
+# An address-less listener whose targets are all IPv4 leaves IPv6 packets to its port
+# alone: the LB host's own IPv6 service on that port answers them.
+test_other_family_passes() {
+	local out
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 84 --count 10)
+	assert_eq "$(share "$out" b3)" 10 "IPv4 clients of the IPv4-only listener ($out)"
+	out=$(tally6 --port 84 --count 10)
+	assert_eq "$(share "$out" host84)" 10 "IPv6 clients of the LB host's own service ($out)"
 }
 
 # An IPv6 address added to the interface while lbd runs is served by the address-less
@@ -173,11 +192,18 @@ test_runtime_changes() {
 
 # A failing IPv6 target is taken out by its health check, then a drain of an IPv6 target
 # ends with its connections.
+# status_of PROXY TARGET: the health status lbctl reports for TARGET ([v6]:port).
+status_of() {
+	lbctl --json health "$1" | "$LBT_PY" -c 'import json, sys
+for t in json.load(sys.stdin)["proxies"][0]["targets"]:
+    if t["target"] == sys.argv[1]:
+        print(t["status"])' "$2"
+}
+
 test_health_and_drain() {
 	local out
 	stop_server b3 8081
-	wait_for "lbctl --json health | grep -q '\"$B6_3\".*\"healthy\": *false\\|\"healthy\": *false.*\"$B6_3\"'" 15 ||
-		wait_for "lbctl health checked6 | grep -q 'down\\|unhealthy'" 5 ||
+	wait_for "[[ \$(status_of checked6 '[$B6_3]:8081') == unhealthy ]]" 15 ||
 		fail "b3 was not marked down: $(lbctl health checked6)"
 	out=$(tally6 --port 83 --count 60)
 	assert_eq "$(share "$out" b1)" 60 "all of checked6 on b1 while b3 is down ($out)"
@@ -201,11 +227,18 @@ test_sni() {
 	out=$(in_ns "$NS_C" "$LBT_PY" "$TLS" tally --host "$VIP" --port 443 --sni api.example.com \
 		--count 10)
 	assert_eq "$(share "$out" t2)" 10 "IPv4 client, IPv6 target ($out)"
+	# PROXY v2 names the client in its own family, whatever the target's.
+	out=$(in_ns "$NS_C" "$LBT_PY" "$TLS" tally --host "$VIP6" --port 443 --sni pp.example.com \
+		--count 2 --bind "$CLIENT_IP6")
+	[[ $out == *"t3pp pp.example.com [$CLIENT_IP6]:"* ]] || fail "PROXY v2 over IPv6: $out"
+	out=$(in_ns "$NS_C" "$LBT_PY" "$TLS" tally --host "$VIP" --port 443 --sni pp.example.com \
+		--count 2 --bind "$CLIENT_IP")
+	[[ $out == *"t3pp pp.example.com $CLIENT_IP:"* ]] || fail "PROXY v2, IPv4 client: $out"
 }
 
 # A lbd restart under IPv6 load: a held flow and new connections lose nothing.
 test_restart_under_load() {
-	local out
+	local out conns
 	rm -f "$LBT_RUN/hold.stop" "$LBT_RUN/load.stop"
 	lbtraffic "$NS_C" hold --host "$VIP6" --port 80 --seconds 60 --interval 100 \
 		--until-file "$LBT_RUN/hold.stop" >"$LBT_RUN/hold.out" &
@@ -225,6 +258,10 @@ test_restart_under_load() {
 	assert_eq "$(json_get "$out" ok)" true "the IPv6 flow across a restart ($out)"
 	out=$(cat "$LBT_RUN/load.out")
 	assert_eq "$(json_get "$out" failed)" 0 "new IPv6 connections across a restart ($out)"
+	# What lbctl shows of IPv6 flows: [addr]:port on both ends.
+	conns=$(lbctl connections --proxy web6 --limit 5)
+	[[ $conns == *" [fd00:1::"*"]:"*" [$VIP6]:80 "*" [fd00:2:"*"::2]:8081 "* ]] ||
+		fail "lbctl connections: $conns"
 	(($(json_get "$out" ok) > 20)) || fail "too few connections during the restart: $out"
 }
 
@@ -272,6 +309,7 @@ run_test test_weighted_split
 run_test test_udp
 run_test test_source_routes
 run_test test_dual_stack_listener
+run_test test_other_family_passes
 run_test test_address_followed
 run_test test_runtime_changes
 run_test test_health_and_drain

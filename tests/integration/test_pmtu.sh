@@ -140,78 +140,36 @@ flush_pmtu() {
 	done
 }
 
-bulk() { lbtraffic "$NS_C" bulk --timeout 20 "$@"; }
-bulk2() { lbtraffic "$NS_C2" bulk --timeout 20 "$@"; }
 
-test_download_without_lbd() {
+# direct CLIENT MODE HOST PORT: a transfer straight to a backend (the path itself works).
+direct() {
 	local out
 	flush_pmtu
-	out=$(bulk --host 10.2.1.2 --port 9000 --download $BYTES) ||
+	out=$(lbtraffic "$1" bulk --timeout 20 --host "$3" --port "$4" "--$2" $BYTES) ||
 		fail "the path itself does not work: $out"
-	log "straight to b1: $out"
+	log "straight to $3: $out"
 }
 
-test_download_through_lbd() {
+# through CLIENT MODE HOST PORT COUNTER: the same through lbd, which must have translated
+# at least one ICMP error (COUNTER: icmp-to-backend or icmp-to-client).
+through() {
 	local out before
-	before=$(icmp icmp-to-backend)
+	before=$(icmp "$5")
 	flush_pmtu
-	out=$(bulk --host $LISTENER --port 80 --download $BYTES) ||
-		fail "download through lbd ($INGRESS): $out"
-	log "through lbd: $out"
-	(($(icmp icmp-to-backend) > before)) || fail "no ICMP error was passed on to b1"
+	out=$(lbtraffic "$1" bulk --timeout 20 --host "$3" --port "$4" "--$2" $BYTES) ||
+		fail "$2 through lbd ($INGRESS) to $3: $out"
+	log "through lbd to $3: $out"
+	(($(icmp "$5") > before)) || fail "no ICMP error was translated ($5)"
 }
 
-test_upload_without_lbd() {
-	local out
-	flush_pmtu
-	out=$(bulk2 --host 10.5.0.2 --port 9000 --upload $BYTES) ||
-		fail "the path itself does not work: $out"
-	log "straight to b2: $out"
-}
-
-test_upload_through_lbd() {
-	local out before
-	before=$(icmp icmp-to-client)
-	flush_pmtu
-	out=$(bulk2 --host $LISTENER --port 81 --upload $BYTES) ||
-		fail "upload through lbd ($INGRESS): $out"
-	log "through lbd: $out"
-	(($(icmp icmp-to-client) > before)) || fail "no ICMP error was passed on to the client"
-}
-
-test_download6_without_lbd() {
-	local out
-	flush_pmtu
-	out=$(bulk --host fd00:21::2 --port 9001 --download $BYTES) ||
-		fail "the IPv6 path itself does not work: $out"
-}
-
-test_download6_through_lbd() {
-	local out before
-	before=$(icmp icmp-to-backend)
-	flush_pmtu
-	out=$(bulk --host $LISTENER6 --port 80 --download $BYTES) ||
-		fail "IPv6 download through lbd ($INGRESS): $out"
-	log "IPv6 through lbd: $out"
-	(($(icmp icmp-to-backend) > before)) || fail "no packet-too-big was passed on to b1"
-}
-
-test_upload6_without_lbd() {
-	local out
-	flush_pmtu
-	out=$(bulk2 --host fd00:5::2 --port 9001 --upload $BYTES) ||
-		fail "the IPv6 path itself does not work: $out"
-}
-
-test_upload6_through_lbd() {
-	local out before
-	before=$(icmp icmp-to-client)
-	flush_pmtu
-	out=$(bulk2 --host $LISTENER6 --port 81 --upload $BYTES) ||
-		fail "IPv6 upload through lbd ($INGRESS): $out"
-	log "IPv6 through lbd: $out"
-	(($(icmp icmp-to-client) > before)) || fail "no packet-too-big was passed on to the client"
-}
+test_download_without_lbd() { direct "$NS_C" download 10.2.1.2 9000; }
+test_download_through_lbd() { through "$NS_C" download $LISTENER 80 icmp-to-backend; }
+test_upload_without_lbd() { direct "$NS_C2" upload 10.5.0.2 9000; }
+test_upload_through_lbd() { through "$NS_C2" upload $LISTENER 81 icmp-to-client; }
+test_download6_without_lbd() { direct "$NS_C" download fd00:21::2 9001; }
+test_download6_through_lbd() { through "$NS_C" download $LISTENER6 80 icmp-to-backend; }
+test_upload6_without_lbd() { direct "$NS_C2" upload fd00:5::2 9001; }
+test_upload6_through_lbd() { through "$NS_C2" upload $LISTENER6 81 icmp-to-client; }
 
 run_test test_download_without_lbd
 run_test test_download_through_lbd

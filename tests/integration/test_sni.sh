@@ -133,7 +133,7 @@ test_bulk_both_ways() {
 	assert_eq "$(json_get "$out" received)" 8000000 "bytes back"
 	assert_eq "$(json_get "$out" backend)" b2 "bulk backend"
 	# The target's counters have what the acceptor spliced (payload bytes, once ended) in
-	# payload-bytes-in/out, apart from bytes-in/out: those are IPv4 total lengths of flows
+	# payload-bytes-in/out, apart from bytes-in/out: those are IP lengths of flows
 	# balanced in the kernel, and b2's 8443 is reached through the acceptor only.
 	wait_for "lbctl --json stats tls | $LBT_PY -c '
 import json, sys

@@ -139,7 +139,7 @@ grown = int(sys.argv[2])
 assert len(lines) == 3, f"{len(lines)} lines, not 3"
 frames = [json.loads(l) for l in lines]
 assert frames[0]["elapsed-sec"] is None
-total = 0.0
+total, moved = 0.0, 0
 for n, f in enumerate(frames, 1):
     assert [p["proxy"] for p in f["proxies"]] == ["web"], f["proxies"]
     web = f["proxies"][0]
@@ -155,9 +155,10 @@ for n, f in enumerate(frames, 1):
                                    "packets-out", "bytes-out", "drops"}, r["rates"]
         for k, v in r["rates"].items():
             assert isinstance(v, (int, float)) and v >= 0, f"frame {n}: {k} = {v}"
-    assert web["rates"]["new-connections"] > 0, f"frame {n}: no new connections"
-    assert web["rates"]["packets-in"] > 0 and web["rates"]["bytes-out"] > 0
+    # Not every frame need see traffic on a busy machine; the frames together must.
+    moved += web["rates"]["packets-in"] > 0 and web["rates"]["bytes-out"] > 0
     total += web["rates"]["new-connections"] * f["elapsed-sec"]
+assert moved > 0, "no frame saw packets in and bytes out"
 # The frames' counts are whole connections seen between the first and the last sample.
 assert abs(total - round(total)) < 1e-6 and 0 < round(total) <= grown, (total, grown)
 print(f"# {round(total)} of {grown} connections fell between the first and last sample")

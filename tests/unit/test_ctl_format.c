@@ -277,7 +277,7 @@ static const struct {
 	 "ACTIVE  DROP-NO-BACKEND  DROP-CT-INSERT  PAYLOAD-IN  PAYLOAD-OUT\n"
 	 "  10.0.0.1:8443  healthy  default:100  0        0         0         0          2    "
 	 "0       0                0               517         4100\n"
-	 "  (BYTES: IPv4 total lengths of flows balanced in the kernel; PAYLOAD: TCP payload of "
+	 "  (BYTES: IP lengths of flows balanced in the kernel; PAYLOAD: TCP payload of "
 	 "SNI connections lbd spliced, counted when each ends)\n"},
 	/* get-config: pretty JSON */
 	{"get-config", "{\"proxies\":[],\"settings\":{\"stats-enabled\":true}}",
