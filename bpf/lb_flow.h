@@ -42,6 +42,37 @@ static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv,
 }
 
 /*
+ * The backend index of a new flow of @hash in group @g (@group_id): the slot of
+ * the group's Maglev table for the client's family, one lookup of the table and one of
+ * its slot; without a table, the cumulative weights. -1: no backend has a weight. The
+ * lookup keys live in the per-CPU scratch: the caller's stack is full.
+ */
+static __always_inline int lb_choose(const struct lb_group *g, __u32 group_id, __u32 hash, bool v4)
+{
+	struct lb_scratch *sc = lb_scratch_get();
+	struct lb_maglev_slots *e;
+	__u32 slot, m = g->table_size;
+	void *table = NULL;
+
+	if (m && sc) {
+		sc->key = LB_MAGLEV_KEY(group_id, g->table_gen, !v4);
+		table = bpf_map_lookup_elem(&lb_maglev, &sc->key);
+	}
+	if (table && sc) {
+		slot = lb_maglev_slot(hash, m);
+		sc->key = slot / LB_MAGLEV_PER_ENTRY;
+		e = bpf_map_lookup_elem(table, &sc->key);
+		if (e) {
+			__u16 idx = e->s[slot % LB_MAGLEV_PER_ENTRY];
+
+			/* LB_MAGLEV_NONE: nobody has a weight. */
+			return idx < g->n_backends && idx < LB_MAX_TARGETS_PER_GROUP ? idx : -1;
+		}
+	}
+	return lb_select_backend(g, hash, v4);
+}
+
+/*
  * Request direction (client -> listener). Conntrack is consulted before anything else, so
  * an established flow keeps its backend whatever happened to weights, routes or listeners.
  */
@@ -56,7 +87,6 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	const struct lb_backend *b;
 	__u32 group_id, target_id;
 	__u64 now;
-	struct lb_ip nat_addr;
 	__u8 flags = 0, route;
 	int idx;
 
@@ -127,9 +157,10 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	ps = bpf_map_lookup_elem(&lb_pstats, &lv->proxy_id);
 	group_id = lb_pick_group(lv, &p->saddr, &route);
 	g = bpf_map_lookup_elem(&lb_groups, &group_id);
-	idx = g ? lb_select_backend(
-			  g, lb_flow_hash(&p->saddr, &p->daddr, p->sport, p->dport, p->proto),
-			  p->family == 4)
+	idx = g ? lb_choose(g, group_id,
+			    lb_listen_hash(lv->flags, &p->saddr, &p->daddr, p->sport, p->dport,
+					   p->proto),
+			    p->family == 4)
 		: -1;
 	if (idx < 0 || !g) {
 		if (ps)
@@ -147,12 +178,13 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	 * local address.
 	 */
 	now = bpf_ktime_get_coarse_ns();
-	nat_addr = b->addr;
-	if (lb_ip_is_zero(&nat_addr)) {
-		nat_addr = p->daddr;
+	/* Built in place in @nat (written only for LB_V_REWRITE): this stack is full. */
+	nat->addr = b->addr;
+	if (lb_ip_is_zero(&nat->addr)) {
+		nat->addr = p->daddr;
 		route = LB_ROUTE_ACCEPTOR;
 	}
-	if (lb_ct_create(p, lv, b, &nat_addr, now, flags, route)) {
+	if (lb_ct_create(p, lv, b, &nat->addr, now, flags, route)) {
 		if (ps)
 			ps->err_ct_insert++;
 		if (ts)
@@ -160,14 +192,13 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 		lb_count(LB_G_ERR_CT_INSERT);
 		return LB_V_DROP;
 	}
-	nat->addr = nat_addr;
 	nat->port = b->port;
 	if (ps)
 		ps->new_flows++;
 	if (ts)
 		ts->new_flows++;
 	if (lb_events_on)
-		lb_emit_opened(&k, p, lv, b, &nat_addr, route, flags, now);
+		lb_emit_opened(&k, p, lv, b, &nat->addr, route, flags, now);
 	lb_count_traffic(lv->proxy_id, target_id, p->ip_len, false);
 	lb_count(LB_G_DNAT);
 	return LB_V_REWRITE;

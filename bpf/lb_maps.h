@@ -43,6 +43,29 @@ struct {
 } lb_groups SEC(".maps");
 
 /*
+ * (group, generation, family) -> that group's Maglev table (lb_abi.h, lb_maglev). The inner
+ * maps are ARRAYs lbd creates per table; BPF_F_INNER_MAP lets their sizes differ (the
+ * table size is a setting). Not preallocated: most groups have no table.
+ */
+struct lb_maglev_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	/* Sizes, not BTF types: lbd creates these maps without BTF. */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct lb_maglev_slots));
+	__uint(map_flags, BPF_F_INNER_MAP);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, 4 * LB_MAX_GROUPS);
+	__type(key, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct lb_maglev_inner);
+} lb_maglev SEC(".maps");
+
+/*
  * Flow 5-tuple and direction -> NAT binding. Shared by all CPUs (never per-CPU: the reply
  * of a flow is handled on another CPU than its request). lbd sizes it to twice
  * max-connections before loading (two entries per flow).
@@ -115,6 +138,8 @@ struct {
 struct lb_scratch {
 	struct lb_ct_key k[2];
 	struct lb_ct_val v;
+	__u32 key; /* lb_maglev and table lookups of a new flow (lb_flow.h) */
+	__u32 pad;
 };
 
 struct {

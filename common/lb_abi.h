@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 4
+#define LB_ABI_VERSION 5
 
 /* Capacity limits shared by the programs and the daemon. */
 #define LB_MAX_TARGETS_PER_GROUP 8
@@ -73,6 +73,13 @@ _Static_assert(sizeof(struct lb_listen_key) == 24, "lb_listen_key layout");
 
 /* lb_listen_val.flags */
 #define LB_LISTEN_F_HAS_ROUTES (1u << 0) /* consult lb_routes before the default group */
+#define LB_LISTEN_F_HASH_SADDR (1u << 1) /* session affinity: hash the client prefix only */
+/*
+ * Bits 8-15 of lb_listen_val.flags: with LB_LISTEN_F_HASH_SADDR, how many leading bits of
+ * the client address (its 128-bit form: an IPv4 /24 is 96 + 24) the hash covers.
+ */
+#define LB_LISTEN_PREFIX_SHIFT	8
+#define LB_LISTEN_PREFIX(flags) (((flags) >> LB_LISTEN_PREFIX_SHIFT) & 0xffu)
 
 struct lb_listen_val {
 	__u32 proxy_id;	     /* index into lb_pstats */
@@ -113,13 +120,39 @@ _Static_assert(sizeof(struct lb_backend) == 24, "lb_backend layout");
  * lb_groups: a weighted set of up to 8 backends. Stored in a hash map (not an array) on
  * purpose: a hash map update replaces the whole element under RCU, so the datapath never
  * sees a half-written group while lbd changes weights.
+ *
+ * A new flow's backend is the Maglev table's (lb_maglev) slot hash % table_size of the
+ * group's current generation and the client's family; without such a table (table_size
+ * 0, a family with fewer than two weighted backends, a packet racing a swap) the hash
+ * is mapped onto the cumulative weights (lb_select.h), which agrees with any table when
+ * at most one backend has a weight.
  */
 struct lb_group {
 	__u32 n_backends;
-	__u32 pad;
+	__u32 table_size; /* Maglev slots M (prime), 0: no table */
+	__u32 table_seed; /* settings.hash-seed the tables were built with (lbd's record) */
+	__u32 table_gen;  /* bit 0: the generation of lb_maglev the group points at */
 	struct lb_backend backends[LB_MAX_TARGETS_PER_GROUP];
 };
-_Static_assert(sizeof(struct lb_group) == 8 + 24 * LB_MAX_TARGETS_PER_GROUP, "lb_group layout");
+_Static_assert(sizeof(struct lb_group) == 16 + 24 * LB_MAX_TARGETS_PER_GROUP, "lb_group layout");
+
+/*
+ * lb_maglev: a hash of maps, key LB_MAGLEV_KEY(group, generation, family) -> an ARRAY map
+ * of ceil(M / 4) struct lb_maglev_slots: slot s is slots[s / 4].s[s % 4], the index in
+ * the group's backends, LB_MAGLEV_NONE when no backend has a weight. lbd builds a new
+ * table whole in a fresh inner map, inserts it under the generation the group does not
+ * use, flips the group's table_gen (one lb_groups update), then deletes the old one: a
+ * packet sees the old table or the new one, never a mix, and never a table that does not
+ * match the backends it read.
+ */
+#define LB_MAGLEV_NONE		      0xffffu
+#define LB_MAGLEV_KEY(group, gen, v6) ((__u32)(group) << 2 | ((__u32)(gen)&1) << 1 | ((v6) ? 1 : 0))
+#define LB_MAGLEV_PER_ENTRY	      4
+
+struct lb_maglev_slots {
+	__u16 s[LB_MAGLEV_PER_ENTRY];
+};
+_Static_assert(sizeof(struct lb_maglev_slots) == 8, "lb_maglev_slots layout");
 
 /*
  * lb_ct: connection tracking, one LRU hash shared by all CPUs (the two directions of a flow

@@ -286,7 +286,7 @@ static enum unusable classify(const struct lb_ip *addr)
 			return ADDR_ANY;
 		if (b[0] == 0xff)
 			return ADDR_MULTICAST;
-		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		if (lb_ip_is_link_local6(addr))
 			return ADDR_LINK_LOCAL6;
 		/* ::1 stays usable, like 127.0.0.1: a target on the LB host itself. */
 		return ADDR_OK;

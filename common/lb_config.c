@@ -31,6 +31,8 @@ const struct u32_field lb_cfg_settings_fields[] = {
 	 60000, 0},
 	{"sni-hello-timeout-ms", offsetof(struct lb_settings, sni_hello_timeout_ms), 100, 60000, 0},
 	{"sni-max-pending", offsetof(struct lb_settings, sni_max_pending), 1, 65536, 0},
+	{"hash-seed", offsetof(struct lb_settings, hash_seed), 0, UINT32_MAX, 0},
+	{"maglev-table-size", offsetof(struct lb_settings, maglev_table_size), 4093, 131071, 0},
 };
 
 const char *const lb_cfg_hc_type_names[] = {"tcp", "http", "https", "none"};
@@ -38,6 +40,7 @@ const char *const lb_cfg_xdp_mode_names[] = {"auto", "native", "generic"};
 const char *const lb_cfg_ingress_names[] = {"auto", "xdp", "tc"};
 const char *const lb_cfg_splice_mode_names[] = {"auto", "sockmap", "copy"};
 const char *const lb_cfg_protocol_names[] = {NULL, "tcp", "udp", "both"};
+const char *const lb_cfg_hash_names[] = {"5-tuple", "source-address"};
 /* By version: lbd writes the binary header of version 2 only, so "v1" is refused. */
 const char *const lb_cfg_pp_names[] = {"none", NULL, "v2"};
 
@@ -68,6 +71,31 @@ void lb_settings_default(struct lb_settings *s)
 	s->sni_hello_timeout_ms = 5000;
 	s->sni_max_pending = 1024;
 	s->sni_splice = LB_SPLICE_AUTO;
+	s->hash_seed = 0;
+	s->maglev_table_size = LB_MAGLEV_TABLE_SIZE_DEFAULT;
+}
+
+const char *lb_hash_name(unsigned int h)
+{
+	return h < ARRAY_SIZE(lb_cfg_hash_names) ? lb_cfg_hash_names[h] : "?";
+}
+
+unsigned int lb_proxy_families(const struct lb_proxy_cfg *p)
+{
+	unsigned int f = 0;
+	size_t g, t;
+
+	if (p->has_address)
+		return lb_ip_is_v4(&p->address) ? LB_FAMILY_V4 : LB_FAMILY_V6;
+	if (p->n_sni_routes)
+		return LB_FAMILY_V4 | LB_FAMILY_V6;
+	for (g = 0; g <= p->n_routes; g++) {
+		const struct lb_group_cfg *gc = lb_proxy_group(p, g);
+
+		for (t = 0; t < gc->n; t++)
+			f |= lb_ip_is_v4(&gc->t[t].addr) ? LB_FAMILY_V4 : LB_FAMILY_V6;
+	}
+	return f;
 }
 
 struct lb_config *lb_config_new(void)

@@ -33,6 +33,16 @@ enum lb_hc_type { LB_HC_TCP = 0, LB_HC_HTTP, LB_HC_HTTPS, LB_HC_NONE };
 /* How the SNI acceptor moves bytes once a connection is bound to its target. */
 enum lb_splice_mode { LB_SPLICE_AUTO = 0, LB_SPLICE_SOCKMAP, LB_SPLICE_COPY };
 
+/* What places a new flow on a group's Maglev table (lb_proxy_cfg.hash). */
+enum lb_hash { LB_HASH_5TUPLE = 0, LB_HASH_SOURCE };
+
+/* The Maglev table sizes settings.maglev-table-size accepts (primes), and the default. */
+#define LB_MAGLEV_TABLE_SIZES              \
+	{                                  \
+		4093, 16381, 65537, 131071 \
+	}
+#define LB_MAGLEV_TABLE_SIZE_DEFAULT 65537
+
 /* XDP attach mode for all interfaces of this lbd. */
 enum lb_xdp_mode { LB_XDP_AUTO = 0, LB_XDP_NATIVE, LB_XDP_GENERIC };
 /* Where the request direction runs (settings.ingress); replies are always TC egress. */
@@ -101,6 +111,14 @@ struct lb_proxy_cfg {
 	bool has_address;
 	struct lb_ip address; /* valid when has_address */
 	struct lb_group_cfg default_group;
+	/*
+	 * "hash": 5-tuple (default) or source-address: session affinity, every connection
+	 * of a client (of its first hash_prefix bits, the family's own length, when
+	 * has_hash_prefix) goes to one target while the group is unchanged.
+	 */
+	uint8_t hash; /* enum lb_hash */
+	bool has_hash_prefix;
+	uint8_t hash_prefix; /* 0-32 for an IPv4 proxy, 0-128 for an IPv6 one */
 	size_t n_routes;
 	struct lb_route_cfg *routes;
 	size_t n_sni_routes;
@@ -125,6 +143,8 @@ struct lb_settings {
 	struct lb_ip metrics_addr;	/* valid when metrics_listen; 0.0.0.0 or ::: any */
 	uint16_t metrics_port;		/* host order; valid when metrics_listen */
 	char *access_log;		/* JSON-lines log file (access-log), owned; NULL: none */
+	uint32_t hash_seed;		/* seeds every Maglev table: same seed, same tables */
+	uint32_t maglev_table_size;	/* slots of each table: one of LB_MAGLEV_TABLE_SIZES */
 };
 
 struct lb_config {
@@ -249,6 +269,19 @@ json_t *lb_config_group_to_json(const struct lb_group_cfg *g);
 
 /* Name of a health-check type ("tcp", "http", ...). */
 const char *lb_hc_type_name(enum lb_hc_type t);
+
+/* Name of a hash ("5-tuple", "source-address"). */
+const char *lb_hash_name(unsigned int h);
+
+/* Bits of lb_proxy_families(): two bits, as 4 | 6 would be 6 again. */
+#define LB_FAMILY_V4 1u
+#define LB_FAMILY_V6 2u
+
+/*
+ * The client families a proxy's listeners serve: LB_FAMILY_V4, LB_FAMILY_V6, or both (no
+ * address, targets of both families, or SNI routes).
+ */
+unsigned int lb_proxy_families(const struct lb_proxy_cfg *p);
 
 /* Name of a splice mode ("auto", "sockmap", "copy"). */
 const char *lb_splice_mode_name(enum lb_splice_mode m);

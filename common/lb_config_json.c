@@ -208,7 +208,14 @@ json_t *lb_config_proxy_to_json(const struct lb_proxy_cfg *p)
 	      (p->n_sni_routes &&
 	       json_object_set_new(o, "sni-routes",
 				   routes_to_json(p->sni_routes, p->n_sni_routes,
-						  sizeof(*p->sni_routes), sni_route_to_json)));
+						  sizeof(*p->sni_routes), sni_route_to_json))) ||
+	      /* The default (5-tuple) is left out, as a file that never heard of it says. */
+	      (p->hash != LB_HASH_5TUPLE &&
+	       json_object_set_new(
+		       o, "hash",
+		       word(lb_cfg_hash_names, ARRAY_SIZE(lb_cfg_hash_names), p->hash))) ||
+	      (p->has_hash_prefix &&
+	       json_object_set_new(o, "hash-prefix", json_integer(p->hash_prefix)));
 	return finish(o, ret);
 }
 

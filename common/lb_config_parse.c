@@ -338,6 +338,8 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 					   "sni-splice",
 					   "metrics-listen",
 					   "access-log",
+					   "hash-seed",
+					   "maglev-table-size",
 					   NULL};
 	char p[JPATH_MAX];
 	long long v = 0;
@@ -857,11 +859,39 @@ static int parse_sni_routes(struct ctx *c, json_t *x, const char *path, const ch
 		lb_cfg_ref(lb_cfg_pidx(op, path, orig)));
 }
 
+/* "hash" and "hash-prefix"; their rules are checked with the proxy (lb_cfg_check_proxy). */
+static int parse_hash(struct ctx *c, json_t *j, const char *path, struct lb_proxy_cfg *p)
+{
+	char sub[JPATH_MAX];
+	long long v = 0;
+	json_t *x;
+	int ret, h;
+
+	x = json_object_get(j, "hash");
+	if (x) {
+		ret = get_word(c, x, lb_cfg_pkey(sub, path, "hash"), lb_cfg_hash_names,
+			       ARRAY_SIZE(lb_cfg_hash_names), "a hash", &h);
+		if (ret)
+			return ret;
+		p->hash = (uint8_t)h;
+	}
+	x = json_object_get(j, "hash-prefix");
+	if (x) {
+		ret = get_int(c, x, lb_cfg_pkey(sub, path, "hash-prefix"), 0, 128, &v);
+		if (ret)
+			return ret;
+		p->has_hash_prefix = true;
+		p->hash_prefix = (uint8_t)v;
+	}
+	return 0;
+}
+
 static int parse_proxy(struct ctx *c, json_t *j, const char *path, const struct lb_settings *s,
 		       struct lb_proxy_cfg *p)
 {
 	static const char *const keys[] = {"name",	    "listen",	  "default-target",
-					   "source-routes", "sni-routes", NULL};
+					   "source-routes", "sni-routes", "hash",
+					   "hash-prefix",   NULL};
 	const struct target_rules by_source = {&s->health_check_defaults, PP_SOURCE_ROUTE};
 	const struct target_rules by_name = {&s->health_check_defaults, NULL};
 	struct target_rules dflt = by_name;
@@ -909,10 +939,13 @@ static int parse_proxy(struct ctx *c, json_t *j, const char *path, const struct 
 		if (ret)
 			return ret;
 	}
-	if (sni)
-		return parse_sni_routes(c, sni, lb_cfg_pkey(sub, path, "sni-routes"), lp, &by_name,
-					p);
-	return 0;
+	if (sni) {
+		ret = parse_sni_routes(c, sni, lb_cfg_pkey(sub, path, "sni-routes"), lp, &by_name,
+				       p);
+		if (ret)
+			return ret;
+	}
+	return parse_hash(c, j, path, p);
 }
 
 static int parse_root(struct ctx *c, json_t *root, struct lb_config **out)

@@ -66,7 +66,7 @@ struct u32_field {
 };
 
 #define LB_CFG_N_HC_FIELDS	 4
-#define LB_CFG_N_SETTINGS_FIELDS 7
+#define LB_CFG_N_SETTINGS_FIELDS 9
 #define LB_CFG_N_PROTOCOLS	 ((LB_L4_TCP | LB_L4_UDP) + 1)
 #define LB_CFG_N_PP_VERSIONS	 3
 
@@ -83,6 +83,7 @@ extern const char *const lb_cfg_ingress_names[LB_INGRESS_TC + 1];
 extern const char *const lb_cfg_splice_mode_names[LB_SPLICE_COPY + 1];
 extern const char *const lb_cfg_protocol_names[LB_CFG_N_PROTOCOLS];
 extern const char *const lb_cfg_pp_names[LB_CFG_N_PP_VERSIONS];
+extern const char *const lb_cfg_hash_names[LB_HASH_SOURCE + 1];
 
 static inline uint32_t *field_u32(void *base, const struct u32_field *f)
 {

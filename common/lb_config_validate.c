@@ -256,6 +256,17 @@ int lb_cfg_check_hc(struct ctx *c, const struct lb_hc_cfg *hc, const char *path,
 	return 0;
 }
 
+static bool maglev_size_ok(uint32_t m)
+{
+	static const uint32_t sizes[] = LB_MAGLEV_TABLE_SIZES;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
+		if (sizes[i] == m)
+			return true;
+	return false;
+}
+
 static int check_settings(struct ctx *c, const struct lb_settings *s)
 {
 	char p[JPATH_MAX];
@@ -278,6 +289,11 @@ static int check_settings(struct ctx *c, const struct lb_settings *s)
 	if ((unsigned int)s->sni_splice >= ARRAY_SIZE(lb_cfg_splice_mode_names))
 		return lb_cfg_fail(c, "settings.sni-splice", "unknown splice mode %d",
 				   (int)s->sni_splice);
+	if (!maglev_size_ok(s->maglev_table_size))
+		return lb_cfg_fail(c, "settings.maglev-table-size",
+				   "%u is not a table size lbd offers: use 4093, 16381, 65537 "
+				   "(the default) or 131071 (primes)",
+				   s->maglev_table_size);
 	if (s->metrics_listen && !s->metrics_port)
 		return lb_cfg_fail(c, "settings.metrics-listen", "port 0 is not a valid port");
 	if (s->metrics_listen && !lb_ip_is_any(&s->metrics_addr) &&
@@ -679,6 +695,37 @@ static int check_sni_routes(struct ctx *c, const struct lb_proxy_cfg *p, const c
 }
 
 /* Every rule of one proxy on its own (the parser applies them piecemeal as it reads). */
+/* "hash" and "hash-prefix": a prefix needs source-address and fits the clients' family. */
+static int check_hash(struct ctx *c, const struct lb_proxy_cfg *p, const char *path)
+{
+	char p1[JPATH_MAX];
+	unsigned int fam;
+
+	if (p->hash >= ARRAY_SIZE(lb_cfg_hash_names))
+		return lb_cfg_fail(c, lb_cfg_pkey(p1, path, "hash"), "unknown hash %u", p->hash);
+	if (!p->has_hash_prefix)
+		return 0;
+	lb_cfg_pkey(p1, path, "hash-prefix");
+	if (p->hash != LB_HASH_SOURCE)
+		return lb_cfg_fail(c, p1,
+				   "only applies with \"hash\": \"source-address\" (this proxy "
+				   "hashes the 5-tuple)");
+	fam = lb_proxy_families(p);
+	if (fam == (LB_FAMILY_V4 | LB_FAMILY_V6))
+		return lb_cfg_fail(c, p1,
+				   "this proxy serves IPv4 and IPv6 clients (no listen.address and "
+				   "targets of both families, or SNI routes): a prefix length "
+				   "needs one family, so give listen.address");
+	if (fam == LB_FAMILY_V4 && p->hash_prefix > 32)
+		return lb_cfg_fail(c, p1,
+				   "%u is longer than an IPv4 address: this proxy's clients are "
+				   "IPv4, use 0 to 32",
+				   p->hash_prefix);
+	if (p->hash_prefix > 128)
+		return lb_cfg_fail_range(c, p1, p->hash_prefix, 0, 128);
+	return 0;
+}
+
 int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *path)
 {
 	char p1[JPATH_MAX], p2[JPATH_MAX];
@@ -745,7 +792,10 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 	ret = lb_cfg_check_routes_unique(c, p, p1);
 	if (ret)
 		return ret;
-	return check_sni_routes(c, p, lb_cfg_pkey(p1, path, "sni-routes"));
+	ret = check_sni_routes(c, p, lb_cfg_pkey(p1, path, "sni-routes"));
+	if (ret)
+		return ret;
+	return check_hash(c, p, path);
 }
 
 static bool same_listener_addr(const struct lb_proxy_cfg *a, const struct lb_proxy_cfg *b)

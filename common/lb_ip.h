@@ -46,6 +46,14 @@ LB_INLINE bool lb_ip_is_zero(const struct lb_ip *a)
 	return (a->w[0] | a->w[1] | a->w[2] | a->w[3]) == 0;
 }
 
+/* An IPv6 link-local address (fe80::/10): it names no destination without an interface. */
+LB_INLINE bool lb_ip_is_link_local6(const struct lb_ip *a)
+{
+	const __u8 *b = (const __u8 *)a;
+
+	return b[0] == 0xfe && (b[1] & 0xc0) == 0x80;
+}
+
 /* Prefix lengths over the 128-bit form: an IPv4 /len is ::ffff:0:0/96 + len. */
 #define LB_IP_V4_PREFIX_BASE 96
 

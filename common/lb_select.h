@@ -48,6 +48,63 @@ LB_INLINE __u32 lb_flow_hash(const struct lb_ip *saddr, const struct lb_ip *dadd
 	return h;
 }
 
+/* A 32-bit word of network byte order with its first @bits (0..32) bits kept. */
+LB_INLINE __u32 lb_keep_bits(__u32 w, __u32 bits)
+{
+	__u32 host_mask;
+
+	if (bits >= 32)
+		return w;
+	if (bits == 0)
+		return 0;
+	host_mask = ~0u << (32 - bits);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return w & __builtin_bswap32(host_mask);
+#else
+	return w & host_mask;
+#endif
+}
+
+/*
+ * The hash a new flow of a listener with lb_listen_val.flags @flags is placed by: the
+ * flow's (lb_flow_hash), or with LB_LISTEN_F_HASH_SADDR ("hash": "source-address") the
+ * client's address cut to its first LB_LISTEN_PREFIX(flags) bits of the 128-bit form (an
+ * IPv4 /24 is 96 + 24) and nothing else, so every connection of every client of that
+ * prefix hashes alike. One loop for both keeps the datapath's stack as it was.
+ */
+LB_INLINE __u32 lb_listen_hash(__u32 flags, const struct lb_ip *saddr, const struct lb_ip *daddr,
+			       __be16 sport, __be16 dport, __u8 proto)
+{
+	bool src = flags & LB_LISTEN_F_HASH_SADDR;
+	__u32 prefix = src ? LB_LISTEN_PREFIX(flags) : 128;
+	__u32 h = 0x9e3779b9u ^ (src ? 0 : proto);
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		__u32 bits = prefix > 32u * i ? prefix - 32u * i : 0;
+
+		h = lb_mix32(h ^ lb_keep_bits((__u32)saddr->w[i], bits));
+	}
+	if (src)
+		return h;
+	for (i = 0; i < 4; i++)
+		h = lb_mix32(h ^ (__u32)daddr->w[i]);
+	return lb_mix32(h ^ (((__u32)sport << 16) | (__u32)dport));
+}
+
+/* lb_listen_hash() of a source-address listener hashing @prefix bits (128-bit form). */
+LB_INLINE __u32 lb_source_hash(const struct lb_ip *saddr, __u32 prefix)
+{
+	return lb_listen_hash(LB_LISTEN_F_HASH_SADDR | prefix << LB_LISTEN_PREFIX_SHIFT, saddr,
+			      saddr, 0, 0, 0);
+}
+
+/* The Maglev slot of @hash in a table of @m slots (@m > 0). */
+LB_INLINE __u32 lb_maglev_slot(__u32 hash, __u32 m)
+{
+	return hash % m;
+}
+
 /*
  * The weight backend @b has for a client of family @v4 (true: IPv4): its own when it is of
  * that family, or has no address at all (lbd's SNI acceptor: the destination stays), else

@@ -71,6 +71,13 @@ static const struct lb_cli_spec cli_ADD_PROXY = {
 		     OPT("address", "proxy.listen.address", IP, "IP", false,
 			 "balance only packets to this local IPv4 or IPv6 address (default: "
 			 "any address of the interfaces, both families)"),
+		     OPT("hash", "proxy.hash", CHOICE, "5-tuple|source-address", false,
+			 "what picks a new connection's target (default 5-tuple); "
+			 "source-address: every connection of a client to one target"),
+		     OPT("hash-prefix", "proxy.hash-prefix", INT, "BITS", false,
+			 "with source-address, hash only the first BITS of the client "
+			 "address (e.g. 24 or 64: a subnet sticks together); needs --address "
+			 "when the targets are of both families"),
 		     REST("proxy.default-target", TARGET, "TARGET", true,
 			  "default targets; several need weights that sum to 100")),
 	.file_param = "proxy",
@@ -82,6 +89,8 @@ static const struct lb_cli_spec cli_ADD_PROXY = {
 		"10.0.0.53:53",
 		"lbctl add-proxy web6 --interface eth0 --address 2001:db8::10 --port 443 "
 		"[2001:db8::1]:8443@50 [2001:db8::2]:8443@50",
+		"lbctl add-proxy app --interface eth0 --address 10.0.0.10 --port 443 --hash "
+		"source-address --hash-prefix 24 10.0.0.1:8443@50 10.0.0.2:8443@50",
 		"lbctl add-proxy --file api.json"),
 };
 

@@ -128,9 +128,9 @@ static void put_routes(FILE *out, const json_t *routes, const char *key, const c
 
 static void format_proxy(FILE *out, const json_t *p)
 {
-	static const char *const known[] = {
-		"name",	       "listen", "default-target", "source-routes", "sni-routes",
-		"connections", NULL};
+	static const char *const known[] = {"name",	     "listen",	    "default-target",
+					    "source-routes", "sni-routes",  "connections",
+					    "hash",	     "hash-prefix", NULL};
 	const json_t *listen = json_object_get(p, "listen"), *v;
 
 	fputs("proxy ", out);
@@ -146,6 +146,17 @@ static void format_proxy(FILE *out, const json_t *p)
 		v = json_object_get(listen, "address");
 		if (json_is_string(v))
 			fprintf(out, ", address %s", json_string_value(v));
+		fputc('\n', out);
+	}
+	/* Only when not the default (the 5-tuple), as get-config leaves it out then. */
+	v = json_object_get(p, "hash");
+	if (v || json_object_get(p, "hash-prefix")) {
+		fputs("  hash         ", out);
+		fputs(json_is_string(v) ? json_string_value(v) : "5-tuple", out);
+		if ((v = json_object_get(p, "hash-prefix"))) {
+			fputs(", prefix /", out);
+			put_inline(out, v);
+		}
 		fputc('\n', out);
 	}
 	if ((v = json_object_get(p, "connections"))) {

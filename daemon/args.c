@@ -30,6 +30,7 @@ static const struct option long_opts[] = {
 	{"port", required_argument, NULL, 'p'},
 	{"target", required_argument, NULL, 't'},
 	{"protocol", required_argument, NULL, 'P'},
+	{"hash", required_argument, NULL, 'H'},
 	{"stats", no_argument, NULL, 's'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -65,6 +66,9 @@ void lbd_args_usage(FILE *out)
 		"                          [ipv6]:port@weight (repeatable; default:\n"
 		"                          127.0.0.1:8080; flag mode)\n"
 		"  -P, --protocol PROTO    tcp, udp or both (default: tcp; flag mode)\n"
+		"  -H, --hash HASH         5-tuple (default) or source-address[/PREFIX]: every\n"
+		"                          connection of a client (of a /PREFIX of clients) to\n"
+		"                          one target (flag mode)\n"
 		"  -s, --stats             enable statistics (logs counters every 10 s when they\n"
 		"                          changed)\n"
 		"  -v, --verbose           debug logging (includes libbpf and verifier output)\n"
@@ -101,7 +105,8 @@ void lbd_args_usage(FILE *out)
 		"Examples:\n"
 		"  lbd -c /etc/lbd/lb.json\n"
 		"  lbd -i eth0 -p 80 -t 10.0.0.1:8080\n"
-		"  lbd -i eth0 -i eth1 -p 443 -t 10.0.0.2:8443@70 -t 10.0.0.3:8443@30 --stats\n");
+		"  lbd -i eth0 -i eth1 -p 443 -t 10.0.0.2:8443@70 -t 10.0.0.3:8443@30 --stats\n"
+		"  lbd -i eth0 -p 443 -t 10.0.0.2:8443@50 -t 10.0.0.3:8443@50 -H source-address/24\n");
 }
 
 static int usage_err(char *err, size_t errlen, const char *fmt, ...)
@@ -117,10 +122,42 @@ static int usage_err(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* Build the one-proxy configuration the seed's -i/-p/-t flags describe. */
+/*
+ * -H: "5-tuple" or "source-address", optionally "/PREFIX" (0-128; the validator checks it
+ * against the clients' family) for source-address.
+ */
+static int hash_flag(const char *arg, struct lb_proxy_cfg *p, char *err, size_t errlen)
+{
+	const char *slash = strchr(arg, '/');
+	size_t len = slash ? (size_t)(slash - arg) : strlen(arg);
+	unsigned long v;
+	char *end;
+
+	if (len == strlen("5-tuple") && !strncmp(arg, "5-tuple", len))
+		p->hash = LB_HASH_5TUPLE;
+	else if (len == strlen("source-address") && !strncmp(arg, "source-address", len))
+		p->hash = LB_HASH_SOURCE;
+	else
+		return usage_err(err, errlen,
+				 "-H %s: the hash must be 5-tuple or source-address[/PREFIX]", arg);
+	if (!slash)
+		return 0;
+	if (p->hash != LB_HASH_SOURCE)
+		return usage_err(err, errlen, "-H %s: a prefix only goes with source-address", arg);
+	errno = 0;
+	v = strtoul(slash + 1, &end, 10);
+	if (!slash[1] || *end || errno || v > 128 || slash[1] == '-' || slash[1] == '+')
+		return usage_err(err, errlen, "-H %s: the prefix must be a number of bits, 0-128",
+				 arg);
+	p->has_hash_prefix = true;
+	p->hash_prefix = (uint8_t)v;
+	return 0;
+}
+
+/* Build the one-proxy configuration the seed's -i/-p/-t flags (and -P, -H) describe. */
 static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, uint16_t port,
-			uint8_t protocols, char **targets, size_t n_targets, char *err,
-			size_t errlen)
+			uint8_t protocols, char **targets, size_t n_targets, const char *hash,
+			char *err, size_t errlen)
 {
 	struct lb_proxy_cfg *p = calloc(1, sizeof(*p));
 	char msg[LB_ERR_MAX];
@@ -134,6 +171,8 @@ static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, u
 	snprintf(p->name, sizeof(p->name), "default");
 	p->port = port;
 	p->protocols = protocols;
+	if (hash && hash_flag(hash, p, err, errlen))
+		return -EINVAL;
 	for (i = 0; i < n_ifaces; i++) {
 		if (strlen(ifaces[i]) >= IF_NAMESIZE || !ifaces[i][0])
 			return usage_err(err, errlen, "-i %s: not a valid interface name",
@@ -158,6 +197,12 @@ static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, u
 	p->default_group.n = n_targets;
 	if (sum != 100)
 		return usage_err(err, errlen, "-t: weights sum to %u, must be 100", sum);
+	/* Said with the flag rather than as the configuration path the validator names. */
+	if (p->has_hash_prefix && p->hash_prefix > 32 && lb_proxy_families(p) != LB_FAMILY_V6)
+		return usage_err(err, errlen,
+				 "-H %s: longer than an IPv4 address (0-32): the clients of "
+				 "IPv4 targets are IPv4",
+				 hash);
 	if (lb_config_validate(cfg, msg, sizeof(msg)))
 		return usage_err(err, errlen, "%s", msg);
 	return 0;
@@ -168,7 +213,7 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 	char *ifaces[LB_MAX_IFACES_PER_PROXY], *targets[LB_MAX_TARGETS_PER_GROUP];
 	char *default_target = "127.0.0.1:8080";
 	size_t n_ifaces = 0, n_targets = 0;
-	const char *xdp_mode = NULL, *ingress = NULL;
+	const char *xdp_mode = NULL, *ingress = NULL, *hash = NULL;
 	bool stats = false, port_set = false, proto_set = false;
 	uint8_t protocols = LB_L4_TCP;
 	uint16_t port = 80;
@@ -180,7 +225,7 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 	a->instance = LBD_DEFAULT_INSTANCE;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:i:p:t:P:svh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:i:p:t:P:H:svh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			a->config_path = optarg;
@@ -214,6 +259,9 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 						 "-P %s: protocol must be tcp, udp or both",
 						 optarg);
 			proto_set = true;
+			break;
+		case 'H':
+			hash = optarg;
 			break;
 		case 's':
 			stats = true;
@@ -293,9 +341,9 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 				 a->teardown ? "--teardown" : "--check");
 	if (a->teardown)
 		return 0;
-	if (a->config_path && (n_ifaces || n_targets || port_set || proto_set))
+	if (a->config_path && (n_ifaces || n_targets || port_set || proto_set || hash))
 		return usage_err(err, errlen,
-				 "use either -c FILE or the -i/-p/-t/-P flags, not both");
+				 "use either -c FILE or the -i/-p/-t/-P/-H flags, not both");
 	if (!a->config_path && !n_ifaces)
 		return usage_err(
 			err, errlen,
@@ -312,7 +360,7 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 		if (!n_targets)
 			targets[n_targets++] = default_target;
 		ret = flags_config(a->cfg, ifaces, n_ifaces, port, protocols, targets, n_targets,
-				   err, errlen);
+				   hash, err, errlen);
 		if (ret)
 			return ret;
 	}

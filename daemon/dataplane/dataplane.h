@@ -131,6 +131,7 @@ void lb_dataplane_free(struct lb_dataplane *dp);
 int lb_dataplane_fd_listen(const struct lb_dataplane *dp);
 int lb_dataplane_fd_routes(const struct lb_dataplane *dp);
 int lb_dataplane_fd_groups(const struct lb_dataplane *dp);
+int lb_dataplane_fd_maglev(const struct lb_dataplane *dp);
 int lb_dataplane_fd_ct(const struct lb_dataplane *dp);
 int lb_dataplane_fd_syn(const struct lb_dataplane *dp); /* flows not confirmed by their client */
 int lb_dataplane_fd_pstats(const struct lb_dataplane *dp);

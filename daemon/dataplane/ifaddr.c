@@ -29,14 +29,12 @@ int lb_ifaddr_table_read(struct lb_ifaddr_table *t)
 	for (ifa = ifa_list; ifa; ifa = ifa->ifa_next) {
 		struct lb_ifaddr *grown;
 		unsigned int idx;
-
 		struct lb_ip a;
 
 		if (!ifa->ifa_addr || lb_ip_of_sockaddr(ifa->ifa_addr, &a, NULL))
 			continue;
-		/* Link-local IPv6 addresses name no destination without an interface. */
-		if (!lb_ip_is_v4(&a) && ((const uint8_t *)&a)[0] == 0xfe &&
-		    (((const uint8_t *)&a)[1] & 0xc0) == 0x80)
+		/* No listener on a link-local address: it names no service. */
+		if (lb_ip_is_link_local6(&a))
 			continue;
 		idx = if_nametoindex(ifa->ifa_name);
 		if (!idx)

@@ -13,14 +13,18 @@
 #include "lb_fault.h"
 #include "lb_addr.h"
 #include "lb_log.h"
+#include "lb_select.h"
+#include "maglev.h"
 #include "map_image.h"
 
 struct lb_mapsync {
 	struct lb_dataplane *dp;
 	bool held; /* the images say what the maps hold */
 	struct lb_map_image listen, routes, groups;
-	uint32_t *group_at;  /* group id -> 1 + its entry in the groups image, 0: none */
-	struct lb_ids names; /* what lb_pnames and lb_tnames say */
+	uint32_t *group_at;	   /* group id -> 1 + its entry in the groups image, 0: none */
+	struct lb_ids names;	   /* what lb_pnames and lb_tnames say */
+	uint32_t seed, table_size; /* of the Maglev tables: settings of the last full sync */
+	uint16_t *table;	   /* room for one table being built */
 };
 
 /* Index the groups image by id: a verdict change looks 40,000 groups up in it. */
@@ -76,7 +80,134 @@ void lb_mapsync_free(struct lb_mapsync *ms)
 	lb_map_image_release(&ms->groups);
 	lb_ids_release(&ms->names);
 	free(ms->group_at);
+	free(ms->table);
 	free(ms);
+}
+
+/*
+ * Maglev tables (lb_abi.h, lb_maglev). A group has tables when one of its families has
+ * two or more backends with a weight: with fewer, the datapath's cumulative-weight choice
+ * gives what any table would, and the group costs no table memory.
+ */
+static unsigned int weighted(const struct lb_group *v, bool v4)
+{
+	unsigned int n = 0, i;
+
+	for (i = 0; i < v->n_backends && i < LB_MAX_TARGETS_PER_GROUP; i++)
+		n += lb_backend_weight(&v->backends[i], v4) > 0;
+	return n;
+}
+
+static bool wants_tables(const struct lb_group *v)
+{
+	return weighted(v, true) >= 2 || weighted(v, false) >= 2;
+}
+
+/* Delete the tables of generation @gen of group @id (absent ones are fine). */
+static void delete_tables(struct lb_mapsync *ms, uint32_t id, uint32_t gen)
+{
+	int fd = lb_dataplane_fd_maglev(ms->dp), v6;
+
+	for (v6 = 0; v6 < 2; v6++) {
+		__u32 key = LB_MAGLEV_KEY(id, gen, v6);
+
+		if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
+			lb_warn("cannot delete Maglev table %u of group %u: %s", key, id,
+				strerror(errno));
+	}
+}
+
+/* Build the table of family @v4 of @v into a new inner map and insert it under @key. */
+static int put_table(struct lb_mapsync *ms, const struct lb_group *v, bool v4, __u32 key)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP);
+	struct lb_maglev_target t[LB_MAX_TARGETS_PER_GROUP];
+	uint32_t m = ms->table_size, n_ent = (m + LB_MAGLEV_PER_ENTRY - 1) / LB_MAGLEV_PER_ENTRY;
+	struct lb_maglev_slots *vals = NULL;
+	__u32 *keys = NULL, i;
+	int fd = -1, ret, outer = lb_dataplane_fd_maglev(ms->dp);
+
+	memset(t, 0, sizeof(t));
+	for (i = 0; i < v->n_backends && i < LB_MAX_TARGETS_PER_GROUP; i++) {
+		memcpy(t[i].addr, &v->backends[i].addr, sizeof(t[i].addr));
+		t[i].port = ntohs(v->backends[i].port);
+		t[i].weight = lb_backend_weight(&v->backends[i], v4);
+	}
+	if (!ms->table) {
+		ms->table = malloc(LB_MAGLEV_SIZE_LARGE * sizeof(*ms->table));
+		if (!ms->table)
+			return -ENOMEM;
+	}
+	ret = lb_maglev_build(t, i, ms->seed, m, ms->table);
+	if (ret < 0)
+		return ret;
+	keys = calloc(n_ent, sizeof(*keys));
+	vals = calloc(n_ent, sizeof(*vals));
+	ret = -ENOMEM;
+	if (!keys || !vals)
+		goto out;
+	for (i = 0; i < n_ent; i++) {
+		uint32_t s;
+
+		keys[i] = i;
+		for (s = 0; s < LB_MAGLEV_PER_ENTRY; s++) {
+			uint32_t slot = i * LB_MAGLEV_PER_ENTRY + s;
+
+			vals[i].s[s] = slot < m ? ms->table[slot] : LB_MAGLEV_NONE;
+		}
+	}
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "lb_maglev_t", sizeof(__u32),
+			    sizeof(struct lb_maglev_slots), n_ent, &o);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* Written whole before anything can reach it. */
+	ret = lb_map_write_entries(fd, (uint8_t *)keys, (uint8_t *)vals, n_ent, sizeof(*keys),
+				   sizeof(*vals));
+	if (!ret && bpf_map_update_elem(outer, &key, &fd, BPF_ANY))
+		ret = -errno;
+out:
+	if (fd >= 0)
+		close(fd); /* lb_maglev holds it now */
+	free(keys);
+	free(vals);
+	return ret;
+}
+
+/*
+ * Make @v (group @id, to be written over @held, NULL when new) point at tables: the held
+ * generation when nothing the tables depend on changed (they are there: the same inputs
+ * build the same bytes), else fresh tables under the other generation. Returns 1 when
+ * new tables were put (the held generation's go once the group is written), 0, -errno.
+ */
+static int prepare_tables(struct lb_mapsync *ms, uint32_t id, struct lb_group *v,
+			  const struct lb_group *held)
+{
+	int v6, ret;
+
+	v->table_gen = held ? held->table_gen & 1 : 0;
+	v->table_size = wants_tables(v) ? ms->table_size : 0;
+	v->table_seed = v->table_size ? ms->seed : 0;
+	if (held && !memcmp(held, v, sizeof(*v)))
+		return 0;
+	if (!v->table_size)
+		return held && held->table_size ? 1 : 0;
+	v->table_gen = held ? (held->table_gen & 1) ^ 1 : 0;
+	for (v6 = 0; v6 < 2; v6++) {
+		__u32 key = LB_MAGLEV_KEY(id, v->table_gen, v6);
+
+		if (weighted(v, !v6) >= 2)
+			ret = put_table(ms, v, !v6, key);
+		else if (bpf_map_delete_elem(lb_dataplane_fd_maglev(ms->dp), &key) &&
+			 errno != ENOENT)
+			ret = -errno;
+		else
+			ret = 0;
+		if (ret)
+			return ret;
+	}
+	return held ? 1 : 0;
 }
 
 /* The lb_groups value of a model group. */
@@ -133,14 +264,20 @@ static int push_routes(struct lb_map_image *img, const struct lb_model_proxy *p)
 	return ret;
 }
 
+static unsigned int family_of(const struct lb_ip *a)
+{
+	return lb_ip_is_v4(a) ? LB_FAMILY_V4 : LB_FAMILY_V6;
+}
+
 /*
- * The families (4, 6, or both: 10) a listener without an address serves on its
+ * The families (LB_FAMILY_V4, LB_FAMILY_V6 or both) a listener without an address serves on its
  * interfaces: those of the targets its groups balance to in the kernel, both for a proxy
- * with an SNI acceptor (it listens on both and connects to any target itself).
+ * with an SNI acceptor (it listens on both and connects to any target itself). Packets of
+ * another family to the same port are none of its business: they pass to the host.
  */
 static unsigned int listen_families(const struct lb_proxy_cfg *pc)
 {
-	unsigned int f = pc->n_sni_routes ? 4 | 6 : 0;
+	unsigned int f = pc->n_sni_routes ? LB_FAMILY_V4 | LB_FAMILY_V6 : 0;
 	size_t g, t;
 
 	for (g = 0; g < lb_proxy_n_groups(pc); g++) {
@@ -149,9 +286,23 @@ static unsigned int listen_families(const struct lb_proxy_cfg *pc)
 		if (g > pc->n_routes) /* SNI routes: the acceptor's */
 			continue;
 		for (t = 0; t < gc->n; t++)
-			f |= lb_ip_is_v4(&gc->t[t].addr) ? 4 : 6;
+			f |= family_of(&gc->t[t].addr);
 	}
 	return f;
+}
+
+/* lb_listen_val.flags of @pc's listener entry for address @addr. */
+static __u32 listen_flags(const struct lb_proxy_cfg *pc, const struct lb_ip *addr)
+{
+	__u32 f = pc->n_routes ? LB_LISTEN_F_HAS_ROUTES : 0, prefix;
+	bool v4 = lb_ip_is_v4(addr);
+
+	if (pc->hash != LB_HASH_SOURCE)
+		return f;
+	prefix = pc->has_hash_prefix ? pc->hash_prefix : v4 ? 32 : 128;
+	if (v4)
+		prefix = LB_IP_V4_PREFIX_BASE + (prefix > 32 ? 32 : prefix);
+	return f | LB_LISTEN_F_HASH_SADDR | prefix << LB_LISTEN_PREFIX_SHIFT;
 }
 
 /*
@@ -195,6 +346,7 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 						  : p->groups[0].id;
 			if (pc->has_address) {
 				k.addr = pc->address;
+				v.flags = listen_flags(pc, &k.addr);
 				ret = lb_map_image_push(img, &k, &v);
 				if (ret)
 					return ret;
@@ -202,9 +354,10 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 			}
 			for (a = 0; a < addrs->n; a++) {
 				if (addrs->e[a].ifindex != idx ||
-				    !(families & (lb_ip_is_v4(&addrs->e[a].addr) ? 4 : 6)))
+				    !(families & family_of(&addrs->e[a].addr)))
 					continue;
 				k.addr = addrs->e[a].addr;
+				v.flags = listen_flags(pc, &k.addr);
 				ret = lb_map_image_push(img, &k, &v);
 				if (ret)
 					return ret;
@@ -214,9 +367,9 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 			lb_warn("proxy \"%s\": %s has no %s address yet; its listener starts when "
 				"one is added",
 				pc->name, pc->ifaces[i],
-				families == 4	? "IPv4"
-				: families == 6 ? "IPv6"
-						: "IPv4 or IPv6");
+				families == LB_FAMILY_V4   ? "IPv4"
+				: families == LB_FAMILY_V6 ? "IPv6"
+							   : "IPv4 or IPv6");
 	}
 	return 0;
 }
@@ -404,12 +557,88 @@ static int write_diff(struct lb_mapsync *ms, const struct want *w, char *err, si
 	return ret;
 }
 
+/* The held value of group @id, NULL when the maps hold none. */
+static struct lb_group *held_group(struct lb_mapsync *ms, uint32_t id)
+{
+	uint32_t at = id < LB_MAX_GROUPS ? ms->group_at[id] : 0;
+
+	if (!at)
+		return NULL;
+	return (struct lb_group *)(ms->groups.ents + (at - 1) * ms->groups.ent_size +
+				   sizeof(__u32));
+}
+
+/*
+ * Point every group of @w at its tables, building those that changed. @old gets the ids
+ * (bit 31: generation) whose held generation goes once the groups are written.
+ */
+static int prepare_all_tables(struct lb_mapsync *ms, struct want *w, uint32_t *old, size_t *n_old,
+			      char *err, size_t errlen)
+{
+	size_t i;
+	int ret;
+
+	*n_old = 0;
+	for (i = 0; i < w->groups.n; i++) {
+		uint8_t *e = w->groups.ents + i * w->groups.ent_size;
+		struct lb_group *held;
+		__u32 id;
+
+		memcpy(&id, e, sizeof(id));
+		held = held_group(ms, id);
+		ret = prepare_tables(ms, id, (struct lb_group *)(e + sizeof(id)), held);
+		if (ret < 0)
+			return lb_errf(err, errlen, ret,
+				       "cannot write the Maglev table of group %u: %s", id,
+				       strerror(-ret));
+		if (ret)
+			old[(*n_old)++] = id | (held->table_gen & 1) << 31;
+	}
+	return 0;
+}
+
+/* After the groups are written: the replaced generations, and every table of a gone group. */
+static void drop_old_tables(struct lb_mapsync *ms, const struct want *w, const uint32_t *old,
+			    size_t n_old)
+{
+	uint8_t *kept = calloc(LB_MAX_GROUPS, 1);
+	size_t i;
+
+	for (i = 0; i < n_old; i++)
+		delete_tables(ms, old[i] & ~(1u << 31), old[i] >> 31);
+	if (!kept) {
+		lb_warn("out of memory: the tables of removed groups stay until the next change");
+		return;
+	}
+	for (i = 0; i < w->groups.n; i++) {
+		__u32 id;
+
+		memcpy(&id, w->groups.ents + i * w->groups.ent_size, sizeof(id));
+		if (id < LB_MAX_GROUPS)
+			kept[id] = 1;
+	}
+	for (i = 0; i < ms->groups.n; i++) {
+		__u32 id;
+
+		memcpy(&id, ms->groups.ents + i * ms->groups.ent_size, sizeof(id));
+		if (id < LB_MAX_GROUPS && !kept[id] && held_group(ms, id)->table_size) {
+			delete_tables(ms, id, 0);
+			delete_tables(ms, id, 1);
+		}
+	}
+	free(kept);
+}
+
 int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 		     const struct lb_ifaddr_table *addrs, char *err, size_t errlen)
 {
+	uint32_t *old = NULL;
+	size_t n_old = 0;
 	struct want w;
 	int ret;
 
+	ms->seed = m->cfg->settings.hash_seed;
+	ms->table_size = m->cfg->settings.maglev_table_size;
 	images_init(&w.listen, &w.routes, &w.groups);
 	ret = build(m, addrs, &w, err, errlen);
 	if (!ret && (ret = zero_fresh(ms->dp, m)))
@@ -417,8 +646,15 @@ int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 			strerror(-ret));
 	if (!ret)
 		ret = read_held(ms, err, errlen);
+	if (!ret && !(old = calloc(w.groups.n + 1, sizeof(*old))))
+		ret = lb_errf(err, errlen, -ENOMEM, "out of memory");
+	if (!ret)
+		ret = prepare_all_tables(ms, &w, old, &n_old, err, errlen);
 	if (!ret)
 		ret = write_diff(ms, &w, err, errlen);
+	if (!ret)
+		drop_old_tables(ms, &w, old, n_old);
+	free(old);
 	if (!ret && (ret = sync_names(ms, &m->ids)))
 		lb_errf(err, errlen, ret, "cannot write the name tables: %s", strerror(-ret));
 	if (ret) {
@@ -445,21 +681,27 @@ int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
  * Append the entry of model group @g to @keys/@vals (at *n) when the image holds another
  * value for it, and make the image say the new value.
  */
-static void queue_group(struct lb_mapsync *ms, const struct lb_model_group *g, __u32 *keys,
-			struct lb_group *vals, size_t *n)
+static int queue_group(struct lb_mapsync *ms, const struct lb_model_group *g, __u32 *keys,
+		       struct lb_group *vals, uint32_t *old, size_t *n, size_t *n_old)
 {
-	uint32_t at = g->id < LB_MAX_GROUPS ? ms->group_at[g->id] : 0;
-	uint8_t *held = at ? ms->groups.ents + (at - 1) * ms->groups.ent_size : NULL;
+	struct lb_group *held = held_group(ms, g->id);
 	struct lb_group *v = &vals[*n];
+	int ret;
 
 	group_value(g, v);
-	if (held && !memcmp(held + sizeof(__u32), v, sizeof(*v)))
-		return;
+	ret = prepare_tables(ms, g->id, v, held);
+	if (ret < 0)
+		return ret;
+	if (ret)
+		old[(*n_old)++] = g->id | (held->table_gen & 1) << 31;
+	if (held && !memcmp(held, v, sizeof(*v)))
+		return 0;
 	if (held)
-		memcpy(held + sizeof(__u32), v, sizeof(*v));
+		memcpy(held, v, sizeof(*v));
 	else
 		ms->held = false; /* not there: the next full sync reads the maps again */
 	keys[(*n)++] = g->id;
+	return 0;
 }
 
 int lb_mapsync_groups(struct lb_mapsync *ms, const struct lb_model_proxy *p, char *err,
@@ -467,17 +709,21 @@ int lb_mapsync_groups(struct lb_mapsync *ms, const struct lb_model_proxy *p, cha
 {
 	__u32 *keys = calloc(p->n_groups + 1, sizeof(*keys));
 	struct lb_group *vals = calloc(p->n_groups + 1, sizeof(*vals));
-	size_t r, n = 0;
-	int ret = keys && vals ? 0 : -ENOMEM;
+	uint32_t *old = calloc(p->n_groups + 1, sizeof(*old));
+	size_t r, n = 0, n_old = 0, i;
+	int ret = keys && vals && old ? 0 : -ENOMEM;
 
 	if (!ret)
 		ret = read_held(ms, err, errlen);
 	for (r = 0; r < p->n_groups && !ret; r++)
 		if (p->groups[r].kind != LB_MG_SNI)
-			queue_group(ms, &p->groups[r], keys, vals, &n);
+			ret = queue_group(ms, &p->groups[r], keys, vals, old, &n, &n_old);
 	if (!ret && n)
 		ret = lb_map_write_entries(lb_dataplane_fd_groups(ms->dp), (uint8_t *)keys,
 					   (uint8_t *)vals, n, sizeof(*keys), sizeof(*vals));
+	for (i = 0; !ret && i < n_old; i++)
+		delete_tables(ms, old[i] & ~(1u << 31), old[i] >> 31);
+	free(old);
 	if (ret) {
 		ms->held = false;
 		lb_errf(err, errlen, ret, "cannot update lb_groups: %s", strerror(-ret));

@@ -13,11 +13,12 @@ Subcommands:
          "<name>\\n" after one full record (for SNI routing tests). UDP answers each
          datagram with "<name>\\n", plus the rest of the datagram if it starts with "ECHO ".
          Neither flag given means both TCP and UDP.
-  tally  --host IP --port P --count N [--proto tcp|udp] [--bind SRCIP] [--concurrency K]
-         [--timeout S] [--req-timeout S] [--sni HOST] [--until-file PATH]
+  tally  --host IP --port P --count N [--proto tcp|udp] [--bind SRCIP[,SRCIP...]]
+         [--concurrency K] [--timeout S] [--req-timeout S] [--sni HOST] [--until-file PATH]
          N new connections (or N datagrams, each from a fresh socket); prints one JSON
          object {"total","ok","failed","by_backend","errors","elapsed_s"} ("errors": the
-         first few distinct messages). With --until-file, no connection starts once PATH
+         first few distinct messages). Several --bind addresses take turns (connection i
+         from address i % n) and add "by_source": {SRCIP: {backend: count}}. With --until-file, no connection starts once PATH
          exists: "total" is then the number started (a load that lasts as long as what it
          accompanies, however fast the machine). Exit status is 0 whenever the tally ran
          (failures are data), 2 on usage errors.
@@ -290,8 +291,14 @@ def host_header(host):
     return ("[%s]" % host if ":" in host else host).encode()
 
 
+def source_of(args, i):
+    """The source address of connection @i: the --bind addresses take turns."""
+    return args.binds[i % len(args.binds)] if args.binds else None
+
+
 async def tcp_once(args, i):
-    local = (args.bind, 0) if args.bind else None
+    src = source_of(args, i)
+    local = (src, 0) if src else None
     reader, writer = await asyncio.open_connection(args.host, args.port, local_addr=local)
     try:
         if args.sni:
@@ -325,7 +332,8 @@ class UdpOnce(asyncio.DatagramProtocol):
 async def udp_once(args, i):
     nonce = b"tally-%d-%s" % (i, os.urandom(6).hex().encode())
     loop = asyncio.get_running_loop()
-    local = (args.bind, 0) if args.bind else None
+    src = source_of(args, i)
+    local = (src, 0) if src else None
     # A connected socket only accepts replies from host:port, exactly like a real client:
     # a reply the LB forgot to translate back counts as lost.
     transport, proto = await loop.create_datagram_endpoint(
@@ -343,6 +351,7 @@ async def udp_once(args, i):
 async def tally(args):
     once = udp_once if args.proto == "udp" else tcp_once
     result = {"total": args.count, "ok": 0, "failed": 0, "by_backend": {}, "errors": []}
+    by_source = {}
     next_i = 0
     start = time.monotonic()
     deadline = start + args.timeout
@@ -373,9 +382,13 @@ async def tally(args):
             else:
                 result["ok"] += 1
                 result["by_backend"][name] = result["by_backend"].get(name, 0) + 1
+                seen = by_source.setdefault(source_of(args, i), {})
+                seen[name] = seen.get(name, 0) + 1
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(args.concurrency, args.count)))))
     result["by_backend"] = dict(sorted(result["by_backend"].items()))
+    if len(args.binds) > 1:
+        result["by_source"] = by_source
     result["elapsed_s"] = round(time.monotonic() - start, 3)
     print(json.dumps(result), flush=True)
     return 0
@@ -540,7 +553,8 @@ def main():
     t.add_argument("--port", type=int, required=True)
     t.add_argument("--count", type=int, required=True)
     t.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
-    t.add_argument("--bind", help="source address")
+    t.add_argument("--bind", help="source address, or several separated by commas (they "
+                   "take turns; the result then has by_source)")
     t.add_argument("--concurrency", type=int, default=32)
     t.add_argument("--timeout", type=float, default=60.0, help="overall limit, seconds")
     t.add_argument("--req-timeout", type=float, default=5.0, help="per request, seconds")
@@ -577,6 +591,7 @@ def main():
             pass
         return 0
     if args.cmd == "tally":
+        args.binds = args.bind.split(",") if args.bind else []
         if args.count < 0 or args.concurrency < 1 or args.timeout <= 0:
             p.error("--count >= 0, --concurrency >= 1, --timeout > 0")
         return asyncio.run(tally(args))

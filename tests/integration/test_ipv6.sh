@@ -46,6 +46,7 @@ for f in tls-b1 tls-b2 tls-b3 tls-b3v4 tls-b3pp; do
 	wait_for "[[ -e $LBT_RUN/$f.ready ]]" 10 || fail "$f did not start"
 done
 
+start_server "$NS_LB" host84 "$VIP6" 84 --tcp # the LB host's own IPv6 service
 B6_1=${BACKEND_IPS6[0]} B6_2=${BACKEND_IPS6[1]} B6_3=${BACKEND_IPS6[2]}
 SOCK=$LBT_RUN/lbd.sock
 CONFIG=$LBT_RUN/lb.json
@@ -68,6 +69,8 @@ cat >"$CONFIG" <<EOF
   {"name": "dual", "listen": {"interfaces": ["$LB_IF_C"], "port": 82},
    "default-target": [{"ip": "10.2.1.2", "port": 8080, "weight": 50},
                       {"ip": "$B6_2", "port": 8081, "weight": 50}]},
+  {"name": "v4only", "listen": {"interfaces": ["$LB_IF_C"], "port": 84},
+   "default-target": {"ip": "10.2.3.2", "port": 8080}},
   {"name": "checked6", "listen": {"interfaces": ["$LB_IF_C"], "address": "$VIP6", "port": 83},
    "default-target": [{"ip": "$B6_1", "port": 8081, "weight": 50},
                       {"ip": "$B6_3", "port": 8081, "weight": 50,
@@ -133,6 +136,16 @@ test_dual_stack_listener() {
 	assert_eq "$(share "$out" b2)" 50 "IPv6 clients of the dual-stack listener ($out)"
 }
 
+# An address-less listener whose targets are all IPv4 leaves IPv6 packets to its port
+# alone: the LB host's own IPv6 service on that port answers them.
+test_other_family_passes() {
+	local out
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 84 --count 10)
+	assert_eq "$(share "$out" b3)" 10 "IPv4 clients of the IPv4-only listener ($out)"
+	out=$(tally6 --port 84 --count 10)
+	assert_eq "$(share "$out" host84)" 10 "IPv6 clients of the LB host's own service ($out)"
+}
+
 # An IPv6 address added to the interface while lbd runs is served by the address-less
 # listener within moments; removed, it is not.
 test_address_followed() {
@@ -179,11 +192,18 @@ test_runtime_changes() {
 
 # A failing IPv6 target is taken out by its health check, then a drain of an IPv6 target
 # ends with its connections.
+# status_of PROXY TARGET: the health status lbctl reports for TARGET ([v6]:port).
+status_of() {
+	lbctl --json health "$1" | "$LBT_PY" -c 'import json, sys
+for t in json.load(sys.stdin)["proxies"][0]["targets"]:
+    if t["target"] == sys.argv[1]:
+        print(t["status"])' "$2"
+}
+
 test_health_and_drain() {
 	local out
 	stop_server b3 8081
-	wait_for "lbctl --json health | grep -q '\"$B6_3\".*\"healthy\": *false\\|\"healthy\": *false.*\"$B6_3\"'" 15 ||
-		wait_for "lbctl health checked6 | grep -q 'down\\|unhealthy'" 5 ||
+	wait_for "[[ \$(status_of checked6 '[$B6_3]:8081') == unhealthy ]]" 15 ||
 		fail "b3 was not marked down: $(lbctl health checked6)"
 	out=$(tally6 --port 83 --count 60)
 	assert_eq "$(share "$out" b1)" 60 "all of checked6 on b1 while b3 is down ($out)"
@@ -289,6 +309,7 @@ run_test test_weighted_split
 run_test test_udp
 run_test test_source_routes
 run_test test_dual_stack_listener
+run_test test_other_family_passes
 run_test test_address_followed
 run_test test_runtime_changes
 run_test test_health_and_drain

@@ -677,6 +677,36 @@ START_TEST(test_ipv6_config)
 }
 END_TEST
 
+/*
+ * hash-prefix within the family of the proxy's clients: an IPv6 proxy takes 64 (with an
+ * address, or without one and IPv6 targets only), an IPv4 one 24.
+ */
+START_TEST(test_hash_prefix_families)
+{
+	static const char *const ok[] = {
+		"{'proxies':[{'name':'v6','listen':{'interfaces':['eth0'],'address':'fd00::10',"
+		"'port':80},'default-target':[{'ip':'fd00::1','port':80,'weight':50},"
+		"{'ip':'fd00::2','port':80,'weight':50}],'hash':'source-address','hash-prefix':64}]}",
+		"{'proxies':[{'name':'v6','listen':{'interfaces':['eth0'],'port':80},"
+		"'default-target':[{'ip':'fd00::1','port':80,'weight':50},"
+		"{'ip':'fd00::2','port':80,'weight':50}],'hash':'source-address','hash-prefix':"
+		"128}]}",
+		PROXY(LISTEN "," DT ",'hash':'source-address','hash-prefix':24"),
+	};
+	static const uint8_t prefix[] = {64, 128, 24};
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct lb_config *cfg = parse_ok(ok[i]);
+
+		ck_assert_uint_eq(cfg->proxies[0].hash, LB_HASH_SOURCE);
+		ck_assert(cfg->proxies[0].has_hash_prefix);
+		ck_assert_uint_eq(cfg->proxies[0].hash_prefix, prefix[i]);
+		lb_config_free(cfg);
+	}
+}
+END_TEST
+
 /* ---- which SNI route a server name takes ---- */
 
 /* Wildcards first, so that an exact match cannot win by coming first. */
@@ -804,10 +834,10 @@ static const struct {
 	/* proxy */
 	{PROXY(LISTEN "," DT ",'bogus':1"),
 	 "proxies[0]: unknown key \"bogus\" (expected one of: name, listen, default-target, "
-	 "source-routes, sni-routes)"},
+	 "source-routes, sni-routes, hash, hash-prefix)"},
 	{PROXY(LISTEN ",'default-targets':" T1),
 	 "proxies[0]: unknown key \"default-targets\" (expected one of: name, listen, "
-	 "default-target, source-routes, sni-routes)"},
+	 "default-target, source-routes, sni-routes, hash, hash-prefix)"},
 	{"{'proxies':[{" LISTEN "," DT "}]}", "proxies[0]: missing required key \"name\""},
 	{"{'proxies':[{'name':''," LISTEN "," DT "}]}", "proxies[0].name: must not be empty"},
 	{"{'proxies':[{'name':'we b'," LISTEN "," DT "}]}",
@@ -1350,7 +1380,31 @@ static const struct {
 	 "udp-timeout-sec, max-connections, health-check-enabled, health-check-defaults, "
 	 "default-drain-timeout-ms, drain-check-interval-ms, xdp-mode, ingress, "
 	 "sni-hello-timeout-ms, "
-	 "sni-max-pending, sni-splice, metrics-listen, access-log)"},
+	 "sni-max-pending, sni-splice, metrics-listen, access-log, hash-seed, maglev-table-size)"},
+	/* Maglev and session affinity */
+	{WITH_SETTINGS("{'maglev-table-size':65536}"),
+	 "settings.maglev-table-size: 65536 is not a table size lbd offers: use 4093, 16381, 65537 "
+	 "(the default) or 131071 (primes)"},
+	{WITH_SETTINGS("{'maglev-table-size':100}"),
+	 "settings.maglev-table-size: must be between 4093 and 131071 (got 100)"},
+	{WITH_SETTINGS("{'hash-seed':-1}"),
+	 "settings.hash-seed: must be between 0 and 4294967295 (got -1)"},
+	{PROXY(LISTEN "," DT ",'hash':'source'"),
+	 "proxies[0].hash: \"source\" is not a hash (expected \"5-tuple\" or \"source-address\")"},
+	{PROXY(LISTEN "," DT ",'hash-prefix':24"),
+	 "proxies[0].hash-prefix: only applies with \"hash\": \"source-address\" (this proxy "
+	 "hashes the 5-tuple)"},
+	{PROXY(LISTEN "," DT ",'hash':'source-address','hash-prefix':33"),
+	 "proxies[0].hash-prefix: 33 is longer than an IPv4 address: this proxy's clients are "
+	 "IPv4, use 0 to 32"},
+	{PROXY(LISTEN "," DT ",'hash':'source-address','hash-prefix':129"),
+	 "proxies[0].hash-prefix: must be between 0 and 128 (got 129)"},
+	{PROXY(LISTEN
+	       ",'default-target':[{'ip':'10.0.0.1','port':80,'weight':50},"
+	       "{'ip':'fd00::1','port':80,'weight':50}],'hash':'source-address','hash-prefix':24"),
+	 "proxies[0].hash-prefix: this proxy serves IPv4 and IPv6 clients (no listen.address and "
+	 "targets of both families, or SNI routes): a prefix length needs one family, so give "
+	 "listen.address"},
 	{WITH_SETTINGS("{'access-log':'x.log'}"),
 	 "settings.access-log: must be an absolute path, not \"x.log\""},
 	{WITH_SETTINGS("{'access-log':'./x.log'}"),
@@ -2290,6 +2344,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_accepts, 0, N(accepted));
 	tcase_add_test(tc, test_sources);
 	tcase_add_test(tc, test_ipv6_config);
+	tcase_add_test(tc, test_hash_prefix_families);
 	tcase_add_test(tc, test_sni_config);
 	suite_add_tcase(s, tc);
 

@@ -149,6 +149,25 @@ static const struct {
 	 "  default      10.0.0.53:53\n"
 	 "  extra: 1\n"},
 	{"list-proxies", "{\"proxies\":[]}", "no proxies\n"},
+	/* A hash other than the 5-tuple, with its prefix when there is one. */
+	{"list-proxies",
+	 "{\"proxies\":[{\"name\":\"web\",\"listen\":{\"interfaces\":[\"eth0\"],\"port\":80,"
+	 "\"protocol\":\"tcp\",\"address\":\"10.0.0.10\"},\"default-target\":[{\"ip\":"
+	 "\"10.0.0.1\",\"port\":8080,\"weight\":50},{\"ip\":\"10.0.0.2\",\"port\":8080,"
+	 "\"weight\":50}],\"hash\":\"source-address\",\"hash-prefix\":24,\"connections\":2},"
+	 "{\"name\":\"sticky\",\"listen\":{\"interfaces\":[\"eth0\"],\"port\":81,"
+	 "\"protocol\":\"tcp\"},\"default-target\":[{\"ip\":\"10.0.0.1\",\"port\":8080}],"
+	 "\"hash\":\"source-address\"}]}",
+	 "proxy web\n"
+	 "  listen       tcp port 80 on eth0, address 10.0.0.10\n"
+	 "  hash         source-address, prefix /24\n"
+	 "  connections  2\n"
+	 "  default      10.0.0.1:8080@50 10.0.0.2:8080@50\n"
+	 "\n"
+	 "proxy sticky\n"
+	 "  listen       tcp port 81 on eth0\n"
+	 "  hash         source-address\n"
+	 "  default      10.0.0.1:8080\n"},
 	{"add-proxy",
 	 "{\"proxy\":{\"name\":\"api\",\"listen\":{\"interfaces\":[\"eth0\"],\"port\":8080},"
 	 "\"default-target\":{\"ip\":\"10.0.1.1\",\"port\":3000}}}",
