@@ -331,6 +331,20 @@ start_backends() {
 	done
 }
 
+# start_tls_server NS NAME IP PORT CERT [SERVE ARGS...]: tls_tool.py serve answering NAME on
+# IP:PORT (an IPv6 address too) with the certificate CERT (made in $LBT_RUN the first time),
+# recorded as process tls-NAME; waits until it listens.
+start_tls_server() {
+	local ns=$1 name=$2 ip=$3 port=$4 cert=$5 tls=$LBT_DIR/tls_tool.py
+	shift 5
+	lbt_init_dirs
+	[[ -e $LBT_RUN/$cert.pem ]] || "$LBT_PY" "$tls" cert "$LBT_RUN" "$cert" >/dev/null
+	rm -f "$LBT_RUN/tls-$name.ready"
+	spawn "$ns" "tls-$name" "$LBT_PY" "$tls" serve --name "$name" --bind "$ip" --port "$port" \
+		--cert "$LBT_RUN/$cert.pem" --ready-file "$LBT_RUN/tls-$name.ready" "$@"
+	wait_for "[[ -e $LBT_RUN/tls-$name.ready ]]" 10 || fail "TLS server $name did not start"
+}
+
 # start_backends6 PORT [SERVE ARGS...]: server "b<i>" on [fd00:2:<i>::2]:PORT (topo_ipv6).
 # A port a start_backends server already uses needs another PORT: servers are named by it.
 start_backends6() {

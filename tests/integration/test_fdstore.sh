@@ -24,10 +24,7 @@ command -v openssl >/dev/null || {
 topo_up 2
 bpffs_up
 for i in 1 2; do
-	"$LBT_PY" "$TLS" cert "$LBT_RUN" "b$i" >/dev/null
-	spawn "${NS_BACKENDS[i - 1]}" "tls-b$i" "$LBT_PY" "$TLS" serve --name "b$i" --bind "10.2.$i.2" \
-		--port 8443 --cert "$LBT_RUN/b$i.pem" --ready-file "$LBT_RUN/tls-b$i.ready"
-	wait_for "[[ -e $LBT_RUN/tls-b$i.ready ]]" 10 || fail "tls-b$i did not start"
+	start_tls_server "${NS_BACKENDS[i - 1]}" "b$i" "10.2.$i.2" 8443 "b$i"
 done
 
 SOCK=$LBT_RUN/lbd.sock

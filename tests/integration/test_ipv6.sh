@@ -33,18 +33,10 @@ start_backends 8080       # b<i> on 10.2.<i>.2:8080 (IPv4)
 start_backends6 8081 --tcp # b<i> on [fd00:2:<i>::2]:8081
 for i in 1 2 3; do
 	start_server "${NS_BACKENDS[i - 1]}" "u$i" "${BACKEND_IPS6[i - 1]}" 5353 --udp
-	"$LBT_PY" "$TLS" cert "$LBT_RUN" "b$i" >/dev/null
-	spawn "${NS_BACKENDS[i - 1]}" "tls-b$i" "$LBT_PY" "$TLS" serve --name "t$i" \
-		--bind "${BACKEND_IPS6[i - 1]}" --port 8443 --cert "$LBT_RUN/b$i.pem" \
-		--ready-file "$LBT_RUN/tls-b$i.ready"
+	start_tls_server "${NS_BACKENDS[i - 1]}" "t$i" "${BACKEND_IPS6[i - 1]}" 8443 "b$i"
 done
-spawn "${NS_BACKENDS[2]}" tls-b3v4 "$LBT_PY" "$TLS" serve --name t3v4 --bind 10.2.3.2 \
-	--port 8443 --cert "$LBT_RUN/b3.pem" --ready-file "$LBT_RUN/tls-b3v4.ready"
-spawn "${NS_BACKENDS[2]}" tls-b3pp "$LBT_PY" "$TLS" serve --name t3pp --bind "${BACKEND_IPS6[2]}" \
-	--port 9443 --cert "$LBT_RUN/b3.pem" --proxy-protocol --ready-file "$LBT_RUN/tls-b3pp.ready"
-for f in tls-b1 tls-b2 tls-b3 tls-b3v4 tls-b3pp; do
-	wait_for "[[ -e $LBT_RUN/$f.ready ]]" 10 || fail "$f did not start"
-done
+start_tls_server "${NS_BACKENDS[2]}" t3v4 10.2.3.2 8443 b3
+start_tls_server "${NS_BACKENDS[2]}" t3pp "${BACKEND_IPS6[2]}" 9443 b3 --proxy-protocol
 
 start_server "$NS_LB" host84 "$VIP6" 84 --tcp # the LB host's own IPv6 service
 B6_1=${BACKEND_IPS6[0]} B6_2=${BACKEND_IPS6[1]} B6_3=${BACKEND_IPS6[2]}

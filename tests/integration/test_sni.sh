@@ -23,15 +23,9 @@ bpffs_up
 # TLS backends with distinct identities: b<i> on 10.2.<i>.2:8443; b3 also on :9443 where
 # it expects a PROXY protocol v2 header first.
 for i in 1 2 3; do
-	"$LBT_PY" "$TLS" cert "$LBT_RUN" "b$i" >/dev/null
-	spawn "${NS_BACKENDS[i - 1]}" "tls-b$i" "$LBT_PY" "$TLS" serve --name "b$i" --bind "10.2.$i.2" \
-		--port 8443 --cert "$LBT_RUN/b$i.pem" --ready-file "$LBT_RUN/tls-b$i.ready"
+	start_tls_server "${NS_BACKENDS[i - 1]}" "b$i" "10.2.$i.2" 8443 "b$i"
 done
-spawn "${NS_BACKENDS[2]}" tls-b3pp "$LBT_PY" "$TLS" serve --name b3pp --bind 10.2.3.2 \
-	--port 9443 --cert "$LBT_RUN/b3.pem" --proxy-protocol --ready-file "$LBT_RUN/tls-b3pp.ready"
-for f in tls-b1 tls-b2 tls-b3 tls-b3pp; do
-	wait_for "[[ -e $LBT_RUN/$f.ready ]]" 10 || fail "$f did not start"
-done
+start_tls_server "${NS_BACKENDS[2]}" b3pp 10.2.3.2 9443 b3 --proxy-protocol
 
 SOCK=$LBT_RUN/lbd.sock
 CONFIG=$LBT_RUN/lb.json
