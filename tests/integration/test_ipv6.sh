@@ -79,7 +79,7 @@ cat >"$CONFIG" <<EOF
               "health-check-defaults": {"type": "tcp"},
               "drain-check-interval-ms": 200, "metrics-listen": "[::1]:9100"}}
 EOF
-start_lbd() { lbt_start_lbd -c "$CONFIG" "$@"; }
+start_lbd() { lbt_start_lbd -c "$CONFIG"; }
 start_lbd
 lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
 tally6() { lbtraffic "$NS_C" tally --host "$VIP6" "$@"; }
