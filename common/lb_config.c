@@ -86,14 +86,14 @@ unsigned int lb_proxy_families(const struct lb_proxy_cfg *p)
 	size_t g, t;
 
 	if (p->has_address)
-		return lb_ip_is_v4(&p->address) ? LB_FAMILY_V4 : LB_FAMILY_V6;
+		return lb_ip_family(&p->address);
 	if (p->n_sni_routes)
 		return LB_FAMILY_V4 | LB_FAMILY_V6;
 	for (g = 0; g <= p->n_routes; g++) {
 		const struct lb_group_cfg *gc = lb_proxy_group(p, g);
 
 		for (t = 0; t < gc->n; t++)
-			f |= lb_ip_is_v4(&gc->t[t].addr) ? LB_FAMILY_V4 : LB_FAMILY_V6;
+			f |= lb_ip_family(&gc->t[t].addr);
 	}
 	return f;
 }

@@ -277,6 +277,12 @@ const char *lb_hash_name(unsigned int h);
 #define LB_FAMILY_V4 1u
 #define LB_FAMILY_V6 2u
 
+/* The LB_FAMILY_* bit of @a's family. */
+static inline unsigned int lb_ip_family(const struct lb_ip *a)
+{
+	return lb_ip_is_v4(a) ? LB_FAMILY_V4 : LB_FAMILY_V6;
+}
+
 /*
  * The client families a proxy's listeners serve: LB_FAMILY_V4, LB_FAMILY_V6, or both (no
  * address, targets of both families, or SNI routes).

@@ -264,33 +264,6 @@ static int push_routes(struct lb_map_image *img, const struct lb_model_proxy *p)
 	return ret;
 }
 
-static unsigned int family_of(const struct lb_ip *a)
-{
-	return lb_ip_is_v4(a) ? LB_FAMILY_V4 : LB_FAMILY_V6;
-}
-
-/*
- * The families (LB_FAMILY_V4, LB_FAMILY_V6 or both) a listener without an address serves on its
- * interfaces: those of the targets its groups balance to in the kernel, both for a proxy
- * with an SNI acceptor (it listens on both and connects to any target itself). Packets of
- * another family to the same port are none of its business: they pass to the host.
- */
-static unsigned int listen_families(const struct lb_proxy_cfg *pc)
-{
-	unsigned int f = pc->n_sni_routes ? LB_FAMILY_V4 | LB_FAMILY_V6 : 0;
-	size_t g, t;
-
-	for (g = 0; g < lb_proxy_n_groups(pc); g++) {
-		const struct lb_group_cfg *gc = lb_proxy_group(pc, g);
-
-		if (g > pc->n_routes) /* SNI routes: the acceptor's */
-			continue;
-		for (t = 0; t < gc->n; t++)
-			f |= family_of(&gc->t[t].addr);
-	}
-	return f;
-}
-
 /* lb_listen_val.flags of @pc's listener entry for address @addr. */
 static __u32 listen_flags(const struct lb_proxy_cfg *pc, const struct lb_ip *addr)
 {
@@ -320,7 +293,8 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 		.proxy_id = p->id,
 		.flags = pc->n_routes ? LB_LISTEN_F_HAS_ROUTES : 0,
 	};
-	unsigned int families = listen_families(pc);
+	/* Packets of another family to the port are none of its business: they pass to the host. */
+	unsigned int families = lb_proxy_families(pc);
 	size_t i, a, pr;
 	int ret;
 
@@ -354,7 +328,7 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 			}
 			for (a = 0; a < addrs->n; a++) {
 				if (addrs->e[a].ifindex != idx ||
-				    !(families & family_of(&addrs->e[a].addr)))
+				    !(families & lb_ip_family(&addrs->e[a].addr)))
 					continue;
 				k.addr = addrs->e[a].addr;
 				v.flags = listen_flags(pc, &k.addr);
