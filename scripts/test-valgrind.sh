@@ -5,13 +5,13 @@
 # valgrind too. Fails on any invalid access, use of uninitialised values, or definitely or
 # indirectly lost block; suppressions (each explained) are in tests/valgrind/lbd.supp.
 # lbd and lbctl are built normally (no sanitizer) in $VALGRIND_BUILD
-# (default /tmp/build-valgrind). Needs root; takes about a minute here.
+# (default build-valgrind/ in the tree, set up afresh when it cannot be regenerated). Needs root; takes about a minute here.
 #
 # Usage: scripts/test-valgrind.sh        (NO_DEPS=1 skips scripts/install-deps.sh)
 # valgrind's logs end up in $VALGRIND_BUILD/valgrind-logs/ (lbd.vg.log, lbctl-N.vg.log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${VALGRIND_BUILD:-/tmp/build-valgrind}
+build=${VALGRIND_BUILD:-$PWD/build-valgrind}
 out=$build/valgrind-logs
 
 if [ -z "${NO_DEPS:-}" ]; then
@@ -23,7 +23,10 @@ if [ -z "${NO_DEPS:-}" ]; then
 			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends valgrind >/dev/null; }
 	}
 fi
-if [ ! -f "$build/build.ninja" ]; then
+# A build folder left by another tree (or another meson) cannot always regenerate itself:
+# set it up afresh rather than fail on "rebuilding 'build.ninja': subcommand failed".
+if [ ! -f "$build/build.ninja" ] || ! ninja -C "$build" build.ninja >/dev/null 2>&1; then
+	rm -rf "$build"
 	meson setup "$build" >/dev/null
 fi
 ninja -C "$build" daemon/lbd ctl/lbctl >/dev/null
