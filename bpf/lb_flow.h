@@ -20,6 +20,7 @@
 #include "lb_nat.h"
 #include "lb_parse.h"
 #include "lb_select.h"
+#include "lb_trace.h"
 
 /* The group a new flow of this listener is balanced over: source route, else default. */
 static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv,
@@ -65,6 +66,7 @@ static __always_inline int lb_choose(const struct lb_group *g, __u32 group_id, _
 		if (e) {
 			__u16 idx = e->s[slot % LB_MAGLEV_PER_ENTRY];
 
+			lb_trace_slot(hash, slot);
 			/* LB_MAGLEV_NONE: nobody has a weight. */
 			return idx < g->n_backends && idx < LB_MAX_TARGETS_PER_GROUP ? idx : -1;
 		}
@@ -102,6 +104,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	if (ct && !lb_is_reopen(ct, p)) {
 		__u64 seen = ct->last_seen_ns;
 
+		if (lb_trace_ct(ct, false))
+			goto tracked;
 		lb_ct_account(&k, ct, p, 0);
 		/* Once a clock tick per flow: is its REPLY entry still there? */
 		if (ct->last_seen_ns != seen)
@@ -115,6 +119,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	if (ct && !lb_is_reopen(ct, p)) {
 		struct lb_ct_val *confirmed = lb_confirms(p) ? lb_ct_confirm(&k, ct) : NULL;
 
+		if (lb_trace_ct(ct, true))
+			goto tracked;
 		if (confirmed) {
 			ct = confirmed;
 			lb_ct_account(&k, ct, p, 0);
@@ -154,9 +160,10 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 		flags = LB_CT_F_PICKUP;
 	}
 
-	ps = bpf_map_lookup_elem(&lb_pstats, &lv->proxy_id);
+	ps = lb_stats_get(&lb_pstats, &lv->proxy_id);
 	group_id = lb_pick_group(lv, &p->saddr, &route);
 	g = bpf_map_lookup_elem(&lb_groups, &group_id);
+	lb_trace_group(lv, group_id, route, g);
 	idx = g ? lb_choose(g, group_id,
 			    lb_listen_hash(lv->flags, &p->saddr, &p->daddr, p->sport, p->dport,
 					   p->proto),
@@ -170,7 +177,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	}
 	b = &g->backends[idx & (LB_MAX_TARGETS_PER_GROUP - 1)];
 	target_id = b->target_id;
-	ts = bpf_map_lookup_elem(&lb_tstats, &target_id);
+	lb_trace_backend(idx, b);
+	ts = lb_stats_get(&lb_tstats, &target_id);
 
 	/*
 	 * A backend address of 0 keeps the destination address and rewrites only the port:
