@@ -236,7 +236,8 @@ int lb_tracer_run(struct lb_tracer *t, const struct lb_trace_req *req, struct lb
 	out->run_ns = now_ns() - t0;
 	if (ret) {
 		ret = -errno;
-		return lb_errf(err, errlen, ret, "BPF_PROG_TEST_RUN of the trace instance failed: %s",
+		return lb_errf(err, errlen, ret,
+			       "BPF_PROG_TEST_RUN of the trace instance failed: %s",
 			       strerror(-ret));
 	}
 	out->retval = (int)o.retval;
@@ -255,4 +256,25 @@ int lb_tracer_run(struct lb_tracer *t, const struct lb_trace_req *req, struct lb
 		break;
 	}
 	return 0;
+}
+
+int lb_trace_find_listener(int listen_fd, unsigned int ifindex, uint16_t port, uint8_t proto,
+			   uint32_t proxy_id, bool v4, struct lb_ip *addr)
+{
+	struct lb_listen_key k, next;
+	struct lb_listen_val v;
+	bool found = false, first = true;
+
+	while (!bpf_map_get_next_key(listen_fd, first ? NULL : &k, &next)) {
+		first = false;
+		k = next;
+		if (k.ifindex != ifindex || k.port != htons(port) || k.proto != proto ||
+		    lb_ip_is_v4(&k.addr) != v4 || bpf_map_lookup_elem(listen_fd, &k, &v) ||
+		    v.proxy_id != proxy_id)
+			continue;
+		if (!found || memcmp(&k.addr, addr, sizeof(*addr)) < 0)
+			*addr = k.addr;
+		found = true;
+	}
+	return found ? 0 : -ENOENT;
 }

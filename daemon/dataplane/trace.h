@@ -60,6 +60,14 @@ uint64_t lb_tracer_load_ns(const struct lb_tracer *t);
 /* NULL is a no-op. */
 void lb_tracer_free(struct lb_tracer *t);
 
+/*
+ * The first listener address (lowest) in lb_listen (@listen_fd) of proxy @proxy_id on
+ * @ifindex, @port (host order), @proto, of the family of @v4. 0, or -ENOENT when there is
+ * none.
+ */
+int lb_trace_find_listener(int listen_fd, unsigned int ifindex, uint16_t port, uint8_t proto,
+			   uint32_t proxy_id, bool v4, struct lb_ip *addr);
+
 /* The packet lb_tracer_run() sends, Ethernet included; its length (at most 128 bytes). */
 size_t lb_trace_packet(const struct lb_trace_req *req, uint8_t *buf, size_t cap);
 
