@@ -121,11 +121,8 @@ static __always_inline void lb_ct_close_step(const struct lb_ct_key *k, struct l
 static __always_inline void lb_ct_account(const struct lb_ct_key *k, struct lb_ct_val *ct,
 					  const struct lb_pkt_info *p, __u8 add)
 {
-	__u8 added;
+	__u8 added = lb_ct_touch(ct, p, lb_now_ns, add);
 
-	if (lb_trace_mode)
-		return;
-	added = lb_ct_touch(ct, p, lb_now_ns, add);
 	if (lb_events_on && p->proto == LB_PROTO_TCP && !(ct->flags & LB_CT_F_CLOSED) &&
 	    ((added & (LB_CT_F_FIN | LB_CT_F_RST)) || (ct->flags & LB_CT_F_LASTACK)))
 		lb_ct_close_step(k, ct, added);
@@ -155,8 +152,6 @@ static __always_inline int lb_ct_create(const struct lb_pkt_info *p, const struc
 	struct lb_ct_val *v;
 	int err;
 
-	if (lb_trace_mode)
-		return 0; /* the trace instance creates no flow */
 	if (!sc)
 		return -1;
 	k = &sc->k[0];
@@ -213,7 +208,7 @@ static __always_inline bool lb_forget_closed(void *map, const struct lb_pkt_info
 	struct lb_ct_key *rk, *ok;
 	struct lb_ct_val *ct;
 
-	if (!sc || lb_trace_mode)
+	if (!sc)
 		return false;
 	rk = &sc->k[0];
 	ok = &sc->k[1];
@@ -259,11 +254,8 @@ static __always_inline void lb_syn_account(const struct lb_ct_key *k, struct lb_
 	struct lb_ct_key *ok, *rk;
 	struct lb_ct_val *other;
 	struct lb_scratch *tmp;
-	__u8 added;
+	__u8 added = lb_ct_touch(sc, p, lb_now_ns, add);
 
-	if (lb_trace_mode)
-		return;
-	added = lb_ct_touch(sc, p, lb_now_ns, add);
 	if (!(added & LB_CT_F_RST) || !lb_events_on || (sc->flags & LB_CT_F_CLOSED))
 		return;
 	tmp = lb_scratch_get();
@@ -287,7 +279,7 @@ static __always_inline void lb_ct_forget(const struct lb_ct_key *k, const struct
 {
 	struct lb_scratch *sc = lb_scratch_get();
 
-	if (!sc || lb_trace_mode)
+	if (!sc)
 		return;
 	lb_ct_pair_keys(k, ct, &sc->k[0], &sc->k[1]);
 	bpf_map_delete_elem(&lb_ct, &sc->k[1]);
@@ -343,7 +335,7 @@ static __always_inline void lb_ct_restore_reply(void *map, const struct lb_ct_ke
 {
 	struct lb_scratch *sc = lb_scratch_get();
 
-	if (!sc || lb_trace_mode)
+	if (!sc)
 		return;
 	lb_ct_reply_of(k, ct, replied, &sc->k[0], &sc->v);
 	if (bpf_map_lookup_elem(map, &sc->k[0]))
@@ -363,7 +355,7 @@ static __always_inline struct lb_ct_val *lb_ct_confirm(const struct lb_ct_key *k
 	struct lb_ct_val *rsc;
 	struct lb_ct_key *rk;
 
-	if (!tmp || lb_trace_mode)
+	if (!tmp)
 		return NULL;
 	/* @k is the flow's ORIG key; its REPLY key and entry go to the scratch area. */
 	rk = &tmp->k[1];

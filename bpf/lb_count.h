@@ -13,15 +13,11 @@
 #include "lb_abi.h"
 #include "lb_maps.h"
 #include "lb_parse.h"
-#include "lb_trace.h"
 
 static __always_inline void lb_count(__u32 idx)
 {
-	__u64 *c;
+	__u64 *c = bpf_map_lookup_elem(&lb_gstats, &idx);
 
-	if (lb_trace_mode)
-		return;
-	c = bpf_map_lookup_elem(&lb_gstats, &idx);
 	if (c)
 		*c += 1;
 }
@@ -45,18 +41,12 @@ static __always_inline void lb_count_parse(int res)
 	}
 }
 
-/* Entry @id of lb_pstats or lb_tstats to count into; NULL in the trace instance. */
-static __always_inline struct lb_stats *lb_stats_get(void *map, const __u32 *id)
-{
-	return lb_trace_mode ? NULL : bpf_map_lookup_elem(map, id);
-}
-
 /* Per-proxy and per-target traffic counters of one packet of an existing flow. */
 static __always_inline void lb_count_traffic(__u32 proxy_id, __u32 target_id, __u16 ip_len,
 					     bool reply)
 {
-	struct lb_stats *ps = lb_stats_get(&lb_pstats, &proxy_id);
-	struct lb_stats *ts = lb_stats_get(&lb_tstats, &target_id);
+	struct lb_stats *ps = bpf_map_lookup_elem(&lb_pstats, &proxy_id);
+	struct lb_stats *ts = bpf_map_lookup_elem(&lb_tstats, &target_id);
 
 	if (reply) {
 		if (ps) {

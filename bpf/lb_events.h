@@ -21,11 +21,8 @@
  */
 static __always_inline struct lb_event *lb_event_reserve(void)
 {
-	struct lb_event *ev;
+	struct lb_event *ev = bpf_ringbuf_reserve(&lb_events, sizeof(*ev), 0);
 
-	if (lb_trace_mode)
-		return NULL;
-	ev = bpf_ringbuf_reserve(&lb_events, sizeof(*ev), 0);
 	if (!ev) {
 		lb_count(LB_G_EVENTS_LOST);
 		return NULL;

@@ -101,11 +101,11 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	k.proto = p->proto;
 	k.dir = LB_DIR_ORIG;
 	ct = bpf_map_lookup_elem(&lb_ct, &k);
+	if (lb_trace_ct(ct, p, false, nat))
+		return LB_V_REWRITE;
 	if (ct && !lb_is_reopen(ct, p)) {
 		__u64 seen = ct->last_seen_ns;
 
-		if (lb_trace_ct(ct, false))
-			goto tracked;
 		lb_ct_account(&k, ct, p, 0);
 		/* Once a clock tick per flow: is its REPLY entry still there? */
 		if (ct->last_seen_ns != seen)
@@ -113,14 +113,14 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 		goto tracked;
 	}
 	/* A new connection on the 4-tuple of a closed one: the old flow goes. */
-	if (ct)
+	if (ct && !lb_trace_mode)
 		lb_ct_forget(&k, ct);
 	ct = bpf_map_lookup_elem(&lb_syn, &k);
+	if (lb_trace_ct(ct, p, true, nat))
+		return LB_V_REWRITE;
 	if (ct && !lb_is_reopen(ct, p)) {
 		struct lb_ct_val *confirmed = lb_confirms(p) ? lb_ct_confirm(&k, ct) : NULL;
 
-		if (lb_trace_ct(ct, true))
-			goto tracked;
 		if (confirmed) {
 			ct = confirmed;
 			lb_ct_account(&k, ct, p, 0);
@@ -137,6 +137,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	lk.proto = p->proto;
 	lv = bpf_map_lookup_elem(&lb_listen, &lk);
 	if (!lv) {
+		if (lb_trace_mode)
+			return LB_V_PASS;
 		if (p->proto == LB_PROTO_TCP &&
 		    (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN &&
 		    lb_ct_forget_reused(p))
@@ -160,7 +162,7 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 		flags = LB_CT_F_PICKUP;
 	}
 
-	ps = lb_stats_get(&lb_pstats, &lv->proxy_id);
+	ps = bpf_map_lookup_elem(&lb_pstats, &lv->proxy_id);
 	group_id = lb_pick_group(lv, &p->saddr, &route);
 	g = bpf_map_lookup_elem(&lb_groups, &group_id);
 	lb_trace_group(lv, group_id, route, g);
@@ -170,6 +172,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 			    p->family == 4)
 		: -1;
 	if (idx < 0 || !g) {
+		if (lb_trace_mode)
+			return LB_V_DROP;
 		if (ps)
 			ps->drop_no_backend++;
 		lb_count(LB_G_DROP_NO_BACKEND);
@@ -177,8 +181,9 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	}
 	b = &g->backends[idx & (LB_MAX_TARGETS_PER_GROUP - 1)];
 	target_id = b->target_id;
-	lb_trace_backend(idx, b);
-	ts = lb_stats_get(&lb_tstats, &target_id);
+	if (lb_trace_backend(idx, b, p, nat))
+		return LB_V_REWRITE;
+	ts = bpf_map_lookup_elem(&lb_tstats, &target_id);
 
 	/*
 	 * A backend address of 0 keeps the destination address and rewrites only the port:

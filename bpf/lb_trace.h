@@ -2,23 +2,48 @@
 /*
  * lb_trace.h - `lbctl trace`: the decisions note what they decided into lb_trace (a .bss
  * record, lb_abi.h) when the object is loaded as lbd's trace instance, with lb_trace_mode
- * set in .rodata. The verifier knows a .rodata value: in the instance that carries
- * traffic every note and every `if (lb_trace_mode)` is dead code it removes, and in the
- * trace instance the side effects they guard (conntrack writes, counters, events) are.
+ * set in .rodata. The verifier reads a .rodata value as a constant: in the instance that
+ * carries traffic every note is dead code it removes (what stays is the flag's load, three
+ * instructions per check); in the trace instance the decision returns as soon as it knows
+ * its answer, so nothing after that point (conntrack writes, counters, events) is ever
+ * verified or run there.
  */
 #ifndef LB_TRACE_H
 #define LB_TRACE_H
 
+#include <stdbool.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 #include "lb_abi.h"
+#include "lb_conntrack.h"
+#include "lb_ip.h"
+#include "lb_nat.h"
+#include "lb_parse.h"
 
 /* Set by lbd before it loads the trace instance; 0 in the instance on the interfaces. */
 const volatile __u32 lb_trace_mode = 0;
 
 /* The trace instance's record of its one packet; lbd zeroes it before each run. */
 struct lb_trace_rec lb_trace;
+
+/*
+ * An existing flow (@ct, found in lb_syn when @syn) answers: in the trace instance, note
+ * it and its NAT (into @nat) and return true; the caller returns LB_V_REWRITE at once,
+ * before the packet would touch the entry. A SYN that reopens a closed flow's 4-tuple is
+ * balanced afresh, as lb_flow_ingress() does.
+ */
+static __always_inline bool lb_trace_ct(const struct lb_ct_val *ct, const struct lb_pkt_info *p,
+					bool syn, struct lb_nat *nat)
+{
+	if (!lb_trace_mode || !ct || lb_is_reopen(ct, p))
+		return false;
+	lb_trace.flags |= LB_TRACE_F_CT | (syn ? LB_TRACE_F_SYN : 0);
+	lb_trace.ct = *ct;
+	nat->addr = ct->nat_addr;
+	nat->port = ct->nat_port;
+	return true;
+}
 
 /* The listener matched, and the group a new flow of it goes to (@g may be NULL). */
 static __always_inline void lb_trace_group(const struct lb_listen_val *lv, __u32 group_id,
@@ -48,28 +73,23 @@ static __always_inline void lb_trace_slot(__u32 hash, __u32 slot)
 	lb_trace.slot = slot;
 }
 
-/* Backend @idx of the group, @b, is the new flow's. */
-static __always_inline void lb_trace_backend(int idx, const struct lb_backend *b)
+/*
+ * Backend @idx of the group, @b, is a new flow's: in the trace instance, note it, write
+ * its NAT into @nat (a backend address of 0 keeps the destination) and return true; the
+ * caller returns LB_V_REWRITE before creating the flow.
+ */
+static __always_inline bool lb_trace_backend(int idx, const struct lb_backend *b,
+					     const struct lb_pkt_info *p, struct lb_nat *nat)
 {
 	if (!lb_trace_mode)
-		return;
+		return false;
 	lb_trace.flags |= LB_TRACE_F_BACKEND;
 	lb_trace.idx = (__u32)idx;
 	lb_trace.target_id = b->target_id;
 	lb_trace.addr = b->addr;
 	lb_trace.port = b->port;
-}
-
-/*
- * An existing flow answers (its ORIG entry @ct, from lb_syn when @syn). Returns true in
- * the trace instance: the caller skips what the packet would do to the entry.
- */
-static __always_inline bool lb_trace_ct(const struct lb_ct_val *ct, bool syn)
-{
-	if (!lb_trace_mode)
-		return false;
-	lb_trace.flags |= LB_TRACE_F_CT | (syn ? LB_TRACE_F_SYN : 0);
-	lb_trace.ct = *ct;
+	nat->addr = lb_ip_is_zero(&b->addr) ? p->daddr : b->addr;
+	nat->port = b->port;
 	return true;
 }
 
