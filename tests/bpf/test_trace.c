@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 
@@ -225,6 +226,101 @@ START_TEST(test_existing_flow)
 }
 END_TEST
 
+/* A flow its client confirmed (in lb_ct), and a UDP flow: the same, from their table. */
+START_TEST(test_confirmed_and_udp)
+{
+	struct pkt_spec s = {.saddr = IP(10, 9, 0, 4),
+			     .daddr = VIP,
+			     .sport = 41000,
+			     .dport = 80,
+			     .proto = IPPROTO_TCP,
+			     .tcp_flags = 0x10};
+	struct lb_trace_req r = {.client = lb_ip_from_v4(IP(10, 9, 0, 5)),
+				 .client_port = 5353,
+				 .listen = lb_ip_from_v4(VIP),
+				 .listen_port = 53,
+				 .proto = LB_PROTO_UDP,
+				 .ifindex = lo_ifindex};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct lb_ct_val v = send_syn(IP(10, 9, 0, 4), 41000), v2;
+	struct lb_trace_out o;
+	size_t len, out_len;
+	struct snap a, b;
+	char err[256];
+	int verdict;
+
+	len = pkt_build(&s, in);
+	ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
+	ck_assert_uint_eq(map_count(skel->maps.lb_syn), 0); /* confirmed: moved to lb_ct */
+	take(&a);
+	o = trace(IP(10, 9, 0, 4), 41000);
+	take(&b);
+	same(&a, &b);
+	ck_assert_uint_eq(o.rec.flags, LB_TRACE_F_CT);
+	ck_assert_uint_eq(o.rec.ct.target_id, v.target_id);
+	ck_assert(lb_ip_eq(&o.dst, &v.nat_addr));
+
+	/* UDP: a new flow's answer, then (after a real datagram) its unconfirmed flow. */
+	put_listener(VIP, 53, IPPROTO_UDP, 1, GROUP, 0);
+	ck_assert(!lb_tracer_run(tracer, &r, &o, err, sizeof(err)));
+	ck_assert_uint_eq(o.rec.flags & LB_TRACE_F_BACKEND, LB_TRACE_F_BACKEND);
+	s.saddr = IP(10, 9, 0, 5);
+	s.sport = 5353;
+	s.dport = 53;
+	s.proto = IPPROTO_UDP;
+	len = pkt_build(&s, in);
+	ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
+	ck_assert(ct_get(LB_DIR_ORIG, IP(10, 9, 0, 5), VIP, 5353, 53, IPPROTO_UDP, &v2));
+	ck_assert_uint_eq(v2.target_id, o.rec.target_id);
+	take(&a);
+	ck_assert(!lb_tracer_run(tracer, &r, &o, err, sizeof(err)));
+	take(&b);
+	same(&a, &b);
+	ck_assert_uint_eq(o.rec.flags, LB_TRACE_F_CT | LB_TRACE_F_SYN);
+	ck_assert_uint_eq(o.rec.ct.target_id, v2.target_id);
+	ck_assert_uint_eq(map_count(skel->maps.lb_syn), 2); /* not confirmed by the trace */
+}
+END_TEST
+
+/* An IPv6 client: the answer names the backend the datapath gives it. */
+START_TEST(test_ipv6)
+{
+	struct lb_ip vip6 = ip6_of(0xfd01, 0, 1), cl6 = ip6_of(0xfd09, 0, 7);
+	struct lb_trace_req r = {.client = cl6,
+				 .client_port = 7777,
+				 .listen = vip6,
+				 .listen_port = 80,
+				 .proto = LB_PROTO_TCP,
+				 .ifindex = lo_ifindex};
+	struct pkt_spec s = {.ethertype = ETH_P_IPV6,
+			     .sport = 7777,
+			     .dport = 80,
+			     .proto = IPPROTO_TCP,
+			     .tcp_flags = 0x02};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct lb_group g6;
+	struct lb_trace_out o;
+	struct lb_ct_val v;
+	size_t len, out_len;
+	char err[256];
+	int verdict;
+
+	three_backends6(&g6, 8080);
+	put_group_def(2, &g6);
+	put_listener6(&vip6, 80, IPPROTO_TCP, 1, 2, 0);
+	ck_assert(!lb_tracer_run(tracer, &r, &o, err, sizeof(err)));
+	ck_assert_int_eq(o.verdict, LB_TRACE_REWRITE);
+	ck_assert_uint_eq(ct_count(), 0);
+	memcpy(s.saddr6, &cl6, 16);
+	memcpy(s.daddr6, &vip6, 16);
+	len = pkt_build(&s, in);
+	ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
+	ck_assert(ct_get6(LB_DIR_ORIG, &cl6, &vip6, 7777, 80, IPPROTO_TCP, &v));
+	ck_assert_uint_eq(o.rec.target_id, v.target_id);
+	ck_assert(lb_ip_eq(&o.dst, &v.nat_addr));
+}
+END_TEST
+
 /* A source route: its group, and the route is named. */
 START_TEST(test_source_route)
 {
@@ -283,6 +379,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_new_flow_weights);
 	tcase_add_test(tc, test_new_flow_maglev);
 	tcase_add_test(tc, test_existing_flow);
+	tcase_add_test(tc, test_confirmed_and_udp);
+	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_source_route);
 	tcase_add_test(tc, test_no_listener_no_backend);
 	suite_add_tcase(s, tc);
