@@ -194,9 +194,9 @@ static json_t *result_json(struct lbd *l, const struct trace_args *a, const stru
 	json_object_set_new(lis, "address", json_string(lb_format_ip(&a->req.listen, addr)));
 	json_object_set_new(lis, "port", json_integer(a->req.listen_port));
 	json_object_set_new(lis, "interface", json_string(a->iface));
-	json_object_set_new(
-		lis, "matched",
-		json_boolean(r->flags & LB_TRACE_F_LISTENER || r->flags & LB_TRACE_F_CT));
+	/* Not consulted when conntrack answered: the flow's entry comes first. */
+	if (!(r->flags & LB_TRACE_F_CT))
+		json_object_set_new(lis, "matched", json_boolean(r->flags & LB_TRACE_F_LISTENER));
 	json_object_set_new(res, "listener", lis);
 	json_object_set_new(res, "verdict", json_string(verdict_name(o->verdict)));
 	if (o->verdict == LB_TRACE_REWRITE || o->verdict == LB_TRACE_OTHER)
@@ -277,13 +277,17 @@ int lbd_rpc_trace(struct lbd *l, struct lbd_call *call, json_t *params, json_t *
 	struct trace_args a;
 	char err[LB_ERR_MAX];
 	uint64_t load_ns;
+	int ret;
 
 	(void)call;
 	if (parse_args(l, params, &a, e))
 		return -1;
-	if (lb_dataplane_tracer(l->dp, &t, &load_ns, err, sizeof(err)) ||
-	    lb_tracer_run(t, &a.req, &o, err, sizeof(err)))
-		return lbd_rpc_fail(e, LB_RPC_DATAPATH, NULL, "%s", err);
+	ret = lb_dataplane_tracer(l->dp, &t, &load_ns, err, sizeof(err));
+	if (!ret)
+		ret = lb_tracer_run(t, &a.req, &o, err, sizeof(err));
+	if (ret)
+		return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret), "%s",
+				    err);
 	*result = result_json(l, &a, &o, load_ns);
 	return 0;
 }
