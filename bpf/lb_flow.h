@@ -20,6 +20,7 @@
 #include "lb_nat.h"
 #include "lb_parse.h"
 #include "lb_select.h"
+#include "lb_trace.h"
 
 /* The group a new flow of this listener is balanced over: source route, else default. */
 static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv,
@@ -65,6 +66,7 @@ static __always_inline int lb_choose(const struct lb_group *g, __u32 group_id, _
 		if (e) {
 			__u16 idx = e->s[slot % LB_MAGLEV_PER_ENTRY];
 
+			lb_trace_slot(hash, slot);
 			/* LB_MAGLEV_NONE: nobody has a weight. */
 			return idx < g->n_backends && idx < LB_MAX_TARGETS_PER_GROUP ? idx : -1;
 		}
@@ -99,6 +101,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	k.proto = p->proto;
 	k.dir = LB_DIR_ORIG;
 	ct = bpf_map_lookup_elem(&lb_ct, &k);
+	if (lb_trace_ct(ct, p, false, nat))
+		return LB_V_REWRITE;
 	if (ct && !lb_is_reopen(ct, p)) {
 		__u64 seen = ct->last_seen_ns;
 
@@ -109,9 +113,11 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 		goto tracked;
 	}
 	/* A new connection on the 4-tuple of a closed one: the old flow goes. */
-	if (ct)
+	if (ct && !lb_trace_mode)
 		lb_ct_forget(&k, ct);
 	ct = bpf_map_lookup_elem(&lb_syn, &k);
+	if (lb_trace_ct(ct, p, true, nat))
+		return LB_V_REWRITE;
 	if (ct && !lb_is_reopen(ct, p)) {
 		struct lb_ct_val *confirmed = lb_confirms(p) ? lb_ct_confirm(&k, ct) : NULL;
 
@@ -131,6 +137,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	lk.proto = p->proto;
 	lv = bpf_map_lookup_elem(&lb_listen, &lk);
 	if (!lv) {
+		if (lb_trace_mode)
+			return LB_V_PASS;
 		if (p->proto == LB_PROTO_TCP &&
 		    (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN &&
 		    lb_ct_forget_reused(p))
@@ -157,12 +165,15 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	ps = bpf_map_lookup_elem(&lb_pstats, &lv->proxy_id);
 	group_id = lb_pick_group(lv, &p->saddr, &route);
 	g = bpf_map_lookup_elem(&lb_groups, &group_id);
+	lb_trace_group(lv, group_id, route, g);
 	idx = g ? lb_choose(g, group_id,
 			    lb_listen_hash(lv->flags, &p->saddr, &p->daddr, p->sport, p->dport,
 					   p->proto),
 			    p->family == 4)
 		: -1;
 	if (idx < 0 || !g) {
+		if (lb_trace_mode)
+			return LB_V_DROP;
 		if (ps)
 			ps->drop_no_backend++;
 		lb_count(LB_G_DROP_NO_BACKEND);
@@ -170,6 +181,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	}
 	b = &g->backends[idx & (LB_MAX_TARGETS_PER_GROUP - 1)];
 	target_id = b->target_id;
+	if (lb_trace_backend(idx, b, p, nat))
+		return LB_V_REWRITE;
 	ts = bpf_map_lookup_elem(&lb_tstats, &target_id);
 
 	/*

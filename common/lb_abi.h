@@ -297,6 +297,40 @@ _Static_assert(sizeof(struct lb_event) == 120, "lb_event layout");
 #define LB_EVENTS_RING_BYTES (1u << 20)
 
 /*
+ * lb_trace: what the decision of one packet found, written by the trace instance of the
+ * datapath (lb_trace_mode set in its .rodata: the same object, loaded by lbd on demand for
+ * `lbctl trace`, its side effects compiled out by the verifier) into its .bss, which lbd
+ * reads after one BPF_PROG_TEST_RUN. Never written by the instance that carries traffic.
+ */
+#define LB_TRACE_F_LISTENER (1u << 0) /* a listener matched: proxy_id, listen_flags, ... */
+#define LB_TRACE_F_GROUP    (1u << 1) /* group_id, route: the group a new flow is balanced over */
+#define LB_TRACE_F_MAGLEV   (1u << 2) /* hash, slot: the Maglev table chose (else weights) */
+#define LB_TRACE_F_BACKEND  (1u << 3) /* idx, target_id, addr, port: a backend was chosen */
+#define LB_TRACE_F_CT	    (1u << 4) /* an existing flow answered: ct is its ORIG entry */
+#define LB_TRACE_F_SYN	    (1u << 5) /* ... found in lb_syn (not confirmed by its client) */
+
+struct lb_trace_rec {
+	__u32 flags; /* LB_TRACE_F_* */
+	__u32 proxy_id;
+	__u32 listen_flags; /* lb_listen_val.flags: routes, hash mode and prefix */
+	__u32 group_id;
+	__u32 route;	  /* LB_ROUTE_* */
+	__u32 table_size; /* the group's Maglev table size, 0: none */
+	__u32 table_gen;
+	__u32 n_backends;
+	__u32 hash;
+	__u32 slot;
+	__u32 idx; /* index of the chosen backend in the group */
+	__u32 target_id;
+	struct lb_ip addr; /* the chosen backend (all zero: lbd's own acceptor) */
+	__be16 port;
+	__u16 pad0;
+	__u32 pad1;
+	struct lb_ct_val ct;
+};
+_Static_assert(sizeof(struct lb_trace_rec) == 72 + 64, "lb_trace_rec layout");
+
+/*
  * lb_meta: one entry written by lbd, read back by the next lbd to check the pinned layout.
  * clock_ns is the datapath's clock (lb_now_ns) as lbd last advanced it: while no lbd runs
  * the clock stands still and packets stamp that value, which the next lbd must not take

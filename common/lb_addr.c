@@ -481,6 +481,51 @@ int lb_parse_listen(const char *s, struct lb_ip *addr, uint16_t *port, char *err
 	return 0;
 }
 
+int lb_parse_client(const char *s, struct lb_ip *addr, uint16_t *port, char *err, size_t errlen)
+{
+	char q[LB_QUOTE_MAX], part[LB_QUOTE_MAX], why[LB_ERR_MAX];
+	const char *a = s ? s : "", *rest = NULL, *colon, *bad;
+	size_t alen = strlen(a);
+	struct lb_ip ip;
+
+	*port = 0;
+	colon = strchr(a, ':');
+	if (a[0] == '[') {
+		if (a[alen - 1] == ']') {
+			a++;
+			alen -= 2;
+		} else {
+			bad = split_host_port(a, &a, &alen, &rest);
+			if (bad)
+				return fail(err, errlen,
+					    "%s is not a client (%s; expected ip, ip:port, ipv6 or "
+					    "[ipv6]:port)",
+					    lb_quote(s, q), bad);
+		}
+	} else if (colon && !strchr(colon + 1, ':')) {
+		/* One colon: a.b.c.d:port (an IPv6 address has at least two). */
+		alen = (size_t)(colon - a);
+		rest = colon + 1;
+	}
+	bad = parse_ip(a, alen, &ip);
+	if (bad) {
+		snprintf(why, sizeof(why), "%.*s", (int)alen, a);
+		return fail(err, errlen,
+			    "%s is not a valid client: %s is not an IP address (%s; expected ip, "
+			    "ip:port, ipv6 or [ipv6]:port)",
+			    lb_quote(s, q), lb_quote(why, part), bad);
+	}
+	if (lb_check_usable(&ip, why, sizeof(why)))
+		return fail(err, errlen, "%s is not a valid client: %s", lb_quote(s, q), why);
+	if (rest && parse_port(rest, strlen(rest), port))
+		return fail(err, errlen,
+			    "%s is not a valid client: %s is not a valid port (expected a number "
+			    "from 1 to 65535)",
+			    lb_quote(s, q), lb_quote(rest, part));
+	*addr = ip;
+	return 0;
+}
+
 char *lb_format_ip(const struct lb_ip *addr, char buf[LB_ADDR_STR_MAX])
 {
 	uint32_t a;

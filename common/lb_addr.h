@@ -54,6 +54,12 @@ int lb_parse_target(const char *s, struct lb_target_cfg *t, int *has_weight, cha
 int lb_parse_listen(const char *s, struct lb_ip *addr, uint16_t *port, char *err, size_t errlen);
 
 /*
+ * A client of `lbctl trace`: "a.b.c.d", "a.b.c.d:port", an IPv6 address, "[ipv6]" or
+ * "[ipv6]:port". *port (host order) is 0 when none is given.
+ */
+int lb_parse_client(const char *s, struct lb_ip *addr, uint16_t *port, char *err, size_t errlen);
+
+/*
  * Why @addr cannot be a backend or listener address (unspecified, multicast, broadcast,
  * link-local IPv6), or NULL when it can.
  */

@@ -193,6 +193,9 @@ static json_t *convert(const struct lb_cli_arg *a, const char *s, char *err, siz
 			r = fail(why, sizeof(why), "%s: expected ip:port here, without @weight",
 				 lb_quote(s, q));
 		break;
+	case LB_CV_CLIENT:
+		r = lb_parse_client(s, &addr, &port, why, sizeof(why));
+		break;
 	case LB_CV_TARGET:
 		v = target_json(s, why, sizeof(why));
 		if (v)

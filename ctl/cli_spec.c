@@ -204,6 +204,24 @@ static const struct lb_cli_spec cli_CONNECTION_STATS = {
 	.examples = EXAMPLES("lbctl connection-stats", "lbctl connection-stats web"),
 };
 
+static const struct lb_cli_spec cli_TRACE = {
+	.args = ARGS(POS("proxy", STRING, "PROXY", true, NULL),
+		     POS("client", CLIENT, "CLIENT[:PORT]", true,
+			 "the client: an address, with its source port if it matters (5-tuple "
+			 "hashing): 10.1.2.3, 10.1.2.3:5555, 2001:db8::1 or [2001:db8::1]:5555"),
+		     OPT("port", "port", PORT, "PORT", false,
+			 "the client's source port, for a client written without one (default "
+			 "49152)"),
+		     OPT("proto", "protocol", CHOICE, "tcp|udp", false,
+			 "the protocol of the packet (default: the proxy's; tcp when it has both)"),
+		     OPT("interface", "interface", IFACE, "IFACE", false,
+			 "the listening interface the packet arrives on (default: the proxy's "
+			 "first)")),
+	.examples = EXAMPLES("lbctl trace web 192.168.1.20", "lbctl trace web 192.168.1.20:51000",
+			     "lbctl trace web [2001:db8::7]:51000 --proto udp",
+			     "lbctl --json trace web 10.0.9.1 --port 40000 --interface eth1"),
+};
+
 static const struct lb_cli_spec cli_RELOAD = {
 	.args = NO_ARGS,
 	.examples = EXAMPLES("lbctl reload"),

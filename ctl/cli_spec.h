@@ -40,6 +40,7 @@ enum lb_cli_vtype {
 	LB_CV_ENDPOINT, /* ip:port -> string */
 	LB_CV_TARGET,	/* ip:port or ip:port@weight -> {"ip","port"[,"weight"]} */
 	LB_CV_CHOICE,	/* one of the '|'-separated words in the argument's metavar -> string */
+	LB_CV_CLIENT,	/* ip, ip:port, ipv6 or [ipv6]:port -> string */
 	LB_CV_DURATION, /* 500ms, 60s, 2m, 1h, or a number of seconds -> integer milliseconds */
 };
 

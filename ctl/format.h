@@ -77,6 +77,9 @@ void lb_format_json_line(FILE *out, const json_t *v);
 /* format_drain.c: the results of drain, undrain and drain-status, as above. */
 bool lb_format_drain_result(FILE *out, const char *method, const json_t *result);
 
+/* `trace`: the answer, then why (format_trace.c). False for another method. */
+bool lb_format_trace_result(FILE *out, const char *method, const json_t *result);
+
 /*
  * One drain status object as a sentence and a newline (progress lines, outcomes):
  *   draining web 10.0.0.1:8080: 3 of 10 connections left, 5.0s of 60.0s

@@ -70,6 +70,18 @@ static const struct lb_param p_connections[] = {
 	P_END,
 };
 
+static const struct lb_param p_trace[] = {
+	{"proxy", LB_PT_STRING, true, "proxy name"},
+	{"client", LB_PT_STRING, true,
+	 "the client: ip, ip:port, an IPv6 address, or [ipv6]:port (the port is its source port)"},
+	{"port", LB_PT_INT, false,
+	 "the client's source port, when the client is written without one (default 49152)"},
+	{"protocol", LB_PT_STRING, false, "tcp or udp (default: the proxy's, tcp for both)"},
+	{"interface", LB_PT_STRING, false,
+	 "the listening interface the packet arrives on (default: the proxy's first)"},
+	P_END,
+};
+
 static const struct lb_param p_set_ingress[] = {
 	{"mode", LB_PT_STRING, true,
 	 "auto (TC ingress on veth, native XDP elsewhere when the driver has it), xdp or tc"},
@@ -157,6 +169,7 @@ static const struct lb_param *const method_params[LB_M_COUNT] = {
 	[LB_M_CONNECTIONS] = p_connections,
 	[LB_M_CONNECTION_COUNT] = p_proxy_optional,
 	[LB_M_CONNECTION_STATS] = p_proxy_optional,
+	[LB_M_TRACE] = p_trace,
 	[LB_M_RELOAD] = p_none,
 	[LB_M_HEALTH] = p_health,
 	[LB_M_SET_TARGET_STATUS] = p_set_target_status,

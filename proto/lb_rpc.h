@@ -75,6 +75,7 @@ struct lb_param {
 	X(CONNECTIONS, "connections", false, "list tracked connections")                           \
 	X(CONNECTION_COUNT, "connection-count", false, "count tracked connections")                \
 	X(CONNECTION_STATS, "connection-stats", false, "packet and byte totals")                   \
+	X(TRACE, "trace", false, "which target a client gets, and why (runs the datapath)")        \
 	X(RELOAD, "reload", true, "re-read the configuration file and apply it as a diff")         \
 	X(HEALTH, "health", false, "health of targets, weights; --follow streams events")          \
 	X(SET_TARGET_STATUS, "set-target-status", true, "override a target's health by hand")      \

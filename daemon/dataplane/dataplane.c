@@ -27,6 +27,7 @@
 #include "lb_log.h"
 #include "lb.skel.h"
 #include "owner.h"
+#include "trace.h"
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -749,6 +750,7 @@ void lb_dataplane_free(struct lb_dataplane *dp)
 		if (dp->ifaces[i].xdp_link_fd >= 0)
 			close(dp->ifaces[i].xdp_link_fd);
 	free(dp->ifaces);
+	lb_tracer_free(dp->tracer);
 	lb_bpf__destroy(dp->skel);
 	if (dp->lock_fd >= 0)
 		close(dp->lock_fd); /* the instance is free for the next lbd */
@@ -772,6 +774,24 @@ DP_FD(gstats)
 DP_FD(pnames)
 DP_FD(tnames)
 DP_FD(events)
+
+int lb_dataplane_tracer(struct lb_dataplane *dp, struct lb_tracer **out, uint64_t *loaded_ns,
+			char *err, size_t errlen)
+{
+	int ret;
+
+	*loaded_ns = 0;
+	if (!dp->tracer) {
+		ret = lb_tracer_open(dp->skel, &dp->tracer, err, errlen);
+		if (ret)
+			return ret;
+		*loaded_ns = lb_tracer_load_ns(dp->tracer);
+		lb_info("trace instance of the datapath loaded in %llu ms",
+			(unsigned long long)(*loaded_ns / 1000000));
+	}
+	*out = dp->tracer;
+	return 0;
+}
 
 void lb_dataplane_set_events(struct lb_dataplane *dp, bool on)
 {

@@ -59,6 +59,7 @@ struct lb_dataplane {
 	size_t n_ifaces;
 	struct lb_dp_iface *ifaces;
 	int ncpus;
+	struct lb_tracer *tracer; /* the trace instance (trace.h), loaded on first use */
 };
 
 struct lb_dp_opts {
@@ -140,6 +141,15 @@ int lb_dataplane_fd_gstats(const struct lb_dataplane *dp);
 int lb_dataplane_fd_pnames(const struct lb_dataplane *dp);
 int lb_dataplane_fd_tnames(const struct lb_dataplane *dp);
 int lb_dataplane_fd_events(const struct lb_dataplane *dp); /* the lb_events ring buffer */
+
+/*
+ * The trace instance of this datapath (trace.h), loaded at the first call and kept.
+ * *loaded_ns: how long this call spent loading it (0: it was loaded before). Returns 0 or
+ * -errno with a sentence in @err.
+ */
+struct lb_tracer;
+int lb_dataplane_tracer(struct lb_dataplane *dp, struct lb_tracer **out, uint64_t *loaded_ns,
+			char *err, size_t errlen);
 
 /* Turn the datapath's connection events (lb_events) on or off; takes effect at once. */
 void lb_dataplane_set_events(struct lb_dataplane *dp, bool on);

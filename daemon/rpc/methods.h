@@ -60,6 +60,10 @@ int lbd_rpc_connection_count(struct lbd *l, struct lbd_call *call, json_t *param
 int lbd_rpc_connection_stats(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
 			     struct lbd_rpc_err *e);
 
+/* trace.c */
+int lbd_rpc_trace(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		  struct lbd_rpc_err *e);
+
 /* health.c */
 int lbd_rpc_health(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
 		   struct lbd_rpc_err *e);

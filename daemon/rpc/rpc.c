@@ -25,6 +25,7 @@ static const lbd_rpc_handler handlers[LB_M_COUNT] = {
 	[LB_M_CONNECTIONS] = lbd_rpc_connections,
 	[LB_M_CONNECTION_COUNT] = lbd_rpc_connection_count,
 	[LB_M_CONNECTION_STATS] = lbd_rpc_connection_stats,
+	[LB_M_TRACE] = lbd_rpc_trace,
 	[LB_M_RELOAD] = lbd_rpc_reload,
 	[LB_M_HEALTH] = lbd_rpc_health,
 	[LB_M_SET_TARGET_STATUS] = lbd_rpc_set_target_status,

@@ -553,6 +553,53 @@ START_TEST(test_listen)
 }
 END_TEST
 
+/* ---- lb_parse_client (lbctl trace) ---- */
+
+START_TEST(test_client)
+{
+	static const struct {
+		const char *s, *addr;
+		uint16_t port;
+	} ok[] = {
+		{"10.1.0.2", "10.1.0.2", 0},
+		{"10.1.0.2:5555", "10.1.0.2", 5555},
+		{"2001:db8::1", "2001:db8::1", 0},
+		{"[2001:db8::1]", "2001:db8::1", 0},
+		{"[2001:db8::1]:5555", "2001:db8::1", 5555},
+		{"fd00:1::2", "fd00:1::2", 0},
+	};
+	static const struct {
+		const char *s, *msg;
+	} bad[] = {
+		{"10.1.0", "\"10.1.0\" is not an IP address"},
+		{"10.1.0.2:0", "\"0\" is not a valid port"},
+		{"10.1.0.2:70000", "\"70000\" is not a valid port"},
+		{"[10.1.0.2]:80", "brackets are for IPv6 addresses"},
+		{"[2001:db8::1]5555", "expected ':' and a port after ']'"},
+		{"0.0.0.0", "0.0.0.0 is not a usable address"},
+		{"224.0.0.1:80", "224.0.0.1 is a multicast address"},
+		{"", "is not an IP address"},
+		{"web.example", "\"web.example\" is not an IP address"},
+	};
+	struct lb_ip addr, want;
+	uint16_t port;
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ck_assert_msg(lb_parse_client(ok[i].s, &addr, &port, err, sizeof(err)) == 0,
+			      "\"%s\" refused: %s", ok[i].s, err);
+		want = ip(ok[i].addr);
+		ck_assert_msg(lb_ip_eq(&addr, &want) && port == ok[i].port, "%s: %s %u", ok[i].s,
+			      show(&addr), port);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(lb_parse_client(bad[i].s, &addr, &port, err, sizeof(err)) == -EINVAL,
+			      "\"%s\" accepted", bad[i].s);
+		ck_assert_msg(strstr(err, bad[i].msg), "\"%s\": got \"%s\"", bad[i].s, err);
+	}
+}
+END_TEST
+
 /* ---- formatting and quoting ---- */
 
 START_TEST(test_format)
@@ -702,6 +749,7 @@ static Suite *addr_suite(void)
 
 	tc = tcase_create("listen");
 	tcase_add_test(tc, test_listen);
+	tcase_add_test(tc, test_client);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("format");
