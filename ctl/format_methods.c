@@ -509,7 +509,8 @@ void lb_format_result(FILE *out, const char *method, const json_t *result)
 				return;
 			}
 	if (lb_format_health_result(out, method, result) ||
-	    lb_format_drain_result(out, method, result))
+	    lb_format_drain_result(out, method, result) ||
+	    lb_format_node_result(out, method, result))
 		return;
 	lb_format_generic(out, result);
 }
