@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 5
+#define LB_ABI_VERSION 6
 
 /* Capacity limits shared by the programs and the daemon. */
 #define LB_MAX_TARGETS_PER_GROUP 8
@@ -345,16 +345,24 @@ _Static_assert(sizeof(struct lb_meta) == 16, "lb_meta layout");
 
 /*
  * lb_owner: user-space only. The lbd that holds the instance (an flock on its pin folder)
- * writes who it is, so another lbd, or `lbd --teardown`, can name it when it refuses.
+ * writes who it is, so another lbd, or `lbd --teardown`, can name it when it refuses. It
+ * also keeps the node's state that must outlive one lbd: maintenance (`lbctl node drain`)
+ * and where the announcements are (settings.announce-table), so a restart keeps a drained
+ * node drained and `lbd --teardown` can withdraw what it announced.
  */
 #define LB_OWNER_SOCKET_MAX 108 /* sizeof(sockaddr_un.sun_path) */
 
+#define LB_NODE_F_MAINTENANCE (1u << 0) /* lbctl node drain: announce nothing */
+
 struct lb_owner_rec {
 	__u32 pid;
-	__u32 pad;
+	__u32 node_flags;	/* LB_NODE_F_* */
+	__u32 announce_table;	/* routing table of the announcements; 0: none */
+	__u8 announce_protocol; /* their route protocol number */
+	__u8 pad[3];
 	char socket[LB_OWNER_SOCKET_MAX]; /* its control socket, NUL-terminated */
 };
-_Static_assert(sizeof(struct lb_owner_rec) == 8 + LB_OWNER_SOCKET_MAX, "lb_owner_rec layout");
+_Static_assert(sizeof(struct lb_owner_rec) == 16 + LB_OWNER_SOCKET_MAX, "lb_owner_rec layout");
 
 /* lb_pnames / lb_tnames: user-space only, pinned so a later lbd can name the counters. */
 struct lb_proxy_meta {

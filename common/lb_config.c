@@ -33,6 +33,8 @@ const struct u32_field lb_cfg_settings_fields[] = {
 	{"sni-max-pending", offsetof(struct lb_settings, sni_max_pending), 1, 65536, 0},
 	{"hash-seed", offsetof(struct lb_settings, hash_seed), 0, UINT32_MAX, 0},
 	{"maglev-table-size", offsetof(struct lb_settings, maglev_table_size), 4093, 131071, 0},
+	{"announce-table", offsetof(struct lb_settings, announce_table), 0, UINT32_MAX, 0},
+	{"announce-protocol", offsetof(struct lb_settings, announce_protocol), 5, 255, 0},
 };
 
 const char *const lb_cfg_hc_type_names[] = {"tcp", "http", "https", "none"};
@@ -73,6 +75,8 @@ void lb_settings_default(struct lb_settings *s)
 	s->sni_splice = LB_SPLICE_AUTO;
 	s->hash_seed = 0;
 	s->maglev_table_size = LB_MAGLEV_TABLE_SIZE_DEFAULT;
+	s->announce_table = 0;
+	s->announce_protocol = LB_ANNOUNCE_PROTOCOL_DEFAULT;
 }
 
 const char *lb_hash_name(unsigned int h)

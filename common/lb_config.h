@@ -43,6 +43,12 @@ enum lb_hash { LB_HASH_5TUPLE = 0, LB_HASH_SOURCE };
 	}
 #define LB_MAGLEV_TABLE_SIZE_DEFAULT 65537
 
+/*
+ * The route protocol number of lbd's announcements (settings.announce-protocol): 250 is
+ * unused by iproute2's rt_protos and by the routing daemons Debian ships.
+ */
+#define LB_ANNOUNCE_PROTOCOL_DEFAULT 250
+
 /* XDP attach mode for all interfaces of this lbd. */
 enum lb_xdp_mode { LB_XDP_AUTO = 0, LB_XDP_NATIVE, LB_XDP_GENERIC };
 /* Where the request direction runs (settings.ingress); replies are always TC egress. */
@@ -145,6 +151,8 @@ struct lb_settings {
 	char *access_log;		/* JSON-lines log file (access-log), owned; NULL: none */
 	uint32_t hash_seed;		/* seeds every Maglev table: same seed, same tables */
 	uint32_t maglev_table_size;	/* slots of each table: one of LB_MAGLEV_TABLE_SIZES */
+	uint32_t announce_table;	/* kernel routing table of announced addresses; 0: off */
+	uint32_t announce_protocol;	/* their route protocol number (lbd's own) */
 };
 
 struct lb_config {

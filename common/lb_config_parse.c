@@ -340,6 +340,8 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 					   "access-log",
 					   "hash-seed",
 					   "maglev-table-size",
+					   "announce-table",
+					   "announce-protocol",
 					   NULL};
 	char p[JPATH_MAX];
 	long long v = 0;

@@ -66,7 +66,7 @@ struct u32_field {
 };
 
 #define LB_CFG_N_HC_FIELDS	 4
-#define LB_CFG_N_SETTINGS_FIELDS 9
+#define LB_CFG_N_SETTINGS_FIELDS 11
 #define LB_CFG_N_PROTOCOLS	 ((LB_L4_TCP | LB_L4_UDP) + 1)
 #define LB_CFG_N_PP_VERSIONS	 3
 

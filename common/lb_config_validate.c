@@ -294,6 +294,13 @@ static int check_settings(struct ctx *c, const struct lb_settings *s)
 				   "%u is not a table size lbd offers: use 4093, 16381, 65537 "
 				   "(the default) or 131071 (primes)",
 				   s->maglev_table_size);
+	/* RT_TABLE_DEFAULT (253), RT_TABLE_MAIN (254), RT_TABLE_LOCAL (255): the kernel's own. */
+	if (s->announce_table >= 253 && s->announce_table <= 255)
+		return lb_cfg_fail(c, "settings.announce-table",
+				   "table %u is one the kernel routes with (253 default, 254 main, "
+				   "255 local): lbd's blackhole routes there would swallow the "
+				   "listener addresses; pick a table of its own, e.g. 200",
+				   s->announce_table);
 	if (s->metrics_listen && !s->metrics_port)
 		return lb_cfg_fail(c, "settings.metrics-listen", "port 0 is not a valid port");
 	if (s->metrics_listen && !lb_ip_is_any(&s->metrics_addr) &&

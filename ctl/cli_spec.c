@@ -300,6 +300,27 @@ static const struct lb_cli_spec cli_DRAIN_STATUS = {
 	.examples = EXAMPLES("lbctl drain-status", "lbctl drain-status web --target 10.0.0.1:8080"),
 };
 
+/* Also spelt `lbctl node drain`, `lbctl node undrain`, `lbctl node status`. */
+static const struct lb_cli_spec cli_NODE_DRAIN = {
+	.args = ARGS(OPT("timeout", "timeout-ms", DURATION, "DURATION", false,
+			 "with --wait: give up waiting after DURATION (exit status 4); the node "
+			 "stays in maintenance"),
+		     FLAG("wait", "wait",
+			  "wait until this node's flows are gone, showing how many are left; exit "
+			  "status 0 when none is left")),
+	.examples = EXAMPLES("lbctl node drain", "lbctl node drain --wait --timeout 5m"),
+};
+
+static const struct lb_cli_spec cli_NODE_UNDRAIN = {
+	.args = NO_ARGS,
+	.examples = EXAMPLES("lbctl node undrain"),
+};
+
+static const struct lb_cli_spec cli_NODE_STATUS = {
+	.args = NO_ARGS,
+	.examples = EXAMPLES("lbctl node status", "lbctl --json node status | jq .announced"),
+};
+
 static const struct lb_cli_spec cli_STATS = {
 	.args = ARGS(POS("proxy", STRING, "PROXY", false, NULL),
 		     FLAG("follow", "follow",

@@ -76,6 +76,8 @@ void lb_format_json_line(FILE *out, const json_t *v);
 
 /* format_drain.c: the results of drain, undrain and drain-status, as above. */
 bool lb_format_drain_result(FILE *out, const char *method, const json_t *result);
+/* node-drain, node-undrain, node-status; false for other methods. */
+bool lb_format_node_result(FILE *out, const char *method, const json_t *result);
 
 /* `trace`: the answer, then why (format_trace.c). False for another method. */
 bool lb_format_trace_result(FILE *out, const char *method, const json_t *result);

@@ -510,7 +510,8 @@ void lb_format_result(FILE *out, const char *method, const json_t *result)
 			}
 	if (lb_format_health_result(out, method, result) ||
 	    lb_format_drain_result(out, method, result) ||
-	    lb_format_trace_result(out, method, result))
+	    lb_format_trace_result(out, method, result) ||
+	    lb_format_node_result(out, method, result))
 		return;
 	lb_format_generic(out, result);
 }

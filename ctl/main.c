@@ -23,6 +23,7 @@
 #include "exit_status.h"
 #include "format.h"
 #include "lb_rpc.h"
+#include "node_wait.h"
 #include "stream.h"
 #include "top.h"
 
@@ -404,6 +405,34 @@ static bool wants_help(int argc, char **argv)
 	return false;
 }
 
+/*
+ * lbctl node drain [--wait] [--timeout D]: node-drain, then (--wait) node-status until no
+ * flow is left. The two options are lbctl's: lbd's node-drain takes no parameters.
+ */
+static int cmd_node_drain(struct opts *o, json_t *params)
+{
+	bool wait = json_is_true(json_object_get(params, "wait"));
+	json_int_t timeout_ms = json_integer_value(json_object_get(params, "timeout-ms"));
+	struct sigaction sa = {.sa_handler = on_interrupt};
+	struct lb_client c;
+	int r;
+
+	if (!wait && json_object_get(params, "timeout-ms"))
+		return usage_error(lb_method_find("node-drain"), "node-drain",
+				   "--timeout goes with --wait");
+	r = run(o, "node-drain", NULL, NULL);
+	if (r != EXIT_OK || !wait)
+		return r;
+	r = lb_client_connect(&c, o->socket, o->timeout_ms);
+	if (!r) {
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		r = lb_node_drain_wait(&c, timeout_ms, o->json, stdout, stderr, &interrupted);
+	}
+	lb_client_close(&c);
+	return r < 0 ? report_unreachable(o, r) : check_output(r);
+}
+
 static int cmd_method(struct opts *o, const struct lb_method *m, int argc, char **argv)
 {
 	char err[LB_CLI_ERR_MAX];
@@ -416,7 +445,10 @@ static int cmd_method(struct opts *o, const struct lb_method *m, int argc, char 
 	}
 	if (lb_cli_build_params(m, argc, argv, &params, global_option, o, err, sizeof(err)))
 		return usage_error(m, m->name, err);
-	r = run(o, m->name, json_object_size(params) ? params : NULL, NULL);
+	if (m->id == LB_M_NODE_DRAIN)
+		r = cmd_node_drain(o, params);
+	else
+		r = run(o, m->name, json_object_size(params) ? params : NULL, NULL);
 	json_decref(params);
 	return r;
 }
@@ -597,6 +629,7 @@ int main(int argc, char **argv)
 	const struct lb_method *m;
 	char err[LB_CLI_ERR_MAX];
 	const char *cmd;
+	char node_cmd[64];
 	int i, r;
 
 	o.socket = getenv("LBD_SOCKET");
@@ -639,6 +672,11 @@ int main(int argc, char **argv)
 		return cmd_call(&o, argc - i, argv + i);
 	if (!strcmp(cmd, "top"))
 		return cmd_top(&o, argc - i, argv + i);
+	/* lbctl node drain|undrain|status: the node-* methods. */
+	if (!strcmp(cmd, "node") && i < argc && argv[i][0] != '-') {
+		snprintf(node_cmd, sizeof(node_cmd), "node-%s", argv[i++]);
+		cmd = node_cmd;
+	}
 	m = lb_method_find(cmd);
 	if (!m)
 		return unknown_command(cmd);

@@ -63,8 +63,10 @@ struct lbd {
 	struct lb_access_log *access_log; /* settings.access-log, when set */
 	struct lb_metrics_http *metrics;  /* settings.metrics-listen, when set */
 	struct lbd_notify notify;
-	json_t *last_weights; /* proxy name -> digest of its weights as last announced */
-	json_t *last_stats;   /* proxy name -> its last stats log line (lbd_stats_log()) */
+	json_t *last_weights;	 /* proxy name -> digest of its weights as last announced */
+	json_t *last_stats;	 /* proxy name -> its last stats log line (lbd_stats_log()) */
+	struct lb_ip *announced; /* what node.c last announced, sorted */
+	size_t n_announced;
 	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t stats_timer;
 	uv_timer_t clock_timer; /* advances the datapath's clock (lb_dataplane_tick) */

@@ -540,6 +540,9 @@ out:
 
 	json_decref(l->last_stats);
 	l->last_stats = NULL;
+	free(l->announced);
+	l->announced = NULL;
+	l->n_announced = 0;
 	return ret;
 }
 

@@ -132,6 +132,14 @@ static const struct lb_param p_drain_status[] = {
 	P_END,
 };
 
+/* lbctl's options: lbctl waits by polling node-status; lbd accepts and ignores them. */
+static const struct lb_param p_node_drain[] = {
+	{"timeout-ms", LB_PT_INT, false, "lbctl --wait gives up after this long (lbd ignores it)"},
+	{"wait", LB_PT_BOOL, false,
+	 "lbctl polls node-status until no flow is left (lbd ignores it)"},
+	P_END,
+};
+
 static const struct lb_param p_add_sni_route[] = {
 	{"proxy", LB_PT_STRING, true, "proxy name"},
 	{"hostname", LB_PT_STRING, true, "server name: api.example.com, or *.example.com"},
@@ -179,6 +187,9 @@ static const struct lb_param *const method_params[LB_M_COUNT] = {
 	[LB_M_DRAIN] = p_drain,
 	[LB_M_UNDRAIN] = p_target,
 	[LB_M_DRAIN_STATUS] = p_drain_status,
+	[LB_M_NODE_DRAIN] = p_node_drain,
+	[LB_M_NODE_UNDRAIN] = p_none,
+	[LB_M_NODE_STATUS] = p_none,
 	[LB_M_ADD_SNI_ROUTE] = p_add_sni_route,
 	[LB_M_REMOVE_SNI_ROUTE] = p_remove_sni_route,
 	[LB_M_LIST_SNI_ROUTES] = p_proxy_optional,

@@ -85,6 +85,9 @@ struct lb_param {
 	X(DRAIN, "drain", true, "stop new connections to a target; --wait until it is empty")      \
 	X(UNDRAIN, "undrain", true, "cancel a drain: the target takes new connections again")      \
 	X(DRAIN_STATUS, "drain-status", false, "progress of drains")                               \
+	X(NODE_DRAIN, "node-drain", true, "maintenance: withdraw this node's announcements")       \
+	X(NODE_UNDRAIN, "node-undrain", true, "end maintenance: announce this node again")         \
+	X(NODE_STATUS, "node-status", false, "maintenance, announced addresses, flows left")       \
 	X(ADD_SNI_ROUTE, "add-sni-route", true, "route a TLS server name to targets")              \
 	X(REMOVE_SNI_ROUTE, "remove-sni-route", true, "remove an SNI route")                       \
 	X(LIST_SNI_ROUTES, "list-sni-routes", false, "list SNI routes")                            \

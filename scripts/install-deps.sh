@@ -4,7 +4,8 @@
 #   test    the test suite: openssl, Chromium for the browser test, promtool (prometheus)
 #           to check the metrics text, clang's libFuzzer and sanitizer runtimes for
 #           scripts/fuzz.sh (only recommended by clang-14, so not pulled in by default),
-#           valgrind for scripts/test-valgrind.sh
+#           valgrind for scripts/test-valgrind.sh, BIRD 2 (bird2) as the routing daemon of
+#           the announcement test
 #   arm64   cross-building for arm64 (Debian's cross toolchain and the arm64 -dev
 #           packages, multiarch) and running its binaries under qemu-user
 #   kernels booting Debian kernels under qemu-system (x86_64 and aarch64)
@@ -18,7 +19,7 @@ zlib1g-dev libssl-dev libjansson-dev libuv1-dev check clang-format iproute2 etht
 python3 util-linux procps kmod systemd"
 
 case "${1:-}" in
-test) PKGS="$PKGS openssl chromium prometheus libclang-rt-14-dev valgrind" ;;
+test) PKGS="$PKGS openssl chromium prometheus libclang-rt-14-dev valgrind bird2" ;;
 arm64)
 	dpkg --print-foreign-architectures | grep -qx arm64 || {
 		dpkg --add-architecture arm64

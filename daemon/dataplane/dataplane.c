@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "announce.h"
 #include "lb_abi.h"
 #include "lb_ct_size.h"
 #include "lb_log.h"
@@ -720,11 +721,36 @@ int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname)
 	return 0;
 }
 
+/* The datapath goes: so do the addresses it announced (announce.h). */
+static void withdraw_all(const struct lb_node_state *ns)
+{
+	char err[LB_ERR_MAX];
+
+	if (ns->announce_table &&
+	    lb_announce_sync(ns->announce_table, ns->announce_protocol, NULL, 0, err, sizeof(err)))
+		lb_warn("%s", err);
+	else if (ns->announce_table)
+		lb_info("withdrew the announcements in routing table %u", ns->announce_table);
+}
+
+int lb_dataplane_node_get(const struct lb_dataplane *dp, struct lb_node_state *out)
+{
+	return lb_owner_node_get(bpf_map__fd(dp->skel->maps.lb_owner), out);
+}
+
+int lb_dataplane_node_set(struct lb_dataplane *dp, const struct lb_node_state *s)
+{
+	return lb_owner_node_set(bpf_map__fd(dp->skel->maps.lb_owner), s);
+}
+
 void lb_dataplane_teardown(struct lb_dataplane *dp)
 {
+	struct lb_node_state ns;
 	char parent[PATH_MAX];
 	char *slash;
 
+	if (!lb_dataplane_node_get(dp, &ns))
+		withdraw_all(&ns);
 	while (dp->n_ifaces)
 		lb_dataplane_detach(dp, dp->ifaces[0].name);
 	bpf_object__unpin_maps(dp->skel->obj, NULL);
@@ -808,6 +834,7 @@ int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, bool for
 			       size_t errlen)
 {
 	char dir[PATH_MAX], path[PATH_MAX + NAME_MAX + 2];
+	struct lb_node_state ns;
 	struct dirent *de;
 	int lock = -1;
 	DIR *d;
@@ -830,6 +857,8 @@ int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, bool for
 			return lock;
 		}
 	}
+	lb_owner_node_read(dir, &ns);
+	withdraw_all(&ns);
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;

@@ -23,6 +23,7 @@
 
 #include "lb_abi.h"
 #include "lb_config.h"
+#include "owner.h"
 
 /* Our clsact egress filter's identity: "LB" in ASCII; other users' filters are left alone. */
 #define LB_TC_HANDLE 0x4c42
@@ -113,6 +114,10 @@ bool lb_dataplane_attached(const struct lb_dataplane *dp, const char *ifname);
 
 /* Detach every interface and remove every pin and the instance folder. */
 void lb_dataplane_teardown(struct lb_dataplane *dp);
+
+/* The node's state kept with the datapath (owner.h): maintenance, announce table. */
+int lb_dataplane_node_get(const struct lb_dataplane *dp, struct lb_node_state *out);
+int lb_dataplane_node_set(struct lb_dataplane *dp, const struct lb_node_state *s);
 
 /*
  * Remove what an lbd instance left pinned (after a crash, or a stop that kept the datapath):

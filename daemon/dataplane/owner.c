@@ -92,11 +92,55 @@ int lb_owner_lock(const char *pin_dir, int wait_ms, const char *what, const char
 
 int lb_owner_publish(int owner_fd, const char *socket)
 {
-	struct lb_owner_rec rec = {.pid = (__u32)getpid()};
+	struct lb_owner_rec rec;
 	__u32 key = 0;
 
+	/* The node's state is the instance's, not this process's: it stays. */
+	if (bpf_map_lookup_elem(owner_fd, &key, &rec))
+		memset(&rec, 0, sizeof(rec));
+	rec.pid = (__u32)getpid();
+	memset(rec.socket, 0, sizeof(rec.socket));
 	snprintf(rec.socket, sizeof(rec.socket), "%s", socket ? socket : "");
 	return bpf_map_update_elem(owner_fd, &key, &rec, BPF_ANY) ? -errno : 0;
+}
+
+int lb_owner_node_get(int owner_fd, struct lb_node_state *out)
+{
+	struct lb_owner_rec rec;
+	__u32 key = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(owner_fd, &key, &rec))
+		return -errno;
+	out->maintenance = rec.node_flags & LB_NODE_F_MAINTENANCE;
+	out->announce_table = rec.announce_table;
+	out->announce_protocol = rec.announce_protocol;
+	return 0;
+}
+
+int lb_owner_node_set(int owner_fd, const struct lb_node_state *s)
+{
+	struct lb_owner_rec rec;
+	__u32 key = 0;
+
+	if (bpf_map_lookup_elem(owner_fd, &key, &rec))
+		return -errno;
+	rec.node_flags = s->maintenance ? LB_NODE_F_MAINTENANCE : 0;
+	rec.announce_table = s->announce_table;
+	rec.announce_protocol = s->announce_protocol;
+	return bpf_map_update_elem(owner_fd, &key, &rec, BPF_EXIST) ? -errno : 0;
+}
+
+int lb_owner_node_read(const char *pin_dir, struct lb_node_state *out)
+{
+	struct lb_owner_rec rec;
+
+	read_owner(pin_dir, &rec);
+	memset(out, 0, sizeof(*out));
+	out->maintenance = rec.node_flags & LB_NODE_F_MAINTENANCE;
+	out->announce_table = rec.announce_table;
+	out->announce_protocol = rec.announce_protocol;
+	return 0;
 }
 
 bool lb_owner_present(int dir_fd)

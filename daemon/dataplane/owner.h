@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Lock the instance folder @pin_dir, waiting up to @wait_ms for its holder to let go (a
@@ -25,6 +26,19 @@ int lb_owner_lock(const char *pin_dir, int wait_ms, const char *what, const char
 
 /* Write who holds the instance (this process, @socket) into the pinned map @owner_fd. */
 int lb_owner_publish(int owner_fd, const char *socket);
+
+/* The node's state kept with the instance (lb_owner_rec), for announce.h. */
+struct lb_node_state {
+	bool maintenance;	   /* lbctl node drain: announce nothing */
+	uint32_t announce_table;   /* where the announcements are; 0: none */
+	uint8_t announce_protocol; /* their route protocol number */
+};
+
+/* Read or write it in the pinned map @owner_fd (publish keeps it). 0 or -errno. */
+int lb_owner_node_get(int owner_fd, struct lb_node_state *out);
+int lb_owner_node_set(int owner_fd, const struct lb_node_state *s);
+/* The same from the instance folder @pin_dir (all zero when it cannot be read). */
+int lb_owner_node_read(const char *pin_dir, struct lb_node_state *out);
 
 /* True while the instance folder @dir_fd still exists (nobody removed it under us). */
 bool lb_owner_present(int dir_fd);

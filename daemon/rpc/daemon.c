@@ -2,6 +2,7 @@
 /* The methods about the daemon itself: status, version, get-config, reload, set-ingress. */
 #include "apply.h"
 #include "methods.h"
+#include "node.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -87,6 +88,8 @@ int lbd_rpc_status(struct lbd *l, struct lbd_call *call, json_t *params, json_t 
 		      l->socket_path, "stats-enabled", l->cfg->settings.stats_enabled, "interfaces",
 		      ifaces, "proxies", proxies, "connections",
 		      (json_int_t)(live ? live->total : 0));
+	if (r)
+		json_object_set_new(r, "node", lbd_node_json(l));
 	if (!r)
 		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
 	*result = r;

@@ -76,6 +76,14 @@ int lbd_rpc_enable_health_checks(struct lbd *l, struct lbd_call *call, json_t *p
 int lbd_rpc_disable_health_checks(struct lbd *l, struct lbd_call *call, json_t *params,
 				  json_t **result, struct lbd_rpc_err *e);
 
+/* node.c */
+int lbd_rpc_node_drain(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		       struct lbd_rpc_err *e);
+int lbd_rpc_node_undrain(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			 struct lbd_rpc_err *e);
+int lbd_rpc_node_status(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+			struct lbd_rpc_err *e);
+
 /* drain.c */
 int lbd_rpc_drain(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
 		  struct lbd_rpc_err *e);

@@ -33,6 +33,13 @@ Subcommands:
          when it ends; nothing is sent while the pause file exists), verifying each
          echo (and, for UDP, that the backend name never changes). Finally prints
          {"backend","exchanges","ok","error","elapsed_s"}; exit 0 only if ok.
+  holdmany --host IP --port P --count N --until-file PATH [--seconds S] [--interval MS]
+         [--step-timeout S] [--bind SRCIP[,SRCIP...]]
+         N long-lived TCP ECHO flows at once in one process, each checking an exchange
+         every interval until PATH exists (at most S seconds); one answer later than
+         --step-timeout fails the flow. Prints {"event":"started","connected":K} once all
+         are connected, then {"total","ok","failed","exchanges","by_backend","errors",
+         "elapsed_s"}; exit 0 whenever it ran (failures are data).
 
 Every operation is bounded in time: nothing here can loop forever.
 """
@@ -474,6 +481,69 @@ def hold(args):
     return 0 if out["ok"] else 1
 
 
+# ---------------------------------------------------------------------------- holdmany
+
+
+async def hold_one(args, i, out, started):
+    """One of holdmany's flows: ECHO, then a checked line every interval until the end."""
+    step = max(2.0, args.step_timeout)
+    writer = None
+    try:
+        kw = {"local_addr": (source_of(args, i), 0)} if args.binds else {}
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(args.host, args.port, **kw), step)
+        writer.write(b"ECHO\n")
+        await writer.drain()
+        name = parse_name(await asyncio.wait_for(reader.readline(), step))
+        out["by_backend"][name] = out["by_backend"].get(name, 0) + 1
+        started.append(i)
+        seq = 0
+        while not os.path.exists(args.until_file) and time.monotonic() < args.end:
+            seq += 1
+            line = b"%d %d %s\n" % (i, seq, os.urandom(8).hex().encode())
+            writer.write(line)
+            await writer.drain()
+            got = await asyncio.wait_for(reader.readexactly(len(line)), step)
+            if got != line:
+                raise ValueError("echo mismatch at %d" % seq)
+            out["exchanges"] += 1
+            await asyncio.sleep(args.interval / 1000.0)
+        out["ok"] += 1
+    except asyncio.TimeoutError:
+        out["failed"] += 1
+        note(out, "timeout (%.1f s without an answer)" % step)
+    except (OSError, ValueError, asyncio.IncompleteReadError) as e:
+        out["failed"] += 1
+        note(out, "%s: %s" % (type(e).__name__, e))
+    finally:
+        if writer:
+            writer.close()
+
+
+def note(out, msg):
+    if msg not in out["errors"] and len(out["errors"]) < MAX_ERRORS:
+        out["errors"].append(msg)
+
+
+async def holdmany(args):
+    out = {"total": args.count, "ok": 0, "failed": 0, "exchanges": 0, "by_backend": {},
+           "errors": []}
+    started = []
+    start = time.monotonic()
+    args.end = start + args.seconds
+    tasks = []
+    for i in range(args.count):
+        tasks.append(asyncio.create_task(hold_one(args, i, out, started)))
+        await asyncio.sleep(0.005)  # not one burst of SYNs
+    while len(started) + out["failed"] < args.count and time.monotonic() < args.end:
+        await asyncio.sleep(0.05)
+    print(json.dumps({"event": "started", "connected": len(started)}), flush=True)
+    await asyncio.gather(*tasks)
+    out["elapsed_s"] = round(time.monotonic() - start, 3)
+    print(json.dumps(out), flush=True)
+    return 0
+
+
 # ---------------------------------------------------------------------------- bulk
 
 
@@ -572,6 +642,17 @@ def main():
     h.add_argument("--pause-file", help="send nothing while this file exists")
     h.add_argument("--size", type=int, default=16, help="TCP: bytes per exchange (a long transfer)")
 
+    m = sub.add_parser("holdmany", help="N long-lived ECHO flows at once, JSON summary")
+    m.add_argument("--host", required=True)
+    m.add_argument("--port", type=int, required=True)
+    m.add_argument("--count", type=int, required=True)
+    m.add_argument("--until-file", required=True, help="end (cleanly) once this file exists")
+    m.add_argument("--seconds", type=float, default=120.0, help="end at the latest after this")
+    m.add_argument("--interval", type=float, default=200.0, help="milliseconds between lines")
+    m.add_argument("--step-timeout", type=float, default=5.0,
+                   help="seconds one answer may take before the flow counts as failed")
+    m.add_argument("--bind", help="source addresses, comma-separated, taking turns")
+
     b = sub.add_parser("bulk", help="one large transfer, checked byte for byte")
     b.add_argument("--host", required=True)
     b.add_argument("--port", type=int, required=True)
@@ -595,6 +676,11 @@ def main():
         if args.count < 0 or args.concurrency < 1 or args.timeout <= 0:
             p.error("--count >= 0, --concurrency >= 1, --timeout > 0")
         return asyncio.run(tally(args))
+    if args.cmd == "holdmany":
+        args.binds = args.bind.split(",") if args.bind else []
+        if args.count < 1 or args.seconds <= 0:
+            p.error("--count >= 1, --seconds > 0")
+        return asyncio.run(holdmany(args))
     return hold(args)
 
 

@@ -1380,7 +1380,15 @@ static const struct {
 	 "udp-timeout-sec, max-connections, health-check-enabled, health-check-defaults, "
 	 "default-drain-timeout-ms, drain-check-interval-ms, xdp-mode, ingress, "
 	 "sni-hello-timeout-ms, "
-	 "sni-max-pending, sni-splice, metrics-listen, access-log, hash-seed, maglev-table-size)"},
+	 "sni-max-pending, sni-splice, metrics-listen, access-log, hash-seed, maglev-table-size, "
+	 "announce-table, announce-protocol)"},
+	/* Announcements (docs/scale-out.md) */
+	{WITH_SETTINGS("{'announce-table':254}"),
+	 "settings.announce-table: table 254 is one the kernel routes with (253 default, 254 "
+	 "main, 255 local): lbd's blackhole routes there would swallow the listener addresses; "
+	 "pick a table of its own, e.g. 200"},
+	{WITH_SETTINGS("{'announce-protocol':2}"),
+	 "settings.announce-protocol: must be between 5 and 255 (got 2)"},
 	/* Maglev and session affinity */
 	{WITH_SETTINGS("{'maglev-table-size':65536}"),
 	 "settings.maglev-table-size: 65536 is not a table size lbd offers: use 4093, 16381, 65537 "

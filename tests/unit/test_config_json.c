@@ -1037,6 +1037,7 @@ START_TEST(test_to_json_keys)
 			 "stats-enabled,connection-timeout-sec,udp-timeout-sec,"
 			 "max-connections,default-drain-timeout-ms,drain-check-interval-ms,"
 			 "sni-hello-timeout-ms,sni-max-pending,hash-seed,maglev-table-size,"
+			 "announce-table,announce-protocol,"
 			 "health-check-enabled,health-check-defaults,xdp-mode,ingress,sni-splice,"
 			 "metrics-listen,access-log");
 	ck_assert_str_eq(json_string_value(json_object_get(s, "metrics-listen")), "127.0.0.1:9100");

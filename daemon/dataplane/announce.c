@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+#include "announce.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "lb_addr.h"
+#include "lb_log.h"
+
+struct route_msg {
+	struct nlmsghdr n;
+	struct rtmsg r;
+	char attrs[RTA_SPACE(sizeof(struct lb_ip)) + RTA_SPACE(sizeof(uint32_t))];
+};
+
+static int ip_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct lb_ip));
+}
+
+static void put_attr(struct route_msg *m, unsigned short type, const void *data, size_t len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)m + NLMSG_ALIGN(m->n.nlmsg_len));
+
+	a->rta_type = type;
+	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	memcpy(RTA_DATA(a), data, len);
+	m->n.nlmsg_len = NLMSG_ALIGN(m->n.nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+static int nl_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	/* Filtered dumps (Linux 4.20+); without it a dump is whole, and filtered here. */
+	setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+	return fd;
+}
+
+static int nl_send(int fd, const struct nlmsghdr *n)
+{
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+
+	return sendto(fd, n, n->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0
+		       ? -errno
+		       : 0;
+}
+
+static ssize_t nl_recv(int fd, char *buf, size_t len)
+{
+	ssize_t got;
+
+	do
+		got = recv(fd, buf, len, 0);
+	while (got < 0 && errno == EINTR);
+	return got < 0 ? -errno : got;
+}
+
+/* Add (RTM_NEWROUTE) or delete (RTM_DELROUTE) the blackhole host route to @addr. */
+static int route_change(int fd, int type, uint32_t table, uint8_t protocol,
+			const struct lb_ip *addr)
+{
+	bool v4 = lb_ip_is_v4(addr);
+	struct route_msg m = {
+		.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
+		.n.nlmsg_type = (unsigned short)type,
+		.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK |
+				 (type == RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_REPLACE : 0),
+		.n.nlmsg_seq = 1,
+		.r.rtm_family = v4 ? AF_INET : AF_INET6,
+		.r.rtm_dst_len = v4 ? 32 : 128,
+		.r.rtm_table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC,
+		.r.rtm_protocol = protocol,
+		.r.rtm_scope = RT_SCOPE_UNIVERSE,
+		.r.rtm_type = RTN_BLACKHOLE,
+	};
+	char buf[1024] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *n;
+	ssize_t got;
+	int ret, len;
+
+	put_attr(&m, RTA_DST, v4 ? (const void *)&addr->w[3] : (const void *)addr, v4 ? 4 : 16);
+	put_attr(&m, RTA_TABLE, &table, sizeof(table));
+	ret = nl_send(fd, &m.n);
+	if (ret)
+		return ret;
+	got = nl_recv(fd, buf, sizeof(buf));
+	if (got < 0)
+		return (int)got;
+	len = (int)got;
+	for (n = (struct nlmsghdr *)buf; NLMSG_OK(n, len); n = NLMSG_NEXT(n, len))
+		if (n->nlmsg_type == NLMSG_ERROR &&
+		    n->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+			return ((const struct nlmsgerr *)NLMSG_DATA(n))->error;
+	return -EBADMSG;
+}
+
+/* The destination of one dumped route, if it is one of ours; false otherwise. */
+static bool ours(const struct nlmsghdr *n, uint32_t table, uint8_t protocol, struct lb_ip *dst)
+{
+	const struct rtmsg *r = NLMSG_DATA(n);
+	const struct rtattr *a = RTM_RTA(r);
+	int len = (int)RTM_PAYLOAD(n);
+	uint32_t t = r->rtm_table;
+	bool has_dst = false;
+
+	if (r->rtm_protocol != protocol || r->rtm_type != RTN_BLACKHOLE ||
+	    r->rtm_dst_len != (r->rtm_family == AF_INET ? 32 : 128))
+		return false;
+	memset(dst, 0, sizeof(*dst));
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
+			memcpy(&t, RTA_DATA(a), sizeof(t));
+		} else if (a->rta_type == RTA_DST && r->rtm_family == AF_INET &&
+			   RTA_PAYLOAD(a) == 4) {
+			__be32 v4;
+
+			memcpy(&v4, RTA_DATA(a), sizeof(v4));
+			*dst = lb_ip_from_v4(v4);
+			has_dst = true;
+		} else if (a->rta_type == RTA_DST && r->rtm_family == AF_INET6 &&
+			   RTA_PAYLOAD(a) == 16) {
+			memcpy(dst, RTA_DATA(a), sizeof(*dst));
+			has_dst = true;
+		}
+	}
+	return has_dst && t == table;
+}
+
+/* Dump the routes of one family and keep ours. */
+static int dump_family(int fd, int family, uint32_t table, uint8_t protocol, struct lb_ip **out,
+		       size_t *n, size_t *cap)
+{
+	struct route_msg m = {
+		.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
+		.n.nlmsg_type = RTM_GETROUTE,
+		.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		.n.nlmsg_seq = 2,
+		.r.rtm_family = (unsigned char)family,
+		.r.rtm_table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC,
+		.r.rtm_protocol = protocol,
+		.r.rtm_type = RTN_BLACKHOLE,
+	};
+	/* Large enough for any one datagram of a dump (the kernel fills up to 32 KiB). */
+	char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *h;
+	struct lb_ip dst;
+	ssize_t got;
+	int ret, len;
+
+	/*
+	 * With strict checking the kernel itself keeps only this table, protocol and type
+	 * (a router's main table may hold a million routes); ours() filters again anyway.
+	 */
+	put_attr(&m, RTA_TABLE, &table, sizeof(table));
+	ret = nl_send(fd, &m.n);
+	if (ret)
+		return ret;
+	for (;;) {
+		got = nl_recv(fd, buf, sizeof(buf));
+		if (got < 0)
+			return (int)got;
+		len = (int)got;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))
+					       ? ((const struct nlmsgerr *)NLMSG_DATA(h))->error
+					       : -EBADMSG;
+			if (h->nlmsg_type != RTM_NEWROUTE ||
+			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)) ||
+			    !ours(h, table, protocol, &dst))
+				continue;
+			if (*n == *cap) {
+				size_t c = *cap ? *cap * 2 : 16;
+				struct lb_ip *p = realloc(*out, c * sizeof(*p));
+
+				if (!p)
+					return -ENOMEM;
+				*out = p;
+				*cap = c;
+			}
+			(*out)[(*n)++] = dst;
+		}
+	}
+}
+
+int lb_announce_list(uint32_t table, uint8_t protocol, struct lb_ip **out, size_t *n)
+{
+	size_t cap = 0;
+	int fd, ret;
+
+	*out = NULL;
+	*n = 0;
+	fd = nl_open();
+	if (fd < 0)
+		return fd;
+	ret = dump_family(fd, AF_INET, table, protocol, out, n, &cap);
+	if (!ret)
+		ret = dump_family(fd, AF_INET6, table, protocol, out, n, &cap);
+	close(fd);
+	if (ret) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return ret;
+	}
+	if (*n)
+		qsort(*out, *n, sizeof(**out), ip_cmp);
+	return 0;
+}
+
+static bool member(const struct lb_ip *set, size_t n, const struct lb_ip *a)
+{
+	return n && bsearch(a, set, n, sizeof(*set), ip_cmp);
+}
+
+int lb_announce_sync(uint32_t table, uint8_t protocol, const struct lb_ip *want, size_t n,
+		     char *err, size_t errlen)
+{
+	char a[LB_ADDR_STR_MAX];
+	struct lb_ip *have = NULL, *sorted = NULL;
+	size_t n_have = 0, i;
+	int fd, ret;
+
+	if (n && !(sorted = malloc(n * sizeof(*sorted))))
+		return lb_errf(err, errlen, -ENOMEM, "out of memory");
+	if (n) {
+		memcpy(sorted, want, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), ip_cmp);
+	}
+	ret = lb_announce_list(table, protocol, &have, &n_have);
+	if (ret) {
+		lb_errf(err, errlen, ret, "cannot read routing table %u: %s", table,
+			strerror(-ret));
+		goto out;
+	}
+	fd = nl_open();
+	if (fd < 0) {
+		ret = lb_errf(err, errlen, fd, "cannot open a netlink socket: %s", strerror(-fd));
+		goto out;
+	}
+	for (i = 0; i < n && !ret; i++)
+		if ((i == 0 || !lb_ip_eq(&sorted[i], &sorted[i - 1])) &&
+		    !member(have, n_have, &sorted[i]) &&
+		    (ret = route_change(fd, RTM_NEWROUTE, table, protocol, &sorted[i])))
+			lb_errf(err, errlen, ret, "cannot announce %s (route in table %u): %s",
+				lb_format_ip(&sorted[i], a), table, strerror(-ret));
+	for (i = 0; i < n_have && !ret; i++) {
+		if (member(sorted, n, &have[i]))
+			continue;
+		ret = route_change(fd, RTM_DELROUTE, table, protocol, &have[i]);
+		if (ret == -ESRCH) /* gone already */
+			ret = 0;
+		else if (ret)
+			lb_errf(err, errlen, ret, "cannot withdraw %s (route in table %u): %s",
+				lb_format_ip(&have[i], a), table, strerror(-ret));
+	}
+	close(fd);
+out:
+	free(have);
+	free(sorted);
+	return ret;
+}

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+#include "node.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "announce.h"
+#include "lb_addr.h"
+#include "lb_log.h"
+
+/*
+ * Has @p a healthy target that takes new flows? Not the effective weights alone: with no
+ * healthy target a group keeps its configured weights (graceful degradation), which is
+ * right for a lone node and wrong for one of several, whose peers may have healthy ones.
+ */
+static bool proxy_serves(const struct lb_model_proxy *p)
+{
+	const struct lb_model_target *t;
+	size_t g, k;
+
+	for (g = 0; g < p->n_groups; g++)
+		for (k = 0; k < p->groups[g].n; k++) {
+			t = &p->groups[g].t[k];
+			if (t->healthy && !t->draining && t->effective)
+				return true;
+		}
+	return false;
+}
+
+/* Why @addr is not announced, or NULL when it is (@ns: the node's state). */
+static const char *withheld_reason(const struct lbd *l, const struct lb_node_state *ns,
+				   const struct lb_ip *addr)
+{
+	const struct lb_model *m = l->model;
+	bool listened = false;
+	size_t i;
+
+	if (!l->cfg->settings.announce_table)
+		return "announcements are off (settings.announce-table)";
+	if (ns->maintenance)
+		return "the node is in maintenance (lbctl node undrain ends it)";
+	for (i = 0; m && i < m->n_proxies; i++) {
+		if (!m->proxies[i].cfg->has_address || !lb_ip_eq(&m->proxies[i].cfg->address, addr))
+			continue;
+		if (proxy_serves(&m->proxies[i]))
+			return NULL;
+		listened = true;
+	}
+	return listened ? "no healthy target" : "no proxy listens on it any more";
+}
+
+/* The addresses to announce now, into a malloc'd *@out (NULL when none). */
+static size_t wanted(const struct lbd *l, const struct lb_node_state *ns, struct lb_ip **out)
+{
+	const struct lb_model *m = l->model;
+	size_t i, n = 0;
+
+	*out = NULL;
+	if (!m || !m->n_proxies || !(*out = calloc(m->n_proxies, sizeof(**out))))
+		return 0;
+	for (i = 0; i < m->n_proxies; i++)
+		if (m->proxies[i].cfg->has_address &&
+		    !withheld_reason(l, ns, &m->proxies[i].cfg->address))
+			(*out)[n++] = m->proxies[i].cfg->address;
+	return n;
+}
+
+static int ip_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct lb_ip));
+}
+
+/* Sorted and without duplicates, in place; returns the new count. */
+static size_t uniq(struct lb_ip *a, size_t n)
+{
+	size_t i, k = 0;
+
+	if (!n)
+		return 0;
+	qsort(a, n, sizeof(*a), ip_cmp);
+	for (i = 1; i < n; i++)
+		if (!lb_ip_eq(&a[i], &a[k]))
+			a[++k] = a[i];
+	return k + 1;
+}
+
+static bool contains(const struct lb_ip *set, size_t n, const struct lb_ip *a)
+{
+	return n && bsearch(a, set, n, sizeof(*set), ip_cmp);
+}
+
+/* Log what changed between the last announced set and @now. */
+static void log_changes(const struct lbd *l, const struct lb_node_state *ns,
+			const struct lb_ip *now, size_t n)
+{
+	char a[LB_ADDR_STR_MAX];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!contains(l->announced, l->n_announced, &now[i]))
+			lb_info("announcing %s (routing table %u)", lb_format_ip(&now[i], a),
+				l->cfg->settings.announce_table);
+	for (i = 0; i < l->n_announced; i++)
+		if (!contains(now, n, &l->announced[i])) {
+			const char *why = withheld_reason(l, ns, &l->announced[i]);
+
+			lb_warn("withdrawing %s: %s", lb_format_ip(&l->announced[i], a),
+				why ? why : "?");
+		}
+}
+
+void lbd_node_sync(struct lbd *l, bool repair)
+{
+	const struct lb_settings *s = &l->cfg->settings;
+	struct lb_node_state ns;
+	char err[LB_ERR_MAX];
+	struct lb_ip *want;
+	size_t n;
+	bool moved;
+
+	if (!l->dp || lb_dataplane_node_get(l->dp, &ns))
+		return;
+	moved = ns.announce_table != s->announce_table ||
+		(s->announce_table && ns.announce_protocol != s->announce_protocol);
+	n = wanted(l, &ns, &want);
+	n = uniq(want, n);
+	if (!repair && !moved && n == l->n_announced &&
+	    (!n || !memcmp(want, l->announced, n * sizeof(*want)))) {
+		free(want);
+		return;
+	}
+	/* The table moved (or announcing stopped): nothing stays behind in the old one. */
+	if (moved && ns.announce_table &&
+	    lb_announce_sync(ns.announce_table, ns.announce_protocol, NULL, 0, err, sizeof(err)))
+		lb_warn("%s", err);
+	if (s->announce_table && lb_announce_sync(s->announce_table, (uint8_t)s->announce_protocol,
+						  want, n, err, sizeof(err))) {
+		lb_err("%s", err);
+		free(want);
+		return;
+	}
+	log_changes(l, &ns, want, n);
+	free(l->announced);
+	l->announced = want;
+	l->n_announced = n;
+	if (moved) {
+		ns.announce_table = s->announce_table;
+		ns.announce_protocol = (uint8_t)s->announce_protocol;
+		if (lb_dataplane_node_set(l->dp, &ns))
+			lb_warn("cannot record the announce table in lb_owner: %s",
+				strerror(errno));
+	}
+}
+
+int lbd_node_set_maintenance(struct lbd *l, bool on, char *err, size_t errlen)
+{
+	struct lb_node_state ns;
+	int ret = lb_dataplane_node_get(l->dp, &ns);
+
+	if (ret)
+		return lb_errf(err, errlen, ret, "cannot read the node's state (lb_owner): %s",
+			       strerror(-ret));
+	if (ns.maintenance != on) {
+		ns.maintenance = on;
+		ret = lb_dataplane_node_set(l->dp, &ns);
+		if (ret)
+			return lb_errf(err, errlen, ret,
+				       "cannot record the node's state (lb_owner): %s",
+				       strerror(-ret));
+		lb_warn("node %s maintenance", on ? "enters" : "leaves");
+	}
+	lbd_node_sync(l, true);
+	return 0;
+}
+
+json_t *lbd_node_json(struct lbd *l)
+{
+	const struct lb_settings *s = &l->cfg->settings;
+	const struct lb_live *live = lbd_live(l, true);
+	json_t *announced = json_array(), *withheld = json_array(), *r;
+	char a[LB_ADDR_STR_MAX];
+	struct lb_node_state ns = {0};
+	struct lb_ip *have = NULL;
+	size_t n_have = 0, i, k;
+
+	lb_dataplane_node_get(l->dp, &ns);
+	if (s->announce_table &&
+	    lb_announce_list(s->announce_table, (uint8_t)s->announce_protocol, &have, &n_have))
+		n_have = 0;
+	for (i = 0; i < n_have; i++)
+		json_array_append_new(announced, json_string(lb_format_ip(&have[i], a)));
+	for (i = 0; i < l->cfg->n_proxies; i++) {
+		const struct lb_proxy_cfg *p = &l->cfg->proxies[i];
+		const char *why;
+
+		if (!p->has_address || contains(have, n_have, &p->address))
+			continue;
+		for (k = 0; k < i; k++) /* once per address */
+			if (l->cfg->proxies[k].has_address &&
+			    lb_ip_eq(&l->cfg->proxies[k].address, &p->address))
+				break;
+		if (k < i)
+			continue;
+		why = withheld_reason(l, &ns, &p->address);
+		json_array_append_new(
+			withheld, json_pack("{s:s, s:s}", "address", lb_format_ip(&p->address, a),
+					    "reason", why ? why : "not in the routing table yet"));
+	}
+	free(have);
+	r = json_pack("{s:s, s:o, s:o, s:o, s:I}", "state",
+		      ns.maintenance ? "maintenance" : "active", "announce-table",
+		      s->announce_table ? json_integer(s->announce_table) : json_null(),
+		      "announced", announced, "withheld", withheld, "flows",
+		      (json_int_t)(live ? live->total : 0));
+	return r;
+}

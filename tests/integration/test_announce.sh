@@ -1,0 +1,193 @@
+#!/bin/bash
+# Announcements through a real BGP daemon: lbd installs a blackhole host route per
+# listener address in a routing table of its own (settings.announce-table), BIRD 2 on the
+# LB learns it with its kernel protocol and announces it over BGP (with BFD) to BIRD 2 on
+# an upstream router, here the client namespace, which installs it.
+#
+#   client + router: BIRD AS 65000, 10.1.0.2 --- LB: lbd + BIRD AS 65001, 10.1.0.1 --- b1-b3
+#
+# Covers: each proxy's address is announced while it has a healthy target and withdrawn
+# when it has none (the other proxy's stays); `lbctl node drain --wait` withdraws
+# everything, waits for the node's last flow and exits 0 (4 with --timeout while one is
+# open); maintenance survives a restart of lbd; `node undrain` announces again; a restart
+# of lbd leaves the router's route in place throughout; a reload that moves a proxy's
+# address withdraws the old one; `lbd --teardown` withdraws everything; BFD is up.
+#
+# Usage: test_announce.sh PATH/TO/lbd PATH/TO/lbctl
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LBD=$(realpath "${1:?lbd binary}")
+LBCTL=$(realpath "${2:?lbctl binary}")
+INSTANCE=announce
+TABLE=201
+
+command -v bird >/dev/null || {
+	echo "1..0 # SKIP bird (Debian's bird2) is not installed: scripts/install-deps.sh test"
+	exit 77
+}
+lbt_require_env
+topo_up 3
+bpffs_up
+start_backends 8080
+SOCK=$LBT_RUN/lbd.sock
+CONFIG=$LBT_RUN/lb.json
+WEB=10.0.0.100
+API=10.0.0.101
+API2=10.0.0.102
+
+# The LB routes the service addresses to nothing itself: lbd's datapath takes them.
+write_config() {
+	local api=$1
+	cat >"$CONFIG" <<EOF
+{"proxies": [
+  {"name": "web", "listen": {"interfaces": ["$LB_IF_C"], "address": "$WEB", "port": 80},
+   "default-target": [{"ip": "10.2.1.2", "port": 8080, "weight": 50},
+                      {"ip": "10.2.2.2", "port": 8080, "weight": 50}]},
+  {"name": "api", "listen": {"interfaces": ["$LB_IF_C"], "address": "$api", "port": 80},
+   "default-target": {"ip": "10.2.3.2", "port": 8080}}],
+ "settings": {"announce-table": $TABLE}}
+EOF
+}
+write_config "$API"
+
+# BIRD on both sides: the router imports everything over BGP into its kernel table (the
+# client's routes); the LB exports only what its kernel protocol learnt from lbd's table.
+cat >"$LBT_RUN/bird-router.conf" <<EOF
+router id 10.1.0.2;
+protocol device { }
+protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
+protocol kernel { ipv4 { import none; export all; }; merge paths on; }
+protocol bgp lb1 { local as 65000; neighbor 10.1.0.1 as 65001; bfd on;
+  ipv4 { import all; export none; }; }
+EOF
+# The LB's is the shipped example with this topology's addresses and table.
+sed -e 's/^router id .*/router id 10.1.0.1;/' \
+	-e 's/neighbor 192.0.2.1 as 65000/neighbor 10.1.0.2 as 65000/' \
+	-e "s/kernel table 200/kernel table $TABLE/" \
+	"$(dirname "${BASH_SOURCE[0]}")/../../packaging/examples/bird-lbd.conf" >"$LBT_RUN/bird-lb.conf"
+spawn "$NS_C" bird-router bird -f -c "$LBT_RUN/bird-router.conf" -s "$LBT_RUN/bird-router.ctl" -P "$LBT_RUN/bird-router.pid"
+spawn "$NS_LB" bird-lb bird -f -c "$LBT_RUN/bird-lb.conf" -s "$LBT_RUN/bird-lb.ctl" -P "$LBT_RUN/bird-lb.pid"
+
+lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
+start_lbd() { lbt_start_lbd -c "$CONFIG"; }
+# Tests run in subshells: the running lbd's pid comes from lbd itself.
+stop_lbd() {
+	local pid
+	pid=$(json_get "$(lbctl --json status)" pid)
+	kill -TERM "$pid"
+	wait_for "! kill -0 $pid" 10 || fail "lbd $pid did not stop"
+}
+# What the router learnt over BGP, as its kernel table has it: "10.0.0.100 10.0.0.101".
+learnt() { ip -n "$NS_C" -4 route show proto bird | awk '{ print $1 }' | sort | xargs; }
+lb_table() { ip -n "$NS_LB" -4 route show table "$TABLE" | awk '{ print $2 }' | sort | xargs; }
+expect_learnt() {
+	wait_for "[[ \"\$(learnt)\" == '$1' ]]" "${2:-10}" ||
+		fail "the router learnt \"$(learnt)\", want \"$1\" (lbd's table: $(lb_table))"
+}
+
+start_lbd
+wait_for "ip netns exec $NS_C birdc -s $LBT_RUN/bird-router.ctl show protocols lb1 | grep -q Established" 30 ||
+	fail "no BGP session: $(ip netns exec "$NS_C" birdc -s "$LBT_RUN/bird-router.ctl" show protocols all lb1 | tail -5)"
+
+test_announced_and_used() {
+	local out
+	expect_learnt "$WEB $API"
+	assert_eq "$(ip -n "$NS_LB" route show table "$TABLE" | head -1 | xargs)" \
+		"blackhole $WEB proto 250" "lbd's route"
+	# The client now reaches the service addresses through the route it learnt.
+	ip -n "$NS_C" route del default
+	lbt_on_exit "ip -n $NS_C route add default via $VIP 2>/dev/null || true"
+	out=$(lbtraffic "$NS_C" tally --host "$WEB" --port 80 --count 40)
+	assert_eq "$(json_get "$out" ok)" 40 "connections to $WEB over the BGP route ($out)"
+	out=$(lbtraffic "$NS_C" tally --host "$API" --port 80 --count 10)
+	assert_eq "$(json_get "$out" ok)" 10 "connections to $API ($out)"
+	ip -n "$NS_C" route add default via "$VIP"
+	lbctl node status | grep -qx "announced: $WEB $API" || fail "node status: $(lbctl node status)"
+	ip netns exec "$NS_C" birdc -s "$LBT_RUN/bird-router.ctl" show bfd sessions | grep -q " Up " ||
+		fail "BFD is not up: $(ip netns exec "$NS_C" birdc -s "$LBT_RUN/bird-router.ctl" show bfd sessions)"
+}
+
+test_no_healthy_target_withdraws() {
+	lbctl set-target-status api 10.2.3.2:8080 unhealthy >/dev/null
+	expect_learnt "$WEB"
+	lbctl node status | grep -q "withheld: $API: no healthy target" ||
+		fail "node status: $(lbctl node status)"
+	lbctl set-target-status api 10.2.3.2:8080 auto >/dev/null
+	expect_learnt "$WEB $API"
+}
+
+test_node_drain_waits_for_flows() {
+	local held out rc
+	# One open connection (kept working through the static default route).
+	spawn "$NS_C" hold "$LBT_PY" "$LBTRAFFIC" hold --host "$WEB" --port 80 --seconds 6 --interval 200
+	held=$LBT_LAST_PID
+	wait_for "grep -q '\"start\"' '$LBT_LOGDIR/hold.log'" 10 || fail "hold: $(cat "$LBT_LOGDIR/hold.log")"
+	rc=0
+	out=$(lbctl node drain --wait --timeout 1s 2>&1) || rc=$?
+	assert_eq "$rc" 4 "node drain --wait --timeout 1s with a flow open ($out)"
+	expect_learnt ""
+	rc=0
+	out=$(lbctl node drain --wait --timeout 30s 2>&1) || rc=$?
+	assert_eq "$rc" 0 "node drain --wait ($out)"
+	grep -q "0 flows left" <<<"$out" || fail "node drain --wait printed: $out"
+	wait "$held" 2>/dev/null || true
+	grep -q '"ok": true' "$LBT_LOGDIR/hold.log" || fail "the held connection broke: $(tail -2 "$LBT_LOGDIR/hold.log")"
+	lbctl node status | grep -qx "node: maintenance" || fail "node status: $(lbctl node status)"
+
+	# Maintenance outlives lbd.
+	stop_lbd
+	start_lbd
+	sleep 1
+	assert_eq "$(learnt)" "" "announced after a restart in maintenance"
+	lbctl node status | grep -qx "node: maintenance" || fail "after restart: $(lbctl node status)"
+	lbctl node undrain >/dev/null
+	expect_learnt "$WEB $API"
+}
+
+test_restart_keeps_route() {
+	local _ seen=""
+	stop_lbd
+	# While no lbd runs and while the next one starts, the router keeps both routes.
+	for _ in $(seq 1 10); do
+		seen+="$(learnt | wc -w)"
+		sleep 0.1
+	done
+	start_lbd
+	for _ in $(seq 1 10); do
+		seen+="$(learnt | wc -w)"
+		sleep 0.1
+	done
+	[[ $seen == 22222222222222222222 ]] || fail "routes seen on the router during the restart: $seen"
+}
+
+test_reload_moves_address() {
+	write_config "$API2"
+	lbctl reload >/dev/null
+	expect_learnt "$WEB $API2"
+	assert_eq "$(lb_table)" "$WEB $API2" "lbd's table"
+}
+
+test_teardown_withdraws() {
+	stop_lbd
+	in_ns "$NS_LB" "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --teardown >/dev/null 2>&1 ||
+		fail "lbd --teardown failed"
+	expect_learnt ""
+	assert_eq "$(lb_table)" "" "lbd's table after --teardown"
+}
+
+test_bad_table_refused() {
+	local out rc=0
+	out=$("$LBD" --check -c <(sed "s/\"announce-table\": $TABLE/\"announce-table\": 254/" "$CONFIG") 2>&1) || rc=$?
+	[[ $rc != 0 ]] || fail "announce-table 254 accepted"
+	grep -q "table 254 is one the kernel routes with" <<<"$out" || fail "message: $out"
+}
+
+run_test test_announced_and_used
+run_test test_no_healthy_target_withdraws
+run_test test_node_drain_waits_for_flows
+run_test test_restart_keeps_route
+run_test test_reload_moves_address
+run_test test_teardown_withdraws
+run_test test_bad_table_refused
+run_summary
