@@ -779,6 +779,14 @@ void lb_dataplane_set_events(struct lb_dataplane *dp, bool on)
 	__atomic_store_n(&dp->skel->bss->lb_events_on, on ? 1u : 0u, __ATOMIC_RELAXED);
 }
 
+void lb_dataplane_set_fullnat(struct lb_dataplane *dp, uint32_t port_min, uint32_t port_max)
+{
+	/* The range first: a packet that sees lb_fullnat_on must see a range too. */
+	__atomic_store_n(&dp->skel->bss->lb_snat_port_min, port_min, __ATOMIC_RELAXED);
+	__atomic_store_n(&dp->skel->bss->lb_snat_port_n, port_max - port_min + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&dp->skel->bss->lb_fullnat_on, 1u, __ATOMIC_RELEASE);
+}
+
 bool lb_dataplane_events(const struct lb_dataplane *dp)
 {
 	return __atomic_load_n(&dp->skel->bss->lb_events_on, __ATOMIC_RELAXED) != 0;

@@ -145,4 +145,10 @@ int lb_dataplane_fd_events(const struct lb_dataplane *dp); /* the lb_events ring
 void lb_dataplane_set_events(struct lb_dataplane *dp, bool on);
 bool lb_dataplane_events(const struct lb_dataplane *dp);
 
+/*
+ * Turn the full-nat reply path on (lb_fullnat_on), with new flows' source ports taken from
+ * @port_min..@port_max (host order).
+ */
+void lb_dataplane_set_fullnat(struct lb_dataplane *dp, uint32_t port_min, uint32_t port_max);
+
 #endif /* LBD_DATAPLANE_H */

@@ -16,6 +16,7 @@
 #include "lb_select.h"
 #include "maglev.h"
 #include "map_image.h"
+#include "snat.h"
 
 struct lb_mapsync {
 	struct lb_dataplane *dp;
@@ -268,6 +269,8 @@ static int push_routes(struct lb_map_image *img, const struct lb_model_proxy *p)
 static __u32 listen_flags(const struct lb_proxy_cfg *pc, const struct lb_ip *addr)
 {
 	__u32 f = pc->n_routes ? LB_LISTEN_F_HAS_ROUTES : 0, prefix;
+
+	f |= ((__u32)pc->forwarding << LB_LISTEN_FWD_SHIFT) & LB_LISTEN_FWD_MASK;
 	bool v4 = lb_ip_is_v4(addr);
 
 	if (pc->hash != LB_HASH_SOURCE)
@@ -284,8 +287,21 @@ static __u32 listen_flags(const struct lb_proxy_cfg *pc, const struct lb_ip *add
  * the acceptor's group (source routes are looked up first), everything else to the
  * default group.
  */
+/* The value of @p's listener entry for address @addr (its full-nat source included). */
+static int listen_val(const struct lb_model_proxy *p, const struct lb_settings *s,
+		      const struct lb_ip *addr, const struct lb_ifaddr_table *addrs,
+		      struct lb_listen_val *v, char *err, size_t errlen)
+{
+	v->flags = listen_flags(p->cfg, addr);
+	memset(&v->snat_addr, 0, sizeof(v->snat_addr));
+	if (p->cfg->forwarding != LB_FWD_FULLNAT)
+		return 0;
+	return lb_snat_source(p->cfg, s, lb_ip_is_v4(addr), addrs, &v->snat_addr, err, errlen);
+}
+
 static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy *p,
-			  const struct lb_ifaddr_table *addrs, char *err, size_t errlen)
+			  const struct lb_settings *s, const struct lb_ifaddr_table *addrs,
+			  char *err, size_t errlen)
 {
 	static const uint8_t protos[2][2] = {{LB_L4_TCP, LB_PROTO_TCP}, {LB_L4_UDP, LB_PROTO_UDP}};
 	const struct lb_proxy_cfg *pc = p->cfg;
@@ -320,8 +336,9 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 						  : p->groups[0].id;
 			if (pc->has_address) {
 				k.addr = pc->address;
-				v.flags = listen_flags(pc, &k.addr);
-				ret = lb_map_image_push(img, &k, &v);
+				ret = listen_val(p, s, &k.addr, addrs, &v, err, errlen);
+				if (!ret)
+					ret = lb_map_image_push(img, &k, &v);
 				if (ret)
 					return ret;
 				continue;
@@ -331,8 +348,9 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 				    !(families & lb_ip_family(&addrs->e[a].addr)))
 					continue;
 				k.addr = addrs->e[a].addr;
-				v.flags = listen_flags(pc, &k.addr);
-				ret = lb_map_image_push(img, &k, &v);
+				ret = listen_val(p, s, &k.addr, addrs, &v, err, errlen);
+				if (!ret)
+					ret = lb_map_image_push(img, &k, &v);
 				if (ret)
 					return ret;
 			}
@@ -360,7 +378,8 @@ static int build(const struct lb_model *m, const struct lb_ifaddr_table *addrs, 
 		if (!ret)
 			ret = push_routes(&w->routes, &m->proxies[p]);
 		if (!ret)
-			ret = push_listeners(&w->listen, &m->proxies[p], addrs, err, errlen);
+			ret = push_listeners(&w->listen, &m->proxies[p], &m->cfg->settings, addrs,
+					     err, errlen);
 	}
 	if (ret == -ENOMEM)
 		return lb_errf(err, errlen, ret, "out of memory");
@@ -603,6 +622,22 @@ static void drop_old_tables(struct lb_mapsync *ms, const struct want *w, const u
 	free(kept);
 }
 
+/*
+ * Full-nat replies are looked for at ingress only once a full-nat proxy exists; it stays
+ * on when the last one goes, so that its established flows finish.
+ */
+static void set_fullnat(struct lb_mapsync *ms, const struct lb_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_proxies; i++)
+		if (cfg->proxies[i].forwarding == LB_FWD_FULLNAT) {
+			lb_dataplane_set_fullnat(ms->dp, cfg->settings.snat_port_min,
+						 cfg->settings.snat_port_max);
+			return;
+		}
+}
+
 int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 		     const struct lb_ifaddr_table *addrs, char *err, size_t errlen)
 {
@@ -646,6 +681,7 @@ int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 	ms->routes = w.routes;
 	ms->groups = w.groups;
 	index_groups(ms);
+	set_fullnat(ms, m->cfg);
 	lb_debug("maps synced: %zu listeners, %zu routes, %zu groups, %zu targets", w.listen.n,
 		 w.routes.n, w.groups.n, m->ids.targets.n);
 	return 0;
