@@ -80,7 +80,6 @@ static __always_inline int lb_choose(const struct lb_group *g, __u32 group_id, _
 LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, struct lb_nat *nat)
 {
 	struct lb_ct_key k = {};
-	struct lb_listen_key lk = {};
 	struct lb_listen_val *lv;
 	struct lb_ct_val *ct;
 	struct lb_group *g;
@@ -126,11 +125,7 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 		goto tracked;
 	}
 
-	lk.ifindex = ifindex;
-	lk.addr = p->daddr;
-	lk.port = p->dport;
-	lk.proto = p->proto;
-	lv = bpf_map_lookup_elem(&lb_listen, &lk);
+	lv = lb_listen_lookup(ifindex, &p->daddr, p->dport, p->proto);
 	if (!lv) {
 		if (lb_fullnat_on && lb_fullnat_reply(&k, p, nat))
 			return LB_V_REWRITE;

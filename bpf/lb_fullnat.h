@@ -36,6 +36,18 @@ __u32 lb_snat_port_min;
 __u32 lb_snat_port_n;
 
 /*
+ * target id -> the LB's own address on the route towards that target (lbd resolves it),
+ * the source of a full-nat proxy's flows when neither the proxy nor settings name one
+ * (lb_listen_val.snat_addr all zero). Not pinned: every lbd writes it before it attaches.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct lb_ip);
+} lb_snat SEC(".maps");
+
+/*
  * Write the REPLY entry of a new full-nat flow from @p to target nat->addr:@bport, source
  * nat->saddr, into lb_syn, with a free source port, which goes to nat->sport. @k and @v
  * are the caller's scratch, @v holding the flow's common fields. 0 or -1.
@@ -55,6 +67,17 @@ static __always_inline int lb_fullnat_reply_create(const struct lb_pkt_info *p, 
 	v->nat_port = p->dport;
 	v->snat_addr = p->saddr;
 	v->snat_port = p->sport;
+	if (lb_ip_is_zero(&nat->saddr)) {
+		__u32 id = v->target_id;
+		struct lb_ip *a = bpf_map_lookup_elem(&lb_snat, &id);
+
+		if (!a || lb_ip_is_zero(a)) {
+			lb_count(LB_G_FULLNAT_NO_PORT);
+			return -1;
+		}
+		nat->saddr = *a;
+		k->daddr = *a;
+	}
 	if (!n || n > 65536 || lo + n > 65536) {
 		lb_count(LB_G_FULLNAT_NO_PORT);
 		return -1;

@@ -99,10 +99,11 @@ _Static_assert(sizeof(struct lb_listen_key) == 24, "lb_listen_key layout");
 #define LB_FWD_DSR	     2
 
 struct lb_listen_val {
-	__u32 proxy_id;		/* index into lb_pstats */
-	__u32 default_group;	/* key into lb_groups */
-	__u32 flags;		/* LB_LISTEN_F_*, LB_LISTEN_FWD_* */
-	struct lb_ip snat_addr; /* full-nat: the source new flows get (the key's family) */
+	__u32 proxy_id;	     /* index into lb_pstats */
+	__u32 default_group; /* key into lb_groups */
+	__u32 flags;	     /* LB_LISTEN_F_*, LB_LISTEN_FWD_* */
+	/* full-nat: the source new flows get (the key's family); 0: lb_snat's, per target */
+	struct lb_ip snat_addr;
 };
 _Static_assert(sizeof(struct lb_listen_val) == 28, "lb_listen_val layout");
 
@@ -278,7 +279,7 @@ enum lb_global_counter {
 	LB_G_DSR_NO_NEIGH,	/* dsr: the target has no neighbour entry: dropped */
 	LB_G_DSR_NO_ROUTE,	/* dsr: the target is not on a connected segment (fib): dropped */
 	LB_G_FULLNAT_REPLY,	/* full-nat: replies translated back to listener -> client */
-	LB_G_FULLNAT_NO_PORT,	/* full-nat: every probed source port was taken: dropped */
+	LB_G_FULLNAT_NO_PORT, /* full-nat: every probed port taken, or no source address: dropped */
 	LB_G_MAX,
 };
 

@@ -133,7 +133,8 @@ int lb_dataplane_fd_routes(const struct lb_dataplane *dp);
 int lb_dataplane_fd_groups(const struct lb_dataplane *dp);
 int lb_dataplane_fd_maglev(const struct lb_dataplane *dp);
 int lb_dataplane_fd_ct(const struct lb_dataplane *dp);
-int lb_dataplane_fd_syn(const struct lb_dataplane *dp); /* flows not confirmed by their client */
+int lb_dataplane_fd_syn(const struct lb_dataplane *dp);	 /* flows not confirmed by their client */
+int lb_dataplane_fd_snat(const struct lb_dataplane *dp); /* full-nat sources by target id */
 int lb_dataplane_fd_pstats(const struct lb_dataplane *dp);
 int lb_dataplane_fd_tstats(const struct lb_dataplane *dp);
 int lb_dataplane_fd_gstats(const struct lb_dataplane *dp);

@@ -287,16 +287,14 @@ static __u32 listen_flags(const struct lb_proxy_cfg *pc, const struct lb_ip *add
  * the acceptor's group (source routes are looked up first), everything else to the
  * default group.
  */
-/* The value of @p's listener entry for address @addr (its full-nat source included). */
-static int listen_val(const struct lb_model_proxy *p, const struct lb_settings *s,
-		      const struct lb_ip *addr, const struct lb_ifaddr_table *addrs,
-		      struct lb_listen_val *v, char *err, size_t errlen)
+/* The value of @p's listener entry for address @addr (its configured full-nat source). */
+static void listen_val(const struct lb_model_proxy *p, const struct lb_settings *s,
+		       const struct lb_ip *addr, struct lb_listen_val *v)
 {
 	v->flags = listen_flags(p->cfg, addr);
 	memset(&v->snat_addr, 0, sizeof(v->snat_addr));
-	if (p->cfg->forwarding != LB_FWD_FULLNAT)
-		return 0;
-	return lb_snat_source(p->cfg, s, lb_ip_is_v4(addr), addrs, &v->snat_addr, err, errlen);
+	if (p->cfg->forwarding == LB_FWD_FULLNAT)
+		lb_snat_configured(p->cfg, s, lb_ip_is_v4(addr), &v->snat_addr);
 }
 
 static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy *p,
@@ -336,9 +334,8 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 						  : p->groups[0].id;
 			if (pc->has_address) {
 				k.addr = pc->address;
-				ret = listen_val(p, s, &k.addr, addrs, &v, err, errlen);
-				if (!ret)
-					ret = lb_map_image_push(img, &k, &v);
+				listen_val(p, s, &k.addr, &v);
+				ret = lb_map_image_push(img, &k, &v);
 				if (ret)
 					return ret;
 				continue;
@@ -348,9 +345,8 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 				    !(families & lb_ip_family(&addrs->e[a].addr)))
 					continue;
 				k.addr = addrs->e[a].addr;
-				ret = listen_val(p, s, &k.addr, addrs, &v, err, errlen);
-				if (!ret)
-					ret = lb_map_image_push(img, &k, &v);
+				listen_val(p, s, &k.addr, &v);
+				ret = lb_map_image_push(img, &k, &v);
 				if (ret)
 					return ret;
 			}
@@ -666,6 +662,8 @@ int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 	free(old);
 	if (!ret && (ret = sync_names(ms, &m->ids)))
 		lb_errf(err, errlen, ret, "cannot write the name tables: %s", strerror(-ret));
+	if (!ret && (ret = lb_snat_sync(lb_dataplane_fd_snat(ms->dp), m, addrs)))
+		lb_errf(err, errlen, ret, "cannot write the full-nat sources: %s", strerror(-ret));
 	if (ret) {
 		/* Some of it may be written: what the maps hold is unknown until read again. */
 		ms->held = false;

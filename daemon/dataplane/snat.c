@@ -2,61 +2,93 @@
 #include "snat.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 
 #include "lb_addr.h"
 #include "lb_log.h"
 #include "route.h"
 
-/* The proxy's first target of the family, in group order. */
-static const struct lb_target_cfg *first_target(const struct lb_proxy_cfg *pc, bool v4)
+bool lb_snat_configured(const struct lb_proxy_cfg *pc, const struct lb_settings *s, bool v4,
+			struct lb_ip *out)
 {
-	size_t g, i;
-
-	for (g = 0; g < lb_proxy_n_groups(pc); g++)
-		for (i = 0; i < lb_proxy_group(pc, g)->n; i++)
-			if (lb_ip_is_v4(&lb_proxy_group(pc, g)->t[i].addr) == v4)
-				return &lb_proxy_group(pc, g)->t[i];
-	return NULL;
-}
-
-int lb_snat_source(const struct lb_proxy_cfg *pc, const struct lb_settings *s, bool v4,
-		   const struct lb_ifaddr_table *addrs, struct lb_ip *out, char *err, size_t errlen)
-{
-	const struct lb_target_cfg *t;
-	char a[LB_ADDR_STR_MAX];
-	struct lb_route r;
-	size_t i;
-	int ret;
-
 	if (v4 ? pc->snat.has_v4 : pc->snat.has_v6) {
 		*out = v4 ? pc->snat.v4 : pc->snat.v6;
-		return 0;
+		return true;
 	}
 	if (v4 ? s->snat.has_v4 : s->snat.has_v6) {
 		*out = v4 ? s->snat.v4 : s->snat.v6;
-		return 0;
+		return true;
 	}
-	t = first_target(pc, v4);
-	if (!t)
-		return lb_errf(err, errlen, -EINVAL,
-			       "proxy \"%s\": no IPv%d target to take a full-nat source address "
-			       "from: set snat-address",
-			       pc->name, v4 ? 4 : 6);
-	ret = lb_route_get(&t->addr, &r);
-	if (ret || !r.oif)
-		return lb_errf(err, errlen, ret ? ret : -ENETUNREACH,
-			       "proxy \"%s\": no route towards %s to take a full-nat source "
-			       "address from (%s): set snat-address",
-			       pc->name, lb_format_ip(&t->addr, a),
-			       ret ? strerror(-ret) : "no interface");
+	return false;
+}
+
+/* The LB's address on the interface the route towards @dst leaves through. */
+static int route_source(const struct lb_ip *dst, const struct lb_ifaddr_table *addrs,
+			struct lb_ip *out)
+{
+	struct lb_route r;
+	size_t i;
+	int ret = lb_route_get(dst, &r);
+
+	if (ret)
+		return ret;
+	if (!r.oif)
+		return -ENETUNREACH;
 	for (i = 0; i < addrs->n; i++)
-		if (addrs->e[i].ifindex == r.oif && lb_ip_is_v4(&addrs->e[i].addr) == v4) {
+		if (addrs->e[i].ifindex == r.oif &&
+		    lb_ip_is_v4(&addrs->e[i].addr) == lb_ip_is_v4(dst)) {
 			*out = addrs->e[i].addr;
 			return 0;
 		}
-	return lb_errf(err, errlen, -EADDRNOTAVAIL,
-		       "proxy \"%s\": the interface towards %s has no IPv%d address for "
-		       "full-nat: set snat-address",
-		       pc->name, lb_format_ip(&t->addr, a), v4 ? 4 : 6);
+	return -EADDRNOTAVAIL;
+}
+
+int lb_snat_sync(int fd, const struct lb_model *m, const struct lb_ifaddr_table *addrs)
+{
+	struct lb_ip *v = calloc(LB_MAX_TARGETS, sizeof(*v));
+	__u32 *keys = calloc(LB_MAX_TARGETS, sizeof(*keys));
+	char a[LB_ADDR_STR_MAX];
+	size_t p, g, t;
+	__u32 i, count = LB_MAX_TARGETS;
+	int ret = 0;
+
+	if (!v || !keys) {
+		free(v);
+		free(keys);
+		return -ENOMEM;
+	}
+	for (p = 0; p < m->n_proxies; p++) {
+		const struct lb_model_proxy *mp = &m->proxies[p];
+		struct lb_ip conf;
+
+		if (mp->cfg->forwarding != LB_FWD_FULLNAT)
+			continue;
+		for (g = 0; g < mp->n_groups; g++)
+			for (t = 0; t < mp->groups[g].n; t++) {
+				const struct lb_model_target *mt = &mp->groups[g].t[t];
+				bool v4 = lb_ip_is_v4(&mt->addr);
+				int r;
+
+				if (mt->target_id >= LB_MAX_TARGETS ||
+				    lb_snat_configured(mp->cfg, &m->cfg->settings, v4, &conf) ||
+				    !lb_ip_is_zero(&v[mt->target_id]))
+					continue;
+				r = route_source(&mt->addr, addrs, &v[mt->target_id]);
+				if (r)
+					lb_warn("proxy \"%s\": no address of this host towards %s "
+						"to use as its full-nat source (%s): new flows to it "
+						"are dropped; set snat-address",
+						mp->cfg->name, lb_format_ip(&mt->addr, a),
+						strerror(-r));
+			}
+	}
+	for (i = 0; i < LB_MAX_TARGETS; i++)
+		keys[i] = i;
+	if (bpf_map_update_batch(fd, keys, v, &count, NULL))
+		ret = -errno;
+	free(v);
+	free(keys);
+	return ret;
 }

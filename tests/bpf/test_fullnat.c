@@ -272,11 +272,8 @@ END_TEST
 START_TEST(test_port_collisions)
 {
 	bool seen[NPORTS] = {false};
-	struct pkt_spec syn = {.daddr = VIP,
-			       .sport = 5555,
-			       .dport = 80,
-			       .proto = IPPROTO_TCP,
-			       .tcp_flags = 0x02};
+	struct pkt_spec syn = {
+		.daddr = VIP, .sport = 5555, .dport = 80, .proto = IPPROTO_TCP, .tcp_flags = 0x02};
 	__u8 ob[PKT_MAX];
 	int i, v;
 
@@ -296,7 +293,8 @@ START_TEST(test_port_collisions)
 	run(XDP, &syn, ob, &v);
 	ck_assert_int_eq(v, XDP_DROP);
 	ck_assert_uint_eq(gcount(LB_G_FULLNAT_NO_PORT), 1);
-	ck_assert(!ct_get(LB_DIR_ORIG, syn.saddr, VIP, 5555, 80, IPPROTO_TCP, &(struct lb_ct_val){}));
+	ck_assert(
+		!ct_get(LB_DIR_ORIG, syn.saddr, VIP, 5555, 80, IPPROTO_TCP, &(struct lb_ct_val){}));
 	/* A retransmitted SYN of a flow that has its port keeps it: no new allocation. */
 	syn.saddr = IP(192, 168, 2, 1);
 	{
@@ -410,6 +408,43 @@ START_TEST(test_off_passes)
 }
 END_TEST
 
+/*
+ * No snat address in the listener (none configured): the per-target one lbd resolved
+ * (lb_snat by target id). Without one the flow is dropped and counted, never sent with a
+ * zero source.
+ */
+START_TEST(test_per_target_source)
+{
+	struct pkt_spec syn = {.saddr = CLIENT,
+			       .daddr = VIP,
+			       .sport = 44000,
+			       .dport = 80,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02};
+	struct lb_ip zero = {0}, src = lb_ip_from_v4(IP(10, 2, 1, 1));
+	__u32 id = 1;
+	__u8 ob[PKT_MAX];
+	struct lb_ct_val o;
+	int v;
+
+	put_fullnat_listener(&(struct lb_ip){.w = {0, 0, LB_IP_V4MAPPED_W2, VIP}}, &zero,
+			     LB_FWD_FULLNAT);
+	ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_snat), &id, &zero, BPF_ANY), 0);
+	run(XDP, &syn, ob, &v);
+	ck_assert_int_eq(v, XDP_DROP);
+	ck_assert_uint_eq(gcount(LB_G_FULLNAT_NO_PORT), 1);
+	ck_assert_uint_eq(ct_count(), 0);
+	ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_snat), &id, &src, BPF_ANY), 0);
+	run(XDP, &syn, ob, &v);
+	ck_assert_int_eq(v, XDP_PASS);
+	ck_assert(ct_get(LB_DIR_ORIG, CLIENT, VIP, 44000, 80, IPPROTO_TCP, &o));
+	ck_assert(lb_ip_eq(&o.snat_addr, &src));
+	ck_assert(ct_get(LB_DIR_REPLY, IP(10, 2, 1, 2), IP(10, 2, 1, 1), 8080, ntohs(o.snat_port),
+			 IPPROTO_TCP, &o));
+	ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_snat), &id, &zero, BPF_ANY), 0);
+}
+END_TEST
+
 static Suite *fullnat_suite(void)
 {
 	Suite *s = suite_create("bpf-fullnat");
@@ -424,6 +459,7 @@ static Suite *fullnat_suite(void)
 	tcase_add_test(tc, test_port_taken_in_ct);
 	tcase_add_test(tc, test_flow_keeps_its_mode);
 	tcase_add_test(tc, test_off_passes);
+	tcase_add_test(tc, test_per_target_source);
 	suite_add_tcase(s, tc);
 	return s;
 }
