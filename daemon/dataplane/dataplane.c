@@ -244,6 +244,8 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 		lb_errf(err, errlen, ret, "cannot write lb_owner: %s", strerror(-ret));
 		goto err_unpin;
 	}
+	if (o->fullnat)
+		lb_dataplane_set_fullnat(dp, o->snat_port_min, o->snat_port_max);
 	if (dp->reused) {
 		ret = adopt_links(dp, err, errlen);
 		if (ret) {
@@ -290,6 +292,13 @@ bool lb_dataplane_attached(const struct lb_dataplane *dp, const char *ifname)
 static int sysctl_path(char *buf, size_t len, const char *ifname)
 {
 	return snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/route_localnet", ifname) >= (int)len
+		       ? -ENAMETOOLONG
+		       : 0;
+}
+
+static int accept_local_path(char *buf, size_t len, const char *ifname)
+{
+	return snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/accept_local", ifname) >= (int)len
 		       ? -ENAMETOOLONG
 		       : 0;
 }
@@ -355,6 +364,46 @@ static void restore_route_localnet(struct lb_dp_iface *ifc)
 		return;
 	write_int_file(path, ifc->saved_route_localnet);
 	ifc->saved_route_localnet = -1;
+}
+
+/*
+ * A full-nat request leaves the hook with the LB's own address as its source, a full-nat
+ * reply with the listener's: the kernel drops packets that arrive with a local source
+ * address as martians unless accept_local is set on the interface they came in on.
+ */
+static void set_accept_local(struct lb_dp_iface *ifc, bool on)
+{
+	char path[128];
+	int cur;
+
+	if (accept_local_path(path, sizeof(path), ifc->name))
+		return;
+	if (!on) {
+		if (ifc->saved_accept_local >= 0)
+			write_int_file(path, ifc->saved_accept_local);
+		ifc->saved_accept_local = -1;
+		return;
+	}
+	if (ifc->saved_accept_local >= 0)
+		return;
+	cur = read_int_file(path);
+	if (cur < 0 || cur == 1)
+		return;
+	if (write_int_file(path, 1)) {
+		lb_warn("%s: cannot set accept_local: full-nat packets through it will be dropped",
+			ifc->name);
+		return;
+	}
+	ifc->saved_accept_local = cur;
+	lb_info("%s: set net.ipv4.conf.%s.accept_local=1 for full-nat", ifc->name, ifc->name);
+}
+
+void lb_dataplane_set_accept_local(struct lb_dataplane *dp, const char *ifname, bool on)
+{
+	struct lb_dp_iface *ifc = find_iface(dp, ifname);
+
+	if (ifc)
+		set_accept_local(ifc, on);
 }
 
 static void xdp_link_path(const struct lb_dataplane *dp, const char *ifname, char *buf, size_t len)
@@ -646,6 +695,7 @@ int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_ing
 	ifc->ifindex = idx;
 	ifc->xdp_link_fd = -1;
 	ifc->saved_route_localnet = -1;
+	ifc->saved_accept_local = -1;
 	ifc->hook_set = false;
 
 	if (localnet && set_route_localnet(ifc))
@@ -715,6 +765,7 @@ int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname)
 	detach_tc_ingress(dp, ifc);
 	detach_tc(ifc->ifindex, BPF_TC_EGRESS);
 	restore_route_localnet(ifc);
+	set_accept_local(ifc, false);
 	*ifc = dp->ifaces[--dp->n_ifaces];
 	return 0;
 }

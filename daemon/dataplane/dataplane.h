@@ -42,6 +42,7 @@ struct lb_dp_iface {
 	bool hook_set;
 	enum lb_ingress ingress;  /* what the configuration asked for */
 	int saved_route_localnet; /* value before lbd changed it, -1 when untouched */
+	int saved_accept_local;	  /* the same for accept_local (full-nat) */
 };
 
 struct lb_dataplane {
@@ -67,6 +68,13 @@ struct lb_dp_opts {
 	const char *socket;   /* this lbd's control socket, for whoever finds the lock taken */
 	uint32_t max_connections;
 	int lock_wait_ms; /* wait this long for the instance's holder to let go (a hand-over) */
+	/*
+	 * The configuration has a full-nat proxy: its replies are translated from the first
+	 * packet the new programs see (an adopted datapath's flows among them), with source
+	 * ports snat_port_min..snat_port_max.
+	 */
+	bool fullnat;
+	uint32_t snat_port_min, snat_port_max;
 };
 
 /*
@@ -102,6 +110,8 @@ void lb_dataplane_tick(struct lb_dataplane *dp);
  * Allow (or stop allowing) 127.0.0.0/8 backends behind @ifname: sets route_localnet, or
  * restores the value lbd found. Ignored for interfaces that are not attached.
  */
+/* accept_local on @ifname (full-nat traffic comes in there) or back to what it was. */
+void lb_dataplane_set_accept_local(struct lb_dataplane *dp, const char *ifname, bool on);
 void lb_dataplane_set_localnet(struct lb_dataplane *dp, const char *ifname, bool on);
 
 /* Detach from @ifname: XDP first (no new DNAT), then TC. Returns 0 or -ENOENT. */

@@ -618,22 +618,6 @@ static void drop_old_tables(struct lb_mapsync *ms, const struct want *w, const u
 	free(kept);
 }
 
-/*
- * Full-nat replies are looked for at ingress only once a full-nat proxy exists; it stays
- * on when the last one goes, so that its established flows finish.
- */
-static void set_fullnat(struct lb_mapsync *ms, const struct lb_config *cfg)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->n_proxies; i++)
-		if (cfg->proxies[i].forwarding == LB_FWD_FULLNAT) {
-			lb_dataplane_set_fullnat(ms->dp, cfg->settings.snat_port_min,
-						 cfg->settings.snat_port_max);
-			return;
-		}
-}
-
 int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 		     const struct lb_ifaddr_table *addrs, char *err, size_t errlen)
 {
@@ -679,7 +663,6 @@ int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 	ms->routes = w.routes;
 	ms->groups = w.groups;
 	index_groups(ms);
-	set_fullnat(ms, m->cfg);
 	lb_debug("maps synced: %zu listeners, %zu routes, %zu groups, %zu targets", w.listen.n,
 		 w.routes.n, w.groups.n, m->ids.targets.n);
 	return 0;
