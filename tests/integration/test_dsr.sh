@@ -163,6 +163,19 @@ test_no_neighbour() {
 	assert_eq "$(json_get "$out" ok)" 10 "UDP after the neighbours came back ($out)"
 }
 
+# lbd --check warns of a dsr target behind a router (the datapath would drop its packets).
+test_check_routed_target() {
+	local out
+	ip -n "$NS_LB" route add 10.4.0.0/24 via 10.3.0.11
+	sed 's/"10.3.0.12"/"10.4.0.5"/' "$CONFIG" >"$LBT_RUN/routed.json"
+	out=$(in_ns "$NS_LB" "$LBD" -c "$LBT_RUN/routed.json" --check 2>&1) || true
+	[[ $out == *"dsr target 10.4.0.5 is reached through the router 10.3.0.11"* ]] ||
+		fail "lbd --check did not warn of the routed dsr target: $out"
+	[[ $out != *"dsr target 10.3.0.11 "* ]] || fail "lbd --check warned of a connected target: $out"
+	ip -n "$NS_LB" route del 10.4.0.0/24
+}
+
 run_test test_dsr_traffic
+run_test test_check_routed_target
 run_test test_no_neighbour
 run_summary
