@@ -160,9 +160,36 @@ test_flow_survives_restart() {
 	log "full-nat connection across a restart: $HOLD_OUT"
 }
 
+# Flag mode: lbd -m; run time: lbctl add-proxy --forwarding; both validated.
+test_flags_and_add_proxy() {
+	local out
+	out=$(in_ns "$NS_LB" "$LBD" -i "$LB_IF_C" -p 80 -t 10.2.1.2:8080 -m dsr --check 2>&1) &&
+		fail "lbd -m dsr with target port 8080 on port 80 was accepted: $out"
+	[[ $out == *"dsr forwards only the MAC: target 10.2.1.2:8080 has port 8080, which must equal the listener port 80"* ]] ||
+		fail "lbd -m dsr: $out"
+	out=$(in_ns "$NS_LB" "$LBD" -i "$LB_IF_C" -p 80 -t 10.2.1.2:8080 -m tunnel --check 2>&1) &&
+		fail "lbd -m tunnel was accepted"
+	[[ $out == *"-m tunnel: the forwarding mode must be nat, full-nat or dsr"* ]] || fail "lbd -m tunnel: $out"
+	in_ns "$NS_LB" "$LBD" -i "$LB_IF_C" -p 80 -t 10.2.1.2:8080 -m full-nat --check >/dev/null 2>&1 ||
+		fail "lbd -m full-nat --check failed"
+	out=$(lbctl add-proxy extra --interface "$LB_IF_C" --address "$VIP" --port 82 \
+		--forwarding full-nat --snat-address 10.2.1.1 10.2.1.2:8080) || fail "add-proxy: $out"
+	out=$(lbctl list-proxies)
+	[[ $out == *"forwarding   full-nat, snat-address 10.2.1.1"* ]] || fail "list-proxies: $out"
+	out=$(lbctl --json list-proxies)
+	[[ $out == *'"forwarding":"full-nat","snat-address":["10.2.1.1"]'* ]] || fail "list-proxies --json: $out"
+	out=$(lbctl --json get-config)
+	[[ $out == *'"forwarding":"full-nat"'* ]] || fail "get-config: $out"
+	out=$(lbctl add-proxy bad --interface "$LB_IF_C" --address "$VIP" --port 83 \
+		--forwarding dsr 10.2.1.2:8080 2>&1) && fail "add-proxy --forwarding dsr with port 8080 was accepted"
+	[[ $out == *"must equal the listener port 83"* ]] || fail "add-proxy dsr: $out"
+	lbctl remove-proxy extra >/dev/null
+}
+
 write_config nat
 lbt_start_lbd -c "$CONFIG"
 
+run_test test_flags_and_add_proxy
 run_test test_reload_nat_to_fullnat
 run_test test_backends_without_default_route
 run_test test_nat_cannot_without_route
