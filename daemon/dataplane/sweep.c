@@ -289,7 +289,8 @@ void lb_sweep_close_event(const struct lb_flow_view *f, struct lb_event *ev)
 	ev->flags = flags;
 	if (!f->live)
 		ev->reason = (flags & LB_CT_F_RST) ? LB_CLOSE_RST : LB_CLOSE_FIN;
-	else if (f->key->proto == LB_PROTO_TCP && !(r && (r->flags & LB_CT_F_REPLIED)))
+	else if (f->key->proto == LB_PROTO_TCP && o->fwd != LB_FWD_DSR &&
+		 !(r && (r->flags & LB_CT_F_REPLIED)))
 		ev->reason = LB_CLOSE_UNANSWERED;
 	else
 		ev->reason = LB_CLOSE_TIMEOUT;
