@@ -143,6 +143,8 @@ build_tests() {
 			die "meson setup $b failed"
 		}
 	fi
+	# Regenerate first: a test added to a meson.build since the last run must be listed.
+	ninja -C "$b" build.ninja >/dev/null
 	tests=$(meson introspect --tests "$b" | python3 -c '
 import json, sys
 for t in json.load(sys.stdin):
