@@ -220,7 +220,8 @@ static void net_up(void)
 			strerror(-ret));
 		exit(1);
 	}
-	if ((ret = link_up("dsr1")) || (ret = link_up("dsr0")) || (ret = add_addr(AF_INET, &a4, 24)) || (ret = add_addr(AF_INET6, &a6, 64)) ||
+	if ((ret = link_up("dsr1")) || (ret = link_up("dsr0")) ||
+	    (ret = add_addr(AF_INET, &a4, 24)) || (ret = add_addr(AF_INET6, &a6, 64)) ||
 	    (ret = add_neigh(AF_INET, &n4)) || (ret = add_neigh(AF_INET6, &n6)) ||
 	    (ret = add_route_via())) {
 		fprintf(stderr, "test_dsr: cannot set up dsr0: %s\n", strerror(-ret));
@@ -234,10 +235,10 @@ static struct lb_group group;
 
 static void put_dsr_listener(const struct lb_ip *vip, __u32 ifindex, __u8 proto)
 {
-	struct lb_listen_key k = {.ifindex = ifindex, .addr = *vip, .port = htons(80), .proto = proto};
-	struct lb_listen_val v = {.proxy_id = 1,
-				  .default_group = GROUP,
-				  .flags = LB_FWD_DSR << LB_LISTEN_FWD_SHIFT};
+	struct lb_listen_key k = {
+		.ifindex = ifindex, .addr = *vip, .port = htons(80), .proto = proto};
+	struct lb_listen_val v = {
+		.proxy_id = 1, .default_group = GROUP, .flags = LB_FWD_DSR << LB_LISTEN_FWD_SHIFT};
 
 	ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_listen), &k, &v, BPF_ANY), 0);
 }
@@ -275,7 +276,8 @@ static int run_xdp(__u32 ifindex, const __u8 *in, size_t len, __u8 *out, size_t 
 		    .data_out = out, .data_size_out = PKT_MAX, .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx));
 
-	ck_assert_int_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.lb_xdp_ingress), &o), 0);
+	ck_assert_int_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.lb_xdp_ingress), &o),
+			 0);
 	*out_len = o.data_size_out;
 	return (int)o.retval;
 }
@@ -289,8 +291,8 @@ static void expect_macs_only(const __u8 *in, size_t il, const __u8 *out, size_t 
 	memcpy(want, in, il);
 	memcpy(want, nb_mac, ETH_ALEN);
 	memcpy(want + ETH_ALEN, dev_mac, ETH_ALEN);
-	ck_assert_msg(ol == il && !memcmp(out, want, il), "got\n%s\nwant\n%s",
-		      pkt_hex(out, ol, h1), pkt_hex(want, il, h2));
+	ck_assert_msg(ol == il && !memcmp(out, want, il), "got\n%s\nwant\n%s", pkt_hex(out, ol, h1),
+		      pkt_hex(want, il, h2));
 }
 
 /* Target behind the interface the frame came in on: XDP_TX, MACs only, ORIG entry only. */
@@ -318,7 +320,8 @@ START_TEST(test_tx_macs_only)
 		expect_macs_only(in, il, out, ol);
 		ck_assert(ct_get(LB_DIR_ORIG, s.saddr, VIP, s.sport, 80, protos[i], &v));
 		ck_assert_uint_eq(v.fwd, LB_FWD_DSR);
-		ck_assert(!ct_get(LB_DIR_REPLY, IP(10, 9, 0, 2), s.saddr, 80, s.sport, protos[i], &v));
+		ck_assert(!ct_get(LB_DIR_REPLY, IP(10, 9, 0, 2), s.saddr, 80, s.sport, protos[i],
+				  &v));
 		/* A tracked packet of the flow: the same. */
 		ck_assert_int_eq(run_xdp(dsr_ifindex, in, il, out, &ol), XDP_TX);
 		expect_macs_only(in, il, out, ol);
