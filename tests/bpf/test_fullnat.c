@@ -445,6 +445,43 @@ START_TEST(test_per_target_source)
 }
 END_TEST
 
+/*
+ * ICMP errors about a full-nat flow are not translated (its target knows another
+ * 4-tuple): a "fragmentation needed" about a reply (listener -> client), sent by a router
+ * to the listener, passes untouched, at XDP and at TC ingress.
+ */
+START_TEST(test_icmp_not_mistranslated)
+{
+	static const enum hook hooks[] = {XDP, TC_IN};
+	struct pkt_spec syn = {.saddr = CLIENT,
+			       .daddr = VIP,
+			       .sport = 45000,
+			       .dport = 80,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = 0x02};
+	struct pkt_spec reply = {.saddr = VIP,
+				 .daddr = CLIENT,
+				 .sport = 80,
+				 .dport = 45000,
+				 .proto = IPPROTO_TCP,
+				 .tcp_flags = 0x10,
+				 .payload_len = 100};
+	__u8 in[PKT_MAX], out[PKT_MAX], ob[PKT_MAX];
+	size_t len, ol, h;
+	int v;
+
+	run(XDP, &syn, ob, &v);
+	ck_assert_int_eq(v, XDP_PASS);
+	len = pkt_build_icmp_error(IP(192, 168, 9, 1), VIP, 3, 4, 1280, &reply, 48, in);
+	for (h = 0; h < 2; h++) {
+		ck_assert_int_eq(run_prog(hooks[h], in, len, out, &ol, &v), 0);
+		ck_assert_int_eq(v, pass_verdict(hooks[h]));
+		ck_assert(ol == len && !memcmp(in, out, len));
+	}
+	ck_assert_uint_eq(gcount(LB_G_ICMP_TO_BACKEND), 0);
+}
+END_TEST
+
 static Suite *fullnat_suite(void)
 {
 	Suite *s = suite_create("bpf-fullnat");
@@ -460,6 +497,7 @@ static Suite *fullnat_suite(void)
 	tcase_add_test(tc, test_flow_keeps_its_mode);
 	tcase_add_test(tc, test_off_passes);
 	tcase_add_test(tc, test_per_target_source);
+	tcase_add_test(tc, test_icmp_not_mistranslated);
 	suite_add_tcase(s, tc);
 	return s;
 }
