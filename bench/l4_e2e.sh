@@ -14,9 +14,11 @@
 #   --conc C          wrk connections, both HTTP phases (default 32)
 #   --threads T       wrk threads (default 2)
 #   --bulk-seconds S  duration of each iperf3 phase, one stream (default 10)
-#   --modes LIST      comma-separated subset of direct,lbd-xdp,lbd-tc,lbd-auto,nft-dnat,
-#                     haproxy,empty-xdp (default all; `direct` is always added: the ratios
-#                     need it)
+#   --modes LIST      comma-separated subset of direct,lbd-xdp,lbd-tc,lbd-auto,lbd-fullnat,
+#                     nft-dnat,haproxy,empty-xdp (default all; `direct` is always added:
+#                     the ratios need it). lbd-fullnat: lbd-auto with "forwarding":
+#                     "full-nat" (dsr needs another topology: backends on the LB's L2
+#                     segment holding the VIP; not measured here)
 #   --family F        4, 6 or both (default both): every mode is measured over each family;
 #                     the IPv6 runs are named MODE6 (direct6, lbd-auto6, ...), client
 #                     fd00:1::2 -> VIP fd00:1::1 -> backends fd00:2:<i>::2, and compared
@@ -53,11 +55,11 @@ OFFLOAD=default
 OUT=$HERE/results-l4.txt
 HAPROXY_THREADS=${HAPROXY_THREADS:-1}
 NGINX_WORKERS=${NGINX_WORKERS:-2}
-ALL_MODES=(direct lbd-xdp lbd-tc lbd-auto nft-dnat haproxy empty-xdp)
+ALL_MODES=(direct lbd-xdp lbd-tc lbd-auto lbd-fullnat nft-dnat haproxy empty-xdp)
 MODES=("${ALL_MODES[@]}")
 FAMILY=both
 
-usage() { sed -n '8,34p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '8,36p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
 	case $1 in
 	--rounds) ROUNDS=${2:?}; shift 2 ;;
@@ -234,8 +236,13 @@ lbd_settings() {
 		fi
 		;;
 	lbd-tc) echo '{"ingress": "tc"}' ;;
-	lbd-auto) echo '{"ingress": "auto"}' ;;
+	lbd-auto | lbd-fullnat) echo '{"ingress": "auto"}' ;;
 	esac
+}
+
+# lbd_forwarding MODE: the proxies' "forwarding" member of an lbd mode (none: nat).
+lbd_forwarding() {
+	[[ $1 != lbd-fullnat ]] || echo '"forwarding": "full-nat",'
 }
 
 # lbd_config MODE FAMILY FILE: port 80 balanced 50/50 over both nginx, port 5201 to
@@ -248,10 +255,10 @@ lbd_config() {
 	if (($2 == 6)); then b1=${BACKEND_IPS6[0]} b2=${BACKEND_IPS6[1]}; fi
 	cat >"$3" <<EOF
 {"proxies": [
-  {"name": "http", "listen": {"interfaces": ["$LB_IF_C"], "port": $HTTP_PORT},
+  {"name": "http", "listen": {"interfaces": ["$LB_IF_C"], "port": $HTTP_PORT}, $(lbd_forwarding "$1")
    "default-target": [{"ip": "$b1", "port": $HTTP_PORT, "weight": 50},
                       {"ip": "$b2", "port": $HTTP_PORT, "weight": 50}]},
-  {"name": "bulk", "listen": {"interfaces": ["$LB_IF_C"], "port": $BULK_PORT},
+  {"name": "bulk", "listen": {"interfaces": ["$LB_IF_C"], "port": $BULK_PORT}, $(lbd_forwarding "$1")
    "default-target": {"ip": "$b1", "port": $BULK_PORT}}],
  "settings": $(lbd_settings "$1")}
 EOF
@@ -276,7 +283,7 @@ detect_lbd_modes() {
 		fi
 	fi
 	for m in "${MODES[@]}"; do
-		if [[ $m == lbd-tc || $m == lbd-auto ]]; then
+		if [[ $m == lbd-tc || $m == lbd-auto || $m == lbd-fullnat ]]; then
 			lbd_config "$m" "$fam" "$cfg"
 			if ! out=$(in_ns "$NS_LB" "$LBD" --check -c "$cfg" 2>&1); then
 				echo "$m: not supported by this lbd build, skipped" >&2
@@ -316,7 +323,7 @@ start_lbd() { # start_lbd MODE TAG FAMILY
 	case $1 in
 	lbd-xdp) want="xdp tc-egress" ;;
 	lbd-tc) want="tc-ingress tc-egress" ;;
-	lbd-auto) want="*tc-egress" ;;
+	lbd-auto | lbd-fullnat) want="*tc-egress" ;;
 	esac
 	# shellcheck disable=SC2053 # a glob for lbd-auto
 	wait_for "[[ \$(lb_datapath) == $want ]]" 5 || true

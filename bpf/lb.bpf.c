@@ -16,15 +16,20 @@
  * about replies on the way in, those about requests on the way out.
  *
  * Forwarding itself is left to the kernel (XDP_PASS / TC_ACT_OK): routing, neighbours,
- * TTL and fragmentation stay the kernel's business.
+ * TTL and fragmentation stay the kernel's business; but for dsr flows (lb_dsr.h), which
+ * leave from the hook (XDP_TX, redirect) with only their Ethernet addresses changed.
+ * Full-nat flows (lb_fullnat.h, lb_fwd.h) get both addresses rewritten at ingress, their
+ * replies too (addressed to the LB, they never reach an egress hook as replies).
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
+#include "lb_dsr.h"
 #include "lb_flow.h"
 #include "lb_parse.h"
 #include "lb_rewrite.h"
+#include "lb_rewrite_fullnat.h"
 
 /*
  * Bytes made linear before a second parse attempt of a paged skb: L2 + 2 VLAN + IP (with
@@ -38,7 +43,6 @@ int lb_xdp_ingress(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct lb_nat nat = {};
 	struct lb_pkt p;
 	int res;
 
@@ -57,11 +61,18 @@ int lb_xdp_ingress(struct xdp_md *ctx)
 		lb_count_parse(res);
 		return XDP_PASS;
 	}
+	/* Declared only here: its stack may be the ICMP branch's (the 512 bytes are tight). */
+	struct lb_nat nat = {};
+
 	switch (lb_flow_ingress(&p.info, ctx->ingress_ifindex, &nat)) {
 	case LB_V_REWRITE:
+		if (nat.fwd == LB_FWD_DSR)
+			return lb_dsr_xdp(ctx, &p, &nat);
 		/* Cannot fail after lb_parse() (its bounds checks are the verifier's): if it
 		 * ever did, XDP_ABORTED shows in the xdp:xdp_exception tracepoint. */
 		if (lb_rewrite_direct(&p, data_end, LB_SIDE_DST, &nat))
+			return XDP_ABORTED;
+		if (nat.fwd == LB_FWD_FULLNAT && lb_rewrite_direct(&p, data_end, LB_SIDE_SRC, &nat))
 			return XDP_ABORTED;
 		return XDP_PASS;
 	case LB_V_DROP:
@@ -98,7 +109,6 @@ static __always_inline int lb_parse_skb(struct __sk_buff *skb, struct lb_pkt *p)
 SEC("tc")
 int lb_tc_ingress(struct __sk_buff *skb)
 {
-	struct lb_nat nat = {};
 	struct lb_pkt p;
 	int res = lb_parse_skb(skb, &p);
 
@@ -113,9 +123,16 @@ int lb_tc_ingress(struct __sk_buff *skb)
 		lb_count_parse(res);
 		return TC_ACT_OK;
 	}
+	struct lb_nat nat = {};
+
 	switch (lb_flow_ingress(&p.info, skb->ingress_ifindex, &nat)) {
 	case LB_V_REWRITE:
-		lb_rewrite_skb(skb, &p, LB_SIDE_DST, &nat);
+		if (nat.fwd == LB_FWD_DSR)
+			return lb_dsr_tc(skb, &p, &nat);
+		if (nat.fwd == LB_FWD_FULLNAT)
+			lb_rewrite_skb_fullnat(skb, &p, &nat);
+		else
+			lb_rewrite_skb(skb, &p, LB_SIDE_DST, &nat);
 		return TC_ACT_OK;
 	case LB_V_DROP:
 		return TC_ACT_SHOT;
@@ -127,7 +144,6 @@ int lb_tc_ingress(struct __sk_buff *skb)
 SEC("tc")
 int lb_tc_egress(struct __sk_buff *skb)
 {
-	struct lb_nat nat = {};
 	struct lb_pkt p;
 	int res = lb_parse_skb(skb, &p);
 
@@ -140,6 +156,8 @@ int lb_tc_egress(struct __sk_buff *skb)
 	}
 	if (res != LB_PARSE_OK)
 		return TC_ACT_OK; /* egress counts nothing it does not own */
+	struct lb_nat nat = {};
+
 	if (lb_flow_egress(&p.info, &nat) == LB_V_REWRITE)
 		lb_rewrite_skb(skb, &p, LB_SIDE_SRC, &nat);
 	return TC_ACT_OK;

@@ -15,7 +15,9 @@
 #include "lb_abi.h"
 #include "lb_count.h"
 #include "lb_events.h"
+#include "lb_fullnat.h"
 #include "lb_maps.h"
+#include "lb_nat.h"
 #include "lb_parse.h"
 
 /*
@@ -63,12 +65,13 @@ static __always_inline void lb_ct_pair_keys(const struct lb_ct_key *k, const str
 		*ok = *k;
 		rk->saddr = ct->nat_addr;
 		rk->sport = ct->nat_port;
-		rk->daddr = k->saddr;
-		rk->dport = k->sport;
+		rk->daddr = ct->fwd == LB_FWD_FULLNAT ? ct->snat_addr : k->saddr;
+		rk->dport = ct->fwd == LB_FWD_FULLNAT ? ct->snat_port : k->sport;
 	} else {
 		*rk = *k;
-		ok->saddr = k->daddr;
-		ok->sport = k->dport;
+		/* A full-nat REPLY entry names the client itself; a nat one is addressed to it. */
+		ok->saddr = ct->fwd == LB_FWD_FULLNAT ? ct->snat_addr : k->daddr;
+		ok->sport = ct->fwd == LB_FWD_FULLNAT ? ct->snat_port : k->dport;
 		ok->daddr = ct->nat_addr;
 		ok->dport = ct->nat_port;
 	}
@@ -140,13 +143,16 @@ static __always_inline bool lb_is_reopen(const struct lb_ct_val *ct, const struc
 }
 
 /*
- * Create both conntrack entries of a new flow to @b at @nat_addr, in lb_syn: the flow is
- * not confirmed by its client yet. 0 or a negative error.
+ * Create both conntrack entries of a new flow to @b at nat->addr, in lb_syn: the flow is
+ * not confirmed by its client yet. With full-nat the REPLY entry also picks the flow's
+ * source port (nat->sport, lb_fullnat.h); a dsr flow has no REPLY entry. 0 or a negative
+ * error.
  */
 static __always_inline int lb_ct_create(const struct lb_pkt_info *p, const struct lb_listen_val *lv,
-					const struct lb_backend *b, const struct lb_ip *nat_addr,
-					__u64 now, __u8 flags, __u8 route)
+					const struct lb_backend *b, struct lb_nat *nat, __u64 now,
+					__u8 flags, __u8 route)
 {
+	const struct lb_ip *nat_addr = &nat->addr;
 	struct lb_scratch *sc = lb_scratch_get();
 	struct lb_ct_key *k;
 	struct lb_ct_val *v;
@@ -164,6 +170,15 @@ static __always_inline int lb_ct_create(const struct lb_pkt_info *p, const struc
 	v->last_seen_ns = now;
 	v->flags = flags;
 	v->route = route;
+	v->fwd = nat->fwd;
+	if (nat->fwd == LB_FWD_FULLNAT) {
+		err = lb_fullnat_reply_create(p, b->port, nat, k, v);
+		if (err)
+			return err;
+		goto orig;
+	}
+	if (nat->fwd == LB_FWD_DSR)
+		goto orig;
 
 	/* The reply entry first: the backend's first answer may race this CPU. */
 	k->saddr = *nat_addr;
@@ -184,6 +199,9 @@ static __always_inline int lb_ct_create(const struct lb_pkt_info *p, const struc
 	if (err)
 		return err;
 
+orig:
+	__builtin_memset(k, 0, sizeof(*k));
+	k->proto = p->proto;
 	k->saddr = p->saddr;
 	k->daddr = p->daddr;
 	k->sport = p->sport;
@@ -191,6 +209,12 @@ static __always_inline int lb_ct_create(const struct lb_pkt_info *p, const struc
 	k->dir = LB_DIR_ORIG;
 	v->nat_addr = *nat_addr;
 	v->nat_port = b->port;
+	__builtin_memset(&v->snat_addr, 0, sizeof(v->snat_addr));
+	v->snat_port = 0;
+	if (nat->fwd == LB_FWD_FULLNAT) {
+		v->snat_addr = nat->saddr;
+		v->snat_port = nat->sport;
+	}
 	v->pkts = 1;
 	v->bytes = p->ip_len;
 	return bpf_map_update_elem(&lb_syn, k, v, BPF_ANY);
@@ -224,8 +248,8 @@ static __always_inline bool lb_forget_closed(void *map, const struct lb_pkt_info
 	if (!ct || !(ct->flags & (LB_CT_F_FIN | LB_CT_F_RST)))
 		return false;
 	/* Read what names the ORIG entry before the delete releases this one. */
-	ok->saddr = p->saddr;
-	ok->sport = p->sport;
+	ok->saddr = ct->fwd == LB_FWD_FULLNAT ? ct->snat_addr : p->saddr;
+	ok->sport = ct->fwd == LB_FWD_FULLNAT ? ct->snat_port : p->sport;
 	ok->daddr = ct->nat_addr;
 	ok->dport = ct->nat_port;
 	ok->proto = p->proto;
@@ -317,6 +341,14 @@ static __always_inline void lb_ct_reply_of(const struct lb_ct_key *k, const stru
 	__builtin_memset(v, 0, sizeof(*v));
 	v->nat_addr = k->daddr;
 	v->nat_port = k->dport;
+	v->fwd = ct->fwd;
+	if (ct->fwd == LB_FWD_FULLNAT) {
+		/* Addressed to the LB's source, naming the client. */
+		rk->daddr = ct->snat_addr;
+		rk->dport = ct->snat_port;
+		v->snat_addr = k->saddr;
+		v->snat_port = k->sport;
+	}
 	v->proxy_id = ct->proxy_id;
 	v->target_id = ct->target_id;
 	v->created_ns = ct->created_ns;
@@ -335,7 +367,8 @@ static __always_inline void lb_ct_restore_reply(void *map, const struct lb_ct_ke
 {
 	struct lb_scratch *sc = lb_scratch_get();
 
-	if (!sc)
+	/* A dsr flow has none: its replies never pass the LB. */
+	if (!sc || ct->fwd == LB_FWD_DSR)
 		return;
 	lb_ct_reply_of(k, ct, replied, &sc->k[0], &sc->v);
 	if (bpf_map_lookup_elem(map, &sc->k[0]))
@@ -357,6 +390,13 @@ static __always_inline struct lb_ct_val *lb_ct_confirm(const struct lb_ct_key *k
 
 	if (!tmp)
 		return NULL;
+	if (sc->fwd == LB_FWD_DSR) {
+		if (bpf_map_update_elem(&lb_ct, k, sc, BPF_ANY))
+			return NULL;
+		bpf_map_delete_elem(&lb_syn, k);
+		lb_count(LB_G_CT_CONFIRMED);
+		return bpf_map_lookup_elem(&lb_ct, k);
+	}
 	/* @k is the flow's ORIG key; its REPLY key and entry go to the scratch area. */
 	rk = &tmp->k[1];
 	lb_ct_reply_of(k, sc, true, rk, &tmp->v);

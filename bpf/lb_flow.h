@@ -16,6 +16,7 @@
 #include "lb_conntrack.h"
 #include "lb_count.h"
 #include "lb_events.h"
+#include "lb_fwd.h"
 #include "lb_maps.h"
 #include "lb_nat.h"
 #include "lb_parse.h"
@@ -81,7 +82,6 @@ static __always_inline int lb_choose(const struct lb_group *g, __u32 group_id, _
 LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, struct lb_nat *nat)
 {
 	struct lb_ct_key k = {};
-	struct lb_listen_key lk = {};
 	struct lb_listen_val *lv;
 	struct lb_ct_val *ct;
 	struct lb_group *g;
@@ -131,14 +131,12 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 		goto tracked;
 	}
 
-	lk.ifindex = ifindex;
-	lk.addr = p->daddr;
-	lk.port = p->dport;
-	lk.proto = p->proto;
-	lv = bpf_map_lookup_elem(&lb_listen, &lk);
+	lv = lb_listen_lookup(ifindex, &p->daddr, p->dport, p->proto);
 	if (!lv) {
 		if (lb_trace_mode)
 			return LB_V_PASS;
+		if (lb_fullnat_on && lb_fullnat_reply(&k, p, nat))
+			return LB_V_REWRITE;
 		if (p->proto == LB_PROTO_TCP &&
 		    (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN &&
 		    lb_ct_forget_reused(p))
@@ -197,7 +195,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 		nat->addr = p->daddr;
 		route = LB_ROUTE_ACCEPTOR;
 	}
-	if (lb_ct_create(p, lv, b, &nat->addr, now, flags, route)) {
+	lb_fwd_new(nat, lv);
+	if (lb_ct_create(p, lv, b, nat, now, flags, route)) {
 		if (ps)
 			ps->err_ct_insert++;
 		if (ts)
@@ -219,6 +218,7 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 tracked:
 	nat->addr = ct->nat_addr;
 	nat->port = ct->nat_port;
+	lb_fwd_tracked(nat, ct);
 	lb_count_traffic(ct->proxy_id, ct->target_id, p->ip_len, false);
 	lb_count(LB_G_DNAT);
 	return LB_V_REWRITE;
@@ -239,12 +239,13 @@ LB_DECISION int lb_flow_egress(const struct lb_pkt_info *p, struct lb_nat *nat)
 	k.proto = p->proto;
 	k.dir = LB_DIR_REPLY;
 	ct = bpf_map_lookup_elem(&lb_ct, &k);
-	if (ct) {
+	/* Full-nat replies come back at ingress (lb_fwd.h), never through here. */
+	if (ct && ct->fwd == LB_FWD_NAT) {
 		lb_ct_account(&k, ct, p, LB_CT_F_REPLIED);
 	} else {
 		/* A reply to a flow its client has not confirmed yet (a SYN-ACK). */
 		ct = bpf_map_lookup_elem(&lb_syn, &k);
-		if (!ct)
+		if (!ct || ct->fwd != LB_FWD_NAT)
 			return LB_V_PASS;
 		lb_syn_account(&k, ct, p, LB_CT_F_REPLIED);
 	}

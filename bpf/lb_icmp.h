@@ -71,8 +71,13 @@ LB_DECISION int lb_icmp_ingress(const struct lb_pkt_info *p, struct lb_icmp_nat 
 		return LB_V_PASS;
 	/* The reply went listener -> client: the flow's ORIG key is the other way round. */
 	lb_icmp_key(p, LB_DIR_ORIG, &k);
-	/* Sent to where the reply came from, or not about our reply at all. */
-	if (!lb_ip_eq(&p->daddr, &p->in_saddr) || !(ct = lb_icmp_flow(&k))) {
+	/*
+	 * Sent to where the reply came from, or not about our reply at all. Only nat flows
+	 * are translated: a full-nat flow's target knows another 4-tuple, a dsr flow's
+	 * replies never came from here.
+	 */
+	if (!lb_ip_eq(&p->daddr, &p->in_saddr) || !(ct = lb_icmp_flow(&k)) ||
+	    ct->fwd != LB_FWD_NAT) {
 		lb_count(LB_G_PASS_OTHER_L4);
 		return LB_V_PASS;
 	}
@@ -94,7 +99,7 @@ LB_DECISION int lb_icmp_egress(const struct lb_pkt_info *p, struct lb_icmp_nat *
 		return LB_V_PASS;
 	/* The request went client -> backend: the flow's REPLY key is the other way round. */
 	lb_icmp_key(p, LB_DIR_REPLY, &k);
-	if (!lb_ip_eq(&p->daddr, &p->in_saddr) || !(ct = lb_icmp_flow(&k)))
+	if (!lb_ip_eq(&p->daddr, &p->in_saddr) || !(ct = lb_icmp_flow(&k)) || ct->fwd != LB_FWD_NAT)
 		return LB_V_PASS; /* egress counts nothing it does not own */
 	nat->in_addr = ct->nat_addr;
 	nat->in_port = ct->nat_port;

@@ -140,6 +140,7 @@ struct lb_scratch {
 	struct lb_ct_val v;
 	__u32 key; /* lb_maglev and table lookups of a new flow (lb_flow.h) */
 	__u32 pad;
+	struct lb_listen_key lk; /* the listener lookup (lb_listen_lookup) */
 };
 
 struct {
@@ -154,6 +155,26 @@ static __always_inline struct lb_scratch *lb_scratch_get(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&lb_scratch, &zero);
+}
+
+/*
+ * The listener of a packet to @addr:@port/@proto arriving on @ifindex, or NULL. The key
+ * is built in the scratch area: the stack of lb_flow_ingress() has no 24 bytes to spare
+ * (Linux 6.1 rounds each frame up to 32 bytes before summing them against 512).
+ */
+static __always_inline struct lb_listen_val *
+lb_listen_lookup(__u32 ifindex, const struct lb_ip *addr, __be16 port, __u8 proto)
+{
+	struct lb_scratch *sc = lb_scratch_get();
+
+	if (!sc)
+		return NULL;
+	sc->lk.ifindex = ifindex;
+	sc->lk.addr = *addr;
+	sc->lk.port = port;
+	sc->lk.proto = proto;
+	sc->lk.pad = 0;
+	return bpf_map_lookup_elem(&lb_listen, &sc->lk);
 }
 
 /*

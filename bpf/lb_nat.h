@@ -25,9 +25,17 @@ enum lb_verdict {
 	LB_V_DROP,
 };
 
+/*
+ * The destination the packet gets; with full-nat (fwd LB_FWD_FULLNAT) also its new source
+ * (saddr, sport); with dsr, addr is the target whose MAC address the packet is sent to.
+ */
 struct lb_nat {
 	struct lb_ip addr;
 	__be16 port;
+	__u8 fwd; /* LB_FWD_* (lb_abi.h) */
+	__u8 pad;
+	struct lb_ip saddr;
+	__be16 sport;
 };
 
 #endif /* LB_NAT_H */

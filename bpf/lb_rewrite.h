@@ -79,9 +79,13 @@ static __always_inline bool lb_l3_ok(const struct lb_pkt *p, __u8 family, void *
 }
 
 static __always_inline int lb_rewrite_direct_fam(struct lb_pkt *p, void *data_end,
-						 enum lb_side side, const struct lb_nat *nat,
+						 enum lb_side side, const struct lb_nat *to,
 						 const __u8 family)
 {
+	/* With full-nat the source side takes the second address of @to. */
+	const struct lb_ip *to_addr =
+		side == LB_SIDE_SRC && to->fwd == LB_FWD_FULLNAT ? &to->saddr : &to->addr;
+	__be16 to_port = side == LB_SIDE_SRC && to->fwd == LB_FWD_FULLNAT ? to->sport : to->port;
 	const struct lb_ip *old_addr = side == LB_SIDE_SRC ? &p->saddr : &p->daddr;
 	__be16 old_port = side == LB_SIDE_SRC ? p->sport : p->dport;
 	__sum16 *l4_check;
@@ -106,15 +110,15 @@ static __always_inline int lb_rewrite_direct_fam(struct lb_pkt *p, void *data_en
 	}
 
 	if (p->l4_proto == LB_PROTO_TCP || *l4_check) {
-		__u16 c = lb_csum_replace_ip(*l4_check, family, old_addr, &nat->addr);
+		__u16 c = lb_csum_replace_ip(*l4_check, family, old_addr, to_addr);
 
-		c = lb_csum_replace2(c, old_port, nat->port);
+		c = lb_csum_replace2(c, old_port, to_port);
 		if (p->l4_proto == LB_PROTO_UDP && c == 0)
 			c = 0xffff;
 		*l4_check = c;
 	}
-	*port = nat->port;
-	lb_write_addr(p->l3, family, side, old_addr, &nat->addr);
+	*port = to_port;
+	lb_write_addr(p->l3, family, side, old_addr, to_addr);
 	return 0;
 }
 

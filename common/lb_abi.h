@@ -81,12 +81,31 @@ _Static_assert(sizeof(struct lb_listen_key) == 24, "lb_listen_key layout");
 #define LB_LISTEN_PREFIX_SHIFT	8
 #define LB_LISTEN_PREFIX(flags) (((flags) >> LB_LISTEN_PREFIX_SHIFT) & 0xffu)
 
+/*
+ * Bits 2-3 of lb_listen_val.flags: the proxy's forwarding mode, LB_FWD_*. A new flow takes
+ * its listener's mode and keeps it in its conntrack entries (lb_ct_val.fwd), so a reload
+ * that changes the mode moves new flows only.
+ *   LB_FWD_NAT      DNAT in, SNAT of the replies at TC egress (replies route via the LB);
+ *   LB_FWD_FULLNAT  DNAT and SNAT in (the client becomes snat_addr:a port of the range),
+ *                   the replies, addressed to the LB, translated back at ingress;
+ *   LB_FWD_DSR      only the Ethernet addresses change, towards a target on a directly
+ *                   connected segment; the target answers the client itself.
+ */
+#define LB_LISTEN_FWD_SHIFT  2
+#define LB_LISTEN_FWD_MASK   (3u << LB_LISTEN_FWD_SHIFT)
+#define LB_LISTEN_FWD(flags) (((flags) >> LB_LISTEN_FWD_SHIFT) & 3u)
+#define LB_FWD_NAT	     0
+#define LB_FWD_FULLNAT	     1
+#define LB_FWD_DSR	     2
+
 struct lb_listen_val {
 	__u32 proxy_id;	     /* index into lb_pstats */
 	__u32 default_group; /* key into lb_groups */
-	__u32 flags;	     /* LB_LISTEN_F_* */
+	__u32 flags;	     /* LB_LISTEN_F_*, LB_LISTEN_FWD_* */
+	/* full-nat: the source new flows get (the key's family); 0: lb_snat's, per target */
+	struct lb_ip snat_addr;
 };
-_Static_assert(sizeof(struct lb_listen_val) == 12, "lb_listen_val layout");
+_Static_assert(sizeof(struct lb_listen_val) == 28, "lb_listen_val layout");
 
 /*
  * lb_routes: per-proxy source routes in one LPM trie. The key is proxy_id followed by the
@@ -163,6 +182,10 @@ _Static_assert(sizeof(struct lb_maglev_slots) == 8, "lb_maglev_slots layout");
  *                listener, used by egress to SNAT the replies.
  * Both entries of an active flow are refreshed by its packets, so LRU eviction takes idle
  * flows first.
+ * A full-nat flow (fwd LB_FWD_FULLNAT) also rewrites its client side: its REPLY key is
+ * (backend, backend port, snat address, snat port); ORIG's snat_addr/snat_port hold that
+ * source, REPLY's hold the client's address and port. A dsr flow has no REPLY entry (its
+ * replies never pass the LB).
  */
 #define LB_DIR_ORIG  0
 #define LB_DIR_REPLY 1
@@ -198,13 +221,17 @@ struct lb_ct_val {
 	__u8 route;	       /* LB_ROUTE_* */
 	__u32 proxy_id;
 	__u32 target_id;
-	__u32 pad;
+	__be16 snat_port; /* full-nat: ORIG: the client side's new port; REPLY: the client's */
+	__u8 fwd;	  /* LB_FWD_*: the mode the flow started in */
+	__u8 pad;
 	__u64 created_ns;   /* CLOCK_MONOTONIC (coarse) when the flow was created */
 	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse): lb_now_ns of the last packet */
 	__u64 pkts;	    /* packets of this entry's direction since the flow was created */
 	__u64 bytes;	    /* their IP length (lb_stats) */
+	struct lb_ip
+		snat_addr; /* full-nat: ORIG: the client side's new address; REPLY: the client */
 };
-_Static_assert(sizeof(struct lb_ct_val) == 64, "lb_ct_val layout");
+_Static_assert(sizeof(struct lb_ct_val) == 80, "lb_ct_val layout");
 
 /*
  * How often lbd advances the datapath's clock (lb_now_ns in the programs' .bss), which
@@ -248,6 +275,11 @@ enum lb_global_counter {
 	LB_G_ICMP_TO_BACKEND,  /* ICMP errors about a flow's replies, sent on to its backend */
 	LB_G_ICMP_TO_CLIENT,   /* ICMP errors about a flow's requests, sent on to its client */
 	LB_G_CT_REPLY_RESTORED, /* a flow's REPLY entry, evicted alone, written again from ORIG */
+	LB_G_DSR_TX,		/* dsr: packets sent on towards their target (MAC rewritten) */
+	LB_G_DSR_NO_NEIGH,	/* dsr: the target has no neighbour entry: dropped */
+	LB_G_DSR_NO_ROUTE,	/* dsr: the target is not on a connected segment (fib): dropped */
+	LB_G_FULLNAT_REPLY,	/* full-nat: replies translated back to listener -> client */
+	LB_G_FULLNAT_NO_PORT, /* full-nat: every probed port taken, or no source address: dropped */
 	LB_G_MAX,
 };
 
@@ -328,7 +360,7 @@ struct lb_trace_rec {
 	__u32 pad1;
 	struct lb_ct_val ct;
 };
-_Static_assert(sizeof(struct lb_trace_rec) == 72 + 64, "lb_trace_rec layout");
+_Static_assert(sizeof(struct lb_trace_rec) == 72 + sizeof(struct lb_ct_val), "lb_trace_rec layout");
 
 /*
  * lb_meta: one entry written by lbd, read back by the next lbd to check the pinned layout.

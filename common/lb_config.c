@@ -35,6 +35,8 @@ const struct u32_field lb_cfg_settings_fields[] = {
 	{"maglev-table-size", offsetof(struct lb_settings, maglev_table_size), 4093, 131071, 0},
 	{"announce-table", offsetof(struct lb_settings, announce_table), 0, UINT32_MAX, 0},
 	{"announce-protocol", offsetof(struct lb_settings, announce_protocol), 5, 255, 0},
+	{"snat-port-min", offsetof(struct lb_settings, snat_port_min), 1024, 65535, 0},
+	{"snat-port-max", offsetof(struct lb_settings, snat_port_max), 1024, 65535, 0},
 };
 
 const char *const lb_cfg_hc_type_names[] = {"tcp", "http", "https", "none"};
@@ -43,6 +45,7 @@ const char *const lb_cfg_ingress_names[] = {"auto", "xdp", "tc"};
 const char *const lb_cfg_splice_mode_names[] = {"auto", "sockmap", "copy"};
 const char *const lb_cfg_protocol_names[] = {NULL, "tcp", "udp", "both"};
 const char *const lb_cfg_hash_names[] = {"5-tuple", "source-address"};
+const char *const lb_cfg_forwarding_names[] = {"nat", "full-nat", "dsr"};
 /* By version: lbd writes the binary header of version 2 only, so "v1" is refused. */
 const char *const lb_cfg_pp_names[] = {"none", NULL, "v2"};
 
@@ -77,6 +80,25 @@ void lb_settings_default(struct lb_settings *s)
 	s->maglev_table_size = LB_MAGLEV_TABLE_SIZE_DEFAULT;
 	s->announce_table = 0;
 	s->announce_protocol = LB_ANNOUNCE_PROTOCOL_DEFAULT;
+	s->snat_port_min = LB_SNAT_PORT_MIN_DEFAULT;
+	s->snat_port_max = LB_SNAT_PORT_MAX_DEFAULT;
+}
+
+const char *lb_forwarding_name(unsigned int f)
+{
+	return f < ARRAY_SIZE(lb_cfg_forwarding_names) ? lb_cfg_forwarding_names[f] : "?";
+}
+
+int lb_forwarding_from_name(const char *s, uint8_t *f)
+{
+	size_t i;
+
+	for (i = 0; s && i < ARRAY_SIZE(lb_cfg_forwarding_names); i++)
+		if (!strcmp(s, lb_cfg_forwarding_names[i])) {
+			*f = (uint8_t)i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 const char *lb_hash_name(unsigned int h)

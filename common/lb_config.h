@@ -49,6 +49,19 @@ enum lb_hash { LB_HASH_5TUPLE = 0, LB_HASH_SOURCE };
  */
 #define LB_ANNOUNCE_PROTOCOL_DEFAULT 250
 
+/*
+ * One source address per family for full-nat ("snat-address" of a proxy or of settings):
+ * all zero and has_* false when not given.
+ */
+struct lb_snat_cfg {
+	bool has_v4, has_v6;
+	struct lb_ip v4, v6;
+};
+
+/* The default source port range of full-nat: above the kernel's ip_local_port_range. */
+#define LB_SNAT_PORT_MIN_DEFAULT 61000
+#define LB_SNAT_PORT_MAX_DEFAULT 65535
+
 /* XDP attach mode for all interfaces of this lbd. */
 enum lb_xdp_mode { LB_XDP_AUTO = 0, LB_XDP_NATIVE, LB_XDP_GENERIC };
 /* Where the request direction runs (settings.ingress); replies are always TC egress. */
@@ -125,6 +138,13 @@ struct lb_proxy_cfg {
 	uint8_t hash; /* enum lb_hash */
 	bool has_hash_prefix;
 	uint8_t hash_prefix; /* 0-32 for an IPv4 proxy, 0-128 for an IPv6 one */
+	/*
+	 * "forwarding": LB_FWD_NAT (default), LB_FWD_FULLNAT or LB_FWD_DSR (lb_abi.h); with
+	 * full-nat, "snat-address" (else settings.snat-address, else the LB's address on
+	 * the route towards the targets).
+	 */
+	uint8_t forwarding;
+	struct lb_snat_cfg snat;
 	size_t n_routes;
 	struct lb_route_cfg *routes;
 	size_t n_sni_routes;
@@ -153,6 +173,9 @@ struct lb_settings {
 	uint32_t maglev_table_size;	/* slots of each table: one of LB_MAGLEV_TABLE_SIZES */
 	uint32_t announce_table;	/* kernel routing table of announced addresses; 0: off */
 	uint32_t announce_protocol;	/* their route protocol number (lbd's own) */
+	struct lb_snat_cfg snat; /* full-nat source addresses of every proxy without its own */
+	uint32_t snat_port_min;	 /* full-nat source ports: snat_port_min..snat_port_max */
+	uint32_t snat_port_max;
 };
 
 struct lb_config {
@@ -280,6 +303,10 @@ const char *lb_hc_type_name(enum lb_hc_type t);
 
 /* Name of a hash ("5-tuple", "source-address"). */
 const char *lb_hash_name(unsigned int h);
+
+/* Name of a forwarding mode ("nat", "full-nat", "dsr"); the LB_FWD_* of @s: 0 or -EINVAL. */
+const char *lb_forwarding_name(unsigned int f);
+int lb_forwarding_from_name(const char *s, uint8_t *f);
 
 /* Bits of lb_proxy_families(): two bits, as 4 | 6 would be 6 again. */
 #define LB_FAMILY_V4 1u

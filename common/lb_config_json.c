@@ -187,6 +187,20 @@ static json_t *listen_to_json(const struct lb_proxy_cfg *p)
 	return finish(o, ret);
 }
 
+/* "snat-address" as an array: IPv4 first. */
+static json_t *snat_to_json(const struct lb_snat_cfg *s)
+{
+	char a[LB_ADDR_STR_MAX];
+	json_t *arr = json_array();
+	int ret = 0;
+
+	if (s->has_v4)
+		ret = json_array_append_new(arr, json_string(lb_format_ip(&s->v4, a)));
+	if (!ret && s->has_v6)
+		ret = json_array_append_new(arr, json_string(lb_format_ip(&s->v6, a)));
+	return finish(arr, ret);
+}
+
 json_t *lb_config_proxy_to_json(const struct lb_proxy_cfg *p)
 {
 	json_t *o;
@@ -215,7 +229,13 @@ json_t *lb_config_proxy_to_json(const struct lb_proxy_cfg *p)
 		       o, "hash",
 		       word(lb_cfg_hash_names, ARRAY_SIZE(lb_cfg_hash_names), p->hash))) ||
 	      (p->has_hash_prefix &&
-	       json_object_set_new(o, "hash-prefix", json_integer(p->hash_prefix)));
+	       json_object_set_new(o, "hash-prefix", json_integer(p->hash_prefix))) ||
+	      (p->forwarding != LB_FWD_NAT &&
+	       json_object_set_new(o, "forwarding",
+				   word(lb_cfg_forwarding_names,
+					ARRAY_SIZE(lb_cfg_forwarding_names), p->forwarding))) ||
+	      ((p->snat.has_v4 || p->snat.has_v6) &&
+	       json_object_set_new(o, "snat-address", snat_to_json(&p->snat)));
 	return finish(o, ret);
 }
 
@@ -247,6 +267,8 @@ static json_t *settings_to_json(const struct lb_settings *s)
 			json_string(lb_format_target(&s->metrics_addr, s->metrics_port, ep)));
 	if (!ret && s->access_log)
 		ret = json_object_set_new(o, "access-log", json_string(s->access_log));
+	if (!ret && (s->snat.has_v4 || s->snat.has_v6))
+		ret = json_object_set_new(o, "snat-address", snat_to_json(&s->snat));
 	return finish(o, ret);
 }
 

@@ -321,6 +321,47 @@ static int parse_access_log(struct ctx *c, json_t *x, const char *path, char **o
 	return *out ? 0 : lb_cfg_fail_nomem(c);
 }
 
+static int parse_ip_at(struct ctx *c, json_t *x, const char *path, struct lb_ip *addr);
+
+/* "snat-address": one address, or an array of at most one per family. */
+static int parse_snat(struct ctx *c, json_t *x, const char *path, struct lb_snat_cfg *out)
+{
+	char p[JPATH_MAX], a[LB_ADDR_STR_MAX];
+	size_t i, n = json_is_array(x) ? json_array_size(x) : 1;
+	int ret;
+
+	if (!json_is_array(x) && !json_is_string(x))
+		return lb_cfg_fail(c, path,
+				   "must be an address or an array of at most one IPv4 and one "
+				   "IPv6 address");
+	if (json_is_array(x) && (n < 1 || n > 2))
+		return lb_cfg_fail(c, path,
+				   "has %zu addresses: give one, or one IPv4 and one IPv6 address",
+				   n);
+	for (i = 0; i < n; i++) {
+		json_t *e = json_is_array(x) ? json_array_get(x, i) : x;
+		const char *ep = json_is_array(x) ? lb_cfg_pidx(p, path, i) : path;
+		struct lb_ip ip;
+
+		ret = parse_ip_at(c, e, ep, &ip);
+		if (ret)
+			return ret;
+		if (lb_ip_is_v4(&ip) ? out->has_v4 : out->has_v6)
+			return lb_cfg_fail(c, ep,
+					   "%s is a second IPv%d address: give at most one per "
+					   "family",
+					   lb_format_ip(&ip, a), lb_ip_is_v4(&ip) ? 4 : 6);
+		if (lb_ip_is_v4(&ip)) {
+			out->has_v4 = true;
+			out->v4 = ip;
+		} else {
+			out->has_v6 = true;
+			out->v6 = ip;
+		}
+	}
+	return 0;
+}
+
 static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 {
 	static const char *const keys[] = {"stats-enabled",
@@ -342,6 +383,9 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 					   "maglev-table-size",
 					   "announce-table",
 					   "announce-protocol",
+					   "snat-address",
+					   "snat-port-min",
+					   "snat-port-max",
 					   NULL};
 	char p[JPATH_MAX];
 	long long v = 0;
@@ -423,6 +467,12 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 	x = json_object_get(j, "access-log");
 	if (x) {
 		ret = parse_access_log(c, x, "settings.access-log", &s->access_log);
+		if (ret)
+			return ret;
+	}
+	x = json_object_get(j, "snat-address");
+	if (x) {
+		ret = parse_snat(c, x, "settings.snat-address", &s->snat);
 		if (ret)
 			return ret;
 	}
@@ -885,15 +935,26 @@ static int parse_hash(struct ctx *c, json_t *j, const char *path, struct lb_prox
 		p->has_hash_prefix = true;
 		p->hash_prefix = (uint8_t)v;
 	}
+	x = json_object_get(j, "forwarding");
+	if (x) {
+		ret = get_word(c, x, lb_cfg_pkey(sub, path, "forwarding"), lb_cfg_forwarding_names,
+			       ARRAY_SIZE(lb_cfg_forwarding_names), "a forwarding mode", &h);
+		if (ret)
+			return ret;
+		p->forwarding = (uint8_t)h;
+	}
+	x = json_object_get(j, "snat-address");
+	if (x)
+		return parse_snat(c, x, lb_cfg_pkey(sub, path, "snat-address"), &p->snat);
 	return 0;
 }
 
 static int parse_proxy(struct ctx *c, json_t *j, const char *path, const struct lb_settings *s,
 		       struct lb_proxy_cfg *p)
 {
-	static const char *const keys[] = {"name",	    "listen",	  "default-target",
-					   "source-routes", "sni-routes", "hash",
-					   "hash-prefix",   NULL};
+	static const char *const keys[] = {
+		"name", "listen",      "default-target", "source-routes", "sni-routes",
+		"hash", "hash-prefix", "forwarding",	 "snat-address",  NULL};
 	const struct target_rules by_source = {&s->health_check_defaults, PP_SOURCE_ROUTE};
 	const struct target_rules by_name = {&s->health_check_defaults, NULL};
 	struct target_rules dflt = by_name;

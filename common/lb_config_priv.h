@@ -66,7 +66,7 @@ struct u32_field {
 };
 
 #define LB_CFG_N_HC_FIELDS	 4
-#define LB_CFG_N_SETTINGS_FIELDS 11
+#define LB_CFG_N_SETTINGS_FIELDS 13
 #define LB_CFG_N_PROTOCOLS	 ((LB_L4_TCP | LB_L4_UDP) + 1)
 #define LB_CFG_N_PP_VERSIONS	 3
 
@@ -84,6 +84,7 @@ extern const char *const lb_cfg_splice_mode_names[LB_SPLICE_COPY + 1];
 extern const char *const lb_cfg_protocol_names[LB_CFG_N_PROTOCOLS];
 extern const char *const lb_cfg_pp_names[LB_CFG_N_PP_VERSIONS];
 extern const char *const lb_cfg_hash_names[LB_HASH_SOURCE + 1];
+extern const char *const lb_cfg_forwarding_names[LB_FWD_DSR + 1];
 
 static inline uint32_t *field_u32(void *base, const struct u32_field *f)
 {
@@ -206,6 +207,11 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 
 /* The rules between proxy @i and the ones before it: names, listeners, route total. */
 int lb_cfg_check_cross(struct ctx *c, const struct lb_config *cfg, size_t i);
+
+/* The forwarding rules (lb_config_fwd.c): of one proxy, of settings, across proxies. */
+int lb_cfg_check_forwarding(struct ctx *c, const struct lb_proxy_cfg *p, const char *path);
+int lb_cfg_check_snat_settings(struct ctx *c, const struct lb_settings *s);
+int lb_cfg_check_snat_ports(struct ctx *c, const struct lb_config *cfg, size_t i);
 
 /* Every rule of a whole configuration. */
 int lb_cfg_validate(struct ctx *c, const struct lb_config *cfg);

@@ -802,7 +802,10 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 	ret = check_sni_routes(c, p, lb_cfg_pkey(p1, path, "sni-routes"));
 	if (ret)
 		return ret;
-	return check_hash(c, p, path);
+	ret = check_hash(c, p, path);
+	if (ret)
+		return ret;
+	return lb_cfg_check_forwarding(c, p, path);
 }
 
 static bool same_listener_addr(const struct lb_proxy_cfg *a, const struct lb_proxy_cfg *b)
@@ -880,6 +883,8 @@ int lb_cfg_validate(struct ctx *c, const struct lb_config *cfg)
 		return lb_cfg_fail(c, "proxies", "has %zu proxies but no proxy array",
 				   cfg->n_proxies);
 	ret = check_settings(c, &cfg->settings);
+	if (!ret)
+		ret = lb_cfg_check_snat_settings(c, &cfg->settings);
 	if (ret)
 		return ret;
 	for (i = 0; i < cfg->n_proxies; i++) {
@@ -888,6 +893,8 @@ int lb_cfg_validate(struct ctx *c, const struct lb_config *cfg)
 		if (ret)
 			return ret;
 		ret = lb_cfg_check_cross(c, cfg, i);
+		if (!ret)
+			ret = lb_cfg_check_snat_ports(c, cfg, i);
 		if (ret)
 			return ret;
 	}

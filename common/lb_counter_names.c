@@ -21,6 +21,11 @@ const char *lb_counters_global_name(enum lb_global_counter c)
 		[LB_G_ICMP_TO_BACKEND] = "icmp-to-backend",
 		[LB_G_ICMP_TO_CLIENT] = "icmp-to-client",
 		[LB_G_CT_REPLY_RESTORED] = "conntrack-reply-restored",
+		[LB_G_DSR_TX] = "dsr-tx",
+		[LB_G_DSR_NO_NEIGH] = "drop-dsr-no-neighbour",
+		[LB_G_DSR_NO_ROUTE] = "drop-dsr-no-route",
+		[LB_G_FULLNAT_REPLY] = "full-nat-reply",
+		[LB_G_FULLNAT_NO_PORT] = "drop-full-nat-no-port",
 	};
 
 	return (unsigned int)c < LB_G_MAX && names[c] ? names[c] : "unknown";

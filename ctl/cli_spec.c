@@ -78,6 +78,14 @@ static const struct lb_cli_spec cli_ADD_PROXY = {
 			 "with source-address, hash only the first BITS of the client "
 			 "address (e.g. 24 or 64: a subnet sticks together); needs --address "
 			 "when the targets are of both families"),
+		     OPT("forwarding", "proxy.forwarding", CHOICE, "nat|full-nat|dsr", false,
+			 "how packets reach the targets (default nat: replies must route via "
+			 "the LB); full-nat: the targets see an LB address; dsr: targets on "
+			 "this L2 segment hold the listener address and answer clients "
+			 "directly (target port = --port)"),
+		     OPT("snat-address", "proxy.snat-address", IP, "IP", false,
+			 "full-nat: the source address the targets see (default: "
+			 "settings.snat-address, else the LB's address towards the targets)"),
 		     REST("proxy.default-target", TARGET, "TARGET", true,
 			  "default targets; several need weights that sum to 100")),
 	.file_param = "proxy",
@@ -91,6 +99,8 @@ static const struct lb_cli_spec cli_ADD_PROXY = {
 		"[2001:db8::1]:8443@50 [2001:db8::2]:8443@50",
 		"lbctl add-proxy app --interface eth0 --address 10.0.0.10 --port 443 --hash "
 		"source-address --hash-prefix 24 10.0.0.1:8443@50 10.0.0.2:8443@50",
+		"lbctl add-proxy dns --interface eth0 --address 10.0.0.10 --port 53 --protocol "
+		"udp --forwarding dsr 10.0.0.1:53@50 10.0.0.2:53@50",
 		"lbctl add-proxy --file api.json"),
 };
 

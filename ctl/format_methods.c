@@ -130,7 +130,8 @@ static void format_proxy(FILE *out, const json_t *p)
 {
 	static const char *const known[] = {"name",	     "listen",	    "default-target",
 					    "source-routes", "sni-routes",  "connections",
-					    "hash",	     "hash-prefix", NULL};
+					    "hash",	     "hash-prefix", "forwarding",
+					    "snat-address",  NULL};
 	const json_t *listen = json_object_get(p, "listen"), *v;
 
 	fputs("proxy ", out);
@@ -155,6 +156,16 @@ static void format_proxy(FILE *out, const json_t *p)
 		fputs(json_is_string(v) ? json_string_value(v) : "5-tuple", out);
 		if ((v = json_object_get(p, "hash-prefix"))) {
 			fputs(", prefix /", out);
+			put_inline(out, v);
+		}
+		fputc('\n', out);
+	}
+	/* lbd always says it in list-proxies: the mode says where replies go. */
+	if ((v = json_object_get(p, "forwarding"))) {
+		fputs("  forwarding   ", out);
+		put_inline(out, v);
+		if ((v = json_object_get(p, "snat-address"))) {
+			fputs(", snat-address ", out);
 			put_inline(out, v);
 		}
 		fputc('\n', out);

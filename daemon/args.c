@@ -31,6 +31,7 @@ static const struct option long_opts[] = {
 	{"target", required_argument, NULL, 't'},
 	{"protocol", required_argument, NULL, 'P'},
 	{"hash", required_argument, NULL, 'H'},
+	{"forwarding", required_argument, NULL, 'm'},
 	{"stats", no_argument, NULL, 's'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -69,6 +70,9 @@ void lbd_args_usage(FILE *out)
 		"  -H, --hash HASH         5-tuple (default) or source-address[/PREFIX]: every\n"
 		"                          connection of a client (of a /PREFIX of clients) to\n"
 		"                          one target (flag mode)\n"
+		"  -m, --forwarding MODE   nat (default), full-nat (the backends see an LB\n"
+		"                          address) or dsr (backends on this L2 segment answer\n"
+		"                          the clients themselves; target port = -p) (flag mode)\n"
 		"  -s, --stats             enable statistics (logs counters every 10 s when they\n"
 		"                          changed)\n"
 		"  -v, --verbose           debug logging (includes libbpf and verifier output)\n"
@@ -157,7 +161,7 @@ static int hash_flag(const char *arg, struct lb_proxy_cfg *p, char *err, size_t 
 /* Build the one-proxy configuration the seed's -i/-p/-t flags (and -P, -H) describe. */
 static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, uint16_t port,
 			uint8_t protocols, char **targets, size_t n_targets, const char *hash,
-			char *err, size_t errlen)
+			const char *fwd, char *err, size_t errlen)
 {
 	struct lb_proxy_cfg *p = calloc(1, sizeof(*p));
 	char msg[LB_ERR_MAX];
@@ -173,6 +177,9 @@ static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, u
 	p->protocols = protocols;
 	if (hash && hash_flag(hash, p, err, errlen))
 		return -EINVAL;
+	if (fwd && lb_forwarding_from_name(fwd, &p->forwarding))
+		return usage_err(err, errlen,
+				 "-m %s: the forwarding mode must be nat, full-nat or dsr", fwd);
 	for (i = 0; i < n_ifaces; i++) {
 		if (strlen(ifaces[i]) >= IF_NAMESIZE || !ifaces[i][0])
 			return usage_err(err, errlen, "-i %s: not a valid interface name",
@@ -213,7 +220,7 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 	char *ifaces[LB_MAX_IFACES_PER_PROXY], *targets[LB_MAX_TARGETS_PER_GROUP];
 	char *default_target = "127.0.0.1:8080";
 	size_t n_ifaces = 0, n_targets = 0;
-	const char *xdp_mode = NULL, *ingress = NULL, *hash = NULL;
+	const char *xdp_mode = NULL, *ingress = NULL, *hash = NULL, *fwd = NULL;
 	bool stats = false, port_set = false, proto_set = false;
 	uint8_t protocols = LB_L4_TCP;
 	uint16_t port = 80;
@@ -225,7 +232,7 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 	a->instance = LBD_DEFAULT_INSTANCE;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:i:p:t:P:H:svh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:i:p:t:P:H:m:svh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			a->config_path = optarg;
@@ -262,6 +269,9 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 			break;
 		case 'H':
 			hash = optarg;
+			break;
+		case 'm':
+			fwd = optarg;
 			break;
 		case 's':
 			stats = true;
@@ -341,9 +351,9 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 				 a->teardown ? "--teardown" : "--check");
 	if (a->teardown)
 		return 0;
-	if (a->config_path && (n_ifaces || n_targets || port_set || proto_set || hash))
+	if (a->config_path && (n_ifaces || n_targets || port_set || proto_set || hash || fwd))
 		return usage_err(err, errlen,
-				 "use either -c FILE or the -i/-p/-t/-P/-H flags, not both");
+				 "use either -c FILE or the -i/-p/-t/-P/-H/-m flags, not both");
 	if (!a->config_path && !n_ifaces)
 		return usage_err(
 			err, errlen,
@@ -360,7 +370,7 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 		if (!n_targets)
 			targets[n_targets++] = default_target;
 		ret = flags_config(a->cfg, ifaces, n_ifaces, port, protocols, targets, n_targets,
-				   hash, err, errlen);
+				   hash, fwd, err, errlen);
 		if (ret)
 			return ret;
 	}

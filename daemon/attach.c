@@ -10,6 +10,7 @@
 #include "lb_fault.h"
 #include "lb_log.h"
 #include "lbd.h"
+#include "route.h"
 
 static bool proxy_on_iface(const struct lb_proxy_cfg *p, const char *ifname)
 {
@@ -21,6 +22,57 @@ static bool proxy_on_iface(const struct lb_proxy_cfg *p, const char *ifname)
 	return false;
 }
 
+/*
+ * The interface the route towards target @t of a full-nat proxy leaves through, into
+ * @ifname: its replies arrive there, addressed to the LB, and need the ingress hook.
+ * False when there is no such route.
+ */
+static bool fullnat_iface(const struct lb_target_cfg *t, char ifname[IF_NAMESIZE])
+{
+	struct lb_route r;
+
+	return !lb_route_get(&t->addr, &r) && r.oif && if_indextoname(r.oif, ifname);
+}
+
+/* Call @fn for every interface towards a target of a full-nat proxy; stop at non-zero. */
+static int for_fullnat_ifaces(const struct lb_config *cfg, int (*fn)(const char *, void *),
+			      void *arg)
+{
+	char ifname[IF_NAMESIZE];
+	size_t p, g, t;
+	int ret;
+
+	for (p = 0; p < cfg->n_proxies; p++) {
+		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+
+		if (pc->forwarding != LB_FWD_FULLNAT)
+			continue;
+		for (g = 0; g < lb_proxy_n_groups(pc); g++)
+			for (t = 0; t < lb_proxy_group(pc, g)->n; t++)
+				if (fullnat_iface(&lb_proxy_group(pc, g)->t[t], ifname) &&
+				    (ret = fn(ifname, arg)))
+					return ret;
+	}
+	return 0;
+}
+
+static int same_name(const char *ifname, void *arg)
+{
+	return !strcmp(ifname, arg);
+}
+
+/* Full-nat requests or replies come in through @ifname. */
+static bool carries_fullnat(const struct lb_config *cfg, const char *ifname)
+{
+	size_t p;
+
+	for (p = 0; p < cfg->n_proxies; p++)
+		if (cfg->proxies[p].forwarding == LB_FWD_FULLNAT &&
+		    proxy_on_iface(&cfg->proxies[p], ifname))
+			return true;
+	return for_fullnat_ifaces(cfg, same_name, (void *)ifname) != 0;
+}
+
 static bool config_uses_iface(const struct lb_config *cfg, const char *ifname)
 {
 	size_t p;
@@ -28,7 +80,7 @@ static bool config_uses_iface(const struct lb_config *cfg, const char *ifname)
 	for (p = 0; p < cfg->n_proxies; p++)
 		if (proxy_on_iface(&cfg->proxies[p], ifname))
 			return true;
-	return false;
+	return for_fullnat_ifaces(cfg, same_name, (void *)ifname) != 0;
 }
 
 /* True when some backend reachable through @ifname lives on 127.0.0.0/8. */
@@ -73,27 +125,49 @@ int lb_attach_check(const struct lb_config *cfg, enum lb_cfg_naming naming, char
 }
 
 /* Attach every interface @cfg uses that is not attached yet; records which were new. */
-static int attach_new(struct lbd *l, const struct lb_config *cfg, struct lbd_attach_undo *u,
-		      char *err, size_t errlen)
+struct attach_ctx {
+	struct lbd *l;
+	const struct lb_config *cfg;
+	struct lbd_attach_undo *u;
+	size_t cap;
+	char *err;
+	size_t errlen;
+};
+
+static int attach_one(const char *ifname, void *arg)
 {
+	struct attach_ctx *a = arg;
+	int ret;
+
+	if (lb_dataplane_attached(a->l->dp, ifname))
+		return 0;
+	if (a->u->n_added == a->cap)
+		return lb_errf(a->err, a->errlen, -ENOSPC, "too many interfaces");
+	ret = lb_dataplane_attach(a->l->dp, ifname, a->cfg->settings.ingress,
+				  a->cfg->settings.xdp_mode, needs_localnet(a->cfg, ifname), a->err,
+				  a->errlen);
+	if (ret)
+		return ret;
+	snprintf(a->u->added[a->u->n_added++], IF_NAMESIZE, "%s", ifname);
+	return 0;
+}
+
+/* The proxies' interfaces, and those towards full-nat targets (their replies come in). */
+static int attach_new(struct lbd *l, const struct lb_config *cfg, struct lbd_attach_undo *u,
+		      size_t cap, char *err, size_t errlen)
+{
+	struct attach_ctx a = {l, cfg, u, cap, err, errlen};
 	size_t p, i;
 	int ret;
 
 	for (p = 0; p < cfg->n_proxies; p++) {
 		for (i = 0; i < cfg->proxies[p].n_ifaces; i++) {
-			const char *ifname = cfg->proxies[p].ifaces[i];
-
-			if (lb_dataplane_attached(l->dp, ifname))
-				continue;
-			ret = lb_dataplane_attach(l->dp, ifname, cfg->settings.ingress,
-						  cfg->settings.xdp_mode,
-						  needs_localnet(cfg, ifname), err, errlen);
+			ret = attach_one(cfg->proxies[p].ifaces[i], &a);
 			if (ret)
 				return ret;
-			snprintf(u->added[u->n_added++], IF_NAMESIZE, "%s", ifname);
 		}
 	}
-	return 0;
+	return for_fullnat_ifaces(cfg, attach_one, &a);
 }
 
 /*
@@ -124,10 +198,14 @@ static int sync_ingress(struct lbd *l, const struct lb_config *cfg, const struct
 
 static size_t count_ifaces(const struct lb_config *cfg)
 {
-	size_t p, n = 0;
+	size_t p, g, n = 0;
 
-	for (p = 0; p < cfg->n_proxies; p++)
+	for (p = 0; p < cfg->n_proxies; p++) {
 		n += cfg->proxies[p].n_ifaces;
+		if (cfg->proxies[p].forwarding == LB_FWD_FULLNAT)
+			for (g = 0; g < lb_proxy_n_groups(&cfg->proxies[p]); g++)
+				n += lb_proxy_group(&cfg->proxies[p], g)->n;
+	}
 	return n;
 }
 
@@ -136,12 +214,25 @@ int lbd_attach_prepare(struct lbd *l, const struct lb_config *next, struct lbd_a
 {
 	int ret;
 
+	size_t cap = count_ifaces(next) + 1, i;
+
 	u->n_added = 0;
-	u->added = calloc(count_ifaces(next) + 1, IF_NAMESIZE);
+	u->added = calloc(cap, IF_NAMESIZE);
 	if (!u->added)
 		return lb_errf(err, errlen, -ENOMEM, "out of memory");
+	/*
+	 * Before any program of a new lbd is attached: pinned conntrack may hold full-nat
+	 * flows of the previous one, whose replies must not pass untranslated (the LB's
+	 * stack would reset them). Off again only with a new datapath.
+	 */
+	for (i = 0; i < next->n_proxies; i++)
+		if (next->proxies[i].forwarding == LB_FWD_FULLNAT) {
+			lb_dataplane_set_fullnat(l->dp, next->settings.snat_port_min,
+						 next->settings.snat_port_max);
+			break;
+		}
 	/* New interfaces first: with no listener entry yet, their programs only pass. */
-	ret = attach_new(l, next, u, err, errlen);
+	ret = attach_new(l, next, u, cap, err, errlen);
 	if (!ret)
 		ret = lb_fault("attach", err, errlen);
 	/* Interfaces adopted from a previous lbd, or a changed settings.ingress. */
@@ -175,9 +266,13 @@ void lbd_attach_commit(struct lbd *l, const struct lb_config *next, struct lbd_a
 	free(u->added);
 	u->added = NULL;
 	u->n_added = 0;
-	for (i = 0; i < l->dp->n_ifaces; i++)
+	for (i = 0; i < l->dp->n_ifaces; i++) {
 		lb_dataplane_set_localnet(l->dp, l->dp->ifaces[i].name,
 					  needs_localnet(next, l->dp->ifaces[i].name));
+		/* Kept once set, while attached: established full-nat flows still need it. */
+		if (carries_fullnat(next, l->dp->ifaces[i].name))
+			lb_dataplane_set_accept_local(l->dp, l->dp->ifaces[i].name, true);
+	}
 	/* Detach what no proxy of @next listens on any more. */
 	i = 0;
 	while (i < l->dp->n_ifaces) {
@@ -187,7 +282,9 @@ void lbd_attach_commit(struct lbd *l, const struct lb_config *next, struct lbd_a
 			i++;
 			continue;
 		}
-		lb_info("%s: no proxy listens here any more; detaching", ifname);
+		lb_info("%s: no proxy listens here nor reaches a full-nat target through it any "
+			"more; detaching",
+			ifname);
 		lb_dataplane_detach(l->dp, ifname); /* moves the last entry into slot i */
 	}
 }

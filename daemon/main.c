@@ -415,8 +415,13 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		.udp_idle = cfg->settings.udp_timeout_sec,
 	};
 	char err[LB_ERR_MAX];
+	size_t i;
 	int ret;
 
+	for (i = 0; i < cfg->n_proxies; i++)
+		dpo.fullnat |= cfg->proxies[i].forwarding == LB_FWD_FULLNAT;
+	dpo.snat_port_min = cfg->settings.snat_port_min;
+	dpo.snat_port_max = cfg->settings.snat_port_max;
 	lbd_args_socket_path(&l->args, l->socket_path, sizeof(l->socket_path));
 	/*
 	 * One lbd per datapath: the control socket first (another lbd answering there), then

@@ -271,6 +271,43 @@ static bool check_routes(const struct lb_config *cfg, FILE *out, struct lb_sysch
 	return remote;
 }
 
+/* dsr only reaches targets on a directly connected segment: no router, not this host. */
+static void check_dsr_targets(const struct lb_config *cfg, FILE *out, struct lb_syscheck_counts *c)
+{
+	char path[160], a[LB_ADDR_STR_MAX], gw[LB_ADDR_STR_MAX];
+	struct lb_route r;
+	size_t p, g, t;
+
+	for (p = 0; p < cfg->n_proxies; p++) {
+		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+
+		if (pc->forwarding != LB_FWD_DSR)
+			continue;
+		lb_config_proxy_path(pc->name, p, LB_CFG_BY_INDEX, "forwarding", path,
+				     sizeof(path));
+		for (g = 0; g < lb_proxy_n_groups(pc); g++)
+			for (t = 0; t < lb_proxy_group(pc, g)->n; t++) {
+				const struct lb_ip *ip = &lb_proxy_group(pc, g)->t[t].addr;
+
+				if (lb_route_get(ip, &r))
+					continue; /* check_routes says so */
+				lb_format_ip(ip, a);
+				if (r.type == RTN_LOCAL)
+					WARNING(c, out,
+						"%s: dsr target %s is this host: dsr sends frames "
+						"to other hosts on the segment only",
+						path, a);
+				else if (r.has_gateway)
+					WARNING(c, out,
+						"%s: dsr target %s is reached through the router "
+						"%s: dsr only reaches targets on a directly "
+						"connected segment (its packets are dropped, "
+						"drop-dsr-no-route)",
+						path, a, lb_format_ip(&r.gateway, gw));
+			}
+	}
+}
+
 struct lb_syscheck_counts lb_syscheck(const struct lb_config *cfg, FILE *out)
 {
 	struct lb_syscheck_counts c = {0};
@@ -285,6 +322,7 @@ struct lb_syscheck_counts lb_syscheck(const struct lb_config *cfg, FILE *out)
 	check_listeners(cfg, ret ? NULL : &addrs, out, &c);
 	lb_ifaddr_table_clear(&addrs);
 	remote = check_routes(cfg, out, &c);
+	check_dsr_targets(cfg, out, &c);
 	if (lb_hc_tls_check(cfg, err, sizeof(err)))
 		ERROR(&c, out, "%s (lbd would refuse this configuration)", err);
 	for (int v6 = 0; remote && v6 <= 1; v6++) {

@@ -80,7 +80,8 @@ fetch_kernel() {
 	if [ ! -d "$kdir/boot" ]; then
 		log "fetching $kpkg $kver ($debarch)"
 		tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
-		# Only boot/ (kernel, config, System.map): no module is needed (docs/kernels.md).
+		# Only boot/ (kernel, config, System.map); the few modules a test needs come
+		# from fetch_modules.
 		(cd "$tmp" && download "$kpkg:$debarch=$kver" && mkdir root &&
 			dpkg-deb --fsys-tarfile ./*.deb | tar -x -C root ./boot)
 		rm -rf "$kdir"
@@ -88,6 +89,28 @@ fetch_kernel() {
 		rm -rf "$tmp"
 	fi
 	krel=${kpkg#linux-image-}
+	fetch_modules
+}
+
+# The modules the tests need beyond the kernel itself, into $kdir/modules: veth (bpf-dsr's
+# FIB, tests/bpf/test_dsr.c). Fetched once per kernel, beside an earlier boot/.
+KERNEL_MODULES="drivers/net/veth.ko"
+fetch_modules() {
+	local tmp m missing=
+	for m in $KERNEL_MODULES; do
+		[ -e "$kdir/modules/${m##*/}" ] || missing=1
+	done
+	[ -n "$missing" ] || return 0
+	log "fetching modules of $kpkg $kver: $KERNEL_MODULES"
+	tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
+	(cd "$tmp" && download "$kpkg:$debarch=$kver" && mkdir root &&
+		dpkg-deb --fsys-tarfile ./*.deb | tar -x -C root ./lib/modules/"$krel"/kernel)
+	mkdir -p "$kdir/modules"
+	for m in $KERNEL_MODULES; do
+		cp "$tmp/root/lib/modules/$krel/kernel/$m" "$kdir/modules/" ||
+			die "$kpkg has no $m"
+	done
+	rm -rf "$tmp"
 }
 
 # A static busybox for the guest: the host's for x86_64, busybox-static:arm64's for arm64.
@@ -120,6 +143,8 @@ build_tests() {
 			die "meson setup $b failed"
 		}
 	fi
+	# Regenerate first: a test added to a meson.build since the last run must be listed.
+	ninja -C "$b" build.ninja >/dev/null
 	tests=$(meson introspect --tests "$b" | python3 -c '
 import json, sys
 for t in json.load(sys.stdin):
@@ -139,6 +164,8 @@ make_initramfs() {
 	mknod -m 600 "$root/dev/console" c 5 1
 	cp "$busybox" "$root/bin/busybox"
 	install -m 755 tests/kernels/init "$root/init"
+	mkdir -p "$root/modules"
+	cp "$kdir"/modules/*.ko "$root/modules/"
 	: >"$root/tests/list"
 	while read -r name exe; do
 		"$strip" -o "$root/tests/${exe##*/}" "$exe"

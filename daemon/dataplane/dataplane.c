@@ -246,6 +246,8 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 		lb_errf(err, errlen, ret, "cannot write lb_owner: %s", strerror(-ret));
 		goto err_unpin;
 	}
+	if (o->fullnat)
+		lb_dataplane_set_fullnat(dp, o->snat_port_min, o->snat_port_max);
 	if (dp->reused) {
 		ret = adopt_links(dp, err, errlen);
 		if (ret) {
@@ -292,6 +294,13 @@ bool lb_dataplane_attached(const struct lb_dataplane *dp, const char *ifname)
 static int sysctl_path(char *buf, size_t len, const char *ifname)
 {
 	return snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/route_localnet", ifname) >= (int)len
+		       ? -ENAMETOOLONG
+		       : 0;
+}
+
+static int accept_local_path(char *buf, size_t len, const char *ifname)
+{
+	return snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/accept_local", ifname) >= (int)len
 		       ? -ENAMETOOLONG
 		       : 0;
 }
@@ -357,6 +366,46 @@ static void restore_route_localnet(struct lb_dp_iface *ifc)
 		return;
 	write_int_file(path, ifc->saved_route_localnet);
 	ifc->saved_route_localnet = -1;
+}
+
+/*
+ * A full-nat request leaves the hook with the LB's own address as its source, a full-nat
+ * reply with the listener's: the kernel drops packets that arrive with a local source
+ * address as martians unless accept_local is set on the interface they came in on.
+ */
+static void set_accept_local(struct lb_dp_iface *ifc, bool on)
+{
+	char path[128];
+	int cur;
+
+	if (accept_local_path(path, sizeof(path), ifc->name))
+		return;
+	if (!on) {
+		if (ifc->saved_accept_local >= 0)
+			write_int_file(path, ifc->saved_accept_local);
+		ifc->saved_accept_local = -1;
+		return;
+	}
+	if (ifc->saved_accept_local >= 0)
+		return;
+	cur = read_int_file(path);
+	if (cur < 0 || cur == 1)
+		return;
+	if (write_int_file(path, 1)) {
+		lb_warn("%s: cannot set accept_local: full-nat packets through it will be dropped",
+			ifc->name);
+		return;
+	}
+	ifc->saved_accept_local = cur;
+	lb_info("%s: set net.ipv4.conf.%s.accept_local=1 for full-nat", ifc->name, ifc->name);
+}
+
+void lb_dataplane_set_accept_local(struct lb_dataplane *dp, const char *ifname, bool on)
+{
+	struct lb_dp_iface *ifc = find_iface(dp, ifname);
+
+	if (ifc)
+		set_accept_local(ifc, on);
 }
 
 static void xdp_link_path(const struct lb_dataplane *dp, const char *ifname, char *buf, size_t len)
@@ -648,6 +697,7 @@ int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_ing
 	ifc->ifindex = idx;
 	ifc->xdp_link_fd = -1;
 	ifc->saved_route_localnet = -1;
+	ifc->saved_accept_local = -1;
 	ifc->hook_set = false;
 
 	if (localnet && set_route_localnet(ifc))
@@ -717,6 +767,7 @@ int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname)
 	detach_tc_ingress(dp, ifc);
 	detach_tc(ifc->ifindex, BPF_TC_EGRESS);
 	restore_route_localnet(ifc);
+	set_accept_local(ifc, false);
 	*ifc = dp->ifaces[--dp->n_ifaces];
 	return 0;
 }
@@ -794,6 +845,7 @@ DP_FD(groups)
 DP_FD(maglev)
 DP_FD(ct)
 DP_FD(syn)
+DP_FD(snat)
 DP_FD(pstats)
 DP_FD(tstats)
 DP_FD(gstats)
@@ -823,6 +875,14 @@ void lb_dataplane_set_events(struct lb_dataplane *dp, bool on)
 {
 	/* .bss is memory-mapped: the programs see the store at their next packet. */
 	__atomic_store_n(&dp->skel->bss->lb_events_on, on ? 1u : 0u, __ATOMIC_RELAXED);
+}
+
+void lb_dataplane_set_fullnat(struct lb_dataplane *dp, uint32_t port_min, uint32_t port_max)
+{
+	/* The range first: a packet that sees lb_fullnat_on must see a range too. */
+	__atomic_store_n(&dp->skel->bss->lb_snat_port_min, port_min, __ATOMIC_RELAXED);
+	__atomic_store_n(&dp->skel->bss->lb_snat_port_n, port_max - port_min + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&dp->skel->bss->lb_fullnat_on, 1u, __ATOMIC_RELEASE);
 }
 
 bool lb_dataplane_events(const struct lb_dataplane *dp)

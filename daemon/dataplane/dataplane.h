@@ -43,6 +43,7 @@ struct lb_dp_iface {
 	bool hook_set;
 	enum lb_ingress ingress;  /* what the configuration asked for */
 	int saved_route_localnet; /* value before lbd changed it, -1 when untouched */
+	int saved_accept_local;	  /* the same for accept_local (full-nat) */
 };
 
 struct lb_dataplane {
@@ -69,6 +70,13 @@ struct lb_dp_opts {
 	const char *socket;   /* this lbd's control socket, for whoever finds the lock taken */
 	uint32_t max_connections;
 	int lock_wait_ms; /* wait this long for the instance's holder to let go (a hand-over) */
+	/*
+	 * The configuration has a full-nat proxy: its replies are translated from the first
+	 * packet the new programs see (an adopted datapath's flows among them), with source
+	 * ports snat_port_min..snat_port_max.
+	 */
+	bool fullnat;
+	uint32_t snat_port_min, snat_port_max;
 };
 
 /*
@@ -104,6 +112,8 @@ void lb_dataplane_tick(struct lb_dataplane *dp);
  * Allow (or stop allowing) 127.0.0.0/8 backends behind @ifname: sets route_localnet, or
  * restores the value lbd found. Ignored for interfaces that are not attached.
  */
+/* accept_local on @ifname (full-nat traffic comes in there) or back to what it was. */
+void lb_dataplane_set_accept_local(struct lb_dataplane *dp, const char *ifname, bool on);
 void lb_dataplane_set_localnet(struct lb_dataplane *dp, const char *ifname, bool on);
 
 /* Detach from @ifname: XDP first (no new DNAT), then TC. Returns 0 or -ENOENT. */
@@ -139,7 +149,8 @@ int lb_dataplane_fd_routes(const struct lb_dataplane *dp);
 int lb_dataplane_fd_groups(const struct lb_dataplane *dp);
 int lb_dataplane_fd_maglev(const struct lb_dataplane *dp);
 int lb_dataplane_fd_ct(const struct lb_dataplane *dp);
-int lb_dataplane_fd_syn(const struct lb_dataplane *dp); /* flows not confirmed by their client */
+int lb_dataplane_fd_syn(const struct lb_dataplane *dp);	 /* flows not confirmed by their client */
+int lb_dataplane_fd_snat(const struct lb_dataplane *dp); /* full-nat sources by target id */
 int lb_dataplane_fd_pstats(const struct lb_dataplane *dp);
 int lb_dataplane_fd_tstats(const struct lb_dataplane *dp);
 int lb_dataplane_fd_gstats(const struct lb_dataplane *dp);
@@ -159,5 +170,11 @@ int lb_dataplane_tracer(struct lb_dataplane *dp, struct lb_tracer **out, uint64_
 /* Turn the datapath's connection events (lb_events) on or off; takes effect at once. */
 void lb_dataplane_set_events(struct lb_dataplane *dp, bool on);
 bool lb_dataplane_events(const struct lb_dataplane *dp);
+
+/*
+ * Turn the full-nat reply path on (lb_fullnat_on), with new flows' source ports taken from
+ * @port_min..@port_max (host order).
+ */
+void lb_dataplane_set_fullnat(struct lb_dataplane *dp, uint32_t port_min, uint32_t port_max);
 
 #endif /* LBD_DATAPLANE_H */

@@ -16,6 +16,7 @@
 #include "lb_select.h"
 #include "maglev.h"
 #include "map_image.h"
+#include "snat.h"
 
 struct lb_mapsync {
 	struct lb_dataplane *dp;
@@ -268,6 +269,8 @@ static int push_routes(struct lb_map_image *img, const struct lb_model_proxy *p)
 static __u32 listen_flags(const struct lb_proxy_cfg *pc, const struct lb_ip *addr)
 {
 	__u32 f = pc->n_routes ? LB_LISTEN_F_HAS_ROUTES : 0, prefix;
+
+	f |= ((__u32)pc->forwarding << LB_LISTEN_FWD_SHIFT) & LB_LISTEN_FWD_MASK;
 	bool v4 = lb_ip_is_v4(addr);
 
 	if (pc->hash != LB_HASH_SOURCE)
@@ -284,8 +287,19 @@ static __u32 listen_flags(const struct lb_proxy_cfg *pc, const struct lb_ip *add
  * the acceptor's group (source routes are looked up first), everything else to the
  * default group.
  */
+/* The value of @p's listener entry for address @addr (its configured full-nat source). */
+static void listen_val(const struct lb_model_proxy *p, const struct lb_settings *s,
+		       const struct lb_ip *addr, struct lb_listen_val *v)
+{
+	v->flags = listen_flags(p->cfg, addr);
+	memset(&v->snat_addr, 0, sizeof(v->snat_addr));
+	if (p->cfg->forwarding == LB_FWD_FULLNAT)
+		lb_snat_configured(p->cfg, s, lb_ip_is_v4(addr), &v->snat_addr);
+}
+
 static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy *p,
-			  const struct lb_ifaddr_table *addrs, char *err, size_t errlen)
+			  const struct lb_settings *s, const struct lb_ifaddr_table *addrs,
+			  char *err, size_t errlen)
 {
 	static const uint8_t protos[2][2] = {{LB_L4_TCP, LB_PROTO_TCP}, {LB_L4_UDP, LB_PROTO_UDP}};
 	const struct lb_proxy_cfg *pc = p->cfg;
@@ -320,7 +334,7 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 						  : p->groups[0].id;
 			if (pc->has_address) {
 				k.addr = pc->address;
-				v.flags = listen_flags(pc, &k.addr);
+				listen_val(p, s, &k.addr, &v);
 				ret = lb_map_image_push(img, &k, &v);
 				if (ret)
 					return ret;
@@ -331,7 +345,7 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 				    !(families & lb_ip_family(&addrs->e[a].addr)))
 					continue;
 				k.addr = addrs->e[a].addr;
-				v.flags = listen_flags(pc, &k.addr);
+				listen_val(p, s, &k.addr, &v);
 				ret = lb_map_image_push(img, &k, &v);
 				if (ret)
 					return ret;
@@ -360,7 +374,8 @@ static int build(const struct lb_model *m, const struct lb_ifaddr_table *addrs, 
 		if (!ret)
 			ret = push_routes(&w->routes, &m->proxies[p]);
 		if (!ret)
-			ret = push_listeners(&w->listen, &m->proxies[p], addrs, err, errlen);
+			ret = push_listeners(&w->listen, &m->proxies[p], &m->cfg->settings, addrs,
+					     err, errlen);
 	}
 	if (ret == -ENOMEM)
 		return lb_errf(err, errlen, ret, "out of memory");
@@ -631,6 +646,8 @@ int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 	free(old);
 	if (!ret && (ret = sync_names(ms, &m->ids)))
 		lb_errf(err, errlen, ret, "cannot write the name tables: %s", strerror(-ret));
+	if (!ret && (ret = lb_snat_sync(lb_dataplane_fd_snat(ms->dp), m, addrs)))
+		lb_errf(err, errlen, ret, "cannot write the full-nat sources: %s", strerror(-ret));
 	if (ret) {
 		/* Some of it may be written: what the maps hold is unknown until read again. */
 		ms->held = false;

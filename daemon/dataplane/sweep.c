@@ -72,12 +72,14 @@ bool lb_sweep_expired(const struct lb_ct_key *key, const struct lb_ct_val *orig,
 		*live = true;
 		return idle > (uint64_t)t->udp_idle * NSEC;
 	}
+	/* A dsr flow has no REPLY entry: its client's FIN is all the LB sees of a close. */
 	closed = (flags & LB_CT_F_RST) ||
-		 ((orig->flags & LB_CT_F_FIN) && reply && (reply->flags & LB_CT_F_FIN));
+		 ((orig->flags & LB_CT_F_FIN) && reply && (reply->flags & LB_CT_F_FIN)) ||
+		 (orig->fwd == LB_FWD_DSR && (orig->flags & LB_CT_F_FIN));
 	*live = !closed;
 	if (closed)
 		return idle > LB_CT_CLOSED_SEC * NSEC;
-	if (!reply || !(reply->flags & LB_CT_F_REPLIED))
+	if (orig->fwd != LB_FWD_DSR && (!reply || !(reply->flags & LB_CT_F_REPLIED)))
 		if (idle_ns(now_ns, orig->created_ns) > LB_CT_UNANSWERED_SEC * NSEC)
 			return true;
 	return idle > (uint64_t)t->tcp_idle * NSEC;
@@ -88,8 +90,8 @@ static void reply_key(const struct lb_ct_key *k, const struct lb_ct_val *v, stru
 	memset(r, 0, sizeof(*r));
 	r->saddr = v->nat_addr;
 	r->sport = v->nat_port;
-	r->daddr = k->saddr;
-	r->dport = k->sport;
+	r->daddr = v->fwd == LB_FWD_FULLNAT ? v->snat_addr : k->saddr;
+	r->dport = v->fwd == LB_FWD_FULLNAT ? v->snat_port : k->sport;
 	r->proto = k->proto;
 	r->dir = LB_DIR_REPLY;
 }
@@ -287,7 +289,8 @@ void lb_sweep_close_event(const struct lb_flow_view *f, struct lb_event *ev)
 	ev->flags = flags;
 	if (!f->live)
 		ev->reason = (flags & LB_CT_F_RST) ? LB_CLOSE_RST : LB_CLOSE_FIN;
-	else if (f->key->proto == LB_PROTO_TCP && !(r && (r->flags & LB_CT_F_REPLIED)))
+	else if (f->key->proto == LB_PROTO_TCP && o->fwd != LB_FWD_DSR &&
+		 !(r && (r->flags & LB_CT_F_REPLIED)))
 		ev->reason = LB_CLOSE_UNANSWERED;
 	else
 		ev->reason = LB_CLOSE_TIMEOUT;

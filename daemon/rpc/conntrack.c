@@ -56,7 +56,9 @@ static const char *flow_state(const struct lb_flow_view *f)
 {
 	if (!f->live)
 		return "closing";
-	if (f->key->proto == LB_PROTO_TCP && (!f->reply || !(f->reply->flags & LB_CT_F_REPLIED)))
+	/* A dsr flow's replies never pass the LB: it cannot tell. */
+	if (f->key->proto == LB_PROTO_TCP && f->orig->fwd != LB_FWD_DSR &&
+	    (!f->reply || !(f->reply->flags & LB_CT_F_REPLIED)))
 		return "unanswered";
 	return "established";
 }

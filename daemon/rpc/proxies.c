@@ -27,6 +27,10 @@ static json_t *proxy_json(struct lbd *l, const struct lb_proxy_cfg *p)
 	const struct lb_model_proxy *mp = lb_model_find(l->model, p->name);
 	const struct lb_live *live = lbd_live(l, true);
 
+	/* get-config leaves the default out; the listing always says it. */
+	if (j && !json_object_get(j, "forwarding"))
+		json_object_set_new(j, "forwarding",
+				    json_string(lb_forwarding_name(p->forwarding)));
 	if (j && live && mp)
 		json_object_set_new(j, "connections", json_integer(live->per_proxy[mp->id]));
 	/* Connections spliced by the SNI acceptor are lbd's own: its counters say how many. */

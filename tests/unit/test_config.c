@@ -707,6 +707,47 @@ START_TEST(test_hash_prefix_families)
 }
 END_TEST
 
+/* Forwarding modes: parsed, defaulted, and written back the same. */
+START_TEST(test_forwarding)
+{
+	struct lb_config *cfg =
+		parse_ok("{'proxies':[{'name':'a','listen':{'interfaces':['eth0'],'port':80},"
+			 "'default-target':{'ip':'10.0.0.1','port':80},'forwarding':'dsr'},"
+			 "{'name':'b','listen':{'interfaces':['eth0'],'port':81},"
+			 "'default-target':{'ip':'10.0.0.1','port':8080},'forwarding':'full-nat',"
+			 "'snat-address':['10.0.0.9','fd00::9']},"
+			 "{'name':'c','listen':{'interfaces':['eth0'],'port':82}," DT "}],"
+			 "'settings':{'snat-address':'10.0.0.7','snat-port-min':40000,"
+			 "'snat-port-max':40999}}");
+	char *text;
+	json_t *j;
+
+	ck_assert_uint_eq(cfg->proxies[0].forwarding, LB_FWD_DSR);
+	ck_assert_uint_eq(cfg->proxies[1].forwarding, LB_FWD_FULLNAT);
+	ck_assert_uint_eq(cfg->proxies[2].forwarding, LB_FWD_NAT);
+	ck_assert(cfg->proxies[1].snat.has_v4 && cfg->proxies[1].snat.has_v6);
+	ck_assert(!cfg->proxies[0].snat.has_v4 && !cfg->proxies[0].snat.has_v6);
+	ck_assert(cfg->settings.snat.has_v4 && !cfg->settings.snat.has_v6);
+	ck_assert_uint_eq(cfg->settings.snat_port_min, 40000);
+	ck_assert_uint_eq(cfg->settings.snat_port_max, 40999);
+	j = lb_config_to_json(cfg);
+	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_ptr_nonnull(strstr(text, "\"forwarding\":\"dsr\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"snat-address\":[\"10.0.0.9\",\"fd00::9\"]"));
+	ck_assert_ptr_nonnull(strstr(text, "\"snat-address\":[\"10.0.0.7\"]"));
+	/* nat is the default: left out, as a file that never heard of it says. */
+	ck_assert_ptr_null(strstr(text, "\"nat\""));
+	free(text);
+	json_decref(j);
+	lb_config_free(cfg);
+	cfg = parse_ok(WEB);
+	ck_assert_uint_eq(cfg->proxies[0].forwarding, LB_FWD_NAT);
+	ck_assert_uint_eq(cfg->settings.snat_port_min, LB_SNAT_PORT_MIN_DEFAULT);
+	ck_assert_uint_eq(cfg->settings.snat_port_max, LB_SNAT_PORT_MAX_DEFAULT);
+	lb_config_free(cfg);
+}
+END_TEST
+
 /* ---- which SNI route a server name takes ---- */
 
 /* Wildcards first, so that an exact match cannot win by coming first. */
@@ -834,10 +875,10 @@ static const struct {
 	/* proxy */
 	{PROXY(LISTEN "," DT ",'bogus':1"),
 	 "proxies[0]: unknown key \"bogus\" (expected one of: name, listen, default-target, "
-	 "source-routes, sni-routes, hash, hash-prefix)"},
+	 "source-routes, sni-routes, hash, hash-prefix, forwarding, snat-address)"},
 	{PROXY(LISTEN ",'default-targets':" T1),
 	 "proxies[0]: unknown key \"default-targets\" (expected one of: name, listen, "
-	 "default-target, source-routes, sni-routes, hash, hash-prefix)"},
+	 "default-target, source-routes, sni-routes, hash, hash-prefix, forwarding, snat-address)"},
 	{"{'proxies':[{" LISTEN "," DT "}]}", "proxies[0]: missing required key \"name\""},
 	{"{'proxies':[{'name':''," LISTEN "," DT "}]}", "proxies[0].name: must not be empty"},
 	{"{'proxies':[{'name':'we b'," LISTEN "," DT "}]}",
@@ -1381,7 +1422,7 @@ static const struct {
 	 "default-drain-timeout-ms, drain-check-interval-ms, xdp-mode, ingress, "
 	 "sni-hello-timeout-ms, "
 	 "sni-max-pending, sni-splice, metrics-listen, access-log, hash-seed, maglev-table-size, "
-	 "announce-table, announce-protocol)"},
+	 "announce-table, announce-protocol, snat-address, snat-port-min, snat-port-max)"},
 	/* Announcements (docs/scale-out.md) */
 	{WITH_SETTINGS("{'announce-table':254}"),
 	 "settings.announce-table: table 254 is one the kernel routes with (253 default, 254 "
@@ -1413,6 +1454,40 @@ static const struct {
 	 "proxies[0].hash-prefix: this proxy serves IPv4 and IPv6 clients (no listen.address and "
 	 "targets of both families, or SNI routes): a prefix length needs one family, so give "
 	 "listen.address"},
+	/* Forwarding modes */
+	{PROXY(LISTEN "," DT ",'forwarding':'tunnel'"),
+	 "proxies[0].forwarding: \"tunnel\" is not a forwarding mode (expected \"nat\", "
+	 "\"full-nat\" or \"dsr\")"},
+	{PROXY(LISTEN "," DT ",'forwarding':'dsr'"),
+	 "proxies[0].forwarding: dsr forwards only the MAC: target 10.0.0.1:8080 has port 8080, "
+	 "which must equal the listener port 80"},
+	{PROXY(LISTEN "," DT ",'snat-address':'10.0.0.9'"),
+	 "proxies[0].snat-address: only applies with \"forwarding\": \"full-nat\" (this proxy "
+	 "forwards with nat)"},
+	{PROXY(LISTEN "," DT ",'forwarding':'full-nat','snat-address':['10.0.0.9','10.0.0.8']"),
+	 "proxies[0].snat-address[1]: 10.0.0.8 is a second IPv4 address: give at most one per "
+	 "family"},
+	{PROXY(LISTEN "," DT ",'forwarding':'full-nat','snat-address':[]"),
+	 "proxies[0].snat-address: has 0 addresses: give one, or one IPv4 and one IPv6 address"},
+	{PROXY(LISTEN "," DT ",'forwarding':'full-nat','snat-address':5"),
+	 "proxies[0].snat-address: must be an address or an array of at most one IPv4 and one "
+	 "IPv6 address"},
+	{SNI("[{'sni-hostname':'a.example','target':" T1 "}],'forwarding':'full-nat'"),
+	 "proxies[0].forwarding: full-nat is not possible with sni-routes: lbd's SNI acceptor "
+	 "terminates TCP in user space, which only nat supports"},
+	{"{'proxies':[{'name':'web','listen':{'interfaces':['eth0'],'port':61000}," DT
+	 ",'forwarding':'full-nat'}]}",
+	 "proxies[0].listen.port: 61000 lies in the full-nat source port range 61000-65535 "
+	 "(settings.snat-port-min/max), where replies of full-nat flows arrive: move the "
+	 "listener or the range"},
+	{WITH_SETTINGS("{'snat-port-min':62000,'snat-port-max':61000}"),
+	 "settings.snat-port-max: 61000 is below settings.snat-port-min (62000): the range is "
+	 "empty"},
+	{WITH_SETTINGS("{'snat-port-min':80}"),
+	 "settings.snat-port-min: must be between 1024 and 65535 (got 80)"},
+	{WITH_SETTINGS("{'snat-address':'fd00::1:2:3:4:5:6:7'}"),
+	 "settings.snat-address: \"fd00::1:2:3:4:5:6:7\" is not an IP address (expected an IPv6 "
+	 "address (RFC 4291 text form))"},
 	{WITH_SETTINGS("{'access-log':'x.log'}"),
 	 "settings.access-log: must be an absolute path, not \"x.log\""},
 	{WITH_SETTINGS("{'access-log':'./x.log'}"),
@@ -2353,6 +2428,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_sources);
 	tcase_add_test(tc, test_ipv6_config);
 	tcase_add_test(tc, test_hash_prefix_families);
+	tcase_add_test(tc, test_forwarding);
 	tcase_add_test(tc, test_sni_config);
 	suite_add_tcase(s, tc);
 

@@ -319,7 +319,7 @@ static const struct {
 	{"{" LISTEN "," DT "}", "proxy", "proxy: missing required key \"name\""},
 	{PX(LISTEN "," DT ",'default-targets':[]"), "proxy",
 	 "proxy: unknown key \"default-targets\" (expected one of: name, listen, default-target, "
-	 "source-routes, sni-routes, hash, hash-prefix)"},
+	 "source-routes, sni-routes, hash, hash-prefix, forwarding, snat-address)"},
 	{"{'name':'we b'," LISTEN "," DT "}", "proxy",
 	 "proxy.name: \"we b\" contains a space; use only letters, digits, '_', '.' and '-'"},
 	{PX("'listen':{'interfaces':['eth0','eth0'],'port':80}," DT), "proxy",
@@ -1038,6 +1038,7 @@ START_TEST(test_to_json_keys)
 			 "max-connections,default-drain-timeout-ms,drain-check-interval-ms,"
 			 "sni-hello-timeout-ms,sni-max-pending,hash-seed,maglev-table-size,"
 			 "announce-table,announce-protocol,"
+			 "snat-port-min,snat-port-max,"
 			 "health-check-enabled,health-check-defaults,xdp-mode,ingress,sni-splice,"
 			 "metrics-listen,access-log");
 	ck_assert_str_eq(json_string_value(json_object_get(s, "metrics-listen")), "127.0.0.1:9100");

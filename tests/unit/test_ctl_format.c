@@ -149,6 +149,23 @@ static const struct {
 	 "  default      10.0.0.53:53\n"
 	 "  extra: 1\n"},
 	{"list-proxies", "{\"proxies\":[]}", "no proxies\n"},
+	/* The forwarding mode (lbd always sends it), with full-nat's source addresses. */
+	{"list-proxies",
+	 "{\"proxies\":[{\"name\":\"web\",\"listen\":{\"interfaces\":[\"eth0\"],\"port\":80,"
+	 "\"protocol\":\"tcp\"},\"default-target\":[{\"ip\":\"10.0.0.1\",\"port\":8080}],"
+	 "\"forwarding\":\"full-nat\",\"snat-address\":[\"10.0.0.9\",\"fd00::9\"]},"
+	 "{\"name\":\"dns\",\"listen\":{\"interfaces\":[\"eth0\"],\"port\":53,"
+	 "\"protocol\":\"udp\"},\"default-target\":[{\"ip\":\"10.0.0.1\",\"port\":53}],"
+	 "\"forwarding\":\"dsr\"}]}",
+	 "proxy web\n"
+	 "  listen       tcp port 80 on eth0\n"
+	 "  forwarding   full-nat, snat-address 10.0.0.9, fd00::9\n"
+	 "  default      10.0.0.1:8080\n"
+	 "\n"
+	 "proxy dns\n"
+	 "  listen       udp port 53 on eth0\n"
+	 "  forwarding   dsr\n"
+	 "  default      10.0.0.1:53\n"},
 	/* A hash other than the 5-tuple, with its prefix when there is one. */
 	{"list-proxies",
 	 "{\"proxies\":[{\"name\":\"web\",\"listen\":{\"interfaces\":[\"eth0\"],\"port\":80,"
