@@ -616,8 +616,10 @@ static const struct {
 	 "targets: must be an array of target objects or \"ip:port[@weight]\" strings, not null"},
 	{"[]", "targets: must list at least one target"},
 	{"['10.0.0.1:1@10', '10.0.0.1:2@10', '10.0.0.1:3@10', '10.0.0.1:4@10', '10.0.0.1:5@10',"
-	 " '10.0.0.1:6@10', '10.0.0.1:7@20', '10.0.0.1:8@10', '10.0.0.1:9@10']",
-	 "targets: has 9 targets, at most 8 are allowed in one group"},
+	 " '10.0.0.1:6@10', '10.0.0.1:7@20', '10.0.0.1:8@10', '10.0.0.1:9']",
+	 "targets[8]: \"10.0.0.1:9\" has no \"@weight\", but targets[0] has one: in a group of "
+	 "more than 8 targets (this one has 9) weights are relative shares; give every target a "
+	 "weight, or none for equal shares"},
 	/* Elements. */
 	{"[80]", "targets[0]: must be a target object like {\"ip\": \"10.0.0.1\", \"port\": 8080} "
 		 "or a string like \"10.0.0.1:8080@50\", not an integer"},
@@ -1173,7 +1175,7 @@ START_TEST(test_to_json_refuses)
 	p.n_ifaces = 1;
 	strcpy(p.ifaces[0], "eth0");
 	p.port = 80;
-	p.default_group.n = 1;
+	ck_assert_int_eq(lb_group_cfg_alloc(&p.default_group, 1), 0);
 	p.default_group.t[0].addr = ip("10.0.0.1");
 	p.default_group.t[0].port = 80;
 	p.default_group.t[0].weight = 100;
@@ -1205,6 +1207,8 @@ START_TEST(test_to_json_refuses)
 	p.n_sni_routes = 0;
 	p.n_routes = 1; /* but no route array */
 	ck_assert_ptr_null(lb_config_proxy_to_json(&p));
+	p.n_routes = 0;
+	lb_proxy_cfg_release(&p);
 
 	memset(&g, 0, sizeof(g));
 	g.n = LB_MAX_TARGETS_PER_GROUP + 1;

@@ -66,7 +66,7 @@ START_TEST(test_case)
 	unsigned int sum = 0;
 	size_t k;
 
-	lb_weights_compose(c->in, c->n, out);
+	lb_weights_compose(c->in, c->n, LB_WEIGHTS_PCT, out);
 	for (k = 0; k < c->n; k++) {
 		ck_assert_msg(out[k] == c->want[k], "'%s': target %zu got %u, want %u", c->desc, k,
 			      out[k], c->want[k]);
@@ -97,7 +97,7 @@ START_TEST(test_random_invariants)
 			in[k].draining = rand_r(&seed) % 7 == 0;
 			any_live |= !in[k].draining && in[k].configured;
 		}
-		lb_weights_compose(in, n, out);
+		lb_weights_compose(in, n, LB_WEIGHTS_PCT, out);
 		for (k = 0; k < n; k++) {
 			sum += out[k];
 			ck_assert_msg(!in[k].draining || out[k] == 0, "draining target got %u",
