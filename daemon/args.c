@@ -63,8 +63,9 @@ void lbd_args_usage(FILE *out)
 		"  -i, --interface IFACE   interface to listen on (repeatable; flag mode)\n"
 		"  -p, --port PORT         listen port (default: 80; flag mode)\n"
 		"  -t, --target TARGET     backend as ip:port or ip:port@weight, an IPv6 one\n"
-		"                          [ipv6]:port@weight (repeatable; default:\n"
-		"                          127.0.0.1:8080; flag mode)\n"
+		"                          [ipv6]:port@weight (repeatable, up to 256: 2-8\n"
+		"                          weights sum to 100, more are relative shares, all\n"
+		"                          given or none; default: 127.0.0.1:8080; flag mode)\n"
 		"  -P, --protocol PROTO    tcp, udp or both (default: tcp; flag mode)\n"
 		"  -H, --hash HASH         5-tuple (default) or source-address[/PREFIX]: every\n"
 		"                          connection of a client (of a /PREFIX of clients) to\n"
@@ -210,6 +211,12 @@ static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, u
 					 "targets weights are relative shares; give every target a "
 					 "weight, or none for equal shares",
 					 first_unweighted, first_weighted, LB_PCT_GROUP_MAX);
+		if (weighted && sum == 0)
+			return usage_err(err, errlen,
+					 "-t: every weight is 0; at least one of the %zu targets needs "
+					 "a weight above 0 (with more than %d targets weights are "
+					 "relative shares)",
+					 n_targets, LB_PCT_GROUP_MAX);
 		for (i = 0; !weighted && i < n_targets; i++)
 			p->default_group.t[i].weight = 1;
 	} else if (sum != 100) {
