@@ -1877,7 +1877,9 @@ static void break_model(int which, struct lb_config *cfg)
 	case 28:
 		cfg->n_proxies = LB_MAX_PROXIES + 1;
 		break;
-	case 29:
+	case 29: /* n_routes says 2, but no array */
+		for (size_t r = 0; r < p->n_routes; r++)
+			lb_group_cfg_release(&p->routes[r].group);
 		free(p->routes);
 		p->routes = NULL;
 		break;
@@ -1915,7 +1917,9 @@ static void break_model(int which, struct lb_config *cfg)
 	case 40:
 		cfg->settings.sni_max_pending = 0;
 		break;
-	case 41:
+	case 41: /* n_sni_routes says 2, but no array */
+		for (size_t r = 0; r < q->n_sni_routes; r++)
+			lb_group_cfg_release(&q->sni_routes[r].group);
 		free(q->sni_routes);
 		q->sni_routes = NULL;
 		break;

@@ -469,15 +469,22 @@ END_TEST
 
 /* ---- lb_config_group_from_json ---- */
 
+/* The targets of the group group() parsed last: freed by the next call. */
+static struct lb_target_cfg *last_targets;
+
 static int group(const char *sq, struct lb_group_cfg *g)
 {
 	json_t *j = js(sq);
 	int ret;
 
+	free(last_targets);
+	last_targets = NULL;
 	err[0] = '\0';
 	memset(g, 0xa5, sizeof(*g));
 	ret = lb_config_group_from_json(j, NULL, "targets", g, err, sizeof(err));
 	json_decref(j);
+	if (!ret)
+		last_targets = g->t;
 	return ret;
 }
 
@@ -582,6 +589,7 @@ START_TEST(test_group_objects_and_mixed)
 	ck_assert_uint_eq(g.t[1].hc.healthy_threshold, 7);
 	ck_assert_uint_eq(g.t[1].hc.n_expected_codes, 1);
 	ck_assert_uint_eq(g.t[1].hc.expected_codes[0], 301);
+	lb_group_cfg_release(&g);
 
 	/*
 	 * Where the group goes decides whether its targets may send a PROXY protocol header,
@@ -1001,6 +1009,7 @@ START_TEST(test_round_trip_rpc)
 							sizeof(err)) == 0,
 			      "%s", err);
 		group_eq(&cfg->proxies[i].default_group, &g, "targets");
+		lb_group_cfg_release(&g);
 		json_decref(j);
 	}
 	lb_config_free(cfg);
