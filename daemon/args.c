@@ -212,11 +212,12 @@ static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, u
 					 "weight, or none for equal shares",
 					 first_unweighted, first_weighted, LB_PCT_GROUP_MAX);
 		if (weighted && sum == 0)
-			return usage_err(err, errlen,
-					 "-t: every weight is 0; at least one of the %zu targets needs "
-					 "a weight above 0 (with more than %d targets weights are "
-					 "relative shares)",
-					 n_targets, LB_PCT_GROUP_MAX);
+			return usage_err(
+				err, errlen,
+				"-t: every weight is 0; at least one of the %zu targets needs "
+				"a weight above 0 (with more than %d targets weights are "
+				"relative shares)",
+				n_targets, LB_PCT_GROUP_MAX);
 		for (i = 0; !weighted && i < n_targets; i++)
 			p->default_group.t[i].weight = 1;
 	} else if (sum != 100) {
