@@ -11,7 +11,8 @@
 # within 4.5 standard deviations); set-weights of all 200 (b1's 50 to weight 0) moves new
 # connections off them and keeps the others' proportions; a target set unhealthy
 # (set-target-status) gets no new connection; lbctl add-proxy with a group of 10 where
-# one target has no weight is refused with the relative-weights message.
+# one target has no weight is refused with the relative-weights message; a reload to 8
+# targets deletes the set and back to 200 makes one again; a new lbd process keeps it.
 #
 # Usage: test_large_group.sh PATH/TO/lbd PATH/TO/lbctl [auto|xdp]
 set -euo pipefail
@@ -42,17 +43,23 @@ done
 
 SOCK=$LBT_RUN/lbd.sock
 CONFIG=$LBT_RUN/lb.json
-{
-	printf '{"proxies": [{"name": "big", "listen": {"interfaces": ["%s"], "address": "%s", "port": 80},\n "default-target": [' \
-		"$LB_IF_C" "$VIP"
-	sep=
-	for t in "${TARGETS[@]}"; do
-		ep=${t%% *} w=${ep#*@} ep=${ep%@*}
-		printf '%s\n  {"ip": "%s", "port": %s, "weight": %s}' "$sep" "${ep%:*}" "${ep#*:}" "$w"
-		sep=,
-	done
-	printf ']}],\n "settings": {"ingress": "%s"}}\n' "$INGRESS"
-} >"$CONFIG"
+# write_config [ip:port@weight...]: the proxy "big" with these targets (default: TARGETS).
+write_config() {
+	local eps=("$@") sep='' ep t port
+	((${#eps[@]})) || for t in "${TARGETS[@]}"; do eps+=("${t%% *}"); done
+	{
+		printf '{"proxies": [{"name": "big", "listen": {"interfaces": ["%s"], "address": "%s", "port": 80},\n "default-target": [' \
+			"$LB_IF_C" "$VIP"
+		for ep in "${eps[@]}"; do
+			port=${ep#*:}
+			printf '%s\n  {"ip": "%s", "port": %s, "weight": %s}' "$sep" "${ep%:*}" \
+				"${port%@*}" "${ep#*@}"
+			sep=,
+		done
+		printf ']}],\n "settings": {"ingress": "%s"}}\n' "$INGRESS"
+	} >"$CONFIG"
+}
+write_config
 lbt_start_lbd -c "$CONFIG"
 lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
 tally() { lbtraffic "$NS_C" tally --host "$VIP" --port 80 "$@"; }
@@ -159,8 +166,56 @@ test_add_proxy_mixed_weights() {
 	assert_eq "$(json_get "$out" ok)" 200 "connections to the added proxy"
 }
 
+# sets: "key inner-map-id" per entry of lb_gsets (a large group's generations).
+sets() {
+	bpftool -j map dump pinned "$BPFFS/lbd/$INSTANCE/lb_gsets" | "$LBT_PY" -c '
+import json, sys
+for e in json.load(sys.stdin):
+    k = e.get("key")
+    k = int.from_bytes(bytes(int(b, 16) for b in k), "little") if isinstance(k, list) else k
+    v = e.get("value", e.get("inner_map_id"))
+    v = int.from_bytes(bytes(int(b, 16) for b in v), "little") if isinstance(v, list) else v
+    print(k, v)'
+}
+
+# After the changes above only each large group's current set is left. A reload to 8
+# targets (percentages: an inline group) without "mixed" deletes both sets, and only
+# those 8 get connections; back to the
+# 200, one set again. A new lbd process on the pinned maps keeps that set (same
+# inner map: nothing to rebuild when the group did not change) and balances over it.
+test_reload_and_restart() {
+	local out n before after
+	# big's current generation and the 10-target proxy "mixed" added above
+	assert_eq "$(sets | wc -l)" 2 "sets in lb_gsets after the changes ($(sets))"
+	write_config 10.2.1.2:9000@30 10.2.1.2:9001@10 10.2.2.2:9000@10 10.2.2.2:9001@10 \
+		10.2.3.2:9000@10 10.2.3.2:9001@10 10.2.4.2:9000@10 10.2.4.2:9001@10
+	lbctl reload >/dev/null
+	assert_eq "$(sets | wc -l)" 0 "sets left with an 8-target group ($(sets))"
+	out=$(tally --count 400 --concurrency 32 --timeout 60)
+	assert_eq "$(json_get "$out" ok)" 400 "connections to the 8 ($(json_get "$out" errors))"
+	n=$("$LBT_PY" -c 'import json,sys; print(len(json.loads(sys.argv[1])["by_backend"]))' \
+		"$(tail -n 1 <<<"$out")")
+	assert_eq "$n" 8 "targets reached by the 8-target group ($(json_get "$out" by_backend))"
+
+	write_config
+	lbctl reload >/dev/null
+	before=$(sets)
+	assert_eq "$(wc -l <<<"$before")" 1 "sets after going back to 200 ($before)"
+	kill -TERM "$LBD_PID"
+	wait_for "! kill -0 $LBD_PID" 10 || fail "lbd did not stop"
+	lbt_start_lbd -c "$CONFIG"
+	after=$(sets)
+	assert_eq "$after" "$before" "the set after a restart (was: $before)"
+	out=$(tally --count 1000 --concurrency 64 --timeout 90)
+	assert_eq "$(json_get "$out" ok)" 1000 "connections after the restart ($(json_get "$out" errors))"
+	n=$("$LBT_PY" -c 'import json,sys; print(len(json.loads(sys.argv[1])["by_backend"]))' \
+		"$(tail -n 1 <<<"$out")")
+	((n > 150)) || fail "1000 connections reached only $n of the 200 targets"
+}
+
 run_test test_relative_split
 run_test test_set_weights
 run_test test_unhealthy_target
 run_test test_add_proxy_mixed_weights
+run_test test_reload_and_restart
 run_summary
