@@ -6,11 +6,12 @@
  * flip to the other generation moves new flows, never an established one; a packet whose
  * generation is gone uses the other set whole, never that set's table with the other
  * generation's backends; a family without a table takes its one weighted backend (solo)
- * or is dropped.
+ * or is dropped; IPv6 clients use the IPv6 table.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
@@ -56,9 +57,10 @@ static void fill(int gen)
 
 /*
  * Put generation @gen's set as lbd does: a fresh inner map written whole, then inserted.
- * @with_table false: no table, the IPv4 family names backend @solo instead.
+ * @with_table false: no table, family @f names backend @solo instead. The other family
+ * has neither.
  */
-static void put_set(int gen, bool with_table, __u16 solo)
+static void put_set_family(int gen, bool with_table, __u16 solo, int f)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP);
 	__u32 per = (M + LB_GSET_PER_ENTRY - 1) / LB_GSET_PER_ENTRY;
@@ -70,12 +72,12 @@ static void put_set(int gen, bool with_table, __u16 solo)
 	ck_assert_ptr_nonnull(e);
 	h->n_backends = N;
 	h->table_size = M;
-	h->solo[0] = with_table ? LB_MAGLEV_NONE : solo;
-	h->solo[1] = LB_MAGLEV_NONE;
+	h->solo[f] = with_table ? LB_MAGLEV_NONE : solo;
+	h->solo[!f] = LB_MAGLEV_NONE;
 	for (i = 0; i < N; i++)
 		memcpy(&e[1 + i], &backends[gen][i], sizeof(backends[gen][i]));
 	if (with_table) {
-		h->table_at[0] = 1 + N;
+		h->table_at[f] = 1 + N;
 		for (i = 0; i < per * LB_GSET_PER_ENTRY; i++)
 			e[1 + N + i / LB_GSET_PER_ENTRY].s[i % LB_GSET_PER_ENTRY] =
 				i < M ? table[gen][i] : LB_MAGLEV_NONE;
@@ -87,6 +89,11 @@ static void put_set(int gen, bool with_table, __u16 solo)
 	ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_gsets), &key, &fd, BPF_ANY), 0);
 	close(fd);
 	free(e);
+}
+
+static void put_set(int gen, bool with_table, __u16 solo)
+{
+	put_set_family(gen, with_table, solo, 0);
 }
 
 static void drop_set(int gen)
@@ -249,6 +256,54 @@ START_TEST(test_solo_and_none)
 }
 END_TEST
 
+/*
+ * IPv6: a set of 200 IPv6 backends with an IPv6 table only. IPv6 flows take their slot's
+ * backend; an IPv4 client of the same group finds no table and no solo: dropped.
+ */
+START_TEST(test_ipv6_family)
+{
+	const struct lb_ip vip6 = ip6_of(0xfd01, 0, 1);
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct lb_ct_val v;
+	size_t len, out_len;
+	int verdict, p, i, distinct = 0;
+	bool seen[N] = {false};
+
+	for (i = 0; i < N; i++)
+		backends[0][i].addr = ip6_of(0xfd02, (__u16)(1 + i / 100), (__u16)(2 + i % 100));
+	drop_set(0);
+	put_set_family(0, true, 0, 1);
+	put_listener6(&vip6, 80, LB_PROTO_TCP, 1, GROUP, 0);
+	for (p = 0; p < 1000; p++) {
+		struct lb_ip client = ip6_of(0xfd03, (__u16)(p / 100), (__u16)(2 + p % 100));
+		struct pkt_spec s = {.ethertype = ETH_P_IPV6,
+				     .proto = IPPROTO_TCP,
+				     .sport = 20000,
+				     .dport = 80,
+				     .tcp_flags = 0x02};
+		__u32 h = lb_flow_hash(&client, &vip6, htons(20000), htons(80), IPPROTO_TCP);
+		struct lb_ip want = expected(0, h);
+
+		memcpy(s.saddr6, &client, 16);
+		memcpy(s.daddr6, &vip6, 16);
+		len = pkt_build(&s, in);
+		ck_assert_int_eq(run_prog(TC_IN, in, len, out, &out_len, &verdict), 0);
+		ck_assert_int_eq(verdict, TC_ACT_OK);
+		ck_assert(ct_get6(LB_DIR_ORIG, &client, &vip6, 20000, 80, LB_PROTO_TCP, &v));
+		ck_assert_msg(lb_ip_eq(&v.nat_addr, &want), "IPv6 flow %d: not its slot's backend",
+			      p);
+		for (i = 0; i < N; i++)
+			if (lb_ip_eq(&v.nat_addr, &backends[0][i].addr) && !seen[i]) {
+				seen[i] = true;
+				distinct++;
+			}
+	}
+	ck_assert_int_gt(distinct, 150);
+	/* The IPv4 listener of the same group: no IPv4 table, no IPv4 backend. */
+	ck_assert_int_eq(send_tcp(IP(10, 9, 3, 1), 20000, 0x02, NULL), TC_ACT_SHOT);
+}
+END_TEST
+
 static Suite *gset_suite(void)
 {
 	Suite *s = suite_create("bpf-gset");
@@ -259,6 +314,7 @@ static Suite *gset_suite(void)
 	tcase_add_test(tc, test_new_flows_take_slot);
 	tcase_add_test(tc, test_generations_never_mix);
 	tcase_add_test(tc, test_solo_and_none);
+	tcase_add_test(tc, test_ipv6_family);
 	suite_add_tcase(s, tc);
 	return s;
 }
