@@ -138,10 +138,16 @@ struct lb_group {
 	__u32 table_size; /* Maglev slots M (prime), 0: no table */
 	__u32 table_seed; /* settings.hash-seed the tables were built with (lbd's record) */
 	__u32 table_gen;  /* bit 0: the generation of lb_maglev / lb_gsets the group points at */
-	__u64 set_digest; /* large group: a 64-bit digest of its set (lbd's record), else 0 */
+	/*
+	 * Large group: a 64-bit digest of its set (lbd's record), else 0. Two words, so the
+	 * structure keeps 4-byte alignment: lbd's map images pack it after a 4-byte key.
+	 */
+	__u32 set_digest[2];
 	struct lb_backend backends[LB_GROUP_INLINE];
 };
 _Static_assert(sizeof(struct lb_group) == 24 + 24 * LB_GROUP_INLINE, "lb_group layout");
+_Static_assert(_Alignof(struct lb_group) == 4,
+	       "lb_group: 4-byte aligned (lbd packs it after its key)");
 
 /*
  * lb_maglev: a hash of maps, key LB_MAGLEV_KEY(group, generation, family) -> an ARRAY map

@@ -333,6 +333,7 @@ static void backends_of(const struct lb_model_group *g, struct lb_backend *out)
 static void group_value(const struct lb_model_group *g, struct lb_group *out)
 {
 	struct lb_backend bk[LB_MAX_TARGETS_PER_GROUP];
+	uint64_t digest;
 
 	memset(out, 0, sizeof(*out));
 	out->n_backends = (__u32)g->n;
@@ -341,7 +342,8 @@ static void group_value(const struct lb_model_group *g, struct lb_group *out)
 		return;
 	}
 	backends_of(g, bk);
-	out->set_digest = set_digest(bk, g->n);
+	digest = set_digest(bk, g->n);
+	memcpy(out->set_digest, &digest, sizeof(digest));
 }
 
 /* Push the entry of model group @g into @w (and note it when it is large). */
