@@ -73,12 +73,14 @@
 #define P_EST_TCP 3
 #define P_EST_UDP 4
 #define P_CHAIN	  5
+#define P_LARGE	  6
 
 #define GK_WEB	      10
 #define GK_E1_TCP     11
 #define GK_E2_TCP     12
 #define GK_E1_UDP     13
 #define GK_E2_UDP     14
+#define GK_LARGE      15
 #define GK_CHAIN_BASE 1000
 #define GK_ROUTE_BASE 20000
 
@@ -95,6 +97,7 @@ struct bench {
 	__be32 client;
 	__be32 vip;	   /* listener of the default-group new flows */
 	__be32 vip_routed; /* listener with source routes */
+	__be32 vip_large;  /* listener of the large group */
 	__be32 e1, e2;	   /* the ping-pong listeners of the established rows */
 	__be32 nowhere;	   /* an address no listener owns */
 };
@@ -177,6 +180,64 @@ static int put_group1(struct bench *b, __u32 key, __be32 addr, __u16 port, __u32
 	if (bpf_map_update_elem(bpf_map__fd(b->lb->maps.lb_groups), &key, &g, BPF_ANY))
 		return fail(-errno, "adding group %u", key);
 	return 0;
+}
+
+#define LARGE_N 200   /* backends of the large group, in 10.4.x.x */
+#define LARGE_M 65537 /* its table size: lbd's default */
+
+/*
+ * A large group as lbd writes it (lb_abi.h, lb_gsets): LARGE_N equal backends and an IPv4
+ * table of LARGE_M slots in one generation's set, the group value pointing at it.
+ */
+static int put_large_group(struct bench *b)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP);
+	__u32 per = (LARGE_M + LB_GSET_PER_ENTRY - 1) / LB_GSET_PER_ENTRY;
+	__u32 n_ent = 1 + LARGE_N + per, i, key = LB_GSET_KEY(GK_LARGE, 0), *keys;
+	struct lb_group g = {.n_backends = LARGE_N, .table_size = LARGE_M};
+	struct lb_gset_slots *e = calloc(n_ent, sizeof(*e));
+	struct lb_gset_head *h = (struct lb_gset_head *)e;
+	int fd = -1, err = 0;
+
+	keys = calloc(n_ent, sizeof(*keys));
+	if (!e || !keys) {
+		err = fail(-ENOMEM, "large group");
+		goto out;
+	}
+	h->n_backends = LARGE_N;
+	h->table_size = LARGE_M;
+	h->table_at[0] = 1 + LARGE_N;
+	h->solo[0] = h->solo[1] = 0xffff;
+	for (i = 0; i < LARGE_N; i++) {
+		struct lb_backend *bk = (struct lb_backend *)&e[1 + i];
+
+		bk->addr = lb_ip_from_v4(ip4(10, 4, (__u8)(i / 100), (__u8)(2 + i % 100)));
+		bk->port = htons(8080);
+		bk->weight = 1;
+		bk->target_id = 20 + i;
+	}
+	/* Slot owners scattered over the backends, as a Maglev table's are. */
+	for (i = 0; i < per * LB_GSET_PER_ENTRY; i++)
+		e[1 + LARGE_N + i / LB_GSET_PER_ENTRY].s[i % LB_GSET_PER_ENTRY] =
+			(__u16)((i * 7919u) % LARGE_N);
+	for (i = 0; i < n_ent; i++)
+		keys[i] = i;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "lb_gset", sizeof(__u32), sizeof(*e), n_ent, &o);
+	if (fd < 0) {
+		err = fail(-errno, "creating the large group's set");
+		goto out;
+	}
+	if (bpf_map_update_batch(fd, keys, e, &n_ent, NULL) ||
+	    bpf_map_update_elem(bpf_map__fd(b->lb->maps.lb_gsets), &key, &fd, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(b->lb->maps.lb_groups), &(__u32){GK_LARGE}, &g,
+				BPF_ANY))
+		err = fail(-errno, "adding the large group");
+out:
+	if (fd >= 0)
+		close(fd);
+	free(keys);
+	free(e);
+	return err;
 }
 
 /* The first address of source route @r's prefix (0 <= r < N_ROUTES - 1). */
@@ -265,6 +326,8 @@ static int setup_maps(struct bench *b)
 	err = put_listener(b, b->vip, 80, IPPROTO_TCP, P_WEB, GK_WEB, 0);
 	err = err ?: put_web_group(b, GK_WEB, 2, 1);
 	err = err ?: put_routes(b);
+	err = err ?: put_listener(b, b->vip_large, 80, IPPROTO_TCP, P_LARGE, GK_LARGE, 0);
+	err = err ?: put_large_group(b);
 	/* Ping-pong: E1:80's only backend is E2:8080, whose only backend is E1:80. */
 	err = err ?: put_listener(b, b->e1, 80, IPPROTO_TCP, P_EST_TCP, GK_E1_TCP, 0);
 	err = err ?: put_listener(b, b->e2, 8080, IPPROTO_TCP, P_EST_TCP, GK_E2_TCP, 0);
@@ -534,10 +597,16 @@ static struct pkt_spec routed_syn(struct bench *b, __u32 i)
 	return tcp_spec(route_addr(r), 10000 + i / (N_ROUTES - 1), b->vip_routed, 80, F_SYN);
 }
 
+static struct pkt_spec large_syn(struct bench *b, __u32 i)
+{
+	return tcp_spec(htonl(ntohl(b->client) + i / 50000), 10000 + i % 50000, b->vip_large, 80,
+			F_SYN);
+}
+
 /*
  * @n runs of one packet each, from @spec: the mean of the kernel's per-run durations.
  * @via, when non-zero, is the second octet every output destination must have (10.2: the
- * default group's backends, 10.3: a source route's).
+ * default group's backends, 10.3: a source route's, 10.4: the large group's).
  */
 static int measure_single(struct bench *b, enum prog p, flow_spec_fn spec, __u32 n, __u8 via,
 			  const char *row, double *ns)
@@ -573,6 +642,7 @@ enum row_id {
 	R_NO_LISTENER,
 	R_NEW_WEB,
 	R_NEW_ROUTE,
+	R_NEW_LARGE,
 	R_NEW_CHAIN,
 	R_EST_TCP,
 	R_REPLY_TC,
@@ -671,6 +741,11 @@ static int m_new_web(struct bench *b, const struct row *row, double *ns)
 static int m_new_route(struct bench *b, const struct row *row, double *ns)
 {
 	return m_new_flows(b, row, routed_syn, 3, ns);
+}
+
+static int m_new_large(struct bench *b, const struct row *row, double *ns)
+{
+	return m_new_flows(b, row, large_syn, 4, ns);
 }
 
 static __u32 chain_runs(const struct bench *b)
@@ -909,6 +984,8 @@ static const struct row rows[R_MAX] = {
 		       LB_XDP, m_new_web},
 	[R_NEW_ROUTE] = {"3 new TCP flow, source route (10k)", "new_flow_route", "1/run",
 			 R_EMPTY_XDP_1, LB_XDP, m_new_route},
+	[R_NEW_LARGE] = {"3' new TCP flow, group of 200 (set)", "new_flow_large_group", "1/run",
+			 R_EMPTY_XDP_1, LB_XDP, m_new_large},
 	[R_NEW_CHAIN] = {"2' new TCP flow, default group", "new_flow_default_chain", "chain",
 			 R_EMPTY_XDP, LB_XDP, m_new_chain},
 	[R_EST_TCP] = {"4 established TCP (ACK), ingress", "established_tcp", "repeat", R_EMPTY_XDP,
@@ -1319,6 +1396,7 @@ int main(int argc, char **argv)
 	b.client = ip4(198, 51, 100, 10);
 	b.vip = ip4(192, 0, 2, 80);
 	b.vip_routed = ip4(192, 0, 2, 81);
+	b.vip_large = ip4(192, 0, 2, 82);
 	b.e1 = ip4(192, 0, 2, 1);
 	b.e2 = ip4(192, 0, 2, 2);
 	b.nowhere = ip4(203, 0, 113, 5);

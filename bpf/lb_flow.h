@@ -17,6 +17,7 @@
 #include "lb_count.h"
 #include "lb_events.h"
 #include "lb_fwd.h"
+#include "lb_gset.h"
 #include "lb_maps.h"
 #include "lb_nat.h"
 #include "lb_parse.h"
@@ -44,35 +45,48 @@ static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv,
 }
 
 /*
- * The backend index of a new flow of @hash in group @g (@group_id): the slot of
- * the group's Maglev table for the client's family, one lookup of the table and one of
- * its slot; without a table, the cumulative weights. -1: no backend has a weight. The
- * lookup keys live in the per-CPU scratch: the caller's stack is full.
+ * The backend of a new flow of @hash in group @g (@group_id), NULL when no backend has a
+ * weight. A small group: the slot of its Maglev table for the client's family, one lookup
+ * of the table and one of its slot; without a table, the cumulative weights. A large
+ * group: its generation's set (lb_gset.h). The lookup keys live in the per-CPU scratch:
+ * the caller's stack is full.
  */
-static __always_inline int lb_choose(const struct lb_group *g, __u32 group_id, __u32 hash, bool v4)
+static __always_inline const struct lb_backend *lb_choose(const struct lb_group *g, __u32 group_id,
+							  __u32 hash, bool v4)
 {
 	struct lb_scratch *sc = lb_scratch_get();
 	struct lb_maglev_slots *e;
 	__u32 slot, m = g->table_size;
 	void *table = NULL;
+	int idx;
 
+	if (g->n_backends > LB_GROUP_INLINE)
+		return lb_gset_choose(group_id, g->table_gen, hash, v4);
 	if (m && sc) {
 		sc->key = LB_MAGLEV_KEY(group_id, g->table_gen, !v4);
 		table = bpf_map_lookup_elem(&lb_maglev, &sc->key);
 	}
+	idx = -1;
 	if (table && sc) {
 		slot = lb_maglev_slot(hash, m);
 		sc->key = slot / LB_MAGLEV_PER_ENTRY;
 		e = bpf_map_lookup_elem(table, &sc->key);
 		if (e) {
-			__u16 idx = e->s[slot % LB_MAGLEV_PER_ENTRY];
+			__u16 i = e->s[slot % LB_MAGLEV_PER_ENTRY];
 
 			lb_trace_slot(hash, slot);
 			/* LB_MAGLEV_NONE: nobody has a weight. */
-			return idx < g->n_backends && idx < LB_MAX_TARGETS_PER_GROUP ? idx : -1;
+			if (i >= g->n_backends || i >= LB_GROUP_INLINE)
+				return NULL;
+			idx = i;
 		}
 	}
-	return lb_select_backend(g, hash, v4);
+	if (idx < 0)
+		idx = lb_select_backend(g, hash, v4);
+	if (idx < 0)
+		return NULL;
+	lb_trace_index((__u32)idx);
+	return &g->backends[idx & (LB_GROUP_INLINE - 1)];
 }
 
 /*
@@ -90,7 +104,6 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	__u32 group_id, target_id;
 	__u64 now;
 	__u8 flags = 0, route;
-	int idx;
 
 	if (!p || !nat)
 		return LB_V_PASS;
@@ -164,12 +177,12 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	group_id = lb_pick_group(lv, &p->saddr, &route);
 	g = bpf_map_lookup_elem(&lb_groups, &group_id);
 	lb_trace_group(lv, group_id, route, g);
-	idx = g ? lb_choose(g, group_id,
-			    lb_listen_hash(lv->flags, &p->saddr, &p->daddr, p->sport, p->dport,
-					   p->proto),
-			    p->family == 4)
-		: -1;
-	if (idx < 0 || !g) {
+	b = g ? lb_choose(g, group_id,
+			  lb_listen_hash(lv->flags, &p->saddr, &p->daddr, p->sport, p->dport,
+					 p->proto),
+			  p->family == 4)
+	      : NULL;
+	if (!b) {
 		if (lb_trace_mode)
 			return LB_V_DROP;
 		if (ps)
@@ -177,9 +190,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 		lb_count(LB_G_DROP_NO_BACKEND);
 		return LB_V_DROP;
 	}
-	b = &g->backends[idx & (LB_MAX_TARGETS_PER_GROUP - 1)];
 	target_id = b->target_id;
-	if (lb_trace_backend(idx, b, p, nat))
+	if (lb_trace_backend(b, p, nat))
 		return LB_V_REWRITE;
 	ts = bpf_map_lookup_elem(&lb_tstats, &target_id);
 

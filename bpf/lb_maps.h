@@ -66,6 +66,27 @@ struct {
 } lb_maglev SEC(".maps");
 
 /*
+ * (group, generation) -> that large group's set (lb_abi.h, lb_gsets): its backends and
+ * tables in one ARRAY lbd creates per generation, sized to the group.
+ */
+struct lb_gset_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct lb_gset_slots));
+	__uint(map_flags, BPF_F_INNER_MAP);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, 2 * LB_MAX_GROUPS);
+	__type(key, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct lb_gset_inner);
+} lb_gsets SEC(".maps");
+
+/*
  * Flow 5-tuple and direction -> NAT binding. Shared by all CPUs (never per-CPU: the reply
  * of a flow is handled on another CPU than its request). lbd sizes it to twice
  * max-connections before loading (two entries per flow).

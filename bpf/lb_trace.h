@@ -73,18 +73,24 @@ static __always_inline void lb_trace_slot(__u32 hash, __u32 slot)
 	lb_trace.slot = slot;
 }
 
+/* The chosen backend is the group's backend @idx (lb_choose(), lb_gset_choose()). */
+static __always_inline void lb_trace_index(__u32 idx)
+{
+	if (lb_trace_mode)
+		lb_trace.idx = idx;
+}
+
 /*
- * Backend @idx of the group, @b, is a new flow's: in the trace instance, note it, write
- * its NAT into @nat (a backend address of 0 keeps the destination) and return true; the
- * caller returns LB_V_REWRITE before creating the flow.
+ * Backend @b is a new flow's: in the trace instance, note it, write its NAT into @nat (a
+ * backend address of 0 keeps the destination) and return true; the caller returns
+ * LB_V_REWRITE before creating the flow.
  */
-static __always_inline bool lb_trace_backend(int idx, const struct lb_backend *b,
+static __always_inline bool lb_trace_backend(const struct lb_backend *b,
 					     const struct lb_pkt_info *p, struct lb_nat *nat)
 {
 	if (!lb_trace_mode)
 		return false;
 	lb_trace.flags |= LB_TRACE_F_BACKEND;
-	lb_trace.idx = (__u32)idx;
 	lb_trace.target_id = b->target_id;
 	lb_trace.addr = b->addr;
 	lb_trace.port = b->port;

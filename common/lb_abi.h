@@ -18,7 +18,8 @@
 #define LB_ABI_VERSION 6
 
 /* Capacity limits shared by the programs and the daemon. */
-#define LB_MAX_TARGETS_PER_GROUP 8
+#define LB_MAX_TARGETS_PER_GROUP 256
+#define LB_GROUP_INLINE		 8 /* backends held in the lb_groups value itself */
 #define LB_MAX_PROXIES		 256
 #define LB_MAX_TARGETS		 4096 /* distinct (proxy, ip, port) over all groups */
 #define LB_MAX_LISTENERS	 4096
@@ -26,9 +27,9 @@
 #define LB_MAX_GROUPS		 (LB_MAX_ROUTES + LB_MAX_PROXIES) /* one per route, one default each */
 #define LB_PROXY_NAME_MAX	 64
 
-/* The datapath bounds a backend index by masking it with LB_MAX_TARGETS_PER_GROUP - 1. */
-_Static_assert((LB_MAX_TARGETS_PER_GROUP & (LB_MAX_TARGETS_PER_GROUP - 1)) == 0,
-	       "LB_MAX_TARGETS_PER_GROUP must be a power of two");
+/* The datapath bounds an inline backend index by masking it with LB_GROUP_INLINE - 1. */
+_Static_assert((LB_GROUP_INLINE & (LB_GROUP_INLINE - 1)) == 0,
+	       "LB_GROUP_INLINE must be a power of two");
 
 /* IP protocol numbers as they appear in lb_listen_key.proto and lb_ct_key.proto. */
 #define LB_PROTO_ICMP	1
@@ -136,24 +137,36 @@ struct lb_backend {
 _Static_assert(sizeof(struct lb_backend) == 24, "lb_backend layout");
 
 /*
- * lb_groups: a weighted set of up to 8 backends. Stored in a hash map (not an array) on
- * purpose: a hash map update replaces the whole element under RCU, so the datapath never
- * sees a half-written group while lbd changes weights.
+ * lb_groups: a weighted set of up to LB_MAX_TARGETS_PER_GROUP backends. Stored in a hash
+ * map (not an array) on purpose: a hash map update replaces the whole element under RCU,
+ * so the datapath never sees a half-written group while lbd changes weights.
  *
- * A new flow's backend is the Maglev table's (lb_maglev) slot hash % table_size of the
- * group's current generation and the client's family; without such a table (table_size
- * 0, a family with fewer than two weighted backends, a packet racing a swap) the hash
- * is mapped onto the cumulative weights (lb_select.h), which agrees with any table when
- * at most one backend has a weight.
+ * A small group (n_backends <= LB_GROUP_INLINE) holds its backends inline. A new flow's
+ * backend is the Maglev table's (lb_maglev) slot hash % table_size of the group's current
+ * generation and the client's family; without such a table (table_size 0, a family with
+ * fewer than two weighted backends, a packet racing a swap) the hash is mapped onto the
+ * cumulative weights (lb_select.h), which agrees with any table when at most one backend
+ * has a weight.
+ *
+ * A large group (n_backends > LB_GROUP_INLINE) holds no backend inline (backends[] is
+ * zero): its backends and tables are one generation's set in lb_gsets (below), and
+ * set_digest is lbd's record of what that set holds.
  */
 struct lb_group {
 	__u32 n_backends;
 	__u32 table_size; /* Maglev slots M (prime), 0: no table */
 	__u32 table_seed; /* settings.hash-seed the tables were built with (lbd's record) */
-	__u32 table_gen;  /* bit 0: the generation of lb_maglev the group points at */
-	struct lb_backend backends[LB_MAX_TARGETS_PER_GROUP];
+	__u32 table_gen;  /* bit 0: the generation of lb_maglev / lb_gsets the group points at */
+	/*
+	 * Large group: a 64-bit digest of its set (lbd's record), else 0. Two words, so the
+	 * structure keeps 4-byte alignment: lbd's map images pack it after a 4-byte key.
+	 */
+	__u32 set_digest[2];
+	struct lb_backend backends[LB_GROUP_INLINE];
 };
-_Static_assert(sizeof(struct lb_group) == 16 + 24 * LB_MAX_TARGETS_PER_GROUP, "lb_group layout");
+_Static_assert(sizeof(struct lb_group) == 24 + 24 * LB_GROUP_INLINE, "lb_group layout");
+_Static_assert(_Alignof(struct lb_group) == 4,
+	       "lb_group: 4-byte aligned (lbd packs it after its key)");
 
 /*
  * lb_maglev: a hash of maps, key LB_MAGLEV_KEY(group, generation, family) -> an ARRAY map
@@ -162,7 +175,7 @@ _Static_assert(sizeof(struct lb_group) == 16 + 24 * LB_MAX_TARGETS_PER_GROUP, "l
  * table whole in a fresh inner map, inserts it under the generation the group does not
  * use, flips the group's table_gen (one lb_groups update), then deletes the old one: a
  * packet sees the old table or the new one, never a mix, and never a table that does not
- * match the backends it read.
+ * match the backends it read. Small groups only.
  */
 #define LB_MAGLEV_NONE		      0xffffu
 #define LB_MAGLEV_KEY(group, gen, v6) ((__u32)(group) << 2 | ((__u32)(gen)&1) << 1 | ((v6) ? 1 : 0))
@@ -172,6 +185,45 @@ struct lb_maglev_slots {
 	__u16 s[LB_MAGLEV_PER_ENTRY];
 };
 _Static_assert(sizeof(struct lb_maglev_slots) == 8, "lb_maglev_slots layout");
+
+/*
+ * lb_gsets: a hash of maps, key LB_GSET_KEY(group, generation) -> the set of one
+ * generation of a large group: an ARRAY map of 32-byte entries, all of one generation,
+ * written whole before it is inserted, so backends and tables can never come from two
+ * generations:
+ *   entry 0                    struct lb_gset_head;
+ *   entries 1 .. n_backends    struct lb_gset_backend, backend i at entry 1 + i;
+ *   entries table_at[f] ..     family f's Maglev table (0: IPv4, 1: IPv6), 16 slots of
+ *                              backend indices per entry (struct lb_gset_slots); slot s
+ *                              is entry table_at[f] + s / 16, s % 16.
+ * A family with fewer than two weighted backends has no table (table_at 0) and names its
+ * one weighted backend in solo[f] (LB_MAGLEV_NONE: none: the flow is dropped). lbd
+ * inserts the new generation's set, flips the group's table_gen, then deletes the old
+ * set; a packet that read the old group and finds its set gone takes the other
+ * generation's set, which is then the new one (it was inserted before the flip).
+ */
+#define LB_GSET_KEY(group, gen) ((__u32)(group) << 1 | ((__u32)(gen)&1))
+#define LB_GSET_PER_ENTRY	16
+
+struct lb_gset_head {
+	__u32 n_backends;
+	__u32 table_size;  /* M of both families' tables */
+	__u32 table_at[2]; /* entry of slot 0 of the IPv4 [0] / IPv6 [1] table, 0: none */
+	__u16 solo[2];	   /* no table: the family's only weighted backend, or LB_MAGLEV_NONE */
+	__u32 pad[3];
+};
+_Static_assert(sizeof(struct lb_gset_head) == 32, "lb_gset_head layout");
+
+struct lb_gset_backend {
+	struct lb_backend b;
+	__u64 pad;
+};
+_Static_assert(sizeof(struct lb_gset_backend) == 32, "lb_gset_backend layout");
+
+struct lb_gset_slots {
+	__u16 s[LB_GSET_PER_ENTRY];
+};
+_Static_assert(sizeof(struct lb_gset_slots) == 32, "lb_gset_slots layout");
 
 /*
  * lb_ct: connection tracking, one LRU hash shared by all CPUs (the two directions of a flow

@@ -148,6 +148,56 @@ static void *dup_array(const void *src, size_t n, size_t size, bool *nomem)
 	return d;
 }
 
+int lb_group_cfg_alloc(struct lb_group_cfg *g, size_t n)
+{
+	lb_group_cfg_release(g);
+	if (!n)
+		return 0;
+	g->t = calloc(n, sizeof(*g->t));
+	if (!g->t)
+		return -ENOMEM;
+	g->n = n;
+	return 0;
+}
+
+int lb_group_cfg_copy(struct lb_group_cfg *dst, const struct lb_group_cfg *src)
+{
+	bool nomem = false;
+
+	dst->t = dup_array(src->t, src->n, sizeof(*src->t), &nomem);
+	dst->n = dst->t ? src->n : 0;
+	return nomem ? -ENOMEM : 0;
+}
+
+void lb_group_cfg_release(struct lb_group_cfg *g)
+{
+	if (!g)
+		return;
+	free(g->t);
+	g->t = NULL;
+	g->n = 0;
+}
+
+/* Replace every group of @q (a shallow copy of @p) by its own copy. */
+static bool dup_groups(struct lb_proxy_cfg *q, const struct lb_proxy_cfg *p)
+{
+	bool ok = true;
+	size_t i;
+
+	/* First make every group hold nothing, so a failure frees only copies. */
+	q->default_group.t = NULL;
+	for (i = 0; i < q->n_routes; i++)
+		q->routes[i].group.t = NULL;
+	for (i = 0; i < q->n_sni_routes; i++)
+		q->sni_routes[i].group.t = NULL;
+	ok = !lb_group_cfg_copy(&q->default_group, &p->default_group);
+	for (i = 0; i < q->n_routes; i++)
+		ok = !lb_group_cfg_copy(&q->routes[i].group, &p->routes[i].group) && ok;
+	for (i = 0; i < q->n_sni_routes; i++)
+		ok = !lb_group_cfg_copy(&q->sni_routes[i].group, &p->sni_routes[i].group) && ok;
+	return ok;
+}
+
 struct lb_config *lb_config_dup(const struct lb_config *cfg)
 {
 	struct lb_config *d;
@@ -186,6 +236,8 @@ struct lb_config *lb_config_dup(const struct lb_config *cfg)
 			dup_array(p->sni_routes, p->n_sni_routes, sizeof(*q->sni_routes), &nomem);
 		if (!q->sni_routes)
 			q->n_sni_routes = 0;
+		if (!dup_groups(q, p))
+			nomem = true;
 		if (nomem)
 			goto nomem;
 	}
@@ -211,8 +263,15 @@ void lb_config_free(struct lb_config *cfg)
 
 void lb_proxy_cfg_release(struct lb_proxy_cfg *p)
 {
+	size_t i;
+
 	if (!p)
 		return;
+	lb_group_cfg_release(&p->default_group);
+	for (i = 0; i < p->n_routes && p->routes; i++)
+		lb_group_cfg_release(&p->routes[i].group);
+	for (i = 0; i < p->n_sni_routes && p->sni_routes; i++)
+		lb_group_cfg_release(&p->sni_routes[i].group);
 	free(p->routes);
 	p->routes = NULL;
 	p->n_routes = 0;

@@ -96,10 +96,35 @@ struct lb_target_cfg {
 	uint8_t proxy_protocol; /* 0: none, 2: send a PROXY protocol v2 header (SNI path only) */
 };
 
+/*
+ * A group of 1..LB_MAX_TARGETS_PER_GROUP targets. It owns @t (malloc'ed, @n elements):
+ * lb_config_dup() copies it, lb_group_cfg_release() (and so lb_proxy_cfg_release(),
+ * lb_config_free()) frees it. Moving a group moves its array with it.
+ */
 struct lb_group_cfg {
 	size_t n;
-	struct lb_target_cfg t[LB_MAX_TARGETS_PER_GROUP];
+	struct lb_target_cfg *t;
 };
+
+/*
+ * The weights of a group of at most LB_PCT_GROUP_MAX targets are percentages summing to
+ * 100; those of a larger group are relative shares (docs/configuration.md, "Weights").
+ */
+#define LB_PCT_GROUP_MAX 8
+
+static inline bool lb_group_relative(size_t n)
+{
+	return n > LB_PCT_GROUP_MAX;
+}
+
+/* Give @g room for @n zeroed targets (any it held freed); 0 or -ENOMEM. */
+int lb_group_cfg_alloc(struct lb_group_cfg *g, size_t n);
+
+/* Make @dst (holding nothing) a copy of @src; 0 or -ENOMEM (@dst then empty). */
+int lb_group_cfg_copy(struct lb_group_cfg *dst, const struct lb_group_cfg *src);
+
+/* Free what @g owns and empty it; NULL is a no-op. */
+void lb_group_cfg_release(struct lb_group_cfg *g);
 
 struct lb_route_cfg {
 	struct lb_ip addr; /* host bits zero */
@@ -286,7 +311,7 @@ int lb_config_proxy_from_json(json_t *j, const struct lb_settings *s, const char
 int lb_config_group_from_json(json_t *j, const struct lb_settings *s, const char *path,
 			      struct lb_group_cfg *out, char *err, size_t errlen);
 
-/* Free what a proxy owns (its routes); the struct itself is the caller's. */
+/* Free what a proxy owns (its groups and routes); the struct itself is the caller's. */
 void lb_proxy_cfg_release(struct lb_proxy_cfg *p);
 
 /*

@@ -106,7 +106,7 @@ json_t *lb_config_group_to_json(const struct lb_group_cfg *g)
 	size_t i;
 	int ret;
 
-	if (!g || g->n > LB_MAX_TARGETS_PER_GROUP) {
+	if (!g || g->n > LB_MAX_TARGETS_PER_GROUP || (g->n && !g->t)) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -627,36 +627,58 @@ static int fail_lone_weight(struct ctx *c, const char *path, const json_t *j, un
 		WEIGHT_SUM, weight, WEIGHT_SUM);
 }
 
-static int fail_no_weight(struct ctx *c, const char *path, const json_t *j)
+/* The "no weight" part of a message about target @j. */
+static const char *no_weight(const json_t *j, char *what, size_t len)
 {
-	char what[LB_QUOTE_MAX + 32], q[LB_QUOTE_MAX];
+	char q[LB_QUOTE_MAX];
 
 	if (json_is_string(j))
-		snprintf(what, sizeof(what), "%s has no \"@weight\"",
-			 lb_quote(json_string_value(j), q));
+		snprintf(what, len, "%s has no \"@weight\"", lb_quote(json_string_value(j), q));
 	else
-		snprintf(what, sizeof(what), "missing required key \"weight\"");
+		snprintf(what, len, "missing required key \"weight\"");
+	return what;
+}
+
+static int fail_no_weight(struct ctx *c, const char *path, const json_t *j)
+{
+	char what[LB_QUOTE_MAX + 32];
+
 	return lb_cfg_fail(c, path,
 			   "%s (every target of a group of several needs one, and the weights sum "
 			   "to %d)",
-			   what, WEIGHT_SUM);
+			   no_weight(j, what, sizeof(what)), WEIGHT_SUM);
+}
+
+/* A relative group (more than LB_PCT_GROUP_MAX targets) where some weights are given. */
+static int fail_some_weights(struct ctx *c, const char *path, const json_t *j, size_t n,
+			     const char *group, size_t given_at)
+{
+	char what[LB_QUOTE_MAX + 32];
+
+	return lb_cfg_fail(c, path,
+			   "%s, but %s[%zu] has one: in a group of more than %d targets (this one "
+			   "has %zu) weights are relative shares; give every target a weight, or "
+			   "none for equal shares",
+			   no_weight(j, what, sizeof(what)), lb_cfg_ref(group), given_at,
+			   LB_PCT_GROUP_MAX, n);
 }
 
 static int parse_group(struct ctx *c, json_t *j, const char *path, enum group_form form,
 		       const struct target_rules *tr, struct lb_group_cfg *g)
 {
 	char p[JPATH_MAX];
-	bool has_weight;
-	size_t i, n;
+	bool has_weight, relative;
+	size_t i, n, given = 0, first_given = 0;
 	int ret;
 
 	if (json_is_object(j) && (form == FORM_ANY || form == FORM_OBJECT)) {
+		if (lb_group_cfg_alloc(g, 1))
+			return lb_cfg_fail(c, path, "out of memory");
 		ret = parse_target(c, j, path, tr, &g->t[0], &has_weight);
 		if (ret)
 			return ret;
 		if (has_weight && g->t[0].weight != WEIGHT_SUM)
 			return fail_lone_weight(c, path, j, g->t[0].weight);
-		g->n = 1;
 		return 0;
 	}
 	if (!json_is_array(j) || form == FORM_OBJECT)
@@ -665,18 +687,36 @@ static int parse_group(struct ctx *c, json_t *j, const char *path, enum group_fo
 	ret = lb_cfg_check_group_size(c, path, n);
 	if (ret)
 		return ret;
+	if (lb_group_cfg_alloc(g, n))
+		return lb_cfg_fail(c, path, "out of memory");
+	relative = lb_group_relative(n);
 	for (i = 0; i < n; i++) {
 		json_t *x = json_array_get(j, i);
 
 		ret = parse_member(c, x, lb_cfg_pidx(p, path, i), form, tr, &g->t[i], &has_weight);
 		if (ret)
 			return ret;
-		if (n > 1 && !has_weight)
+		if (n > 1 && !has_weight && !relative)
 			return fail_no_weight(c, p, x);
 		if (n == 1 && has_weight && g->t[i].weight != WEIGHT_SUM)
 			return fail_lone_weight(c, p, x, g->t[i].weight);
+		if (has_weight && !given++)
+			first_given = i;
 	}
-	g->n = n;
+	if (relative && given && given < n) {
+		for (i = 0; i < n; i++) {
+			json_t *x = json_array_get(j, i);
+			bool w = json_is_object(x) ? json_object_get(x, "weight") != NULL
+						   : strchr(json_string_value(x), '@') != NULL;
+
+			if (!w)
+				return fail_some_weights(c, lb_cfg_pidx(p, path, i), x, n, path,
+							 first_given);
+		}
+	}
+	if (relative && !given)
+		for (i = 0; i < n; i++)
+			g->t[i].weight = 1; /* no weights at all: equal shares */
 	return lb_cfg_check_group(c, g, path);
 }
 
@@ -1243,6 +1283,6 @@ int lb_config_group_from_json(json_t *j, const struct lb_settings *s, const char
 	memset(out, 0, sizeof(*out));
 	ret = parse_group(&pc.c, j, pc.path, FORM_LIST, &rules, out);
 	if (ret)
-		memset(out, 0, sizeof(*out));
+		lb_group_cfg_release(out);
 	return ret;
 }

@@ -357,6 +357,16 @@ int lb_cfg_check_group(struct ctx *c, const struct lb_group_cfg *g, const char *
 						   lb_cfg_ref(path), j);
 		sum += g->t[i].weight;
 	}
+	if (lb_group_relative(g->n)) {
+		if (sum == 0)
+			return lb_cfg_fail(
+				c, path,
+				"every weight is 0; at least one of the %zu targets needs a "
+				"weight above 0 (weights of a group of more than %d targets "
+				"are relative shares)",
+				g->n, LB_PCT_GROUP_MAX);
+		return 0;
+	}
 	if (sum != WEIGHT_SUM)
 		return lb_cfg_fail(c, path, "weights sum to %u, must be %d", sum, WEIGHT_SUM);
 	return 0;

@@ -122,7 +122,8 @@ LB_INLINE __u32 lb_backend_weight(const struct lb_backend *b, bool v4)
  * a multiply and shift (no division in the datapath) and the backend whose cumulative
  * weight range covers that point wins. A backend of weight 0 (or of the other family) owns
  * an empty range and can never win. Returns the backend index, or -1 when the group has no
- * backend of non-zero weight for that family.
+ * backend of non-zero weight for that family. Small groups only (n_backends <=
+ * LB_GROUP_INLINE): a large group keeps no backend inline, and -1 for it.
  */
 LB_INLINE int lb_select_backend(const struct lb_group *g, __u32 hash, bool v4)
 {
@@ -130,9 +131,9 @@ LB_INLINE int lb_select_backend(const struct lb_group *g, __u32 hash, bool v4)
 	__u32 total = 0, point, acc = 0;
 	int i;
 
-	if (n > LB_MAX_TARGETS_PER_GROUP)
-		n = LB_MAX_TARGETS_PER_GROUP;
-	for (i = 0; i < LB_MAX_TARGETS_PER_GROUP; i++) {
+	if (n > LB_GROUP_INLINE)
+		return -1;
+	for (i = 0; i < LB_GROUP_INLINE; i++) {
 		if ((__u32)i >= n)
 			break;
 		total += lb_backend_weight(&g->backends[i], v4);
@@ -140,7 +141,7 @@ LB_INLINE int lb_select_backend(const struct lb_group *g, __u32 hash, bool v4)
 	if (total == 0)
 		return -1;
 	point = (__u32)(((__u64)hash * total) >> 32);
-	for (i = 0; i < LB_MAX_TARGETS_PER_GROUP; i++) {
+	for (i = 0; i < LB_GROUP_INLINE; i++) {
 		if ((__u32)i >= n)
 			break;
 		acc += lb_backend_weight(&g->backends[i], v4);

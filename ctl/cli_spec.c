@@ -87,7 +87,8 @@ static const struct lb_cli_spec cli_ADD_PROXY = {
 			 "full-nat: the source address the targets see (default: "
 			 "settings.snat-address, else the LB's address towards the targets)"),
 		     REST("proxy.default-target", TARGET, "TARGET", true,
-			  "default targets; several need weights that sum to 100")),
+			  "default targets; 2 to 8 need weights that sum to 100, more (up to "
+			  "256) take relative weights: all given, or none for equal shares")),
 	.file_param = "proxy",
 	.file_help = "read the proxy from FILE (- for stdin) as JSON: one element of the "
 		     "configuration's \"proxies\" array, with health checks, source routes, ...",

@@ -64,8 +64,9 @@ void lbd_args_usage(FILE *out)
 		"  -i, --interface IFACE   interface to listen on (repeatable; flag mode)\n"
 		"  -p, --port PORT         listen port (default: 80; flag mode)\n"
 		"  -t, --target TARGET     backend as ip:port or ip:port@weight, an IPv6 one\n"
-		"                          [ipv6]:port@weight (repeatable; default:\n"
-		"                          127.0.0.1:8080; flag mode)\n"
+		"                          [ipv6]:port@weight (repeatable, up to 256: 2-8\n"
+		"                          weights sum to 100, more are relative shares, all\n"
+		"                          given or none; default: 127.0.0.1:8080; flag mode)\n"
 		"  -P, --protocol PROTO    tcp, udp or both (default: tcp; flag mode)\n"
 		"  -H, --hash HASH         5-tuple (default) or source-address[/PREFIX]: every\n"
 		"                          connection of a client (of a /PREFIX of clients) to\n"
@@ -164,9 +165,10 @@ static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, u
 			const char *fwd, char *err, size_t errlen)
 {
 	struct lb_proxy_cfg *p = calloc(1, sizeof(*p));
+	const char *first_weighted = NULL, *first_unweighted = NULL;
 	char msg[LB_ERR_MAX];
 	unsigned int sum = 0;
-	size_t i;
+	size_t i, weighted = 0;
 
 	if (!p)
 		return usage_err(err, errlen, "out of memory");
@@ -187,23 +189,47 @@ static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, u
 		snprintf(p->ifaces[i], IF_NAMESIZE, "%s", ifaces[i]);
 	}
 	p->n_ifaces = n_ifaces;
+	if (lb_group_cfg_alloc(&p->default_group, n_targets))
+		return usage_err(err, errlen, "out of memory");
 	for (i = 0; i < n_targets; i++) {
 		struct lb_target_cfg *t = &p->default_group.t[i];
 		int has_weight = 0;
 
 		if (lb_parse_target(targets[i], t, &has_weight, msg, sizeof(msg)))
 			return usage_err(err, errlen, "-t %s: %s", targets[i], msg);
-		if (n_targets > 1 && !has_weight)
+		if (n_targets > 1 && !has_weight && !lb_group_relative(n_targets))
 			return usage_err(err, errlen,
 					 "-t %s: with several targets every one needs a weight "
 					 "(ip:port@weight, weights summing to 100)",
 					 targets[i]);
 		t->hc = cfg->settings.health_check_defaults;
 		sum += t->weight;
+		weighted += has_weight;
+		if (has_weight && !first_weighted)
+			first_weighted = targets[i];
+		if (!has_weight && !first_unweighted)
+			first_unweighted = targets[i];
 	}
-	p->default_group.n = n_targets;
-	if (sum != 100)
+	if (lb_group_relative(n_targets)) {
+		/* More than 8 targets: relative shares, every one weighted or none. */
+		if (weighted && weighted < n_targets)
+			return usage_err(err, errlen,
+					 "-t %s: no weight, but -t %s has one: with more than %d "
+					 "targets weights are relative shares; give every target a "
+					 "weight, or none for equal shares",
+					 first_unweighted, first_weighted, LB_PCT_GROUP_MAX);
+		if (weighted && sum == 0)
+			return usage_err(
+				err, errlen,
+				"-t: every weight is 0; at least one of the %zu targets needs "
+				"a weight above 0 (with more than %d targets weights are "
+				"relative shares)",
+				n_targets, LB_PCT_GROUP_MAX);
+		for (i = 0; !weighted && i < n_targets; i++)
+			p->default_group.t[i].weight = 1;
+	} else if (sum != 100) {
 		return usage_err(err, errlen, "-t: weights sum to %u, must be 100", sum);
+	}
 	/* Said with the flag rather than as the configuration path the validator names. */
 	if (p->has_hash_prefix && p->hash_prefix > 32 && lb_proxy_families(p) != LB_FAMILY_V6)
 		return usage_err(err, errlen,

@@ -148,6 +148,7 @@ int lb_dataplane_fd_listen(const struct lb_dataplane *dp);
 int lb_dataplane_fd_routes(const struct lb_dataplane *dp);
 int lb_dataplane_fd_groups(const struct lb_dataplane *dp);
 int lb_dataplane_fd_maglev(const struct lb_dataplane *dp);
+int lb_dataplane_fd_gsets(const struct lb_dataplane *dp);
 int lb_dataplane_fd_ct(const struct lb_dataplane *dp);
 int lb_dataplane_fd_syn(const struct lb_dataplane *dp);	 /* flows not confirmed by their client */
 int lb_dataplane_fd_snat(const struct lb_dataplane *dp); /* full-nat sources by target id */

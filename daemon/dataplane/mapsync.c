@@ -46,6 +46,7 @@ static void index_groups(struct lb_mapsync *ms)
 /* What one full sync wants the maps to hold. */
 struct want {
 	struct lb_map_image listen, routes, groups;
+	const struct lb_model_group **big; /* group id -> its model group, large groups only */
 };
 
 static void images_init(struct lb_map_image *l, struct lb_map_image *r, struct lb_map_image *g)
@@ -90,116 +91,220 @@ void lb_mapsync_free(struct lb_mapsync *ms)
  * two or more backends with a weight: with fewer, the datapath's cumulative-weight choice
  * gives what any table would, and the group costs no table memory.
  */
-static unsigned int weighted(const struct lb_group *v, bool v4)
+static unsigned int weighted(const struct lb_backend *bk, size_t n, bool v4)
 {
-	unsigned int n = 0, i;
+	unsigned int w = 0;
+	size_t i;
 
-	for (i = 0; i < v->n_backends && i < LB_MAX_TARGETS_PER_GROUP; i++)
-		n += lb_backend_weight(&v->backends[i], v4) > 0;
-	return n;
+	for (i = 0; i < n; i++)
+		w += lb_backend_weight(&bk[i], v4) > 0;
+	return w;
 }
 
-static bool wants_tables(const struct lb_group *v)
+static bool wants_tables(const struct lb_backend *bk, size_t n)
 {
-	return weighted(v, true) >= 2 || weighted(v, false) >= 2;
+	return weighted(bk, n, true) >= 2 || weighted(bk, n, false) >= 2;
 }
 
-/* Delete the tables of generation @gen of group @id (absent ones are fine). */
+/* Does group value @v use lb_maglev or lb_gsets entries (of its generation)? */
+static bool out_of_line(const struct lb_group *v)
+{
+	return v->table_size || v->n_backends > LB_GROUP_INLINE;
+}
+
+/* Delete the tables and the set of generation @gen of group @id (absent ones are fine). */
 static void delete_tables(struct lb_mapsync *ms, uint32_t id, uint32_t gen)
 {
 	int fd = lb_dataplane_fd_maglev(ms->dp), v6;
+	__u32 key = LB_GSET_KEY(id, gen);
 
 	for (v6 = 0; v6 < 2; v6++) {
-		__u32 key = LB_MAGLEV_KEY(id, gen, v6);
+		__u32 k = LB_MAGLEV_KEY(id, gen, v6);
 
-		if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
-			lb_warn("cannot delete Maglev table %u of group %u: %s", key, id,
+		if (bpf_map_delete_elem(fd, &k) && errno != ENOENT)
+			lb_warn("cannot delete Maglev table %u of group %u: %s", k, id,
 				strerror(errno));
 	}
+	if (bpf_map_delete_elem(lb_dataplane_fd_gsets(ms->dp), &key) && errno != ENOENT)
+		lb_warn("cannot delete the backend set %u of group %u: %s", key, id,
+			strerror(errno));
 }
 
-/* Build the table of family @v4 of @v into a new inner map and insert it under @key. */
-static int put_table(struct lb_mapsync *ms, const struct lb_group *v, bool v4, __u32 key)
+/* The Maglev table of family @v4 of the @n backends @bk, into ms->table. */
+static int build_table(struct lb_mapsync *ms, const struct lb_backend *bk, size_t n, bool v4)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP);
 	struct lb_maglev_target t[LB_MAX_TARGETS_PER_GROUP];
-	uint32_t m = ms->table_size, n_ent = (m + LB_MAGLEV_PER_ENTRY - 1) / LB_MAGLEV_PER_ENTRY;
-	struct lb_maglev_slots *vals = NULL;
-	__u32 *keys = NULL, i;
-	int fd = -1, ret, outer = lb_dataplane_fd_maglev(ms->dp);
+	size_t i;
 
+	if (n > LB_MAX_TARGETS_PER_GROUP)
+		return -E2BIG;
 	memset(t, 0, sizeof(t));
-	for (i = 0; i < v->n_backends && i < LB_MAX_TARGETS_PER_GROUP; i++) {
-		memcpy(t[i].addr, &v->backends[i].addr, sizeof(t[i].addr));
-		t[i].port = ntohs(v->backends[i].port);
-		t[i].weight = lb_backend_weight(&v->backends[i], v4);
+	for (i = 0; i < n; i++) {
+		memcpy(t[i].addr, &bk[i].addr, sizeof(t[i].addr));
+		t[i].port = ntohs(bk[i].port);
+		t[i].weight = lb_backend_weight(&bk[i], v4);
 	}
 	if (!ms->table) {
 		ms->table = malloc(LB_MAGLEV_SIZE_LARGE * sizeof(*ms->table));
 		if (!ms->table)
 			return -ENOMEM;
 	}
-	ret = lb_maglev_build(t, i, ms->seed, m, ms->table);
-	if (ret < 0)
-		return ret;
-	keys = calloc(n_ent, sizeof(*keys));
-	vals = calloc(n_ent, sizeof(*vals));
-	ret = -ENOMEM;
-	if (!keys || !vals)
-		goto out;
-	for (i = 0; i < n_ent; i++) {
-		uint32_t s;
+	return lb_maglev_build(t, n, ms->seed, ms->table_size, ms->table);
+}
 
+/* A new inner map of @n_ent entries of @vals, written whole; its fd or -errno. */
+static int new_inner(const char *name, const void *vals, uint32_t val_size, uint32_t n_ent)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP);
+	__u32 *keys = calloc(n_ent, sizeof(*keys)), i;
+	int fd, ret;
+
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n_ent; i++)
 		keys[i] = i;
-		for (s = 0; s < LB_MAGLEV_PER_ENTRY; s++) {
-			uint32_t slot = i * LB_MAGLEV_PER_ENTRY + s;
-
-			vals[i].s[s] = slot < m ? ms->table[slot] : LB_MAGLEV_NONE;
-		}
-	}
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "lb_maglev_t", sizeof(__u32),
-			    sizeof(struct lb_maglev_slots), n_ent, &o);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(__u32), val_size, n_ent, &o);
 	if (fd < 0) {
 		ret = -errno;
-		goto out;
+		free(keys);
+		return ret;
 	}
-	/* Written whole before anything can reach it. */
-	ret = lb_map_write_entries(fd, (uint8_t *)keys, (uint8_t *)vals, n_ent, sizeof(*keys),
-				   sizeof(*vals));
-	if (!ret && bpf_map_update_elem(outer, &key, &fd, BPF_ANY))
+	ret = lb_map_write_entries(fd, (uint8_t *)keys, (const uint8_t *)vals, n_ent, sizeof(*keys),
+				   val_size);
+	free(keys);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/*
+ * The set of large group @id under generation @gen (lb_abi.h, lb_gsets): head, the @n
+ * backends @bk, the table of each family with two or more weighted backends. Written
+ * whole into a fresh inner map before it is inserted.
+ */
+static int put_set(struct lb_mapsync *ms, uint32_t id, uint32_t gen, const struct lb_backend *bk,
+		   size_t n)
+{
+	uint32_t m = ms->table_size, per_table = (m + LB_GSET_PER_ENTRY - 1) / LB_GSET_PER_ENTRY;
+	uint32_t n_ent = 1 + (uint32_t)n, f, i;
+	struct lb_gset_slots *ents;
+	struct lb_gset_head *h;
+	__u32 key = LB_GSET_KEY(id, gen);
+	int ret = 0, fd;
+
+	for (f = 0; f < 2; f++)
+		if (weighted(bk, n, !f) >= 2)
+			n_ent += per_table;
+	ents = calloc(n_ent, sizeof(*ents));
+	if (!ents)
+		return -ENOMEM;
+	h = (struct lb_gset_head *)&ents[0];
+	h->n_backends = (__u32)n;
+	h->table_size = m;
+	for (i = 0; i < n; i++)
+		memcpy(&ents[1 + i], &bk[i], sizeof(bk[i]));
+	n_ent = 1 + (uint32_t)n;
+	for (f = 0; f < 2 && !ret; f++) {
+		h->solo[f] = LB_MAGLEV_NONE;
+		if (weighted(bk, n, !f) < 2) {
+			for (i = 0; i < n; i++)
+				if (lb_backend_weight(&bk[i], !f))
+					h->solo[f] = (__u16)i;
+			continue;
+		}
+		ret = build_table(ms, bk, n, !f);
+		if (ret < 0)
+			break;
+		ret = 0;
+		h->table_at[f] = n_ent;
+		for (i = 0; i < per_table * LB_GSET_PER_ENTRY; i++)
+			ents[n_ent + i / LB_GSET_PER_ENTRY].s[i % LB_GSET_PER_ENTRY] =
+				i < m ? ms->table[i] : LB_MAGLEV_NONE;
+		n_ent += per_table;
+	}
+	if (!ret) {
+		fd = new_inner("lb_gset", ents, sizeof(*ents), n_ent);
+		ret = fd < 0 ? fd : 0;
+		if (!ret && bpf_map_update_elem(lb_dataplane_fd_gsets(ms->dp), &key, &fd, BPF_ANY))
+			ret = -errno;
+		if (fd >= 0)
+			close(fd); /* lb_gsets holds it now */
+	}
+	free(ents);
+	return ret;
+}
+
+/* 64-bit digest of @n backends: a large group's set_digest. */
+static uint64_t set_digest(const struct lb_backend *bk, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)bk;
+	uint64_t h = 0xcbf29ce484222325ull ^ n;
+	size_t i;
+
+	for (i = 0; i < n * sizeof(*bk); i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+/* Build the table of family @v4 of @bk into a new inner map and insert it under @key. */
+static int put_table(struct lb_mapsync *ms, const struct lb_backend *bk, size_t n, bool v4,
+		     __u32 key)
+{
+	uint32_t m = ms->table_size, n_ent = (m + LB_MAGLEV_PER_ENTRY - 1) / LB_MAGLEV_PER_ENTRY;
+	struct lb_maglev_slots *vals;
+	__u32 i;
+	int fd, ret = build_table(ms, bk, n, v4);
+
+	if (ret < 0)
+		return ret;
+	vals = calloc(n_ent, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (i = 0; i < n_ent * LB_MAGLEV_PER_ENTRY; i++)
+		vals[i / LB_MAGLEV_PER_ENTRY].s[i % LB_MAGLEV_PER_ENTRY] =
+			i < m ? ms->table[i] : LB_MAGLEV_NONE;
+	fd = new_inner("lb_maglev_t", vals, sizeof(*vals), n_ent);
+	ret = fd < 0 ? fd : 0;
+	if (!ret && bpf_map_update_elem(lb_dataplane_fd_maglev(ms->dp), &key, &fd, BPF_ANY))
 		ret = -errno;
-out:
 	if (fd >= 0)
 		close(fd); /* lb_maglev holds it now */
-	free(keys);
 	free(vals);
 	return ret;
 }
 
 /*
- * Make @v (group @id, to be written over @held, NULL when new) point at tables: the held
- * generation when nothing the tables depend on changed (they are there: the same inputs
- * build the same bytes), else fresh tables under the other generation. Returns 1 when
- * new tables were put (the held generation's go once the group is written), 0, -errno.
+ * Make @v (group @id, to be written over @held, NULL when new; its backends @bk) point at
+ * tables: the held generation when nothing the tables depend on changed (they are there:
+ * the same inputs build the same bytes), else fresh tables (a small group) or a fresh set
+ * (a large group) under the other generation. Returns 1 when the held generation's
+ * tables or set go once the group is written, 0, -errno.
  */
 static int prepare_tables(struct lb_mapsync *ms, uint32_t id, struct lb_group *v,
-			  const struct lb_group *held)
+			  const struct lb_group *held, const struct lb_backend *bk)
 {
+	size_t n = v->n_backends;
 	int v6, ret;
 
 	v->table_gen = held ? held->table_gen & 1 : 0;
-	v->table_size = wants_tables(v) ? ms->table_size : 0;
+	v->table_size = wants_tables(bk, n) ? ms->table_size : 0;
 	v->table_seed = v->table_size ? ms->seed : 0;
 	if (held && !memcmp(held, v, sizeof(*v)))
 		return 0;
-	if (!v->table_size)
-		return held && held->table_size ? 1 : 0;
+	if (!out_of_line(v))
+		return held && out_of_line(held) ? 1 : 0;
 	v->table_gen = held ? (held->table_gen & 1) ^ 1 : 0;
+	if (n > LB_GROUP_INLINE) {
+		ret = put_set(ms, id, v->table_gen, bk, n);
+		return ret ? ret : held && out_of_line(held) ? 1 : 0;
+	}
 	for (v6 = 0; v6 < 2; v6++) {
 		__u32 key = LB_MAGLEV_KEY(id, v->table_gen, v6);
 
-		if (weighted(v, !v6) >= 2)
-			ret = put_table(ms, v, !v6, key);
+		if (weighted(bk, n, !v6) >= 2)
+			ret = put_table(ms, bk, n, !v6, key);
 		else if (bpf_map_delete_elem(lb_dataplane_fd_maglev(ms->dp), &key) &&
 			 errno != ENOENT)
 			ret = -errno;
@@ -208,41 +313,62 @@ static int prepare_tables(struct lb_mapsync *ms, uint32_t id, struct lb_group *v
 		if (ret)
 			return ret;
 	}
-	return held ? 1 : 0;
+	return held && out_of_line(held) ? 1 : 0;
+}
+
+/* The backends of model group @g as the datapath holds them, into @out (room for g->n). */
+static void backends_of(const struct lb_model_group *g, struct lb_backend *out)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].addr = g->t[i].addr;
+		out[i].port = htons(g->t[i].port);
+		out[i].weight = g->t[i].effective;
+		out[i].target_id = g->t[i].target_id;
+	}
 }
 
 /* The lb_groups value of a model group. */
 static void group_value(const struct lb_model_group *g, struct lb_group *out)
 {
-	size_t i;
+	struct lb_backend bk[LB_MAX_TARGETS_PER_GROUP];
+	uint64_t digest;
 
 	memset(out, 0, sizeof(*out));
-	out->n_backends = g->n;
-	for (i = 0; i < g->n; i++) {
-		out->backends[i].addr = g->t[i].addr;
-		out->backends[i].port = htons(g->t[i].port);
-		out->backends[i].weight = g->t[i].effective;
-		out->backends[i].target_id = g->t[i].target_id;
+	out->n_backends = (__u32)g->n;
+	if (g->n <= LB_GROUP_INLINE) {
+		backends_of(g, out->backends);
+		return;
 	}
+	backends_of(g, bk);
+	digest = set_digest(bk, g->n);
+	memcpy(out->set_digest, &digest, sizeof(digest));
+}
+
+/* Push the entry of model group @g into @w (and note it when it is large). */
+static int push_group(struct want *w, const struct lb_model_group *g)
+{
+	struct lb_group v;
+
+	group_value(g, &v);
+	if (g->n > LB_GROUP_INLINE && g->id < LB_MAX_GROUPS)
+		w->big[g->id] = g;
+	return lb_map_image_push(&w->groups, &g->id, &v);
 }
 
 /* The map groups of @p: its default group, its source routes, its acceptor. */
-static int push_groups(struct lb_map_image *img, const struct lb_model_proxy *p)
+static int push_groups(struct want *w, const struct lb_model_proxy *p)
 {
-	struct lb_group v;
 	size_t r;
 	int ret = 0;
 
-	for (r = 0; r < p->n_groups && !ret; r++) {
-		if (p->groups[r].kind == LB_MG_SNI)
-			continue;
-		group_value(&p->groups[r], &v);
-		ret = lb_map_image_push(img, &p->groups[r].id, &v);
-	}
-	if (!ret && p->acceptor_port) {
-		group_value(&p->acceptor, &v);
-		ret = lb_map_image_push(img, &p->acceptor.id, &v);
-	}
+	for (r = 0; r < p->n_groups && !ret; r++)
+		if (p->groups[r].kind != LB_MG_SNI)
+			ret = push_group(w, &p->groups[r]);
+	if (!ret && p->acceptor_port)
+		ret = push_group(w, &p->acceptor);
 	return ret;
 }
 
@@ -370,7 +496,7 @@ static int build(const struct lb_model *m, const struct lb_ifaddr_table *addrs, 
 	int ret = 0;
 
 	for (p = 0; p < m->n_proxies && !ret; p++) {
-		ret = push_groups(&w->groups, &m->proxies[p]);
+		ret = push_groups(w, &m->proxies[p]);
 		if (!ret)
 			ret = push_routes(&w->routes, &m->proxies[p]);
 		if (!ret)
@@ -564,18 +690,26 @@ static struct lb_group *held_group(struct lb_mapsync *ms, uint32_t id)
 static int prepare_all_tables(struct lb_mapsync *ms, struct want *w, uint32_t *old, size_t *n_old,
 			      char *err, size_t errlen)
 {
+	struct lb_backend bk[LB_MAX_TARGETS_PER_GROUP];
 	size_t i;
 	int ret;
 
 	*n_old = 0;
 	for (i = 0; i < w->groups.n; i++) {
 		uint8_t *e = w->groups.ents + i * w->groups.ent_size;
-		struct lb_group *held;
+		struct lb_group *held, *v;
 		__u32 id;
 
 		memcpy(&id, e, sizeof(id));
 		held = held_group(ms, id);
-		ret = prepare_tables(ms, id, (struct lb_group *)(e + sizeof(id)), held);
+		v = (struct lb_group *)(e + sizeof(id));
+		if (v->n_backends > LB_GROUP_INLINE) {
+			if (id >= LB_MAX_GROUPS || !w->big[id])
+				return lb_errf(err, errlen, -EINVAL, "group %u: no backends", id);
+			backends_of(w->big[id], bk);
+		}
+		ret = prepare_tables(ms, id, v, held,
+				     v->n_backends > LB_GROUP_INLINE ? bk : v->backends);
 		if (ret < 0)
 			return lb_errf(err, errlen, ret,
 				       "cannot write the Maglev table of group %u: %s", id,
@@ -610,7 +744,7 @@ static void drop_old_tables(struct lb_mapsync *ms, const struct want *w, const u
 		__u32 id;
 
 		memcpy(&id, ms->groups.ents + i * ms->groups.ent_size, sizeof(id));
-		if (id < LB_MAX_GROUPS && !kept[id] && held_group(ms, id)->table_size) {
+		if (id < LB_MAX_GROUPS && !kept[id] && out_of_line(held_group(ms, id))) {
 			delete_tables(ms, id, 0);
 			delete_tables(ms, id, 1);
 		}
@@ -629,7 +763,9 @@ int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 	ms->seed = m->cfg->settings.hash_seed;
 	ms->table_size = m->cfg->settings.maglev_table_size;
 	images_init(&w.listen, &w.routes, &w.groups);
-	ret = build(m, addrs, &w, err, errlen);
+	w.big = calloc(LB_MAX_GROUPS, sizeof(*w.big));
+	ret = w.big ? build(m, addrs, &w, err, errlen)
+		    : lb_errf(err, errlen, -ENOMEM, "out of memory");
 	if (!ret && (ret = zero_fresh(ms->dp, m)))
 		lb_errf(err, errlen, ret, "cannot reset the counters of new ids: %s",
 			strerror(-ret));
@@ -644,6 +780,7 @@ int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 	if (!ret)
 		drop_old_tables(ms, &w, old, n_old);
 	free(old);
+	free(w.big);
 	if (!ret && (ret = sync_names(ms, &m->ids)))
 		lb_errf(err, errlen, ret, "cannot write the name tables: %s", strerror(-ret));
 	if (!ret && (ret = lb_snat_sync(lb_dataplane_fd_snat(ms->dp), m, addrs)))
@@ -675,12 +812,14 @@ int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 static int queue_group(struct lb_mapsync *ms, const struct lb_model_group *g, __u32 *keys,
 		       struct lb_group *vals, uint32_t *old, size_t *n, size_t *n_old)
 {
+	struct lb_backend bk[LB_MAX_TARGETS_PER_GROUP];
 	struct lb_group *held = held_group(ms, g->id);
 	struct lb_group *v = &vals[*n];
 	int ret;
 
 	group_value(g, v);
-	ret = prepare_tables(ms, g->id, v, held);
+	backends_of(g, bk);
+	ret = prepare_tables(ms, g->id, v, held, bk);
 	if (ret < 0)
 		return ret;
 	if (ret)

@@ -62,7 +62,7 @@ static const struct {
 			 "1 when the target takes connections as far as health goes, else 0."},
 	[F_T_WEIGHT] = {"lbd_target_weight_effective", "gauge",
 			"The target's effective weight in a group (health, recovery and drains "
-			"applied)."},
+			"applied): a group's sum to 100, or 10000 in a group of more than 8."},
 	[F_T_PAYLOAD] =
 		{"lbd_target_payload_bytes_total", "counter",
 		 "TCP payload bytes of the SNI connections lbd spliced to a target, counted "

@@ -57,7 +57,8 @@ static void compose(struct lb_model_group *g)
 		w[i].recovery_step = g->t[i].recovery_step;
 		w[i].draining = g->t[i].draining;
 	}
-	lb_weights_compose(w, g->n, eff);
+	lb_weights_compose(w, g->n, lb_group_relative(g->n) ? LB_WEIGHTS_RELATIVE : LB_WEIGHTS_PCT,
+			   eff);
 	for (i = 0; i < g->n; i++)
 		g->t[i].effective = eff[i];
 }
@@ -350,16 +351,26 @@ const struct lb_model_proxy *lb_model_find(const struct lb_model *m, const char 
 	return NULL;
 }
 
+/*
+ * The datapath's cumulative-weight choice (lb_select_backend()) for a group of any size:
+ * the hash mapped onto [0, total weight), the target whose range covers it.
+ */
 const struct lb_model_target *lb_model_select(const struct lb_model_group *g, uint32_t hash)
 {
-	struct lb_group grp = {.n_backends = (__u32)g->n};
+	uint32_t total = 0, point, acc = 0;
 	size_t i;
-	int idx;
 
-	for (i = 0; i < g->n && i < LB_MAX_TARGETS_PER_GROUP; i++)
-		grp.backends[i].weight = g->t[i].effective;
-	idx = lb_select_backend(&grp, hash, true); /* no addresses here: any family */
-	return idx < 0 ? NULL : &g->t[idx];
+	for (i = 0; i < g->n; i++)
+		total += g->t[i].effective;
+	if (!total)
+		return NULL;
+	point = (uint32_t)(((uint64_t)hash * total) >> 32);
+	for (i = 0; i < g->n; i++) {
+		acc += g->t[i].effective;
+		if (point < acc)
+			return &g->t[i];
+	}
+	return NULL;
 }
 
 void lb_model_free(struct lb_model *m)

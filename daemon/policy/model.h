@@ -32,7 +32,8 @@ struct lb_drains;
 struct lb_model_target {
 	struct lb_ip addr;
 	uint16_t port;	    /* host order */
-	uint16_t effective; /* the weight new flows see (0..100; the group sums to 100 or 0) */
+	uint16_t effective; /* the weight new flows see: the group sums to 100 (10000 when
+			     * relative, lb_group_relative()) or 0 */
 	uint32_t target_id;
 	uint8_t configured; /* as configured, or as set-weights set it */
 	uint8_t proxy_protocol;

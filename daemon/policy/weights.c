@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "lb_abi.h"
+
 /* The share of its configured weight a target may take right now, in percent. */
 static unsigned int factor_pct(const struct lb_weight_input *t)
 {
@@ -13,18 +15,23 @@ static unsigned int factor_pct(const struct lb_weight_input *t)
 	return 100;
 }
 
-/* Scale @raw to sum to exactly 100 by largest remainder (ties: the lower index). */
-static void normalise(const unsigned int *raw, size_t n, unsigned int sum, uint16_t *out)
+/*
+ * Scale @raw to sum to exactly @total by largest remainder (ties: the lower index). 64-bit
+ * products: 256 targets of weight 100 times 10000 do not fit 32 bits.
+ */
+static void normalise(const unsigned int *raw, size_t n, unsigned int sum, unsigned int total,
+		      uint16_t *out)
 {
-	unsigned int rem[64], given = 0;
+	uint64_t rem[LB_MAX_TARGETS_PER_GROUP];
+	unsigned int given = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		out[i] = raw[i] * 100 / sum;
-		rem[i] = raw[i] * 100 % sum;
+		out[i] = (uint16_t)((uint64_t)raw[i] * total / sum);
+		rem[i] = (uint64_t)raw[i] * total % sum;
 		given += out[i];
 	}
-	while (given < 100) {
+	while (given < total) {
 		size_t best = n;
 
 		for (i = 0; i < n; i++)
@@ -36,13 +43,32 @@ static void normalise(const unsigned int *raw, size_t n, unsigned int sum, uint1
 	}
 }
 
-void lb_weights_compose(const struct lb_weight_input *in, size_t n, uint16_t *out)
+/* Relative groups: nobody with a share rounds to nothing; the largest gives the unit. */
+static void keep_alive(const unsigned int *raw, size_t n, uint16_t *out)
 {
-	unsigned int raw[64], sum = 0;
+	size_t i, k, big;
+
+	for (i = 0; i < n; i++) {
+		if (!raw[i] || out[i])
+			continue;
+		for (big = 0, k = 1; k < n; k++)
+			if (out[k] > out[big])
+				big = k;
+		if (out[big] <= 1)
+			return; /* cannot happen with a total above the number of targets */
+		out[big]--;
+		out[i] = 1;
+	}
+}
+
+void lb_weights_compose(const struct lb_weight_input *in, size_t n, unsigned int total,
+			uint16_t *out)
+{
+	unsigned int raw[LB_MAX_TARGETS_PER_GROUP], sum = 0;
 	size_t i;
 
-	if (n > 64)
-		n = 64;
+	if (n > LB_MAX_TARGETS_PER_GROUP)
+		n = LB_MAX_TARGETS_PER_GROUP;
 	for (i = 0; i < n; i++) {
 		raw[i] = (in[i].configured * factor_pct(&in[i]) + 50) / 100;
 		sum += raw[i];
@@ -58,5 +84,7 @@ void lb_weights_compose(const struct lb_weight_input *in, size_t n, uint16_t *ou
 		memset(out, 0, n * sizeof(*out));
 		return;
 	}
-	normalise(raw, n, sum, out);
+	normalise(raw, n, sum, total, out);
+	if (total > LB_WEIGHTS_PCT)
+		keep_alive(raw, n, out);
 }

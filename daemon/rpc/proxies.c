@@ -158,7 +158,19 @@ static json_t *route_json(const char *proxy, const struct lb_route_cfg *r)
 			 lb_config_group_to_json(&r->group));
 }
 
-/* Apply the running configuration plus the @n routes @add (checked) of proxy @name. */
+static void release_routes(struct lb_route_cfg *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		lb_group_cfg_release(&r[i].group);
+}
+
+/*
+ * Apply the running configuration plus the @n routes @add (checked) of proxy @name. Their
+ * groups go with them, whatever the outcome: the caller frees only @add itself, and reads
+ * a group (in the running configuration now) only on success.
+ */
 static int apply_with_routes(struct lbd *l, const char *name, const struct lb_route_cfg *add,
 			     size_t n, struct lbd_rpc_err *e)
 {
@@ -166,12 +178,15 @@ static int apply_with_routes(struct lbd *l, const char *name, const struct lb_ro
 	struct lb_route_cfg *grown;
 	struct lb_proxy_cfg *p;
 
-	if (!next)
+	if (!next) {
+		release_routes((struct lb_route_cfg *)add, n);
 		return -1;
+	}
 	p = lb_config_find_proxy(next, name);
 	grown = realloc(p->routes, (p->n_routes + n) * sizeof(*grown));
 	if (!grown) {
 		lb_config_free(next);
+		release_routes((struct lb_route_cfg *)add, n);
 		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
 	}
 	p->routes = grown;
@@ -345,10 +360,14 @@ int lbd_rpc_add_source_routes(struct lbd *l, struct lbd_call *call, json_t *para
 	if (!add)
 		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
 	json_array_foreach (routes, i, j)
-		if (batch_route(l, j, i, &add[i], e))
+		if (batch_route(l, j, i, &add[i], e)) {
+			release_routes(add, i);
 			goto free_add;
-	if (batch_repeats(p, add, n, e))
+		}
+	if (batch_repeats(p, add, n, e)) {
+		release_routes(add, n);
 		goto free_add;
+	}
 	/* A refused change leaves the running configuration as it is: p still describes it. */
 	if (apply_with_routes(l, name, add, n, e)) {
 		batch_error_path(e, name, p->n_routes);
@@ -390,6 +409,7 @@ int lbd_rpc_remove_source_route(struct lbd *l, struct lbd_call *call, json_t *pa
 	p = lb_config_find_proxy(next, name);
 	r = find_route(p, &addr, plen);
 	i = r - p->routes;
+	lb_group_cfg_release(&r->group);
 	memmove(&p->routes[i], &p->routes[i + 1], (p->n_routes - i - 1) * sizeof(*r));
 	p->n_routes--;
 	if (lbd_rpc_apply(l, next, e))
@@ -583,13 +603,16 @@ int lbd_rpc_set_weights(struct lbd *l, struct lbd_call *call, json_t *params, js
 				      "targets", &nw, err, sizeof(err)))
 		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
 	g = routed ? &find_route(p, &addr, plen)->group : &p->default_group;
-	if (same_members(g, &nw, err, sizeof(err)))
+	if (same_members(g, &nw, err, sizeof(err))) {
+		lb_group_cfg_release(&nw);
 		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
+	}
 
 	/* Only the weights change: order and health-check settings stay the group's own. */
 	ret = lbd_set_weights(l, name,
 			      routed ? 1 + (size_t)(find_route(p, &addr, plen) - p->routes) : 0,
 			      &nw, err, sizeof(err));
+	lb_group_cfg_release(&nw);
 	if (ret)
 		return lbd_rpc_fail(e, LB_RPC_DATAPATH, json_pack("{s:i}", "errno", -ret), "%s",
 				    err);

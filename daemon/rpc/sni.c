@@ -58,12 +58,15 @@ int lbd_rpc_add_sni_route(struct lbd *l, struct lbd_call *call, json_t *params, 
 				      "targets", &route.group, err, sizeof(err)))
 		return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, lbd_rpc_path_of(err), "%s", err);
 	next = lbd_rpc_dup_config(l, e);
-	if (!next)
+	if (!next) {
+		lb_group_cfg_release(&route.group);
 		return -1;
+	}
 	p = lb_config_find_proxy(next, name);
 	grown = realloc(p->sni_routes, (p->n_sni_routes + 1) * sizeof(*grown));
 	if (!grown) {
 		lb_config_free(next);
+		lb_group_cfg_release(&route.group);
 		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "out of memory");
 	}
 	p->sni_routes = grown;
@@ -97,6 +100,7 @@ int lbd_rpc_remove_sni_route(struct lbd *l, struct lbd_call *call, json_t *param
 		return -1;
 	p = lb_config_find_proxy(next, name);
 	i = find_route(p, route.hostname) - p->sni_routes;
+	lb_group_cfg_release(&p->sni_routes[i].group);
 	memmove(&p->sni_routes[i], &p->sni_routes[i + 1],
 		(p->n_sni_routes - i - 1) * sizeof(p->sni_routes[0]));
 	p->n_sni_routes--;

@@ -2,8 +2,9 @@
 """Traffic tool for the lbd integration tests (Python standard library only).
 
 Subcommands:
-  serve  --name b1 --bind IP --port P [--tcp] [--udp] [--ready-file F] [--fail-file F]
-         A backend. TCP speaks just enough HTTP/1.0 and 1.1 for curl and health checks:
+  serve  --name b1 --bind IP --port P [--ports N] [--tcp] [--udp] [--ready-file F]
+         [--fail-file F]
+         A backend (with --ports N > 1, N of them on ports P..P+N-1, named "b1-<port>"). TCP speaks just enough HTTP/1.0 and 1.1 for curl and health checks:
          any GET/HEAD gets "200 OK" with body "<name>\\n" (while --fail-file exists: the status it holds, else 503),
          headers X-Backend (name) and X-Peer (the source address the server saw). A stream
          that starts with "ECHO\\n" gets "<name>\\n" and then every further byte echoed
@@ -234,17 +235,20 @@ def tls_context(args):
 
 
 async def serve(args):
-    backend = Backend(args.name, args.fail_file, args.vhost)
     loop = asyncio.get_running_loop()
     tcp = args.tcp or not args.udp
     udp = args.udp or not args.tcp
-    if tcp:
-        await asyncio.start_server(backend.handle_tcp, args.bind, args.port, backlog=4096,
-                                   reuse_address=True,
-                                   ssl=tls_context(args) if args.tls_cert else None)
-    if udp:
-        await loop.create_datagram_endpoint(lambda: UdpBackend(backend),
-                                            local_addr=(args.bind, args.port))
+    for port in range(args.port, args.port + args.ports):
+        # Several ports: each one a backend of its own, named NAME-PORT.
+        name = args.name if args.ports == 1 else "%s-%d" % (args.name, port)
+        backend = Backend(name, args.fail_file, args.vhost)
+        if tcp:
+            await asyncio.start_server(backend.handle_tcp, args.bind, port, backlog=4096,
+                                       reuse_address=True,
+                                       ssl=tls_context(args) if args.tls_cert else None)
+        if udp:
+            await loop.create_datagram_endpoint(lambda b=backend: UdpBackend(b),
+                                                local_addr=(args.bind, port))
     if args.ready_file:
         tmp = args.ready_file + ".tmp"
         with open(tmp, "w") as f:
@@ -609,6 +613,8 @@ def main():
     s.add_argument("--name", required=True)
     s.add_argument("--bind", default="0.0.0.0")
     s.add_argument("--port", type=int, required=True)
+    s.add_argument("--ports", type=int, default=1,
+                   help="serve PORT .. PORT+N-1, each a backend named NAME-PORT (N > 1)")
     s.add_argument("--tcp", action="store_true")
     s.add_argument("--udp", action="store_true")
     s.add_argument("--ready-file", help="written (atomically) once listening")

@@ -1038,12 +1038,36 @@ static const struct {
 		 "'weight':50}]"),
 	 "proxies[0].default-target[1]: 10.0.0.1:8080 is already listed as "
 	 "proxies[0].default-target[0]"},
+	/* More than 8 targets: relative shares, every target weighted or none. */
 	{WITH_DT("[{'ip':'10.0.0.1','port':1,'weight':10},{'ip':'10.0.0.2','port':1,'weight':10},"
 		 "{'ip':'10.0.0.3','port':1,'weight':10},{'ip':'10.0.0.4','port':1,'weight':10},"
 		 "{'ip':'10.0.0.5','port':1,'weight':10},{'ip':'10.0.0.6','port':1,'weight':10},"
-		 "{'ip':'10.0.0.7','port':1,'weight':10},{'ip':'10.0.0.8','port':1,'weight':20},"
-		 "{'ip':'10.0.0.9','port':1,'weight':10}]"),
-	 "proxies[0].default-target: has 9 targets, at most 8 are allowed in one group"},
+		 "{'ip':'10.0.0.7','port':1,'weight':10},{'ip':'10.0.0.8','port':1,'weight':30},"
+		 "{'ip':'10.0.0.9','port':1}]"),
+	 "proxies[0].default-target[8]: missing required key \"weight\", but "
+	 "proxies[0].default-target[0] has one: in a group of more than 8 targets (this one has "
+	 "9) weights are relative shares; give every target a weight, or none for equal shares"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':1},{'ip':'10.0.0.2','port':1,'weight':10},"
+		 "{'ip':'10.0.0.3','port':1},{'ip':'10.0.0.4','port':1},"
+		 "{'ip':'10.0.0.5','port':1},{'ip':'10.0.0.6','port':1},"
+		 "{'ip':'10.0.0.7','port':1},{'ip':'10.0.0.8','port':1},"
+		 "{'ip':'10.0.0.9','port':1}]"),
+	 "proxies[0].default-target[0]: missing required key \"weight\", but "
+	 "proxies[0].default-target[1] has one: in a group of more than 8 targets (this one has "
+	 "9) weights are relative shares; give every target a weight, or none for equal shares"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':1,'weight':0},{'ip':'10.0.0.2','port':1,'weight':0},"
+		 "{'ip':'10.0.0.3','port':1,'weight':0},{'ip':'10.0.0.4','port':1,'weight':0},"
+		 "{'ip':'10.0.0.5','port':1,'weight':0},{'ip':'10.0.0.6','port':1,'weight':0},"
+		 "{'ip':'10.0.0.7','port':1,'weight':0},{'ip':'10.0.0.8','port':1,'weight':0},"
+		 "{'ip':'10.0.0.9','port':1,'weight':0}]"),
+	 "proxies[0].default-target: every weight is 0; at least one of the 9 targets needs a "
+	 "weight above 0 (weights of a group of more than 8 targets are relative shares)"},
+	{WITH_DT("[{'ip':'10.0.0.1','port':1},{'ip':'10.0.0.2','port':1},"
+		 "{'ip':'10.0.0.3','port':1},{'ip':'10.0.0.4','port':1},"
+		 "{'ip':'10.0.0.5','port':1},{'ip':'10.0.0.6','port':1},"
+		 "{'ip':'10.0.0.7','port':1},{'ip':'10.0.0.8','port':1},"
+		 "{'ip':'10.0.0.9','port':1,'weight':101}]"),
+	 "proxies[0].default-target[8].weight: must be between 0 and 100 (got 101)"},
 
 	/* source routes */
 	{WITH_ROUTES("{}"), "proxies[0].source-routes: must be an array, not an object"},
@@ -1720,6 +1744,37 @@ static void set_target(struct lb_target_cfg *t, const char *addr, uint16_t port,
 	t->hc = s->health_check_defaults;
 }
 
+/* Drop the SNI routes of @p (and their groups), keeping the rest. */
+static void drop_sni_routes(struct lb_proxy_cfg *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_sni_routes; i++)
+		lb_group_cfg_release(&p->sni_routes[i].group);
+	free(p->sni_routes);
+	p->sni_routes = NULL;
+	p->n_sni_routes = 0;
+}
+
+/* Drop the source routes of @p (and their groups), keeping the rest. */
+static void drop_routes(struct lb_proxy_cfg *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_routes; i++)
+		lb_group_cfg_release(&p->routes[i].group);
+	free(p->routes);
+	p->routes = NULL;
+	p->n_routes = 0;
+}
+
+/* Give @g @n targets, with room for up to one more than a group may have. */
+static void group_room(struct lb_group_cfg *g, size_t n)
+{
+	ck_assert_int_eq(lb_group_cfg_alloc(g, LB_MAX_TARGETS_PER_GROUP + 1), 0);
+	g->n = n;
+}
+
 /* What lbd -i eth0 -p 80 -t 10.0.0.1:8080 builds, plus a second proxy and a route. */
 static struct lb_config *model(void)
 {
@@ -1738,7 +1793,7 @@ static struct lb_config *model(void)
 		strcpy(p->ifaces[0], "eth0");
 		p->port = (uint16_t)(80 + i);
 		p->protocols = LB_L4_TCP;
-		p->default_group.n = 1;
+		group_room(&p->default_group, 1);
 		set_target(&p->default_group.t[0], "10.0.0.1", 8080, 100, &cfg->settings);
 	}
 	p = &cfg->proxies[0];
@@ -1747,12 +1802,12 @@ static struct lb_config *model(void)
 	p->n_routes = 2;
 	p->routes[0].addr = ip("192.168.0.0");
 	p->routes[0].prefix_len = 16;
-	p->routes[0].group.n = 2;
+	group_room(&p->routes[0].group, 2);
 	set_target(&p->routes[0].group.t[0], "10.0.0.2", 80, 60, &cfg->settings);
 	set_target(&p->routes[0].group.t[1], "10.0.0.3", 80, 40, &cfg->settings);
 	p->routes[1].addr = ip("10.0.0.0");
 	p->routes[1].prefix_len = 8;
-	p->routes[1].group.n = 1;
+	group_room(&p->routes[1].group, 1);
 	set_target(&p->routes[1].group.t[0], "10.0.0.4", 80, 100, &cfg->settings);
 
 	/* p1 routes by server name: its default and SNI targets may send a PROXY header. */
@@ -1761,11 +1816,11 @@ static struct lb_config *model(void)
 	ck_assert_ptr_nonnull(p->sni_routes);
 	p->n_sni_routes = 2;
 	strcpy(p->sni_routes[0].hostname, "api.example.com");
-	p->sni_routes[0].group.n = 1;
+	group_room(&p->sni_routes[0].group, 1);
 	set_target(&p->sni_routes[0].group.t[0], "10.0.0.5", 443, 100, &cfg->settings);
 	strcpy(p->sni_routes[1].hostname, "*.example.com");
 	p->sni_routes[1].wildcard = true;
-	p->sni_routes[1].group.n = 2;
+	group_room(&p->sni_routes[1].group, 2);
 	set_target(&p->sni_routes[1].group.t[0], "10.0.0.6", 443, 50, &cfg->settings);
 	set_target(&p->sni_routes[1].group.t[1], "10.0.0.7", 443, 50, &cfg->settings);
 	p->sni_routes[1].group.t[1].proxy_protocol = 2;
@@ -1845,7 +1900,7 @@ static void break_model(int which, struct lb_config *cfg)
 		g->n = 0;
 		break;
 	case 11:
-		g->n = 9;
+		g->n = LB_MAX_TARGETS_PER_GROUP + 1;
 		break;
 	case 12:
 		g->t[0].weight = 50;
@@ -1905,7 +1960,9 @@ static void break_model(int which, struct lb_config *cfg)
 	case 28:
 		cfg->n_proxies = LB_MAX_PROXIES + 1;
 		break;
-	case 29:
+	case 29: /* n_routes says 2, but no array */
+		for (size_t r = 0; r < p->n_routes; r++)
+			lb_group_cfg_release(&p->routes[r].group);
 		free(p->routes);
 		p->routes = NULL;
 		break;
@@ -1943,7 +2000,9 @@ static void break_model(int which, struct lb_config *cfg)
 	case 40:
 		cfg->settings.sni_max_pending = 0;
 		break;
-	case 41:
+	case 41: /* n_sni_routes says 2, but no array */
+		for (size_t r = 0; r < q->n_sni_routes; r++)
+			lb_group_cfg_release(&q->sni_routes[r].group);
 		free(q->sni_routes);
 		q->sni_routes = NULL;
 		break;
@@ -2003,10 +2062,11 @@ static void break_model(int which, struct lb_config *cfg)
 	case 56:
 		p->routes[0].addr = ip("2001:db8::");
 		p->routes[0].prefix_len = 32;
+		lb_group_cfg_release(&p->routes[1].group);
 		p->routes[1] = p->routes[0];
 		set_target(&p->routes[0].group.t[0], "2001:db8::2", 80, 60, &cfg->settings);
 		set_target(&p->routes[0].group.t[1], "2001:db8::3", 80, 40, &cfg->settings);
-		p->routes[1].group = p->routes[0].group;
+		ck_assert_int_eq(lb_group_cfg_copy(&p->routes[1].group, &p->routes[0].group), 0);
 		break;
 	case 57:
 		q->has_address = true;
@@ -2030,7 +2090,7 @@ static const char *const broken_msgs[] = {
 	"proxies[0].listen.protocol: protocol bits 0x0 are not tcp, udp or both",
 	"proxies[0].listen.address: 0.0.0.0 is not a usable address",
 	"proxies[0].default-target: must list at least one target",
-	"proxies[0].default-target: has 9 targets, at most 8 are allowed in one group",
+	"proxies[0].default-target: has 257 targets, at most 256 are allowed in one group",
 	"proxies[0].default-target: weights sum to 50, must be 100",
 	"proxies[0].default-target: weights sum to 90, must be 100",
 	"proxies[0].default-target[1].weight: must be between 0 and 100 (got 101)",
@@ -2180,7 +2240,7 @@ START_TEST(test_validate_conflict_with_address)
 	struct lb_config *cfg = model();
 
 	/* p1 without its SNI routes, so that it may listen on UDP only. */
-	lb_proxy_cfg_release(&cfg->proxies[1]);
+	drop_sni_routes(&cfg->proxies[1]);
 	cfg->proxies[1].default_group.t[0].proxy_protocol = 0;
 	cfg->proxies[1].port = 80;
 	cfg->proxies[0].has_address = true;
@@ -2251,7 +2311,7 @@ START_TEST(test_validate_conflict_ipv6)
 	ck_assert_str_eq(err, "proxies[1].listen: conflicts with proxies[0] (\"p0\") on eth0 port "
 			      "80/tcp");
 	/* Two IPv6 listeners on one address. */
-	lb_proxy_cfg_release(&cfg->proxies[0]);
+	drop_routes(&cfg->proxies[0]);
 	cfg->proxies[0].has_address = true;
 	cfg->proxies[0].address = ip("2001:db8:0::10");
 	set_target(&cfg->proxies[0].default_group.t[0], "2001:db8::1", 8080, 100, &cfg->settings);
@@ -2276,14 +2336,31 @@ START_TEST(test_new_dup_free)
 	ck_assert_uint_eq(d->n_proxies, 2);
 	ck_assert_ptr_ne(d->proxies, cfg->proxies);
 	ck_assert_ptr_ne(d->proxies[0].routes, cfg->proxies[0].routes);
-	ck_assert(!memcmp(d->proxies[0].routes, cfg->proxies[0].routes,
-			  2 * sizeof(*d->proxies[0].routes)));
+	for (size_t r = 0; r < 2; r++) {
+		const struct lb_route_cfg *a = &d->proxies[0].routes[r],
+					  *b = &cfg->proxies[0].routes[r];
+
+		ck_assert(!memcmp(&a->addr, &b->addr, sizeof(a->addr)));
+		ck_assert_uint_eq(a->prefix_len, b->prefix_len);
+		ck_assert_uint_eq(a->group.n, b->group.n);
+		/* Groups are copied, not shared. */
+		ck_assert_ptr_ne(a->group.t, b->group.t);
+		ck_assert(!memcmp(a->group.t, b->group.t, a->group.n * sizeof(*a->group.t)));
+	}
+	ck_assert_ptr_ne(d->proxies[0].default_group.t, cfg->proxies[0].default_group.t);
 	ck_assert_ptr_null(d->proxies[1].routes);
 	ck_assert_ptr_null(d->proxies[0].sni_routes);
 	ck_assert_uint_eq(d->proxies[1].n_sni_routes, 2);
 	ck_assert_ptr_ne(d->proxies[1].sni_routes, cfg->proxies[1].sni_routes);
-	ck_assert(!memcmp(d->proxies[1].sni_routes, cfg->proxies[1].sni_routes,
-			  2 * sizeof(*d->proxies[1].sni_routes)));
+	for (size_t r = 0; r < 2; r++) {
+		const struct lb_sni_route_cfg *a = &d->proxies[1].sni_routes[r],
+					      *b = &cfg->proxies[1].sni_routes[r];
+
+		ck_assert_str_eq(a->hostname, b->hostname);
+		ck_assert_uint_eq(a->group.n, b->group.n);
+		ck_assert_ptr_ne(a->group.t, b->group.t);
+		ck_assert(!memcmp(a->group.t, b->group.t, a->group.n * sizeof(*a->group.t)));
+	}
 	ck_assert_str_eq(d->proxies[1].name, "p1");
 	ck_assert_int_eq(lb_config_validate(d, err, sizeof(err)), 0);
 	/* The copy is independent. */

@@ -469,15 +469,22 @@ END_TEST
 
 /* ---- lb_config_group_from_json ---- */
 
+/* The targets of the group group() parsed last: freed by the next call. */
+static struct lb_target_cfg *last_targets;
+
 static int group(const char *sq, struct lb_group_cfg *g)
 {
 	json_t *j = js(sq);
 	int ret;
 
+	free(last_targets);
+	last_targets = NULL;
 	err[0] = '\0';
 	memset(g, 0xa5, sizeof(*g));
 	ret = lb_config_group_from_json(j, NULL, "targets", g, err, sizeof(err));
 	json_decref(j);
+	if (!ret)
+		last_targets = g->t;
 	return ret;
 }
 
@@ -582,6 +589,7 @@ START_TEST(test_group_objects_and_mixed)
 	ck_assert_uint_eq(g.t[1].hc.healthy_threshold, 7);
 	ck_assert_uint_eq(g.t[1].hc.n_expected_codes, 1);
 	ck_assert_uint_eq(g.t[1].hc.expected_codes[0], 301);
+	lb_group_cfg_release(&g);
 
 	/*
 	 * Where the group goes decides whether its targets may send a PROXY protocol header,
@@ -616,8 +624,10 @@ static const struct {
 	 "targets: must be an array of target objects or \"ip:port[@weight]\" strings, not null"},
 	{"[]", "targets: must list at least one target"},
 	{"['10.0.0.1:1@10', '10.0.0.1:2@10', '10.0.0.1:3@10', '10.0.0.1:4@10', '10.0.0.1:5@10',"
-	 " '10.0.0.1:6@10', '10.0.0.1:7@20', '10.0.0.1:8@10', '10.0.0.1:9@10']",
-	 "targets: has 9 targets, at most 8 are allowed in one group"},
+	 " '10.0.0.1:6@10', '10.0.0.1:7@20', '10.0.0.1:8@10', '10.0.0.1:9']",
+	 "targets[8]: \"10.0.0.1:9\" has no \"@weight\", but targets[0] has one: in a group of "
+	 "more than 8 targets (this one has 9) weights are relative shares; give every target a "
+	 "weight, or none for equal shares"},
 	/* Elements. */
 	{"[80]", "targets[0]: must be a target object like {\"ip\": \"10.0.0.1\", \"port\": 8080} "
 		 "or a string like \"10.0.0.1:8080@50\", not an integer"},
@@ -999,6 +1009,7 @@ START_TEST(test_round_trip_rpc)
 							sizeof(err)) == 0,
 			      "%s", err);
 		group_eq(&cfg->proxies[i].default_group, &g, "targets");
+		lb_group_cfg_release(&g);
 		json_decref(j);
 	}
 	lb_config_free(cfg);
@@ -1175,7 +1186,7 @@ START_TEST(test_to_json_refuses)
 	p.n_ifaces = 1;
 	strcpy(p.ifaces[0], "eth0");
 	p.port = 80;
-	p.default_group.n = 1;
+	ck_assert_int_eq(lb_group_cfg_alloc(&p.default_group, 1), 0);
 	p.default_group.t[0].addr = ip("10.0.0.1");
 	p.default_group.t[0].port = 80;
 	p.default_group.t[0].weight = 100;
@@ -1207,6 +1218,8 @@ START_TEST(test_to_json_refuses)
 	p.n_sni_routes = 0;
 	p.n_routes = 1; /* but no route array */
 	ck_assert_ptr_null(lb_config_proxy_to_json(&p));
+	p.n_routes = 0;
+	lb_proxy_cfg_release(&p);
 
 	memset(&g, 0, sizeof(g));
 	g.n = LB_MAX_TARGETS_PER_GROUP + 1;

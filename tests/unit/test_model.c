@@ -189,6 +189,130 @@ START_TEST(test_verdicts_and_recompose)
 }
 END_TEST
 
+/* A default group of 200 targets 10.1.0.1-200:80, weight i % 4 + 1 (none: all 1). */
+static char *big_config(bool weighted)
+{
+	size_t cap = 64 * 1024, len;
+	char *s = malloc(cap);
+	int i;
+
+	ck_assert_ptr_nonnull(s);
+	len = (size_t)snprintf(s, cap,
+			       "{\"proxies\": [{\"name\": \"big\", \"listen\": {\"interfaces\": "
+			       "[\"lo\"], \"port\": 80}, \"default-target\": [");
+	for (i = 1; i <= 200; i++) {
+		len += (size_t)snprintf(s + len, cap - len,
+					"%s{\"ip\": \"10.1.%d.%d\", \"port\": 80",
+					i > 1 ? ", " : "", i / 250, i % 250);
+		if (weighted)
+			len += (size_t)snprintf(s + len, cap - len, ", \"weight\": %d", i % 4 + 1);
+		len += (size_t)snprintf(s + len, cap - len, "}");
+	}
+	snprintf(s + len, cap - len, "]}]}");
+	return s;
+}
+
+/*
+ * A group of 200 targets with relative weights: effective weights are the shares of
+ * 10000; health, drains and a configured weight change keep their meaning; the
+ * selection over the whole group follows the weights.
+ */
+START_TEST(test_large_group)
+{
+	char *text = big_config(true);
+	struct lb_config *cfg = parse(text);
+	uv_loop_t *loop = uv_default_loop();
+	struct lb_health *h = lb_health_new(loop, NULL, NULL, NULL);
+	struct lb_drains *d = lb_drains_new(loop, no_flows, NULL, NULL);
+	struct lb_model_inputs in = {.health = h, .drains = d};
+	unsigned int count[200] = {0}, sum = 0, cfg_sum = 0, i, k;
+	struct lb_ids none;
+	struct lb_model *m;
+	const struct lb_model_proxy *p;
+	const struct lb_model_group *g;
+	json_t *st = NULL;
+
+	lb_ids_init(&none);
+	lb_health_sync(h, cfg);
+	m = build(cfg, &none, &in);
+	p = lb_model_find(m, "big");
+	g = &p->groups[0];
+	ck_assert_uint_eq(g->n, 200);
+	for (k = 0; k < 200; k++)
+		cfg_sum += g->t[k].configured;
+	ck_assert_uint_eq(cfg_sum, 500); /* 50 each of 1, 2, 3, 4 */
+	for (k = 0; k < 200; k++) {
+		ck_assert_uint_eq(g->t[k].configured, (k + 1) % 4 + 1);
+		/* 10000 * w / 500 = 20 w exactly */
+		ck_assert_uint_eq(g->t[k].effective, 20 * g->t[k].configured);
+		sum += g->t[k].effective;
+	}
+	ck_assert_uint_eq(sum, 10000);
+
+	/* Every target is picked in proportion to its weight (2% of the expected count + 25). */
+	for (i = 0; i < 400000; i++)
+		count[lb_model_select(g, i * 2654435761u) - g->t]++;
+	for (k = 0; k < 200; k++) {
+		double want = 400000.0 * g->t[k].configured / 500;
+
+		ck_assert_msg(count[k] > want * 0.9 && count[k] < want * 1.1,
+			      "target %u (weight %u): %u picks, want %.0f", k, g->t[k].configured,
+			      count[k], want);
+	}
+
+	/* Target 10.1.0.4 (weight 1) down: its 20 go to the others in proportion. */
+	ck_assert_int_eq(
+		lb_health_set_override(h, "big", ip("10.1.0.4"), 80, LB_OVERRIDE_UNHEALTHY), 0);
+	ck_assert(lb_model_recompose(m, "big", &in));
+	ck_assert_uint_eq(g->t[3].effective, 0);
+	for (k = 0, sum = 0; k < 200; k++) {
+		double exact = k == 3 ? 0 : 10000.0 * g->t[k].configured / 499;
+
+		ck_assert_msg(g->t[k].effective > exact - 1.01 && g->t[k].effective < exact + 1.01,
+			      "target %u: %u, exact %.2f", k, g->t[k].effective, exact);
+		sum += g->t[k].effective;
+	}
+	ck_assert_uint_eq(sum, 10000);
+
+	/* Draining the last one: 0, and nothing is picked there any more. */
+	ck_assert_int_eq(lb_drains_start(d, "big", ip("10.1.0.200"), 80, 1000, &st), 0);
+	json_decref(st);
+	ck_assert(lb_model_recompose(m, "big", &in));
+	ck_assert_uint_eq(g->t[199].effective, 0);
+	for (i = 0; i < 100000; i++) {
+		const struct lb_model_target *t = lb_model_select(g, i * 2654435761u);
+
+		ck_assert(t != &g->t[199] && t != &g->t[3]);
+	}
+
+	/* A configured weight change (as set-weights makes it) is read back. */
+	cfg->proxies[0].default_group.t[0].weight = 100;
+	ck_assert(lb_model_recompose(m, "big", &in));
+	ck_assert_uint_eq(g->t[0].configured, 100);
+	ck_assert_uint_gt(g->t[0].effective, 10 * g->t[1].effective);
+
+	lb_model_free(m);
+	lb_health_free(h);
+	lb_drains_free(d);
+	uv_run(loop, UV_RUN_DEFAULT);
+	lb_ids_release(&none);
+	lb_config_free(cfg);
+	free(text);
+
+	/* No weights at all: equal shares of 10000, 50 each. */
+	text = big_config(false);
+	cfg = parse(text);
+	m = build(cfg, &none, NULL);
+	g = &lb_model_find(m, "big")->groups[0];
+	for (k = 0; k < 200; k++)
+		ck_assert_uint_eq(g->t[k].effective, 50);
+	lb_model_free(m);
+	lb_ids_release(&none);
+	lb_config_free(cfg);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_sni_groups_and_acceptor)
 {
 	struct lb_config *cfg = parse(
@@ -339,6 +463,7 @@ int main(void)
 	tcase_add_test(tc, test_ids_survive_and_are_not_reused);
 	tcase_add_test(tc, test_verdicts_and_recompose);
 	tcase_add_test(tc, test_sni_groups_and_acceptor);
+	tcase_add_test(tc, test_large_group);
 	tcase_add_test(tc, test_weights_json);
 	tcase_add_test(tc, test_ipv6_ids);
 	suite_add_tcase(s, tc);

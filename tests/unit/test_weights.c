@@ -2,6 +2,7 @@
 /* The weight composer: the seed's examples, rounding, degradation, drains. */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "weights.h"
 
@@ -66,7 +67,7 @@ START_TEST(test_case)
 	unsigned int sum = 0;
 	size_t k;
 
-	lb_weights_compose(c->in, c->n, out);
+	lb_weights_compose(c->in, c->n, LB_WEIGHTS_PCT, out);
 	for (k = 0; k < c->n; k++) {
 		ck_assert_msg(out[k] == c->want[k], "'%s': target %zu got %u, want %u", c->desc, k,
 			      out[k], c->want[k]);
@@ -97,7 +98,7 @@ START_TEST(test_random_invariants)
 			in[k].draining = rand_r(&seed) % 7 == 0;
 			any_live |= !in[k].draining && in[k].configured;
 		}
-		lb_weights_compose(in, n, out);
+		lb_weights_compose(in, n, LB_WEIGHTS_PCT, out);
 		for (k = 0; k < n; k++) {
 			sum += out[k];
 			ck_assert_msg(!in[k].draining || out[k] == 0, "draining target got %u",
@@ -110,6 +111,93 @@ START_TEST(test_random_invariants)
 }
 END_TEST
 
+/*
+ * A relative group of 200 targets (weights 1..100): every effective weight is the exact
+ * share of 10000 within one unit, nobody with a share gets 0, the sum is exactly 10000;
+ * a down target's share goes to the others in proportion, a ramping one gets its step.
+ */
+START_TEST(test_relative_200)
+{
+	struct lb_weight_input in[200];
+	uint16_t out[200];
+	unsigned int seed = 777, cfg_sum = 0, sum, k;
+
+	memset(in, 0, sizeof(in));
+	for (k = 0; k < 200; k++) {
+		in[k].configured = (uint8_t)(1 + rand_r(&seed) % 100);
+		in[k].healthy = true;
+		cfg_sum += in[k].configured;
+	}
+	in[7].configured = 1; /* the smallest share: 1 / ~10000 of the total */
+	cfg_sum = 0;
+	for (k = 0; k < 200; k++)
+		cfg_sum += in[k].configured;
+	lb_weights_compose(in, 200, LB_WEIGHTS_RELATIVE, out);
+	for (k = 0, sum = 0; k < 200; k++) {
+		double exact = 10000.0 * in[k].configured / cfg_sum;
+
+		sum += out[k];
+		ck_assert_msg(out[k] >= 1, "target %u (weight %u) got 0", k, in[k].configured);
+		ck_assert_msg(out[k] > exact - 1.01 && out[k] < exact + 1.01,
+			      "target %u: %u, exact %.2f", k, out[k], exact);
+	}
+	ck_assert_uint_eq(sum, 10000);
+
+	/* Target 0 down, target 1 at recovery step 2 (half its weight). */
+	in[0].healthy = false;
+	in[1].recovery_step = 2;
+	lb_weights_compose(in, 200, LB_WEIGHTS_RELATIVE, out);
+	ck_assert_uint_eq(out[0], 0);
+	{
+		double rest = cfg_sum - in[0].configured - in[1].configured +
+			      (in[1].configured * 50 + 50) / 100;
+
+		for (k = 1, sum = 0; k < 200; k++) {
+			double w = k == 1 ? (in[1].configured * 50 + 50) / 100 : in[k].configured;
+			double exact = 10000.0 * w / rest;
+
+			ck_assert_msg(out[k] > exact - 1.01 && out[k] < exact + 1.01,
+				      "down/ramp: target %u: %u, exact %.2f", k, out[k], exact);
+		}
+	}
+	for (k = 0, sum = 0; k < 200; k++)
+		sum += out[k];
+	ck_assert_uint_eq(sum, 10000);
+
+	/* Everyone down: the configured weights stay in force (graceful degradation). */
+	for (k = 0; k < 200; k++)
+		in[k].healthy = false;
+	in[5].draining = true;
+	lb_weights_compose(in, 200, LB_WEIGHTS_RELATIVE, out);
+	ck_assert_uint_eq(out[5], 0);
+	for (k = 0, sum = 0; k < 200; k++)
+		sum += out[k];
+	ck_assert_uint_eq(sum, 10000);
+	ck_assert_uint_ge(out[7], 1);
+}
+END_TEST
+
+/* 256 targets of weight 100 (the most there can be): no 32-bit overflow, equal shares. */
+START_TEST(test_relative_256_max)
+{
+	struct lb_weight_input in[256];
+	uint16_t out[256];
+	unsigned int k, sum = 0;
+
+	memset(in, 0, sizeof(in));
+	for (k = 0; k < 256; k++) {
+		in[k].configured = 100;
+		in[k].healthy = true;
+	}
+	lb_weights_compose(in, 256, LB_WEIGHTS_RELATIVE, out);
+	for (k = 0; k < 256; k++) {
+		ck_assert_msg(out[k] == 39 || out[k] == 40, "target %u: %u", k, out[k]);
+		sum += out[k];
+	}
+	ck_assert_uint_eq(sum, 10000);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("weights");
@@ -119,6 +207,8 @@ int main(void)
 
 	tcase_add_loop_test(tc, test_case, 0, N(cases));
 	tcase_add_test(tc, test_random_invariants);
+	tcase_add_test(tc, test_relative_200);
+	tcase_add_test(tc, test_relative_256_max);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
