@@ -212,6 +212,6 @@ json_t *lbd_node_json(struct lbd *l)
 		      ns.maintenance ? "maintenance" : "active", "announce-table",
 		      s->announce_table ? json_integer(s->announce_table) : json_null(),
 		      "announced", announced, "withheld", withheld, "flows",
-		      (json_int_t)(live ? live->total : 0));
+		      (json_int_t)(live ? live->bound : 0));
 	return r;
 }

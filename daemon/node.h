@@ -31,7 +31,8 @@ int lbd_node_set_maintenance(struct lbd *l, bool on, char *err, size_t errlen);
 
 /*
  * {"state": "active"|"maintenance", "announce-table": N|null, "announced": [addr...] (as
- * the kernel's table holds them), "withheld": [{"address", "reason"}...], "flows": N}.
+ * the kernel's table holds them), "withheld": [{"address", "reason"}...], "flows": N}: the
+ * open flows that still need this node (lb_live.bound).
  */
 json_t *lbd_node_json(struct lbd *l);
 

@@ -27,11 +27,20 @@
 
 struct lb_dataplane;
 
+/* A dsr flow that sent nothing through this node for this long counts as moved. */
+#define LB_LIVE_DSR_MOVED_SEC 5
+
 /* Live flows as one scan counted them. */
 struct lb_live {
 	uint64_t at_ns;	  /* CLOCK_MONOTONIC when the scan ended; 0: none yet */
 	uint64_t cost_ns; /* how long it took */
 	uint64_t total;
+	/*
+	 * Open flows that still need this node (lbctl node drain --wait): all but the dsr
+	 * flows idle longer than LB_LIVE_DSR_MOVED_SEC, which any node with the same
+	 * configuration continues (docs/scale-out.md), so they have moved or will move.
+	 */
+	uint64_t bound;
 	/* lb_ct's entries (a confirmed flow has two) and its size, for "nearly full". */
 	uint64_t ct_entries;
 	uint64_t ct_capacity;
