@@ -64,6 +64,13 @@ import json, sys
 print(json.load(sys.stdin)["proxies"][0]["counters"][sys.argv[1]])' "$3"
 }
 new_flows() { proxy_counter "$1" "$2" new-connections; }
+# weights_settled NODE PROXY: every target of PROXY on NODE has its configured weight.
+weights_settled() {
+	lbctl_on "$1" --json stats "$2" | "$LBT_PY" -c '
+import json, sys
+t = json.load(sys.stdin)["proxies"][0]["targets"]
+sys.exit(any(w["effective"] != w["configured"] for x in t for w in x["weights"]))'
+}
 
 # cut NODE: the node dies as far as anyone can tell: its link goes down first (so nothing
 # it says on the way out, like the BGP session's FIN, reaches the router: only BFD tells),

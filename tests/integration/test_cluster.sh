@@ -91,6 +91,10 @@ test_no_healthy_target_withdraws_one_node() {
 		lbctl_on n3 set-target-status fnat "10.3.0.$b:81" auto >/dev/null
 	done
 	expect_nexthops "10.3.0.11 10.3.0.12 10.3.0.13"
+	# The targets ramp back in on n3 (health.c): until the ramp ends its tables differ
+	# from the other nodes', and a flow another node hands it could land elsewhere.
+	wait_for "weights_settled n3 dsr && weights_settled n3 fnat" 60 ||
+		fail "n3's weights did not settle: $(lbctl_on n3 health)"
 }
 
 test_dsr_node_failure_keeps_connections() {
