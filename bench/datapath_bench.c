@@ -74,6 +74,7 @@
 #define P_EST_UDP 4
 #define P_CHAIN	  5
 #define P_LARGE	  6
+#define P_MAGLEV  7
 
 #define GK_WEB	      10
 #define GK_E1_TCP     11
@@ -81,6 +82,7 @@
 #define GK_E1_UDP     13
 #define GK_E2_UDP     14
 #define GK_LARGE      15
+#define GK_MAGLEV     16
 #define GK_CHAIN_BASE 1000
 #define GK_ROUTE_BASE 20000
 
@@ -98,6 +100,7 @@ struct bench {
 	__be32 vip;	   /* listener of the default-group new flows */
 	__be32 vip_routed; /* listener with source routes */
 	__be32 vip_large;  /* listener of the large group */
+	__be32 vip_maglev; /* listener of the default group with a Maglev table */
 	__be32 e1, e2;	   /* the ping-pong listeners of the established rows */
 	__be32 nowhere;	   /* an address no listener owns */
 };
@@ -240,6 +243,59 @@ out:
 	return err;
 }
 
+/*
+ * Row 2's group (three backends weighted 50/30/20 in 10.2.x.x) with an IPv4 Maglev table of
+ * LARGE_M slots, as lbd writes one for every group of two or more weighted backends (row 2
+ * itself has none: the cumulative weights, the choice before Maglev).
+ */
+static int put_maglev_group(struct bench *b)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP);
+	__u32 n_ent = (LARGE_M + LB_MAGLEV_PER_ENTRY - 1) / LB_MAGLEV_PER_ENTRY, i;
+	__u32 key = LB_MAGLEV_KEY(GK_MAGLEV, 0, 0), *keys = calloc(n_ent, sizeof(*keys));
+	struct lb_maglev_slots *e = calloc(n_ent, sizeof(*e));
+	struct lb_group g;
+	int fd = -1, err;
+
+	err = put_web_group(b, GK_MAGLEV, 2, 1);
+	if (err)
+		goto out;
+	if (!e || !keys) {
+		err = fail(-ENOMEM, "Maglev group");
+		goto out;
+	}
+	/* Slot owners scattered, in the weights' proportions. */
+	for (i = 0; i < n_ent * LB_MAGLEV_PER_ENTRY; i++) {
+		__u32 r = (i * 7919u) % 100;
+
+		e[i / LB_MAGLEV_PER_ENTRY].s[i % LB_MAGLEV_PER_ENTRY] = r < 50 ? 0 : r < 80 ? 1 : 2;
+	}
+	for (i = 0; i < n_ent; i++)
+		keys[i] = i;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "lb_maglev_t", sizeof(__u32), sizeof(*e), n_ent,
+			    &o);
+	if (fd < 0) {
+		err = fail(-errno, "creating the Maglev table");
+		goto out;
+	}
+	if (bpf_map_update_batch(fd, keys, e, &n_ent, NULL) ||
+	    bpf_map_update_elem(bpf_map__fd(b->lb->maps.lb_maglev), &key, &fd, BPF_ANY) ||
+	    bpf_map_lookup_elem(bpf_map__fd(b->lb->maps.lb_groups), &(__u32){GK_MAGLEV}, &g)) {
+		err = fail(-errno, "adding the Maglev table");
+		goto out;
+	}
+	g.table_size = LARGE_M;
+	if (bpf_map_update_elem(bpf_map__fd(b->lb->maps.lb_groups), &(__u32){GK_MAGLEV}, &g,
+				BPF_ANY))
+		err = fail(-errno, "pointing the group at its table");
+out:
+	if (fd >= 0)
+		close(fd);
+	free(keys);
+	free(e);
+	return err;
+}
+
 /* The first address of source route @r's prefix (0 <= r < N_ROUTES - 1). */
 static __be32 route_addr(__u32 r)
 {
@@ -328,6 +384,8 @@ static int setup_maps(struct bench *b)
 	err = err ?: put_routes(b);
 	err = err ?: put_listener(b, b->vip_large, 80, IPPROTO_TCP, P_LARGE, GK_LARGE, 0);
 	err = err ?: put_large_group(b);
+	err = err ?: put_listener(b, b->vip_maglev, 80, IPPROTO_TCP, P_MAGLEV, GK_MAGLEV, 0);
+	err = err ?: put_maglev_group(b);
 	/* Ping-pong: E1:80's only backend is E2:8080, whose only backend is E1:80. */
 	err = err ?: put_listener(b, b->e1, 80, IPPROTO_TCP, P_EST_TCP, GK_E1_TCP, 0);
 	err = err ?: put_listener(b, b->e2, 8080, IPPROTO_TCP, P_EST_TCP, GK_E2_TCP, 0);
@@ -597,6 +655,12 @@ static struct pkt_spec routed_syn(struct bench *b, __u32 i)
 	return tcp_spec(route_addr(r), 10000 + i / (N_ROUTES - 1), b->vip_routed, 80, F_SYN);
 }
 
+static struct pkt_spec maglev_syn(struct bench *b, __u32 i)
+{
+	return tcp_spec(htonl(ntohl(b->client) + i / 50000), 10000 + i % 50000, b->vip_maglev, 80,
+			F_SYN);
+}
+
 static struct pkt_spec large_syn(struct bench *b, __u32 i)
 {
 	return tcp_spec(htonl(ntohl(b->client) + i / 50000), 10000 + i % 50000, b->vip_large, 80,
@@ -641,6 +705,7 @@ enum row_id {
 	R_FLOOR,
 	R_NO_LISTENER,
 	R_NEW_WEB,
+	R_NEW_MAGLEV,
 	R_NEW_ROUTE,
 	R_NEW_LARGE,
 	R_NEW_CHAIN,
@@ -736,6 +801,11 @@ static int m_new_flows(struct bench *b, const struct row *row, flow_spec_fn spec
 static int m_new_web(struct bench *b, const struct row *row, double *ns)
 {
 	return m_new_flows(b, row, web_syn, 2, ns);
+}
+
+static int m_new_maglev(struct bench *b, const struct row *row, double *ns)
+{
+	return m_new_flows(b, row, maglev_syn, 2, ns);
 }
 
 static int m_new_route(struct bench *b, const struct row *row, double *ns)
@@ -982,6 +1052,8 @@ static const struct row rows[R_MAX] = {
 			   LB_XDP, m_no_listener},
 	[R_NEW_WEB] = {"2 new TCP flow, default group", "new_flow_default", "1/run", R_EMPTY_XDP_1,
 		       LB_XDP, m_new_web},
+	[R_NEW_MAGLEV] = {"2m new TCP flow, with Maglev table", "new_flow_default_maglev",
+			  "1/run", R_EMPTY_XDP_1, LB_XDP, m_new_maglev},
 	[R_NEW_ROUTE] = {"3 new TCP flow, source route (10k)", "new_flow_route", "1/run",
 			 R_EMPTY_XDP_1, LB_XDP, m_new_route},
 	[R_NEW_LARGE] = {"3' new TCP flow, group of 200 (set)", "new_flow_large_group", "1/run",
@@ -1397,6 +1469,7 @@ int main(int argc, char **argv)
 	b.vip = ip4(192, 0, 2, 80);
 	b.vip_routed = ip4(192, 0, 2, 81);
 	b.vip_large = ip4(192, 0, 2, 82);
+	b.vip_maglev = ip4(192, 0, 2, 83);
 	b.e1 = ip4(192, 0, 2, 1);
 	b.e2 = ip4(192, 0, 2, 2);
 	b.nowhere = ip4(203, 0, 113, 5);
