@@ -124,6 +124,8 @@ bool lb_format_trace_result(FILE *out, const char *method, const json_t *r)
 	if (json_object_get(r, "destination") && strcmp(verdict, "forward") &&
 	    strcmp(verdict, "pass"))
 		fprintf(out, LABEL "%s to %s\n", "sent", verdict, str(r, "destination"));
+	if (json_is_string(json_object_get(r, "forwarding")))
+		fprintf(out, LABEL "%s forwarding\n", "mode", str(r, "forwarding"));
 	if (!ct && json_is_true(json_object_get(r, "client-port-default")) &&
 	    (!hash || strcmp(str(hash, "mode"), "source-address")))
 		fprintf(out,

@@ -199,6 +199,13 @@ static json_t *result_json(struct lbd *l, const struct trace_args *a, const stru
 		json_object_set_new(lis, "matched", json_boolean(r->flags & LB_TRACE_F_LISTENER));
 	json_object_set_new(res, "listener", lis);
 	json_object_set_new(res, "verdict", json_string(verdict_name(o->verdict)));
+	/* How the flow is forwarded: its own mode when it exists, else its listener's. */
+	if (r->flags & LB_TRACE_F_CT)
+		json_object_set_new(res, "forwarding", json_string(lb_forwarding_name(r->ct.fwd)));
+	else if (r->flags & LB_TRACE_F_LISTENER)
+		json_object_set_new(
+			res, "forwarding",
+			json_string(lb_forwarding_name(LB_LISTEN_FWD(r->listen_flags))));
 	if (o->verdict == LB_TRACE_REWRITE || o->verdict == LB_TRACE_OTHER)
 		json_object_set_new(res, "destination",
 				    json_string(lb_format_target(&o->dst, o->dst_port, buf)));
