@@ -46,7 +46,9 @@ test_ecmp_spread_and_same_choice() {
 	for port in 40001 40002 40003 40004 40005 40006 40007 40008; do
 		want=
 		for n in "${NODES[@]}"; do
-			t=$(json_get "$(lbctl_on "$n" --json trace dsr "10.1.0.2:$port")" target.address)
+			out=$(lbctl_on "$n" --json trace dsr "10.1.0.2:$port")
+			assert_eq "$(json_get "$out" forwarding)" dsr "trace's forwarding mode on $n"
+			t=$(json_get "$out" target.address)
 			[[ -n $t ]] || fail "no target from trace on $n"
 			[[ -z $want || $t == "$want" ]] || fail "client port $port: $n picks $t, another node $want"
 			want=$t

@@ -197,6 +197,7 @@ test_text_output() {
 		fail "answer/why: $out"
 	[[ $out == *"hash 5-tuple"*"Maglev table slot "*" of "*"note      client port 49152 is lbctl's default"* ]] ||
 		fail "hash/slot/note: $out"
+	[[ $out == *"mode      nat forwarding"* ]] || fail "forwarding: $out"
 	out=$(lbctl trace sticky 10.1.0.50:1234)
 	log "$out"
 	[[ $out == *"source route 10.1.0.48/29 -> group"*"hash source-address /32: every connection of this client's /32"* ]] ||
