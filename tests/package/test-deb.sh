@@ -230,7 +230,8 @@ check_cmd "man lbd renders" "lbd .* eBPF" sh -c 'MANWIDTH=80 man lbd 2>&1 | col 
 for f in /usr/sbin/lbd /usr/bin/lbctl /lib/systemd/system/lbd.service \
 	/lib/systemd/system/lbd.socket /etc/lbd/lb.json.example \
 	/usr/share/doc/lbd/examples/lb.json /usr/share/doc/lbd/examples/weighted.json \
-	/usr/share/doc/lbd/examples/rolling-update.sh /usr/share/doc/lbd/copyright \
+	/usr/share/doc/lbd/examples/rolling-update.sh /usr/share/doc/lbd/examples/dsr-backend.sh \
+	/usr/share/doc/lbd/examples/bird-lbd.conf /usr/share/doc/lbd/copyright \
 	/usr/share/bash-completion/completions/lbctl /usr/share/lbd/alerts.yml \
 	/usr/share/lbd/grafana-dashboard.json /usr/share/doc/lbd/operations-kit.md \
 	/etc/logrotate.d/lbd; do
