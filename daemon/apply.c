@@ -188,7 +188,7 @@ void lbd_policy_changed(void *ctx, const char *proxy)
 	if (lb_mapsync_groups(l->maps, p, err, sizeof(err)))
 		lb_err("%s", err);
 	announce_weights(l, p);
-	lbd_node_sync(l, false);
+	lbd_node_update(l, false);
 }
 
 int lbd_set_weights(struct lbd *l, const char *proxy, size_t group, const struct lb_group_cfg *w,
@@ -225,7 +225,7 @@ int lbd_set_weights(struct lbd *l, const char *proxy, size_t group, const struct
 		return ret;
 	}
 	announce_weights(l, p);
-	lbd_node_sync(l, false);
+	lbd_node_update(l, false);
 	return 0;
 }
 
@@ -485,7 +485,7 @@ int lbd_apply(struct lbd *l, struct lb_config *next, enum lb_cfg_naming naming, 
 			lbd_policy_changed(l, l->cfg->proxies[i].name);
 	for (i = 0; i < l->model->n_proxies; i++)
 		announce_weights(l, &l->model->proxies[i]);
-	lbd_node_sync(l, true);
+	lbd_node_update(l, true);
 	return 0;
 
 abort_sni:

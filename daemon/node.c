@@ -50,20 +50,28 @@ static const char *withheld_reason(const struct lbd *l, const struct lb_node_sta
 	return listened ? "no healthy target" : "no proxy listens on it any more";
 }
 
-/* The addresses to announce now, into a malloc'd *@out (NULL when none). */
-static size_t wanted(const struct lbd *l, const struct lb_node_state *ns, struct lb_ip **out)
+/*
+ * The addresses to announce now, into a malloc'd *@out (NULL when none), their number in
+ * *@n. -ENOMEM: nothing is known, and nothing must be withdrawn for it.
+ */
+static int wanted(const struct lbd *l, const struct lb_node_state *ns, struct lb_ip **out,
+		  size_t *n)
 {
 	const struct lb_model *m = l->model;
-	size_t i, n = 0;
+	size_t i;
 
 	*out = NULL;
-	if (!m || !m->n_proxies || !(*out = calloc(m->n_proxies, sizeof(**out))))
+	*n = 0;
+	if (!m || !m->n_proxies)
 		return 0;
+	*out = calloc(m->n_proxies, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
 	for (i = 0; i < m->n_proxies; i++)
 		if (m->proxies[i].cfg->has_address &&
 		    !withheld_reason(l, ns, &m->proxies[i].cfg->address))
-			(*out)[n++] = m->proxies[i].cfg->address;
-	return n;
+			(*out)[(*n)++] = m->proxies[i].cfg->address;
+	return 0;
 }
 
 static int ip_cmp(const void *a, const void *b)
@@ -110,35 +118,44 @@ static void log_changes(const struct lbd *l, const struct lb_node_state *ns,
 		}
 }
 
-void lbd_node_sync(struct lbd *l, bool repair)
+int lbd_node_sync(struct lbd *l, bool repair, char *err, size_t errlen)
 {
 	const struct lb_settings *s = &l->cfg->settings;
 	struct lb_node_state ns;
-	char err[LB_ERR_MAX];
+	char old_err[LB_ERR_MAX];
 	struct lb_ip *want;
 	size_t n;
 	bool moved;
+	int ret;
 
-	if (!l->dp || lb_dataplane_node_get(l->dp, &ns))
-		return;
+	if (!l->dp)
+		return 0;
+	ret = lb_dataplane_node_get(l->dp, &ns);
+	if (ret)
+		return lb_errf(err, errlen, ret, "cannot read the node's state (lb_owner): %s",
+			       strerror(-ret));
 	moved = ns.announce_table != s->announce_table ||
 		(s->announce_table && ns.announce_protocol != s->announce_protocol);
-	n = wanted(l, &ns, &want);
+	ret = wanted(l, &ns, &want, &n);
+	if (ret)
+		return lb_errf(err, errlen, ret,
+			       "out of memory: the announcements stay as they are");
 	n = uniq(want, n);
 	if (!repair && !moved && n == l->n_announced &&
 	    (!n || !memcmp(want, l->announced, n * sizeof(*want)))) {
 		free(want);
-		return;
+		return 0;
 	}
 	/* The table moved (or announcing stopped): nothing stays behind in the old one. */
 	if (moved && ns.announce_table &&
-	    lb_announce_sync(ns.announce_table, ns.announce_protocol, NULL, 0, err, sizeof(err)))
-		lb_warn("%s", err);
-	if (s->announce_table && lb_announce_sync(s->announce_table, (uint8_t)s->announce_protocol,
-						  want, n, err, sizeof(err))) {
-		lb_err("%s", err);
+	    lb_announce_sync(ns.announce_table, ns.announce_protocol, NULL, 0, old_err,
+			     sizeof(old_err)))
+		lb_warn("%s", old_err);
+	if (s->announce_table &&
+	    (ret = lb_announce_sync(s->announce_table, (uint8_t)s->announce_protocol, want, n, err,
+				    errlen))) {
 		free(want);
-		return;
+		return ret;
 	}
 	log_changes(l, &ns, want, n);
 	free(l->announced);
@@ -147,14 +164,24 @@ void lbd_node_sync(struct lbd *l, bool repair)
 	if (moved) {
 		ns.announce_table = s->announce_table;
 		ns.announce_protocol = (uint8_t)s->announce_protocol;
-		if (lb_dataplane_node_set(l->dp, &ns))
-			lb_warn("cannot record the announce table in lb_owner: %s",
-				strerror(errno));
+		ret = lb_dataplane_node_set(l->dp, &ns);
+		if (ret)
+			lb_warn("cannot record the announce table in lb_owner: %s", strerror(-ret));
 	}
+	return 0;
+}
+
+void lbd_node_update(struct lbd *l, bool repair)
+{
+	char err[LB_ERR_MAX];
+
+	if (lbd_node_sync(l, repair, err, sizeof(err)))
+		lb_err("%s", err);
 }
 
 int lbd_node_set_maintenance(struct lbd *l, bool on, char *err, size_t errlen)
 {
+	char why[LB_ERR_MAX];
 	struct lb_node_state ns;
 	int ret = lb_dataplane_node_get(l->dp, &ns);
 
@@ -170,7 +197,14 @@ int lbd_node_set_maintenance(struct lbd *l, bool on, char *err, size_t errlen)
 				       strerror(-ret));
 		lb_warn("node %s maintenance", on ? "enters" : "leaves");
 	}
-	lbd_node_sync(l, true);
+	/* The flag is kept either way; the routes follow at the next change or reload. */
+	ret = lbd_node_sync(l, true, why, sizeof(why));
+	if (ret)
+		return lb_errf(err, errlen, ret, "the node is %s maintenance, but %s: %s",
+			       on ? "in" : "out of",
+			       on ? "its addresses may still be announced"
+				  : "its addresses are not announced yet",
+			       why);
 	return 0;
 }
 

@@ -22,9 +22,13 @@
 /*
  * Bring the announcements in line with the configuration, the model and maintenance.
  * @repair: also when nothing changed as far as lbd knows (re-add what someone deleted);
- * without it a call that changes nothing costs no system call.
+ * without it a call that changes nothing costs no system call. 0, or -errno with a
+ * sentence in @err (out of memory: nothing is withdrawn for it).
  */
-void lbd_node_sync(struct lbd *l, bool repair);
+int lbd_node_sync(struct lbd *l, bool repair, char *err, size_t errlen);
+
+/* lbd_node_sync() whose failure is logged: after a change that must not fail for it. */
+void lbd_node_update(struct lbd *l, bool repair);
 
 /* Enter (@on) or leave maintenance; announces or withdraws at once. 0 or -errno + @err. */
 int lbd_node_set_maintenance(struct lbd *l, bool on, char *err, size_t errlen);

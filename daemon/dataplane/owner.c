@@ -47,13 +47,30 @@ static void read_owner(const char *pin_dir, struct lb_owner_rec *rec)
 	__u32 key = 0;
 	int fd;
 
+	struct bpf_map_info info = {0};
+	__u32 len = sizeof(info);
+	/* ABI 5's record: pid, pad, socket (no node state), read to name its lbd. */
+	struct {
+		__u32 pid, pad;
+		char socket[LB_OWNER_SOCKET_MAX];
+	} old;
+
 	memset(rec, 0, sizeof(*rec));
 	snprintf(path, sizeof(path), "%s/lb_owner", pin_dir);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return;
-	if (bpf_map_lookup_elem(fd, &key, rec))
-		memset(rec, 0, sizeof(*rec));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return;
+	}
+	if (info.value_size == sizeof(*rec)) {
+		if (bpf_map_lookup_elem(fd, &key, rec))
+			memset(rec, 0, sizeof(*rec));
+	} else if (info.value_size == sizeof(old) && !bpf_map_lookup_elem(fd, &key, &old)) {
+		rec->pid = old.pid;
+		memcpy(rec->socket, old.socket, sizeof(rec->socket));
+	}
 	rec->socket[sizeof(rec->socket) - 1] = '\0';
 	close(fd);
 }

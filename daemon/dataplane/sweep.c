@@ -325,7 +325,7 @@ static int count_live(const struct lb_flow_view *f, void *arg)
 		return 0;
 	l->total++;
 	if (f->orig->fwd != LB_FWD_DSR ||
-	    f->now_ns - f->last_ns <= (uint64_t)LB_LIVE_DSR_MOVED_SEC * 1000000000ull)
+	    idle_ns(f->now_ns, f->last_ns) <= (uint64_t)LB_LIVE_DSR_MOVED_SEC * NSEC)
 		l->bound++;
 	if (f->orig->proxy_id < LB_MAX_PROXIES)
 		l->per_proxy[f->orig->proxy_id]++;

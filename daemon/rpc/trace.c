@@ -183,6 +183,7 @@ static json_t *result_json(struct lbd *l, const struct trace_args *a, const stru
 {
 	const struct lb_trace_rec *r = &o->rec;
 	char buf[LB_TARGET_STR_MAX], addr[LB_ADDR_STR_MAX];
+	unsigned int fwd;
 	json_t *res = json_object(), *lis = json_object();
 
 	json_object_set_new(res, "proxy", json_string(a->proxy->name));
@@ -198,17 +199,30 @@ static json_t *result_json(struct lbd *l, const struct trace_args *a, const stru
 	if (!(r->flags & LB_TRACE_F_CT))
 		json_object_set_new(lis, "matched", json_boolean(r->flags & LB_TRACE_F_LISTENER));
 	json_object_set_new(res, "listener", lis);
-	json_object_set_new(res, "verdict", json_string(verdict_name(o->verdict)));
-	/* How the flow is forwarded: its own mode when it exists, else its listener's. */
-	if (r->flags & LB_TRACE_F_CT)
-		json_object_set_new(res, "forwarding", json_string(lb_forwarding_name(r->ct.fwd)));
-	else if (r->flags & LB_TRACE_F_LISTENER)
+	/*
+	 * How the flow is forwarded: its own mode when it exists, else its listener's. The
+	 * trace instance stops at the choice, before any mode's own rewrite, so the packet it
+	 * gives back is rewritten as nat would: a dsr packet really keeps its addresses and
+	 * leaves from the hook towards the target's MAC, a full-nat one also gets a source
+	 * address of the LB's and a port of the range.
+	 */
+	fwd = r->flags & LB_TRACE_F_CT	       ? r->ct.fwd
+	      : r->flags & LB_TRACE_F_LISTENER ? LB_LISTEN_FWD(r->listen_flags)
+					       : LB_FWD_NAT;
+	if (fwd == LB_FWD_DSR && o->verdict == LB_TRACE_REWRITE) {
+		json_object_set_new(res, "verdict", json_string("transmit"));
 		json_object_set_new(
-			res, "forwarding",
-			json_string(lb_forwarding_name(LB_LISTEN_FWD(r->listen_flags))));
-	if (o->verdict == LB_TRACE_REWRITE || o->verdict == LB_TRACE_OTHER)
-		json_object_set_new(res, "destination",
-				    json_string(lb_format_target(&o->dst, o->dst_port, buf)));
+			res, "destination",
+			json_string(lb_format_target(&a->req.listen, a->req.listen_port, buf)));
+	} else {
+		json_object_set_new(res, "verdict", json_string(verdict_name(o->verdict)));
+		if (o->verdict == LB_TRACE_REWRITE || o->verdict == LB_TRACE_OTHER)
+			json_object_set_new(
+				res, "destination",
+				json_string(lb_format_target(&o->dst, o->dst_port, buf)));
+	}
+	if (r->flags & (LB_TRACE_F_CT | LB_TRACE_F_LISTENER))
+		json_object_set_new(res, "forwarding", json_string(lb_forwarding_name(fwd)));
 	if (r->flags & LB_TRACE_F_CT) {
 		uint64_t now = mono_coarse_ns();
 		json_t *ct = json_object();

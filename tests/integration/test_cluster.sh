@@ -48,6 +48,8 @@ test_ecmp_spread_and_same_choice() {
 		for n in "${NODES[@]}"; do
 			out=$(lbctl_on "$n" --json trace dsr "10.1.0.2:$port")
 			assert_eq "$(json_get "$out" forwarding)" dsr "trace's forwarding mode on $n"
+			assert_eq "$(json_get "$out" verdict) $(json_get "$out" destination)" \
+				"transmit $VIPS:80" "trace's dsr verdict on $n"
 			t=$(json_get "$out" target.address)
 			[[ -n $t ]] || fail "no target from trace on $n"
 			[[ -z $want || $t == "$want" ]] || fail "client port $port: $n picks $t, another node $want"
