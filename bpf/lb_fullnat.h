@@ -38,13 +38,15 @@ __u32 lb_snat_port_n;
 /*
  * target id -> the LB's own address on the route towards that target (lbd resolves it),
  * the source of a full-nat proxy's flows when neither the proxy nor settings name one
- * (lb_listen_val.snat_addr all zero). Not pinned: every lbd writes it before it attaches.
+ * (lb_listen_val.snat_addr all zero). Pinned: a restarted lbd's programs, attached before
+ * its first apply, find the addresses the previous one wrote.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, LB_MAX_TARGETS);
 	__type(key, __u32);
 	__type(value, struct lb_ip);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb_snat SEC(".maps");
 
 /*

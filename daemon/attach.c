@@ -225,8 +225,11 @@ int lbd_attach_prepare(struct lbd *l, const struct lb_config *next, struct lbd_a
 	 * flows of the previous one, whose replies must not pass untranslated (the LB's
 	 * stack would reset them). Off again only with a new datapath.
 	 */
+	u->fullnat_set = false;
 	for (i = 0; i < next->n_proxies; i++)
 		if (next->proxies[i].forwarding == LB_FWD_FULLNAT) {
+			u->fullnat_set = lb_dataplane_fullnat_range(l->dp, &u->old_port_min,
+								    &u->old_port_max);
 			lb_dataplane_set_fullnat(l->dp, next->settings.snat_port_min,
 						 next->settings.snat_port_max);
 			break;
@@ -254,6 +257,10 @@ void lbd_attach_abort(struct lbd *l, struct lbd_attach_undo *u)
 		lb_err("cannot restore the previous hooks: %s", undo_err);
 	for (i = 0; i < u->n_added; i++)
 		lb_dataplane_detach(l->dp, u->added[i]);
+	/* The running range comes back (full-nat stays on: flows may already use it). */
+	if (u->fullnat_set)
+		lb_dataplane_set_fullnat(l->dp, u->old_port_min, u->old_port_max);
+	u->fullnat_set = false;
 	free(u->added);
 	u->added = NULL;
 	u->n_added = 0;

@@ -19,6 +19,8 @@ struct lbd;
 struct lbd_attach_undo {
 	size_t n_added;
 	char (*added)[IF_NAMESIZE]; /* interfaces attached by the prepare */
+	bool fullnat_set;	    /* the prepare set full-nat's port range; the old one: */
+	uint32_t old_port_min, old_port_max;
 };
 
 /*

@@ -878,6 +878,18 @@ void lb_dataplane_set_events(struct lb_dataplane *dp, bool on)
 	__atomic_store_n(&dp->skel->bss->lb_events_on, on ? 1u : 0u, __ATOMIC_RELAXED);
 }
 
+bool lb_dataplane_fullnat_range(const struct lb_dataplane *dp, uint32_t *port_min,
+				uint32_t *port_max)
+{
+	uint32_t n = __atomic_load_n(&dp->skel->bss->lb_snat_port_n, __ATOMIC_ACQUIRE);
+
+	if (!__atomic_load_n(&dp->skel->bss->lb_fullnat_on, __ATOMIC_ACQUIRE) || !n)
+		return false;
+	*port_min = __atomic_load_n(&dp->skel->bss->lb_snat_port_min, __ATOMIC_RELAXED);
+	*port_max = *port_min + n - 1;
+	return true;
+}
+
 void lb_dataplane_set_fullnat(struct lb_dataplane *dp, uint32_t port_min, uint32_t port_max)
 {
 	/* The range first: a packet that sees lb_fullnat_on must see a range too. */

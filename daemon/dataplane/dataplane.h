@@ -177,5 +177,8 @@ bool lb_dataplane_events(const struct lb_dataplane *dp);
  * @port_min..@port_max (host order).
  */
 void lb_dataplane_set_fullnat(struct lb_dataplane *dp, uint32_t port_min, uint32_t port_max);
+/* The range full-nat uses now, into @port_min..@port_max; false while full-nat is off. */
+bool lb_dataplane_fullnat_range(const struct lb_dataplane *dp, uint32_t *port_min,
+				uint32_t *port_max);
 
 #endif /* LBD_DATAPLANE_H */
