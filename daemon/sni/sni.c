@@ -285,11 +285,12 @@ void lb_sni_on_client_readable(uv_poll_t *p, int status, int events)
 	conn_route(c, r == LB_HELLO_SNI ? name : NULL);
 }
 
-static void accept_one(struct acceptor *a, int fd)
+/* @peer: the client's address, as accept4() gave it. */
+static void accept_one(struct acceptor *a, int fd, const struct sockaddr_storage *peer)
 {
 	struct lb_sni *s = a->s;
-	struct sockaddr_storage peer, local;
-	socklen_t plen = sizeof(peer), llen = sizeof(local);
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
 	struct lb_ip caddr, laddr;
 	uint16_t cport;
 	struct conn *c;
@@ -301,9 +302,8 @@ static void accept_one(struct acceptor *a, int fd)
 		return;
 	}
 	/* A dual-stack socket reports an IPv4 client IPv4-mapped: the same struct lb_ip. */
-	if (getpeername(fd, (struct sockaddr *)&peer, &plen) ||
-	    getsockname(fd, (struct sockaddr *)&local, &llen) ||
-	    lb_ip_of_sockaddr((struct sockaddr *)&peer, &caddr, &cport) ||
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) ||
+	    lb_ip_of_sockaddr((const struct sockaddr *)peer, &caddr, &cport) ||
 	    lb_ip_of_sockaddr((struct sockaddr *)&local, &laddr, NULL)) {
 		lb_sni_close_reset(fd);
 		return;
@@ -348,15 +348,19 @@ static void accept_one(struct acceptor *a, int fd)
 void lb_sni_on_acceptable(uv_poll_t *p, int status, int events)
 {
 	struct acceptor *a = p->data;
+	struct sockaddr_storage peer;
+	socklen_t plen;
 	int i, fd;
 
 	if (status < 0)
 		return;
 	for (i = 0; i < ACCEPT_BURST; i++) {
-		fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		/* The peer's address comes with the accept: no getpeername() per connection. */
+		plen = sizeof(peer);
+		fd = accept4(a->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			break; /* EAGAIN, or a transient error: the next readiness retries */
-		accept_one(a, fd);
+		accept_one(a, fd, &peer);
 	}
 }
 
