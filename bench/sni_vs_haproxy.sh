@@ -15,7 +15,8 @@
 #   --lbd-base P  a second lbd binary (e.g. the base commit's build) for the base-* modes
 #
 # Environment: HAPROXY_THREADS (default 1, like lbd's single event loop),
-# HAPROXY_SPLICE=1 (add "option splice-auto"), BULK_MAX_TIME (curl cap, default 60 s).
+# HAPROXY_SPLICE=1 (add "option splice-auto"), BULK_MAX_TIME (curl cap, default 60 s),
+# PERF_DIR=DIR (perf record the LB process in each wrk phase into DIR; skews the figures).
 #
 # Builds nothing: expects build/daemon/lbd from `meson setup build && ninja -C build`.
 # Installs haproxy, nginx-light (or nginx), openssl, curl and wrk from Debian when missing.
@@ -224,13 +225,25 @@ lb_ticks() {
 
 # wrk_phase LABEL ARGS...: prints "REQ_PER_S ERRORS LB_US_PER_REQ".
 wrk_phase() {
-	local label=$1 out rps errs t0 t1 n us
+	local label=$1 out rps errs t0 t1 n us perf_pid=
 	shift
 	flush_sockets
 	t0=$(lb_ticks)
+	if [[ -n ${PERF_DIR:-} && -n ${LB_PID:-} ]]; then
+		# Profile of the LB process over this phase (PERF_DIR set: profiling, not measuring).
+		mkdir -p "$PERF_DIR"
+		perf record -q --call-graph dwarf,16384 -F 499 -p "$LB_PID" \
+			-o "$PERF_DIR/${label// /-}.data" >/dev/null 2>&1 &
+		perf_pid=$!
+	fi
 	out=$(in_ns "$NS_C" timeout $((SECS + 30)) wrk -t1 -c "$CONC" -d "${SECS}s" "$@" \
 		https://api.example.com/small 2>&1) || fail "$label: wrk failed: $out"
 	t1=$(lb_ticks)
+	if [[ -n ${perf_pid:-} ]]; then
+		kill -INT "$perf_pid"
+		wait "$perf_pid" || true
+		perf_pid=
+	fi
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
 	n=$(awk '/requests in/ { print $1 }' <<<"$out")
 	errs=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }
