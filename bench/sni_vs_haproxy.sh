@@ -16,7 +16,8 @@
 #
 # Environment: HAPROXY_THREADS (default 1, like lbd's single event loop),
 # HAPROXY_SPLICE=1 (add "option splice-auto"), BULK_MAX_TIME (curl cap, default 60 s),
-# PERF_DIR=DIR (perf record the LB process in each wrk phase into DIR; skews the figures).
+# PERF_DIR=DIR (perf record the LB process in each wrk phase into DIR; skews the figures),
+# PERF_STAT=1 (print the LB process's syscalls, context switches and CPU ms per request).
 #
 # Builds nothing: expects build/daemon/lbd from `meson setup build && ninja -C build`.
 # Installs haproxy, nginx-light (or nginx), openssl, curl and wrk from Debian when missing.
@@ -235,17 +236,26 @@ wrk_phase() {
 		perf record -q --call-graph dwarf,16384 -F 499 -p "$LB_PID" \
 			-o "$PERF_DIR/${label// /-}.data" >/dev/null 2>&1 &
 		perf_pid=$!
+	elif [[ -n ${PERF_STAT:-} && -n ${LB_PID:-} ]]; then
+		# Syscalls and context switches of the LB process over this phase.
+		perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock -p "$LB_PID" \
+			-o "$LBT_RUN/perfstat" >/dev/null 2>&1 &
+		perf_pid=$!
 	fi
 	out=$(in_ns "$NS_C" timeout $((SECS + 30)) wrk -t1 -c "$CONC" -d "${SECS}s" "$@" \
 		https://api.example.com/small 2>&1) || fail "$label: wrk failed: $out"
 	t1=$(lb_ticks)
+	rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+	n=$(awk '/requests in/ { print $1 }' <<<"$out")
 	if [[ -n ${perf_pid:-} ]]; then
 		kill -INT "$perf_pid"
 		wait "$perf_pid" || true
 		perf_pid=
+		if [[ -n ${PERF_STAT:-} ]]; then
+			awk -F, -v n="$n" -v l="$label" '$3 ~ /sys_enter|context-switches|task-clock/ && n > 0 {
+				printf "# %s: %s %.2f per request\n", l, $3, $1 / n }' "$LBT_RUN/perfstat" >&2
+		fi
 	fi
-	rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
-	n=$(awk '/requests in/ { print $1 }' <<<"$out")
 	errs=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }
 		/Non-2xx/ { print $NF }' <<<"$out" | awk '{ s += $1 } END { print s + 0 }')
 	[[ -n $rps && -n $n ]] || fail "$label: cannot read wrk's output: $out"
@@ -343,22 +353,28 @@ cols = [("new TLS connections/s (wrk, Connection: close)", 2, 3, 4),
         ("bulk upload MB/s (client -> backend)", 9, None, None)]
 def vals(mode, i):
     return [float(r[i]) for r in rows if r[0] == mode and r[i] != "-"]
+def ratio(mode, ref, i):
+    # Median of the per-round ratios: the machine's load drifts between rounds, and a
+    # ratio taken within one round is less disturbed by that than a ratio of medians.
+    by = {r[1]: float(r[i]) for r in rows if r[0] == ref and float(r[i]) > 0}
+    q = sorted(float(r[i]) / by[r[1]] for r in rows if r[0] == mode and r[1] in by)
+    if not q:
+        return "-"
+    return "%.2f (%.2f-%.2f)" % (statistics.median(q), q[0], q[-1])
 for title, i, ie, iu in cols:
-    ref = statistics.median(vals("direct", i)) if vals("direct", i) else 0
-    hap = statistics.median(vals("haproxy", i)) if vals("haproxy", i) else 0
     print(title)
-    print("  %-12s %10s %19s %7s %7s %7s %9s" % ("mode", "median", "spread (min-max)",
-          "vs dir", "vs hap", "errors", "LB us/op"))
+    print("  %-12s %9s %17s %18s %18s %6s %8s" % ("mode", "median", "spread (min-max)",
+          "vs direct", "vs haproxy", "errors", "LB us/op"))
     for m in modes:
         v = vals(m, i)
         med = statistics.median(v)
         err = "%d" % sum(vals(m, ie)) if ie else "-"
         us = vals(m, iu) if iu else []
-        print("  %-12s %10.1f %19s %7s %7s %7s %9s" % (m, med, "%.1f-%.1f" % (min(v), max(v)),
-              "%.2f" % (med / ref) if ref else "-", "%.2f" % (med / hap) if hap else "-", err,
+        print("  %-12s %9.1f %17s %18s %18s %6s %8s" % (m, med, "%.1f-%.1f" % (min(v), max(v)),
+              ratio(m, "direct", i), ratio(m, "haproxy", i), err,
               "%.1f" % statistics.median(us) if us else "-"))
     print()
-print("(medians over %d rounds; spread = min-max; LB us/op: CPU time of the LB process"
-      " (user+system) per request, median; softirq work is not in it)" % max(
-          len(vals(m, 2)) for m in modes))
+print("(medians over %d rounds; spread = min-max; vs X: median of the per-round ratios to X,"
+      " (min-max); LB us/op: CPU time of the LB process (user+system) per request, median;"
+      " softirq work done in other contexts is not in it)" % max(len(vals(m, 2)) for m in modes))
 EOF
