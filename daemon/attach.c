@@ -124,7 +124,6 @@ int lb_attach_check(const struct lb_config *cfg, enum lb_cfg_naming naming, char
 	return 0;
 }
 
-/* Attach every interface @cfg uses that is not attached yet; records which were new. */
 struct attach_ctx {
 	struct lbd *l;
 	const struct lb_config *cfg;
@@ -153,6 +152,7 @@ static int attach_one(const char *ifname, void *arg)
 }
 
 /* The proxies' interfaces, and those towards full-nat targets (their replies come in). */
+/* Attach every interface @cfg uses that is not attached yet; records which were new. */
 static int attach_new(struct lbd *l, const struct lb_config *cfg, struct lbd_attach_undo *u,
 		      size_t cap, char *err, size_t errlen)
 {

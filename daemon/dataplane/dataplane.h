@@ -108,12 +108,13 @@ const char *lb_dataplane_hook_name(enum lb_dp_hook h);
  */
 void lb_dataplane_tick(struct lb_dataplane *dp);
 
+/* accept_local on @ifname (full-nat traffic comes in there) or back to what it was. */
+void lb_dataplane_set_accept_local(struct lb_dataplane *dp, const char *ifname, bool on);
+
 /*
  * Allow (or stop allowing) 127.0.0.0/8 backends behind @ifname: sets route_localnet, or
  * restores the value lbd found. Ignored for interfaces that are not attached.
  */
-/* accept_local on @ifname (full-nat traffic comes in there) or back to what it was. */
-void lb_dataplane_set_accept_local(struct lb_dataplane *dp, const char *ifname, bool on);
 void lb_dataplane_set_localnet(struct lb_dataplane *dp, const char *ifname, bool on);
 
 /* Detach from @ifname: XDP first (no new DNAT), then TC. Returns 0 or -ENOENT. */

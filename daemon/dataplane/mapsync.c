@@ -407,12 +407,6 @@ static __u32 listen_flags(const struct lb_proxy_cfg *pc, const struct lb_ip *add
 	return f | LB_LISTEN_F_HASH_SADDR | prefix << LB_LISTEN_PREFIX_SHIFT;
 }
 
-/*
- * The listener entries of @p: (interface, address, port, protocol) for its address, or
- * for each address of each of its interfaces. TCP of a proxy with an SNI acceptor goes to
- * the acceptor's group (source routes are looked up first), everything else to the
- * default group.
- */
 /* The value of @p's listener entry for address @addr (its configured full-nat source). */
 static void listen_val(const struct lb_model_proxy *p, const struct lb_settings *s,
 		       const struct lb_ip *addr, struct lb_listen_val *v)
@@ -423,6 +417,12 @@ static void listen_val(const struct lb_model_proxy *p, const struct lb_settings 
 		lb_snat_configured(p->cfg, s, lb_ip_is_v4(addr), &v->snat_addr);
 }
 
+/*
+ * The listener entries of @p: (interface, address, port, protocol) for its address, or
+ * for each address of each of its interfaces. TCP of a proxy with an SNI acceptor goes to
+ * the acceptor's group (source routes are looked up first), everything else to the
+ * default group.
+ */
 static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy *p,
 			  const struct lb_settings *s, const struct lb_ifaddr_table *addrs,
 			  char *err, size_t errlen)
