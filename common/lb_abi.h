@@ -396,7 +396,7 @@ _Static_assert(sizeof(struct lb_event) == 120, "lb_event layout");
 struct lb_trace_rec {
 	__u32 flags; /* LB_TRACE_F_* */
 	__u32 proxy_id;
-	__u32 listen_flags; /* lb_listen_val.flags: routes, hash mode and prefix */
+	__u32 listen_flags; /* lb_listen_val.flags: routes, hash mode and prefix, forwarding */
 	__u32 group_id;
 	__u32 route;	  /* LB_ROUTE_* */
 	__u32 table_size; /* the group's Maglev table size, 0: none */
