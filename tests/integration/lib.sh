@@ -144,6 +144,21 @@ else:
 EOF
 }
 
+# client_map TALLY_JSON: "SOURCE TARGET" per client of a tally with several --bind
+# addresses, sorted; fails when a connection failed or a client reached two targets.
+client_map() {
+	"$LBT_PY" - "$1" <<'EOF'
+import json, sys
+r = json.loads(sys.argv[1].splitlines()[-1])
+split = {s: t for s, t in r.get("by_source", {}).items() if len(t) != 1}
+if r["failed"] or split or not r.get("by_source"):
+    sys.exit("failed=%d errors=%s clients on several targets: %s"
+             % (r["failed"], r["errors"], json.dumps(dict(list(split.items())[:5]))))
+for s, t in sorted(r["by_source"].items()):
+    print(s, next(iter(t)))
+EOF
+}
+
 # assert_eq ACTUAL EXPECTED WHAT: fail "WHAT: expected E, got A" unless equal.
 assert_eq() {
 	[[ $1 == "$2" ]] || fail "$3: expected '$2', got '$1'"

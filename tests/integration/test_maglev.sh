@@ -116,21 +116,6 @@ lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
 tally() { lbtraffic "$NS_C" tally --host "$VIP" "$@"; }
 share() { json_get "$1" "by_backend.$2" 0; }
 
-# client_map TALLY_JSON: "SOURCE TARGET" per client of a tally with several --bind
-# addresses, sorted; fails when a connection failed or a client reached two targets.
-client_map() {
-	"$LBT_PY" - "$1" <<'EOF'
-import json, sys
-r = json.loads(sys.argv[1].splitlines()[-1])
-split = {s: t for s, t in r.get("by_source", {}).items() if len(t) != 1}
-if r["failed"] or split or not r.get("by_source"):
-    sys.exit("failed=%d errors=%s clients on several targets: %s"
-             % (r["failed"], r["errors"], json.dumps(dict(list(split.items())[:5]))))
-for s, t in sorted(r["by_source"].items()):
-    print(s, next(iter(t)))
-EOF
-}
-
 # moved MAP_A MAP_B: how many clients have another target in MAP_B than in MAP_A.
 moved() {
 	join -j 1 <(sort <<<"$1") <(sort <<<"$2") | awk '$2 != $3 { n++ } END { print n + 0 }'

@@ -64,21 +64,6 @@ EOF
 lbt_start_lbd -c "$CONFIG"
 lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
 
-# client_map TALLY_JSON: "SOURCE BACKEND" per client of a tally with several --bind
-# addresses, sorted; fails when a connection failed or a client reached two backends.
-client_map() {
-	"$LBT_PY" - "$1" <<'EOF'
-import json, sys
-r = json.loads(sys.argv[1].splitlines()[-1])
-split = {s: t for s, t in r.get("by_source", {}).items() if len(t) != 1}
-if r["failed"] or split or not r.get("by_source"):
-    sys.exit("failed=%d errors=%s clients on several targets: %s"
-             % (r["failed"], r["errors"], json.dumps(dict(list(split.items())[:5]))))
-for s, t in sorted(r["by_source"].items()):
-    print(s, next(iter(t)))
-EOF
-}
-
 # backend_name ADDR:PORT: b<i> for 10.2.<i>.2:PORT or [fd00:2:<i>::2]:PORT.
 backend_name() {
 	sed -E 's/^10\.2\.([0-9]+)\.2:[0-9]+$/b\1/; s/^\[fd00:2:([0-9]+)::2\]:[0-9]+$/b\1/' <<<"$1"
