@@ -74,30 +74,6 @@ static int wanted(const struct lbd *l, const struct lb_node_state *ns, struct lb
 	return 0;
 }
 
-static int ip_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct lb_ip));
-}
-
-/* Sorted and without duplicates, in place; returns the new count. */
-static size_t uniq(struct lb_ip *a, size_t n)
-{
-	size_t i, k = 0;
-
-	if (!n)
-		return 0;
-	qsort(a, n, sizeof(*a), ip_cmp);
-	for (i = 1; i < n; i++)
-		if (!lb_ip_eq(&a[i], &a[k]))
-			a[++k] = a[i];
-	return k + 1;
-}
-
-static bool contains(const struct lb_ip *set, size_t n, const struct lb_ip *a)
-{
-	return n && bsearch(a, set, n, sizeof(*set), ip_cmp);
-}
-
 /* Log what changed between the last announced set and @now. */
 static void log_changes(const struct lbd *l, const struct lb_node_state *ns,
 			const struct lb_ip *now, size_t n)
@@ -106,11 +82,11 @@ static void log_changes(const struct lbd *l, const struct lb_node_state *ns,
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!contains(l->announced, l->n_announced, &now[i]))
+		if (!lb_announce_in(l->announced, l->n_announced, &now[i]))
 			lb_info("announcing %s (routing table %u)", lb_format_ip(&now[i], a),
 				l->cfg->settings.announce_table);
 	for (i = 0; i < l->n_announced; i++)
-		if (!contains(now, n, &l->announced[i])) {
+		if (!lb_announce_in(now, n, &l->announced[i])) {
 			const char *why = withheld_reason(l, ns, &l->announced[i]);
 
 			lb_warn("withdrawing %s: %s", lb_format_ip(&l->announced[i], a),
@@ -140,7 +116,7 @@ int lbd_node_sync(struct lbd *l, bool repair, char *err, size_t errlen)
 	if (ret)
 		return lb_errf(err, errlen, ret,
 			       "out of memory: the announcements stay as they are");
-	n = uniq(want, n);
+	n = lb_announce_set(want, n);
 	if (!repair && !moved && n == l->n_announced &&
 	    (!n || !memcmp(want, l->announced, n * sizeof(*want)))) {
 		free(want);
@@ -228,7 +204,7 @@ json_t *lbd_node_json(struct lbd *l)
 		const struct lb_proxy_cfg *p = &l->cfg->proxies[i];
 		const char *why;
 
-		if (!p->has_address || contains(have, n_have, &p->address))
+		if (!p->has_address || lb_announce_in(have, n_have, &p->address))
 			continue;
 		for (k = 0; k < i; k++) /* once per address */
 			if (l->cfg->proxies[k].has_address &&

@@ -25,6 +25,24 @@ static int ip_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct lb_ip));
 }
 
+size_t lb_announce_set(struct lb_ip *a, size_t n)
+{
+	size_t i, k = 0;
+
+	if (!n)
+		return 0;
+	qsort(a, n, sizeof(*a), ip_cmp);
+	for (i = 1; i < n; i++)
+		if (!lb_ip_eq(&a[i], &a[k]))
+			a[++k] = a[i];
+	return k + 1;
+}
+
+bool lb_announce_in(const struct lb_ip *set, size_t n, const struct lb_ip *a)
+{
+	return n && bsearch(a, set, n, sizeof(*set), ip_cmp);
+}
+
 static void put_attr(struct route_msg *m, unsigned short type, const void *data, size_t len)
 {
 	struct rtattr *a = (struct rtattr *)((char *)m + NLMSG_ALIGN(m->n.nlmsg_len));
@@ -220,11 +238,6 @@ int lb_announce_list(uint32_t table, uint8_t protocol, struct lb_ip **out, size_
 	return 0;
 }
 
-static bool member(const struct lb_ip *set, size_t n, const struct lb_ip *a)
-{
-	return n && bsearch(a, set, n, sizeof(*set), ip_cmp);
-}
-
 int lb_announce_sync(uint32_t table, uint8_t protocol, const struct lb_ip *want, size_t n,
 		     char *err, size_t errlen)
 {
@@ -237,7 +250,7 @@ int lb_announce_sync(uint32_t table, uint8_t protocol, const struct lb_ip *want,
 		return lb_errf(err, errlen, -ENOMEM, "out of memory");
 	if (n) {
 		memcpy(sorted, want, n * sizeof(*sorted));
-		qsort(sorted, n, sizeof(*sorted), ip_cmp);
+		n = lb_announce_set(sorted, n);
 	}
 	ret = lb_announce_list(table, protocol, &have, &n_have);
 	if (ret) {
@@ -251,13 +264,12 @@ int lb_announce_sync(uint32_t table, uint8_t protocol, const struct lb_ip *want,
 		goto out;
 	}
 	for (i = 0; i < n && !ret; i++)
-		if ((i == 0 || !lb_ip_eq(&sorted[i], &sorted[i - 1])) &&
-		    !member(have, n_have, &sorted[i]) &&
+		if (!lb_announce_in(have, n_have, &sorted[i]) &&
 		    (ret = route_change(fd, RTM_NEWROUTE, table, protocol, &sorted[i])))
 			lb_errf(err, errlen, ret, "cannot announce %s (route in table %u): %s",
 				lb_format_ip(&sorted[i], a), table, strerror(-ret));
 	for (i = 0; i < n_have && !ret; i++) {
-		if (member(sorted, n, &have[i]))
+		if (lb_announce_in(sorted, n, &have[i]))
 			continue;
 		ret = route_change(fd, RTM_DELROUTE, table, protocol, &have[i]);
 		if (ret == -ESRCH) /* gone already */

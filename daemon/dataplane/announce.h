@@ -11,6 +11,7 @@
 #ifndef LBD_ANNOUNCE_H
 #define LBD_ANNOUNCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,12 @@
  * malloc'd *@out of *@n. Returns 0 or -errno.
  */
 int lb_announce_list(uint32_t table, uint8_t protocol, struct lb_ip **out, size_t *n);
+
+/* Sort @a (lb_announce_list()'s order) and drop duplicates in place; the new count. */
+size_t lb_announce_set(struct lb_ip *a, size_t n);
+
+/* Is @a in the set @set of @n (as lb_announce_set() or lb_announce_list() leave it)? */
+bool lb_announce_in(const struct lb_ip *set, size_t n, const struct lb_ip *a);
 
 /*
  * Make @table hold exactly the @n addresses of @want (in any order; duplicates allowed):
