@@ -43,9 +43,16 @@ struct {
 /*
  * Where the packet @p goes to reach target nat->addr from ingress interface @ifindex: the
  * FIB's answer (egress ifindex, smac, dmac), or NULL when it cannot go (counted).
+ *
+ * @tot_len: the length the egress MTU is checked against. XDP gives the packet's own (a
+ * frame there is never larger than the MTU it came in with). TC gives 0, which makes the
+ * kernel check the skb itself as its forwarding does: a GRO or TSO aggregate of many
+ * segments (tens of KB at TC ingress) by the size of its segments. Its total length
+ * would fail every MTU and drop every bulk upload.
  */
 static __always_inline struct bpf_fib_lookup *lb_dsr_fib(void *ctx, const struct lb_pkt *p,
-							 const struct lb_nat *nat, __u32 ifindex)
+							 const struct lb_nat *nat, __u32 ifindex,
+							 __u16 tot_len)
 {
 	__u32 zero = 0;
 	struct bpf_fib_lookup *f = bpf_map_lookup_elem(&lb_fib_scratch, &zero);
@@ -56,7 +63,7 @@ static __always_inline struct bpf_fib_lookup *lb_dsr_fib(void *ctx, const struct
 	__builtin_memset(f, 0, sizeof(*f));
 	f->ifindex = ifindex;
 	f->l4_protocol = p->l4_proto;
-	f->tot_len = p->ip_len;
+	f->tot_len = tot_len;
 	if (p->l3_family == 4) {
 		f->family = LB_AF_INET;
 		f->ipv4_src = p->saddr.w[3];
@@ -101,7 +108,7 @@ static __always_inline int lb_dsr_write_macs(void *data, void *data_end,
 static __always_inline int lb_dsr_xdp(struct xdp_md *ctx, const struct lb_pkt *p,
 				      const struct lb_nat *nat)
 {
-	struct bpf_fib_lookup *f = lb_dsr_fib(ctx, p, nat, ctx->ingress_ifindex);
+	struct bpf_fib_lookup *f = lb_dsr_fib(ctx, p, nat, ctx->ingress_ifindex, p->ip_len);
 
 	if (!f)
 		return XDP_DROP;
@@ -115,7 +122,7 @@ static __always_inline int lb_dsr_xdp(struct xdp_md *ctx, const struct lb_pkt *p
 static __always_inline int lb_dsr_tc(struct __sk_buff *skb, const struct lb_pkt *p,
 				     const struct lb_nat *nat)
 {
-	struct bpf_fib_lookup *f = lb_dsr_fib(skb, p, nat, skb->ingress_ifindex);
+	struct bpf_fib_lookup *f = lb_dsr_fib(skb, p, nat, skb->ingress_ifindex, 0);
 
 	if (!f)
 		return TC_ACT_SHOT;

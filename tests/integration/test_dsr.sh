@@ -152,6 +152,29 @@ test_dsr_traffic() {
 	lbctl list-proxies | grep -q 'forwarding   dsr' || fail "list-proxies: $(lbctl list-proxies)"
 }
 
+# Uploads in large aggregates: with TSO on at the client (and GRO on a real NIC) the LB's
+# TC hook sees segments far larger than the MTU. The FIB lookup must judge them as the
+# kernel's forwarding would (by their segments), not drop them as "too big" by their
+# total length.
+# (TCP recovers from such drops segment by segment after timeouts, so the upload alone
+# could still complete: the drop counter must stay where it was.)
+test_gso_upload() {
+	local out before
+	resolve
+	before=$(global_counter drop-dsr-no-route)
+	# TSO at the client, and TX offload on the bridge's port into the LB so the bridge
+	# hands the aggregates on whole instead of segmenting them.
+	in_ns "$NS_C" ethtool -K eth0 tx on tso on >/dev/null
+	in_ns "$NS_SW" ethtool -K "$LB_PORT" tx on tso on >/dev/null
+	out=$(lbtraffic "$NS_C" bulk --host "$DVIP" --port 80 --upload 4000000 --timeout 30) ||
+		fail "IPv4 upload in TSO aggregates through dsr: $out"
+	out=$(lbtraffic "$NS_C" bulk --host "$DVIP6" --port 80 --upload 4000000 --timeout 30) ||
+		fail "IPv6 upload in TSO aggregates through dsr: $out"
+	in_ns "$NS_C" ethtool -K eth0 tx off >/dev/null
+	in_ns "$NS_SW" ethtool -K "$LB_PORT" tx off >/dev/null
+	assert_eq "$(global_counter drop-dsr-no-route)" "$before" "aggregates dropped as too big"
+}
+
 # No neighbour entry for the target (10.3.0.13: nobody on the segment answers ARP for it,
 # and nothing makes the LB ask): requests are dropped, not handed to the LB's own stack
 # (which holds the VIP too), and counted.
@@ -179,6 +202,9 @@ test_check_routed_target() {
 }
 
 run_test test_dsr_traffic
+# Only TC meets aggregates: veth gives an XDP device's peer no GSO, and a real NIC's
+# XDP sees frames before GRO.
+[[ $INGRESS == xdp ]] || run_test test_gso_upload
 run_test test_check_routed_target
 run_test test_no_neighbour
 run_summary
