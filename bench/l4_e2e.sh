@@ -14,11 +14,18 @@
 #   --conc C          wrk connections, both HTTP phases (default 32)
 #   --threads T       wrk threads (default 2)
 #   --bulk-seconds S  duration of each iperf3 phase, one stream (default 10)
-#   --modes LIST      comma-separated subset of direct,lbd-xdp,lbd-tc,lbd-auto,lbd-fullnat,
-#                     nft-dnat,haproxy,empty-xdp (default all; `direct` is always added:
-#                     the ratios need it). lbd-fullnat: lbd-auto with "forwarding":
-#                     "full-nat" (dsr needs another topology: backends on the LB's L2
-#                     segment holding the VIP; not measured here)
+#   --modes LIST      comma-separated subset of the modes (default all; `direct` is always
+#                     added: the ratios need it, and `direct-split` with any two-backend
+#                     load balancer): direct, direct-split, lbd-xdp, lbd-tc, lbd-auto,
+#                     lbd-fullnat, lbd-dsr, lbd-lc, nft-dnat, haproxy, empty-xdp, and
+#                     MODE/1 of a load balancer: the same over one backend (b1). direct:
+#                     client -> b1; direct-split: the HTTP load split evenly over b1 and b2,
+#                     straight (the perfect choice), the reference of the two-backend HTTP
+#                     rows, while the /1 rows (the datapath's own cost) and every bulk row
+#                     compare with direct. lbd-fullnat: lbd-auto with "forwarding":
+#                     "full-nat"; lbd-dsr: with "forwarding": "dsr", the backends holding the
+#                     VIP on lo and answering the client over a link of their own, not
+#                     through the LB; lbd-lc: with "selection": "least-connections"
 #   --family F        4, 6 or both (default both): every mode is measured over each family;
 #                     the IPv6 runs are named MODE6 (direct6, lbd-auto6, ...), client
 #                     fd00:1::2 -> VIP fd00:1::1 -> backends fd00:2:<i>::2, and compared
@@ -55,11 +62,13 @@ OFFLOAD=default
 OUT=$HERE/results-l4.txt
 HAPROXY_THREADS=${HAPROXY_THREADS:-1}
 NGINX_WORKERS=${NGINX_WORKERS:-2}
-ALL_MODES=(direct lbd-xdp lbd-tc lbd-auto lbd-fullnat nft-dnat haproxy empty-xdp)
+BASE_MODES=(direct direct-split lbd-xdp lbd-tc lbd-auto lbd-fullnat lbd-dsr lbd-lc nft-dnat haproxy empty-xdp)
+ALL_MODES=(direct direct-split lbd-xdp lbd-xdp/1 lbd-tc lbd-tc/1 lbd-auto lbd-auto/1 lbd-fullnat lbd-dsr
+	lbd-lc nft-dnat nft-dnat/1 haproxy haproxy/1 empty-xdp)
 MODES=("${ALL_MODES[@]}")
 FAMILY=both
 
-usage() { sed -n '8,36p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '8,40p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
 	case $1 in
 	--rounds) ROUNDS=${2:?}; shift 2 ;;
@@ -78,13 +87,24 @@ while (($#)); do
 	esac
 done
 for m in "${MODES[@]}"; do
-	[[ " ${ALL_MODES[*]} " == *" $m "* ]] && continue
-	[[ " ${ALL_MODES[*]} " == *" ${m%6} "* ]] &&
-		{ echo "unknown mode: $m (IPv6 runs: --family 6 or both)" >&2; exit 2; }
-	echo "unknown mode: $m" >&2
-	exit 2
+	b=${m%/1}
+	if [[ " ${BASE_MODES[*]} " != *" $b "* ]]; then
+		[[ " ${BASE_MODES[*]} " != *" ${b%6} "* ]] ||
+			{ echo "unknown mode: $m (IPv6 runs: --family 6 or both)" >&2; exit 2; }
+		echo "unknown mode: $m" >&2
+		exit 2
+	fi
+	[[ $m != */1 || $b == lbd-* || $b == nft-dnat || $b == haproxy ]] ||
+		{ echo "$m: only a load balancer has a one-backend (/1) run" >&2; exit 2; }
 done
 [[ " ${MODES[*]} " == *" direct "* ]] || MODES=(direct "${MODES[@]}")
+# Two-backend HTTP rows compare with the evenly split direct load.
+for m in "${MODES[@]}"; do
+	if [[ $m != direct* && $m != */1 && $m != empty-xdp && " ${MODES[*]} " != *" direct-split "* ]]; then
+		MODES=(direct-split "${MODES[@]}")
+		break
+	fi
+done
 for v in "$ROUNDS" "$SECS" "$CONC" "$THREADS" "$BULK_SECS" "$HAPROXY_THREADS" "$NGINX_WORKERS"; do
 	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "numbers must be positive integers: $v" >&2; exit 2; }
 done
@@ -120,6 +140,46 @@ topo_up 2
 # Only when IPv6 is measured: an IPv4-only run keeps lib.sh's IPv6-less namespaces.
 has_family() { [[ " ${FAMILIES[*]} " == *" $1 "* ]]; }
 if has_family 6; then topo_ipv6; fi
+has_mode() { [[ " ${MODES[*]} " == *" $1 "* ]]; }
+
+# lbd-dsr: each backend also gets a link of its own to the client (dsr<i> there, dsr0 on
+# the backend, 10.4.<i>.0/24 and fd00:4:<i>::/64) and holds the VIP on lo
+# (packaging/examples/dsr-backend.sh); during an lbd-dsr run only (dsr_routes), its route
+# to the client's subnet takes that link, so its answers bypass the LB as they would
+# through a switch. The LB reaches the backends over the links it has (one L2 hop: dsr
+# only rewrites the Ethernet addresses). The client accepts answers from the VIP on
+# those links: rp_filter off.
+DSR_BACKEND=$ROOT/packaging/examples/dsr-backend.sh
+dsr_topology() {
+	local i ns vips=("$VIP")
+	has_family 6 && vips+=("$VIP6")
+	in_ns "$NS_C" sysctl -qw net.ipv4.conf.all.rp_filter=0 >/dev/null
+	for ((i = 1; i <= NBACKENDS; i++)); do
+		ns=${NS_BACKENDS[i - 1]}
+		ip -n "$NS_C" link add "dsr$i" type veth peer name dsr0 netns "$ns"
+		ip -n "$NS_C" addr add "10.4.$i.1/24" dev "dsr$i"
+		ip -n "$ns" addr add "10.4.$i.2/24" dev dsr0
+		if has_family 6; then
+			lbt_ipv6_on "$NS_C" "dsr$i"
+			lbt_ipv6_on "$ns" dsr0
+			ip -n "$NS_C" addr add "fd00:4:$i::1/64" dev "dsr$i" nodad
+			ip -n "$ns" addr add "fd00:4:$i::2/64" dev dsr0 nodad
+		fi
+		ip -n "$NS_C" link set "dsr$i" up
+		ip -n "$ns" link set dsr0 up
+		in_ns "$NS_C" sysctl -qw "net.ipv4.conf.dsr$i.rp_filter=0" >/dev/null
+		in_ns "$ns" "$DSR_BACKEND" add "${vips[@]}" >/dev/null
+	done
+}
+dsr_routes() { # dsr_routes add|del: the backends' routes to the client over their own link
+	local i ns
+	for ((i = 1; i <= NBACKENDS; i++)); do
+		ns=${NS_BACKENDS[i - 1]}
+		ip -n "$ns" route "$1" 10.1.0.0/24 via "10.4.$i.1" dev dsr0
+		! has_family 6 || ip -n "$ns" -6 route "$1" fd00:1::/64 via "fd00:4:$i::1" dev dsr0
+	done
+}
+if has_mode lbd-dsr; then dsr_topology; fi
 bpffs_up
 for ns in "$NS_C" "$NS_LB" "${NS_BACKENDS[@]}"; do
 	# Up to ~10^5 short connections per phase: a wide port range, TIME-WAIT reuse (IPv6
@@ -141,6 +201,10 @@ veth_ends() {
 	for ((i = 1; i <= NBACKENDS; i++)); do
 		echo "${NS_BACKENDS[i - 1]} $B_IF"
 		echo "$NS_LB ${LB_IF_BACKENDS[i - 1]}"
+		if has_mode lbd-dsr; then
+			echo "$NS_C dsr$i"
+			echo "${NS_BACKENDS[i - 1]} dsr0"
+		fi
 	done
 }
 if [[ $OFFLOAD == default ]]; then
@@ -172,10 +236,14 @@ hostport() { if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
 # during a phase. The same workers serve both families.
 start_backend() {
 	local i=$1
-	local ns=${NS_BACKENDS[i - 1]} ip=${BACKEND_IPS[i - 1]} d=$LBT_RUN/b$1 listen6=
+	local ns=${NS_BACKENDS[i - 1]} ip=${BACKEND_IPS[i - 1]} d=$LBT_RUN/b$1 listen6='' vip=''
 	mkdir -p "$d/tmp"
 	if has_family 6; then
 		listen6="listen $(hostport "${BACKEND_IPS6[i - 1]}" "$HTTP_PORT") backlog=4096;"
+	fi
+	if has_mode lbd-dsr; then # dsr: the clients' packets arrive addressed to the VIP
+		vip="listen $VIP:$HTTP_PORT backlog=4096;"
+		! has_family 6 || vip+=" listen $(hostport "$VIP6" "$HTTP_PORT") backlog=4096;"
 	fi
 	cat >"$d/nginx.conf" <<EOF
 daemon off;
@@ -196,6 +264,7 @@ http {
     server {
         listen $ip:$HTTP_PORT backlog=4096;
         $listen6
+        $vip
         location / { default_type text/plain; return 200 "b$i\n"; }
     }
 }
@@ -217,6 +286,10 @@ start_iperf3() { # start_iperf3 TAG ADDRESS
 }
 if has_family 4; then start_iperf3 iperf3-b1 "${BACKEND_IPS[0]}"; fi
 if has_family 6; then start_iperf3 iperf3-b1v6 "${BACKEND_IPS6[0]}"; fi
+if has_mode lbd-dsr; then
+	start_iperf3 iperf3-b1-vip "$VIP"
+	! has_family 6 || start_iperf3 iperf3-b1-vip6 "$VIP6"
+fi
 
 # ---------------------------------------------------------------------------- lbd
 
@@ -236,29 +309,35 @@ lbd_settings() {
 		fi
 		;;
 	lbd-tc) echo '{"ingress": "tc"}' ;;
-	lbd-auto | lbd-fullnat) echo '{"ingress": "auto"}' ;;
+	lbd-auto | lbd-fullnat | lbd-dsr | lbd-lc) echo '{"ingress": "auto"}' ;;
 	esac
 }
 
-# lbd_forwarding MODE: the proxies' "forwarding" member of an lbd mode (none: nat).
-lbd_forwarding() {
-	[[ $1 != lbd-fullnat ]] || echo '"forwarding": "full-nat",'
+# lbd_proxy_opts MODE: the proxies' members of an lbd mode beyond listen and targets.
+lbd_proxy_opts() {
+	case $1 in
+	lbd-fullnat) echo '"forwarding": "full-nat",' ;;
+	lbd-dsr) echo '"forwarding": "dsr",' ;;
+	lbd-lc) echo '"selection": "least-connections",' ;;
+	esac
 }
 
-# lbd_config MODE FAMILY FILE: port 80 balanced 50/50 over both nginx, port 5201 to
-# iperf3 on b1, over the targets of FAMILY (4 or 6). The listeners have no address, as
+# lbd_config MODE FAMILY FILE [BACKENDS]: port 80 balanced 50/50 over both nginx (over b1
+# alone with BACKENDS 1), port 5201 to iperf3 on b1, over the targets of FAMILY (4 or 6). The listeners have no address, as
 # before IPv6 was measured: they answer on every address of lbc0, and each client is
 # balanced over the targets of its own family (docs/configuration.md), i.e. only clients
 # of FAMILY get an answer. The same lookups either way: (ifindex, address, port, protocol).
 lbd_config() {
-	local b1=${BACKEND_IPS[0]} b2=${BACKEND_IPS[1]}
+	local b1=${BACKEND_IPS[0]} b2=${BACKEND_IPS[1]} web
 	if (($2 == 6)); then b1=${BACKEND_IPS6[0]} b2=${BACKEND_IPS6[1]}; fi
+	web="[{\"ip\": \"$b1\", \"port\": $HTTP_PORT, \"weight\": 50},
+                      {\"ip\": \"$b2\", \"port\": $HTTP_PORT, \"weight\": 50}]"
+	[[ ${4:-2} != 1 ]] || web="{\"ip\": \"$b1\", \"port\": $HTTP_PORT}"
 	cat >"$3" <<EOF
 {"proxies": [
-  {"name": "http", "listen": {"interfaces": ["$LB_IF_C"], "port": $HTTP_PORT}, $(lbd_forwarding "$1")
-   "default-target": [{"ip": "$b1", "port": $HTTP_PORT, "weight": 50},
-                      {"ip": "$b2", "port": $HTTP_PORT, "weight": 50}]},
-  {"name": "bulk", "listen": {"interfaces": ["$LB_IF_C"], "port": $BULK_PORT}, $(lbd_forwarding "$1")
+  {"name": "http", "listen": {"interfaces": ["$LB_IF_C"], "port": $HTTP_PORT}, $(lbd_proxy_opts "$1")
+   "default-target": $web},
+  {"name": "bulk", "listen": {"interfaces": ["$LB_IF_C"], "port": $BULK_PORT}, $(lbd_proxy_opts "$1")
    "default-target": {"ip": "$b1", "port": $BULK_PORT}}],
  "settings": $(lbd_settings "$1")}
 EOF
@@ -283,8 +362,8 @@ detect_lbd_modes() {
 		fi
 	fi
 	for m in "${MODES[@]}"; do
-		if [[ $m == lbd-tc || $m == lbd-auto || $m == lbd-fullnat ]]; then
-			lbd_config "$m" "$fam" "$cfg"
+		if [[ $m == lbd-* && ${m%/1} != lbd-xdp ]]; then
+			lbd_config "${m%/1}" "$fam" "$cfg"
 			if ! out=$(in_ns "$NS_LB" "$LBD" --check -c "$cfg" 2>&1); then
 				echo "$m: not supported by this lbd build, skipped" >&2
 				log "($m: lbd --check said: $(tail -n 1 <<<"$out"))"
@@ -312,9 +391,9 @@ lb_datapath() {
 }
 
 declare -A AUTO_DATAPATH=()
-start_lbd() { # start_lbd MODE TAG FAMILY
-	local cfg=$LBT_RUN/$1-ipv$3.json dp want
-	lbd_config "$1" "$3" "$cfg"
+start_lbd() { # start_lbd MODE TAG FAMILY BACKENDS
+	local cfg=$LBT_RUN/$1-ipv$3-$4.json dp want
+	lbd_config "$1" "$3" "$cfg" "$4"
 	spawn "$NS_LB" "lbd-$2" "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
 		--teardown-on-exit -c "$cfg"
 	wait_for "grep -q 'ready:' '$LBT_LOGDIR/lbd-$2.log' || ! kill -0 $LBT_LAST_PID" 20 || true
@@ -323,7 +402,7 @@ start_lbd() { # start_lbd MODE TAG FAMILY
 	case $1 in
 	lbd-xdp) want="xdp tc-egress" ;;
 	lbd-tc) want="tc-ingress tc-egress" ;;
-	lbd-auto | lbd-fullnat) want="*tc-egress" ;;
+	lbd-auto | lbd-fullnat | lbd-dsr | lbd-lc) want="*tc-egress" ;;
 	esac
 	# shellcheck disable=SC2053 # a glob for lbd-auto
 	wait_for "[[ \$(lb_datapath) == $want ]]" 5 || true
@@ -343,10 +422,12 @@ stop_lbd() { # stop_lbd TAG: SIGTERM; --teardown-on-exit removes the datapath
 
 # ---------------------------------------------------------------------------- other modes
 
-# start_nft FAMILY: table ip l4bench (IPv4) or ip6 l4bench (IPv6), the same rules.
+# start_nft FAMILY BACKENDS: table ip l4bench (IPv4) or ip6 l4bench (IPv6), the same
+# rules; port 80 to b1 alone with BACKENDS 1.
 start_nft() {
 	local t=ip vip=$VIP b1=${BACKEND_IPS[0]} b2=${BACKEND_IPS[1]}
 	if (($1 == 6)); then t=ip6 vip=$VIP6 b1=${BACKEND_IPS6[0]} b2=${BACKEND_IPS6[1]}; fi
+	(($2 == 2)) || b2=$b1
 	in_ns "$NS_LB" nft -f - <<EOF
 table $t l4bench {
 	chain prerouting {
@@ -370,9 +451,11 @@ ct_flush() {
 	if has_family 6; then in_ns "$NS_LB" conntrack -F -f ipv6 >/dev/null 2>&1 || true; fi
 }
 
-start_haproxy() { # start_haproxy TAG FAMILY
-	local cfg=$LBT_RUN/haproxy.cfg vip=$VIP b1=${BACKEND_IPS[0]} b2=${BACKEND_IPS[1]}
+start_haproxy() { # start_haproxy TAG FAMILY BACKENDS
+	local cfg=$LBT_RUN/haproxy.cfg vip=$VIP b1=${BACKEND_IPS[0]} b2=${BACKEND_IPS[1]} s2
 	if (($2 == 6)); then vip=$VIP6 b1=${BACKEND_IPS6[0]} b2=${BACKEND_IPS6[1]}; fi
+	s2="server b2 $(hostport "$b2" "$HTTP_PORT")"
+	(($3 == 2)) || s2=""
 	cat >"$cfg" <<EOF
 global
     maxconn 8000
@@ -388,7 +471,7 @@ frontend http
 backend web
     balance roundrobin
     server b1 $(hostport "$b1" "$HTTP_PORT")
-    server b2 $(hostport "$b2" "$HTTP_PORT")
+    $s2
 frontend bulk
     bind $(hostport "$vip" "$BULK_PORT")
     default_backend bulk
@@ -440,11 +523,11 @@ flush_state() {
 	sleep 0.5
 }
 
-# check_path MODE HOST: 16 new connections must each get an answer from a backend; through
-# a load balancer both backends must answer, directly only b1. A 1 MB iperf3 transfer
-# must get through too. HOST is an IPv4 or IPv6 address.
+# check_path MODE BACKENDS HOST: 16 new connections must each get an answer from a backend;
+# through a load balancer over two backends both must answer, else only b1. A 1 MB iperf3
+# transfer must get through too. HOST is an IPv4 or IPv6 address.
 check_path() {
-	local mode=$1 host=$2 i out seen=" " hp
+	local mode=$1 host=$3 i out seen=" " hp
 	hp=$(hostport "$host" "$HTTP_PORT")
 	for ((i = 0; i < 16; i++)); do
 		out=$(in_ns "$NS_C" curl -gs --max-time 3 "http://$hp/") ||
@@ -452,11 +535,13 @@ check_path() {
 		[[ $out == b1 || $out == b2 ]] || fail "$mode: $hp answered '$out', not a backend"
 		seen+="$out "
 	done
-	if [[ $host == "$VIP" || $host == "$VIP6" ]]; then
+	if [[ $2 == 2 ]]; then
 		[[ $seen == *" b1 "* && $seen == *" b2 "* ]] ||
 			fail "$mode: 16 connections did not reach both backends:$seen"
-	else
-		[[ $seen != *" b2 "* ]] || fail "$mode: $host answered b2"
+	else # one backend: b1, or the one HOST is
+		local want=b1 other=b2
+		if [[ $host == "${BACKEND_IPS[1]}" || $host == "${BACKEND_IPS6[1]:-}" ]]; then want=b2 other=b1; fi
+		[[ $seen != *" $other "* ]] || fail "$mode: $host answered $other, not $want"
 	fi
 	out=$(in_ns "$NS_C" timeout 20 iperf3 -c "$host" -p "$BULK_PORT" -n 1M -J 2>&1) ||
 		fail "$mode: 1 MB iperf3 check to $host:$BULK_PORT failed: $(iperf_field "$out" error)"
@@ -526,24 +611,44 @@ ROUNDLOG=$LBT_RUN/rounds
 PENDING=$LBT_RUN/pending
 record() { echo "$*" >>"$PENDING"; } # record MODE ROUND METRIC VALUE (kept if accepted)
 
-# http_phase MODE ROUND URL KIND: one wrk run (KIND close or ka) with /proc/stat around
-# it; records rate, p99 (ka), CPU per request and busy share; prints a summary.
+# http_phase MODE ROUND KIND URL...: one wrk run (KIND close or ka) per URL, side by side,
+# the connections and threads shared evenly among them (direct-split: b1 and b2 at once),
+# with /proc/stat around them; records the summed rate, the worst p99 (ka), CPU per
+# request and busy share; prints a summary.
 http_phase() {
-	local mode=$1 round=$2 url=$3 kind=$4 out reqs dur errs rps cpu busy p99 b t f top
-	local -a hdr=()
+	local mode=$1 round=$2 kind=$3 out reqs=0 dur=0 errs=0 p99us=0 rps cpu busy p99 b t f top
+	local n=$(($# - 3)) k conc threads v
+	local -a hdr=() pids=()
+	shift 3
 	[[ $kind == close ]] && hdr=(-H 'Connection: close')
+	conc=$((CONC / n)) threads=$((THREADS / n))
+	((threads > 0)) || threads=1
 	flush_state
 	cpu_start
-	out=$(in_ns "$NS_C" timeout $((SECS + 30)) wrk -t "$THREADS" -c "$CONC" -d "${SECS}s" \
-		--timeout 5s --latency "${hdr[@]}" -s "$HERE/l4/wrk_report.lua" "$url" 2>&1) ||
-		fail "$mode: wrk ($kind) failed: $(tail -n 3 <<<"$out")"
+	for ((k = 0; k < n; k++)); do
+		in_ns "$NS_C" timeout $((SECS + 30)) wrk -t "$threads" -c "$conc" -d "${SECS}s" \
+			--timeout 5s --latency "${hdr[@]}" -s "$HERE/l4/wrk_report.lua" "${@:k+1:1}" \
+			>"$LBT_RUN/wrk.$k" 2>&1 &
+		pids+=($!)
+	done
+	for ((k = 0; k < n; k++)); do
+		wait "${pids[k]}" || fail "$mode: wrk ($kind) to ${*:k+1:1} failed: $(tail -n 3 "$LBT_RUN/wrk.$k")"
+	done
 	read -r b t f top < <(cpu_sample)
-	reqs=$(json_get "$out" requests 0)
-	((reqs > 0)) || fail "$mode: wrk ($kind) completed no request: $(tail -n 3 <<<"$out")"
-	dur=$(json_get "$out" duration_us)
-	errs=$(($(json_get "$out" connect) + $(json_get "$out" read) + $(json_get "$out" write) +
-		$(json_get "$out" timeout) + $(json_get "$out" status)))
-	((errs == 0)) || log "$mode round $round: wrk ($kind) errors: $(tail -n 1 <<<"$out")"
+	for ((k = 0; k < n; k++)); do
+		out=$(<"$LBT_RUN/wrk.$k")
+		v=$(json_get "$out" requests 0)
+		((v > 0)) || fail "$mode: wrk ($kind) completed no request to ${*:k+1:1}: $(tail -n 3 <<<"$out")"
+		reqs=$((reqs + v))
+		v=$(json_get "$out" duration_us)
+		((v <= dur)) || dur=$v
+		v=$(json_get "$out" p99_us)
+		((v <= p99us)) || p99us=$v
+		v=$(($(json_get "$out" connect) + $(json_get "$out" read) + $(json_get "$out" write) +
+			$(json_get "$out" timeout) + $(json_get "$out" status)))
+		((v == 0)) || log "$mode round $round: wrk ($kind) errors: $(tail -n 1 <<<"$out")"
+		errs=$((errs + v))
+	done
 	read -r rps cpu busy < <(awk -v r="$reqs" -v d="$dur" -v b="$b" -v t="$t" -v hz="$CLK_TCK" \
 		'BEGIN { printf "%.1f %.2f %.0f\n", r / (d / 1e6), b / hz * 1e6 / r, t ? 100 * b / t : 0 }')
 	record "$mode" "$round" "${kind}_rps" "$rps"
@@ -551,7 +656,7 @@ http_phase() {
 	record "$mode" "$round" "${kind}_busy" "$busy"
 	record "$mode" "$round" "${kind}_errors" "$errs"
 	if [[ $kind == ka ]]; then
-		p99=$(awk -v u="$(json_get "$out" p99_us)" 'BEGIN { printf "%.3f", u / 1000 }')
+		p99=$(awk -v u="$p99us" 'BEGIN { printf "%.3f", u / 1000 }')
 		record "$mode" "$round" ka_p99 "$p99"
 		PHASE_SUMMARY+=" ka $rps req/s p99 $p99 ms ${cpu} us/req (busy $busy%)"
 	else
@@ -580,7 +685,9 @@ bulk_phase() {
 	foreign_note "bulk_$dir" "$b" "$t" "$f" "$top"
 }
 
-# measure MODE ROUND HOST: the path check and the four phases. A try during which other
+# measure MODE ROUND BACKENDS HOST...: the path check and the four phases (the two HTTP
+# phases only for a one-backend run and direct-split: their bulk phases would repeat
+# those of the two-backend run and of direct). A try during which other
 # processes used 5% or more of the CPUs in some phase is measured again, after waiting for
 # quiet, up to --retries times; the least disturbed try is kept, marked in its round line.
 measure() {
@@ -590,11 +697,17 @@ measure() {
 		PHASE_SUMMARY=
 		DISTURBED=0 # the most % of the CPUs other processes used in one phase
 		: >"$PENDING"
-		check_path "$1" "$3"
-		http_phase "$1" "$2" "http://$(hostport "$3" "$HTTP_PORT")/" close
-		http_phase "$1" "$2" "http://$(hostport "$3" "$HTTP_PORT")/" ka
-		bulk_phase "$1" "$2" "$3" up
-		bulk_phase "$1" "$2" "$3" down
+		local h urls=()
+		for h in "${@:4}"; do
+			check_path "$1" "$3" "$h"
+			urls+=("http://$(hostport "$h" "$HTTP_PORT")/")
+		done
+		http_phase "$1" "$2" close "${urls[@]}"
+		http_phase "$1" "$2" ka "${urls[@]}"
+		if [[ $1 != */1 && ${1%6} != direct-split ]]; then
+			bulk_phase "$1" "$2" "$4" up
+			bulk_phase "$1" "$2" "$4" down
+		fi
 		if ((DISTURBED < best)); then
 			best=$DISTURBED best_try=$try best_summary=$PHASE_SUMMARY
 			cp "$PENDING" "$PENDING.best"
@@ -608,19 +721,26 @@ measure() {
 	printf '# round %s %-9s%s\n' "$2" "$1" "$best_summary" | tee -a "$ROUNDLOG" >&2
 }
 
-# A run is a mode over one family: MODE over IPv4, MODE6 (direct6, lbd-auto6, ...) over
-# IPv6 (no mode name ends in 6). Every run is recorded and reported under its own name.
+# A run is a mode over one family and a number of backends: MODE over IPv4, MODE6 (direct6,
+# lbd-auto6, ...) over IPv6 (no mode name ends in 6), MODE/1 and MODE6/1 over b1 alone.
+# Every run is recorded and reported under its own name.
 run_mode() { # run_mode RUN ROUND
-	local run=$1 mode=${1%6} fam=4 tag=$1-r$2 direct=${BACKEND_IPS[0]} vip=$VIP
-	[[ $run == "$mode" ]] || fam=6 direct=${BACKEND_IPS6[0]} vip=$VIP6
+	local run=$1 base=${1%/1} mode fam=4 nb=2 tag direct=${BACKEND_IPS[0]} direct2=${BACKEND_IPS[1]} vip=$VIP
+	mode=${base%6}
+	[[ $run == "$base" ]] || nb=1
+	[[ $base == "$mode" ]] || fam=6 direct=${BACKEND_IPS6[0]} direct2=${BACKEND_IPS6[1]} vip=$VIP6
+	tag=$base-$nb-r$2
 	assert_lb_clean
 	((QUIET_WAIT == 0)) || wait_quiet "$run" "$2"
 	case $mode in
-	direct) measure "$run" "$2" "$direct" ;;
-	lbd-*) start_lbd "$mode" "$tag" "$fam"; measure "$run" "$2" "$vip"; stop_lbd "$tag" ;;
-	nft-dnat) start_nft "$fam"; measure "$run" "$2" "$vip"; stop_nft "$fam" ;;
-	haproxy) start_haproxy "$tag" "$fam"; measure "$run" "$2" "$vip"; stop_proc "haproxy-$tag" ;;
-	empty-xdp) start_empty_xdp; measure "$run" "$2" "$direct"; stop_empty_xdp ;;
+	direct) measure "$run" "$2" 1 "$direct" ;;
+	direct-split) measure "$run" "$2" 1 "$direct" "$direct2" ;;
+	lbd-dsr) dsr_routes add; start_lbd "$mode" "$tag" "$fam" "$nb"; measure "$run" "$2" "$nb" "$vip"
+		stop_lbd "$tag"; dsr_routes del ;;
+	lbd-*) start_lbd "$mode" "$tag" "$fam" "$nb"; measure "$run" "$2" "$nb" "$vip"; stop_lbd "$tag" ;;
+	nft-dnat) start_nft "$fam" "$nb"; measure "$run" "$2" "$nb" "$vip"; stop_nft "$fam" ;;
+	haproxy) start_haproxy "$tag" "$fam" "$nb"; measure "$run" "$2" "$nb" "$vip"; stop_proc "haproxy-$tag" ;;
+	empty-xdp) start_empty_xdp; measure "$run" "$2" 1 "$direct"; stop_empty_xdp ;;
 	esac
 	wait_for "[[ \$(lb_datapath) == none ]] && [[ -z \$(in_ns $NS_LB ss -Hltn) ]]" 5 || true
 }
@@ -633,13 +753,14 @@ detect_lbd_modes
 RUNS=()
 for m in "${MODES[@]}"; do
 	for f in "${FAMILIES[@]}"; do
+		r6=${m%/1}6${m#"${m%/1}"} # lbd-auto/1 -> lbd-auto6/1
 		if ((f == 4)); then
 			RUNS+=("$m")
 		elif [[ $m == lbd-* ]] && ((!LBD_HAS_IPV6)); then
-			echo "${m}6: this lbd build refuses IPv6 targets, skipped" >&2
-			SKIPPED+=("${m}6")
+			echo "$r6: this lbd build refuses IPv6 targets, skipped" >&2
+			SKIPPED+=("$r6")
 		else
-			RUNS+=("${m}6")
+			RUNS+=("$r6")
 		fi
 	done
 done
