@@ -397,6 +397,8 @@ static __u32 listen_flags(const struct lb_proxy_cfg *pc, const struct lb_ip *add
 	__u32 f = pc->n_routes ? LB_LISTEN_F_HAS_ROUTES : 0, prefix;
 
 	f |= ((__u32)pc->forwarding << LB_LISTEN_FWD_SHIFT) & LB_LISTEN_FWD_MASK;
+	if (pc->selection == LB_SEL_LEASTCONN)
+		f |= LB_LISTEN_F_LEASTCONN;
 	bool v4 = lb_ip_is_v4(addr);
 
 	if (pc->hash != LB_HASH_SOURCE)
