@@ -167,37 +167,41 @@ LB_INLINE __u32 lb_lc_hash2(__u32 hash)
 	return lb_mix32(hash ^ 0x5bd1e995u);
 }
 
+/* A backend's draw for a flow of @hash: among equally loaded backends, the highest wins. */
+LB_INLINE __u32 lb_lc_draw(__u32 hash, __u32 i)
+{
+	return lb_mix32(hash ^ ((i + 1) * 0x9e3779b9u));
+}
+
 /*
  * Least connections in a small group: of the backends with a weight for family @v4, the
- * one with the fewest live flows (@live[i] of backend i) per unit of weight. The scan
- * starts at a backend the hash picks and keeps the first of equals, so ties go by the flow
- * hash and equal targets still share the new flows evenly. Returns the index, or -1 when
- * nobody has a weight (or the group is large).
+ * one with the fewest live flows (@live[i] of backend i) per unit of weight. Equally loaded
+ * backends are told apart by a draw from the flow hash (lb_lc_draw, as rendezvous hashing
+ * does), so ties go by the hash and equal targets share the new flows evenly. Returns the
+ * index, or -1 when nobody has a weight (or the group is large).
  */
 LB_INLINE int lb_lc_select(const struct lb_group *g, const __u64 *live, __u32 hash, bool v4)
 {
-	__u32 n = g->n_backends, start, i, j, w, best_w = 0;
+	__u32 n = g->n_backends, i, w, best_w = 0, draw, best_draw = 0;
 	__u64 best_live = 0;
 	int best = -1;
 
 	if (n == 0 || n > LB_GROUP_INLINE)
 		return -1;
-	start = (__u32)(((__u64)hash * n) >> 32);
-	for (j = 0; j < LB_GROUP_INLINE; j++) {
-		if (j >= n)
-			break;
-		i = start + j;
+	for (i = 0; i < LB_GROUP_INLINE; i++) {
 		if (i >= n)
-			i -= n;
-		i &= LB_GROUP_INLINE - 1;
+			break;
 		w = lb_backend_weight(&g->backends[i], v4);
 		if (!w)
 			continue;
-		if (best < 0 || lb_lc_less(live[i], w, best_live, best_w)) {
-			best = (int)i;
-			best_live = live[i];
-			best_w = w;
-		}
+		draw = lb_lc_draw(hash, i);
+		if (best >= 0 && !lb_lc_less(live[i], w, best_live, best_w) &&
+		    (lb_lc_less(best_live, best_w, live[i], w) || draw <= best_draw))
+			continue;
+		best = (int)i;
+		best_live = live[i];
+		best_w = w;
+		best_draw = draw;
 	}
 	return best;
 }

@@ -243,8 +243,8 @@ START_TEST(test_equal_targets_share_evenly)
 	memset(n, 0, sizeof(n));
 	for (p = 0; p < 30; p++)
 		n[client_seg(c, (__u16)(50000 + p), F_SYN)]++;
-	ck_assert_msg(n[1] == 10 && n[2] == 10 && n[3] == 10, "30 open flows went %u %u %u",
-		      n[1], n[2], n[3]);
+	ck_assert_msg(n[1] == 10 && n[2] == 10 && n[3] == 10, "30 open flows went %u %u %u", n[1],
+		      n[2], n[3]);
 }
 END_TEST
 
