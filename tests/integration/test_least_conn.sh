@@ -5,13 +5,14 @@
 # "least-connections".
 #
 #   client 10.1.0.2 --- LB 10.1.0.1 --- b1 10.2.1.2:8080 (fast), b2 10.2.2.2:8080 (slow)
+#   (port 82: a third proxy, least-connections with full-nat)
 #
 # Covers: list-proxies says each proxy's selection; a configuration combining
 # least-connections with source-address affinity is refused with the reason; on the same
 # closed-loop traffic (many concurrent short connections) least-connections sends the slow
 # backend a much smaller share of the connections than the hash does; the datapath's live
-# counts (stats "live-flows") return to 0 once the connections closed; and they survive an
-# lbd restart while connections stay open.
+# counts (stats "live-flows") return to 0 once the connections closed (nat and full-nat);
+# and they survive an lbd restart while connections stay open.
 #
 # Usage: test_least_conn.sh PATH/TO/lbd PATH/TO/lbctl [auto|xdp]
 set -euo pipefail
@@ -38,7 +39,9 @@ cat >"$CONFIG" <<EOF
   {"name": "hash", "listen": {"interfaces": ["$LB_IF_C"], "address": "$VIP", "port": 80},
    "default-target": $targets},
   {"name": "lc", "listen": {"interfaces": ["$LB_IF_C"], "address": "$VIP", "port": 81},
-   "selection": "least-connections", "default-target": $targets}],
+   "selection": "least-connections", "default-target": $targets},
+  {"name": "lcfn", "listen": {"interfaces": ["$LB_IF_C"], "address": "$VIP", "port": 82},
+   "selection": "least-connections", "forwarding": "full-nat", "default-target": $targets}],
  "settings": {"ingress": "$INGRESS"}}
 EOF
 lbt_start_lbd -c "$CONFIG"
@@ -65,6 +68,18 @@ test_list_proxies() {
 	out=$("$LBD" --check=file -c "$bad" 2>&1) && fail "least-connections with affinity accepted"
 	grep -q 'least-connections cannot keep "hash": "source-address"' <<<"$out" ||
 		fail "unclear refusal: $out"
+	# At run time: lbctl add-proxy --selection.
+	lbctl add-proxy lc2 --interface "$LB_IF_C" --address "$VIP" --port 83 \
+		--selection least-connections 10.2.1.2:8080@50 10.2.2.2:8080@50 >/dev/null
+	lbctl --json list-proxies | grep -Eq '"name": ?"lc2"[^}]*' || fail "lc2 not added"
+	out=$(lbctl --json list-proxies | "$LBT_PY" -c '
+import json, sys
+print([p["selection"] for p in json.load(sys.stdin)["proxies"] if p["name"] == "lc2"][0])')
+	[[ $out == least-connections ]] || fail "lc2's selection: $out"
+	lbctl remove-proxy lc2 >/dev/null
+	out=$(lbctl add-proxy lc3 --interface "$LB_IF_C" --port 84 --selection fewest 10.2.1.2:8080 2>&1) &&
+		fail "--selection fewest accepted"
+	grep -q 'maglev|least-connections' <<<"$out" || fail "unclear refusal: $out"
 	sed 's/"least-connections"/"fewest"/' "$CONFIG" >"$bad"
 	out=$("$LBD" --check=file -c "$bad" 2>&1) && fail "an unknown selection accepted"
 	grep -q 'selection' <<<"$out" || fail "unclear refusal: $out"
@@ -97,10 +112,16 @@ test_slow_backend_gets_fewer() {
 	((SLOW[81] > 0)) || fail "least-connections never used the slow backend"
 }
 
-# Every connection closed (FIN both ways): the datapath counted each one down.
+# Every connection closed (FIN both ways): the datapath counted each one down. full-nat
+# (its replies translated at ingress) too, and its choice favours the fast backend as well.
 test_counts_return_to_zero() {
-	wait_for '[[ $(live_flows lc) == 0 && $(live_flows hash) == 0 ]]' 10 ||
-		fail "live flows after the traffic: lc $(live_flows lc), hash $(live_flows hash)"
+	local out
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 82 --count 200 --concurrency 20 --timeout 120)
+	[[ $(json_get "$out" ok 0) == 200 ]] || fail "full-nat: $out"
+	log "full-nat, least-connections: $(json_get "$out" by_backend)"
+	(($(json_get "$out" by_backend.b2 0) * 100 <= 35 * 200)) || fail "full-nat: the slow backend got $out"
+	wait_for '[[ $(live_flows lc) == 0 && $(live_flows hash) == 0 && $(live_flows lcfn) == 0 ]]' 10 ||
+		fail "live flows after the traffic: lc $(live_flows lc), hash $(live_flows hash), lcfn $(live_flows lcfn)"
 }
 
 # Open connections keep their count through an lbd restart (the pinned lb_lconn), and
