@@ -341,6 +341,9 @@ static __always_inline void lb_ct_forget(const struct lb_ct_key *k, const struct
 
 	if (!sc)
 		return;
+	/* Half closed (the client's FIN only) and reopened: it ends uncounted here. */
+	if (ct->flags & LB_CT_F_COUNTED)
+		lb_lc_dec(ct->target_id);
 	lb_ct_pair_keys(k, ct, &sc->k[0], &sc->k[1]);
 	bpf_map_delete_elem(&lb_ct, &sc->k[1]);
 	bpf_map_delete_elem(&lb_ct, &sc->k[0]);

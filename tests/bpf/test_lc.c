@@ -174,6 +174,19 @@ START_TEST(test_count_down_at_a_rst_from_either_side)
 }
 END_TEST
 
+/* A half-closed flow whose client reuses the port: the old flow is off the count. */
+START_TEST(test_reopen_after_half_close)
+{
+	__be32 c = IP(198, 51, 100, 9);
+
+	handshake(c, 40000);
+	client_seg(c, 40000, F_FIN | F_ACK);
+	ck_assert_int_eq(live(1) + live(2) + live(3), 1);
+	client_seg(c, 40000, F_SYN);
+	ck_assert_int_eq(live(1) + live(2) + live(3), 1);
+}
+END_TEST
+
 START_TEST(test_never_below_zero)
 {
 	__be32 c = IP(198, 51, 100, 3);
@@ -358,6 +371,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_count_up_at_creation_down_at_the_second_fin);
 	tcase_add_test(tc, test_count_down_at_a_rst_from_either_side);
+	tcase_add_test(tc, test_reopen_after_half_close);
 	tcase_add_test(tc, test_never_below_zero);
 	tcase_add_test(tc, test_least_loaded_per_weight);
 	tcase_add_test(tc, test_equal_targets_share_evenly);
