@@ -546,8 +546,15 @@ static int zero_fresh(struct lb_dataplane *dp, const struct lb_model *m)
 	for (i = 0; i < m->n_proxies && !ret; i++)
 		if (m->proxies[i].fresh)
 			ret = zero_stats(dp, lb_dataplane_fd_pstats(dp), m->proxies[i].id);
-	for (i = 0; i < m->n_fresh_targets && !ret; i++)
+	for (i = 0; i < m->n_fresh_targets && !ret; i++) {
+		int64_t none = 0;
+
 		ret = zero_stats(dp, lb_dataplane_fd_tstats(dp), m->fresh_targets[i]);
+		/* No flow carries a fresh id (idmap.c quarantines ids conntrack still holds). */
+		if (!ret && bpf_map_update_elem(lb_dataplane_fd_lconn(dp), &m->fresh_targets[i],
+						&none, BPF_ANY))
+			ret = -errno;
+	}
 	return ret;
 }
 
