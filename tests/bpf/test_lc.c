@@ -174,6 +174,48 @@ START_TEST(test_count_down_at_a_rst_from_either_side)
 }
 END_TEST
 
+/* A client segment whatever its verdict (dsr: no neighbour here, the packet is dropped). */
+static void client_any(__be32 client, __u16 sport, __u8 flags)
+{
+	struct pkt_spec s = {.proto = IPPROTO_TCP,
+			     .tcp_flags = flags,
+			     .saddr = client,
+			     .daddr = vip,
+			     .sport = sport,
+			     .dport = VPORT};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in), out_len;
+	int verdict;
+
+	ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
+}
+
+/*
+ * dsr: the LB never sees the replies, so the client's FIN (or RST) is the close. The flow
+ * is tracked even where this test's lo has no neighbour for the target.
+ */
+START_TEST(test_dsr_closes_on_the_client_fin)
+{
+	__be32 c = IP(198, 51, 100, 10);
+	struct lb_ct_val o;
+
+	setup_with(LB_LISTEN_F_LEASTCONN | LB_FWD_DSR << LB_LISTEN_FWD_SHIFT);
+	client_any(c, 40000, F_SYN);
+	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 40000, VPORT, LB_PROTO_TCP, &o));
+	ck_assert_uint_eq(o.fwd, LB_FWD_DSR);
+	ck_assert_int_eq(live(o.target_id), 1);
+	client_any(c, 40000, F_ACK);
+	ck_assert_int_eq(live(o.target_id), 1);
+	client_any(c, 40000, F_FIN | F_ACK);
+	ck_assert_int_eq(live(o.target_id), 0);
+	client_any(c, 40001, F_SYN);
+	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 40001, VPORT, LB_PROTO_TCP, &o));
+	ck_assert_int_eq(live(o.target_id), 1);
+	client_any(c, 40001, F_RST);
+	ck_assert_int_eq(live(o.target_id), 0);
+}
+END_TEST
+
 /* A half-closed flow whose client reuses the port: the old flow is off the count. */
 START_TEST(test_reopen_after_half_close)
 {
@@ -372,6 +414,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_count_up_at_creation_down_at_the_second_fin);
 	tcase_add_test(tc, test_count_down_at_a_rst_from_either_side);
 	tcase_add_test(tc, test_reopen_after_half_close);
+	tcase_add_test(tc, test_dsr_closes_on_the_client_fin);
 	tcase_add_test(tc, test_never_below_zero);
 	tcase_add_test(tc, test_least_loaded_per_weight);
 	tcase_add_test(tc, test_equal_targets_share_evenly);
