@@ -80,6 +80,12 @@ print([p["selection"] for p in json.load(sys.stdin)["proxies"] if p["name"] == "
 	out=$(lbctl add-proxy lc3 --interface "$LB_IF_C" --port 84 --selection fewest 10.2.1.2:8080 2>&1) &&
 		fail "--selection fewest accepted"
 	grep -q 'maglev|least-connections' <<<"$out" || fail "unclear refusal: $out"
+	# Flag mode: -S.
+	"$LBD" --check=file -i lo -S least-connections -t 10.2.1.2:8080 >/dev/null ||
+		fail "lbd -S least-connections refused"
+	out=$("$LBD" --check=file -i lo -S fewest -t 10.2.1.2:8080 2>&1) && fail "lbd -S fewest accepted"
+	grep -q -- '-S fewest: the selection must be maglev or least-connections' <<<"$out" ||
+		fail "unclear refusal: $out"
 	sed 's/"least-connections"/"fewest"/' "$CONFIG" >"$bad"
 	out=$("$LBD" --check=file -c "$bad" 2>&1) && fail "an unknown selection accepted"
 	grep -q 'selection' <<<"$out" || fail "unclear refusal: $out"
