@@ -68,13 +68,15 @@
 #define CT_SLACK     8192 /* room for per-CPU LRU free lists: no eviction during a row */
 
 /* Proxy ids (< LB_MAX_PROXIES, so their counters are real) and lb_groups keys. */
-#define P_WEB	  1
-#define P_ROUTE	  2
-#define P_EST_TCP 3
-#define P_EST_UDP 4
-#define P_CHAIN	  5
-#define P_LARGE	  6
-#define P_MAGLEV  7
+#define P_WEB	   1
+#define P_ROUTE	   2
+#define P_EST_TCP  3
+#define P_EST_UDP  4
+#define P_CHAIN	   5
+#define P_LARGE	   6
+#define P_MAGLEV   7
+#define P_LC	   8
+#define P_LARGE_LC 9
 
 #define GK_WEB	      10
 #define GK_E1_TCP     11
@@ -83,6 +85,7 @@
 #define GK_E2_UDP     14
 #define GK_LARGE      15
 #define GK_MAGLEV     16
+#define GK_LC	      17
 #define GK_CHAIN_BASE 1000
 #define GK_ROUTE_BASE 20000
 
@@ -97,12 +100,14 @@ struct bench {
 	__u32 flows;	 /* new flows per new-flow row and round */
 	__u32 chain_len; /* listener layers of the chain: flows created per run */
 	__be32 client;
-	__be32 vip;	   /* listener of the default-group new flows */
-	__be32 vip_routed; /* listener with source routes */
-	__be32 vip_large;  /* listener of the large group */
-	__be32 vip_maglev; /* listener of the default group with a Maglev table */
-	__be32 e1, e2;	   /* the ping-pong listeners of the established rows */
-	__be32 nowhere;	   /* an address no listener owns */
+	__be32 vip;	     /* listener of the default-group new flows */
+	__be32 vip_routed;   /* listener with source routes */
+	__be32 vip_large;    /* listener of the large group */
+	__be32 vip_maglev;   /* listener of the default group with a Maglev table */
+	__be32 vip_lc;	     /* least-connections over a group like the default one */
+	__be32 vip_large_lc; /* least-connections over the large group */
+	__be32 e1, e2;	     /* the ping-pong listeners of the established rows */
+	__be32 nowhere;	     /* an address no listener owns */
 };
 
 static __be32 ip4(__u8 a, __u8 b, __u8 c, __u8 d)
@@ -386,6 +391,13 @@ static int setup_maps(struct bench *b)
 	err = err ?: put_large_group(b);
 	err = err ?: put_listener(b, b->vip_maglev, 80, IPPROTO_TCP, P_MAGLEV, GK_MAGLEV, 0);
 	err = err ?: put_maglev_group(b);
+	err = err
+		      ?: put_listener(b, b->vip_lc, 80, IPPROTO_TCP, P_LC, GK_LC,
+				      LB_LISTEN_F_LEASTCONN);
+	err = err ?: put_web_group(b, GK_LC, 2, 1);
+	err = err
+		      ?: put_listener(b, b->vip_large_lc, 80, IPPROTO_TCP, P_LARGE_LC, GK_LARGE,
+				      LB_LISTEN_F_LEASTCONN);
 	/* Ping-pong: E1:80's only backend is E2:8080, whose only backend is E1:80. */
 	err = err ?: put_listener(b, b->e1, 80, IPPROTO_TCP, P_EST_TCP, GK_E1_TCP, 0);
 	err = err ?: put_listener(b, b->e2, 8080, IPPROTO_TCP, P_EST_TCP, GK_E2_TCP, 0);
@@ -661,6 +673,18 @@ static struct pkt_spec maglev_syn(struct bench *b, __u32 i)
 			F_SYN);
 }
 
+static struct pkt_spec lc_syn(struct bench *b, __u32 i)
+{
+	return tcp_spec(htonl(ntohl(b->client) + i / 50000), 10000 + i % 50000, b->vip_lc, 80,
+			F_SYN);
+}
+
+static struct pkt_spec large_lc_syn(struct bench *b, __u32 i)
+{
+	return tcp_spec(htonl(ntohl(b->client) + i / 50000), 10000 + i % 50000, b->vip_large_lc, 80,
+			F_SYN);
+}
+
 static struct pkt_spec large_syn(struct bench *b, __u32 i)
 {
 	return tcp_spec(htonl(ntohl(b->client) + i / 50000), 10000 + i % 50000, b->vip_large, 80,
@@ -708,6 +732,8 @@ enum row_id {
 	R_NEW_MAGLEV,
 	R_NEW_ROUTE,
 	R_NEW_LARGE,
+	R_NEW_LC,
+	R_NEW_LARGE_LC,
 	R_NEW_CHAIN,
 	R_EST_TCP,
 	R_REPLY_TC,
@@ -816,6 +842,17 @@ static int m_new_route(struct bench *b, const struct row *row, double *ns)
 static int m_new_large(struct bench *b, const struct row *row, double *ns)
 {
 	return m_new_flows(b, row, large_syn, 4, ns);
+}
+
+/* The flows of a round stay open: least-connections sees the counts grow as it goes. */
+static int m_new_lc(struct bench *b, const struct row *row, double *ns)
+{
+	return m_new_flows(b, row, lc_syn, 2, ns);
+}
+
+static int m_new_large_lc(struct bench *b, const struct row *row, double *ns)
+{
+	return m_new_flows(b, row, large_lc_syn, 4, ns);
 }
 
 static __u32 chain_runs(const struct bench *b)
@@ -1058,6 +1095,10 @@ static const struct row rows[R_MAX] = {
 			 R_EMPTY_XDP_1, LB_XDP, m_new_route},
 	[R_NEW_LARGE] = {"3' new TCP flow, group of 200 (set)", "new_flow_large_group", "1/run",
 			 R_EMPTY_XDP_1, LB_XDP, m_new_large},
+	[R_NEW_LC] = {"2l new TCP flow, least-connections", "new_flow_default_lc", "1/run",
+		      R_EMPTY_XDP_1, LB_XDP, m_new_lc},
+	[R_NEW_LARGE_LC] = {"3l new TCP flow, group of 200, least-conn", "new_flow_large_group_lc",
+			    "1/run", R_EMPTY_XDP_1, LB_XDP, m_new_large_lc},
 	[R_NEW_CHAIN] = {"2' new TCP flow, default group", "new_flow_default_chain", "chain",
 			 R_EMPTY_XDP, LB_XDP, m_new_chain},
 	[R_EST_TCP] = {"4 established TCP (ACK), ingress", "established_tcp", "repeat", R_EMPTY_XDP,
@@ -1470,6 +1511,8 @@ int main(int argc, char **argv)
 	b.vip_routed = ip4(192, 0, 2, 81);
 	b.vip_large = ip4(192, 0, 2, 82);
 	b.vip_maglev = ip4(192, 0, 2, 83);
+	b.vip_lc = ip4(192, 0, 2, 84);
+	b.vip_large_lc = ip4(192, 0, 2, 85);
 	b.e1 = ip4(192, 0, 2, 1);
 	b.e2 = ip4(192, 0, 2, 2);
 	b.nowhere = ip4(203, 0, 113, 5);

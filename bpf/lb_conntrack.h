@@ -16,6 +16,7 @@
 #include "lb_count.h"
 #include "lb_events.h"
 #include "lb_fullnat.h"
+#include "lb_lc_count.h"
 #include "lb_maps.h"
 #include "lb_nat.h"
 #include "lb_parse.h"
@@ -118,6 +119,35 @@ static __always_inline void lb_ct_close_step(const struct lb_ct_key *k, struct l
 }
 
 /*
+ * A FIN or RST (@added) on entry (@k, @ct) of @map: when it closes the flow (a RST, the
+ * second side's FIN, a dsr client's FIN) and the flow is still counted, take it off its
+ * target's live count (lb_lconn). The same rule as the sweeper's "live" (sweep.c).
+ */
+static __always_inline void lb_ct_uncount(void *map, const struct lb_ct_key *k,
+					  struct lb_ct_val *ct, __u8 added)
+{
+	struct lb_scratch *sc = lb_scratch_get();
+	struct lb_ct_val *orig = ct, *other;
+
+	if (!sc)
+		return;
+	lb_ct_pair_keys(k, ct, &sc->k[0], &sc->k[1]);
+	if (!(added & LB_CT_F_RST) && ct->fwd != LB_FWD_DSR) {
+		other = bpf_map_lookup_elem(map, k->dir == LB_DIR_ORIG ? &sc->k[1] : &sc->k[0]);
+		if (!other || !(other->flags & LB_CT_F_FIN))
+			return;
+		if (k->dir != LB_DIR_ORIG)
+			orig = other;
+	} else if (k->dir != LB_DIR_ORIG) {
+		orig = bpf_map_lookup_elem(map, &sc->k[0]);
+	}
+	if (!orig || !(orig->flags & LB_CT_F_COUNTED))
+		return;
+	orig->flags &= ~LB_CT_F_COUNTED;
+	lb_lc_dec(orig->target_id);
+}
+
+/*
  * The per-packet part of an existing flow's entry: touch it, and maybe end the flow.
  * No helper call unless the packet ends the flow.
  */
@@ -126,6 +156,8 @@ static __always_inline void lb_ct_account(const struct lb_ct_key *k, struct lb_c
 {
 	__u8 added = lb_ct_touch(ct, p, lb_now_ns, add);
 
+	if (added & (LB_CT_F_FIN | LB_CT_F_RST))
+		lb_ct_uncount(&lb_ct, k, ct, added);
 	if (lb_events_on && p->proto == LB_PROTO_TCP && !(ct->flags & LB_CT_F_CLOSED) &&
 	    ((added & (LB_CT_F_FIN | LB_CT_F_RST)) || (ct->flags & LB_CT_F_LASTACK)))
 		lb_ct_close_step(k, ct, added);
@@ -217,6 +249,8 @@ orig:
 	}
 	v->pkts = 1;
 	v->bytes = p->ip_len;
+	/* Counted in lb_lconn by the caller once this entry is in (lb_abi.h). */
+	v->flags |= LB_CT_F_COUNTED;
 	return bpf_map_update_elem(&lb_syn, k, v, BPF_ANY);
 }
 
@@ -280,6 +314,8 @@ static __always_inline void lb_syn_account(const struct lb_ct_key *k, struct lb_
 	struct lb_scratch *tmp;
 	__u8 added = lb_ct_touch(sc, p, lb_now_ns, add);
 
+	if (added & (LB_CT_F_FIN | LB_CT_F_RST))
+		lb_ct_uncount(&lb_syn, k, sc, added);
 	if (!(added & LB_CT_F_RST) || !lb_events_on || (sc->flags & LB_CT_F_CLOSED))
 		return;
 	tmp = lb_scratch_get();
@@ -305,6 +341,9 @@ static __always_inline void lb_ct_forget(const struct lb_ct_key *k, const struct
 
 	if (!sc)
 		return;
+	/* Half closed (the client's FIN only) and reopened: it ends uncounted here. */
+	if (ct->flags & LB_CT_F_COUNTED)
+		lb_lc_dec(ct->target_id);
 	lb_ct_pair_keys(k, ct, &sc->k[0], &sc->k[1]);
 	bpf_map_delete_elem(&lb_ct, &sc->k[1]);
 	bpf_map_delete_elem(&lb_ct, &sc->k[0]);

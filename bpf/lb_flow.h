@@ -18,6 +18,7 @@
 #include "lb_events.h"
 #include "lb_fwd.h"
 #include "lb_gset.h"
+#include "lb_lc.h"
 #include "lb_maps.h"
 #include "lb_nat.h"
 #include "lb_parse.h"
@@ -48,11 +49,11 @@ static __always_inline __u32 lb_pick_group(const struct lb_listen_val *lv,
  * The backend of a new flow of @hash in group @g (@group_id), NULL when no backend has a
  * weight. A small group: the slot of its Maglev table for the client's family, one lookup
  * of the table and one of its slot; without a table, the cumulative weights. A large
- * group: its generation's set (lb_gset.h). The lookup keys live in the per-CPU scratch:
- * the caller's stack is full.
+ * group: its generation's set (lb_gset.h). @lc: least connections instead (lb_lc.h). The
+ * lookup keys live in the per-CPU scratch: the caller's stack is full.
  */
 static __always_inline const struct lb_backend *lb_choose(const struct lb_group *g, __u32 group_id,
-							  __u32 hash, bool v4)
+							  __u32 hash, bool v4, bool lc)
 {
 	struct lb_scratch *sc = lb_scratch_get();
 	struct lb_maglev_slots *e;
@@ -61,7 +62,10 @@ static __always_inline const struct lb_backend *lb_choose(const struct lb_group 
 	int idx;
 
 	if (g->n_backends > LB_GROUP_INLINE)
-		return lb_gset_choose(group_id, g->table_gen, hash, v4);
+		return lc ? lb_lc_choose_gset(group_id, g->table_gen, hash, v4)
+			  : lb_gset_choose(group_id, g->table_gen, hash, v4);
+	if (lc)
+		return lb_lc_choose_inline(g, hash, v4);
 	if (m && sc) {
 		sc->key = LB_MAGLEV_KEY(group_id, g->table_gen, !v4);
 		table = bpf_map_lookup_elem(&lb_maglev, &sc->key);
@@ -168,7 +172,9 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 		/*
 		 * Mid-stream packet without conntrack (entry evicted or lost): the choice is a
 		 * pure function of the flow hash, so while the group is unchanged this picks
-		 * the backend the flow started on, and the connection survives.
+		 * the backend the flow started on, and the connection survives. Least
+		 * connections placed it by load, not hash: a pickup takes the hash's choice
+		 * too, right only when the flow's target was also the hash's.
 		 */
 		flags = LB_CT_F_PICKUP;
 	}
@@ -180,7 +186,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 	b = g ? lb_choose(g, group_id,
 			  lb_listen_hash(lv->flags, &p->saddr, &p->daddr, p->sport, p->dport,
 					 p->proto),
-			  p->family == 4)
+			  p->family == 4,
+			  (lv->flags & LB_LISTEN_F_LEASTCONN) && !(flags & LB_CT_F_PICKUP))
 	      : NULL;
 	if (!b) {
 		if (lb_trace_mode)
@@ -217,6 +224,7 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 		return LB_V_DROP;
 	}
 	nat->port = b->port;
+	lb_lc_inc(target_id);
 	if (ps)
 		ps->new_flows++;
 	if (ts)

@@ -161,7 +161,8 @@ struct lb_scratch {
 	struct lb_ct_val v;
 	__u32 key; /* lb_maglev and table lookups of a new flow (lb_flow.h) */
 	__u32 pad;
-	struct lb_listen_key lk; /* the listener lookup (lb_listen_lookup) */
+	struct lb_listen_key lk;	/* the listener lookup (lb_listen_lookup) */
+	__u64 lc_live[LB_GROUP_INLINE]; /* least connections: the group's counts (lb_lc.h) */
 };
 
 struct {

@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 6
+#define LB_ABI_VERSION 7
 
 /* Capacity limits shared by the programs and the daemon. */
 #define LB_MAX_TARGETS_PER_GROUP 256
@@ -75,6 +75,11 @@ _Static_assert(sizeof(struct lb_listen_key) == 24, "lb_listen_key layout");
 /* lb_listen_val.flags */
 #define LB_LISTEN_F_HAS_ROUTES (1u << 0) /* consult lb_routes before the default group */
 #define LB_LISTEN_F_HASH_SADDR (1u << 1) /* session affinity: hash the client prefix only */
+/*
+ * "selection": "least-connections": a new flow goes to the target with the fewest live
+ * flows (lb_lconn) per unit of effective weight; without it, the group's Maglev table.
+ */
+#define LB_LISTEN_F_LEASTCONN (1u << 4)
 /*
  * Bits 8-15 of lb_listen_val.flags: with LB_LISTEN_F_HASH_SADDR, how many leading bits of
  * the client address (its 128-bit form: an IPv4 /24 is 96 + 24) the hash covers.
@@ -260,6 +265,11 @@ _Static_assert(sizeof(struct lb_ct_key) == 40, "lb_ct_key layout");
 #define LB_CT_F_REPLIED (1u << 3) /* REPLY entry only: the backend has answered */
 #define LB_CT_F_LASTACK (1u << 4) /* both sides sent FIN, this one first: next is its last ACK */
 #define LB_CT_F_CLOSED	(1u << 5) /* the flow's "closed" event was emitted (or not wanted) */
+/*
+ * ORIG entry only: the flow is counted in lb_lconn (set when it is created, cleared when the
+ * datapath sees it close and takes it off the count).
+ */
+#define LB_CT_F_COUNTED (1u << 6)
 
 /* lb_ct_val.route: how the flow's backend was chosen. */
 #define LB_ROUTE_DEFAULT  0 /* the listener's default group */
@@ -284,6 +294,17 @@ struct lb_ct_val {
 		snat_addr; /* full-nat: ORIG: the client side's new address; REPLY: the client */
 };
 _Static_assert(sizeof(struct lb_ct_val) == 80, "lb_ct_val layout");
+
+/*
+ * lb_lconn: target id (as lb_tstats) -> its live flows (__s64), one ARRAY shared by all
+ * CPUs. The datapath adds 1 when it creates a flow (LB_CT_F_COUNTED on its ORIG entry) and
+ * takes 1 off when it sees the flow close: a RST from either side, the second side's FIN
+ * (the first FIN for dsr, whose replies it never sees); never below 0 (a decrement reads the
+ * count first; readers take a negative count, a lost race, as 0). What the datapath cannot
+ * see (idle expiry, LRU eviction, a restart's gap) lbd's conntrack sweeper corrects: each
+ * sweep counts the ORIG entries still LB_CT_F_COUNTED per target and adds the difference.
+ * Least-connections (LB_LISTEN_F_LEASTCONN) reads it to place new flows.
+ */
 
 /*
  * How often lbd advances the datapath's clock (lb_now_ns in the programs' .bss), which

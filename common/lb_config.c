@@ -46,6 +46,7 @@ const char *const lb_cfg_splice_mode_names[] = {"auto", "sockmap", "copy"};
 const char *const lb_cfg_protocol_names[] = {NULL, "tcp", "udp", "both"};
 const char *const lb_cfg_hash_names[] = {"5-tuple", "source-address"};
 const char *const lb_cfg_forwarding_names[] = {"nat", "full-nat", "dsr"};
+const char *const lb_cfg_selection_names[] = {"maglev", "least-connections"};
 /* By version: lbd writes the binary header of version 2 only, so "v1" is refused. */
 const char *const lb_cfg_pp_names[] = {"none", NULL, "v2"};
 
@@ -87,6 +88,23 @@ void lb_settings_default(struct lb_settings *s)
 const char *lb_forwarding_name(unsigned int f)
 {
 	return f < ARRAY_SIZE(lb_cfg_forwarding_names) ? lb_cfg_forwarding_names[f] : "?";
+}
+
+const char *lb_selection_name(unsigned int s)
+{
+	return s < ARRAY_SIZE(lb_cfg_selection_names) ? lb_cfg_selection_names[s] : "?";
+}
+
+int lb_selection_from_name(const char *s, uint8_t *sel)
+{
+	size_t i;
+
+	for (i = 0; s && i < ARRAY_SIZE(lb_cfg_selection_names); i++)
+		if (!strcmp(s, lb_cfg_selection_names[i])) {
+			*sel = (uint8_t)i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 int lb_forwarding_from_name(const char *s, uint8_t *f)

@@ -36,6 +36,9 @@ enum lb_splice_mode { LB_SPLICE_AUTO = 0, LB_SPLICE_SOCKMAP, LB_SPLICE_COPY };
 /* What places a new flow on a group's Maglev table (lb_proxy_cfg.hash). */
 enum lb_hash { LB_HASH_5TUPLE = 0, LB_HASH_SOURCE };
 
+/* "selection": how a new flow's target is chosen (docs/configuration.md). */
+enum lb_selection { LB_SEL_MAGLEV = 0, LB_SEL_LEASTCONN };
+
 /* The Maglev table sizes settings.maglev-table-size accepts (primes), and the default. */
 #define LB_MAGLEV_TABLE_SIZES              \
 	{                                  \
@@ -169,6 +172,11 @@ struct lb_proxy_cfg {
 	 * the route towards the targets).
 	 */
 	uint8_t forwarding;
+	/*
+	 * "selection": LB_SEL_MAGLEV (default: the consistent hash) or LB_SEL_LEASTCONN
+	 * (weighted least-connections over the datapath's live flow counts).
+	 */
+	uint8_t selection; /* enum lb_selection */
 	struct lb_snat_cfg snat;
 	size_t n_routes;
 	struct lb_route_cfg *routes;
@@ -332,6 +340,10 @@ const char *lb_hash_name(unsigned int h);
 /* Name of a forwarding mode ("nat", "full-nat", "dsr"); the LB_FWD_* of @s: 0 or -EINVAL. */
 const char *lb_forwarding_name(unsigned int f);
 int lb_forwarding_from_name(const char *s, uint8_t *f);
+
+/* Name of a selection ("maglev", "least-connections"); the LB_SEL_* of @s: 0 or -EINVAL. */
+const char *lb_selection_name(unsigned int s);
+int lb_selection_from_name(const char *s, uint8_t *sel);
 
 /* Bits of lb_proxy_families(): two bits, as 4 | 6 would be 6 again. */
 #define LB_FAMILY_V4 1u

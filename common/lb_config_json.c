@@ -234,6 +234,10 @@ json_t *lb_config_proxy_to_json(const struct lb_proxy_cfg *p)
 	       json_object_set_new(o, "forwarding",
 				   word(lb_cfg_forwarding_names,
 					ARRAY_SIZE(lb_cfg_forwarding_names), p->forwarding))) ||
+	      (p->selection != LB_SEL_MAGLEV &&
+	       json_object_set_new(o, "selection",
+				   word(lb_cfg_selection_names, ARRAY_SIZE(lb_cfg_selection_names),
+					p->selection))) ||
 	      ((p->snat.has_v4 || p->snat.has_v6) &&
 	       json_object_set_new(o, "snat-address", snat_to_json(&p->snat)));
 	return finish(o, ret);

@@ -983,6 +983,14 @@ static int parse_hash(struct ctx *c, json_t *j, const char *path, struct lb_prox
 			return ret;
 		p->forwarding = (uint8_t)h;
 	}
+	x = json_object_get(j, "selection");
+	if (x) {
+		ret = get_word(c, x, lb_cfg_pkey(sub, path, "selection"), lb_cfg_selection_names,
+			       ARRAY_SIZE(lb_cfg_selection_names), "a selection", &h);
+		if (ret)
+			return ret;
+		p->selection = (uint8_t)h;
+	}
 	x = json_object_get(j, "snat-address");
 	if (x)
 		return parse_snat(c, x, lb_cfg_pkey(sub, path, "snat-address"), &p->snat);
@@ -992,9 +1000,10 @@ static int parse_hash(struct ctx *c, json_t *j, const char *path, struct lb_prox
 static int parse_proxy(struct ctx *c, json_t *j, const char *path, const struct lb_settings *s,
 		       struct lb_proxy_cfg *p)
 {
-	static const char *const keys[] = {
-		"name", "listen",      "default-target", "source-routes", "sni-routes",
-		"hash", "hash-prefix", "forwarding",	 "snat-address",  NULL};
+	static const char *const keys[] = {"name",	    "listen",	  "default-target",
+					   "source-routes", "sni-routes", "hash",
+					   "hash-prefix",   "forwarding", "snat-address",
+					   "selection",	    NULL};
 	const struct target_rules by_source = {&s->health_check_defaults, PP_SOURCE_ROUTE};
 	const struct target_rules by_name = {&s->health_check_defaults, NULL};
 	struct target_rules dflt = by_name;

@@ -85,6 +85,7 @@ extern const char *const lb_cfg_protocol_names[LB_CFG_N_PROTOCOLS];
 extern const char *const lb_cfg_pp_names[LB_CFG_N_PP_VERSIONS];
 extern const char *const lb_cfg_hash_names[LB_HASH_SOURCE + 1];
 extern const char *const lb_cfg_forwarding_names[LB_FWD_DSR + 1];
+extern const char *const lb_cfg_selection_names[LB_SEL_LEASTCONN + 1];
 
 static inline uint32_t *field_u32(void *base, const struct u32_field *f)
 {

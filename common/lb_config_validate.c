@@ -713,6 +713,25 @@ static int check_sni_routes(struct ctx *c, const struct lb_proxy_cfg *p, const c
 
 /* Every rule of one proxy on its own (the parser applies them piecemeal as it reads). */
 /* "hash" and "hash-prefix": a prefix needs source-address and fits the clients' family. */
+/*
+ * "selection": least-connections places each new flow by the targets' load, which session
+ * affinity by source address (every connection of a client on one target) contradicts.
+ */
+static int check_selection(struct ctx *c, const struct lb_proxy_cfg *p, const char *path)
+{
+	char p1[JPATH_MAX];
+
+	lb_cfg_pkey(p1, path, "selection");
+	if (p->selection >= ARRAY_SIZE(lb_cfg_selection_names))
+		return lb_cfg_fail(c, p1, "unknown selection %u", p->selection);
+	if (p->selection == LB_SEL_LEASTCONN && p->hash == LB_HASH_SOURCE)
+		return lb_cfg_fail(c, p1,
+				   "least-connections cannot keep \"hash\": \"source-address\" "
+				   "affinity (it places each connection by the targets' load): "
+				   "use \"selection\": \"maglev\" or drop \"hash\"");
+	return 0;
+}
+
 static int check_hash(struct ctx *c, const struct lb_proxy_cfg *p, const char *path)
 {
 	char p1[JPATH_MAX];
@@ -813,6 +832,9 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 	if (ret)
 		return ret;
 	ret = check_hash(c, p, path);
+	if (ret)
+		return ret;
+	ret = check_selection(c, p, path);
 	if (ret)
 		return ret;
 	return lb_cfg_check_forwarding(c, p, path);

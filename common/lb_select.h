@@ -151,4 +151,59 @@ LB_INLINE int lb_select_backend(const struct lb_group *g, __u32 hash, bool v4)
 	return -1; /* unreachable: point < total == acc after the loop */
 }
 
+/*
+ * Least connections (IPVS wlc): does a target with @live_a flows and weight @w_a carry
+ * fewer flows per unit of weight than one with @live_b and @w_b? live_a / w_a < live_b /
+ * w_b without a division. Weights are 16 bits, so the products cannot overflow.
+ */
+LB_INLINE bool lb_lc_less(__u64 live_a, __u32 w_a, __u64 live_b, __u32 w_b)
+{
+	return live_a * w_b < live_b * w_a;
+}
+
+/* A second hash of a flow, independent of @hash (power of two choices in large groups). */
+LB_INLINE __u32 lb_lc_hash2(__u32 hash)
+{
+	return lb_mix32(hash ^ 0x5bd1e995u);
+}
+
+/* A backend's draw for a flow of @hash: among equally loaded backends, the highest wins. */
+LB_INLINE __u32 lb_lc_draw(__u32 hash, __u32 i)
+{
+	return lb_mix32(hash ^ ((i + 1) * 0x9e3779b9u));
+}
+
+/*
+ * Least connections in a small group: of the backends with a weight for family @v4, the
+ * one with the fewest live flows (@live[i] of backend i) per unit of weight. Equally loaded
+ * backends are told apart by a draw from the flow hash (lb_lc_draw, as rendezvous hashing
+ * does), so ties go by the hash and equal targets share the new flows evenly. Returns the
+ * index, or -1 when nobody has a weight (or the group is large).
+ */
+LB_INLINE int lb_lc_select(const struct lb_group *g, const __u64 *live, __u32 hash, bool v4)
+{
+	__u32 n = g->n_backends, i, w, best_w = 0, draw, best_draw = 0;
+	__u64 best_live = 0;
+	int best = -1;
+
+	if (n == 0 || n > LB_GROUP_INLINE)
+		return -1;
+	for (i = 0; i < LB_GROUP_INLINE; i++) {
+		if (i >= n)
+			break;
+		w = lb_backend_weight(&g->backends[i], v4);
+		if (!w)
+			continue;
+		draw = lb_lc_draw(hash, i);
+		if (best >= 0 && !lb_lc_less(live[i], w, best_live, best_w) &&
+		    (lb_lc_less(best_live, best_w, live[i], w) || draw <= best_draw))
+			continue;
+		best = (int)i;
+		best_live = live[i];
+		best_w = w;
+		best_draw = draw;
+	}
+	return best;
+}
+
 #endif /* LB_SELECT_H */

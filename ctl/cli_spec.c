@@ -83,6 +83,10 @@ static const struct lb_cli_spec cli_ADD_PROXY = {
 			 "the LB); full-nat: the targets see an LB address; dsr: targets on "
 			 "this L2 segment hold the listener address and answer clients "
 			 "directly (target port = --port)"),
+		     OPT("selection", "proxy.selection", CHOICE, "maglev|least-connections", false,
+			 "how a new connection's target is chosen (default maglev: the "
+			 "consistent hash); least-connections: the fewest live flows per "
+			 "unit of weight"),
 		     OPT("snat-address", "proxy.snat-address", IP, "IP", false,
 			 "full-nat: the source address the targets see (default: "
 			 "settings.snat-address, else the LB's address towards the targets)"),

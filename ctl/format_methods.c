@@ -131,7 +131,7 @@ static void format_proxy(FILE *out, const json_t *p)
 	static const char *const known[] = {"name",	     "listen",	    "default-target",
 					    "source-routes", "sni-routes",  "connections",
 					    "hash",	     "hash-prefix", "forwarding",
-					    "snat-address",  NULL};
+					    "snat-address",  "selection",   NULL};
 	const json_t *listen = json_object_get(p, "listen"), *v;
 
 	fputs("proxy ", out);
@@ -168,6 +168,12 @@ static void format_proxy(FILE *out, const json_t *p)
 			fputs(", snat-address ", out);
 			put_inline(out, v);
 		}
+		fputc('\n', out);
+	}
+	/* lbd always says it in list-proxies, get-config only when not maglev. */
+	if ((v = json_object_get(p, "selection"))) {
+		fputs("  selection    ", out);
+		put_inline(out, v);
 		fputc('\n', out);
 	}
 	if ((v = json_object_get(p, "connections"))) {

@@ -77,7 +77,10 @@ static void print_decision(FILE *out, const json_t *r)
 		fprintf(out, LABEL "hash 5-tuple: client address and port, listener, protocol\n",
 			"");
 	}
-	if (!strcmp(str(sel, "method"), "maglev"))
+	if (!strcmp(str(sel, "method"), "least-connections"))
+		fprintf(out, LABEL "least connections: the fewest live flows per unit of weight",
+			"");
+	else if (!strcmp(str(sel, "method"), "maglev"))
 		fprintf(out,
 			LABEL "Maglev table slot %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
 			      " (hash %" JSON_INTEGER_FORMAT ")",

@@ -32,6 +32,7 @@ static const struct option long_opts[] = {
 	{"protocol", required_argument, NULL, 'P'},
 	{"hash", required_argument, NULL, 'H'},
 	{"forwarding", required_argument, NULL, 'm'},
+	{"selection", required_argument, NULL, 'S'},
 	{"stats", no_argument, NULL, 's'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -74,6 +75,9 @@ void lbd_args_usage(FILE *out)
 		"  -m, --forwarding MODE   nat (default), full-nat (the backends see an LB\n"
 		"                          address) or dsr (backends on this L2 segment answer\n"
 		"                          the clients themselves; target port = -p) (flag mode)\n"
+		"  -S, --selection SEL     maglev (default: the consistent hash) or\n"
+		"                          least-connections (fewest live flows per weight)\n"
+		"                          (flag mode)\n"
 		"  -s, --stats             enable statistics (logs counters every 10 s when they\n"
 		"                          changed)\n"
 		"  -v, --verbose           debug logging (includes libbpf and verifier output)\n"
@@ -162,7 +166,7 @@ static int hash_flag(const char *arg, struct lb_proxy_cfg *p, char *err, size_t 
 /* Build the one-proxy configuration the seed's -i/-p/-t flags (and -P, -H) describe. */
 static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, uint16_t port,
 			uint8_t protocols, char **targets, size_t n_targets, const char *hash,
-			const char *fwd, char *err, size_t errlen)
+			const char *fwd, const char *sel, char *err, size_t errlen)
 {
 	struct lb_proxy_cfg *p = calloc(1, sizeof(*p));
 	const char *first_weighted = NULL, *first_unweighted = NULL;
@@ -182,6 +186,9 @@ static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, u
 	if (fwd && lb_forwarding_from_name(fwd, &p->forwarding))
 		return usage_err(err, errlen,
 				 "-m %s: the forwarding mode must be nat, full-nat or dsr", fwd);
+	if (sel && lb_selection_from_name(sel, &p->selection))
+		return usage_err(err, errlen,
+				 "-S %s: the selection must be maglev or least-connections", sel);
 	for (i = 0; i < n_ifaces; i++) {
 		if (strlen(ifaces[i]) >= IF_NAMESIZE || !ifaces[i][0])
 			return usage_err(err, errlen, "-i %s: not a valid interface name",
@@ -247,6 +254,7 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 	char *default_target = "127.0.0.1:8080";
 	size_t n_ifaces = 0, n_targets = 0;
 	const char *xdp_mode = NULL, *ingress = NULL, *hash = NULL, *fwd = NULL;
+	const char *sel = NULL;
 	bool stats = false, port_set = false, proto_set = false;
 	uint8_t protocols = LB_L4_TCP;
 	uint16_t port = 80;
@@ -258,7 +266,7 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 	a->instance = LBD_DEFAULT_INSTANCE;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:i:p:t:P:H:m:svh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:i:p:t:P:H:m:S:svh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			a->config_path = optarg;
@@ -298,6 +306,9 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 			break;
 		case 'm':
 			fwd = optarg;
+			break;
+		case 'S':
+			sel = optarg;
 			break;
 		case 's':
 			stats = true;
@@ -377,9 +388,10 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 				 a->teardown ? "--teardown" : "--check");
 	if (a->teardown)
 		return 0;
-	if (a->config_path && (n_ifaces || n_targets || port_set || proto_set || hash || fwd))
+	if (a->config_path &&
+	    (n_ifaces || n_targets || port_set || proto_set || hash || fwd || sel))
 		return usage_err(err, errlen,
-				 "use either -c FILE or the -i/-p/-t/-P/-H/-m flags, not both");
+				 "use either -c FILE or the -i/-p/-t/-P/-H/-m/-S flags, not both");
 	if (!a->config_path && !n_ifaces)
 		return usage_err(
 			err, errlen,
@@ -396,7 +408,7 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 		if (!n_targets)
 			targets[n_targets++] = default_target;
 		ret = flags_config(a->cfg, ifaces, n_ifaces, port, protocols, targets, n_targets,
-				   hash, fwd, err, errlen);
+				   hash, fwd, sel, err, errlen);
 		if (ret)
 			return ret;
 	}

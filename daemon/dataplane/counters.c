@@ -42,6 +42,15 @@ int lb_counters_target(const struct lb_dataplane *dp, uint32_t target_id, struct
 	return sum_stats(lb_dataplane_fd_tstats(dp), dp->ncpus, target_id, sum);
 }
 
+int64_t lb_counters_live(const struct lb_dataplane *dp, uint32_t target_id)
+{
+	int64_t v = 0;
+
+	if (bpf_map_lookup_elem(lb_dataplane_fd_lconn(dp), &target_id, &v) || v < 0)
+		return 0;
+	return v;
+}
+
 int lb_counters_global(const struct lb_dataplane *dp, uint64_t out[LB_G_MAX])
 {
 	uint64_t *per_cpu = calloc(dp->ncpus, sizeof(*per_cpu));

@@ -5,6 +5,7 @@
  *
  * Pin layout under <bpffs>/lbd/<instance>/:
  *   lb_listen lb_routes lb_groups lb_ct lb_syn lb_pstats lb_tstats lb_gstats  datapath maps
+ *   lb_lconn                                      live flows per target (least-connections)
  *   lb_meta lb_pnames lb_tnames                                         lbd's own state
  *   xdp_<ifname>      XDP link of an interface whose requests run at XDP
  *   tc_<ifname>       lb_tc_ingress, pinned as the mark of an interface whose requests run
@@ -155,6 +156,7 @@ int lb_dataplane_fd_syn(const struct lb_dataplane *dp);	 /* flows not confirmed 
 int lb_dataplane_fd_snat(const struct lb_dataplane *dp); /* full-nat sources by target id */
 int lb_dataplane_fd_pstats(const struct lb_dataplane *dp);
 int lb_dataplane_fd_tstats(const struct lb_dataplane *dp);
+int lb_dataplane_fd_lconn(const struct lb_dataplane *dp); /* live flows by target id */
 int lb_dataplane_fd_gstats(const struct lb_dataplane *dp);
 int lb_dataplane_fd_pnames(const struct lb_dataplane *dp);
 int lb_dataplane_fd_tnames(const struct lb_dataplane *dp);

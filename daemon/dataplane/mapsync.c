@@ -397,6 +397,8 @@ static __u32 listen_flags(const struct lb_proxy_cfg *pc, const struct lb_ip *add
 	__u32 f = pc->n_routes ? LB_LISTEN_F_HAS_ROUTES : 0, prefix;
 
 	f |= ((__u32)pc->forwarding << LB_LISTEN_FWD_SHIFT) & LB_LISTEN_FWD_MASK;
+	if (pc->selection == LB_SEL_LEASTCONN)
+		f |= LB_LISTEN_F_LEASTCONN;
 	bool v4 = lb_ip_is_v4(addr);
 
 	if (pc->hash != LB_HASH_SOURCE)
@@ -544,8 +546,15 @@ static int zero_fresh(struct lb_dataplane *dp, const struct lb_model *m)
 	for (i = 0; i < m->n_proxies && !ret; i++)
 		if (m->proxies[i].fresh)
 			ret = zero_stats(dp, lb_dataplane_fd_pstats(dp), m->proxies[i].id);
-	for (i = 0; i < m->n_fresh_targets && !ret; i++)
+	for (i = 0; i < m->n_fresh_targets && !ret; i++) {
+		int64_t none = 0;
+
 		ret = zero_stats(dp, lb_dataplane_fd_tstats(dp), m->fresh_targets[i]);
+		/* No flow carries a fresh id (idmap.c quarantines ids conntrack still holds). */
+		if (!ret && bpf_map_update_elem(lb_dataplane_fd_lconn(dp), &m->fresh_targets[i],
+						&none, BPF_ANY))
+			ret = -errno;
+	}
 	return ret;
 }
 

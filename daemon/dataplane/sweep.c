@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 
 #include "dataplane.h"
+#include "lconn.h"
 #include "lb_log.h"
 
 #define NSEC	    1000000000ull
@@ -34,7 +35,8 @@ static uint64_t now_coarse_ns(void)
 
 struct lb_ct_fds lb_ct_fds_of(const struct lb_dataplane *dp)
 {
-	struct lb_ct_fds fds = {lb_dataplane_fd_ct(dp), lb_dataplane_fd_syn(dp)};
+	struct lb_ct_fds fds = {lb_dataplane_fd_ct(dp), lb_dataplane_fd_syn(dp),
+				lb_dataplane_fd_lconn(dp)};
 
 	return fds;
 }
@@ -271,6 +273,7 @@ struct sweep_ctx {
 	struct lb_sweep_result *res;
 	lb_sweep_close_fn on_close;
 	void *close_arg;
+	uint32_t *counted; /* per target: flows still LB_CT_F_COUNTED after the sweep */
 };
 
 /*
@@ -356,6 +359,8 @@ static int sweep_flow(const struct lb_flow_view *f, void *arg)
 		}
 		return 0;
 	}
+	if (c->counted && (f->orig->flags & LB_CT_F_COUNTED) && f->orig->target_id < LB_MAX_TARGETS)
+		c->counted[f->orig->target_id]++;
 	return count_live(f, &res->live);
 }
 
@@ -412,11 +417,31 @@ static int sweep(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
 	};
 
 	uint64_t start = uv_hrtime();
+	int64_t *before = NULL;
 	size_t n_ct = 0;
 	int ret;
 
 	memset(c.res, 0, sizeof(*c.res));
+	/* The live counts before the walk, to correct them after it (lconn.h). */
+	if (fds->lconn > 0) {
+		before = calloc(LB_MAX_TARGETS, sizeof(*before));
+		c.counted = calloc(LB_MAX_TARGETS, sizeof(*c.counted));
+		if (!before || !c.counted || lb_lconn_read(fds->lconn, before)) {
+			free(c.counted);
+			c.counted = NULL;
+		}
+	}
 	ret = ct_scan(fds, t, sweep_flow, sweep_orphan, &c, &n_ct);
+	if (!ret && c.counted) {
+		int fixed = lb_lconn_correct(fds->lconn, before, c.counted);
+
+		if (fixed < 0)
+			lb_warn("cannot correct the live flow counts: %s", strerror(-fixed));
+		else
+			c.res->lconn_fixed = (uint64_t)fixed;
+	}
+	free(before);
+	free(c.counted);
 	c.res->live.ct_entries = n_ct;
 	c.res->live.ct_capacity = ct_capacity(fds->ct);
 	c.res->live.at_ns = uv_hrtime();

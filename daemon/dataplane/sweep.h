@@ -52,8 +52,9 @@ struct lb_live {
 };
 
 struct lb_sweep_result {
-	uint64_t flows;	  /* ORIG entries seen */
-	uint64_t expired; /* flows removed */
+	uint64_t flows;	      /* ORIG entries seen */
+	uint64_t expired;     /* flows removed */
+	uint64_t lconn_fixed; /* targets whose live count (lb_lconn) the sweep corrected */
 	struct lb_live live;
 };
 
@@ -109,6 +110,7 @@ typedef int (*lb_flow_fn)(const struct lb_flow_view *f, void *arg);
 /* The two conntrack tables: confirmed flows (lb_ct) and flows not confirmed yet (lb_syn). */
 struct lb_ct_fds {
 	int ct, syn;
+	int lconn; /* lb_lconn, corrected by each sweep (lconn.h); <= 0: none */
 };
 
 struct lb_ct_fds lb_ct_fds_of(const struct lb_dataplane *dp);

@@ -23,6 +23,7 @@ enum family_id {
 	F_T_HEALTHY,
 	F_T_WEIGHT,
 	F_T_PAYLOAD,
+	F_T_LIVE,
 	F_DATAPATH,
 	F_EVENTS_LOST,
 	F_CT_ENTRIES,
@@ -68,6 +69,9 @@ static const struct {
 		 "TCP payload bytes of the SNI connections lbd spliced to a target, counted "
 		 "when each connection ends (not IP lengths: see "
 		 "lbd_target_bytes_total)."},
+	[F_T_LIVE] = {"lbd_target_live_flows", "gauge",
+		      "A target's open flows as the datapath counts them at this instant (what "
+		      "least-connections reads)."},
 	[F_DATAPATH] = {"lbd_datapath_packets_total", "counter",
 			"Packets seen by the datapath, by what it did with them."},
 	[F_EVENTS_LOST] = {"lbd_events_lost_total", "counter",
@@ -209,6 +213,7 @@ static void add_target(struct ctx *c, const char *proxy, const json_t *t)
 			   i ? "payload-bytes-out" : "payload-bytes-in");
 	}
 	labels[4] = NULL;
+	add_member(c, F_T_LIVE, labels, json_object_get(t, "counters"), "live-flows");
 	if (status)
 		add(c, F_T_HEALTHY, labels, strcmp(status, "unhealthy") != 0);
 	json_array_foreach (json_object_get(t, "weights"), i, w) {

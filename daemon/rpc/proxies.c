@@ -31,6 +31,8 @@ static json_t *proxy_json(struct lbd *l, const struct lb_proxy_cfg *p)
 	if (j && !json_object_get(j, "forwarding"))
 		json_object_set_new(j, "forwarding",
 				    json_string(lb_forwarding_name(p->forwarding)));
+	if (j && !json_object_get(j, "selection"))
+		json_object_set_new(j, "selection", json_string(lb_selection_name(p->selection)));
 	if (j && live && mp)
 		json_object_set_new(j, "connections", json_integer(live->per_proxy[mp->id]));
 	/* Connections spliced by the SNI acceptor are lbd's own: its counters say how many. */

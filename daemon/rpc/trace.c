@@ -261,9 +261,12 @@ static json_t *result_json(struct lbd *l, const struct trace_args *a, const stru
 		json_object_set_new(res, "group", json_integer(r->group_id));
 		json_object_set_new(res, "hash",
 				    hash_json(r->listen_flags, r, r->flags & LB_TRACE_F_MAGLEV));
-		json_object_set_new(
-			sel, "method",
-			json_string(r->flags & LB_TRACE_F_MAGLEV ? "maglev" : "weights"));
+		/* Least connections: by the live counts (a large group: of two table slots). */
+		json_object_set_new(sel, "method",
+				    json_string(r->listen_flags & LB_LISTEN_F_LEASTCONN
+							? "least-connections"
+						: r->flags & LB_TRACE_F_MAGLEV ? "maglev"
+									       : "weights"));
 		/* 0: the group has no table; else the size of the table it points at. */
 		json_object_set_new(sel, "table-size", json_integer(r->table_size));
 		if (r->flags & LB_TRACE_F_MAGLEV)

@@ -179,6 +179,53 @@ START_TEST(test_new_flows_take_slot)
 }
 END_TEST
 
+static __s64 lconn(__u32 target_id)
+{
+	__s64 v = -1;
+
+	ck_assert_int_eq(bpf_map_lookup_elem(map_fd(skel->maps.lb_lconn), &target_id, &v), 0);
+	return v;
+}
+
+/*
+ * Least connections in a large group: of the backends the table gives for the flow hash
+ * and for lb_lc_hash2() of it, the one with fewer live flows (all weights 1 here), the
+ * first on a tie; each new flow counts on its backend.
+ */
+START_TEST(test_least_conn_two_choices)
+{
+	int p, second = 0, i;
+
+	put_listener(VIP, 80, IPPROTO_TCP, 1, GROUP, LB_LISTEN_F_LEASTCONN);
+	for (i = 0; i < N; i++) {
+		__s64 v = (i % 7) * 3;
+
+		ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_lconn),
+						     &backends[0][i].target_id, &v, BPF_ANY),
+				 0);
+	}
+	for (p = 0; p < 1000; p++) {
+		__be32 client = IP(10, 9, p / 200, 1 + p % 200);
+		__u32 h = flow_hash(client, 20000);
+		__u16 a = table[0][lb_maglev_slot(h, M)],
+		      b = table[0][lb_maglev_slot(lb_lc_hash2(h), M)];
+		__s64 la = lconn(backends[0][a].target_id), lb = lconn(backends[0][b].target_id);
+		__u16 want = a != b && lb_lc_less((__u64)lb, 1, (__u64)la, 1) ? b : a;
+		struct lb_ip got;
+
+		second += want != a;
+		ck_assert_int_eq(send_tcp(client, 20000, 0x02, &got), TC_ACT_OK);
+		ck_assert_msg(
+			lb_ip_eq(&got, &backends[0][want].addr),
+			"flow %d: candidates %u (%lld flows) and %u (%lld): not the less loaded", p,
+			a, (long long)la, b, (long long)lb);
+		ck_assert_int_eq(lconn(backends[0][want].target_id), (want == a ? la : lb) + 1);
+	}
+	/* The second choice mattered for a good share of the flows. */
+	ck_assert_int_gt(second, 200);
+}
+END_TEST
+
 /*
  * A flip to generation 1 (set 1 put first, as lbd does): established flows keep their
  * backend, new ones follow generation 1's table and backends. Then generation 0 is
@@ -312,6 +359,7 @@ static Suite *gset_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_new_flows_take_slot);
+	tcase_add_test(tc, test_least_conn_two_choices);
 	tcase_add_test(tc, test_generations_never_mix);
 	tcase_add_test(tc, test_solo_and_none);
 	tcase_add_test(tc, test_ipv6_family);

@@ -283,6 +283,96 @@ START_TEST(test_hash_order_matters)
 }
 END_TEST
 
+/* live_a / w_a < live_b / w_b, exactly, at the extremes of both. */
+START_TEST(test_lc_less)
+{
+	ck_assert(lb_lc_less(1, 1, 2, 1));
+	ck_assert(!lb_lc_less(2, 1, 1, 1));
+	ck_assert(!lb_lc_less(2, 2, 1, 1)); /* equal per unit: not less */
+	ck_assert(lb_lc_less(3, 3, 2, 1));
+	ck_assert(lb_lc_less(0, 1, 1, 65535));
+	ck_assert(!lb_lc_less(1, 65535, 0, 1));
+	/* No overflow: counts far beyond any conntrack table, the largest weights. */
+	ck_assert(lb_lc_less(1ull << 40, 65535, (1ull << 40) + 1, 65535));
+	ck_assert(lb_lc_less((1ull << 40) * 2, 65535, (1ull << 40), 32767));
+}
+END_TEST
+
+/*
+ * Flows that never close, placed one by one: least connections keeps every backend's count
+ * within one flow of its weight's share, whatever the hashes; weight 0 gets none.
+ */
+START_TEST(test_lc_counts_follow_weights)
+{
+	struct lb_group g = group_of(tables[_i].w, tables[_i].n);
+	__u64 live[LB_GROUP_INLINE] = {0};
+	__u32 i, total = 0;
+	int idx;
+
+	for (i = 0; i < tables[_i].n; i++)
+		total += tables[_i].w[i];
+	rnd_state = 0x1234567u;
+	for (i = 0; i < 10000; i++) {
+		idx = lb_lc_select(&g, live, rnd(), true);
+		ck_assert_int_ge(idx, 0);
+		ck_assert_uint_gt(tables[_i].w[idx], 0);
+		live[idx]++;
+	}
+	for (i = 0; i < tables[_i].n; i++) {
+		double want = 10000.0 * tables[_i].w[i] / total;
+
+		ck_assert_msg(live[i] + 1.0 >= want && live[i] <= want + 1.0,
+			      "table %d backend %u (weight %u): %llu flows, want %.1f", _i, i,
+			      tables[_i].w[i], (unsigned long long)live[i], want);
+	}
+}
+END_TEST
+
+/* Equal counts: the hash breaks the tie, evenly over the backends that have a weight. */
+START_TEST(test_lc_ties_by_hash)
+{
+	static const __u16 w[] = {1, 0, 5, 1, 0, 2};
+	struct lb_group g = group_of(w, N(w));
+	__u64 live[LB_GROUP_INLINE] = {7, 0, 7, 7, 0, 7};
+	__u32 n[LB_GROUP_INLINE] = {0}, i;
+
+	/* Per unit of weight 7, 1.4, 7, 3.5: backend 2 wins whatever the hash. */
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(lb_lc_select(&g, live, flow_hash_of(i), true), 2);
+	live[2] = 35; /* 7 per unit: four equal */
+	live[5] = 14;
+	for (i = 0; i < FLOWS; i++)
+		n[lb_lc_select(&g, live, flow_hash_of(i), true)]++;
+	ck_assert_uint_eq(n[1] + n[4], 0);
+	for (i = 0; i < N(w); i++)
+		if (w[i])
+			ck_assert_msg(n[i] > FLOWS / 4 - FLOWS / 100 &&
+					      n[i] < FLOWS / 4 + FLOWS / 100,
+				      "backend %u took %u of %u tied flows", i, n[i], FLOWS);
+	/* The same hash, the same choice. */
+	ck_assert_int_eq(lb_lc_select(&g, live, 12345, true), lb_lc_select(&g, live, 12345, true));
+}
+END_TEST
+
+START_TEST(test_lc_no_eligible_backend)
+{
+	static const __u16 zero[] = {0, 0, 0};
+	static const __u16 one[] = {1, 1};
+	struct lb_group g = group_of(zero, N(zero));
+	__u64 live[LB_GROUP_INLINE] = {0};
+
+	ck_assert_int_eq(lb_lc_select(&g, live, 1, true), -1);
+	/* IPv4 backends give an IPv6 client nobody. */
+	g = group_of(one, N(one));
+	ck_assert_int_eq(lb_lc_select(&g, live, 1, false), -1);
+	ck_assert_int_ge(lb_lc_select(&g, live, 1, true), 0);
+	g.n_backends = 0;
+	ck_assert_int_eq(lb_lc_select(&g, live, 1, true), -1);
+	g.n_backends = LB_GROUP_INLINE + 1; /* large: never inline */
+	ck_assert_int_eq(lb_lc_select(&g, live, 1, true), -1);
+}
+END_TEST
+
 static Suite *select_suite(void)
 {
 	Suite *s = suite_create("select");
@@ -294,6 +384,13 @@ static Suite *select_suite(void)
 	tcase_add_test(tc, test_no_eligible_backend);
 	tcase_add_test(tc, test_ignores_slots_past_n);
 	tcase_add_test(tc, test_large_group_not_inline);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("least-connections");
+	tcase_add_test(tc, test_lc_less);
+	tcase_add_loop_test(tc, test_lc_counts_follow_weights, 0, N(tables));
+	tcase_add_test(tc, test_lc_ties_by_hash);
+	tcase_add_test(tc, test_lc_no_eligible_backend);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hash");

@@ -75,8 +75,9 @@ def bulk_pattern(n):
 
 
 class Backend:
-    def __init__(self, name, fail_file, vhost=None):
+    def __init__(self, name, fail_file, vhost=None, delay_ms=0):
         self.name = name.encode()
+        self.delay = delay_ms / 1000.0
         self.fail_file = fail_file
         self.vhost = vhost.lower().encode() if vhost else None
 
@@ -154,6 +155,8 @@ class Backend:
                         await writer.drain()
                         return
                 elif b"\r\n\r\n" in data or b"\n\n" in data:
+                    if self.delay:
+                        await asyncio.sleep(self.delay)  # a slow backend
                     writer.write(self.http_response(data, peer))
                     await writer.drain()
                     return
@@ -241,7 +244,7 @@ async def serve(args):
     for port in range(args.port, args.port + args.ports):
         # Several ports: each one a backend of its own, named NAME-PORT.
         name = args.name if args.ports == 1 else "%s-%d" % (args.name, port)
-        backend = Backend(name, args.fail_file, args.vhost)
+        backend = Backend(name, args.fail_file, args.vhost, args.delay)
         if tcp:
             await asyncio.start_server(backend.handle_tcp, args.bind, port, backlog=4096,
                                        reuse_address=True,
@@ -619,6 +622,8 @@ def main():
     s.add_argument("--udp", action="store_true")
     s.add_argument("--ready-file", help="written (atomically) once listening")
     s.add_argument("--fail-file", help="while this file exists, HTTP answers with the status it holds (default 503)")
+    s.add_argument("--delay", type=float, default=0.0,
+                   help="milliseconds to wait before each HTTP answer (a slow backend)")
     s.add_argument("--tls-cert", help="TCP over TLS with this certificate (PEM)")
     s.add_argument("--tls-key", help="the key of --tls-cert")
     s.add_argument("--vhost", help="a virtual host: HTTP without this Host gets 421; with "

@@ -875,10 +875,10 @@ static const struct {
 	/* proxy */
 	{PROXY(LISTEN "," DT ",'bogus':1"),
 	 "proxies[0]: unknown key \"bogus\" (expected one of: name, listen, default-target, "
-	 "source-routes, sni-routes, hash, hash-prefix, forwarding, snat-address)"},
+	 "source-routes, sni-routes, hash, hash-prefix, forwarding, snat-address, selection)"},
 	{PROXY(LISTEN ",'default-targets':" T1),
 	 "proxies[0]: unknown key \"default-targets\" (expected one of: name, listen, "
-	 "default-target, source-routes, sni-routes, hash, hash-prefix, forwarding, snat-address)"},
+	 "default-target, source-routes, sni-routes, hash, hash-prefix, forwarding, snat-address, selection)"},
 	{"{'proxies':[{" LISTEN "," DT "}]}", "proxies[0]: missing required key \"name\""},
 	{"{'proxies':[{'name':''," LISTEN "," DT "}]}", "proxies[0].name: must not be empty"},
 	{"{'proxies':[{'name':'we b'," LISTEN "," DT "}]}",

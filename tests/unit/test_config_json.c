@@ -319,7 +319,7 @@ static const struct {
 	{"{" LISTEN "," DT "}", "proxy", "proxy: missing required key \"name\""},
 	{PX(LISTEN "," DT ",'default-targets':[]"), "proxy",
 	 "proxy: unknown key \"default-targets\" (expected one of: name, listen, default-target, "
-	 "source-routes, sni-routes, hash, hash-prefix, forwarding, snat-address)"},
+	 "source-routes, sni-routes, hash, hash-prefix, forwarding, snat-address, selection)"},
 	{"{'name':'we b'," LISTEN "," DT "}", "proxy",
 	 "proxy.name: \"we b\" contains a space; use only letters, digits, '_', '.' and '-'"},
 	{PX("'listen':{'interfaces':['eth0','eth0'],'port':80}," DT), "proxy",

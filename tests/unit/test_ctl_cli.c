@@ -705,7 +705,8 @@ START_TEST(test_usage_and_completion_lists)
 	s = capture_help(m, lb_cli_print_options);
 	ck_assert_str_eq(s, "--interface IFACE\n--port PORT\n--protocol tcp|udp|both\n"
 			    "--address IP\n--hash 5-tuple|source-address\n--hash-prefix BITS\n"
-			    "--forwarding nat|full-nat|dsr\n--snat-address IP\n"
+			    "--forwarding nat|full-nat|dsr\n--selection maglev|least-connections\n"
+			    "--snat-address IP\n"
 			    "--file FILE\n--help\n");
 	free(s);
 	s = capture_help(m, lb_cli_print_positionals);

@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Least connections through BPF_PROG_TEST_RUN: the live flow counts the datapath keeps per
+ * target in lb_lconn (a flow created: +1; closed by a RST or by the second FIN: -1, once;
+ * never below zero), the sweeper's correction of what the datapath cannot see (a flow
+ * evicted, a flow expired, a count gone wrong), and the choice a listener with
+ * LB_LISTEN_F_LEASTCONN makes from them (fewest flows per unit of weight, ties by the flow
+ * hash; a mid-stream pickup takes the hash's choice).
+ * Needs root (exits 77, "skipped", without it).
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <string.h>
+#include <time.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+
+#include "dpfix.h"
+#include "lb_select.h"
+#include "pktbuild.h"
+#include "sweep.h"
+
+#define F_FIN 0x01
+#define F_SYN 0x02
+#define F_RST 0x04
+#define F_ACK 0x10
+
+#define PROXY 1
+#define GROUP 10
+#define VPORT 80
+#define BPORT 8080
+
+static __be32 vip;
+static struct lb_group group;
+
+static __s64 live(__u32 target_id)
+{
+	__s64 v = -999;
+
+	ck_assert_int_eq(bpf_map_lookup_elem(map_fd(skel->maps.lb_lconn), &target_id, &v), 0);
+	return v;
+}
+
+static void set_live(__u32 target_id, __s64 v)
+{
+	ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_lconn), &target_id, &v, BPF_ANY),
+			 0);
+}
+
+static void setup_with(__u32 listen_flags)
+{
+	__u32 t;
+
+	vip = IP(10, 1, 0, 1);
+	reset_maps();
+	for (t = 0; t < STATS_IDS; t++)
+		set_live(t, 0);
+	three_backends(&group, BPORT);
+	put_listener(vip, VPORT, LB_PROTO_TCP, PROXY, GROUP, listen_flags);
+	put_group_def(GROUP, &group);
+}
+
+static void setup(void)
+{
+	setup_with(LB_LISTEN_F_LEASTCONN);
+}
+
+/* One client segment to the VIP through XDP; returns the target id it was sent to. */
+static __u32 client_seg(__be32 client, __u16 sport, __u8 flags)
+{
+	struct pkt_spec s = {.proto = IPPROTO_TCP,
+			     .tcp_flags = flags,
+			     .saddr = client,
+			     .daddr = vip,
+			     .sport = sport,
+			     .dport = VPORT};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in), out_len;
+	__be32 daddr;
+	int verdict, i;
+
+	ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
+	ck_assert_int_eq(verdict, XDP_PASS);
+	memcpy(&daddr, out + pkt_l3_off(&s) + 16, sizeof(daddr)); /* IPv4 destination */
+	for (i = 0; i < 3; i++)
+		if (lb_ip_v4(&group.backends[i].addr) == daddr)
+			return group.backends[i].target_id;
+	ck_abort_msg("client segment left for %08x, no backend", ntohl(daddr));
+	return 0;
+}
+
+/* The reply segment of the flow (client, sport) from target @tid, through TC egress. */
+static void backend_seg(__be32 client, __u16 sport, __u32 tid, __u8 flags)
+{
+	struct pkt_spec s = {.proto = IPPROTO_TCP,
+			     .tcp_flags = flags,
+			     .saddr = lb_ip_v4(&group.backends[tid - 1].addr),
+			     .daddr = client,
+			     .sport = BPORT,
+			     .dport = sport};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in), out_len;
+	__be32 saddr;
+	int verdict;
+
+	ck_assert_int_eq(run_prog(TC, in, len, out, &out_len, &verdict), 0);
+	memcpy(&saddr, out + pkt_l3_off(&s) + 12, sizeof(saddr)); /* IPv4 source */
+	ck_assert_uint_eq(saddr, vip);
+}
+
+/* A whole handshake; the target the flow went to. */
+static __u32 handshake(__be32 client, __u16 sport)
+{
+	__u32 tid = client_seg(client, sport, F_SYN);
+
+	backend_seg(client, sport, tid, F_SYN | F_ACK);
+	ck_assert_uint_eq(client_seg(client, sport, F_ACK), tid);
+	return tid;
+}
+
+/* The flow hash lb_flow_ingress() places this client's flow by. */
+static __u32 hash_of(__be32 client, __u16 sport)
+{
+	struct lb_ip c = lb_ip_from_v4(client), v = lb_ip_from_v4(vip);
+
+	return lb_flow_hash(&c, &v, htons(sport), htons(VPORT), LB_PROTO_TCP);
+}
+
+START_TEST(test_count_up_at_creation_down_at_the_second_fin)
+{
+	__be32 c = IP(198, 51, 100, 1);
+	__u32 tid = handshake(c, 40000);
+
+	ck_assert_int_eq(live(tid), 1);
+	/* The client's FIN half-closes: still live. */
+	ck_assert_uint_eq(client_seg(c, 40000, F_FIN | F_ACK), tid);
+	ck_assert_int_eq(live(tid), 1);
+	/* The backend's FIN closes it; retransmissions do not count it twice. */
+	backend_seg(c, 40000, tid, F_FIN | F_ACK);
+	ck_assert_int_eq(live(tid), 0);
+	backend_seg(c, 40000, tid, F_FIN | F_ACK);
+	ck_assert_uint_eq(client_seg(c, 40000, F_ACK), tid);
+	ck_assert_int_eq(live(tid), 0);
+	/* The backend closes first this time. */
+	tid = handshake(c, 40001);
+	backend_seg(c, 40001, tid, F_FIN | F_ACK);
+	ck_assert_int_eq(live(tid), 1);
+	client_seg(c, 40001, F_FIN | F_ACK);
+	ck_assert_int_eq(live(tid), 0);
+}
+END_TEST
+
+START_TEST(test_count_down_at_a_rst_from_either_side)
+{
+	__be32 c = IP(198, 51, 100, 2);
+	__u32 a = handshake(c, 40000), b = handshake(c, 40001), u;
+	__s64 before;
+
+	ck_assert_int_eq(live(a) + (a == b ? 0 : live(b)), 2);
+	before = live(a);
+	client_seg(c, 40000, F_RST);
+	ck_assert_int_eq(live(a), before - 1);
+	before = live(b);
+	backend_seg(c, 40001, b, F_RST);
+	ck_assert_int_eq(live(b), before - 1);
+	/* A flow its client never confirmed (in lb_syn), refused by its backend. */
+	u = client_seg(c, 40002, F_SYN);
+	before = live(u);
+	backend_seg(c, 40002, u, F_RST | F_ACK);
+	ck_assert_int_eq(live(u), before - 1);
+	/* A second RST finds the flow uncounted already. */
+	client_seg(c, 40000, F_RST);
+	ck_assert_int_eq(live(1) + live(2) + live(3), 0);
+}
+END_TEST
+
+/* A client segment whatever its verdict (dsr: no neighbour here, the packet is dropped). */
+static void client_any(__be32 client, __u16 sport, __u8 flags)
+{
+	struct pkt_spec s = {.proto = IPPROTO_TCP,
+			     .tcp_flags = flags,
+			     .saddr = client,
+			     .daddr = vip,
+			     .sport = sport,
+			     .dport = VPORT};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in), out_len;
+	int verdict;
+
+	ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
+}
+
+/*
+ * dsr: the LB never sees the replies, so the client's FIN (or RST) is the close. The flow
+ * is tracked even where this test's lo has no neighbour for the target.
+ */
+START_TEST(test_dsr_closes_on_the_client_fin)
+{
+	__be32 c = IP(198, 51, 100, 10);
+	struct lb_ct_val o;
+
+	setup_with(LB_LISTEN_F_LEASTCONN | LB_FWD_DSR << LB_LISTEN_FWD_SHIFT);
+	client_any(c, 40000, F_SYN);
+	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 40000, VPORT, LB_PROTO_TCP, &o));
+	ck_assert_uint_eq(o.fwd, LB_FWD_DSR);
+	ck_assert_int_eq(live(o.target_id), 1);
+	client_any(c, 40000, F_ACK);
+	ck_assert_int_eq(live(o.target_id), 1);
+	client_any(c, 40000, F_FIN | F_ACK);
+	ck_assert_int_eq(live(o.target_id), 0);
+	client_any(c, 40001, F_SYN);
+	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 40001, VPORT, LB_PROTO_TCP, &o));
+	ck_assert_int_eq(live(o.target_id), 1);
+	client_any(c, 40001, F_RST);
+	ck_assert_int_eq(live(o.target_id), 0);
+}
+END_TEST
+
+/* A half-closed flow whose client reuses the port: the old flow is off the count. */
+START_TEST(test_reopen_after_half_close)
+{
+	__be32 c = IP(198, 51, 100, 9);
+
+	handshake(c, 40000);
+	client_seg(c, 40000, F_FIN | F_ACK);
+	ck_assert_int_eq(live(1) + live(2) + live(3), 1);
+	client_seg(c, 40000, F_SYN);
+	ck_assert_int_eq(live(1) + live(2) + live(3), 1);
+}
+END_TEST
+
+START_TEST(test_never_below_zero)
+{
+	__be32 c = IP(198, 51, 100, 3);
+	__u32 tid = handshake(c, 40000);
+
+	/* The sweeper took the count down first (say it saw the flow gone). */
+	set_live(tid, 0);
+	client_seg(c, 40000, F_RST);
+	ck_assert_int_eq(live(tid), 0);
+}
+END_TEST
+
+/* With counts preset, every new flow goes to the fewest flows per unit of weight. */
+START_TEST(test_least_loaded_per_weight)
+{
+	__be32 c = IP(198, 51, 100, 4);
+	__u16 p;
+
+	set_live(1, 5);
+	set_live(2, 3);
+	set_live(3, 4);
+	ck_assert_uint_eq(client_seg(c, 40000, F_SYN), 2);
+	ck_assert_int_eq(live(2), 4);
+	/* Weights 1, 1, 3: 5/1, 4/1, 4/3 per unit: the third, until it carries 12 (4 each). */
+	group.backends[2].weight = 3;
+	put_group_def(GROUP, &group);
+	for (p = 40001; p < 40009; p++)
+		ck_assert_uint_eq(client_seg(c, p, F_SYN), 3);
+	ck_assert_int_eq(live(3), 12);
+	/* 6, 4, 12 (= 4 per unit): a tie of the 2nd and 3rd, which the hash breaks. */
+	for (p = 41000; p < 41040; p++) {
+		__s64 l[4] = {0, live(1), live(2), live(3)};
+		__u64 want[LB_GROUP_INLINE] = {(__u64)l[1], (__u64)l[2], (__u64)l[3]};
+		int idx = lb_lc_select(&group, want, hash_of(c, p), true);
+
+		ck_assert_int_ge(idx, 0);
+		ck_assert_uint_eq(client_seg(c, p, F_SYN), group.backends[idx].target_id);
+	}
+	/* A target without weight (drained, unhealthy) gets nothing, however idle. */
+	group.backends[0].weight = 0;
+	put_group_def(GROUP, &group);
+	set_live(1, 0);
+	for (p = 42000; p < 42020; p++)
+		ck_assert_uint_ne(client_seg(c, p, F_SYN), 1);
+}
+END_TEST
+
+/* Equal targets: ties by the hash spread the flows, and the counts keep them even. */
+START_TEST(test_equal_targets_share_evenly)
+{
+	__be32 c = IP(198, 51, 100, 5);
+	unsigned int n[4] = {0};
+	__u16 p;
+
+	/* All at zero: the first flow of each client goes where its hash says. */
+	for (p = 0; p < 300; p++) {
+		__u32 tid = client_seg(IP(198, 51, 101, p & 0xff), (__u16)(30000 + p), F_SYN);
+
+		n[tid]++;
+		/* Close it at once: every flow sees three idle targets. */
+		client_seg(IP(198, 51, 101, p & 0xff), (__u16)(30000 + p), F_RST);
+	}
+	ck_assert_msg(n[1] > 50 && n[2] > 50 && n[3] > 50,
+		      "idle equal targets got %u %u %u of 300 new flows: ties not spread", n[1],
+		      n[2], n[3]);
+	/* Flows that stay open: 30 go 10, 10, 10. */
+	memset(n, 0, sizeof(n));
+	for (p = 0; p < 30; p++)
+		n[client_seg(c, (__u16)(50000 + p), F_SYN)]++;
+	ck_assert_msg(n[1] == 10 && n[2] == 10 && n[3] == 10, "30 open flows went %u %u %u", n[1],
+		      n[2], n[3]);
+}
+END_TEST
+
+/* Maglev (the default) counts the flows too, but places them by the hash alone. */
+START_TEST(test_maglev_ignores_counts)
+{
+	__be32 c = IP(198, 51, 100, 6);
+	__u16 p;
+
+	setup_with(0);
+	set_live(1, 1000);
+	for (p = 40000; p < 40030; p++) {
+		int idx = lb_select_backend(&group, hash_of(c, p), true);
+
+		ck_assert_uint_eq(client_seg(c, p, F_SYN), group.backends[idx].target_id);
+	}
+	ck_assert_int_eq(live(1) + live(2) + live(3), 1000 + 30);
+}
+END_TEST
+
+/* A mid-stream packet without conntrack cannot know the load it was placed by: the hash. */
+START_TEST(test_pickup_takes_the_hash)
+{
+	__be32 c = IP(198, 51, 100, 7);
+	__u16 p;
+
+	set_live(1, 100);
+	set_live(2, 100);
+	set_live(3, 0);
+	for (p = 40000; p < 40030; p++) {
+		int idx = lb_select_backend(&group, hash_of(c, p), true);
+
+		ck_assert_uint_eq(client_seg(c, p, F_ACK), group.backends[idx].target_id);
+	}
+}
+END_TEST
+
+static void delete_flow(__be32 client, __u16 sport, __u32 tid)
+{
+	struct lb_ct_key o = {.saddr = lb_ip_from_v4(client),
+			      .daddr = lb_ip_from_v4(vip),
+			      .sport = htons(sport),
+			      .dport = htons(VPORT),
+			      .proto = LB_PROTO_TCP,
+			      .dir = LB_DIR_ORIG};
+	struct lb_ct_key r = {.saddr = group.backends[tid - 1].addr,
+			      .daddr = lb_ip_from_v4(client),
+			      .sport = htons(BPORT),
+			      .dport = htons(sport),
+			      .proto = LB_PROTO_TCP,
+			      .dir = LB_DIR_REPLY};
+
+	ck_assert_int_eq(bpf_map_delete_elem(map_fd(skel->maps.lb_ct), &o), 0);
+	ck_assert_int_eq(bpf_map_delete_elem(map_fd(skel->maps.lb_ct), &r), 0);
+}
+
+static struct lb_sweep_result sweep_with(uint32_t tcp_idle)
+{
+	struct lb_ct_fds fds = {map_fd(skel->maps.lb_ct), map_fd(skel->maps.lb_syn),
+				map_fd(skel->maps.lb_lconn)};
+	struct lb_sweep_timeouts t = {.tcp_idle = tcp_idle, .udp_idle = 60};
+	struct lb_sweep_result res;
+
+	ck_assert_int_eq(lb_sweep_once(&fds, &t, &res), 0);
+	return res;
+}
+
+/*
+ * What the datapath cannot see, the sweep corrects: a flow evicted (its entries gone
+ * without a close), a count that drifted either way, flows that expired.
+ */
+START_TEST(test_sweeper_corrects)
+{
+	__be32 c = IP(198, 51, 100, 8);
+	struct timespec ms20 = {0, 20000000};
+	__u32 tid[6];
+	int i, same = 0;
+
+	for (i = 0; i < 6; i++)
+		tid[i] = handshake(c, (__u16)(40000 + i));
+	ck_assert_int_eq(live(1) + live(2) + live(3), 6);
+	ck_assert_int_eq(live(1), 2);
+	/* Evicted: the count still says 2 until the sweep. */
+	delete_flow(c, 40000, tid[0]);
+	ck_assert_int_eq(live(tid[0]), 2);
+	/* A count gone wrong both ways (a lost race, flows lost while no lbd ran). */
+	set_live(tid[1] == tid[0] ? tid[2] : tid[1], 50);
+	set_live(6, -3);
+	/* A closed flow is not live: it stays off the count (and in conntrack a while). */
+	client_seg(c, 40005, F_RST);
+	for (i = 1; i < 5; i++)
+		same += tid[i] == tid[0];
+	ck_assert_uint_ge(sweep_with(300).lconn_fixed, 2);
+	ck_assert_int_eq(live(tid[0]), same);
+	ck_assert_int_eq(live(1) + live(2) + live(3), 4);
+	ck_assert_int_eq(live(6), 0);
+	/* Nothing drifted: nothing to correct. */
+	ck_assert_uint_eq(sweep_with(300).lconn_fixed, 0);
+	/* Idle past the timeout: expired, and off the count. */
+	nanosleep(&ms20, NULL);
+	ck_assert_uint_ge(sweep_with(0).expired, 4);
+	ck_assert_int_eq(live(1) + live(2) + live(3), 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("bpf-lc");
+	TCase *tc = tcase_create("lc");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_count_up_at_creation_down_at_the_second_fin);
+	tcase_add_test(tc, test_count_down_at_a_rst_from_either_side);
+	tcase_add_test(tc, test_reopen_after_half_close);
+	tcase_add_test(tc, test_dsr_closes_on_the_client_fin);
+	tcase_add_test(tc, test_never_below_zero);
+	tcase_add_test(tc, test_least_loaded_per_weight);
+	tcase_add_test(tc, test_equal_targets_share_evenly);
+	tcase_add_test(tc, test_maglev_ignores_counts);
+	tcase_add_test(tc, test_pickup_takes_the_hash);
+	tcase_add_test(tc, test_sweeper_corrects);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return dpfix_main(suite);
+}
