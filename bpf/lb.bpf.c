@@ -76,7 +76,8 @@ int lb_xdp_ingress(struct xdp_md *ctx)
 		if (nat.fwd == LB_FWD_FULLNAT && lb_rewrite_direct(&p, data_end, LB_SIDE_SRC, &nat))
 			return XDP_ABORTED;
 		if (lb_fast_on)
-			return lb_fast_xdp(ctx, &p, nat.fwd == LB_FWD_FULLNAT ? &nat.saddr : &p.saddr,
+			return lb_fast_xdp(ctx, &p,
+					   nat.fwd == LB_FWD_FULLNAT ? &nat.saddr : &p.saddr,
 					   &nat.addr);
 		return XDP_PASS;
 	case LB_V_FAST_REPLY:
