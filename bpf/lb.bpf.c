@@ -20,6 +20,9 @@
  * leave from the hook (XDP_TX, redirect) with only their Ethernet addresses changed.
  * Full-nat flows (lb_fullnat.h, lb_fwd.h) get both addresses rewritten at ingress, their
  * replies too (addressed to the LB, they never reach an egress hook as replies).
+ * With the fast path (settings.fast-path, lb_fast.h) rewritten packets leave from the hook
+ * too, after a FIB lookup, and nat replies are translated at the backend side's ingress
+ * (LB_V_FAST_REPLY) when they can leave from there.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
