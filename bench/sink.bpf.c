@@ -3,8 +3,8 @@
  * sink.bpf.c - the receiver of bench/pps.sh, on the backend's veth: UDP datagrams to the
  * bench's port are dropped at XDP (the veth counts them, `ethtool -S`: xdp_drops), so the
  * receiver costs next to nothing and the rate measured is the forwarder's; everything else
- * (ARP, neighbour discovery, IPv4 with options) passes. Its XDP program also lets the veth take the frames an
- * XDP_REDIRECT sends into it.
+ * (ARP, neighbour discovery, IPv4 with options) passes. Its XDP program also lets the veth take the
+ * frames an XDP_REDIRECT sends into it.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
