@@ -182,6 +182,7 @@ EOF
 
 LBD=$ROOT/build/daemon/lbd
 declare -A PPS SENTS FASTS
+DELIVERED=1000 # the lowest forwarded/offered of any measurement, per mille
 n=${#MODES[@]}
 log "pps: ${SIZES[*]}-byte frames, ${SECONDS_PER} s per measurement, $ROUNDS rounds, modes ${MODES[*]}"
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -191,35 +192,49 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			read -r v SENT FAST < <(blast "$m" "$s")
 			PPS[$m,$s]+="$v "
 			SENTS[$m,$s]+="$SENT "
+			((SENT > 0 && v * 1000 / SENT < DELIVERED)) && DELIVERED=$((v * 1000 / SENT))
 			FASTS[$m,$s]+="$FAST "
 			log "round $r $m ${s}B: $v pps forwarded (offered $SENT, fast-path redirects $FAST)"
 		done
 	done
 done
 
-# The table: median of the rounds, min-max spread, ratio to direct's median.
+# ratio_median "A1 A2 .." "D1 D2 ..": the median over the rounds of Ai / Di (the same
+# round's direct path: the machine's load changes between rounds, less within one).
+ratio_median() {
+	paste -d' ' <(tr ' ' '\n' <<<"$1" | sed '/^$/d') <(tr ' ' '\n' <<<"$2" | sed '/^$/d') |
+		awk '$2 > 0 { print $1 / $2 }' | sort -g |
+		awk '{ a[NR] = $1 } END { if (NR) printf "%.2f", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2); else print "-" }'
+}
+
+# ratio_range: the lowest and highest of those per-round ratios.
+ratio_range() {
+	paste -d' ' <(tr ' ' '\n' <<<"$1" | sed '/^$/d') <(tr ' ' '\n' <<<"$2" | sed '/^$/d') |
+		awk '$2 > 0 { print $1 / $2 }' | sort -g |
+		awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%.2f-%.2f", lo, hi; else print "-" }'
+}
+
+# The table: median of the rounds and their min-max spread; "x direct" is the median of
+# the per-round ratios to the same round's direct path, their range beside it.
 report() {
 	local m s vals med
 	echo "# command: bench/pps.sh${ARGV[*]:+ ${ARGV[*]}}"
 	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -r), $(nproc) CPUs; trafgen -P 1 on the client's veth; median of $ROUNDS interleaved rounds of ${SECONDS_PER} s"
-	printf '%-13s %5s %12s %21s %9s %12s %10s\n' mode frame "pps(median)" "spread(min-max)" "x direct" "offered" "fast/s"
+	echo "# forwarded / offered (trafgen's sent packets), lowest of any measurement: $(awk -v d="$DELIVERED" 'BEGIN { printf "%.3f", d / 1000 }')"
+	echo "# fast/s: the fast-path-redirect counter's growth per second (median of the rounds)"
+	printf '%-13s %5s %12s %21s %9s %19s %10s\n' mode frame "pps(median)" "spread(min-max)" "x direct" "(rounds' x direct)" "fast/s"
 	for s in "${SIZES[@]}"; do
-		read -r -a vals <<<"${PPS[direct,$s]}"
-		local dmed
-		dmed=$(printf '%s\n' "${vals[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
 		for m in "${MODES[@]}"; do
 			read -r -a vals <<<"${PPS[$m,$s]}"
 			med=$(printf '%s\n' "${vals[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-			local lo hi off fast
+			local lo hi fast
 			lo=$(printf '%s\n' "${vals[@]}" | sort -n | head -n 1)
 			hi=$(printf '%s\n' "${vals[@]}" | sort -n | tail -n 1)
-			read -r -a vals <<<"${SENTS[$m,$s]}"
-			off=$(printf '%s\n' "${vals[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
 			read -r -a vals <<<"${FASTS[$m,$s]}"
 			fast=$(printf '%s\n' "${vals[@]}" | sort -n | awk -v t="$SECONDS_PER" '{ a[NR] = $1 } END { printf "%d", a[int((NR + 1) / 2)] / t }')
-			printf '%-13s %5s %12s %21s %9s %12s %10s\n' "$m" "$s" "$med" "$lo-$hi" \
-				"$(awk -v a="$med" -v b="$dmed" 'BEGIN { printf (b > 0 ? "%.2f" : "-"), a / b }')" \
-				"$off" "$fast"
+			printf '%-13s %5s %12s %21s %9s %19s %10s\n' "$m" "$s" "$med" "$lo-$hi" \
+				"$(ratio_median "${PPS[$m,$s]}" "${PPS[direct,$s]}")" \
+				"$(ratio_range "${PPS[$m,$s]}" "${PPS[direct,$s]}")" "$fast"
 		done
 	done
 	if [[ -n $MICRO ]]; then

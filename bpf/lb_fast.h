@@ -278,6 +278,16 @@ LB_FAST_FN int lb_fast_tc_hop(struct __sk_buff *skb, const struct lb_pkt *p,
 	} else if (lb_fast_ttl_ok(l3, data_end, 6)) {
 		rc = lb_fast_lookup(skb, f, 6, p->l4_proto, 0, src, dst, skb->ingress_ifindex);
 	}
+	/*
+	 * Only a successful lookup checked the skb against the egress MTU (tot_len 0: the
+	 * helper's is_skb_forwardable()); without a neighbour it did not, so check here.
+	 */
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		__u32 mtu_len = 0;
+
+		if (bpf_check_mtu(skb, f->ifindex, &mtu_len, 0, 0))
+			rc = BPF_FIB_LKUP_RET_FRAG_NEEDED;
+	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		lb_count(LB_G_FAST_FALLBACK);
 		return -1;
