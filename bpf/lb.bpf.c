@@ -20,12 +20,16 @@
  * leave from the hook (XDP_TX, redirect) with only their Ethernet addresses changed.
  * Full-nat flows (lb_fullnat.h, lb_fwd.h) get both addresses rewritten at ingress, their
  * replies too (addressed to the LB, they never reach an egress hook as replies).
+ * With the fast path (settings.fast-path, lb_fast.h) rewritten packets leave from the hook
+ * too, after a FIB lookup, and nat replies are translated at the backend side's ingress
+ * (LB_V_FAST_REPLY) when they can leave from there.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
 #include "lb_dsr.h"
+#include "lb_fast.h"
 #include "lb_flow.h"
 #include "lb_parse.h"
 #include "lb_rewrite.h"
@@ -74,7 +78,20 @@ int lb_xdp_ingress(struct xdp_md *ctx)
 			return XDP_ABORTED;
 		if (nat.fwd == LB_FWD_FULLNAT && lb_rewrite_direct(&p, data_end, LB_SIDE_SRC, &nat))
 			return XDP_ABORTED;
+		if (lb_fast_on)
+			return lb_fast_xdp(ctx, &p,
+					   nat.fwd == LB_FWD_FULLNAT ? &nat.saddr : &p.saddr,
+					   &nat.addr);
 		return XDP_PASS;
+	case LB_V_FAST_REPLY:
+		/* Translated here only when it leaves from here; else TC egress does it. */
+		if (!lb_fast_xdp_hop_ok(ctx, &p, &nat.addr) ||
+		    lb_flow_egress(&p.info, &nat) != LB_V_REWRITE)
+			return XDP_PASS;
+		nat.fwd = LB_FWD_NAT;
+		if (lb_rewrite_direct(&p, data_end, LB_SIDE_SRC, &nat))
+			return XDP_ABORTED;
+		return lb_fast_xdp_out(ctx, &p);
 	case LB_V_DROP:
 		return XDP_DROP;
 	default:
@@ -133,7 +150,16 @@ int lb_tc_ingress(struct __sk_buff *skb)
 			lb_rewrite_skb_fullnat(skb, &p, &nat);
 		else
 			lb_rewrite_skb(skb, &p, LB_SIDE_DST, &nat);
+		if (lb_fast_on)
+			return lb_fast_tc(skb, &p, &nat);
 		return TC_ACT_OK;
+	case LB_V_FAST_REPLY:
+		/* Translated here only when it leaves from here; else TC egress does it. */
+		res = lb_fast_tc_hop(skb, &p, &nat.addr, &p.daddr);
+		if (res < 0 || lb_flow_egress(&p.info, &nat) != LB_V_REWRITE)
+			return TC_ACT_OK;
+		lb_rewrite_skb(skb, &p, LB_SIDE_SRC, &nat);
+		return lb_fast_tc_out(skb, &p, res);
 	case LB_V_DROP:
 		return TC_ACT_SHOT;
 	default:

@@ -16,6 +16,7 @@
 #include "lb_conntrack.h"
 #include "lb_count.h"
 #include "lb_events.h"
+#include "lb_fast.h"
 #include "lb_fwd.h"
 #include "lb_gset.h"
 #include "lb_lc.h"
@@ -154,6 +155,8 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 			return LB_V_PASS;
 		if (lb_fullnat_on && lb_fullnat_reply(&k, p, nat))
 			return LB_V_REWRITE;
+		if (lb_fast_on && lb_fast_nat_peek(&k, &nat->addr))
+			return LB_V_FAST_REPLY;
 		if (p->proto == LB_PROTO_TCP &&
 		    (p->tcp_flags & (LB_TCP_SYN | LB_TCP_ACK)) == LB_TCP_SYN &&
 		    lb_ct_forget_reused(p))

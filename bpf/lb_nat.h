@@ -23,6 +23,8 @@ enum lb_verdict {
 	LB_V_PASS = 0, /* not ours: leave the packet exactly as it is */
 	LB_V_REWRITE,  /* rewrite to nat_addr:nat_port, then let the kernel forward it */
 	LB_V_DROP,
+	/* fast path (lb_fast.h): a nat flow's reply at ingress; nat->addr is its new source */
+	LB_V_FAST_REPLY,
 };
 
 /*

@@ -353,6 +353,8 @@ enum lb_global_counter {
 	LB_G_DSR_NO_ROUTE,	/* dsr: the target is not on a connected segment (fib): dropped */
 	LB_G_FULLNAT_REPLY,	/* full-nat: replies translated back to listener -> client */
 	LB_G_FULLNAT_NO_PORT, /* full-nat: every probed port taken, or no source address: dropped */
+	LB_G_FAST_REDIRECT, /* fast path: packets sent out of their egress interface by the hook */
+	LB_G_FAST_FALLBACK, /* fast path: no usable next hop (neighbour, MTU, TTL, local): kernel */
 	LB_G_MAX,
 };
 

@@ -62,6 +62,7 @@ void lb_settings_default(struct lb_settings *s)
 	s->udp_timeout_sec = 60;
 	s->max_connections = 100000;
 	s->health_check_enabled = false;
+	s->fast_path = false;
 	hc->type = LB_HC_TCP;
 	strcpy(hc->path, "/health");
 	hc->interval_ms = 10000;

@@ -209,6 +209,7 @@ struct lb_settings {
 	struct lb_snat_cfg snat; /* full-nat source addresses of every proxy without its own */
 	uint32_t snat_port_min;	 /* full-nat source ports: snat_port_min..snat_port_max */
 	uint32_t snat_port_max;
+	bool fast_path; /* rewritten packets leave from the hook (bpf/lb_fast.h) */
 };
 
 struct lb_config {

@@ -253,6 +253,7 @@ static json_t *settings_to_json(const struct lb_settings *s)
 	      put_u32_fields(o, s, lb_cfg_settings_fields, ARRAY_SIZE(lb_cfg_settings_fields)) ||
 	      json_object_set_new(o, "health-check-enabled",
 				  json_boolean(s->health_check_enabled)) ||
+	      json_object_set_new(o, "fast-path", json_boolean(s->fast_path)) ||
 	      json_object_set_new(o, "health-check-defaults",
 				  hc_to_json(&s->health_check_defaults, true)) ||
 	      json_object_set_new(o, "xdp-mode",

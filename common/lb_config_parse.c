@@ -386,6 +386,7 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 					   "snat-address",
 					   "snat-port-min",
 					   "snat-port-max",
+					   "fast-path",
 					   NULL};
 	char p[JPATH_MAX];
 	long long v = 0;
@@ -411,6 +412,12 @@ static int parse_settings(struct ctx *c, json_t *j, struct lb_settings *s)
 	x = json_object_get(j, "health-check-enabled");
 	if (x) {
 		ret = get_bool(c, x, "settings.health-check-enabled", &s->health_check_enabled);
+		if (ret)
+			return ret;
+	}
+	x = json_object_get(j, "fast-path");
+	if (x) {
+		ret = get_bool(c, x, "settings.fast-path", &s->fast_path);
 		if (ret)
 			return ret;
 	}

@@ -26,6 +26,8 @@ const char *lb_counters_global_name(enum lb_global_counter c)
 		[LB_G_DSR_NO_ROUTE] = "drop-dsr-no-route",
 		[LB_G_FULLNAT_REPLY] = "full-nat-reply",
 		[LB_G_FULLNAT_NO_PORT] = "drop-full-nat-no-port",
+		[LB_G_FAST_REDIRECT] = "fast-path-redirect",
+		[LB_G_FAST_FALLBACK] = "fast-path-fallback",
 	};
 
 	return (unsigned int)c < LB_G_MAX && names[c] ? names[c] : "unknown";

@@ -34,9 +34,24 @@ static bool fullnat_iface(const struct lb_target_cfg *t, char ifname[IF_NAMESIZE
 	return !lb_route_get(&t->addr, &r) && r.oif && if_indextoname(r.oif, ifname);
 }
 
-/* Call @fn for every interface towards a target of a full-nat proxy; stop at non-zero. */
-static int for_fullnat_ifaces(const struct lb_config *cfg, int (*fn)(const char *, void *),
-			      void *arg)
+/*
+ * Whether the replies of proxy @pc's targets need the ingress hook of the interface they
+ * arrive on: full-nat's always (addressed to the LB), nat's with the fast path (their SNAT
+ * moves there from TC egress; bpf/lb_fast.h). Only full-nat's when @fullnat_only.
+ */
+static bool replies_at_ingress(const struct lb_config *cfg, const struct lb_proxy_cfg *pc,
+			       bool fullnat_only)
+{
+	return pc->forwarding == LB_FWD_FULLNAT ||
+	       (!fullnat_only && cfg->settings.fast_path && pc->forwarding == LB_FWD_NAT);
+}
+
+/*
+ * Call @fn for every interface towards a target whose replies need the ingress hook
+ * (replies_at_ingress()); stop at non-zero.
+ */
+static int for_reply_ifaces(const struct lb_config *cfg, bool fullnat_only,
+			    int (*fn)(const char *, void *), void *arg)
 {
 	char ifname[IF_NAMESIZE];
 	size_t p, g, t;
@@ -45,7 +60,7 @@ static int for_fullnat_ifaces(const struct lb_config *cfg, int (*fn)(const char 
 	for (p = 0; p < cfg->n_proxies; p++) {
 		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
 
-		if (pc->forwarding != LB_FWD_FULLNAT)
+		if (!replies_at_ingress(cfg, pc, fullnat_only))
 			continue;
 		for (g = 0; g < lb_proxy_n_groups(pc); g++)
 			for (t = 0; t < lb_proxy_group(pc, g)->n; t++)
@@ -70,7 +85,7 @@ static bool carries_fullnat(const struct lb_config *cfg, const char *ifname)
 		if (cfg->proxies[p].forwarding == LB_FWD_FULLNAT &&
 		    proxy_on_iface(&cfg->proxies[p], ifname))
 			return true;
-	return for_fullnat_ifaces(cfg, same_name, (void *)ifname) != 0;
+	return for_reply_ifaces(cfg, true, same_name, (void *)ifname) != 0;
 }
 
 static bool config_uses_iface(const struct lb_config *cfg, const char *ifname)
@@ -80,7 +95,7 @@ static bool config_uses_iface(const struct lb_config *cfg, const char *ifname)
 	for (p = 0; p < cfg->n_proxies; p++)
 		if (proxy_on_iface(&cfg->proxies[p], ifname))
 			return true;
-	return for_fullnat_ifaces(cfg, same_name, (void *)ifname) != 0;
+	return for_reply_ifaces(cfg, false, same_name, (void *)ifname) != 0;
 }
 
 /* True when some backend reachable through @ifname lives on 127.0.0.0/8. */
@@ -151,8 +166,10 @@ static int attach_one(const char *ifname, void *arg)
 	return 0;
 }
 
-/* The proxies' interfaces, and those towards full-nat targets (their replies come in). */
-/* Attach every interface @cfg uses that is not attached yet; records which were new. */
+/*
+ * Attach every interface @cfg uses that is not attached yet (the proxies' interfaces, and
+ * those towards targets whose replies need the ingress hook); records which were new.
+ */
 static int attach_new(struct lbd *l, const struct lb_config *cfg, struct lbd_attach_undo *u,
 		      size_t cap, char *err, size_t errlen)
 {
@@ -167,7 +184,7 @@ static int attach_new(struct lbd *l, const struct lb_config *cfg, struct lbd_att
 				return ret;
 		}
 	}
-	return for_fullnat_ifaces(cfg, attach_one, &a);
+	return for_reply_ifaces(cfg, false, attach_one, &a);
 }
 
 /*
@@ -202,7 +219,7 @@ static size_t count_ifaces(const struct lb_config *cfg)
 
 	for (p = 0; p < cfg->n_proxies; p++) {
 		n += cfg->proxies[p].n_ifaces;
-		if (cfg->proxies[p].forwarding == LB_FWD_FULLNAT)
+		if (replies_at_ingress(cfg, &cfg->proxies[p], false))
 			for (g = 0; g < lb_proxy_n_groups(&cfg->proxies[p]); g++)
 				n += lb_proxy_group(&cfg->proxies[p], g)->n;
 	}
@@ -273,6 +290,8 @@ void lbd_attach_commit(struct lbd *l, const struct lb_config *next, struct lbd_a
 	free(u->added);
 	u->added = NULL;
 	u->n_added = 0;
+	/* Before a detach: a nat reply must not be left waiting for an ingress hook. */
+	lb_dataplane_set_fast_path(l->dp, next->settings.fast_path);
 	for (i = 0; i < l->dp->n_ifaces; i++) {
 		lb_dataplane_set_localnet(l->dp, l->dp->ifaces[i].name,
 					  needs_localnet(next, l->dp->ifaces[i].name));
@@ -289,8 +308,8 @@ void lbd_attach_commit(struct lbd *l, const struct lb_config *next, struct lbd_a
 			i++;
 			continue;
 		}
-		lb_info("%s: no proxy listens here nor reaches a full-nat target through it any "
-			"more; detaching",
+		lb_info("%s: no proxy listens here nor reaches a full-nat (or fast-path) target "
+			"through it any more; detaching",
 			ifname);
 		lb_dataplane_detach(l->dp, ifname); /* moves the last entry into slot i */
 	}

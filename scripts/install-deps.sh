@@ -5,7 +5,9 @@
 #           to check the metrics text, clang's libFuzzer and sanitizer runtimes for
 #           scripts/fuzz.sh (only recommended by clang-14, so not pulled in by default),
 #           valgrind for scripts/test-valgrind.sh, BIRD 2 (bird2) as the routing daemon of
-#           the announcement test
+#           the announcement test, nftables (the fast-path test counts the forward chain)
+#   bench   the benchmarks (bench/): wrk, iperf3, HAProxy, nginx, nftables, conntrack,
+#           trafgen (netsniff-ng) for bench/pps.sh
 #   arm64   cross-building for arm64 (Debian's cross toolchain and the arm64 -dev
 #           packages, multiarch) and running its binaries under qemu-user
 #   kernels booting Debian kernels under qemu-system (x86_64 and aarch64)
@@ -19,7 +21,8 @@ zlib1g-dev libssl-dev libjansson-dev libuv1-dev check clang-format iproute2 etht
 python3 util-linux procps kmod systemd"
 
 case "${1:-}" in
-test) PKGS="$PKGS openssl chromium prometheus libclang-rt-14-dev valgrind bird2" ;;
+test) PKGS="$PKGS openssl chromium prometheus libclang-rt-14-dev valgrind bird2 nftables" ;;
+bench) PKGS="$PKGS wrk iperf3 haproxy nginx-light nftables conntrack netsniff-ng" ;;
 arm64)
 	dpkg --print-foreign-architectures | grep -qx arm64 || {
 		dpkg --add-architecture arm64
@@ -37,7 +40,7 @@ vm)
 deb) PKGS="$PKGS debhelper devscripts lintian debootstrap dpkg-dev fakeroot" ;;
 "") ;;
 *)
-	echo "usage: $0 [test|arm64|kernels|deb|vm]" >&2
+	echo "usage: $0 [test|bench|arm64|kernels|deb|vm]" >&2
 	exit 2
 	;;
 esac

@@ -899,6 +899,16 @@ void lb_dataplane_set_fullnat(struct lb_dataplane *dp, uint32_t port_min, uint32
 	__atomic_store_n(&dp->skel->bss->lb_fullnat_on, 1u, __ATOMIC_RELEASE);
 }
 
+void lb_dataplane_set_fast_path(struct lb_dataplane *dp, bool on)
+{
+	__atomic_store_n(&dp->skel->bss->lb_fast_on, on ? 1u : 0u, __ATOMIC_RELAXED);
+}
+
+bool lb_dataplane_fast_path(const struct lb_dataplane *dp)
+{
+	return __atomic_load_n(&dp->skel->bss->lb_fast_on, __ATOMIC_RELAXED) != 0;
+}
+
 bool lb_dataplane_events(const struct lb_dataplane *dp)
 {
 	return __atomic_load_n(&dp->skel->bss->lb_events_on, __ATOMIC_RELAXED) != 0;

@@ -180,6 +180,13 @@ bool lb_dataplane_events(const struct lb_dataplane *dp);
  * @port_min..@port_max (host order).
  */
 void lb_dataplane_set_fullnat(struct lb_dataplane *dp, uint32_t port_min, uint32_t port_max);
+/*
+ * The fast path (settings.fast-path, bpf/lb_fast.h) on or off: rewritten packets leave from
+ * the hook after a FIB lookup; takes effect at once.
+ */
+void lb_dataplane_set_fast_path(struct lb_dataplane *dp, bool on);
+bool lb_dataplane_fast_path(const struct lb_dataplane *dp);
+
 /* The range full-nat uses now, into @port_min..@port_max; false while full-nat is off. */
 bool lb_dataplane_fullnat_range(const struct lb_dataplane *dp, uint32_t *port_min,
 				uint32_t *port_max);

@@ -193,7 +193,7 @@ static size_t build_ipv4(const struct pkt_spec *s, __u8 *ip)
 	put16(ip + 2, hlen + l4_len);
 	put16(ip + 4, s->ip_id);
 	put16(ip + 6, s->frag_off);
-	ip[8] = 64;
+	ip[8] = s->ttl ? s->ttl : 64;
 	ip[9] = s->proto;
 	put16(ip + 10, 0);
 	put_be32(ip + 12, s->saddr);
@@ -248,7 +248,7 @@ static size_t build_ipv6(const struct pkt_spec *s, __u8 *ip6)
 
 	memset(ip6, 0, IP6_HDR_LEN);
 	ip6[0] = 0x60;
-	ip6[7] = 64;
+	ip6[7] = s->ttl ? s->ttl : 64;
 	if (all_zero(s->saddr6, 16)) {
 		ip6[8] = 0xfd; /* fd00::1 -> fd00::2 */
 		ip6[23] = 1;

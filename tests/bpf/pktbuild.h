@@ -34,6 +34,7 @@ struct pkt_spec {
 	__u16 payload_len; /* L4 payload bytes, a fixed pattern */
 	bool udp_no_csum;  /* send UDP with checksum 0 ("none"; over IPv6, invalid) */
 	__u16 truncate;	   /* 0 = whole frame, else cut it to this many bytes */
+	__u8 ttl;	   /* 0 = 64: IPv4 TTL or IPv6 hop limit */
 	/* ETH_P_IPV6 only */
 	__u8 saddr6[16]; /* all zero: fd00::1 */
 	__u8 daddr6[16]; /* all zero: fd00::2 */

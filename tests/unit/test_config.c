@@ -186,6 +186,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(s->udp_timeout_sec, 60);
 	ck_assert_uint_eq(s->max_connections, 100000);
 	ck_assert(!s->health_check_enabled);
+	ck_assert(!s->fast_path);
 	ck_assert_uint_eq(s->default_drain_timeout_ms, 30000);
 	ck_assert_uint_eq(s->drain_check_interval_ms, 1000);
 	ck_assert_int_eq(s->xdp_mode, LB_XDP_AUTO);
@@ -221,7 +222,7 @@ static const char full_config[] =
 	"    'healthy-threshold': 3, 'unhealthy-threshold': 4, 'path': '/ready',"
 	"    'expected-codes': [200, 204]},"
 	"  'default-drain-timeout-ms': 60000, 'drain-check-interval-ms': 500, 'xdp-mode': 'native',"
-	"  'ingress': 'tc'},"
+	"  'ingress': 'tc', 'fast-path': true},"
 	" 'proxies': [{'name': 'web',"
 	"   'listen': {'interfaces': ['eth0', 'eth1'], 'port': 80, 'protocol': 'both',"
 	"              'address': '10.0.0.10'},"
@@ -254,6 +255,7 @@ START_TEST(test_full_config)
 	ck_assert_uint_eq(s->drain_check_interval_ms, 500);
 	ck_assert_int_eq(s->xdp_mode, LB_XDP_NATIVE);
 	ck_assert_int_eq(s->ingress, LB_INGRESS_TC);
+	ck_assert(s->fast_path);
 	ck_assert_int_eq(s->health_check_defaults.type, LB_HC_HTTP);
 	ck_assert_str_eq(s->health_check_defaults.path, "/ready");
 	ck_assert_uint_eq(s->health_check_defaults.healthy_threshold, 3);
@@ -1446,7 +1448,7 @@ static const struct {
 	 "default-drain-timeout-ms, drain-check-interval-ms, xdp-mode, ingress, "
 	 "sni-hello-timeout-ms, "
 	 "sni-max-pending, sni-splice, metrics-listen, access-log, hash-seed, maglev-table-size, "
-	 "announce-table, announce-protocol, snat-address, snat-port-min, snat-port-max)"},
+	 "announce-table, announce-protocol, snat-address, snat-port-min, snat-port-max, fast-path)"},
 	/* Announcements (docs/scale-out.md) */
 	{WITH_SETTINGS("{'announce-table':254}"),
 	 "settings.announce-table: table 254 is one the kernel routes with (253 default, 254 "
@@ -1572,6 +1574,8 @@ static const struct {
 	 "settings.stats-enabled: must be a boolean (true or false), not a string"},
 	{WITH_SETTINGS("{'stats-enabled':1}"),
 	 "settings.stats-enabled: must be a boolean (true or false), not an integer"},
+	{WITH_SETTINGS("{'fast-path':'on'}"),
+	 "settings.fast-path: must be a boolean (true or false), not a string"},
 	{WITH_SETTINGS("{'health-check-enabled':'true'}"),
 	 "settings.health-check-enabled: must be a boolean (true or false), not a string"},
 	{WITH_SETTINGS("{'connection-timeout-sec':0}"),

@@ -165,6 +165,7 @@ static void config_eq(const struct lb_config *a, const struct lb_config *b)
 	ck_assert_msg(x->udp_timeout_sec == y->udp_timeout_sec, "udp-timeout-sec");
 	ck_assert_msg(x->max_connections == y->max_connections, "max-connections");
 	ck_assert_msg(x->health_check_enabled == y->health_check_enabled, "health-check-enabled");
+	ck_assert_msg(x->fast_path == y->fast_path, "fast-path");
 	hc_eq(&x->health_check_defaults, &y->health_check_defaults, "health-check-defaults");
 	ck_assert_msg(x->default_drain_timeout_ms == y->default_drain_timeout_ms,
 		      "default-drain-timeout-ms");
@@ -1050,7 +1051,8 @@ START_TEST(test_to_json_keys)
 			 "sni-hello-timeout-ms,sni-max-pending,hash-seed,maglev-table-size,"
 			 "announce-table,announce-protocol,"
 			 "snat-port-min,snat-port-max,"
-			 "health-check-enabled,health-check-defaults,xdp-mode,ingress,sni-splice,"
+			 "health-check-enabled,fast-path,health-check-defaults,xdp-mode,ingress,"
+			 "sni-splice,"
 			 "metrics-listen,access-log");
 	ck_assert_str_eq(json_string_value(json_object_get(s, "metrics-listen")), "127.0.0.1:9100");
 	ck_assert_str_eq(json_string_value(json_object_get(s, "access-log")),
