@@ -2,7 +2,7 @@
 /*
  * splice.h - move bytes between two connected TCP sockets for the rest of their lives:
  * in the kernel through a sockmap and an sk_skb verdict program (bpf/lb_splice.bpf.c)
- * when available, by copying on the libuv loop otherwise.
+ * when asked for, by copying on the libuv loop otherwise.
  *
  * Used by the SNI acceptor once it has chosen a backend: the client socket (whose
  * ClientHello lbd has already read) and the backend socket become one byte stream each
@@ -51,8 +51,8 @@ typedef void (*lb_splice_done_fn)(struct lb_splice *sp, const struct lb_splice_s
 
 /*
  * A splicer for @mode: LB_SPLICE_SOCKMAP fails (NULL, errno, a sentence in @err) when the
- * kernel cannot (no privileges, no sockmap); LB_SPLICE_AUTO uses the sockmap when it can
- * and copying otherwise (saying why at debug level); LB_SPLICE_COPY copies.
+ * kernel cannot (no privileges, no sockmap); LB_SPLICE_AUTO picks what measured faster,
+ * which is copying (splicer.c says why); LB_SPLICE_COPY copies.
  */
 struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, char *err,
 				  size_t errlen);
