@@ -103,6 +103,20 @@ void lb_splicer_free(struct lb_splicer *s);
  */
 typedef int (*lb_splice_emit_fn)(void *ctx, struct lb_fdrec *r, void *pair_arg);
 
+/*
+ * Park, on a frozen splicer before a stop that hands its pairs to systemd's descriptor
+ * store: the copy splice forwards only while an lbd runs, and a restart leaves seconds
+ * with none. Park puts every copied pair into the sockmap offload (loaded now if the
+ * splicer had none), as if it had been spliced there from the start, so the kernel keeps
+ * forwarding it until the next lbd adopts it; the pairs stay frozen. A pair the kernel
+ * does not take (half-closed, no sockmap, no privileges) stays copied and waits, as
+ * before; a line in the log says how many went. Copy-new makes a splicer with an offload
+ * copy the pairs it starts from now on (settings.sni-splice "copy" or "auto" after
+ * adopting a splicer record with a sockmap): the adopted pairs finish in the kernel.
+ */
+void lb_splicer_park(struct lb_splicer *s);
+void lb_splicer_copy_new(struct lb_splicer *s);
+
 void lb_splicer_freeze(struct lb_splicer *s);
 void lb_splicer_thaw(struct lb_splicer *s);
 int lb_splicer_export(struct lb_splicer *s, lb_splice_emit_fn emit, void *ctx);

@@ -50,7 +50,7 @@ struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, cha
 
 const char *lb_splicer_kind(const struct lb_splicer *s)
 {
-	return s->ops ? s->ops->name : "copy";
+	return s->ops && !s->copy_new ? s->ops->name : "copy";
 }
 
 size_t lb_splicer_active(const struct lb_splicer *s)
@@ -112,7 +112,7 @@ struct lb_splice *lb_splice_start(struct lb_splicer *s, int client_fd, int backe
 		errno = -ret;
 		return NULL;
 	}
-	if (s->ops) {
+	if (s->ops && !s->copy_new) {
 		ret = s->ops->add(s->off, sp);
 		if (ret && !sp->ended)
 			lb_debug("splice: copying this pair in user space: %s", strerror(-ret));
