@@ -31,13 +31,6 @@ struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, cha
 		return NULL;
 	}
 	s->loop = loop;
-	ret = lb_splicer_watch_open(s);
-	if (ret) {
-		snprintf(err, errlen, "cannot poll spliced connections: %s", uv_strerror(ret));
-		free(s);
-		errno = EIO;
-		return NULL;
-	}
 	/*
 	 * Auto copies: on bench/sni_vs_haproxy.sh the copy moved bulk data 1.3-2.5x as fast
 	 * as the sockmap (whose verdict program forwards skb by skb) and was within noise of it on
@@ -50,8 +43,7 @@ struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, cha
 	if (!ret)
 		return s;
 	snprintf(err, errlen, "%s", why);
-	s->freeing = true;
-	lb_splicer_watch_close(s); /* frees s */
+	free(s);
 	errno = -ret;
 	return NULL;
 }
@@ -167,5 +159,6 @@ void lb_splicer_free(struct lb_splicer *s)
 		s->ops->close(s->off);
 	s->ops = NULL;
 	s->off = NULL;
-	lb_splicer_watch_close(s); /* s goes with the last of it and the pairs */
+	if (!s->pairs)
+		free(s);
 }
