@@ -13,6 +13,7 @@
 
 #include "lb_addr.h"
 #include "lb_log.h"
+#include "splice.h"
 
 #define ACC_PREFIX "lbd-acc-"
 #define FD_PREFIX  "lbd-fd-"
@@ -138,6 +139,9 @@ int lbd_fdstore_save(struct lbd *l, char *err, size_t errlen)
 
 	if (x.memfd < 0)
 		return lb_errf(err, errlen, -errno, "memfd_create: %s", strerror(errno));
+	/* No lbd forwards copied pairs until the next one runs: the kernel does meanwhile. */
+	if (l->splicer)
+		lb_splicer_park(l->splicer);
 	ret = lb_sni_export(l->sni, save_record, &x);
 	if (!ret)
 		ret = store(x.memfd, STATE_NAME);

@@ -10,7 +10,8 @@
  * hand-over (handover.h) and stores every record the next lbd needs: each descriptor as
  * "lbd-fd-N", and the records themselves (their JSON and bytes, naming the descriptors)
  * in a memfd, "lbd-state"; the sockmap's maps are among them, so the kernel keeps
- * forwarding spliced pairs while no lbd runs. The next lbd reads them back as if they had
+ * forwarding spliced pairs while no lbd runs (copied pairs too: lb_splicer_park() puts
+ * them into the sockmap first). The next lbd reads them back as if they had
  * been handed over, and takes them out of the store (leaving the listeners in): a socket
  * left in the store would outlive every close.
  *

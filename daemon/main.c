@@ -356,9 +356,9 @@ static struct lb_splicer *splicer_new(struct lbd *l, enum lb_splice_mode mode, c
 	if (!offload || strcmp(offload, "sockmap"))
 		return lb_splicer_new(l->loop, mode, err, errlen);
 	s = lb_splicer_adopt(l->loop, &taken.splicer, err, errlen);
-	if (s && mode == LB_SPLICE_COPY)
-		lb_warn("settings.sni-splice \"copy\" takes effect at the next start without "
-			"--takeover: the sockmap taken over splices every connection until then");
+	/* The pairs taken over finish in the kernel; new ones follow settings.sni-splice. */
+	if (s && mode != LB_SPLICE_SOCKMAP)
+		lb_splicer_copy_new(s);
 	return s;
 }
 

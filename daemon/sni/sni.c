@@ -5,9 +5,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -183,10 +185,10 @@ void lb_sni_conn_end(struct conn *c, bool failed)
 	}
 	c->failed = failed;
 	c->closing = true;
+	/* Out of the set before the sockets go on (or close): only an error can fail that. */
+	lb_sni_watch_set(&c->s->watcher, &c->cw, 0);
+	lb_sni_watch_set(&c->s->watcher, &c->bw, 0);
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
-	uv_close((uv_handle_t *)&c->cpoll, conn_handle_closed);
-	if (c->state != CONN_HELLO)
-		uv_close((uv_handle_t *)&c->bpoll, conn_handle_closed);
 }
 
 void lb_sni_on_timeout(uv_timer_t *t)
@@ -202,9 +204,9 @@ void lb_sni_on_timeout(uv_timer_t *t)
 	lb_sni_conn_end(c, true);
 }
 
-void lb_sni_on_backend_writable(uv_poll_t *p, int status, int events)
+void lb_sni_on_backend_writable(struct lb_sni_watch *w, int status, int events)
 {
-	struct conn *c = p->data;
+	struct conn *c = w->data;
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 
@@ -239,7 +241,8 @@ static void conn_route(struct conn *c, const char *name)
 		c->a->c.routed_sni++;
 	else
 		c->a->c.routed_default++;
-	uv_poll_stop(&c->cpoll);
+	/* The client's next bytes wait in its socket for the splice. */
+	lb_sni_watch_set(&s->watcher, &c->cw, 0);
 	/* The target's family, whatever the client's: this side is lbd's own connection. */
 	salen = lb_sockaddr_of(&c->tgt.addr, c->tgt.port, &sa);
 	c->bfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -251,16 +254,18 @@ static void conn_route(struct conn *c, const char *name)
 	}
 	c->state = CONN_CONNECTING;
 	lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, +1, true);
-	uv_poll_init(s->loop, &c->bpoll, c->bfd);
-	c->bpoll.data = c;
-	c->open_handles++;
-	uv_poll_start(&c->bpoll, UV_WRITABLE, lb_sni_on_backend_writable);
+	lb_sni_watch_init(&c->bw, c->bfd, lb_sni_on_backend_writable, c);
+	if (lb_sni_watch_set(&s->watcher, &c->bw, EPOLLOUT)) {
+		c->a->c.connect_failed++;
+		lb_sni_conn_end(c, true);
+		return;
+	}
 	uv_timer_start(&c->timer, lb_sni_on_timeout, CONNECT_TIMEOUT_MS, 0);
 }
 
-void lb_sni_on_client_readable(uv_poll_t *p, int status, int events)
+void lb_sni_on_client_readable(struct lb_sni_watch *w, int status, int events)
 {
-	struct conn *c = p->data;
+	struct conn *c = w->data;
 	char name[LB_SNI_NAME_LEN + 1];
 	enum lb_hello_result r;
 	ssize_t n;
@@ -285,11 +290,12 @@ void lb_sni_on_client_readable(uv_poll_t *p, int status, int events)
 	conn_route(c, r == LB_HELLO_SNI ? name : NULL);
 }
 
-static void accept_one(struct acceptor *a, int fd)
+/* @peer: the client's address, as accept4() gave it. */
+static void accept_one(struct acceptor *a, int fd, const struct sockaddr_storage *peer)
 {
 	struct lb_sni *s = a->s;
-	struct sockaddr_storage peer, local;
-	socklen_t plen = sizeof(peer), llen = sizeof(local);
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
 	struct lb_ip caddr, laddr;
 	uint16_t cport;
 	struct conn *c;
@@ -301,9 +307,8 @@ static void accept_one(struct acceptor *a, int fd)
 		return;
 	}
 	/* A dual-stack socket reports an IPv4 client IPv4-mapped: the same struct lb_ip. */
-	if (getpeername(fd, (struct sockaddr *)&peer, &plen) ||
-	    getsockname(fd, (struct sockaddr *)&local, &llen) ||
-	    lb_ip_of_sockaddr((struct sockaddr *)&peer, &caddr, &cport) ||
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) ||
+	    lb_ip_of_sockaddr((const struct sockaddr *)peer, &caddr, &cport) ||
 	    lb_ip_of_sockaddr((struct sockaddr *)&local, &laddr, NULL)) {
 		lb_sni_close_reset(fd);
 		return;
@@ -338,25 +343,32 @@ static void accept_one(struct acceptor *a, int fd)
 	a->pending++;
 	uv_timer_init(s->loop, &c->timer);
 	c->timer.data = c;
-	uv_poll_init(s->loop, &c->cpoll, fd);
-	c->cpoll.data = c;
-	c->open_handles = 2;
+	c->open_handles = 1;
+	lb_sni_watch_init(&c->cw, fd, lb_sni_on_client_readable, c);
+	lb_sni_watch_init(&c->bw, -1, lb_sni_on_backend_writable, c);
+	if (lb_sni_watch_set(&s->watcher, &c->cw, EPOLLIN)) {
+		lb_sni_conn_end(c, true);
+		return;
+	}
 	uv_timer_start(&c->timer, lb_sni_on_timeout, a->hello_timeout_ms, 0);
-	uv_poll_start(&c->cpoll, UV_READABLE, lb_sni_on_client_readable);
 }
 
 void lb_sni_on_acceptable(uv_poll_t *p, int status, int events)
 {
 	struct acceptor *a = p->data;
+	struct sockaddr_storage peer;
+	socklen_t plen;
 	int i, fd;
 
 	if (status < 0)
 		return;
 	for (i = 0; i < ACCEPT_BURST; i++) {
-		fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		/* The peer's address comes with the accept: no getpeername() per connection. */
+		plen = sizeof(peer);
+		fd = accept4(a->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			break; /* EAGAIN, or a transient error: the next readiness retries */
-		accept_one(a, fd);
+		accept_one(a, fd, &peer);
 	}
 }
 
@@ -367,6 +379,11 @@ struct lb_sni *lb_sni_new(uv_loop_t *loop, struct lb_splicer *splicer, lb_sni_ch
 
 	if (!s)
 		return NULL;
+	if (lb_sni_watcher_open(&s->watcher, loop)) {
+		free(s);
+		return NULL;
+	}
+	s->refs = 1; /* the watcher's, dropped once its handle closed */
 	s->loop = loop;
 	s->splicer = splicer;
 	s->choose = choose;
@@ -580,6 +597,11 @@ json_t *lb_sni_stats_json(const struct lb_sni *s, const char *proxy)
 			 (json_int_t)a->c.routed_default, "splice", lb_splicer_kind(s->splicer));
 }
 
+static void watcher_closed(struct lb_sni_watcher *ws)
+{
+	lb_sni_unref((struct lb_sni *)((char *)ws - offsetof(struct lb_sni, watcher)));
+}
+
 void lb_sni_free(struct lb_sni *s)
 {
 	size_t i;
@@ -591,5 +613,6 @@ void lb_sni_free(struct lb_sni *s)
 	for (i = 0; i < s->n_acc; i++)
 		lb_sni_acceptor_free(s, s->acc[i]);
 	s->n_acc = 0;
+	lb_sni_watcher_close(&s->watcher, watcher_closed);
 	lb_sni_unref(s);
 }

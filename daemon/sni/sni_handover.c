@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "lb_addr.h"
@@ -29,9 +30,8 @@ void lb_sni_freeze(struct lb_sni *s)
 
 		if (c->closing)
 			continue;
-		uv_poll_stop(&c->cpoll);
-		if (c->state == CONN_CONNECTING)
-			uv_poll_stop(&c->bpoll);
+		lb_sni_watch_set(&s->watcher, &c->cw, 0);
+		lb_sni_watch_set(&s->watcher, &c->bw, 0);
 		uv_timer_stop(&c->timer);
 	}
 	lb_splicer_freeze(s->splicer);
@@ -50,13 +50,14 @@ bool lb_sni_settling(const struct lb_sni *s)
 /* Watch @c again as its state asks; a connection's whole timeout starts anew. */
 static void conn_watch(struct conn *c, uint32_t hello_timeout_ms)
 {
-	if (c->state == CONN_HELLO) {
-		uv_poll_start(&c->cpoll, UV_READABLE, lb_sni_on_client_readable);
-		uv_timer_start(&c->timer, lb_sni_on_timeout, hello_timeout_ms, 0);
-	} else {
-		uv_poll_start(&c->bpoll, UV_WRITABLE, lb_sni_on_backend_writable);
-		uv_timer_start(&c->timer, lb_sni_on_timeout, CONNECT_TIMEOUT_MS, 0);
+	bool hello = c->state == CONN_HELLO;
+
+	if (lb_sni_watch_set(&c->s->watcher, hello ? &c->cw : &c->bw, hello ? EPOLLIN : EPOLLOUT)) {
+		lb_sni_conn_end(c, true);
+		return;
 	}
+	uv_timer_start(&c->timer, lb_sni_on_timeout, hello ? hello_timeout_ms : CONNECT_TIMEOUT_MS,
+		       0);
 }
 
 void lb_sni_thaw(struct lb_sni *s)
@@ -257,15 +258,11 @@ static int import_conn(struct lb_sni *s, struct lb_fdrec *r)
 	a->pending++;
 	uv_timer_init(s->loop, &c->timer);
 	c->timer.data = c;
-	uv_poll_init(s->loop, &c->cpoll, c->cfd);
-	c->cpoll.data = c;
-	c->open_handles = 2;
-	if (connecting) {
+	c->open_handles = 1;
+	lb_sni_watch_init(&c->cw, c->cfd, lb_sni_on_client_readable, c);
+	lb_sni_watch_init(&c->bw, c->bfd, lb_sni_on_backend_writable, c);
+	if (connecting)
 		lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, +1, false);
-		uv_poll_init(s->loop, &c->bpoll, c->bfd);
-		c->bpoll.data = c;
-		c->open_handles++;
-	}
 	conn_watch(c, a->hello_timeout_ms);
 	return 0;
 }

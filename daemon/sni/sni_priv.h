@@ -12,6 +12,7 @@
 
 #include "lb_tls.h"
 #include "sni.h"
+#include "sni_watch.h"
 
 #define ACCEPT_BURST	   64	/* accepts per loop iteration: keeps the loop fair */
 #define CONNECT_TIMEOUT_MS 5000 /* to the chosen target */
@@ -54,9 +55,9 @@ struct conn {
 	char proxy[LB_PROXY_NAME_MAX];
 	enum conn_state state;
 	int cfd, bfd;
-	uv_poll_t cpoll, bpoll;
+	struct lb_sni_watch cw, bw; /* the client's, the backend's (sni_watch.h) */
 	uv_timer_t timer;
-	int open_handles;
+	int open_handles; /* the timer: the memory goes once it closed */
 	bool failed;
 	bool closing; /* conn_end() ran: its handles are closing */
 	struct lb_ip caddr, laddr;
@@ -85,7 +86,8 @@ struct lb_sni {
 	size_t n_active, cap_active;
 	struct active *active;
 	size_t n_conns, cap_conns;
-	struct conn **conns; /* pending connections, for teardown */
+	struct conn **conns;	       /* pending connections, for teardown */
+	struct lb_sni_watcher watcher; /* their sockets' readiness */
 	/*
 	 * Closing acceptors, pending connections and spliced pairs each hold a reference:
 	 * their callbacks may run after lb_sni_free(), which only marks the acceptor dead.
@@ -107,8 +109,8 @@ void lb_sni_close_reset(int fd);
 
 /* Poll callbacks and teardown of sni.c, for connections and acceptors made elsewhere. */
 void lb_sni_on_acceptable(uv_poll_t *p, int status, int events);
-void lb_sni_on_client_readable(uv_poll_t *p, int status, int events);
-void lb_sni_on_backend_writable(uv_poll_t *p, int status, int events);
+void lb_sni_on_client_readable(struct lb_sni_watch *w, int status, int events);
+void lb_sni_on_backend_writable(struct lb_sni_watch *w, int status, int events);
 void lb_sni_on_timeout(uv_timer_t *t);
 void lb_sni_conn_end(struct conn *c, bool failed);
 void lb_sni_splice_done(struct lb_splice *sp, const struct lb_splice_stats *st, void *arg);

@@ -2,7 +2,7 @@
 /*
  * splice.h - move bytes between two connected TCP sockets for the rest of their lives:
  * in the kernel through a sockmap and an sk_skb verdict program (bpf/lb_splice.bpf.c)
- * when available, by copying on the libuv loop otherwise.
+ * when asked for, by copying on the libuv loop otherwise.
  *
  * Used by the SNI acceptor once it has chosen a backend: the client socket (whose
  * ClientHello lbd has already read) and the backend socket become one byte stream each
@@ -51,8 +51,8 @@ typedef void (*lb_splice_done_fn)(struct lb_splice *sp, const struct lb_splice_s
 
 /*
  * A splicer for @mode: LB_SPLICE_SOCKMAP fails (NULL, errno, a sentence in @err) when the
- * kernel cannot (no privileges, no sockmap); LB_SPLICE_AUTO uses the sockmap when it can
- * and copying otherwise (saying why at debug level); LB_SPLICE_COPY copies.
+ * kernel cannot (no privileges, no sockmap); LB_SPLICE_AUTO picks what measured faster,
+ * which is copying (splicer.c says why); LB_SPLICE_COPY copies.
  */
 struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, char *err,
 				  size_t errlen);
@@ -102,6 +102,20 @@ void lb_splicer_free(struct lb_splicer *s);
  * record).
  */
 typedef int (*lb_splice_emit_fn)(void *ctx, struct lb_fdrec *r, void *pair_arg);
+
+/*
+ * Park, on a frozen splicer before a stop that hands its pairs to systemd's descriptor
+ * store: the copy splice forwards only while an lbd runs, and a restart leaves seconds
+ * with none. Park puts every copied pair into the sockmap offload (loaded now if the
+ * splicer had none), as if it had been spliced there from the start, so the kernel keeps
+ * forwarding it until the next lbd adopts it; the pairs stay frozen. A pair the kernel
+ * does not take (half-closed, no sockmap, no privileges) stays copied and waits, as
+ * before; a line in the log says how many went. Copy-new makes a splicer with an offload
+ * copy the pairs it starts from now on (settings.sni-splice "copy" or "auto" after
+ * adopting a splicer record with a sockmap): the adopted pairs finish in the kernel.
+ */
+void lb_splicer_park(struct lb_splicer *s);
+void lb_splicer_copy_new(struct lb_splicer *s);
 
 void lb_splicer_freeze(struct lb_splicer *s);
 void lb_splicer_thaw(struct lb_splicer *s);

@@ -45,6 +45,68 @@ void lb_splicer_thaw(struct lb_splicer *s)
 	}
 }
 
+void lb_splicer_copy_new(struct lb_splicer *s)
+{
+	s->copy_new = s->ops != NULL;
+}
+
+/*
+ * @sp, copied so far, into the kernel's sockmap, as lb_splice_start() would have put it
+ * there: the offload counts from the moment it joins, the pump's totals stay. True when
+ * it went in (it may still have a direction to hand over: the pump does that as always).
+ */
+static bool park_pair(struct lb_splicer *s, struct lb_splice *sp)
+{
+	int i, ret = s->ops->add(s->off, sp);
+
+	if (ret) {
+		if (!sp->ended)
+			lb_debug("splice: a copied pair stays in user space over the restart: %s",
+				 strerror(-ret));
+		return false;
+	}
+	for (i = 0; i < 2; i++) {
+		struct lb_splice_side *d = &sp->side[i];
+
+		/* sockmap_flushed() compares against what lbd wrote since the base. */
+		d->base = d->base > d->written ? d->base - d->written : 0;
+		d->taken = 0; /* compared with the kernel's passed count, zero at the add */
+	}
+	lb_splice_pump_kick(sp);
+	return true;
+}
+
+void lb_splicer_park(struct lb_splicer *s)
+{
+	struct lb_splice *sp, *next;
+	size_t copied = 0, parked = 0;
+	char why[256];
+	int ret;
+
+	for (sp = s->head; sp; sp = sp->next)
+		copied += !sp->ended && sp->slot < 0;
+	if (!copied)
+		return;
+	if (!s->ops) {
+		ret = lb_splice_sockmap_open(&s->ops, &s->off, true, why, sizeof(why));
+		if (ret) {
+			lb_warn("%zu copied SNI connection%s pause until the next lbd runs: %s",
+				copied, copied == 1 ? "" : "s", why);
+			return;
+		}
+		s->copy_new = true;
+	}
+	for (sp = s->head; sp; sp = next) {
+		next = sp->next; /* a kick may end the pair, never release it at once */
+		if (!sp->ended && sp->slot < 0)
+			parked += park_pair(s, sp);
+	}
+	lb_splicer_freeze(s); /* the kicks watched the pairs again: the kernel has them now */
+	lb_info("%zu of %zu copied SNI connection%s handed to the kernel's sockmap until the "
+		"next lbd runs",
+		parked, copied, copied == 1 ? "" : "s");
+}
+
 /* The numbers of side @d as a JSON object. */
 static json_t *side_json(const struct lb_splice_side *d)
 {

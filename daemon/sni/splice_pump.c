@@ -211,6 +211,14 @@ static void lb_splice_pump_read(struct lb_splice *sp, int src)
 			}
 			if (!d->out_len)
 				peer_bytes_out(sp, !src);
+			/*
+			 * A short read emptied the socket: the next recv() would only say EAGAIN,
+			 * a syscall per message for nothing. The poll is level-triggered, so
+			 * whatever arrives meanwhile wakes lbd again. A sockmap pair reads on: its
+			 * EAGAIN is the moment the kernel takes the direction over.
+			 */
+			if ((size_t)n < sizeof(sp->s->scratch) && sp->slot < 0)
+				return;
 			continue;
 		}
 		if (n == 0) {
@@ -238,13 +246,13 @@ static void lb_splice_pump_read(struct lb_splice *sp, int src)
 	}
 }
 
-/* Side @i may be written to: send what it holds, then resume its peer's direction. */
-static void flush(struct lb_splice *sp, int i)
+/* Side @i may be written to: send what it holds. True when it all went out. */
+static bool flush_out(struct lb_splice *sp, int i)
 {
 	struct lb_splice_side *d = &sp->side[i];
 
 	if (sp->ended || (d->out_len && !may_send(sp, i)))
-		return;
+		return false;
 	while (d->out_len) {
 		ssize_t n =
 			send(d->fd, d->out + d->out_off, d->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -252,10 +260,10 @@ static void flush(struct lb_splice *sp, int i)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
+			return false;
 		if (n < 0) {
 			lb_splice_end(sp, lb_splice_sock_error(d->fd, errno));
-			return;
+			return false;
 		}
 		d->written += (size_t)n;
 		d->out_off += (size_t)n;
@@ -266,8 +274,18 @@ static void flush(struct lb_splice *sp, int i)
 	d->out_off = 0;
 	peer_bytes_out(sp, i);
 	lb_splice_pump_fin(sp, i);
-	/* Read on at once: a sockmap pair may be waiting for this to hand the peer over. */
-	lb_splice_pump_read(sp, !i);
+	return !sp->ended;
+}
+
+/* Side @i may be written to: send what it holds, then resume its peer's direction. */
+static void flush(struct lb_splice *sp, int i)
+{
+	/*
+	 * Read on at once: a sockmap pair may be waiting for this to hand the peer over, and
+	 * a copying one saves a trip through the loop.
+	 */
+	if (flush_out(sp, i))
+		lb_splice_pump_read(sp, !i);
 }
 
 static void on_flush_timer(uv_timer_t *t)
@@ -401,6 +419,18 @@ int lb_splice_pump_init(struct lb_splice *sp)
 
 void lb_splice_pump_kick(struct lb_splice *sp)
 {
+	if (sp->slot < 0) {
+		/*
+		 * Copying: send the prefix and let the (level-triggered) polls say when either
+		 * side has something. Reading now would nearly always find nothing: the
+		 * backend has not seen the ClientHello yet, the client waits for the answer.
+		 */
+		flush_out(sp, LB_SP_BACKEND);
+		flush_out(sp, LB_SP_CLIENT);
+		lb_splice_pump_watch(sp, LB_SP_CLIENT);
+		lb_splice_pump_watch(sp, LB_SP_BACKEND);
+		return;
+	}
 	/*
 	 * Backend first: in sockmap mode its direction is handed to the kernel before the
 	 * prefix goes out, so a backend that answers at once is forwarded, not read here.

@@ -100,6 +100,7 @@ struct lb_splicer {
 	uv_loop_t *loop;
 	const struct lb_splice_offload *ops; /* NULL: copy mode */
 	void *off;			     /* the offload's own state */
+	bool copy_new;			     /* ops serve parked pairs only: new ones copy */
 	struct lb_splice *head;		     /* every pair not released yet */
 	size_t pairs;			     /* in that list */
 	size_t active;			     /* of which not ended */

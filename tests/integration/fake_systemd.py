@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Just enough of systemd's service manager to restart lbd with its descriptor store.
 
-  fake_systemd.py --dir D --restarts N [--control-socket PATH] -- lbd ARGS...
+  fake_systemd.py --dir D --restarts N [--control-socket PATH] [--gate FILE] -- lbd ARGS...
 
 Runs lbd as a Type=notify service with NOTIFY_SOCKET and FDSTORE set (FileDescriptorStoreMax=):
 it keeps what lbd stores (FDSTORE=1 with FDNAME=, FDSTOREREMOVE=1), answers BARRIER=1, and
@@ -12,7 +12,9 @@ ring buffer does, a reset socket too) unless it came with FDPOLL=0. With
 --control-socket it also plays lbd.socket: it binds PATH and passes it first, named
 "lbd.socket", to every run. D/pid holds the running lbd's pid, D/ready.N appears when
 run N says READY=1, D/store lists the stored names after each message. After N
-restarts the last lbd is left to exit on its own; then this exits with its status.
+restarts the last lbd is left to exit on its own; then this exits with its status. With
+--gate, a restart waits while FILE exists (at most GATE_MAX_S): a test holds the moment
+when no lbd runs for as long as it needs (a real restart takes seconds).
 """
 import argparse
 import array
@@ -25,6 +27,7 @@ import sys
 import time
 
 MAX_FDS = 64
+GATE_MAX_S = 60
 
 
 def main():
@@ -32,6 +35,7 @@ def main():
     p.add_argument("--dir", required=True)
     p.add_argument("--restarts", type=int, required=True)
     p.add_argument("--control-socket")
+    p.add_argument("--gate")
     p.add_argument("cmd", nargs=argparse.REMAINDER)
     a = p.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
@@ -70,6 +74,10 @@ def main():
         runs += 1
         if runs > a.restarts:
             break
+        end = time.monotonic() + GATE_MAX_S
+        while a.gate and os.path.exists(a.gate) and time.monotonic() < end:
+            serve_notify(notify, store, polled, a.dir, runs)
+            time.sleep(0.05)
     for _, fd in store:
         os.close(fd)
     sys.exit(0 if status == 0 else 1)

@@ -5,6 +5,9 @@
 # refuses no new one; a crash (SIGKILL, Restart=always) loses the spliced connections, but
 # connections opened while no lbd runs are served once the next one is up, since the
 # acceptor's listening socket waits in the store; the store holds no stale descriptor.
+# A restart that leaves seconds with no lbd (fake_systemd.py --gate) does not stall a
+# spliced transfer: the kernel forwards it meanwhile, copy-spliced pairs included (lbd
+# parks them in the sockmap at the stop).
 #
 # Usage: test_fdstore.sh PATH/TO/lbd PATH/TO/lbctl [SPLICE-MODE]
 set -euo pipefail
@@ -26,6 +29,7 @@ bpffs_up
 for i in 1 2; do
 	start_tls_server "${NS_BACKENDS[i - 1]}" "b$i" "10.2.$i.2" 8443 "b$i"
 done
+start_backends 8080 # echo servers: what is not TLS goes to the default target
 
 SOCK=$LBT_RUN/lbd.sock
 CONFIG=$LBT_RUN/lb.json
@@ -34,12 +38,12 @@ mkdir -p "$SD"
 cat >"$CONFIG" <<CFG
 {"proxies": [
   {"name": "tls", "listen": {"interfaces": ["$LB_IF_C"], "port": 443},
-   "default-target": {"ip": "10.2.1.2", "port": 8443},
+   "default-target": {"ip": "10.2.1.2", "port": 8080},
    "sni-routes": [{"sni-hostname": "api.example.com", "target": {"ip": "10.2.2.2", "port": 8443}}]}],
  "settings": {"sni-splice": "$SPLICE"}}
 CFG
-spawn "$NS_LB" service "$LBT_PY" "$LBT_DIR/fake_systemd.py" --dir "$SD" --restarts 2 \
-	--control-socket "$SOCK" -- "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
+spawn "$NS_LB" service "$LBT_PY" "$LBT_DIR/fake_systemd.py" --dir "$SD" --restarts 3 \
+	--gate "$SD/gate" --control-socket "$SOCK" -- "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
 	-c "$CONFIG"
 SERVICE=$LBT_LAST_PID
 lbt_on_exit "kill -TERM \$(cat $SD/pid) 2>/dev/null; sleep 0.5; kill -KILL $SERVICE 2>/dev/null; true"
@@ -82,6 +86,41 @@ test_restart_keeps_tls_connections() {
 	lbctl status >/dev/null || fail "lbctl after the restart"
 }
 
+# A long echo transfer (64 KiB each way every 20 ms, each checked byte for byte; lbtraffic
+# gives up after 2 s without an answer) through the SNI acceptor keeps flowing while no
+# lbd runs for 4 s, then through the next lbd.
+test_restart_keeps_forwarding_while_no_lbd_runs() {
+	local out pid hold
+	rm -f "$LBT_RUN/hold.stop"
+	in_ns "$NS_C" "$LBT_PY" "$LBTRAFFIC" hold --host "$VIP" --port 443 --seconds 60 \
+		--interval 20 --size 65536 --until-file "$LBT_RUN/hold.stop" >"$LBT_RUN/hold.out" 2>&1 &
+	hold=$!
+	wait_for "grep -q '\"start\"' $LBT_RUN/hold.out" 10 ||
+		fail "the transfer did not start: $(cat "$LBT_RUN/hold.out")"
+	sleep 1
+	pid=$(cat "$SD/pid")
+	touch "$SD/gate"
+	kill -TERM "$pid"
+	wait_for "! kill -0 $pid" 10 || fail "lbd did not stop"
+	sleep 4 # no lbd runs
+	rm -f "$SD/gate"
+	kill -0 "$hold" 2>/dev/null || fail "the transfer ended while no lbd ran: $(cat "$LBT_RUN/hold.out")"
+	wait_for "[[ -e $SD/ready.2 ]]" 20 || fail "lbd did not come back: $(tail -n 5 "$LBT_LOGDIR/service.log")"
+	sleep 1
+	touch "$LBT_RUN/hold.stop"
+	wait "$hold" || true
+	out=$(tail -n 1 "$LBT_RUN/hold.out")
+	log "transfer across a restart with no lbd for 4 s: $out"
+	assert_eq "$(json_get "$out" ok)" true "the transfer survived"
+	if [[ $SPLICE != sockmap ]]; then
+		grep -q "[1-9][0-9]* of [1-9][0-9]* copied SNI connections\? handed to the kernel's sockmap" \
+			"$LBT_LOGDIR/service.log" || fail "no pair parked in the sockmap: $(grep -i 'sockmap\|copied' "$LBT_LOGDIR/service.log")"
+		# New connections copy again; only the parked pairs finish in the kernel.
+		grep "taken over (" "$LBT_LOGDIR/service.log" | tail -n 1 | grep -q "(copy splicing)" ||
+			fail "the next lbd does not copy: $(grep "taken over (" "$LBT_LOGDIR/service.log")"
+	fi
+}
+
 test_store_keeps_only_the_listener() {
 	assert_eq "$(cat "$SD/store")" "lbd-acc-tls" "what the store holds while lbd runs"
 }
@@ -92,18 +131,19 @@ test_crash_refuses_no_new_connection() {
 	kill -KILL "$pid"
 	wait_for "! kill -0 $pid" 5 || fail "lbd survived SIGKILL"
 	# While no lbd runs (the next one loads its programs for a second or so).
-	[[ -e $SD/ready.2 ]] && fail "the next lbd was ready before the test connected"
+	[[ -e $SD/ready.3 ]] && fail "the next lbd was ready before the test connected"
 	out=$(in_ns "$NS_C" "$LBT_PY" "$TLS" tally --host "$VIP" --port 443 --sni api.example.com \
 		--count 20 --timeout 20)
 	log "new connections opened while no lbd ran: $out"
 	assert_eq "$(json_get "$out" ok)" 20 "new connections across a crash"
-	wait_for "[[ -e $SD/ready.2 ]]" 20 || fail "lbd did not come back after the crash"
+	wait_for "[[ -e $SD/ready.3 ]]" 20 || fail "lbd did not come back after the crash"
 	grep -q "took 1 SNI object over from systemd's descriptor store: 1 acceptor, 0 connections" \
 		"$LBT_LOGDIR/service.log" || fail "the acceptor was not found again after the crash: $(grep -iE "store|took|warn" "$LBT_LOGDIR/service.log" | tail -n 4)"
 	assert_eq "$(cat "$SD/store")" "lbd-acc-tls" "what the store holds after the crash"
 }
 
 run_test test_restart_keeps_tls_connections
+run_test test_restart_keeps_forwarding_while_no_lbd_runs
 run_test test_store_keeps_only_the_listener
 run_test test_crash_refuses_no_new_connection
 run_summary
