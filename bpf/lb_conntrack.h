@@ -288,6 +288,12 @@ static __always_inline bool lb_forget_closed(void *map, const struct lb_pkt_info
 	ok->dport = ct->nat_port;
 	ok->proto = p->proto;
 	ok->dir = LB_DIR_ORIG;
+	/* Only the backend had closed (half closed): the flow is still counted (lb_lconn). */
+	ct = bpf_map_lookup_elem(map, ok);
+	if (ct && (ct->flags & LB_CT_F_COUNTED)) {
+		ct->flags &= ~LB_CT_F_COUNTED;
+		lb_lc_dec(ct->target_id);
+	}
 	bpf_map_delete_elem(map, rk);
 	bpf_map_delete_elem(map, ok);
 	return true;

@@ -193,6 +193,14 @@ static __always_inline int lb_fast_xdp_fam(struct xdp_md *ctx, const struct lb_p
 LB_FAST_FN int lb_fast_xdp(struct xdp_md *ctx, const struct lb_pkt *p, const struct lb_ip *src,
 			   const struct lb_ip *dst)
 {
+	/*
+	 * A VLAN-tagged frame: the lookup would answer for the physical interface and the
+	 * frame would leave with its tag. The kernel's forwarding knows the VLAN device.
+	 */
+	if (p->l3_off != sizeof(struct ethhdr)) {
+		lb_count(LB_G_FAST_FALLBACK);
+		return XDP_PASS;
+	}
 	if (p->l3_family == 4)
 		return lb_fast_xdp_fam(ctx, p, src, dst, 4);
 	return lb_fast_xdp_fam(ctx, p, src, dst, 6);
@@ -212,6 +220,10 @@ LB_FAST_FN int lb_fast_xdp_hop_ok(struct xdp_md *ctx, const struct lb_pkt *p,
 
 	if (!f)
 		return 0;
+	if (p->l3_off != sizeof(struct ethhdr)) { /* VLAN-tagged: see lb_fast_xdp() */
+		lb_count(LB_G_FAST_FALLBACK);
+		return 0;
+	}
 	if (p->l3_family == 4)
 		rc = lb_fast_ttl_ok(p->l3, data_end, 4)
 			     ? lb_fast_lookup(ctx, f, 4, p->l4_proto, p->ip_len, src, &p->daddr,
@@ -314,14 +326,22 @@ LB_FAST_FN int lb_fast_tc_out(struct __sk_buff *skb, const struct lb_pkt *p, int
 		if (!lb_fast_ttl_ok(l3, data_end, 4))
 			return TC_ACT_SHOT;
 		lb_fast_ttl_dec(l3, 4);
-		nh->nh_family = LB_AF_INET;
-		nh->ipv4_nh = f->ipv4_dst;
 	} else {
 		if (!lb_fast_ttl_ok(l3, data_end, 6))
 			return TC_ACT_SHOT;
 		lb_fast_ttl_dec(l3, 6);
+	}
+	/*
+	 * The next hop's family is the lookup's answer, not the packet's: an IPv4 route may
+	 * have an IPv6 gateway (RFC 8950), which the lookup writes to ipv6_dst with family
+	 * AF_INET6.
+	 */
+	if (f->family == LB_AF_INET6) {
 		nh->nh_family = LB_AF_INET6;
 		__builtin_memcpy(nh->ipv6_nh, f->ipv6_dst, sizeof(nh->ipv6_nh));
+	} else {
+		nh->nh_family = LB_AF_INET;
+		nh->ipv4_nh = f->ipv4_dst;
 	}
 	lb_count(LB_G_FAST_REDIRECT);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)

@@ -241,6 +241,35 @@ START_TEST(test_fallbacks)
 }
 END_TEST
 
+/*
+ * A VLAN-tagged frame: balanced, then left to the kernel (which knows the VLAN device the
+ * FIB's answer for the physical interface would miss, and strips the tag), counted.
+ */
+START_TEST(test_vlan_falls_back)
+{
+	struct lb_ip vip = lb_ip_from_v4(VIP), t = lb_ip_from_v4(TARGET);
+	struct pkt_spec s = {.vlan_tpid = {ETH_P_8021Q},
+			     .saddr = CLIENT,
+			     .daddr = VIP,
+			     .sport = 40300,
+			     .dport = 80,
+			     .proto = IPPROTO_UDP,
+			     .payload_len = 5};
+	struct pkt_spec w = s;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t il = pkt_build(&s, in), ol;
+
+	one_target(&t);
+	put_nat_listener(&vip, fibnet_ifindex, IPPROTO_UDP, 0);
+	ck_assert_int_eq(run_xdp(fibnet_ifindex, in, il, out, &ol), XDP_PASS);
+	w.daddr = TARGET;
+	w.dport = 8080;
+	expect_frame(&w, false, out, ol);
+	ck_assert_uint_eq(gcount(LB_G_FAST_FALLBACK), 1);
+	ck_assert_uint_eq(gcount(LB_G_FAST_REDIRECT), 0);
+}
+END_TEST
+
 /* Off (the default): the request is rewritten and passed, the reply left to TC egress. */
 START_TEST(test_off)
 {
@@ -312,6 +341,7 @@ static Suite *fast_suite(void)
 	tcase_add_test(tc, test_request_and_reply_tx);
 	tcase_add_test(tc, test_redirect_ipv6);
 	tcase_add_test(tc, test_fallbacks);
+	tcase_add_test(tc, test_vlan_falls_back);
 	tcase_add_test(tc, test_off);
 	tcase_add_test(tc, test_tc_redirect);
 	suite_add_tcase(s, tc);

@@ -229,6 +229,33 @@ START_TEST(test_reopen_after_half_close)
 }
 END_TEST
 
+/*
+ * The backend closed a flow, then its client's port talks to the backend directly (no
+ * listener): the old flow goes (lb_forget_closed) and, still counted, off the count.
+ */
+START_TEST(test_reused_tuple_uncounts)
+{
+	__be32 c = IP(198, 51, 100, 11);
+	__u32 tid = handshake(c, 40000);
+	struct pkt_spec s = {.proto = IPPROTO_TCP,
+			     .tcp_flags = F_SYN,
+			     .saddr = c,
+			     .sport = 40000,
+			     .dport = BPORT};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len, out_len;
+	int verdict;
+
+	backend_seg(c, 40000, tid, F_FIN | F_ACK);
+	ck_assert_int_eq(live(tid), 1);
+	s.daddr = lb_ip_v4(&group.backends[tid - 1].addr);
+	len = pkt_build(&s, in);
+	ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
+	ck_assert_int_eq(verdict, XDP_PASS);
+	ck_assert_int_eq(live(tid), 0);
+}
+END_TEST
+
 START_TEST(test_never_below_zero)
 {
 	__be32 c = IP(198, 51, 100, 3);
@@ -414,6 +441,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_count_up_at_creation_down_at_the_second_fin);
 	tcase_add_test(tc, test_count_down_at_a_rst_from_either_side);
 	tcase_add_test(tc, test_reopen_after_half_close);
+	tcase_add_test(tc, test_reused_tuple_uncounts);
 	tcase_add_test(tc, test_dsr_closes_on_the_client_fin);
 	tcase_add_test(tc, test_never_below_zero);
 	tcase_add_test(tc, test_least_loaded_per_weight);
