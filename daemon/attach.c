@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <linux/rtnetlink.h>
 
 #include "lb_fault.h"
 #include "lb_log.h"
@@ -25,13 +26,16 @@ static bool proxy_on_iface(const struct lb_proxy_cfg *p, const char *ifname)
 /*
  * The interface the route towards target @t of a full-nat proxy leaves through, into
  * @ifname: its replies arrive there, addressed to the LB, and need the ingress hook.
- * False when there is no such route.
+ * False when there is no such route, or when the target is an address of this host (the
+ * route is local, through lo): its replies never cross an interface's ingress, and every
+ * local packet would run lbd's programs on lo.
  */
 static bool fullnat_iface(const struct lb_target_cfg *t, char ifname[IF_NAMESIZE])
 {
 	struct lb_route r;
 
-	return !lb_route_get(&t->addr, &r) && r.oif && if_indextoname(r.oif, ifname);
+	return !lb_route_get(&t->addr, &r) && r.type != RTN_LOCAL && r.oif &&
+	       if_indextoname(r.oif, ifname);
 }
 
 /*

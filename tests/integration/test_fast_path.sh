@@ -164,6 +164,18 @@ EOF
 	(($(global_counter fast-path-fallback) > before)) || fail "TTL 1 not counted as a fallback"
 }
 
+# A target on this host (127.0.0.1): its route is local, through lo. Its replies never
+# cross an interface's ingress, so lo gets no hook (every local packet would run it).
+test_local_target_not_on_lo() {
+	sed -i 's|"proxies": \[|"proxies": [\n  {"name": "local", "listen": {"interfaces": ["'"$LB_IF_C"'"], "address": "'"$VIP"'", "port": 82}, "default-target": {"ip": "127.0.0.1", "port": 8080}},|' \
+		"$CONFIG"
+	lbctl reload >/dev/null || fail "reload with a local target refused"
+	lbctl list-proxies | grep -q local || fail "the local proxy is missing: $(lbctl list-proxies)"
+	assert_eq "$(tc -n "$NS_LB" filter show dev lo ingress)" "" "lbd's hook on lo"
+	write_config true
+	lbctl reload >/dev/null
+}
+
 nft_up
 write_config true
 lbt_start_lbd -c "$CONFIG"
@@ -172,4 +184,5 @@ wait_for "lbctl status | grep -q lbb1" 10 || fail "lbb1 (towards nat targets) no
 run_test test_fast_path
 run_test test_without_fast_path
 run_test test_ttl_expiry
+run_test test_local_target_not_on_lo
 run_summary
