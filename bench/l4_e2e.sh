@@ -323,10 +323,10 @@ lbd_proxy_opts() {
 }
 
 # lbd_config MODE FAMILY FILE [BACKENDS]: port 80 balanced 50/50 over both nginx (over b1
-# alone with BACKENDS 1), port 5201 to iperf3 on b1, over the targets of FAMILY (4 or 6). The listeners have no address, as
-# before IPv6 was measured: they answer on every address of lbc0, and each client is
-# balanced over the targets of its own family (docs/configuration.md), i.e. only clients
-# of FAMILY get an answer. The same lookups either way: (ifindex, address, port, protocol).
+# alone with BACKENDS 1), port 5201 to iperf3 on b1, over the targets of FAMILY (4 or 6).
+# The listeners have no address, as before IPv6 was measured: they answer on every
+# address of lbc0, and each client is balanced over the targets of its own family
+# (docs/configuration.md), i.e. only clients of FAMILY get an answer. The same lookups either way: (ifindex, address, port, protocol).
 lbd_config() {
 	local b1=${BACKEND_IPS[0]} b2=${BACKEND_IPS[1]} web
 	if (($2 == 6)); then b1=${BACKEND_IPS6[0]} b2=${BACKEND_IPS6[1]}; fi
