@@ -228,6 +228,27 @@ void reset_maps(void)
 	percpu_zero(skel->maps.lb_gstats, LB_G_MAX, sizeof(__u64));
 }
 
+int run_xdp(__u32 ifindex, const __u8 *in, size_t len, __u8 *out, size_t *out_len)
+{
+	struct xdp_md ctx = {.data_end = (__u32)len, .ingress_ifindex = ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
+		    .data_out = out, .data_size_out = PKT_MAX, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx));
+
+	ck_assert_int_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.lb_xdp_ingress), &o),
+			 0);
+	*out_len = o.data_size_out;
+	return (int)o.retval;
+}
+
+__u64 gcount(enum lb_global_counter which)
+{
+	__u64 g[LB_G_MAX];
+
+	gstats_get(g);
+	return g[which];
+}
+
 int run_prog(enum hook hook, const __u8 *in, size_t len, __u8 *out, size_t *out_len, int *verdict)
 {
 	struct xdp_md xctx = {.data_end = len, .ingress_ifindex = lo_ifindex};

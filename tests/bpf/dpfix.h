@@ -77,6 +77,12 @@ void reset_maps(void);
 /* Run the frame @in through @hook; the verdict and the frame as it left. 0 or -errno. */
 int run_prog(enum hook hook, const __u8 *in, size_t len, __u8 *out, size_t *out_len, int *verdict);
 
+/* Run @in at XDP as arriving on @ifindex: the verdict; the frame as it left into @out. */
+int run_xdp(__u32 ifindex, const __u8 *in, size_t len, __u8 *out, size_t *out_len);
+
+/* Global counter @which, summed over the CPUs. */
+__u64 gcount(enum lb_global_counter which);
+
 /* main() of a suite: skip (77) without root, load lb.bpf.o, run @suite, exit status. */
 int dpfix_main(Suite *(*suite)(void));
 

@@ -54,28 +54,6 @@ static void setup(void)
 	reset_maps();
 }
 
-static __u64 gcount(enum lb_global_counter which)
-{
-	__u64 g[LB_G_MAX];
-
-	gstats_get(g);
-	return g[which];
-}
-
-/* Run @in at XDP as arriving on @ifindex: the verdict; the frame as it left into @out. */
-static int run_xdp(__u32 ifindex, const __u8 *in, size_t len, __u8 *out, size_t *out_len)
-{
-	struct xdp_md ctx = {.data_end = (__u32)len, .ingress_ifindex = ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
-		    .data_out = out, .data_size_out = PKT_MAX, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx));
-
-	ck_assert_int_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.lb_xdp_ingress), &o),
-			 0);
-	*out_len = o.data_size_out;
-	return (int)o.retval;
-}
-
 /* The frame must leave as it came but for its Ethernet addresses. */
 static void expect_macs_only(const __u8 *in, size_t il, const __u8 *out, size_t ol)
 {

@@ -59,28 +59,6 @@ static void teardown(void)
 	skel->bss->lb_fullnat_on = 0;
 }
 
-static __u64 gcount(enum lb_global_counter which)
-{
-	__u64 g[LB_G_MAX];
-
-	gstats_get(g);
-	return g[which];
-}
-
-/* Run @in at XDP as arriving on @ifindex: the verdict; the frame as it left into @out. */
-static int run_xdp(__u32 ifindex, const __u8 *in, size_t len, __u8 *out, size_t *out_len)
-{
-	struct xdp_md ctx = {.data_end = (__u32)len, .ingress_ifindex = ifindex};
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = (__u32)len,
-		    .data_out = out, .data_size_out = PKT_MAX, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx));
-
-	ck_assert_int_eq(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.lb_xdp_ingress), &o),
-			 0);
-	*out_len = o.data_size_out;
-	return (int)o.retval;
-}
-
 /* @out must equal the frame built from @want, with the FIB's MACs when @hop. */
 static void expect_frame(const struct pkt_spec *want, bool hop, const __u8 *out, size_t ol)
 {

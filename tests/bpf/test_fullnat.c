@@ -53,14 +53,6 @@ static void setup(void)
 	skel->bss->lb_fullnat_on = 1;
 }
 
-static __u64 gcount(enum lb_global_counter which)
-{
-	__u64 g[LB_G_MAX];
-
-	gstats_get(g);
-	return g[which];
-}
-
 static int pass_verdict(enum hook hook)
 {
 	return hook == XDP ? XDP_PASS : TC_ACT_OK;

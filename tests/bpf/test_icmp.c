@@ -117,14 +117,6 @@ static void expect(const char *what, enum hook hook, const __u8 *in, size_t len,
 		      pkt_hex(want, want_len, b));
 }
 
-static __u64 gcount(enum lb_global_counter c)
-{
-	__u64 g[LB_G_MAX];
-
-	gstats_get(g);
-	return g[c];
-}
-
 /*
  * Fragmentation needed, about a reply, from a router towards the client: to the backend,
  * at XDP and at TC ingress, with the inner TCP header cut after 8 bytes (the minimum an
