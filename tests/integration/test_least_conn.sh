@@ -184,7 +184,19 @@ test_flood_counts_apart() {
 	wait_for '[[ $(live_flows lc) == 0 ]]' 10 || fail "live flows after they closed: $(live_flows lc)"
 }
 
+# lbctl trace of a least-connections proxy says what a confirmed flow weighs.
+test_trace_names_the_weight() {
+	local out
+	out=$(lbctl --json trace lc 10.1.0.2:40000)
+	assert_eq "$(json_get "$out" selection.method)" least-connections "selection ($out)"
+	assert_eq "$(json_get "$out" selection.confirmed-weight)" 16 "confirmed-weight ($out)"
+	out=$(lbctl trace lc 10.1.0.2:40000)
+	grep -q 'smallest load (confirmed flows x 16 + unconfirmed) per unit of weight' <<<"$out" ||
+		fail "lbctl trace: $out"
+}
+
 run_test test_list_proxies
+run_test test_trace_names_the_weight
 run_test test_slow_backend_gets_fewer
 run_test test_counts_return_to_zero
 run_test test_restart_keeps_counts
