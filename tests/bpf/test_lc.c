@@ -218,6 +218,43 @@ START_TEST(test_count_up_at_creation_down_at_the_second_fin)
 }
 END_TEST
 
+/* One datagram from (client, sport) to the VIP's UDP listener through XDP. */
+static void client_dgram(__be32 client, __u16 sport)
+{
+	struct pkt_spec s = {.proto = IPPROTO_UDP,
+			     .saddr = client,
+			     .daddr = vip,
+			     .sport = sport,
+			     .dport = VPORT,
+			     .payload_len = 32};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in), out_len;
+	int verdict;
+
+	ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
+	ck_assert_int_eq(verdict, XDP_PASS);
+}
+
+/*
+ * UDP: a first datagram (or a spoofed one-datagram flood) counts unconfirmed, the second
+ * datagram of the flow confirms it.
+ */
+START_TEST(test_udp_confirms_with_its_second_datagram)
+{
+	__be32 c = IP(198, 51, 100, 16);
+
+	put_listener(vip, VPORT, LB_PROTO_UDP, PROXY, GROUP, LB_LISTEN_F_LEASTCONN);
+	client_dgram(c, 5000);
+	ck_assert_int_eq(all_unconf(), 1);
+	ck_assert_int_eq(all_live(), 0);
+	client_dgram(c, 5000);
+	ck_assert_int_eq(all_unconf(), 0);
+	ck_assert_int_eq(all_live(), 1);
+	client_dgram(c, 5000);
+	ck_assert_int_eq(all_live(), 1);
+}
+END_TEST
+
 /*
  * A flow counts as unconfirmed from its SYN and moves to confirmed with the handshake's
  * third packet, once; also when its REPLY entry was evicted alone before that.
@@ -629,6 +666,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_count_up_at_creation_down_at_the_second_fin);
 	tcase_add_test(tc, test_confirm_moves_the_unit);
+	tcase_add_test(tc, test_udp_confirms_with_its_second_datagram);
 	tcase_add_test(tc, test_count_down_at_a_rst_from_either_side);
 	tcase_add_test(tc, test_reopen_after_half_close);
 	tcase_add_test(tc, test_reopen_before_confirmation);
