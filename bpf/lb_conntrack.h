@@ -119,11 +119,12 @@ static __always_inline void lb_ct_close_step(const struct lb_ct_key *k, struct l
 }
 
 /*
- * A FIN or RST (@added) on entry (@k, @ct) of @map: when it closes the flow (a RST, the
- * second side's FIN, a dsr client's FIN) and the flow is still counted, take it off its
- * target's live count (lb_lconn). The same rule as the sweeper's "live" (sweep.c).
+ * A FIN or RST (@added) on entry (@k, @ct) of @map (lb_ct: @confirmed, or lb_syn): when it
+ * closes the flow (a RST, the second side's FIN, a dsr client's FIN) and the flow is still
+ * counted, take it off its target's live count (lb_lconn), from the part of its table. The
+ * same rule as the sweeper's "live" (sweep.c).
  */
-static __always_inline void lb_ct_uncount(void *map, const struct lb_ct_key *k,
+static __always_inline void lb_ct_uncount(void *map, bool confirmed, const struct lb_ct_key *k,
 					  struct lb_ct_val *ct, __u8 added)
 {
 	struct lb_scratch *sc = lb_scratch_get();
@@ -144,7 +145,7 @@ static __always_inline void lb_ct_uncount(void *map, const struct lb_ct_key *k,
 	if (!orig || !(orig->flags & LB_CT_F_COUNTED))
 		return;
 	orig->flags &= ~LB_CT_F_COUNTED;
-	lb_lc_dec(orig->target_id);
+	lb_lc_dec(orig->target_id, confirmed);
 }
 
 /*
@@ -157,7 +158,7 @@ static __always_inline void lb_ct_account(const struct lb_ct_key *k, struct lb_c
 	__u8 added = lb_ct_touch(ct, p, lb_now_ns, add);
 
 	if (added & (LB_CT_F_FIN | LB_CT_F_RST))
-		lb_ct_uncount(&lb_ct, k, ct, added);
+		lb_ct_uncount(&lb_ct, true, k, ct, added);
 	if (lb_events_on && p->proto == LB_PROTO_TCP && !(ct->flags & LB_CT_F_CLOSED) &&
 	    ((added & (LB_CT_F_FIN | LB_CT_F_RST)) || (ct->flags & LB_CT_F_LASTACK)))
 		lb_ct_close_step(k, ct, added);
@@ -258,9 +259,10 @@ orig:
  * A connection that does not go through a listener (e.g. a client talking to a backend
  * directly) may reuse the backend-side 4-tuple of a balanced flow that just closed; the
  * closed flow's REPLY entry would then rewrite the new connection's replies. On such a
- * SYN, a REPLY entry of a closed flow is dropped together with its ORIG entry.
+ * SYN, a REPLY entry of a closed flow is dropped together with its ORIG entry. @map: lb_ct
+ * (@confirmed) or lb_syn.
  */
-static __always_inline bool lb_forget_closed(void *map, const struct lb_pkt_info *p)
+static __always_inline bool lb_forget_closed(void *map, bool confirmed, const struct lb_pkt_info *p)
 {
 	struct lb_scratch *sc = lb_scratch_get();
 	struct lb_ct_key *rk, *ok;
@@ -292,7 +294,7 @@ static __always_inline bool lb_forget_closed(void *map, const struct lb_pkt_info
 	ct = bpf_map_lookup_elem(map, ok);
 	if (ct && (ct->flags & LB_CT_F_COUNTED)) {
 		ct->flags &= ~LB_CT_F_COUNTED;
-		lb_lc_dec(ct->target_id);
+		lb_lc_dec(ct->target_id, confirmed);
 	}
 	bpf_map_delete_elem(map, rk);
 	bpf_map_delete_elem(map, ok);
@@ -302,8 +304,8 @@ static __always_inline bool lb_forget_closed(void *map, const struct lb_pkt_info
 /* The same in both tables: a flow reset before its client confirmed it sits in lb_syn. */
 static __always_inline bool lb_ct_forget_reused(const struct lb_pkt_info *p)
 {
-	bool ct = lb_forget_closed(&lb_ct, p);
-	bool syn = lb_forget_closed(&lb_syn, p);
+	bool ct = lb_forget_closed(&lb_ct, true, p);
+	bool syn = lb_forget_closed(&lb_syn, false, p);
 
 	return ct || syn;
 }
@@ -321,7 +323,7 @@ static __always_inline void lb_syn_account(const struct lb_ct_key *k, struct lb_
 	__u8 added = lb_ct_touch(sc, p, lb_now_ns, add);
 
 	if (added & (LB_CT_F_FIN | LB_CT_F_RST))
-		lb_ct_uncount(&lb_syn, k, sc, added);
+		lb_ct_uncount(&lb_syn, false, k, sc, added);
 	if (!(added & LB_CT_F_RST) || !lb_events_on || (sc->flags & LB_CT_F_CLOSED))
 		return;
 	tmp = lb_scratch_get();
@@ -349,10 +351,23 @@ static __always_inline void lb_ct_forget(const struct lb_ct_key *k, const struct
 		return;
 	/* Half closed (the client's FIN only) and reopened: it ends uncounted here. */
 	if (ct->flags & LB_CT_F_COUNTED)
-		lb_lc_dec(ct->target_id);
+		lb_lc_dec(ct->target_id, true);
 	lb_ct_pair_keys(k, ct, &sc->k[0], &sc->k[1]);
 	bpf_map_delete_elem(&lb_ct, &sc->k[1]);
 	bpf_map_delete_elem(&lb_ct, &sc->k[0]);
+}
+
+/*
+ * The same for an unconfirmed flow (lb_syn ORIG entry @ct) whose client closed it before
+ * confirming it (a FIN without ACK) and opens it again: lb_ct_create() overwrites its
+ * entries, so only its count goes here (a reset one is off the count already).
+ */
+static __always_inline void lb_syn_forget(struct lb_ct_val *ct)
+{
+	if (!(ct->flags & LB_CT_F_COUNTED))
+		return;
+	ct->flags &= ~LB_CT_F_COUNTED;
+	lb_lc_dec(ct->target_id, false);
 }
 
 /*
@@ -423,8 +438,25 @@ static __always_inline void lb_ct_restore_reply(void *map, const struct lb_ct_ke
 }
 
 /*
- * Move a confirmed flow from lb_syn to lb_ct (REPLY first, as at creation). Returns its
- * lb_ct ORIG entry, or NULL when lb_ct refused it (the flow then stays in lb_syn).
+ * The end of a confirmation: the flow's ORIG entry @k is in lb_ct, and @gone is what
+ * deleting it from lb_syn returned. Only the CPU whose delete took it out of lb_syn moves
+ * its unit of lb_lconn to confirmed (the delete is atomic: two CPUs confirming the same
+ * flow at once move it once). Returns its lb_ct ORIG entry.
+ */
+static __always_inline struct lb_ct_val *lb_ct_confirmed(const struct lb_ct_key *k, long gone)
+{
+	struct lb_ct_val *ct = bpf_map_lookup_elem(&lb_ct, k);
+
+	lb_count(LB_G_CT_CONFIRMED);
+	if (ct && !gone && (ct->flags & LB_CT_F_COUNTED))
+		lb_lc_confirm(ct->target_id);
+	return ct;
+}
+
+/*
+ * Move a confirmed flow from lb_syn to lb_ct (REPLY first, as at creation), and its count
+ * from unconfirmed to confirmed. Returns its lb_ct ORIG entry, or NULL when lb_ct refused
+ * it (the flow then stays in lb_syn, and unconfirmed).
  */
 static __always_inline struct lb_ct_val *lb_ct_confirm(const struct lb_ct_key *k,
 						       struct lb_ct_val *sc)
@@ -438,9 +470,7 @@ static __always_inline struct lb_ct_val *lb_ct_confirm(const struct lb_ct_key *k
 	if (sc->fwd == LB_FWD_DSR) {
 		if (bpf_map_update_elem(&lb_ct, k, sc, BPF_ANY))
 			return NULL;
-		bpf_map_delete_elem(&lb_syn, k);
-		lb_count(LB_G_CT_CONFIRMED);
-		return bpf_map_lookup_elem(&lb_ct, k);
+		return lb_ct_confirmed(k, bpf_map_delete_elem(&lb_syn, k));
 	}
 	/* @k is the flow's ORIG key; its REPLY key and entry go to the scratch area. */
 	rk = &tmp->k[1];
@@ -457,10 +487,8 @@ static __always_inline struct lb_ct_val *lb_ct_confirm(const struct lb_ct_key *k
 		bpf_map_delete_elem(&lb_ct, rk);
 		return NULL;
 	}
-	bpf_map_delete_elem(&lb_syn, k);
 	bpf_map_delete_elem(&lb_syn, rk);
-	lb_count(LB_G_CT_CONFIRMED);
-	return bpf_map_lookup_elem(&lb_ct, k);
+	return lb_ct_confirmed(k, bpf_map_delete_elem(&lb_syn, k));
 }
 
 #endif /* LB_CONNTRACK_H */

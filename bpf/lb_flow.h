@@ -148,6 +148,9 @@ LB_DECISION int lb_flow_ingress(const struct lb_pkt_info *p, __u32 ifindex, stru
 		}
 		goto tracked;
 	}
+	/* Reopened before it was confirmed: lb_ct_create() overwrites it, uncounted here. */
+	if (ct && !lb_trace_mode)
+		lb_syn_forget(ct);
 
 	lv = lb_listen_lookup(ifindex, &p->daddr, p->dport, p->proto);
 	if (!lv) {

@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define LB_ABI_VERSION 7
+#define LB_ABI_VERSION 8
 
 /* Capacity limits shared by the programs and the daemon. */
 #define LB_MAX_TARGETS_PER_GROUP 256
@@ -296,15 +296,40 @@ struct lb_ct_val {
 _Static_assert(sizeof(struct lb_ct_val) == 80, "lb_ct_val layout");
 
 /*
- * lb_lconn: target id (as lb_tstats) -> its live flows (__s64), one ARRAY shared by all
- * CPUs. The datapath adds 1 when it creates a flow (LB_CT_F_COUNTED on its ORIG entry) and
- * takes 1 off when it sees the flow close: a RST from either side, the second side's FIN
- * (the first FIN for dsr, whose replies it never sees); never below 0 (a decrement reads the
- * count first; readers take a negative count, a lost race, as 0). What the datapath cannot
- * see (idle expiry, LRU eviction, a restart's gap) lbd's conntrack sweeper corrects: each
- * sweep counts the ORIG entries still LB_CT_F_COUNTED per target and adds the difference.
- * Least-connections (LB_LISTEN_F_LEASTCONN) reads it to place new flows.
+ * lb_lconn: target id (as lb_tstats) -> its live flows, one ARRAY shared by all CPUs, in two
+ * parts: flows their client has not confirmed yet (in lb_syn) and confirmed ones (in lb_ct).
+ * The datapath adds 1 unconfirmed when it creates a flow (LB_CT_F_COUNTED on its ORIG
+ * entry), moves it to confirmed when it moves the flow to lb_ct, and takes 1 off the part
+ * of the table the flow is in when it sees the flow close: a RST from either side, the
+ * second side's FIN (the first FIN for dsr, whose replies it never sees). Each part never
+ * goes below 0 (a decrement reads the part first; readers take a negative part, a lost
+ * race, as 0). What the datapath cannot see (idle expiry, LRU eviction, a restart's gap)
+ * lbd's conntrack sweeper corrects: each sweep counts the ORIG entries still
+ * LB_CT_F_COUNTED per target, lb_ct's as confirmed and lb_syn's as unconfirmed, and adds
+ * the differences. Two counters rather than one packed word: each is a plain 64-bit atomic
+ * add, with no carry or borrow between the parts to reason about and its own guard; a
+ * confirmation costs two adds (once per flow).
  */
+struct lb_lconn_val {
+	__s64 confirmed;   /* flows in lb_ct */
+	__s64 unconfirmed; /* flows in lb_syn */
+};
+_Static_assert(sizeof(struct lb_lconn_val) == 16, "lb_lconn_val layout");
+
+/*
+ * Least-connections (LB_LISTEN_F_LEASTCONN) places a new flow by each target's load,
+ * confirmed * LB_LC_CONFIRMED + unconfirmed, per unit of effective weight (lb_select.h),
+ * IPVS wlc's "activeconns * 256 + inactconns" with a smaller factor. An unconfirmed flow
+ * still counts: a burst of SYNs spreads at once instead of herding onto one target for a
+ * round trip. It counts 1/16: a SYN flood must place 16 entries per confirmed flow of
+ * difference (since the last sweep) before it hides a real imbalance, where it placed one
+ * before. The factor is also the most a burst inside one round trip can overshoot: a
+ * target lighter by d confirmed flows per unit of weight takes up to 16 * d new flows
+ * before its neighbour gets one. IPVS's 256 suits its inactive connections, which include
+ * the long TIME_WAIT; an unconfirmed flow here lives one round trip, so 16 keeps both
+ * effects in bounds.
+ */
+#define LB_LC_CONFIRMED 16
 
 /*
  * How often lbd advances the datapath's clock (lb_now_ns in the programs' .bss), which

@@ -151,10 +151,31 @@ LB_INLINE int lb_select_backend(const struct lb_group *g, __u32 hash, bool v4)
 	return -1; /* unreachable: point < total == acc after the loop */
 }
 
+/* Each part of a target's count a load takes, at most: a bound for lb_lc_less(). */
+#define LB_LC_PART_MAX 0xffffffffull
+
 /*
- * Least connections (IPVS wlc): does a target with @live_a flows and weight @w_a carry
- * fewer flows per unit of weight than one with @live_b and @w_b? live_a / w_a < live_b /
- * w_b without a division. Weights are 16 bits, so the products cannot overflow.
+ * A target's load for least connections (lb_abi.h, LB_LC_CONFIRMED) from its two counts:
+ * @confirmed * LB_LC_CONFIRMED + @unconfirmed. A negative part (a lost race) counts 0, a
+ * part above LB_LC_PART_MAX counts that much: the load stays below 17 * 2^32 < 2^37.
+ */
+LB_INLINE __u64 lb_lc_load(__s64 confirmed, __s64 unconfirmed)
+{
+	__u64 c = confirmed > 0 ? (__u64)confirmed : 0;
+	__u64 u = unconfirmed > 0 ? (__u64)unconfirmed : 0;
+
+	if (c > LB_LC_PART_MAX)
+		c = LB_LC_PART_MAX;
+	if (u > LB_LC_PART_MAX)
+		u = LB_LC_PART_MAX;
+	return c * LB_LC_CONFIRMED + u;
+}
+
+/*
+ * Least connections (IPVS wlc): does a target with load @live_a (lb_lc_load) and weight
+ * @w_a carry less per unit of weight than one with @live_b and @w_b? live_a / w_a <
+ * live_b / w_b without a division. Loads stay below 2^37 and weights are 16 bits, so the
+ * products stay below 2^53.
  */
 LB_INLINE bool lb_lc_less(__u64 live_a, __u32 w_a, __u64 live_b, __u32 w_b)
 {
@@ -175,7 +196,7 @@ LB_INLINE __u32 lb_lc_draw(__u32 hash, __u32 i)
 
 /*
  * Least connections in a small group: of the backends with a weight for family @v4, the
- * one with the fewest live flows (@live[i] of backend i) per unit of weight. Equally loaded
+ * one with the smallest load (@live[i] of backend i, lb_lc_load) per unit of weight. Equally loaded
  * backends are told apart by a draw from the flow hash (lb_lc_draw, as rendezvous hashing
  * does), so ties go by the hash and equal targets share the new flows evenly. Returns the
  * index, or -1 when nobody has a weight (or the group is large).

@@ -409,33 +409,40 @@ static json_t *weights_cell(const json_t *weights)
 	return cell;
 }
 
-/* One table of proxies, then one table of targets per proxy, then the datapath's counters. */
-/* Does a target of @targets count SNI-spliced payload (a unit of its own, two more columns)? */
-static bool has_payload(const json_t *targets)
+/* Does a target of @targets have counter @key (a column only some targets fill)? */
+static bool targets_have(const json_t *targets, const char *key)
 {
 	const json_t *t;
 	size_t i;
 
 	json_array_foreach (targets, i, t)
-		if (json_object_get(json_object_get(t, "counters"), "payload-bytes-in"))
+		if (json_object_get(json_object_get(t, "counters"), key))
 			return true;
 	return false;
 }
 
+/* A target's optional columns: least-connections' counts, SNI-spliced payload (own unit). */
+#define STATS_OPT 4
+static const char *const stats_opt_keys[STATS_OPT] = {"live-flows", "unconfirmed-flows",
+						      "payload-bytes-in", "payload-bytes-out"};
+static const char *const stats_opt_headers[STATS_OPT] = {"LIVE", "UNCONFIRMED", "PAYLOAD-IN",
+							 "PAYLOAD-OUT"};
+
+/* One table of proxies, then one table of targets per proxy, then the datapath's counters. */
 static void format_stats(FILE *out, const json_t *r)
 {
-	const char *headers[STATS_COLS + 3] = {"PROXY"}, *theaders[STATS_COLS + 5] = {
+	const char *headers[STATS_COLS + 1] = {"PROXY"}, *theaders[STATS_COLS + 3 + STATS_OPT] = {
 								 "TARGET", "STATUS", "WEIGHTS"};
-	const json_t *proxies = json_object_get(r, "proxies"), *p, *t, *row[STATS_COLS + 5];
+	const json_t *proxies = json_object_get(r, "proxies"), *p, *t,
+		     *row[STATS_COLS + 3 + STATS_OPT];
 	const json_t *global = json_object_get(r, "global"), *counters;
+	const char *opt[STATS_OPT];
 	struct lb_table *tab;
-	size_t i, k;
+	size_t i, k, n_opt;
 	bool payload;
 
 	for (i = 0; i < STATS_COLS; i++)
 		headers[i + 1] = theaders[i + 3] = stats_headers[i];
-	theaders[STATS_COLS + 3] = "PAYLOAD-IN";
-	theaders[STATS_COLS + 4] = "PAYLOAD-OUT";
 	tab = lb_table_new(headers, STATS_COLS + 1);
 	json_array_foreach (proxies, i, p) {
 		row[0] = json_object_get(p, "proxy");
@@ -448,8 +455,15 @@ static void format_stats(FILE *out, const json_t *r)
 	lb_table_free(tab);
 	json_array_foreach (proxies, i, p) {
 		fprintf(out, "\ntargets of %s:\n", json_string_value(json_object_get(p, "proxy")));
-		payload = has_payload(json_object_get(p, "targets"));
-		tab = lb_table_new(theaders, STATS_COLS + (payload ? 5 : 3));
+		payload = targets_have(json_object_get(p, "targets"), "payload-bytes-in");
+		/* Columns only when a target fills them (an older lbd has no live counts). */
+		for (i = n_opt = 0; i < STATS_OPT; i++) {
+			if (!targets_have(json_object_get(p, "targets"), stats_opt_keys[i]))
+				continue;
+			opt[n_opt] = stats_opt_keys[i];
+			theaders[STATS_COLS + 3 + n_opt++] = stats_opt_headers[i];
+		}
+		tab = lb_table_new(theaders, STATS_COLS + 3 + n_opt);
 		json_array_foreach (json_object_get(p, "targets"), k, t) {
 			json_t *weights = weights_cell(json_object_get(t, "weights"));
 
@@ -460,8 +474,8 @@ static void format_stats(FILE *out, const json_t *r)
 			row[2] = weights;
 			counters = json_object_get(t, "counters");
 			stats_cells(counters, row + 3);
-			row[STATS_COLS + 3] = json_object_get(counters, "payload-bytes-in");
-			row[STATS_COLS + 4] = json_object_get(counters, "payload-bytes-out");
+			for (i = 0; i < n_opt; i++)
+				row[STATS_COLS + 3 + i] = json_object_get(counters, opt[i]);
 			if (tab)
 				lb_table_add_json(tab, row);
 			if (json_is_true(json_object_get(t, "draining")))

@@ -78,8 +78,11 @@ static void print_decision(FILE *out, const json_t *r)
 			"");
 	}
 	if (!strcmp(str(sel, "method"), "least-connections"))
-		fprintf(out, LABEL "least connections: the fewest live flows per unit of weight",
-			"");
+		fprintf(out,
+			LABEL
+			"least connections: the smallest load (confirmed flows x %" JSON_INTEGER_FORMAT
+			" + unconfirmed) per unit of weight",
+			"", num(sel, "confirmed-weight"));
 	else if (!strcmp(str(sel, "method"), "maglev"))
 		fprintf(out,
 			LABEL "Maglev table slot %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT

@@ -106,10 +106,17 @@ static int targets_json(struct lbd *l, const struct lb_model_proxy *p, const str
 			s.new_flows += sc.connections;
 		}
 		counters = counters_json(&s, active);
-		/* What least-connections reads: the datapath's own count, of this instant. */
-		if (t->target_id < LB_MAX_TARGETS)
-			json_object_set_new(counters, "live-flows",
-					    json_integer(lb_counters_live(l->dp, t->target_id)));
+		/*
+		 * What least-connections reads: the datapath's own counts, of this instant,
+		 * confirmed flows and flows their client has not confirmed yet.
+		 */
+		if (t->target_id < LB_MAX_TARGETS) {
+			struct lb_lconn_val lc = lb_counters_live(l->dp, t->target_id);
+
+			json_object_set_new(counters, "live-flows", json_integer(lc.confirmed));
+			json_object_set_new(counters, "unconfirmed-flows",
+					    json_integer(lc.unconfirmed));
+		}
 		if (p->cfg->n_sni_routes || sc.bytes_to_backend || sc.bytes_to_client) {
 			json_object_set_new(counters, "payload-bytes-in",
 					    json_integer((json_int_t)sc.bytes_to_backend));

@@ -42,12 +42,17 @@ int lb_counters_target(const struct lb_dataplane *dp, uint32_t target_id, struct
 	return sum_stats(lb_dataplane_fd_tstats(dp), dp->ncpus, target_id, sum);
 }
 
-int64_t lb_counters_live(const struct lb_dataplane *dp, uint32_t target_id)
+struct lb_lconn_val lb_counters_live(const struct lb_dataplane *dp, uint32_t target_id)
 {
-	int64_t v = 0;
+	struct lb_lconn_val v = {0};
 
-	if (bpf_map_lookup_elem(lb_dataplane_fd_lconn(dp), &target_id, &v) || v < 0)
-		return 0;
+	if (bpf_map_lookup_elem(lb_dataplane_fd_lconn(dp), &target_id, &v))
+		memset(&v, 0, sizeof(v));
+	/* A negative part is a lost race between CPUs: readers take it as 0 (lb_abi.h). */
+	if (v.confirmed < 0)
+		v.confirmed = 0;
+	if (v.unconfirmed < 0)
+		v.unconfirmed = 0;
 	return v;
 }
 

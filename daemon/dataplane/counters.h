@@ -16,9 +16,10 @@ int lb_counters_proxy(const struct lb_dataplane *dp, uint32_t proxy_id, struct l
 int lb_counters_target(const struct lb_dataplane *dp, uint32_t target_id, struct lb_stats *sum);
 /*
  * The live flows of @target_id as the datapath counts them for least-connections (lb_lconn:
- * exact at this instant, corrected by each sweep); 0 when unknown.
+ * exact at this instant, corrected by each sweep), confirmed and not yet confirmed, each at
+ * least 0; zeros when unknown.
  */
-int64_t lb_counters_live(const struct lb_dataplane *dp, uint32_t target_id);
+struct lb_lconn_val lb_counters_live(const struct lb_dataplane *dp, uint32_t target_id);
 
 /* Sum of every global counter (enum lb_global_counter) over all CPUs. */
 int lb_counters_global(const struct lb_dataplane *dp, uint64_t out[LB_G_MAX]);

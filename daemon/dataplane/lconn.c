@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <bpf/bpf.h>
 
-int lb_lconn_read(int fd, int64_t *out)
+int lb_lconn_read(int fd, struct lb_lconn_val *out)
 {
 	__u32 key, out_batch = 0, count = LB_MAX_TARGETS;
 	__u32 *keys = calloc(LB_MAX_TARGETS, sizeof(*keys));
@@ -26,21 +26,29 @@ int lb_lconn_read(int fd, int64_t *out)
 	return ret;
 }
 
-int lb_lconn_correct(int fd, const int64_t *before, const uint32_t *counted)
+/* @now + @drift, never below 0. */
+static int64_t corrected(int64_t now, int64_t drift)
+{
+	now += drift;
+	return now < 0 ? 0 : now;
+}
+
+int lb_lconn_correct(int fd, const struct lb_lconn_val *before, const struct lb_lconn_val *counted)
 {
 	int fixed = 0;
 	__u32 t;
 
 	for (t = 0; t < LB_MAX_TARGETS; t++) {
-		int64_t drift = (int64_t)counted[t] - before[t], now;
+		int64_t dc = counted[t].confirmed - before[t].confirmed;
+		int64_t du = counted[t].unconfirmed - before[t].unconfirmed;
+		struct lb_lconn_val now;
 
-		if (!drift)
+		if (!dc && !du)
 			continue;
 		if (bpf_map_lookup_elem(fd, &t, &now))
 			return -errno;
-		now += drift;
-		if (now < 0)
-			now = 0;
+		now.confirmed = corrected(now.confirmed, dc);
+		now.unconfirmed = corrected(now.unconfirmed, du);
 		if (bpf_map_update_elem(fd, &t, &now, BPF_ANY))
 			return -errno;
 		fixed++;

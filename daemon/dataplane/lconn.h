@@ -12,17 +12,17 @@
 
 #include "lb_abi.h"
 
-/* Every target's count (LB_MAX_TARGETS values) from the lb_lconn map @fd. 0 or -errno. */
-int lb_lconn_read(int fd, int64_t *out);
+/* Every target's counts (LB_MAX_TARGETS values) from the lb_lconn map @fd. 0 or -errno. */
+int lb_lconn_read(int fd, struct lb_lconn_val *out);
 
 /*
  * Correct lb_lconn (@fd) after a conntrack walk: @before is what it held before the walk
  * began, @counted the flows the walk found still counted (LB_CT_F_COUNTED, not expired) per
- * target. Each target whose count drifted gets the difference added to what it holds now,
- * so flows created or closed during the walk are not lost (those the walk saw too are off
- * by one until the next walk). Never below 0. Returns the number of targets corrected, or
- * -errno.
+ * target: those of lb_ct as confirmed, those of lb_syn as unconfirmed. Each part that
+ * drifted gets the difference added to what it holds now, so flows created, confirmed or
+ * closed during the walk are not lost (those the walk saw too are off by one until the
+ * next walk). Never below 0. Returns the number of targets corrected, or -errno.
  */
-int lb_lconn_correct(int fd, const int64_t *before, const uint32_t *counted);
+int lb_lconn_correct(int fd, const struct lb_lconn_val *before, const struct lb_lconn_val *counted);
 
 #endif /* LBD_LCONN_H */

@@ -547,7 +547,7 @@ static int zero_fresh(struct lb_dataplane *dp, const struct lb_model *m)
 		if (m->proxies[i].fresh)
 			ret = zero_stats(dp, lb_dataplane_fd_pstats(dp), m->proxies[i].id);
 	for (i = 0; i < m->n_fresh_targets && !ret; i++) {
-		int64_t none = 0;
+		struct lb_lconn_val none = {0};
 
 		ret = zero_stats(dp, lb_dataplane_fd_tstats(dp), m->fresh_targets[i]);
 		/* No flow carries a fresh id (idmap.c quarantines ids conntrack still holds). */

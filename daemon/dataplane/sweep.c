@@ -222,10 +222,13 @@ static int ct_scan(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *
 	struct lb_ct_val *vals = NULL;
 	struct ct_entry *replies = NULL;
 	struct lb_flow_view f = {.now_ns = now_coarse_ns()};
-	size_t n = 0, n_replies = 0, i;
+	size_t n = 0, n_replies = 0, n_conf = 0, i;
 	int ret;
 
-	ret = read_all(fds, &keys, &vals, &n, n_ct);
+	/* lb_ct's entries come first: the rest are lb_syn's. */
+	ret = read_all(fds, &keys, &vals, &n, &n_conf);
+	if (!ret && n_ct)
+		*n_ct = n_conf;
 	if (ret)
 		return ret;
 	replies = calloc(n ? n : 1, sizeof(*replies));
@@ -252,6 +255,7 @@ static int ct_scan(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *
 			r->paired = true;
 		f.key = &keys[i];
 		f.orig = &vals[i];
+		f.confirmed = i < n_conf;
 		f.reply = r ? &r->v : NULL;
 		f.expired = lb_sweep_expired(&keys[i], &vals[i], f.reply, f.now_ns, t, &f.live);
 		f.last_ns = lb_sweep_last_seen(&vals[i], f.reply, t);
@@ -273,7 +277,8 @@ struct sweep_ctx {
 	struct lb_sweep_result *res;
 	lb_sweep_close_fn on_close;
 	void *close_arg;
-	uint32_t *counted; /* per target: flows still LB_CT_F_COUNTED after the sweep */
+	/* per target: flows still LB_CT_F_COUNTED after the sweep, by table (lconn.h) */
+	struct lb_lconn_val *counted;
 };
 
 /*
@@ -359,8 +364,15 @@ static int sweep_flow(const struct lb_flow_view *f, void *arg)
 		}
 		return 0;
 	}
-	if (c->counted && (f->orig->flags & LB_CT_F_COUNTED) && f->orig->target_id < LB_MAX_TARGETS)
-		c->counted[f->orig->target_id]++;
+	if (c->counted && (f->orig->flags & LB_CT_F_COUNTED) &&
+	    f->orig->target_id < LB_MAX_TARGETS) {
+		struct lb_lconn_val *n = &c->counted[f->orig->target_id];
+
+		if (f->confirmed)
+			n->confirmed++;
+		else
+			n->unconfirmed++;
+	}
 	return count_live(f, &res->live);
 }
 
@@ -417,7 +429,7 @@ static int sweep(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
 	};
 
 	uint64_t start = uv_hrtime();
-	int64_t *before = NULL;
+	struct lb_lconn_val *before = NULL;
 	size_t n_ct = 0;
 	int ret;
 

@@ -100,6 +100,7 @@ struct lb_flow_view {
 	const struct lb_ct_val *reply; /* NULL when the REPLY entry was evicted */
 	bool live;		       /* not closed (counts as an open connection) */
 	bool expired;		       /* due for removal */
+	bool confirmed;		       /* in lb_ct (else in lb_syn: not confirmed yet) */
 	uint64_t last_ns;	       /* last seen (lb_sweep_last_seen()) */
 	uint64_t now_ns;
 };

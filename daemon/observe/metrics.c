@@ -24,6 +24,7 @@ enum family_id {
 	F_T_WEIGHT,
 	F_T_PAYLOAD,
 	F_T_LIVE,
+	F_T_UNCONFIRMED,
 	F_DATAPATH,
 	F_EVENTS_LOST,
 	F_CT_ENTRIES,
@@ -70,8 +71,12 @@ static const struct {
 		 "when each connection ends (not IP lengths: see "
 		 "lbd_target_bytes_total)."},
 	[F_T_LIVE] = {"lbd_target_live_flows", "gauge",
-		      "A target's open flows as the datapath counts them at this instant (what "
-		      "least-connections reads)."},
+		      "A target's open flows their client confirmed, as the datapath counts them "
+		      "at this instant (what least-connections reads, each weighing 16)."},
+	[F_T_UNCONFIRMED] = {"lbd_target_unconfirmed_flows", "gauge",
+			     "A target's flows their client has not confirmed yet (a SYN, a first "
+			     "datagram), as the datapath counts them at this instant (each weighs "
+			     "1 for least-connections)."},
 	[F_DATAPATH] = {"lbd_datapath_packets_total", "counter",
 			"Packets seen by the datapath, by what it did with them."},
 	[F_EVENTS_LOST] = {"lbd_events_lost_total", "counter",
@@ -214,6 +219,7 @@ static void add_target(struct ctx *c, const char *proxy, const json_t *t)
 	}
 	labels[4] = NULL;
 	add_member(c, F_T_LIVE, labels, json_object_get(t, "counters"), "live-flows");
+	add_member(c, F_T_UNCONFIRMED, labels, json_object_get(t, "counters"), "unconfirmed-flows");
 	if (status)
 		add(c, F_T_HEALTHY, labels, strcmp(status, "unhealthy") != 0);
 	json_array_foreach (json_object_get(t, "weights"), i, w) {

@@ -267,6 +267,9 @@ static json_t *result_json(struct lbd *l, const struct trace_args *a, const stru
 							? "least-connections"
 						: r->flags & LB_TRACE_F_MAGLEV ? "maglev"
 									       : "weights"));
+		/* A target's load: confirmed * this + unconfirmed (lb_abi.h). */
+		if (r->listen_flags & LB_LISTEN_F_LEASTCONN)
+			json_object_set_new(sel, "confirmed-weight", json_integer(LB_LC_CONFIRMED));
 		/* 0: the group has no table; else the size of the table it points at. */
 		json_object_set_new(sel, "table-size", json_integer(r->table_size));
 		if (r->flags & LB_TRACE_F_MAGLEV)

@@ -179,18 +179,20 @@ START_TEST(test_new_flows_take_slot)
 }
 END_TEST
 
+/* A target's load for least connections (lb_lc_load of its two counts). */
 static __s64 lconn(__u32 target_id)
 {
-	__s64 v = -1;
+	struct lb_lconn_val v = {-1, -1};
 
 	ck_assert_int_eq(bpf_map_lookup_elem(map_fd(skel->maps.lb_lconn), &target_id, &v), 0);
-	return v;
+	return (__s64)lb_lc_load(v.confirmed, v.unconfirmed);
 }
 
 /*
  * Least connections in a large group: of the backends the table gives for the flow hash
- * and for lb_lc_hash2() of it, the one with fewer live flows (all weights 1 here), the
- * first on a tie; each new flow counts on its backend.
+ * and for lb_lc_hash2() of it, the one with the smaller load (confirmed flows weigh
+ * LB_LC_CONFIRMED, unconfirmed ones 1; all weights 1 here), the first on a tie; each new
+ * flow counts on its backend, unconfirmed.
  */
 START_TEST(test_least_conn_two_choices)
 {
@@ -198,7 +200,7 @@ START_TEST(test_least_conn_two_choices)
 
 	put_listener(VIP, 80, IPPROTO_TCP, 1, GROUP, LB_LISTEN_F_LEASTCONN);
 	for (i = 0; i < N; i++) {
-		__s64 v = (i % 7) * 3;
+		struct lb_lconn_val v = {i % 7, (i % 5) * 9};
 
 		ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_lconn),
 						     &backends[0][i].target_id, &v, BPF_ANY),

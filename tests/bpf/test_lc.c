@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * Least connections through BPF_PROG_TEST_RUN: the live flow counts the datapath keeps per
- * target in lb_lconn (a flow created: +1; closed by a RST or by the second FIN: -1, once;
- * never below zero), the sweeper's correction of what the datapath cannot see (a flow
- * evicted, a flow expired, a count gone wrong), and the choice a listener with
- * LB_LISTEN_F_LEASTCONN makes from them (fewest flows per unit of weight, ties by the flow
- * hash; a mid-stream pickup takes the hash's choice).
+ * target in lb_lconn, unconfirmed and confirmed (a flow created: +1 unconfirmed; confirmed:
+ * moved to confirmed; closed by a RST or by the second FIN: -1 from its part, once; never
+ * below zero), the sweeper's correction of what the datapath cannot see (a flow evicted, a
+ * flow expired, a count gone wrong; lb_ct's flows confirmed, lb_syn's unconfirmed), and the
+ * choice a listener with LB_LISTEN_F_LEASTCONN makes from them (the smallest load,
+ * confirmed * LB_LC_CONFIRMED + unconfirmed, per unit of weight, ties by the flow hash; a
+ * mid-stream pickup takes the hash's choice).
  * Needs root (exits 77, "skipped", without it).
  */
 #include <arpa/inet.h>
@@ -33,18 +35,47 @@
 static __be32 vip;
 static struct lb_group group;
 
-static __s64 live(__u32 target_id)
+static struct lb_lconn_val counts(__u32 target_id)
 {
-	__s64 v = -999;
+	struct lb_lconn_val v = {-999, -999};
 
 	ck_assert_int_eq(bpf_map_lookup_elem(map_fd(skel->maps.lb_lconn), &target_id, &v), 0);
 	return v;
 }
 
-static void set_live(__u32 target_id, __s64 v)
+/* A target's confirmed flows (lb_ct), and its unconfirmed ones (lb_syn). */
+static __s64 live(__u32 target_id)
 {
+	return counts(target_id).confirmed;
+}
+
+static __s64 unconf(__u32 target_id)
+{
+	return counts(target_id).unconfirmed;
+}
+
+static void set_counts(__u32 target_id, __s64 confirmed, __s64 unconfirmed)
+{
+	struct lb_lconn_val v = {confirmed, unconfirmed};
+
 	ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_lconn), &target_id, &v, BPF_ANY),
 			 0);
+}
+
+static void set_live(__u32 target_id, __s64 v)
+{
+	set_counts(target_id, v, 0);
+}
+
+/* Both parts of every target, summed. */
+static __s64 all_live(void)
+{
+	return live(1) + live(2) + live(3);
+}
+
+static __s64 all_unconf(void)
+{
+	return unconf(1) + unconf(2) + unconf(3);
 }
 
 static void setup_with(__u32 listen_flags)
@@ -126,12 +157,48 @@ static __u32 hash_of(__be32 client, __u16 sport)
 	return lb_flow_hash(&c, &v, htons(sport), htons(VPORT), LB_PROTO_TCP);
 }
 
+/* The target lb_lc_select() picks for a new flow of (client, sport) from the map's loads. */
+static __u32 model_choice(__be32 client, __u16 sport)
+{
+	__u64 load[LB_GROUP_INLINE] = {0};
+	int i, idx;
+
+	for (i = 0; i < 3; i++) {
+		struct lb_lconn_val v = counts(group.backends[i].target_id);
+
+		load[i] = lb_lc_load(v.confirmed, v.unconfirmed);
+	}
+	idx = lb_lc_select(&group, load, hash_of(client, sport), true);
+	ck_assert_int_ge(idx, 0);
+	return group.backends[idx].target_id;
+}
+
+/* A conntrack key of the flow (client, sport) to target @tid, in direction @dir. */
+static struct lb_ct_key flow_key(__be32 client, __u16 sport, __u32 tid, __u8 dir)
+{
+	struct lb_ct_key k = {.proto = LB_PROTO_TCP, .dir = dir};
+
+	if (dir == LB_DIR_ORIG) {
+		k.saddr = lb_ip_from_v4(client);
+		k.daddr = lb_ip_from_v4(vip);
+		k.sport = htons(sport);
+		k.dport = htons(VPORT);
+	} else {
+		k.saddr = group.backends[tid - 1].addr;
+		k.daddr = lb_ip_from_v4(client);
+		k.sport = htons(BPORT);
+		k.dport = htons(sport);
+	}
+	return k;
+}
+
 START_TEST(test_count_up_at_creation_down_at_the_second_fin)
 {
 	__be32 c = IP(198, 51, 100, 1);
 	__u32 tid = handshake(c, 40000);
 
 	ck_assert_int_eq(live(tid), 1);
+	ck_assert_int_eq(unconf(tid), 0);
 	/* The client's FIN half-closes: still live. */
 	ck_assert_uint_eq(client_seg(c, 40000, F_FIN | F_ACK), tid);
 	ck_assert_int_eq(live(tid), 1);
@@ -147,6 +214,77 @@ START_TEST(test_count_up_at_creation_down_at_the_second_fin)
 	ck_assert_int_eq(live(tid), 1);
 	client_seg(c, 40001, F_FIN | F_ACK);
 	ck_assert_int_eq(live(tid), 0);
+	ck_assert_int_eq(all_unconf(), 0);
+}
+END_TEST
+
+/* One datagram from (client, sport) to the VIP's UDP listener through XDP. */
+static void client_dgram(__be32 client, __u16 sport)
+{
+	struct pkt_spec s = {.proto = IPPROTO_UDP,
+			     .saddr = client,
+			     .daddr = vip,
+			     .sport = sport,
+			     .dport = VPORT,
+			     .payload_len = 32};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t len = pkt_build(&s, in), out_len;
+	int verdict;
+
+	ck_assert_int_eq(run_prog(XDP, in, len, out, &out_len, &verdict), 0);
+	ck_assert_int_eq(verdict, XDP_PASS);
+}
+
+/*
+ * UDP: a first datagram (or a spoofed one-datagram flood) counts unconfirmed, the second
+ * datagram of the flow confirms it.
+ */
+START_TEST(test_udp_confirms_with_its_second_datagram)
+{
+	__be32 c = IP(198, 51, 100, 16);
+
+	put_listener(vip, VPORT, LB_PROTO_UDP, PROXY, GROUP, LB_LISTEN_F_LEASTCONN);
+	client_dgram(c, 5000);
+	ck_assert_int_eq(all_unconf(), 1);
+	ck_assert_int_eq(all_live(), 0);
+	client_dgram(c, 5000);
+	ck_assert_int_eq(all_unconf(), 0);
+	ck_assert_int_eq(all_live(), 1);
+	client_dgram(c, 5000);
+	ck_assert_int_eq(all_live(), 1);
+}
+END_TEST
+
+/*
+ * A flow counts as unconfirmed from its SYN and moves to confirmed with the handshake's
+ * third packet, once; also when its REPLY entry was evicted alone before that.
+ */
+START_TEST(test_confirm_moves_the_unit)
+{
+	__be32 c = IP(198, 51, 100, 12);
+	__u32 tid = client_seg(c, 40000, F_SYN);
+	struct lb_ct_key rk;
+
+	ck_assert_int_eq(unconf(tid), 1);
+	ck_assert_int_eq(live(tid), 0);
+	/* The SYN-ACK and a retransmitted SYN confirm nothing. */
+	backend_seg(c, 40000, tid, F_SYN | F_ACK);
+	ck_assert_uint_eq(client_seg(c, 40000, F_SYN), tid);
+	ck_assert_int_eq(unconf(tid), 1);
+	ck_assert_int_eq(live(tid), 0);
+	ck_assert_uint_eq(client_seg(c, 40000, F_ACK), tid);
+	ck_assert_int_eq(unconf(tid), 0);
+	ck_assert_int_eq(live(tid), 1);
+	/* Later segments find it confirmed already. */
+	ck_assert_uint_eq(client_seg(c, 40000, F_ACK), tid);
+	ck_assert_int_eq(live(tid), 1);
+	/* Its REPLY entry evicted alone: confirming brings it back, and moves the unit. */
+	tid = client_seg(c, 40001, F_SYN);
+	rk = flow_key(c, 40001, tid, LB_DIR_REPLY);
+	ck_assert_int_eq(bpf_map_delete_elem(map_fd(skel->maps.lb_syn), &rk), 0);
+	ck_assert_uint_eq(client_seg(c, 40001, F_ACK), tid);
+	ck_assert_int_eq(all_unconf(), 0);
+	ck_assert_int_eq(all_live(), 2);
 }
 END_TEST
 
@@ -163,14 +301,22 @@ START_TEST(test_count_down_at_a_rst_from_either_side)
 	before = live(b);
 	backend_seg(c, 40001, b, F_RST);
 	ck_assert_int_eq(live(b), before - 1);
-	/* A flow its client never confirmed (in lb_syn), refused by its backend. */
+	/* A flow its client never confirmed (in lb_syn), refused by its backend: 1 unconfirmed. */
 	u = client_seg(c, 40002, F_SYN);
+	ck_assert_int_eq(all_unconf(), 1);
 	before = live(u);
 	backend_seg(c, 40002, u, F_RST | F_ACK);
-	ck_assert_int_eq(live(u), before - 1);
+	ck_assert_int_eq(unconf(u), 0);
+	ck_assert_int_eq(live(u), before);
+	/* One its client gives up on before confirming it. */
+	u = client_seg(c, 40003, F_SYN);
+	ck_assert_int_eq(unconf(u), 1);
+	client_seg(c, 40003, F_RST);
+	ck_assert_int_eq(unconf(u), 0);
 	/* A second RST finds the flow uncounted already. */
 	client_seg(c, 40000, F_RST);
-	ck_assert_int_eq(live(1) + live(2) + live(3), 0);
+	ck_assert_int_eq(all_live(), 0);
+	ck_assert_int_eq(all_unconf(), 0);
 }
 END_TEST
 
@@ -203,16 +349,19 @@ START_TEST(test_dsr_closes_on_the_client_fin)
 	client_any(c, 40000, F_SYN);
 	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 40000, VPORT, LB_PROTO_TCP, &o));
 	ck_assert_uint_eq(o.fwd, LB_FWD_DSR);
-	ck_assert_int_eq(live(o.target_id), 1);
+	ck_assert_int_eq(unconf(o.target_id), 1);
+	ck_assert_int_eq(live(o.target_id), 0);
 	client_any(c, 40000, F_ACK);
+	ck_assert_int_eq(unconf(o.target_id), 0);
 	ck_assert_int_eq(live(o.target_id), 1);
 	client_any(c, 40000, F_FIN | F_ACK);
 	ck_assert_int_eq(live(o.target_id), 0);
 	client_any(c, 40001, F_SYN);
 	ck_assert(ct_get(LB_DIR_ORIG, c, vip, 40001, VPORT, LB_PROTO_TCP, &o));
-	ck_assert_int_eq(live(o.target_id), 1);
+	ck_assert_int_eq(unconf(o.target_id), 1);
 	client_any(c, 40001, F_RST);
-	ck_assert_int_eq(live(o.target_id), 0);
+	ck_assert_int_eq(unconf(o.target_id), 0);
+	ck_assert_int_eq(all_live(), 0);
 }
 END_TEST
 
@@ -223,9 +372,25 @@ START_TEST(test_reopen_after_half_close)
 
 	handshake(c, 40000);
 	client_seg(c, 40000, F_FIN | F_ACK);
-	ck_assert_int_eq(live(1) + live(2) + live(3), 1);
+	ck_assert_int_eq(all_live(), 1);
+	/* The new flow on the port: the old one off the count, the new one unconfirmed. */
 	client_seg(c, 40000, F_SYN);
-	ck_assert_int_eq(live(1) + live(2) + live(3), 1);
+	ck_assert_int_eq(all_live(), 0);
+	ck_assert_int_eq(all_unconf(), 1);
+}
+END_TEST
+
+/* The same before the flow was confirmed: a client's FIN without ACK, then a new SYN. */
+START_TEST(test_reopen_before_confirmation)
+{
+	__be32 c = IP(198, 51, 100, 15);
+
+	client_seg(c, 40000, F_SYN);
+	client_seg(c, 40000, F_FIN);
+	ck_assert_int_eq(all_unconf(), 1);
+	client_seg(c, 40000, F_SYN);
+	ck_assert_int_eq(all_unconf(), 1);
+	ck_assert_int_eq(all_live(), 0);
 }
 END_TEST
 
@@ -265,34 +430,42 @@ START_TEST(test_never_below_zero)
 	set_live(tid, 0);
 	client_seg(c, 40000, F_RST);
 	ck_assert_int_eq(live(tid), 0);
+	/* An unconfirmed flow's RST takes nothing off the confirmed part, nor below 0. */
+	tid = client_seg(c, 40001, F_SYN);
+	set_counts(tid, 5, 0);
+	client_seg(c, 40001, F_RST);
+	ck_assert_int_eq(unconf(tid), 0);
+	ck_assert_int_eq(live(tid), 5);
 }
 END_TEST
 
-/* With counts preset, every new flow goes to the fewest flows per unit of weight. */
+/* With counts preset, every new flow goes to the smallest load per unit of weight. */
 START_TEST(test_least_loaded_per_weight)
 {
 	__be32 c = IP(198, 51, 100, 4);
 	__u16 p;
 
+	/* Confirmed 5, 3, 4: loads 80, 48, 64. */
 	set_live(1, 5);
 	set_live(2, 3);
 	set_live(3, 4);
 	ck_assert_uint_eq(client_seg(c, 40000, F_SYN), 2);
-	ck_assert_int_eq(live(2), 4);
-	/* Weights 1, 1, 3: 5/1, 4/1, 4/3 per unit: the third, until it carries 12 (4 each). */
+	ck_assert_int_eq(unconf(2), 1);
+	ck_assert_int_eq(live(2), 3);
+	/*
+	 * Weights 1, 1, 3: 80, 49 and 64 / 3 per unit: the third, until its load reaches 147
+	 * (49 per unit): 83 new flows.
+	 */
 	group.backends[2].weight = 3;
 	put_group_def(GROUP, &group);
-	for (p = 40001; p < 40009; p++)
+	for (p = 40001; p < 40084; p++)
 		ck_assert_uint_eq(client_seg(c, p, F_SYN), 3);
-	ck_assert_int_eq(live(3), 12);
-	/* 6, 4, 12 (= 4 per unit): a tie of the 2nd and 3rd, which the hash breaks. */
+	ck_assert_int_eq(unconf(3), 83);
+	/* 80, 49, 147 (= 49 per unit): a tie of the 2nd and 3rd, which the hash breaks. */
 	for (p = 41000; p < 41040; p++) {
-		__s64 l[4] = {0, live(1), live(2), live(3)};
-		__u64 want[LB_GROUP_INLINE] = {(__u64)l[1], (__u64)l[2], (__u64)l[3]};
-		int idx = lb_lc_select(&group, want, hash_of(c, p), true);
+		__u32 want = model_choice(c, p);
 
-		ck_assert_int_ge(idx, 0);
-		ck_assert_uint_eq(client_seg(c, p, F_SYN), group.backends[idx].target_id);
+		ck_assert_uint_eq(client_seg(c, p, F_SYN), want);
 	}
 	/* A target without weight (drained, unhealthy) gets nothing, however idle. */
 	group.backends[0].weight = 0;
@@ -343,7 +516,38 @@ START_TEST(test_maglev_ignores_counts)
 
 		ck_assert_uint_eq(client_seg(c, p, F_SYN), group.backends[idx].target_id);
 	}
-	ck_assert_int_eq(live(1) + live(2) + live(3), 1000 + 30);
+	ck_assert_int_eq(all_live(), 1000);
+	ck_assert_int_eq(all_unconf(), 30);
+}
+END_TEST
+
+/*
+ * A SYN flood's entries (unconfirmed) on one target no longer hide that the others carry
+ * real (confirmed) flows: each weighs 1/LB_LC_CONFIRMED of one. Counting them alike, the
+ * target with 10 real flows would look the least loaded and take the new ones.
+ */
+START_TEST(test_flood_does_not_hide_confirmed)
+{
+	__be32 c = IP(198, 51, 100, 13);
+	__u16 p;
+
+	/* Target 1: 50 flood entries and no real flow; 2: 10 real flows; 3: 20. */
+	set_counts(1, 0, 50);
+	set_counts(2, 10, 0);
+	set_counts(3, 20, 0);
+	/* Loads 50, 160, 320: the flooded target takes the next 110 new flows. */
+	for (p = 40000; p < 40110; p++)
+		ck_assert_uint_eq(client_seg(c, p, F_SYN), 1);
+	ck_assert_int_eq(unconf(1), 160);
+	/* 160 and 160: the first two share the next ones evenly, by the model. */
+	for (p = 41000; p < 41040; p++) {
+		__u32 want = model_choice(c, p);
+
+		ck_assert_uint_eq(client_seg(c, p, F_SYN), want);
+	}
+	ck_assert_int_eq(unconf(1), 180);
+	ck_assert_int_eq(unconf(2), 20);
+	ck_assert_int_eq(unconf(3), 0);
 }
 END_TEST
 
@@ -366,18 +570,8 @@ END_TEST
 
 static void delete_flow(__be32 client, __u16 sport, __u32 tid)
 {
-	struct lb_ct_key o = {.saddr = lb_ip_from_v4(client),
-			      .daddr = lb_ip_from_v4(vip),
-			      .sport = htons(sport),
-			      .dport = htons(VPORT),
-			      .proto = LB_PROTO_TCP,
-			      .dir = LB_DIR_ORIG};
-	struct lb_ct_key r = {.saddr = group.backends[tid - 1].addr,
-			      .daddr = lb_ip_from_v4(client),
-			      .sport = htons(BPORT),
-			      .dport = htons(sport),
-			      .proto = LB_PROTO_TCP,
-			      .dir = LB_DIR_REPLY};
+	struct lb_ct_key o = flow_key(client, sport, tid, LB_DIR_ORIG);
+	struct lb_ct_key r = flow_key(client, sport, tid, LB_DIR_REPLY);
 
 	ck_assert_int_eq(bpf_map_delete_elem(map_fd(skel->maps.lb_ct), &o), 0);
 	ck_assert_int_eq(bpf_map_delete_elem(map_fd(skel->maps.lb_ct), &r), 0);
@@ -407,28 +601,60 @@ START_TEST(test_sweeper_corrects)
 
 	for (i = 0; i < 6; i++)
 		tid[i] = handshake(c, (__u16)(40000 + i));
-	ck_assert_int_eq(live(1) + live(2) + live(3), 6);
+	ck_assert_int_eq(all_live(), 6);
+	ck_assert_int_eq(all_unconf(), 0);
 	ck_assert_int_eq(live(1), 2);
 	/* Evicted: the count still says 2 until the sweep. */
 	delete_flow(c, 40000, tid[0]);
 	ck_assert_int_eq(live(tid[0]), 2);
 	/* A count gone wrong both ways (a lost race, flows lost while no lbd ran). */
 	set_live(tid[1] == tid[0] ? tid[2] : tid[1], 50);
-	set_live(6, -3);
+	set_counts(6, -3, -3);
 	/* A closed flow is not live: it stays off the count (and in conntrack a while). */
 	client_seg(c, 40005, F_RST);
 	for (i = 1; i < 5; i++)
 		same += tid[i] == tid[0];
 	ck_assert_uint_ge(sweep_with(300).lconn_fixed, 2);
 	ck_assert_int_eq(live(tid[0]), same);
-	ck_assert_int_eq(live(1) + live(2) + live(3), 4);
+	ck_assert_int_eq(all_live(), 4);
 	ck_assert_int_eq(live(6), 0);
+	ck_assert_int_eq(unconf(6), 0);
 	/* Nothing drifted: nothing to correct. */
 	ck_assert_uint_eq(sweep_with(300).lconn_fixed, 0);
 	/* Idle past the timeout: expired, and off the count. */
 	nanosleep(&ms20, NULL);
 	ck_assert_uint_ge(sweep_with(0).expired, 4);
-	ck_assert_int_eq(live(1) + live(2) + live(3), 0);
+	ck_assert_int_eq(all_live(), 0);
+}
+END_TEST
+
+/*
+ * The sweep counts flows in lb_ct as confirmed and flows in lb_syn as unconfirmed: counts
+ * gone wrong (here each target's two parts swapped, and 7 more) come back split right.
+ */
+START_TEST(test_sweeper_recount_splits)
+{
+	__be32 c = IP(198, 51, 100, 14);
+	struct lb_lconn_val want[4] = {0};
+	__u32 t;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		want[handshake(c, (__u16)(40000 + i))].confirmed++;
+	for (i = 0; i < 5; i++)
+		want[client_seg(c, (__u16)(41000 + i), F_SYN)].unconfirmed++;
+	for (t = 1; t <= 3; t++)
+		set_counts(t, want[t].unconfirmed + 7, want[t].confirmed);
+	ck_assert_uint_eq(sweep_with(300).lconn_fixed, 3);
+	for (t = 1; t <= 3; t++) {
+		ck_assert_int_eq(live(t), want[t].confirmed);
+		ck_assert_int_eq(unconf(t), want[t].unconfirmed);
+	}
+	/* One of them confirmed since: the datapath moved its unit, nothing left to correct. */
+	t = client_seg(c, 41000, F_ACK);
+	ck_assert_int_eq(live(t), want[t].confirmed + 1);
+	ck_assert_int_eq(unconf(t), want[t].unconfirmed - 1);
+	ck_assert_uint_eq(sweep_with(300).lconn_fixed, 0);
 }
 END_TEST
 
@@ -439,16 +665,21 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_count_up_at_creation_down_at_the_second_fin);
+	tcase_add_test(tc, test_confirm_moves_the_unit);
+	tcase_add_test(tc, test_udp_confirms_with_its_second_datagram);
 	tcase_add_test(tc, test_count_down_at_a_rst_from_either_side);
 	tcase_add_test(tc, test_reopen_after_half_close);
+	tcase_add_test(tc, test_reopen_before_confirmation);
 	tcase_add_test(tc, test_reused_tuple_uncounts);
 	tcase_add_test(tc, test_dsr_closes_on_the_client_fin);
 	tcase_add_test(tc, test_never_below_zero);
 	tcase_add_test(tc, test_least_loaded_per_weight);
 	tcase_add_test(tc, test_equal_targets_share_evenly);
 	tcase_add_test(tc, test_maglev_ignores_counts);
+	tcase_add_test(tc, test_flood_does_not_hide_confirmed);
 	tcase_add_test(tc, test_pickup_takes_the_hash);
 	tcase_add_test(tc, test_sweeper_corrects);
+	tcase_add_test(tc, test_sweeper_recount_splits);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,7 +6,9 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lb_ip.h"
 #include "lb_select.h"
@@ -299,6 +301,68 @@ START_TEST(test_lc_less)
 END_TEST
 
 /*
+ * A target's load: a confirmed flow weighs LB_LC_CONFIRMED, an unconfirmed one 1; a
+ * negative part (a lost race) 0; each part at most LB_LC_PART_MAX, so that the largest
+ * load times the largest weight still compares exactly.
+ */
+START_TEST(test_lc_load)
+{
+	const __u64 max = LB_LC_PART_MAX * (LB_LC_CONFIRMED + 1);
+
+	ck_assert_uint_eq(LB_LC_CONFIRMED, 16);
+	ck_assert_uint_eq(lb_lc_load(0, 0), 0);
+	ck_assert_uint_eq(lb_lc_load(1, 0), 16);
+	ck_assert_uint_eq(lb_lc_load(0, 1), 1);
+	ck_assert_uint_eq(lb_lc_load(2, 3), 35);
+	ck_assert_uint_eq(lb_lc_load(-1, 3), 3);
+	ck_assert_uint_eq(lb_lc_load(2, -5), 32);
+	ck_assert_uint_eq(lb_lc_load(INT64_MAX, INT64_MAX), max);
+	ck_assert_uint_eq(lb_lc_load(1ll << 40, 0), LB_LC_PART_MAX * LB_LC_CONFIRMED);
+	/* The largest loads and weights: still exact (no product wraps). */
+	ck_assert(lb_lc_less(max - 1, 65535, max, 65535));
+	ck_assert(!lb_lc_less(max, 65535, max - 1, 65535));
+	ck_assert(lb_lc_less(max, 65535, max, 65534));
+	ck_assert(!lb_lc_less(max, 65534, max, 65535));
+}
+END_TEST
+
+/*
+ * A SYN flood's entries (unconfirmed) weigh 1/LB_LC_CONFIRMED of a real flow: a target with
+ * 50 of them and no real flow is still less loaded than one with 10 real flows (50 < 160),
+ * where counting all flows alike (50 > 10) would send the new flows to the busy one. The
+ * flood hides the difference only once it placed LB_LC_CONFIRMED entries per real flow.
+ */
+START_TEST(test_lc_flood_weighs_little)
+{
+	static const __u16 w[] = {1, 1, 2};
+	struct lb_group g = group_of(w, N(w));
+	__u64 live[LB_GROUP_INLINE] = {0};
+	__u32 n[LB_GROUP_INLINE] = {0}, i;
+
+	live[0] = lb_lc_load(0, 50);  /* flooded, idle */
+	live[1] = lb_lc_load(10, 0);  /* 10 real flows */
+	live[2] = lb_lc_load(20, 20); /* weight 2: 170 per unit */
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(lb_lc_select(&g, live, flow_hash_of(i), true), 0);
+	/* 159 flood entries: still less; 160: a tie, which the hash breaks both ways. */
+	live[0] = lb_lc_load(0, 159);
+	ck_assert_int_eq(lb_lc_select(&g, live, flow_hash_of(1), true), 0);
+	live[0] = lb_lc_load(0, 160);
+	for (i = 0; i < 1000; i++)
+		n[lb_lc_select(&g, live, flow_hash_of(i), true)]++;
+	ck_assert_msg(n[0] > 400 && n[1] > 400 && n[2] == 0, "tied at 160: %u %u %u", n[0], n[1],
+		      n[2]);
+	/* A burst of unconfirmed flows over idle targets spreads at once, by weight. */
+	memset(live, 0, sizeof(live));
+	for (i = 0; i < 100; i++)
+		live[lb_lc_select(&g, live, flow_hash_of(i), true)]++;
+	ck_assert_uint_eq(live[0], 25);
+	ck_assert_uint_eq(live[1], 25);
+	ck_assert_uint_eq(live[2], 50);
+}
+END_TEST
+
+/*
  * Flows that never close, placed one by one: least connections keeps every backend's count
  * within one flow of its weight's share, whatever the hashes; weight 0 gets none.
  */
@@ -388,6 +452,8 @@ static Suite *select_suite(void)
 
 	tc = tcase_create("least-connections");
 	tcase_add_test(tc, test_lc_less);
+	tcase_add_test(tc, test_lc_load);
+	tcase_add_test(tc, test_lc_flood_weighs_little);
 	tcase_add_loop_test(tc, test_lc_counts_follow_weights, 0, N(tables));
 	tcase_add_test(tc, test_lc_ties_by_hash);
 	tcase_add_test(tc, test_lc_no_eligible_backend);

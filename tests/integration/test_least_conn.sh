@@ -12,7 +12,9 @@
 # closed-loop traffic (many concurrent short connections) least-connections sends the slow
 # backend a much smaller share of the connections than the hash does; the datapath's live
 # counts (stats "live-flows") return to 0 once the connections closed (nat and full-nat);
-# and they survive an lbd restart while connections stay open.
+# they survive an lbd restart while connections stay open; and a SYN flood from spoofed
+# sources counts apart, as "unconfirmed-flows" (1/16 of a confirmed flow for the choice),
+# never as "live-flows", which keep counting the open connections exactly.
 #
 # Usage: test_least_conn.sh PATH/TO/lbd PATH/TO/lbctl [auto|xdp]
 set -euo pipefail
@@ -47,13 +49,14 @@ EOF
 lbt_start_lbd -c "$CONFIG"
 lbctl() { "$LBCTL" -s "$SOCK" "$@"; }
 
-# live_flows PROXY: the sum of the datapath's live counts over PROXY's targets.
+# live_flows PROXY [KEY]: the sum of the datapath's live counts (KEY, default live-flows:
+# confirmed ones) over PROXY's targets.
 live_flows() {
 	lbctl --json stats | "$LBT_PY" -c '
 import json, sys
 d = json.load(sys.stdin)
-print(sum(t["counters"].get("live-flows", 0) for p in d["proxies"] if p["proxy"] == sys.argv[1]
-          for t in p["targets"]))' "$1"
+print(sum(t["counters"].get(sys.argv[2], 0) for p in d["proxies"] if p["proxy"] == sys.argv[1]
+          for t in p["targets"]))' "$1" "${2:-live-flows}"
 }
 
 test_list_proxies() {
@@ -151,8 +154,51 @@ test_restart_keeps_counts() {
 	wait_for '[[ $(live_flows lc) == 0 ]]' 10 || fail "live flows after they closed: $(live_flows lc)"
 }
 
+# Spoofed SYNs (synflood.py) beside 6 open connections: the flood's flows, never confirmed,
+# are counted as unconfirmed-flows (JSON, lbctl stats, the metric), the open connections
+# alone as live-flows.
+test_flood_counts_apart() {
+	local flood_log=$LBT_LOGDIR/synflood.log sent unconf
+	rm -f "$LBT_RUN/stop"
+	spawn "$NS_C" holdsix "$LBT_PY" "$LBTRAFFIC" holdmany --host "$VIP" --port 81 \
+		--count 6 --interval 200 --step-timeout 8 --until-file "$LBT_RUN/stop" --seconds 60
+	wait_for "grep -q '\"started\"' '$LBT_LOGDIR/holdsix.log'" 30 ||
+		fail "holdmany: $(cat "$LBT_LOGDIR/holdsix.log")"
+	wait_for '[[ $(live_flows lc) == 6 && $(live_flows lc unconfirmed-flows) == 0 ]]' 10 ||
+		fail "6 open: live $(live_flows lc), unconfirmed $(live_flows lc unconfirmed-flows)"
+	in_ns "$NS_C" "$LBT_PY" "$LBT_DIR/synflood.py" --dst "$VIP" --port 81 --seconds 2 \
+		>"$flood_log" 2>&1 || fail "synflood failed: $(cat "$flood_log")"
+	sent=$(json_get "$(cat "$flood_log")" sent 0)
+	unconf=$(live_flows lc unconfirmed-flows)
+	log "flood: $sent spoofed SYNs; unconfirmed flows $unconf, live $(live_flows lc)"
+	((sent >= 200)) || fail "the flood sent only $sent SYNs"
+	((unconf >= 100)) || fail "$sent spoofed SYNs, $unconf unconfirmed flows"
+	[[ $(live_flows lc) == 6 ]] || fail "live flows beside the flood: $(live_flows lc), not 6"
+	lbctl stats | grep -q 'UNCONFIRMED' || fail "lbctl stats: no UNCONFIRMED column"
+	lbctl metrics | grep -q '^lbd_target_unconfirmed_flows{proxy="lc"' ||
+		fail "no lbd_target_unconfirmed_flows for lc: $(lbctl metrics | grep unconfirmed)"
+	touch "$LBT_RUN/stop"
+	wait_for "grep -q '\"total\"' '$LBT_LOGDIR/holdsix.log'" 30 || true
+	grep -q '"ok": 6, "failed": 0' "$LBT_LOGDIR/holdsix.log" ||
+		fail "held connections broke: $(tail -2 "$LBT_LOGDIR/holdsix.log")"
+	wait_for '[[ $(live_flows lc) == 0 ]]' 10 || fail "live flows after they closed: $(live_flows lc)"
+}
+
+# lbctl trace of a least-connections proxy says what a confirmed flow weighs.
+test_trace_names_the_weight() {
+	local out
+	out=$(lbctl --json trace lc 10.1.0.2:40000)
+	assert_eq "$(json_get "$out" selection.method)" least-connections "selection ($out)"
+	assert_eq "$(json_get "$out" selection.confirmed-weight)" 16 "confirmed-weight ($out)"
+	out=$(lbctl trace lc 10.1.0.2:40000)
+	grep -q 'smallest load (confirmed flows x 16 + unconfirmed) per unit of weight' <<<"$out" ||
+		fail "lbctl trace: $out"
+}
+
 run_test test_list_proxies
+run_test test_trace_names_the_weight
 run_test test_slow_backend_gets_fewer
 run_test test_counts_return_to_zero
 run_test test_restart_keeps_counts
+run_test test_flood_counts_apart
 run_summary

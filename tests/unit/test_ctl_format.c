@@ -274,7 +274,10 @@ static const struct {
 	 "\n"
 	 "PROXY  CONNS  NEW  PKTS-FWD  BYTES-FWD  PKTS-REV  BYTES-REV  NO-BACKEND\n"
 	 "web    2      5    10        1000       9         900        1\n"},
-	/* stats: SNI-spliced payload in columns of its own, never in BYTES */
+	/*
+	 * stats: SNI-spliced payload in columns of its own, never in BYTES; the datapath's
+	 * live counts (confirmed, unconfirmed) in theirs
+	 */
 	{"stats",
 	 "{\"proxies\":[{\"proxy\":\"tls\",\"counters\":{\"packets-in\":20,\"bytes-in\":2000,"
 	 "\"packets-out\":18,\"bytes-out\":9000,\"new-connections\":2,\"active-connections\":0,"
@@ -282,7 +285,8 @@ static const struct {
 	 "\"10.0.0.1:8443\",\"status\":\"healthy\",\"draining\":false,\"counters\":{"
 	 "\"packets-in\":0,\"bytes-in\":0,\"packets-out\":0,\"bytes-out\":0,"
 	 "\"new-connections\":2,\"active-connections\":0,\"drops\":{\"no-backend\":0,"
-	 "\"conntrack-insert\":0},\"payload-bytes-in\":517,\"payload-bytes-out\":4100},"
+	 "\"conntrack-insert\":0},\"live-flows\":3,\"unconfirmed-flows\":1,"
+	 "\"payload-bytes-in\":517,\"payload-bytes-out\":4100},"
 	 "\"weights\":[{\"group\":\"default\",\"configured\":100,\"effective\":100}]}]}],"
 	 "\"global\":{}}",
 	 "PROXY  PKTS-IN  BYTES-IN  PKTS-OUT  BYTES-OUT  NEW  ACTIVE  DROP-NO-BACKEND  "
@@ -291,9 +295,9 @@ static const struct {
 	 "\n"
 	 "targets of tls:\n"
 	 "  TARGET         STATUS   WEIGHTS      PKTS-IN  BYTES-IN  PKTS-OUT  BYTES-OUT  NEW  "
-	 "ACTIVE  DROP-NO-BACKEND  DROP-CT-INSERT  PAYLOAD-IN  PAYLOAD-OUT\n"
+	 "ACTIVE  DROP-NO-BACKEND  DROP-CT-INSERT  LIVE  UNCONFIRMED  PAYLOAD-IN  PAYLOAD-OUT\n"
 	 "  10.0.0.1:8443  healthy  default:100  0        0         0         0          2    "
-	 "0       0                0               517         4100\n"
+	 "0       0                0               3     1            517         4100\n"
 	 "  (BYTES: IP lengths of flows balanced in the kernel; PAYLOAD: TCP payload of "
 	 "SNI connections lbd spliced, counted when each ends)\n"},
 	/* get-config: pretty JSON */
