@@ -16,12 +16,12 @@
 #include "lb_log.h"
 
 /* linux/netdev.h (Linux 6.3+; Debian 12's headers are 6.1's). */
-#define NETDEV_NAME		"netdev"
-#define NETDEV_MCGRP		"mgmt"
-#define NETDEV_CMD_GET		1
-#define NETDEV_A_IFINDEX	1
-#define NETDEV_A_XDP_FEATURES	3
-#define XDP_WATCH_DEBOUNCE_MS	100
+#define NETDEV_NAME	      "netdev"
+#define NETDEV_MCGRP	      "mgmt"
+#define NETDEV_CMD_GET	      1
+#define NETDEV_A_IFINDEX      1
+#define NETDEV_A_XDP_FEATURES 3
+#define XDP_WATCH_DEBOUNCE_MS 100
 
 struct nl_req {
 	struct nlmsghdr n;
@@ -297,7 +297,8 @@ int lb_xdp_tx_sync(int map_fd, const uint32_t *native, size_t n_native, bool *kn
 	}
 	if (*known) {
 		for (i = 0; i < n_feat; i++)
-			if ((feat[i].flags & LB_XDP_ACT_NDO_XMIT) && iface_up(sock, feat[i].ifindex))
+			if ((feat[i].flags & LB_XDP_ACT_NDO_XMIT) &&
+			    iface_up(sock, feat[i].ifindex))
 				want[n_want++] = feat[i].ifindex;
 	} else {
 		for (i = 0; i < n_native; i++)
@@ -323,7 +324,7 @@ int lb_xdp_tx_sync(int map_fd, const uint32_t *native, size_t n_native, bool *kn
 			continue;
 		}
 		if (bpf_map_update_elem(map_fd, &want[i], &want[i], BPF_ANY)) {
-			/* The interface went meanwhile (its removal syncs again), or the map is full. */
+			/* Gone meanwhile (its removal syncs again), or the map is full. */
 			lb_debug("lb_fast_tx: cannot add ifindex %u: %s", want[i], strerror(errno));
 			continue;
 		}
