@@ -45,6 +45,16 @@
 __u32 lb_fast_on;
 
 /*
+ * At TC a redirected skb still passes the egress hook of the interface it leaves by, where
+ * lb_tc_egress runs too: this bit of skb->tc_index (writable from TC programs, kept
+ * through bpf_redirect() and bpf_redirect_neigh(), unused by the kernel since dsmark and
+ * tcindex were removed in 6.3; Cilium uses the low bits) marks a packet the fast path sent,
+ * and lb_tc_egress returns at once for it, clearing the bit. Such a packet is a rewritten
+ * request or an already translated reply: nothing for egress to do.
+ */
+#define LB_TC_INDEX_FAST 0x4000
+
+/*
  * The hook's stack is full (the entry point plus lb_flow_ingress use all 512 bytes on 6.1):
  * the lookup and the redirect's next hop live per CPU, and the functions below that apply
  * them are subprograms of their own (LB_FAST_FN), whose frames never sit beside
@@ -365,6 +375,7 @@ LB_FAST_FN int lb_fast_tc_out(struct __sk_buff *skb, const struct lb_pkt *p, int
 		nh->ipv4_nh = f->ipv4_dst;
 	}
 	lb_count(LB_G_FAST_REDIRECT);
+	skb->tc_index |= LB_TC_INDEX_FAST;
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return bpf_redirect_neigh(f->ifindex, nh, sizeof(*nh), 0);
 	if (lb_fast_macs(data, data_end, f))
