@@ -922,6 +922,14 @@ void lb_dataplane_sync_fast_tx(struct lb_dataplane *dp)
 	bool known;
 	int ret;
 
+	/*
+	 * Read only by the fast path: emptied while it is off, so that turning it on falls
+	 * back (safe) until this fills it (lbd_attach_commit()), never uses an old set.
+	 */
+	if (!lb_dataplane_fast_path(dp)) {
+		lb_xdp_tx_clear(bpf_map__fd(dp->skel->maps.lb_fast_tx));
+		return;
+	}
 	for (i = 0; i < dp->n_ifaces && n < sizeof(native) / sizeof(native[0]); i++)
 		if (dp->ifaces[i].hook_set && dp->ifaces[i].hook == LB_HOOK_XDP &&
 		    dp->ifaces[i].xdp_native && !dp->ifaces[i].veth)

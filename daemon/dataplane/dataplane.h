@@ -192,6 +192,7 @@ bool lb_dataplane_fast_path(const struct lb_dataplane *dp);
 /*
  * Bring lb_fast_tx, the interfaces the fast path may XDP_REDIRECT to, up to date
  * (xdp_tx.h): after attaching or moving hooks, and when links or their xdp-features change.
+ * Empty while the fast path is off.
  */
 void lb_dataplane_sync_fast_tx(struct lb_dataplane *dp);
 

@@ -341,6 +341,14 @@ out:
 	return ret;
 }
 
+void lb_xdp_tx_clear(int map_fd)
+{
+	uint32_t key;
+
+	while (!bpf_map_get_next_key(map_fd, NULL, &key) && !bpf_map_delete_elem(map_fd, &key))
+		;
+}
+
 struct lb_xdp_watch {
 	int fd;
 	uv_poll_t poll;

@@ -44,6 +44,9 @@ int lb_xdp_feat_dump(struct lb_xdp_feat **out, size_t *n);
  */
 int lb_xdp_tx_sync(int map_fd, const uint32_t *native, size_t n_native, bool *known);
 
+/* Empty the devmap @map_fd (the fast path is off). */
+void lb_xdp_tx_clear(int map_fd);
+
 /*
  * Watch the kernel's xdp-features notifications (the "netdev" family's "mgmt" group): @cb
  * runs on the loop, debounced. NULL (errno set; ENOENT before Linux 6.3) when it cannot.
