@@ -180,7 +180,7 @@ test_egress_without_xdp() {
 	n=$(lbd_says "$LB_IF_B3: does not take XDP frames")
 	in_ns "$NS_B3" ethtool -K "$B_IF" gro off
 	if [[ $INGRESS == xdp ]]; then
-		wait_for "(( \$(lbd_says '$LB_IF_B3: does not take XDP frames') > n ))" 5 ||
+		wait_for "(( \$(lbd_says '$LB_IF_B3: does not take XDP frames') > n ))" 10 ||
 			fail "lbd did not notice that $LB_IF_B3 no longer takes XDP frames"
 	fi
 	fb=$(global_counter fast-path-fallback)
@@ -203,7 +203,7 @@ test_egress_without_xdp() {
 	n=$(lbd_says "$LB_IF_B3: takes XDP frames")
 	in_ns "$NS_B3" ethtool -K "$B_IF" gro on
 	if [[ $INGRESS == xdp ]]; then
-		wait_for "(( \$(lbd_says '$LB_IF_B3: takes XDP frames') > n ))" 5 ||
+		wait_for "(( \$(lbd_says '$LB_IF_B3: takes XDP frames') > n ))" 10 ||
 			fail "lbd did not notice that $LB_IF_B3 takes XDP frames again"
 	fi
 	in_ns "$NS_LB" nft reset counter inet lbtest balanced >/dev/null
