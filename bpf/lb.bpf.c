@@ -171,7 +171,14 @@ SEC("tc")
 int lb_tc_egress(struct __sk_buff *skb)
 {
 	struct lb_pkt p;
-	int res = lb_parse_skb(skb, &p);
+	int res;
+
+	/* Sent by the fast path at TC ingress: rewritten already (lb_fast.h). */
+	if (skb->tc_index & LB_TC_INDEX_FAST) {
+		skb->tc_index &= ~LB_TC_INDEX_FAST;
+		return TC_ACT_OK;
+	}
+	res = lb_parse_skb(skb, &p);
 
 	if (res == LB_PARSE_ICMP_ERROR) {
 		struct lb_icmp_nat inat = {};

@@ -14,7 +14,8 @@
  * goes the normal way, unchanged, and is counted (LB_G_FAST_FALLBACK): a TTL of 1 or less
  * (the kernel sends the time-exceeded), no route, a local destination, forwarding off on
  * the interface, a packet larger than the egress MTU, and at XDP a next hop without a
- * neighbour entry (at TC, bpf_redirect_neigh() resolves it, as the kernel would).
+ * neighbour entry (at TC, bpf_redirect_neigh() resolves it, as the kernel would) or an
+ * egress interface that is not in lb_fast_tx (not known to take XDP frames).
  *
  * What it bypasses: netfilter's forward and postrouting chains (a host firewall no longer
  * sees balanced traffic), the kernel's forwarding counters, and at XDP the qdiscs of the
@@ -42,6 +43,16 @@
 
 /* Set by lbd (.bss) while settings.fast-path is true. */
 __u32 lb_fast_on;
+
+/*
+ * At TC a redirected skb still passes the egress hook of the interface it leaves by, where
+ * lb_tc_egress runs too: this bit of skb->tc_index (writable from TC programs, kept
+ * through bpf_redirect() and bpf_redirect_neigh(), unused by the kernel since dsmark and
+ * tcindex were removed in 6.3; Cilium uses the low bits) marks a packet the fast path sent,
+ * and lb_tc_egress returns at once for it, clearing the bit. Such a packet is a rewritten
+ * request or an already translated reply: nothing for egress to do.
+ */
+#define LB_TC_INDEX_FAST 0x4000
 
 /*
  * The hook's stack is full (the entry point plus lb_flow_ingress use all 512 bytes on 6.1):
@@ -163,6 +174,20 @@ static __always_inline int lb_fast_macs(void *data, void *data_end, const struct
 }
 
 /*
+ * XDP: how a frame leaves on the hop @f: XDP_TX out of its ingress interface, XDP_REDIRECT
+ * (the target recorded by bpf_redirect_map(), nothing sent yet) to an interface in
+ * lb_fast_tx, or XDP_PASS when the egress is not there: an interface not known to take XDP
+ * frames (a bond, a bridge, a VLAN device, a driver without ndo_xdp_xmit, a veth whose
+ * peer has neither XDP nor GRO) would lose the frame, the kernel's forwarding does not.
+ */
+static __always_inline int lb_fast_xdp_via(struct xdp_md *ctx, const struct bpf_fib_lookup *f)
+{
+	if (f->ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect_map(&lb_fast_tx, f->ifindex, XDP_PASS);
+}
+
+/*
  * XDP: the hop of the packet at @p (already rewritten: from @src to @dst), or XDP_PASS, the
  * normal path, when there is none. The TTL is checked before anything is written.
  */
@@ -173,10 +198,16 @@ static __always_inline int lb_fast_xdp_fam(struct xdp_md *ctx, const struct lb_p
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct bpf_fib_lookup *f = lb_fast_fib();
+	int verdict;
 
 	if (!f || !lb_fast_ttl_ok(p->l3, data_end, family) ||
 	    lb_fast_lookup(ctx, f, family, p->l4_proto, p->ip_len, src, dst,
 			   ctx->ingress_ifindex) != BPF_FIB_LKUP_RET_SUCCESS) {
+		lb_count(LB_G_FAST_FALLBACK);
+		return XDP_PASS;
+	}
+	verdict = lb_fast_xdp_via(ctx, f);
+	if (verdict == XDP_PASS) {
 		lb_count(LB_G_FAST_FALLBACK);
 		return XDP_PASS;
 	}
@@ -185,9 +216,7 @@ static __always_inline int lb_fast_xdp_fam(struct xdp_md *ctx, const struct lb_p
 		return XDP_ABORTED;
 	lb_fast_ttl_dec(p->l3, family);
 	lb_count(LB_G_FAST_REDIRECT);
-	if (f->ifindex == ctx->ingress_ifindex)
-		return XDP_TX;
-	return bpf_redirect(f->ifindex, 0);
+	return verdict;
 }
 
 LB_FAST_FN int lb_fast_xdp(struct xdp_md *ctx, const struct lb_pkt *p, const struct lb_ip *src,
@@ -234,14 +263,17 @@ LB_FAST_FN int lb_fast_xdp_hop_ok(struct xdp_md *ctx, const struct lb_pkt *p,
 			     ? lb_fast_lookup(ctx, f, 6, p->l4_proto, p->ip_len, src, &p->daddr,
 					      ctx->ingress_ifindex)
 			     : -1;
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS || lb_fast_xdp_via(ctx, f) == XDP_PASS) {
 		lb_count(LB_G_FAST_FALLBACK);
 		return 0;
 	}
 	return 1;
 }
 
-/* XDP: send the (translated) packet @p out on the hop lb_fast_xdp_hop_ok() found. */
+/*
+ * XDP: send the (translated) packet @p out on the hop lb_fast_xdp_hop_ok() found; nothing
+ * between the two calls a redirect helper.
+ */
 static __always_inline int lb_fast_xdp_out_fam(struct xdp_md *ctx, const struct lb_pkt *p,
 					       const __u8 family)
 {
@@ -253,9 +285,8 @@ static __always_inline int lb_fast_xdp_out_fam(struct xdp_md *ctx, const struct 
 		return XDP_ABORTED;
 	lb_fast_ttl_dec(p->l3, family);
 	lb_count(LB_G_FAST_REDIRECT);
-	if (f->ifindex == ctx->ingress_ifindex)
-		return XDP_TX;
-	return bpf_redirect(f->ifindex, 0);
+	/* lb_fast_xdp_hop_ok() recorded the redirect's target (lb_fast_xdp_via()). */
+	return f->ifindex == ctx->ingress_ifindex ? XDP_TX : XDP_REDIRECT;
 }
 
 LB_FAST_FN int lb_fast_xdp_out(struct xdp_md *ctx, const struct lb_pkt *p)
@@ -344,6 +375,7 @@ LB_FAST_FN int lb_fast_tc_out(struct __sk_buff *skb, const struct lb_pkt *p, int
 		nh->ipv4_nh = f->ipv4_dst;
 	}
 	lb_count(LB_G_FAST_REDIRECT);
+	skb->tc_index |= LB_TC_INDEX_FAST;
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return bpf_redirect_neigh(f->ifindex, nh, sizeof(*nh), 0);
 	if (lb_fast_macs(data, data_end, f))

@@ -142,6 +142,22 @@ struct {
 } lb_gstats SEC(".maps");
 
 /*
+ * ifindex -> ifindex (a devmap, bpf_redirect_map()): the interfaces the fast path may send
+ * an XDP frame out of, those known to take redirected frames (lbd keeps it:
+ * daemon/dataplane/xdp_tx.c). Any other egress falls back to the kernel (lb_fast.h).
+ * Not pinned: the kernel adds BPF_F_RDONLY_PROG to a devmap's flags, which a definition
+ * may not ask for, so libbpf finds a pinned one incompatible and refuses to load. Each lbd
+ * fills its own when it applies its configuration; until then the fast path at XDP falls
+ * back.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, LB_MAX_FAST_TX);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} lb_fast_tx SEC(".maps");
+
+/*
  * Connection events (struct lb_event) for lbd. Not pinned: each loaded program set writes
  * to its own ring, which the lbd that loaded it reads.
  */

@@ -26,6 +26,8 @@
 #define LB_MAX_ROUTES		 65536
 #define LB_MAX_GROUPS		 (LB_MAX_ROUTES + LB_MAX_PROXIES) /* one per route, one default each */
 #define LB_PROXY_NAME_MAX	 64
+/* lb_fast_tx: interfaces an XDP redirect of the fast path may go to (ifindex -> ifindex). */
+#define LB_MAX_FAST_TX 1024
 
 /* The datapath bounds an inline backend index by masking it with LB_GROUP_INLINE - 1. */
 _Static_assert((LB_GROUP_INLINE & (LB_GROUP_INLINE - 1)) == 0,

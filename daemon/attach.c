@@ -285,6 +285,7 @@ void lbd_attach_abort(struct lbd *l, struct lbd_attach_undo *u)
 	free(u->added);
 	u->added = NULL;
 	u->n_added = 0;
+	lb_dataplane_sync_fast_tx(l->dp);
 }
 
 void lbd_attach_commit(struct lbd *l, const struct lb_config *next, struct lbd_attach_undo *u)
@@ -317,4 +318,6 @@ void lbd_attach_commit(struct lbd *l, const struct lb_config *next, struct lbd_a
 			ifname);
 		lb_dataplane_detach(l->dp, ifname); /* moves the last entry into slot i */
 	}
+	/* Hooks moved (XDP native or not): the interfaces that take XDP frames may too. */
+	lb_dataplane_sync_fast_tx(l->dp);
 }

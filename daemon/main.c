@@ -48,6 +48,15 @@ static void on_addresses_changed(void *arg)
 
 	lb_debug("interface addresses changed; re-syncing listeners");
 	lbd_resync(l);
+	/* A link came, went or changed: which of them take XDP frames may too. */
+	lb_dataplane_sync_fast_tx(l->dp);
+}
+
+static void on_xdp_features_changed(void *arg)
+{
+	struct lbd *l = arg;
+
+	lb_dataplane_sync_fast_tx(l->dp);
 }
 
 static void stop_loop(struct lbd *l);
@@ -140,6 +149,8 @@ static void stop_loop(struct lbd *l)
 	lbd_rpc_stop(&rpc);
 	lb_ifwatch_stop(l->ifwatch);
 	l->ifwatch = NULL;
+	lb_xdp_watch_stop(l->xdpwatch);
+	l->xdpwatch = NULL;
 	free_engines(l);
 }
 
@@ -265,6 +276,11 @@ static int start_services(struct lbd *l)
 	if (!l->ifwatch)
 		lb_warn("cannot watch interface addresses (%s); listeners follow the addresses "
 			"present at start only",
+			strerror(errno));
+	l->xdpwatch = lb_xdp_watch_start(l->loop, on_xdp_features_changed, l);
+	if (!l->xdpwatch && errno != ENOENT)
+		lb_warn("cannot watch the interfaces' xdp-features (%s); the fast path at XDP "
+			"follows them only when links change",
 			strerror(errno));
 	return 0;
 }

@@ -29,6 +29,7 @@
 #include "lb.skel.h"
 #include "owner.h"
 #include "trace.h"
+#include "xdp_tx.h"
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -472,11 +473,14 @@ static int attach_xdp(struct lb_dataplane *dp, struct lb_dp_iface *ifc, enum lb_
 	if (ifc->xdp_link_fd >= 0)
 		close(ifc->xdp_link_fd); /* the same link, opened again from its pin */
 	ifc->xdp_link_fd = fd;
-	if (bpf_xdp_query(ifc->ifindex, 0, &q) == 0)
+	ifc->xdp_native = false;
+	if (bpf_xdp_query(ifc->ifindex, 0, &q) == 0) {
+		ifc->xdp_native = q.attach_mode == XDP_ATTACHED_DRV;
 		lb_info("%s: XDP attached in %s mode", ifc->name,
 			q.attach_mode == XDP_ATTACHED_DRV   ? "native"
 			: q.attach_mode == XDP_ATTACHED_SKB ? "generic"
 							    : "offload/multi");
+	}
 	return 0;
 }
 
@@ -495,6 +499,7 @@ static void detach_xdp(struct lb_dataplane *dp, struct lb_dp_iface *ifc)
 	bpf_link_detach(ifc->xdp_link_fd);
 	close(ifc->xdp_link_fd);
 	ifc->xdp_link_fd = -1;
+	ifc->xdp_native = false;
 }
 
 /* Is the filter @q found on @hook running one of our programs (left by an lbd)? */
@@ -641,6 +646,7 @@ static int set_ingress(struct lb_dataplane *dp, struct lb_dp_iface *ifc, enum lb
 	int ret;
 
 	driver_of(ifc->name, driver, sizeof(driver));
+	ifc->veth = !strcmp(driver, "veth");
 	if (ingress == LB_INGRESS_TC || (ingress == LB_INGRESS_AUTO && !strcmp(driver, "veth")))
 		want = LB_HOOK_TC;
 	if (ifc->hook_set && ifc->hook == want && ifc->ingress == ingress)
@@ -907,6 +913,36 @@ void lb_dataplane_set_fast_path(struct lb_dataplane *dp, bool on)
 bool lb_dataplane_fast_path(const struct lb_dataplane *dp)
 {
 	return __atomic_load_n(&dp->skel->bss->lb_fast_on, __ATOMIC_RELAXED) != 0;
+}
+
+void lb_dataplane_sync_fast_tx(struct lb_dataplane *dp)
+{
+	uint32_t native[LB_MAX_FAST_TX];
+	size_t i, n = 0;
+	bool known;
+	int ret;
+
+	/*
+	 * Read only by the fast path: emptied while it is off, so that turning it on falls
+	 * back (safe) until this fills it (lbd_attach_commit()), never uses an old set.
+	 */
+	if (!lb_dataplane_fast_path(dp)) {
+		lb_xdp_tx_clear(bpf_map__fd(dp->skel->maps.lb_fast_tx));
+		return;
+	}
+	for (i = 0; i < dp->n_ifaces && n < sizeof(native) / sizeof(native[0]); i++)
+		if (dp->ifaces[i].hook_set && dp->ifaces[i].hook == LB_HOOK_XDP &&
+		    dp->ifaces[i].xdp_native && !dp->ifaces[i].veth)
+			native[n++] = dp->ifaces[i].ifindex;
+	ret = lb_xdp_tx_sync(bpf_map__fd(dp->skel->maps.lb_fast_tx), native, n, &known);
+	if (ret < 0)
+		lb_warn("cannot update lb_fast_tx (interfaces that take XDP frames): %s; the fast "
+			"path at XDP keeps the previous set",
+			strerror(-ret));
+	else
+		lb_debug("lb_fast_tx: %d interfaces take XDP frames (%s)", ret,
+			 known ? "the kernel's xdp-features"
+			       : "no xdp-features: lbd's native XDP interfaces, not veth");
 }
 
 bool lb_dataplane_events(const struct lb_dataplane *dp)

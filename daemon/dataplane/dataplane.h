@@ -40,6 +40,8 @@ struct lb_dp_iface {
 	unsigned int ifindex;
 	int xdp_link_fd;      /* LB_HOOK_XDP: the link (also pinned) */
 	bool tc_ingress;      /* LB_HOOK_TC: our ingress filter is attached */
+	bool xdp_native;      /* LB_HOOK_XDP in the driver's native mode */
+	bool veth;	      /* its driver is veth */
 	enum lb_dp_hook hook; /* valid when hook_set */
 	bool hook_set;
 	enum lb_ingress ingress;  /* what the configuration asked for */
@@ -186,6 +188,13 @@ void lb_dataplane_set_fullnat(struct lb_dataplane *dp, uint32_t port_min, uint32
  */
 void lb_dataplane_set_fast_path(struct lb_dataplane *dp, bool on);
 bool lb_dataplane_fast_path(const struct lb_dataplane *dp);
+
+/*
+ * Bring lb_fast_tx, the interfaces the fast path may XDP_REDIRECT to, up to date
+ * (xdp_tx.h): after attaching or moving hooks, and when links or their xdp-features change.
+ * Empty while the fast path is off.
+ */
+void lb_dataplane_sync_fast_tx(struct lb_dataplane *dp);
 
 /* The range full-nat uses now, into @port_min..@port_max; false while full-nat is off. */
 bool lb_dataplane_fullnat_range(const struct lb_dataplane *dp, uint32_t *port_min,

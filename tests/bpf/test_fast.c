@@ -8,6 +8,9 @@
  * XDP, no route, a TTL of 1) goes the normal way: the request rewritten as without the
  * fast path, the reply untouched (TC egress translates it).
  *
+ * At XDP a frame is redirected only to an interface in lb_fast_tx (those lbd knows to take
+ * XDP frames); towards any other it falls back too.
+ *
  * The FIB is this process's own (fibnet.h): dsr0 10.9.0.1/24 and fd09::1/64 with the
  * neighbours 10.9.0.2 and fd09::2, 10.8.0.0/24 via 10.9.0.2.
  */
@@ -47,9 +50,22 @@ static void put_nat_listener(const struct lb_ip *vip, __u32 ifindex, __u8 proto,
 	ck_assert_int_eq(bpf_map_update_elem(map_fd(skel->maps.lb_listen), &k, &v, BPF_ANY), 0);
 }
 
+/* dsr0 may (or may no longer) take XDP_REDIRECTed frames, as lbd writes lb_fast_tx. */
+static void fast_tx(bool on)
+{
+	__u32 k = fibnet_ifindex;
+	int fd = map_fd(skel->maps.lb_fast_tx);
+
+	if (on)
+		ck_assert_int_eq(bpf_map_update_elem(fd, &k, &k, BPF_ANY), 0);
+	else
+		bpf_map_delete_elem(fd, &k);
+}
+
 static void setup(void)
 {
 	reset_maps();
+	map_clear(skel->maps.lb_fast_tx);
 	skel->bss->lb_fast_on = 1;
 }
 
@@ -145,6 +161,7 @@ START_TEST(test_redirect_ipv6)
 	il = pkt_build(&s, in);
 	one_target(&t);
 	put_nat_listener(&vip, lo_ifindex, IPPROTO_UDP, 0);
+	fast_tx(true);
 	ck_assert_int_eq(run_xdp(lo_ifindex, in, il, out, &ol), XDP_REDIRECT);
 	w = s;
 	memcpy(w.daddr6, &t, 16);
@@ -215,6 +232,65 @@ START_TEST(test_fallbacks)
 	ck_assert_uint_eq(gcount(LB_G_FAST_FALLBACK), 3);
 	ck_assert_uint_eq(gcount(LB_G_SNAT), 0);
 	ck_assert_uint_eq(stats_get(skel->maps.lb_tstats, 1).pkts_out, 0);
+	ck_assert_uint_eq(gcount(LB_G_FAST_REDIRECT), 1);
+}
+END_TEST
+
+/*
+ * At XDP, an egress interface that is not in lb_fast_tx (not known to take XDP frames):
+ * the request is rewritten and passed with its TTL and MACs as they came, the nat reply
+ * passes untouched (TC egress translates it); both counted as fallbacks. Once lbd puts
+ * the interface in, the same reply is translated and redirected.
+ */
+START_TEST(test_egress_not_xdp_capable)
+{
+	struct lb_ip vip = lb_ip_from_v4(VIP), t = lb_ip_from_v4(TARGET);
+	struct pkt_spec s = {.saddr = CLIENT,
+			     .daddr = VIP,
+			     .sport = 40250,
+			     .dport = 80,
+			     .proto = IPPROTO_UDP,
+			     .payload_len = 6};
+	struct pkt_spec w = s, r = {.saddr = TARGET,
+				    .daddr = CLIENT,
+				    .sport = 8080,
+				    .dport = 40250,
+				    .proto = IPPROTO_UDP,
+				    .payload_len = 8};
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	size_t il = pkt_build(&s, in), ol;
+
+	one_target(&t);
+	put_nat_listener(&vip, lo_ifindex, IPPROTO_UDP, 0); /* in on lo, out of dsr0 */
+	ck_assert_int_eq(run_xdp(lo_ifindex, in, il, out, &ol), XDP_PASS);
+	w.daddr = TARGET;
+	w.dport = 8080;
+	expect_frame(&w, false, out, ol);
+	ck_assert_uint_eq(gcount(LB_G_FAST_FALLBACK), 1);
+
+	il = pkt_build(&r, in);
+	ck_assert_int_eq(run_xdp(lo_ifindex, in, il, out, &ol), XDP_PASS);
+	expect_frame(&r, false, out, ol);
+	ck_assert_uint_eq(gcount(LB_G_FAST_FALLBACK), 2);
+	ck_assert_uint_eq(gcount(LB_G_FAST_REDIRECT), 0);
+	ck_assert_uint_eq(gcount(LB_G_SNAT), 0);
+
+	fast_tx(true);
+	ck_assert_int_eq(run_xdp(lo_ifindex, in, il, out, &ol), XDP_REDIRECT);
+	w = r;
+	w.saddr = VIP;
+	w.sport = 80;
+	w.ttl = 63;
+	expect_frame(&w, true, out, ol);
+	ck_assert_uint_eq(gcount(LB_G_FAST_REDIRECT), 1);
+	ck_assert_uint_eq(gcount(LB_G_SNAT), 1);
+
+	/* Taken out again (the link changed): the next request falls back. */
+	fast_tx(false);
+	s.sport = 40251;
+	il = pkt_build(&s, in);
+	ck_assert_int_eq(run_xdp(lo_ifindex, in, il, out, &ol), XDP_PASS);
+	ck_assert_uint_eq(gcount(LB_G_FAST_FALLBACK), 3);
 	ck_assert_uint_eq(gcount(LB_G_FAST_REDIRECT), 1);
 }
 END_TEST
@@ -319,6 +395,7 @@ static Suite *fast_suite(void)
 	tcase_add_test(tc, test_request_and_reply_tx);
 	tcase_add_test(tc, test_redirect_ipv6);
 	tcase_add_test(tc, test_fallbacks);
+	tcase_add_test(tc, test_egress_not_xdp_capable);
 	tcase_add_test(tc, test_vlan_falls_back);
 	tcase_add_test(tc, test_off);
 	tcase_add_test(tc, test_tc_redirect);

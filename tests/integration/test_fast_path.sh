@@ -4,7 +4,9 @@
 # forwarding: an nftables counter in the LB's forward chain shows that balanced packets no
 # longer pass it (and that they do with the fast path off), lbd's fast-path-redirect
 # counter that the programs sent them. A TTL of 1 is left to the kernel, whose
-# time-exceeded reaches the client.
+# time-exceeded reaches the client. At XDP, an egress that cannot take XDP frames (b3's
+# veth while its peer has neither GRO nor an XDP program) falls back to the kernel, and
+# takes the fast path once it can (lbd follows the kernel's xdp-features).
 #
 # Usage: test_fast_path.sh PATH/TO/lbd PATH/TO/lbctl [auto|xdp]
 set -euo pipefail
@@ -20,7 +22,7 @@ command -v nft >/dev/null || {
 	echo "1..0 # SKIP nft (Debian nftables) is not installed"
 	exit 77
 }
-topo_up 2
+topo_up 3
 topo_ipv6
 bpffs_up
 start_backends 8080  # b<i> on 10.2.<i>.2:8080, TCP and UDP
@@ -49,7 +51,10 @@ write_config() { # FAST (true|false)
                                "protocol": "both"},
    "forwarding": "full-nat",
    "default-target": [{"ip": "fd00:2:1::2", "port": 8081, "weight": 50},
-                      {"ip": "fd00:2:2::2", "port": 8081, "weight": 50}]}],
+                      {"ip": "fd00:2:2::2", "port": 8081, "weight": 50}]},
+  {"name": "nogro", "listen": {"interfaces": ["$LB_IF_C"], "address": "$VIP", "port": 83,
+                               "protocol": "both"},
+   "default-target": {"ip": "10.2.3.2", "port": 8080}}],
  "settings": {"ingress": "$INGRESS", "stats-enabled": true, "fast-path": $1}}
 EOF
 }
@@ -164,6 +169,52 @@ EOF
 	(($(global_counter fast-path-fallback) > before)) || fail "TTL 1 not counted as a fallback"
 }
 
+# b3's end of its veth without GRO (nor an XDP program): lbb3 cannot take XDP frames (a
+# frame XDP_REDIRECTed there is lost: the veth hands it to a peer that has no NAPI). At XDP
+# lbd leaves lbb3 out of lb_fast_tx and the requests fall back to the kernel, counted; once
+# GRO is on, the kernel's xdp-features say lbb3 takes them, and they are redirected. At TC
+# the redirect is an skb's and works either way.
+lbd_says() { grep -c "$1" "$LBT_LOGDIR/lbd.log" || true; }
+test_egress_without_xdp() {
+	local fb rd out fwd n
+	n=$(lbd_says "$LB_IF_B3: does not take XDP frames")
+	in_ns "$NS_B3" ethtool -K "$B_IF" gro off
+	if [[ $INGRESS == xdp ]]; then
+		wait_for "(( \$(lbd_says '$LB_IF_B3: does not take XDP frames') > n ))" 10 ||
+			fail "lbd did not notice that $LB_IF_B3 no longer takes XDP frames"
+	fi
+	fb=$(global_counter fast-path-fallback)
+	rd=$(global_counter fast-path-redirect)
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 83 --count 40)
+	assert_eq "$(json_get "$out" ok)" 40 "TCP connections to b3 without GRO ($out)"
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 83 --count 30 --proto udp)
+	assert_eq "$(json_get "$out" ok)" 30 "UDP exchanges with b3 without GRO ($out)"
+	fb=$(($(global_counter fast-path-fallback) - fb))
+	rd=$(($(global_counter fast-path-redirect) - rd))
+	log "b3 without GRO: $fb fallbacks, $rd redirects"
+	if [[ $INGRESS == xdp ]]; then
+		# Every request packet towards lbb3: 40 SYNs and 30 datagrams at least.
+		((fb >= 70)) || fail "only $fb fallbacks towards $LB_IF_B3 (no XDP transmit)"
+	else
+		assert_eq "$fb" 0 "fallbacks at TC"
+	fi
+	((rd > 0)) || fail "the replies (towards $LB_IF_C) took no fast path"
+
+	n=$(lbd_says "$LB_IF_B3: takes XDP frames")
+	in_ns "$NS_B3" ethtool -K "$B_IF" gro on
+	if [[ $INGRESS == xdp ]]; then
+		wait_for "(( \$(lbd_says '$LB_IF_B3: takes XDP frames') > n ))" 10 ||
+			fail "lbd did not notice that $LB_IF_B3 takes XDP frames again"
+	fi
+	in_ns "$NS_LB" nft reset counter inet lbtest balanced >/dev/null
+	fb=$(global_counter fast-path-fallback)
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 83 --count 40 --proto udp)
+	assert_eq "$(json_get "$out" ok)" 40 "UDP exchanges with b3 with GRO ($out)"
+	assert_eq "$(($(global_counter fast-path-fallback) - fb))" 0 "fallbacks with GRO on b3"
+	fwd=$(forwarded)
+	assert_eq "$fwd" 0 "packets to and from b3 in the kernel's forward chain"
+}
+
 # A target on this host (127.0.0.1): its route is local, through lo. Its replies never
 # cross an interface's ingress, so lo gets no hook (every local packet would run it).
 test_local_target_not_on_lo() {
@@ -184,5 +235,6 @@ wait_for "lbctl status | grep -q lbb1" 10 || fail "lbb1 (towards nat targets) no
 run_test test_fast_path
 run_test test_without_fast_path
 run_test test_ttl_expiry
+run_test test_egress_without_xdp
 run_test test_local_target_not_on_lo
 run_summary
