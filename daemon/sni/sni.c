@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,6 +247,9 @@ static void conn_route(struct conn *c, const char *name)
 	/* The target's family, whatever the client's: this side is lbd's own connection. */
 	salen = lb_sockaddr_of(&c->tgt.addr, c->tgt.port, &sa);
 	c->bfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* No Nagle, as on the client's side (lb_sni_listener_opts()); best effort. */
+	if (c->bfd >= 0)
+		setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	if (c->bfd < 0 ||
 	    (connect(c->bfd, (struct sockaddr *)&sa, salen) && errno != EINPROGRESS)) {
 		c->a->c.connect_failed++;
@@ -263,31 +267,42 @@ static void conn_route(struct conn *c, const char *name)
 	uv_timer_start(&c->timer, lb_sni_on_timeout, CONNECT_TIMEOUT_MS, 0);
 }
 
-void lb_sni_on_client_readable(struct lb_sni_watch *w, int status, int events)
+/*
+ * Read what the client sent of its ClientHello; route once it is complete (or cannot be).
+ * 1: routed or ended; 0: the hello is not (all) there yet, wait for the socket.
+ */
+static int conn_read_hello(struct conn *c)
 {
-	struct conn *c = w->data;
 	char name[LB_SNI_NAME_LEN + 1];
 	enum lb_hello_result r;
 	ssize_t n;
+
+	n = recv(c->cfd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		/* The client left before its ClientHello was complete. */
+		lb_sni_conn_end(c, true);
+		return 1;
+	}
+	if (n < 0)
+		return 0;
+	c->len += n;
+	r = lb_tls_parse_hello(c->buf, c->len, name);
+	if (r == LB_HELLO_NEED_MORE && c->len < sizeof(c->buf))
+		return 0;
+	lb_debug("sni %s: %s %s", c->proxy, lb_hello_result_name(r), r == LB_HELLO_SNI ? name : "");
+	conn_route(c, r == LB_HELLO_SNI ? name : NULL);
+	return 1;
+}
+
+void lb_sni_on_client_readable(struct lb_sni_watch *w, int status, int events)
+{
+	struct conn *c = w->data;
 
 	if (status < 0) {
 		lb_sni_conn_end(c, true);
 		return;
 	}
-	n = recv(c->cfd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		/* The client left before its ClientHello was complete. */
-		lb_sni_conn_end(c, true);
-		return;
-	}
-	if (n < 0)
-		return;
-	c->len += n;
-	r = lb_tls_parse_hello(c->buf, c->len, name);
-	if (r == LB_HELLO_NEED_MORE && c->len < sizeof(c->buf))
-		return;
-	lb_debug("sni %s: %s %s", c->proxy, lb_hello_result_name(r), r == LB_HELLO_SNI ? name : "");
-	conn_route(c, r == LB_HELLO_SNI ? name : NULL);
+	conn_read_hello(c);
 }
 
 /* @peer: the client's address, as accept4() gave it. */
@@ -346,11 +361,17 @@ static void accept_one(struct acceptor *a, int fd, const struct sockaddr_storage
 	c->open_handles = 1;
 	lb_sni_watch_init(&c->cw, fd, lb_sni_on_client_readable, c);
 	lb_sni_watch_init(&c->bw, -1, lb_sni_on_backend_writable, c);
-	if (lb_sni_watch_set(&s->watcher, &c->cw, EPOLLIN)) {
-		lb_sni_conn_end(c, true);
-		return;
-	}
 	uv_timer_start(&c->timer, lb_sni_on_timeout, a->hello_timeout_ms, 0);
+	/*
+	 * The listener defers accepting until the client's first bytes are in (open_listener()),
+	 * so the ClientHello is nearly always here already: read it now, without a trip through
+	 * the epoll set. A hello still on its way (split across segments, or a client that sent
+	 * nothing before the defer ran out) waits for the socket as before.
+	 */
+	if (conn_read_hello(c))
+		return;
+	if (lb_sni_watch_set(&s->watcher, &c->cw, EPOLLIN))
+		lb_sni_conn_end(c, true);
 }
 
 void lb_sni_on_acceptable(uv_poll_t *p, int status, int events)
@@ -409,6 +430,23 @@ uint16_t lb_sni_port(const struct lb_sni *s, const char *proxy)
 }
 
 /*
+ * Options every accepted connection inherits from the listener, so that none costs a
+ * syscall per connection: TCP_NODELAY (the splice forwards what a peer wrote a moment ago,
+ * already sized by it; a partial TLS flight held for an ACK would stall the handshake), and
+ * TCP_DEFER_ACCEPT: accept4() returns a connection once its first bytes (the ClientHello)
+ * are in, so accept_one() reads the hello at once. A client that sends nothing is accepted
+ * all the same after the defer (one SYN-ACK retransmission, about a second) and then has
+ * the hello timeout. Best effort: without them the acceptor works, with more syscalls.
+ */
+void lb_sni_listener_opts(int fd)
+{
+	int one = 1, defer_s = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof(defer_s));
+}
+
+/*
  * A listening socket on every local address, of both families (the datapath sends IPv4 and
  * IPv6 clients to the same port), and a port the kernel picks; IPv4 only on a kernel
  * without IPv6.
@@ -427,6 +465,7 @@ static int open_listener(uint16_t *port)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	lb_sni_listener_opts(fd);
 	if ((v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero))) ||
 	    bind(fd, v6 ? (struct sockaddr *)&sa6 : (struct sockaddr *)&sa4,
 		 v6 ? sizeof(sa6) : sizeof(sa4)) ||

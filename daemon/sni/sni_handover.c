@@ -194,6 +194,7 @@ int lb_sni_adopt_acceptor(struct lb_sni *s, struct lb_fdrec *r, char *err, size_
 	if (!a)
 		return lb_errf(err, errlen, -ENOMEM, "out of memory");
 	a->fd = lb_fdrec_take_fd(r, 0);
+	lb_sni_listener_opts(a->fd); /* an older lbd may not have set them */
 	a->s = s;
 	a->adopted = true;
 	a->port = (uint16_t)port;

@@ -104,6 +104,9 @@ void lb_sni_count_active(struct lb_sni *s, const char *proxy, const struct lb_ip
 /* Drop a reference taken by an acceptor, a pending connection or a spliced pair. */
 void lb_sni_unref(struct lb_sni *s);
 
+/* Set the options accepted connections inherit on listening socket @fd (sni.c). */
+void lb_sni_listener_opts(int fd);
+
 /* Close @fd with a reset. */
 void lb_sni_close_reset(int fd);
 

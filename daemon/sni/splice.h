@@ -65,8 +65,10 @@ size_t lb_splicer_active(const struct lb_splicer *s);
 
 /*
  * Take over @client_fd and @backend_fd (connected TCP sockets nobody else polls; the
- * splicer makes them non-blocking and closes them), send @prefix (copied) to the backend,
- * then forward both ways until both ends closed. Bytes still queued on the sockets are
+ * splicer makes them non-blocking and closes them; TCP_NODELAY is the caller's: what lbd
+ * forwards was sized by a peer a moment ago, and the SNI acceptor sets it with no syscall
+ * per connection on the client's side, see lb_sni_listener_opts()), send @prefix (copied) to the
+ * backend, then forward both ways until both ends closed. Bytes still queued on the sockets are
  * forwarded too: the client's after @prefix. Returns NULL and sets errno when the pair
  * cannot be set up (both fds are then closed, the client's with a reset; done never
  * runs); errors after that reach done.

@@ -5,8 +5,6 @@
  * can, through the offload of splice_sockmap.c.
  */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +61,7 @@ struct lb_splice *lb_splice_start(struct lb_splicer *s, int client_fd, int backe
 				  void *arg)
 {
 	struct lb_splice *sp = NULL;
-	int ret = -EINVAL, one = 1;
+	int ret = -EINVAL;
 
 	if (!s || s->freeing || client_fd < 0 || backend_fd < 0 || !done ||
 	    (prefix_len && !prefix)) {
@@ -81,13 +79,6 @@ struct lb_splice *lb_splice_start(struct lb_splicer *s, int client_fd, int backe
 	sp->arg = arg;
 	sp->side[LB_SP_CLIENT].fd = client_fd;
 	sp->side[LB_SP_BACKEND].fd = backend_fd;
-	/*
-	 * No Nagle: what lbd writes is what a peer wrote a moment ago, already sized by it; a
-	 * partial TLS flight held back for an ACK would stall the handshake (HAProxy does the
-	 * same). Best effort: a socket that refuses still works.
-	 */
-	setsockopt(client_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(backend_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (prefix_len) {
 		sp->side[LB_SP_BACKEND].out = malloc(prefix_len);
 		if (!sp->side[LB_SP_BACKEND].out) {

@@ -112,6 +112,21 @@ test_large_client_hello() {
 	assert_eq "$(share "$out" b2)" 10 "8 KB ClientHello ($out)"
 }
 
+# The acceptor reads the ClientHello right after accept4() (TCP_DEFER_ACCEPT holds the
+# connection back until bytes arrive): a hello split across two writes 0.3 s apart (the
+# name in the second, or already in the first), and a client silent for 1.3 s (past the
+# 1 s defer, so accepted with nothing to read) then sending its whole hello, are still
+# routed by their names.
+test_split_and_late_client_hello() {
+	local out
+	out=$(tally --sni api.example.com --split-hello 9 --count 4)
+	assert_eq "$(share "$out" b2)" 4 "ClientHello split after 9 bytes ($out)"
+	out=$(tally --sni api.example.com --split-hello 200 --count 4)
+	assert_eq "$(share "$out" b2)" 4 "ClientHello split after 200 bytes ($out)"
+	out=$(tally --sni api.example.com --split-hello 0 --hello-delay 1.3 --count 2)
+	assert_eq "$(share "$out" b2)" 2 "ClientHello 1.3 s after the connect ($out)"
+}
+
 # Source routes win over SNI, on the pure XDP path: the backend sees the real client.
 test_source_route_wins() {
 	local out
@@ -252,6 +267,7 @@ run_test test_weighted_route
 run_test test_wildcard_route
 run_test test_default_for_unknown_and_no_sni
 run_test test_large_client_hello
+run_test test_split_and_late_client_hello
 run_test test_source_route_wins
 run_test test_proxy_protocol_v2
 run_test test_bulk_both_ways
