@@ -187,8 +187,8 @@ void lb_sni_conn_end(struct conn *c, bool failed)
 	c->failed = failed;
 	c->closing = true;
 	/* Out of the set before the sockets go on (or close): only an error can fail that. */
-	lb_sni_watch_set(&c->s->watcher, &c->cw, 0);
-	lb_sni_watch_set(&c->s->watcher, &c->bw, 0);
+	lb_sni_watch_set(c->s->watcher, &c->cw, 0);
+	lb_sni_watch_set(c->s->watcher, &c->bw, 0);
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 }
 
@@ -211,12 +211,17 @@ void lb_sni_on_backend_writable(struct lb_sni_watch *w, int status, int events)
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 
-	if (status < 0 || getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr) {
+	/*
+	 * A failed connect reports EPOLLERR (status < 0): only then does SO_ERROR say why. A
+	 * writable socket without it is connected, no getsockopt() needed.
+	 */
+	if (status < 0 && (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &soerr, &len) || !soerr))
+		soerr = EIO;
+	if (status < 0) {
 		char t[LB_TARGET_STR_MAX];
 
 		lb_debug("sni %s: cannot connect to %s: %s", c->proxy,
-			 lb_format_target(&c->tgt.addr, c->tgt.port, t),
-			 strerror(soerr ? soerr : EIO));
+			 lb_format_target(&c->tgt.addr, c->tgt.port, t), strerror(soerr));
 		if (c->a)
 			c->a->c.connect_failed++;
 		lb_sni_conn_end(c, true);
@@ -243,7 +248,7 @@ static void conn_route(struct conn *c, const char *name)
 	else
 		c->a->c.routed_default++;
 	/* The client's next bytes wait in its socket for the splice. */
-	lb_sni_watch_set(&s->watcher, &c->cw, 0);
+	lb_sni_watch_set(s->watcher, &c->cw, 0);
 	/* The target's family, whatever the client's: this side is lbd's own connection. */
 	salen = lb_sockaddr_of(&c->tgt.addr, c->tgt.port, &sa);
 	c->bfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -259,7 +264,7 @@ static void conn_route(struct conn *c, const char *name)
 	c->state = CONN_CONNECTING;
 	lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, +1, true);
 	lb_sni_watch_init(&c->bw, c->bfd, lb_sni_on_backend_writable, c);
-	if (lb_sni_watch_set(&s->watcher, &c->bw, EPOLLOUT)) {
+	if (lb_sni_watch_set(s->watcher, &c->bw, EPOLLOUT)) {
 		c->a->c.connect_failed++;
 		lb_sni_conn_end(c, true);
 		return;
@@ -370,7 +375,7 @@ static void accept_one(struct acceptor *a, int fd, const struct sockaddr_storage
 	 */
 	if (conn_read_hello(c))
 		return;
-	if (lb_sni_watch_set(&s->watcher, &c->cw, EPOLLIN))
+	if (lb_sni_watch_set(s->watcher, &c->cw, EPOLLIN))
 		lb_sni_conn_end(c, true);
 }
 
@@ -400,11 +405,9 @@ struct lb_sni *lb_sni_new(uv_loop_t *loop, struct lb_splicer *splicer, lb_sni_ch
 
 	if (!s)
 		return NULL;
-	if (lb_sni_watcher_open(&s->watcher, loop)) {
-		free(s);
-		return NULL;
-	}
-	s->refs = 1; /* the watcher's, dropped once its handle closed */
+	/* The splicer's epoll set: a socket changes hands without leaving one set for another. */
+	s->watcher = lb_splicer_watcher(splicer);
+	s->refs = 1; /* dropped by lb_sni_free() */
 	s->loop = loop;
 	s->splicer = splicer;
 	s->choose = choose;
@@ -636,11 +639,6 @@ json_t *lb_sni_stats_json(const struct lb_sni *s, const char *proxy)
 			 (json_int_t)a->c.routed_default, "splice", lb_splicer_kind(s->splicer));
 }
 
-static void watcher_closed(struct lb_sni_watcher *ws)
-{
-	lb_sni_unref((struct lb_sni *)((char *)ws - offsetof(struct lb_sni, watcher)));
-}
-
 void lb_sni_free(struct lb_sni *s)
 {
 	size_t i;
@@ -652,6 +650,6 @@ void lb_sni_free(struct lb_sni *s)
 	for (i = 0; i < s->n_acc; i++)
 		lb_sni_acceptor_free(s, s->acc[i]);
 	s->n_acc = 0;
-	lb_sni_watcher_close(&s->watcher, watcher_closed);
+	lb_sni_unref(s); /* the one lb_sni_new() took */
 	lb_sni_unref(s);
 }

@@ -30,8 +30,8 @@ void lb_sni_freeze(struct lb_sni *s)
 
 		if (c->closing)
 			continue;
-		lb_sni_watch_set(&s->watcher, &c->cw, 0);
-		lb_sni_watch_set(&s->watcher, &c->bw, 0);
+		lb_sni_watch_set(s->watcher, &c->cw, 0);
+		lb_sni_watch_set(s->watcher, &c->bw, 0);
 		uv_timer_stop(&c->timer);
 	}
 	lb_splicer_freeze(s->splicer);
@@ -52,7 +52,7 @@ static void conn_watch(struct conn *c, uint32_t hello_timeout_ms)
 {
 	bool hello = c->state == CONN_HELLO;
 
-	if (lb_sni_watch_set(&c->s->watcher, hello ? &c->cw : &c->bw, hello ? EPOLLIN : EPOLLOUT)) {
+	if (lb_sni_watch_set(c->s->watcher, hello ? &c->cw : &c->bw, hello ? EPOLLIN : EPOLLOUT)) {
 		lb_sni_conn_end(c, true);
 		return;
 	}

@@ -86,8 +86,8 @@ struct lb_sni {
 	size_t n_active, cap_active;
 	struct active *active;
 	size_t n_conns, cap_conns;
-	struct conn **conns;	       /* pending connections, for teardown */
-	struct lb_sni_watcher watcher; /* their sockets' readiness */
+	struct conn **conns;		/* pending connections, for teardown */
+	struct lb_sni_watcher *watcher; /* their sockets' readiness: the splicer's set */
 	/*
 	 * Closing acceptors, pending connections and spliced pairs each hold a reference:
 	 * their callbacks may run after lb_sni_free(), which only marks the acceptor dead.

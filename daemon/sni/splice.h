@@ -29,6 +29,7 @@
 
 struct lb_splicer;
 struct lb_splice;
+struct lb_sni_watcher;
 
 struct lb_splice_stats {
 	uint64_t bytes_to_backend; /* client -> backend, prefix included */
@@ -56,6 +57,13 @@ typedef void (*lb_splice_done_fn)(struct lb_splice *sp, const struct lb_splice_s
  */
 struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, char *err,
 				  size_t errlen);
+
+/*
+ * The splicer's epoll set (sni_watch.h), for the SNI acceptor's pending sockets too: one
+ * set, one nested epoll_wait() per wake-up of the loop, whatever state a socket is in.
+ * It stays open until lb_splicer_free() or lb_splicer_forget().
+ */
+struct lb_sni_watcher *lb_splicer_watcher(struct lb_splicer *s);
 
 /* "sockmap" or "copy": what this splicer actually does. */
 const char *lb_splicer_kind(const struct lb_splicer *s);

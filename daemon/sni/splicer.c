@@ -29,6 +29,13 @@ struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, cha
 		return NULL;
 	}
 	s->loop = loop;
+	ret = lb_splicer_watch_open(s);
+	if (ret) {
+		snprintf(err, errlen, "cannot poll spliced connections: %s", uv_strerror(ret));
+		free(s);
+		errno = EIO;
+		return NULL;
+	}
 	/*
 	 * Auto copies: on bench/sni_vs_haproxy.sh the copy moved bulk data 1.3-2.5x as fast
 	 * as the sockmap (whose verdict program forwards skb by skb) and was within noise of it on
@@ -41,9 +48,15 @@ struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, cha
 	if (!ret)
 		return s;
 	snprintf(err, errlen, "%s", why);
-	free(s);
+	s->freeing = true;
+	lb_splicer_watch_close(s); /* frees s */
 	errno = -ret;
 	return NULL;
+}
+
+struct lb_sni_watcher *lb_splicer_watcher(struct lb_splicer *s)
+{
+	return &s->watcher;
 }
 
 const char *lb_splicer_kind(const struct lb_splicer *s)
@@ -150,6 +163,5 @@ void lb_splicer_free(struct lb_splicer *s)
 		s->ops->close(s->off);
 	s->ops = NULL;
 	s->off = NULL;
-	if (!s->pairs)
-		free(s);
+	lb_splicer_watch_close(s); /* s goes with the last of it and the pairs */
 }
