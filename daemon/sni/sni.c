@@ -138,7 +138,7 @@ static void conn_finish(struct conn *c)
 	if (!x) {
 		lb_sni_close_reset(c->cfd);
 		lb_sni_close_reset(c->bfd);
-		if (c->state != CONN_HELLO)
+		if (c->state != CONN_HELLO || c->early)
 			lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, -1, false);
 		goto out;
 	}
@@ -227,17 +227,100 @@ void lb_sni_on_backend_writable(struct lb_sni_watch *w, int status, int events)
 		lb_sni_conn_end(c, true);
 		return;
 	}
+	if (c->state == CONN_HELLO) {
+		/* An early connect is up: wait for the rest of the hello, without the socket. */
+		c->early_connected = true;
+		lb_sni_watch_set(c->s->watcher, &c->bw, 0);
+		return;
+	}
 	c->state = CONN_HANDOFF;
 	lb_sni_conn_end(c, false);
+}
+
+/*
+ * Open lbd's connection to the chosen c->tgt and watch it: 0 (counted active), or -1
+ * (counted as a failed connect, not active; c->bfd is closed with @c).
+ */
+static int conn_connect(struct conn *c)
+{
+	struct sockaddr_storage sa;
+	/* The target's family, whatever the client's: this side is lbd's own connection. */
+	socklen_t salen = lb_sockaddr_of(&c->tgt.addr, c->tgt.port, &sa);
+	struct lb_sni *s = c->s;
+
+	c->bfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* No Nagle, as on the client's side (lb_sni_listener_opts()); best effort. */
+	if (c->bfd >= 0)
+		setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+	if (c->bfd < 0 ||
+	    (connect(c->bfd, (struct sockaddr *)&sa, salen) && errno != EINPROGRESS)) {
+		c->a->c.connect_failed++;
+		return -1;
+	}
+	lb_sni_watch_init(&c->bw, c->bfd, lb_sni_on_backend_writable, c);
+	if (lb_sni_watch_set(s->watcher, &c->bw, EPOLLOUT)) {
+		c->a->c.connect_failed++;
+		return -1;
+	}
+	/* Open towards the target from here on, until the splice (or a failure) ends. */
+	lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, +1, false);
+	return 0;
+}
+
+void lb_sni_drop_early(struct conn *c)
+{
+	if (!c->early)
+		return;
+	lb_sni_watch_set(c->s->watcher, &c->bw, 0);
+	lb_sni_close_reset(c->bfd);
+	c->bfd = -1;
+	lb_sni_count_active(c->s, c->proxy, &c->tgt.addr, c->tgt.port, -1, false);
+	c->early = false;
+	c->early_connected = false;
+}
+
+/*
+ * The first bytes of the ClientHello already name the host (lb_tls_peek_sni()): choose and
+ * start connecting while the rest arrives. The complete hello confirms it (conn_route()).
+ */
+static void conn_connect_early(struct conn *c, const char *name)
+{
+	struct lb_sni *s = c->s;
+
+	if (s->choose(s->ctx, c->proxy, name, &c->caddr, c->cport, &c->laddr, c->lport, &c->tgt))
+		return; /* the complete hello gets the verdict */
+	snprintf(c->early_name, sizeof(c->early_name), "%s", name);
+	c->a->c.early_connects++;
+	if (conn_connect(c)) {
+		lb_sni_conn_end(c, true);
+		return;
+	}
+	c->early = true;
 }
 
 /* The ClientHello is in (or will never be): choose, then connect to the target. */
 static void conn_route(struct conn *c, const char *name)
 {
-	struct sockaddr_storage sa;
-	socklen_t salen;
 	struct lb_sni *s = c->s;
 
+	/* The client's next bytes wait in its socket for the splice. */
+	lb_sni_watch_set(s->watcher, &c->cw, 0);
+	if (c->early && name && !strcmp(name, c->early_name)) {
+		/* Connecting (or connected) to the target this name chose already. */
+		c->early = false;
+		c->a->c.routed_sni++;
+		lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, 0, true);
+		if (c->early_connected) {
+			c->state = CONN_HANDOFF;
+			lb_sni_conn_end(c, false);
+			return;
+		}
+		c->state = CONN_CONNECTING;
+		uv_timer_start(&c->timer, lb_sni_on_timeout, CONNECT_TIMEOUT_MS, 0);
+		return;
+	}
+	/* The whole hello says otherwise (or nothing): that connect was not this one's. */
+	lb_sni_drop_early(c);
 	if (s->choose(s->ctx, c->proxy, name, &c->caddr, c->cport, &c->laddr, c->lport, &c->tgt)) {
 		c->a->c.no_target++;
 		lb_sni_conn_end(c, true);
@@ -247,28 +330,12 @@ static void conn_route(struct conn *c, const char *name)
 		c->a->c.routed_sni++;
 	else
 		c->a->c.routed_default++;
-	/* The client's next bytes wait in its socket for the splice. */
-	lb_sni_watch_set(s->watcher, &c->cw, 0);
-	/* The target's family, whatever the client's: this side is lbd's own connection. */
-	salen = lb_sockaddr_of(&c->tgt.addr, c->tgt.port, &sa);
-	c->bfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	/* No Nagle, as on the client's side (lb_sni_listener_opts()); best effort. */
-	if (c->bfd >= 0)
-		setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-	if (c->bfd < 0 ||
-	    (connect(c->bfd, (struct sockaddr *)&sa, salen) && errno != EINPROGRESS)) {
-		c->a->c.connect_failed++;
+	if (conn_connect(c)) {
 		lb_sni_conn_end(c, true);
 		return;
 	}
 	c->state = CONN_CONNECTING;
-	lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, +1, true);
-	lb_sni_watch_init(&c->bw, c->bfd, lb_sni_on_backend_writable, c);
-	if (lb_sni_watch_set(s->watcher, &c->bw, EPOLLOUT)) {
-		c->a->c.connect_failed++;
-		lb_sni_conn_end(c, true);
-		return;
-	}
+	lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, 0, true);
 	uv_timer_start(&c->timer, lb_sni_on_timeout, CONNECT_TIMEOUT_MS, 0);
 }
 
@@ -292,8 +359,11 @@ static int conn_read_hello(struct conn *c)
 		return 0;
 	c->len += n;
 	r = lb_tls_parse_hello(c->buf, c->len, name);
-	if (r == LB_HELLO_NEED_MORE && c->len < sizeof(c->buf))
-		return 0;
+	if (r == LB_HELLO_NEED_MORE && c->len < sizeof(c->buf)) {
+		if (!c->early && lb_tls_peek_sni(c->buf, c->len, name))
+			conn_connect_early(c, name);
+		return c->closing;
+	}
 	lb_debug("sni %s: %s %s", c->proxy, lb_hello_result_name(r), r == LB_HELLO_SNI ? name : "");
 	conn_route(c, r == LB_HELLO_SNI ? name : NULL);
 	return 1;
@@ -627,16 +697,16 @@ json_t *lb_sni_stats_json(const struct lb_sni *s, const char *proxy)
 	for (i = 0; i < s->n_active; i++)
 		if (!strcmp(s->active[i].proxy, proxy))
 			spliced += s->active[i].n;
-	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
-			 "port", a->port, "hello-timeout-ms", (json_int_t)a->hello_timeout_ms,
-			 "max-pending", (json_int_t)a->max_pending, "pending",
-			 (json_int_t)a->pending, "connections", spliced, "accepted",
-			 (json_int_t)a->c.accepted, "rejected-overload",
-			 (json_int_t)a->c.rejected_overload, "hello-timeout",
-			 (json_int_t)a->c.hello_timeout, "no-target", (json_int_t)a->c.no_target,
-			 "connect-failed", (json_int_t)a->c.connect_failed, "routed-by-sni",
-			 (json_int_t)a->c.routed_sni, "routed-default",
-			 (json_int_t)a->c.routed_default, "splice", lb_splicer_kind(s->splicer));
+	return json_pack(
+		"{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "port",
+		a->port, "hello-timeout-ms", (json_int_t)a->hello_timeout_ms, "max-pending",
+		(json_int_t)a->max_pending, "pending", (json_int_t)a->pending, "connections",
+		spliced, "accepted", (json_int_t)a->c.accepted, "rejected-overload",
+		(json_int_t)a->c.rejected_overload, "hello-timeout", (json_int_t)a->c.hello_timeout,
+		"no-target", (json_int_t)a->c.no_target, "connect-failed",
+		(json_int_t)a->c.connect_failed, "routed-by-sni", (json_int_t)a->c.routed_sni,
+		"routed-default", (json_int_t)a->c.routed_default, "early-connects",
+		(json_int_t)a->c.early_connects, "splice", lb_splicer_kind(s->splicer));
 }
 
 void lb_sni_free(struct lb_sni *s)

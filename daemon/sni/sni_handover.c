@@ -32,6 +32,8 @@ void lb_sni_freeze(struct lb_sni *s)
 			continue;
 		lb_sni_watch_set(s->watcher, &c->cw, 0);
 		lb_sni_watch_set(s->watcher, &c->bw, 0);
+		/* Handed over (or resumed) waiting for its hello, it connects once that is in. */
+		lb_sni_drop_early(c);
 		uv_timer_stop(&c->timer);
 	}
 	lb_splicer_freeze(s->splicer);
