@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sni_watch.h - readiness of sockets through one epoll set of lbd's own, polled by a
- * single libuv handle: the SNI acceptor's pending connections (waiting for a ClientHello,
- * or for the connect to their target) in one, the splicer's pairs in another.
+ * single libuv handle: the splicer's (lb_splicer_watcher()), which holds the spliced pairs'
+ * sockets and the SNI acceptor's pending connections (waiting for a ClientHello, or for
+ * the connect to their target) alike.
  *
  * Why not a uv_poll_t per socket: libuv's uv_poll_init() probes every descriptor with an
  * epoll ADD and DEL, every uv_poll_start() that changes the events is an ADD failing with
