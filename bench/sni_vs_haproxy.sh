@@ -17,6 +17,7 @@
 # Environment: HAPROXY_THREADS (default 1, like lbd's single event loop),
 # HAPROXY_SPLICE=1 (add "option splice-auto"), BULK_MAX_TIME (curl cap, default 60 s),
 # PERF_DIR=DIR (perf record the LB process in each wrk phase into DIR; skews the figures),
+# STRACE_DIR=DIR (strace -f the LB process in each wrk phase: the syscall sequence),
 # PERF_STAT=1 (print the LB process's syscalls, context switches and CPU ms per request).
 #
 # Builds nothing: expects build/daemon/lbd from `meson setup build && ninja -C build`.
@@ -236,6 +237,12 @@ wrk_phase() {
 		perf record -q --call-graph dwarf,16384 -F 499 -p "$LB_PID" \
 			-o "$PERF_DIR/${label// /-}.data" >/dev/null 2>&1 &
 		perf_pid=$!
+	elif [[ -n ${STRACE_DIR:-} && -n ${LB_PID:-} ]]; then
+		# Every syscall of the LB process over this phase (slow: a sequence, not a rate).
+		mkdir -p "$STRACE_DIR"
+		strace -f -qq -o "$STRACE_DIR/${label// /-}.strace" -p "$LB_PID" >/dev/null 2>&1 &
+		perf_pid=$!
+		sleep 0.5
 	elif [[ -n ${PERF_STAT:-} && -n ${LB_PID:-} ]]; then
 		# Syscalls and context switches of the LB process over this phase.
 		perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock -p "$LB_PID" \

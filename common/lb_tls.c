@@ -328,6 +328,52 @@ enum lb_hello_result lb_tls_parse_hello(const uint8_t *buf, size_t len,
 	return verdict;
 }
 
+bool lb_tls_peek_sni(const uint8_t *buf, size_t len, char name[LB_SNI_NAME_LEN + 1])
+{
+	bool found = false;
+	size_t avail, reclen, hs_len, version, cs_len, type, n;
+	struct hs_reader r;
+	uint8_t ht;
+
+	name[0] = '\0';
+	if (len <= TLS_RECORD_HEADER + TLS_HANDSHAKE_HEADER || buf[0] != TLS_CT_HANDSHAKE ||
+	    buf[1] != 3)
+		return false;
+	/* The first record only, and only as much of it as arrived. */
+	reclen = (size_t)buf[3] << 8 | buf[4];
+	avail = len - TLS_RECORD_HEADER < reclen ? len - TLS_RECORD_HEADER : reclen;
+	r.p = buf + TLS_RECORD_HEADER;
+	r.frag = avail;
+	r.left = avail;
+	if (!hs_reader__u8(&r, &ht) || ht != TLS_HT_CLIENT_HELLO || !hs_reader__u8(&r, &ht) || ht ||
+	    !hs_reader__u16(&r, &hs_len) || hs_len < TLS_HELLO_BODY_MIN)
+		return false;
+	/* Not past the message's own end: what follows it is not the hello's. */
+	if (r.left > hs_len)
+		r.left = r.frag = hs_len;
+	if (!hs_reader__u16(&r, &version) || version >> 8 != 3 || !hs_reader__skip(&r, 32) ||
+	    !hs_reader__skip_vec8(&r, 0, TLS_SESSION_ID_MAX) || !hs_reader__u16(&r, &cs_len) ||
+	    cs_len < 2 || cs_len % 2 || !hs_reader__skip(&r, cs_len) ||
+	    !hs_reader__skip_vec8(&r, 1, 255) || !hs_reader__u16(&r, &n))
+		return false;
+	/* Extensions up to the first server_name; ending early is "not yet", never a verdict. */
+	while (hs_reader__u16(&r, &type) && hs_reader__u16(&r, &n)) {
+		if (type != TLS_EXT_SERVER_NAME) {
+			if (!hs_reader__skip(&r, n))
+				return false;
+			continue;
+		}
+		if (n > r.left) /* the name list has not all arrived */
+			return false;
+		if (!read_server_name(&r, n, name, &found) || !found) {
+			name[0] = '\0';
+			return false;
+		}
+		return true;
+	}
+	return false;
+}
+
 const char *lb_hello_result_name(enum lb_hello_result r)
 {
 	switch (r) {

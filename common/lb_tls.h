@@ -11,6 +11,7 @@
 #ifndef LB_TLS_H
 #define LB_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,15 @@ enum lb_hello_result {
  */
 enum lb_hello_result lb_tls_parse_hello(const uint8_t *buf, size_t len,
 					char name[LB_SNI_NAME_LEN + 1]);
+
+/*
+ * For bytes that lb_tls_parse_hello() answers LB_HELLO_NEED_MORE: true when they already
+ * hold the ClientHello's server_name extension whole (in its first record), with @name set
+ * as lb_tls_parse_hello() would set it, so that the connect to the target can start while
+ * the rest of the hello arrives. Only a hint: the complete hello still decides (it may turn
+ * out malformed, or name a second host), and false says nothing about it.
+ */
+bool lb_tls_peek_sni(const uint8_t *buf, size_t len, char name[LB_SNI_NAME_LEN + 1]);
 
 /* "need-more", "sni", "no-sni", "not-tls", "malformed", "too-large". */
 const char *lb_hello_result_name(enum lb_hello_result r);

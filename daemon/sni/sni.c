@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,7 +138,7 @@ static void conn_finish(struct conn *c)
 	if (!x) {
 		lb_sni_close_reset(c->cfd);
 		lb_sni_close_reset(c->bfd);
-		if (c->state != CONN_HELLO)
+		if (c->state != CONN_HELLO || c->early)
 			lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, -1, false);
 		goto out;
 	}
@@ -186,8 +187,8 @@ void lb_sni_conn_end(struct conn *c, bool failed)
 	c->failed = failed;
 	c->closing = true;
 	/* Out of the set before the sockets go on (or close): only an error can fail that. */
-	lb_sni_watch_set(&c->s->watcher, &c->cw, 0);
-	lb_sni_watch_set(&c->s->watcher, &c->bw, 0);
+	lb_sni_watch_set(c->s->watcher, &c->cw, 0);
+	lb_sni_watch_set(c->s->watcher, &c->bw, 0);
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 }
 
@@ -210,28 +211,116 @@ void lb_sni_on_backend_writable(struct lb_sni_watch *w, int status, int events)
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 
-	if (status < 0 || getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr) {
+	/*
+	 * A failed connect reports EPOLLERR (status < 0): only then does SO_ERROR say why. A
+	 * writable socket without it is connected, no getsockopt() needed.
+	 */
+	if (status < 0 && (getsockopt(c->bfd, SOL_SOCKET, SO_ERROR, &soerr, &len) || !soerr))
+		soerr = EIO;
+	if (status < 0) {
 		char t[LB_TARGET_STR_MAX];
 
 		lb_debug("sni %s: cannot connect to %s: %s", c->proxy,
-			 lb_format_target(&c->tgt.addr, c->tgt.port, t),
-			 strerror(soerr ? soerr : EIO));
+			 lb_format_target(&c->tgt.addr, c->tgt.port, t), strerror(soerr));
 		if (c->a)
 			c->a->c.connect_failed++;
 		lb_sni_conn_end(c, true);
+		return;
+	}
+	if (c->state == CONN_HELLO) {
+		/* An early connect is up: wait for the rest of the hello, without the socket. */
+		c->early_connected = true;
+		lb_sni_watch_set(c->s->watcher, &c->bw, 0);
 		return;
 	}
 	c->state = CONN_HANDOFF;
 	lb_sni_conn_end(c, false);
 }
 
+/*
+ * Open lbd's connection to the chosen c->tgt and watch it: 0 (counted active), or -1
+ * (counted as a failed connect, not active; c->bfd is closed with @c).
+ */
+static int conn_connect(struct conn *c)
+{
+	struct sockaddr_storage sa;
+	/* The target's family, whatever the client's: this side is lbd's own connection. */
+	socklen_t salen = lb_sockaddr_of(&c->tgt.addr, c->tgt.port, &sa);
+	struct lb_sni *s = c->s;
+
+	c->bfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* No Nagle, as on the client's side (lb_sni_listener_opts()); best effort. */
+	if (c->bfd >= 0)
+		setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+	if (c->bfd < 0 ||
+	    (connect(c->bfd, (struct sockaddr *)&sa, salen) && errno != EINPROGRESS)) {
+		c->a->c.connect_failed++;
+		return -1;
+	}
+	lb_sni_watch_init(&c->bw, c->bfd, lb_sni_on_backend_writable, c);
+	if (lb_sni_watch_set(s->watcher, &c->bw, EPOLLOUT)) {
+		c->a->c.connect_failed++;
+		return -1;
+	}
+	/* Open towards the target from here on, until the splice (or a failure) ends. */
+	lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, +1, false);
+	return 0;
+}
+
+void lb_sni_drop_early(struct conn *c)
+{
+	if (!c->early)
+		return;
+	lb_sni_watch_set(c->s->watcher, &c->bw, 0);
+	lb_sni_close_reset(c->bfd);
+	c->bfd = -1;
+	lb_sni_count_active(c->s, c->proxy, &c->tgt.addr, c->tgt.port, -1, false);
+	c->early = false;
+	c->early_connected = false;
+}
+
+/*
+ * The first bytes of the ClientHello already name the host (lb_tls_peek_sni()): choose and
+ * start connecting while the rest arrives. The complete hello confirms it (conn_route()).
+ */
+static void conn_connect_early(struct conn *c, const char *name)
+{
+	struct lb_sni *s = c->s;
+
+	if (s->choose(s->ctx, c->proxy, name, &c->caddr, c->cport, &c->laddr, c->lport, &c->tgt))
+		return; /* the complete hello gets the verdict */
+	snprintf(c->early_name, sizeof(c->early_name), "%s", name);
+	c->a->c.early_connects++;
+	if (conn_connect(c)) {
+		lb_sni_conn_end(c, true);
+		return;
+	}
+	c->early = true;
+}
+
 /* The ClientHello is in (or will never be): choose, then connect to the target. */
 static void conn_route(struct conn *c, const char *name)
 {
-	struct sockaddr_storage sa;
-	socklen_t salen;
 	struct lb_sni *s = c->s;
 
+	/* The client's next bytes wait in its socket for the splice. */
+	lb_sni_watch_set(s->watcher, &c->cw, 0);
+	if (c->early && name && !strcmp(name, c->early_name)) {
+		/* Connecting (or connected) to the target this name chose already. */
+		c->early = false;
+		c->a->c.routed_sni++;
+		lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, 0, true);
+		if (c->early_connected) {
+			c->state = CONN_HANDOFF;
+			lb_sni_conn_end(c, false);
+			return;
+		}
+		c->state = CONN_CONNECTING;
+		uv_timer_start(&c->timer, lb_sni_on_timeout, CONNECT_TIMEOUT_MS, 0);
+		return;
+	}
+	/* The whole hello says otherwise (or nothing): that connect was not this one's. */
+	lb_sni_drop_early(c);
 	if (s->choose(s->ctx, c->proxy, name, &c->caddr, c->cport, &c->laddr, c->lport, &c->tgt)) {
 		c->a->c.no_target++;
 		lb_sni_conn_end(c, true);
@@ -241,53 +330,54 @@ static void conn_route(struct conn *c, const char *name)
 		c->a->c.routed_sni++;
 	else
 		c->a->c.routed_default++;
-	/* The client's next bytes wait in its socket for the splice. */
-	lb_sni_watch_set(&s->watcher, &c->cw, 0);
-	/* The target's family, whatever the client's: this side is lbd's own connection. */
-	salen = lb_sockaddr_of(&c->tgt.addr, c->tgt.port, &sa);
-	c->bfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->bfd < 0 ||
-	    (connect(c->bfd, (struct sockaddr *)&sa, salen) && errno != EINPROGRESS)) {
-		c->a->c.connect_failed++;
+	if (conn_connect(c)) {
 		lb_sni_conn_end(c, true);
 		return;
 	}
 	c->state = CONN_CONNECTING;
-	lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, +1, true);
-	lb_sni_watch_init(&c->bw, c->bfd, lb_sni_on_backend_writable, c);
-	if (lb_sni_watch_set(&s->watcher, &c->bw, EPOLLOUT)) {
-		c->a->c.connect_failed++;
-		lb_sni_conn_end(c, true);
-		return;
-	}
+	lb_sni_count_active(s, c->proxy, &c->tgt.addr, c->tgt.port, 0, true);
 	uv_timer_start(&c->timer, lb_sni_on_timeout, CONNECT_TIMEOUT_MS, 0);
+}
+
+/*
+ * Read what the client sent of its ClientHello; route once it is complete (or cannot be).
+ * 1: routed or ended; 0: the hello is not (all) there yet, wait for the socket.
+ */
+static int conn_read_hello(struct conn *c)
+{
+	char name[LB_SNI_NAME_LEN + 1];
+	enum lb_hello_result r;
+	ssize_t n;
+
+	n = recv(c->cfd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		/* The client left before its ClientHello was complete. */
+		lb_sni_conn_end(c, true);
+		return 1;
+	}
+	if (n < 0)
+		return 0;
+	c->len += n;
+	r = lb_tls_parse_hello(c->buf, c->len, name);
+	if (r == LB_HELLO_NEED_MORE && c->len < sizeof(c->buf)) {
+		if (!c->early && lb_tls_peek_sni(c->buf, c->len, name))
+			conn_connect_early(c, name);
+		return c->closing;
+	}
+	lb_debug("sni %s: %s %s", c->proxy, lb_hello_result_name(r), r == LB_HELLO_SNI ? name : "");
+	conn_route(c, r == LB_HELLO_SNI ? name : NULL);
+	return 1;
 }
 
 void lb_sni_on_client_readable(struct lb_sni_watch *w, int status, int events)
 {
 	struct conn *c = w->data;
-	char name[LB_SNI_NAME_LEN + 1];
-	enum lb_hello_result r;
-	ssize_t n;
 
 	if (status < 0) {
 		lb_sni_conn_end(c, true);
 		return;
 	}
-	n = recv(c->cfd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		/* The client left before its ClientHello was complete. */
-		lb_sni_conn_end(c, true);
-		return;
-	}
-	if (n < 0)
-		return;
-	c->len += n;
-	r = lb_tls_parse_hello(c->buf, c->len, name);
-	if (r == LB_HELLO_NEED_MORE && c->len < sizeof(c->buf))
-		return;
-	lb_debug("sni %s: %s %s", c->proxy, lb_hello_result_name(r), r == LB_HELLO_SNI ? name : "");
-	conn_route(c, r == LB_HELLO_SNI ? name : NULL);
+	conn_read_hello(c);
 }
 
 /* @peer: the client's address, as accept4() gave it. */
@@ -346,11 +436,17 @@ static void accept_one(struct acceptor *a, int fd, const struct sockaddr_storage
 	c->open_handles = 1;
 	lb_sni_watch_init(&c->cw, fd, lb_sni_on_client_readable, c);
 	lb_sni_watch_init(&c->bw, -1, lb_sni_on_backend_writable, c);
-	if (lb_sni_watch_set(&s->watcher, &c->cw, EPOLLIN)) {
-		lb_sni_conn_end(c, true);
-		return;
-	}
 	uv_timer_start(&c->timer, lb_sni_on_timeout, a->hello_timeout_ms, 0);
+	/*
+	 * The listener defers accepting until the client's first bytes are in (open_listener()),
+	 * so the ClientHello is nearly always here already: read it now, without a trip through
+	 * the epoll set. A hello still on its way (split across segments, or a client that sent
+	 * nothing before the defer ran out) waits for the socket as before.
+	 */
+	if (conn_read_hello(c))
+		return;
+	if (lb_sni_watch_set(s->watcher, &c->cw, EPOLLIN))
+		lb_sni_conn_end(c, true);
 }
 
 void lb_sni_on_acceptable(uv_poll_t *p, int status, int events)
@@ -379,11 +475,9 @@ struct lb_sni *lb_sni_new(uv_loop_t *loop, struct lb_splicer *splicer, lb_sni_ch
 
 	if (!s)
 		return NULL;
-	if (lb_sni_watcher_open(&s->watcher, loop)) {
-		free(s);
-		return NULL;
-	}
-	s->refs = 1; /* the watcher's, dropped once its handle closed */
+	/* The splicer's epoll set: a socket changes hands without leaving one set for another. */
+	s->watcher = lb_splicer_watcher(splicer);
+	s->refs = 1; /* dropped by lb_sni_free() */
 	s->loop = loop;
 	s->splicer = splicer;
 	s->choose = choose;
@@ -409,6 +503,23 @@ uint16_t lb_sni_port(const struct lb_sni *s, const char *proxy)
 }
 
 /*
+ * Options every accepted connection inherits from the listener, so that none costs a
+ * syscall per connection: TCP_NODELAY (the splice forwards what a peer wrote a moment ago,
+ * already sized by it; a partial TLS flight held for an ACK would stall the handshake), and
+ * TCP_DEFER_ACCEPT: accept4() returns a connection once its first bytes (the ClientHello)
+ * are in, so accept_one() reads the hello at once. A client that sends nothing is accepted
+ * all the same after the defer (one SYN-ACK retransmission, about a second) and then has
+ * the hello timeout. Best effort: without them the acceptor works, with more syscalls.
+ */
+void lb_sni_listener_opts(int fd)
+{
+	int one = 1, defer_s = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof(defer_s));
+}
+
+/*
  * A listening socket on every local address, of both families (the datapath sends IPv4 and
  * IPv6 clients to the same port), and a port the kernel picks; IPv4 only on a kernel
  * without IPv6.
@@ -427,6 +538,7 @@ static int open_listener(uint16_t *port)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	lb_sni_listener_opts(fd);
 	if ((v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero))) ||
 	    bind(fd, v6 ? (struct sockaddr *)&sa6 : (struct sockaddr *)&sa4,
 		 v6 ? sizeof(sa6) : sizeof(sa4)) ||
@@ -585,21 +697,16 @@ json_t *lb_sni_stats_json(const struct lb_sni *s, const char *proxy)
 	for (i = 0; i < s->n_active; i++)
 		if (!strcmp(s->active[i].proxy, proxy))
 			spliced += s->active[i].n;
-	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
-			 "port", a->port, "hello-timeout-ms", (json_int_t)a->hello_timeout_ms,
-			 "max-pending", (json_int_t)a->max_pending, "pending",
-			 (json_int_t)a->pending, "connections", spliced, "accepted",
-			 (json_int_t)a->c.accepted, "rejected-overload",
-			 (json_int_t)a->c.rejected_overload, "hello-timeout",
-			 (json_int_t)a->c.hello_timeout, "no-target", (json_int_t)a->c.no_target,
-			 "connect-failed", (json_int_t)a->c.connect_failed, "routed-by-sni",
-			 (json_int_t)a->c.routed_sni, "routed-default",
-			 (json_int_t)a->c.routed_default, "splice", lb_splicer_kind(s->splicer));
-}
-
-static void watcher_closed(struct lb_sni_watcher *ws)
-{
-	lb_sni_unref((struct lb_sni *)((char *)ws - offsetof(struct lb_sni, watcher)));
+	return json_pack(
+		"{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "port",
+		a->port, "hello-timeout-ms", (json_int_t)a->hello_timeout_ms, "max-pending",
+		(json_int_t)a->max_pending, "pending", (json_int_t)a->pending, "connections",
+		spliced, "accepted", (json_int_t)a->c.accepted, "rejected-overload",
+		(json_int_t)a->c.rejected_overload, "hello-timeout", (json_int_t)a->c.hello_timeout,
+		"no-target", (json_int_t)a->c.no_target, "connect-failed",
+		(json_int_t)a->c.connect_failed, "routed-by-sni", (json_int_t)a->c.routed_sni,
+		"routed-default", (json_int_t)a->c.routed_default, "early-connects",
+		(json_int_t)a->c.early_connects, "splice", lb_splicer_kind(s->splicer));
 }
 
 void lb_sni_free(struct lb_sni *s)
@@ -613,6 +720,6 @@ void lb_sni_free(struct lb_sni *s)
 	for (i = 0; i < s->n_acc; i++)
 		lb_sni_acceptor_free(s, s->acc[i]);
 	s->n_acc = 0;
-	lb_sni_watcher_close(&s->watcher, watcher_closed);
+	lb_sni_unref(s); /* the one lb_sni_new() took */
 	lb_sni_unref(s);
 }

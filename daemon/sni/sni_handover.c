@@ -30,8 +30,10 @@ void lb_sni_freeze(struct lb_sni *s)
 
 		if (c->closing)
 			continue;
-		lb_sni_watch_set(&s->watcher, &c->cw, 0);
-		lb_sni_watch_set(&s->watcher, &c->bw, 0);
+		lb_sni_watch_set(s->watcher, &c->cw, 0);
+		lb_sni_watch_set(s->watcher, &c->bw, 0);
+		/* Handed over (or resumed) waiting for its hello, it connects once that is in. */
+		lb_sni_drop_early(c);
 		uv_timer_stop(&c->timer);
 	}
 	lb_splicer_freeze(s->splicer);
@@ -52,7 +54,7 @@ static void conn_watch(struct conn *c, uint32_t hello_timeout_ms)
 {
 	bool hello = c->state == CONN_HELLO;
 
-	if (lb_sni_watch_set(&c->s->watcher, hello ? &c->cw : &c->bw, hello ? EPOLLIN : EPOLLOUT)) {
+	if (lb_sni_watch_set(c->s->watcher, hello ? &c->cw : &c->bw, hello ? EPOLLIN : EPOLLOUT)) {
 		lb_sni_conn_end(c, true);
 		return;
 	}
@@ -194,6 +196,7 @@ int lb_sni_adopt_acceptor(struct lb_sni *s, struct lb_fdrec *r, char *err, size_
 	if (!a)
 		return lb_errf(err, errlen, -ENOMEM, "out of memory");
 	a->fd = lb_fdrec_take_fd(r, 0);
+	lb_sni_listener_opts(a->fd); /* an older lbd may not have set them */
 	a->s = s;
 	a->adopted = true;
 	a->port = (uint16_t)port;

@@ -29,6 +29,7 @@ struct active {
 struct counters {
 	uint64_t accepted, rejected_overload, hello_timeout, no_target, connect_failed;
 	uint64_t routed_sni, routed_default;
+	uint64_t early_connects; /* connects started before the ClientHello was complete */
 };
 
 struct acceptor {
@@ -60,6 +61,12 @@ struct conn {
 	int open_handles; /* the timer: the memory goes once it closed */
 	bool failed;
 	bool closing; /* conn_end() ran: its handles are closing */
+	/*
+	 * The hello's first bytes named early_name: bfd connects (early_connected: is
+	 * connected) to the target it chose while the rest of the hello arrives.
+	 */
+	bool early, early_connected;
+	char early_name[LB_SNI_NAME_LEN + 1];
 	struct lb_ip caddr, laddr;
 	uint16_t cport, lport;
 	struct lb_sni_choice tgt;
@@ -86,8 +93,8 @@ struct lb_sni {
 	size_t n_active, cap_active;
 	struct active *active;
 	size_t n_conns, cap_conns;
-	struct conn **conns;	       /* pending connections, for teardown */
-	struct lb_sni_watcher watcher; /* their sockets' readiness */
+	struct conn **conns;		/* pending connections, for teardown */
+	struct lb_sni_watcher *watcher; /* their sockets' readiness: the splicer's set */
 	/*
 	 * Closing acceptors, pending connections and spliced pairs each hold a reference:
 	 * their callbacks may run after lb_sni_free(), which only marks the acceptor dead.
@@ -103,6 +110,12 @@ void lb_sni_count_active(struct lb_sni *s, const char *proxy, const struct lb_ip
 
 /* Drop a reference taken by an acceptor, a pending connection or a spliced pair. */
 void lb_sni_unref(struct lb_sni *s);
+
+/* Give up @c's early connect (if any): the hand-over, or a hello that named another host. */
+void lb_sni_drop_early(struct conn *c);
+
+/* Set the options accepted connections inherit on listening socket @fd (sni.c). */
+void lb_sni_listener_opts(int fd);
 
 /* Close @fd with a reset. */
 void lb_sni_close_reset(int fd);

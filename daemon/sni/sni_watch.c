@@ -35,6 +35,8 @@ static void on_epoll(uv_poll_t *p, int status, int events)
 			uv_events |= (w->events & EPOLLIN) ? UV_READABLE : 0;
 		if (ev[i].events & (EPOLLOUT | EPOLLHUP))
 			uv_events |= (w->events & EPOLLOUT) ? UV_WRITABLE : 0;
+		if (ev[i].events & (EPOLLRDHUP | EPOLLHUP))
+			uv_events |= (w->events & EPOLLRDHUP) ? UV_DISCONNECT : 0;
 		if (uv_events)
 			w->cb(w, 0, uv_events);
 	}
@@ -51,6 +53,8 @@ int lb_sni_watcher_open(struct lb_sni_watcher *ws, uv_loop_t *loop)
 	if (!ret) {
 		ws->poll.data = ws;
 		ret = uv_poll_start(&ws->poll, UV_READABLE, on_epoll);
+		ws->watched = 0;
+		uv_unref((uv_handle_t *)&ws->poll);
 		if (ret)
 			uv_close((uv_handle_t *)&ws->poll, NULL);
 	}
@@ -87,5 +91,10 @@ int lb_sni_watch_set(struct lb_sni_watcher *ws, struct lb_sni_watch *w, uint32_t
 	if (epoll_ctl(ws->epfd, op, w->fd, &ev) && !(op == EPOLL_CTL_DEL && errno == EBADF))
 		return -errno;
 	w->events = events;
+	/* The loop stays alive for the set only while it watches something. */
+	if (op == EPOLL_CTL_ADD && !ws->watched++)
+		uv_ref((uv_handle_t *)&ws->poll);
+	else if (op == EPOLL_CTL_DEL && !--ws->watched)
+		uv_unref((uv_handle_t *)&ws->poll);
 	return 0;
 }

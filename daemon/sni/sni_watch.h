@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sni_watch.h - readiness of the SNI acceptor's pending connections (waiting for a
- * ClientHello, or for the connect to their target) through one epoll set of lbd's own,
- * polled by a single libuv handle.
+ * sni_watch.h - readiness of sockets through one epoll set of lbd's own, polled by a
+ * single libuv handle: the splicer's (lb_splicer_watcher()), which holds the spliced pairs'
+ * sockets and the SNI acceptor's pending connections (waiting for a ClientHello, or for
+ * the connect to their target) alike.
  *
  * Why not a uv_poll_t per socket: libuv's uv_poll_init() probes every descriptor with an
  * epoll ADD and DEL, every uv_poll_start() that changes the events is an ADD failing with
@@ -22,19 +23,20 @@
 struct lb_sni_watch;
 
 /* @status: 0, or UV_EBADF when the socket reported an error (SO_ERROR says which);
- * @events: UV_READABLE / UV_WRITABLE, as a uv_poll_cb would see them. */
+ * @events: UV_READABLE / UV_WRITABLE / UV_DISCONNECT, as a uv_poll_cb would see them. */
 typedef void (*lb_sni_watch_cb)(struct lb_sni_watch *w, int status, int events);
 
 struct lb_sni_watch {
 	int fd;
-	uint32_t events; /* EPOLLIN / EPOLLOUT registered now; 0: not in the set */
+	uint32_t events; /* EPOLLIN / EPOLLOUT / EPOLLRDHUP registered now; 0: not in the set */
 	lb_sni_watch_cb cb;
 	void *data;
 };
 
 struct lb_sni_watcher {
 	int epfd;
-	uv_poll_t poll;
+	uv_poll_t poll; /* referenced (keeps the loop alive) while watched > 0 */
+	size_t watched; /* watches in the set */
 	void (*closed)(struct lb_sni_watcher *ws); /* after lb_sni_watcher_close() */
 };
 

@@ -29,6 +29,7 @@
 
 struct lb_splicer;
 struct lb_splice;
+struct lb_sni_watcher;
 
 struct lb_splice_stats {
 	uint64_t bytes_to_backend; /* client -> backend, prefix included */
@@ -57,6 +58,13 @@ typedef void (*lb_splice_done_fn)(struct lb_splice *sp, const struct lb_splice_s
 struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, char *err,
 				  size_t errlen);
 
+/*
+ * The splicer's epoll set (sni_watch.h), for the SNI acceptor's pending sockets too: one
+ * set, one nested epoll_wait() per wake-up of the loop, whatever state a socket is in.
+ * It stays open until lb_splicer_free() or lb_splicer_forget().
+ */
+struct lb_sni_watcher *lb_splicer_watcher(struct lb_splicer *s);
+
 /* "sockmap" or "copy": what this splicer actually does. */
 const char *lb_splicer_kind(const struct lb_splicer *s);
 
@@ -65,8 +73,10 @@ size_t lb_splicer_active(const struct lb_splicer *s);
 
 /*
  * Take over @client_fd and @backend_fd (connected TCP sockets nobody else polls; the
- * splicer makes them non-blocking and closes them), send @prefix (copied) to the backend,
- * then forward both ways until both ends closed. Bytes still queued on the sockets are
+ * splicer makes them non-blocking and closes them; TCP_NODELAY is the caller's: what lbd
+ * forwards was sized by a peer a moment ago, and the SNI acceptor sets it with no syscall
+ * per connection on the client's side, see lb_sni_listener_opts()), send @prefix (copied) to the
+ * backend, then forward both ways until both ends closed. Bytes still queued on the sockets are
  * forwarded too: the client's after @prefix. Returns NULL and sets errno when the pair
  * cannot be set up (both fds are then closed, the client's with a reset; done never
  * runs); errors after that reach done.

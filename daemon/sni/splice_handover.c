@@ -26,10 +26,8 @@ void lb_splicer_freeze(struct lb_splicer *s)
 	for (sp = s->head; sp; sp = sp->next) {
 		if (sp->ended)
 			continue;
-		for (i = 0; i < 2; i++) {
-			uv_poll_stop(&sp->side[i].poll);
-			sp->side[i].events = 0;
-		}
+		for (i = 0; i < 2; i++)
+			lb_splice_unwatch(sp, i);
 		uv_timer_stop(&sp->flush_timer);
 	}
 }
@@ -221,6 +219,15 @@ struct lb_splicer *lb_splicer_adopt(uv_loop_t *loop, struct lb_fdrec *r, char *e
 	else if (!offload || strcmp(offload, "copy"))
 		ret = lb_errf(err, errlen, -EPROTO,
 			      "the previous lbd's splicer record is malformed");
+	if (!ret) {
+		ret = lb_splicer_watch_open(s);
+		if (ret) {
+			if (s->ops)
+				s->ops->close(s->off);
+			ret = lb_errf(err, errlen, -EIO, "cannot poll spliced connections: %s",
+				      uv_strerror(ret));
+		}
+	}
 	if (ret) {
 		free(s);
 		errno = -ret;
@@ -321,6 +328,5 @@ void lb_splicer_forget(struct lb_splicer *s)
 		s->ops->close(s->off);
 	s->ops = NULL;
 	s->off = NULL;
-	if (!s->pairs)
-		free(s);
+	lb_splicer_watch_close(s); /* s goes with the last of it and the pairs */
 }

@@ -16,8 +16,10 @@
  * on a timer: the kernel does not say when.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -329,36 +331,37 @@ static void lb_splice_pump_fin(struct lb_splice *sp, int dst)
 		lb_splice_end(sp, 0);
 }
 
-static void on_poll(uv_poll_t *h, int status, int events);
-
 static void lb_splice_pump_watch(struct lb_splice *sp, int i)
 {
 	struct lb_splice_side *s = &sp->side[i];
-	int events = 0;
+	uint32_t events = 0;
+	int ret;
 
 	if (sp->ended)
 		return;
-	/* UV_DISCONNECT: a FIN wakes lbd even where the kernel forwards all the data. */
+	/* EPOLLRDHUP: a FIN wakes lbd even where the kernel forwards all the data. */
 	if (!s->rd_eof && !s->eof_wait && !sp->side[!i].out_len)
-		events |= UV_READABLE | UV_DISCONNECT;
+		events |= EPOLLIN | EPOLLRDHUP;
 	/* Held output waits for the timer: the socket itself is writable all along. */
 	if (s->out_len && !s->held)
-		events |= UV_WRITABLE;
-	if (events == s->events)
-		return;
-	s->events = events;
-	if (events)
-		uv_poll_start(&s->poll, events, on_poll);
-	else
-		uv_poll_stop(&s->poll);
+		events |= EPOLLOUT;
+	ret = lb_sni_watch_set(&sp->s->watcher, &s->w, events);
+	if (ret)
+		lb_splice_end(sp, -ret);
 }
 
-static void on_poll(uv_poll_t *h, int status, int events)
+void lb_splice_unwatch(struct lb_splice *sp, int i)
 {
-	struct lb_splice *sp = h->data;
-	int i = h == &sp->side[LB_SP_CLIENT].poll ? LB_SP_CLIENT : LB_SP_BACKEND;
+	/* Only fails for a descriptor that is no longer in the set. */
+	lb_sni_watch_set(&sp->s->watcher, &sp->side[i].w, 0);
+}
 
-	/* libuv reports EPOLLERR as UV_EBADF and stops the handle: the socket says why. */
+static void on_poll(struct lb_sni_watch *w, int status, int events)
+{
+	struct lb_splice *sp = w->data;
+	int i = w == &sp->side[LB_SP_CLIENT].w ? LB_SP_CLIENT : LB_SP_BACKEND;
+
+	/* The watcher reports EPOLLERR as UV_EBADF: the socket says why. */
 	if (status < 0) {
 		lb_splice_end(sp, lb_splice_sock_error(sp->side[i].fd, -status));
 		return;
@@ -401,20 +404,37 @@ static void on_close(uv_handle_t *h)
 
 int lb_splice_pump_init(struct lb_splice *sp)
 {
-	uv_loop_t *loop = sp->s->loop;
-	int i, ret;
+	int i;
 
-	uv_timer_init(loop, &sp->flush_timer);
+	uv_timer_init(sp->s->loop, &sp->flush_timer);
 	sp->flush_timer.data = sp;
 	sp->handles = 1;
-	for (i = 0; i < 2; i++) {
-		ret = uv_poll_init(loop, &sp->side[i].poll, sp->side[i].fd);
-		if (ret)
-			return ret;
-		sp->side[i].poll.data = sp; /* also marks the handle as one to close */
-		sp->handles++;
-	}
+	for (i = 0; i < 2; i++)
+		lb_sni_watch_init(&sp->side[i].w, sp->side[i].fd, on_poll, sp);
 	return 0;
+}
+
+static void watcher_closed(struct lb_sni_watcher *ws)
+{
+	struct lb_splicer *s =
+		(struct lb_splicer *)((char *)ws - offsetof(struct lb_splicer, watcher));
+
+	if (!--s->pairs && s->freeing)
+		free(s);
+}
+
+int lb_splicer_watch_open(struct lb_splicer *s)
+{
+	int ret = lb_sni_watcher_open(&s->watcher, s->loop);
+
+	if (!ret)
+		s->pairs++;
+	return ret;
+}
+
+void lb_splicer_watch_close(struct lb_splicer *s)
+{
+	lb_sni_watcher_close(&s->watcher, watcher_closed);
 }
 
 void lb_splice_pump_kick(struct lb_splice *sp)
@@ -445,12 +465,7 @@ void lb_splice_pump_kick(struct lb_splice *sp)
 
 static void lb_splice_pump_close(struct lb_splice *sp)
 {
-	int i;
-
 	uv_close((uv_handle_t *)&sp->flush_timer, on_close);
-	for (i = 0; i < 2; i++)
-		if (sp->side[i].poll.data)
-			uv_close((uv_handle_t *)&sp->side[i].poll, on_close);
 }
 
 struct lb_splice_stats lb_splice_pair_stats(const struct lb_splice *sp)
@@ -493,8 +508,7 @@ void lb_splice_end(struct lb_splice *sp, int err)
 	for (i = 0; i < 2; i++) {
 		struct lb_splice_side *d = &sp->side[i];
 
-		if (d->poll.data)
-			uv_poll_stop(&d->poll);
+		lb_splice_unwatch(sp, i);
 		if (err)
 			lb_splice_close_reset(d->fd);
 		else
@@ -523,8 +537,7 @@ void lb_splice_forget(struct lb_splice *sp)
 	for (i = 0; i < 2; i++) {
 		struct lb_splice_side *d = &sp->side[i];
 
-		if (d->poll.data)
-			uv_poll_stop(&d->poll);
+		lb_splice_unwatch(sp, i);
 		close(d->fd); /* the next lbd's descriptor keeps the socket open */
 		d->fd = -1;
 		free(d->out);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "sni_watch.h"
 #include "splice.h"
 
 #define LB_SPLICE_BUF		  (64 * 1024) /* bytes read per recv() */
@@ -32,14 +33,13 @@ enum { LB_SP_CLIENT = 0, LB_SP_BACKEND = 1 };
 /* One socket of a pair and the direction that writes to it. */
 struct lb_splice_side {
 	int fd;
-	uv_poll_t poll;
-	int events;	  /* registered on poll; 0 while stopped */
-	uint8_t *out;	  /* bytes for this socket that did not fit into its send buffer */
-	size_t out_off;	  /* first unsent byte of out */
-	size_t out_len;	  /* unsent bytes */
-	uint64_t written; /* bytes lbd itself sent to this socket */
-	bool rd_eof;	  /* recv() returned 0: the remote end sent its FIN */
-	bool wr_shut;	  /* lbd sent a FIN on this socket (shutdown(SHUT_WR)) */
+	struct lb_sni_watch w; /* in the splicer's epoll set while w.events != 0 */
+	uint8_t *out;	       /* bytes for this socket that did not fit into its send buffer */
+	size_t out_off;	       /* first unsent byte of out */
+	size_t out_len;	       /* unsent bytes */
+	uint64_t written;      /* bytes lbd itself sent to this socket */
+	bool rd_eof;	       /* recv() returned 0: the remote end sent its FIN */
+	bool wr_shut;	       /* lbd sent a FIN on this socket (shutdown(SHUT_WR)) */
 
 	/* Sockmap pairs only. */
 	bool held;	 /* lbd's output waits for the kernel's forwarded bytes to go first */
@@ -62,7 +62,7 @@ struct lb_splice {
 	uv_timer_t flush_timer; /* sockmap: waits for the kernel to flush before a FIN */
 	uint64_t flush_ms;
 	int slot;	  /* pair index in the sockmap, -1 while copied */
-	int handles;	  /* initialised libuv handles not closed yet */
+	int handles;	  /* initialised libuv handles not closed yet (the timer) */
 	bool ended;	  /* sockets closed, handles closing */
 	bool done_called; /* done ran (or must not run: failed start) */
 	struct lb_splice_stats final;
@@ -102,8 +102,10 @@ struct lb_splicer {
 	void *off;			     /* the offload's own state */
 	bool copy_new;			     /* ops serve parked pairs only: new ones copy */
 	struct lb_splice *head;		     /* every pair not released yet */
-	size_t pairs;			     /* in that list */
-	size_t active;			     /* of which not ended */
+	size_t pairs;			     /* in that list, plus 1 until the watcher closed */
+	/* The pairs' sockets, one epoll set under one libuv handle (sni_watch.h). */
+	struct lb_sni_watcher watcher;
+	size_t active; /* of which not ended */
 	bool freeing;
 	uint8_t scratch[LB_SPLICE_BUF]; /* every recv() lands here first */
 };
@@ -123,6 +125,16 @@ void lb_splice_forget(struct lb_splice *sp);
 
 /* Current byte counts of @sp (final ones once it ended); error is 0 while it runs. */
 struct lb_splice_stats lb_splice_pair_stats(const struct lb_splice *sp);
+
+/*
+ * The splicer's epoll set (counted in s->pairs: freeing @s waits for it). 0 or a libuv
+ * error; close it once, when the splicer goes.
+ */
+int lb_splicer_watch_open(struct lb_splicer *s);
+void lb_splicer_watch_close(struct lb_splicer *s);
+
+/* Take side @i of @sp out of the splicer's epoll set (freeze, end). */
+void lb_splice_unwatch(struct lb_splice *sp, int i);
 
 /* Open @sp's libuv handles: 0 or a libuv error (lb_splice_end() closes what opened). */
 int lb_splice_pump_init(struct lb_splice *sp);

@@ -5,8 +5,6 @@
  * can, through the offload of splice_sockmap.c.
  */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +29,13 @@ struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, cha
 		return NULL;
 	}
 	s->loop = loop;
+	ret = lb_splicer_watch_open(s);
+	if (ret) {
+		snprintf(err, errlen, "cannot poll spliced connections: %s", uv_strerror(ret));
+		free(s);
+		errno = EIO;
+		return NULL;
+	}
 	/*
 	 * Auto copies: on bench/sni_vs_haproxy.sh the copy moved bulk data 1.3-2.5x as fast
 	 * as the sockmap (whose verdict program forwards skb by skb) and was within noise of it on
@@ -43,9 +48,15 @@ struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, cha
 	if (!ret)
 		return s;
 	snprintf(err, errlen, "%s", why);
-	free(s);
+	s->freeing = true;
+	lb_splicer_watch_close(s); /* frees s */
 	errno = -ret;
 	return NULL;
+}
+
+struct lb_sni_watcher *lb_splicer_watcher(struct lb_splicer *s)
+{
+	return &s->watcher;
 }
 
 const char *lb_splicer_kind(const struct lb_splicer *s)
@@ -63,7 +74,7 @@ struct lb_splice *lb_splice_start(struct lb_splicer *s, int client_fd, int backe
 				  void *arg)
 {
 	struct lb_splice *sp = NULL;
-	int ret = -EINVAL, one = 1;
+	int ret = -EINVAL;
 
 	if (!s || s->freeing || client_fd < 0 || backend_fd < 0 || !done ||
 	    (prefix_len && !prefix)) {
@@ -81,13 +92,6 @@ struct lb_splice *lb_splice_start(struct lb_splicer *s, int client_fd, int backe
 	sp->arg = arg;
 	sp->side[LB_SP_CLIENT].fd = client_fd;
 	sp->side[LB_SP_BACKEND].fd = backend_fd;
-	/*
-	 * No Nagle: what lbd writes is what a peer wrote a moment ago, already sized by it; a
-	 * partial TLS flight held back for an ACK would stall the handshake (HAProxy does the
-	 * same). Best effort: a socket that refuses still works.
-	 */
-	setsockopt(client_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(backend_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (prefix_len) {
 		sp->side[LB_SP_BACKEND].out = malloc(prefix_len);
 		if (!sp->side[LB_SP_BACKEND].out) {
@@ -159,6 +163,5 @@ void lb_splicer_free(struct lb_splicer *s)
 		s->ops->close(s->off);
 	s->ops = NULL;
 	s->off = NULL;
-	if (!s->pairs)
-		free(s);
+	lb_splicer_watch_close(s); /* s goes with the last of it and the pairs */
 }

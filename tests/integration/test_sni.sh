@@ -112,6 +112,34 @@ test_large_client_hello() {
 	assert_eq "$(share "$out" b2)" 10 "8 KB ClientHello ($out)"
 }
 
+# The acceptor reads the ClientHello right after accept4() (TCP_DEFER_ACCEPT holds the
+# connection back until bytes arrive): a hello split across two writes 0.3 s apart, and a
+# client silent for 1.3 s (past the 1 s defer, so accepted with nothing to read) then
+# sending its whole hello, are still routed by their names. When the first part holds the
+# server name already, the connect to the target starts before the rest arrives (counted
+# in early-connects); when it does not, it waits for the whole hello.
+early_connects() {
+	lbctl --json list-proxies | "$LBT_PY" -c 'import json, sys
+p = [p for p in json.load(sys.stdin)["proxies"] if p["name"] == "tls"][0]
+print(p["sni-acceptor"]["early-connects"])'
+}
+test_split_and_late_client_hello() {
+	local out e0
+	e0=$(early_connects)
+	out=$(tally --sni api.example.com --split-hello 9 --count 4)
+	assert_eq "$(share "$out" b2)" 4 "ClientHello split after 9 bytes ($out)"
+	assert_eq "$(early_connects)" "$e0" "early connects with no name in the first 9 bytes"
+	out=$(tally --sni api.example.com --split-hello 200 --count 4)
+	assert_eq "$(share "$out" b2)" 4 "ClientHello split after 200 bytes ($out)"
+	assert_eq "$(early_connects)" $((e0 + 4)) "early connects with the name in the first 200 bytes"
+	out=$(tally --sni app.example.com --split-hello 200 --count 20)
+	assert_eq "$(($(share "$out" b2) + $(share "$out" b3)))" 20 "weighted route, split hello ($out)"
+	out=$(tally --sni api.example.com --split-hello 0 --hello-delay 1.3 --count 2)
+	assert_eq "$(share "$out" b2)" 2 "ClientHello 1.3 s after the connect ($out)"
+	out=$(lbctl --json list-proxies)
+	[[ $out == *'"pending": 0'* || $out == *'"pending":0'* ]] || fail "connections left pending: $out"
+}
+
 # Source routes win over SNI, on the pure XDP path: the backend sees the real client.
 test_source_route_wins() {
 	local out
@@ -252,6 +280,7 @@ run_test test_weighted_route
 run_test test_wildcard_route
 run_test test_default_for_unknown_and_no_sni
 run_test test_large_client_hello
+run_test test_split_and_late_client_hello
 run_test test_source_route_wins
 run_test test_proxy_protocol_v2
 run_test test_bulk_both_ways

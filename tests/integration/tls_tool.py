@@ -167,6 +167,60 @@ def connect(args, ctx, sni):
     return ctx.wrap_socket(raw, server_hostname=sni)
 
 
+class SplitHelloTLS:
+    """A TLS client over memory BIOs that sends its ClientHello in two writes `delay` s
+    apart: the first `first` bytes (none when 0), then the rest. The acceptor then meets a
+    hello split across segments, or (first 0, a delay past TCP_DEFER_ACCEPT's second) a
+    connection accepted before any byte of it arrived."""
+
+    def __init__(self, raw, ctx, sni, first, delay):
+        self.raw = raw
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_hostname=sni)
+        try:
+            self.obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        hello = self.out.read()
+        if first:
+            raw.sendall(hello[:first])
+        time.sleep(delay)
+        raw.sendall(hello[first:])
+        self._pump(self.obj.do_handshake)
+
+    def _pump(self, op, *a):
+        while True:
+            try:
+                r = op(*a)
+            except ssl.SSLWantReadError:
+                data = self.out.read()
+                if data:
+                    self.raw.sendall(data)
+                data = self.raw.recv(65536)
+                if data:
+                    self.inc.write(data)
+                else:
+                    self.inc.write_eof()
+                continue
+            data = self.out.read()
+            if data:
+                self.raw.sendall(data)
+            return r
+
+    def sendall(self, b):
+        self._pump(self.obj.write, b)
+
+    def recv(self, n):
+        try:
+            return self._pump(self.obj.read, n)
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            return b""
+
+    def close(self):
+        self.raw.close()
+
+
 def cmd_tally(args):
     ctx = client_ctx(args)
     sni = None if args.no_sni else args.sni
@@ -174,7 +228,13 @@ def cmd_tally(args):
            "answers": {}}
     for _ in range(args.count):
         try:
-            tls = connect(args, ctx, sni)
+            if args.split_hello is not None:
+                raw = socket.socket(family_of(args.host))
+                raw.settimeout(args.timeout)
+                raw.connect((args.host, args.port))
+                tls = SplitHelloTLS(raw, ctx, sni, args.split_hello, args.hello_delay)
+            else:
+                tls = connect(args, ctx, sni)
             tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             resp = b""
             while True:
@@ -383,6 +443,10 @@ def main():
         if name == "tally":
             t.add_argument("--count", type=int, default=1)
             t.add_argument("--no-sni", action="store_true")
+            t.add_argument("--split-hello", type=int, metavar="N",
+                           help="send the ClientHello's first N bytes, then the rest")
+            t.add_argument("--hello-delay", type=float, default=0.3,
+                           help="seconds between the two parts (with --split-hello)")
         elif name == "bulk":
             t.add_argument("--bytes", type=int, required=True)
         else:

@@ -32,6 +32,7 @@
 
 #include "lb_splice_abi.h"
 #include "lb_splice.skel.h"
+#include "sni_priv.h"
 #include "splice.h"
 
 #define GUARD_MS 30000 /* no case comes near it unless something hangs */
@@ -357,15 +358,6 @@ static void teardown(void)
  * sockets, then the rest: the prefix here is the first 517 bytes of the client's stream
  * (as a ClientHello would be), read out of an skb whose remaining bytes stay queued.
  */
-static int tcp_nodelay(int fd)
-{
-	socklen_t len = sizeof(int);
-	int v = -1;
-
-	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
-	return v;
-}
-
 START_TEST(test_prefix_then_data_in_order)
 {
 	uint8_t early[4000], prefix[517], banner[300];
@@ -392,9 +384,6 @@ START_TEST(test_prefix_then_data_in_order)
 	t.backend.shut_when_sent = true;
 	t.backend.recv_seed = 1;
 	trio_start(&t, prefix, sizeof(prefix));
-	/* Both of lbd's sockets without Nagle: a partial TLS flight goes out at once. */
-	ck_assert_int_eq(tcp_nodelay(t.lb_client), 1);
-	ck_assert_int_eq(tcp_nodelay(t.lb_backend), 1);
 	run_all();
 
 	endpoint_check_got(&t.backend, t.client.send_total);
@@ -932,6 +921,54 @@ START_TEST(test_kernel_fin_with_verdict)
 }
 END_TEST
 
+static int tcp_nodelay(int fd)
+{
+	socklen_t len = sizeof(int);
+	int v = -1;
+
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
+	return v;
+}
+
+/*
+ * The SNI listener's options (lb_sni_listener_opts()) reach every accepted connection with no
+ * syscall of its own: TCP_NODELAY is inherited, and TCP_DEFER_ACCEPT holds a connection back
+ * from accept4() until its first bytes are in, so the acceptor reads the ClientHello at once.
+ */
+START_TEST(test_sni_listener_opts)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int l, c, a;
+	char b;
+
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(l, 0);
+	lb_sni_listener_opts(l);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(l, 8), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sa, &len), 0);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(c, 0);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	/* Connected, nothing sent: not acceptable yet. */
+	ck_assert_int_eq(poll(&(struct pollfd){.fd = l, .events = POLLIN}, 1, 200), 0);
+	ck_assert_int_eq(accept4(l, NULL, NULL, SOCK_NONBLOCK), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(send(c, "h", 1, 0), 1);
+	ck_assert_int_eq(poll(&(struct pollfd){.fd = l, .events = POLLIN}, 1, 5000), 1);
+	a = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	ck_assert_int_ge(a, 0);
+	/* The byte came with the connection, and Nagle is off without a setsockopt(). */
+	ck_assert_int_eq(recv(a, &b, 1, MSG_DONTWAIT), 1);
+	ck_assert_int_eq(b, 'h');
+	ck_assert_int_eq(tcp_nodelay(a), 1);
+	close(a);
+	close(c);
+	close(l);
+}
+END_TEST
+
 static void add_cases(TCase *tc)
 {
 	tcase_set_timeout(tc, 120); /* generous for valgrind; the guard bounds each run */
@@ -973,6 +1010,7 @@ static Suite *splice_suite(void)
 
 	tcase_add_checked_fixture(copy, setup_copy, teardown);
 	add_cases(copy);
+	tcase_add_test(copy, test_sni_listener_opts);
 	suite_add_tcase(s, copy);
 	if (why) {
 		fprintf(stderr, "splice: sockmap cases skipped: %s\n", why);

@@ -1318,6 +1318,52 @@ START_TEST(test_result_names)
 }
 END_TEST
 
+/*
+ * lb_tls_peek_sni() on every prefix of a capture that still needs more: never a name the
+ * whole hello does not give, and the name as soon as its extension is in (in the first
+ * record), so the connect can start early.
+ */
+START_TEST(test_peek_sni)
+{
+	const struct capture *c = &captures[_i];
+	size_t n = load(c->file, captured, sizeof(captured)), len, name_end = 0, first;
+	char name[LB_SNI_NAME_LEN + 1], peeked[LB_SNI_NAME_LEN + 1];
+	const uint8_t *hit;
+	size_t early = 0;
+
+	if (c->wire_name) {
+		hit = memmem(captured, n, c->wire_name, strlen(c->wire_name));
+		CHECK(hit, "%s: \"%s\" not in it", c->file, c->wire_name);
+		name_end = (size_t)(hit - captured) + strlen(c->wire_name);
+	}
+	first = 5 + ((size_t)captured[3] << 8 | captured[4]);
+	for (len = 0; len <= n; len++) {
+		bool got = lb_tls_peek_sni(captured, len, peeked);
+
+		if (lb_tls_parse_hello(captured, len, name) != LB_HELLO_NEED_MORE)
+			break;
+		if (c->want != LB_HELLO_SNI) {
+			/* No server name: nothing to peek. Too large: it may peek, the whole
+			 * decides. */
+			CHECK(!got || c->want == LB_HELLO_TOO_LARGE, "%s: peeked \"%s\" at %zu",
+			      c->file, peeked, len);
+			continue;
+		}
+		if (got) {
+			CHECK(!strcmp(peeked, c->name), "%s: peeked \"%s\" at %zu, want \"%s\"",
+			      c->file, peeked, len, c->name);
+			early++;
+		} else {
+			CHECK(len < name_end || name_end > first,
+			      "%s: the name ends at %zu, no peek at %zu", c->file, name_end, len);
+			CHECK(!peeked[0], "%s: a name left behind at %zu", c->file, len);
+		}
+	}
+	if (c->want == LB_HELLO_SNI && n > name_end)
+		CHECK(early, "%s: the name never peeked before the hello was whole", c->file);
+}
+END_TEST
+
 static Suite *tls_suite(void)
 {
 	Suite *s = suite_create("tls");
@@ -1326,6 +1372,7 @@ static Suite *tls_suite(void)
 	tc = tcase_create("captured");
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_captured, 0, N(captures));
+	tcase_add_loop_test(tc, test_peek_sni, 0, N(captures));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("structure");
