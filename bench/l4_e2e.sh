@@ -21,8 +21,7 @@
 #                     MODE/1 of a load balancer: the same over one backend (b1). direct:
 #                     client -> b1; direct-split: the HTTP load split evenly over b1 and b2,
 #                     straight (the perfect choice), the reference of the two-backend HTTP
-#                     rows (which drive the VIP with the same client: two wrk, each with
-#                     half the connections and threads), while the /1 rows (the datapath's own cost) and every bulk row
+#                     rows, while the /1 rows (the datapath's own cost) and every bulk row
 #                     compare with direct. lbd-fullnat: lbd-auto with "forwarding":
 #                     "full-nat"; lbd-dsr: with "forwarding": "dsr", the backends holding the
 #                     VIP on lo and answering the client over a link of their own, not
@@ -613,8 +612,7 @@ PENDING=$LBT_RUN/pending
 record() { echo "$*" >>"$PENDING"; } # record MODE ROUND METRIC VALUE (kept if accepted)
 
 # http_phase MODE ROUND KIND URL...: one wrk run (KIND close or ka) per URL, side by side,
-# the connections and threads shared evenly among them (direct-split: b1 and b2 at once; a
-# two-backend load balancer: its VIP twice, the same client),
+# the connections and threads shared evenly among them (direct-split: b1 and b2 at once),
 # with /proc/stat around them; records the summed rate, the worst p99 (ka), CPU per
 # request and busy share; prints a summary.
 http_phase() {
@@ -732,22 +730,16 @@ run_mode() { # run_mode RUN ROUND
 	[[ $run == "$base" ]] || nb=1
 	[[ $base == "$mode" ]] || fam=6 direct=${BACKEND_IPS6[0]} direct2=${BACKEND_IPS6[1]} vip=$VIP6
 	tag=$base-$nb-r$2
-	# A two-backend run drives the VIP with the client of direct-split, its reference: two
-	# wrk side by side, each with half the connections and threads (and the same URL), so
-	# that a ratio compares the load balancers' choices, not two shapes of client. A
-	# one-backend run uses direct's client, one wrk.
-	local -a vips=("$vip")
-	((nb == 1)) || vips+=("$vip")
 	assert_lb_clean
 	((QUIET_WAIT == 0)) || wait_quiet "$run" "$2"
 	case $mode in
 	direct) measure "$run" "$2" 1 "$direct" ;;
 	direct-split) measure "$run" "$2" 1 "$direct" "$direct2" ;;
-	lbd-dsr) dsr_routes add; start_lbd "$mode" "$tag" "$fam" "$nb"; measure "$run" "$2" "$nb" "${vips[@]}"
+	lbd-dsr) dsr_routes add; start_lbd "$mode" "$tag" "$fam" "$nb"; measure "$run" "$2" "$nb" "$vip"
 		stop_lbd "$tag"; dsr_routes del ;;
-	lbd-*) start_lbd "$mode" "$tag" "$fam" "$nb"; measure "$run" "$2" "$nb" "${vips[@]}"; stop_lbd "$tag" ;;
-	nft-dnat) start_nft "$fam" "$nb"; measure "$run" "$2" "$nb" "${vips[@]}"; stop_nft "$fam" ;;
-	haproxy) start_haproxy "$tag" "$fam" "$nb"; measure "$run" "$2" "$nb" "${vips[@]}"; stop_proc "haproxy-$tag" ;;
+	lbd-*) start_lbd "$mode" "$tag" "$fam" "$nb"; measure "$run" "$2" "$nb" "$vip"; stop_lbd "$tag" ;;
+	nft-dnat) start_nft "$fam" "$nb"; measure "$run" "$2" "$nb" "$vip"; stop_nft "$fam" ;;
+	haproxy) start_haproxy "$tag" "$fam" "$nb"; measure "$run" "$2" "$nb" "$vip"; stop_proc "haproxy-$tag" ;;
 	empty-xdp) start_empty_xdp; measure "$run" "$2" 1 "$direct"; stop_empty_xdp ;;
 	esac
 	wait_for "[[ \$(lb_datapath) == none ]] && [[ -z \$(in_ns $NS_LB ss -Hltn) ]]" 5 || true
