@@ -68,6 +68,8 @@ struct save_ctx {
 	int memfd;
 	unsigned int next; /* lbd-fd-N */
 	size_t records, fds;
+	size_t room;		   /* descriptors the store takes besides the state's memfd */
+	size_t left_out, left_fds; /* connections that did not fit, their descriptors */
 };
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -99,6 +101,19 @@ static int save_record(void *arg, struct lb_fdrec *r, void *pair_arg)
 	int ret = names ? 0 : -ENOMEM;
 
 	(void)pair_arg;
+	/*
+	 * A store that is full drops what comes next, the state's memfd last of all, and the
+	 * next lbd would find no connection at all: a connection that does not fit ends with
+	 * this lbd instead. The acceptors and the splicer come first (lb_sni_export) and are
+	 * always kept: without them no connection could be taken over.
+	 */
+	if (kind && (!strcmp(kind, "sni-conn") || !strcmp(kind, "splice")) &&
+	    x->fds + r->n_fds > x->room) {
+		x->left_out++;
+		x->left_fds += r->n_fds;
+		json_decref(names);
+		return 0;
+	}
 	for (i = 0; i < r->n_fds && !ret; i++) {
 		if (kind && !strcmp(kind, "sni-acceptor"))
 			snprintf(name, sizeof(name), ACC_PREFIX "%s",
@@ -135,6 +150,7 @@ static int save_record(void *arg, struct lb_fdrec *r, void *pair_arg)
 int lbd_fdstore_save(struct lbd *l, char *err, size_t errlen)
 {
 	struct save_ctx x = {.memfd = memfd_create(STATE_NAME, MFD_CLOEXEC)};
+	long max = lb_sd_fdstore_max();
 	int ret;
 
 	if (x.memfd < 0)
@@ -142,6 +158,7 @@ int lbd_fdstore_save(struct lbd *l, char *err, size_t errlen)
 	/* No lbd forwards copied pairs until the next one runs: the kernel does meanwhile. */
 	if (l->splicer)
 		lb_splicer_park(l->splicer);
+	x.room = max > 1 ? (size_t)max - 1 : 0;
 	ret = lb_sni_export(l->sni, save_record, &x);
 	if (!ret)
 		ret = store(x.memfd, STATE_NAME);
@@ -155,6 +172,11 @@ int lbd_fdstore_save(struct lbd *l, char *err, size_t errlen)
 	lb_info("kept %zu SNI object%s (%zu descriptors) in systemd's descriptor store for the "
 		"next lbd",
 		x.records, x.records == 1 ? "" : "s", x.fds);
+	if (x.left_out)
+		lb_warn("systemd's descriptor store takes %ld descriptors (FileDescriptorStoreMax=): "
+			"%zu SNI connection%s (%zu descriptors) did not fit and end with this lbd; "
+			"raise FileDescriptorStoreMax= in lbd.service",
+			max, x.left_out, x.left_out == 1 ? "" : "s", x.left_fds);
 	return 0;
 }
 

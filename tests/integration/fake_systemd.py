@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Just enough of systemd's service manager to restart lbd with its descriptor store.
 
-  fake_systemd.py --dir D --restarts N [--control-socket PATH] [--gate FILE] -- lbd ARGS...
+  fake_systemd.py --dir D --restarts N [--control-socket PATH] [--gate FILE]
+                  [--fdstore-max N] -- lbd ARGS...
 
 Runs lbd as a Type=notify service with NOTIFY_SOCKET and FDSTORE set (FileDescriptorStoreMax=):
 it keeps what lbd stores (FDSTORE=1 with FDNAME=, FDSTOREREMOVE=1), answers BARRIER=1, and
@@ -14,7 +15,8 @@ ring buffer does, a reset socket too) unless it came with FDPOLL=0. With
 run N says READY=1, D/store lists the stored names after each message. After N
 restarts the last lbd is left to exit on its own; then this exits with its status. With
 --gate, a restart waits while FILE exists (at most GATE_MAX_S): a test holds the moment
-when no lbd runs for as long as it needs (a real restart takes seconds).
+when no lbd runs for as long as it needs (a real restart takes seconds). --fdstore-max:
+FileDescriptorStoreMax= (default 64); like systemd, a full store closes what comes next.
 """
 import argparse
 import array
@@ -26,18 +28,21 @@ import subprocess
 import sys
 import time
 
-MAX_FDS = 64
+MAX_FDS = 64  # FileDescriptorStoreMax=; --fdstore-max N
 GATE_MAX_S = 60
 
 
 def main():
+    global MAX_FDS
     p = argparse.ArgumentParser()
     p.add_argument("--dir", required=True)
     p.add_argument("--restarts", type=int, required=True)
     p.add_argument("--control-socket")
     p.add_argument("--gate")
+    p.add_argument("--fdstore-max", type=int, default=MAX_FDS)
     p.add_argument("cmd", nargs=argparse.REMAINDER)
     a = p.parse_args()
+    MAX_FDS = a.fdstore_max
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
     notify_path = os.path.join(a.dir, "notify")
     try:

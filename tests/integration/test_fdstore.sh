@@ -7,15 +7,21 @@
 # acceptor's listening socket waits in the store; the store holds no stale descriptor.
 # A restart that leaves seconds with no lbd (fake_systemd.py --gate) does not stall a
 # spliced transfer: the kernel forwards it meanwhile, copy-spliced pairs included (lbd
-# parks them in the sockmap at the stop).
+# parks them in the sockmap at the stop). CASES `full`: a store too small for every
+# connection (FileDescriptorStoreMax=16) keeps what fits, and those go on.
 #
-# Usage: test_fdstore.sh PATH/TO/lbd PATH/TO/lbctl [SPLICE-MODE]
+# Usage: test_fdstore.sh PATH/TO/lbd PATH/TO/lbctl [SPLICE-MODE [CASES]]
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LBD=$(realpath "${1:?lbd binary}")
 LBCTL=$(realpath "${2:?lbctl binary}")
 SPLICE=${3:-auto}
+CASES=${4:-all}
+# Room for every connection of the cases (a store too small drops some, test_full_store);
+# systemd's unit (packaging/lbd.service) says 16384.
+STORE_MAX=256
+[[ $CASES == full ]] && STORE_MAX=16
 INSTANCE=fdstore
 TLS=$LBT_DIR/tls_tool.py
 
@@ -43,7 +49,7 @@ cat >"$CONFIG" <<CFG
  "settings": {"sni-splice": "$SPLICE"}}
 CFG
 spawn "$NS_LB" service "$LBT_PY" "$LBT_DIR/fake_systemd.py" --dir "$SD" --restarts 3 \
-	--gate "$SD/gate" --control-socket "$SOCK" -- "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
+	--gate "$SD/gate" --fdstore-max "$STORE_MAX" --control-socket "$SOCK" -- "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
 	-c "$CONFIG"
 SERVICE=$LBT_LAST_PID
 lbt_on_exit "kill -TERM \$(cat $SD/pid) 2>/dev/null; sleep 0.5; kill -KILL $SERVICE 2>/dev/null; true"
@@ -142,8 +148,45 @@ test_crash_refuses_no_new_connection() {
 	assert_eq "$(cat "$SD/store")" "lbd-acc-tls" "what the store holds after the crash"
 }
 
-run_test test_restart_keeps_tls_connections
-run_test test_restart_keeps_forwarding_while_no_lbd_runs
-run_test test_store_keeps_only_the_listener
-run_test test_crash_refuses_no_new_connection
+# A store of 16 holds the acceptor, the splicer's maps and a few spliced connections (2
+# descriptors each) besides the state: of 20 held connections, those that fit go on
+# through the next lbd and the others end, where a store that dropped the state (stored
+# last) would have taken every connection with it.
+test_full_store_keeps_what_fits() {
+	local out left taken
+	rm -f "$LBT_RUN/load.stop" "$LBT_RUN/load.ready"
+	in_ns "$NS_C" "$LBT_PY" "$TLS" load --host "$VIP" --port 443 --sni api.example.com \
+		--hold 20 --interval 200 --rate 0 --seconds 60 --until-file "$LBT_RUN/load.stop" \
+		--ready-file "$LBT_RUN/load.ready" >"$LBT_RUN/load.out" &
+	local load=$!
+	wait_for "[[ -e $LBT_RUN/load.ready ]]" 20 || fail "the 20 TLS connections did not come up"
+	sleep 1
+	restart TERM 1
+	left=$(sed -n 's/.* \([0-9]*\) SNI connections\{0,1\} ([0-9]* descriptors) did not fit and end with this lbd.*/\1/p' \
+		"$LBT_LOGDIR/service.log" | head -n 1)
+	taken=$(sed -n "s/.*took .* over from systemd's descriptor store: 1 acceptor, \([0-9]*\) connections.*/\1/p" \
+		"$LBT_LOGDIR/service.log" | head -n 1)
+	[[ -n $left ]] || fail "no word of what did not fit: $(grep -iE 'store|fit' "$LBT_LOGDIR/service.log")"
+	[[ -n $taken ]] || fail "the new lbd took nothing over: $(grep -i 'store' "$LBT_LOGDIR/service.log")"
+	log "a store of 16: $taken connections kept, $left ended"
+	((taken >= 1)) || fail "no connection kept"
+	assert_eq $((taken + left)) 20 "kept and ended connections"
+	sleep 2
+	touch "$LBT_RUN/load.stop"
+	wait "$load" || true
+	out=$(cat "$LBT_RUN/load.out")
+	log "20 held connections, a store of 16: $out"
+	assert_eq "$(json_get "$out" held)" 20 "held connections"
+	assert_eq "$("$LBT_PY" -c 'import json,sys; print(len(json.loads(sys.argv[1])["held_errors"]))' "$out")" "$left" \
+		"held connections that ended"
+}
+
+if [[ $CASES == full ]]; then
+	run_test test_full_store_keeps_what_fits
+else
+	run_test test_restart_keeps_tls_connections
+	run_test test_restart_keeps_forwarding_while_no_lbd_runs
+	run_test test_store_keeps_only_the_listener
+	run_test test_crash_refuses_no_new_connection
+fi
 run_summary
