@@ -308,9 +308,10 @@ _Static_assert(sizeof(struct lb_ct_val) == 80, "lb_ct_val layout");
  * race, as 0). What the datapath cannot see (idle expiry, LRU eviction, a restart's gap)
  * lbd's conntrack sweeper corrects: each sweep counts the ORIG entries still
  * LB_CT_F_COUNTED per target, lb_ct's as confirmed and lb_syn's as unconfirmed, and adds
- * the differences. Two counters rather than one packed word: each is a plain 64-bit atomic
- * add, with no carry or borrow between the parts to reason about and its own guard; a
- * confirmation costs two adds (once per flow).
+ * the differences that the counts before and after the walk both show (what changed during
+ * the walk is no drift, daemon/dataplane/lconn.h). Two counters rather than one packed
+ * word: each is a plain 64-bit atomic add, with no carry or borrow between the parts to
+ * reason about and its own guard; a confirmation costs two adds (once per flow).
  */
 struct lb_lconn_val {
 	__s64 confirmed;   /* flows in lb_ct */

@@ -33,14 +33,27 @@ static int64_t corrected(int64_t now, int64_t drift)
 	return now < 0 ? 0 : now;
 }
 
-int lb_lconn_correct(int fd, const struct lb_lconn_val *before, const struct lb_lconn_val *counted)
+/* The drift both readings agree on: @a and @b of one sign, the one nearer 0; else 0. */
+static int64_t agreed(int64_t a, int64_t b)
+{
+	if (a > 0 && b > 0)
+		return a < b ? a : b;
+	if (a < 0 && b < 0)
+		return a > b ? a : b;
+	return 0;
+}
+
+int lb_lconn_correct(int fd, const struct lb_lconn_val *before, const struct lb_lconn_val *after,
+		     const struct lb_lconn_val *counted)
 {
 	int fixed = 0;
 	__u32 t;
 
 	for (t = 0; t < LB_MAX_TARGETS; t++) {
-		int64_t dc = counted[t].confirmed - before[t].confirmed;
-		int64_t du = counted[t].unconfirmed - before[t].unconfirmed;
+		int64_t dc = agreed(counted[t].confirmed - before[t].confirmed,
+				    counted[t].confirmed - after[t].confirmed);
+		int64_t du = agreed(counted[t].unconfirmed - before[t].unconfirmed,
+				    counted[t].unconfirmed - after[t].unconfirmed);
 		struct lb_lconn_val now;
 
 		if (!dc && !du)

@@ -429,7 +429,7 @@ static int sweep(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
 	};
 
 	uint64_t start = uv_hrtime();
-	struct lb_lconn_val *before = NULL;
+	struct lb_lconn_val *before = NULL, *after = NULL;
 	size_t n_ct = 0;
 	int ret;
 
@@ -444,8 +444,16 @@ static int sweep(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
 		}
 	}
 	ret = ct_scan(fds, t, sweep_flow, sweep_orphan, &c, &n_ct);
+	/* And after it: what changed during the walk is no drift (lconn.h). */
 	if (!ret && c.counted) {
-		int fixed = lb_lconn_correct(fds->lconn, before, c.counted);
+		after = calloc(LB_MAX_TARGETS, sizeof(*after));
+		if (!after || lb_lconn_read(fds->lconn, after)) {
+			free(c.counted);
+			c.counted = NULL;
+		}
+	}
+	if (!ret && c.counted) {
+		int fixed = lb_lconn_correct(fds->lconn, before, after, c.counted);
 
 		if (fixed < 0)
 			lb_warn("cannot correct the live flow counts: %s", strerror(-fixed));
@@ -453,6 +461,7 @@ static int sweep(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
 			c.res->lconn_fixed = (uint64_t)fixed;
 	}
 	free(before);
+	free(after);
 	free(c.counted);
 	c.res->live.ct_entries = n_ct;
 	c.res->live.ct_capacity = ct_capacity(fds->ct);

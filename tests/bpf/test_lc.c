@@ -19,6 +19,7 @@
 
 #include "dpfix.h"
 #include "lb_select.h"
+#include "lconn.h"
 #include "pktbuild.h"
 #include "sweep.h"
 
@@ -658,6 +659,42 @@ START_TEST(test_sweeper_recount_splits)
 }
 END_TEST
 
+/*
+ * What the datapath changed while the walk ran is no drift: a flow that confirmed during
+ * it (unconfirmed in the reading before, in lb_ct when the walk read its bucket, moved by
+ * the datapath already) must not move a second time; an eviction that both readings show
+ * is corrected. Calls the correction the sweep ends with (lconn.h) on readings set up as
+ * a sweep would see them.
+ */
+START_TEST(test_sweeper_ignores_moves_during_the_walk)
+{
+	struct lb_lconn_val before[LB_MAX_TARGETS] = {0}, after[LB_MAX_TARGETS] = {0};
+	struct lb_lconn_val counted[LB_MAX_TARGETS] = {0};
+	int fd = map_fd(skel->maps.lb_lconn);
+
+	/* Target 1: 3 confirmed, 2 unconfirmed before; one of those confirmed mid-walk. */
+	before[1] = (struct lb_lconn_val){3, 2};
+	after[1] = counted[1] = (struct lb_lconn_val){4, 1};
+	set_counts(1, 4, 1);
+	/* Target 2: a flow created mid-walk (seen by the walk), one closed (not seen). */
+	before[2] = (struct lb_lconn_val){5, 0};
+	after[2] = (struct lb_lconn_val){4, 1};
+	counted[2] = (struct lb_lconn_val){4, 1};
+	set_counts(2, 4, 1);
+	/* Target 3: two confirmed flows evicted: both readings say 6, the walk found 4. */
+	before[3] = after[3] = (struct lb_lconn_val){6, 0};
+	counted[3] = (struct lb_lconn_val){4, 0};
+	set_counts(3, 6, 0);
+	ck_assert_int_eq(lb_lconn_correct(fd, before, after, counted), 1);
+	ck_assert_int_eq(live(1), 4);
+	ck_assert_int_eq(unconf(1), 1);
+	ck_assert_int_eq(live(2), 4);
+	ck_assert_int_eq(unconf(2), 1);
+	ck_assert_int_eq(live(3), 4);
+	ck_assert_int_eq(unconf(3), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("bpf-lc");
@@ -680,6 +717,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_pickup_takes_the_hash);
 	tcase_add_test(tc, test_sweeper_corrects);
 	tcase_add_test(tc, test_sweeper_recount_splits);
+	tcase_add_test(tc, test_sweeper_ignores_moves_during_the_walk);
 	suite_add_tcase(s, tc);
 	return s;
 }
