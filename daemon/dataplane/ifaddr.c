@@ -85,10 +85,20 @@ static void ifwatch_readable(uv_poll_t *p, int status, int events)
 	struct lb_ifwatch *w = p->data;
 	char buf[8192];
 
+	(void)events;
 	/* The content does not matter: any address or link message means "re-read". */
-	while (recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		;
-	uv_timer_start(&w->debounce, ifwatch_fire, IFWATCH_DEBOUNCE_MS, 0);
+	for (;;) {
+		ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n <= 0 && !(n < 0 && errno == ENOBUFS))
+			break;
+	}
+	/* libuv stops a handle that reported an error: watch on. */
+	if (status < 0)
+		uv_poll_start(&w->poll, UV_READABLE, ifwatch_readable);
+	/* At most IFWATCH_DEBOUNCE_MS after the first: a steady stream cannot starve it. */
+	if (!uv_is_active((uv_handle_t *)&w->debounce))
+		uv_timer_start(&w->debounce, ifwatch_fire, IFWATCH_DEBOUNCE_MS, 0);
 }
 
 struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg)
@@ -108,6 +118,8 @@ struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg
 		goto err_free;
 	if (bind(w->fd, (struct sockaddr *)&sa, sizeof(sa)))
 		goto err_close;
+	/* A lost message costs nothing (any one means "re-read everything"): no ENOBUFS. */
+	setsockopt(w->fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &(int){1}, sizeof(int));
 	if (uv_poll_init(loop, &w->poll, w->fd))
 		goto err_close;
 	w->poll.data = w;

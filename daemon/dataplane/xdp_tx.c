@@ -370,12 +370,20 @@ static void watch_readable(uv_poll_t *p, int status, int events)
 	struct lb_xdp_watch *w = p->data;
 	char buf[8192];
 
-	(void)status;
 	(void)events;
-	/* Any notification means "read the features again". */
-	while (recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		;
-	uv_timer_start(&w->debounce, watch_fire, XDP_WATCH_DEBOUNCE_MS, 0);
+	/* Any notification means "read the features again": the sync reads them all. */
+	for (;;) {
+		ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n <= 0 && !(n < 0 && errno == ENOBUFS))
+			break;
+	}
+	/* libuv stops a handle that reported an error: watch on. */
+	if (status < 0)
+		uv_poll_start(&w->poll, UV_READABLE, watch_readable);
+	/* At most XDP_WATCH_DEBOUNCE_MS after the first: a steady stream cannot starve it. */
+	if (!uv_is_active((uv_handle_t *)&w->debounce))
+		uv_timer_start(&w->debounce, watch_fire, XDP_WATCH_DEBOUNCE_MS, 0);
 }
 
 struct lb_xdp_watch *lb_xdp_watch_start(uv_loop_t *loop, void (*cb)(void *), void *arg)
@@ -393,6 +401,9 @@ struct lb_xdp_watch *lb_xdp_watch_start(uv_loop_t *loop, void (*cb)(void *), voi
 		ret = -ENOENT;
 	if (!ret && setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &f.mcgrp, sizeof(f.mcgrp)))
 		ret = -errno;
+	/* A lost notification costs nothing (any one means "read them all"): no ENOBUFS. */
+	if (!ret)
+		setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &(int){1}, sizeof(int));
 	w = ret ? NULL : calloc(1, sizeof(*w));
 	if (!ret && !w)
 		ret = -ENOMEM;
