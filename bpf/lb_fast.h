@@ -175,16 +175,19 @@ static __always_inline int lb_fast_macs(void *data, void *data_end, const struct
 
 /*
  * XDP: how a frame leaves on the hop @f: XDP_TX out of its ingress interface, XDP_REDIRECT
- * (the target recorded by bpf_redirect_map(), nothing sent yet) to an interface in
- * lb_fast_tx, or XDP_PASS when the egress is not there: an interface not known to take XDP
- * frames (a bond, a bridge, a VLAN device, a driver without ndo_xdp_xmit, a veth whose
- * peer has neither XDP nor GRO) would lose the frame, the kernel's forwarding does not.
+ * (the target recorded by bpf_redirect_map(), nothing sent yet) to another interface, both
+ * only when that interface is in lb_fast_tx, else XDP_PASS: an interface not known to take
+ * XDP frames (a bond, a bridge, a VLAN device, a driver without ndo_xdp_xmit, a veth whose
+ * peer has neither XDP nor GRO) would lose the frame, the kernel's forwarding does not. A
+ * hairpin too: XDP_TX on a veth hands the frame to its peer, which drops it without NAPI.
  */
 static __always_inline int lb_fast_xdp_via(struct xdp_md *ctx, const struct bpf_fib_lookup *f)
 {
-	if (f->ifindex == ctx->ingress_ifindex)
-		return XDP_TX;
-	return bpf_redirect_map(&lb_fast_tx, f->ifindex, XDP_PASS);
+	__u32 ifindex = f->ifindex;
+
+	if (ifindex == ctx->ingress_ifindex)
+		return bpf_map_lookup_elem(&lb_fast_tx, &ifindex) ? XDP_TX : XDP_PASS;
+	return bpf_redirect_map(&lb_fast_tx, ifindex, XDP_PASS);
 }
 
 /*
