@@ -47,8 +47,8 @@ __u32 lb_fast_on;
 /*
  * At TC a redirected skb still passes the egress hook of the interface it leaves by, where
  * lb_tc_egress runs too: this bit of skb->tc_index (writable from TC programs, kept
- * through bpf_redirect() and bpf_redirect_neigh(), unused by the kernel since dsmark and
- * tcindex were removed in 6.3; Cilium uses the low bits) marks a packet the fast path sent,
+ * through bpf_redirect() and bpf_redirect_neigh(); read only by the dsmark qdisc and the
+ * tcindex classifier, removed in 6.3; Cilium uses the low bits) marks a packet the fast path sent,
  * and lb_tc_egress returns at once for it, clearing the bit. Such a packet is a rewritten
  * request or an already translated reply: nothing for egress to do.
  */
