@@ -115,9 +115,13 @@ static void family_grp(int type, const void *p, int len, void *arg)
 	(void)type;
 	/* One group: CTRL_ATTR_MCAST_GRP_NAME and _ID. */
 	while (len >= (int)sizeof(*a) && a->nla_len >= sizeof(*a) && a->nla_len <= len) {
-		if (a->nla_type == CTRL_ATTR_MCAST_GRP_NAME)
+		int plen = a->nla_len - NLA_HDRLEN;
+
+		/* The name only when NUL-terminated within its attribute. */
+		if (a->nla_type == CTRL_ATTR_MCAST_GRP_NAME && plen > 0 &&
+		    memchr((const char *)a + NLA_HDRLEN, 0, (size_t)plen))
 			name = (const char *)a + NLA_HDRLEN;
-		else if (a->nla_type == CTRL_ATTR_MCAST_GRP_ID)
+		else if (a->nla_type == CTRL_ATTR_MCAST_GRP_ID && plen >= (int)sizeof(id))
 			memcpy(&id, (const char *)a + NLA_HDRLEN, sizeof(id));
 		len -= NLA_ALIGN(a->nla_len);
 		a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len));
