@@ -55,8 +55,8 @@ struct lbd {
 	struct lb_mapsync *maps; /* writes models to the maps */
 	struct lb_ifaddr_table addrs;
 	struct lb_ifwatch *ifwatch;
-	struct lb_xdp_watch *xdpwatch; /* xdp-features changes (lb_fast_tx); NULL before 6.3 */
-	struct lb_sweeper *sweeper;    /* conntrack expiry, and the one live-flow count */
+	struct lb_ifwatch *xdpwatch; /* xdp-features changes (lb_fast_tx); NULL before 6.3 */
+	struct lb_sweeper *sweeper;  /* conntrack expiry, and the one live-flow count */
 	struct lb_health *health;
 	struct lb_drains *drains;
 	struct lb_splicer *splicer;	  /* moves bytes of SNI-routed connections */

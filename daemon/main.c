@@ -149,7 +149,7 @@ static void stop_loop(struct lbd *l)
 	lbd_rpc_stop(&rpc);
 	lb_ifwatch_stop(l->ifwatch);
 	l->ifwatch = NULL;
-	lb_xdp_watch_stop(l->xdpwatch);
+	lb_ifwatch_stop(l->xdpwatch);
 	l->xdpwatch = NULL;
 	free_engines(l);
 }

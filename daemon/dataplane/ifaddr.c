@@ -86,7 +86,7 @@ static void ifwatch_readable(uv_poll_t *p, int status, int events)
 	char buf[8192];
 
 	(void)events;
-	/* The content does not matter: any address or link message means "re-read". */
+	/* The content does not matter: any message means "re-read everything". */
 	for (;;) {
 		ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
@@ -101,39 +101,44 @@ static void ifwatch_readable(uv_poll_t *p, int status, int events)
 		uv_timer_start(&w->debounce, ifwatch_fire, IFWATCH_DEBOUNCE_MS, 0);
 }
 
-struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg)
+struct lb_ifwatch *lb_ifwatch_start_fd(uv_loop_t *loop, int fd, lb_ifwatch_cb cb, void *arg)
 {
-	struct sockaddr_nl sa = {
-		.nl_family = AF_NETLINK,
-		.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_LINK,
-	};
 	struct lb_ifwatch *w = calloc(1, sizeof(*w));
 
-	if (!w)
+	if (!w || uv_poll_init(loop, &w->poll, fd)) {
+		free(w);
+		close(fd);
+		errno = w ? EIO : ENOMEM;
 		return NULL;
+	}
+	/* A lost message costs nothing (any one means "re-read everything"): no ENOBUFS. */
+	setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &(int){1}, sizeof(int));
+	w->fd = fd;
 	w->cb = cb;
 	w->arg = arg;
-	w->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-	if (w->fd < 0)
-		goto err_free;
-	if (bind(w->fd, (struct sockaddr *)&sa, sizeof(sa)))
-		goto err_close;
-	/* A lost message costs nothing (any one means "re-read everything"): no ENOBUFS. */
-	setsockopt(w->fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &(int){1}, sizeof(int));
-	if (uv_poll_init(loop, &w->poll, w->fd))
-		goto err_close;
 	w->poll.data = w;
 	uv_timer_init(loop, &w->debounce);
 	w->debounce.data = w;
 	w->open_handles = 2;
 	uv_poll_start(&w->poll, UV_READABLE, ifwatch_readable);
 	return w;
+}
 
-err_close:
-	close(w->fd);
-err_free:
-	free(w);
-	return NULL;
+struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_LINK,
+	};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return NULL;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return NULL;
+	}
+	return lb_ifwatch_start_fd(loop, fd, cb, arg);
 }
 
 static void ifwatch_closed(uv_handle_t *h)

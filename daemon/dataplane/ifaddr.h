@@ -38,6 +38,12 @@ typedef void (*lb_ifwatch_cb)(void *arg);
  */
 struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg);
 
+/*
+ * The same for any netlink socket @fd already subscribed to what it should watch (taken
+ * over: closed on failure and when the watch stops). Returns NULL and sets errno.
+ */
+struct lb_ifwatch *lb_ifwatch_start_fd(uv_loop_t *loop, int fd, lb_ifwatch_cb cb, void *arg);
+
 /* Stop watching; NULL is a no-op. Handles are freed in their close callbacks. */
 void lb_ifwatch_stop(struct lb_ifwatch *w);
 

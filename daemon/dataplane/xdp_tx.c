@@ -21,7 +21,6 @@
 #define NETDEV_CMD_GET	      1
 #define NETDEV_A_IFINDEX      1
 #define NETDEV_A_XDP_FEATURES 3
-#define XDP_WATCH_DEBOUNCE_MS 100
 
 struct nl_req {
 	struct nlmsghdr n;
@@ -353,46 +352,8 @@ void lb_xdp_tx_clear(int map_fd)
 		;
 }
 
-struct lb_xdp_watch {
-	int fd;
-	uv_poll_t poll;
-	uv_timer_t debounce;
-	int open_handles;
-	void (*cb)(void *);
-	void *arg;
-};
-
-static void watch_fire(uv_timer_t *t)
+struct lb_ifwatch *lb_xdp_watch_start(uv_loop_t *loop, void (*cb)(void *), void *arg)
 {
-	struct lb_xdp_watch *w = t->data;
-
-	w->cb(w->arg);
-}
-
-static void watch_readable(uv_poll_t *p, int status, int events)
-{
-	struct lb_xdp_watch *w = p->data;
-	char buf[8192];
-
-	(void)events;
-	/* Any notification means "read the features again": the sync reads them all. */
-	for (;;) {
-		ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-		if (n <= 0 && !(n < 0 && errno == ENOBUFS))
-			break;
-	}
-	/* libuv stops a handle that reported an error: watch on. */
-	if (status < 0)
-		uv_poll_start(&w->poll, UV_READABLE, watch_readable);
-	/* At most XDP_WATCH_DEBOUNCE_MS after the first: a steady stream cannot starve it. */
-	if (!uv_is_active((uv_handle_t *)&w->debounce))
-		uv_timer_start(&w->debounce, watch_fire, XDP_WATCH_DEBOUNCE_MS, 0);
-}
-
-struct lb_xdp_watch *lb_xdp_watch_start(uv_loop_t *loop, void (*cb)(void *), void *arg)
-{
-	struct lb_xdp_watch *w;
 	struct family f;
 	int fd = nl_open(), ret;
 
@@ -405,45 +366,10 @@ struct lb_xdp_watch *lb_xdp_watch_start(uv_loop_t *loop, void (*cb)(void *), voi
 		ret = -ENOENT;
 	if (!ret && setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &f.mcgrp, sizeof(f.mcgrp)))
 		ret = -errno;
-	/* A lost notification costs nothing (any one means "read them all"): no ENOBUFS. */
-	if (!ret)
-		setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &(int){1}, sizeof(int));
-	w = ret ? NULL : calloc(1, sizeof(*w));
-	if (!ret && !w)
-		ret = -ENOMEM;
-	if (!ret && uv_poll_init(loop, &w->poll, fd))
-		ret = -EIO;
 	if (ret) {
-		free(w);
 		close(fd);
 		errno = -ret;
 		return NULL;
 	}
-	w->fd = fd;
-	w->cb = cb;
-	w->arg = arg;
-	w->poll.data = w;
-	uv_timer_init(loop, &w->debounce);
-	w->debounce.data = w;
-	w->open_handles = 2;
-	uv_poll_start(&w->poll, UV_READABLE, watch_readable);
-	return w;
-}
-
-static void watch_closed(uv_handle_t *h)
-{
-	struct lb_xdp_watch *w = h->data;
-
-	if (--w->open_handles == 0) {
-		close(w->fd);
-		free(w);
-	}
-}
-
-void lb_xdp_watch_stop(struct lb_xdp_watch *w)
-{
-	if (!w)
-		return;
-	uv_close((uv_handle_t *)&w->poll, watch_closed);
-	uv_close((uv_handle_t *)&w->debounce, watch_closed);
+	return lb_ifwatch_start_fd(loop, fd, cb, arg);
 }

@@ -17,6 +17,8 @@
 #ifndef LBD_XDP_TX_H
 #define LBD_XDP_TX_H
 
+#include "ifaddr.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,8 +53,6 @@ void lb_xdp_tx_clear(int map_fd);
  * Watch the kernel's xdp-features notifications (the "netdev" family's "mgmt" group): @cb
  * runs on the loop, debounced. NULL (errno set; ENOENT before Linux 6.3) when it cannot.
  */
-struct lb_xdp_watch;
-struct lb_xdp_watch *lb_xdp_watch_start(uv_loop_t *loop, void (*cb)(void *), void *arg);
-void lb_xdp_watch_stop(struct lb_xdp_watch *w); /* NULL is a no-op */
+struct lb_ifwatch *lb_xdp_watch_start(uv_loop_t *loop, void (*cb)(void *), void *arg);
 
 #endif /* LBD_XDP_TX_H */
