@@ -19,12 +19,17 @@ static void on_epoll(uv_poll_t *p, int status, int events)
 	(void)status;
 	(void)events;
 	n = epoll_wait(ws->epfd, ev, WATCH_BATCH, 0);
+	ws->batch++;
 	for (i = 0; i < n; i++) {
 		struct lb_sni_watch *w = ev[i].data.ptr;
 		int uv_events = 0;
 
-		/* Taken out of the set by an earlier callback of this batch. */
-		if (!w->events)
+		/*
+		 * Taken out of the set by an earlier callback of this batch, or taken out and
+		 * put back: then the event is the old socket's, and the new one, if ready, is
+		 * reported by the next epoll_wait().
+		 */
+		if (!w->events || w->added_in == ws->batch)
 			continue;
 		if (ev[i].events & EPOLLERR) {
 			w->cb(w, UV_EBADF, 0);
@@ -54,6 +59,7 @@ int lb_sni_watcher_open(struct lb_sni_watcher *ws, uv_loop_t *loop)
 		ws->poll.data = ws;
 		ret = uv_poll_start(&ws->poll, UV_READABLE, on_epoll);
 		ws->watched = 0;
+		ws->batch = 0;
 		uv_unref((uv_handle_t *)&ws->poll);
 		if (ret)
 			uv_close((uv_handle_t *)&ws->poll, NULL);
@@ -91,6 +97,8 @@ int lb_sni_watch_set(struct lb_sni_watcher *ws, struct lb_sni_watch *w, uint32_t
 	if (epoll_ctl(ws->epfd, op, w->fd, &ev) && !(op == EPOLL_CTL_DEL && errno == EBADF))
 		return -errno;
 	w->events = events;
+	if (op == EPOLL_CTL_ADD)
+		w->added_in = ws->batch;
 	/* The loop stays alive for the set only while it watches something. */
 	if (op == EPOLL_CTL_ADD && !ws->watched++)
 		uv_ref((uv_handle_t *)&ws->poll);

@@ -12,7 +12,9 @@
  *
  * A watch is level-triggered. Its memory must stay valid until the loop's closing phase
  * after its last lb_sni_watch_set(..., 0): a batch being dispatched may still name it (it
- * is skipped, having no events).
+ * is skipped, having no events). A watch taken out and put back into the set while a
+ * batch is dispatched (a new socket, as when the early connect is re-dialled) gets none of
+ * that batch's events: they were the old socket's. Level-triggered, a real one comes again.
  */
 #ifndef LBD_SNI_WATCH_H
 #define LBD_SNI_WATCH_H
@@ -28,7 +30,8 @@ typedef void (*lb_sni_watch_cb)(struct lb_sni_watch *w, int status, int events);
 
 struct lb_sni_watch {
 	int fd;
-	uint32_t events; /* EPOLLIN / EPOLLOUT / EPOLLRDHUP registered now; 0: not in the set */
+	uint32_t events;   /* EPOLLIN / EPOLLOUT / EPOLLRDHUP registered now; 0: not in the set */
+	uint64_t added_in; /* the watcher's batch when it last entered the set */
 	lb_sni_watch_cb cb;
 	void *data;
 };
@@ -37,6 +40,7 @@ struct lb_sni_watcher {
 	int epfd;
 	uv_poll_t poll; /* referenced (keeps the loop alive) while watched > 0 */
 	size_t watched; /* watches in the set */
+	uint64_t batch; /* counts the batches dispatched: a watch added during one skips it */
 	void (*closed)(struct lb_sni_watcher *ws); /* after lb_sni_watcher_close() */
 };
 
