@@ -250,13 +250,19 @@ int lb_xdp_feat_dump(struct lb_xdp_feat **out, size_t *n)
 	return 0;
 }
 
-static bool iface_up(int sock, uint32_t ifindex)
+/*
+ * Up and with a carrier: a veth whose peer is down stays up without one, and a frame
+ * redirected to it is lost where the kernel's path would queue or count it. The carrier
+ * coming back is a link event, which re-syncs the map.
+ */
+static bool iface_running(int sock, uint32_t ifindex)
 {
 	struct ifreq ifr = {0};
 
 	if (!if_indextoname(ifindex, ifr.ifr_name))
 		return false;
-	return ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
+	return ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP) &&
+	       (ifr.ifr_flags & IFF_RUNNING);
 }
 
 static bool in_list(const uint32_t *v, size_t n, uint32_t x)
@@ -276,8 +282,8 @@ static void log_change(uint32_t ifindex, bool added)
 	if_indextoname(ifindex, name);
 	lb_info("%s: %s", name,
 		added ? "takes XDP frames: the fast path redirects there at XDP"
-		      : "does not take XDP frames (any more): the fast path falls back to the "
-			"kernel there at XDP");
+		      : "does not take XDP frames (any more, or has no carrier): the fast path "
+			"falls back to the kernel there at XDP");
 }
 
 int lb_xdp_tx_sync(int map_fd, const uint32_t *native, size_t n_native, bool *known)
@@ -301,11 +307,11 @@ int lb_xdp_tx_sync(int map_fd, const uint32_t *native, size_t n_native, bool *kn
 	if (*known) {
 		for (i = 0; i < n_feat; i++)
 			if ((feat[i].flags & LB_XDP_ACT_NDO_XMIT) &&
-			    iface_up(sock, feat[i].ifindex))
+			    iface_running(sock, feat[i].ifindex))
 				want[n_want++] = feat[i].ifindex;
 	} else {
 		for (i = 0; i < n_native; i++)
-			if (iface_up(sock, native[i]))
+			if (iface_running(sock, native[i]))
 				want[n_want++] = native[i];
 	}
 	/* What the map holds and should not: collected first, deleting while walking skips. */

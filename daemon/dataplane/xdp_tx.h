@@ -7,8 +7,8 @@
  * to the kernel's forwarding instead.
  *
  * Known how: where the kernel reports xdp-features (generic netlink family "netdev",
- * Linux 6.3+), an interface that is up and has NETDEV_XDP_ACT_NDO_XMIT, which the kernel
- * keeps current (a veth sets it only while its peer has XDP or GRO; drivers that need a
+ * Linux 6.3+), an interface that is up with a carrier and has NETDEV_XDP_ACT_NDO_XMIT, which the
+ * kernel keeps current (a veth sets it only while its peer has XDP or GRO; drivers that need a
  * program loaded to transmit set it with the program). Without it (Linux 6.1), only the
  * interfaces where lbd's own XDP program runs in native mode, but veths: the driver then
  * has XDP and its transmit queues are set up, while a veth's transmit depends on its

@@ -215,6 +215,27 @@ test_egress_without_xdp() {
 	assert_eq "$fwd" 0 "packets to and from b3 in the kernel's forward chain"
 }
 
+# b3's veth peer down: lbd's side stays up without a carrier, and a frame redirected there
+# would be lost; lbd takes it out of the XDP transmit map, and back once the peer is up.
+test_peer_down() {
+	local n out routes
+	routes=$(ip -n "$NS_B3" route show default)
+	n=$(lbd_says "$LB_IF_B3: does not take XDP frames")
+	ip -n "$NS_B3" link set "$B_IF" down
+	wait_for "(( \$(lbd_says '$LB_IF_B3: does not take XDP frames') > n ))" 10 ||
+		fail "lbd kept $LB_IF_B3 for XDP frames with its peer down"
+	n=$(lbd_says "$LB_IF_B3: takes XDP frames")
+	ip -n "$NS_B3" link set "$B_IF" up
+	# A link taken down loses its routes; the default one is b3's way back.
+	[[ -z $routes ]] || ip -n "$NS_B3" route replace $routes
+	wait_for "(( \$(lbd_says '$LB_IF_B3: takes XDP frames') > n ))" 10 ||
+		fail "lbd did not take $LB_IF_B3 back for XDP frames with its peer up"
+	wait_for "lbtraffic '$NS_C' tally --host '$VIP' --port 83 --count 1 --proto udp | grep -q '\"ok\": 1'" 10 ||
+		fail "b3 unreachable after its link came back"
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 83 --count 20)
+	assert_eq "$(json_get "$out" ok)" 20 "TCP connections to b3 after its link came back ($out)"
+}
+
 # A target on this host (127.0.0.1): its route is local, through lo. Its replies never
 # cross an interface's ingress, so lo gets no hook (every local packet would run it).
 test_local_target_not_on_lo() {
@@ -236,5 +257,6 @@ run_test test_fast_path
 run_test test_without_fast_path
 run_test test_ttl_expiry
 run_test test_egress_without_xdp
+[[ $INGRESS != xdp ]] || run_test test_peer_down
 run_test test_local_target_not_on_lo
 run_summary
