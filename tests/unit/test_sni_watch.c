@@ -79,6 +79,35 @@ static void teardown(void)
 	ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 
+/*
+ * Two writable sockets @fds[0] and @fds[2] (each with its peer next to it) watched for
+ * EPOLLOUT by @a and @b; whichever is dispatched first takes the other out and, unless
+ * @repoint is -1, puts it back on @repoint.
+ */
+static void watch_two(struct probe *a, struct probe *b, int fds[4], int repoint)
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds + 2), 0);
+	lb_sni_watch_init(&a->w, fds[0], on_ready, a);
+	lb_sni_watch_init(&b->w, fds[2], on_ready, b);
+	a->other = b;
+	a->other_fd = repoint;
+	b->other = a;
+	b->other_fd = repoint;
+	ck_assert_int_eq(lb_sni_watch_set(&ws, &a->w, EPOLLOUT), 0);
+	ck_assert_int_eq(lb_sni_watch_set(&ws, &b->w, EPOLLOUT), 0);
+}
+
+static void unwatch_two(struct probe *a, struct probe *b, int fds[4])
+{
+	int i;
+
+	ck_assert_int_eq(lb_sni_watch_set(&ws, &a->w, 0), 0);
+	ck_assert_int_eq(lb_sni_watch_set(&ws, &b->w, 0), 0);
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+}
+
 /* Run the loop until nothing is pending, a bounded number of times. */
 static void spin(void)
 {
@@ -96,21 +125,11 @@ static void spin(void)
 START_TEST(test_stale_event_skipped_after_rewatch)
 {
 	struct probe a = {0}, b = {0}, *first, *second;
-	int sa[2], sb[2], full_peer, full;
+	int fds[4], full_peer, full;
 	char buf[65536];
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sa), 0);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sb), 0);
 	full = full_socket(&full_peer);
-	lb_sni_watch_init(&a.w, sa[0], on_ready, &a);
-	lb_sni_watch_init(&b.w, sb[0], on_ready, &b);
-	/* Whichever is dispatched first re-points the other. */
-	a.other = &b;
-	a.other_fd = full;
-	b.other = &a;
-	b.other_fd = full;
-	ck_assert_int_eq(lb_sni_watch_set(&ws, &a.w, EPOLLOUT), 0);
-	ck_assert_int_eq(lb_sni_watch_set(&ws, &b.w, EPOLLOUT), 0);
+	watch_two(&a, &b, fds, full);
 	spin();
 	/* One callback ran and re-pointed the other, which never saw its old socket's event. */
 	ck_assert_int_eq(a.calls + b.calls, 1);
@@ -125,12 +144,7 @@ START_TEST(test_stale_event_skipped_after_rewatch)
 	ck_assert_int_ge(second->calls, 1);
 	ck_assert_int_eq(second->events, UV_WRITABLE);
 
-	lb_sni_watch_set(&ws, &a.w, 0);
-	lb_sni_watch_set(&ws, &b.w, 0);
-	close(sa[0]);
-	close(sa[1]);
-	close(sb[0]);
-	close(sb[1]);
+	unwatch_two(&a, &b, fds);
 	close(full);
 	close(full_peer);
 }
@@ -140,28 +154,13 @@ END_TEST
 START_TEST(test_removed_watch_skipped)
 {
 	struct probe a = {0}, b = {0};
-	int sa[2], sb[2];
+	int fds[4];
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sa), 0);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sb), 0);
-	lb_sni_watch_init(&a.w, sa[0], on_ready, &a);
-	lb_sni_watch_init(&b.w, sb[0], on_ready, &b);
-	/* Whichever is dispatched first takes the other out (other_fd -1: not put back). */
-	a.other = &b;
-	a.other_fd = -1;
-	b.other = &a;
-	b.other_fd = -1;
-	ck_assert_int_eq(lb_sni_watch_set(&ws, &a.w, EPOLLOUT), 0);
-	ck_assert_int_eq(lb_sni_watch_set(&ws, &b.w, EPOLLOUT), 0);
+	watch_two(&a, &b, fds, -1);
 	spin();
 	ck_assert_int_eq(a.calls + b.calls, 1);
 	ck_assert_int_eq(ws.watched, 0);
-	lb_sni_watch_set(&ws, &a.w, 0);
-	lb_sni_watch_set(&ws, &b.w, 0);
-	close(sa[0]);
-	close(sa[1]);
-	close(sb[0]);
-	close(sb[1]);
+	unwatch_two(&a, &b, fds);
 }
 END_TEST
 
