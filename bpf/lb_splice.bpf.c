@@ -9,8 +9,10 @@
  * daemon/splice_sockmap.c puts both sockets of a pair into lb_sp_socks with HOLD entries
  * in lb_sp_peer and, once the bytes it must send itself (the ClientHello it read, what
  * was queued before) are out, clears HOLD; from then on the socket's bytes bypass user
- * space, except while its peer lags (PAUSED). The maps are not pinned: they live and die
- * with the lbd process that loaded them.
+ * space, except while its peer lags (PAUSED). Before any of that, stream_check() cuts off
+ * what an skb repeats of bytes already handled (a partly overlapping retransmission, which
+ * the kernel hands over whole). The maps are not pinned: they live and die with the lbd
+ * process that loaded them.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

@@ -50,6 +50,17 @@
  *    kernel forwarded to it.
  * Only then does it take the sockets out of the map: removing a socket drops whatever its
  * psock still holds.
+ *
+ * Retransmissions: TCP queues a segment that repeats bytes it has received already (its
+ * head arrived before, its tail did not: ACKs late or lost, which a loaded machine makes)
+ * whole, and its own readers skip the repeat; tcp_read_skb() hands it to the verdict
+ * program whole (seen on 6.18). Forwarded like that, the repeated bytes reached the peer
+ * twice: the sockmap bulk test's rare TLS errors under CPU load. The program therefore
+ * tracks each socket's next sequence number in lb_sp_seq (learnt from copied_seq at its
+ * first skb; lbd zeroes the entry before the socket joins) and cuts the repeat off before
+ * passing or forwarding; a stream it cannot make whole (a gap) it marks BROKEN and passes
+ * on, and the pump resets the pair at the next read (ops->broken) rather than deliver it.
+ * The same covers step 1's partly read skb should one slip through.
  */
 #include <errno.h>
 #include <netinet/in.h>
