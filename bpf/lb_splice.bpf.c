@@ -199,6 +199,9 @@ static __noinline int stream_check(struct __sk_buff *skb, __u32 slot)
 	st->cut++;
 	if (over >= len)
 		return 1;
+	/* bpf_skb_adjust_room() looks at skb->sk (tls); tcp_read_skb() always sets it. */
+	if (!skb->sk)
+		goto broken;
 	for (i = 0; i < LB_SPLICE_TRIM_STEPS && over; i++) {
 		step = over < LB_SPLICE_TRIM_STEP ? over : LB_SPLICE_TRIM_STEP;
 		if (bpf_skb_adjust_room(skb, -(__s32)step, 0, 0))
