@@ -201,8 +201,7 @@ static void lb_splice_pump_read(struct lb_splice *sp, int src)
 		if (n > 0) {
 			reads++;
 			s->taken += (size_t)n;
-			/* The kernel saw the stream go wrong and passes the rest: never deliver it.
-			 */
+			/* The kernel found the stream broken: deliver nothing more of it. */
 			if (sp->slot >= 0 && sp->s->ops->broken(sp, src)) {
 				lb_splice_end(sp, EPROTO);
 				return;
