@@ -9,11 +9,14 @@
  * daemon/splice_sockmap.c puts both sockets of a pair into lb_sp_socks with HOLD entries
  * in lb_sp_peer and, once the bytes it must send itself (the ClientHello it read, what
  * was queued before) are out, clears HOLD; from then on the socket's bytes bypass user
- * space, except while its peer lags (PAUSED). The maps are not pinned: they live and die
- * with the lbd process that loaded them.
+ * space, except while its peer lags (PAUSED). Before any of that, stream_check() cuts off
+ * what an skb repeats of bytes already handled (a partly overlapping retransmission, which
+ * the kernel hands over whole). The maps are not pinned: they live and die with the lbd
+ * process that loaded them.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 
 #include "lb_splice_abi.h"
 
@@ -79,11 +82,28 @@ struct {
 } lb_sp_taken SEC(".maps");
 
 /*
- * The one field of the kernel's struct tcp_sock this program reads. preserve_access_index
- * makes libbpf fix its offset up from the running kernel's BTF (CO-RE), so no vmlinux.h.
+ * slot -> where that socket's stream has got to (struct lb_splice_seq); lbd zeroes it
+ * before the socket joins. Only the program writes it afterwards, under the socket's lock.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_SPLICE_MAX_SOCKS);
+	__type(key, __u32);
+	__type(value, struct lb_splice_seq);
+} lb_sp_seq SEC(".maps");
+
+/*
+ * The fields of the kernel's struct tcp_sock and struct sk_buff this program reads.
+ * preserve_access_index makes libbpf fix their offsets up from the running kernel's BTF
+ * (CO-RE), so no vmlinux.h; the ___lb suffix keeps the names apart from the UAPI ones.
  */
 struct tcp_sock {
 	__u32 write_seq;
+	__u32 copied_seq;
+} __attribute__((preserve_access_index));
+
+struct sk_buff___lb {
+	char cb[48];
 } __attribute__((preserve_access_index));
 
 /*
@@ -116,6 +136,87 @@ static __always_inline int pass(const struct lb_splice_peer *p, __u32 len)
 	return SK_PASS;
 }
 
+/*
+ * The TCP sequence number of the skb's first byte: TCP_SKB_CB(skb)->seq, the first member
+ * of struct tcp_skb_cb at the start of skb->cb (the same since Linux 2.6). The context
+ * pointer is the kernel's struct sk_buff; bpf_probe_read_kernel() (CAP_PERFMON, which
+ * lbd needs anyway) reads it, as __sk_buff has no such field.
+ */
+static __always_inline __u32 skb_seq(struct __sk_buff *skb)
+{
+	__u32 seq = 0;
+
+	bpf_core_read(&seq, sizeof(seq), &((struct sk_buff___lb *)(void *)skb)->cb);
+	return seq;
+}
+
+/* The source socket's copied_seq: the first byte neither read nor handed to the program. */
+static __always_inline int src_copied_seq(struct __sk_buff *skb, __u32 *seq)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct tcp_sock *tp;
+
+	if (!sk)
+		return -1;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return -1;
+	*seq = tp->copied_seq;
+	return 0;
+}
+
+/*
+ * A retransmitted segment may start before the bytes TCP has already queued (its head was
+ * received before, its tail was not). TCP queues it whole and lets its readers skip the
+ * head (tcp_recvmsg() starts at copied_seq), but tcp_read_skb() hands the whole skb to
+ * this program (seen on 6.18: every overlapping byte reached the peer twice). So the
+ * program keeps the stream's next sequence number itself and cuts the repeated head off
+ * before the skb goes anywhere. 0: the skb (perhaps shorter now) is all new bytes; 1: it
+ * holds nothing new (drop it); -1: the stream cannot be trusted any more (BROKEN).
+ */
+static __noinline int stream_check(struct __sk_buff *skb, __u32 slot)
+{
+	struct lb_splice_seq *st = bpf_map_lookup_elem(&lb_sp_seq, &slot);
+	__u32 seq, len = skb->len, over, step;
+	int i;
+
+	if (!st || st->state == LB_SPLICE_SEQ_BROKEN)
+		return -1;
+	seq = skb_seq(skb);
+	if (st->state == LB_SPLICE_SEQ_UNSET) {
+		/* The first skb since the socket joined: nothing before it was handed over. */
+		if (src_copied_seq(skb, &st->nxt))
+			goto broken;
+		st->state = LB_SPLICE_SEQ_OK;
+	}
+	over = st->nxt - seq;
+	if (!over) {
+		st->nxt = seq + len;
+		return 0;
+	}
+	if ((__s32)over < 0)
+		goto broken; /* a gap: bytes went past the program */
+	st->cut++;
+	if (over >= len)
+		return 1;
+	/* bpf_skb_adjust_room() looks at skb->sk (tls); tcp_read_skb() always sets it. */
+	if (!skb->sk)
+		goto broken;
+	for (i = 0; i < LB_SPLICE_TRIM_STEPS && over; i++) {
+		step = over < LB_SPLICE_TRIM_STEP ? over : LB_SPLICE_TRIM_STEP;
+		if (bpf_skb_adjust_room(skb, -(__s32)step, 0, 0))
+			goto broken;
+		over -= step;
+	}
+	if (over)
+		goto broken;
+	st->nxt = seq + len;
+	return 0;
+broken:
+	st->state = LB_SPLICE_SEQ_BROKEN;
+	return -1;
+}
+
 SEC("sk_skb/stream_verdict")
 int lb_splice_verdict(struct __sk_buff *skb)
 {
@@ -138,6 +239,19 @@ int lb_splice_verdict(struct __sk_buff *skb)
 	 */
 	if (!skb->len)
 		return SK_DROP;
+
+	/*
+	 * Before anything else: what the skb repeats of the stream must go neither to recv()
+	 * nor to the peer. BROKEN: recv() gets the rest, lbd sees lb_sp_seq and resets.
+	 */
+	switch (stream_check(skb, p->slot)) {
+	case 0:
+		break;
+	case 1:
+		return SK_DROP;
+	default:
+		return pass(p, skb->len);
+	}
 
 	/*
 	 * HOLD: lbd still sends bytes of its own first (the prefix, what it read before);

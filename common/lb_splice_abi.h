@@ -7,7 +7,8 @@
  *
  * Slots: pair p keeps its client socket at slot 2p and its backend socket at slot 2p + 1
  * of lb_sp_socks; the byte counters of a socket have the same index in lb_sp_bytes
- * (forwarded), lb_sp_passed (left to recv()) and lb_sp_taken (lbd's side of a pause).
+ * (forwarded), lb_sp_passed (left to recv()), lb_sp_taken (lbd's side of a pause) and
+ * lb_sp_seq (where the socket's stream has got to).
  */
 #ifndef LB_SPLICE_ABI_H
 #define LB_SPLICE_ABI_H
@@ -25,6 +26,28 @@
  * on every byte passed to it (lb_sp_taken) and the program resumes.
  */
 #define LB_SPLICE_INFLIGHT_MAX (4u << 20)
+
+/*
+ * lb_sp_seq value: the TCP sequence number the next byte of the socket's stream has, so
+ * the verdict program can cut off what an skb repeats of bytes already handled (a
+ * retransmission that partly overlaps them: the kernel hands such an skb over whole).
+ * lbd zeroes it (LB_SPLICE_SEQ_UNSET) before the socket joins the sockmap.
+ */
+struct lb_splice_seq {
+	__u32 nxt;   /* sequence number of the next new byte */
+	__u32 state; /* LB_SPLICE_SEQ_* */
+	__u32 cut;   /* skbs that repeated bytes of the stream (cut short or dropped) */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct lb_splice_seq) == 16, "lb_splice_seq layout");
+
+#define LB_SPLICE_SEQ_UNSET  0 /* nxt not known yet: the first skb learns it */
+#define LB_SPLICE_SEQ_OK     1 /* nxt tracks the stream */
+#define LB_SPLICE_SEQ_BROKEN 2 /* a gap, or an overlap too long to cut: lbd resets the pair */
+
+/* The longest overlap the program cuts off (bpf_skb_adjust_room() takes 4095 at a time). */
+#define LB_SPLICE_TRIM_STEPS 16
+#define LB_SPLICE_TRIM_STEP  4095u
 
 /* lb_splice_peer.flags */
 #define LB_SPLICE_F_HOLD   (1u << 0) /* lbd: pass every byte to recv(), forward nothing */

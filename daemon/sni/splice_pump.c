@@ -201,6 +201,11 @@ static void lb_splice_pump_read(struct lb_splice *sp, int src)
 		if (n > 0) {
 			reads++;
 			s->taken += (size_t)n;
+			/* The kernel found the stream broken: deliver nothing more of it. */
+			if (sp->slot >= 0 && sp->s->ops->broken(sp, src)) {
+				lb_splice_end(sp, EPROTO);
+				return;
+			}
 			if (s->forwarded)
 				read_while_forwarded(sp, src, (size_t)n);
 			check_late(sp, src);

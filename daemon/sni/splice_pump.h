@@ -84,6 +84,8 @@ struct lb_splice_offload {
 	bool (*paused)(const struct lb_splice *sp, int src);
 	/* Every byte lbd read from @src during pauses is in the peer socket: resume. */
 	int (*taken)(struct lb_splice *sp, int src);
+	/* True when the kernel found side @src's stream inconsistent: reset the pair. */
+	bool (*broken)(const struct lb_splice *sp, int src);
 	/* Bytes the kernel left to recv() on side @src. */
 	uint64_t (*passed)(const struct lb_splice *sp, int src);
 	/* True when every byte forwarded to side @dst sits in its socket (a FIN may follow). */

@@ -50,6 +50,17 @@
  *    kernel forwarded to it.
  * Only then does it take the sockets out of the map: removing a socket drops whatever its
  * psock still holds.
+ *
+ * Retransmissions: TCP queues a segment that repeats bytes it has received already (its
+ * head arrived before, its tail did not: ACKs late or lost, which a loaded machine makes)
+ * whole, and its own readers skip the repeat; tcp_read_skb() hands it to the verdict
+ * program whole (seen on 6.18). Forwarded like that, the repeated bytes reached the peer
+ * twice: the sockmap bulk test's rare TLS errors under CPU load. The program therefore
+ * tracks each socket's next sequence number in lb_sp_seq (learnt from copied_seq at its
+ * first skb; lbd zeroes the entry before the socket joins) and cuts the repeat off before
+ * passing or forwarding; a stream it cannot make whole (a gap) it marks BROKEN and passes
+ * on, and the pump resets the pair at the next read (ops->broken) rather than deliver it.
+ * The same covers step 1's partly read skb should one slip through.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -74,6 +85,7 @@
 struct lb_splice_sockmap {
 	struct lb_splice_bpf *skel;
 	int socks_fd, peer_fd, bytes_fd, passed_fd, taken_fd;
+	int seq_fd; /* -1: adopted from an lbd whose program keeps no lb_sp_seq */
 	/*
 	 * Pair indices: never used ones first (fresh), then recycled ones oldest first, so a
 	 * slot is reused as late as possible. A verdict program still running on another CPU
@@ -177,6 +189,7 @@ static int sockmap_load(struct lb_splice_sockmap **out, bool quiet, char *err, s
 	sm->bytes_fd = bpf_map__fd(sm->skel->maps.lb_sp_bytes);
 	sm->passed_fd = bpf_map__fd(sm->skel->maps.lb_sp_passed);
 	sm->taken_fd = bpf_map__fd(sm->skel->maps.lb_sp_taken);
+	sm->seq_fd = bpf_map__fd(sm->skel->maps.lb_sp_seq);
 	prog_fd = bpf_program__fd(sm->skel->progs.lb_splice_verdict);
 	/* Attached to the map, not to a socket: it runs for every socket the map holds. */
 	if (bpf_prog_attach(prog_fd, sm->socks_fd, BPF_SK_SKB_STREAM_VERDICT, 0)) {
@@ -215,6 +228,8 @@ static void sockmap_close(void *off)
 		close(sm->bytes_fd);
 		close(sm->passed_fd);
 		close(sm->taken_fd);
+		if (sm->seq_fd >= 0)
+			close(sm->seq_fd);
 	}
 	free(sm->ring);
 	free(sm);
@@ -285,6 +300,7 @@ err_end:
 static int sockmap_add(void *off, struct lb_splice *sp)
 {
 	struct lb_splice_sockmap *sm = off;
+	struct lb_splice_seq unset = {0};
 	uint64_t zero = 0, fd;
 	uint32_t pair, k;
 	uint8_t state;
@@ -325,6 +341,7 @@ static int sockmap_add(void *off, struct lb_splice *sp)
 		if (bpf_map_update_elem(sm->bytes_fd, &k, &zero, BPF_ANY) ||
 		    bpf_map_update_elem(sm->passed_fd, &k, &zero, BPF_ANY) ||
 		    bpf_map_update_elem(sm->taken_fd, &k, &zero, BPF_ANY) ||
+		    (sm->seq_fd >= 0 && bpf_map_update_elem(sm->seq_fd, &k, &unset, BPF_ANY)) ||
 		    bpf_map_update_elem(sm->peer_fd, &sp->side[i].cookie, &v, BPF_NOEXIST))
 			goto err_entries;
 	}
@@ -397,6 +414,17 @@ static int sockmap_taken(struct lb_splice *sp, int src)
 	return 0;
 }
 
+static bool sockmap_broken(const struct lb_splice *sp, int src)
+{
+	const struct lb_splice_sockmap *sm = sm_of(sp);
+	uint32_t k = sock_slot(sp, src);
+	struct lb_splice_seq st;
+
+	if (sp->slot < 0 || sm->seq_fd < 0 || bpf_map_lookup_elem(sm->seq_fd, &k, &st))
+		return false;
+	return st.state == LB_SPLICE_SEQ_BROKEN;
+}
+
 static uint64_t sockmap_passed(const struct lb_splice *sp, int src)
 {
 	uint32_t k = sock_slot(sp, src);
@@ -440,6 +468,16 @@ static void sockmap_remove(struct lb_splice *sp)
 	/* Forwarding off first, so nothing is redirected to a socket on its way out. */
 	for (i = 0; i < 2; i++)
 		bpf_map_delete_elem(sm->peer_fd, &sp->side[i].cookie);
+	for (i = 0; i < 2 && sm->seq_fd >= 0; i++) {
+		struct lb_splice_seq st;
+
+		k = sock_slot(sp, i);
+		if (!bpf_map_lookup_elem(sm->seq_fd, &k, &st) && st.cut)
+			lb_info("sni splice: %u retransmitted segment%s from the %s repeated bytes "
+				"already forwarded; the repeats were cut off",
+				st.cut, st.cut == 1 ? "" : "s",
+				i == LB_SP_CLIENT ? "client" : "backend");
+	}
 	for (i = 0; i < 2; i++) {
 		k = sock_slot(sp, i);
 		bpf_map_delete_elem(sm->socks_fd, &k);
@@ -454,6 +492,7 @@ static const struct lb_splice_offload sockmap_ops = {
 	.forward = sockmap_forward,
 	.paused = sockmap_paused,
 	.taken = sockmap_taken,
+	.broken = sockmap_broken,
 	.passed = sockmap_passed,
 	.flushed = sockmap_flushed,
 	.bytes = sockmap_bytes,
@@ -474,8 +513,11 @@ int lb_splice_sockmap_open(const struct lb_splice_offload **ops, void **off, boo
 	return 0;
 }
 
-/* The maps, in the order a hand-over record carries them. */
-enum { FD_SOCKS, FD_PEER, FD_BYTES, FD_PASSED, FD_TAKEN, N_MAP_FDS };
+/*
+ * The maps, in the order a hand-over record carries them. An lbd from before lb_sp_seq
+ * hands over one fewer; its program, which goes on running, does not need it.
+ */
+enum { FD_SOCKS, FD_PEER, FD_BYTES, FD_PASSED, FD_TAKEN, FD_SEQ, N_MAP_FDS };
 
 int lb_splice_sockmap_export(void *off, struct lb_fdrec *r)
 {
@@ -500,7 +542,9 @@ int lb_splice_sockmap_export(void *off, struct lb_fdrec *r)
 	r->fds[FD_BYTES] = sm->bytes_fd;
 	r->fds[FD_PASSED] = sm->passed_fd;
 	r->fds[FD_TAKEN] = sm->taken_fd;
-	r->n_fds = N_MAP_FDS;
+	r->n_fds = FD_SEQ;
+	if (sm->seq_fd >= 0)
+		r->fds[r->n_fds++] = sm->seq_fd;
 	return 0;
 }
 
@@ -512,8 +556,9 @@ int lb_splice_sockmap_adopt(struct lb_fdrec *r, const struct lb_splice_offload *
 	struct lb_splice_sockmap *sm;
 	size_t i;
 
-	if (r->n_fds != N_MAP_FDS || fresh < 0 || fresh > LB_SPLICE_MAX_PAIRS || recycled < 0 ||
-	    recycled > LB_SPLICE_MAX_PAIRS || (size_t)recycled * sizeof(uint32_t) != r->blob_len)
+	if ((r->n_fds != N_MAP_FDS && r->n_fds != FD_SEQ) || fresh < 0 ||
+	    fresh > LB_SPLICE_MAX_PAIRS || recycled < 0 || recycled > LB_SPLICE_MAX_PAIRS ||
+	    (size_t)recycled * sizeof(uint32_t) != r->blob_len)
 		return lb_errf(err, errlen, -EPROTO,
 			       "the previous lbd's sockmap record is malformed");
 	sm = calloc(1, sizeof(*sm));
@@ -540,6 +585,7 @@ int lb_splice_sockmap_adopt(struct lb_fdrec *r, const struct lb_splice_offload *
 	sm->bytes_fd = lb_fdrec_take_fd(r, FD_BYTES);
 	sm->passed_fd = lb_fdrec_take_fd(r, FD_PASSED);
 	sm->taken_fd = lb_fdrec_take_fd(r, FD_TAKEN);
+	sm->seq_fd = r->n_fds == N_MAP_FDS ? lb_fdrec_take_fd(r, FD_SEQ) : -1;
 	*ops = &sockmap_ops;
 	*off = sm;
 	return 0;

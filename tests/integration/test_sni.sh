@@ -26,6 +26,10 @@ for i in 1 2 3; do
 	start_tls_server "${NS_BACKENDS[i - 1]}" "b$i" "10.2.$i.2" 8443 "b$i"
 done
 start_tls_server "${NS_BACKENDS[2]}" b3pp 10.2.3.2 9443 b3 --proxy-protocol
+# b2 on :7443: plaintext echo after the ClientHello, for test_overlapping_retransmission.
+spawn "${NS_BACKENDS[1]}" overlap-b2 "$LBT_PY" "$LBT_DIR/tcp_overlap.py" serve --bind 10.2.2.2 \
+	--port 7443 --ready-file "$LBT_RUN/overlap-b2.ready"
+wait_for "[[ -e $LBT_RUN/overlap-b2.ready ]]" 10 || fail "the overlap echo backend did not start"
 
 SOCK=$LBT_RUN/lbd.sock
 CONFIG=$LBT_RUN/lb.json
@@ -42,7 +46,8 @@ cat >"$CONFIG" <<EOF
      "targets": [{"ip": "10.2.3.2", "port": 8443, "weight": 50},
                  {"ip": "10.2.1.2", "port": 8443, "weight": 50}]},
     {"sni-hostname": "pp.example.com",
-     "target": {"ip": "10.2.3.2", "port": 9443, "proxy-protocol": "v2"}}]}],
+     "target": {"ip": "10.2.3.2", "port": 9443, "proxy-protocol": "v2"}},
+    {"sni-hostname": "overlap.example.com", "target": {"ip": "10.2.2.2", "port": 7443}}]}],
  "settings": {"sni-hello-timeout-ms": 1500, "sni-max-pending": 200,
               "drain-check-interval-ms": 200, "sni-splice": "$SPLICE"}}
 EOF
@@ -186,6 +191,20 @@ sys.exit(1)' || fail "b2's IPv4 bytes hold the spliced payload: $(lbctl --json s
 		fail "lbctl stats does not show the payload apart: $(lbctl stats tls)"
 }
 
+# A retransmitted segment that repeats bytes the LB has received already and adds new ones
+# (a partial overlap, as TCP sends after its ACKs were late or lost; CPU load makes them):
+# every byte reaches the backend once. The kernel hands such a segment to the sockmap
+# verdict program whole, which must cut the repeat off itself (bpf/lb_splice.bpf.c).
+test_overlapping_retransmission() {
+	local out
+	out=$(in_ns "$NS_C" "$LBT_PY" "$LBT_DIR/tcp_overlap.py" client --host "$VIP" --port 443 \
+		--sni overlap.example.com)
+	assert_eq "$(json_get "$out" identical)" true "echo after a partly overlapping segment ($out)"
+	[[ $SPLICE == sockmap ]] || return 0
+	wait_for "grep -q 'retransmitted segments from the client repeated' '$LBT_LOGDIR/lbd.log'" 5 ||
+		fail "lbd did not report the cut overlaps: $(grep 'sni splice' "$LBT_LOGDIR/lbd.log")"
+}
+
 # Clients that send nothing are closed after the hello timeout; others are served meanwhile.
 test_silent_clients_are_bounded() {
 	local i out start
@@ -284,6 +303,7 @@ run_test test_split_and_late_client_hello
 run_test test_source_route_wins
 run_test test_proxy_protocol_v2
 run_test test_bulk_both_ways
+run_test test_overlapping_retransmission
 run_test test_silent_clients_are_bounded
 run_test test_drain_sni_target
 run_test test_unhealthy_sni_target_gets_none
