@@ -7,8 +7,7 @@
 #
 # Usage: sudo bench/l4_e2e.sh [--rounds N] [--seconds S] [--conc C] [--threads T]
 #                             [--bulk-seconds S] [--modes LIST] [--family F]
-#                             [--quiet-wait S] [--retries N] [--offload KIND] [--pin]
-#                             [--out FILE]
+#                             [--quiet-wait S] [--retries N] [--offload KIND] [--out FILE]
 #
 #   --rounds N        interleaved rounds, every mode once per round, order rotated (default 3)
 #   --seconds S       duration of each wrk phase (default 10)
@@ -39,11 +38,6 @@
 #   --offload KIND    default: veths keep the kernel's offload defaults (TX checksum and
 #                     TSO on, GRO off), as a performance run should; harness: lib.sh's
 #                     correctness settings (TX checksum off, GRO on at client/backends)
-#   --pin             wrk on CPU 0, both nginx on CPU 1 (taskset), for every mode alike:
-#                     unpinned, a wrk and its nginx that settle on a CPU each pipeline and
-#                     the direct reference's tail nearly vanishes in some rounds only
-#                     (bench/README.md); pinned, every round has the same arrangement.
-#                     The load balancer (softirq, HAProxy) is left where it falls
 #   --out FILE        where the report goes (default bench/results-l4.txt; - = print only)
 #
 # Environment: HAPROXY_THREADS (default 1), NGINX_WORKERS (default 2 per backend).
@@ -65,7 +59,6 @@ BULK_SECS=10
 QUIET_WAIT=300
 RETRIES=2
 OFFLOAD=default
-PIN=0
 OUT=$HERE/results-l4.txt
 HAPROXY_THREADS=${HAPROXY_THREADS:-1}
 NGINX_WORKERS=${NGINX_WORKERS:-2}
@@ -75,7 +68,7 @@ ALL_MODES=(direct direct-split lbd-xdp lbd-xdp/1 lbd-tc lbd-tc/1 lbd-auto lbd-au
 MODES=("${ALL_MODES[@]}")
 FAMILY=both
 
-usage() { sed -n '8,46p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '8,40p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
 	case $1 in
 	--rounds) ROUNDS=${2:?}; shift 2 ;;
@@ -88,7 +81,6 @@ while (($#)); do
 	--quiet-wait) QUIET_WAIT=${2:?}; shift 2 ;;
 	--retries) RETRIES=${2:?}; shift 2 ;;
 	--offload) OFFLOAD=${2:?}; shift 2 ;;
-	--pin) PIN=1; shift ;;
 	--out) OUT=${2:?}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -120,11 +112,6 @@ done
 [[ $QUIET_WAIT =~ ^[0-9]+$ ]] || { echo "--quiet-wait: seconds, 0 or more" >&2; exit 2; }
 [[ $RETRIES =~ ^[0-9]+$ ]] || { echo "--retries: 0 or more" >&2; exit 2; }
 [[ $OFFLOAD =~ ^(default|harness)$ ]] || { echo "--offload: default or harness" >&2; exit 2; }
-WRK_PIN=() NGINX_PIN=()
-if ((PIN)); then
-	(($(nproc) >= 2)) || { echo "--pin needs 2 CPUs or more" >&2; exit 2; }
-	WRK_PIN=(taskset -c 0) NGINX_PIN=(taskset -c 1)
-fi
 case $FAMILY in
 4) FAMILIES=(4) ;;
 6) FAMILIES=(6) ;;
@@ -282,7 +269,7 @@ http {
     }
 }
 EOF
-	spawn "$ns" "nginx-b$i" "${NGINX_PIN[@]}" nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf"
+	spawn "$ns" "nginx-b$i" nginx -p "$d" -e "$d/error.log" -c "$d/nginx.conf"
 	wait_for "in_ns $ns ss -Hltn 'src $ip:$HTTP_PORT' | grep -q ." 10 ||
 		fail "nginx b$i did not start: $(tail -n 5 "$LBT_LOGDIR/nginx-b$i.log" "$d/error.log" 2>/dev/null)"
 	[[ -z $listen6 ]] ||
@@ -639,7 +626,7 @@ http_phase() {
 	flush_state
 	cpu_start
 	for ((k = 0; k < n; k++)); do
-		in_ns "$NS_C" "${WRK_PIN[@]}" timeout $((SECS + 30)) wrk -t "$threads" -c "$conc" -d "${SECS}s" \
+		in_ns "$NS_C" timeout $((SECS + 30)) wrk -t "$threads" -c "$conc" -d "${SECS}s" \
 			--timeout 5s --latency "${hdr[@]}" -s "$HERE/l4/wrk_report.lua" "${@:k+1:1}" \
 			>"$LBT_RUN/wrk.$k" 2>&1 &
 		pids+=($!)
@@ -787,7 +774,6 @@ HEADER=$LBT_RUN/header
 	echo "# backends: $(nginx -v 2>&1 | sed 's/.*: //') ($NGINX_WORKERS workers each)," \
 		"iperf3 $(iperf3 -v | head -n 1 | cut -d' ' -f2) on b1;" \
 		"$(haproxy -v | head -n 1 | cut -d' ' -f1-3) (nbthread $HAPROXY_THREADS)"
-	((!PIN)) || echo "# pinned (--pin): wrk on CPU 0, nginx b1 and b2 on CPU 1"
 	echo "# veth offloads ($OFFLOAD): client $(offload_state "$NS_C" "$C_IF"); lb $(offload_state "$NS_LB" "$LB_IF_C")"
 	if has_family 6; then
 		echo "# IPv6 runs (MODE6): client $CLIENT_IP6 -> VIP $VIP6 -> backends fd00:2:<i>::2," \
