@@ -7,7 +7,8 @@
 #
 # Usage: sudo bench/l4_e2e.sh [--rounds N] [--seconds S] [--conc C] [--threads T]
 #                             [--bulk-seconds S] [--modes LIST] [--family F]
-#                             [--quiet-wait S] [--retries N] [--offload KIND] [--out FILE]
+#                             [--quiet-wait S] [--retries N] [--offload KIND]
+#                             [--backend KIND] [--out FILE]
 #
 #   --rounds N        interleaved rounds, every mode once per round, order rotated (default 3)
 #   --seconds S       duration of each wrk phase (default 10)
@@ -38,6 +39,13 @@
 #   --offload KIND    default: veths keep the kernel's offload defaults (TX checksum and
 #                     TSO on, GRO off), as a performance run should; harness: lib.sh's
 #                     correctness settings (TX checksum off, GRO on at client/backends)
+#   --backend KIND    nginx (default): two nginx, whose capacity is the CPUs they share
+#                     with everything else; slots: two bench/l4/slot_server.py, each
+#                     serving SLOTS requests at once (default --conc / 2) for SERVICE_MS
+#                     (default 40) of waiting each and queueing the rest: capacity of their
+#                     own, so the two-backend rows show the choice alone (a connection put
+#                     on the fuller one waits). Not with lbd-dsr; the issue 8 section is
+#                     then left out (the rates are the service time's, not the datapath's)
 #   --out FILE        where the report goes (default bench/results-l4.txt; - = print only)
 #
 # Environment: HAPROXY_THREADS (default 1), NGINX_WORKERS (default 2 per backend).
@@ -59,6 +67,7 @@ BULK_SECS=10
 QUIET_WAIT=300
 RETRIES=2
 OFFLOAD=default
+BACKEND=nginx
 OUT=$HERE/results-l4.txt
 HAPROXY_THREADS=${HAPROXY_THREADS:-1}
 NGINX_WORKERS=${NGINX_WORKERS:-2}
@@ -68,7 +77,7 @@ ALL_MODES=(direct direct-split lbd-xdp lbd-xdp/1 lbd-tc lbd-tc/1 lbd-auto lbd-au
 MODES=("${ALL_MODES[@]}")
 FAMILY=both
 
-usage() { sed -n '8,40p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '8,48p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
 	case $1 in
 	--rounds) ROUNDS=${2:?}; shift 2 ;;
@@ -81,6 +90,7 @@ while (($#)); do
 	--quiet-wait) QUIET_WAIT=${2:?}; shift 2 ;;
 	--retries) RETRIES=${2:?}; shift 2 ;;
 	--offload) OFFLOAD=${2:?}; shift 2 ;;
+	--backend) BACKEND=${2:?}; shift 2 ;;
 	--out) OUT=${2:?}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -112,6 +122,18 @@ done
 [[ $QUIET_WAIT =~ ^[0-9]+$ ]] || { echo "--quiet-wait: seconds, 0 or more" >&2; exit 2; }
 [[ $RETRIES =~ ^[0-9]+$ ]] || { echo "--retries: 0 or more" >&2; exit 2; }
 [[ $OFFLOAD =~ ^(default|harness)$ ]] || { echo "--offload: default or harness" >&2; exit 2; }
+SLOTS=${SLOTS:-$((CONC / 2))}
+SERVICE_MS=${SERVICE_MS:-40}
+case $BACKEND in
+nginx) ;;
+slots)
+	[[ $SLOTS =~ ^[1-9][0-9]*$ && $SERVICE_MS =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+		{ echo "SLOTS: a positive integer; SERVICE_MS: milliseconds above 0" >&2; exit 2; }
+	[[ " ${MODES[*]} " != *" lbd-dsr "* ]] ||
+		{ echo "--backend slots: not with lbd-dsr (its backends answer on the VIP)" >&2; exit 2; }
+	;;
+*) echo "--backend: nginx or slots" >&2; exit 2 ;;
+esac
 case $FAMILY in
 4) FAMILIES=(4) ;;
 6) FAMILIES=(6) ;;
@@ -276,8 +298,23 @@ EOF
 		wait_for "in_ns $ns ss -Hltn 'src $(hostport "${BACKEND_IPS6[i - 1]}" "$HTTP_PORT")' | grep -q ." 10 ||
 		fail "nginx b$i does not listen on ${BACKEND_IPS6[i - 1]}: $(tail -n 5 "$d/error.log" 2>/dev/null)"
 }
-start_backend 1
-start_backend 2
+# slot_server.py b<i> on the same addresses (--backend slots).
+start_slot_backend() { # start_slot_backend I
+	local i=$1 ns=${NS_BACKENDS[$1 - 1]} ip=${BACKEND_IPS[$1 - 1]}
+	local -a bind=(--bind "$ip")
+	! has_family 6 || bind+=(--bind "${BACKEND_IPS6[i - 1]}")
+	spawn "$ns" "slots-b$i" "$LBT_PY" "$HERE/l4/slot_server.py" "${bind[@]}" --port "$HTTP_PORT" \
+		--slots "$SLOTS" --service-ms "$SERVICE_MS" --name "b$i"
+	wait_for "in_ns $ns ss -Hltn 'src $ip:$HTTP_PORT' | grep -q ." 10 ||
+		fail "slot server b$i did not start: $(tail -n 5 "$LBT_LOGDIR/slots-b$i.log")"
+}
+if [[ $BACKEND == slots ]]; then
+	start_slot_backend 1
+	start_slot_backend 2
+else
+	start_backend 1
+	start_backend 2
+fi
 # One iperf3 server per measured family on b1 (iperf3 -B binds one address).
 start_iperf3() { # start_iperf3 TAG ADDRESS
 	spawn "${NS_BACKENDS[0]}" "$1" iperf3 -s -B "$2" -p "$BULK_PORT"
@@ -771,6 +808,10 @@ HEADER=$LBT_RUN/header
 	echo "# rounds $ROUNDS; wrk $THREADS threads, $CONC connections, ${SECS} s per phase;" \
 		"iperf3 1 stream, ${BULK_SECS} s per direction; quiet-wait ${QUIET_WAIT} s, retries $RETRIES"
 	echo "# lbd: $LBD ($("$LBD" --version 2>&1 | head -n 1))"
+	if [[ $BACKEND == slots ]]; then
+		echo "# HTTP backends: bench/l4/slot_server.py, $SLOTS requests at once each," \
+			"$SERVICE_MS ms of waiting per request, the rest queued (--backend slots)"
+	fi
 	echo "# backends: $(nginx -v 2>&1 | sed 's/.*: //') ($NGINX_WORKERS workers each)," \
 		"iperf3 $(iperf3 -v | head -n 1 | cut -d' ' -f2) on b1;" \
 		"$(haproxy -v | head -n 1 | cut -d' ' -f1-3) (nbthread $HAPROXY_THREADS)"
@@ -813,7 +854,7 @@ REPORT=$LBT_RUN/report
 	cat "$HEADER"
 	cat "$ROUNDLOG"
 	echo
-	"$LBT_PY" "$HERE/l4/report.py" "$RESULTS" "${RUNS[@]}"
+	L4_BACKEND=$BACKEND "$LBT_PY" "$HERE/l4/report.py" "$RESULTS" "${RUNS[@]}"
 } >"$REPORT"
 echo >&2
 cat "$REPORT"
