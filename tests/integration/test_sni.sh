@@ -201,7 +201,7 @@ test_overlapping_retransmission() {
 		--sni overlap.example.com)
 	assert_eq "$(json_get "$out" identical)" true "echo after a partly overlapping segment ($out)"
 	[[ $SPLICE == sockmap ]] || return 0
-	wait_for "grep -q 'retransmitted segments from the client repeated' '$LBT_LOGDIR/lbd.log'" 5 ||
+	wait_for "grep -q 'retransmitted segments\\? from the client repeated' '$LBT_LOGDIR/lbd.log'" 5 ||
 		fail "lbd did not report the cut overlaps: $(grep 'sni splice' "$LBT_LOGDIR/lbd.log")"
 }
 
