@@ -808,11 +808,12 @@ HEADER=$LBT_RUN/header
 	echo "# rounds $ROUNDS; wrk $THREADS threads, $CONC connections, ${SECS} s per phase;" \
 		"iperf3 1 stream, ${BULK_SECS} s per direction; quiet-wait ${QUIET_WAIT} s, retries $RETRIES"
 	echo "# lbd: $LBD ($("$LBD" --version 2>&1 | head -n 1))"
+	http="$(nginx -v 2>&1 | sed 's/.*: //') ($NGINX_WORKERS workers each)"
 	if [[ $BACKEND == slots ]]; then
-		echo "# HTTP backends: bench/l4/slot_server.py, $SLOTS requests at once each," \
-			"$SERVICE_MS ms of waiting per request, the rest queued (--backend slots)"
+		http="bench/l4/slot_server.py ($SLOTS requests at once each, $SERVICE_MS ms of"
+		http+=" waiting per request, the rest queued: --backend slots)"
 	fi
-	echo "# backends: $(nginx -v 2>&1 | sed 's/.*: //') ($NGINX_WORKERS workers each)," \
+	echo "# backends: $http," \
 		"iperf3 $(iperf3 -v | head -n 1 | cut -d' ' -f2) on b1;" \
 		"$(haproxy -v | head -n 1 | cut -d' ' -f1-3) (nbthread $HAPROXY_THREADS)"
 	echo "# veth offloads ($OFFLOAD): client $(offload_state "$NS_C" "$C_IF"); lb $(offload_state "$NS_LB" "$LB_IF_C")"
