@@ -104,11 +104,12 @@ static void ifwatch_readable(uv_poll_t *p, int status, int events)
 struct lb_ifwatch *lb_ifwatch_start_fd(uv_loop_t *loop, int fd, lb_ifwatch_cb cb, void *arg)
 {
 	struct lb_ifwatch *w = calloc(1, sizeof(*w));
+	int err = !w ? ENOMEM : uv_poll_init(loop, &w->poll, fd) ? EIO : 0;
 
-	if (!w || uv_poll_init(loop, &w->poll, fd)) {
+	if (err) {
 		free(w);
 		close(fd);
-		errno = w ? EIO : ENOMEM;
+		errno = err;
 		return NULL;
 	}
 	/* A lost message costs nothing (any one means "re-read everything"): no ENOBUFS. */
