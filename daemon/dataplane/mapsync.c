@@ -17,15 +17,18 @@
 #include "maglev.h"
 #include "map_image.h"
 #include "snat.h"
+#include "inner_maps.h"
 
 struct lb_mapsync {
 	struct lb_dataplane *dp;
 	bool held; /* the images say what the maps hold */
 	struct lb_map_image listen, routes, groups;
-	uint32_t *group_at;	   /* group id -> 1 + its entry in the groups image, 0: none */
-	struct lb_ids names;	   /* what lb_pnames and lb_tnames say */
-	uint32_t seed, table_size; /* of the Maglev tables: settings of the last full sync */
-	uint16_t *table;	   /* room for one table being built */
+	uint32_t *group_at;	     /* group id -> 1 + its entry in the groups image, 0: none */
+	struct lb_ids names;	     /* what lb_pnames and lb_tnames say */
+	uint32_t seed, table_size;   /* of the Maglev tables: settings of the last full sync */
+	uint16_t *table;	     /* room for one table being built */
+	struct lb_table_cache built; /* the tables of the sync under way, by their targets */
+	struct lb_outer_puts maglev_q, gsets_q; /* its inserts into lb_maglev, lb_gsets */
 };
 
 /* Index the groups image by id: a verdict change looks 40,000 groups up in it. */
@@ -112,38 +115,70 @@ static bool out_of_line(const struct lb_group *v)
 	return v->table_size || v->n_backends > LB_GROUP_INLINE;
 }
 
-/* Delete the tables and the set of generation @gen of group @id (absent ones are fine). */
-static void delete_tables(struct lb_mapsync *ms, uint32_t id, uint32_t gen)
+/* Keys of group tables and sets to delete, collected to be deleted at once (inner_maps.h). */
+struct gone {
+	uint32_t *maglev, *gsets;
+	size_t n_maglev, n_gsets;
+};
+
+static int gone_init(struct gone *g, size_t groups)
 {
-	int fd = lb_dataplane_fd_maglev(ms->dp), v6;
-	__u32 key = LB_GSET_KEY(id, gen);
+	g->maglev = malloc((2 * groups + 1) * sizeof(*g->maglev));
+	g->gsets = malloc((groups + 1) * sizeof(*g->gsets));
+	g->n_maglev = g->n_gsets = 0;
+	if (g->maglev && g->gsets)
+		return 0;
+	free(g->maglev);
+	free(g->gsets);
+	return -ENOMEM;
+}
 
-	for (v6 = 0; v6 < 2; v6++) {
-		__u32 k = LB_MAGLEV_KEY(id, gen, v6);
+/* The tables and the set of generation @gen of group @id go (absent ones are fine). */
+static void gone_add(struct gone *g, uint32_t id, uint32_t gen)
+{
+	int v6;
 
-		if (bpf_map_delete_elem(fd, &k) && errno != ENOENT)
-			lb_warn("cannot delete Maglev table %u of group %u: %s", k, id,
-				strerror(errno));
+	for (v6 = 0; v6 < 2; v6++)
+		g->maglev[g->n_maglev++] = LB_MAGLEV_KEY(id, gen, v6);
+	g->gsets[g->n_gsets++] = LB_GSET_KEY(id, gen);
+}
+
+static void gone_delete(struct lb_mapsync *ms, struct gone *g)
+{
+	int ret;
+
+	if ((ret = lb_outer_delete(lb_dataplane_fd_maglev(ms->dp), g->maglev, g->n_maglev)))
+		lb_warn("cannot delete %zu old Maglev tables: %s", g->n_maglev, strerror(-ret));
+	if ((ret = lb_outer_delete(lb_dataplane_fd_gsets(ms->dp), g->gsets, g->n_gsets)))
+		lb_warn("cannot delete %zu old backend sets: %s", g->n_gsets, strerror(-ret));
+	free(g->maglev);
+	free(g->gsets);
+}
+
+/* What the Maglev table of family @v4 of the @n backends @bk is built from, into @t. */
+static int targets_of(const struct lb_backend *bk, size_t n, bool v4, struct lb_maglev_target *t)
+{
+	size_t i;
+
+	if (n > LB_MAX_TARGETS_PER_GROUP)
+		return -E2BIG;
+	memset(t, 0, n * sizeof(*t));
+	for (i = 0; i < n; i++) {
+		memcpy(t[i].addr, &bk[i].addr, sizeof(t[i].addr));
+		t[i].port = ntohs(bk[i].port);
+		t[i].weight = lb_backend_weight(&bk[i], v4);
 	}
-	if (bpf_map_delete_elem(lb_dataplane_fd_gsets(ms->dp), &key) && errno != ENOENT)
-		lb_warn("cannot delete the backend set %u of group %u: %s", key, id,
-			strerror(errno));
+	return 0;
 }
 
 /* The Maglev table of family @v4 of the @n backends @bk, into ms->table. */
 static int build_table(struct lb_mapsync *ms, const struct lb_backend *bk, size_t n, bool v4)
 {
 	struct lb_maglev_target t[LB_MAX_TARGETS_PER_GROUP];
-	size_t i;
+	int ret = targets_of(bk, n, v4, t);
 
-	if (n > LB_MAX_TARGETS_PER_GROUP)
-		return -E2BIG;
-	memset(t, 0, sizeof(t));
-	for (i = 0; i < n; i++) {
-		memcpy(t[i].addr, &bk[i].addr, sizeof(t[i].addr));
-		t[i].port = ntohs(bk[i].port);
-		t[i].weight = lb_backend_weight(&bk[i], v4);
-	}
+	if (ret)
+		return ret;
 	if (!ms->table) {
 		ms->table = malloc(LB_MAGLEV_SIZE_LARGE * sizeof(*ms->table));
 		if (!ms->table)
@@ -226,11 +261,9 @@ static int put_set(struct lb_mapsync *ms, uint32_t id, uint32_t gen, const struc
 	}
 	if (!ret) {
 		fd = new_inner("lb_gset", ents, sizeof(*ents), n_ent);
-		ret = fd < 0 ? fd : 0;
-		if (!ret && bpf_map_update_elem(lb_dataplane_fd_gsets(ms->dp), &key, &fd, BPF_ANY))
-			ret = -errno;
+		ret = fd < 0 ? fd : lb_outer_put(&ms->gsets_q, key, fd);
 		if (fd >= 0)
-			close(fd); /* lb_gsets holds it now */
+			close(fd); /* the queue has its own */
 	}
 	free(ents);
 	return ret;
@@ -248,15 +281,25 @@ static uint64_t set_digest(const struct lb_backend *bk, size_t n)
 	return h ? h : 1;
 }
 
-/* Build the table of family @v4 of @bk into a new inner map and insert it under @key. */
+/*
+ * Insert the table of family @v4 of @bk under @key: one this sync already built from the
+ * same targets (table_cache.h), else a new inner map built and written whole.
+ */
 static int put_table(struct lb_mapsync *ms, const struct lb_backend *bk, size_t n, bool v4,
 		     __u32 key)
 {
 	uint32_t m = ms->table_size, n_ent = (m + LB_MAGLEV_PER_ENTRY - 1) / LB_MAGLEV_PER_ENTRY;
+	struct lb_maglev_target t[LB_MAX_TARGETS_PER_GROUP];
 	struct lb_maglev_slots *vals;
 	__u32 i;
-	int fd, ret = build_table(ms, bk, n, v4);
+	int fd, ret = targets_of(bk, n, v4, t);
 
+	if (ret)
+		return ret;
+	fd = lb_table_cache_get(&ms->built, t, n);
+	if (fd >= 0)
+		return lb_outer_put(&ms->maglev_q, key, fd);
+	ret = build_table(ms, bk, n, v4);
 	if (ret < 0)
 		return ret;
 	vals = calloc(n_ent, sizeof(*vals));
@@ -266,11 +309,11 @@ static int put_table(struct lb_mapsync *ms, const struct lb_backend *bk, size_t 
 		vals[i / LB_MAGLEV_PER_ENTRY].s[i % LB_MAGLEV_PER_ENTRY] =
 			i < m ? ms->table[i] : LB_MAGLEV_NONE;
 	fd = new_inner("lb_maglev_t", vals, sizeof(*vals), n_ent);
-	ret = fd < 0 ? fd : 0;
-	if (!ret && bpf_map_update_elem(lb_dataplane_fd_maglev(ms->dp), &key, &fd, BPF_ANY))
-		ret = -errno;
+	ret = fd < 0 ? fd : lb_outer_put(&ms->maglev_q, key, fd);
+	if (!ret && lb_table_cache_put(&ms->built, t, n, fd))
+		lb_debug("Maglev table of group key %u: not shared (out of memory)", key);
 	if (fd >= 0)
-		close(fd); /* lb_maglev holds it now */
+		close(fd); /* the queue and the cache have their own */
 	free(vals);
 	return ret;
 }
@@ -305,11 +348,8 @@ static int prepare_tables(struct lb_mapsync *ms, uint32_t id, struct lb_group *v
 
 		if (weighted(bk, n, !v6) >= 2)
 			ret = put_table(ms, bk, n, !v6, key);
-		else if (bpf_map_delete_elem(lb_dataplane_fd_maglev(ms->dp), &key) &&
-			 errno != ENOENT)
-			ret = -errno;
-		else
-			ret = 0;
+		else /* none for this family: nothing stale either */
+			ret = lb_outer_delete(lb_dataplane_fd_maglev(ms->dp), &key, 1);
 		if (ret)
 			return ret;
 	}
@@ -692,6 +732,14 @@ static struct lb_group *held_group(struct lb_mapsync *ms, uint32_t id)
 				   sizeof(__u32));
 }
 
+/* Write the queued inserts into lb_maglev and lb_gsets. 0 or -errno. */
+static int flush_tables(struct lb_mapsync *ms)
+{
+	int ret = lb_outer_flush(&ms->maglev_q), ret2 = lb_outer_flush(&ms->gsets_q);
+
+	return ret ? ret : ret2;
+}
+
 /*
  * Point every group of @w at its tables, building those that changed. @old gets the ids
  * (bit 31: generation) whose held generation goes once the groups are written.
@@ -701,9 +749,11 @@ static int prepare_all_tables(struct lb_mapsync *ms, struct want *w, uint32_t *o
 {
 	struct lb_backend bk[LB_MAX_TARGETS_PER_GROUP];
 	size_t i;
-	int ret;
+	int ret = 0;
 
 	*n_old = 0;
+	lb_outer_puts_init(&ms->maglev_q, lb_dataplane_fd_maglev(ms->dp));
+	lb_outer_puts_init(&ms->gsets_q, lb_dataplane_fd_gsets(ms->dp));
 	for (i = 0; i < w->groups.n; i++) {
 		uint8_t *e = w->groups.ents + i * w->groups.ent_size;
 		struct lb_group *held, *v;
@@ -720,12 +770,17 @@ static int prepare_all_tables(struct lb_mapsync *ms, struct want *w, uint32_t *o
 		ret = prepare_tables(ms, id, v, held,
 				     v->n_backends > LB_GROUP_INLINE ? bk : v->backends);
 		if (ret < 0)
-			return lb_errf(err, errlen, ret,
-				       "cannot write the Maglev table of group %u: %s", id,
-				       strerror(-ret));
+			break;
 		if (ret)
 			old[(*n_old)++] = id | (held->table_gen & 1) << 31;
 	}
+	if (ret >= 0)
+		ret = flush_tables(ms);
+	else
+		flush_tables(ms); /* the queues' descriptors go either way */
+	if (ret < 0)
+		return lb_errf(err, errlen, ret, "cannot write the Maglev tables: %s",
+			       strerror(-ret));
 	return 0;
 }
 
@@ -734,14 +789,16 @@ static void drop_old_tables(struct lb_mapsync *ms, const struct want *w, const u
 			    size_t n_old)
 {
 	uint8_t *kept = calloc(LB_MAX_GROUPS, 1);
+	struct gone g;
 	size_t i;
 
-	for (i = 0; i < n_old; i++)
-		delete_tables(ms, old[i] & ~(1u << 31), old[i] >> 31);
-	if (!kept) {
-		lb_warn("out of memory: the tables of removed groups stay until the next change");
+	if (!kept || gone_init(&g, n_old + 2 * ms->groups.n)) {
+		free(kept);
+		lb_warn("out of memory: old tables stay until the next change");
 		return;
 	}
+	for (i = 0; i < n_old; i++)
+		gone_add(&g, old[i] & ~(1u << 31), old[i] >> 31);
 	for (i = 0; i < w->groups.n; i++) {
 		__u32 id;
 
@@ -754,10 +811,11 @@ static void drop_old_tables(struct lb_mapsync *ms, const struct want *w, const u
 
 		memcpy(&id, ms->groups.ents + i * ms->groups.ent_size, sizeof(id));
 		if (id < LB_MAX_GROUPS && !kept[id] && out_of_line(held_group(ms, id))) {
-			delete_tables(ms, id, 0);
-			delete_tables(ms, id, 1);
+			gone_add(&g, id, 0);
+			gone_add(&g, id, 1);
 		}
 	}
+	gone_delete(ms, &g);
 	free(kept);
 }
 
@@ -784,6 +842,7 @@ int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 		ret = lb_errf(err, errlen, -ENOMEM, "out of memory");
 	if (!ret)
 		ret = prepare_all_tables(ms, &w, old, &n_old, err, errlen);
+	lb_table_cache_clear(&ms->built);
 	if (!ret)
 		ret = write_diff(ms, &w, err, errlen);
 	if (!ret)
@@ -852,16 +911,30 @@ int lb_mapsync_groups(struct lb_mapsync *ms, const struct lb_model_proxy *p, cha
 	size_t r, n = 0, n_old = 0, i;
 	int ret = keys && vals && old ? 0 : -ENOMEM;
 
+	struct gone g;
+
 	if (!ret)
 		ret = read_held(ms, err, errlen);
+	lb_outer_puts_init(&ms->maglev_q, lb_dataplane_fd_maglev(ms->dp));
+	lb_outer_puts_init(&ms->gsets_q, lb_dataplane_fd_gsets(ms->dp));
 	for (r = 0; r < p->n_groups && !ret; r++)
 		if (p->groups[r].kind != LB_MG_SNI)
 			ret = queue_group(ms, &p->groups[r], keys, vals, old, &n, &n_old);
+	lb_table_cache_clear(&ms->built);
+	if (!ret)
+		ret = flush_tables(ms);
+	else
+		flush_tables(ms);
 	if (!ret && n)
 		ret = lb_map_write_entries(lb_dataplane_fd_groups(ms->dp), (uint8_t *)keys,
 					   (uint8_t *)vals, n, sizeof(*keys), sizeof(*vals));
-	for (i = 0; !ret && i < n_old; i++)
-		delete_tables(ms, old[i] & ~(1u << 31), old[i] >> 31);
+	if (!ret && n_old && gone_init(&g, n_old))
+		lb_warn("out of memory: old tables stay until the next change");
+	else if (!ret && n_old) {
+		for (i = 0; i < n_old; i++)
+			gone_add(&g, old[i] & ~(1u << 31), old[i] >> 31);
+		gone_delete(ms, &g);
+	}
 	free(old);
 	if (ret) {
 		ms->held = false;

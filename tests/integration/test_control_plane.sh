@@ -139,10 +139,13 @@ routes_json() {
 	"$LBT_PY" - "$@" <<'EOF'
 import json, sys
 n, bad = int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else -1
-routes = [{"source": "10.1.0.5", "targets": ["10.2.3.2:8080"]}]
-for i in range(1, n):
+# 10.1.0.7 and the 998 others share one Maglev table (one pair of targets, one weighting).
+pair = ["10.2.2.2:8080@50", "10.2.3.2:8080@50"]
+routes = [{"source": "10.1.0.5", "targets": ["10.2.3.2:8080"]},
+          {"source": "10.1.0.7", "targets": pair}]
+for i in range(2, n):
     routes.append({"source": "172.%d.%d.%d/32" % (16 + (i >> 16), (i >> 8) & 255, i & 255),
-                   "targets": ["10.2.1.2:8080@50", "10.2.2.2:8080@50"]})
+                   "targets": pair})
 if bad >= 0:
     routes[bad]["source"] = "172.31.0.1/16"
 print(json.dumps(routes))
@@ -163,6 +166,12 @@ test_batch_of_routes_applied() {
 	assert_eq "$(json_get "$out" by_backend.b3 0)" 50 "clients of 10.1.0.5 on b3 ($out)"
 	out=$(tally --port 80 --count 50 --bind 10.1.0.6)
 	assert_eq "$(json_get "$out" by_backend.b3 0)" 0 "other clients stay off b3 ($out)"
+	# A table shared with 998 other routes: b2 and b3, never b1.
+	out=$(tally --port 80 --count 60 --bind 10.1.0.7)
+	assert_eq "$(json_get "$out" ok)" 60 "clients of 10.1.0.7 answered ($out)"
+	assert_eq "$(json_get "$out" by_backend.b1 0)" 0 "clients of 10.1.0.7 off b1 ($out)"
+	[[ $(json_get "$out" by_backend.b2 0) -gt 0 && $(json_get "$out" by_backend.b3 0) -gt 0 ]] ||
+		fail "clients of 10.1.0.7 not spread over b2 and b3: $out"
 	lbctl reload >/dev/null
 	out=$(lbctl --json list-source-routes web)
 	assert_eq "$(json_get "$out" routes)" "[]" "routes after reload"
