@@ -526,7 +526,11 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		l->dp->n_ifaces == 1 ? "" : "s", l->socket_path);
 	lb_sd_notify("READY=1");
 	notify_status(l);
-	uv_run(l->loop, UV_RUN_DEFAULT);
+	if (l->splicer)
+		lb_splicer_run(
+			l->splicer); /* the loop, one epoll_wait() per wake-up for SNI sockets */
+	else
+		uv_run(l->loop, UV_RUN_DEFAULT);
 	ret = l->lost ? -ENOENT : 0;
 out:
 	if (l->health || l->drains || l->splicer || l->sni || l->metrics || l->sweeper) {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sni_watch.h - readiness of sockets through one epoll set of lbd's own, polled by a
- * single libuv handle: the splicer's (lb_splicer_watcher()), which holds the spliced pairs'
- * sockets and the SNI acceptor's pending connections (waiting for a ClientHello, or for
- * the connect to their target) alike.
+ * single libuv handle, or driving libuv (lb_sni_watcher_run()): the splicer's
+ * (lb_splicer_watcher()), which holds the spliced pairs' sockets and the SNI acceptor's pending
+ * connections (waiting for a ClientHello, or for the connect to their target) alike.
  *
  * Why not a uv_poll_t per socket: libuv's uv_poll_init() probes every descriptor with an
  * epoll ADD and DEL, every uv_poll_start() that changes the events is an ADD failing with
@@ -19,6 +19,7 @@
 #ifndef LBD_SNI_WATCH_H
 #define LBD_SNI_WATCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -42,10 +43,22 @@ struct lb_sni_watcher {
 	size_t watched; /* watches in the set */
 	uint64_t batch; /* counts the batches dispatched: a watch added during one skips it */
 	void (*closed)(struct lb_sni_watcher *ws); /* after lb_sni_watcher_close() */
+	bool *closing_run; /* lb_sni_watcher_run()'s: set when the watcher closes under it */
 };
 
 /* Open the epoll set and poll it on @loop. 0 or -errno. */
 int lb_sni_watcher_open(struct lb_sni_watcher *ws, uv_loop_t *loop);
+
+/*
+ * Run the watcher's loop as uv_run(UV_RUN_DEFAULT) would, the other way round: the set
+ * holds libuv's own epoll descriptor, so a wake-up for a socket of the set costs one
+ * epoll_wait() instead of libuv's and then the set's; libuv runs (UV_RUN_NOWAIT) when its
+ * descriptor is ready, a timer is due, or it has work pending. Returns when neither libuv
+ * nor the set has anything left (the set is then polled under libuv again), or, when the
+ * watcher is closed meanwhile, once uv_run() has run what is left. 0, or -errno when the
+ * set failed (logged; the loop went on under libuv to its end).
+ */
+int lb_sni_watcher_run(struct lb_sni_watcher *ws);
 
 /* Stop polling; @closed runs once libuv has closed the handle (the set is closed then). */
 void lb_sni_watcher_close(struct lb_sni_watcher *ws, void (*closed)(struct lb_sni_watcher *ws));

@@ -65,6 +65,13 @@ struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, cha
  */
 struct lb_sni_watcher *lb_splicer_watcher(struct lb_splicer *s);
 
+/*
+ * Run the splicer's loop until it has nothing left to do (uv_run(UV_RUN_DEFAULT)'s
+ * contract), its epoll set driving libuv: one epoll_wait() per wake-up for the SNI
+ * sockets (lb_sni_watcher_run()). lb_splicer_free() may run meanwhile. 0 or -errno.
+ */
+int lb_splicer_run(struct lb_splicer *s);
+
 /* "sockmap" or "copy": what this splicer actually does. */
 const char *lb_splicer_kind(const struct lb_splicer *s);
 

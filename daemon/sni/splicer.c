@@ -59,6 +59,11 @@ struct lb_sni_watcher *lb_splicer_watcher(struct lb_splicer *s)
 	return &s->watcher;
 }
 
+int lb_splicer_run(struct lb_splicer *s)
+{
+	return lb_sni_watcher_run(&s->watcher);
+}
+
 const char *lb_splicer_kind(const struct lb_splicer *s)
 {
 	return s->ops && !s->copy_new ? s->ops->name : "copy";
