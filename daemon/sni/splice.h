@@ -60,7 +60,7 @@ struct lb_splicer *lb_splicer_new(uv_loop_t *loop, enum lb_splice_mode mode, cha
 
 /*
  * The splicer's epoll set (sni_watch.h), for the SNI acceptor's pending sockets too: one
- * set, one nested epoll_wait() per wake-up of the loop, whatever state a socket is in.
+ * set for every SNI socket, whatever state it is in.
  * It stays open until lb_splicer_free() or lb_splicer_forget().
  */
 struct lb_sni_watcher *lb_splicer_watcher(struct lb_splicer *s);

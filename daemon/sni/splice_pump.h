@@ -105,7 +105,7 @@ struct lb_splicer {
 	bool copy_new;			     /* ops serve parked pairs only: new ones copy */
 	struct lb_splice *head;		     /* every pair not released yet */
 	size_t pairs;			     /* in that list, plus 1 until the watcher closed */
-	/* The pairs' sockets, one epoll set under one libuv handle (sni_watch.h). */
+	/* The pairs' sockets, one epoll set under or driving libuv (sni_watch.h). */
 	struct lb_sni_watcher watcher;
 	size_t active; /* of which not ended */
 	bool freeing;
