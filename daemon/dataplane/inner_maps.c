@@ -135,17 +135,24 @@ void lb_table_cache_clear(struct lb_table_cache *c)
 	c->n = c->cap = 0;
 }
 
-int lb_outer_flush(struct lb_outer_puts *q)
+void lb_outer_drop(struct lb_outer_puts *q)
 {
-	int ret = q->n ? lb_map_write_entries(q->map_fd, (const uint8_t *)q->keys,
-					      (const uint8_t *)q->fds, q->n, sizeof(q->keys[0]),
-					      sizeof(q->fds[0]))
-		       : 0;
 	size_t i;
 
 	for (i = 0; i < q->n; i++)
 		close((int)q->fds[i]);
 	q->n = 0;
+}
+
+int lb_outer_flush(struct lb_outer_puts *q)
+{
+	int ret = 0;
+
+	if (q->n)
+		ret = lb_map_write_entries(q->map_fd, (const uint8_t *)q->keys,
+					   (const uint8_t *)q->fds, q->n, sizeof(q->keys[0]),
+					   sizeof(q->fds[0]));
+	lb_outer_drop(q);
 	return ret;
 }
 

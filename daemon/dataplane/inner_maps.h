@@ -69,6 +69,9 @@ int lb_outer_put(struct lb_outer_puts *q, uint32_t key, int fd);
  * the queue is empty afterwards either way. */
 int lb_outer_flush(struct lb_outer_puts *q);
 
+/* Forget what is queued, writing nothing (a sync that failed). */
+void lb_outer_drop(struct lb_outer_puts *q);
+
 /* Delete those of the @n @keys that @map_fd holds. 0 or the first -errno. */
 int lb_outer_delete(int map_fd, const uint32_t *keys, size_t n);
 

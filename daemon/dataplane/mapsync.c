@@ -14,10 +14,10 @@
 #include "lb_addr.h"
 #include "lb_log.h"
 #include "lb_select.h"
+#include "inner_maps.h"
 #include "maglev.h"
 #include "map_image.h"
 #include "snat.h"
-#include "inner_maps.h"
 
 struct lb_mapsync {
 	struct lb_dataplane *dp;
@@ -283,7 +283,7 @@ static uint64_t set_digest(const struct lb_backend *bk, size_t n)
 
 /*
  * Insert the table of family @v4 of @bk under @key: one this sync already built from the
- * same targets (table_cache.h), else a new inner map built and written whole.
+ * same targets (inner_maps.h), else a new inner map built and written whole.
  */
 static int put_table(struct lb_mapsync *ms, const struct lb_backend *bk, size_t n, bool v4,
 		     __u32 key)
@@ -348,7 +348,7 @@ static int prepare_tables(struct lb_mapsync *ms, uint32_t id, struct lb_group *v
 
 		if (weighted(bk, n, !v6) >= 2)
 			ret = put_table(ms, bk, n, !v6, key);
-		else /* none for this family: nothing stale either */
+		else /* no table for this family: none left from an earlier one either */
 			ret = lb_outer_delete(lb_dataplane_fd_maglev(ms->dp), &key, 1);
 		if (ret)
 			return ret;
@@ -740,6 +740,13 @@ static int flush_tables(struct lb_mapsync *ms)
 	return ret ? ret : ret2;
 }
 
+/* A sync that failed: its queued inserts are not written. */
+static void drop_tables(struct lb_mapsync *ms)
+{
+	lb_outer_drop(&ms->maglev_q);
+	lb_outer_drop(&ms->gsets_q);
+}
+
 /*
  * Point every group of @w at its tables, building those that changed. @old gets the ids
  * (bit 31: generation) whose held generation goes once the groups are written.
@@ -769,16 +776,17 @@ static int prepare_all_tables(struct lb_mapsync *ms, struct want *w, uint32_t *o
 		}
 		ret = prepare_tables(ms, id, v, held,
 				     v->n_backends > LB_GROUP_INLINE ? bk : v->backends);
-		if (ret < 0)
-			break;
+		if (ret < 0) {
+			drop_tables(ms);
+			return lb_errf(err, errlen, ret,
+				       "cannot write the Maglev table of group %u: %s", id,
+				       strerror(-ret));
+		}
 		if (ret)
 			old[(*n_old)++] = id | (held->table_gen & 1) << 31;
 	}
-	if (ret >= 0)
-		ret = flush_tables(ms);
-	else
-		flush_tables(ms); /* the queues' descriptors go either way */
-	if (ret < 0)
+	ret = flush_tables(ms);
+	if (ret)
 		return lb_errf(err, errlen, ret, "cannot write the Maglev tables: %s",
 			       strerror(-ret));
 	return 0;
@@ -910,7 +918,6 @@ int lb_mapsync_groups(struct lb_mapsync *ms, const struct lb_model_proxy *p, cha
 	uint32_t *old = calloc(p->n_groups + 1, sizeof(*old));
 	size_t r, n = 0, n_old = 0, i;
 	int ret = keys && vals && old ? 0 : -ENOMEM;
-
 	struct gone g;
 
 	if (!ret)
@@ -924,7 +931,7 @@ int lb_mapsync_groups(struct lb_mapsync *ms, const struct lb_model_proxy *p, cha
 	if (!ret)
 		ret = flush_tables(ms);
 	else
-		flush_tables(ms);
+		drop_tables(ms);
 	if (!ret && n)
 		ret = lb_map_write_entries(lb_dataplane_fd_groups(ms->dp), (uint8_t *)keys,
 					   (uint8_t *)vals, n, sizeof(*keys), sizeof(*vals));
