@@ -24,3 +24,9 @@ const struct lb_live *lbd_live(struct lbd *l, bool fresh)
 	}
 	return lb_sweeper_live(l->sweeper, fresh ? 0 : lb_sweeper_interval_ms(l->sweeper));
 }
+
+void lbd_live_recount(struct lbd *l)
+{
+	if (l->sweeper)
+		lb_sweeper_live(l->sweeper, 1); /* reuses only a count under 1 ms old */
+}

@@ -85,6 +85,13 @@ struct lbd {
  */
 const struct lb_live *lbd_live(struct lbd *l, bool fresh);
 
+/*
+ * Count the live flows now, whatever the snapshot's age: after a change the next replies'
+ * counts must not predate (a node drain: `lbctl node drain --wait` must not be told 0 by a
+ * snapshot taken before a flow that is open when the drain begins).
+ */
+void lbd_live_recount(struct lbd *l);
+
 /* Milliseconds since lbd started. */
 uint64_t lbd_uptime_ms(const struct lbd *l);
 

@@ -173,6 +173,8 @@ int lbd_node_set_maintenance(struct lbd *l, bool on, char *err, size_t errlen)
 				       strerror(-ret));
 		lb_warn("node %s maintenance", on ? "enters" : "leaves");
 	}
+	if (on) /* node-status now counts what is open from here on, not a snapshot before */
+		lbd_live_recount(l);
 	/* The flag is kept either way; the routes follow at the next change or reload. */
 	ret = lbd_node_sync(l, true, why, sizeof(why));
 	if (ret)

@@ -117,6 +117,30 @@ test_no_healthy_target_withdraws() {
 	expect_learnt "$WEB $API"
 }
 
+# A flow opened just after a count (a status call) is counted by the drain all the same:
+# lbd reuses a count for 250 ms, and one taken before the drain began would say 0.
+test_node_drain_counts_a_new_flow() {
+	local out
+	out=$(ip netns exec "$NS_C" "$LBT_PY" - "$SOCK" "$WEB" <<'EOF'
+import json, socket, sys
+
+def rpc(method):
+    with socket.socket(socket.AF_UNIX) as u:
+        u.connect(sys.argv[1])
+        u.sendall(json.dumps({"jsonrpc": "2.0", "id": 1, "method": method}).encode() + b"\n")
+        return json.loads(u.makefile().readline())["result"]
+
+before = rpc("node-status")["flows"]
+with socket.create_connection((sys.argv[2], 80), timeout=5):
+    rpc("node-drain")
+    print(before, rpc("node-status")["flows"])
+EOF
+	)
+	assert_eq "$out" "0 1" "flows before the connection, then after the drain"
+	lbctl node undrain >/dev/null
+	expect_learnt "$WEB $API"
+}
+
 test_node_drain_waits_for_flows() {
 	local held out rc
 	# One open connection (kept working through the static default route).
@@ -185,6 +209,7 @@ test_bad_table_refused() {
 
 run_test test_announced_and_used
 run_test test_no_healthy_target_withdraws
+run_test test_node_drain_counts_a_new_flow
 run_test test_node_drain_waits_for_flows
 run_test test_restart_keeps_route
 run_test test_reload_moves_address
