@@ -526,9 +526,9 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		l->dp->n_ifaces == 1 ? "" : "s", l->socket_path);
 	lb_sd_notify("READY=1");
 	notify_status(l);
+	/* The loop: the SNI sockets' set drives libuv, one epoll_wait() per wake-up. */
 	if (l->splicer)
-		lb_splicer_run(
-			l->splicer); /* the loop, one epoll_wait() per wake-up for SNI sockets */
+		lb_splicer_run(l->splicer);
 	else
 		uv_run(l->loop, UV_RUN_DEFAULT);
 	ret = l->lost ? -ENOENT : 0;
