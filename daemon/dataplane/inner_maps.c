@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * inner_maps.c - Maglev tables shared by groups with the same targets, and the outer maps
- * changed in batches (inner_maps.h).
+ * inner_maps.c - tables and sets shared by groups with the same targets, and the outer
+ * maps changed in batches (inner_maps.h).
  */
 #include "inner_maps.h"
 
@@ -15,70 +15,51 @@
 
 #include "map_image.h"
 
-struct lb_table_cache_ent {
+struct lb_inner_cache_ent {
 	uint64_t digest; /* 0: a free slot */
-	size_t n;
-	struct lb_maglev_target *t; /* the inputs, compared whole: a digest may collide */
+	size_t len;
+	void *key; /* the inputs, compared whole: a digest may collide */
 	int fd;
 };
 
-/* FNV-1a over the targets' identity and weight, field by field (no padding). */
-static uint64_t digest_of(const struct lb_maglev_target *t, size_t n)
+/* FNV-1a over the inputs' bytes (their padding zeroed by the caller). */
+static uint64_t digest_of(const void *key, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ n;
-	size_t i, j;
+	const uint8_t *p = key;
+	uint64_t h = 0xcbf29ce484222325ull ^ len;
+	size_t i;
 
-	for (i = 0; i < n; i++) {
-		uint8_t b[sizeof(t->addr) + sizeof(t->port) + sizeof(t->weight)];
-
-		memcpy(b, t[i].addr, sizeof(t->addr));
-		memcpy(b + sizeof(t->addr), &t[i].port, sizeof(t->port));
-		memcpy(b + sizeof(t->addr) + sizeof(t->port), &t[i].weight, sizeof(t->weight));
-		for (j = 0; j < sizeof(b); j++)
-			h = (h ^ b[j]) * 0x100000001b3ull;
-	}
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
 	return h ? h : 1;
 }
 
-static bool same(const struct lb_table_cache_ent *e, uint64_t d, const struct lb_maglev_target *t,
-		 size_t n)
-{
-	size_t i;
-
-	if (e->digest != d || e->n != n)
-		return false;
-	for (i = 0; i < n; i++)
-		if (memcmp(e->t[i].addr, t[i].addr, sizeof(t->addr)) || e->t[i].port != t[i].port ||
-		    e->t[i].weight != t[i].weight)
-			return false;
-	return true;
-}
-
-/* The slot of @t, or the free slot where it goes. Needs cap > 0 and a free slot. */
-static struct lb_table_cache_ent *slot(const struct lb_table_cache *c, uint64_t d,
-				       const struct lb_maglev_target *t, size_t n)
+/* The slot of @key, or the free slot where it goes. Needs cap > 0 and a free slot. */
+static struct lb_inner_cache_ent *slot(const struct lb_inner_cache *c, uint64_t d, const void *key,
+				       size_t len)
 {
 	size_t i = (size_t)d & (c->cap - 1);
 
-	while (c->ents[i].digest && !same(&c->ents[i], d, t, n))
+	while (c->ents[i].digest && (c->ents[i].digest != d || c->ents[i].len != len ||
+				     memcmp(c->ents[i].key, key, len)))
 		i = (i + 1) & (c->cap - 1);
 	return &c->ents[i];
 }
 
-int lb_table_cache_get(const struct lb_table_cache *c, const struct lb_maglev_target *t, size_t n)
+int lb_inner_cache_get(const struct lb_inner_cache *c, const void *key, size_t len)
 {
-	const struct lb_table_cache_ent *e;
+	const struct lb_inner_cache_ent *e;
 
 	if (!c->n)
 		return -1;
-	e = slot(c, digest_of(t, n), t, n);
+	e = slot(c, digest_of(key, len), key, len);
 	return e->digest ? e->fd : -1;
 }
 
-static int grow(struct lb_table_cache *c)
+static int grow(struct lb_inner_cache *c)
 {
 	size_t cap = c->cap ? c->cap * 2 : 64, i;
-	struct lb_table_cache old = *c;
+	struct lb_inner_cache old = *c;
 
 	c->ents = calloc(cap, sizeof(*c->ents));
 	if (!c->ents) {
@@ -88,47 +69,48 @@ static int grow(struct lb_table_cache *c)
 	c->cap = cap;
 	for (i = 0; i < old.cap; i++)
 		if (old.ents[i].digest)
-			*slot(c, old.ents[i].digest, old.ents[i].t, old.ents[i].n) = old.ents[i];
+			*slot(c, old.ents[i].digest, old.ents[i].key, old.ents[i].len) =
+				old.ents[i];
 	free(old.ents);
 	return 0;
 }
 
-int lb_table_cache_put(struct lb_table_cache *c, const struct lb_maglev_target *t, size_t n, int fd)
+int lb_inner_cache_put(struct lb_inner_cache *c, const void *key, size_t len, int fd)
 {
-	uint64_t d = digest_of(t, n);
-	struct lb_table_cache_ent *e;
+	uint64_t d = digest_of(key, len);
+	struct lb_inner_cache_ent *e;
 	int ret;
 
 	if ((c->n + 1) * 2 > c->cap && (ret = grow(c)))
 		return ret;
-	e = slot(c, d, t, n);
+	e = slot(c, d, key, len);
 	if (e->digest)
 		return 0; /* already there: the first one stays */
-	e->t = malloc(n * sizeof(*t) + 1);
-	if (!e->t)
+	e->key = malloc(len + 1);
+	if (!e->key)
 		return -ENOMEM;
 	e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (e->fd < 0) {
 		ret = -errno;
-		free(e->t);
-		e->t = NULL;
+		free(e->key);
+		e->key = NULL;
 		return ret;
 	}
-	memcpy(e->t, t, n * sizeof(*t));
-	e->n = n;
+	memcpy(e->key, key, len);
+	e->len = len;
 	e->digest = d;
 	c->n++;
 	return 0;
 }
 
-void lb_table_cache_clear(struct lb_table_cache *c)
+void lb_inner_cache_clear(struct lb_inner_cache *c)
 {
 	size_t i;
 
 	for (i = 0; i < c->cap; i++)
 		if (c->ents[i].digest) {
 			close(c->ents[i].fd);
-			free(c->ents[i].t);
+			free(c->ents[i].key);
 		}
 	free(c->ents);
 	c->ents = NULL;

@@ -5,12 +5,13 @@
  * batches.
  *
  * Sharing. A Maglev table depends on its targets' addresses, ports and weights (and the
- * sync's seed and size) only, and an inner map is never written again once a group points
- * at it, so groups with the same targets can share one: an outer map may hold one inner map
- * under many keys. 1,000 source routes to the same pair of targets cost one build and one
- * write of 128 KiB (65,537 slots), not 1,000 of each. The cache holds a descriptor of every
- * inner map it names; lb_table_cache_clear() at the end of a sync lets them go: the outer
- * map keeps what groups still use.
+ * sync's seed and size) only, a large group's set on its backends, and an inner map is
+ * never written again once a group points at it, so groups with the same targets can share
+ * one: an outer map may hold one inner map under many keys. 1,000 source routes to the
+ * same pair of targets cost one build and one write of 128 KiB (65,537 slots), not 1,000
+ * of each. The cache holds a descriptor of every inner map it names;
+ * lb_inner_cache_clear() at the end of a sync lets them go: the outer map keeps what
+ * groups still use.
  *
  * Batches. Every system call that changes a hash of maps waits for an RCU grace period
  * before it returns (the kernel's maybe_wait_bpf_programs(): about 4 ms on this project's
@@ -24,27 +25,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "maglev.h"
+struct lb_inner_cache_ent;
 
-struct lb_table_cache_ent;
-
-struct lb_table_cache {
-	struct lb_table_cache_ent *ents; /* open addressing on the inputs' digest */
+struct lb_inner_cache {
+	struct lb_inner_cache_ent *ents; /* open addressing on the inputs' digest */
 	size_t n, cap;			 /* cap: 0 or a power of two, n < cap / 2 */
 };
 
-/* The inner map built from the @n targets @t: a descriptor the cache keeps, or -1. */
-int lb_table_cache_get(const struct lb_table_cache *c, const struct lb_maglev_target *t, size_t n);
+/*
+ * The inner map built from the @len bytes @key (what it was built from, padding zeroed: a
+ * table's struct lb_maglev_target array, a set's struct lb_backend array): a descriptor the
+ * cache keeps, or -1.
+ */
+int lb_inner_cache_get(const struct lb_inner_cache *c, const void *key, size_t len);
 
 /*
- * Remember @fd (a dup of it; the caller keeps its own) as the inner map built from @t.
- * 0 or -errno: a failure costs only the sharing, never the table.
+ * Remember @fd (a dup of it; the caller keeps its own) as the inner map built from @key.
+ * 0 or -errno: a failure costs only the sharing, never the map.
  */
-int lb_table_cache_put(struct lb_table_cache *c, const struct lb_maglev_target *t, size_t n,
-		       int fd);
+int lb_inner_cache_put(struct lb_inner_cache *c, const void *key, size_t len, int fd);
 
 /* Forget everything (closing the cache's descriptors); the cache can be used again. */
-void lb_table_cache_clear(struct lb_table_cache *c);
+void lb_inner_cache_clear(struct lb_inner_cache *c);
 
 /* Inserts into one outer map, queued: at most LB_OUTER_BATCH inner maps held open at once. */
 #define LB_OUTER_BATCH 256

@@ -23,11 +23,11 @@ struct lb_mapsync {
 	struct lb_dataplane *dp;
 	bool held; /* the images say what the maps hold */
 	struct lb_map_image listen, routes, groups;
-	uint32_t *group_at;	     /* group id -> 1 + its entry in the groups image, 0: none */
-	struct lb_ids names;	     /* what lb_pnames and lb_tnames say */
-	uint32_t seed, table_size;   /* of the Maglev tables: settings of the last full sync */
-	uint16_t *table;	     /* room for one table being built */
-	struct lb_table_cache built; /* the tables of the sync under way, by their targets */
+	uint32_t *group_at;	   /* group id -> 1 + its entry in the groups image, 0: none */
+	struct lb_ids names;	   /* what lb_pnames and lb_tnames say */
+	uint32_t seed, table_size; /* of the Maglev tables: settings of the last full sync */
+	uint16_t *table;	   /* room for one table being built */
+	struct lb_inner_cache tables, sets;	/* of the sync under way, by their inputs */
 	struct lb_outer_puts maglev_q, gsets_q; /* its inserts into lb_maglev, lb_gsets */
 };
 
@@ -227,8 +227,10 @@ static int put_set(struct lb_mapsync *ms, uint32_t id, uint32_t gen, const struc
 	struct lb_gset_slots *ents;
 	struct lb_gset_head *h;
 	__u32 key = LB_GSET_KEY(id, gen);
-	int ret = 0, fd;
+	int ret = 0, fd = lb_inner_cache_get(&ms->sets, bk, n * sizeof(*bk));
 
+	if (fd >= 0) /* a set this sync built from the same backends (inner_maps.h) */
+		return lb_outer_put(&ms->gsets_q, key, fd);
 	for (f = 0; f < 2; f++)
 		if (weighted(bk, n, !f) >= 2)
 			n_ent += per_table;
@@ -262,8 +264,10 @@ static int put_set(struct lb_mapsync *ms, uint32_t id, uint32_t gen, const struc
 	if (!ret) {
 		fd = new_inner("lb_gset", ents, sizeof(*ents), n_ent);
 		ret = fd < 0 ? fd : lb_outer_put(&ms->gsets_q, key, fd);
+		if (!ret && lb_inner_cache_put(&ms->sets, bk, n * sizeof(*bk), fd))
+			lb_debug("backend set %u: not shared (out of memory)", key);
 		if (fd >= 0)
-			close(fd); /* the queue has its own */
+			close(fd); /* the queue and the cache have their own */
 	}
 	free(ents);
 	return ret;
@@ -296,7 +300,7 @@ static int put_table(struct lb_mapsync *ms, const struct lb_backend *bk, size_t 
 
 	if (ret)
 		return ret;
-	fd = lb_table_cache_get(&ms->built, t, n);
+	fd = lb_inner_cache_get(&ms->tables, t, n * sizeof(*t));
 	if (fd >= 0)
 		return lb_outer_put(&ms->maglev_q, key, fd);
 	ret = build_table(ms, bk, n, v4);
@@ -310,7 +314,7 @@ static int put_table(struct lb_mapsync *ms, const struct lb_backend *bk, size_t 
 			i < m ? ms->table[i] : LB_MAGLEV_NONE;
 	fd = new_inner("lb_maglev_t", vals, sizeof(*vals), n_ent);
 	ret = fd < 0 ? fd : lb_outer_put(&ms->maglev_q, key, fd);
-	if (!ret && lb_table_cache_put(&ms->built, t, n, fd))
+	if (!ret && lb_inner_cache_put(&ms->tables, t, n * sizeof(*t), fd))
 		lb_debug("Maglev table of group key %u: not shared (out of memory)", key);
 	if (fd >= 0)
 		close(fd); /* the queue and the cache have their own */
@@ -850,7 +854,8 @@ int lb_mapsync_apply(struct lb_mapsync *ms, const struct lb_model *m,
 		ret = lb_errf(err, errlen, -ENOMEM, "out of memory");
 	if (!ret)
 		ret = prepare_all_tables(ms, &w, old, &n_old, err, errlen);
-	lb_table_cache_clear(&ms->built);
+	lb_inner_cache_clear(&ms->tables);
+	lb_inner_cache_clear(&ms->sets);
 	if (!ret)
 		ret = write_diff(ms, &w, err, errlen);
 	if (!ret)
@@ -927,7 +932,8 @@ int lb_mapsync_groups(struct lb_mapsync *ms, const struct lb_model_proxy *p, cha
 	for (r = 0; r < p->n_groups && !ret; r++)
 		if (p->groups[r].kind != LB_MG_SNI)
 			ret = queue_group(ms, &p->groups[r], keys, vals, old, &n, &n_old);
-	lb_table_cache_clear(&ms->built);
+	lb_inner_cache_clear(&ms->tables);
+	lb_inner_cache_clear(&ms->sets);
 	if (!ret)
 		ret = flush_tables(ms);
 	else

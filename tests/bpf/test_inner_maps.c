@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 
 #include "inner_maps.h"
+#include "maglev.h"
 
 /* An inner map as lbd makes them: an array whose size may differ from the template's. */
 static int inner_map(void)
@@ -61,37 +62,37 @@ static void targets(struct lb_maglev_target *t, size_t n, uint32_t w0)
 /* Equal targets find the map; another weight, port or count does not. */
 START_TEST(test_cache_finds_equal_inputs_only)
 {
-	struct lb_table_cache c = {0};
+	struct lb_inner_cache c = {0};
 	struct lb_maglev_target a[3], b[3];
 	int fd = inner_map(), i, fds[200];
 
 	targets(a, 3, 50);
-	ck_assert_int_eq(lb_table_cache_get(&c, a, 3), -1);
-	ck_assert_int_eq(lb_table_cache_put(&c, a, 3, fd), 0);
-	ck_assert_int_ge(lb_table_cache_get(&c, a, 3), 0);
-	ck_assert_uint_eq(map_id(lb_table_cache_get(&c, a, 3)), map_id(fd));
+	ck_assert_int_eq(lb_inner_cache_get(&c, a, sizeof(a)), -1);
+	ck_assert_int_eq(lb_inner_cache_put(&c, a, sizeof(a), fd), 0);
+	ck_assert_int_ge(lb_inner_cache_get(&c, a, sizeof(a)), 0);
+	ck_assert_uint_eq(map_id(lb_inner_cache_get(&c, a, sizeof(a))), map_id(fd));
 	close(fd); /* the cache holds its own */
-	ck_assert_uint_gt(map_id(lb_table_cache_get(&c, a, 3)), 0);
-	ck_assert_int_eq(lb_table_cache_get(&c, a, 2), -1);
+	ck_assert_uint_gt(map_id(lb_inner_cache_get(&c, a, sizeof(a))), 0);
+	ck_assert_int_eq(lb_inner_cache_get(&c, a, 2 * sizeof(a[0])), -1);
 	targets(b, 3, 51);
-	ck_assert_int_eq(lb_table_cache_get(&c, b, 3), -1);
+	ck_assert_int_eq(lb_inner_cache_get(&c, b, sizeof(b)), -1);
 	targets(b, 3, 50);
 	b[2].port = 8081;
-	ck_assert_int_eq(lb_table_cache_get(&c, b, 3), -1);
+	ck_assert_int_eq(lb_inner_cache_get(&c, b, sizeof(b)), -1);
 	/* Growing past its first size keeps every entry findable. */
 	for (i = 0; i < 200; i++) {
 		fds[i] = inner_map();
 		targets(b, 3, 100 + (uint32_t)i);
-		ck_assert_int_eq(lb_table_cache_put(&c, b, 3, fds[i]), 0);
+		ck_assert_int_eq(lb_inner_cache_put(&c, b, sizeof(b), fds[i]), 0);
 	}
 	for (i = 0; i < 200; i++) {
 		targets(b, 3, 100 + (uint32_t)i);
-		ck_assert_uint_eq(map_id(lb_table_cache_get(&c, b, 3)), map_id(fds[i]));
+		ck_assert_uint_eq(map_id(lb_inner_cache_get(&c, b, sizeof(b))), map_id(fds[i]));
 		close(fds[i]);
 	}
 	ck_assert_uint_eq(c.n, 201);
-	lb_table_cache_clear(&c);
-	ck_assert_int_eq(lb_table_cache_get(&c, a, 3), -1);
+	lb_inner_cache_clear(&c);
+	ck_assert_int_eq(lb_inner_cache_get(&c, a, sizeof(a)), -1);
 }
 END_TEST
 

@@ -178,6 +178,30 @@ for e in json.load(sys.stdin):
     print(k, v)'
 }
 
+# Two source routes to the same 10 targets, added in one batch, share one backend set
+# (one inner map under two keys), and clients of both are balanced over those 10.
+test_same_targets_share_a_set() {
+	local before after out i want=""
+	before=$(sets)
+	"$LBT_PY" - >"$LBT_RUN/twins.json" <<'EOF'
+import json
+targets = ["10.2.2.2:%d@10" % p for p in range(9001, 9011)]
+print(json.dumps([{"source": s, "targets": targets} for s in ("10.1.0.5", "10.1.0.6")]))
+EOF
+	lbctl add-source-routes big --file "$LBT_RUN/twins.json" >/dev/null
+	after=$(sets)
+	assert_eq "$(wc -l <<<"$after")" "$(($(wc -l <<<"$before") + 2))" "sets after the batch ($after)"
+	assert_eq "$(awk '{ print $2 }' <<<"$after" | sort -u | wc -l)" \
+		"$(($(awk '{ print $2 }' <<<"$before" | sort -u | wc -l) + 1))" \
+		"inner maps after the batch: two keys, one map ($after)"
+	for i in $(seq 9001 9010); do want+="b2-$i 10"$'\n'; done
+	for i in 5 6; do
+		out=$(tally --count 200 --bind "10.1.0.$i")
+		check_split "$out" "$want" || fail "clients of 10.1.0.$i"
+	done
+	lbctl reload >/dev/null
+}
+
 # After the changes above only each large group's current set is left. A reload to 8
 # targets (percentages: an inline group) without "mixed" deletes both sets, and only
 # those 8 get connections; back to the
@@ -216,6 +240,7 @@ test_reload_and_restart() {
 run_test test_relative_split
 run_test test_set_weights
 run_test test_unhealthy_target
+run_test test_same_targets_share_a_set
 run_test test_add_proxy_mixed_weights
 run_test test_reload_and_restart
 run_summary
