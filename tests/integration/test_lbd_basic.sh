@@ -117,9 +117,11 @@ test_weighted_split() {
 	b2=$(json_get "$out" by_backend.b2 0)
 	b3=$(json_get "$out" by_backend.b3 0)
 	log "split over 1200: b1=$b1 b2=$b2 b3=$b3"
-	((b1 >= 552 && b1 <= 648)) || fail "b1 got $b1 of 1200, want 50% +-4"
-	((b2 >= 312 && b2 <= 408)) || fail "b2 got $b2 of 1200, want 30% +-4"
-	((b3 >= 192 && b3 <= 288)) || fail "b3 got $b3 of 1200, want 20% +-4"
+	# 4.5 standard deviations of a binomial count (17, 16, 14 connections): +-4% was 2.8
+	# for b1, and b1=551 failed a CI run by chance (about 1 run in 60 over both variants).
+	((b1 >= 522 && b1 <= 678)) || fail "b1 got $b1 of 1200, want 50% +-6.5"
+	((b2 >= 288 && b2 <= 432)) || fail "b2 got $b2 of 1200, want 30% +-6"
+	((b3 >= 177 && b3 <= 303)) || fail "b3 got $b3 of 1200, want 20% +-5.2"
 	after=$(proxy_counter web new_flows)
 	assert_eq "$((after - before))" 1200 "lb_pstats new_flows of web"
 }
