@@ -197,6 +197,12 @@ json_t *lbd_node_json(struct lbd *l)
 	size_t n_have = 0, i, k;
 
 	lb_dataplane_node_get(l->dp, &ns);
+	/* A drain's poll may reuse a count, but never its last: "0 flows" must be of now,
+	 * or a flow opened since the count (an ECMP straggler) ends the drain with it open. */
+	if (ns.maintenance && live && !live->bound) {
+		lbd_live_recount(l);
+		live = lbd_live(l, true);
+	}
 	if (s->announce_table &&
 	    lb_announce_list(s->announce_table, (uint8_t)s->announce_protocol, &have, &n_have))
 		n_have = 0;

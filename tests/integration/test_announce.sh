@@ -141,6 +141,29 @@ EOF
 	expect_learnt "$WEB $API"
 }
 
+# A flow opened after the drain began, then a poll: its 0 is counted afresh, not reused.
+test_node_drain_counts_a_late_flow() {
+	local out
+	out=$(ip netns exec "$NS_C" "$LBT_PY" - "$SOCK" "$WEB" <<'EOF'
+import json, socket, sys
+
+def rpc(method):
+    with socket.socket(socket.AF_UNIX) as u:
+        u.connect(sys.argv[1])
+        u.sendall(json.dumps({"jsonrpc": "2.0", "id": 1, "method": method}).encode() + b"\n")
+        return json.loads(u.makefile().readline())["result"]
+
+rpc("node-drain")
+before = rpc("node-status")["flows"]
+with socket.create_connection((sys.argv[2], 80), timeout=5):
+    print(before, rpc("node-status")["flows"])
+EOF
+	)
+	assert_eq "$out" "0 1" "flows after the drain, then with a connection opened since"
+	lbctl node undrain >/dev/null
+	expect_learnt "$WEB $API"
+}
+
 test_node_drain_waits_for_flows() {
 	local held out rc
 	# One open connection (kept working through the static default route).
@@ -210,6 +233,7 @@ test_bad_table_refused() {
 run_test test_announced_and_used
 run_test test_no_healthy_target_withdraws
 run_test test_node_drain_counts_a_new_flow
+run_test test_node_drain_counts_a_late_flow
 run_test test_node_drain_waits_for_flows
 run_test test_restart_keeps_route
 run_test test_reload_moves_address
