@@ -181,22 +181,26 @@ static void delete_both(const struct lb_ct_fds *fds, const struct lb_ct_key *k)
 	bpf_map_delete_elem(fds->syn, k);
 }
 
+enum since_scan { SAME, GONE, OTHER_FLOW, SEEN_AGAIN };
+
 /*
- * Delete @k unless, since the scan read it, a new flow took the key over (a client
- * reusing its port, another listener reaching the same backend from the same port): its
- * entries carry another creation time. Narrows the race between a scan and a reuse to
- * the two system calls here.
+ * What became of the entry @k since the scan read it as @was (NULL: it was not there) for
+ * the flow created at @created_ns: a new flow may have taken the key over (a client
+ * reusing its port, another listener reaching the same backend from the same port), or a
+ * packet of the flow itself arrived (the datapath stamped it again). Scanning a large
+ * table takes a while; a flow idle for just its timeout that sends again meanwhile keeps
+ * its entries. What is left of the race is the system calls between this and the deletes.
  */
-static void delete_if_same(const struct lb_ct_fds *fds, const struct lb_ct_key *k,
-			   uint64_t created_ns)
+static enum since_scan entry_since(const struct lb_ct_fds *fds, const struct lb_ct_key *k,
+				   const struct lb_ct_val *was, uint64_t created_ns)
 {
 	struct lb_ct_val v;
 
-	if ((bpf_map_lookup_elem(fds->ct, k, &v) == 0 ||
-	     bpf_map_lookup_elem(fds->syn, k, &v) == 0) &&
-	    v.created_ns != created_ns)
-		return;
-	delete_both(fds, k);
+	if (bpf_map_lookup_elem(fds->ct, k, &v) && bpf_map_lookup_elem(fds->syn, k, &v))
+		return GONE;
+	if (v.created_ns != created_ns)
+		return OTHER_FLOW;
+	return was && v.last_seen_ns == was->last_seen_ns ? SAME : SEEN_AGAIN;
 }
 
 static int cmp_ct_key(const void *a, const void *b)
@@ -346,23 +350,38 @@ static int sweep_flow(const struct lb_flow_view *f, void *arg)
 {
 	struct sweep_ctx *c = arg;
 	struct lb_sweep_result *res = c->res;
+	struct lb_flow_view again;
 
 	res->flows++;
 	if (f->expired) {
+		uint64_t created = f->orig->created_ns;
+		enum since_scan o, r;
 		struct lb_ct_key rk;
 
 		reply_key(f->key, f->orig, &rk);
-		delete_if_same(c->fds, f->key, f->orig->created_ns);
-		delete_if_same(c->fds, &rk, f->orig->created_ns);
-		res->expired++;
-		if (c->on_close &&
-		    !((f->orig->flags | (f->reply ? f->reply->flags : 0)) & LB_CT_F_CLOSED)) {
-			struct lb_event ev;
+		o = entry_since(c->fds, f->key, f->orig, created);
+		r = entry_since(c->fds, &rk, f->reply, created);
+		if (o == SEEN_AGAIN || r == SEEN_AGAIN) {
+			/* Active again: counted as it was before it went quiet (lconn.h too). */
+			again = *f;
+			again.expired = false;
+			f = &again;
+			res->spared++;
+		} else {
+			if (o != OTHER_FLOW)
+				delete_both(c->fds, f->key);
+			if (r != OTHER_FLOW)
+				delete_both(c->fds, &rk);
+			res->expired++;
+			if (c->on_close && !((f->orig->flags | (f->reply ? f->reply->flags : 0)) &
+					     LB_CT_F_CLOSED)) {
+				struct lb_event ev;
 
-			lb_sweep_close_event(f, &ev);
-			c->on_close(c->close_arg, &ev);
+				lb_sweep_close_event(f, &ev);
+				c->on_close(c->close_arg, &ev);
+			}
+			return 0;
 		}
-		return 0;
 	}
 	if (c->counted && (f->orig->flags & LB_CT_F_COUNTED) &&
 	    f->orig->target_id < LB_MAX_TARGETS) {
@@ -471,9 +490,9 @@ static int sweep(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
 }
 
 int lb_sweep_once(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
-		  struct lb_sweep_result *res)
+		  struct lb_sweep_result *res, lb_sweep_close_fn on_close, void *close_arg)
 {
-	return sweep(fds, t, res, NULL, NULL);
+	return sweep(fds, t, res, on_close, close_arg);
 }
 
 static uint64_t sweep_interval_ms(const struct lb_sweep_timeouts *t)
@@ -499,9 +518,10 @@ static void sweeper_tick(uv_timer_t *timer)
 		lb_warn("conntrack sweep failed: %s", strerror(-ret));
 	else
 		s->live = s->last.live;
-	if (!ret && s->last.expired)
-		lb_debug("conntrack sweep: %llu flows, %llu expired",
-			 (unsigned long long)s->last.flows, (unsigned long long)s->last.expired);
+	if (!ret && (s->last.expired || s->last.spared))
+		lb_debug("conntrack sweep: %llu flows, %llu expired, %llu active again meanwhile",
+			 (unsigned long long)s->last.flows, (unsigned long long)s->last.expired,
+			 (unsigned long long)s->last.spared);
 }
 
 struct lb_sweeper *lb_sweeper_start(uv_loop_t *loop, struct lb_dataplane *dp,

@@ -54,6 +54,7 @@ struct lb_live {
 struct lb_sweep_result {
 	uint64_t flows;	      /* ORIG entries seen */
 	uint64_t expired;     /* flows removed */
+	uint64_t spared;      /* expired when read, active again before their removal */
 	uint64_t lconn_fixed; /* targets whose live count (lb_lconn) the sweep corrected */
 	struct lb_live live;
 };
@@ -123,16 +124,21 @@ struct lb_ct_fds lb_ct_fds_of(const struct lb_dataplane *dp);
 int lb_ct_scan(const struct lb_dataplane *dp, const struct lb_sweep_timeouts *t, lb_flow_fn fn,
 	       void *arg);
 
-/* One pass over both tables; fills @res (may be NULL). Returns 0 or -errno. */
+/* Called for every removed flow whose "closed" event the datapath did not emit. */
+typedef void (*lb_sweep_close_fn)(void *arg, const struct lb_event *ev);
+
+/*
+ * One pass over both tables; fills @res (may be NULL), calls @on_close (may be NULL) as
+ * the sweeper does. Returns 0 or -errno.
+ */
 int lb_sweep_once(const struct lb_ct_fds *fds, const struct lb_sweep_timeouts *t,
-		  struct lb_sweep_result *res);
+		  struct lb_sweep_result *res, lb_sweep_close_fn on_close, void *close_arg);
 
 /* Sweep periodically; NULL and errno on failure. */
 struct lb_sweeper *lb_sweeper_start(uv_loop_t *loop, struct lb_dataplane *dp,
 				    const struct lb_sweep_timeouts *t);
 
-/* Called for every removed flow whose "closed" event the datapath did not emit. */
-typedef void (*lb_sweep_close_fn)(void *arg, const struct lb_event *ev);
+/* Have @fn called for every flow the sweeper removes (lb_sweep_close_fn). */
 void lb_sweeper_on_close(struct lb_sweeper *s, lb_sweep_close_fn fn, void *arg);
 
 /* The "closed" event (struct lb_event) of the flow @f that the sweeper removes. */

@@ -578,15 +578,20 @@ static void delete_flow(__be32 client, __u16 sport, __u32 tid)
 	ck_assert_int_eq(bpf_map_delete_elem(map_fd(skel->maps.lb_ct), &r), 0);
 }
 
-static struct lb_sweep_result sweep_with(uint32_t tcp_idle)
+static struct lb_sweep_result sweep_calling(uint32_t tcp_idle, lb_sweep_close_fn fn, void *arg)
 {
 	struct lb_ct_fds fds = {map_fd(skel->maps.lb_ct), map_fd(skel->maps.lb_syn),
 				map_fd(skel->maps.lb_lconn)};
 	struct lb_sweep_timeouts t = {.tcp_idle = tcp_idle, .udp_idle = 60};
 	struct lb_sweep_result res;
 
-	ck_assert_int_eq(lb_sweep_once(&fds, &t, &res), 0);
+	ck_assert_int_eq(lb_sweep_once(&fds, &t, &res, fn, arg), 0);
 	return res;
+}
+
+static struct lb_sweep_result sweep_with(uint32_t tcp_idle)
+{
+	return sweep_calling(tcp_idle, NULL, NULL);
 }
 
 /*
@@ -626,6 +631,61 @@ START_TEST(test_sweeper_corrects)
 	nanosleep(&ms20, NULL);
 	ck_assert_uint_ge(sweep_with(0).expired, 4);
 	ck_assert_int_eq(all_live(), 0);
+}
+END_TEST
+
+/* The flow the sweep removes first makes the other one send again (test below). */
+struct wake_other {
+	__be32 client;
+	__u16 ports[2];
+	int closed;
+	__u16 woken;
+};
+
+static void wake_the_other(void *arg, const struct lb_event *ev)
+{
+	struct wake_other *w = arg;
+	struct lb_ct_val o;
+	struct lb_ct_key k;
+
+	if (w->closed++)
+		return;
+	w->woken = ntohs(ev->client_port) == w->ports[0] ? w->ports[1] : w->ports[0];
+	k = flow_key(w->client, w->woken, 0, LB_DIR_ORIG);
+	ck_assert_int_eq(bpf_map_lookup_elem(map_fd(skel->maps.lb_ct), &k, &o), 0);
+	skel->bss->lb_now_ns = o.last_seen_ns + 1000000000ull; /* lbd's next tick */
+	client_seg(w->client, w->woken, F_ACK);
+	skel->bss->lb_now_ns = 0;
+}
+
+/*
+ * Two flows idle past the timeout when the sweep reads them; one of them sends a segment
+ * before the sweep gets to it (here: from the first removal's callback). It keeps its
+ * entries and its count; the other goes.
+ */
+START_TEST(test_sweep_spares_a_flow_active_again)
+{
+	struct wake_other w = {.client = IP(198, 51, 100, 15), .ports = {40000, 40001}};
+	struct timespec ms20 = {0, 20000000};
+	struct lb_sweep_result res;
+	struct lb_ct_val v;
+	struct lb_ct_key k;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		handshake(w.client, w.ports[i]);
+	ck_assert_int_eq(all_live(), 2);
+	nanosleep(&ms20, NULL);
+	res = sweep_calling(0, wake_the_other, &w);
+	ck_assert_int_eq(w.closed, 1);
+	ck_assert_uint_eq(res.expired, 1);
+	ck_assert_uint_eq(res.spared, 1);
+	ck_assert_int_eq(res.live.total, 1);
+	ck_assert_int_eq(all_live(), 1);
+	k = flow_key(w.client, w.woken, 0, LB_DIR_ORIG);
+	ck_assert_int_eq(bpf_map_lookup_elem(map_fd(skel->maps.lb_ct), &k, &v), 0);
+	k = flow_key(w.client, w.ports[0] + w.ports[1] - w.woken, 0, LB_DIR_ORIG);
+	ck_assert_int_ne(bpf_map_lookup_elem(map_fd(skel->maps.lb_ct), &k, &v), 0);
 }
 END_TEST
 
@@ -716,6 +776,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_flood_does_not_hide_confirmed);
 	tcase_add_test(tc, test_pickup_takes_the_hash);
 	tcase_add_test(tc, test_sweeper_corrects);
+	tcase_add_test(tc, test_sweep_spares_a_flow_active_again);
 	tcase_add_test(tc, test_sweeper_recount_splits);
 	tcase_add_test(tc, test_sweeper_ignores_moves_during_the_walk);
 	suite_add_tcase(s, tc);
