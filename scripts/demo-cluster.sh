@@ -61,7 +61,7 @@ echo "long-lived: $(counts "$HOLD"); new: $(counts "$STREAM")"
 
 say "n2 cut off under full-nat load (its connections are lost, the others are not)"
 hold_and_stream 81
-echo "n2 carries $(proxy_counter n2 fnat active-connections) of the 100 long-lived connections"
+echo "n2 has $(proxy_counter n2 fnat active-connections) connections open (its share of the 100 long-lived ones, and new ones in flight)"
 cut n2
 expect_nexthops "10.3.0.13" 10
 sleep 10

@@ -76,9 +76,14 @@ sys.exit(any(w["effective"] != w["configured"] for x in t for w in x["weights"])
 # it says on the way out, like the BGP session's FIN, reaches the router: only BFD tells),
 # then its BIRD and lbd are killed.
 cut() {
-	local pid
+	local pid mine
+	mine=" $(jobs -p | tr '\n' ' ') "
 	ip -n "$NS_SW" link set "p-$1" down
-	for pid in $(ip netns pids "$(ns "$1")"); do kill -KILL "$pid" 2>/dev/null || true; done
+	for pid in $(ip netns pids "$(ns "$1")"); do
+		kill -KILL "$pid" 2>/dev/null || true
+		# Reap the ones this shell started, or bash reports each as "Killed" later on.
+		if [[ $mine == *" $pid "* ]]; then wait "$pid" 2>/dev/null || true; fi
+	done
 }
 
 # hold_and_stream PORT: 100 long-lived connections and a steady stream of new ones from
