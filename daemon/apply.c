@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "access_log.h"
 #include "attach.h"
@@ -503,6 +504,7 @@ abort_log:
 int lbd_reload(struct lbd *l, char *err, size_t errlen)
 {
 	struct lb_config *next = NULL;
+	struct stat st;
 	int ret;
 
 	if (!l->args.config_path)
@@ -510,6 +512,15 @@ int lbd_reload(struct lbd *l, char *err, size_t errlen)
 			err, errlen, -ENOENT,
 			"lbd was started with flags (-i/-t), not a configuration file: there "
 			"is nothing to reload");
+	/*
+	 * The read blocks the loop: a FIFO (or a device) there would stop RPC, health checks
+	 * and sweeps until someone writes to it. At start (`-c <(...)`) it is fine.
+	 */
+	if (!stat(l->args.config_path, &st) && !S_ISREG(st.st_mode))
+		return lb_errf(err, errlen, -EINVAL,
+			       "cannot reload %s: not a regular file (lbd reads a FIFO or a device "
+			       "only at start); put the configuration in a file there",
+			       l->args.config_path);
 	ret = lb_config_parse_file(l->args.config_path, &next, err, errlen);
 	if (ret)
 		return ret;

@@ -364,11 +364,20 @@ int lb_rpc_server_check(const char *path, char *err, size_t errlen)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct ucred cred = {0};
 	socklen_t clen = sizeof(cred);
+	struct stat st;
 	int fd, live;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		set_err(err, errlen, "socket path too long: %s", path);
 		return -ENAMETOOLONG;
+	}
+	/* Anything but a socket is no leftover of ours (a mistyped path may name the config). */
+	if (!lstat(path, &st) && !S_ISSOCK(st.st_mode)) {
+		set_err(err, errlen,
+			"cannot start: %s exists and is not a socket; lbd replaces only a socket "
+			"nobody answers on (remove the file, or choose another --socket)",
+			path);
+		return -EEXIST;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

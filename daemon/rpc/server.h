@@ -54,8 +54,9 @@ struct lb_rpc_server *lb_rpc_server_start(uv_loop_t *loop, const struct lb_rpc_s
 					  char *err, size_t errlen);
 
 /*
- * Is @path free for a new server? 0 when nothing answers there (no file, or a leftover of
- * a crash); -EADDRINUSE with a sentence naming the pid that serves it.
+ * Is @path free for a new server? 0 when nothing answers there (no file, or a socket left
+ * by a crash); -EADDRINUSE with a sentence naming the pid that serves it; -EEXIST when a
+ * file that is not a socket is there (never removed).
  */
 int lb_rpc_server_check(const char *path, char *err, size_t errlen);
 

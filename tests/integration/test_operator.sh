@@ -175,6 +175,37 @@ test_reload_refuses_restart_settings() {
 	assert_eq "$(lbctl --json get-config)" "$before" "configuration after the refused reloads"
 }
 
+# A reload reads the file on lbd's loop: a FIFO put there is refused, not waited on (lbd
+# would stop answering, checking and sweeping until someone wrote to it).
+test_reload_refuses_a_fifo() {
+	local rc=0 out
+	mv "$CONFIG" "$LBT_RUN/lb.json.orig"
+	mkfifo "$CONFIG"
+	out=$(lbctl --timeout 5 reload 2>&1) || rc=$?
+	# Without the check lbd is blocked in the read: writing nothing ends it.
+	timeout 2 bash -c ": >'$CONFIG'" 2>/dev/null || true
+	rm -f "$CONFIG"
+	mv "$LBT_RUN/lb.json.orig" "$CONFIG"
+	assert_eq "$rc" 1 "reload of a FIFO ($out)"
+	has "$out" "not a regular file" "the refusal"
+	lbctl status >/dev/null || fail "lbd does not answer after the refused reload"
+	lbctl reload >/dev/null || fail "reload of the file again"
+}
+
+# --socket naming a file that is not a socket (here a copy of the configuration): lbd
+# refuses to start and leaves the file alone; only a socket nobody answers on is replaced.
+test_socket_path_not_a_socket() {
+	local victim=$LBT_RUN/victim.json rc=0 err
+	sed "s/\"$LB_IF_C\"/\"lbb1\"/; s/\"port\": 80}/\"port\": 9999}/" "$CONFIG" >"$victim"
+	cp "$victim" "$LBT_RUN/victim.copy"
+	err=$(in_ns "$NS_LB" timeout 10 "$LBD" --bpffs "$BPFFS" --instance op2 --teardown-on-exit \
+		--socket "$victim" -c "$LBT_RUN/victim.copy" 2>&1) || rc=$?
+	assert_eq "$rc" 1 "lbd with --socket naming a regular file ($err)"
+	has "$err" "exists and is not a socket" "the refusal"
+	cmp -s "$victim" "$LBT_RUN/victim.copy" || fail "the file at --socket changed: $(ls -l "$victim")"
+	assert_eq "$(json_get "$(tally --count 10)" ok)" 10 "connections through the running lbd"
+}
+
 # A flag given at start (-s here) keeps winning over the file: the reload says so.
 test_reload_says_which_flag_wins() {
 	lbctl reload >/dev/null || fail "reload"
@@ -211,5 +242,7 @@ run_test test_check_beside_the_running_lbd
 run_test test_runtime_errors_name_the_proxy
 run_test test_reload_refuses_restart_settings
 run_test test_reload_says_which_flag_wins
+run_test test_reload_refuses_a_fifo
+run_test test_socket_path_not_a_socket
 run_test test_stats_line_only_when_changed
 run_summary
