@@ -192,6 +192,37 @@ void lbd_policy_changed(void *ctx, const char *proxy)
 	lbd_node_update(l, false);
 }
 
+/*
+ * A change (set-weights, a reload) must not leave a group whose only targets that could take
+ * new connections are drained: `drain` refuses to drain a group's last one, and the same
+ * state reached from the other side is refused too, or every new connection is dropped.
+ */
+static int check_drains_proxy(struct lbd *l, const struct lb_proxy_cfg *p, char *err,
+			      size_t errlen)
+{
+	char src[LB_SNI_NAME_MAX + 8];
+	int r = l->drains ? lb_drains_starved_group(l->drains, p, NULL, 0) : -1;
+
+	if (r < 0)
+		return 0;
+	lb_proxy_group_label(p, (size_t)r, src, sizeof(src));
+	return lb_errf(err, errlen, -EBUSY,
+		       "proxy \"%s\" (%s): every target with a weight there is drained, so no "
+		       "target would take new connections; give an undrained target a weight, or "
+		       "undrain one first (lbctl drain-status, lbctl undrain)",
+		       p->name, src);
+}
+
+static int check_drains(struct lbd *l, const struct lb_config *next, char *err, size_t errlen)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < next->n_proxies; i++)
+		ret = check_drains_proxy(l, &next->proxies[i], err, errlen);
+	return ret;
+}
+
 int lbd_set_weights(struct lbd *l, const char *proxy, size_t group, const struct lb_group_cfg *w,
 		    char *err, size_t errlen)
 {
@@ -212,6 +243,12 @@ int lbd_set_weights(struct lbd *l, const char *proxy, size_t group, const struct
 		for (i = 0; i < w->n; i++)
 			if (lb_ip_eq(&g->t[k].addr, &w->t[i].addr) && g->t[k].port == w->t[i].port)
 				g->t[k].weight = w->t[i].weight;
+	}
+	ret = check_drains_proxy(l, pc, err, errlen);
+	if (ret) {
+		for (k = 0; k < g->n; k++)
+			g->t[k].weight = was[k];
+		return ret;
 	}
 	if (!lb_model_recompose(l->model, proxy, &in))
 		return 0;
@@ -432,6 +469,8 @@ int lbd_apply(struct lbd *l, struct lb_config *next, enum lb_cfg_naming naming, 
 	ret = lb_attach_check(next, naming, err, errlen);
 	if (!ret)
 		ret = lb_hc_tls_check(next, err, errlen);
+	if (!ret)
+		ret = check_drains(l, next, err, errlen);
 	if (ret)
 		return ret;
 

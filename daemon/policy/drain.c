@@ -295,6 +295,29 @@ bool lb_drains_drained(const struct lb_drains *d, const char *proxy, const struc
 	return find(d, proxy, addr, port) != NULL;
 }
 
+int lb_drains_starved_group(const struct lb_drains *d, const struct lb_proxy_cfg *p,
+			    const struct lb_ip *addr, uint16_t port)
+{
+	size_t r, k;
+
+	for (r = 0; r < lb_proxy_n_groups(p); r++) {
+		const struct lb_group_cfg *g = lb_proxy_group(p, r);
+		bool starved = false, other = false;
+
+		for (k = 0; k < g->n; k++) {
+			const struct lb_target_cfg *t = &g->t[k];
+			bool self = addr && lb_ip_eq(&t->addr, addr) && t->port == port;
+			bool drained = self || lb_drains_drained(d, p->name, &t->addr, t->port);
+
+			starved |= addr ? self : drained && t->weight > 0;
+			other |= !drained && t->weight > 0;
+		}
+		if (starved && !other)
+			return (int)r;
+	}
+	return -1;
+}
+
 void lb_drains_prune(struct lb_drains *d,
 		     bool (*keep)(void *ctx, const char *proxy, const struct lb_ip *addr,
 				  uint16_t port),

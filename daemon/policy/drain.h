@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "lb_config.h"
 #include "lb_ip.h"
 
 enum lb_drain_status {
@@ -85,6 +86,15 @@ int lb_drains_cancel(struct lb_drains *d, const char *proxy, const struct lb_ip 
 /* Is the target out of rotation (draining, completed or timed out)? */
 bool lb_drains_drained(const struct lb_drains *d, const char *proxy, const struct lb_ip *addr,
 		       uint16_t port);
+
+/*
+ * The first group of @p that drains leave without a target for new connections: one with
+ * a drained target of weight > 0 and no target of weight > 0 that is not drained. With
+ * @addr (the question a drain of it asks), the first group holding it that would have no
+ * target of weight > 0 left undrained once it is drained too. -1 when there is none.
+ */
+int lb_drains_starved_group(const struct lb_drains *d, const struct lb_proxy_cfg *p,
+			    const struct lb_ip *addr, uint16_t port);
 
 /* Drop drains whose target no longer exists; keep(proxy, addr, port) says which exist. */
 void lb_drains_prune(struct lb_drains *d,

@@ -16,30 +16,15 @@ static int check_not_last(struct lbd *l, const struct lb_proxy_cfg *p, const str
 			  uint16_t port, struct lbd_rpc_err *e)
 {
 	char src[LB_SNI_NAME_MAX + 8];
-	size_t r, k;
+	int r = lb_drains_starved_group(l->drains, p, addr, port);
 
-	for (r = 0; r < lb_proxy_n_groups(p); r++) {
-		const struct lb_group_cfg *g = lb_proxy_group(p, r);
-		bool member = false, other = false;
-
-		for (k = 0; k < g->n; k++) {
-			bool self = lb_ip_eq(&g->t[k].addr, addr) && g->t[k].port == port;
-
-			member |= self;
-			other |=
-				!self && g->t[k].weight > 0 &&
-				!lb_drains_drained(l->drains, p->name, &g->t[k].addr, g->t[k].port);
-		}
-		if (!member || other)
-			continue;
-		lb_proxy_group_label(p, r, src, sizeof(src));
-		return lbd_rpc_fail(
-			e, LB_RPC_CONFIG_INVALID, json_pack("{s:s}", "path", src),
-			"draining it would leave proxy \"%s\" (%s) without a target for "
-			"new connections; add a target first, or remove the proxy or route",
-			p->name, src);
-	}
-	return 0;
+	if (r < 0)
+		return 0;
+	lb_proxy_group_label(p, (size_t)r, src, sizeof(src));
+	return lbd_rpc_fail(e, LB_RPC_CONFIG_INVALID, json_pack("{s:s}", "path", src),
+			    "draining it would leave proxy \"%s\" (%s) without a target for "
+			    "new connections; add a target first, or remove the proxy or route",
+			    p->name, src);
 }
 
 /* A client of `drain` with "wait": progress notifications, then the reply. */

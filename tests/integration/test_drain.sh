@@ -145,6 +145,28 @@ test_draining_the_last_target_is_refused() {
 	lbctl undrain web $B1 >/dev/null
 }
 
+# The same state reached from the other side: with b1 drained, a set-weights or a reload
+# that leaves b1 the only target with a weight is refused, and nothing changes.
+test_weights_cannot_leave_only_drained_targets() {
+	local rc=0 out before
+	lbctl drain web $B1 >/dev/null
+	before=$(lbctl --json health web)
+	out=$(lbctl set-weights web $B1@100 10.2.2.2:8080@0 2>&1) || rc=$?
+	assert_eq "$rc" 1 "exit status of set-weights leaving only b1 ($out)"
+	[[ $out == *"every target with a weight there is drained"* ]] || fail "unclear refusal: $out"
+	cp "$CONFIG" "$LBT_RUN/lb.json.orig"
+	sed 's/"weight": 50},/"weight": 100},/; s/"weight": 50}]/"weight": 0}]/' "$LBT_RUN/lb.json.orig" >"$CONFIG"
+	rc=0
+	out=$(lbctl reload 2>&1) || rc=$?
+	cp "$LBT_RUN/lb.json.orig" "$CONFIG"
+	assert_eq "$rc" 1 "exit status of a reload leaving only b1 ($out)"
+	[[ $out == *"every target with a weight there is drained"* ]] || fail "unclear refusal: $out"
+	assert_eq "$(lbctl --json health web)" "$before" "weights after the refusals"
+	out=$(tally --count 50)
+	assert_eq "$(share "$out" b2)" 50 "b2 still serves"
+	lbctl undrain web $B1 >/dev/null
+}
+
 # Every backend restarted in turn under constant load: not one connection fails.
 test_rolling_restart_under_load() {
 	local out load_log=$LBT_LOGDIR/rolling-load.log replace=$LBT_RUN/replace.sh
@@ -192,5 +214,6 @@ run_test test_drain_completes_when_the_last_closes
 run_test test_drain_timeout_cuts_nothing
 run_test test_undrain_cancels_a_waiting_drain
 run_test test_draining_the_last_target_is_refused
+run_test test_weights_cannot_leave_only_drained_targets
 run_test test_rolling_restart_under_load
 run_summary
