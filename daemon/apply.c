@@ -197,8 +197,7 @@ void lbd_policy_changed(void *ctx, const char *proxy)
  * new connections are drained: `drain` refuses to drain a group's last one, and the same
  * state reached from the other side is refused too, or every new connection is dropped.
  */
-static int check_drains_proxy(struct lbd *l, const struct lb_proxy_cfg *p, char *err,
-			      size_t errlen)
+static int check_drains_proxy(struct lbd *l, const struct lb_proxy_cfg *p, char *err, size_t errlen)
 {
 	char src[LB_SNI_NAME_MAX + 8];
 	int r = l->drains ? lb_drains_starved_group(l->drains, p, NULL, 0) : -1;
