@@ -419,6 +419,7 @@ static int sync_model(struct lbd *l, const struct lb_config *next, struct lb_mod
 		      size_t errlen)
 {
 	const struct lb_ids *prev = l->model ? &l->model->ids : &l->adopted;
+	const struct lb_live *live;
 	struct lb_model_inputs in;
 	char undo_err[LB_ERR_MAX];
 	uint16_t *acc;
@@ -431,6 +432,17 @@ static int sync_model(struct lbd *l, const struct lb_config *next, struct lb_mod
 	if (model_inputs(l, next, &in, &acc))
 		return lb_errf(err, errlen, -ENOMEM, "out of memory");
 	ret = lb_model_build(next, prev, &in, out, err, errlen);
+	if (ret == -ENOSPC && l->sweeper && (live = lb_sweeper_live(l->sweeper, 1))) {
+		/*
+		 * Old and new ids together do not fit (a fleet renumbered, proxies renamed): the
+		 * ids of what goes are free where a count of just now finds no flow with them.
+		 */
+		in.proxies_q.scanned_ns = in.targets_q.scanned_ns = live->at_ns;
+		in.proxies_q.present = live->present_proxy;
+		in.targets_q.present = live->present_target;
+		in.proxies_q.free_going = in.targets_q.free_going = true;
+		ret = lb_model_build(next, prev, &in, out, err, errlen);
+	}
 	free(acc);
 	if (!ret && (ret = lb_fault("model", err, errlen))) {
 		lb_model_free(*out);

@@ -104,19 +104,41 @@ static ssize_t retired_find(const struct lb_idmap *m, const void *key)
 	return -1;
 }
 
+/* Is @k among the @n @keys (sorted through @order)? */
+static bool in_sorted(const struct lb_idmap *m, const void *keys, const size_t *order, size_t n,
+		      const uint8_t *k)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp((const uint8_t *)keys + order[mid] * m->key_size, k, m->key_size);
+
+		if (!c)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *ids, uint8_t *fresh,
 		    const struct lb_id_quarantine *q)
 {
 	struct sort_ctx ctx = {keys, m->key_size};
 	size_t cap_r = m->n_retired + m->n + 1, n_r = 0, *order = NULL, i;
 	uint8_t *taken = NULL, *new_keys = NULL, *kept = NULL, *used = NULL, *rkeys = NULL;
-	uint32_t *new_ids = NULL, *rids = NULL, next = 0;
+	uint8_t *going = NULL; /* per id: held by a key that goes, no flow seen (free_going) */
+	uint32_t *new_ids = NULL, *rids = NULL, next = 0, going_next = 0;
 	uint64_t *rat = NULL;
 	int ret = -ENOMEM;
 
 	if (n > m->max_ids)
 		return -ENOSPC;
 	taken = calloc(m->max_ids ? m->max_ids : 1, 1);
+	going = calloc(m->max_ids ? m->max_ids : 1, 1);
 	order = malloc((n ? n : 1) * sizeof(*order));
 	new_keys = malloc((n ? n : 1) * m->key_size);
 	new_ids = malloc((n ? n : 1) * sizeof(*new_ids));
@@ -125,7 +147,8 @@ int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *id
 	rkeys = malloc(cap_r * m->key_size);
 	rids = malloc(cap_r * sizeof(*rids));
 	rat = malloc(cap_r * sizeof(*rat));
-	if (!taken || !order || !new_keys || !new_ids || !kept || !used || !rkeys || !rids || !rat)
+	if (!taken || !going || !order || !new_keys || !new_ids || !kept || !used || !rkeys ||
+	    !rids || !rat)
 		goto out;
 
 	for (i = 0; i < n; i++)
@@ -137,9 +160,19 @@ int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *id
 			goto out;
 		}
 	}
-	/* Ids held now stay reserved for this round, kept or not; retired ones in use too. */
-	for (i = 0; i < m->n; i++)
-		taken[m->ids[i]] = 1;
+	/*
+	 * Ids held now stay reserved for this round, kept or not (flows may be created with
+	 * them until the change), unless a scan of just now says otherwise (free_going);
+	 * retired ones in use too.
+	 */
+	for (i = 0; i < m->n; i++) {
+		uint32_t id = m->ids[i];
+
+		taken[id] = 1;
+		if (q && q->free_going && q->present && !q->present[id] &&
+		    !in_sorted(m, keys, order, n, m->keys + i * m->key_size))
+			going[id] = 1;
+	}
 	for (i = 0; i < m->n_retired; i++) {
 		kept[i] = !retired_done(m, i, q);
 		if (kept[i])
@@ -165,15 +198,25 @@ int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *id
 			used[r] = 1;
 		}
 	}
-	/* Then the new keys: the lowest id nobody holds or may still be charged for. */
+	/*
+	 * Then the new keys: the lowest id nobody holds or may still be charged for; once those
+	 * run out, the ids of keys that go and that no flow carries (free_going).
+	 */
 	for (i = 0; i < n; i++) {
 		if (ids[order[i]] != UINT32_MAX)
 			continue;
 		while (next < m->max_ids && taken[next])
 			next++;
 		if (next == m->max_ids) {
-			ret = -ENOSPC;
-			goto out;
+			while (going_next < m->max_ids && going[going_next] != 1)
+				going_next++;
+			if (going_next == m->max_ids) {
+				ret = -ENOSPC;
+				goto out;
+			}
+			going[going_next] = 2; /* handed on: not retired */
+			ids[order[i]] = going_next;
+			continue;
 		}
 		taken[next] = 1;
 		ids[order[i]] = next;
@@ -188,21 +231,8 @@ int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *id
 	}
 	for (i = 0; i < m->n; i++) {
 		const uint8_t *k = m->keys + i * m->key_size;
-		size_t lo = 0, hi = n;
-		bool stays = false;
 
-		while (lo < hi && !stays) {
-			size_t mid = lo + (hi - lo) / 2;
-			int c = memcmp((const uint8_t *)keys + order[mid] * m->key_size, k,
-				       m->key_size);
-
-			stays = c == 0;
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (stays)
+		if (going[m->ids[i]] == 2 || in_sorted(m, keys, order, n, k))
 			continue;
 		memcpy(rkeys + n_r * m->key_size, k, m->key_size);
 		rids[n_r] = m->ids[i];
@@ -233,6 +263,7 @@ int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *id
 	ret = 0;
 out:
 	free(taken);
+	free(going);
 	free(order);
 	free(new_keys);
 	free(new_ids);

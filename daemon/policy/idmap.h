@@ -13,6 +13,7 @@
 #ifndef LBD_IDMAP_H
 #define LBD_IDMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,12 @@ struct lb_id_quarantine {
 	uint64_t now_ns;
 	uint64_t scanned_ns;
 	const uint32_t *present; /* max_ids counts; NULL: no scan yet */
+	/*
+	 * The scan was made just now: the ids of keys that go are free at once where it
+	 * found no entry carrying them, for when old and new keys together would not fit. A
+	 * flow created between that scan and the change is then charged to the new key.
+	 */
+	bool free_going;
 };
 
 /* An empty map for keys of @key_size bytes and ids 0..@max_ids-1. */
@@ -49,7 +56,9 @@ void lb_idmap_release(struct lb_idmap *m);
  * returning ones their retired id, new ones the lowest id neither held before, nor
  * retired and possibly still in conntrack (@q; NULL: retired ids wait one assignment).
  * Keys that go retire. On return @ids[i] is the id of keys[i] and @fresh (may be NULL) is
- * set for the keys the map did not hold (new or returning: their counters start again). Returns 0,
+ * set for the keys the map did not hold (new or returning: their counters start again). With
+ * @q->free_going, the ids of keys that go and that @q shows no flow carrying are handed out
+ * too, after every other free one (and such a key retires only if its id was not). Returns 0,
  * -ENOSPC when the ids run out, -EINVAL on a duplicate key, -ENOMEM. On error the map is unchanged.
  */
 int lb_idmap_assign(struct lb_idmap *m, const void *keys, size_t n, uint32_t *ids, uint8_t *fresh,

@@ -247,6 +247,37 @@ test_bad_reload_file_refused() {
 	assert_eq "$(json_get "$out" ok)" 20 "traffic after a refused reload"
 }
 
+# A reload that renames every proxy into a file of 256 (the limit): old and new names do
+# not fit in the ids together. While conntrack holds flows of the old one (the earlier
+# tests' closed ones linger 10 s) its id stays taken and the reload is refused; then it is
+# handed on. And back again, at once: 255 of the 256 went without a flow.
+test_reload_replacing_every_proxy() {
+	local out rc=0
+	cp "$CONFIG" "$CONFIG.good"
+	"$LBT_PY" - "$LB_IF_C" >"$CONFIG" <<'PYEOF2'
+import json, sys
+t = [{"ip": "10.2.1.2", "port": 8080, "weight": 50}, {"ip": "10.2.2.2", "port": 8080, "weight": 50}]
+print(json.dumps({"proxies": [{"name": "p%d" % i, "listen": {"interfaces": [sys.argv[1]],
+    "port": 20000 + i}, "default-target": t} for i in range(256)]}))
+PYEOF2
+	out=$(tally --port 80 --count 5)
+	out=$(lbctl reload 2>&1) || rc=$?
+	[[ $rc == 1 && $out == *"whose connections are still tracked"* ]] ||
+		fail "reload with flows of the old proxy in conntrack: rc $rc, $out"
+	rc=0
+	wait_for "lbctl reload" 45 || {
+		rc=1
+		out=$(lbctl reload 2>&1) || true
+	}
+	mv "$CONFIG.good" "$CONFIG"
+	assert_eq "$rc" 0 "reload to 256 renamed proxies once web's flows were gone ($out)"
+	out=$(tally --port 20255 --count 20)
+	assert_eq "$(json_get "$out" ok)" 20 "traffic to the last new proxy ($out)"
+	out=$(lbctl reload 2>&1) || fail "reload back to the file of one proxy: $out"
+	out=$(tally --port 80 --count 20)
+	assert_eq "$(json_get "$out" ok)" 20 "traffic after the reload back ($out)"
+}
+
 # Only root and the socket's group may change things; others may only look.
 test_unauthorised_peer() {
 	local out
@@ -369,6 +400,7 @@ run_test test_batch_of_routes_applied
 run_test test_batch_with_a_bad_route_changes_nothing
 run_test test_bad_inputs_change_nothing
 run_test test_bad_reload_file_refused
+run_test test_reload_replacing_every_proxy
 run_test test_unauthorised_peer
 run_test test_many_clients_and_a_stuck_one
 run_test test_restart_under_load

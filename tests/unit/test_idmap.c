@@ -109,6 +109,40 @@ START_TEST(test_returning_key_gets_its_id)
 }
 END_TEST
 
+/*
+ * Old and new keys together exceed the ids (a fleet renumbered): with a scan of just now
+ * (free_going), ids of keys that go and that no flow carries are handed on, after every
+ * id that was free anyway; one a flow still carries stays reserved, and retires.
+ */
+START_TEST(test_going_ids_free_when_no_flow)
+{
+	struct lb_id_quarantine q = {.now_ns = 100, .scanned_ns = 50, .present = present};
+	uint32_t ids[MAX];
+
+	ck_assert_int_eq(assign("abcdef", ids, &q), 0); /* 0-5 */
+	q.now_ns = 200;
+	q.scanned_ns = 199;
+	present[id_of('b')] = 1;
+	ck_assert_int_eq(assign("ghijk", ids, &q), -ENOSPC); /* 6 and 7 only */
+	q.free_going = true;
+	ck_assert_int_eq(assign("ghijklmn", ids, &q), -ENOSPC); /* 7: b's id is not free */
+	ck_assert_int_eq(assign("ghijk", ids, &q), 0);
+	ck_assert_uint_eq(id_of('g'), 6);
+	ck_assert_uint_eq(id_of('h'), 7);
+	ck_assert_uint_eq(id_of('i'), 0);
+	ck_assert_uint_eq(id_of('j'), 2);
+	ck_assert_uint_eq(id_of('k'), 3);
+	/* b retired under its name; a, c, d went to others; e and f retired unused. */
+	ck_assert_int_eq(*(const char *)lb_idmap_key_of(&m, 1), 'b');
+	ck_assert_int_eq(*(const char *)lb_idmap_key_of(&m, 0), 'i');
+	ck_assert_int_eq(*(const char *)lb_idmap_key_of(&m, 4), 'e');
+	ck_assert_int_eq(lb_idmap_find(&m, "a"), -1);
+	/* b comes back: its own id again. */
+	ck_assert_int_eq(assign("ghijkb", ids, &q), 0);
+	ck_assert_uint_eq(id_of('b'), 1);
+}
+END_TEST
+
 START_TEST(test_without_scans_one_change)
 {
 	uint32_t ids[MAX];
@@ -169,6 +203,7 @@ int main(void)
 	tcase_add_test(tc, test_kept_and_lowest_free);
 	tcase_add_test(tc, test_retired_while_flows_carry_it);
 	tcase_add_test(tc, test_returning_key_gets_its_id);
+	tcase_add_test(tc, test_going_ids_free_when_no_flow);
 	tcase_add_test(tc, test_without_scans_one_change);
 	tcase_add_test(tc, test_adopted_ids_wait_for_a_scan);
 	tcase_add_test(tc, test_clone_is_independent);
