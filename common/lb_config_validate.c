@@ -762,6 +762,81 @@ static int check_hash(struct ctx *c, const struct lb_proxy_cfg *p, const char *p
 	return 0;
 }
 
+static bool hc_same(const struct lb_hc_cfg *a, const struct lb_hc_cfg *b)
+{
+	return a->type == b->type && !strcmp(a->path, b->path) &&
+	       a->interval_ms == b->interval_ms && a->timeout_ms == b->timeout_ms &&
+	       a->healthy_threshold == b->healthy_threshold &&
+	       a->unhealthy_threshold == b->unhealthy_threshold &&
+	       a->n_expected_codes == b->n_expected_codes &&
+	       !memcmp(a->expected_codes, b->expected_codes,
+		       a->n_expected_codes * sizeof(a->expected_codes[0])) &&
+	       a->host == b->host && a->ca_file == b->ca_file && a->tls_verify == b->tls_verify;
+}
+
+/* The path of target @k of group @r of @p (lb_proxy_group's order) under @path. */
+static const char *target_path(const struct lb_proxy_cfg *p, const char *path, size_t r, size_t k,
+			       char *buf)
+{
+	const struct lb_group_cfg *g = lb_proxy_group(p, r);
+	const char *key = g->n > 1 ? "targets" : "target";
+	char gp[JPATH_MAX], rp[JPATH_MAX];
+
+	if (r == 0)
+		lb_cfg_pkey(gp, path, "default-target");
+	else if (r <= p->n_routes)
+		lb_cfg_pkey(gp, lb_cfg_pidx(rp, lb_cfg_pkey(gp, path, "source-routes"), r - 1),
+			    key);
+	else
+		lb_cfg_pkey(
+			gp,
+			lb_cfg_pidx(rp, lb_cfg_pkey(gp, path, "sni-routes"), r - 1 - p->n_routes),
+			key);
+	if (g->n > 1)
+		return lb_cfg_pidx(buf, gp, k);
+	snprintf(buf, JPATH_MAX, "%s", gp);
+	return buf;
+}
+
+/*
+ * A target is checked once per proxy however many groups list it: two groups giving it
+ * different health-checks would leave one of them silently unused.
+ */
+static int check_one_hc_per_target(struct ctx *c, const struct lb_proxy_cfg *p, const char *path)
+{
+	char tp[JPATH_MAX], here[JPATH_MAX], there[JPATH_MAX], a[LB_TARGET_STR_MAX];
+	size_t r, k, r2, k2;
+
+	for (r = 0; r < lb_proxy_n_groups(p); r++)
+		for (k = 0; k < lb_proxy_group(p, r)->n; k++) {
+			const struct lb_target_cfg *t = &lb_proxy_group(p, r)->t[k];
+
+			if (!t->has_hc)
+				continue;
+			for (r2 = 0; r2 <= r; r2++)
+				for (k2 = 0; k2 < (r2 < r ? lb_proxy_group(p, r2)->n : k); k2++) {
+					const struct lb_target_cfg *o =
+						&lb_proxy_group(p, r2)->t[k2];
+
+					if (!o->has_hc || o->port != t->port ||
+					    !lb_ip_eq(&o->addr, &t->addr) ||
+					    hc_same(&o->hc, &t->hc))
+						continue;
+					target_path(p, path, r2, k2, there);
+					return lb_cfg_fail(
+						c,
+						lb_cfg_pkey(here, target_path(p, path, r, k, tp),
+							    "health-check"),
+						"differs from the health-check %s has at %s: a target "
+						"is checked once per proxy, however many groups list "
+						"it; give it one health-check, or the same one in each "
+						"place",
+						lb_format_target(&t->addr, t->port, a), there);
+				}
+		}
+	return 0;
+}
+
 int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *path)
 {
 	char p1[JPATH_MAX], p2[JPATH_MAX];
@@ -829,6 +904,9 @@ int lb_cfg_check_proxy(struct ctx *c, const struct lb_proxy_cfg *p, const char *
 	if (ret)
 		return ret;
 	ret = check_sni_routes(c, p, lb_cfg_pkey(p1, path, "sni-routes"));
+	if (ret)
+		return ret;
+	ret = check_one_hc_per_target(c, p, path);
 	if (ret)
 		return ret;
 	ret = check_hash(c, p, path);

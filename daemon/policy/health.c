@@ -300,7 +300,7 @@ static bool sync_target(struct lb_health *h, const char *proxy, const struct lb_
 	struct lb_health_state before;
 
 	if (t && t->seen)
-		return false; /* listed in an earlier group of this proxy: its first settings win */
+		return false; /* synced already from another group of this proxy */
 	if (!t) {
 		t = target_new(h, proxy, tc);
 		if (!t) {
@@ -321,20 +321,28 @@ bool lb_health_sync(struct lb_health *h, const struct lb_config *cfg)
 {
 	bool was = h->enabled, changed = false;
 	size_t i, p, r, k;
+	int pass;
 
 	h->enabled = cfg->settings.health_check_enabled;
 	for (i = 0; i < h->n; i++)
 		h->t[i]->seen = false;
-	for (p = 0; p < cfg->n_proxies; p++) {
-		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+	/*
+	 * A target is checked once per proxy, by the health-check one of its groups gives
+	 * (the configuration refuses two different ones), else by the defaults: targets
+	 * with their own check first, so a group listing it without one cannot take over.
+	 */
+	for (pass = 0; pass < 2; pass++)
+		for (p = 0; p < cfg->n_proxies; p++) {
+			const struct lb_proxy_cfg *pc = &cfg->proxies[p];
 
-		for (r = 0; r < lb_proxy_n_groups(pc); r++) {
-			const struct lb_group_cfg *g = lb_proxy_group(pc, r);
+			for (r = 0; r < lb_proxy_n_groups(pc); r++) {
+				const struct lb_group_cfg *g = lb_proxy_group(pc, r);
 
-			for (k = 0; k < g->n; k++)
-				changed |= sync_target(h, pc->name, &g->t[k]);
+				for (k = 0; k < g->n; k++)
+					if (pass || g->t[k].has_hc)
+						changed |= sync_target(h, pc->name, &g->t[k]);
+			}
 		}
-	}
 	for (i = 0; i < h->n;) {
 		if (h->t[i]->seen) {
 			i++;

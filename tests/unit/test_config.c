@@ -2492,6 +2492,34 @@ START_TEST(test_file_errors)
 }
 END_TEST
 
+/*
+ * A target listed in several groups of one proxy is checked once: two different
+ * health-checks for it are refused, naming both places; one, or the same twice, is fine.
+ */
+START_TEST(test_one_health_check_per_target)
+{
+	struct lb_config *cfg;
+
+	parse_fails(PROXY(LISTEN ",'default-target':{'ip':'10.0.0.1','port':8080,"
+				 "'health-check':{'type':'tcp'}},"
+				 "'source-routes':[{'source':'10.1.0.5','target':{'ip':'10.0.0.1',"
+				 "'port':8080,'health-check':{'type':'http','path':'/z'}}}]"),
+		    "proxies[0].source-routes[0].target.health-check: differs from the "
+		    "health-check 10.0.0.1:8080 has at proxies[0].default-target: a target is "
+		    "checked once per proxy",
+		    false);
+	cfg = parse_ok(PROXY(LISTEN ",'default-target':" T1 ",'source-routes':[{'source':"
+				    "'10.1.0.5','target':{'ip':'10.0.0.1','port':8080,"
+				    "'health-check':{'type':'http','path':'/z'}}}]"));
+	lb_config_free(cfg);
+	cfg = parse_ok(PROXY(LISTEN ",'default-target':{'ip':'10.0.0.1','port':8080,"
+				    "'health-check':{'type':'http','path':'/z'}},'source-routes':"
+				    "[{'source':'10.1.0.5','target':{'ip':'10.0.0.1','port':8080,"
+				    "'health-check':{'type':'http','path':'/z'}}}]"));
+	lb_config_free(cfg);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -2544,6 +2572,7 @@ static Suite *config_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("file");
+	tcase_add_test(tc, test_one_health_check_per_target);
 	tcase_add_test(tc, test_file_ok);
 	tcase_add_test(tc, test_file_errors);
 	suite_add_tcase(s, tc);

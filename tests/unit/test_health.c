@@ -217,6 +217,35 @@ START_TEST(test_override_ipv6_target)
 }
 END_TEST
 
+/*
+ * A target listed by two groups, with its own health-check in the second only: that
+ * check is the one run, whichever group comes first.
+ */
+START_TEST(test_the_given_check_wins_over_the_defaults)
+{
+	struct seen s = {0};
+	uv_loop_t *loop = uv_default_loop();
+	struct lb_health *h = lb_health_new(loop, on_changed, on_event, &s);
+	struct lb_config *cfg = config_of(
+		"{\"proxies\": [{\"name\": \"web\", \"listen\": {\"interfaces\": [\"lo\"], "
+		"\"port\": 80}, \"default-target\": {\"ip\": \"10.0.0.1\", \"port\": 80}, "
+		"\"source-routes\": [{\"source\": \"10.1.0.5\", \"target\": {\"ip\": "
+		"\"10.0.0.1\", \"port\": 80, \"health-check\": {\"type\": \"http\", "
+		"\"path\": \"/z\"}}}]}]}");
+	json_t *t, *check;
+
+	lb_health_sync(h, cfg);
+	t = lb_health_targets_json(h, "web");
+	ck_assert_uint_eq(json_array_size(t), 1);
+	check = json_object_get(json_array_get(t, 0), "check");
+	ck_assert_str_eq(json_string_value(json_object_get(check, "type")), "http");
+	json_decref(t);
+	lb_health_free(h);
+	uv_run(loop, UV_RUN_DEFAULT);
+	lb_config_free(cfg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("health");
@@ -226,6 +255,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_override_emits_like_a_real_transition);
 	tcase_add_test(tc, test_auto_after_unhealthy_ramps);
 	tcase_add_test(tc, test_override_ipv6_target);
+	tcase_add_test(tc, test_the_given_check_wins_over_the_defaults);
 	suite_add_tcase(s, tc);
 	return s;
 }
