@@ -138,12 +138,13 @@ test_failed_takeover_keeps_serving() {
 		fail "the running lbd did not say why it refused"
 }
 
-# refused_takeover NAME CONFIG: lbd --takeover with CONFIG, which it must refuse (exit
-# non-zero); its log in $LBT_LOGDIR/NAME.log.
+# refused_takeover NAME CONFIG [ARGS...]: lbd --takeover with CONFIG (and ARGS), which it
+# must refuse (exit non-zero); its log in $LBT_LOGDIR/NAME.log.
 refused_takeover() {
 	local name=$1 config=$2 log=$LBT_LOGDIR/$1.log rc=0
+	shift 2
 	in_ns "$NS_LB" timeout 60 "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
-		--takeover -c "$config" >"$log" 2>&1 </dev/null || rc=$?
+		--takeover -c "$config" "$@" >"$log" 2>&1 </dev/null || rc=$?
 	log "$name: exit status $rc: $(tail -n 1 "$log")"
 	((rc != 0)) || fail "$name: lbd --takeover accepted $config: $(tail -n 3 "$log")"
 }
@@ -156,13 +157,15 @@ said_before_handover() {
 }
 
 # A configuration the new lbd refuses (an interface that does not exist; another
-# max-connections than the pinned datapath tracks) is refused before the running lbd hands
-# over: it keeps its spliced connections, its acceptor and its control socket. Before,
-# it had handed over and exited, and the new lbd refused and exited too: no lbd left.
+# max-connections than the pinned datapath tracks; an access log it cannot open; an
+# unknown --socket-group) is refused before the running lbd hands over: it keeps its
+# spliced connections, its acceptor and its control socket. Before, it had handed over
+# and exited, and the new lbd refused and exited too: no lbd left.
 test_refused_config_keeps_serving() {
 	local out pid
 	pid=$(current_pid)
-	"$LBT_PY" - "$CONFIG" "$LBT_RUN/no-iface.json" "$LBT_RUN/max-conn.json" <<'EOF'
+	"$LBT_PY" - "$CONFIG" "$LBT_RUN/no-iface.json" "$LBT_RUN/max-conn.json" \
+		"$LBT_RUN/no-log.json" <<'EOF'
 import copy, json, sys
 cfg = json.load(open(sys.argv[1]))
 c = copy.deepcopy(cfg)
@@ -171,6 +174,9 @@ json.dump(c, open(sys.argv[2], "w"))
 c = copy.deepcopy(cfg)
 c["settings"]["max-connections"] = 50000
 json.dump(c, open(sys.argv[3], "w"))
+c = copy.deepcopy(cfg)
+c["settings"]["access-log"] = "/nonexistent-lbt/access.log"
+json.dump(c, open(sys.argv[4], "w"))
 EOF
 	rm -f "$LBT_RUN/load.stop" "$LBT_RUN/load.ready"
 	in_ns "$NS_C" "$LBT_PY" "$TLS" load --host "$VIP" --port 443 --sni api.example.com \
@@ -181,11 +187,13 @@ EOF
 
 	refused_takeover lbd-no-iface "$LBT_RUN/no-iface.json"
 	refused_takeover lbd-max-conn "$LBT_RUN/max-conn.json"
+	refused_takeover lbd-no-log "$LBT_RUN/no-log.json"
+	refused_takeover lbd-no-group "$CONFIG" --socket-group nosuchgroup9
 	sleep 1.5 # more exchanges on every held connection, 15 more new connections
 	touch "$LBT_RUN/load.stop"
 	wait "$load" || true
 	out=$(cat "$LBT_RUN/load.out")
-	log "load across two refused take-overs: $out"
+	log "load across the refused take-overs: $out"
 	assert_eq "$(json_get "$out" held_errors)" "[]" "errors on held connections"
 	assert_eq "$(json_get "$out" new_failed)" 0 "new TLS connections that failed ($out)"
 	kill -0 "$pid" || fail "the running lbd (pid $pid) stopped"
@@ -198,6 +206,8 @@ EOF
 	said_before_handover lbd-no-iface "interface nosuch9 does not exist"
 	said_before_handover lbd-max-conn \
 		"tracks max-connections 100000, the configuration asks for 50000"
+	said_before_handover lbd-no-log "cannot open access log /nonexistent-lbt/access.log"
+	said_before_handover lbd-no-group "--socket-group nosuchgroup9: no such group"
 }
 
 test_control_socket_and_stats_follow() {
