@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "access_log.h"
 #include "adopt.h"
 #include "conn_fanout.h"
 #include "fdstore.h"
@@ -210,7 +211,7 @@ static void handed_over(void *ctx, bool same_socket)
 }
 
 /* The group allowed to use the socket: --socket-group, else "lbd" when it exists, else root. */
-static int socket_gid(const struct lbd *l, gid_t *gid)
+static int socket_gid(const struct lbd *l, gid_t *gid, char *err, size_t errlen)
 {
 	const char *name = l->args.socket_group ? l->args.socket_group : "lbd";
 	struct group *g = getgrnam(name);
@@ -219,10 +220,8 @@ static int socket_gid(const struct lbd *l, gid_t *gid)
 		*gid = g->gr_gid;
 		return 0;
 	}
-	if (l->args.socket_group) {
-		lb_err("--socket-group %s: no such group", name);
-		return -ENOENT;
-	}
+	if (l->args.socket_group)
+		return lb_errf(err, errlen, -ENOENT, "--socket-group %s: no such group", name);
 	*gid = 0;
 	return 0;
 }
@@ -249,9 +248,11 @@ static int start_services(struct lbd *l)
 	uv_timer_start(&l->clock_timer, tick_clock, LB_CLOCK_TICK_MS, LB_CLOCK_TICK_MS);
 	start_watchdog(l->loop);
 
-	ret = socket_gid(l, &ro.group);
-	if (ret)
+	ret = socket_gid(l, &ro.group, err, sizeof(err));
+	if (ret) {
+		lb_err("%s", err);
 		return ret;
+	}
 	ro.inherited_fd = inherited_fd;
 	ro.owns_inherited = control_taken_over;
 	ret = lbd_rpc_start(&rpc, l, &ro, err, sizeof(err));
@@ -325,6 +326,38 @@ static int systemd_fds(struct lbd *l)
 		inherited_fd = fds[i].fd;
 	}
 	free(fds);
+	return ret;
+}
+
+/*
+ * lbd --takeover: whatever would make this lbd refuse @cfg at its start, asked before the
+ * running lbd hands over, since that one exits as soon as it has: a refusal after the
+ * hand-over leaves no lbd, and the SNI connections it held are reset. The first apply's
+ * own checks (the errors lbd --check reports too), the pinned datapath's layout and size,
+ * the access log, the control socket's group. Nothing here disturbs the running lbd.
+ * 0 or -errno, said.
+ */
+static int check_before_takeover(struct lbd *l, const struct lb_config *cfg,
+				 const struct lb_dp_opts *dpo)
+{
+	struct lb_access_log *log = NULL;
+	char err[LB_ERR_MAX] = "";
+	gid_t gid;
+	int ret;
+
+	ret = lbd_apply_check(cfg, LB_CFG_BY_INDEX, err, sizeof(err));
+	if (!ret)
+		ret = lb_dataplane_check_pinned(dpo, err, sizeof(err));
+	if (!ret) {
+		ret = lbd_events_prepare(l, &cfg->settings, &log, err, sizeof(err));
+		lb_access_log_close(log);
+	}
+	if (!ret)
+		ret = socket_gid(l, &gid, err, sizeof(err));
+	if (ret) {
+		lb_err("not taking over (an lbd running this instance keeps serving): %s", err);
+		lb_hc_tls_release(); /* what the check cached: this lbd stops here */
+	}
 	return ret;
 }
 
@@ -449,7 +482,9 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		return ret;
 	}
 	if (l->args.takeover) {
-		ret = take_over(l, &dpo);
+		ret = check_before_takeover(l, cfg, &dpo);
+		if (!ret)
+			ret = take_over(l, &dpo);
 		if (ret < 0) {
 			lb_config_free(cfg);
 			return ret;

@@ -130,6 +130,18 @@ static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool
 	return ret;
 }
 
+int lb_dataplane_check_pinned(const struct lb_dp_opts *o, char *err, size_t errlen)
+{
+	char pin_dir[PATH_MAX];
+	uint64_t clock_ns;
+	bool reused;
+
+	if (snprintf(pin_dir, sizeof(pin_dir), "%s/lbd/%s", o->bpffs, o->instance) >=
+	    (int)sizeof(pin_dir))
+		return lb_errf(err, errlen, -ENAMETOOLONG, "pin path too long");
+	return check_pinned_meta(pin_dir, o->max_connections, &reused, &clock_ns, err, errlen);
+}
+
 /*
  * A previous lbd left interfaces attached (pinned XDP links, tc filters): take each one
  * over by swapping in this lbd's programs, atomically, so forwarding never pauses. The

@@ -91,6 +91,14 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 		      size_t errlen);
 
 /*
+ * Would lb_dataplane_open() refuse the datapath pinned for @o's instance (another layout
+ * version, another max-connections)? Reads its lb_meta and nothing else: no mount, no
+ * lock, nothing written, so the lbd running it is not disturbed (lbd --takeover asks
+ * before the hand-over). 0 also when nothing is pinned, else -errno with a sentence in @err.
+ */
+int lb_dataplane_check_pinned(const struct lb_dp_opts *o, char *err, size_t errlen);
+
+/*
  * Attach TC egress (SNAT) then the request direction (DNAT) to @ifname, at XDP or TC
  * ingress as @ingress says (auto: TC on veth, native XDP elsewhere when the driver has it,
  * else TC); @mode is the XDP mode. @localnet allows 127.0.0.0/8 backends on this interface

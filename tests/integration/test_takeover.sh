@@ -138,6 +138,78 @@ test_failed_takeover_keeps_serving() {
 		fail "the running lbd did not say why it refused"
 }
 
+# refused_takeover NAME CONFIG [ARGS...]: lbd --takeover with CONFIG (and ARGS), which it
+# must refuse (exit non-zero); its log in $LBT_LOGDIR/NAME.log.
+refused_takeover() {
+	local name=$1 config=$2 log=$LBT_LOGDIR/$1.log rc=0
+	shift 2
+	in_ns "$NS_LB" timeout 60 "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
+		--takeover -c "$config" "$@" >"$log" 2>&1 </dev/null || rc=$?
+	log "$name: exit status $rc: $(tail -n 1 "$log")"
+	((rc != 0)) || fail "$name: lbd --takeover accepted $config: $(tail -n 3 "$log")"
+}
+
+# said_before_handover NAME WHAT: NAME's log refuses before the hand-over, naming WHAT.
+said_before_handover() {
+	local log=$LBT_LOGDIR/$1.log
+	grep -q "not taking over.*$2" "$log" ||
+		fail "$1 did not refuse before the hand-over, naming $2: $(tail -n 3 "$log")"
+}
+
+# A configuration the new lbd refuses (an interface that does not exist; another
+# max-connections than the pinned datapath tracks; an access log it cannot open; an
+# unknown --socket-group) is refused before the running lbd hands over: it keeps its
+# spliced connections, its acceptor and its control socket. Before, it had handed over
+# and exited, and the new lbd refused and exited too: no lbd left.
+test_refused_config_keeps_serving() {
+	local out pid
+	pid=$(current_pid)
+	"$LBT_PY" - "$CONFIG" "$LBT_RUN/no-iface.json" "$LBT_RUN/max-conn.json" \
+		"$LBT_RUN/no-log.json" <<'EOF'
+import copy, json, sys
+cfg = json.load(open(sys.argv[1]))
+c = copy.deepcopy(cfg)
+c["proxies"][0]["listen"]["interfaces"].append("nosuch9")
+json.dump(c, open(sys.argv[2], "w"))
+c = copy.deepcopy(cfg)
+c["settings"]["max-connections"] = 50000
+json.dump(c, open(sys.argv[3], "w"))
+c = copy.deepcopy(cfg)
+c["settings"]["access-log"] = "/nonexistent-lbt/access.log"
+json.dump(c, open(sys.argv[4], "w"))
+EOF
+	rm -f "$LBT_RUN/load.stop" "$LBT_RUN/load.ready"
+	in_ns "$NS_C" "$LBT_PY" "$TLS" load --host "$VIP" --port 443 --sni api.example.com \
+		--hold 5 --interval 200 --rate 10 --seconds 90 --until-file "$LBT_RUN/load.stop" \
+		--ready-file "$LBT_RUN/load.ready" >"$LBT_RUN/load.out" || true & # judged below
+	local load=$!
+	wait_for "[[ -e $LBT_RUN/load.ready ]]" 20 || fail "the TLS connections did not come up"
+
+	refused_takeover lbd-no-iface "$LBT_RUN/no-iface.json"
+	refused_takeover lbd-max-conn "$LBT_RUN/max-conn.json"
+	refused_takeover lbd-no-log "$LBT_RUN/no-log.json"
+	refused_takeover lbd-no-group "$CONFIG" --socket-group nosuchgroup9
+	sleep 1.5 # more exchanges on every held connection, 15 more new connections
+	touch "$LBT_RUN/load.stop"
+	wait "$load" || true
+	out=$(cat "$LBT_RUN/load.out")
+	log "load across the refused take-overs: $out"
+	assert_eq "$(json_get "$out" held_errors)" "[]" "errors on held connections"
+	assert_eq "$(json_get "$out" new_failed)" 0 "new TLS connections that failed ($out)"
+	kill -0 "$pid" || fail "the running lbd (pid $pid) stopped"
+	[[ $(lbctl --json status) == *"\"pid\":$pid"* ]] ||
+		fail "the control socket is not served by lbd pid $pid: $(lbctl --json status 2>&1)"
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 80 --count 40)
+	assert_eq "$(json_get "$out" ok)" 40 "new balanced connections ($out)"
+	[[ -n $(json_get "$out" by_backend.b1) && -n $(json_get "$out" by_backend.b2) ]] ||
+		fail "new connections not balanced over both backends: $out"
+	said_before_handover lbd-no-iface "interface nosuch9 does not exist"
+	said_before_handover lbd-max-conn \
+		"tracks max-connections 100000, the configuration asks for 50000"
+	said_before_handover lbd-no-log "cannot open access log /nonexistent-lbt/access.log"
+	said_before_handover lbd-no-group "--socket-group nosuchgroup9: no such group"
+}
+
 test_control_socket_and_stats_follow() {
 	local out
 	out=$(lbctl status 2>&1) || fail "lbctl status through the socket taken over: $out"
@@ -177,6 +249,7 @@ test_takeover_with_nothing_running() {
 
 run_test test_tls_connections_survive_two_takeovers
 run_test test_failed_takeover_keeps_serving
+run_test test_refused_config_keeps_serving
 run_test test_control_socket_and_stats_follow
 run_test test_balanced_flows_keep_flowing
 run_test test_takeover_with_nothing_running
