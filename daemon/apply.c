@@ -428,7 +428,7 @@ int lbd_apply(struct lbd *l, struct lb_config *next, enum lb_cfg_naming naming, 
 		return ret;
 	if (l->cfg && (ret = check_fixed_settings(l, next, err, errlen)))
 		return ret;
-	ret = lb_attach_check(next, naming, err, errlen);
+	ret = lb_attach_check(next, l->cfg, naming, err, errlen);
 	if (!ret)
 		ret = lb_hc_tls_check(next, err, errlen);
 	if (ret)

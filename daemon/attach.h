@@ -25,10 +25,11 @@ struct lbd_attach_undo {
 
 /*
  * Refuse a configuration naming an interface that does not exist, naming its proxy as
- * @naming says. 0 or -ENODEV.
+ * @naming says. An interface a proxy of @running (NULL: none) of the same name already
+ * listens on passes: it vanished while attached, and counts as detached. 0 or -ENODEV.
  */
-int lb_attach_check(const struct lb_config *cfg, enum lb_cfg_naming naming, char *err,
-		    size_t errlen);
+int lb_attach_check(const struct lb_config *cfg, const struct lb_config *running,
+		    enum lb_cfg_naming naming, char *err, size_t errlen);
 
 /* Attach what @next adds, move hooks to @next's ingress. 0 or -errno with @err (undone). */
 int lbd_attach_prepare(struct lbd *l, const struct lb_config *next, struct lbd_attach_undo *u,
