@@ -279,7 +279,13 @@ static void forget_vanished(struct lbd *l)
 		snprintf(ifname, sizeof(ifname), "%s", l->dp->ifaces[i].name);
 		idx = l->dp->ifaces[i].ifindex;
 		lb_dataplane_forget(l->dp, ifname); /* moves the last entry into slot i */
-		lb_warn("%s (ifindex %u) is gone, and lbd's programs with it", ifname, idx);
+		if (l->cfg && config_uses_iface(l->cfg, ifname))
+			lb_warn("%s (ifindex %u) is gone, and lbd's programs with it; they are "
+				"attached again when an interface of that name comes back (or "
+				"lbctl detach-interfaces %s forgets it)",
+				ifname, idx, ifname);
+		else
+			lb_info("%s (ifindex %u) is gone, and lbd's programs with it", ifname, idx);
 	}
 }
 
@@ -375,4 +381,41 @@ void lbd_attach_commit(struct lbd *l, const struct lb_config *next, struct lbd_a
 	}
 	/* Hooks moved (XDP native or not): the interfaces that take XDP frames may too. */
 	lb_dataplane_sync_fast_tx(l->dp);
+}
+
+/* Attach @ifname, used by the running configuration, when it exists and is not attached. */
+static int follow_one(const char *ifname, void *arg)
+{
+	struct lbd *l = arg;
+	const struct lb_config *cfg = l->cfg;
+	char err[LB_ERR_MAX];
+	unsigned int idx;
+
+	if (lb_dataplane_attached(l->dp, ifname) || !(idx = if_nametoindex(ifname)))
+		return 0;
+	if (lb_dataplane_attach(l->dp, ifname, cfg->settings.ingress, cfg->settings.xdp_mode,
+				needs_localnet(cfg, ifname), err, sizeof(err))) {
+		lb_err("%s (ifindex %u) is back, but lbd cannot attach its programs: %s; nothing "
+		       "is balanced there until that is fixed and the link changes again (or "
+		       "lbctl reload)",
+		       ifname, idx, err);
+		return 0;
+	}
+	if (carries_fullnat(cfg, ifname))
+		lb_dataplane_set_accept_local(l->dp, ifname, true);
+	lb_info("%s (ifindex %u) is there again: lbd's programs are attached to it", ifname, idx);
+	return 0;
+}
+
+void lbd_attach_follow(struct lbd *l)
+{
+	size_t p, i;
+
+	forget_vanished(l);
+	if (!l->cfg)
+		return;
+	for (p = 0; p < l->cfg->n_proxies; p++)
+		for (i = 0; i < l->cfg->proxies[p].n_ifaces; i++)
+			follow_one(l->cfg->proxies[p].ifaces[i], l);
+	for_reply_ifaces(l->cfg, false, follow_one, l);
 }

@@ -23,6 +23,7 @@
 #include "lb_fault.h"
 #include "lb_log.h"
 #include "apply.h"
+#include "attach.h"
 #include "lbd.h"
 #include "rpc.h"
 #include "stats_view.h"
@@ -47,6 +48,8 @@ static void on_addresses_changed(void *arg)
 	struct lbd *l = arg;
 
 	lb_debug("interface addresses changed; re-syncing listeners");
+	/* First: a listener on an interface created again follows its new ifindex. */
+	lbd_attach_follow(l);
 	lbd_resync(l);
 	/* A link came, went or changed: which of them take XDP frames may too. */
 	lb_dataplane_sync_fast_tx(l->dp);
