@@ -462,14 +462,14 @@ static int sync_model(struct lbd *l, const struct lb_config *next, struct lb_mod
 	return ret;
 }
 
-int lbd_apply_check(const struct lb_config *next, enum lb_cfg_naming naming, char *err,
-		    size_t errlen)
+int lbd_apply_check(const struct lb_config *next, const struct lb_config *running,
+		    enum lb_cfg_naming naming, char *err, size_t errlen)
 {
 	int ret;
 
 	ret = lb_config_validate_as(next, naming, err, errlen);
 	if (!ret)
-		ret = lb_attach_check(next, naming, err, errlen);
+		ret = lb_attach_check(next, running, naming, err, errlen);
 	if (!ret)
 		ret = lb_hc_tls_check(next, err, errlen);
 	return ret;
@@ -485,7 +485,7 @@ int lbd_apply(struct lbd *l, struct lb_config *next, enum lb_cfg_naming naming, 
 	size_t i;
 	int ret;
 
-	ret = lbd_apply_check(next, naming, err, errlen);
+	ret = lbd_apply_check(next, l->cfg, naming, err, errlen);
 	if (ret)
 		return ret;
 	if (l->cfg && (ret = check_fixed_settings(l, next, err, errlen)))

@@ -30,11 +30,13 @@ int lbd_apply(struct lbd *l, struct lb_config *next, enum lb_cfg_naming naming, 
 /*
  * What lbd_apply() refuses @next for before it changes anything, whatever runs: its rules,
  * an interface that does not exist, a CA file it cannot read (the errors of lbd --check,
- * syscheck.h). For lbd --takeover, which must know before the running lbd hands over.
- * Returns 0 or -errno with @err, naming proxies as @naming says.
+ * syscheck.h). @running: the configuration in force (NULL: none), whose interfaces that
+ * vanished since are let through (lb_attach_check). For lbd --takeover too, which must
+ * know before the running lbd hands over. Returns 0 or -errno with @err, naming proxies as
+ * @naming says.
  */
-int lbd_apply_check(const struct lb_config *next, enum lb_cfg_naming naming, char *err,
-		    size_t errlen);
+int lbd_apply_check(const struct lb_config *next, const struct lb_config *running,
+		    enum lb_cfg_naming naming, char *err, size_t errlen);
 
 /* Re-read the configuration file (-c) and apply it as a diff. */
 int lbd_reload(struct lbd *l, char *err, size_t errlen);

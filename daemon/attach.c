@@ -124,8 +124,16 @@ static bool needs_localnet(const struct lb_config *cfg, const char *ifname)
 	return false;
 }
 
-int lb_attach_check(const struct lb_config *cfg, enum lb_cfg_naming naming, char *err,
-		    size_t errlen)
+/* Proxy @name of @running (NULL: none) listens on @ifname. */
+static bool running_on_iface(const struct lb_config *running, const char *name, const char *ifname)
+{
+	const struct lb_proxy_cfg *p = running ? lb_config_find_proxy(running, name) : NULL;
+
+	return p && proxy_on_iface(p, ifname);
+}
+
+int lb_attach_check(const struct lb_config *cfg, const struct lb_config *running,
+		    enum lb_cfg_naming naming, char *err, size_t errlen)
 {
 	char member[48], where[LB_ERR_MAX / 2];
 	size_t p, i;
@@ -133,6 +141,14 @@ int lb_attach_check(const struct lb_config *cfg, enum lb_cfg_naming naming, char
 	for (p = 0; p < cfg->n_proxies; p++)
 		for (i = 0; i < cfg->proxies[p].n_ifaces; i++) {
 			if (if_nametoindex(cfg->proxies[p].ifaces[i]))
+				continue;
+			/*
+			 * Every interface of the running configuration existed when it was
+			 * applied: this one vanished since (a veth or VLAN removed), which must
+			 * not block changes to anything else. A new name stays an error.
+			 */
+			if (running_on_iface(running, cfg->proxies[p].name,
+					     cfg->proxies[p].ifaces[i]))
 				continue;
 			snprintf(member, sizeof(member), "listen.interfaces[%zu]", i);
 			return lb_errf(err, errlen, -ENODEV, "%s: interface %s does not exist",
@@ -157,7 +173,8 @@ static int attach_one(const char *ifname, void *arg)
 	struct attach_ctx *a = arg;
 	int ret;
 
-	if (lb_dataplane_attached(a->l->dp, ifname))
+	/* Gone since it was attached (lb_attach_check() lets only those through). */
+	if (lb_dataplane_attached(a->l->dp, ifname) || !if_nametoindex(ifname))
 		return 0;
 	if (a->u->n_added == a->cap)
 		return lb_errf(a->err, a->errlen, -ENOSPC, "too many interfaces");
@@ -230,6 +247,48 @@ static size_t count_ifaces(const struct lb_config *cfg)
 	return n;
 }
 
+/*
+ * Whether the device lbd attached as @ifc is gone: deleted, or deleted and created again
+ * under its name (another ifindex).
+ */
+static bool iface_gone(const struct lb_dp_iface *ifc)
+{
+	unsigned int idx;
+
+	errno = 0;
+	idx = if_nametoindex(ifc->name);
+	/* Any other failure (no descriptor left for the ioctl) cannot tell: keep it. */
+	return idx ? idx != ifc->ifindex : errno == ENODEV;
+}
+
+/*
+ * Forget the attached interfaces whose device is gone: moving their hooks or detaching
+ * them fails (ENODEV), which would refuse every change until lbd restarts.
+ */
+static void forget_vanished(struct lbd *l)
+{
+	char ifname[IF_NAMESIZE];
+	unsigned int idx;
+	size_t i = 0;
+
+	while (i < l->dp->n_ifaces) {
+		if (!iface_gone(&l->dp->ifaces[i])) {
+			i++;
+			continue;
+		}
+		snprintf(ifname, sizeof(ifname), "%s", l->dp->ifaces[i].name);
+		idx = l->dp->ifaces[i].ifindex;
+		lb_dataplane_forget(l->dp, ifname); /* moves the last entry into slot i */
+		if (l->cfg && config_uses_iface(l->cfg, ifname))
+			lb_warn("%s (ifindex %u) is gone, and lbd's programs with it; they are "
+				"attached again when an interface of that name comes back (or "
+				"lbctl detach-interfaces %s forgets it)",
+				ifname, idx, ifname);
+		else
+			lb_info("%s (ifindex %u) is gone, and lbd's programs with it", ifname, idx);
+	}
+}
+
 int lbd_attach_prepare(struct lbd *l, const struct lb_config *next, struct lbd_attach_undo *u,
 		       char *err, size_t errlen)
 {
@@ -241,6 +300,8 @@ int lbd_attach_prepare(struct lbd *l, const struct lb_config *next, struct lbd_a
 	u->added = calloc(cap, IF_NAMESIZE);
 	if (!u->added)
 		return lb_errf(err, errlen, -ENOMEM, "out of memory");
+	/* Before anything walks the attached interfaces; the watcher may not have run yet. */
+	forget_vanished(l);
 	/*
 	 * Before any program of a new lbd is attached: pinned conntrack may hold full-nat
 	 * flows of the previous one, whose replies must not pass untranslated (the LB's
@@ -320,4 +381,41 @@ void lbd_attach_commit(struct lbd *l, const struct lb_config *next, struct lbd_a
 	}
 	/* Hooks moved (XDP native or not): the interfaces that take XDP frames may too. */
 	lb_dataplane_sync_fast_tx(l->dp);
+}
+
+/* Attach @ifname, used by the running configuration, when it exists and is not attached. */
+static int follow_one(const char *ifname, void *arg)
+{
+	struct lbd *l = arg;
+	const struct lb_config *cfg = l->cfg;
+	char err[LB_ERR_MAX];
+	unsigned int idx;
+
+	if (lb_dataplane_attached(l->dp, ifname) || !(idx = if_nametoindex(ifname)))
+		return 0;
+	if (lb_dataplane_attach(l->dp, ifname, cfg->settings.ingress, cfg->settings.xdp_mode,
+				needs_localnet(cfg, ifname), err, sizeof(err))) {
+		lb_err("%s (ifindex %u) is back, but lbd cannot attach its programs: %s; nothing "
+		       "is balanced there until that is fixed and the link changes again (or "
+		       "lbctl reload)",
+		       ifname, idx, err);
+		return 0;
+	}
+	if (carries_fullnat(cfg, ifname))
+		lb_dataplane_set_accept_local(l->dp, ifname, true);
+	lb_info("%s (ifindex %u) is there again: lbd's programs are attached to it", ifname, idx);
+	return 0;
+}
+
+void lbd_attach_follow(struct lbd *l)
+{
+	size_t p, i;
+
+	forget_vanished(l);
+	if (!l->cfg)
+		return;
+	for (p = 0; p < l->cfg->n_proxies; p++)
+		for (i = 0; i < l->cfg->proxies[p].n_ifaces; i++)
+			follow_one(l->cfg->proxies[p].ifaces[i], l);
+	for_reply_ifaces(l->cfg, false, follow_one, l);
 }

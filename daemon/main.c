@@ -24,6 +24,7 @@
 #include "lb_fault.h"
 #include "lb_log.h"
 #include "apply.h"
+#include "attach.h"
 #include "lbd.h"
 #include "rpc.h"
 #include "stats_view.h"
@@ -48,6 +49,8 @@ static void on_addresses_changed(void *arg)
 	struct lbd *l = arg;
 
 	lb_debug("interface addresses changed; re-syncing listeners");
+	/* First: a listener on an interface created again follows its new ifindex. */
+	lbd_attach_follow(l);
 	lbd_resync(l);
 	/* A link came, went or changed: which of them take XDP frames may too. */
 	lb_dataplane_sync_fast_tx(l->dp);
@@ -345,7 +348,7 @@ static int check_before_takeover(struct lbd *l, const struct lb_config *cfg,
 	gid_t gid;
 	int ret;
 
-	ret = lbd_apply_check(cfg, LB_CFG_BY_INDEX, err, sizeof(err));
+	ret = lbd_apply_check(cfg, NULL, LB_CFG_BY_INDEX, err, sizeof(err));
 	if (!ret)
 		ret = lb_dataplane_check_pinned(dpo, err, sizeof(err));
 	if (!ret) {

@@ -790,6 +790,29 @@ int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname)
 	return 0;
 }
 
+int lb_dataplane_forget(struct lb_dataplane *dp, const char *ifname)
+{
+	struct lb_dp_iface *ifc = find_iface(dp, ifname);
+	char path[PATH_MAX + 32];
+
+	if (!ifc)
+		return -ENOENT;
+	/*
+	 * The XDP link outlives its device, defunct, while pinned: released here, or the next
+	 * attach to a namesake would update it and fail (ENOLINK). The tc filters went with
+	 * the device's qdisc; only the mark is left.
+	 */
+	detach_xdp(dp, ifc);
+	tc_marker_path(dp, ifc->name, path, sizeof(path));
+	unlink(path);
+	/*
+	 * No restore_route_localnet() nor set_accept_local(false): the values were the gone
+	 * device's, and a write now would change a namesake's.
+	 */
+	*ifc = dp->ifaces[--dp->n_ifaces];
+	return 0;
+}
+
 /* The datapath goes: so do the addresses it announced (announce.h). */
 static void withdraw_all(const struct lb_node_state *ns)
 {

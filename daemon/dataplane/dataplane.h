@@ -131,6 +131,14 @@ void lb_dataplane_set_localnet(struct lb_dataplane *dp, const char *ifname, bool
 /* Detach from @ifname: XDP first (no new DNAT), then TC. Returns 0 or -ENOENT. */
 int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname);
 
+/*
+ * The device of attached @ifname is gone (deleted, or deleted and created again under the
+ * same name: another ifindex), and the kernel removed its XDP link and tc filters with it:
+ * release what lbd still holds for it (the link, its pins) and forget it, touching nothing
+ * of a namesake (its filters, its sysctls). Returns 0 or -ENOENT.
+ */
+int lb_dataplane_forget(struct lb_dataplane *dp, const char *ifname);
+
 /* True when @ifname is attached. */
 bool lb_dataplane_attached(const struct lb_dataplane *dp, const char *ifname);
 

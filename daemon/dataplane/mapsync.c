@@ -470,8 +470,7 @@ static void listen_val(const struct lb_model_proxy *p, const struct lb_settings 
  * default group.
  */
 static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy *p,
-			  const struct lb_settings *s, const struct lb_ifaddr_table *addrs,
-			  char *err, size_t errlen)
+			  const struct lb_settings *s, const struct lb_ifaddr_table *addrs)
 {
 	static const uint8_t protos[2][2] = {{LB_L4_TCP, LB_PROTO_TCP}, {LB_L4_UDP, LB_PROTO_UDP}};
 	const struct lb_proxy_cfg *pc = p->cfg;
@@ -488,10 +487,16 @@ static int push_listeners(struct lb_map_image *img, const struct lb_model_proxy 
 		unsigned int idx = if_nametoindex(pc->ifaces[i]);
 		size_t before = img->n;
 
-		if (!idx)
-			return lb_errf(err, errlen, -ENODEV,
-				       "proxy \"%s\": interface %s does not exist", pc->name,
-				       pc->ifaces[i]);
+		/*
+		 * Gone since lbd attached it (an apply refuses a new name that does not
+		 * exist): no entry until an interface of that name comes back, under its own
+		 * ifindex; the others' entries are written as usual.
+		 */
+		if (!idx) {
+			lb_debug("proxy \"%s\": interface %s does not exist; no listener there",
+				 pc->name, pc->ifaces[i]);
+			continue;
+		}
 		for (pr = 0; pr < 2; pr++) {
 			struct lb_listen_key k = {
 				.ifindex = idx,
@@ -546,8 +551,7 @@ static int build(const struct lb_model *m, const struct lb_ifaddr_table *addrs, 
 		if (!ret)
 			ret = push_routes(&w->routes, &m->proxies[p]);
 		if (!ret)
-			ret = push_listeners(&w->listen, &m->proxies[p], &m->cfg->settings, addrs,
-					     err, errlen);
+			ret = push_listeners(&w->listen, &m->proxies[p], &m->cfg->settings, addrs);
 	}
 	if (ret == -ENOMEM)
 		return lb_errf(err, errlen, ret, "out of memory");

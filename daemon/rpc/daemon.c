@@ -5,6 +5,7 @@
 #include "node.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,19 +67,53 @@ int lbd_rpc_set_ingress(struct lbd *l, struct lbd_call *call, json_t *params, js
 	return 0;
 }
 
-int lbd_rpc_status(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
-		   struct lbd_rpc_err *e)
+/* @ifname is already a member "name" of one of @arr's objects. */
+static bool listed(const json_t *arr, const char *ifname)
 {
-	json_t *ifaces = json_array(), *proxies = json_array(), *r;
-	const struct lb_live *live = lbd_live(l, true);
+	const json_t *v;
 	size_t i;
+
+	json_array_foreach (arr, i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "name")), ifname))
+			return true;
+	return false;
+}
+
+/*
+ * The attached interfaces, then those the proxies name that are not attached: "gone"
+ * (vanished since lbd attached it: attached again when it comes back), or "unattached"
+ * (there, but lbd could not attach it; the log says why).
+ */
+static json_t *ifaces_json(struct lbd *l)
+{
+	const char *ifname, *state;
+	json_t *arr = json_array();
+	size_t i, p;
 
 	for (i = 0; i < l->dp->n_ifaces; i++)
 		json_array_append_new(
-			ifaces, json_pack("{s:s, s:i, s:s, s:s}", "name", l->dp->ifaces[i].name,
-					  "ifindex", (int)l->dp->ifaces[i].ifindex, "ingress",
-					  lb_dataplane_hook_name(l->dp->ifaces[i].hook), "xdp-mode",
-					  xdp_mode_of(l->dp->ifaces[i].ifindex)));
+			arr, json_pack("{s:s, s:i, s:s, s:s, s:s}", "name", l->dp->ifaces[i].name,
+				       "ifindex", (int)l->dp->ifaces[i].ifindex, "ingress",
+				       lb_dataplane_hook_name(l->dp->ifaces[i].hook), "xdp-mode",
+				       xdp_mode_of(l->dp->ifaces[i].ifindex), "state", "attached"));
+	for (p = 0; p < l->cfg->n_proxies; p++)
+		for (i = 0; i < l->cfg->proxies[p].n_ifaces; i++) {
+			ifname = l->cfg->proxies[p].ifaces[i];
+			state = if_nametoindex(ifname) ? "unattached" : "gone";
+			if (!listed(arr, ifname))
+				json_array_append_new(arr, json_pack("{s:s, s:s}", "name", ifname,
+								     "state", state));
+		}
+	return arr;
+}
+
+int lbd_rpc_status(struct lbd *l, struct lbd_call *call, json_t *params, json_t **result,
+		   struct lbd_rpc_err *e)
+{
+	json_t *ifaces = ifaces_json(l), *proxies = json_array(), *r;
+	const struct lb_live *live = lbd_live(l, true);
+	size_t i;
+
 	for (i = 0; i < l->cfg->n_proxies; i++)
 		json_array_append_new(proxies, json_string(l->cfg->proxies[i].name));
 	r = json_pack("{s:s, s:i, s:i, s:I, s:s?, s:s, s:s, s:s, s:b, s:o, s:o, s:I}", "version",

@@ -2,7 +2,8 @@
 # Rough edges an operator meets: `lbd --check` against the system it runs on (inside a
 # network namespace, as `ip netns exec` runs it), errors of runtime changes that name the
 # proxy rather than an index, reloads refused or overridden by settings fixed at start,
-# and a stats log line only when something changed.
+# a stats log line only when something changed, and an attached interface deleted (or
+# deleted and made again) under lbd.
 #
 # Usage: test_operator.sh PATH/TO/lbd PATH/TO/lbctl
 set -euo pipefail
@@ -234,6 +235,119 @@ test_stats_line_only_when_changed() {
 		fail "the new line does not count the 20 connections: $line"
 }
 
+# ---------------------------------------------------------------------------- vanished interfaces
+
+# A second client-facing link, as a container runtime or an operator makes and removes
+# them: $EX_IF (10.3.0.1/24) in the LB's namespace, its peer eth0 (10.3.0.2, default via
+# 10.3.0.1) in $NS_C2. Made again after a deletion, it has the same name and addresses and
+# another ifindex. topo_down removes $NS_C2 with the others (it carries the prefix).
+NS_C2=$LBT_PREFIX-c2
+EX_IF=exv0
+EX_VIP=10.3.0.1
+ex_up() {
+	[[ -e /run/netns/$NS_C2 ]] || lbt_ns_add "$NS_C2"
+	ip -n "$NS_LB" link del "$EX_IF" 2>/dev/null || true
+	ip -n "$NS_LB" link add "$EX_IF" type veth peer name "$C_IF" netns "$NS_C2"
+	ip -n "$NS_LB" addr add "$EX_VIP/24" dev "$EX_IF"
+	ip -n "$NS_LB" link set "$EX_IF" up
+	ip -n "$NS_C2" addr add 10.3.0.2/24 dev "$C_IF"
+	ip -n "$NS_C2" link set "$C_IF" up
+	ip -n "$NS_C2" route add default via "$EX_VIP"
+	lbt_veth_tune "$NS_C2" "$C_IF" gro
+	lbt_veth_tune "$NS_LB" "$EX_IF"
+}
+ex_del() { ip -n "$NS_LB" link del "$EX_IF"; }
+ex_ifindex() { ip -n "$NS_LB" -o link show dev "$EX_IF" | cut -d: -f1; }
+ex_tally() { lbtraffic "$NS_C2" tally --host "$EX_VIP" --port 80 "$@"; }
+
+# iface_field NAME MEMBER: MEMBER of interface NAME in `lbctl status` ("" when not listed).
+iface_field() {
+	lbctl --json status | "$LBT_PY" -c 'import json, sys
+m = [i for i in json.load(sys.stdin)["interfaces"] if i["name"] == sys.argv[1]]
+print(m[0].get(sys.argv[2], "") if m else "")' "$1" "$2"
+}
+
+# ex_attached_again IFINDEX: lbd attached its programs to $EX_IF under IFINDEX by itself,
+# and connections to $EX_VIP are balanced again.
+ex_attached_again() {
+	local idx=$1 out
+	wait_for '[[ $(iface_field "$EX_IF" ifindex) == "$idx" ]]' 10 ||
+		fail "lbd did not attach $EX_IF again (ifindex $idx): $(lbctl status)"
+	assert_eq "$(iface_field "$EX_IF" state)" attached "state of $EX_IF"
+	in_ns "$NS_LB" tc filter show dev "$EX_IF" ingress | grep -q lb_tc_ingress ||
+		fail "no tc ingress filter on $EX_IF: $(in_ns "$NS_LB" tc filter show dev "$EX_IF" ingress)"
+	out=$(ex_tally --count 20)
+	assert_eq "$(json_get "$out" ok)" 20 "connections through $EX_IF after it came back ($out)"
+	[[ -n $(json_get "$out" by_backend.b1) && -n $(json_get "$out" by_backend.b2) ]] ||
+		fail "connections through $EX_IF not spread over both backends: $out"
+}
+
+# An attached interface deleted under lbd blocks no change: other proxies come and go,
+# hooks move, traffic on the other interface flows; a detach forgets it. A name that does
+# not exist stays an error, for a new proxy too.
+test_vanished_interface_blocks_nothing() {
+	local before out
+	before=$(lbctl --json get-config)
+	ex_up
+	lbctl attach-interfaces "$EX_IF" --proxy web >/dev/null
+	out=$(ex_tally --count 10)
+	assert_eq "$(json_get "$out" ok)" 10 "connections through $EX_IF ($out)"
+	ex_del
+	wait_for '[[ $(iface_field "$EX_IF" state) == gone ]]' 10 ||
+		fail "status does not show $EX_IF as gone: $(lbctl status)"
+	out=$(lbctl add-proxy p6 --interface "$LB_IF_C" --port 9010 10.2.1.2:8080 2>&1) ||
+		fail "add-proxy refused: $out"
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 9010 --count 10)
+	assert_eq "$(json_get "$out" by_backend.b1)" 10 "connections to the new proxy ($out)"
+	out=$(lbctl remove-proxy p6 2>&1) || fail "remove-proxy refused: $out"
+	out=$(lbctl set-ingress tc 2>&1) || fail "set-ingress tc refused: $out"
+	out=$(lbctl set-ingress auto 2>&1) || fail "set-ingress auto refused: $out"
+	out=$(lbctl add-proxy p7 --interface "$EX_IF" --port 9011 10.2.1.2:8080 2>&1) &&
+		fail "a new proxy on the vanished $EX_IF was added: $out"
+	has "$out" "interface $EX_IF does not exist" "a new proxy on the vanished interface"
+	out=$(lbctl attach-interfaces nosuch0 --proxy web 2>&1) && fail "nosuch0 was attached: $out"
+	has "$out" "interface nosuch0 does not exist" "an interface that does not exist"
+	out=$(tally --count 20)
+	assert_eq "$(json_get "$out" ok)" 20 "connections through $LB_IF_C ($out)"
+	out=$(lbctl detach-interfaces "$EX_IF" --proxy web 2>&1) || fail "detach refused: $out"
+	assert_eq "$(iface_field "$EX_IF" state)" "" "$EX_IF in status after the detach"
+	assert_eq "$(lbctl --json get-config)" "$before" "configuration after the detach"
+}
+
+# A reload of a file that no longer names the deleted interface: accepted at once, before
+# lbd's watcher has seen the deletion.
+test_vanished_interface_reload() {
+	local out
+	ex_up
+	lbctl attach-interfaces "$EX_IF" --proxy web >/dev/null
+	ex_del
+	out=$(lbctl reload 2>&1) || fail "reload refused: $out"
+	assert_eq "$(iface_field "$EX_IF" state)" "" "$EX_IF in status after the reload"
+	out=$(tally --count 20)
+	assert_eq "$(json_get "$out" ok)" 20 "connections through $LB_IF_C ($out)"
+}
+
+# An interface deleted and made again under its name (a veth restarted) is balanced again
+# without an RPC: once after lbd saw it gone, once made again at once.
+test_recreated_interface_balanced_again() {
+	local old idx
+	ex_up
+	lbctl attach-interfaces "$EX_IF" --proxy web >/dev/null
+	old=$(ex_ifindex)
+	ex_del
+	wait_for '[[ $(iface_field "$EX_IF" state) == gone ]]' 10 ||
+		fail "status does not show $EX_IF as gone: $(lbctl status)"
+	ex_up
+	idx=$(ex_ifindex)
+	[[ $idx != "$old" ]] || fail "$EX_IF has its old ifindex $old again"
+	ex_attached_again "$idx"
+	ex_del
+	ex_up
+	ex_attached_again "$(ex_ifindex)"
+	lbctl detach-interfaces "$EX_IF" --proxy web >/dev/null
+	ex_del
+}
+
 run_test test_check_clean
 run_test test_check_missing_interface
 run_test test_check_in_its_namespace
@@ -245,4 +359,7 @@ run_test test_reload_says_which_flag_wins
 run_test test_reload_refuses_a_fifo
 run_test test_socket_path_not_a_socket
 run_test test_stats_line_only_when_changed
+run_test test_vanished_interface_blocks_nothing
+run_test test_vanished_interface_reload
+run_test test_recreated_interface_balanced_again
 run_summary
