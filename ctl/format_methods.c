@@ -438,7 +438,7 @@ static void format_stats(FILE *out, const json_t *r)
 	const json_t *global = json_object_get(r, "global"), *counters;
 	const char *opt[STATS_OPT];
 	struct lb_table *tab;
-	size_t i, k, n_opt;
+	size_t i, j, k, n_opt;
 	bool payload;
 
 	for (i = 0; i < STATS_COLS; i++)
@@ -457,11 +457,11 @@ static void format_stats(FILE *out, const json_t *r)
 		fprintf(out, "\ntargets of %s:\n", json_string_value(json_object_get(p, "proxy")));
 		payload = targets_have(json_object_get(p, "targets"), "payload-bytes-in");
 		/* Columns only when a target fills them (an older lbd has no live counts). */
-		for (i = n_opt = 0; i < STATS_OPT; i++) {
-			if (!targets_have(json_object_get(p, "targets"), stats_opt_keys[i]))
+		for (j = n_opt = 0; j < STATS_OPT; j++) {
+			if (!targets_have(json_object_get(p, "targets"), stats_opt_keys[j]))
 				continue;
-			opt[n_opt] = stats_opt_keys[i];
-			theaders[STATS_COLS + 3 + n_opt++] = stats_opt_headers[i];
+			opt[n_opt] = stats_opt_keys[j];
+			theaders[STATS_COLS + 3 + n_opt++] = stats_opt_headers[j];
 		}
 		tab = lb_table_new(theaders, STATS_COLS + 3 + n_opt);
 		json_array_foreach (json_object_get(p, "targets"), k, t) {
@@ -474,8 +474,8 @@ static void format_stats(FILE *out, const json_t *r)
 			row[2] = weights;
 			counters = json_object_get(t, "counters");
 			stats_cells(counters, row + 3);
-			for (i = 0; i < n_opt; i++)
-				row[STATS_COLS + 3 + i] = json_object_get(counters, opt[i]);
+			for (j = 0; j < n_opt; j++)
+				row[STATS_COLS + 3 + j] = json_object_get(counters, opt[j]);
 			if (tab)
 				lb_table_add_json(tab, row);
 			if (json_is_true(json_object_get(t, "draining")))

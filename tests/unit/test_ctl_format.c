@@ -433,6 +433,40 @@ START_TEST(test_layout)
 }
 END_TEST
 
+/*
+ * stats of several proxies whose targets have live counts: every proxy's targets, once
+ * each (the column loop once reused the proxies' index: 2 or 3 proxies lost their target
+ * tables, 4 printed one forever).
+ */
+START_TEST(test_stats_every_proxy_once)
+{
+	json_t *r = json_pack("{s:[], s:{}}", "proxies", "global");
+	char name[8], *text, *s, *at;
+	int i, n;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		json_array_append_new(json_object_get(r, "proxies"),
+				      json_pack("{s:s, s:{}, s:[{s:s, s:s, s:{s:i, s:i}, s:[]}]}",
+						"proxy", name, "counters", "targets", "target",
+						"10.0.0.1:80", "status", "healthy", "counters",
+						"live-flows", i, "unconfirmed-flows", 0,
+						"weights"));
+	}
+	text = json_dumps(r, 0);
+	s = result_text("stats", text);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "p%d:", i);
+		for (n = 0, at = s; (at = strstr(at, name)); at++)
+			n++;
+		ck_assert_msg(n == 1, "\"targets of %s\" printed %d times:\n%s", name, n, s);
+	}
+	free(s);
+	free(text);
+	json_decref(r);
+}
+END_TEST
+
 START_TEST(test_table_widths)
 {
 	static const char *const headers[] = {"A", "LONG-HEADER", "Z"};
@@ -618,6 +652,7 @@ static Suite *ctl_format_suite(void)
 	tc = tcase_create("values");
 	tcase_add_loop_test(tc, test_inline, 0, N(inline_cases));
 	tcase_add_test(tc, test_duration);
+	tcase_add_test(tc, test_stats_every_proxy_once);
 	tcase_add_test(tc, test_table_widths);
 	tcase_add_test(tc, test_format_ms);
 	suite_add_tcase(s, tc);
