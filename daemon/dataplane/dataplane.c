@@ -71,7 +71,24 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* Mount a BPF filesystem at @dir unless one is there already. */
+/* Does the folder @dir hold anything? (False when it cannot be read: mount() will say.) */
+static bool dir_has_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool any = false;
+
+	while (d && !any && (e = readdir(d)))
+		any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	return any;
+}
+
+/*
+ * Mount a BPF filesystem at @dir unless one is there already; only on an empty folder,
+ * since a mount would hide what a mistyped --bpffs names.
+ */
 static int ensure_bpffs(const char *dir, char *err, size_t errlen)
 {
 	struct statfs st;
@@ -79,6 +96,11 @@ static int ensure_bpffs(const char *dir, char *err, size_t errlen)
 
 	if (statfs(dir, &st) == 0 && st.f_type == BPF_FS_MAGIC)
 		return 0;
+	if (dir_has_entries(dir))
+		return lb_errf(err, errlen, -ENOTEMPTY,
+			       "%s is no BPF filesystem and holds files: lbd mounts one only on an "
+			       "empty folder (check --bpffs, or mount a bpffs there yourself)",
+			       dir);
 	ret = mkdir_p(dir, 0700);
 	if (ret)
 		return lb_errf(err, errlen, ret, "cannot create %s: %s", dir, strerror(-ret));

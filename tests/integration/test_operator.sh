@@ -207,6 +207,20 @@ test_socket_path_not_a_socket() {
 	assert_eq "$(json_get "$(tally --count 10)" ok)" 10 "connections through the running lbd"
 }
 
+# --bpffs naming a folder that holds files and no BPF filesystem (a typo): lbd refuses
+# rather than mounting one over them.
+test_bpffs_over_files_refused() {
+	local dir=$LBT_RUN/notbpf rc=0 err
+	mkdir -p "$dir"
+	echo keep >"$dir/data.txt"
+	sed "s/\"$LB_IF_C\"/\"lbb1\"/; s/\"port\": 80}/\"port\": 9998}/" "$CONFIG" >"$LBT_RUN/op3.json"
+	err=$(in_ns "$NS_LB" timeout 10 "$LBD" --bpffs "$dir" --instance op3 --teardown-on-exit \
+		--socket "$LBT_RUN/op3.sock" -c "$LBT_RUN/op3.json" 2>&1) || rc=$?
+	assert_eq "$rc" 1 "lbd with --bpffs over a folder of files ($err)"
+	has "$err" "holds files: lbd mounts one only on an empty folder" "the refusal"
+	assert_eq "$(cat "$dir/data.txt")" keep "the folder's file"
+}
+
 # A flag given at start (-s here) keeps winning over the file: the reload says so.
 test_reload_says_which_flag_wins() {
 	lbctl reload >/dev/null || fail "reload"
@@ -358,6 +372,7 @@ run_test test_reload_refuses_restart_settings
 run_test test_reload_says_which_flag_wins
 run_test test_reload_refuses_a_fifo
 run_test test_socket_path_not_a_socket
+run_test test_bpffs_over_files_refused
 run_test test_stats_line_only_when_changed
 run_test test_vanished_interface_blocks_nothing
 run_test test_vanished_interface_reload
