@@ -158,8 +158,9 @@ static int follow(struct lb_client *c, const struct lb_stream *s, const struct f
 		if (r == -EINTR)
 			return EXIT_OK;
 		if (r == -ECONNRESET) {
-			fputs("lbctl: lbd closed the connection\n", s->err);
-			return EXIT_OK;
+			/* As top does: a watcher must tell a daemon gone from its own end. */
+			fputs("lbctl: lbd closed the connection (stopped or restarted?)\n", s->err);
+			return EXIT_UNREACHABLE;
 		}
 		if (r)
 			return r;
