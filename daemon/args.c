@@ -22,6 +22,7 @@ enum {
 	OPT_SOCKET,
 	OPT_SOCKET_GROUP,
 	OPT_VERSION,
+	OPT_END, /* one past the last */
 };
 
 static const struct option long_opts[] = {
@@ -248,8 +249,32 @@ static int flags_config(struct lb_config *cfg, char **ifaces, size_t n_ifaces, u
 	return 0;
 }
 
+/*
+ * An option that takes one value given again: refused rather than the last one winning
+ * silently (-i and -t add one each; flags without a value may repeat). 0 or -EINVAL.
+ */
+static int once(int c, bool *seen, char *err, size_t errlen)
+{
+	const struct option *o;
+
+	if (c == 'i' || c == 't' || c < 0 || c >= OPT_END)
+		return 0;
+	for (o = long_opts; o->name && o->val != c; o++)
+		;
+	if (!o->name || o->has_arg == no_argument)
+		return 0;
+	if (!seen[c]) {
+		seen[c] = true;
+		return 0;
+	}
+	if (c < 0x100)
+		return usage_err(err, errlen, "-%c/--%s given twice; give it once", c, o->name);
+	return usage_err(err, errlen, "--%s given twice; give it once", o->name);
+}
+
 int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t errlen)
 {
+	bool seen[OPT_END] = {false};
 	char *ifaces[LB_MAX_IFACES_PER_PROXY], *targets[LB_MAX_TARGETS_PER_GROUP];
 	char *default_target = "127.0.0.1:8080";
 	size_t n_ifaces = 0, n_targets = 0;
@@ -267,6 +292,8 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:i:p:t:P:H:m:S:svh", long_opts, NULL)) != -1) {
+		if (once(c, seen, err, errlen))
+			return -EINVAL;
 		switch (c) {
 		case 'c':
 			a->config_path = optarg;

@@ -221,6 +221,16 @@ test_bpffs_over_files_refused() {
 	assert_eq "$(cat "$dir/data.txt")" keep "the folder's file"
 }
 
+# A flag that takes one value, given twice: refused (the last one won, silently).
+test_flag_given_twice() {
+	local rc=0 err
+	err=$("$LBD" -i "$LB_IF_C" -p 80 -p 81 -t 10.2.1.2:8080 --check=file 2>&1) || rc=$?
+	assert_eq "$rc" 2 "lbd -p 80 -p 81 ($err)"
+	has "$err" "-p/--port given twice; give it once" "the refusal"
+	"$LBD" -i "$LB_IF_C" -i lbb1 -t 10.2.1.2:8080@50 -t 10.2.2.2:8080@50 -s -s --check=file \
+		>/dev/null || fail "repeated -i, -t and -s were refused"
+}
+
 # A flag given at start (-s here) keeps winning over the file: the reload says so.
 test_reload_says_which_flag_wins() {
 	lbctl reload >/dev/null || fail "reload"
@@ -373,6 +383,7 @@ run_test test_reload_says_which_flag_wins
 run_test test_reload_refuses_a_fifo
 run_test test_socket_path_not_a_socket
 run_test test_bpffs_over_files_refused
+run_test test_flag_given_twice
 run_test test_stats_line_only_when_changed
 run_test test_vanished_interface_blocks_nothing
 run_test test_vanished_interface_reload
