@@ -185,6 +185,14 @@ static void handle_line(struct lb_rpc_client *c, const char *line, size_t len)
 		lb_rpc_client_send(c, lb_rpc_error(NULL, LB_RPC_PARSE_ERROR, msg, NULL));
 		return;
 	}
+	if (json_is_array(req)) {
+		lb_rpc_client_send(c,
+				   lb_rpc_error(NULL, LB_RPC_INVALID_REQUEST,
+						"invalid request: batches (JSON arrays) are not "
+						"supported; send each request on a line of its own",
+						NULL));
+		goto out;
+	}
 	id = json_object_get(req, "id");
 	if (!json_is_object(req) ||
 	    (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id))) {
