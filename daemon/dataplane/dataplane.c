@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "announce.h"
+#include "hook_owner.h"
 #include "lb_abi.h"
 #include "lb_ct_size.h"
 #include "lb_log.h"
@@ -461,6 +462,50 @@ static __u32 xdp_mode_flags(enum lb_xdp_mode mode)
 }
 
 /*
+ * The sentence for a hook of @ifname that lbd leaves alone: @whose (lb_hook_whose()'s
+ * answer) says another instance (@other) serves it, or that the program there could
+ * not be read. @hook names it ("tc egress filter").
+ */
+static int refuse_hook(const char *pin_dir, const char *ifname, const char *hook, int whose,
+		       const char *other, char *err, size_t errlen)
+{
+	if (whose == LB_HOOK_OTHER)
+		return lb_errf(err, errlen, -EBUSY,
+			       "%s is served by another lbd instance, %s (its %s, datapath pinned "
+			       "in %.*s/%s): remove %s from this configuration or from that "
+			       "instance's, or stop that lbd and remove its datapath first (lbd "
+			       "--instance %s --teardown)",
+			       ifname, other, hook, (int)(strrchr(pin_dir, '/') - pin_dir), pin_dir,
+			       other, ifname, other);
+	return lb_errf(err, errlen, whose,
+		       "%s: cannot tell which lbd instance runs the %s there: %s%s", ifname, hook,
+		       strerror(-whose),
+		       whose == -EPERM ? " (reading a program by its id takes CAP_SYS_ADMIN)" : "");
+}
+
+/*
+ * The XDP slot of @ifc is taken (@e). The kernel never lets a link replace another
+ * program, so another instance's is safe already; say whose it is.
+ */
+static int xdp_taken(struct lb_dataplane *dp, struct lb_dp_iface *ifc, int e, char *err,
+		     size_t errlen)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char other[NAME_MAX + 1] = "";
+	int whose = LB_HOOK_FOREIGN;
+
+	if (bpf_xdp_query(ifc->ifindex, 0, &q) == 0 && q.prog_id)
+		whose = lb_hook_whose(q.prog_id, dp->pin_dir, other, sizeof(other));
+	if (whose == LB_HOOK_OTHER)
+		return refuse_hook(dp->pin_dir, ifc->name, "XDP program", whose, other, err,
+				   errlen);
+	return lb_errf(err, errlen, e,
+		       "%s: another XDP program is attached; detach it first "
+		       "(ip link set dev %s xdp off)",
+		       ifc->name, ifc->name);
+}
+
+/*
  * Attach XDP through a pinned link: the link outlives lbd while pinned, and a link that a
  * previous lbd pinned for this interface is taken over by swapping in our program.
  */
@@ -489,11 +534,7 @@ static int attach_xdp(struct lb_dataplane *dp, struct lb_dp_iface *ifc, enum lb_
 			int e = -errno;
 
 			if (e == -EBUSY || e == -EEXIST)
-				return lb_errf(
-					err, errlen, e,
-					"%s: another XDP program is attached; detach it first "
-					"(ip link set dev %s xdp off)",
-					ifc->name, ifc->name);
+				return xdp_taken(dp, ifc, e, err, errlen);
 			return lb_errf(err, errlen, e, "%s: cannot attach XDP in %s mode: %s",
 				       ifc->name, lb_xdp_mode_name(mode), strerror(-e));
 		}
@@ -536,24 +577,6 @@ static void detach_xdp(struct lb_dataplane *dp, struct lb_dp_iface *ifc)
 	ifc->xdp_native = false;
 }
 
-/* Is the filter @q found on @hook running one of our programs (left by an lbd)? */
-static bool tc_filter_is_ours(struct bpf_tc_opts *q)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int fd;
-	bool ours;
-
-	fd = bpf_prog_get_fd_by_id(q->prog_id);
-	if (fd < 0)
-		return false;
-	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-	       (!strncmp(info.name, "lb_tc_egress", sizeof(info.name)) ||
-		!strncmp(info.name, "lb_tc_ingress", sizeof(info.name)));
-	close(fd);
-	return ours;
-}
-
 static const char *tc_dir(enum bpf_tc_attach_point at)
 {
 	return at == BPF_TC_INGRESS ? "ingress" : "egress";
@@ -562,27 +585,37 @@ static const char *tc_dir(enum bpf_tc_attach_point at)
 /*
  * Our own clsact filter at @at running @prog. clsact is created when missing and never
  * removed (other users may share it); a filter at our handle/priority is replaced only if
- * it runs our program, i.e. was left by a previous lbd.
+ * it runs this instance's programs (a previous lbd of it left them), or an lbd's whose
+ * datapath is no longer pinned anywhere (nobody else can serve or remove it). Another
+ * instance's filter is refused: every instance uses the same handle and priority.
  */
-static int attach_tc(struct lb_dp_iface *ifc, enum bpf_tc_attach_point at, struct bpf_program *prog,
-		     char *err, size_t errlen)
+static int attach_tc(const char *pin_dir, struct lb_dp_iface *ifc, enum bpf_tc_attach_point at,
+		     struct bpf_program *prog, char *err, size_t errlen)
 {
+	char other[NAME_MAX + 1] = "", what[32];
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex, .attach_point = at);
 	LIBBPF_OPTS(bpf_tc_opts, q, .handle = LB_TC_HANDLE, .priority = LB_TC_PRIO);
 	LIBBPF_OPTS(bpf_tc_opts, to, .handle = LB_TC_HANDLE, .priority = LB_TC_PRIO,
 		    .prog_fd = bpf_program__fd(prog));
-	int ret;
+	int ret, whose;
 
 	ret = bpf_tc_hook_create(&hook);
 	if (ret && ret != -EEXIST)
 		return lb_errf(err, errlen, ret, "%s: cannot create the clsact qdisc: %s",
 			       ifc->name, strerror(-ret));
 	if (bpf_tc_query(&hook, &q) == 0) {
-		if (!tc_filter_is_ours(&q))
+		whose = lb_hook_whose(q.prog_id, pin_dir, other, sizeof(other));
+		snprintf(what, sizeof(what), "tc %s filter", tc_dir(at));
+		if (whose == LB_HOOK_FOREIGN)
 			return lb_errf(err, errlen, -EEXIST,
 				       "%s: a foreign tc %s filter uses handle 0x%x priority "
 				       "0x%x; lbd will not replace it",
 				       ifc->name, tc_dir(at), LB_TC_HANDLE, LB_TC_PRIO);
+		if (whose != LB_HOOK_OURS && whose != LB_HOOK_ORPHAN)
+			return refuse_hook(pin_dir, ifc->name, what, whose, other, err, errlen);
+		if (whose == LB_HOOK_ORPHAN)
+			lb_info("%s: replacing the %s of an lbd whose datapath is no longer pinned",
+				ifc->name, what);
 		to.flags = BPF_TC_F_REPLACE;
 	}
 	ret = bpf_tc_attach(&hook, &to);
@@ -592,15 +625,33 @@ static int attach_tc(struct lb_dp_iface *ifc, enum bpf_tc_attach_point at, struc
 	return 0;
 }
 
-/* Remove our filter at @at, if there is one (a foreign filter is left alone). */
-static void detach_tc(unsigned int ifindex, enum bpf_tc_attach_point at)
+/*
+ * Remove the filter at @at if it runs the programs of the instance pinned at @pin_dir;
+ * anything else there (another instance's, a foreign one) is left alone.
+ */
+static void detach_tc(const char *pin_dir, unsigned int ifindex, enum bpf_tc_attach_point at)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = at);
 	LIBBPF_OPTS(bpf_tc_opts, q, .handle = LB_TC_HANDLE, .priority = LB_TC_PRIO);
 	LIBBPF_OPTS(bpf_tc_opts, o, .handle = LB_TC_HANDLE, .priority = LB_TC_PRIO);
+	char other[NAME_MAX + 1] = "", ifname[IF_NAMESIZE] = "?";
+	int whose;
 
-	if (bpf_tc_query(&hook, &q) == 0 && tc_filter_is_ours(&q))
+	if (bpf_tc_query(&hook, &q))
+		return;
+	whose = lb_hook_whose(q.prog_id, pin_dir, other, sizeof(other));
+	if (whose == LB_HOOK_OURS) {
 		bpf_tc_detach(&hook, &o);
+		return;
+	}
+	if_indextoname(ifindex, ifname);
+	if (whose == LB_HOOK_OTHER)
+		lb_info("%s: left the tc %s filter of lbd instance %s in place", ifname, tc_dir(at),
+			other);
+	else if (whose < 0)
+		lb_warn("%s: left the tc %s filter in place: cannot tell which lbd instance runs it: "
+			"%s",
+			ifname, tc_dir(at), strerror(-whose));
 }
 
 static void tc_marker_path(const struct lb_dataplane *dp, const char *ifname, char *buf, size_t len)
@@ -619,14 +670,15 @@ static int attach_tc_ingress(struct lb_dataplane *dp, struct lb_dp_iface *ifc, c
 	char path[PATH_MAX + 32];
 	int ret;
 
-	ret = attach_tc(ifc, BPF_TC_INGRESS, dp->skel->progs.lb_tc_ingress, err, errlen);
+	ret = attach_tc(dp->pin_dir, ifc, BPF_TC_INGRESS, dp->skel->progs.lb_tc_ingress, err,
+			errlen);
 	if (ret)
 		return ret;
 	tc_marker_path(dp, ifc->name, path, sizeof(path));
 	unlink(path);
 	if (bpf_obj_pin(bpf_program__fd(dp->skel->progs.lb_tc_ingress), path)) {
 		ret = -errno;
-		detach_tc(ifc->ifindex, BPF_TC_INGRESS);
+		detach_tc(dp->pin_dir, ifc->ifindex, BPF_TC_INGRESS);
 		return lb_errf(err, errlen, ret, "cannot pin %s: %s", path, strerror(-ret));
 	}
 	ifc->tc_ingress = true;
@@ -637,7 +689,7 @@ static void detach_tc_ingress(struct lb_dataplane *dp, struct lb_dp_iface *ifc)
 {
 	char path[PATH_MAX + 32];
 
-	detach_tc(ifc->ifindex, BPF_TC_INGRESS);
+	detach_tc(dp->pin_dir, ifc->ifindex, BPF_TC_INGRESS);
 	tc_marker_path(dp, ifc->name, path, sizeof(path));
 	unlink(path);
 	ifc->tc_ingress = false;
@@ -744,7 +796,7 @@ int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_ing
 		lb_warn("%s: cannot set route_localnet; 127.0.0.0/8 backends will not be reached",
 			ifname);
 	/* Replies must be translated before the first request is: egress first. */
-	ret = attach_tc(ifc, BPF_TC_EGRESS, dp->skel->progs.lb_tc_egress, err, errlen);
+	ret = attach_tc(dp->pin_dir, ifc, BPF_TC_EGRESS, dp->skel->progs.lb_tc_egress, err, errlen);
 	if (ret)
 		goto err_restore;
 	ret = set_ingress(dp, ifc, ingress, mode, err, errlen);
@@ -754,7 +806,7 @@ int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_ing
 	return 0;
 
 err_tc:
-	detach_tc(ifc->ifindex, BPF_TC_EGRESS);
+	detach_tc(dp->pin_dir, ifc->ifindex, BPF_TC_EGRESS);
 err_restore:
 	restore_route_localnet(ifc);
 	return ret;
@@ -805,7 +857,7 @@ int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname)
 		return -ENOENT;
 	detach_xdp(dp, ifc);
 	detach_tc_ingress(dp, ifc);
-	detach_tc(ifc->ifindex, BPF_TC_EGRESS);
+	detach_tc(dp->pin_dir, ifc->ifindex, BPF_TC_EGRESS);
 	restore_route_localnet(ifc);
 	set_accept_local(ifc, false);
 	*ifc = dp->ifaces[--dp->n_ifaces];
@@ -1036,18 +1088,26 @@ int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, bool for
 	}
 	lb_owner_node_read(dir, &ns);
 	withdraw_all(&ns);
+	/*
+	 * The filters first, while the maps that tell this instance's filters from another's
+	 * are still pinned (lb_hook_whose()).
+	 */
+	while ((de = readdir(d))) {
+		unsigned int ifindex;
+
+		if (strncmp(de->d_name, "xdp_", 4) && strncmp(de->d_name, "tc_", 3))
+			continue;
+		/* The pin names an interface whose tc filters may be ours. */
+		ifindex = if_nametoindex(strchr(de->d_name, '_') + 1);
+		if (ifindex) {
+			detach_tc(dir, ifindex, BPF_TC_INGRESS);
+			detach_tc(dir, ifindex, BPF_TC_EGRESS);
+		}
+	}
+	rewinddir(d);
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (!strncmp(de->d_name, "xdp_", 4) || !strncmp(de->d_name, "tc_", 3)) {
-			/* The pin names an interface whose tc filters we also own. */
-			unsigned int ifindex = if_nametoindex(strchr(de->d_name, '_') + 1);
-
-			if (ifindex) {
-				detach_tc(ifindex, BPF_TC_INGRESS);
-				detach_tc(ifindex, BPF_TC_EGRESS);
-			}
-		}
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (unlink(path) == 0)
 			removed++;

@@ -390,7 +390,8 @@ hold_check
 # ---------------------------------------------------------------------------- capabilities
 # Is CAP_SYS_ADMIN still needed next to CAP_BPF and CAP_PERFMON on 6.1? A restart without
 # it must recognise the tc filters the previous lbd left; it cannot (BPF_PROG_GET_FD_BY_ID
-# wants CAP_SYS_ADMIN), refuses them as foreign and exits. Forwarding goes on meanwhile.
+# wants CAP_SYS_ADMIN), cannot tell whose they are, refuses to replace them and exits.
+# Forwarding goes on meanwhile.
 }
 
 step_capabilities() {
@@ -402,8 +403,8 @@ since=$(date '+%Y-%m-%d %H:%M:%S')
 systemctl restart lbd.service >/dev/null 2>&1
 wait_for 30 sh -c '! systemctl is-active -q lbd.service'
 out=$(journalctl -u lbd.service --since "$since" --no-pager -o cat)
-grep -q 'a foreign tc .* filter' <<<"$out" &&
-	pass "without CAP_SYS_ADMIN a restart refuses its own tc filters: $(grep -m1 'a foreign tc' <<<"$out")" ||
+grep -q 'cannot tell which lbd instance runs the tc .* filter.*CAP_SYS_ADMIN' <<<"$out" &&
+	pass "without CAP_SYS_ADMIN a restart refuses its own tc filters: $(grep -m1 'cannot tell which' <<<"$out")" ||
 	fail "without CAP_SYS_ADMIN lbd did not fail as expected" "$out"
 tally_ok "forwarding while lbd cannot start" 20 --port 80 --count 20
 rm -r /run/systemd/system/lbd.service.d
