@@ -399,6 +399,33 @@ static int take_over(struct lbd *l, struct lb_dp_opts *dpo)
 }
 
 /* The splicer: the previous lbd's sockmap when it handed one over, else a new one. */
+/*
+ * A restart or take-over keeps the verdicts of the health checks: the targets the adopted
+ * datapath gives no weight start unhealthy (lb_health_assume_unhealthy()), or a backend
+ * that was dead gets its full share of new connections until its checks fail again.
+ */
+static void assume_weightless_unhealthy(struct lbd *l)
+{
+	uint8_t *weightless = calloc(LB_MAX_TARGETS, 1);
+	const struct lb_target_key *tk;
+	const char *proxy;
+	uint32_t id;
+	int ret;
+
+	ret = weightless ? lb_adopt_weightless(l->dp, weightless) : -ENOMEM;
+	for (id = 0; !ret && id < LB_MAX_TARGETS; id++) {
+		if (!weightless[id] || !(tk = lb_idmap_key_of(&l->adopted.targets, id)) ||
+		    !(proxy = lb_idmap_key_of(&l->adopted.proxies, tk->proxy_id)))
+			continue;
+		ret = lb_health_assume_unhealthy(l->health, proxy, &tk->addr, tk->port);
+	}
+	if (ret)
+		lb_warn("cannot read which targets had no weight under the previous lbd (%s): "
+			"they start healthy",
+			strerror(-ret));
+	free(weightless);
+}
+
 static struct lb_splicer *splicer_new(struct lbd *l, enum lb_splice_mode mode, char *err,
 				      size_t errlen)
 {
@@ -537,6 +564,8 @@ static int run(struct lbd *l, struct lb_config *cfg)
 	if (l->dp->reused && (ret = lb_ids_adopt(&l->adopted, l->dp)))
 		lb_warn("cannot read the ids of the adopted datapath (%s); renumbering",
 			strerror(-ret));
+	else if (l->dp->reused)
+		assume_weightless_unhealthy(l);
 	l->maps = lb_mapsync_new(l->dp, &l->adopted);
 	if (!l->maps) {
 		lb_err("out of memory");

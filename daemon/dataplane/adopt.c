@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
@@ -135,5 +136,69 @@ int lb_ids_adopt(struct lb_ids *ids, struct lb_dataplane *dp)
 	if (!ret)
 		lb_info("adopted %zu proxies, %zu targets and %zu groups from the pinned maps",
 			ids->proxies.n, ids->targets.n, ids->groups.n);
+	return ret;
+}
+
+/* Mark the weights of @n backends at @b: bit 0 of @seen[id] some 0, bit 1 some above 0. */
+static void mark_weights(const struct lb_backend *b, size_t n, uint8_t *seen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!lb_ip_is_zero(&b[i].addr) && b[i].target_id < LB_MAX_TARGETS)
+			seen[b[i].target_id] |= b[i].weight ? 2 : 1;
+}
+
+/* The backends of large group @gid, generation @gen, from its set in lb_gsets. */
+static int mark_set(struct lb_dataplane *dp, __u32 gid, __u32 gen, uint8_t *seen)
+{
+	__u32 key = LB_GSET_KEY(gid, gen), inner_id, i;
+	struct lb_gset_head head;
+	struct lb_gset_backend gb;
+	int fd, ret = 0;
+
+	if (bpf_map_lookup_elem(lb_dataplane_fd_gsets(dp), &key, &inner_id))
+		return 0; /* between two generations: the next sync writes it */
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	i = 0;
+	if (bpf_map_lookup_elem(fd, &i, &head)) {
+		ret = -errno;
+		goto out;
+	}
+	for (i = 1; i <= head.n_backends && i <= LB_MAX_TARGETS_PER_GROUP; i++) {
+		if (bpf_map_lookup_elem(fd, &i, &gb)) {
+			ret = -errno;
+			goto out;
+		}
+		mark_weights(&gb.b, 1, seen);
+	}
+out:
+	close(fd);
+	return ret;
+}
+
+int lb_adopt_weightless(struct lb_dataplane *dp, uint8_t *weightless)
+{
+	uint8_t *seen = calloc(LB_MAX_TARGETS, 1);
+	__u32 gid, *prev = NULL, i;
+	struct lb_group g;
+	int ret = 0;
+
+	if (!seen)
+		return -ENOMEM;
+	while (!ret && !bpf_map_get_next_key(lb_dataplane_fd_groups(dp), prev, &gid)) {
+		prev = &gid;
+		if (bpf_map_lookup_elem(lb_dataplane_fd_groups(dp), &gid, &g))
+			continue;
+		if (g.n_backends <= LB_GROUP_INLINE)
+			mark_weights(g.backends, g.n_backends, seen);
+		else
+			ret = mark_set(dp, gid, g.table_gen & 1, seen);
+	}
+	for (i = 0; !ret && i < LB_MAX_TARGETS; i++)
+		weightless[i] = seen[i] == 1;
+	free(seen);
 	return ret;
 }

@@ -13,4 +13,12 @@
 /* Fill @ids (initialised, empty) from the pins of @dp. Returns 0 or -errno. */
 int lb_ids_adopt(struct lb_ids *ids, struct lb_dataplane *dp);
 
+/*
+ * The targets the previous lbd left with no weight in any group that lists them (found
+ * unhealthy, or drained): @weightless[id] set for those, of LB_MAX_TARGETS ids. A new lbd
+ * starts their health there, so that a restart does not hand a dead backend its full share
+ * until its checks fail again. Returns 0 or -errno.
+ */
+int lb_adopt_weightless(struct lb_dataplane *dp, uint8_t *weightless);
+
 #endif /* LBD_ADOPT_H */

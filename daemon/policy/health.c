@@ -37,6 +37,13 @@ struct lb_health {
 	size_t n, cap;
 	struct hc_target **t;
 	unsigned int seed;
+	/* lb_health_assume_unhealthy(), until the first sync */
+	struct assumed {
+		char proxy[LB_PROXY_NAME_MAX];
+		struct lb_ip addr;
+		uint16_t port;
+	} * assumed;
+	size_t n_assumed;
 };
 
 const char *lb_override_name(enum lb_override o)
@@ -293,6 +300,33 @@ static struct hc_target *target_new(struct lb_health *h, const char *proxy,
 	return t;
 }
 
+int lb_health_assume_unhealthy(struct lb_health *h, const char *proxy, const struct lb_ip *addr,
+			       uint16_t port)
+{
+	struct assumed *grown = realloc(h->assumed, (h->n_assumed + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	h->assumed = grown;
+	grown = &h->assumed[h->n_assumed++];
+	memset(grown, 0, sizeof(*grown));
+	snprintf(grown->proxy, sizeof(grown->proxy), "%s", proxy);
+	grown->addr = *addr;
+	grown->port = port;
+	return 0;
+}
+
+static bool assumed_unhealthy(const struct lb_health *h, const struct hc_target *t)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_assumed; i++)
+		if (h->assumed[i].port == t->port && lb_ip_eq(&h->assumed[i].addr, &t->addr) &&
+		    !strncmp(h->assumed[i].proxy, t->proxy, sizeof(t->proxy)))
+			return true;
+	return false;
+}
+
 /* Returns whether the target's verdict changed (its check type went to or from none). */
 static bool sync_target(struct lb_health *h, const char *proxy, const struct lb_target_cfg *tc)
 {
@@ -308,8 +342,18 @@ static bool sync_target(struct lb_health *h, const char *proxy, const struct lb_
 			return false;
 		}
 		t->cfg = tc->hc;
-		if (h->enabled)
+		if (h->enabled && tc->hc.type != LB_HC_NONE && assumed_unhealthy(h, t)) {
+			char tgt[LB_TARGET_STR_MAX];
+
+			t->healthy = false;
+			lb_info("health: %s %s had no weight under the previous lbd: unhealthy "
+				"until %u checks pass",
+				proxy, lb_format_target(&t->addr, t->port, tgt),
+				t->cfg.healthy_threshold);
+			uv_timer_start(&t->timer, start_probe, 0, 0);
+		} else if (h->enabled) {
 			schedule_first(t);
+		}
 	}
 	before = target_state(h, t);
 	t->cfg = tc->hc;
@@ -343,6 +387,9 @@ bool lb_health_sync(struct lb_health *h, const struct lb_config *cfg)
 						changed |= sync_target(h, pc->name, &g->t[k]);
 			}
 		}
+	free(h->assumed); /* the first configuration has taken what the last lbd left */
+	h->assumed = NULL;
+	h->n_assumed = 0;
 	for (i = 0; i < h->n;) {
 		if (h->t[i]->seen) {
 			i++;
@@ -473,5 +520,6 @@ void lb_health_free(struct lb_health *h)
 	for (i = 0; i < h->n; i++)
 		target_free(h->t[i]);
 	free(h->t);
+	free(h->assumed);
 	free(h);
 }

@@ -62,6 +62,16 @@ void lb_health_free(struct lb_health *h);
  */
 bool lb_health_sync(struct lb_health *h, const struct lb_config *cfg);
 
+/*
+ * Before the first lb_health_sync(): (@proxy, @addr, @port) had no weight under the lbd
+ * before this one (unhealthy, or drained: the pinned datapath says which targets, not
+ * why). If that sync checks it, it starts unhealthy and is checked at once, coming back
+ * (and ramping in) after healthy-threshold passed checks instead of getting its full
+ * share until its checks fail again. Without checks it changes nothing. 0 or -ENOMEM.
+ */
+int lb_health_assume_unhealthy(struct lb_health *h, const char *proxy, const struct lb_ip *addr,
+			       uint16_t port);
+
 /* Whether checks run; when off, every target counts as healthy. */
 bool lb_health_enabled(const struct lb_health *h);
 

@@ -256,6 +256,28 @@ test_event_stream() {
 	grep -q '"type":"weights-updated"' "$FOLLOW_LOG" || fail "no weights-updated event"
 }
 
+# lbd killed and started again on its pinned datapath (a crash, a watchdog restart; a
+# take-over adopts the same way): a backend found dead before stays out, and is checked
+# at once, instead of getting its share until its checks fail again. Last: it ends the
+# event stream the tests above read.
+test_restart_keeps_a_dead_backend_out() {
+	local out
+	stop_server b3
+	wait_for "[[ \$(effective web 10.2.3.2:8080) == 0 ]]" 8 ||
+		fail "b3 not out 8 s after its server stopped: $(lbctl --json health web)"
+	kill -KILL "$LBD_PID"
+	wait_for "! kill -0 $LBD_PID" 5 || fail "lbd did not die"
+	lbt_start_lbd --teardown-on-exit -c "$CONFIG"
+	assert_eq "$(health_of web 10.2.3.2:8080 status)" unhealthy "b3 right after the restart"
+	assert_eq "$(effective web 10.2.3.2:8080)" 0 "b3's effective weight after the restart"
+	out=$(tally --count 100)
+	assert_eq "$(json_get "$out" ok)" 100 "connections right after the restart ($out)"
+	assert_eq "$(share "$out" b3)" 0 "connections to the dead b3"
+	start_server "${NS_BACKENDS[2]}" b3 10.2.3.2 8080
+	wait_for "[[ \$(health_of web 10.2.3.2:8080 status) != unhealthy ]]" 8 ||
+		fail "b3 not back 8 s after its server started: $(lbctl --json health web)"
+}
+
 run_test test_all_healthy_at_start
 run_test test_dead_backend_goes_out
 run_test test_recovery_ramps_back_in
@@ -264,4 +286,5 @@ run_test test_https_failures
 run_test test_manual_override_holds
 run_test test_disable_and_enable
 run_test test_event_stream
+run_test test_restart_keeps_a_dead_backend_out
 run_summary
