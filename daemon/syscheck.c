@@ -308,6 +308,47 @@ static void check_dsr_targets(const struct lb_config *cfg, FILE *out, struct lb_
 	}
 }
 
+/* A full-nat source address must come back here: the targets answer to it. */
+static void check_snat_one(const struct lb_ip *ip, const char *path, FILE *out,
+			   struct lb_syscheck_counts *c)
+{
+	char a[LB_ADDR_STR_MAX];
+	struct lb_route r;
+
+	if (!lb_route_get(ip, &r) && r.type == RTN_LOCAL)
+		return;
+	WARNING(c, out,
+		"%s: %s is not an address of this host: the targets answer to it, and their "
+		"replies reach lbd only if the network routes that address here",
+		path, lb_format_ip(ip, a));
+}
+
+static void check_snat(const struct lb_config *cfg, FILE *out, struct lb_syscheck_counts *c)
+{
+	const struct lb_snat_cfg *s = &cfg->settings.snat;
+	char path[160];
+	size_t p;
+	bool fullnat = false;
+
+	for (p = 0; p < cfg->n_proxies; p++) {
+		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+
+		if (pc->forwarding != LB_FWD_FULLNAT)
+			continue;
+		fullnat |= !pc->snat.has_v4 || !pc->snat.has_v6;
+		lb_config_proxy_path(pc->name, p, LB_CFG_BY_INDEX, "snat-address", path,
+				     sizeof(path));
+		if (pc->snat.has_v4)
+			check_snat_one(&pc->snat.v4, path, out, c);
+		if (pc->snat.has_v6)
+			check_snat_one(&pc->snat.v6, path, out, c);
+	}
+	if (fullnat && s->has_v4)
+		check_snat_one(&s->v4, "settings.snat-address", out, c);
+	if (fullnat && s->has_v6)
+		check_snat_one(&s->v6, "settings.snat-address", out, c);
+}
+
 struct lb_syscheck_counts lb_syscheck(const struct lb_config *cfg, FILE *out)
 {
 	struct lb_syscheck_counts c = {0};
@@ -323,6 +364,7 @@ struct lb_syscheck_counts lb_syscheck(const struct lb_config *cfg, FILE *out)
 	lb_ifaddr_table_clear(&addrs);
 	remote = check_routes(cfg, out, &c);
 	check_dsr_targets(cfg, out, &c);
+	check_snat(cfg, out, &c);
 	if (lb_hc_tls_check(cfg, err, sizeof(err)))
 		ERROR(&c, out, "%s (lbd would refuse this configuration)", err);
 	for (int v6 = 0; remote && v6 <= 1; v6++) {

@@ -99,12 +99,15 @@ test_check_warnings() {
   {"name": "side", "listen": {"interfaces": ["$LB_IF_C"], "port": 81, "address": "10.2.1.1"},
    "default-target": {"ip": "10.2.2.2", "port": 8080}},
   {"name": "dark", "listen": {"interfaces": ["lbtdum0"], "port": 82},
+   "default-target": {"ip": "10.2.2.2", "port": 8080}},
+  {"name": "fnat", "listen": {"interfaces": ["$LB_IF_C"], "port": 83},
+   "forwarding": "full-nat", "snat-address": "10.99.0.1",
    "default-target": {"ip": "10.2.2.2", "port": 8080}}]}
 EOF
 	check "$NS_LB" "$LBT_RUN/warn.json"
 	in_ns "$NS_LB" ip link del lbtdum0
 	assert_eq "$CHECK_RC" 0 "exit status with warnings only ($CHECK_ERR)"
-	assert_eq "$CHECK_OUT" "configuration OK: 3 proxies (4 warnings)" "stdout"
+	assert_eq "$CHECK_OUT" "configuration OK: 4 proxies (5 warnings)" "stdout"
 	has "$CHECK_ERR" "warning: proxies[0].listen.address: 10.1.0.77 is not an address of the listening interface" \
 		"a listener address on no interface"
 	has "$CHECK_ERR" "warning: proxies[1].listen.address: 10.2.1.1 is on $LB_IF_B1, not on the listening interface" \
@@ -113,7 +116,9 @@ EOF
 		"an interface without an address"
 	has "$CHECK_ERR" "warning: proxies[0].default-target[1]: no route to 10.9.9.9" \
 		"a target without a route"
-	assert_eq "$(grep -c '^warning: ' <<<"$CHECK_ERR")" 4 "warning lines ($CHECK_ERR)"
+	has "$CHECK_ERR" "warning: proxies[3].snat-address: 10.99.0.1 is not an address of this host" \
+		"a full-nat source address elsewhere"
+	assert_eq "$(grep -c '^warning: ' <<<"$CHECK_ERR")" 5 "warning lines ($CHECK_ERR)"
 }
 
 # --check beside the running lbd of the same instance: no lock, nothing of it touched.
