@@ -116,9 +116,24 @@ static int ensure_bpffs(const char *dir, char *err, size_t errlen)
  * A previous lbd may have left a datapath pinned here (lossless restart). Its maps are only
  * reused when their layout matches ours; anything else is refused, not reinterpreted.
  */
+/* The command that removes the datapath pinned at @pin_dir (<bpffs>/lbd/<instance>). */
+static const char *teardown_cmd(const char *pin_dir, char *buf, size_t len)
+{
+	const char *inst = strrchr(pin_dir, '/');
+	int root = inst ? (int)(inst - pin_dir) - (int)strlen("/lbd") : -1;
+
+	if (root <= 0 || strncmp(pin_dir + root, "/lbd/", 5))
+		snprintf(buf, len, "lbd --teardown (same --bpffs and --instance)");
+	else
+		snprintf(buf, len, "lbd --bpffs %.*s --instance %s --teardown", root, pin_dir,
+			 inst + 1);
+	return buf;
+}
+
 static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool *reused,
 			     uint64_t *clock_ns, char *err, size_t errlen)
 {
+	char cmd[PATH_MAX + 64];
 	char path[PATH_MAX + 16];
 	struct lb_meta meta = {};
 	__u32 key = 0;
@@ -135,16 +150,17 @@ static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool
 			ret = lb_errf(
 				err, errlen, -EPROTO,
 				"the datapath pinned at %s has layout version %u, this lbd uses "
-				"%u; remove it first with: lbd --teardown (same --bpffs and "
-				"--instance)",
-				pin_dir, meta.abi_version, LB_ABI_VERSION);
+				"%u; remove it first with: %s",
+				pin_dir, meta.abi_version, LB_ABI_VERSION,
+				teardown_cmd(pin_dir, cmd, sizeof(cmd)));
 		else if (meta.max_connections != max_connections)
 			ret = lb_errf(err, errlen, -EEXIST,
 				      "the datapath pinned at %s tracks max-connections %u, the "
-				      "configuration asks for %u; keep %u or remove it first with: "
-				      "lbd --teardown",
+				      "configuration asks for %u; keep %u or remove it first "
+				      "(tracked connections are dropped) with: %s",
 				      pin_dir, meta.max_connections, max_connections,
-				      meta.max_connections);
+				      meta.max_connections,
+				      teardown_cmd(pin_dir, cmd, sizeof(cmd)));
 		else
 			*reused = true;
 		*clock_ns = meta.clock_ns;

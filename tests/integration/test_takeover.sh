@@ -206,6 +206,7 @@ EOF
 	said_before_handover lbd-no-iface "interface nosuch9 does not exist"
 	said_before_handover lbd-max-conn \
 		"tracks max-connections 100000, the configuration asks for 50000"
+	said_before_handover lbd-max-conn "with: lbd --bpffs $BPFFS --instance $INSTANCE --teardown"
 	said_before_handover lbd-no-log "cannot open access log /nonexistent-lbt/access.log"
 	said_before_handover lbd-no-group "--socket-group nosuchgroup9: no such group"
 }
