@@ -182,6 +182,10 @@ int lb_client_call(struct lb_client *c, const char *method, const json_t *params
 	json_decref(req);
 	if (!line)
 		return -ENOMEM;
+	if (len > LB_RPC_MAX_REQUEST + 1) { /* lbd would refuse it: do not send it at all */
+		free(line);
+		return -EMSGSIZE;
+	}
 	r = send_all(c, line, len, deadline);
 	free(line);
 	if (r)

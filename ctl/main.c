@@ -216,9 +216,16 @@ static int report_unreachable(const struct opts *o, int err)
 	case ETIMEDOUT:
 		fprintf(stderr,
 			"lbctl: no answer from lbd on %s within %g s (busy or hung? --timeout "
-			"waits longer)\n",
+			"waits longer); a change sent may still be applied when lbd gets to it "
+			"(lbctl get-config shows what is)\n",
 			p, o->timeout_ms / 1000.0);
 		break;
+	case EMSGSIZE:
+		fprintf(stderr,
+			"lbctl: not sent: the request is longer than lbd takes (%d MiB); split it, "
+			"e.g. a file of source routes into several add-source-routes calls\n",
+			LB_RPC_MAX_REQUEST >> 20);
+		return EXIT_USAGE;
 	case ECONNRESET:
 		fprintf(stderr, "lbctl: lbd closed the connection on %s without answering\n", p);
 		break;

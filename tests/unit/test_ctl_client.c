@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "lb_rpc.h"
 #include "exit_status.h"
 #include "stream.h"
 
@@ -597,6 +598,29 @@ START_TEST(test_wait_interrupted_or_cut)
 }
 END_TEST
 
+/* A request longer than lbd takes is not sent at all: lbd would refuse it anyway. */
+START_TEST(test_oversized_request_not_sent)
+{
+	struct lb_client c;
+	int peer = connect_pair(&c, 2000);
+	char *big = malloc(LB_RPC_MAX_REQUEST + 1), byte;
+	json_t *params, *resp = NULL;
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'a', LB_RPC_MAX_REQUEST);
+	big[LB_RPC_MAX_REQUEST] = '\0';
+	params = json_pack("{s:s}", "blob", big);
+	ck_assert_int_eq(lb_client_call(&c, "status", params, &resp, NULL, NULL), -EMSGSIZE);
+	ck_assert_ptr_null(resp);
+	ck_assert_int_eq(recv(peer, &byte, 1, MSG_DONTWAIT), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	json_decref(params);
+	free(big);
+	close(peer);
+	lb_client_close(&c);
+}
+END_TEST
+
 static Suite *ctl_client_suite(void)
 {
 	Suite *s = suite_create("ctl_client");
@@ -606,6 +630,7 @@ static Suite *ctl_client_suite(void)
 	tcase_add_test(tc, test_call_skips_notifications);
 	tcase_add_test(tc, test_null_id_error);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_oversized_request_not_sent);
 	tcase_add_test(tc, test_hangup_and_garbage);
 	tcase_add_test(tc, test_connect_errors);
 	suite_add_tcase(s, tc);
