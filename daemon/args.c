@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lb_addr.h"
 
@@ -424,6 +425,15 @@ int lbd_args_parse(int argc, char **argv, struct lbd_args *a, char *err, size_t 
 			err, errlen,
 			"no configuration: give -c FILE, or -i IFACE [-p PORT] [-t TARGET]");
 
+	if (a->config_path && a->config_path[0] != '/') {
+		/* Status, logs and reloads name the file itself, whatever folder lbd ran in. */
+		char cwd[sizeof(a->config_abs)];
+
+		if (getcwd(cwd, sizeof(cwd)) &&
+		    snprintf(a->config_abs, sizeof(a->config_abs), "%s/%s", cwd, a->config_path) <
+			    (int)sizeof(a->config_abs))
+			a->config_path = a->config_abs;
+	}
 	if (a->config_path) {
 		ret = lb_config_parse_file(a->config_path, &a->cfg, err, errlen);
 		if (ret)

@@ -33,6 +33,7 @@ struct lbd_args {
 	bool help;
 	bool version;
 	struct lb_config *cfg; /* from -c (after parsing the file) or from the flags */
+	char config_abs[4096]; /* -c made absolute (config_path points here then) */
 };
 
 /*
