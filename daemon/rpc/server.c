@@ -34,6 +34,7 @@ struct lb_rpc_client {
 	bool may_mutate;
 	uid_t uid;
 	pid_t pid;
+	uint64_t active_ms; /* when it connected or last sent bytes (uv_now) */
 };
 
 struct write_req {
@@ -274,6 +275,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (nread == 0)
 		return;
+	c->active_ms = uv_now(stream->loop);
 	if (lb_linebuf_feed(&c->in, buf->base, nread)) {
 		client_close(c);
 		return;
@@ -324,6 +326,32 @@ static bool peer_in_group(int fd, gid_t gid)
 	return found;
 }
 
+/*
+ * At the limit, make room for @fresh by closing the client silent longest, if it has been
+ * for LB_RPC_IDLE_EVICT_MS and nothing holds it (a stream it follows, a call it waits on):
+ * peers that connect and send nothing cannot lock everyone else out, root's lbctl included.
+ */
+#define LB_RPC_IDLE_EVICT_MS 10000
+static bool evict_idle(struct lb_rpc_server *s, struct lb_rpc_client *fresh)
+{
+	uint64_t now = uv_now(fresh->pipe.loop);
+	struct lb_rpc_client *x, *idle = NULL;
+
+	for (x = s->clients; x; x = x->next)
+		if (x != fresh && !x->closing && x->refs == 1 &&
+		    now - x->active_ms >= LB_RPC_IDLE_EVICT_MS &&
+		    (!idle || x->active_ms < idle->active_ms))
+			idle = x;
+	if (!idle)
+		return false;
+	lb_warn("rpc: %d clients; closing the one silent longest (pid %d, uid %u, %llu s) for "
+		"a new one",
+		LB_RPC_MAX_CLIENTS, (int)idle->pid, (unsigned int)idle->uid,
+		(unsigned long long)((now - idle->active_ms) / 1000));
+	client_close(idle);
+	return true;
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
 	struct lb_rpc_server *s = listener->data;
@@ -352,7 +380,8 @@ static void on_connection(uv_stream_t *listener, int status)
 		s->clients->prev = c;
 	s->clients = c;
 	s->n_clients++;
-	if (s->n_clients > LB_RPC_MAX_CLIENTS) {
+	c->active_ms = uv_now(listener->loop);
+	if (s->n_clients > LB_RPC_MAX_CLIENTS && !evict_idle(s, c)) {
 		lb_warn("rpc: more than %d clients; refusing a new one", LB_RPC_MAX_CLIENTS);
 		client_close(c);
 		return;

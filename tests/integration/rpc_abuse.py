@@ -16,6 +16,8 @@ reason on stderr and exits 1.
   newlines SOCK MIB         MIB mebibytes of blank lines on one connection
   stuck SOCK SECONDS        a health --follow subscriber and a pipeliner that never read
   unauth SOCK               (run as an unprivileged uid) read methods work, mutating -32003
+  silent SOCK N SECONDS     N connections that send nothing for SECONDS, then a request on
+                            a new one: lbd closes the silent longest to make room for it
 """
 import json
 import os
@@ -636,6 +638,39 @@ def unauth(path):
     print(json.dumps(out))
 
 
+# ------------------------------------------------------------------------------ silent
+def silent(path, n, hold):
+    raise_nofile(n + 256)
+    socks = []
+    for _ in range(n):
+        try:
+            socks.append(connect(path))
+        except OSError:
+            break
+    time.sleep(hold)
+    # Every slot is taken by now (the probe holds one): a new client still gets answers.
+    s = connect(path)
+    s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"version"}\n')
+    reply = s.makefile("rb").readline()
+    s.close()
+    closed = 0
+    for c in socks:
+        c.setblocking(False)  # a timeout would make recv() wait for data first
+        try:
+            closed += c.recv(1) == b""
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+        c.close()
+    res = {"connected": len(socks), "closed_by_lbd": closed, "new_client_answered": b'"result"' in reply}
+    print(json.dumps(res))
+    if not res["new_client_answered"]:
+        die(f"a new client got no answer while silent ones held every slot: {res}")
+    if closed < 1:
+        die(f"no silent connection was closed to make room: {res}")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "probe":
@@ -660,6 +695,8 @@ def main():
         vanish(args[0], int(args[1]))
     elif cmd == "unauth":
         unauth(args[0])
+    elif cmd == "silent":
+        silent(args[0], int(args[1]), float(args[2]))
     else:
         die(f"unknown subcommand {cmd}")
 

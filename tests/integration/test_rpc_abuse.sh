@@ -82,6 +82,18 @@ test_connection_storm() {
 	healthy
 }
 
+# 1100 connections that send nothing hold every slot for 11 s: a new client is still
+# answered (lbd closes the connection silent longest, after 10 s, to make room).
+test_silent_clients_make_room() {
+	local out
+	phase silent
+	out=$(abuse silent "$SOCK" 1100 11) || fail "silent: $out"
+	log "silent: $out"
+	grep -q "closing the one silent longest" "$LBD_LOG" || fail "lbd did not log the eviction"
+	phase idle
+	healthy
+}
+
 # 500 connections each holding a partial line for 5 s: others are served meanwhile, and
 # each partial line is answered once completed.
 test_half_open_clients() {
@@ -236,7 +248,7 @@ test_probe_summary() {
 }
 
 # RPC_ABUSE_ONLY=PATTERN runs the matching cases only (the probe summary always runs).
-for t in test_connection_storm test_half_open_clients \
+for t in test_connection_storm test_silent_clients_make_room test_half_open_clients \
 	test_half_open_large_partial_lines test_oversize_lines test_deep_nesting \
 	test_malformed_input test_blank_line_flood test_clients_that_never_read \
 	test_clients_gone_before_replies test_unauthorised_peer_every_method \
