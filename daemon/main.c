@@ -514,6 +514,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		ret = -ENOMEM;
 		goto out;
 	}
+	lb_sweeper_on_sweep(l->sweeper, lbd_attach_linger_check, l);
 	l->splicer = splicer_new(l, cfg->settings.sni_splice, err, sizeof(err));
 	if (!l->splicer) {
 		lb_err("settings.sni-splice: %s", err);
@@ -594,6 +595,9 @@ out:
 	lb_model_free(l->model);
 	l->model = NULL;
 	lb_ids_release(&l->adopted);
+	free(l->linger);
+	l->linger = NULL;
+	l->n_linger = 0;
 	lb_ifaddr_table_clear(&l->addrs);
 	lb_config_free(l->cfg);
 	l->cfg = NULL;
