@@ -427,6 +427,14 @@ static void linger_users(struct lbd *l, struct lbd_linger *e)
 			 names);
 		return;
 	}
+	/*
+	 * Only the fast path's nat replies came in there: without its hook they go up and
+	 * are translated at the client side's egress, as without the fast path.
+	 */
+	if (cfg && ids && config_uses_iface(cfg, e->name)) {
+		snprintf(e->why, sizeof(e->why), "no flow: only nat replies of the fast path");
+		return;
+	}
 	e->any = true;
 	snprintf(e->why, sizeof(e->why), "every flow that started before the change (%s)",
 		 cfg ? "its users are not known" : "a previous lbd attached it");
