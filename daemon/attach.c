@@ -552,6 +552,23 @@ static void linger_scan(struct lbd *l, const struct lb_settings *st)
 	}
 }
 
+/* A flow view callback: stops the scan at the first full-nat flow, noted in @arg (bool). */
+static int found_fullnat(const struct lb_flow_view *f, void *arg)
+{
+	if (f->orig->fwd != LB_FWD_FULLNAT)
+		return 0;
+	*(bool *)arg = true;
+	return 1;
+}
+
+bool lbd_attach_ct_fullnat(const struct lb_dataplane *dp)
+{
+	struct lb_sweep_timeouts t = {.tcp_idle = 1, .udp_idle = 1};
+	bool found = false;
+
+	return lb_ct_scan(dp, &t, found_fullnat, &found) || found;
+}
+
 void lbd_attach_linger_check(void *arg)
 {
 	struct lbd *l = arg;

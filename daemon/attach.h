@@ -3,7 +3,8 @@
  * attach.h - the interfaces a configuration listens on, as a step of lbd_apply(): attach
  * the new ones and move every attached one to the hook settings.ingress asks for
  * (prepare), then set route_localnet where 127.0.0.0/8 targets need it and detach what no
- * proxy uses any more (commit), or put everything back (abort).
+ * proxy uses any more (commit), or put everything back (abort). What no proxy uses but
+ * established flows may still pass lingers until they end (struct lbd_linger).
  */
 #ifndef LBD_ATTACH_H
 #define LBD_ATTACH_H
@@ -15,6 +16,7 @@
 #include "lb_config.h"
 
 struct lbd;
+struct lb_dataplane;
 
 /* What a prepare did, for its commit or abort. */
 struct lbd_attach_undo {
@@ -76,6 +78,12 @@ void lbd_attach_follow(struct lbd *l);
  * that two scans in a row found no flow for.
  */
 void lbd_attach_linger_check(void *arg);
+
+/*
+ * Whether the conntrack of @dp holds a full-nat flow (a scan that cannot read it says yes):
+ * lb_dp_opts.holds_fullnat, for a restarted lbd whose configuration has no full-nat proxy.
+ */
+bool lbd_attach_ct_fullnat(const struct lb_dataplane *dp);
 
 /* The lingering interface @ifname, or NULL when it does not linger. */
 const struct lbd_linger *lbd_attach_lingering(struct lbd *l, const char *ifname);

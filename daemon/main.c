@@ -472,6 +472,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 
 	for (i = 0; i < cfg->n_proxies; i++)
 		dpo.fullnat |= cfg->proxies[i].forwarding == LB_FWD_FULLNAT;
+	dpo.holds_fullnat = lbd_attach_ct_fullnat;
 	dpo.snat_port_min = cfg->settings.snat_port_min;
 	dpo.snat_port_max = cfg->settings.snat_port_max;
 	lbd_args_socket_path(&l->args, l->socket_path, sizeof(l->socket_path));

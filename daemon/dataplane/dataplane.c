@@ -28,7 +28,6 @@
 #include "lb_log.h"
 #include "lb.skel.h"
 #include "owner.h"
-#include "sweep.h"
 #include "trace.h"
 #include "xdp_tx.h"
 
@@ -181,24 +180,6 @@ static int adopt_links(struct lb_dataplane *dp, char *err, size_t errlen)
 	return ret;
 }
 
-/* A flow view callback: stops the scan at the first full-nat flow, noted in @arg (bool). */
-static int found_fullnat(const struct lb_flow_view *f, void *arg)
-{
-	if (f->orig->fwd != LB_FWD_FULLNAT)
-		return 0;
-	*(bool *)arg = true;
-	return 1;
-}
-
-/* Whether conntrack holds a full-nat flow (a scan that cannot read it says yes). */
-static bool ct_holds_fullnat(const struct lb_dataplane *dp)
-{
-	struct lb_sweep_timeouts t = {.tcp_idle = 1, .udp_idle = 1};
-	bool found = false;
-
-	return lb_ct_scan(dp, &t, found_fullnat, &found) || found;
-}
-
 int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, char *err,
 		      size_t errlen)
 {
@@ -283,7 +264,7 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 	 * flows of the previous lbd whose replies need it, whether or not this configuration
 	 * still has a full-nat proxy (they finish where they started).
 	 */
-	if (o->fullnat || (dp->reused && ct_holds_fullnat(dp)))
+	if (o->fullnat || (dp->reused && o->holds_fullnat && o->holds_fullnat(dp)))
 		lb_dataplane_set_fullnat(dp, o->snat_port_min, o->snat_port_max);
 	if (dp->reused) {
 		ret = adopt_links(dp, err, errlen);
