@@ -102,6 +102,9 @@ test_nat_remove_proxy() {
 	assert_lingering "$LB_IF_C"
 	[[ $(iface_field "$LB_IF_C" why) == *web* ]] ||
 		fail "why $LB_IF_C lingers: $(iface_field "$LB_IF_C" why)"
+	out=$(lbctl status)
+	[[ $out == *lingering*"flows of web that started before the change"* ]] ||
+		fail "lbctl status does not show $LB_IF_C lingering: $out"
 	grep -q "$LB_IF_C: no proxy uses it any more, but 1 flow may still pass it" \
 		"$LBT_LOGDIR/lbd.log" || fail "no lingering line in the log"
 	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 80 --count 2 --req-timeout 1 \
