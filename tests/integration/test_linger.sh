@@ -70,8 +70,10 @@ m = [i for i in json.load(sys.stdin)["interfaces"] if i["name"] == sys.argv[1]]
 print(m[0].get(sys.argv[2], "") if m else "")' "$1" "$2"
 }
 
-tc_hooked() { # IFACE: lbd's tc ingress filter is on it
-	[[ $(in_ns "$NS_LB" tc filter show dev "$1" ingress) == *lb_tc_ingress* ]]
+tc_hooked() { # IFACE: lbd's tc ingress filter is on it (tc fails without a clsact qdisc)
+	local f
+	f=$(in_ns "$NS_LB" tc filter show dev "$1" ingress 2>&1) || true
+	[[ $f == *lb_tc_ingress* ]]
 }
 
 # assert_lingering IFACE: listed as lingering, still hooked, for at least one flow.
