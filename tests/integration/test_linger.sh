@@ -46,9 +46,10 @@ EOF
 }
 
 # hold NAME: one long-lived echo flow to web; ends when NAME.stop exists.
+# (Its failure is hold_end's to report: the background job must not trip the ERR trap.)
 hold() {
-	lbtraffic "$NS_C" hold --host "$VIP" --port 80 --interval 100 --seconds 120 \
-		--until-file "$LBT_RUN/$1.stop" >"$LBT_LOGDIR/$1.log" 2>&1 &
+	{ lbtraffic "$NS_C" hold --host "$VIP" --port 80 --interval 100 --seconds 120 \
+		--until-file "$LBT_RUN/$1.stop" >"$LBT_LOGDIR/$1.log" 2>&1 || true; } &
 	echo $! >"$LBT_RUN/$1.pid"
 	wait_for "grep -q start '$LBT_LOGDIR/$1.log'" 5 || fail "hold $1 did not start"
 }
