@@ -30,13 +30,14 @@ ip -n "$NS_LB" link set lgdum1 up
 ip -n "$NS_LB" addr add 10.9.0.1/24 dev lgdum0
 ip -n "$NS_LB" link set lgdum0 up
 
-# write_config [WEB_MODE]: "other" on lgdum0, and "web" on lbc0 towards b2 unless WEB_MODE
-# is "none". A short TCP timeout makes the sweeper run every second.
+# write_config [WEB_MODE [WEB_TARGET]]: "other" on lgdum0, and "web" on lbc0 towards b2 (or
+# WEB_TARGET) unless WEB_MODE is "none". A short TCP timeout makes the sweeper run every
+# second.
 write_config() {
 	local web=""
 	[[ ${1:-nat} == none ]] || web=',
   {"name": "web", "listen": {"interfaces": ["'$LB_IF_C'"], "port": 80},
-   "forwarding": "'${1:-nat}'", "default-target": {"ip": "10.2.2.2", "port": 8080}}'
+   "forwarding": "'${1:-nat}'", "default-target": {"ip": "'${2:-10.2.2.2}'", "port": 8080}}'
 	cat >"$CONFIG" <<EOF
 {"proxies": [
   {"name": "other", "listen": {"interfaces": ["lgdum0"], "port": 80},
@@ -157,6 +158,26 @@ test_fullnat_to_nat() {
 	hold_end natbusy
 }
 
+# full-nat: a reload that moves web's only target from b2 to b1 no longer needs lbb2; the
+# full-nat flows to b1 that keep coming do not keep it.
+test_fullnat_target_moves() {
+	local out
+	write_config full-nat
+	lbctl reload >/dev/null
+	hold move
+	write_config full-nat 10.2.1.2
+	lbctl reload >/dev/null
+	assert_lingering lbb2
+	tc_hooked lbb1 || fail "full-nat to b1 did not attach lbb1"
+	hold b1busy
+	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 80 --count 5)
+	assert_eq "$(json_get "$out" by_backend.b1 0)" 5 "full-nat connections to b1 ($out)"
+	hold_end move
+	assert_eq "$(json_get "$HOLD_OUT" backend)" b2 "the held connection's backend"
+	assert_detached_soon lbb2
+	hold_end b1busy
+}
+
 # A restarted lbd whose configuration no longer has the proxy lingers what it adopted.
 test_restart_without_proxy() {
 	write_config full-nat
@@ -183,5 +204,6 @@ lbt_start_lbd -c "$CONFIG"
 run_test test_nat_remove_proxy
 run_test test_readd_on_lingering
 run_test test_fullnat_to_nat
+run_test test_fullnat_target_moves
 run_test test_restart_without_proxy
 run_summary
