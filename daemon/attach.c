@@ -12,6 +12,7 @@
 #include "lb_log.h"
 #include "lbd.h"
 #include "route.h"
+#include "sweep.h"
 
 static bool proxy_on_iface(const struct lb_proxy_cfg *p, const char *ifname)
 {
@@ -349,35 +350,297 @@ void lbd_attach_abort(struct lbd *l, struct lbd_attach_undo *u)
 	lb_dataplane_sync_fast_tx(l->dp);
 }
 
+static struct lbd_linger *find_linger(struct lbd *l, const char *ifname)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_linger; i++)
+		if (!strcmp(l->linger[i].name, ifname))
+			return &l->linger[i];
+	return NULL;
+}
+
+static void set_bit(uint8_t *bits, uint32_t i)
+{
+	bits[i / 8] |= 1u << (i % 8);
+}
+
+static bool has_bit(const uint8_t *bits, uint32_t i)
+{
+	return bits[i / 8] & (1u << (i % 8));
+}
+
+/* Append ", @name" to the list of names @buf. */
+static void add_name(char *buf, size_t size, const char *name)
+{
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, size - n, "%s%s", n ? ", " : "", name);
+}
+
+/*
+ * What needed @ifname in the running configuration, before @next: the flows of every proxy
+ * that listened there (requests come in, nat replies go out), and the full-nat flows to
+ * every target reached through it (their replies come in). Without a running configuration
+ * (the first change of a restarted lbd, which adopted @ifname), or when nothing in it uses
+ * @ifname any more (a route that changed since), nobody knows: every flow counts.
+ */
+static void linger_users(struct lbd *l, struct lbd_linger *e)
+{
+	const struct lb_config *cfg = l->cfg;
+	const struct lb_ids *ids = l->model ? &l->model->ids : NULL;
+	char ifname[IF_NAMESIZE], names[sizeof(e->why) - 48] = "";
+	size_t p, g, t;
+	int64_t pid, tid;
+
+	for (p = 0; cfg && ids && p < cfg->n_proxies; p++) {
+		const struct lb_proxy_cfg *pc = &cfg->proxies[p];
+		bool listed = false;
+
+		pid = lb_ids_proxy(ids, pc->name);
+		if (pid < 0 || pid >= LB_MAX_PROXIES)
+			continue;
+		if (proxy_on_iface(pc, e->name)) {
+			set_bit(e->proxies, pid);
+			add_name(names, sizeof(names), pc->name);
+			listed = true;
+		}
+		if (pc->forwarding != LB_FWD_FULLNAT)
+			continue;
+		for (g = 0; g < lb_proxy_n_groups(pc); g++)
+			for (t = 0; t < lb_proxy_group(pc, g)->n; t++) {
+				const struct lb_target_cfg *tc = &lb_proxy_group(pc, g)->t[t];
+
+				if (!fullnat_iface(tc, ifname) || strcmp(ifname, e->name))
+					continue;
+				tid = lb_ids_target(ids, pid, &tc->addr, tc->port);
+				if (tid < 0 || tid >= LB_MAX_TARGETS)
+					continue;
+				set_bit(e->targets, tid);
+				if (!listed)
+					add_name(names, sizeof(names), pc->name);
+				listed = true;
+			}
+	}
+	if (names[0]) {
+		snprintf(e->why, sizeof(e->why), "flows of %s that started before the change",
+			 names);
+		return;
+	}
+	/*
+	 * Only the fast path's nat replies came in there: without its hook they go up and
+	 * are translated at the client side's egress, as without the fast path.
+	 */
+	if (cfg && ids && config_uses_iface(cfg, e->name)) {
+		snprintf(e->why, sizeof(e->why), "no flow: only nat replies of the fast path");
+		return;
+	}
+	e->any = true;
+	snprintf(e->why, sizeof(e->why), "every flow that started before the change (%s)",
+		 cfg ? "its users are not known" : "a previous lbd attached it");
+}
+
+/*
+ * @ifname is no longer used by the next configuration: it lingers, its programs attached
+ * but no listener pointing at it, until no flow that may pass it is left (linger_scan()).
+ */
+static int linger_start(struct lbd *l, const char *ifname)
+{
+	struct lbd_linger *e, *grown;
+
+	if (find_linger(l, ifname))
+		return 0; /* lingering already, for the flows of an earlier change */
+	grown = realloc(l->linger, (l->n_linger + 1) * sizeof(*l->linger));
+	if (!grown)
+		return -ENOMEM;
+	l->linger = grown;
+	e = &l->linger[l->n_linger++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "%s", ifname);
+	e->since_ns = uv_hrtime();
+	linger_users(l, e);
+	e->fresh = true;
+	return 0;
+}
+
+static void linger_drop(struct lbd *l, struct lbd_linger *e)
+{
+	*e = l->linger[--l->n_linger];
+}
+
+/*
+ * Whether flow @f may still pass a lingering interface @e: one that began before the change
+ * (a flow's created_ns is the datapath's clock, which lags, never leads), of a proxy that
+ * listened there, or a full-nat one to a target reached through it. Flows that began later
+ * never pass it: no listener points at it. A proxy that moved to another interface, or
+ * switched from full-nat to nat, therefore lets it go once its older flows end.
+ */
+static bool linger_needs(const struct lbd_linger *e, const struct lb_flow_view *f)
+{
+	const struct lb_ct_val *o = f->orig;
+
+	if (o->created_ns >= e->since_ns)
+		return false;
+	if (e->any)
+		return true;
+	if (o->proxy_id < LB_MAX_PROXIES && has_bit(e->proxies, o->proxy_id))
+		return true;
+	return o->fwd == LB_FWD_FULLNAT && o->target_id < LB_MAX_TARGETS &&
+	       has_bit(e->targets, o->target_id);
+}
+
+static int linger_count(const struct lb_flow_view *f, void *arg)
+{
+	struct lbd *l = arg;
+	size_t i;
+
+	for (i = 0; i < l->n_linger; i++)
+		if (linger_needs(&l->linger[i], f))
+			l->linger[i].seen++;
+	return 0;
+}
+
+/*
+ * One scan of conntrack (closed and expired flows count until the sweeper removes them):
+ * each lingering interface learns how many of its flows are left. Two scans in a row that
+ * began after it started lingering and found none let it go: a flow being confirmed moves
+ * from lb_syn to lb_ct and can be missed by one scan (it reads lb_ct first), never by two.
+ */
+static void linger_scan(struct lbd *l, const struct lb_settings *st)
+{
+	struct lb_sweep_timeouts to = {
+		.tcp_idle = st->connection_timeout_sec,
+		.udp_idle = st->udp_timeout_sec,
+	};
+	uint64_t start = uv_hrtime();
+	struct lbd_linger *e;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < l->n_linger; i++)
+		l->linger[i].seen = 0;
+	ret = lb_ct_scan(l->dp, &to, linger_count, l);
+	if (ret) {
+		lb_warn("cannot read conntrack to see whether lingering interfaces still carry "
+			"flows: %s; they stay attached",
+			strerror(-ret));
+		return;
+	}
+	i = 0;
+	while (i < l->n_linger) {
+		e = &l->linger[i];
+		e->flows = e->seen;
+		e->clean = e->seen || start <= e->since_ns ? 0 : e->clean + 1;
+		if (!lb_dataplane_attached(l->dp, e->name)) {
+			linger_drop(l, e); /* gone (forget_vanished()) */
+			continue;
+		}
+		if (e->clean < 2) {
+			i++;
+			continue;
+		}
+		if (!e->fresh)
+			lb_info("%s: the last flow that started before the change has ended; "
+				"detaching",
+				e->name);
+		else
+			lb_info("%s: no proxy listens here nor reaches a full-nat (or fast-path) "
+				"target through it any more, and no flow passes it; detaching",
+				e->name);
+		lb_dataplane_detach(l->dp, e->name);
+		linger_drop(l, e);
+	}
+}
+
+/* A flow view callback: stops the scan at the first full-nat flow, noted in @arg (bool). */
+static int found_fullnat(const struct lb_flow_view *f, void *arg)
+{
+	if (f->orig->fwd != LB_FWD_FULLNAT)
+		return 0;
+	*(bool *)arg = true;
+	return 1;
+}
+
+bool lbd_attach_ct_fullnat(const struct lb_dataplane *dp)
+{
+	struct lb_sweep_timeouts t = {.tcp_idle = 1, .udp_idle = 1};
+	bool found = false;
+
+	return lb_ct_scan(dp, &t, found_fullnat, &found) || found;
+}
+
+void lbd_attach_linger_check(void *arg)
+{
+	struct lbd *l = arg;
+	size_t n = l->n_linger;
+
+	if (!n || !l->cfg)
+		return;
+	linger_scan(l, &l->cfg->settings);
+	/* Detached (a hook less): the interfaces that take XDP frames may have changed. */
+	if (l->n_linger < n)
+		lb_dataplane_sync_fast_tx(l->dp);
+}
+
+const struct lbd_linger *lbd_attach_lingering(struct lbd *l, const char *ifname)
+{
+	return find_linger(l, ifname);
+}
+
 void lbd_attach_commit(struct lbd *l, const struct lb_config *next, struct lbd_attach_undo *u)
 {
-	size_t i = 0;
+	struct lbd_linger *e;
+	size_t i = 0, n;
 
 	free(u->added);
 	u->added = NULL;
 	u->n_added = 0;
 	/* Before a detach: a nat reply must not be left waiting for an ingress hook. */
 	lb_dataplane_set_fast_path(l->dp, next->settings.fast_path);
-	for (i = 0; i < l->dp->n_ifaces; i++) {
-		lb_dataplane_set_localnet(l->dp, l->dp->ifaces[i].name,
-					  needs_localnet(next, l->dp->ifaces[i].name));
-		/* Kept once set, while attached: established full-nat flows still need it. */
-		if (carries_fullnat(next, l->dp->ifaces[i].name))
-			lb_dataplane_set_accept_local(l->dp, l->dp->ifaces[i].name, true);
-	}
-	/* Detach what no proxy of @next listens on any more. */
+	/* An interface that lingers and is named again: it is just used (it is attached). */
 	i = 0;
-	while (i < l->dp->n_ifaces) {
-		const char *ifname = l->dp->ifaces[i].name;
-
-		if (config_uses_iface(next, ifname)) {
+	while (i < l->n_linger) {
+		e = &l->linger[i];
+		if (!config_uses_iface(next, e->name)) {
 			i++;
 			continue;
 		}
-		lb_info("%s: no proxy listens here nor reaches a full-nat (or fast-path) target "
-			"through it any more; detaching",
-			ifname);
-		lb_dataplane_detach(l->dp, ifname); /* moves the last entry into slot i */
+		lb_info("%s: used again by the configuration; no longer lingering", e->name);
+		linger_drop(l, e);
+	}
+	/*
+	 * What @next does not use stays attached while conntrack may hold flows through it
+	 * (established flows finish where they started); only its listeners go.
+	 */
+	n = l->n_linger;
+	for (i = 0; i < l->dp->n_ifaces; i++)
+		if (!config_uses_iface(next, l->dp->ifaces[i].name) &&
+		    linger_start(l, l->dp->ifaces[i].name))
+			lb_err("%s: out of memory; it stays attached until the next change",
+			       l->dp->ifaces[i].name);
+	for (i = 0; i < l->dp->n_ifaces; i++) {
+		const char *ifname = l->dp->ifaces[i].name;
+
+		/* A lingering one keeps it: a nat flow to 127.0.0.0/8 may still pass. */
+		if (!find_linger(l, ifname))
+			lb_dataplane_set_localnet(l->dp, ifname, needs_localnet(next, ifname));
+		/* Kept once set, while attached: established full-nat flows still need it. */
+		if (carries_fullnat(next, ifname))
+			lb_dataplane_set_accept_local(l->dp, ifname, true);
+	}
+	/* Detach at once what no flow passes (two scans: linger_scan()); log the others. */
+	if (l->n_linger > n) {
+		linger_scan(l, &next->settings);
+		linger_scan(l, &next->settings);
+	}
+	for (i = 0; i < l->n_linger; i++) {
+		e = &l->linger[i];
+		if (!e->fresh)
+			continue;
+		e->fresh = false;
+		lb_info("%s: no proxy uses it any more, but %llu flow%s may still pass it (%s); "
+			"it stays attached, with no listener, until they end",
+			e->name, (unsigned long long)e->flows, e->flows == 1 ? "" : "s", e->why);
 	}
 	/* Hooks moved (XDP native or not): the interfaces that take XDP frames may too. */
 	lb_dataplane_sync_fast_tx(l->dp);

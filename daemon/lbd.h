@@ -69,6 +69,8 @@ struct lbd {
 	json_t *last_stats;	 /* proxy name -> its last stats log line (lbd_stats_log()) */
 	struct lb_ip *announced; /* what node.c last announced, sorted */
 	size_t n_announced;
+	struct lbd_linger *linger; /* interfaces no longer used, waiting for flows (attach.h) */
+	size_t n_linger;
 	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t stats_timer;
 	uv_timer_t clock_timer; /* advances the datapath's clock (lb_dataplane_tick) */

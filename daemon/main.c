@@ -499,6 +499,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 
 	for (i = 0; i < cfg->n_proxies; i++)
 		dpo.fullnat |= cfg->proxies[i].forwarding == LB_FWD_FULLNAT;
+	dpo.holds_fullnat = lbd_attach_ct_fullnat;
 	dpo.snat_port_min = cfg->settings.snat_port_min;
 	dpo.snat_port_max = cfg->settings.snat_port_max;
 	lbd_args_socket_path(&l->args, l->socket_path, sizeof(l->socket_path));
@@ -541,6 +542,7 @@ static int run(struct lbd *l, struct lb_config *cfg)
 		ret = -ENOMEM;
 		goto out;
 	}
+	lb_sweeper_on_sweep(l->sweeper, lbd_attach_linger_check, l);
 	l->splicer = splicer_new(l, cfg->settings.sni_splice, err, sizeof(err));
 	if (!l->splicer) {
 		lb_err("settings.sni-splice: %s", err);
@@ -623,6 +625,9 @@ out:
 	lb_model_free(l->model);
 	l->model = NULL;
 	lb_ids_release(&l->adopted);
+	free(l->linger);
+	l->linger = NULL;
+	l->n_linger = 0;
 	lb_ifaddr_table_clear(&l->addrs);
 	lb_config_free(l->cfg);
 	l->cfg = NULL;

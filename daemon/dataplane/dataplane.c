@@ -298,7 +298,12 @@ int lb_dataplane_open(const struct lb_dp_opts *o, struct lb_dataplane **out, cha
 		lb_errf(err, errlen, ret, "cannot write lb_owner: %s", strerror(-ret));
 		goto err_unpin;
 	}
-	if (o->fullnat)
+	/*
+	 * The new programs start with full-nat off: an adopted conntrack may hold full-nat
+	 * flows of the previous lbd whose replies need it, whether or not this configuration
+	 * still has a full-nat proxy (they finish where they started).
+	 */
+	if (o->fullnat || (dp->reused && o->holds_fullnat && o->holds_fullnat(dp)))
 		lb_dataplane_set_fullnat(dp, o->snat_port_min, o->snat_port_max);
 	if (dp->reused) {
 		ret = adopt_links(dp, err, errlen);

@@ -80,6 +80,12 @@ struct lb_dp_opts {
 	 */
 	bool fullnat;
 	uint32_t snat_port_min, snat_port_max;
+	/*
+	 * Without @fullnat, asked of an adopted datapath before its new programs are attached:
+	 * whether its conntrack holds full-nat flows (of the previous lbd), whose replies need
+	 * full-nat on as well (NULL: never asked). A callback: the scan is the sweeper's.
+	 */
+	bool (*holds_fullnat)(const struct lb_dataplane *dp);
 };
 
 /*

@@ -22,6 +22,8 @@ struct lb_sweeper {
 	struct lb_live live; /* the newest snapshot: the last sweep's or a count's since */
 	lb_sweep_close_fn on_close;
 	void *close_arg;
+	void (*on_sweep)(void *arg);
+	void *sweep_arg;
 };
 
 /* The clock the datapath stamps with (bpf_ktime_get_coarse_ns). */
@@ -522,6 +524,8 @@ static void sweeper_tick(uv_timer_t *timer)
 		lb_debug("conntrack sweep: %llu flows, %llu expired, %llu active again meanwhile",
 			 (unsigned long long)s->last.flows, (unsigned long long)s->last.expired,
 			 (unsigned long long)s->last.spared);
+	if (!ret && s->on_sweep)
+		s->on_sweep(s->sweep_arg);
 }
 
 struct lb_sweeper *lb_sweeper_start(uv_loop_t *loop, struct lb_dataplane *dp,
@@ -597,6 +601,12 @@ void lb_sweeper_on_close(struct lb_sweeper *s, lb_sweep_close_fn fn, void *arg)
 {
 	s->on_close = fn;
 	s->close_arg = arg;
+}
+
+void lb_sweeper_on_sweep(struct lb_sweeper *s, void (*fn)(void *arg), void *arg)
+{
+	s->on_sweep = fn;
+	s->sweep_arg = arg;
 }
 
 const struct lb_sweep_result *lb_sweeper_last(const struct lb_sweeper *s)

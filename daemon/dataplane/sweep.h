@@ -141,6 +141,12 @@ struct lb_sweeper *lb_sweeper_start(uv_loop_t *loop, struct lb_dataplane *dp,
 /* Have @fn called for every flow the sweeper removes (lb_sweep_close_fn). */
 void lb_sweeper_on_close(struct lb_sweeper *s, lb_sweep_close_fn fn, void *arg);
 
+/*
+ * Have @fn called after every sweep that read the tables (lbd checks then whether a
+ * lingering interface still carries flows, daemon/attach.c).
+ */
+void lb_sweeper_on_sweep(struct lb_sweeper *s, void (*fn)(void *arg), void *arg);
+
 /* The "closed" event (struct lb_event) of the flow @f that the sweeper removes. */
 void lb_sweep_close_event(const struct lb_flow_view *f, struct lb_event *ev);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The methods about the daemon itself: status, version, get-config, reload, set-ingress. */
+#include "attach.h"
 #include "apply.h"
 #include "methods.h"
 #include "node.h"
@@ -80,9 +81,10 @@ static bool listed(const json_t *arr, const char *ifname)
 }
 
 /*
- * The attached interfaces, then those the proxies name that are not attached: "gone"
- * (vanished since lbd attached it: attached again when it comes back), or "unattached"
- * (there, but lbd could not attach it; the log says why).
+ * The attached interfaces ("lingering" when no proxy uses one any more but flows may
+ * still pass it: "flows" and "why" say which), then those the proxies name that are not
+ * attached: "gone" (vanished since lbd attached it: attached again when it comes back), or
+ * "unattached" (there, but lbd could not attach it; the log says why).
  */
 static json_t *ifaces_json(struct lbd *l)
 {
@@ -90,12 +92,20 @@ static json_t *ifaces_json(struct lbd *l)
 	json_t *arr = json_array();
 	size_t i, p;
 
-	for (i = 0; i < l->dp->n_ifaces; i++)
-		json_array_append_new(
-			arr, json_pack("{s:s, s:i, s:s, s:s, s:s}", "name", l->dp->ifaces[i].name,
-				       "ifindex", (int)l->dp->ifaces[i].ifindex, "ingress",
-				       lb_dataplane_hook_name(l->dp->ifaces[i].hook), "xdp-mode",
-				       xdp_mode_of(l->dp->ifaces[i].ifindex), "state", "attached"));
+	for (i = 0; i < l->dp->n_ifaces; i++) {
+		const struct lbd_linger *g = lbd_attach_lingering(l, l->dp->ifaces[i].name);
+		json_t *v = json_pack("{s:s, s:i, s:s, s:s, s:s}", "name", l->dp->ifaces[i].name,
+				      "ifindex", (int)l->dp->ifaces[i].ifindex, "ingress",
+				      lb_dataplane_hook_name(l->dp->ifaces[i].hook), "xdp-mode",
+				      xdp_mode_of(l->dp->ifaces[i].ifindex), "state",
+				      g ? "lingering" : "attached");
+
+		if (g) {
+			json_object_set_new(v, "flows", json_integer((json_int_t)g->flows));
+			json_object_set_new(v, "why", json_string(g->why));
+		}
+		json_array_append_new(arr, v);
+	}
 	for (p = 0; p < l->cfg->n_proxies; p++)
 		for (i = 0; i < l->cfg->proxies[p].n_ifaces; i++) {
 			ifname = l->cfg->proxies[p].ifaces[i];
