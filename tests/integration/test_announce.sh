@@ -117,25 +117,31 @@ test_no_healthy_target_withdraws() {
 	expect_learnt "$WEB $API"
 }
 
-# A flow opened just after a count (a status call) is counted by the drain all the same:
-# lbd reuses a count for 250 ms, and one taken before the drain began would say 0.
-test_node_drain_counts_a_new_flow() {
-	local out
-	out=$(ip netns exec "$NS_C" "$LBT_PY" - "$SOCK" "$WEB" <<'EOF'
+# in_client_py CODE: run Python CODE in the client's namespace, within a few ms, with
+# rpc(method) (one call to lbd, its result) and the service address as sys.argv[2].
+in_client_py() {
+	ip netns exec "$NS_C" "$LBT_PY" - "$SOCK" "$WEB" <<EOF
 import json, socket, sys
 
 def rpc(method):
     with socket.socket(socket.AF_UNIX) as u:
         u.connect(sys.argv[1])
-        u.sendall(json.dumps({"jsonrpc": "2.0", "id": 1, "method": method}).encode() + b"\n")
+        u.sendall(json.dumps({"jsonrpc": "2.0", "id": 1, "method": method}).encode() + b"\\n")
         return json.loads(u.makefile().readline())["result"]
 
+$1
+EOF
+}
+
+# A flow opened just after a count (a status call) is counted by the drain all the same:
+# lbd reuses a count for 250 ms, and one taken before the drain began would say 0.
+test_node_drain_counts_a_new_flow() {
+	local out
+	out=$(in_client_py '
 before = rpc("node-status")["flows"]
 with socket.create_connection((sys.argv[2], 80), timeout=5):
     rpc("node-drain")
-    print(before, rpc("node-status")["flows"])
-EOF
-	)
+    print(before, rpc("node-status")["flows"])')
 	assert_eq "$out" "0 1" "flows before the connection, then after the drain"
 	lbctl node undrain >/dev/null
 	expect_learnt "$WEB $API"
@@ -144,21 +150,11 @@ EOF
 # A flow opened after the drain began, then a poll: its 0 is counted afresh, not reused.
 test_node_drain_counts_a_late_flow() {
 	local out
-	out=$(ip netns exec "$NS_C" "$LBT_PY" - "$SOCK" "$WEB" <<'EOF'
-import json, socket, sys
-
-def rpc(method):
-    with socket.socket(socket.AF_UNIX) as u:
-        u.connect(sys.argv[1])
-        u.sendall(json.dumps({"jsonrpc": "2.0", "id": 1, "method": method}).encode() + b"\n")
-        return json.loads(u.makefile().readline())["result"]
-
+	out=$(in_client_py '
 rpc("node-drain")
 before = rpc("node-status")["flows"]
 with socket.create_connection((sys.argv[2], 80), timeout=5):
-    print(before, rpc("node-status")["flows"])
-EOF
-	)
+    print(before, rpc("node-status")["flows"])')
 	assert_eq "$out" "0 1" "flows after the drain, then with a connection opened since"
 	lbctl node undrain >/dev/null
 	expect_learnt "$WEB $API"
