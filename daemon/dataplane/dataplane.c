@@ -112,10 +112,6 @@ static int ensure_bpffs(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * A previous lbd may have left a datapath pinned here (lossless restart). Its maps are only
- * reused when their layout matches ours; anything else is refused, not reinterpreted.
- */
 /* The command that removes the datapath pinned at @pin_dir (<bpffs>/lbd/<instance>). */
 static const char *teardown_cmd(const char *pin_dir, char *buf, size_t len)
 {
@@ -130,6 +126,10 @@ static const char *teardown_cmd(const char *pin_dir, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * A previous lbd may have left a datapath pinned here (lossless restart). Its maps are only
+ * reused when their layout matches ours; anything else is refused, not reinterpreted.
+ */
 static int check_pinned_meta(const char *pin_dir, uint32_t max_connections, bool *reused,
 			     uint64_t *clock_ns, char *err, size_t errlen)
 {
@@ -490,14 +490,18 @@ static __u32 xdp_mode_flags(enum lb_xdp_mode mode)
 static int refuse_hook(const char *pin_dir, const char *ifname, const char *hook, int whose,
 		       const char *other, char *err, size_t errlen)
 {
-	if (whose == LB_HOOK_OTHER)
+	char dir[PATH_MAX], cmd[PATH_MAX + 64];
+
+	if (whose == LB_HOOK_OTHER) {
+		snprintf(dir, sizeof(dir), "%.*s/%s", (int)(strrchr(pin_dir, '/') - pin_dir),
+			 pin_dir, other);
 		return lb_errf(err, errlen, -EBUSY,
 			       "%s is served by another lbd instance, %s (its %s, datapath pinned "
-			       "in %.*s/%s): remove %s from this configuration or from that "
-			       "instance's, or stop that lbd and remove its datapath first (lbd "
-			       "--instance %s --teardown)",
-			       ifname, other, hook, (int)(strrchr(pin_dir, '/') - pin_dir), pin_dir,
-			       other, ifname, other);
+			       "in %s): remove %s from this configuration or from that "
+			       "instance's, or stop that lbd and remove its datapath first (%s)",
+			       ifname, other, hook, dir, ifname,
+			       teardown_cmd(dir, cmd, sizeof(cmd)));
+	}
 	return lb_errf(err, errlen, whose,
 		       "%s: cannot tell which lbd instance runs the %s there: %s%s", ifname, hook,
 		       strerror(-whose),

@@ -114,7 +114,7 @@ a_unchanged() {
 served_by_a() {
 	((B_RC != 0 && B_RC != 124)) || fail "$1: exit status $B_RC, expected a refusal: $B_OUT"
 	[[ $B_OUT == *"$LB_IF_C is served by another lbd instance, $INSTANCE "* &&
-		$B_OUT == *"--instance $INSTANCE --teardown"* ]] ||
+		$B_OUT == *"lbd --bpffs $BPFFS --instance $INSTANCE --teardown"* ]] ||
 		fail "$1: the refusal does not say that $INSTANCE serves $LB_IF_C: $B_OUT"
 	[[ ! -e $BPFFS/lbd/exb ]] || fail "$1: the refused lbd left pins: $(ls "$BPFFS/lbd/exb")"
 	log "$1: $(grep -m1 'served by' <<<"$B_OUT")"
