@@ -44,11 +44,21 @@ static void verdicts(const struct lb_model_inputs *in, const char *proxy, const 
 	t->draining = in && in->drains && lb_drains_drained(in->drains, proxy, addr, port);
 }
 
+/* Identity order of two of a group's targets (indices): address, then port. */
+static int by_identity(const void *a, const void *b, void *arg)
+{
+	const struct lb_model_target *t = arg, *x = &t[*(const uint16_t *)a],
+				     *y = &t[*(const uint16_t *)b];
+	int c = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+
+	return c ? c : (x->port > y->port) - (x->port < y->port);
+}
+
 /* The one weight composer over one group's targets (verdicts already in place). */
 static void compose(struct lb_model_group *g)
 {
 	struct lb_weight_input w[LB_MAX_TARGETS_PER_GROUP];
-	uint16_t eff[LB_MAX_TARGETS_PER_GROUP];
+	uint16_t eff[LB_MAX_TARGETS_PER_GROUP], order[LB_MAX_TARGETS_PER_GROUP];
 	size_t i;
 
 	for (i = 0; i < g->n; i++) {
@@ -56,7 +66,12 @@ static void compose(struct lb_model_group *g)
 		w[i].healthy = g->t[i].healthy;
 		w[i].recovery_step = g->t[i].recovery_step;
 		w[i].draining = g->t[i].draining;
+		order[i] = (uint16_t)i;
 	}
+	/* Ranks in identity order: rounding must not depend on the config's order. */
+	qsort_r(order, g->n, sizeof(order[0]), by_identity, g->t);
+	for (i = 0; i < g->n; i++)
+		w[order[i]].rank = (uint16_t)i;
 	lb_weights_compose(w, g->n, lb_group_relative(g->n) ? LB_WEIGHTS_RELATIVE : LB_WEIGHTS_PCT,
 			   eff);
 	for (i = 0; i < g->n; i++)

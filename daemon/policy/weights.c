@@ -15,12 +15,18 @@ static unsigned int factor_pct(const struct lb_weight_input *t)
 	return 100;
 }
 
+/* Whether target @i goes before @j in a tie: the lower rank, then the lower index. */
+static bool before(const struct lb_weight_input *in, size_t i, size_t j)
+{
+	return in[i].rank != in[j].rank ? in[i].rank < in[j].rank : i < j;
+}
+
 /*
- * Scale @raw to sum to exactly @total by largest remainder (ties: the lower index). 64-bit
+ * Scale @raw to sum to exactly @total by largest remainder (ties: before()). 64-bit
  * products: 256 targets of weight 100 times 10000 do not fit 32 bits.
  */
-static void normalise(const unsigned int *raw, size_t n, unsigned int sum, unsigned int total,
-		      uint16_t *out)
+static void normalise(const struct lb_weight_input *in, const unsigned int *raw, size_t n,
+		      unsigned int sum, unsigned int total, uint16_t *out)
 {
 	uint64_t rem[LB_MAX_TARGETS_PER_GROUP];
 	unsigned int given = 0;
@@ -35,7 +41,8 @@ static void normalise(const unsigned int *raw, size_t n, unsigned int sum, unsig
 		size_t best = n;
 
 		for (i = 0; i < n; i++)
-			if (raw[i] && (best == n || rem[i] > rem[best]))
+			if (raw[i] && (best == n || rem[i] > rem[best] ||
+				       (rem[i] == rem[best] && before(in, i, best))))
 				best = i;
 		out[best]++;
 		rem[best] = 0;
@@ -43,8 +50,12 @@ static void normalise(const unsigned int *raw, size_t n, unsigned int sum, unsig
 	}
 }
 
-/* Relative groups: nobody with a share rounds to nothing; the largest gives the unit. */
-static void keep_alive(const unsigned int *raw, size_t n, uint16_t *out)
+/*
+ * Relative groups: nobody with a share rounds to nothing; the largest (ties: before())
+ * gives the unit.
+ */
+static void keep_alive(const struct lb_weight_input *in, const unsigned int *raw, size_t n,
+		       uint16_t *out)
 {
 	size_t i, k, big;
 
@@ -52,7 +63,7 @@ static void keep_alive(const unsigned int *raw, size_t n, uint16_t *out)
 		if (!raw[i] || out[i])
 			continue;
 		for (big = 0, k = 1; k < n; k++)
-			if (out[k] > out[big])
+			if (out[k] > out[big] || (out[k] == out[big] && before(in, k, big)))
 				big = k;
 		if (out[big] <= 1)
 			return; /* cannot happen with a total above the number of targets */
@@ -84,7 +95,7 @@ void lb_weights_compose(const struct lb_weight_input *in, size_t n, unsigned int
 		memset(out, 0, n * sizeof(*out));
 		return;
 	}
-	normalise(raw, n, sum, total, out);
+	normalise(in, raw, n, sum, total, out);
 	if (total > LB_WEIGHTS_PCT)
-		keep_alive(raw, n, out);
+		keep_alive(in, raw, n, out);
 }

@@ -34,6 +34,13 @@ struct lb_weight_input {
 	bool healthy;
 	uint8_t recovery_step; /* 1..3 while ramping back in; 0 or >= 4 when not ramping */
 	bool draining;
+	/*
+	 * The target's place in identity order (address, port) within its group: the lower
+	 * rank wins a rounding tie, so that nodes listing a group's targets in different
+	 * orders compose the same weights (and so the same Maglev table). Equal ranks: the
+	 * lower index.
+	 */
+	uint16_t rank;
 };
 
 /*

@@ -313,6 +313,108 @@ START_TEST(test_large_group)
 }
 END_TEST
 
+/* A proxy "web" whose default group lists 10.3.0.<host[i]>:80 at @weight, in that order. */
+static struct lb_config *listed(const unsigned int *host, size_t n, unsigned int weight)
+{
+	char s[8192];
+	size_t len, i;
+
+	len = (size_t)snprintf(s, sizeof(s),
+			       "{\"proxies\": [{\"name\": \"web\", \"listen\": {\"interfaces\": "
+			       "[\"lo\"], \"port\": 80}, \"default-target\": [");
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(s + len, sizeof(s) - len,
+					"%s{\"ip\": \"10.3.0.%u\", \"port\": 80, \"weight\": %u}",
+					i ? ", " : "", host[i], weight);
+	snprintf(s + len, sizeof(s) - len, "]}]}");
+	return parse(s);
+}
+
+/* The effective weight of 10.3.0.@host in @m's default group of "web". */
+static unsigned int effective_of(const struct lb_model *m, unsigned int host)
+{
+	const struct lb_model_group *g = &lb_model_find(m, "web")->groups[0];
+	struct lb_ip want = ip_of("10.3.0.0");
+	size_t i;
+
+	want.w[3] = htonl(ntohl(want.w[3]) + host);
+	for (i = 0; i < g->n; i++)
+		if (!memcmp(&g->t[i].addr, &want, sizeof(want)))
+			return g->t[i].effective;
+	ck_abort_msg("10.3.0.%u not in the group", host);
+	return 0;
+}
+
+/*
+ * Nodes that list a group's targets in different orders compose the same weights (their
+ * Maglev tables, built from identities, then agree): rounding ties go by identity, not by
+ * the place in the list. 36 equal relative weights leave 10000 / 36 = 277.8 to round;
+ * 3 equal percentages of 4 with one down, 100 / 3.
+ */
+START_TEST(test_order_changes_no_weight)
+{
+	unsigned int fwd[36], shuffled[36], seed = 36;
+	struct lb_ids none;
+	struct lb_config *a, *b;
+	struct lb_model *ma, *mb;
+	size_t i;
+
+	for (i = 0; i < 36; i++)
+		fwd[i] = shuffled[i] = (unsigned int)i + 1;
+	for (i = 35; i > 0; i--) {
+		size_t k = (size_t)rand_r(&seed) % (i + 1);
+		unsigned int t = shuffled[i];
+
+		shuffled[i] = shuffled[k];
+		shuffled[k] = t;
+	}
+	lb_ids_init(&none);
+	a = listed(fwd, 36, 10);
+	b = listed(shuffled, 36, 10);
+	ma = build(a, &none, NULL);
+	mb = build(b, &none, NULL);
+	for (i = 1; i <= 36; i++)
+		ck_assert_msg(effective_of(ma, (unsigned int)i) ==
+				      effective_of(mb, (unsigned int)i),
+			      "10.3.0.%zu: %u listed in order, %u shuffled", i,
+			      effective_of(ma, (unsigned int)i), effective_of(mb, (unsigned int)i));
+	lb_model_free(ma);
+	lb_model_free(mb);
+	lb_config_free(a);
+	lb_config_free(b);
+
+	{
+		const unsigned int up[] = {1, 2, 3, 4}, down[] = {4, 3, 2, 1};
+		uv_loop_t *loop = uv_default_loop();
+		struct lb_health *h = lb_health_new(loop, NULL, NULL, NULL);
+		struct lb_model_inputs in = {.health = h};
+
+		a = listed(up, 4, 25);
+		b = listed(down, 4, 25);
+		lb_health_sync(h, a);
+		ck_assert_int_eq(
+			lb_health_set_override(h, "web", ip("10.3.0.2"), 80, LB_OVERRIDE_UNHEALTHY),
+			0);
+		ma = build(a, &none, &in);
+		mb = build(b, &none, &in);
+		for (i = 1; i <= 4; i++)
+			ck_assert_msg(effective_of(ma, (unsigned int)i) ==
+					      effective_of(mb, (unsigned int)i),
+				      "10.3.0.%zu: %u listed up, %u listed down", i,
+				      effective_of(ma, (unsigned int)i),
+				      effective_of(mb, (unsigned int)i));
+		ck_assert_uint_eq(effective_of(ma, 1), 34); /* the lowest address */
+		lb_model_free(ma);
+		lb_model_free(mb);
+		lb_health_free(h);
+		uv_run(loop, UV_RUN_DEFAULT);
+		lb_config_free(a);
+		lb_config_free(b);
+	}
+	lb_ids_release(&none);
+}
+END_TEST
+
 START_TEST(test_sni_groups_and_acceptor)
 {
 	struct lb_config *cfg = parse(
@@ -464,6 +566,7 @@ int main(void)
 	tcase_add_test(tc, test_verdicts_and_recompose);
 	tcase_add_test(tc, test_sni_groups_and_acceptor);
 	tcase_add_test(tc, test_large_group);
+	tcase_add_test(tc, test_order_changes_no_weight);
 	tcase_add_test(tc, test_weights_json);
 	tcase_add_test(tc, test_ipv6_ids);
 	suite_add_tcase(s, tc);

@@ -15,21 +15,21 @@ struct wcase {
 	uint16_t want[8];
 };
 
-#define H(w)                        \
-	{                           \
-		(w), true, 0, false \
+#define H(w)                           \
+	{                              \
+		(w), true, 0, false, 0 \
 	} /* healthy */
-#define D(w)                         \
-	{                            \
-		(w), false, 0, false \
+#define D(w)                            \
+	{                               \
+		(w), false, 0, false, 0 \
 	} /* down */
-#define R(w, s)                       \
-	{                             \
-		(w), true, (s), false \
+#define R(w, s)                          \
+	{                                \
+		(w), true, (s), false, 0 \
 	} /* recovering at step s */
-#define DR(w)                      \
-	{                          \
-		(w), true, 0, true \
+#define DR(w)                         \
+	{                             \
+		(w), true, 0, true, 0 \
 	} /* draining */
 
 static const struct wcase cases[] = {
@@ -198,6 +198,23 @@ START_TEST(test_relative_256_max)
 }
 END_TEST
 
+/* A rounding tie goes to the lower rank (identity order), wherever the target is listed. */
+START_TEST(test_ties_by_rank)
+{
+	struct lb_weight_input in[4] = {{25, true, 0, false, 2},
+					{25, true, 0, false, 1},
+					{25, true, 0, false, 0},
+					{25, false, 0, false, 3}};
+	uint16_t out[4];
+
+	lb_weights_compose(in, 4, LB_WEIGHTS_PCT, out);
+	ck_assert_uint_eq(out[0], 33);
+	ck_assert_uint_eq(out[1], 33);
+	ck_assert_uint_eq(out[2], 34);
+	ck_assert_uint_eq(out[3], 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("weights");
@@ -209,6 +226,7 @@ int main(void)
 	tcase_add_test(tc, test_random_invariants);
 	tcase_add_test(tc, test_relative_200);
 	tcase_add_test(tc, test_relative_256_max);
+	tcase_add_test(tc, test_ties_by_rank);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
