@@ -491,11 +491,39 @@ static int cmd_top(struct opts *o, int argc, char **argv)
 	return check_output(r);
 }
 
-static int cmd_help(const char *name)
-{
-	const struct lb_method *m = name ? lb_method_find(name) : NULL;
-	char err[128];
+/* `lbctl node COMMAND`: the node-* methods under one word. */
+static const char *const node_commands[] = {"drain", "undrain", "status"};
 
+static void print_node_help(FILE *out)
+{
+	const struct lb_method *m;
+	char name[64];
+	size_t i;
+
+	fprintf(out, "usage: lbctl node drain|undrain|status [ARGS...]\n\n"
+		     "This node among several behind ECMP (docs/scale-out.md): what it announces\n"
+		     "(settings.announce-table) and maintenance.\n\ncommands:\n");
+	for (i = 0; i < sizeof(node_commands) / sizeof(node_commands[0]); i++) {
+		snprintf(name, sizeof(name), "node-%s", node_commands[i]);
+		m = lb_method_find(name);
+		fprintf(out, "  %-8s  %s\n", node_commands[i], m ? m->summary : "");
+	}
+	fprintf(out, "\n\"lbctl node COMMAND --help\" (or \"lbctl help node COMMAND\") shows a "
+		     "command's\noptions and examples.\n");
+}
+
+static int cmd_help(const char *name, const char *sub)
+{
+	const struct lb_method *m;
+	char err[128], node_cmd[64];
+
+	if (name && !strcmp(name, "node") && sub) {
+		snprintf(node_cmd, sizeof(node_cmd), "node-%s", sub);
+		name = node_cmd;
+	} else if (sub) {
+		return usage_error(NULL, "help", "expected at most one COMMAND (or node COMMAND)");
+	}
+	m = name ? lb_method_find(name) : NULL;
 	if (!name) {
 		print_main_help(stdout);
 	} else if (m) {
@@ -506,6 +534,8 @@ static int cmd_help(const char *name)
 		printf("usage: lbctl help [COMMAND]\n");
 	} else if (!strcmp(name, "top")) {
 		lb_top_print_help(stdout);
+	} else if (!strcmp(name, "node")) {
+		print_node_help(stdout);
 	} else {
 		snprintf(err, sizeof(err), "no command \"%s\"", name);
 		return usage_error(NULL, "help", err);
@@ -673,8 +703,9 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[i++];
 	if (!strcmp(cmd, "help"))
-		return i + 1 < argc ? usage_error(NULL, "help", "expected at most one COMMAND")
-				    : cmd_help(i < argc ? argv[i] : NULL);
+		return i + 2 < argc ? usage_error(NULL, "help", "expected at most one COMMAND")
+				    : cmd_help(i < argc ? argv[i] : NULL,
+					       i + 1 < argc ? argv[i + 1] : NULL);
 	if (!strcmp(cmd, "call"))
 		return cmd_call(&o, argc - i, argv + i);
 	if (!strcmp(cmd, "top"))
@@ -683,6 +714,14 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "node") && i < argc && argv[i][0] != '-') {
 		snprintf(node_cmd, sizeof(node_cmd), "node-%s", argv[i++]);
 		cmd = node_cmd;
+	} else if (!strcmp(cmd, "node")) {
+		if (i < argc && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))) {
+			print_node_help(stdout);
+			return EXIT_OK;
+		}
+		fprintf(stderr, "lbctl: node: expected a COMMAND: drain, undrain or status\n");
+		print_node_help(stderr);
+		return EXIT_USAGE;
 	}
 	m = lb_method_find(cmd);
 	if (!m)

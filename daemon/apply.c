@@ -482,6 +482,7 @@ int lbd_apply(struct lbd *l, struct lb_config *next, enum lb_cfg_naming naming, 
 	struct metrics_step metrics;
 	struct lb_access_log *log;
 	struct lb_model *model;
+	int claim = -1;
 	size_t i;
 	int ret;
 
@@ -499,9 +500,12 @@ int lbd_apply(struct lbd *l, struct lb_config *next, enum lb_cfg_naming naming, 
 	 * fails; only then commit them all. Until the commit nothing observable has changed:
 	 * new listeners and acceptors exist, but nothing points at them yet.
 	 */
-	ret = lbd_events_prepare(l, &next->settings, &log, err, errlen);
+	ret = lbd_node_claim_prepare(l, &next->settings, &claim, err, errlen);
 	if (ret)
 		return ret;
+	ret = lbd_events_prepare(l, &next->settings, &log, err, errlen);
+	if (ret)
+		goto abort_claim;
 	ret = metrics_prepare(l, &next->settings, &metrics, err, errlen);
 	if (ret)
 		goto abort_log;
@@ -530,6 +534,7 @@ int lbd_apply(struct lbd *l, struct lb_config *next, enum lb_cfg_naming naming, 
 	l->cfg = next;
 	metrics_commit(l, &l->cfg->settings, &metrics);
 	lbd_events_commit(l, log);
+	lbd_node_claim_commit(l, claim);
 	if (l->sni)
 		lb_sni_commit(l->sni, l->cfg);
 	if (l->drains) {
@@ -557,6 +562,8 @@ abort_metrics:
 	metrics_abort(l, &metrics);
 abort_log:
 	lb_access_log_close(log);
+abort_claim:
+	lbd_node_claim_abort(claim);
 	return ret;
 }
 

@@ -69,6 +69,11 @@ struct lbd {
 	json_t *last_stats;	 /* proxy name -> its last stats log line (lbd_stats_log()) */
 	struct lb_ip *announced; /* what node.c last announced, sorted */
 	size_t n_announced;
+	/* lb_announce_claim() of (claim_table, claim_protocol); -1 when none (node.h) */
+	int claim_fd;
+	uint32_t claim_table;
+	uint8_t claim_protocol;
+	bool repair_failed;	   /* lbd_node_check() said it could not put routes back */
 	struct lbd_linger *linger; /* interfaces no longer used, waiting for flows (attach.h) */
 	size_t n_linger;
 	uv_signal_t sigint, sigterm, sighup;

@@ -26,6 +26,7 @@
 #include "apply.h"
 #include "attach.h"
 #include "lbd.h"
+#include "node.h"
 #include "rpc.h"
 #include "stats_view.h"
 #include "syscheck.h"
@@ -76,9 +77,13 @@ static void tick_clock(uv_timer_t *t)
 		lb_err("the datapath at %s was removed under this lbd (lbd --teardown --force?); "
 		       "stopping: start lbd again to load it anew",
 		       l->dp->pin_dir);
+		/* --teardown left this lbd's routes to it: no datapath serves them any more. */
+		lbd_node_withdraw(l);
 		l->lost = true;
 		stop_loop(l);
+		return;
 	}
+	lbd_node_check(l);
 }
 
 static void log_stats(uv_timer_t *t)
@@ -203,6 +208,7 @@ static void handed_over(void *ctx, bool same_socket)
 	struct lbd *l = ctx;
 
 	l->handed_over = true;
+	lbd_node_unclaim(l); /* the next lbd claims the announcements once it has the lock */
 	if (same_socket)
 		lb_rpc_server_keep_path(rpc.server);
 	lb_splicer_forget(l->splicer);
@@ -611,6 +617,8 @@ out:
 	 * A datapath this lbd created and never served from is removed; one that was serving
 	 * (now, or under a previous lbd) keeps forwarding unless told otherwise.
 	 */
+	/* Before a teardown, whose withdrawal claims the table for its time. */
+	lbd_node_unclaim(l);
 	if (l->lost)
 		; /* nothing left to remove or to leave running */
 	else if (l->handed_over)
@@ -686,7 +694,7 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-	struct lbd l = {0};
+	struct lbd l = {.claim_fd = -1};
 	struct lb_config *cfg;
 	char err[LB_ERR_MAX];
 	int ret;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "announce.h"
 #include "lb_addr.h"
@@ -94,6 +95,80 @@ static void log_changes(const struct lbd *l, const struct lb_node_state *ns,
 		}
 }
 
+static bool holds_claim(const struct lbd *l, const struct lb_settings *s)
+{
+	return l->claim_fd >= 0 && l->claim_table == s->announce_table &&
+	       l->claim_protocol == (uint8_t)s->announce_protocol;
+}
+
+int lbd_node_claim_prepare(struct lbd *l, const struct lb_settings *next, int *fd, char *err,
+			   size_t errlen)
+{
+	uint8_t proto = (uint8_t)next->announce_protocol;
+
+	*fd = -1;
+	if (!next->announce_table || holds_claim(l, next))
+		return 0;
+	*fd = lb_announce_claim(next->announce_table, proto);
+	if (*fd == -EADDRINUSE)
+		return lb_errf(err, errlen, *fd,
+			       "settings.announce-table %u with announce-protocol %u: another lbd "
+			       "in this network namespace announces there already, and each would "
+			       "withdraw the other's routes; give this instance another "
+			       "settings.announce-protocol (e.g. %u) or another "
+			       "settings.announce-table",
+			       next->announce_table, proto, proto == 255 ? 254 : proto + 1);
+	if (*fd < 0)
+		return lb_errf(err, errlen, *fd,
+			       "cannot claim routing table %u, protocol %u for announcements: %s",
+			       next->announce_table, proto, strerror(-*fd));
+	return 0;
+}
+
+void lbd_node_claim_commit(struct lbd *l, int fd)
+{
+	const struct lb_settings *s = &l->cfg->settings;
+
+	if (s->announce_table && holds_claim(l, s))
+		return;
+	lbd_node_unclaim(l);
+	if (fd < 0)
+		return;
+	l->claim_fd = fd;
+	l->claim_table = s->announce_table;
+	l->claim_protocol = (uint8_t)s->announce_protocol;
+}
+
+void lbd_node_claim_abort(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+void lbd_node_unclaim(struct lbd *l)
+{
+	if (l->claim_fd >= 0)
+		close(l->claim_fd);
+	l->claim_fd = -1;
+	l->claim_table = 0;
+	l->claim_protocol = 0;
+}
+
+void lbd_node_withdraw(struct lbd *l)
+{
+	char err[LB_ERR_MAX];
+
+	if (l->claim_fd >= 0 &&
+	    lb_announce_sync(l->claim_table, l->claim_protocol, NULL, 0, err, sizeof(err)))
+		lb_warn("%s", err);
+	else if (l->claim_fd >= 0 && l->n_announced)
+		lb_warn("withdrew the announcements in routing table %u", l->claim_table);
+	lbd_node_unclaim(l);
+	free(l->announced);
+	l->announced = NULL;
+	l->n_announced = 0;
+}
+
 int lbd_node_sync(struct lbd *l, bool repair, char *err, size_t errlen)
 {
 	const struct lb_settings *s = &l->cfg->settings;
@@ -104,8 +179,13 @@ int lbd_node_sync(struct lbd *l, bool repair, char *err, size_t errlen)
 	bool moved;
 	int ret;
 
-	if (!l->dp)
-		return 0;
+	if (!l->dp || l->handed_over || l->lost)
+		return 0; /* what is announced is the next lbd's, or goes with the datapath */
+	if (s->announce_table && !holds_claim(l, s))
+		return lb_errf(err, errlen, -ENOLCK,
+			       "not announcing: this lbd does not hold routing table %u, protocol "
+			       "%u",
+			       s->announce_table, s->announce_protocol);
 	ret = lb_dataplane_node_get(l->dp, &ns);
 	if (ret)
 		return lb_errf(err, errlen, ret, "cannot read the node's state (lb_owner): %s",
@@ -122,11 +202,20 @@ int lbd_node_sync(struct lbd *l, bool repair, char *err, size_t errlen)
 		free(want);
 		return 0;
 	}
-	/* The table moved (or announcing stopped): nothing stays behind in the old one. */
-	if (moved && ns.announce_table &&
-	    lb_announce_sync(ns.announce_table, ns.announce_protocol, NULL, 0, old_err,
-			     sizeof(old_err)))
-		lb_warn("%s", old_err);
+	/*
+	 * The table moved (or announcing stopped): nothing stays behind in the old one,
+	 * unless another lbd announces there now (its routes, not ours).
+	 */
+	if (moved && ns.announce_table) {
+		ret = lb_announce_withdraw_unclaimed(ns.announce_table, ns.announce_protocol,
+						     old_err, sizeof(old_err));
+		if (ret < 0)
+			lb_warn("%s", old_err);
+		else if (ret)
+			lb_warn("routing table %u, protocol %u: left alone, another lbd in this "
+				"network namespace announces there now",
+				ns.announce_table, ns.announce_protocol);
+	}
 	if (s->announce_table &&
 	    (ret = lb_announce_sync(s->announce_table, (uint8_t)s->announce_protocol, want, n, err,
 				    errlen))) {
@@ -155,12 +244,57 @@ void lbd_node_update(struct lbd *l, bool repair)
 		lb_err("%s", err);
 }
 
+void lbd_node_check(struct lbd *l)
+{
+	char err[LB_ERR_MAX], list[256] = "", a[LB_ADDR_STR_MAX];
+	struct lb_ip *have = NULL;
+	size_t n_have, i, missing = 0, len = 0;
+	uint32_t table;
+
+	if (!l->cfg || !l->n_announced || l->handed_over || l->lost ||
+	    !holds_claim(l, &l->cfg->settings))
+		return;
+	table = l->claim_table;
+	if (lb_announce_list(table, l->claim_protocol, &have, &n_have))
+		return; /* the next tick asks again */
+	for (i = 0; i < l->n_announced; i++) {
+		if (lb_announce_in(have, n_have, &l->announced[i]))
+			continue;
+		if (missing++ < 8 && len < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+						missing > 1 ? " " : "",
+						lb_format_ip(&l->announced[i], a));
+	}
+	free(have);
+	if (!missing)
+		return;
+	if (lbd_node_sync(l, true, err, sizeof(err))) {
+		if (!l->repair_failed)
+			lb_err("%zu route%s announced in routing table %u %s removed by something "
+			       "else (%s%s), and cannot be added back (trying every second): %s",
+			       missing, missing == 1 ? "" : "s", table,
+			       missing == 1 ? "was" : "were", list, missing > 8 ? " ..." : "", err);
+		l->repair_failed = true;
+		return;
+	}
+	l->repair_failed = false;
+	lb_warn("re-added %zu route%s that something else removed from routing table %u: %s%s",
+		missing, missing == 1 ? "" : "s", table, list, missing > 8 ? " ..." : "");
+}
+
 int lbd_node_set_maintenance(struct lbd *l, bool on, char *err, size_t errlen)
 {
 	char why[LB_ERR_MAX];
 	struct lb_node_state ns;
-	int ret = lb_dataplane_node_get(l->dp, &ns);
+	int ret;
 
+	if (on && !l->cfg->settings.announce_table)
+		return lb_errf(err, errlen, -ENOTCONN,
+			       "nothing to drain: settings.announce-table is not set, so this node "
+			       "announces no address and the router keeps sending it flows; set "
+			       "settings.announce-table (docs/scale-out.md), or take the node out "
+			       "of the balancing where it is configured");
+	ret = lb_dataplane_node_get(l->dp, &ns);
 	if (ret)
 		return lb_errf(err, errlen, ret, "cannot read the node's state (lb_owner): %s",
 			       strerror(-ret));
@@ -221,9 +355,14 @@ json_t *lbd_node_json(struct lbd *l)
 		if (k < i)
 			continue;
 		why = withheld_reason(l, &ns, &p->address);
-		json_array_append_new(
-			withheld, json_pack("{s:s, s:s}", "address", lb_format_ip(&p->address, a),
-					    "reason", why ? why : "not in the routing table yet"));
+		if (!why && lb_announce_in(l->announced, l->n_announced, &p->address))
+			why = "removed from the routing table by something other than lbd; lbd "
+			      "adds it back within a second";
+		else if (!why)
+			why = "lbd could not add it to the routing table (see its log)";
+		json_array_append_new(withheld,
+				      json_pack("{s:s, s:s}", "address",
+						lb_format_ip(&p->address, a), "reason", why));
 	}
 	free(have);
 	r = json_pack("{s:s, s:o, s:o, s:o, s:I}", "state",

@@ -30,7 +30,36 @@ int lbd_node_sync(struct lbd *l, bool repair, char *err, size_t errlen);
 /* lbd_node_sync() whose failure is logged: after a change that must not fail for it. */
 void lbd_node_update(struct lbd *l, bool repair);
 
-/* Enter (@on) or leave maintenance; announces or withdraws at once. 0 or -errno + @err. */
+/*
+ * The claim on the settings' (announce-table, announce-protocol) in this network
+ * namespace (lb_announce_claim()): one lbd announces there, or each would take the
+ * other's routes for its own. Prepare before a configuration is committed: *@fd is the
+ * new claim (-1 when the one held stays or none is needed); -EADDRINUSE with a sentence
+ * in @err when another lbd holds it. Commit once the configuration is l->cfg (the claim
+ * held before is let go); abort when it is not.
+ */
+int lbd_node_claim_prepare(struct lbd *l, const struct lb_settings *next, int *fd, char *err,
+			   size_t errlen);
+void lbd_node_claim_commit(struct lbd *l, int fd);
+void lbd_node_claim_abort(int fd);
+
+/* Let the claim go (a hand-over: the next lbd claims; a stop). */
+void lbd_node_unclaim(struct lbd *l);
+
+/* The datapath was removed under lbd: withdraw what it announced, and let the claim go. */
+void lbd_node_withdraw(struct lbd *l);
+
+/*
+ * Every second: are the routes lbd announced still in the table? Something else may
+ * have removed them (`ip route flush table N`): put them back, and say so once.
+ */
+void lbd_node_check(struct lbd *l);
+
+/*
+ * Enter (@on) or leave maintenance; announces or withdraws at once. 0 or -errno + @err.
+ * Entering it without settings.announce-table is refused (-ENOTCONN): nothing would be
+ * withdrawn, and the router would keep sending the node its flows.
+ */
 int lbd_node_set_maintenance(struct lbd *l, bool on, char *err, size_t errlen);
 
 /*

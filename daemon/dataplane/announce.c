@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -282,5 +284,36 @@ int lb_announce_sync(uint32_t table, uint8_t protocol, const struct lb_ip *want,
 out:
 	free(have);
 	free(sorted);
+	return ret;
+}
+
+int lb_announce_claim(uint32_t table, uint8_t protocol)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), n, ret;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "lbd-announce/%u/%u", table,
+		     protocol);
+	if (bind(fd, (struct sockaddr *)&sa,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int lb_announce_withdraw_unclaimed(uint32_t table, uint8_t protocol, char *err, size_t errlen)
+{
+	int claim = lb_announce_claim(table, protocol), ret;
+
+	if (claim == -EADDRINUSE)
+		return 1;
+	/* Held for the withdrawal: no lbd starting meanwhile announces into it. */
+	ret = lb_announce_sync(table, protocol, NULL, 0, err, errlen);
+	if (claim >= 0)
+		close(claim);
 	return ret;
 }

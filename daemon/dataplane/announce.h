@@ -37,4 +37,20 @@ bool lb_announce_in(const struct lb_ip *set, size_t n, const struct lb_ip *a);
 int lb_announce_sync(uint32_t table, uint8_t protocol, const struct lb_ip *want, size_t n,
 		     char *err, size_t errlen);
 
+/*
+ * Claim (@table, @protocol) for this process in its network namespace: an abstract Unix
+ * socket named "lbd-announce/<table>/<protocol>" (abstract names are per network
+ * namespace and go with their last descriptor, so a killed lbd's claim goes with it).
+ * lb_announce_sync() takes every route of (table, protocol) as its caller's: only the
+ * holder of the claim may call it with routes to keep. The descriptor (close it to let
+ * go), or -errno: -EADDRINUSE when another process holds the claim.
+ */
+int lb_announce_claim(uint32_t table, uint8_t protocol);
+
+/*
+ * Withdraw every route of (@table, @protocol) unless a running lbd claims them: 0, 1 when
+ * they were left alone for that, or -errno with a sentence in @err.
+ */
+int lb_announce_withdraw_unclaimed(uint32_t table, uint8_t protocol, char *err, size_t errlen);
+
 #endif /* LBD_ANNOUNCE_H */

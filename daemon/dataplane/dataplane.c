@@ -912,15 +912,26 @@ int lb_dataplane_forget(struct lb_dataplane *dp, const char *ifname)
 	return 0;
 }
 
-/* The datapath goes: so do the addresses it announced (announce.h). */
+/*
+ * The datapath goes: so do the addresses it announced (announce.h), unless a running lbd
+ * claims that table and protocol (another instance's: they are its routes now).
+ */
 static void withdraw_all(const struct lb_node_state *ns)
 {
 	char err[LB_ERR_MAX];
+	int ret;
 
-	if (ns->announce_table &&
-	    lb_announce_sync(ns->announce_table, ns->announce_protocol, NULL, 0, err, sizeof(err)))
+	if (!ns->announce_table)
+		return;
+	ret = lb_announce_withdraw_unclaimed(ns->announce_table, ns->announce_protocol, err,
+					     sizeof(err));
+	if (ret < 0)
 		lb_warn("%s", err);
-	else if (ns->announce_table)
+	else if (ret)
+		lb_warn("routing table %u, protocol %u: another lbd running in this network "
+			"namespace announces there; its routes stay (not withdrawn)",
+			ns->announce_table, ns->announce_protocol);
+	else
 		lb_info("withdrew the announcements in routing table %u", ns->announce_table);
 }
 

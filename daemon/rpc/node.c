@@ -2,6 +2,8 @@
 /* Methods of this node: node-drain, node-undrain, node-status (daemon/node.h). */
 #include "methods.h"
 
+#include <errno.h>
+
 #include "node.h"
 #include "rpc.h"
 
@@ -17,7 +19,11 @@ static int set_maintenance(struct lbd *l, bool on, json_t **result, struct lbd_r
 {
 	char err[LB_ERR_MAX];
 
-	if (lbd_node_set_maintenance(l, on, err, sizeof(err)))
+	int ret = lbd_node_set_maintenance(l, on, err, sizeof(err));
+
+	if (ret == -ENOTCONN) /* nothing announced: a drain would change nothing */
+		return lbd_rpc_fail(e, LB_RPC_UNAVAILABLE, json_object(), "%s", err);
+	if (ret)
 		return lbd_rpc_fail(e, LB_RPC_INTERNAL_ERROR, NULL, "%s", err);
 	return node_result(l, result, e);
 }

@@ -11,7 +11,10 @@
 # everything, waits for the node's last flow and exits 0 (4 with --timeout while one is
 # open); maintenance survives a restart of lbd; `node undrain` announces again; a restart
 # of lbd leaves the router's route in place throughout; a reload that moves a proxy's
-# address withdraws the old one; `lbd --teardown` withdraws everything; BFD is up.
+# address withdraws the old one; `lbd --teardown` withdraws everything; BFD is up; a
+# route removed by hand comes back; a take-over keeps announcing; a second instance with
+# the same table and protocol is refused and another instance's teardown leaves the
+# running one's routes; node drain without announce-table is refused; lbctl help node.
 #
 # Usage: test_announce.sh PATH/TO/lbd PATH/TO/lbctl
 set -euo pipefail
@@ -204,6 +207,146 @@ test_restart_keeps_route() {
 	[[ $seen == 22222222222222222222 ]] || fail "routes seen on the router during the restart: $seen"
 }
 
+# A route someone else removes (`ip route flush table N`) is put back within seconds,
+# with one log line; the router learns it again.
+test_removed_route_comes_back() {
+	ip -n "$NS_LB" route flush table "$TABLE"
+	wait_for "[[ \"\$(lb_table)\" == '$WEB $API' ]]" 5 ||
+		fail "lbd's table 5 s after a flush: \"$(lb_table)\" ($(tail -n 3 "$LBT_LOGDIR/lbd.log"))"
+	expect_learnt "$WEB $API"
+	assert_eq "$(grep -c "re-added 2 routes that something else removed from routing table $TABLE" \
+		"$LBT_LOGDIR/lbd.log")" 1 "log lines about the re-added routes"
+	if lbctl node status | grep -q "not in the routing table yet"; then
+		fail "node status still promises: $(lbctl node status)"
+	fi
+}
+
+# lbd --takeover: the new lbd holds the table's claim (announces, repairs); the routes stay.
+test_takeover_keeps_announcing() {
+	local log=$LBT_LOGDIR/lbd-takeover.log old pid
+	old=$(json_get "$(lbctl --json status)" pid)
+	spawn "$NS_LB" lbd-takeover "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --socket "$SOCK" \
+		--takeover -c "$CONFIG"
+	pid=$LBT_LAST_PID
+	lbt_on_exit "kill -TERM $pid 2>/dev/null; sleep 0.5"
+	wait_for "grep -q 'ready:' '$log' || ! kill -0 $pid" 20 || true
+	grep -q 'ready:' "$log" || fail "lbd --takeover did not start: $(tail -n 5 "$log")"
+	wait_for "! kill -0 $old" 10 || fail "the old lbd (pid $old) still runs after the hand-over"
+	assert_eq "$(lb_table)" "$WEB $API" "lbd's table after the take-over"
+	ip -n "$NS_LB" route del blackhole "$WEB" table "$TABLE"
+	wait_for "[[ \"\$(lb_table)\" == '$WEB $API' ]]" 5 ||
+		fail "the new lbd did not put $WEB back: \"$(lb_table)\" ($(tail -n 3 "$log"))"
+	grep -q "re-added 1 route that something else removed from routing table $TABLE: $WEB" "$log" ||
+		fail "no log line: $(tail -n 3 "$log")"
+	expect_learnt "$WEB $API"
+}
+
+# Another instance in this namespace (lbd --instance) with the same table and protocol
+# would take the first one's routes for its own: it is refused, and the first one's routes
+# stay; its teardown leaves routes a running lbd announces alone. With another protocol
+# it runs beside the first, and its teardown withdraws its own routes only.
+API3=10.0.0.103
+SOCK_B=$LBT_RUN/lbd-b.sock
+CONFIG_B=$LBT_RUN/lb-b.json
+# start_b NAME: lbd --instance announce-b, its log NAME.log; 0 when ready, 1 when it exited.
+start_b() {
+	local log=$LBT_LOGDIR/$1.log pid
+	spawn "$NS_LB" "$1" "$LBD" --bpffs "$BPFFS" --instance announce-b --socket "$SOCK_B" -c "$CONFIG_B"
+	pid=$LBT_LAST_PID
+	lbt_on_exit "kill -TERM $pid 2>/dev/null; sleep 0.5; in_ns $NS_LB $LBD --bpffs $BPFFS --instance announce-b --teardown >/dev/null 2>&1"
+	wait_for "grep -q 'ready:' '$log' || ! kill -0 $pid" 20 || true
+	if grep -q 'ready:' "$log"; then
+		echo "$pid" >"$LBT_RUN/b.pid"
+		return 0
+	fi
+	wait_for "! kill -0 $pid" 5 || fail "$1 neither ready nor gone: $(tail -n 3 "$log")"
+	wait "$pid" 2>/dev/null || true
+	return 1
+}
+stop_b() {
+	local pid
+	pid=$(cat "$LBT_RUN/b.pid")
+	kill -TERM "$pid"
+	wait_for "! kill -0 $pid" 10 || fail "lbd $pid (announce-b) did not stop"
+}
+teardown_b() { in_ns "$NS_LB" "$LBD" --bpffs "$BPFFS" --instance announce-b --teardown 2>&1; }
+# write_config_b PROTOCOL
+write_config_b() {
+	cat >"$CONFIG_B" <<EOF
+{"proxies": [
+  {"name": "other", "listen": {"interfaces": ["lbo0"], "address": "$API3", "port": 81},
+   "default-target": {"ip": "10.2.3.2", "port": 8080}}],
+ "settings": {"announce-table": $TABLE, "announce-protocol": $1}}
+EOF
+}
+table_proto() { ip -n "$NS_LB" -4 route show table "$TABLE" proto "$1" | awk '{ print $2 }' | sort | xargs; }
+
+test_second_instance_same_table() {
+	local out
+	# Its own interface: one instance per interface.
+	ip -n "$NS_LB" link add lbo0 type veth peer name lbo1
+	ip -n "$NS_LB" link set lbo1 up
+	ip -n "$NS_LB" link set lbo0 up
+	write_config_b 250
+	# announce-b announces in the table while the first lbd is stopped (the routes there
+	# are then announce-b's: one lbd per table and protocol), and stops, leaving its record.
+	stop_lbd
+	start_b lbd-b1 || fail "announce-b alone did not start: $(tail -n 3 "$LBT_LOGDIR/lbd-b1.log")"
+	wait_for "[[ \"\$(lb_table)\" == '$API3' ]]" 5 || fail "announce-b's table: $(lb_table)"
+	stop_b
+	start_lbd
+	wait_for "[[ \"\$(lb_table)\" == '$WEB $API' ]]" 5 || fail "the first lbd's table: $(lb_table)"
+	# announce-b's teardown: the table is the running lbd's now.
+	out=$(teardown_b) || fail "lbd --teardown --instance announce-b: $out"
+	grep -q "another lbd running in this network namespace announces there; its routes stay" <<<"$out" ||
+		fail "teardown said: $out"
+	assert_eq "$(lb_table)" "$WEB $API" "the first lbd's routes after announce-b's teardown"
+	# A second lbd with the same table and protocol is refused, and changes nothing.
+	if start_b lbd-b2; then
+		fail "announce-b started beside the first lbd with table $TABLE protocol 250"
+	fi
+	grep -q "another lbd in this network namespace announces there already.*another settings.announce-protocol" \
+		"$LBT_LOGDIR/lbd-b2.log" || fail "announce-b's refusal: $(tail -n 3 "$LBT_LOGDIR/lbd-b2.log")"
+	assert_eq "$(lb_table)" "$WEB $API" "the first lbd's routes after announce-b's refusal"
+	expect_learnt "$WEB $API"
+	lbctl node status | grep -qx "announced: $WEB $API" || fail "node status: $(lbctl node status)"
+	# Another protocol: both announce, each tears down its own.
+	write_config_b 251
+	start_b lbd-b3 || fail "announce-b with protocol 251: $(tail -n 3 "$LBT_LOGDIR/lbd-b3.log")"
+	wait_for "[[ \"\$(table_proto 251)\" == '$API3' ]]" 5 || fail "protocol 251: $(table_proto 251)"
+	assert_eq "$(table_proto 250)" "$WEB $API" "the first lbd's routes beside announce-b"
+	stop_b
+	out=$(teardown_b) || fail "lbd --teardown --instance announce-b: $out"
+	assert_eq "$(table_proto 251)" "" "announce-b's routes after its teardown"
+	assert_eq "$(table_proto 250)" "$WEB $API" "the first lbd's routes after announce-b's teardown"
+}
+
+# Without announce-table, node drain could withdraw nothing: refused, saying so.
+test_node_drain_without_table() {
+	local out rc=0
+	sed -i "s/\"settings\": {\"announce-table\": $TABLE}/\"settings\": {}/" "$CONFIG"
+	if grep -q announce-table "$CONFIG"; then fail "config still has announce-table: $(cat "$CONFIG")"; fi
+	lbctl reload >/dev/null
+	out=$(lbctl node drain 2>&1) || rc=$?
+	assert_eq "$rc" 1 "node drain without announce-table ($out)"
+	grep -q "settings.announce-table is not set" <<<"$out" || fail "node drain said: $out"
+	lbctl node status | grep -qx "node: active" || fail "node status: $(lbctl node status)"
+	lbctl node undrain >/dev/null || fail "node undrain without announce-table"
+	write_config "$API"
+	lbctl reload >/dev/null
+	expect_learnt "$WEB $API"
+}
+
+test_help_node() {
+	local out
+	out=$(lbctl help node) || fail "lbctl help node: $out"
+	grep -q "^  drain " <<<"$out" || fail "lbctl help node: $out"
+	out=$(lbctl node --help) || fail "lbctl node --help: $out"
+	grep -q "^  undrain " <<<"$out" || fail "lbctl node --help: $out"
+	out=$(lbctl help node drain) || fail "lbctl help node drain: $out"
+	grep -q -- "--wait" <<<"$out" || fail "lbctl help node drain: $out"
+}
+
 test_reload_moves_address() {
 	write_config "$API2"
 	lbctl reload >/dev/null
@@ -232,6 +375,11 @@ run_test test_node_drain_counts_a_new_flow
 run_test test_node_drain_counts_a_late_flow
 run_test test_node_drain_waits_for_flows
 run_test test_restart_keeps_route
+run_test test_removed_route_comes_back
+run_test test_takeover_keeps_announcing
+run_test test_second_instance_same_table
+run_test test_node_drain_without_table
+run_test test_help_node
 run_test test_reload_moves_address
 run_test test_teardown_withdraws
 run_test test_bad_table_refused
