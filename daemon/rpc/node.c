@@ -18,7 +18,6 @@ static int node_result(struct lbd *l, json_t **result, struct lbd_rpc_err *e)
 static int set_maintenance(struct lbd *l, bool on, json_t **result, struct lbd_rpc_err *e)
 {
 	char err[LB_ERR_MAX];
-
 	int ret = lbd_node_set_maintenance(l, on, err, sizeof(err));
 
 	if (ret == -ENOTCONN) /* nothing announced: a drain would change nothing */
