@@ -338,8 +338,8 @@ static int count_live(const struct lb_flow_view *f, void *arg)
 	if (!f->live || f->expired)
 		return 0;
 	l->total++;
-	if (f->orig->fwd != LB_FWD_DSR ||
-	    idle_ns(f->now_ns, f->last_ns) <= (uint64_t)LB_LIVE_DSR_MOVED_SEC * NSEC)
+	if (f->orig->fwd == LB_FWD_NAT ||
+	    idle_ns(f->now_ns, f->last_ns) <= (uint64_t)LB_LIVE_GONE_SEC * NSEC)
 		l->bound++;
 	if (f->orig->proxy_id < LB_MAX_PROXIES)
 		l->per_proxy[f->orig->proxy_id]++;

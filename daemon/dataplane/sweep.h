@@ -27,8 +27,12 @@
 
 struct lb_dataplane;
 
-/* A dsr flow that sent nothing through this node for this long counts as moved. */
-#define LB_LIVE_DSR_MOVED_SEC 5
+/*
+ * A dsr or full-nat flow that sent nothing through this node for this long no longer
+ * needs it: behind ECMP, once the node's routes are withdrawn, a dsr flow continues on
+ * another node and a full-nat flow is lost (its source port lived here).
+ */
+#define LB_LIVE_GONE_SEC 5
 
 /* Live flows as one scan counted them. */
 struct lb_live {
@@ -37,8 +41,10 @@ struct lb_live {
 	uint64_t total;
 	/*
 	 * Open flows that still need this node (lbctl node drain --wait): all but the dsr
-	 * flows idle longer than LB_LIVE_DSR_MOVED_SEC, which any node with the same
-	 * configuration continues (docs/scale-out.md), so they have moved or will move.
+	 * and full-nat flows idle longer than LB_LIVE_GONE_SEC (docs/scale-out.md, "Node
+	 * maintenance"): the router sends their packets elsewhere now, where a dsr flow
+	 * goes on and a full-nat one is reset; waiting for either on this node is waiting
+	 * for nothing.
 	 */
 	uint64_t bound;
 	/* lb_ct's entries (a confirmed flow has two) and its size, for "nearly full". */

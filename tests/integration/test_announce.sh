@@ -14,7 +14,8 @@
 # address withdraws the old one; `lbd --teardown` withdraws everything; BFD is up; a
 # route removed by hand comes back; a take-over keeps announcing; a second instance with
 # the same table and protocol is refused and another instance's teardown leaves the
-# running one's routes; node drain without announce-table is refused; lbctl help node.
+# running one's routes; node drain without announce-table is refused; lbctl help node;
+# node drain --wait stops waiting for a full-nat flow quiet for 5 s (not for a nat flow).
 #
 # Usage: test_announce.sh PATH/TO/lbd PATH/TO/lbctl
 set -euo pipefail
@@ -188,6 +189,37 @@ test_node_drain_waits_for_flows() {
 	assert_eq "$(learnt)" "" "announced after a restart in maintenance"
 	lbctl node status | grep -qx "node: maintenance" || fail "after restart: $(lbctl node status)"
 	lbctl node undrain >/dev/null
+	expect_learnt "$WEB $API"
+}
+
+# Behind ECMP a full-nat flow cannot outlive its node's withdrawal (another node would
+# give it another source port): once it has been quiet for 5 s, node drain --wait no
+# longer waits for it, as for dsr. A nat flow, as quiet, is still waited for.
+test_node_drain_lets_quiet_full_nat_go() {
+	local fnat=10.0.0.103 out rc
+	lbctl add-proxy fnat --interface "$LB_IF_C" --address "$fnat" --port 80 \
+		--forwarding full-nat 10.2.3.2:8080 >/dev/null
+	expect_learnt "$WEB $API $fnat"
+	out=$(ip netns exec "$NS_C" "$LBT_PY" - "$fnat" "$WEB" "$LBCTL" "$SOCK" <<'EOF'
+import socket, subprocess, sys
+
+def drain(timeout):
+    r = subprocess.run([sys.argv[3], "-s", sys.argv[4], "node", "drain", "--wait",
+                        "--timeout", timeout], capture_output=True, text=True)
+    return r.returncode
+
+fnat = socket.create_connection((sys.argv[1], 80), timeout=5)
+# Both quiet from here on, and both still open.
+print(drain("3s"), drain("20s"), end=" ")
+subprocess.run([sys.argv[3], "-s", sys.argv[4], "node", "undrain"], capture_output=True)
+with socket.create_connection((sys.argv[2], 80), timeout=5):
+    print(drain("8s"))
+fnat.close()
+EOF
+)
+	assert_eq "$out" "4 0 4" "drain --wait: full-nat flow before 5 s quiet, after, then a quiet nat flow"
+	lbctl node undrain >/dev/null
+	lbctl remove-proxy fnat >/dev/null
 	expect_learnt "$WEB $API"
 }
 
@@ -374,6 +406,7 @@ run_test test_no_healthy_target_withdraws
 run_test test_node_drain_counts_a_new_flow
 run_test test_node_drain_counts_a_late_flow
 run_test test_node_drain_waits_for_flows
+run_test test_node_drain_lets_quiet_full_nat_go
 run_test test_restart_keeps_route
 run_test test_removed_route_comes_back
 run_test test_takeover_keeps_announcing
