@@ -280,11 +280,11 @@ static const char *in_out(const json_t *c, const char *what, char *buf, size_t l
 
 static void format_connections(FILE *out, const json_t *r)
 {
-	static const char *const headers[] = {"PROXY",	 "PROTO",	"CLIENT",      "LISTENER",
-					      "BACKEND", "STATE",	"AGE",	       "IDLE",
-					      "PICKUP",	 "PKTS IN/OUT", "BYTES IN/OUT"};
+	static const char *const headers[] = {
+		"PROXY", "PROTO", "CLIENT", "LISTENER", "BACKEND",     "FORWARDING",
+		"STATE", "AGE",	  "IDLE",   "PICKUP",	"PKTS IN/OUT", "BYTES IN/OUT"};
 	const json_t *conns = json_object_get(r, "connections"), *c, *total;
-	char age[32], idle[32], pkts[48], bytes[48];
+	char age[32], idle[32], pkts[48], bytes[48], fwd[96];
 	struct lb_table *t;
 	size_t i;
 
@@ -297,15 +297,20 @@ static void format_connections(FILE *out, const json_t *r)
 		fputs("no connections\n", out);
 		return;
 	}
-	t = lb_table_new(headers, 11);
+	t = lb_table_new(headers, 12);
 	json_array_foreach (conns, i, c) {
 		const json_t *proto = json_object_get(c, "protocol");
+		const char *mode = json_string_value(json_object_get(c, "forwarding"));
+		const char *via = json_string_value(json_object_get(c, "lb-source"));
 		const char *row[] = {
 			json_string_value(json_object_get(c, "proxy")),
 			json_string_value(proto),
 			json_string_value(json_object_get(c, "client")),
 			json_string_value(json_object_get(c, "listener")),
 			json_string_value(json_object_get(c, "backend")),
+			via ? (snprintf(fwd, sizeof(fwd), "%s from %s", mode ? mode : "?", via),
+			       fwd)
+			    : mode,
 			json_string_value(json_object_get(c, "state")),
 			lb_format_duration(json_integer_value(json_object_get(c, "age-sec")), age,
 					   sizeof(age)),

@@ -69,7 +69,15 @@ static const char *flow_state(const struct lb_flow_view *f)
  */
 static void flow_counters(json_t *o, const struct lb_flow_view *f, bool stats)
 {
+	char via[LB_TARGET_STR_MAX];
+
 	json_object_set_new(o, "route", json_string(lb_event_route_name(f->orig->route)));
+	json_object_set_new(o, "forwarding", json_string(lb_forwarding_name(f->orig->fwd)));
+	/* full-nat: the source the backend sees, to match the flow with its logs. */
+	if (f->orig->fwd == LB_FWD_FULLNAT)
+		json_object_set_new(o, "lb-source",
+				    json_string(lb_format_target(&f->orig->snat_addr,
+								 ntohs(f->orig->snat_port), via)));
 	if (!stats)
 		return;
 	json_object_set_new(o, "packets-in", json_integer((json_int_t)f->orig->pkts));

@@ -3,7 +3,8 @@
 # through the LB (after the first test they only have their own link's subnet), IPv4 and
 # IPv6, TCP and UDP; the backends see the LB's address on their link. A reload that moves
 # a proxy from nat to full-nat keeps an established nat connection working, and a full-nat
-# connection survives an lbd restart.
+# connection survives an lbd restart. `lbctl connections` names a flow's mode and the
+# source its backend sees.
 #
 #   clients 10.1.0.x / fd00:1::x --- LB 10.1.0.1 / fd00:1::1 --- b<i> 10.2.<i>.2 / fd00:2:<i>::2
 #   (the LB is 10.2.<i>.1 / fd00:2:<i>::1 on backend link i: the source full-nat picks)
@@ -160,6 +161,33 @@ test_flow_survives_restart() {
 	log "full-nat connection across a restart: $HOLD_OUT"
 }
 
+# lbctl connections names a flow's mode, and for full-nat the source its backend sees.
+test_connections_show_lb_source() {
+	local out
+	out=$(ip netns exec "$NS_C" "$LBT_PY" - "$VIP" "$LBCTL" "$SOCK" <<'EOF'
+import json, socket, subprocess, sys
+
+with socket.create_connection((sys.argv[1], 80), timeout=5) as s:
+    s.sendall(b"GET /small HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(4096)
+    seen = [l.split(b": ", 1)[1].decode() for l in head.split(b"\r\n")
+            if l.startswith(b"X-Peer: ")][0]
+    mine = "%s:%d" % s.getsockname()
+    r = subprocess.run([sys.argv[2], "-s", sys.argv[3], "--json", "connections",
+                        "--proxy", "web", "--client", s.getsockname()[0]],
+                       capture_output=True, text=True, check=True)
+    flows = [c for c in json.loads(r.stdout)["connections"] if c["client"] == mine]
+    table = subprocess.run([sys.argv[2], "-s", sys.argv[3], "connections", "--proxy", "web"],
+                           capture_output=True, text=True, check=True).stdout
+    print(len(flows), flows[0]["forwarding"], flows[0]["lb-source"] == seen,
+          ("full-nat from " + seen) in table)
+EOF
+)
+	assert_eq "$out" "1 full-nat True True" "connections: mode and the source the backend saw"
+}
+
 # Flag mode: lbd -m; run time: lbctl add-proxy --forwarding; both validated.
 test_flags_and_add_proxy() {
 	local out
@@ -194,4 +222,5 @@ run_test test_reload_nat_to_fullnat
 run_test test_backends_without_default_route
 run_test test_nat_cannot_without_route
 run_test test_flow_survives_restart
+run_test test_connections_show_lb_source
 run_summary

@@ -239,18 +239,19 @@ static const struct {
 	 "{\"connections\":[{\"proxy\":\"web\",\"protocol\":\"tcp\","
 	 "\"client\":\"192.168.1.5:51234\",\"listener\":\"10.0.0.10:80\","
 	 "\"backend\":\"10.0.0.1:8080\",\"state\":\"established\",\"age-sec\":125,"
-	 "\"idle-sec\":3,\"pickup\":false,\"route\":\"default\",\"packets-in\":12,"
-	 "\"bytes-in\":1480,\"packets-out\":9,\"bytes-out\":20114},{\"proxy\":\"dns\","
-	 "\"protocol\":\"udp\",\"client\":\"192.168.1.77:40000\",\"listener\":\"10.0.0.10:53\","
-	 "\"backend\":\"10.0.0.53:53\",\"state\":\"unanswered\",\"age-sec\":4000,"
-	 "\"idle-sec\":61,\"pickup\":true,\"route\":\"source-route\",\"packets-in\":1,"
+	 "\"idle-sec\":3,\"pickup\":false,\"route\":\"default\",\"forwarding\":\"nat\","
+	 "\"packets-in\":12,\"bytes-in\":1480,\"packets-out\":9,\"bytes-out\":20114},"
+	 "{\"proxy\":\"dns\",\"protocol\":\"udp\",\"client\":\"192.168.1.77:40000\","
+	 "\"listener\":\"10.0.0.10:53\",\"backend\":\"10.0.0.53:53\",\"state\":\"unanswered\","
+	 "\"age-sec\":4000,\"idle-sec\":61,\"pickup\":true,\"route\":\"source-route\","
+	 "\"forwarding\":\"full-nat\",\"lb-source\":\"10.0.0.254:61007\",\"packets-in\":1,"
 	 "\"bytes-in\":60,\"packets-out\":0,\"bytes-out\":0}],\"total\":57,\"truncated\":true}",
-	 "PROXY  PROTO  CLIENT              LISTENER      BACKEND        STATE        "
-	 "AGE    IDLE   PICKUP  PKTS IN/OUT  BYTES IN/OUT\n"
-	 "web    tcp    192.168.1.5:51234   10.0.0.10:80  10.0.0.1:8080  established  "
-	 "2m05s  3s     no      12/9         1480/20114\n"
-	 "dns    udp    192.168.1.77:40000  10.0.0.10:53  10.0.0.53:53   unanswered   "
-	 "1h06m  1m01s  yes     1/0          60/0\n"
+	 "PROXY  PROTO  CLIENT              LISTENER      BACKEND        "
+	 "FORWARDING                      STATE        AGE    IDLE   PICKUP  PKTS IN/OUT  BYTES IN/OUT\n"
+	 "web    tcp    192.168.1.5:51234   10.0.0.10:80  10.0.0.1:8080  "
+	 "nat                             established  2m05s  3s     no      12/9         1480/20114\n"
+	 "dns    udp    192.168.1.77:40000  10.0.0.10:53  10.0.0.53:53   "
+	 "full-nat from 10.0.0.254:61007  unanswered   1h06m  1m01s  yes     1/0          60/0\n"
 	 "(2 of 57 connections shown: use --limit for more)\n"},
 	/* stats disabled: no per-flow counters in the reply */
 	{"connections",
@@ -259,9 +260,9 @@ static const struct {
 	 "\"backend\":\"10.0.0.1:8080\",\"state\":\"established\",\"age-sec\":5,"
 	 "\"idle-sec\":0,\"pickup\":false,\"route\":\"default\"}],\"total\":1,"
 	 "\"truncated\":false}",
-	 "PROXY  PROTO  CLIENT             LISTENER      BACKEND        STATE        "
+	 "PROXY  PROTO  CLIENT             LISTENER      BACKEND        FORWARDING  STATE        "
 	 "AGE  IDLE  PICKUP  PKTS IN/OUT  BYTES IN/OUT\n"
-	 "web    tcp    192.168.1.5:51234  10.0.0.10:80  10.0.0.1:8080  established  "
+	 "web    tcp    192.168.1.5:51234  10.0.0.10:80  10.0.0.1:8080  -           established  "
 	 "5s   0s    no      -            -\n"},
 	{"connections", "{\"connections\":[],\"total\":0,\"truncated\":false}", "no connections\n"},
 	/* connection-stats */
