@@ -24,6 +24,7 @@
 
 #include "announce.h"
 #include "hook_owner.h"
+#include "if_sysctl.h"
 #include "lb_abi.h"
 #include "lb_ct_size.h"
 #include "lb_log.h"
@@ -348,80 +349,30 @@ bool lb_dataplane_attached(const struct lb_dataplane *dp, const char *ifname)
 	return find_iface(dp, ifname) != NULL;
 }
 
-static int sysctl_path(char *buf, size_t len, const char *ifname)
+/* The map whose extra pins mark the sysctl values lbd found (if_sysctl.h). */
+static int sysctl_mark_fd(const struct lb_dataplane *dp)
 {
-	return snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/route_localnet", ifname) >= (int)len
-		       ? -ENAMETOOLONG
-		       : 0;
-}
-
-static int accept_local_path(char *buf, size_t len, const char *ifname)
-{
-	return snprintf(buf, len, "/proc/sys/net/ipv4/conf/%s/accept_local", ifname) >= (int)len
-		       ? -ENAMETOOLONG
-		       : 0;
-}
-
-static int read_int_file(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	return atoi(buf);
-}
-
-static int write_int_file(const char *path, int v)
-{
-	char buf[16];
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	int len = snprintf(buf, sizeof(buf), "%d\n", v);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, buf, len);
-	close(fd);
-	return n == len ? 0 : -EIO;
+	return bpf_map__fd(dp->skel->maps.lb_meta);
 }
 
 /*
  * A backend on 127.0.0.0/8 receives packets that arrived on @ifname with a loopback
  * destination; the kernel drops those as martians unless route_localnet is set on it.
  */
-static int set_route_localnet(struct lb_dp_iface *ifc)
+static int set_route_localnet(struct lb_dataplane *dp, struct lb_dp_iface *ifc)
 {
-	char path[128];
-	int cur;
+	int was = lb_if_sysctl_raise(dp->pin_dir, sysctl_mark_fd(dp), ifc->name,
+				     LB_SYSCTL_ROUTE_LOCALNET);
 
-	if (sysctl_path(path, sizeof(path), ifc->name))
-		return -ENAMETOOLONG;
-	cur = read_int_file(path);
-	if (cur < 0)
-		return cur;
-	if (cur == 1)
-		return 0;
-	if (write_int_file(path, 1))
-		return -EIO;
-	ifc->saved_route_localnet = cur;
-	lb_info("%s: set net.ipv4.conf.%s.route_localnet=1 for a 127.0.0.0/8 backend", ifc->name,
-		ifc->name);
+	if (was < -1)
+		return was;
+	ifc->saved_route_localnet = was;
 	return 0;
 }
 
-static void restore_route_localnet(struct lb_dp_iface *ifc)
+static void restore_route_localnet(struct lb_dataplane *dp, struct lb_dp_iface *ifc)
 {
-	char path[128];
-
-	if (ifc->saved_route_localnet < 0 || sysctl_path(path, sizeof(path), ifc->name))
-		return;
-	write_int_file(path, ifc->saved_route_localnet);
+	lb_if_sysctl_restore(dp->pin_dir, ifc->name, LB_SYSCTL_ROUTE_LOCALNET);
 	ifc->saved_route_localnet = -1;
 }
 
@@ -430,31 +381,24 @@ static void restore_route_localnet(struct lb_dp_iface *ifc)
  * reply with the listener's: the kernel drops packets that arrive with a local source
  * address as martians unless accept_local is set on the interface they came in on.
  */
-static void set_accept_local(struct lb_dp_iface *ifc, bool on)
+static void set_accept_local(struct lb_dataplane *dp, struct lb_dp_iface *ifc, bool on)
 {
-	char path[128];
-	int cur;
+	int was;
 
-	if (accept_local_path(path, sizeof(path), ifc->name))
-		return;
 	if (!on) {
-		if (ifc->saved_accept_local >= 0)
-			write_int_file(path, ifc->saved_accept_local);
+		lb_if_sysctl_restore(dp->pin_dir, ifc->name, LB_SYSCTL_ACCEPT_LOCAL);
 		ifc->saved_accept_local = -1;
 		return;
 	}
 	if (ifc->saved_accept_local >= 0)
 		return;
-	cur = read_int_file(path);
-	if (cur < 0 || cur == 1)
-		return;
-	if (write_int_file(path, 1)) {
+	was = lb_if_sysctl_raise(dp->pin_dir, sysctl_mark_fd(dp), ifc->name,
+				 LB_SYSCTL_ACCEPT_LOCAL);
+	if (was < -1)
 		lb_warn("%s: cannot set accept_local: full-nat packets through it will be dropped",
 			ifc->name);
-		return;
-	}
-	ifc->saved_accept_local = cur;
-	lb_info("%s: set net.ipv4.conf.%s.accept_local=1 for full-nat", ifc->name, ifc->name);
+	else
+		ifc->saved_accept_local = was;
 }
 
 void lb_dataplane_set_accept_local(struct lb_dataplane *dp, const char *ifname, bool on)
@@ -462,7 +406,7 @@ void lb_dataplane_set_accept_local(struct lb_dataplane *dp, const char *ifname, 
 	struct lb_dp_iface *ifc = find_iface(dp, ifname);
 
 	if (ifc)
-		set_accept_local(ifc, on);
+		set_accept_local(dp, ifc, on);
 }
 
 static void xdp_link_path(const struct lb_dataplane *dp, const char *ifname, char *buf, size_t len)
@@ -817,7 +761,7 @@ int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_ing
 	ifc->saved_accept_local = -1;
 	ifc->hook_set = false;
 
-	if (localnet && set_route_localnet(ifc))
+	if (localnet && set_route_localnet(dp, ifc))
 		lb_warn("%s: cannot set route_localnet; 127.0.0.0/8 backends will not be reached",
 			ifname);
 	/* Replies must be translated before the first request is: egress first. */
@@ -833,7 +777,7 @@ int lb_dataplane_attach(struct lb_dataplane *dp, const char *ifname, enum lb_ing
 err_tc:
 	detach_tc(dp->pin_dir, ifc->ifindex, BPF_TC_EGRESS);
 err_restore:
-	restore_route_localnet(ifc);
+	restore_route_localnet(dp, ifc);
 	return ret;
 }
 
@@ -869,9 +813,9 @@ void lb_dataplane_set_localnet(struct lb_dataplane *dp, const char *ifname, bool
 	if (!ifc)
 		return;
 	if (on && ifc->saved_route_localnet < 0)
-		set_route_localnet(ifc);
+		set_route_localnet(dp, ifc);
 	else if (!on)
-		restore_route_localnet(ifc);
+		restore_route_localnet(dp, ifc);
 }
 
 int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname)
@@ -883,8 +827,8 @@ int lb_dataplane_detach(struct lb_dataplane *dp, const char *ifname)
 	detach_xdp(dp, ifc);
 	detach_tc_ingress(dp, ifc);
 	detach_tc(dp->pin_dir, ifc->ifindex, BPF_TC_EGRESS);
-	restore_route_localnet(ifc);
-	set_accept_local(ifc, false);
+	restore_route_localnet(dp, ifc);
+	set_accept_local(dp, ifc, false);
 	*ifc = dp->ifaces[--dp->n_ifaces];
 	return 0;
 }
@@ -906,8 +850,10 @@ int lb_dataplane_forget(struct lb_dataplane *dp, const char *ifname)
 	unlink(path);
 	/*
 	 * No restore_route_localnet() nor set_accept_local(false): the values were the gone
-	 * device's, and a write now would change a namesake's.
+	 * device's, and a write now would change a namesake's. Their marks go.
 	 */
+	lb_if_sysctl_forget(dp->pin_dir, ifc->name, LB_SYSCTL_ROUTE_LOCALNET);
+	lb_if_sysctl_forget(dp->pin_dir, ifc->name, LB_SYSCTL_ACCEPT_LOCAL);
 	*ifc = dp->ifaces[--dp->n_ifaces];
 	return 0;
 }
@@ -1140,6 +1086,8 @@ int lb_dataplane_remove_pinned(const char *bpffs, const char *instance, bool for
 			detach_tc(dir, ifindex, BPF_TC_EGRESS);
 		}
 	}
+	/* The sysctls lbd raised go back to what they were before (if_sysctl.h). */
+	lb_if_sysctl_restore_all(dir);
 	rewinddir(d);
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')

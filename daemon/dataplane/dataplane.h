@@ -44,9 +44,10 @@ struct lb_dp_iface {
 	bool veth;	      /* its driver is veth */
 	enum lb_dp_hook hook; /* valid when hook_set */
 	bool hook_set;
-	enum lb_ingress ingress;  /* what the configuration asked for */
-	int saved_route_localnet; /* value before lbd changed it, -1 when untouched */
-	int saved_accept_local;	  /* the same for accept_local (full-nat) */
+	enum lb_ingress ingress; /* what the configuration asked for */
+	/* value before lbd (this one or an earlier one) raised it, -1 when not lbd's */
+	int saved_route_localnet;
+	int saved_accept_local; /* the same for accept_local (full-nat) */
 };
 
 struct lb_dataplane {

@@ -161,6 +161,25 @@ test_flow_survives_restart() {
 	log "full-nat connection across a restart: $HOLD_OUT"
 }
 
+# accept_local, which lbd raised for full-nat, goes back to 0 on the interfaces when the
+# datapath goes, even through a restarted lbd and an lbd --teardown of its own.
+test_teardown_puts_accept_local_back() {
+	local i v pid
+	for i in "$LB_IF_C" "${LB_IF_BACKENDS[@]}"; do
+		v=$(in_ns "$NS_LB" sysctl -n "net.ipv4.conf.$i.accept_local")
+		assert_eq "$v" 1 "accept_local on $i under full-nat"
+	done
+	pid=$(json_get "$(lbctl --json status)" pid) # restarted in a test's subshell
+	kill -TERM "$pid"
+	wait_for "! kill -0 $pid" 10 || fail "lbd did not stop"
+	in_ns "$NS_LB" "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --teardown >/dev/null 2>&1 ||
+		fail "lbd --teardown failed"
+	for i in "$LB_IF_C" "${LB_IF_BACKENDS[@]}"; do
+		v=$(in_ns "$NS_LB" sysctl -n "net.ipv4.conf.$i.accept_local")
+		assert_eq "$v" 0 "accept_local on $i after lbd --teardown"
+	done
+}
+
 # lbctl connections names a flow's mode, and for full-nat the source its backend sees.
 test_connections_show_lb_source() {
 	local out
@@ -223,4 +242,5 @@ run_test test_backends_without_default_route
 run_test test_nat_cannot_without_route
 run_test test_flow_survives_restart
 run_test test_connections_show_lb_source
+run_test test_teardown_puts_accept_local_back
 run_summary

@@ -288,7 +288,7 @@ EOF
 }
 
 # Stopping lbd leaves the datapath forwarding (a restarted lbd adopts it); lbd --teardown
-# then removes its programs, filters and pins.
+# then removes its programs, filters and pins, and puts back the sysctls lbd raised.
 test_stop_keeps_forwarding_then_teardown() {
 	local net tcf out
 	stop_lbd
@@ -305,6 +305,10 @@ test_stop_keeps_forwarding_then_teardown() {
 	tcf+=$(in_ns "$NS_LB" tc filter show dev "$LB_IF_C" ingress)
 	[[ -z $tcf ]] || fail "tc filter left: $tcf"
 	[[ ! -e $BPFFS/lbd ]] || fail "pins left: $(find "$BPFFS")"
+	# The sysctl lbd raised for the 127.0.0.1 target goes back, although the lbd that
+	# raised it is gone: its old value was kept with the datapath.
+	assert_eq "$(in_ns "$NS_LB" sysctl -n "net.ipv4.conf.$LB_IF_C.route_localnet")" 0 \
+		"route_localnet after lbd --teardown"
 	out=$(lbtraffic "$NS_C" tally --host "$VIP" --port 8000 --count 5)
 	assert_eq "$(json_get "$out" ok)" 5 "the LB host still answers for itself"
 }
@@ -312,8 +316,6 @@ test_stop_keeps_forwarding_then_teardown() {
 # --teardown-on-exit: stopping removes everything, route_localnet included.
 test_teardown_on_exit() {
 	local log=$LBT_LOGDIR/lbd-tde.log pid
-	# (The lbd stopped above kept its datapath, and with it route_localnet=1.)
-	in_ns "$NS_LB" sysctl -qw "net.ipv4.conf.$LB_IF_C.route_localnet=0"
 	spawn "$NS_LB" lbd-tde "$LBD" --bpffs "$BPFFS" --instance tde --socket "$LBT_RUN/tde.sock" \
 		--teardown-on-exit -c "$CONFIG"
 	pid=$LBT_LAST_PID
