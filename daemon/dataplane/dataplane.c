@@ -28,6 +28,7 @@
 #include "lb_ct_size.h"
 #include "lb_log.h"
 #include "lb.skel.h"
+#include "neigh.h"
 #include "owner.h"
 #include "trace.h"
 #include "xdp_tx.h"
@@ -912,16 +913,25 @@ int lb_dataplane_forget(struct lb_dataplane *dp, const char *ifname)
 	return 0;
 }
 
-/* The datapath goes: so do the addresses it announced (announce.h). */
+/*
+ * The datapath goes: so do the addresses it announced (announce.h) and the neighbour
+ * entries lbd made for its dsr targets (neigh.h).
+ */
 static void withdraw_all(const struct lb_node_state *ns)
 {
 	char err[LB_ERR_MAX];
+	int ret;
 
 	if (ns->announce_table &&
 	    lb_announce_sync(ns->announce_table, ns->announce_protocol, NULL, 0, err, sizeof(err)))
 		lb_warn("%s", err);
 	else if (ns->announce_table)
 		lb_info("withdrew the announcements in routing table %u", ns->announce_table);
+	ret = lb_neigh_remove_all();
+	if (ret)
+		lb_warn("cannot remove the neighbour entries lbd made for dsr targets (%s): "
+			"`ip neigh show proto %d` lists them, `ip neigh del` removes one",
+			strerror(-ret), LB_NEIGH_PROTOCOL);
 }
 
 int lb_dataplane_node_get(const struct lb_dataplane *dp, struct lb_node_state *out)
