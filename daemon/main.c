@@ -59,14 +59,6 @@ static void on_addresses_changed(void *arg)
 	lb_neigh_repair(l->neigh);
 }
 
-/* An entry left the neighbour table (flushed, aged out): a dsr target's gets it back. */
-static void on_neigh_deleted(void *arg)
-{
-	struct lbd *l = arg;
-
-	lb_neigh_repair(l->neigh);
-}
-
 static void on_xdp_features_changed(void *arg)
 {
 	struct lbd *l = arg;
@@ -299,7 +291,7 @@ static int start_services(struct lbd *l)
 		lb_warn("cannot watch the interfaces' xdp-features (%s); the fast path at XDP "
 			"follows them only when links change",
 			strerror(errno));
-	l->neighwatch = lb_neigh_watch_start(l->loop, on_neigh_deleted, l);
+	l->neighwatch = lb_neigh_watch_start(l->loop, l->neigh);
 	if (!l->neighwatch)
 		lb_warn("cannot watch the neighbour table (%s); a dsr target's entry that is "
 			"deleted comes back at the next reload or link change only",

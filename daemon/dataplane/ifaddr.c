@@ -91,7 +91,7 @@ static bool ifwatch_wanted(const struct lb_ifwatch *w, const char *buf, ssize_t 
 	if (!w->keep)
 		return true;
 	for (h = (const struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
-		if (w->keep(h))
+		if (w->keep(h, w->arg))
 			return true;
 	return false;
 }

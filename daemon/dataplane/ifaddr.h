@@ -34,7 +34,7 @@ void lb_ifaddr_table_clear(struct lb_ifaddr_table *t);
 struct lb_ifwatch;
 typedef void (*lb_ifwatch_cb)(void *arg);
 /* Whether a message counts as a change (a watch with none: every message does). */
-typedef bool (*lb_ifwatch_keep)(const struct nlmsghdr *n);
+typedef bool (*lb_ifwatch_keep)(const struct nlmsghdr *n, void *arg);
 
 /*
  * Watch address (IPv4, IPv6) and link changes; @cb runs on the loop, debounced (a burst of
@@ -45,7 +45,7 @@ struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg
 /*
  * The same for any netlink socket @fd already subscribed to what it should watch (taken
  * over: closed on failure and when the watch stops); only the messages @keep says count
- * call @cb (@keep NULL: all). Returns NULL and sets errno.
+ * call @cb (@keep NULL: all); both get @arg. Returns NULL and sets errno.
  */
 struct lb_ifwatch *lb_ifwatch_start_fd(uv_loop_t *loop, int fd, lb_ifwatch_keep keep,
 				       lb_ifwatch_cb cb, void *arg);

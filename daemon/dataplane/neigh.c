@@ -411,13 +411,22 @@ int lb_neigh_remove_all(void)
 	return sync_entries(NULL);
 }
 
-/* An entry left the table (deleted, flushed, aged out, its link went down). */
-static bool deleted(const struct nlmsghdr *n)
+/* The entry of a target left the table (deleted, flushed, aged out, its link gone). */
+static bool target_deleted(const struct nlmsghdr *n, void *arg)
 {
-	return n->nlmsg_type == RTM_DELNEIGH;
+	const struct lb_neigh *nb = arg;
+	struct entry e;
+
+	return n->nlmsg_type == RTM_DELNEIGH && read_entry(n, &e) &&
+	       lb_announce_in(nb->want, nb->n_want, &e.addr);
 }
 
-struct lb_ifwatch *lb_neigh_watch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg)
+static void repair(void *arg)
+{
+	lb_neigh_repair(arg);
+}
+
+struct lb_ifwatch *lb_neigh_watch_start(uv_loop_t *loop, struct lb_neigh *nb)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_NEIGH};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
@@ -428,5 +437,5 @@ struct lb_ifwatch *lb_neigh_watch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void 
 		close(fd);
 		return NULL;
 	}
-	return lb_ifwatch_start_fd(loop, fd, deleted, cb, arg);
+	return lb_ifwatch_start_fd(loop, fd, target_deleted, repair, nb);
 }

@@ -54,7 +54,10 @@ void lb_neigh_repair(struct lb_neigh *nb);
 /* Delete every entry lbd made (LB_NEIGH_PROTOCOL), as `lbd --teardown` does. 0 or -errno. */
 int lb_neigh_remove_all(void);
 
-/* Call @cb (debounced) when an entry leaves the neighbour table. NULL and errno on failure. */
-struct lb_ifwatch *lb_neigh_watch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg);
+/*
+ * Repair @nb (debounced) whenever the entry of one of its targets leaves the neighbour
+ * table (deleted, flushed, aged out, its link gone). NULL and errno on failure.
+ */
+struct lb_ifwatch *lb_neigh_watch_start(uv_loop_t *loop, struct lb_neigh *nb);
 
 #endif /* LBD_NEIGH_H */

@@ -178,7 +178,7 @@ test_gso_upload() {
 }
 
 # No neighbour entry for the target (10.3.0.13: nobody on the segment answers ARP for it,
-# and nothing makes the LB ask): requests are dropped, not handed to the LB's own stack
+# however often lbd's managed entry makes the LB ask): requests are dropped, not handed to the LB's own stack
 # (which holds the VIP too), and counted.
 test_no_neighbour() {
 	local before out
@@ -232,13 +232,17 @@ test_managed_neighbour() {
 test_neighbour_ownership() {
 	local a out
 	ip -n "$NS_LB" neigh replace 10.3.0.14 lladdr 02:00:00:00:00:14 nud permanent dev "$LB_IF"
+	# A plain dynamic entry (as the kernel learns them): lbd makes it managed, in place.
+	ip -n "$NS_LB" neigh replace 10.3.0.15 lladdr 02:00:00:00:00:15 nud stale dev "$LB_IF"
 	"$LBT_PY" - "$CONFIG" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["proxies"] = [p for p in c["proxies"] if p["name"] != "web6"]
-c["proxies"].append({"name": "perm", "listen": {"interfaces": ["lbd0"], "address": "10.3.0.100",
-                     "port": 82, "protocol": "udp"},
-                     "forwarding": "dsr", "default-target": {"ip": "10.3.0.14", "port": 82}})
+c["proxies"].append({
+    "name": "perm", "forwarding": "dsr",
+    "listen": {"interfaces": ["lbd0"], "address": "10.3.0.100", "port": 82, "protocol": "udp"},
+    "default-target": [{"ip": "10.3.0.14", "port": 82, "weight": 50},
+                       {"ip": "10.3.0.15", "port": 82, "weight": 50}]})
 json.dump(c, open(sys.argv[1], "w"))
 PY
 	lbctl reload >/dev/null
@@ -250,6 +254,8 @@ PY
 		fail "no managed entry for 10.3.0.11 (still a dsr target) after the reload"
 	ip -n "$NS_LB" neigh show 10.3.0.14 | grep -q '02:00:00:00:00:14 PERMANENT' ||
 		fail "the reload changed the operator's entry: '$(ip -n "$NS_LB" neigh show 10.3.0.14)'"
+	ip -n "$NS_LB" neigh show 10.3.0.15 | grep -q '02:00:00:00:00:15 .*managed' ||
+		fail "the dynamic entry did not become managed: '$(ip -n "$NS_LB" neigh show 10.3.0.15)'"
 	kill -TERM "$LBD_PID"
 	wait_for "! kill -0 $LBD_PID" 10 || fail "lbd did not stop"
 	ip -n "$NS_LB" neigh show 10.3.0.11 | grep -q managed || fail "a stop removed lbd's entries"
