@@ -146,12 +146,10 @@ struct lb_ifwatch *lb_ifwatch_start_fd(uv_loop_t *loop, int fd, lb_ifwatch_keep 
 	return w;
 }
 
-struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg)
+struct lb_ifwatch *lb_ifwatch_start_groups(uv_loop_t *loop, uint32_t groups, lb_ifwatch_keep keep,
+					   lb_ifwatch_cb cb, void *arg)
 {
-	struct sockaddr_nl sa = {
-		.nl_family = AF_NETLINK,
-		.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_LINK,
-	};
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = groups};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 
 	if (fd < 0)
@@ -160,7 +158,13 @@ struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg
 		close(fd);
 		return NULL;
 	}
-	return lb_ifwatch_start_fd(loop, fd, NULL, cb, arg);
+	return lb_ifwatch_start_fd(loop, fd, keep, cb, arg);
+}
+
+struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg)
+{
+	return lb_ifwatch_start_groups(loop, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_LINK,
+				       NULL, cb, arg);
 }
 
 static void ifwatch_closed(uv_handle_t *h)

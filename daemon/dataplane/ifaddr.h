@@ -50,6 +50,10 @@ struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg
 struct lb_ifwatch *lb_ifwatch_start_fd(uv_loop_t *loop, int fd, lb_ifwatch_keep keep,
 				       lb_ifwatch_cb cb, void *arg);
 
+/* The same for the rtnetlink multicast groups @groups (RTMGRP_*) and @keep. */
+struct lb_ifwatch *lb_ifwatch_start_groups(uv_loop_t *loop, uint32_t groups, lb_ifwatch_keep keep,
+					   lb_ifwatch_cb cb, void *arg);
+
 /* Stop watching; NULL is a no-op. Handles are freed in their close callbacks. */
 void lb_ifwatch_stop(struct lb_ifwatch *w);
 

@@ -428,14 +428,5 @@ static void repair(void *arg)
 
 struct lb_ifwatch *lb_neigh_watch_start(uv_loop_t *loop, struct lb_neigh *nb)
 {
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_NEIGH};
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-
-	if (fd < 0)
-		return NULL;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(fd);
-		return NULL;
-	}
-	return lb_ifwatch_start_fd(loop, fd, target_deleted, repair, nb);
+	return lb_ifwatch_start_groups(loop, RTMGRP_NEIGH, target_deleted, repair, nb);
 }

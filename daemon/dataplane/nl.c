@@ -54,26 +54,6 @@ static int nl_error(const struct nlmsghdr *n)
 		       : -EBADMSG;
 }
 
-int lb_nl_request(int fd, const struct nlmsghdr *n)
-{
-	char buf[1024] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct nlmsghdr *h;
-	ssize_t got;
-	int ret, len;
-
-	ret = nl_send(fd, n);
-	if (ret)
-		return ret;
-	got = nl_recv(fd, buf, sizeof(buf));
-	if (got < 0)
-		return (int)got;
-	len = (int)got;
-	for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len))
-		if (h->nlmsg_type == NLMSG_ERROR)
-			return nl_error(h);
-	return -EBADMSG;
-}
-
 int lb_nl_dump(int fd, const struct nlmsghdr *n, unsigned short type,
 	       int (*each)(const struct nlmsghdr *, void *), void *arg)
 {
@@ -96,8 +76,14 @@ int lb_nl_dump(int fd, const struct nlmsghdr *n, unsigned short type,
 				return 0;
 			if (h->nlmsg_type == NLMSG_ERROR)
 				return nl_error(h);
-			if (h->nlmsg_type == type && (ret = each(h, arg)))
+			if (each && h->nlmsg_type == type && (ret = each(h, arg)))
 				return ret;
 		}
 	}
+}
+
+int lb_nl_request(int fd, const struct nlmsghdr *n)
+{
+	/* The acknowledgement is an NLMSG_ERROR (error 0: done), as a failed dump's is. */
+	return lb_nl_dump(fd, n, 0, NULL, NULL);
 }

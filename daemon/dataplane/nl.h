@@ -19,15 +19,15 @@ int lb_nl_open(void);
  */
 void lb_nl_put_attr(struct nlmsghdr *n, unsigned short type, const void *data, size_t len);
 
-/* Send request @n (NLM_F_ACK set) and read its acknowledgement: 0 or the kernel's -errno. */
-int lb_nl_request(int fd, const struct nlmsghdr *n);
-
 /*
- * Send dump request @n and call @each for every message of type @type it answers, until
- * NLMSG_DONE; a non-zero return of @each stops the dump (the rest is read and dropped
- * with the socket: close it). 0, the kernel's -errno, or what @each returned.
+ * Send dump request @n and call @each (if any) for every message of type @type it
+ * answers, until NLMSG_DONE or NLMSG_ERROR; a non-zero return of @each stops the dump (the rest is
+ * read and dropped with the socket: close it). 0, the kernel's -errno, or what @each returned.
  */
 int lb_nl_dump(int fd, const struct nlmsghdr *n, unsigned short type,
 	       int (*each)(const struct nlmsghdr *, void *), void *arg);
+
+/* Send request @n (NLM_F_ACK set) and read its acknowledgement: 0 or the kernel's -errno. */
+int lb_nl_request(int fd, const struct nlmsghdr *n);
 
 #endif /* LBD_NL_H */
