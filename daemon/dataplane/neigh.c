@@ -406,6 +406,28 @@ void lb_neigh_repair(struct lb_neigh *nb)
 			strerror(-ret));
 }
 
+int lb_neigh_resolved(const struct lb_ip *a)
+{
+	struct lb_neigh one = {.want = (struct lb_ip *)a, .n_want = 1};
+	struct table t = {.nb = &one};
+	const struct entry *e;
+	struct lb_route r;
+	int fd, ret = lb_route_get(a, &r);
+
+	if (ret || r.type != RTN_UNICAST || !r.oif || r.has_gateway)
+		return -ENETUNREACH;
+	fd = lb_nl_open();
+	if (fd < 0)
+		return fd;
+	ret = read_table(fd, &t);
+	close(fd);
+	e = ret ? NULL : find_entry(&t, a, r.oif);
+	if (!ret)
+		ret = e && (e->state & NEIGH_VALID) && e->lladdr_len;
+	free(t.e);
+	return ret;
+}
+
 int lb_neigh_remove_all(void)
 {
 	return sync_entries(NULL);

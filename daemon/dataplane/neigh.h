@@ -51,6 +51,14 @@ int lb_neigh_set(struct lb_neigh *nb, const struct lb_config *cfg);
 /* The same for the targets last set: after an entry went away, or links or routes changed. */
 void lb_neigh_repair(struct lb_neigh *nb);
 
+/*
+ * Would the datapath find target @a's MAC address now: 1 when the interface its route
+ * leaves through has a usable entry for it (any, lbd's or not), 0 when not (none, still
+ * resolving, failed), -ENETUNREACH when no route reaches it on a connected interface,
+ * another -errno when netlink failed.
+ */
+int lb_neigh_resolved(const struct lb_ip *a);
+
 /* Delete every entry lbd made (LB_NEIGH_PROTOCOL), as `lbd --teardown` does. 0 or -errno. */
 int lb_neigh_remove_all(void);
 

@@ -188,6 +188,14 @@ test_no_neighbour() {
 	(($(global_counter drop-dsr-no-neighbour) >= before + 4)) ||
 		fail "drop-dsr-no-neighbour did not count the 4 requests"
 	ip -n "$NS_LB" neigh show 10.3.0.13 | grep -q lladdr && fail "the LB resolved 10.3.0.13"
+	# lbctl trace says so too, instead of "transmit"; a resolved target is transmitted.
+	out=$(lbctl --json trace ghost 10.3.0.2:5000 --proto udp)
+	[[ $(json_get "$out" verdict) == drop && $(json_get "$out" reason) == drop-dsr-no-neighbour ]] ||
+		fail "trace of a dsr target without a neighbour entry: $out"
+	out=$(lbctl trace ghost 10.3.0.2:5000 --proto udp)
+	[[ $out == *"dropped: drop-dsr-no-neighbour"* ]] || fail "lbctl trace: $out"
+	out=$(lbctl --json trace web 10.3.0.2:5000)
+	assert_eq "$(json_get "$out" verdict)" transmit "trace of a resolved dsr target ($out)"
 	return 0
 }
 
