@@ -387,6 +387,12 @@ int lb_neigh_set(struct lb_neigh *nb, const struct lb_config *cfg)
 	free(nb->want);
 	nb->want = want;
 	nb->n_want = lb_announce_set(want, n);
+	/* A target that went is no longer warned of: it may come back, and be logged again. */
+	for (k = 0; k < nb->n_warned;)
+		if (lb_announce_in(nb->want, nb->n_want, &nb->warned[k]))
+			k++;
+		else
+			nb->warned[k] = nb->warned[--nb->n_warned];
 	lb_neigh_repair(nb);
 	return 0;
 }
