@@ -11,10 +11,12 @@
  *
  * No neighbour entry for the target (BPF_FIB_LKUP_RET_NO_NEIGH): the packet is dropped
  * and counted (LB_G_DSR_NO_NEIGH). Passing it on would hand it to the LB's own stack,
- * which holds the listener address too and would answer a TCP SYN with a RST. The
- * client retransmits; lbd's health checks of the target keep its neighbour entry
- * resolved. Any other FIB answer (a gateway in between, forwarding disabled, an MTU too
- * small, no route) drops and counts LB_G_DSR_NO_ROUTE.
+ * which holds the listener address too and would answer a TCP SYN with a RST. Nothing
+ * here asks the kernel to resolve the target (bpf_fib_lookup() never does): lbd keeps a
+ * managed neighbour entry for every dsr target (daemon/dataplane/neigh.h), which the
+ * kernel resolves and keeps resolved with no traffic and no health check; the client
+ * retransmits meanwhile. Any other FIB answer (a gateway in between, forwarding disabled,
+ * an MTU too small, no route) drops and counts LB_G_DSR_NO_ROUTE.
  */
 #ifndef LB_DSR_H
 #define LB_DSR_H

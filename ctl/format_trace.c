@@ -130,6 +130,11 @@ bool lb_format_trace_result(FILE *out, const char *method, const json_t *r)
 	if (json_object_get(r, "destination") && strcmp(verdict, "forward") &&
 	    strcmp(verdict, "pass"))
 		fprintf(out, LABEL "%s to %s\n", "sent", verdict, str(r, "destination"));
+	if (json_is_string(json_object_get(r, "reason")))
+		fprintf(out,
+			LABEL "dropped: %s (the target's neighbour entry is not resolved, or no "
+			      "route reaches it on a connected interface; ip neigh show TARGET)\n",
+			"verdict", str(r, "reason"));
 	if (json_is_string(json_object_get(r, "forwarding")))
 		fprintf(out, LABEL "%s forwarding\n", "mode", str(r, "forwarding"));
 	if (!ct && json_is_true(json_object_get(r, "client-port-default")) &&

@@ -16,6 +16,7 @@
 #include "lb_log.h"
 #include "lb_select.h"
 #include "lbd.h"
+#include "neigh.h"
 #include "node.h"
 #include "stats_view.h"
 
@@ -551,6 +552,8 @@ int lbd_apply(struct lbd *l, struct lb_config *next, enum lb_cfg_naming naming, 
 	for (i = 0; i < l->model->n_proxies; i++)
 		announce_weights(l, &l->model->proxies[i]);
 	lbd_node_update(l, true);
+	if (l->neigh && lb_neigh_set(l->neigh, l->cfg))
+		lb_warn("out of memory: the neighbour entries of dsr targets stay as they were");
 	return 0;
 
 abort_sni:

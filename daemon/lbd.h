@@ -55,8 +55,10 @@ struct lbd {
 	struct lb_mapsync *maps; /* writes models to the maps */
 	struct lb_ifaddr_table addrs;
 	struct lb_ifwatch *ifwatch;
-	struct lb_ifwatch *xdpwatch; /* xdp-features changes (lb_fast_tx); NULL before 6.3 */
-	struct lb_sweeper *sweeper;  /* conntrack expiry, and the one live-flow count */
+	struct lb_ifwatch *xdpwatch;   /* xdp-features changes (lb_fast_tx); NULL before 6.3 */
+	struct lb_neigh *neigh;	       /* the neighbour entries of dsr targets (neigh.h) */
+	struct lb_ifwatch *neighwatch; /* entries leaving the neighbour table */
+	struct lb_sweeper *sweeper;    /* conntrack expiry, and the one live-flow count */
 	struct lb_health *health;
 	struct lb_drains *drains;
 	struct lb_splicer *splicer;	  /* moves bytes of SNI-routed connections */

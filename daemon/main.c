@@ -26,6 +26,7 @@
 #include "apply.h"
 #include "attach.h"
 #include "lbd.h"
+#include "neigh.h"
 #include "node.h"
 #include "rpc.h"
 #include "stats_view.h"
@@ -55,6 +56,8 @@ static void on_addresses_changed(void *arg)
 	lbd_resync(l);
 	/* A link came, went or changed: which of them take XDP frames may too. */
 	lb_dataplane_sync_fast_tx(l->dp);
+	/* And routes towards dsr targets with it (an entry is added once a route is back). */
+	lb_neigh_repair(l->neigh);
 }
 
 static void on_xdp_features_changed(void *arg)
@@ -160,6 +163,8 @@ static void stop_loop(struct lbd *l)
 	l->ifwatch = NULL;
 	lb_ifwatch_stop(l->xdpwatch);
 	l->xdpwatch = NULL;
+	lb_ifwatch_stop(l->neighwatch);
+	l->neighwatch = NULL;
 	free_engines(l);
 }
 
@@ -291,6 +296,11 @@ static int start_services(struct lbd *l)
 	if (!l->xdpwatch && errno != ENOENT)
 		lb_warn("cannot watch the interfaces' xdp-features (%s); the fast path at XDP "
 			"follows them only when links change",
+			strerror(errno));
+	l->neighwatch = lb_neigh_watch_start(l->loop, l->neigh);
+	if (!l->neighwatch)
+		lb_warn("cannot watch the neighbour table (%s); a dsr target's entry that is "
+			"deleted comes back at the next reload or link change only",
 			strerror(errno));
 	return 0;
 }
@@ -575,7 +585,8 @@ static int run(struct lbd *l, struct lb_config *cfg)
 	else if (l->dp->reused)
 		assume_weightless_unhealthy(l);
 	l->maps = lb_mapsync_new(l->dp, &l->adopted);
-	if (!l->maps) {
+	l->neigh = lb_neigh_new();
+	if (!l->maps || !l->neigh) {
 		lb_err("out of memory");
 		lb_config_free(cfg);
 		ret = -ENOMEM;
@@ -629,6 +640,8 @@ out:
 		lb_info("datapath left running at %s (lbd --teardown removes it)", l->dp->pin_dir);
 	lb_mapsync_free(l->maps);
 	l->maps = NULL;
+	lb_neigh_free(l->neigh);
+	l->neigh = NULL;
 	lb_dataplane_free(l->dp);
 	lb_model_free(l->model);
 	l->model = NULL;

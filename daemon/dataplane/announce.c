@@ -15,6 +15,7 @@
 
 #include "lb_addr.h"
 #include "lb_log.h"
+#include "nl.h"
 
 struct route_msg {
 	struct nlmsghdr n;
@@ -45,46 +46,6 @@ bool lb_announce_in(const struct lb_ip *set, size_t n, const struct lb_ip *a)
 	return n && bsearch(a, set, n, sizeof(*set), ip_cmp);
 }
 
-static void put_attr(struct route_msg *m, unsigned short type, const void *data, size_t len)
-{
-	struct rtattr *a = (struct rtattr *)((char *)m + NLMSG_ALIGN(m->n.nlmsg_len));
-
-	a->rta_type = type;
-	a->rta_len = (unsigned short)RTA_LENGTH(len);
-	memcpy(RTA_DATA(a), data, len);
-	m->n.nlmsg_len = NLMSG_ALIGN(m->n.nlmsg_len) + RTA_ALIGN(a->rta_len);
-}
-
-static int nl_open(void)
-{
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), one = 1;
-
-	if (fd < 0)
-		return -errno;
-	/* Filtered dumps (Linux 4.20+); without it a dump is whole, and filtered here. */
-	setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
-	return fd;
-}
-
-static int nl_send(int fd, const struct nlmsghdr *n)
-{
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-
-	return sendto(fd, n, n->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0
-		       ? -errno
-		       : 0;
-}
-
-static ssize_t nl_recv(int fd, char *buf, size_t len)
-{
-	ssize_t got;
-
-	do
-		got = recv(fd, buf, len, 0);
-	while (got < 0 && errno == EINTR);
-	return got < 0 ? -errno : got;
-}
-
 /* Add (RTM_NEWROUTE) or delete (RTM_DELROUTE) the blackhole host route to @addr. */
 static int route_change(int fd, int type, uint32_t table, uint8_t protocol,
 			const struct lb_ip *addr)
@@ -103,25 +64,11 @@ static int route_change(int fd, int type, uint32_t table, uint8_t protocol,
 		.r.rtm_scope = RT_SCOPE_UNIVERSE,
 		.r.rtm_type = RTN_BLACKHOLE,
 	};
-	char buf[1024] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct nlmsghdr *n;
-	ssize_t got;
-	int ret, len;
 
-	put_attr(&m, RTA_DST, v4 ? (const void *)&addr->w[3] : (const void *)addr, v4 ? 4 : 16);
-	put_attr(&m, RTA_TABLE, &table, sizeof(table));
-	ret = nl_send(fd, &m.n);
-	if (ret)
-		return ret;
-	got = nl_recv(fd, buf, sizeof(buf));
-	if (got < 0)
-		return (int)got;
-	len = (int)got;
-	for (n = (struct nlmsghdr *)buf; NLMSG_OK(n, len); n = NLMSG_NEXT(n, len))
-		if (n->nlmsg_type == NLMSG_ERROR &&
-		    n->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr)))
-			return ((const struct nlmsgerr *)NLMSG_DATA(n))->error;
-	return -EBADMSG;
+	lb_nl_put_attr(&m.n, RTA_DST, v4 ? (const void *)&addr->w[3] : (const void *)addr,
+		       v4 ? 4 : 16);
+	lb_nl_put_attr(&m.n, RTA_TABLE, &table, sizeof(table));
+	return lb_nl_request(fd, &m.n);
 }
 
 /* The destination of one dumped route, if it is one of ours; false otherwise. */
@@ -156,9 +103,37 @@ static bool ours(const struct nlmsghdr *n, uint32_t table, uint8_t protocol, str
 	return has_dst && t == table;
 }
 
+struct dump_ctx {
+	uint32_t table;
+	uint8_t protocol;
+	struct lb_ip *out;
+	size_t n, cap;
+};
+
+/* One dumped route: kept when it is ours. */
+static int keep_ours(const struct nlmsghdr *h, void *arg)
+{
+	struct dump_ctx *c = arg;
+	struct lb_ip dst;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)) ||
+	    !ours(h, c->table, c->protocol, &dst))
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct lb_ip *p = realloc(c->out, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		c->out = p;
+		c->cap = cap;
+	}
+	c->out[c->n++] = dst;
+	return 0;
+}
+
 /* Dump the routes of one family and keep ours. */
-static int dump_family(int fd, int family, uint32_t table, uint8_t protocol, struct lb_ip **out,
-		       size_t *n, size_t *cap)
+static int dump_family(int fd, int family, struct dump_ctx *c)
 {
 	struct route_msg m = {
 		.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
@@ -166,77 +141,41 @@ static int dump_family(int fd, int family, uint32_t table, uint8_t protocol, str
 		.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
 		.n.nlmsg_seq = 2,
 		.r.rtm_family = (unsigned char)family,
-		.r.rtm_table = table < 256 ? (unsigned char)table : RT_TABLE_UNSPEC,
-		.r.rtm_protocol = protocol,
+		.r.rtm_table = c->table < 256 ? (unsigned char)c->table : RT_TABLE_UNSPEC,
+		.r.rtm_protocol = c->protocol,
 		.r.rtm_type = RTN_BLACKHOLE,
 	};
-	/* Large enough for any one datagram of a dump (the kernel fills up to 32 KiB). */
-	char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct nlmsghdr *h;
-	struct lb_ip dst;
-	ssize_t got;
-	int ret, len;
 
 	/*
 	 * With strict checking the kernel itself keeps only this table, protocol and type
 	 * (a router's main table may hold a million routes); ours() filters again anyway.
 	 */
-	put_attr(&m, RTA_TABLE, &table, sizeof(table));
-	ret = nl_send(fd, &m.n);
-	if (ret)
-		return ret;
-	for (;;) {
-		got = nl_recv(fd, buf, sizeof(buf));
-		if (got < 0)
-			return (int)got;
-		len = (int)got;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR)
-				return h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))
-					       ? ((const struct nlmsgerr *)NLMSG_DATA(h))->error
-					       : -EBADMSG;
-			if (h->nlmsg_type != RTM_NEWROUTE ||
-			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)) ||
-			    !ours(h, table, protocol, &dst))
-				continue;
-			if (*n == *cap) {
-				size_t c = *cap ? *cap * 2 : 16;
-				struct lb_ip *p = realloc(*out, c * sizeof(*p));
-
-				if (!p)
-					return -ENOMEM;
-				*out = p;
-				*cap = c;
-			}
-			(*out)[(*n)++] = dst;
-		}
-	}
+	lb_nl_put_attr(&m.n, RTA_TABLE, &c->table, sizeof(c->table));
+	return lb_nl_dump(fd, &m.n, RTM_NEWROUTE, keep_ours, c);
 }
 
 int lb_announce_list(uint32_t table, uint8_t protocol, struct lb_ip **out, size_t *n)
 {
-	size_t cap = 0;
+	struct dump_ctx c = {.table = table, .protocol = protocol};
 	int fd, ret;
 
 	*out = NULL;
 	*n = 0;
-	fd = nl_open();
+	fd = lb_nl_open();
 	if (fd < 0)
 		return fd;
-	ret = dump_family(fd, AF_INET, table, protocol, out, n, &cap);
+	ret = dump_family(fd, AF_INET, &c);
 	if (!ret)
-		ret = dump_family(fd, AF_INET6, table, protocol, out, n, &cap);
+		ret = dump_family(fd, AF_INET6, &c);
 	close(fd);
 	if (ret) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
+		free(c.out);
 		return ret;
 	}
-	if (*n)
-		qsort(*out, *n, sizeof(**out), ip_cmp);
+	if (c.n)
+		qsort(c.out, c.n, sizeof(*c.out), ip_cmp);
+	*out = c.out;
+	*n = c.n;
 	return 0;
 }
 
@@ -260,7 +199,7 @@ int lb_announce_sync(uint32_t table, uint8_t protocol, const struct lb_ip *want,
 			strerror(-ret));
 		goto out;
 	}
-	fd = nl_open();
+	fd = lb_nl_open();
 	if (fd < 0) {
 		ret = lb_errf(err, errlen, fd, "cannot open a netlink socket: %s", strerror(-fd));
 		goto out;

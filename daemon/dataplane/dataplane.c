@@ -29,6 +29,7 @@
 #include "lb_ct_size.h"
 #include "lb_log.h"
 #include "lb.skel.h"
+#include "neigh.h"
 #include "owner.h"
 #include "trace.h"
 #include "xdp_tx.h"
@@ -860,25 +861,30 @@ int lb_dataplane_forget(struct lb_dataplane *dp, const char *ifname)
 
 /*
  * The datapath goes: so do the addresses it announced (announce.h), unless a running lbd
- * claims that table and protocol (another instance's: they are its routes now).
+ * claims that table and protocol (another instance's: they are its routes now), and the
+ * neighbour entries lbd made for its dsr targets (neigh.h).
  */
 static void withdraw_all(const struct lb_node_state *ns)
 {
 	char err[LB_ERR_MAX];
-	int ret;
+	int ret = ns->announce_table
+			  ? lb_announce_withdraw_unclaimed(ns->announce_table,
+							   ns->announce_protocol, err, sizeof(err))
+			  : 0;
 
-	if (!ns->announce_table)
-		return;
-	ret = lb_announce_withdraw_unclaimed(ns->announce_table, ns->announce_protocol, err,
-					     sizeof(err));
 	if (ret < 0)
 		lb_warn("%s", err);
 	else if (ret)
 		lb_warn("routing table %u, protocol %u: another lbd running in this network "
 			"namespace announces there; its routes stay (not withdrawn)",
 			ns->announce_table, ns->announce_protocol);
-	else
+	else if (ns->announce_table)
 		lb_info("withdrew the announcements in routing table %u", ns->announce_table);
+	ret = lb_neigh_remove_all();
+	if (ret)
+		lb_warn("cannot remove the neighbour entries lbd made for dsr targets (%s): "
+			"`ip neigh show proto %d` lists them, `ip neigh del` removes one",
+			strerror(-ret), LB_NEIGH_PROTOCOL);
 }
 
 int lb_dataplane_node_get(const struct lb_dataplane *dp, struct lb_node_state *out)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <stdbool.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -70,6 +71,7 @@ struct lb_ifwatch {
 	uv_timer_t debounce;
 	int open_handles;
 	lb_ifwatch_cb cb;
+	lb_ifwatch_keep keep; /* NULL: every message counts */
 	void *arg;
 };
 
@@ -80,28 +82,46 @@ static void ifwatch_fire(uv_timer_t *t)
 	w->cb(w->arg);
 }
 
+/* Does datagram @buf of @len bytes hold a message @w is told of? */
+static bool ifwatch_wanted(const struct lb_ifwatch *w, const char *buf, ssize_t len)
+{
+	const struct nlmsghdr *h;
+	int left = (int)len;
+
+	if (!w->keep)
+		return true;
+	for (h = (const struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
+		if (w->keep(h, w->arg))
+			return true;
+	return false;
+}
+
 static void ifwatch_readable(uv_poll_t *p, int status, int events)
 {
 	struct lb_ifwatch *w = p->data;
-	char buf[8192];
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	bool wanted = false;
 
 	(void)events;
-	/* The content does not matter: any message means "re-read everything". */
+	/* Beyond keep(), the content does not matter: a message means "re-read everything". */
 	for (;;) {
 		ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
 		if (n <= 0 && !(n < 0 && errno == ENOBUFS))
 			break;
+		/* A lost message (ENOBUFS) may have been one that counts. */
+		wanted = wanted || n < 0 || ifwatch_wanted(w, buf, n);
 	}
 	/* libuv stops a handle that reported an error: watch on. */
 	if (status < 0)
 		uv_poll_start(&w->poll, UV_READABLE, ifwatch_readable);
 	/* At most IFWATCH_DEBOUNCE_MS after the first: a steady stream cannot starve it. */
-	if (!uv_is_active((uv_handle_t *)&w->debounce))
+	if (wanted && !uv_is_active((uv_handle_t *)&w->debounce))
 		uv_timer_start(&w->debounce, ifwatch_fire, IFWATCH_DEBOUNCE_MS, 0);
 }
 
-struct lb_ifwatch *lb_ifwatch_start_fd(uv_loop_t *loop, int fd, lb_ifwatch_cb cb, void *arg)
+struct lb_ifwatch *lb_ifwatch_start_fd(uv_loop_t *loop, int fd, lb_ifwatch_keep keep,
+				       lb_ifwatch_cb cb, void *arg)
 {
 	struct lb_ifwatch *w = calloc(1, sizeof(*w));
 	int err = !w ? ENOMEM : uv_poll_init(loop, &w->poll, fd) ? EIO : 0;
@@ -116,6 +136,7 @@ struct lb_ifwatch *lb_ifwatch_start_fd(uv_loop_t *loop, int fd, lb_ifwatch_cb cb
 	setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &(int){1}, sizeof(int));
 	w->fd = fd;
 	w->cb = cb;
+	w->keep = keep;
 	w->arg = arg;
 	w->poll.data = w;
 	uv_timer_init(loop, &w->debounce);
@@ -125,12 +146,10 @@ struct lb_ifwatch *lb_ifwatch_start_fd(uv_loop_t *loop, int fd, lb_ifwatch_cb cb
 	return w;
 }
 
-struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg)
+struct lb_ifwatch *lb_ifwatch_start_groups(uv_loop_t *loop, uint32_t groups, lb_ifwatch_keep keep,
+					   lb_ifwatch_cb cb, void *arg)
 {
-	struct sockaddr_nl sa = {
-		.nl_family = AF_NETLINK,
-		.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_LINK,
-	};
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = groups};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 
 	if (fd < 0)
@@ -139,7 +158,13 @@ struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg
 		close(fd);
 		return NULL;
 	}
-	return lb_ifwatch_start_fd(loop, fd, cb, arg);
+	return lb_ifwatch_start_fd(loop, fd, keep, cb, arg);
+}
+
+struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg)
+{
+	return lb_ifwatch_start_groups(loop, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_LINK,
+				       NULL, cb, arg);
 }
 
 static void ifwatch_closed(uv_handle_t *h)

@@ -7,9 +7,11 @@
 #ifndef LBD_IFADDR_H
 #define LBD_IFADDR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+#include <linux/netlink.h>
 
 #include "lb_ip.h"
 
@@ -31,6 +33,8 @@ void lb_ifaddr_table_clear(struct lb_ifaddr_table *t);
 
 struct lb_ifwatch;
 typedef void (*lb_ifwatch_cb)(void *arg);
+/* Whether a message counts as a change (a watch with none: every message does). */
+typedef bool (*lb_ifwatch_keep)(const struct nlmsghdr *n, void *arg);
 
 /*
  * Watch address (IPv4, IPv6) and link changes; @cb runs on the loop, debounced (a burst of
@@ -40,9 +44,15 @@ struct lb_ifwatch *lb_ifwatch_start(uv_loop_t *loop, lb_ifwatch_cb cb, void *arg
 
 /*
  * The same for any netlink socket @fd already subscribed to what it should watch (taken
- * over: closed on failure and when the watch stops). Returns NULL and sets errno.
+ * over: closed on failure and when the watch stops); only the messages @keep says count
+ * call @cb (@keep NULL: all); both get @arg. Returns NULL and sets errno.
  */
-struct lb_ifwatch *lb_ifwatch_start_fd(uv_loop_t *loop, int fd, lb_ifwatch_cb cb, void *arg);
+struct lb_ifwatch *lb_ifwatch_start_fd(uv_loop_t *loop, int fd, lb_ifwatch_keep keep,
+				       lb_ifwatch_cb cb, void *arg);
+
+/* The same for the rtnetlink multicast groups @groups (RTMGRP_*) and @keep. */
+struct lb_ifwatch *lb_ifwatch_start_groups(uv_loop_t *loop, uint32_t groups, lb_ifwatch_keep keep,
+					   lb_ifwatch_cb cb, void *arg);
 
 /* Stop watching; NULL is a no-op. Handles are freed in their close callbacks. */
 void lb_ifwatch_stop(struct lb_ifwatch *w);

@@ -377,5 +377,5 @@ struct lb_ifwatch *lb_xdp_watch_start(uv_loop_t *loop, void (*cb)(void *), void 
 		errno = -ret;
 		return NULL;
 	}
-	return lb_ifwatch_start_fd(loop, fd, cb, arg);
+	return lb_ifwatch_start_fd(loop, fd, NULL, cb, arg);
 }

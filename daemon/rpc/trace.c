@@ -14,6 +14,7 @@
 #include "conn_json.h"
 #include "lb_addr.h"
 #include "methods.h"
+#include "neigh.h"
 #include "trace.h"
 
 /* The client port when none is given: the first of the dynamic range (RFC 6335). */
@@ -184,6 +185,7 @@ static json_t *result_json(struct lbd *l, const struct trace_args *a, const stru
 	const struct lb_trace_rec *r = &o->rec;
 	char buf[LB_TARGET_STR_MAX], addr[LB_ADDR_STR_MAX];
 	unsigned int fwd;
+	int nb;
 	json_t *res = json_object(), *lis = json_object();
 
 	json_object_set_new(res, "proxy", json_string(a->proxy->name));
@@ -209,7 +211,14 @@ static json_t *result_json(struct lbd *l, const struct trace_args *a, const stru
 	fwd = r->flags & LB_TRACE_F_CT	       ? r->ct.fwd
 	      : r->flags & LB_TRACE_F_LISTENER ? LB_LISTEN_FWD(r->listen_flags)
 					       : LB_FWD_NAT;
-	if (fwd == LB_FWD_DSR && o->verdict == LB_TRACE_REWRITE) {
+	/* The trace instance stops before dsr's FIB lookup, which drops for want of these. */
+	nb = fwd == LB_FWD_DSR && o->verdict == LB_TRACE_REWRITE ? lb_neigh_resolved(&o->dst) : 1;
+	if (nb == 0 || nb == -ENETUNREACH) {
+		json_object_set_new(res, "verdict", json_string("drop"));
+		json_object_set_new(
+			res, "reason",
+			json_string(nb ? "drop-dsr-no-route" : "drop-dsr-no-neighbour"));
+	} else if (fwd == LB_FWD_DSR && o->verdict == LB_TRACE_REWRITE) {
 		json_object_set_new(res, "verdict", json_string("transmit"));
 		json_object_set_new(
 			res, "destination",

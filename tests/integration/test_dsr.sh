@@ -4,7 +4,9 @@
 # the listener address on lo (packaging/examples/dsr-backend.sh) and answer the clients
 # directly. IPv4 and IPv6, TCP and UDP: clients get complete answers while the LB counts
 # no reply packet for any target (lbctl stats: packets-out 0), only requests (dsr-tx).
-# A target without a neighbour entry: its packets are dropped and counted.
+# A target without a neighbour entry: its packets are dropped and counted. lbd keeps a
+# managed neighbour entry for each dsr target itself (no health checks here), removes the
+# ones it made when no target needs them, and never touches an entry of the operator's.
 #
 #   $NS_C 10.3.0.2 fd03::2 ---+
 #   $NS_LB 10.3.0.1 fd03::1 --+-- bridge ($NS_SW)    VIP 10.3.0.100 / fd03::100 (LB: on its
@@ -96,8 +98,8 @@ cat >"$CONFIG" <<EOF
 EOF
 lbt_start_lbd -c "$CONFIG"
 
-# The LB's neighbour entries for the targets (lbd's health checks keep them in service;
-# this test runs without them).
+# The LB's neighbour entries for the targets, resolved (lbd's managed entries, or the
+# kernel's own from a datagram where they are not).
 resolve() {
 	local a
 	for a in 10.3.0.11 10.3.0.12 fd03::11 fd03::12; do
@@ -176,7 +178,7 @@ test_gso_upload() {
 }
 
 # No neighbour entry for the target (10.3.0.13: nobody on the segment answers ARP for it,
-# and nothing makes the LB ask): requests are dropped, not handed to the LB's own stack
+# however often lbd's managed entry makes the LB ask): requests are dropped, not handed to the LB's own stack
 # (which holds the VIP too), and counted.
 test_no_neighbour() {
 	local before out
@@ -186,6 +188,14 @@ test_no_neighbour() {
 	(($(global_counter drop-dsr-no-neighbour) >= before + 4)) ||
 		fail "drop-dsr-no-neighbour did not count the 4 requests"
 	ip -n "$NS_LB" neigh show 10.3.0.13 | grep -q lladdr && fail "the LB resolved 10.3.0.13"
+	# lbctl trace says so too, instead of "transmit"; a resolved target is transmitted.
+	out=$(lbctl --json trace ghost 10.3.0.2:5000 --proto udp)
+	[[ $(json_get "$out" verdict) == drop && $(json_get "$out" reason) == drop-dsr-no-neighbour ]] ||
+		fail "trace of a dsr target without a neighbour entry: $out"
+	out=$(lbctl trace ghost 10.3.0.2:5000 --proto udp)
+	[[ $out == *"dropped: drop-dsr-no-neighbour"* ]] || fail "lbctl trace: $out"
+	out=$(lbctl --json trace web 10.3.0.2:5000)
+	assert_eq "$(json_get "$out" verdict)" transmit "trace of a resolved dsr target ($out)"
 	return 0
 }
 
@@ -201,10 +211,75 @@ test_check_routed_target() {
 	ip -n "$NS_LB" route del 10.4.0.0/24
 }
 
+# On a fresh node nothing but lbd makes the LB resolve its dsr targets (no health checks
+# here, no traffic from the LB): lbd's managed entries are the only ones, and they come
+# back after a flush. Then the first connections all get through, none dropped.
+test_managed_neighbour() {
+	local a out
+	ip -n "$NS_LB" neigh flush dev "$LB_IF"
+	# (A wait for the entries to be resolved again, not a failure: the traffic says.)
+	for a in 10.3.0.11 10.3.0.12 fd03::11 fd03::12; do
+		wait_for "ip -n $NS_LB neigh show $a dev $LB_IF | grep -q lladdr" 5 || true
+	done
+	out=$(lbtraffic "$NS_C" tally --host "$DVIP" --port 80 --count 30 --timeout 20)
+	assert_eq "$(json_get "$out" ok)" 30 "IPv4 TCP through dsr after a flush ($out)"
+	out=$(lbtraffic "$NS_C" tally --host "$DVIP6" --port 80 --count 30 --timeout 20)
+	assert_eq "$(json_get "$out" ok)" 30 "IPv6 TCP through dsr after a flush ($out)"
+	# Nothing has been sent to the ghost target yet: no drop at all.
+	assert_eq "$(global_counter drop-dsr-no-neighbour)" 0 "drops for want of a neighbour"
+	for a in 10.3.0.11 10.3.0.12 fd03::11 fd03::12; do
+		ip -n "$NS_LB" neigh show "$a" dev "$LB_IF" | grep -q 'lladdr .* managed' ||
+			fail "no managed neighbour entry for $a: '$(ip -n "$NS_LB" neigh show "$a")'"
+	done
+}
+
+# A reload that drops a dsr proxy removes the entries lbd made for its targets; an entry
+# the operator made for a dsr target (permanent) is neither replaced nor removed, by a
+# reload or by the teardown; a stop leaves lbd's entries (the datapath still forwards),
+# `lbd --teardown` removes them all. Stops lbd: the last test.
+test_neighbour_ownership() {
+	local a out
+	ip -n "$NS_LB" neigh replace 10.3.0.14 lladdr 02:00:00:00:00:14 nud permanent dev "$LB_IF"
+	# A plain dynamic entry (as the kernel learns them): lbd makes it managed, in place.
+	ip -n "$NS_LB" neigh replace 10.3.0.15 lladdr 02:00:00:00:00:15 nud stale dev "$LB_IF"
+	"$LBT_PY" - "$CONFIG" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["proxies"] = [p for p in c["proxies"] if p["name"] != "web6"]
+c["proxies"].append({
+    "name": "perm", "forwarding": "dsr",
+    "listen": {"interfaces": ["lbd0"], "address": "10.3.0.100", "port": 82, "protocol": "udp"},
+    "default-target": [{"ip": "10.3.0.14", "port": 82, "weight": 50},
+                       {"ip": "10.3.0.15", "port": 82, "weight": 50}]})
+json.dump(c, open(sys.argv[1], "w"))
+PY
+	lbctl reload >/dev/null
+	for a in fd03::11 fd03::12; do
+		wait_for "! ip -n $NS_LB neigh show $a | grep -q managed" 5 ||
+			fail "the reload left lbd's entry for $a: '$(ip -n "$NS_LB" neigh show "$a")'"
+	done
+	ip -n "$NS_LB" neigh show 10.3.0.11 | grep -q managed ||
+		fail "no managed entry for 10.3.0.11 (still a dsr target) after the reload"
+	ip -n "$NS_LB" neigh show 10.3.0.14 | grep -q '02:00:00:00:00:14 PERMANENT' ||
+		fail "the reload changed the operator's entry: '$(ip -n "$NS_LB" neigh show 10.3.0.14)'"
+	ip -n "$NS_LB" neigh show 10.3.0.15 | grep -q '02:00:00:00:00:15 .*managed' ||
+		fail "the dynamic entry did not become managed: '$(ip -n "$NS_LB" neigh show 10.3.0.15)'"
+	kill -TERM "$LBD_PID"
+	wait_for "! kill -0 $LBD_PID" 10 || fail "lbd did not stop"
+	ip -n "$NS_LB" neigh show 10.3.0.11 | grep -q managed || fail "a stop removed lbd's entries"
+	in_ns "$NS_LB" "$LBD" --bpffs "$BPFFS" --instance "$INSTANCE" --teardown
+	out=$(ip -n "$NS_LB" neigh show)
+	[[ $out != *managed* ]] || fail "lbd --teardown left entries it made: $out"
+	[[ $out == *"10.3.0.14 dev $LB_IF lladdr 02:00:00:00:00:14 PERMANENT"* ]] ||
+		fail "lbd --teardown touched the operator's entry: $out"
+}
+
+run_test test_managed_neighbour
 run_test test_dsr_traffic
 # Only TC meets aggregates: veth gives an XDP device's peer no GSO, and a real NIC's
 # XDP sees frames before GRO.
 [[ $INGRESS == xdp ]] || run_test test_gso_upload
 run_test test_check_routed_target
 run_test test_no_neighbour
+run_test test_neighbour_ownership
 run_summary
