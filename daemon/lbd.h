@@ -78,7 +78,7 @@ struct lbd {
 	bool repair_failed;	   /* lbd_node_check() said it could not put routes back */
 	struct lbd_linger *linger; /* interfaces no longer used, waiting for flows (attach.h) */
 	size_t n_linger;
-	uv_signal_t sigint, sigterm, sighup;
+	uv_signal_t sigint, sigterm, sighup, sigusr1;
 	uv_timer_t stats_timer;
 	uv_timer_t clock_timer; /* advances the datapath's clock (lb_dataplane_tick) */
 	uint64_t started_ms;

@@ -2,7 +2,8 @@
 /*
  * lbd - the load balancer daemon. Loads (or adopts) the datapath, applies the
  * configuration, serves JSON-RPC, keeps listeners in line with interface addresses, sweeps
- * conntrack. SIGHUP reloads the configuration file; SIGINT/SIGTERM stop lbd and leave the
+ * conntrack. SIGHUP reloads the configuration file; SIGUSR1 only opens the access log again
+ * (logrotate: a reload would undo runtime changes); SIGINT/SIGTERM stop lbd and leave the
  * datapath forwarding (a later lbd adopts it) unless --teardown-on-exit was given.
  */
 #include <errno.h>
@@ -155,6 +156,7 @@ static void stop_loop(struct lbd *l)
 	uv_close((uv_handle_t *)&l->sigint, NULL);
 	uv_close((uv_handle_t *)&l->sigterm, NULL);
 	uv_close((uv_handle_t *)&l->sighup, NULL);
+	uv_close((uv_handle_t *)&l->sigusr1, NULL);
 	uv_close((uv_handle_t *)&l->stats_timer, NULL);
 	uv_close((uv_handle_t *)&l->clock_timer, NULL);
 	uv_close((uv_handle_t *)&watchdog_timer, NULL);
@@ -179,6 +181,17 @@ static void on_signal(uv_signal_t *s, int signum)
 			lb_err("reload refused, the running configuration stays: %s", err);
 		lb_sd_notify("READY=1");
 		notify_status(l);
+		return;
+	}
+	if (signum == SIGUSR1) {
+		/* After a rotation: the file at the path again, nothing else changes. */
+		if (!l->access_log || !l->cfg->settings.access_log)
+			lb_info("SIGUSR1: no access log to open again (settings.access-log)");
+		else if (lbd_events_reopen_log(l, err, sizeof(err)))
+			lb_err("SIGUSR1: %s", err);
+		else
+			lb_info("SIGUSR1: opened the access log %s again",
+				l->cfg->settings.access_log);
 		return;
 	}
 	lb_info("received %s, stopping", strsignal(signum));
@@ -250,10 +263,12 @@ static int start_services(struct lbd *l)
 	uv_signal_init(l->loop, &l->sigint);
 	uv_signal_init(l->loop, &l->sigterm);
 	uv_signal_init(l->loop, &l->sighup);
-	l->sigint.data = l->sigterm.data = l->sighup.data = l;
+	uv_signal_init(l->loop, &l->sigusr1);
+	l->sigint.data = l->sigterm.data = l->sighup.data = l->sigusr1.data = l;
 	uv_signal_start(&l->sigint, on_signal, SIGINT);
 	uv_signal_start(&l->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&l->sighup, on_signal, SIGHUP);
+	uv_signal_start(&l->sigusr1, on_signal, SIGUSR1);
 	uv_timer_init(l->loop, &l->stats_timer);
 	l->stats_timer.data = l;
 	uv_timer_start(&l->stats_timer, log_stats, STATS_LOG_MS, STATS_LOG_MS);

@@ -229,9 +229,32 @@ test_access_log_reopens() {
 		"running access log kept"
 }
 
+# SIGUSR1 (what the shipped logrotate sends) opens the access log again and changes
+# nothing else: a weight set at run time stays, where a reload (SIGHUP) would put back the
+# file's.
+test_sigusr1_reopens_log_only() {
+	local n0 w
+	lbctl set-weights web 10.2.1.2:8080@90 10.2.2.2:8080@10 >/dev/null
+	n0=$(py 'len(f[0])' "$ALOG")
+	mv "$ALOG" "$ALOG.u1"
+	kill -USR1 "$LBD_PID"
+	wait_for "[[ -e $ALOG ]]" 10 || fail "SIGUSR1 did not create a new access log"
+	kill -0 "$LBD_PID" || fail "lbd died of SIGUSR1"
+	send 3
+	wait_for "[[ \$(py 'len(f[0])' $ALOG) -ge 3 ]]" 20 || fail "no lines in the new log"
+	assert_eq "$(py 'len(f[0])' "$ALOG.u1")" "$n0" "lines in the rotated log"
+	w=$(lbctl --json get-config | "$LBT_PY" -c 'import json,sys
+print(" ".join(str(t["weight"]) for t in json.load(sys.stdin)["proxies"][0]["default-target"]))')
+	assert_eq "$w" "90 10" "weights set at run time, after SIGUSR1"
+	grep -q "SIGUSR1: opened the access log $ALOG again" "$LBT_LOGDIR/lbd.log" ||
+		fail "no SIGUSR1 line in lbd's log"
+	lbctl set-weights web 10.2.1.2:8080@50 10.2.2.2:8080@50 >/dev/null
+}
+
 run_test test_events_account_for_the_traffic
 run_test test_udp_and_rst
 run_test test_stalled_subscriber
 run_test test_disable_stops_events
 run_test test_access_log_reopens
+run_test test_sigusr1_reopens_log_only
 run_summary

@@ -424,6 +424,10 @@ tally_ok "connections after the rotation" 10 --port 81 --count 10
 wait_for 20 sh -c 'grep -q "\"proxy\":\"extra\"" /var/log/lbd/access.log' &&
 	pass "lbd writes a new access.log after the rotation ($(wc -l </var/log/lbd/access.log) lines)" ||
 	fail "no new access.log after the rotation" "$(ls -la /var/log/lbd)"
+# The shipped postrotate signals SIGUSR1 (open the log again), not a reload.
+wait_for 10 sh -c 'journalctl -u lbd.service --no-pager -o cat | grep -q "SIGUSR1: opened the access log"' &&
+	pass "logrotate's postrotate made lbd open the log again (SIGUSR1), no reload" ||
+	fail "no SIGUSR1 reopen in lbd's journal" "$(journalctl -u lbd.service --no-pager -n 20)"
 
 # ---------------------------------------------------------------------------- stop
 }
