@@ -107,6 +107,9 @@ static int ensure_bpffs(const char *dir, char *err, size_t errlen)
 	ret = mkdir_p(dir, 0700);
 	if (ret)
 		return lb_errf(err, errlen, ret, "cannot create %s: %s", dir, strerror(-ret));
+	/* A folder just made inside a bpffs is on it: another mount would hide the pins. */
+	if (statfs(dir, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
 	if (mount("bpf", dir, "bpf", 0, "mode=0700"))
 		return lb_errf(err, errlen, -errno, "cannot mount a BPF filesystem at %s: %s", dir,
 			       strerror(errno));

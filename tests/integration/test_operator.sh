@@ -226,6 +226,22 @@ test_bpffs_over_files_refused() {
 	assert_eq "$(cat "$dir/data.txt")" keep "the folder's file"
 }
 
+# --bpffs naming a folder not made yet inside a bpffs: lbd makes it there and mounts
+# nothing over it (under `ip netns exec` such a mount is lbd's alone, so a take-over or a
+# restart would not find the pins).
+test_bpffs_subfolder_not_mounted() {
+	local dir=$BPFFS/sub/dir pid log=$LBT_LOGDIR/lbd-op4.log
+	sed "s/\"$LB_IF_C\"/\"lbb1\"/; s/\"port\": 80}/\"port\": 9997}/" "$CONFIG" >"$LBT_RUN/op4.json"
+	spawn "$NS_LB" lbd-op4 "$LBD" --bpffs "$dir" --instance op4 --teardown-on-exit \
+		--socket "$LBT_RUN/op4.sock" -c "$LBT_RUN/op4.json"
+	pid=$LBT_LAST_PID
+	wait_for "grep -q 'ready:' '$log'" 20 || fail "lbd did not start: $(tail -n 5 "$log")"
+	[[ -e $dir/lbd/op4/lb_ct ]] || fail "pins not visible at $dir: $(ls -R "$BPFFS/sub" 2>&1 | head)"
+	grep -q "mounted a BPF filesystem" "$log" && fail "lbd mounted a bpffs inside one: $(grep mounted "$log")"
+	kill -TERM "$pid"
+	wait_for "! kill -0 $pid" 10 || fail "lbd did not stop"
+}
+
 # A flag that takes one value, given twice: refused (the last one won, silently).
 test_flag_given_twice() {
 	local rc=0 err
@@ -388,6 +404,7 @@ run_test test_reload_says_which_flag_wins
 run_test test_reload_refuses_a_fifo
 run_test test_socket_path_not_a_socket
 run_test test_bpffs_over_files_refused
+run_test test_bpffs_subfolder_not_mounted
 run_test test_flag_given_twice
 run_test test_stats_line_only_when_changed
 run_test test_vanished_interface_blocks_nothing
