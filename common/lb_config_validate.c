@@ -716,6 +716,8 @@ static int check_sni_routes(struct ctx *c, const struct lb_proxy_cfg *p, const c
 /*
  * "selection": least-connections places each new flow by the targets' load, which session
  * affinity by source address (every connection of a client on one target) contradicts.
+ * It is the datapath's choice: a proxy with sni-routes sends every connection to lbd's
+ * acceptor, which picks among a route's targets by weight, so it would change nothing.
  */
 static int check_selection(struct ctx *c, const struct lb_proxy_cfg *p, const char *path)
 {
@@ -729,6 +731,12 @@ static int check_selection(struct ctx *c, const struct lb_proxy_cfg *p, const ch
 				   "least-connections cannot keep \"hash\": \"source-address\" "
 				   "affinity (it places each connection by the targets' load): "
 				   "use \"selection\": \"maglev\" or drop \"hash\"");
+	if (p->selection == LB_SEL_LEASTCONN && p->n_sni_routes)
+		return lb_cfg_fail(c, p1,
+				   "least-connections does not apply to a proxy with sni-routes: "
+				   "every connection goes to lbd's SNI acceptor, which chooses "
+				   "among a route's targets by weight; drop \"selection\" (or "
+				   "balance these targets with a proxy of their own)");
 	return 0;
 }
 

@@ -71,6 +71,12 @@ test_list_proxies() {
 	out=$("$LBD" --check=file -c "$bad" 2>&1) && fail "least-connections with affinity accepted"
 	grep -q 'least-connections cannot keep "hash": "source-address"' <<<"$out" ||
 		fail "unclear refusal: $out"
+	# SNI routes go to lbd's acceptor, which least-connections would not steer: refused.
+	out=$(lbctl add-sni-route lc api.example.com 10.2.1.2:8080 2>&1) &&
+		fail "an SNI route on a least-connections proxy was accepted"
+	grep -q 'least-connections does not apply to a proxy with sni-routes' <<<"$out" ||
+		fail "unclear refusal: $out"
+	lbctl list-sni-routes lc 2>&1 | grep -q api.example.com && fail "the refused route is there"
 	# At run time: lbctl add-proxy --selection.
 	lbctl add-proxy lc2 --interface "$LB_IF_C" --address "$VIP" --port 83 \
 		--selection least-connections 10.2.1.2:8080@50 10.2.2.2:8080@50 >/dev/null

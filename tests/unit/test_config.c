@@ -1464,6 +1464,10 @@ static const struct {
 	 "settings.maglev-table-size: must be between 4093 and 131071 (got 100)"},
 	{WITH_SETTINGS("{'hash-seed':-1}"),
 	 "settings.hash-seed: must be between 0 and 4294967295 (got -1)"},
+	{SNI("[{'sni-hostname':'a.example','target':" T1 "}],'selection':'least-connections'"),
+	 "proxies[0].selection: least-connections does not apply to a proxy with sni-routes: "
+	 "every connection goes to lbd's SNI acceptor, which chooses among a route's targets by "
+	 "weight; drop \"selection\" (or balance these targets with a proxy of their own)"},
 	{PROXY(LISTEN "," DT ",'hash':'source'"),
 	 "proxies[0].hash: \"source\" is not a hash (expected \"5-tuple\" or \"source-address\")"},
 	{PROXY(LISTEN "," DT ",'hash-prefix':24"),
