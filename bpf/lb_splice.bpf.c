@@ -287,9 +287,11 @@ int lb_splice_verdict(struct __sk_buff *skb)
 	 * down and the queue grows without bound (seen on 6.18: gigabytes). Bytes forwarded
 	 * since forwarding (re)started minus bytes the peer's send queue took in since then
 	 * is that queue; both counts wrap alike in 32 bits, and the difference stays far below
-	 * 2^32 because it is capped here. Over the cap, pause: passed skbs are charged to this
-	 * socket's receive buffer, so its TCP window closes, and lbd (woken by them) sends
-	 * them on once the peer has caught up.
+	 * 2^32 because it is capped here. Over the cap, pause: passed skbs go to lbd, which
+	 * sends them on once the peer has caught up. They were meant to be charged to this
+	 * socket's receive buffer and close its TCP window; on 6.18 they wait on the psock
+	 * uncharged, so a client that does not read is not slowed either (docs/datapath.md,
+	 * "Known exposure of sni-splice: sockmap").
 	 */
 	if (!(p->flags & LB_SPLICE_F_ARMED)) {
 		p->w0 = seq;
