@@ -16,6 +16,8 @@ struct hc_target {
 	struct lb_ip addr;
 	uint16_t port;
 	struct lb_hc_cfg cfg;
+	/* lbd sends it a PROXY v2 header (from any group listing it): checks send LOCAL */
+	bool proxy_local;
 	bool healthy;
 	enum lb_override override;
 	uint8_t recovery_step;
@@ -202,7 +204,8 @@ static void start_probe(uv_timer_t *timer)
 
 	if (t->probe || !t->h->enabled)
 		return;
-	t->probe = lb_hc_probe_start(t->h->loop, &t->addr, t->port, &t->cfg, probe_done, t);
+	t->probe = lb_hc_probe_start(t->h->loop, &t->addr, t->port, &t->cfg, t->proxy_local,
+				     probe_done, t);
 	if (!t->probe) {
 		struct lb_hc_result r = {.error = LB_HC_ERR_INTERNAL};
 
@@ -333,8 +336,11 @@ static bool sync_target(struct lb_health *h, const char *proxy, const struct lb_
 	struct hc_target *t = find(h, proxy, &tc->addr, tc->port);
 	struct lb_health_state before;
 
-	if (t && t->seen)
-		return false; /* synced already from another group of this proxy */
+	if (t && t->seen) {
+		/* synced already from another group of this proxy; a header from either */
+		t->proxy_local |= tc->proxy_protocol == 2;
+		return false;
+	}
 	if (!t) {
 		t = target_new(h, proxy, tc);
 		if (!t) {
@@ -357,6 +363,7 @@ static bool sync_target(struct lb_health *h, const char *proxy, const struct lb_
 	}
 	before = target_state(h, t);
 	t->cfg = tc->hc;
+	t->proxy_local = tc->proxy_protocol == 2;
 	t->seen = true;
 	return !same_state(before, target_state(h, t));
 }

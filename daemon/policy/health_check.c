@@ -4,6 +4,7 @@
  *
  *   CONNECTING --(tcp)--> done
  *       | http            | https
+ *       |  (PREFACE: a PROXY v2 LOCAL header first, to targets that need one)
  *       v                 v
  *    SENDING <------- HANDSHAKE
  *       v
@@ -45,6 +46,7 @@
 #include "hc_tls.h"
 #include "lb_addr.h"
 #include "lb_log.h"
+#include "lb_proxy_proto.h"
 
 #define HC_RESPONSE_MAX 4096 /* a status line (after any 1xx) must fit in this much */
 #define HC_PEER_MAX	LB_TARGET_STR_MAX
@@ -52,7 +54,7 @@
 #define HC_HOST_MAX    (LB_SNI_NAME_MAX > HC_PEER_MAX ? LB_SNI_NAME_MAX : HC_PEER_MAX)
 #define HC_REQUEST_MAX (LB_HC_PATH_MAX + HC_HOST_MAX + 128)
 
-enum hc_state { HC_CONNECTING, HC_HANDSHAKE, HC_SENDING, HC_RECEIVING };
+enum hc_state { HC_CONNECTING, HC_PREFACE, HC_HANDSHAKE, HC_SENDING, HC_RECEIVING };
 
 /* What a step of the state machine asks for: wait for poll events, go on, or stop. */
 #define HC_CONTINUE 0
@@ -77,6 +79,8 @@ struct lb_hc_probe {
 	size_t n_codes;
 	char peer[HC_PEER_MAX];
 	char detail[LB_HC_DETAIL_MAX]; /* why TLS failed */
+	size_t pp_len, pp_off;	       /* the PROXY v2 LOCAL header; pp_len 0: none */
+	uint8_t pp[PROXY_PROTO_V2_LOCAL_LEN];
 	size_t req_len, req_off, resp_len;
 	char req[HC_REQUEST_MAX];
 	char resp[HC_RESPONSE_MAX];
@@ -257,6 +261,32 @@ static int probe_io(struct lb_hc_probe *p, bool out, void *buf, size_t len, size
 	}
 }
 
+/* The state after the connect and any PROXY header: the TLS handshake, or the request. */
+static enum hc_state state_after_preface(const struct lb_hc_probe *p)
+{
+	return p->ssl ? HC_HANDSHAKE : HC_SENDING;
+}
+
+/* The PROXY v2 LOCAL header, sent as plain bytes before anything else (TLS included). */
+static int probe_preface(struct lb_hc_probe *p, enum lb_hc_error *e)
+{
+	ssize_t r;
+
+	do
+		r = send(p->fd, p->pp + p->pp_off, p->pp_len - p->pp_off, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return UV_WRITABLE;
+		*e = error_of_errno(errno);
+		return HC_FINISHED;
+	}
+	p->pp_off += (size_t)r;
+	if (p->pp_off == p->pp_len)
+		p->state = state_after_preface(p);
+	return HC_CONTINUE;
+}
+
 /* Any failure during the handshake, a peer that is not TLS included, is a TLS error. */
 static int probe_handshake(struct lb_hc_probe *p, enum lb_hc_error *e)
 {
@@ -410,6 +440,9 @@ static int probe_advance(struct lb_hc_probe *p, enum lb_hc_error *e)
 
 	do {
 		switch (p->state) {
+		case HC_PREFACE:
+			ret = probe_preface(p, e);
+			break;
 		case HC_HANDSHAKE:
 			ret = probe_handshake(p, e);
 			break;
@@ -457,7 +490,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 			probe_finish(p, LB_HC_OK);
 			return;
 		}
-		p->state = p->ssl ? HC_HANDSHAKE : HC_SENDING;
+		p->state = p->pp_len ? HC_PREFACE : state_after_preface(p);
 	}
 	ret = probe_advance(p, &e);
 	if (ret == HC_FINISHED)
@@ -547,7 +580,8 @@ static int probe_prepare(struct lb_hc_probe *p, const struct lb_ip *addr, uint16
 }
 
 struct lb_hc_probe *lb_hc_probe_start(uv_loop_t *loop, const struct lb_ip *addr, uint16_t port,
-				      const struct lb_hc_cfg *cfg, lb_hc_done_fn done, void *arg)
+				      const struct lb_hc_cfg *cfg, bool proxy_local,
+				      lb_hc_done_fn done, void *arg)
 {
 	struct sockaddr_storage sa;
 	socklen_t salen = lb_sockaddr_of(addr, port, &sa);
@@ -568,6 +602,9 @@ struct lb_hc_probe *lb_hc_probe_start(uv_loop_t *loop, const struct lb_ip *addr,
 	p->arg = arg;
 	p->n_codes = cfg->n_expected_codes;
 	memcpy(p->codes, cfg->expected_codes, p->n_codes * sizeof(p->codes[0]));
+	/* A tcp check only connects: it has nothing to put a header in front of. */
+	if (proxy_local && (cfg->type == LB_HC_HTTP || cfg->type == LB_HC_HTTPS))
+		p->pp_len = lb_proxy_proto_v2_local(p->pp);
 
 	err = probe_prepare(p, addr, port, cfg);
 	if (!err && p->fd >= 0)

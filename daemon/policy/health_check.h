@@ -10,6 +10,8 @@
  *          verified only with tls-verify (backends commonly use self-signed certificates,
  *          and a check proves liveness, not identity);
  *   none   succeeds at once.
+ * To a target that gets a PROXY protocol v2 header from lbd, http and https send a LOCAL
+ * header first (before the request, before the ClientHello).
  * Nothing blocks the loop: connect, TLS handshake, write and read all wait on poll events.
  */
 #ifndef LBD_HEALTH_CHECK_H
@@ -50,11 +52,15 @@ typedef void (*lb_hc_done_fn)(struct lb_hc_probe *p, const struct lb_hc_result *
 
 /*
  * Start one check of @addr:@port (network / host order) with @cfg (type, path, timeout,
- * expected codes). @done runs exactly once, on the loop, unless the probe is cancelled
- * first. Returns NULL and sets errno when the check cannot even start.
+ * expected codes). With @proxy_local (a target lbd sends a PROXY protocol v2 header to, which
+ * may refuse a connection without one), an http or https check opens its connection with a
+ * v2 LOCAL header (lb_proxy_proto.h) before the request or the TLS ClientHello; a tcp check
+ * sends nothing either way. @done runs exactly once, on the loop, unless the probe is
+ * cancelled first. Returns NULL and sets errno when the check cannot even start.
  */
 struct lb_hc_probe *lb_hc_probe_start(uv_loop_t *loop, const struct lb_ip *addr, uint16_t port,
-				      const struct lb_hc_cfg *cfg, lb_hc_done_fn done, void *arg);
+				      const struct lb_hc_cfg *cfg, bool proxy_local,
+				      lb_hc_done_fn done, void *arg);
 
 /* Abandon a running check: @done will not be called. NULL is a no-op. */
 void lb_hc_probe_cancel(struct lb_hc_probe *p);

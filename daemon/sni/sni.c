@@ -18,7 +18,7 @@
 #include "lb_fault.h"
 #include "lb_log.h"
 #include "lb_tls.h"
-#include "proxy_proto.h"
+#include "lb_proxy_proto.h"
 
 void lb_sni_unref(struct lb_sni *s)
 {

@@ -4,7 +4,8 @@
 # servers in namespaces that insist on their server name: `openssl s_server` with
 # -servername_fatal (another name is refused; none gets a default certificate no check
 # should accept) and lbtraffic's TLS server (no name or another is refused, a wrong Host
-# header gets 421).
+# header gets 421). Backends that require a PROXY protocol v2 header (tls_tool.py serve
+# --proxy-protocol, TLS and plain HTTP) behind an SNI route: their checks send the LOCAL header.
 #
 # Usage: test_health_tls.sh PATH/TO/lbd PATH/TO/lbctl
 set -euo pipefail
@@ -55,6 +56,10 @@ spawn "${NS_BACKENDS[0]}" tls-b1 openssl s_server -quiet -www -accept 10.2.1.2:8
 start_server "${NS_BACKENDS[1]}" b2 10.2.2.2 8443 --tcp --vhost api.example.com \
 	--tls-cert "$PKI/api.pem" --tls-key "$PKI/api.key"
 start_server "${NS_BACKENDS[1]}" b2 10.2.2.2 8080 --tcp --vhost api.example.com
+# b1:9443 (TLS) and b1:9080 (plain HTTP) close a connection that does not open with a PROXY
+# protocol v2 header.
+start_tls_server "${NS_BACKENDS[0]}" b1pp 10.2.1.2 9443 b1pp --proxy-protocol
+start_tls_server "${NS_BACKENDS[0]}" b1pp-http 10.2.1.2 9080 b1pp --proxy-protocol --plain
 
 # hc PROXY PORT TARGET CHECK: a proxy of one target whose health check is CHECK (JSON).
 hc() {
@@ -71,7 +76,12 @@ cat >"$CONFIG" <<EOF
   $(hc no-name-http 81 10.2.2.2:8080 '{"type": "http"}'),
   $(hc wrong-name 446 10.2.1.2:8443 '{"host": "www.example.com"}'),
   $(hc default-cert 447 10.2.1.2:8443 '{"tls-verify": true, "ca-file": "'"$PKI/ca.pem"'"}'),
-  $(hc other-ca 448 10.2.1.2:8443 '{"host": "api.example.com", "tls-verify": true, "ca-file": "'"$PKI/other-ca.pem"'"}')],
+  $(hc other-ca 448 10.2.1.2:8443 '{"host": "api.example.com", "tls-verify": true, "ca-file": "'"$PKI/other-ca.pem"'"}'),
+  {"name": "pp", "listen": {"interfaces": ["$LB_IF_C"], "port": 450},
+   "default-target": {"ip": "10.2.1.2", "port": 9080, "proxy-protocol": "v2",
+                      "health-check": {"type": "http"}},
+   "sni-routes": [{"sni-hostname": "pp.example.com",
+                   "target": {"ip": "10.2.1.2", "port": 9443, "proxy-protocol": "v2"}}]}],
  "settings": {"health-check-enabled": true,
               "health-check-defaults": {"type": "https", "path": "/", "interval-ms": 1000,
                                         "timeout-ms": 500, "healthy-threshold": 1,
@@ -87,6 +97,15 @@ health_of() {
 import json, sys
 t = json.load(sys.stdin)["proxies"][0]["targets"][0]
 print(t.get(sys.argv[1], ""))' "$2"
+}
+
+# health_at PROXY TARGET FIELD: a field of one target of the proxy in `lbctl --json health`.
+health_at() {
+	lbctl --json health "$1" | "$LBT_PY" -c '
+import json, sys
+for t in json.load(sys.stdin)["proxies"][0]["targets"]:
+    if t["target"] == sys.argv[1]:
+        print(t.get(sys.argv[2], ""))' "$2" "$3"
 }
 
 # settled PROXY STATUS ERROR: the check has run and gave STATUS with last-error ERROR.
@@ -121,6 +140,24 @@ test_certificates_are_verified() {
 		fail "lbctl health does not say why: $(lbctl health other-ca)"
 	grep -qF "health: other-ca 10.2.1.2:8443 is now unhealthy (tls-verify-failed: unable to get local issuer certificate)" \
 		"$LBT_LOGDIR/lbd.log" || fail "the log does not say why"
+}
+
+# Targets lbd sends PROXY v2 to require it, so their checks open with a v2 LOCAL header: the
+# https one before the ClientHello, the http one before the request. Without it the backend
+# closes the connection (tls-error, connection-reset) while clients get through. And clients
+# still reach the backend through the SNI route, with their own address in the header.
+test_proxy_protocol_targets_are_healthy() {
+	local tgt out
+	for tgt in 10.2.1.2:9443 10.2.1.2:9080; do
+		wait_for "[[ \$(health_at pp $tgt status)/\$(health_at pp $tgt last-error) == healthy/ok ]]" 8 ||
+			fail "pp $tgt: $(health_at pp $tgt status)/$(health_at pp $tgt last-error) ($(health_at pp $tgt last-error-detail)), want healthy/ok"
+	done
+	assert_eq "$(health_at pp 10.2.1.2:9080 last-http-status)" 200 "the http check's answer"
+	out=$(in_ns "$NS_C" "$LBT_PY" "$LBT_DIR/tls_tool.py" tally --host "$VIP" --port 450 \
+		--sni pp.example.com --count 3)
+	assert_eq "$(json_get "$out" by_backend.b1pp 0)" 3 "pp.example.com through lbd ($out)"
+	[[ $out == *'"b1pp pp.example.com 10.1.0.2:'* ]] ||
+		fail "the PROXY header did not carry the client's address: $out"
 }
 
 # A CA file that cannot be read is refused up front, naming it; nothing changes.
@@ -162,6 +199,7 @@ test_get_config_round_trip() {
 run_test test_virtual_hosts_are_healthy
 run_test test_without_a_name_they_fail
 run_test test_certificates_are_verified
+run_test test_proxy_protocol_targets_are_healthy
 run_test test_unreadable_ca_file_is_refused
 run_test test_ca_file_is_reread
 run_test test_get_config_round_trip

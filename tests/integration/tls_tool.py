@@ -3,11 +3,14 @@
 
   tls_tool.py cert DIR NAME
         write DIR/NAME.pem (self-signed certificate + key, CN=NAME)
-  tls_tool.py serve --name b1 --bind IP --port P --cert PEM [--proxy-protocol] [--ready-file F]
+  tls_tool.py serve --name b1 --bind IP --port P --cert PEM [--proxy-protocol] [--plain]
+        [--ready-file F]
         TLS server: an HTTP GET gets "200" with body "<name> <sni> <client>\\n" (sni as the
         server saw it, client as the server learned it: from the PROXY v2 header when
         --proxy-protocol, else the TCP peer); a connection whose first bytes are "ECHO\\n"
-        gets "<name>\\n" and then every further byte echoed back.
+        gets "<name>\\n" and then every further byte echoed back. With --proxy-protocol a
+        connection without a v2 header is closed; a LOCAL header (a health check's) is taken,
+        the TCP peer then being the client. --plain: plain HTTP, no TLS (sni "-").
   tls_tool.py tally --host IP --port P --count N [--sni NAME | --no-sni] [--bind SRC]
         [--alpn-bytes K] [--timeout S]
         N TLS connections with one GET each; prints {"ok","failed","by_backend","errors",
@@ -64,8 +67,9 @@ def read_proxy_v2(sock):
         if not chunk:
             raise ConnectionError("closed inside the PROXY header")
         head += chunk
-    if head[:12] != PP2_SIG or head[12] != 0x21 or head[13] not in (0x11, 0x21):
-        raise ValueError("not a PROXY v2 TCP header: %r" % head)
+    local = head[12] == 0x20  # LOCAL: no client; the connection's own addresses count
+    if head[:12] != PP2_SIG or not (local or (head[12] == 0x21 and head[13] in (0x11, 0x21))):
+        raise ValueError("not a PROXY v2 TCP or LOCAL header: %r" % head)
     length = struct.unpack("!H", head[14:16])[0]
     body = b""
     while len(body) < length:
@@ -73,6 +77,8 @@ def read_proxy_v2(sock):
         if not chunk:
             raise ConnectionError("closed inside the PROXY header")
         body += chunk
+    if local:
+        return None
     if head[13] == 0x11:  # TCP over IPv4
         src, _, sport, _ = struct.unpack("!4s4sHH", body[:12])
         return endpoint(socket.inet_ntop(socket.AF_INET, src), sport)
@@ -89,8 +95,8 @@ def serve_one(raw, peer, ctx, args):
         raw.settimeout(30)
         client = endpoint(*peer[:2])
         if args.proxy_protocol:
-            client = read_proxy_v2(raw)
-        tls = ctx.wrap_socket(raw, server_side=True)
+            client = read_proxy_v2(raw) or client
+        tls = raw if args.plain else ctx.wrap_socket(raw, server_side=True)
         sni = getattr(tls, "lb_sni", None) or "-"
         first = tls.recv(5)
         if first.startswith(b"ECHO"):
@@ -113,7 +119,8 @@ def serve_one(raw, peer, ctx, args):
             tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
                         % len(body) + body)
         try:
-            tls.unwrap()
+            if not args.plain:
+                tls.unwrap()
         except (ssl.SSLError, OSError):
             pass
     except (OSError, ValueError, ssl.SSLError):
@@ -431,6 +438,7 @@ def main():
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--cert", required=True)
     s.add_argument("--proxy-protocol", action="store_true")
+    s.add_argument("--plain", action="store_true")
     s.add_argument("--ready-file")
     for name in ("tally", "bulk", "hold"):
         t = sub.add_parser(name)

@@ -27,6 +27,7 @@
 #include "health_check.h"
 #include "lb_intern.h"
 #include "lb_ip.h"
+#include "lb_proxy_proto.h"
 
 /* The IPv4 address @a (host order) as the const struct lb_ip * probes take. */
 #define V4(a)	   ((const struct lb_ip[]){lb_ip_from_v4(htonl(a))})
@@ -81,7 +82,7 @@ static void probe_start(struct outcome *o, const struct lb_hc_cfg *cfg, const st
 			uint16_t port)
 {
 	memset(o, 0, sizeof(*o));
-	o->p = lb_hc_probe_start(&loop, addr, port, cfg, record, o);
+	o->p = lb_hc_probe_start(&loop, addr, port, cfg, false, record, o);
 	ck_assert_ptr_nonnull(o->p);
 	ck_assert_int_eq(o->calls, 0);
 }
@@ -150,13 +151,16 @@ struct server {
 	bool linger;
 	bool v6;      /* listen on ::1 instead of 127.0.0.1 */
 	SSL_CTX *tls; /* serve over TLS when set */
+	bool pp;      /* read a 16-byte PROXY v2 header (LOCAL) before anything else */
 
 	int lfd, stop[2];
 	uint16_t port;
 	pthread_t thread;
 	/* Written by the server thread, read once server_stop() joined it. */
 	char request[1024];
-	char sni[256]; /* the server name the first client sent, "" for none */
+	char sni[256];	    /* the server name the first client sent, "" for none */
+	uint8_t pp_got[16]; /* with pp: the first client's 16 bytes */
+	size_t pp_len;
 	int served;
 	bool client_closed;
 };
@@ -201,6 +205,17 @@ static void serve_one(struct server *s, int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	while (s->pp && len < sizeof(s->pp_got)) {
+		n = recv(fd, buf + len, sizeof(s->pp_got) - len, 0);
+		if (n <= 0)
+			goto out;
+		len += (size_t)n;
+	}
+	if (s->pp && !s->served) {
+		memcpy(s->pp_got, buf, len);
+		s->pp_len = len;
+	}
+	len = 0;
 	if (s->tls) {
 		ssl = SSL_new(s->tls);
 		SSL_set_fd(ssl, fd);
@@ -344,19 +359,19 @@ START_TEST(test_start_rejects_bad_config)
 
 	c.type = (enum lb_hc_type)42;
 	errno = 0;
-	ck_assert_ptr_null(lb_hc_probe_start(&loop, LOOPBACK, 80, &c, record, &o));
+	ck_assert_ptr_null(lb_hc_probe_start(&loop, LOOPBACK, 80, &c, false, record, &o));
 	ck_assert_int_eq(errno, EINVAL);
 
 	c = hc_cfg(LB_HC_HTTP, 1000);
 	strcpy(c.path, "health");
 	errno = 0;
-	ck_assert_ptr_null(lb_hc_probe_start(&loop, LOOPBACK, 80, &c, record, &o));
+	ck_assert_ptr_null(lb_hc_probe_start(&loop, LOOPBACK, 80, &c, false, record, &o));
 	ck_assert_int_eq(errno, EINVAL);
 
 	c = hc_cfg(LB_HC_HTTPS, 1000);
 	c.n_expected_codes = LB_HC_CODES_MAX + 1;
 	errno = 0;
-	ck_assert_ptr_null(lb_hc_probe_start(&loop, LOOPBACK, 80, &c, record, &o));
+	ck_assert_ptr_null(lb_hc_probe_start(&loop, LOOPBACK, 80, &c, false, record, &o));
 	ck_assert_int_eq(errno, EINVAL);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
@@ -578,6 +593,68 @@ START_TEST(test_https_host_is_sni_and_host_header)
 }
 END_TEST
 
+/* The PROXY v2 LOCAL header: signature, 0x20 (v2, LOCAL), 0x00 (UNSPEC), length 0. */
+static const uint8_t pp2_local[16] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51,
+				      0x55, 0x49, 0x54, 0x0a, 0x20, 0x00, 0x00, 0x00};
+
+START_TEST(test_proxy_v2_local_bytes)
+{
+	uint8_t out[PROXY_PROTO_V2_LOCAL_LEN + 1];
+
+	memset(out, 0xee, sizeof(out));
+	ck_assert_uint_eq(lb_proxy_proto_v2_local(out), 16);
+	ck_assert_mem_eq(out, pp2_local, 16);
+	ck_assert_uint_eq(out[16], 0xee); /* nothing past it */
+}
+END_TEST
+
+/*
+ * A target lbd sends PROXY v2 to: http (_i 0) and https (_i 1) checks send the LOCAL header
+ * first, as plain bytes, then the request or the ClientHello.
+ */
+START_TEST(test_proxy_local_header_first)
+{
+	const char *const reply[] = {"HTTP/1.1 200 OK\r\n\r\n", NULL};
+	struct server s = {.chunks = reply, .pp = true, .tls = _i ? tls_server_ctx(0) : NULL};
+	struct lb_hc_cfg c = hc_cfg(_i ? LB_HC_HTTPS : LB_HC_HTTP, TIMEOUT_MS);
+	struct outcome o = {0};
+
+	server_start(&s);
+	o.p = lb_hc_probe_start(&loop, LOOPBACK, s.port, &c, true, record, &o);
+	ck_assert_ptr_nonnull(o.p);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	server_stop(&s);
+	SSL_CTX_free(s.tls);
+	ck_assert_int_eq(o.calls, 1);
+	ck_assert_str_eq(lb_hc_error_name(o.r.error), "ok");
+	ck_assert_uint_eq(s.pp_len, 16);
+	ck_assert_mem_eq(s.pp_got, pp2_local, 16);
+	ck_assert_ptr_eq(strstr(s.request, "GET /health HTTP/1.1\r\n"), s.request);
+}
+END_TEST
+
+/* A tcp check only connects: with proxy_local it still sends nothing. */
+START_TEST(test_proxy_local_tcp_sends_nothing)
+{
+	struct lb_hc_cfg c = hc_cfg(LB_HC_TCP, TIMEOUT_MS);
+	uint16_t port;
+	int lfd = tcp_socket(&port, 16), fd;
+	struct outcome o = {0};
+	char b;
+
+	o.p = lb_hc_probe_start(&loop, LOOPBACK, port, &c, true, record, &o);
+	ck_assert_ptr_nonnull(o.p);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(o.calls, 1);
+	ck_assert_str_eq(lb_hc_error_name(o.r.error), "ok");
+	fd = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(recv(fd, &b, 1, 0), 0); /* closed with nothing sent */
+	close(fd);
+	close(lfd);
+}
+END_TEST
+
 /* Without a host: no SNI at all (an address may not be one). */
 START_TEST(test_https_without_host_sends_no_sni)
 {
@@ -777,7 +854,7 @@ START_TEST(test_cancel_from_another_done)
 	uint64_t t0 = uv_hrtime();
 
 	probe_start(&victim, &http, LOOPBACK, port);
-	k.self.p = lb_hc_probe_start(&loop, LOOPBACK, 1, &none, cancel_other, &k);
+	k.self.p = lb_hc_probe_start(&loop, LOOPBACK, 1, &none, false, cancel_other, &k);
 	ck_assert_ptr_nonnull(k.self.p);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	ck_assert_int_eq(k.self.calls, 1);
@@ -921,6 +998,9 @@ static Suite *health_check_suite(void)
 	tcase_add_test(tc, test_https_tls12);
 	tcase_add_test(tc, test_https_host_is_sni_and_host_header);
 	tcase_add_test(tc, test_https_without_host_sends_no_sni);
+	tcase_add_test(tc, test_proxy_v2_local_bytes);
+	tcase_add_loop_test(tc, test_proxy_local_header_first, 0, 2);
+	tcase_add_test(tc, test_proxy_local_tcp_sends_nothing);
 	tcase_add_loop_test(tc, test_https_verify, 0,
 			    (int)(sizeof(verify_cases) / sizeof(verify_cases[0])));
 	tcase_add_test(tc, test_http_status_line_too_long);

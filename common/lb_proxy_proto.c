@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "proxy_proto.h"
+#include "lb_proxy_proto.h"
 
 #include <string.h>
 
@@ -26,4 +26,14 @@ size_t lb_proxy_proto_v2(uint8_t out[PROXY_PROTO_V2_MAX], const struct lb_ip *sr
 	a[2] = dport >> 8;
 	a[3] = dport & 0xff;
 	return 16 + 2 * alen + 4;
+}
+
+size_t lb_proxy_proto_v2_local(uint8_t out[PROXY_PROTO_V2_LOCAL_LEN])
+{
+	memcpy(out, v2_signature, sizeof(v2_signature));
+	out[12] = 0x20; /* version 2, command LOCAL */
+	out[13] = 0x00; /* AF_UNSPEC, UNSPEC */
+	out[14] = 0;	/* no address block */
+	out[15] = 0;
+	return PROXY_PROTO_V2_LOCAL_LEN;
 }
