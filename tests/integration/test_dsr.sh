@@ -178,8 +178,8 @@ test_gso_upload() {
 }
 
 # No neighbour entry for the target (10.3.0.13: nobody on the segment answers ARP for it,
-# however often lbd's managed entry makes the LB ask): requests are dropped, not handed to the LB's own stack
-# (which holds the VIP too), and counted.
+# however often lbd's managed entry makes the LB ask): requests are dropped, not handed to
+# the LB's own stack (which holds the VIP too), and counted.
 test_no_neighbour() {
 	local before out
 	before=$(global_counter drop-dsr-no-neighbour)
