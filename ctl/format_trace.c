@@ -131,10 +131,12 @@ bool lb_format_trace_result(FILE *out, const char *method, const json_t *r)
 	    strcmp(verdict, "pass"))
 		fprintf(out, LABEL "%s to %s\n", "sent", verdict, str(r, "destination"));
 	if (json_is_string(json_object_get(r, "reason")))
-		fprintf(out,
-			LABEL "dropped: %s (the target's neighbour entry is not resolved, or no "
-			      "route reaches it on a connected interface; ip neigh show TARGET)\n",
-			"verdict", str(r, "reason"));
+		fprintf(out, LABEL "dropped: %s (%s)\n", "verdict", str(r, "reason"),
+			!strcmp(str(r, "reason"), "drop-dsr-no-route")
+				? "no route reaches the target on a connected interface: ip route "
+				  "get TARGET"
+				: "the target's neighbour entry is not resolved: ip neigh show "
+				  "TARGET");
 	if (json_is_string(json_object_get(r, "forwarding")))
 		fprintf(out, LABEL "%s forwarding\n", "mode", str(r, "forwarding"));
 	if (!ct && json_is_true(json_object_get(r, "client-port-default")) &&
