@@ -185,7 +185,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	}
 	if (signum == SIGUSR1) {
 		/* After a rotation: the file at the path again, nothing else changes. */
-		if (!l->access_log || !l->cfg->settings.access_log)
+		if (!l->access_log)
 			lb_info("SIGUSR1: no access log to open again (settings.access-log)");
 		else if (lbd_events_reopen_log(l, err, sizeof(err)))
 			lb_err("SIGUSR1: %s", err);
